@@ -1,0 +1,212 @@
+/* captioner.h - the captioner stage as seen by the rest of the library:
+ * bytes of one image in, a structured description (cap_desc) out, from
+ * which captions in en/zh at three granularities are derived.
+ * Engine = read-only shared state (models); worker = per-thread state
+ * (Tesseract API, detector scratch). */
+#ifndef ODX_CAPTIONER_H
+#define ODX_CAPTIONER_H
+
+#include "core.h"
+
+#include <cjson/cJSON.h>
+
+/* Bump when the description or captions change: the indexer re-captions
+ * images whose stored engine version differs. */
+#define CAP_ENGINE_VERSION "native-1"
+
+typedef enum cap_domain {
+    CAP_PHOTO = 0,
+    CAP_DOCUMENT,
+    CAP_TABLE,
+    CAP_CHART,
+    CAP_SCREENSHOT,
+    CAP_POSTER,
+    CAP_DIAGRAM,
+    CAP_N_DOMAINS
+} cap_domain;
+
+const char *cap_domain_name(cap_domain d);    /* "photo", ... */
+const char *cap_domain_name_zh(cap_domain d); /* "照片", ... */
+/* Parses "photo".. into *d; false if unknown. */
+bool cap_domain_parse(const char *s, cap_domain *d);
+
+enum { CAP_EN = 0, CAP_ZH = 1, CAP_N_LANGS = 2 };
+enum { CAP_DETAILED = 0, CAP_SHORT = 1, CAP_N_KINDS = 2 };
+
+/* Decoded image: 8-bit RGB, rows packed (stride = 3*w). */
+typedef struct cap_image {
+    int w, h;
+    uint8_t *rgb;
+} cap_image;
+void cap_image_free(cap_image *im); /* frees rgb, zeroes; NULL fine */
+
+typedef struct cap_limits {
+    int64_t max_pixels;     /* width*height of the file, checked from header */
+    int64_t max_file_bytes;
+} cap_limits;
+
+/* Header facts read before decoding. */
+typedef struct cap_header {
+    char format[8]; /* "png", "jpeg" */
+    int width, height;      /* as stored */
+    int orientation;        /* EXIF 1..8, 1 if none */
+    bool has_exif;
+    char taken_at[24];      /* EXIF DateTimeOriginal as "YYYY-MM-DD HH:MM:SS" or "" */
+    char camera[64];        /* EXIF Make + Model or "" */
+} cap_header;
+
+/* Decodes PNG or JPEG from memory. Limits are checked from the header
+ * before any pixel buffer is allocated. max_side > 0 asks for an image whose
+ * long side is about max_side (JPEG uses DCT scaling, so the result may be
+ * up to 2x larger; never upscaled); 0 = full size. EXIF orientation is
+ * applied. libpng/libjpeg errors never leave this call (setjmp inside).
+ * Errors: ODX_ERR_UNSUPPORTED (not PNG/JPEG), ODX_ERR_DECODE (corrupt or
+ * truncated), ODX_ERR_LIMIT, ODX_ERR_NOMEM. */
+odx_status cap_decode(const uint8_t *data, size_t len, const char *name,
+                      const cap_limits *lim, int max_side, cap_header *hdr,
+                      cap_image *out, odx_err *err);
+
+/* Box-filter resize to fit in max_side (no upscaling). */
+odx_status cap_image_fit(const cap_image *src, int max_side, cap_image *out,
+                         odx_err *err);
+
+/* ------------------------------------------------------- description ---- */
+
+typedef struct cap_color {
+    char name[16];    /* English colour name */
+    char name_zh[16];
+    float share;      /* fraction of pixels */
+    uint8_t r, g, b;
+} cap_color;
+
+/* Visual features from a thumbnail (long side ~512). All in 0..1 unless
+ * noted. */
+typedef struct cap_features {
+    float brightness, contrast, saturation, colourfulness;
+    float n_colors;          /* distinct quantised colours covering 95%, /64 */
+    float white_share, black_share, gray_share; /* near-white/black/gray px */
+    float edge_density;      /* strong-gradient pixels */
+    float h_rule_share, v_rule_share; /* pixels on long horizontal/vertical rules */
+    int n_h_rules, n_v_rules;
+    float grid_score;        /* rules crossing in a grid */
+    float axis_score;        /* an L-shaped pair of long rules (chart axes) */
+    float text_likeness;     /* small dark/light components in rows */
+    int n_text_lines;        /* estimated text lines */
+    float flat_share;        /* pixels in large flat regions */
+    float noise;             /* high-frequency energy / texture */
+    float sector_score;      /* circular sectors (pie) */
+    float aspect;            /* w/h */
+    float sky, water, vegetation, snow, sunset, night; /* scene cue scores */
+} cap_features;
+
+typedef struct cap_object {
+    int cls;                 /* COCO index 0..79 */
+    const char *label;       /* static English name */
+    const char *label_zh;    /* static Chinese name */
+    float score;
+    float x0, y0, x1, y1;    /* normalised to the image, 0..1 */
+} cap_object;
+
+typedef struct cap_text_line {
+    char *text;              /* UTF-8 */
+    float conf;              /* 0..100 */
+    int x, y, w, h;          /* in original image pixels */
+} cap_text_line;
+
+typedef struct cap_desc {
+    cap_header hdr;
+    int width, height;       /* after orientation */
+    cap_features feat;
+    cap_color colors[6];
+    int n_colors;
+
+    cap_domain domain;
+    float domain_conf;       /* 0..1 */
+    char chart_type[12];     /* bar, line, pie, scatter or "" */
+
+    /* OCR */
+    bool ocr_ran;
+    char *text;              /* full text in reading order, lines joined by \n */
+    char text_lang[8];       /* "en", "zh", "mixed" or "" */
+    float text_conf;         /* mean word confidence 0..100 */
+    cap_text_line *lines;
+    int n_lines;
+
+    /* structure (by domain) */
+    char *title;             /* document/chart/window title or NULL */
+    char *table_md;          /* table as Markdown or NULL */
+    char **row_sentences;    /* "header: value; header: value" */
+    int n_rows, n_cols;
+    char *x_label, *y_label;
+    char **legend;
+    int n_legend;
+    char **ticks;
+    int n_ticks;
+    int n_bars;
+    int n_text_columns;
+    char *lead;              /* first lines of a document */
+    char **ui_words;         /* buttons / menus in screenshots */
+    int n_ui_words;
+
+    /* objects */
+    bool det_ran;
+    cap_object *objects;
+    int n_objects;
+
+    /* captions */
+    char *caption[CAP_N_KINDS][CAP_N_LANGS];
+    char **tags[CAP_N_LANGS];
+    int n_tags[CAP_N_LANGS];
+
+    char engine_version[24];
+    double ms_decode, ms_features, ms_ocr, ms_detect, ms_total;
+} cap_desc;
+
+void cap_desc_free(cap_desc *d); /* NULL fine */
+
+/* Full description as JSON (what `omnidex caption --json` prints and what
+ * storage keeps). Caller owns the cJSON tree. */
+cJSON *cap_desc_to_json(const cap_desc *d);
+
+/* Text records derived from a description, for storage, FTS and embedding. */
+typedef struct cap_text {
+    const char *kind; /* "detailed", "short", "tags", "ocr", "structure" */
+    const char *lang; /* "en", "zh", or the OCR language */
+    char *text;       /* owned */
+} cap_text;
+/* Fills *out (malloc'd array; free with cap_texts_free). */
+odx_status cap_desc_texts(const cap_desc *d, cap_text **out, int *n,
+                          odx_err *err);
+void cap_texts_free(cap_text *t, int n);
+
+/* ------------------------------------------------------------ engine ---- */
+
+typedef struct cap_config {
+    const char *models_dir;  /* where nanodet.json/.bin live, or NULL */
+    cap_limits limits;
+    float det_threshold;     /* default 0.3 */
+    bool ocr;                /* default true */
+    bool detect;             /* default true */
+} cap_config;
+
+cap_config cap_config_default(void);
+
+typedef struct cap_engine cap_engine; /* shared, read-only after creation */
+typedef struct cap_worker cap_worker; /* one per thread */
+
+/* Loads shared state. A missing detector model is not an error: the
+ * engine works without objects and logs once how to fetch the model. */
+odx_status cap_engine_new(const cap_config *cfg, cap_engine **out, odx_err *err);
+void cap_engine_free(cap_engine *e);
+/* True when the detector model was loaded. */
+bool cap_engine_has_detector(const cap_engine *e);
+
+odx_status cap_worker_new(cap_engine *e, cap_worker **out, odx_err *err);
+void cap_worker_free(cap_worker *w);
+
+/* Describes one image held in memory (name is used in messages and for the
+ * format hint). On success *out is owned by the caller. */
+odx_status cap_describe(cap_worker *w, const uint8_t *data, size_t len,
+                        const char *name, cap_desc **out, odx_err *err);
+
+#endif

@@ -1,0 +1,54 @@
+/* captioner_int.h - names shared between the files of captioner/.
+ * Order of work in cap_describe (captioner.c):
+ *   decode -> thumbnail -> features -> classify -> [detect] -> [OCR]
+ *   -> classify again (with text layout) -> structure -> compose. */
+#ifndef ODX_CAPTIONER_INT_H
+#define ODX_CAPTIONER_INT_H
+
+#include "captioner.h"
+
+/* features.c: colour, edge, rule, text-likeness and scene statistics from
+ * a thumbnail (long side <= 512). Fills d->feat, d->colors, d->n_colors. */
+void cap_features_compute(const cap_image *thumb, cap_desc *d);
+
+/* domain.c: sets d->domain, d->domain_conf, d->chart_type from d->feat,
+ * d->hdr, and (when d->ocr_ran) the OCR lines. Called before OCR (to gate
+ * it) and again after. full may be NULL. */
+void cap_classify(cap_desc *d, const cap_image *thumb);
+
+/* ocr.c: one Tesseract engine (eng+chi_sim) per worker. */
+typedef struct cap_ocr cap_ocr;
+odx_status cap_ocr_new(cap_ocr **out, odx_err *err);
+void cap_ocr_free(cap_ocr *o);
+/* True where text is likely enough to run OCR (text-likeness, domain). */
+bool cap_ocr_wanted(const cap_desc *d);
+/* Reads text from the full-resolution image into d->text, d->lines,
+ * d->text_lang, d->text_conf; sets d->ocr_ran. */
+odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
+                       odx_err *err);
+
+/* structure.c: table / chart / document / screenshot structure from the
+ * OCR lines and the image (d->domain decides what is read). */
+void cap_structure(cap_desc *d, const cap_image *full);
+
+/* compose.c: captions (detailed, short) and tags in en and zh from
+ * everything found. Only states what was found; hedges when unsure. */
+odx_status cap_compose(cap_desc *d, odx_err *err);
+
+/* detect.c: NanoDet-g through the TF.js graph runner (captioner/tfjs/). */
+typedef struct cap_detector cap_detector; /* weights, shared read-only */
+typedef struct cap_det_state cap_det_state; /* per-thread scratch */
+/* ODX_ERR_NOT_FOUND when the model files are absent from models_dir. */
+odx_status cap_detector_load(const char *models_dir, cap_detector **out,
+                             odx_err *err);
+void cap_detector_free(cap_detector *det);
+odx_status cap_det_state_new(const cap_detector *det, cap_det_state **out,
+                             odx_err *err);
+void cap_det_state_free(cap_det_state *st);
+/* Runs detection on an RGB image; fills d->objects/n_objects, d->det_ran. */
+odx_status cap_detect(cap_det_state *st, const cap_image *im, float threshold,
+                      cap_desc *d, odx_err *err);
+/* Should the detector run for this description (domain gate)? */
+bool cap_detect_wanted(const cap_desc *d);
+
+#endif

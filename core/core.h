@@ -1,0 +1,98 @@
+/* core.h - what every stage shares: errors, logging, capped buffers,
+ * hashing, clocks. Internal to the library; depends on no other folder. */
+#ifndef ODX_CORE_H
+#define ODX_CORE_H
+
+#include "omnidex.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef ODX_TESTING
+#define ODX_STATIC
+#else
+#define ODX_STATIC static
+#endif
+
+#if defined(__GNUC__)
+#define CORE_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define CORE_PRINTF(a, b)
+#endif
+
+/* Records code + message in err unless err is NULL or already holds an
+ * error. Returns code so callers can `return core_err(...)`. */
+odx_status core_err(odx_err *err, odx_status code, const char *fmt, ...)
+    CORE_PRINTF(3, 4);
+/* Same, appending ": strerror(errno)". */
+odx_status core_err_errno(odx_err *err, odx_status code, const char *fmt, ...)
+    CORE_PRINTF(3, 4);
+void core_err_clear(odx_err *err);
+
+/* Logging through the hook set by odx_log_set. */
+enum { CORE_LOG_ERROR = 0, CORE_LOG_WARN = 1, CORE_LOG_INFO = 2, CORE_LOG_DEBUG = 3 };
+void core_log(int level, const char *fmt, ...) CORE_PRINTF(2, 3);
+
+/* Growable byte buffer with a hard cap; data is always NUL-terminated.
+ * A failed append (cap or allocation) sets overflow and leaves data as is. */
+typedef struct core_buf {
+    char *data;
+    size_t len, cap, max;
+    bool overflow;
+} core_buf;
+
+void core_buf_init(core_buf *b, size_t max); /* max 0: 1 GiB */
+bool core_buf_append(core_buf *b, const void *p, size_t n);
+bool core_buf_puts(core_buf *b, const char *s);
+bool core_buf_printf(core_buf *b, const char *fmt, ...) CORE_PRINTF(2, 3);
+/* Returns the malloc'd string (never NULL: "" for empty) and resets b. */
+char *core_buf_steal(core_buf *b);
+void core_buf_free(core_buf *b);
+
+/* SHA-256 (FIPS 180-4). */
+typedef struct core_sha256 {
+    uint32_t h[8];
+    uint64_t n_bytes;
+    uint8_t block[64];
+    size_t fill;
+} core_sha256;
+void core_sha256_init(core_sha256 *c);
+void core_sha256_update(core_sha256 *c, const void *p, size_t n);
+void core_sha256_final(core_sha256 *c, uint8_t out[32]);
+/* Lower-case hex of a SHA-256 digest into hex[65]. */
+void core_sha256_hex(const void *p, size_t n, char hex[65]);
+
+/* 64-bit non-cryptographic hash (for feature hashing, dedup keys). */
+uint64_t core_hash64(const void *p, size_t n, uint64_t seed);
+
+/* Reads a whole file into memory, refusing files over max_bytes (ODX_ERR_LIMIT).
+ * *out is malloc'd (caller frees); also NUL-terminated for text use. */
+odx_status core_read_file(const char *path, int64_t max_bytes, uint8_t **out,
+                          size_t *len, odx_err *err);
+
+/* Writes data to path atomically: temp file, fsync, rename, fsync dir. */
+odx_status core_write_atomic(const char *path, const void *data, size_t len,
+                             odx_err *err);
+
+/* Monotonic seconds. */
+double core_now(void);
+
+/* strdup that returns NULL on NULL. */
+char *core_strdup(const char *s);
+/* malloc'd printf. */
+char *core_sprintf(const char *fmt, ...) CORE_PRINTF(1, 2);
+
+/* Number of online CPUs (>= 1). */
+int core_n_cpus(void);
+
+/* UTF-8 helpers: decode one code point at s (len bytes left); returns bytes
+ * consumed (>= 1) and writes the code point (0xFFFD for invalid input). */
+int core_utf8_next(const char *s, size_t len, int32_t *cp);
+/* True for Han ideographs, kana, Hangul (FACTS.md block ranges). */
+bool core_is_cjk(int32_t cp);
+/* Copies s into a valid UTF-8 string (invalid bytes become U+FFFD). */
+char *core_utf8_sanitize(const char *s, size_t len);
+
+#endif

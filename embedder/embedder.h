@@ -1,0 +1,70 @@
+/* embedder.h - text to tokens and vectors. Knows nothing about images.
+ * The same tokenizer feeds FTS5 (registered by storage) and the embedding,
+ * so Chinese and English behave alike on both search paths. */
+#ifndef ODX_EMBEDDER_H
+#define ODX_EMBEDDER_H
+
+#include "core.h"
+
+/* Dimension and identity of the native embedding. Changing either makes
+ * the indexer re-embed from stored captions. */
+#define EMB_DIM 512
+#define EMB_ID "odx-hash-v1"
+
+/* NFKC + case folding (utf8proc). Returns a malloc'd string or NULL on
+ * invalid input/allocation failure. */
+char *emb_normalize(const char *s, size_t len);
+
+/* Token callback: tok/len is the normalised token (not NUL-terminated);
+ * start/end are byte offsets of the token in the ORIGINAL text (for FTS5).
+ * colocated is true for a token at the same position as the previous one
+ * (e.g. a CJK bigram next to its unigram). Non-zero return stops. */
+typedef int (*emb_token_fn)(void *ctx, const char *tok, int len, int start,
+                            int end, bool colocated);
+
+/* Splits text into tokens: Latin/other-script words (letters and digits,
+ * case folded, NFKC), CJK runs into character unigrams and bigrams.
+ * Punctuation and spaces separate tokens. Returns the callback's non-zero
+ * value or 0. */
+int emb_tokenize(const char *text, int len, emb_token_fn fn, void *ctx);
+
+/* True for very common words (en and zh) that carry little meaning. */
+bool emb_is_stopword(const char *tok, int len);
+
+/* Embeds text into out[EMB_DIM], L2-normalised (all zeros for empty text).
+ * Signed feature hashing of tokens, character n-grams of words, and the
+ * bilingual concepts (lexicon) the tokens map to. Thread-safe. */
+void emb_embed(const char *text, size_t len, float *out);
+
+/* Lexicon: concepts shared between English and Chinese words.
+ * emb_concepts writes up to max concept ids for one normalised token (or
+ * multi-word phrase) and returns how many. */
+int emb_concepts(const char *tok, int len, int *ids, int max);
+/* All surface forms (en and zh) of a concept; NULL-terminated, static. */
+const char *const *emb_concept_words(int id);
+/* Name of a concept (its first English word), static. */
+const char *emb_concept_name(int id);
+
+/* A query analysed for lexical search: groups of alternative terms
+ * (a query word plus its synonyms/translations). */
+typedef struct emb_query_group {
+    char **terms; /* normalised tokens, each safe to quote for FTS5 */
+    int n_terms;
+    bool stopword;
+} emb_query_group;
+
+typedef struct emb_query {
+    emb_query_group *groups;
+    int n_groups;
+} emb_query;
+
+odx_status emb_query_parse(const char *text, emb_query *out, odx_err *err);
+void emb_query_free(emb_query *q);
+
+/* Builds an FTS5 MATCH expression from the query: every term is a quoted
+ * string (user text never becomes FTS syntax), alternatives are OR'ed.
+ * Stop-words are dropped unless the query has nothing else. Returns a
+ * malloc'd string, or NULL when the query has no searchable term. */
+char *emb_query_fts(const emb_query *q);
+
+#endif

@@ -1,0 +1,234 @@
+/* omnidex.h - the public C API of omnidex, a multimodal RAG indexer.
+ *
+ * This header is the contract: the `omnidex` CLI and the HTTP server use
+ * nothing else. Handles are opaque; parameters are passed as structs filled
+ * from *_default(); every call that can fail returns odx_status and takes an
+ * odx_err * last (NULL allowed) that keeps the first error message.
+ * Every *_free / *_close accepts NULL. Strings are UTF-8 except file paths,
+ * which are kept byte-exact as the file system gives them.
+ */
+#ifndef OMNIDEX_H
+#define OMNIDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(ODX_BUILDING) && defined(__GNUC__)
+#define ODX_API __attribute__((visibility("default")))
+#else
+#define ODX_API
+#endif
+
+#define ODX_VERSION "0.1.0"
+
+/* Status codes. Append-only: values never change meaning. */
+typedef enum odx_status {
+    ODX_OK = 0,
+    ODX_ERR_INVALID = 1,     /* bad argument or bad query */
+    ODX_ERR_NOMEM = 2,       /* allocation failed */
+    ODX_ERR_IO = 3,          /* file system error (errno text in message) */
+    ODX_ERR_DB = 4,          /* SQLite error */
+    ODX_ERR_FAISS = 5,       /* FAISS error */
+    ODX_ERR_DECODE = 6,      /* image could not be decoded */
+    ODX_ERR_LIMIT = 7,       /* input over a configured limit */
+    ODX_ERR_UNSUPPORTED = 8, /* not an image format omnidex reads */
+    ODX_ERR_LOCKED = 9,      /* another writer holds the index lock */
+    ODX_ERR_NOT_FOUND = 10,  /* no such image / file / model */
+    ODX_ERR_MODEL = 11,      /* model file malformed */
+    ODX_ERR_OCR = 12,        /* OCR engine failure */
+    ODX_ERR_INTERRUPTED = 13,/* stopped by a signal / cancel flag */
+    ODX_ERR_SCHEMA = 14,     /* database from a newer omnidex */
+    ODX_ERR_INTERNAL = 15
+} odx_status;
+
+/* Caller-owned error record. The first failure is kept. */
+typedef struct odx_err {
+    odx_status code;
+    char msg[512];
+} odx_err;
+
+ODX_API const char *odx_status_str(odx_status s);
+
+/* Logging hook. level: 0 error, 1 warning, 2 info, 3 debug. The default
+ * prints warnings and errors to stderr. Call before opening handles. */
+typedef void (*odx_log_fn)(int level, const char *msg, void *user);
+ODX_API void odx_log_set(odx_log_fn fn, void *user, int max_level);
+
+/* Frees memory returned by omnidex (JSON strings, context blocks). */
+ODX_API void odx_free(void *p);
+
+/* ---------------------------------------------------------------- db ---- */
+
+typedef struct odx_db odx_db;
+
+typedef struct odx_db_params {
+    const char *models_dir; /* NULL: $OMNIDEX_MODELS, then data dirs */
+    bool read_only;         /* open for search only (no writer lock) */
+} odx_db_params;
+
+ODX_API odx_db_params odx_db_params_default(void);
+
+/* Resolves the database directory: dir if non-NULL, else $OMNIDEX_DB, else
+ * $XDG_DATA_HOME/omnidex (or ~/.local/share/omnidex). Writes into buf. */
+ODX_API odx_status odx_db_dir_resolve(const char *dir, char *buf, size_t len,
+                                      odx_err *err);
+
+/* Opens (creating if needed, unless read_only) the index in directory dir
+ * (NULL: resolved as above). On success *out owns the handle until
+ * odx_db_close(). One odx_db may be used from many threads for searches. */
+ODX_API odx_status odx_db_open(const char *dir, const odx_db_params *p,
+                               odx_db **out, odx_err *err);
+ODX_API void odx_db_close(odx_db *db);
+
+/* ------------------------------------------------------------- index ---- */
+
+typedef struct odx_progress {
+    const char *event; /* "scan", "file", "error", "batch", "done" */
+    const char *path;  /* file for "file"/"error" events, else NULL */
+    const char *stage; /* for "error": read, decode, caption, embed, store */
+    const char *reason;/* for "error" */
+    int64_t done, total;
+    double elapsed_s;
+} odx_progress;
+
+typedef void (*odx_progress_fn)(const odx_progress *p, void *user);
+
+typedef struct odx_index_params {
+    int n_workers;            /* 0: number of cores */
+    int batch_size;           /* files per transaction (default 64) */
+    int64_t max_pixels;       /* default 100 Mpx */
+    int64_t max_file_bytes;   /* default 256 MiB */
+    const char *const *include; /* glob patterns on the relative path */
+    int n_include;
+    const char *const *exclude;
+    int n_exclude;
+    odx_progress_fn progress; /* may be NULL */
+    void *progress_user;
+    volatile int *cancel;     /* set non-zero to stop after the batch */
+    bool ocr;                 /* default true */
+    bool detect;              /* default true (when model files exist) */
+    bool prune;               /* remove vanished files (default true) */
+    bool retry_errors;        /* retry failed files even if unchanged */
+    bool include_hidden;      /* default false */
+    bool follow_symlinks;     /* default true, loops detected */
+    bool wait_lock;           /* wait for the writer lock instead of failing */
+    bool recaption;           /* re-caption everything (rebuild) */
+} odx_index_params;
+
+ODX_API odx_index_params odx_index_params_default(void);
+
+typedef struct odx_index_stats {
+    int64_t n_seen, n_new, n_changed, n_reused, n_removed, n_failed,
+        n_skipped, n_unchanged, n_reembedded;
+    double elapsed_s;
+} odx_index_stats;
+
+/* Indexes the given roots (files or folders, recursively). n_roots == 0
+ * re-indexes the roots remembered from earlier runs. Per-file failures are
+ * recorded and counted in stats->n_failed; the call still returns ODX_OK.
+ * Returns ODX_ERR_LOCKED when another writer runs. */
+ODX_API odx_status odx_index(odx_db *db, const char *const *roots, int n_roots,
+                             const odx_index_params *p, odx_index_stats *stats,
+                             odx_err *err);
+
+/* Re-captions (and re-embeds) every indexed image now. */
+ODX_API odx_status odx_rebuild(odx_db *db, const odx_index_params *p,
+                               odx_index_stats *stats, odx_err *err);
+
+/* ------------------------------------------------------------ search ---- */
+
+typedef struct odx_search_params {
+    int k;                 /* images to return (default 10) */
+    const char *lang;      /* caption language to return: "en", "zh" or NULL */
+    const char *domain;    /* filter: photo|document|table|chart|... or NULL */
+    const char *path_prefix; /* filter on path prefix, or NULL */
+    const char *ext;       /* filter on extension ("png"), or NULL */
+    const char *after;     /* filter: indexed/taken on or after YYYY-MM-DD */
+    const char *before;
+    int min_width, min_height;
+    double min_score;      /* drop results under this relevance (0..1) */
+    double w_dense, w_lexical; /* fusion weights (default 1, 1) */
+    int mode;              /* 0 hybrid, 1 dense only, 2 lexical only */
+    bool all;              /* keep near-duplicates */
+    bool explain;          /* fill odx_result.explain */
+} odx_search_params;
+
+ODX_API odx_search_params odx_search_params_default(void);
+
+typedef struct odx_result {
+    int64_t image_id;
+    const char *path;
+    double score;          /* relevance 0..1 */
+    const char *domain;
+    const char *short_caption;
+    const char *detailed_caption;
+    const char *tags;      /* comma separated */
+    const char *ocr_text;  /* may be NULL */
+    const char *structure; /* table Markdown / chart facts, may be NULL */
+    const char *matched;   /* e.g. "caption, OCR text" */
+    const char *explain;   /* with explain=true */
+    int width, height;
+} odx_result;
+
+typedef struct odx_results odx_results;
+
+/* Runs a hybrid search. Filters may also be written inline in the query
+ * (domain:chart lang:zh after:2024-01-01 before: path: ext:). On success
+ * *out owns the results until odx_results_free(). Thread-safe per odx_db. */
+ODX_API odx_status odx_search(odx_db *db, const char *query,
+                              const odx_search_params *p, odx_results **out,
+                              odx_err *err);
+ODX_API int odx_results_count(const odx_results *r);
+/* Borrowed; valid until odx_results_free(r). */
+ODX_API const odx_result *odx_results_get(const odx_results *r, int i);
+/* JSON array text of the results; caller frees with odx_free(). */
+ODX_API char *odx_results_json(const odx_results *r);
+ODX_API void odx_results_free(odx_results *r);
+
+typedef struct odx_context_params {
+    odx_search_params search;
+    int max_chars;         /* budget for the block (default 12000) */
+    bool json;             /* JSON instead of Markdown */
+} odx_context_params;
+
+ODX_API odx_context_params odx_context_params_default(void);
+
+/* Renders a context block for an LLM prompt. *out is freed with odx_free. */
+ODX_API odx_status odx_context(odx_db *db, const char *query,
+                               const odx_context_params *p, char **out,
+                               odx_err *err);
+
+/* ------------------------------------------------------- inspection ---- */
+
+/* Everything stored for one image (path as given, or its id as "#ID"), as
+ * JSON. *json is freed with odx_free. ODX_ERR_NOT_FOUND if not indexed. */
+ODX_API odx_status odx_show_json(odx_db *db, const char *path, char **json,
+                                 odx_err *err);
+/* Index statistics as JSON. */
+ODX_API odx_status odx_stats_json(odx_db *db, char **json, odx_err *err);
+/* Recorded per-file errors as a JSON array. */
+ODX_API odx_status odx_errors_json(odx_db *db, char **json, odx_err *err);
+
+typedef struct odx_caption_params {
+    const char *models_dir;
+    int64_t max_pixels, max_file_bytes;
+    bool ocr, detect;
+} odx_caption_params;
+
+ODX_API odx_caption_params odx_caption_params_default(void);
+
+/* Captions one file without touching any index; *json is the full
+ * description (domain, features, text, structure, objects, captions). */
+ODX_API odx_status odx_caption_file(const char *path,
+                                    const odx_caption_params *p, char **json,
+                                    odx_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* OMNIDEX_H */

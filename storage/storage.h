@@ -1,0 +1,141 @@
+/* storage.h - SQLite (the truth), FTS5 (lexical) and FAISS (dense, a
+ * rebuildable cache) behind one handle. Derived data (captions, vectors)
+ * is keyed by content hash, so renamed or copied files reuse it.
+ * One writer at a time (the indexer holds the lock); readers may run
+ * concurrently (WAL) and catch up when the generation moves. */
+#ifndef ODX_STORAGE_H
+#define ODX_STORAGE_H
+
+#include "core.h"
+
+#include <sqlite3.h>
+
+#define STORE_SCHEMA_VERSION 1
+
+typedef struct store store;
+
+/* Opens or creates the database in directory dir (created if missing,
+ * unless read_only). Loads the FAISS file, rebuilding or catching it up
+ * from the vectors table when it is missing, corrupt or behind. */
+odx_status store_open(const char *dir, bool read_only, store **out,
+                      odx_err *err);
+void store_close(store *s);
+
+/* The connection, for read-only queries by retriever/inspection code.
+ * Writes go through the functions below. Borrowed. */
+sqlite3 *store_sqlite(store *s);
+const char *store_dir(const store *s);
+int store_dim(const store *s);
+
+odx_status store_meta_get(store *s, const char *key, char **val, odx_err *err);
+odx_status store_meta_set(store *s, const char *key, const char *val,
+                          odx_err *err);
+
+/* ------------------------------------------------------------ writes ---- */
+
+/* One batch = one transaction. store_commit bumps the generation when
+ * vectors changed, applies vector adds/removes to the in-memory FAISS
+ * index, and saves the FAISS file at most every save_every_s seconds
+ * (store_save forces it). */
+odx_status store_begin(store *s, odx_err *err);
+odx_status store_commit(store *s, odx_err *err);
+void store_rollback(store *s);
+odx_status store_save(store *s, odx_err *err);
+
+typedef struct store_image {
+    int64_t id;
+    char *path;          /* byte-exact */
+    int64_t size, mtime_ns;
+    char hash[65];       /* "" for errors without content */
+    bool ok;             /* false: failed, see err_* */
+    char *err_stage, *err_reason;
+} store_image;
+void store_image_clear(store_image *im);
+
+odx_status store_image_get(store *s, const char *path, store_image *out,
+                           bool *found, odx_err *err);
+odx_status store_image_put_ok(store *s, const char *path, int64_t size,
+                              int64_t mtime_ns, const char *hash,
+                              odx_err *err);
+odx_status store_image_put_error(store *s, const char *path, int64_t size,
+                                 int64_t mtime_ns, const char *stage,
+                                 const char *reason, odx_err *err);
+odx_status store_image_delete(store *s, int64_t id, odx_err *err);
+/* Calls fn for every image row (ok and failed); fn returns non-zero to
+ * stop. Do not write from inside fn. */
+odx_status store_images_each(store *s, int (*fn)(void *ctx, const store_image *im),
+                             void *ctx, odx_err *err);
+
+typedef struct store_text {
+    const char *kind; /* detailed, short, tags, ocr, structure */
+    const char *lang;
+    const char *text;
+} store_text;
+
+typedef struct store_vec {
+    const char *field; /* e.g. "caption", "tags", "text" */
+    const float *v;    /* store_dim floats */
+} store_vec;
+
+typedef struct store_content {
+    const char *desc_json;
+    const char *format, *domain, *chart_type, *text_lang, *taken_at;
+    float domain_conf;
+    int width, height;
+    const char *engine_version, *embedder;
+    const store_text *texts;
+    int n_texts;
+    const store_vec *vecs;
+    int n_vecs;
+} store_content;
+
+/* Looks up content by hash: engine version and embedder it was made with. */
+odx_status store_content_get(store *s, const char *hash, char engine[32],
+                             char embedder[32], bool *found, odx_err *err);
+/* Inserts or replaces all derived data of one content hash (description,
+ * captions + FTS rows, vectors). */
+odx_status store_content_put(store *s, const char *hash,
+                             const store_content *c, odx_err *err);
+/* Stored captions of a content hash (for re-embedding); free with
+ * store_texts_free. */
+odx_status store_content_texts(store *s, const char *hash, store_text **out,
+                               int *n, odx_err *err);
+void store_texts_free(store_text *t, int n);
+/* Replaces only the vectors of a content hash. */
+odx_status store_vectors_replace(store *s, const char *hash,
+                                 const store_vec *v, int n,
+                                 const char *embedder, odx_err *err);
+/* Deletes content no image refers to; *n_removed may be NULL. */
+odx_status store_content_gc(store *s, int64_t *n_removed, odx_err *err);
+
+odx_status store_root_add(store *s, const char *path, odx_err *err);
+/* NULL-terminated malloc'd array of malloc'd strings. */
+odx_status store_roots(store *s, char ***out, odx_err *err);
+
+/* ------------------------------------------------------------- reads ---- */
+
+typedef struct store_hit {
+    char hash[65];
+    char field[16];  /* vector field or caption kind */
+    char lang[8];
+    double score;    /* inner product (dense) or -bm25 (lexical): higher better */
+} store_hit;
+
+/* Reloads / catches up FAISS if another process moved the generation.
+ * Cheap when nothing changed; call before searches in long-lived readers. */
+odx_status store_refresh(store *s, odx_err *err);
+/* Top-k by inner product. *hits malloc'd. */
+odx_status store_dense_search(store *s, const float *q, int k,
+                              store_hit **hits, int *n, odx_err *err);
+/* FTS5 MATCH (expression built by emb_query_fts), best first by bm25. */
+odx_status store_fts_search(store *s, const char *match, int limit,
+                            store_hit **hits, int *n, odx_err *err);
+
+typedef struct store_stats {
+    int64_t n_images, n_errors, n_content, n_vectors, faiss_ntotal, generation;
+    int64_t db_bytes, faiss_bytes;
+    char index_type[64];
+} store_stats;
+odx_status store_get_stats(store *s, store_stats *st, odx_err *err);
+
+#endif

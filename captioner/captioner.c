@@ -1,0 +1,195 @@
+/* captioner.c - the captioner's engine/worker lifecycle and the order of
+ * work for one image: decode -> thumbnail -> features -> classify -> OCR
+ * (gated) -> classify again -> objects (gated) -> structure -> captions. */
+#include "captioner_int.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define THUMB_SIDE 512
+
+struct cap_engine {
+    cap_config cfg;
+    char *models_dir;
+    cap_detector *det;
+};
+
+struct cap_worker {
+    cap_engine *e;
+    cap_ocr *ocr;          /* created on first use (0.2 s, ~100 MB) */
+    bool ocr_failed;       /* do not retry a failed OCR init per image */
+    cap_det_state *det;
+};
+
+cap_config cap_config_default(void)
+{
+    cap_config c;
+    memset(&c, 0, sizeof c);
+    c.limits.max_pixels = 100LL * 1000 * 1000;
+    c.limits.max_file_bytes = 256LL << 20;
+    c.det_threshold = 0.3f;
+    c.ocr = true;
+    c.detect = true;
+    return c;
+}
+
+odx_status cap_engine_new(const cap_config *cfg, cap_engine **out, odx_err *err)
+{
+    cap_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return core_err(err, ODX_ERR_NOMEM, "no memory for the caption engine");
+    e->cfg = cfg ? *cfg : cap_config_default();
+    e->models_dir = core_strdup(e->cfg.models_dir);
+    e->cfg.models_dir = e->models_dir;
+    if (e->cfg.detect) {
+        odx_err derr = {0};
+        odx_status st = cap_detector_load(e->models_dir, &e->det, &derr);
+        if (st == ODX_ERR_NOT_FOUND) {
+            /* Said once per process: the indexer makes one engine per run. */
+            static atomic_flag said = ATOMIC_FLAG_INIT;
+            if (!atomic_flag_test_and_set(&said))
+                core_log(CORE_LOG_WARN,
+                         "object detector disabled: %s (captions will not name objects)",
+                         derr.msg);
+        } else if (st != ODX_OK) {
+            core_log(CORE_LOG_WARN, "object detector disabled: %s", derr.msg);
+        }
+    }
+    *out = e;
+    return ODX_OK;
+}
+
+void cap_engine_free(cap_engine *e)
+{
+    if (!e)
+        return;
+    cap_detector_free(e->det);
+    free(e->models_dir);
+    free(e);
+}
+
+bool cap_engine_has_detector(const cap_engine *e) { return e && e->det; }
+
+odx_status cap_worker_new(cap_engine *e, cap_worker **out, odx_err *err)
+{
+    cap_worker *w = calloc(1, sizeof *w);
+    if (!w)
+        return core_err(err, ODX_ERR_NOMEM, "no memory for a caption worker");
+    w->e = e;
+    if (e->det) {
+        odx_status st = cap_det_state_new(e->det, &w->det, err);
+        if (st != ODX_OK) {
+            free(w);
+            return st;
+        }
+    }
+    *out = w;
+    return ODX_OK;
+}
+
+void cap_worker_free(cap_worker *w)
+{
+    if (!w)
+        return;
+    cap_ocr_free(w->ocr);
+    cap_det_state_free(w->det);
+    free(w);
+}
+
+static bool is_jpeg(const uint8_t *p, size_t n)
+{
+    return n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF;
+}
+
+static void run_ocr(cap_worker *w, const cap_image *full, cap_desc *d,
+                    const char *name)
+{
+    if (!w->ocr && !w->ocr_failed) {
+        odx_err oerr = {0};
+        if (cap_ocr_new(&w->ocr, &oerr) != ODX_OK) {
+            w->ocr_failed = true;
+            core_log(CORE_LOG_WARN, "OCR disabled: %s", oerr.msg);
+        }
+    }
+    if (!w->ocr)
+        return;
+    odx_err oerr = {0};
+    double t = core_now();
+    if (cap_ocr_run(w->ocr, full, d, &oerr) != ODX_OK)
+        core_log(CORE_LOG_WARN, "OCR failed on '%s': %s", name, oerr.msg);
+    d->ms_ocr = (core_now() - t) * 1e3;
+}
+
+odx_status cap_describe(cap_worker *w, const uint8_t *data, size_t len,
+                        const char *name, cap_desc **out, odx_err *err)
+{
+    const cap_config *cfg = &w->e->cfg;
+    cap_image full = {0}, thumb = {0};
+    bool have_full = false;
+    odx_status st = ODX_OK;
+    double t0 = core_now();
+    cap_desc *d = calloc(1, sizeof *d);
+    if (!d)
+        return core_err(err, ODX_ERR_NOMEM, "no memory describing '%s'", name);
+    snprintf(d->engine_version, sizeof d->engine_version, "%s", CAP_ENGINE_VERSION);
+
+    /* JPEG photos are decoded DCT-scaled for statistics; full resolution is
+     * decoded again only if OCR wants it. PNG has no cheap scaling. */
+    bool jpeg = is_jpeg(data, len);
+    st = cap_decode(data, len, name, &cfg->limits, jpeg ? THUMB_SIDE : 0, &d->hdr,
+                    jpeg ? &thumb : &full, err);
+    if (st != ODX_OK)
+        goto done;
+    if (!jpeg) {
+        have_full = true;
+        st = cap_image_fit(&full, THUMB_SIDE, &thumb, err);
+        if (st != ODX_OK)
+            goto done;
+    }
+    bool swap = d->hdr.orientation >= 5 && d->hdr.orientation <= 8;
+    d->width = swap ? d->hdr.height : d->hdr.width;
+    d->height = swap ? d->hdr.width : d->hdr.height;
+    d->ms_decode = (core_now() - t0) * 1e3;
+
+    double t1 = core_now();
+    cap_features_compute(&thumb, d);
+    cap_classify(d, &thumb);
+    d->ms_features = (core_now() - t1) * 1e3;
+
+    if (cfg->ocr && cap_ocr_wanted(d)) {
+        if (!have_full) {
+            cap_header hdr2;
+            st = cap_decode(data, len, name, &cfg->limits, 0, &hdr2, &full, err);
+            if (st != ODX_OK)
+                goto done;
+            have_full = true;
+        }
+        run_ocr(w, &full, d, name);
+        cap_classify(d, &thumb);
+    }
+
+    if (w->det && cap_detect_wanted(d)) {
+        odx_err derr = {0};
+        double t = core_now();
+        if (cap_detect(w->det, &thumb, cfg->det_threshold, d, &derr) != ODX_OK)
+            core_log(CORE_LOG_WARN, "object detection failed on '%s': %s", name, derr.msg);
+        d->ms_detect = (core_now() - t) * 1e3;
+    }
+
+    cap_structure(d, have_full ? &full : &thumb);
+    st = cap_compose(d, err);
+    if (st != ODX_OK)
+        goto done;
+    d->ms_total = (core_now() - t0) * 1e3;
+done:
+    cap_image_free(&full);
+    cap_image_free(&thumb);
+    if (st != ODX_OK) {
+        cap_desc_free(d);
+        return st;
+    }
+    *out = d;
+    return ODX_OK;
+}

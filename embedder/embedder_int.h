@@ -1,0 +1,68 @@
+/* embedder_int.h - names shared between the files of embedder/ only:
+ * the token list that the embedding and query analysis build from
+ * emb_tokenize, the light English stemmer and the lexicon internals. */
+#ifndef ODX_EMBEDDER_INT_H
+#define ODX_EMBEDDER_INT_H
+
+#include "embedder.h"
+
+/* Longest normalised token kept (bytes); longer words are cut at a code
+ * point boundary so one run of letters cannot blow up a buffer. */
+#define EMB_MAX_TOKEN 64
+/* Longest lexicon phrase: words (Latin) and characters (CJK). */
+#define EMB_MAX_PHRASE_WORDS 3
+#define EMB_MAX_PHRASE_CHARS 8
+
+enum { EMB_TOK_WORD = 0, EMB_TOK_CJK = 1, EMB_TOK_BIGRAM = 2 };
+
+typedef struct emb_tok {
+    int off, len;   /* normalised text in the list's text buffer */
+    int start, end; /* byte offsets in the original text */
+    int kind;       /* EMB_TOK_* */
+    bool joined;    /* only whitespace separates it from the previous
+                       token of the same script (phrases may span it) */
+} emb_tok;
+
+typedef struct emb_toklist {
+    emb_tok *toks;
+    int n, cap;
+    char *text; /* normalised tokens back to back, not NUL-separated */
+    size_t text_len, text_cap;
+    bool overflow; /* allocation failed or cap hit: list is truncated */
+} emb_toklist;
+
+/* Tokenises text into l (which the caller zero-initialises and frees with
+ * emb_toklist_free). At most max_toks tokens are kept. */
+void emb_toklist_build(emb_toklist *l, const char *text, size_t len,
+                       int max_toks);
+void emb_toklist_free(emb_toklist *l);
+
+/* Light English stemmer (plural s/es/ies, -ing, -ed). Writes at most cap-1
+ * bytes plus NUL into out and returns the stem length; returns the word
+ * unchanged when no rule applies or the word is not plain ASCII letters. */
+int emb_stem(const char *w, int len, char *out, int cap);
+
+/* Number of concepts in the lexicon; parent concept (or -1). */
+int emb_concept_count(void);
+int emb_concept_parent(int id);
+/* Kind of entry as written in the lexicon: domain, chart, colour, scene,
+ * object, synonym, ... (static string). */
+const char *emb_concept_kind(int id);
+/* Normalised lookup key of a concept's surface form i (Latin words joined
+ * by one space, CJK characters concatenated), or NULL past the end. */
+const char *emb_concept_key(int id, int i);
+
+/* A lexicon match over a token list: tokens [first, first+n) of one
+ * script map to the concepts ids[0..n_ids). */
+typedef struct emb_match {
+    int first, n;
+    int ids[8];
+    int n_ids;
+} emb_match;
+
+/* Finds the lexicon phrases in l: at each token the longest phrase that
+ * starts there, keeping only matches not contained in an earlier longer
+ * match. Returns the number written (up to max). */
+int emb_find_matches(const emb_toklist *l, emb_match *out, int max);
+
+#endif

@@ -144,11 +144,15 @@ ODX_API odx_status odx_rebuild(odx_db *db, const odx_index_params *p,
 
 typedef struct odx_search_params {
     int k;                 /* images to return (default 10) */
-    const char *lang;      /* caption language to return: "en", "zh" or NULL */
+    const char *lang;      /* caption language to return: "en", "zh" or NULL
+                              (NULL: the query's language) */
     const char *domain;    /* filter: photo|document|table|chart|... or NULL */
+    const char *text_lang; /* filter on the language of the visible text:
+                              "en", "zh" (zh includes mixed) or NULL */
     const char *path_prefix; /* filter on path prefix, or NULL */
     const char *ext;       /* filter on extension ("png"), or NULL */
-    const char *after;     /* filter: indexed/taken on or after YYYY-MM-DD */
+    const char *after;     /* filter: taken (EXIF) or modified on or after
+                              YYYY-MM-DD */
     const char *before;
     int min_width, min_height;
     double min_score;      /* drop results under this relevance (0..1) */

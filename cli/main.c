@@ -1,0 +1,856 @@
+/* main.c - the `omnidex` command: one table of subcommands, each a thin
+ * client of include/omnidex.h (parse flags, call the library, print). */
+#include "omnidex.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef ODX_WITH_SERVER
+#include "server.h"
+#endif
+
+/* Exit codes (documented in --help and README). */
+enum {
+    EXIT_OK = 0,
+    EXIT_SOME_FAILED = 1, /* index: some files could not be indexed */
+    EXIT_USAGE = 2,       /* bad command line or bad query */
+    EXIT_FATAL = 3,       /* database unusable, I/O error, ... */
+    EXIT_LOCKED = 4,      /* another index run holds the lock */
+    EXIT_NOT_FOUND = 5,   /* show/caption: no such image */
+    EXIT_INTERRUPTED = 6  /* stopped by SIGINT/SIGTERM (work so far kept) */
+};
+
+typedef struct global {
+    const char *db;
+    const char *models;
+    bool quiet;
+} global;
+
+static volatile int g_cancel;
+
+static int exit_for(odx_status st)
+{
+    switch (st) {
+    case ODX_OK: return EXIT_OK;
+    case ODX_ERR_INVALID: return EXIT_USAGE;
+    case ODX_ERR_LOCKED: return EXIT_LOCKED;
+    case ODX_ERR_NOT_FOUND: return EXIT_NOT_FOUND;
+    case ODX_ERR_INTERRUPTED: return EXIT_INTERRUPTED;
+    default: return EXIT_FATAL;
+    }
+}
+
+static int fail(const odx_err *e, odx_status st)
+{
+    fprintf(stderr, "omnidex: %s\n", e->msg[0] ? e->msg : odx_status_str(st));
+    return exit_for(st);
+}
+
+static int usage_error(const char *cmd, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "omnidex %s: ", cmd);
+    fprintf(stderr, fmt, arg ? arg : "");
+    fprintf(stderr, "\nTry 'omnidex %s --help'.\n", cmd);
+    return EXIT_USAGE;
+}
+
+static bool parse_int(const char *s, long lo, long hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || end == s || v < lo || v > hi)
+        return false;
+    *out = (int)v;
+    return true;
+}
+
+static bool parse_double(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || end == s || !(v >= lo && v <= hi))
+        return false;
+    *out = v;
+    return true;
+}
+
+static odx_status open_db(const global *g, bool read_only, odx_db **db, odx_err *e)
+{
+    odx_db_params dp = odx_db_params_default();
+    dp.models_dir = g->models;
+    dp.read_only = read_only;
+    return odx_db_open(g->db, &dp, db, e);
+}
+
+/* ------------------------------------------------------------- index ---- */
+
+typedef struct progress_ui {
+    bool tty, json, quiet;
+    double last;
+} progress_ui;
+
+static void json_str(FILE *f, const char *s)
+{
+    cJSON *j = cJSON_CreateString(s ? s : "");
+    char *t = cJSON_PrintUnformatted(j);
+    fputs(t ? t : "\"\"", f);
+    free(t);
+    cJSON_Delete(j);
+}
+
+static void on_progress(const odx_progress *p, void *user)
+{
+    progress_ui *ui = user;
+    bool is_error = strcmp(p->event, "error") == 0;
+    if (ui->json) {
+        printf("{\"event\":");
+        json_str(stdout, p->event);
+        if (p->path) {
+            printf(",\"path\":");
+            json_str(stdout, p->path);
+        }
+        if (p->stage) {
+            printf(",\"stage\":");
+            json_str(stdout, p->stage);
+        }
+        if (p->reason) {
+            printf(",\"reason\":");
+            json_str(stdout, p->reason);
+        }
+        printf(",\"done\":%lld,\"total\":%lld,\"elapsed_s\":%.3f}\n", (long long)p->done,
+               (long long)p->total, p->elapsed_s);
+        fflush(stdout);
+        return;
+    }
+    if (is_error) {
+        if (ui->tty && !ui->quiet)
+            fputs("\r\033[K", stderr);
+        fprintf(stderr, "omnidex: %s: %s failed: %s\n", p->path ? p->path : "?",
+                p->stage ? p->stage : "index", p->reason ? p->reason : "unknown error");
+        return;
+    }
+    if (!ui->tty || ui->quiet)
+        return;
+    bool final = strcmp(p->event, "done") == 0;
+    if (!final && p->elapsed_s - ui->last < 0.1)
+        return;
+    ui->last = p->elapsed_s;
+    double rate = p->elapsed_s > 0 ? (double)p->done / p->elapsed_s : 0;
+    int width = 30, fill = p->total > 0 ? (int)(width * p->done / p->total) : 0;
+    if (fill > width)
+        fill = width;
+    char bar[64];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[width] = 0;
+    double eta = rate > 0 && p->total > p->done ? (double)(p->total - p->done) / rate : 0;
+    fprintf(stderr, "\r\033[K[%s] %lld/%lld  %.1f img/s  ETA %dm%02ds", bar,
+            (long long)p->done, (long long)p->total, rate, (int)eta / 60, (int)eta % 60);
+    if (final)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_cancel = 1;
+}
+
+static const char INDEX_HELP[] =
+    "Usage: omnidex index [OPTIONS] [PATH...]\n"
+    "Caption, embed and store every PNG/JPEG under the given files or folders\n"
+    "(recursively). Without PATH, re-indexes the folders indexed before.\n"
+    "Unchanged files (size + mtime) are skipped; moved or copied files reuse\n"
+    "their captions; vanished files are removed from the index.\n\n"
+    "  -j, --workers N     worker threads (default: number of cores)\n"
+    "      --no-ocr        do not read text (faster, weaker for documents)\n"
+    "      --no-detect     do not run the object detector\n"
+    "      --no-prune      keep images whose files disappeared\n"
+    "      --retry-errors  retry files that failed before even if unchanged\n"
+    "      --include GLOB  only index paths matching GLOB (repeatable)\n"
+    "      --exclude GLOB  skip paths matching GLOB (repeatable)\n"
+    "      --hidden        include hidden files and folders\n"
+    "      --no-follow     do not follow symbolic links\n"
+    "      --max-pixels N  refuse images larger than N pixels (default 100000000)\n"
+    "      --max-bytes N   refuse files larger than N bytes (default 268435456)\n"
+    "      --wait          wait for another running index to finish instead of failing\n"
+    "  -q, --quiet         print nothing but errors\n"
+    "      --log-json      one JSON line per event on stdout (for log collectors)\n"
+    "Exit: 0 all indexed, 1 some files failed (see 'omnidex errors'),\n"
+    "      3 fatal error, 4 another index run holds the lock, 6 interrupted.\n";
+
+static int cmd_index_common(const global *g, int argc, char **argv, bool rebuild)
+{
+    odx_index_params p = odx_index_params_default();
+    progress_ui ui = {.tty = isatty(2) != 0, .quiet = g->quiet};
+    const char *inc[64], *exc[64];
+    int n_inc = 0, n_exc = 0;
+    static const struct option opts[] = {
+        {"workers", 1, 0, 'j'}, {"no-ocr", 0, 0, 1},     {"no-detect", 0, 0, 2},
+        {"no-prune", 0, 0, 3},  {"retry-errors", 0, 0, 4}, {"include", 1, 0, 5},
+        {"exclude", 1, 0, 6},   {"hidden", 0, 0, 7},     {"no-follow", 0, 0, 8},
+        {"max-pixels", 1, 0, 9}, {"max-bytes", 1, 0, 10}, {"wait", 0, 0, 11},
+        {"quiet", 0, 0, 'q'},   {"log-json", 0, 0, 12},  {"help", 0, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *name = rebuild ? "rebuild" : "index";
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "j:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            if (!parse_int(optarg, 0, 256, &p.n_workers))
+                return usage_error(name, "bad worker count '%s'", optarg);
+            break;
+        case 1: p.ocr = false; break;
+        case 2: p.detect = false; break;
+        case 3: p.prune = false; break;
+        case 4: p.retry_errors = true; break;
+        case 5:
+            if (n_inc == 64)
+                return usage_error(name, "too many --include patterns%s", "");
+            inc[n_inc++] = optarg;
+            break;
+        case 6:
+            if (n_exc == 64)
+                return usage_error(name, "too many --exclude patterns%s", "");
+            exc[n_exc++] = optarg;
+            break;
+        case 7: p.include_hidden = true; break;
+        case 8: p.follow_symlinks = false; break;
+        case 9:
+        case 10: {
+            char *end;
+            long long v = strtoll(optarg, &end, 10);
+            if (*end || v <= 0)
+                return usage_error(name, "bad limit '%s'", optarg);
+            if (c == 9)
+                p.max_pixels = v;
+            else
+                p.max_file_bytes = v;
+            break;
+        }
+        case 11: p.wait_lock = true; break;
+        case 'q': ui.quiet = true; break;
+        case 12: ui.json = true; break;
+        case 'h': fputs(INDEX_HELP, stdout); return EXIT_OK;
+        default: return usage_error(name, "bad option%s", "");
+        }
+    }
+    p.include = inc;
+    p.n_include = n_inc;
+    p.exclude = exc;
+    p.n_exclude = n_exc;
+    p.progress = on_progress;
+    p.progress_user = &ui;
+    p.cancel = &g_cancel;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    odx_err e = {0};
+    odx_db *db = NULL;
+    odx_status st = open_db(g, false, &db, &e);
+    if (st != ODX_OK)
+        return fail(&e, st);
+    odx_index_stats s;
+    memset(&s, 0, sizeof s);
+    if (rebuild)
+        st = odx_rebuild(db, &p, &s, &e);
+    else
+        st = odx_index(db, (const char *const *)argv + optind, argc - optind, &p, &s, &e);
+    odx_db_close(db);
+    if (ui.json) {
+        printf("{\"event\":\"summary\",\"status\":");
+        json_str(stdout, odx_status_str(st));
+        printf(",\"seen\":%lld,\"new\":%lld,\"changed\":%lld,\"reused\":%lld,"
+               "\"reembedded\":%lld,\"removed\":%lld,\"failed\":%lld,\"skipped\":%lld,"
+               "\"unchanged\":%lld,\"elapsed_s\":%.3f}\n",
+               (long long)s.n_seen, (long long)s.n_new, (long long)s.n_changed,
+               (long long)s.n_reused, (long long)s.n_reembedded, (long long)s.n_removed,
+               (long long)s.n_failed, (long long)s.n_skipped, (long long)s.n_unchanged,
+               s.elapsed_s);
+    } else if (ui.tty && !ui.quiet && (st == ODX_OK || st == ODX_ERR_INTERRUPTED)) {
+        fprintf(stderr,
+                "%lld new, %lld changed, %lld reused, %lld re-embedded, %lld removed, "
+                "%lld failed, %lld skipped, %lld unchanged in %.1f s\n",
+                (long long)s.n_new, (long long)s.n_changed, (long long)s.n_reused,
+                (long long)s.n_reembedded, (long long)s.n_removed, (long long)s.n_failed,
+                (long long)s.n_skipped, (long long)s.n_unchanged, s.elapsed_s);
+    }
+    if (st != ODX_OK)
+        return fail(&e, st);
+    return s.n_failed ? EXIT_SOME_FAILED : EXIT_OK;
+}
+
+static int cmd_index(const global *g, int argc, char **argv)
+{
+    return cmd_index_common(g, argc, argv, false);
+}
+
+static int cmd_rebuild(const global *g, int argc, char **argv)
+{
+    return cmd_index_common(g, argc, argv, true);
+}
+
+/* ------------------------------------------------------------ search ---- */
+
+static const char SEARCH_FILTERS_HELP[] =
+    "  -k N                number of images (default %d)\n"
+    "      --lang en|zh    caption language to print (default: the query's)\n"
+    "      --domain D      photo, document, table, chart, screenshot, poster, diagram\n"
+    "      --text-lang L   only images whose visible text is in L (en, zh)\n"
+    "      --path S        only paths containing S\n"
+    "      --ext E         only files with extension E (png, jpg)\n"
+    "      --after DATE    taken (EXIF) or modified on/after YYYY-MM-DD\n"
+    "      --before DATE   ... before YYYY-MM-DD\n"
+    "      --min-width N, --min-height N\n"
+    "      --min-score S   drop results under relevance S (0..1)\n"
+    "      --all           list exact copies separately\n"
+    "      --explain       show which words and fields matched\n"
+    "      --dense-only, --lexical-only   one search path only (for comparison)\n"
+    "      --w-dense W, --w-lexical W     fusion weights (default 1, 1)\n"
+    "Filters can also be written in the query: domain:chart lang:zh after:2024-01-01\n"
+    "before:2025-01-01 path:photos/2023 ext:png minw:800 minh:600.\n";
+
+enum { O_LANG = 300, O_DOMAIN, O_TLANG, O_PATH, O_EXT, O_AFTER, O_BEFORE, O_MINW, O_MINH,
+       O_MINSCORE, O_ALL, O_EXPLAIN, O_DENSE, O_LEX, O_WD, O_WL, O_JSON, O_MAXCH };
+
+static const struct option SEARCH_OPTS[] = {
+    {"lang", 1, 0, O_LANG},      {"domain", 1, 0, O_DOMAIN},   {"text-lang", 1, 0, O_TLANG},
+    {"path", 1, 0, O_PATH},      {"ext", 1, 0, O_EXT},         {"after", 1, 0, O_AFTER},
+    {"before", 1, 0, O_BEFORE},  {"min-width", 1, 0, O_MINW},  {"min-height", 1, 0, O_MINH},
+    {"min-score", 1, 0, O_MINSCORE}, {"all", 0, 0, O_ALL},     {"explain", 0, 0, O_EXPLAIN},
+    {"dense-only", 0, 0, O_DENSE}, {"lexical-only", 0, 0, O_LEX}, {"w-dense", 1, 0, O_WD},
+    {"w-lexical", 1, 0, O_WL},   {"json", 0, 0, O_JSON},       {"max-chars", 1, 0, O_MAXCH},
+    {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
+
+/* Parses search flags shared by search and context. Returns -1 to go on,
+ * else an exit code. */
+static int parse_search_flags(const char *cmd, int argc, char **argv, odx_search_params *p,
+                              bool *json, int *max_chars, const char *help)
+{
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "k:h", SEARCH_OPTS, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            if (!parse_int(optarg, 1, 10000, &p->k))
+                return usage_error(cmd, "bad -k '%s' (1..10000)", optarg);
+            break;
+        case O_LANG:
+            if (strcmp(optarg, "en") && strcmp(optarg, "zh"))
+                return usage_error(cmd, "bad --lang '%s' (en or zh)", optarg);
+            p->lang = optarg;
+            break;
+        case O_DOMAIN: p->domain = optarg; break;
+        case O_TLANG:
+            if (strcmp(optarg, "en") && strcmp(optarg, "zh"))
+                return usage_error(cmd, "bad --text-lang '%s' (en or zh)", optarg);
+            p->text_lang = optarg;
+            break;
+        case O_PATH: p->path_prefix = optarg; break;
+        case O_EXT: p->ext = optarg[0] == '.' ? optarg + 1 : optarg; break;
+        case O_AFTER: p->after = optarg; break;
+        case O_BEFORE: p->before = optarg; break;
+        case O_MINW:
+            if (!parse_int(optarg, 0, 1000000, &p->min_width))
+                return usage_error(cmd, "bad --min-width '%s'", optarg);
+            break;
+        case O_MINH:
+            if (!parse_int(optarg, 0, 1000000, &p->min_height))
+                return usage_error(cmd, "bad --min-height '%s'", optarg);
+            break;
+        case O_MINSCORE:
+            if (!parse_double(optarg, 0, 1, &p->min_score))
+                return usage_error(cmd, "bad --min-score '%s' (0..1)", optarg);
+            break;
+        case O_ALL: p->all = true; break;
+        case O_EXPLAIN: p->explain = true; break;
+        case O_DENSE: p->mode = 1; break;
+        case O_LEX: p->mode = 2; break;
+        case O_WD:
+            if (!parse_double(optarg, 0, 100, &p->w_dense))
+                return usage_error(cmd, "bad --w-dense '%s'", optarg);
+            break;
+        case O_WL:
+            if (!parse_double(optarg, 0, 100, &p->w_lexical))
+                return usage_error(cmd, "bad --w-lexical '%s'", optarg);
+            break;
+        case O_JSON: *json = true; break;
+        case O_MAXCH:
+            if (!max_chars || !parse_int(optarg, 200, 10000000, max_chars))
+                return usage_error(cmd, "bad --max-chars '%s' (200..10000000)", optarg);
+            break;
+        case 'h': fprintf(stdout, help, p->k); return EXIT_OK;
+        default: return usage_error(cmd, "bad option%s", "");
+        }
+    }
+    if (optind >= argc)
+        return usage_error(cmd, "no query given%s", "");
+    return -1;
+}
+
+/* Joins the remaining arguments into one query (quotes are optional). */
+static char *join_args(int argc, char **argv)
+{
+    size_t n = 1;
+    for (int i = optind; i < argc; i++)
+        n += strlen(argv[i]) + 1;
+    char *q = calloc(1, n);
+    if (!q)
+        return NULL;
+    for (int i = optind; i < argc; i++) {
+        if (i > optind)
+            strcat(q, " ");
+        strcat(q, argv[i]);
+    }
+    return q;
+}
+
+static char *help_with_filters(const char *head, const char *tail)
+{
+    size_t n = strlen(head) + strlen(SEARCH_FILTERS_HELP) + strlen(tail) + 1;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%s%s%s", head, SEARCH_FILTERS_HELP, tail);
+    return s;
+}
+
+static int cmd_search(const global *g, int argc, char **argv)
+{
+    odx_search_params p = odx_search_params_default();
+    bool json = false;
+    char *help = help_with_filters(
+        "Usage: omnidex search [OPTIONS] QUERY...\n"
+        "Ranked images for a text query in English or Chinese: score (0..1), path,\n"
+        "domain and short caption. Hybrid: dense vectors + BM25, fused by rank.\n\n"
+        "      --json          JSON array (path, score, captions, tags, text)\n",
+        "Exit: 0 ok (also with no results), 2 bad query or option, 3 fatal.\n");
+    int rc = parse_search_flags("search", argc, argv, &p, &json, NULL, help ? help : "");
+    free(help);
+    if (rc >= 0)
+        return rc;
+    char *q = join_args(argc, argv);
+    odx_err e = {0};
+    odx_db *db = NULL;
+    odx_results *r = NULL;
+    odx_status st = open_db(g, true, &db, &e);
+    if (st == ODX_OK)
+        st = odx_search(db, q, &p, &r, &e);
+    if (st == ODX_OK) {
+        if (json) {
+            char *s = odx_results_json(r);
+            puts(s ? s : "[]");
+            odx_free(s);
+        } else {
+            int n = odx_results_count(r);
+            for (int i = 0; i < n; i++) {
+                const odx_result *x = odx_results_get(r, i);
+                printf("%.3f\t%s\t%s\t%s\n", x->score, x->path, x->domain ? x->domain : "-",
+                       x->short_caption ? x->short_caption : "");
+                if (p.explain && x->explain)
+                    printf("\t  matched: %s\n\t  %s\n", x->matched ? x->matched : "-", x->explain);
+            }
+            if (n == 0 && isatty(1))
+                fprintf(stderr, "no results\n");
+        }
+    }
+    odx_results_free(r);
+    odx_db_close(db);
+    free(q);
+    return st == ODX_OK ? EXIT_OK : fail(&e, st);
+}
+
+static int cmd_context(const global *g, int argc, char **argv)
+{
+    odx_context_params p = odx_context_params_default();
+    bool json = false;
+    char *help = help_with_filters(
+        "Usage: omnidex context [OPTIONS] QUERY...\n"
+        "A context block for an LLM prompt: for the top images, number, path,\n"
+        "domain, score, detailed caption, table/chart structure and the text read\n"
+        "in the image, within a character budget; ends with an instruction to cite\n"
+        "images by number.\n\n"
+        "      --max-chars N   budget (default 12000, about 3k tokens)\n"
+        "      --json          JSON instead of Markdown\n",
+        "Exit: 0 ok, 2 bad query or option, 3 fatal.\n");
+    int rc = parse_search_flags("context", argc, argv, &p.search, &json, &p.max_chars,
+                                help ? help : "");
+    free(help);
+    if (rc >= 0)
+        return rc;
+    p.json = json;
+    char *q = join_args(argc, argv);
+    odx_err e = {0};
+    odx_db *db = NULL;
+    char *out = NULL;
+    odx_status st = open_db(g, true, &db, &e);
+    if (st == ODX_OK)
+        st = odx_context(db, q, &p, &out, &e);
+    if (st == ODX_OK)
+        fputs(out, stdout);
+    odx_free(out);
+    odx_db_close(db);
+    free(q);
+    return st == ODX_OK ? EXIT_OK : fail(&e, st);
+}
+
+/* ------------------------------------------------------- inspection ---- */
+
+static bool want_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+            return true;
+    return false;
+}
+
+static bool has_flag(int argc, char **argv, const char *flag)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], flag))
+            return true;
+    return false;
+}
+
+static const char *first_arg(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (argv[i][0] != '-' || argv[i][1] == 0)
+            return argv[i];
+    return NULL;
+}
+
+static const char *str_or(const char *a, const char *b) { return a ? a : b; }
+
+static void print_captions(cJSON *desc)
+{
+    cJSON *caps = cJSON_GetObjectItem(desc, "captions");
+    const char *langs[] = {"en", "zh"};
+    for (int l = 0; l < 2; l++) {
+        cJSON *c = cJSON_GetObjectItem(caps, langs[l]);
+        if (!c)
+            continue;
+        cJSON *d = cJSON_GetObjectItem(c, "detailed"), *s = cJSON_GetObjectItem(c, "short");
+        if (cJSON_IsString(s))
+            printf("short (%s):    %s\n", langs[l], s->valuestring);
+        if (cJSON_IsString(d))
+            printf("detailed (%s): %s\n", langs[l], d->valuestring);
+        cJSON *t = cJSON_GetObjectItem(c, "tags"), *it;
+        if (cJSON_GetArraySize(t) > 0) {
+            printf("tags (%s):     ", langs[l]);
+            int i = 0;
+            cJSON_ArrayForEach(it, t) printf("%s%s", i++ ? ", " : "", it->valuestring);
+            putchar('\n');
+        }
+    }
+    cJSON *ocr = cJSON_GetObjectItem(desc, "ocr");
+    cJSON *txt = cJSON_GetObjectItem(ocr, "text");
+    if (cJSON_IsString(txt))
+        printf("text (%s):\n%s\n", str_or(cJSON_GetStringValue(cJSON_GetObjectItem(ocr, "lang")), "?"),
+               txt->valuestring);
+    cJSON *st = cJSON_GetObjectItem(desc, "structure");
+    cJSON *md = cJSON_GetObjectItem(st, "table_markdown");
+    if (cJSON_IsString(md))
+        printf("table:\n%s\n", md->valuestring);
+    cJSON *objs = cJSON_GetObjectItem(cJSON_GetObjectItem(desc, "objects"), "detections"), *o;
+    cJSON_ArrayForEach(o, objs) printf("object: %s %.2f\n",
+                                       cJSON_GetStringValue(cJSON_GetObjectItem(o, "label")),
+                                       cJSON_GetNumberValue(cJSON_GetObjectItem(o, "score")));
+}
+
+static int print_desc_text(const char *json)
+{
+    cJSON *o = cJSON_Parse(json);
+    if (!o) {
+        puts(json);
+        return EXIT_OK;
+    }
+    cJSON *desc = cJSON_GetObjectItem(o, "description");
+    if (!desc)
+        desc = o;
+    const char *keys[] = {"path", "status", "error_stage", "error", "hash", "size", "engine"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        cJSON *v = cJSON_GetObjectItem(o, keys[i]);
+        if (cJSON_IsString(v))
+            printf("%-12s %s\n", keys[i], v->valuestring);
+        else if (cJSON_IsNumber(v))
+            printf("%-12s %.0f\n", keys[i], v->valuedouble);
+    }
+    cJSON *dom = cJSON_GetObjectItem(desc, "domain");
+    if (cJSON_IsString(dom)) {
+        cJSON *ct = cJSON_GetObjectItem(desc, "chart_type");
+        printf("%-12s %s%s%s (confidence %.2f)\n", "domain", dom->valuestring,
+               cJSON_IsString(ct) ? "/" : "", cJSON_IsString(ct) ? ct->valuestring : "",
+               cJSON_GetNumberValue(cJSON_GetObjectItem(desc, "domain_conf")));
+        printf("%-12s %.0fx%.0f %s\n", "image", cJSON_GetNumberValue(cJSON_GetObjectItem(desc, "width")),
+               cJSON_GetNumberValue(cJSON_GetObjectItem(desc, "height")),
+               str_or(cJSON_GetStringValue(cJSON_GetObjectItem(desc, "format")), ""));
+        cJSON *cols = cJSON_GetObjectItem(desc, "colors"), *c;
+        printf("%-12s ", "colours");
+        int i = 0;
+        cJSON_ArrayForEach(c, cols) printf("%s%s %.0f%%", i++ ? ", " : "",
+                                           cJSON_GetStringValue(cJSON_GetObjectItem(c, "name")),
+                                           100 * cJSON_GetNumberValue(cJSON_GetObjectItem(c, "share")));
+        putchar('\n');
+        print_captions(desc);
+    }
+    cJSON *copies = cJSON_GetObjectItem(o, "copies");
+    if (cJSON_GetArraySize(copies) > 1) {
+        cJSON *c;
+        cJSON_ArrayForEach(c, copies) printf("copy: %s\n", c->valuestring);
+    }
+    cJSON_Delete(o);
+    return EXIT_OK;
+}
+
+static int cmd_show(const global *g, int argc, char **argv)
+{
+    if (want_help(argc, argv)) {
+        fputs("Usage: omnidex show [--json] PATH|#ID\n"
+              "Everything stored for one indexed image: status, captions (en/zh), tags,\n"
+              "text, structure, objects, features.\n"
+              "Exit: 0 ok, 5 not in the index, 3 fatal.\n", stdout);
+        return EXIT_OK;
+    }
+    const char *path = first_arg(argc, argv);
+    if (!path)
+        return usage_error("show", "no path given%s", "");
+    odx_err e = {0};
+    odx_db *db = NULL;
+    char *json = NULL;
+    odx_status st = open_db(g, true, &db, &e);
+    if (st == ODX_OK)
+        st = odx_show_json(db, path, &json, &e);
+    odx_db_close(db);
+    if (st != ODX_OK)
+        return fail(&e, st);
+    int rc = has_flag(argc, argv, "--json") ? (puts(json), EXIT_OK) : print_desc_text(json);
+    odx_free(json);
+    return rc;
+}
+
+static int cmd_caption(const global *g, int argc, char **argv)
+{
+    if (want_help(argc, argv)) {
+        fputs("Usage: omnidex caption [--json] [--no-ocr] [--no-detect] FILE\n"
+              "Describe one image with the native engine without touching any index:\n"
+              "domain, features, text, structure, objects and captions.\n"
+              "Exit: 0 ok, 3 the file could not be read or decoded, 2 usage.\n", stdout);
+        return EXIT_OK;
+    }
+    const char *path = first_arg(argc, argv);
+    if (!path)
+        return usage_error("caption", "no file given%s", "");
+    odx_caption_params p = odx_caption_params_default();
+    p.models_dir = g->models;
+    p.ocr = !has_flag(argc, argv, "--no-ocr");
+    p.detect = !has_flag(argc, argv, "--no-detect");
+    odx_err e = {0};
+    char *json = NULL;
+    odx_status st = odx_caption_file(path, &p, &json, &e);
+    if (st != ODX_OK)
+        return fail(&e, st == ODX_ERR_NOT_FOUND ? ODX_ERR_IO : st);
+    int rc = has_flag(argc, argv, "--json") ? (puts(json), EXIT_OK) : print_desc_text(json);
+    odx_free(json);
+    return rc;
+}
+
+static int cmd_stats(const global *g, int argc, char **argv)
+{
+    if (want_help(argc, argv)) {
+        fputs("Usage: omnidex stats [--json]\n"
+              "Images, errors, vectors, index type, sizes, images per domain.\n", stdout);
+        return EXIT_OK;
+    }
+    odx_err e = {0};
+    odx_db *db = NULL;
+    char *json = NULL;
+    odx_status st = open_db(g, true, &db, &e);
+    if (st == ODX_OK)
+        st = odx_stats_json(db, &json, &e);
+    odx_db_close(db);
+    if (st != ODX_OK)
+        return fail(&e, st);
+    if (has_flag(argc, argv, "--json")) {
+        puts(json);
+    } else {
+        cJSON *o = cJSON_Parse(json), *it;
+        cJSON_ArrayForEach(it, o) {
+            if (cJSON_IsString(it))
+                printf("%-14s %s\n", it->string, it->valuestring);
+            else if (cJSON_IsNumber(it))
+                printf("%-14s %.0f\n", it->string, it->valuedouble);
+            else if (cJSON_IsObject(it)) {
+                cJSON *d;
+                printf("%-14s", it->string);
+                cJSON_ArrayForEach(d, it) printf(" %s=%.0f", d->string, d->valuedouble);
+                putchar('\n');
+            }
+        }
+        cJSON_Delete(o);
+    }
+    odx_free(json);
+    return EXIT_OK;
+}
+
+static int cmd_errors(const global *g, int argc, char **argv)
+{
+    if (want_help(argc, argv)) {
+        fputs("Usage: omnidex errors [--json]\n"
+              "Files that could not be indexed: path, stage, reason. They are retried\n"
+              "when they change, or with 'omnidex index --retry-errors'.\n", stdout);
+        return EXIT_OK;
+    }
+    odx_err e = {0};
+    odx_db *db = NULL;
+    char *json = NULL;
+    odx_status st = open_db(g, true, &db, &e);
+    if (st == ODX_OK)
+        st = odx_errors_json(db, &json, &e);
+    odx_db_close(db);
+    if (st != ODX_OK)
+        return fail(&e, st);
+    if (has_flag(argc, argv, "--json")) {
+        puts(json);
+    } else {
+        cJSON *a = cJSON_Parse(json), *it;
+        cJSON_ArrayForEach(it, a) printf("%s\t%s\t%s\n",
+                                         cJSON_GetStringValue(cJSON_GetObjectItem(it, "path")),
+                                         str_or(cJSON_GetStringValue(cJSON_GetObjectItem(it, "stage")), "-"),
+                                         str_or(cJSON_GetStringValue(cJSON_GetObjectItem(it, "reason")), "-"));
+        cJSON_Delete(a);
+    }
+    odx_free(json);
+    return EXIT_OK;
+}
+
+#ifdef ODX_WITH_SERVER
+static int cmd_serve(const global *g, int argc, char **argv)
+{
+    return srv_main(g->db, g->models, argc, argv);
+}
+#endif
+
+/* -------------------------------------------------------------- table ---- */
+
+typedef struct command {
+    const char *name;
+    int (*fn)(const global *g, int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command COMMANDS[] = {
+    {"index", cmd_index, "caption + embed + store the images under folders (incremental)"},
+    {"search", cmd_search, "ranked images for a text query (en/zh)"},
+    {"context", cmd_context, "a Markdown/JSON context block for an LLM prompt"},
+    {"show", cmd_show, "everything stored for one image"},
+    {"caption", cmd_caption, "describe one image file without indexing it"},
+    {"stats", cmd_stats, "images, errors, vectors, index type, sizes"},
+    {"errors", cmd_errors, "files that failed, with stage and reason"},
+    {"rebuild", cmd_rebuild, "re-caption and re-embed every indexed image"},
+#ifdef ODX_WITH_SERVER
+    {"serve", cmd_serve, "HTTP JSON API (search, context, images, stats)"},
+#endif
+};
+
+static void main_help(FILE *f)
+{
+    fprintf(f,
+            "Usage: omnidex [--db DIR] [--models DIR] COMMAND [OPTIONS] [ARGS]\n"
+            "omnidex %s - index image folders with native bilingual captions and search\n"
+            "them by text (hybrid dense + BM25), or build LLM context blocks.\n\n"
+            "Commands:\n",
+            ODX_VERSION);
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++)
+        fprintf(f, "  %-9s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    fprintf(f,
+            "\nGlobal options:\n"
+            "  --db DIR       database directory (default: $OMNIDEX_DB, else\n"
+            "                 $XDG_DATA_HOME/omnidex or ~/.local/share/omnidex)\n"
+            "  --models DIR   detector model files (default: $OMNIDEX_MODELS, then the\n"
+            "                 data dir's models/, then the install and source trees)\n"
+            "  -q, --quiet    only errors\n"
+            "  -h, --help     this help; 'omnidex COMMAND --help' for a command\n"
+            "  --version\n\n"
+            "Exit codes: 0 ok; 1 some files failed to index; 2 usage error or bad\n"
+            "query; 3 fatal error (database unusable, I/O); 4 index lock held by\n"
+            "another run; 5 not found; 6 interrupted.\n");
+}
+
+/* Tesseract asks libgomp for 4 threads per call, which is slower on every
+ * machine we measured (FACTS.md); libgomp reads the limit only at load, so
+ * set it and re-execute once. */
+static void limit_openmp(char **argv)
+{
+    if (getenv("OMP_THREAD_LIMIT"))
+        return;
+    setenv("OMP_THREAD_LIMIT", "1", 1);
+    if (!getenv("OMP_WAIT_POLICY"))
+        setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    execv("/proc/self/exe", argv);
+    /* exec failed: go on with the environment we have */
+}
+
+int main(int argc, char **argv)
+{
+    limit_openmp(argv);
+    global g = {0};
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--db") || !strcmp(a, "--models")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "omnidex: %s needs a directory\n", a);
+                return EXIT_USAGE;
+            }
+            if (a[2] == 'd')
+                g.db = argv[++i];
+            else
+                g.models = argv[++i];
+        } else if (!strncmp(a, "--db=", 5)) {
+            g.db = a + 5;
+        } else if (!strncmp(a, "--models=", 9)) {
+            g.models = a + 9;
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            g.quiet = true;
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help") || !strcmp(a, "help")) {
+            main_help(stdout);
+            return EXIT_OK;
+        } else if (!strcmp(a, "--version")) {
+            printf("omnidex %s\n", ODX_VERSION);
+            return EXIT_OK;
+        } else if (a[0] == '-') {
+            fprintf(stderr, "omnidex: unknown option '%s'\n", a);
+            main_help(stderr);
+            return EXIT_USAGE;
+        } else {
+            break;
+        }
+    }
+    if (i >= argc) {
+        main_help(stderr);
+        return EXIT_USAGE;
+    }
+    if (g.quiet)
+        odx_log_set(NULL, NULL, 0);
+    for (size_t c = 0; c < sizeof COMMANDS / sizeof *COMMANDS; c++)
+        if (!strcmp(argv[i], COMMANDS[c].name))
+            return COMMANDS[c].fn(&g, argc - i, argv + i);
+    fprintf(stderr, "omnidex: unknown command '%s'\nTry 'omnidex --help'.\n", argv[i]);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,442 @@
+/* omnidex.c - the library behind include/omnidex.h: handle lifecycle,
+ * parameter defaults and thin glue over indexer, retriever, captioner and
+ * storage. No stage logic lives here. */
+#include "omnidex.h"
+#include "captioner.h"
+#include "core.h"
+#include "embedder.h"
+#include "indexer.h"
+#include "retriever.h"
+#include "storage.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef ODX_SOURCE_MODELS_DIR
+#define ODX_SOURCE_MODELS_DIR ""
+#endif
+#ifndef ODX_INSTALL_MODELS_DIR
+#define ODX_INSTALL_MODELS_DIR ""
+#endif
+
+struct odx_db {
+    char *dir;
+    char *models_dir;
+    store *s;
+    bool read_only;
+};
+
+odx_db_params odx_db_params_default(void)
+{
+    odx_db_params p;
+    memset(&p, 0, sizeof p);
+    return p;
+}
+
+odx_index_params odx_index_params_default(void)
+{
+    odx_index_params p;
+    memset(&p, 0, sizeof p);
+    p.batch_size = 64;
+    p.max_pixels = 100LL * 1000 * 1000;
+    p.max_file_bytes = 256LL << 20;
+    p.ocr = true;
+    p.detect = true;
+    p.prune = true;
+    p.follow_symlinks = true;
+    return p;
+}
+
+odx_search_params odx_search_params_default(void)
+{
+    odx_search_params p;
+    memset(&p, 0, sizeof p);
+    p.k = 10;
+    p.w_dense = 1.0;
+    p.w_lexical = 1.0;
+    return p;
+}
+
+odx_context_params odx_context_params_default(void)
+{
+    odx_context_params p;
+    memset(&p, 0, sizeof p);
+    p.search = odx_search_params_default();
+    p.search.k = 5;
+    p.max_chars = 12000; /* about 3k tokens: fits a 4k window with a question */
+    return p;
+}
+
+odx_caption_params odx_caption_params_default(void)
+{
+    odx_caption_params p;
+    memset(&p, 0, sizeof p);
+    p.max_pixels = 100LL * 1000 * 1000;
+    p.max_file_bytes = 256LL << 20;
+    p.ocr = true;
+    p.detect = true;
+    return p;
+}
+
+odx_status odx_db_dir_resolve(const char *dir, char *buf, size_t len, odx_err *err)
+{
+    const char *env = getenv("OMNIDEX_DB");
+    int n;
+    if (dir && *dir) {
+        n = snprintf(buf, len, "%s", dir);
+    } else if (env && *env) {
+        n = snprintf(buf, len, "%s", env);
+    } else {
+        const char *xdg = getenv("XDG_DATA_HOME");
+        const char *home = getenv("HOME");
+        if (xdg && *xdg)
+            n = snprintf(buf, len, "%s/omnidex", xdg);
+        else if (home && *home)
+            n = snprintf(buf, len, "%s/.local/share/omnidex", home);
+        else
+            return core_err(err, ODX_ERR_INVALID,
+                            "no database directory: pass --db DIR or set OMNIDEX_DB");
+    }
+    if (n < 0 || (size_t)n >= len)
+        return core_err(err, ODX_ERR_INVALID, "database directory path too long");
+    return ODX_OK;
+}
+
+static bool has_model(const char *dir)
+{
+    if (!dir || !*dir)
+        return false;
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/nanodet.json", dir);
+    return access(p, R_OK) == 0;
+}
+
+/* --models, $OMNIDEX_MODELS, the data dir, the install dir, the source tree. */
+static char *resolve_models(const char *given)
+{
+    if (given && *given)
+        return core_strdup(given);
+    const char *env = getenv("OMNIDEX_MODELS");
+    if (env && *env)
+        return core_strdup(env);
+    char buf[PATH_MAX];
+    const char *xdg = getenv("XDG_DATA_HOME");
+    const char *home = getenv("HOME");
+    if (xdg && *xdg)
+        snprintf(buf, sizeof buf, "%s/omnidex/models", xdg);
+    else if (home && *home)
+        snprintf(buf, sizeof buf, "%s/.local/share/omnidex/models", home);
+    else
+        buf[0] = 0;
+    const char *cands[] = {buf, ODX_INSTALL_MODELS_DIR, ODX_SOURCE_MODELS_DIR};
+    for (size_t i = 0; i < sizeof cands / sizeof *cands; i++)
+        if (has_model(cands[i]))
+            return core_strdup(cands[i]);
+    /* none found: the detector reports where it looked, in the first place */
+    return core_strdup(buf[0] ? buf : "models");
+}
+
+odx_status odx_db_open(const char *dir, const odx_db_params *pin, odx_db **out,
+                       odx_err *err)
+{
+    odx_db_params p = pin ? *pin : odx_db_params_default();
+    char path[PATH_MAX];
+    odx_status st = odx_db_dir_resolve(dir, path, sizeof path, err);
+    if (st != ODX_OK)
+        return st;
+    odx_db *db = calloc(1, sizeof *db);
+    if (!db)
+        return core_err(err, ODX_ERR_NOMEM, "no memory");
+    db->dir = core_strdup(path);
+    db->models_dir = resolve_models(p.models_dir);
+    db->read_only = p.read_only;
+    st = store_open(path, p.read_only, &db->s, err);
+    if (st != ODX_OK) {
+        odx_db_close(db);
+        return st;
+    }
+    *out = db;
+    return ODX_OK;
+}
+
+void odx_db_close(odx_db *db)
+{
+    if (!db)
+        return;
+    store_close(db->s);
+    free(db->dir);
+    free(db->models_dir);
+    free(db);
+}
+
+static cap_config cap_cfg_from(const odx_db *db, const odx_index_params *p)
+{
+    cap_config c = cap_config_default();
+    c.models_dir = db->models_dir;
+    c.limits.max_pixels = p->max_pixels;
+    c.limits.max_file_bytes = p->max_file_bytes;
+    c.ocr = p->ocr;
+    c.detect = p->detect;
+    return c;
+}
+
+odx_status odx_index(odx_db *db, const char *const *roots, int n_roots,
+                     const odx_index_params *pin, odx_index_stats *stats, odx_err *err)
+{
+    if (!db)
+        return core_err(err, ODX_ERR_INVALID, "no database handle");
+    if (db->read_only)
+        return core_err(err, ODX_ERR_INVALID, "database opened read-only");
+    odx_index_params p = pin ? *pin : odx_index_params_default();
+    odx_index_stats local;
+    cap_config cfg = cap_cfg_from(db, &p);
+    return idx_run(db->s, db->dir, &cfg, roots, n_roots, &p, stats ? stats : &local, err);
+}
+
+odx_status odx_rebuild(odx_db *db, const odx_index_params *pin, odx_index_stats *stats,
+                       odx_err *err)
+{
+    odx_index_params p = pin ? *pin : odx_index_params_default();
+    p.recaption = true;
+    return odx_index(db, NULL, 0, &p, stats, err);
+}
+
+odx_status odx_search(odx_db *db, const char *query, const odx_search_params *p,
+                      odx_results **out, odx_err *err)
+{
+    if (!db || !out)
+        return core_err(err, ODX_ERR_INVALID, "no database handle");
+    return ret_search(db->s, query, p, out, err);
+}
+
+odx_status odx_context(odx_db *db, const char *query, const odx_context_params *p,
+                       char **out, odx_err *err)
+{
+    if (!db || !out)
+        return core_err(err, ODX_ERR_INVALID, "no database handle");
+    return ret_context(db->s, query, p, out, err);
+}
+
+static char *print_json(cJSON *o, odx_err *err)
+{
+    char *s = o ? cJSON_Print(o) : NULL;
+    cJSON_Delete(o);
+    if (!s)
+        core_err(err, ODX_ERR_NOMEM, "no memory");
+    return s;
+}
+
+static void add_col(cJSON *o, const char *k, sqlite3_stmt *st, int i)
+{
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_INTEGER:
+        cJSON_AddNumberToObject(o, k, (double)sqlite3_column_int64(st, i));
+        break;
+    case SQLITE_FLOAT:
+        cJSON_AddNumberToObject(o, k, sqlite3_column_double(st, i));
+        break;
+    case SQLITE_TEXT:
+        cJSON_AddStringToObject(o, k, (const char *)sqlite3_column_text(st, i));
+        break;
+    case SQLITE_BLOB: {
+        char *s = core_utf8_sanitize(sqlite3_column_blob(st, i),
+                                     (size_t)sqlite3_column_bytes(st, i));
+        cJSON_AddStringToObject(o, k, s ? s : "");
+        free(s);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+odx_status odx_show_json(odx_db *db, const char *path, char **json, odx_err *err)
+{
+    if (!db || !path || !json)
+        return core_err(err, ODX_ERR_INVALID, "show: missing argument");
+    sqlite3 *sq = store_sqlite(db->s);
+    sqlite3_stmt *st = NULL;
+    odx_status rc = ODX_OK;
+    cJSON *o = NULL;
+    char real[PATH_MAX];
+    const char *sql = "SELECT i.id, i.path, i.size, i.mtime_ns, i.hash, i.status, i.err_stage, "
+                      "i.err_reason, i.indexed_at, c.desc_json, c.engine_version, c.embedder "
+                      "FROM images i LEFT JOIN content c ON c.hash = i.hash WHERE ";
+    char *q = core_sprintf("%s%s", sql, path[0] == '#' ? "i.id = ?" : "i.path = ?");
+    if (!q || sqlite3_prepare_v2(sq, q, -1, &st, NULL) != SQLITE_OK) {
+        rc = core_err(err, ODX_ERR_DB, "show: %s", sqlite3_errmsg(sq));
+        goto done;
+    }
+    int found = 0;
+    for (int attempt = 0; attempt < 2 && !found; attempt++) {
+        sqlite3_reset(st);
+        if (path[0] == '#') {
+            sqlite3_bind_int64(st, 1, strtoll(path + 1, NULL, 10));
+            attempt = 1;
+        } else if (attempt == 0) {
+            sqlite3_bind_blob(st, 1, path, (int)strlen(path), SQLITE_STATIC);
+        } else {
+            if (!realpath(path, real))
+                break;
+            sqlite3_bind_blob(st, 1, real, (int)strlen(real), SQLITE_STATIC);
+        }
+        found = sqlite3_step(st) == SQLITE_ROW;
+    }
+    if (!found) {
+        rc = core_err(err, ODX_ERR_NOT_FOUND, "'%s' is not in the index", path);
+        goto done;
+    }
+    o = cJSON_CreateObject();
+    static const char *names[] = {"id", "path", "size", "mtime_ns", "hash", "status",
+                                  "error_stage", "error", "indexed_at"};
+    for (int i = 0; i < 9; i++)
+        add_col(o, names[i], st, i);
+    add_col(o, "engine", st, 10);
+    add_col(o, "embedder", st, 11);
+    const char *dj = (const char *)sqlite3_column_text(st, 9);
+    if (dj) {
+        cJSON *d = cJSON_Parse(dj);
+        if (d)
+            cJSON_AddItemToObject(o, "description", d);
+    }
+    /* other paths holding the same content */
+    const char *hash = (const char *)sqlite3_column_text(st, 4);
+    if (hash && *hash) {
+        sqlite3_stmt *ps = NULL;
+        if (sqlite3_prepare_v2(sq, "SELECT path FROM images WHERE hash = ? ORDER BY path", -1,
+                               &ps, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(ps, 1, hash, -1, SQLITE_TRANSIENT);
+            cJSON *a = cJSON_AddArrayToObject(o, "copies");
+            while (sqlite3_step(ps) == SQLITE_ROW) {
+                char *s = core_utf8_sanitize(sqlite3_column_blob(ps, 0),
+                                             (size_t)sqlite3_column_bytes(ps, 0));
+                cJSON_AddItemToArray(a, cJSON_CreateString(s ? s : ""));
+                free(s);
+            }
+        }
+        sqlite3_finalize(ps);
+    }
+    *json = print_json(o, err);
+    o = NULL;
+    if (!*json)
+        rc = ODX_ERR_NOMEM;
+done:
+    cJSON_Delete(o);
+    sqlite3_finalize(st);
+    free(q);
+    return rc;
+}
+
+odx_status odx_stats_json(odx_db *db, char **json, odx_err *err)
+{
+    if (!db || !json)
+        return core_err(err, ODX_ERR_INVALID, "stats: missing argument");
+    store_stats s;
+    odx_status st = store_refresh(db->s, err);
+    if (st == ODX_OK)
+        st = store_get_stats(db->s, &s, err);
+    if (st != ODX_OK)
+        return st;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "db_dir", db->dir);
+    cJSON_AddNumberToObject(o, "images", (double)s.n_images);
+    cJSON_AddNumberToObject(o, "errors", (double)s.n_errors);
+    cJSON_AddNumberToObject(o, "contents", (double)s.n_content);
+    cJSON_AddNumberToObject(o, "vectors", (double)s.n_vectors);
+    cJSON_AddNumberToObject(o, "faiss_ntotal", (double)s.faiss_ntotal);
+    cJSON_AddStringToObject(o, "index_type", s.index_type);
+    cJSON_AddNumberToObject(o, "generation", (double)s.generation);
+    cJSON_AddNumberToObject(o, "db_bytes", (double)s.db_bytes);
+    cJSON_AddNumberToObject(o, "faiss_bytes", (double)s.faiss_bytes);
+    cJSON_AddStringToObject(o, "engine", CAP_ENGINE_VERSION);
+    cJSON_AddStringToObject(o, "embedder", EMB_ID);
+    cJSON_AddNumberToObject(o, "dim", EMB_DIM);
+    cJSON_AddStringToObject(o, "models_dir", db->models_dir);
+    /* images per domain */
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(store_sqlite(db->s),
+                           "SELECT c.domain, count(*) FROM images i JOIN content c ON "
+                           "c.hash = i.hash WHERE i.status = 'ok' GROUP BY c.domain ORDER BY 2 DESC",
+                           -1, &q, NULL) == SQLITE_OK) {
+        cJSON *d = cJSON_AddObjectToObject(o, "domains");
+        while (sqlite3_step(q) == SQLITE_ROW) {
+            const char *name = (const char *)sqlite3_column_text(q, 0);
+            cJSON_AddNumberToObject(d, name ? name : "unknown", sqlite3_column_int(q, 1));
+        }
+    }
+    sqlite3_finalize(q);
+    *json = print_json(o, err);
+    return *json ? ODX_OK : ODX_ERR_NOMEM;
+}
+
+odx_status odx_errors_json(odx_db *db, char **json, odx_err *err)
+{
+    if (!db || !json)
+        return core_err(err, ODX_ERR_INVALID, "errors: missing argument");
+    sqlite3 *sq = store_sqlite(db->s);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(sq,
+                           "SELECT path, err_stage, err_reason, size, mtime_ns, indexed_at FROM "
+                           "images WHERE status = 'error' ORDER BY path",
+                           -1, &q, NULL) != SQLITE_OK)
+        return core_err(err, ODX_ERR_DB, "errors: %s", sqlite3_errmsg(sq));
+    cJSON *a = cJSON_CreateArray();
+    static const char *names[] = {"path", "stage", "reason", "size", "mtime_ns", "at"};
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        cJSON *o = cJSON_CreateObject();
+        for (int i = 0; i < 6; i++)
+            add_col(o, names[i], q, i);
+        cJSON_AddItemToArray(a, o);
+    }
+    sqlite3_finalize(q);
+    *json = print_json(a, err);
+    return *json ? ODX_OK : ODX_ERR_NOMEM;
+}
+
+odx_status odx_caption_file(const char *path, const odx_caption_params *pin, char **json,
+                            odx_err *err)
+{
+    odx_caption_params p = pin ? *pin : odx_caption_params_default();
+    cap_config cfg = cap_config_default();
+    char *models = resolve_models(p.models_dir);
+    cfg.models_dir = models;
+    cfg.limits.max_pixels = p.max_pixels;
+    cfg.limits.max_file_bytes = p.max_file_bytes;
+    cfg.ocr = p.ocr;
+    cfg.detect = p.detect;
+    cap_engine *e = NULL;
+    cap_worker *w = NULL;
+    cap_desc *d = NULL;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    odx_status st = core_read_file(path, p.max_file_bytes, &data, &len, err);
+    if (st == ODX_OK)
+        st = cap_engine_new(&cfg, &e, err);
+    if (st == ODX_OK)
+        st = cap_worker_new(e, &w, err);
+    if (st == ODX_OK)
+        st = cap_describe(w, data, len, path, &d, err);
+    if (st == ODX_OK) {
+        cJSON *o = cap_desc_to_json(d);
+        if (o) {
+            char *p8 = core_utf8_sanitize(path, strlen(path));
+            cJSON_AddStringToObject(o, "path", p8 ? p8 : "");
+            free(p8);
+        }
+        *json = print_json(o, err);
+        if (!*json)
+            st = ODX_ERR_NOMEM;
+    }
+    cap_desc_free(d);
+    cap_worker_free(w);
+    cap_engine_free(e);
+    free(data);
+    free(models);
+    return st;
+}

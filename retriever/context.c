@@ -1,0 +1,167 @@
+/* context.c - the RAG context block: the top images of a search rendered
+ * for an LLM prompt (Markdown or JSON) within a character budget, ending
+ * with an instruction to cite images by number. */
+#include "retriever.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CITE_EN "Cite the images you use by their number, e.g. [1]."
+
+/* Cuts s to at most max bytes on a UTF-8 boundary, preferring a line or
+ * word end, and marks the cut with an ellipsis. Returns malloc'd text. */
+static char *trim_text(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n <= max)
+        return core_strdup(s);
+    if (max < 8)
+        return core_strdup("");
+    size_t cut = max - 3;
+    while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
+        cut--;
+    size_t soft = cut;
+    while (soft > cut * 2 / 3 && s[soft] != '\n' && s[soft] != ' ')
+        soft--;
+    if (soft > cut * 2 / 3)
+        cut = soft;
+    char *o = malloc(cut + 4);
+    if (!o)
+        return NULL;
+    memcpy(o, s, cut);
+    memcpy(o + cut, "...", 4);
+    return o;
+}
+
+static void md_block(core_buf *b, int num, const odx_result *r, size_t text_budget)
+{
+    core_buf_printf(b, "### [%d] %s\n", num, r->path);
+    core_buf_printf(b, "- domain: %s; size: %dx%d; relevance: %.2f\n",
+                    r->domain ? r->domain : "unknown", r->width, r->height, r->score);
+    if (r->detailed_caption)
+        core_buf_printf(b, "- caption: %s\n", r->detailed_caption);
+    else if (r->short_caption)
+        core_buf_printf(b, "- caption: %s\n", r->short_caption);
+    size_t used = 0;
+    if (r->structure && *r->structure && text_budget > 40) {
+        char *t = trim_text(r->structure, text_budget / 2 > 200 ? text_budget / 2 : text_budget);
+        if (t) {
+            core_buf_printf(b, "- structure:\n\n%s\n\n", t);
+            used = strlen(t);
+            free(t);
+        }
+    }
+    if (r->ocr_text && *r->ocr_text && text_budget > used + 40) {
+        char *t = trim_text(r->ocr_text, text_budget - used);
+        if (t && *t)
+            core_buf_printf(b, "- text in the image:\n\n```\n%s\n```\n", t);
+        free(t);
+    }
+    core_buf_puts(b, "\n");
+}
+
+static cJSON *json_block(int num, const odx_result *r, size_t text_budget)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "number", num);
+    cJSON_AddStringToObject(o, "path", r->path);
+    cJSON_AddStringToObject(o, "domain", r->domain ? r->domain : "unknown");
+    cJSON_AddNumberToObject(o, "score", (double)(int)(r->score * 1000 + 0.5) / 1000);
+    if (r->detailed_caption)
+        cJSON_AddStringToObject(o, "caption", r->detailed_caption);
+    size_t used = 0;
+    if (r->structure && *r->structure) {
+        char *t = trim_text(r->structure, text_budget / 2 > 200 ? text_budget / 2 : text_budget);
+        if (t) {
+            cJSON_AddStringToObject(o, "structure", t);
+            used = strlen(t);
+        }
+        free(t);
+    }
+    if (r->ocr_text && *r->ocr_text && text_budget > used + 40) {
+        char *t = trim_text(r->ocr_text, text_budget - used);
+        if (t && *t)
+            cJSON_AddStringToObject(o, "text", t);
+        free(t);
+    }
+    return o;
+}
+
+odx_status ret_context(store *s, const char *query, const odx_context_params *pin,
+                       char **out, odx_err *err)
+{
+    odx_context_params p = pin ? *pin : odx_context_params_default();
+    if (p.max_chars < 200 || p.max_chars > 10000000)
+        return core_err(err, ODX_ERR_INVALID, "max-chars must be between 200 and 10000000");
+    odx_results *res = NULL;
+    odx_status st = ret_search(s, query, &p.search, &res, err);
+    if (st != ODX_OK)
+        return st;
+    int n = odx_results_count(res);
+    size_t budget = (size_t)p.max_chars;
+    core_buf b;
+    core_buf_init(&b, budget * 2 + 4096);
+    if (p.json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "query", query);
+        cJSON *a = cJSON_AddArrayToObject(o, "images");
+        cJSON_AddStringToObject(o, "instruction", CITE_EN);
+        size_t used = strlen(query) + 200;
+        for (int i = 0; i < n; i++) {
+            if (used >= budget)
+                break;
+            size_t share = (budget - used) / (size_t)(n - i);
+            cJSON *blk = json_block(i + 1, odx_results_get(res, i), share > 300 ? share - 300 : 0);
+            char *txt = cJSON_PrintUnformatted(blk);
+            size_t bl = txt ? strlen(txt) : 0;
+            free(txt);
+            if (used + bl > budget && i > 0) {
+                cJSON_Delete(blk);
+                break;
+            }
+            used += bl;
+            cJSON_AddItemToArray(a, blk);
+        }
+        char *txt = cJSON_Print(o);
+        cJSON_Delete(o);
+        odx_results_free(res);
+        if (!txt)
+            return core_err(err, ODX_ERR_NOMEM, "no memory");
+        *out = txt;
+        return ODX_OK;
+    }
+    core_buf_printf(&b, "## Images relevant to: %s\n\n", query);
+    if (n == 0)
+        core_buf_puts(&b, "No indexed image matches this query.\n\n");
+    size_t tail = strlen(CITE_EN) + 2;
+    for (int i = 0; i < n; i++) {
+        if (b.len + tail >= budget)
+            break;
+        size_t left = budget - b.len - tail;
+        size_t share = left / (size_t)(n - i);
+        core_buf one;
+        core_buf_init(&one, budget * 2 + 1024);
+        const odx_result *r = odx_results_get(res, i);
+        md_block(&one, i + 1, r, share > 400 ? share - 400 : 0);
+        if (b.len + one.len + tail > budget) {
+            /* too long even without text: keep at least the header + caption */
+            core_buf_free(&one);
+            md_block(&one, i + 1, r, 0);
+            if (b.len + one.len + tail > budget) {
+                core_buf_free(&one);
+                break;
+            }
+        }
+        core_buf_append(&b, one.data, one.len);
+        core_buf_free(&one);
+    }
+    core_buf_puts(&b, CITE_EN "\n");
+    odx_results_free(res);
+    if (b.overflow) {
+        core_buf_free(&b);
+        return core_err(err, ODX_ERR_NOMEM, "context block too large");
+    }
+    *out = core_buf_steal(&b);
+    return ODX_OK;
+}

@@ -1,0 +1,663 @@
+/* search.c - hybrid search: the query's embedding against FAISS and its
+ * terms against FTS5, fused by reciprocal rank fusion, grouped per content
+ * (one result per image, exact copies collapsed), filtered, scored 0..1. */
+#include "retriever.h"
+#include "embedder.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define RRF_K 60.0
+
+struct odx_results {
+    int n;
+    odx_result *items;
+};
+
+typedef struct cand {
+    char hash[65];
+    int dense_rank, lex_rank;    /* 1-based, 0 = absent */
+    double cos, bm25, rrf, cover, score;
+    char dense_field[16], lex_kind[16];
+} cand;
+
+typedef struct cand_set {
+    cand *v;
+    int n, cap;
+} cand_set;
+
+static cand *cand_get(cand_set *cs, const char *hash)
+{
+    for (int i = 0; i < cs->n; i++)
+        if (strcmp(cs->v[i].hash, hash) == 0)
+            return &cs->v[i];
+    if (cs->n == cs->cap) {
+        int cap = cs->cap ? cs->cap * 2 : 64;
+        cand *v = realloc(cs->v, (size_t)cap * sizeof *v);
+        if (!v)
+            return NULL;
+        cs->v = v;
+        cs->cap = cap;
+    }
+    cand *c = &cs->v[cs->n++];
+    memset(c, 0, sizeof *c);
+    snprintf(c->hash, sizeof c->hash, "%s", hash);
+    return c;
+}
+
+/* ---------------------------------------------------------- coverage ---- */
+
+/* Token hashes of one image's texts, to see which query groups it holds. */
+typedef struct tokset {
+    uint64_t *v;
+    int n, cap;
+} tokset;
+
+static int tokset_add_cb(void *ctx, const char *tok, int len, int start, int end,
+                         bool colocated)
+{
+    (void)start, (void)end, (void)colocated;
+    tokset *ts = ctx;
+    if (ts->n == ts->cap) {
+        int cap = ts->cap ? ts->cap * 2 : 256;
+        if (cap > (1 << 20))
+            return 1;
+        uint64_t *v = realloc(ts->v, (size_t)cap * sizeof *v);
+        if (!v)
+            return 1;
+        ts->v = v;
+        ts->cap = cap;
+    }
+    ts->v[ts->n++] = core_hash64(tok, (size_t)len, 7);
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static bool tokset_has(const tokset *ts, uint64_t h)
+{
+    return bsearch(&h, ts->v, (size_t)ts->n, sizeof h, cmp_u64) != NULL;
+}
+
+typedef struct term_toks {
+    uint64_t h[16];
+    int n;
+} term_toks;
+
+static int term_cb(void *ctx, const char *tok, int len, int start, int end, bool colocated)
+{
+    (void)start, (void)end;
+    term_toks *t = ctx;
+    if (colocated)
+        return 0; /* bigrams of CJK terms: unigrams suffice for presence */
+    if (t->n < 16)
+        t->h[t->n++] = core_hash64(tok, (size_t)len, 7);
+    return 0;
+}
+
+static bool term_in(const tokset *ts, const char *term)
+{
+    term_toks t = {.n = 0};
+    emb_tokenize(term, (int)strlen(term), term_cb, &t);
+    if (t.n == 0)
+        return false;
+    for (int i = 0; i < t.n; i++)
+        if (!tokset_has(ts, t.h[i]))
+            return false;
+    return true;
+}
+
+/* ------------------------------------------------------------ filters ---- */
+
+typedef struct filters {
+    const char *domain, *text_lang, *path, *ext, *after, *before;
+    int min_w, min_h;
+} filters;
+
+static bool filters_active(const filters *f)
+{
+    return f->domain || f->text_lang || f->path || f->ext || f->after || f->before ||
+           f->min_w || f->min_h;
+}
+
+static bool ext_ok(const char *path, const char *ext)
+{
+    const char *dot = strrchr(path, '.');
+    if (!dot)
+        return false;
+    dot++;
+    if (strcasecmp(dot, ext) == 0)
+        return true;
+    bool a = strcasecmp(dot, "jpg") == 0 || strcasecmp(dot, "jpeg") == 0;
+    bool b = strcasecmp(ext, "jpg") == 0 || strcasecmp(ext, "jpeg") == 0;
+    return a && b;
+}
+
+/* ------------------------------------------------------------ results ---- */
+
+static void result_clear(odx_result *r)
+{
+    free((char *)r->path);
+    free((char *)r->domain);
+    free((char *)r->short_caption);
+    free((char *)r->detailed_caption);
+    free((char *)r->tags);
+    free((char *)r->ocr_text);
+    free((char *)r->structure);
+    free((char *)r->matched);
+    free((char *)r->explain);
+}
+
+void odx_results_free(odx_results *r)
+{
+    if (!r)
+        return;
+    for (int i = 0; i < r->n; i++)
+        result_clear(&r->items[i]);
+    free(r->items);
+    free(r);
+}
+
+int odx_results_count(const odx_results *r) { return r ? r->n : 0; }
+
+const odx_result *odx_results_get(const odx_results *r, int i)
+{
+    return r && i >= 0 && i < r->n ? &r->items[i] : NULL;
+}
+
+static void add_opt(cJSON *o, const char *k, const char *v)
+{
+    if (v)
+        cJSON_AddStringToObject(o, k, v);
+}
+
+char *odx_results_json(const odx_results *r)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; r && i < r->n; i++) {
+        const odx_result *x = &r->items[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "rank", i + 1);
+        cJSON_AddStringToObject(o, "path", x->path);
+        cJSON_AddNumberToObject(o, "id", (double)x->image_id);
+        cJSON_AddNumberToObject(o, "score", round(x->score * 1000) / 1000);
+        add_opt(o, "domain", x->domain);
+        cJSON_AddNumberToObject(o, "width", x->width);
+        cJSON_AddNumberToObject(o, "height", x->height);
+        add_opt(o, "caption", x->short_caption);
+        add_opt(o, "detailed", x->detailed_caption);
+        if (x->tags) {
+            cJSON *t = cJSON_AddArrayToObject(o, "tags");
+            const char *p = x->tags;
+            while (*p) {
+                const char *e = strstr(p, ", ");
+                size_t n = e ? (size_t)(e - p) : strlen(p);
+                char *s = strndup(p, n);
+                if (s)
+                    cJSON_AddItemToArray(t, cJSON_CreateString(s));
+                free(s);
+                p += n;
+                if (e)
+                    p += 2;
+            }
+        }
+        add_opt(o, "text", x->ocr_text);
+        add_opt(o, "structure", x->structure);
+        add_opt(o, "matched", x->matched);
+        add_opt(o, "explain", x->explain);
+        cJSON_AddItemToArray(a, o);
+    }
+    char *s = cJSON_Print(a);
+    cJSON_Delete(a);
+    return s;
+}
+
+/* ------------------------------------------------------------- search ---- */
+
+typedef struct search_ctx {
+    store *s;
+    sqlite3 *db;
+    const odx_search_params *p;
+    filters f;
+    const char *text;
+    emb_query q;
+    int n_groups;       /* non-stop-word groups (or all when only stop-words) */
+    bool zh;            /* caption language for the results */
+    cand_set cs;
+} search_ctx;
+
+static odx_status run_dense(search_ctx *x, int k, odx_err *err)
+{
+    float *qv = malloc(sizeof(float) * EMB_DIM);
+    if (!qv)
+        return core_err(err, ODX_ERR_NOMEM, "no memory");
+    emb_embed(x->text, strlen(x->text), qv);
+    store_hit *hits = NULL;
+    int n = 0;
+    odx_status st = store_dense_search(x->s, qv, k, &hits, &n, err);
+    free(qv);
+    if (st != ODX_OK)
+        return st;
+    int rank = 0;
+    for (int i = 0; i < n; i++) {
+        cand *c = cand_get(&x->cs, hits[i].hash);
+        if (!c)
+            break;
+        if (c->dense_rank == 0) {
+            c->dense_rank = ++rank;
+            c->cos = hits[i].score;
+            snprintf(c->dense_field, sizeof c->dense_field, "%s", hits[i].field);
+        }
+    }
+    free(hits);
+    return ODX_OK;
+}
+
+static odx_status run_lexical(search_ctx *x, int limit, odx_err *err)
+{
+    char *match = emb_query_fts(&x->q);
+    if (!match)
+        return ODX_OK;
+    store_hit *hits = NULL;
+    int n = 0;
+    odx_status st = store_fts_search(x->s, match, limit, &hits, &n, err);
+    free(match);
+    if (st != ODX_OK)
+        return st;
+    int rank = 0;
+    for (int i = 0; i < n; i++) {
+        cand *c = cand_get(&x->cs, hits[i].hash);
+        if (!c)
+            break;
+        if (c->lex_rank == 0) {
+            c->lex_rank = ++rank;
+            c->bm25 = hits[i].score;
+            snprintf(c->lex_kind, sizeof c->lex_kind, "%s", hits[i].field);
+        }
+    }
+    free(hits);
+    return ODX_OK;
+}
+
+static int cmp_cand(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score < y->score ? 1 : -1;
+    return strcmp(x->hash, y->hash);
+}
+
+static char *col_text(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? core_strdup((const char *)t) : NULL;
+}
+
+/* Date of an image for after:/before: EXIF time if any, else file mtime. */
+static void image_date(const char *taken_at, int64_t mtime_ns, char out[11])
+{
+    if (taken_at && strlen(taken_at) >= 10) {
+        memcpy(out, taken_at, 10);
+        out[10] = 0;
+        return;
+    }
+    time_t t = (time_t)(mtime_ns / 1000000000LL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+static bool date_ok(const filters *f, const char *date)
+{
+    if (f->after && strncmp(date, f->after, strlen(f->after)) < 0)
+        return false;
+    if (f->before && strncmp(date, f->before, strlen(f->before)) >= 0)
+        return false;
+    return true;
+}
+
+/* Coverage of the query groups by one content's texts and the kinds that
+ * matched (caption, tags, OCR text, structure). */
+static double coverage(search_ctx *x, const store_text *t, int n_t, char *matched,
+                       size_t mlen, core_buf *explain)
+{
+    if (x->n_groups == 0)
+        return 0;
+    static const char *kinds[] = {"detailed", "short", "tags", "ocr", "structure"};
+    static const char *labels[] = {"caption", "caption", "tags", "OCR text", "structure"};
+    tokset ts[5] = {{0}};
+    for (int i = 0; i < n_t; i++) {
+        for (int k = 0; k < 5; k++) {
+            if (strcmp(t[i].kind, kinds[k]) == 0) {
+                emb_tokenize(t[i].text, (int)strlen(t[i].text), tokset_add_cb, &ts[k]);
+                break;
+            }
+        }
+    }
+    for (int k = 0; k < 5; k++)
+        if (ts[k].n)
+            qsort(ts[k].v, (size_t)ts[k].n, sizeof(uint64_t), cmp_u64);
+    bool kind_hit[5] = {false};
+    int covered = 0;
+    bool only_stop = x->n_groups == x->q.n_groups;
+    for (int g = 0; g < x->q.n_groups; g++) {
+        const emb_query_group *gr = &x->q.groups[g];
+        if (gr->stopword && !only_stop)
+            continue;
+        bool hit = false;
+        for (int k = 0; k < 5; k++) {
+            for (int j = 0; j < gr->n_terms; j++) {
+                if (ts[k].n && term_in(&ts[k], gr->terms[j])) {
+                    hit = true;
+                    kind_hit[k] = true;
+                    if (explain)
+                        core_buf_printf(explain, "%s'%s' in %s", explain->len ? "; " : "",
+                                        gr->terms[j], labels[k]);
+                    break;
+                }
+            }
+        }
+        covered += hit;
+    }
+    matched[0] = 0;
+    for (int k = 0; k < 5; k++) {
+        if (kind_hit[k] && !strstr(matched, labels[k])) {
+            size_t l = strlen(matched);
+            snprintf(matched + l, mlen - l, "%s%s", l ? ", " : "", labels[k]);
+        }
+        free(ts[k].v);
+    }
+    return (double)covered / x->n_groups;
+}
+
+static const char *text_of(const store_text *t, int n, const char *kind, const char *lang)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(t[i].kind, kind) == 0 && (!lang || strcmp(t[i].lang, lang) == 0))
+            return t[i].text;
+    return NULL;
+}
+
+/* Turns candidate contents into results: filters, paths, captions. */
+static odx_status build_results(search_ctx *x, odx_results *res, int k, odx_err *err)
+{
+    odx_status st = ODX_OK;
+    sqlite3_stmt *cst = NULL, *ist = NULL;
+    const char *csql = "SELECT domain, width, height, taken_at, text_lang FROM content WHERE hash=?";
+    const char *isql = "SELECT id, path, mtime_ns FROM images WHERE hash=? AND status='ok' "
+                       "ORDER BY length(path), path";
+    if (sqlite3_prepare_v2(x->db, csql, -1, &cst, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(x->db, isql, -1, &ist, NULL) != SQLITE_OK) {
+        st = core_err(err, ODX_ERR_DB, "search: %s", sqlite3_errmsg(x->db));
+        goto done;
+    }
+    res->items = calloc((size_t)k, sizeof *res->items);
+    if (!res->items) {
+        st = core_err(err, ODX_ERR_NOMEM, "no memory");
+        goto done;
+    }
+    for (int i = 0; i < x->cs.n && res->n < k; i++) {
+        cand *c = &x->cs.v[i];
+        if (x->p->min_score > 0 && c->score < x->p->min_score)
+            break;
+        sqlite3_reset(cst);
+        sqlite3_bind_text(cst, 1, c->hash, -1, SQLITE_STATIC);
+        if (sqlite3_step(cst) != SQLITE_ROW)
+            continue; /* content gone since the index was searched */
+        const char *domain = (const char *)sqlite3_column_text(cst, 0);
+        int w = sqlite3_column_int(cst, 1), h = sqlite3_column_int(cst, 2);
+        const char *taken = (const char *)sqlite3_column_text(cst, 3);
+        const char *tlang = (const char *)sqlite3_column_text(cst, 4);
+        if (x->f.domain && (!domain || strcmp(domain, x->f.domain) != 0))
+            continue;
+        if (x->f.text_lang) {
+            bool zhf = strcmp(x->f.text_lang, "zh") == 0;
+            if (!tlang || !(strcmp(tlang, x->f.text_lang) == 0 ||
+                            (zhf && strcmp(tlang, "mixed") == 0)))
+                continue;
+        }
+        if (w < x->f.min_w || h < x->f.min_h)
+            continue;
+        char *dom = core_strdup(domain);
+        char *taken_c = core_strdup(taken);
+        store_text *t = NULL;
+        int n_t = 0;
+        bool first = true;
+        sqlite3_reset(ist);
+        sqlite3_bind_text(ist, 1, c->hash, -1, SQLITE_STATIC);
+        while (res->n < k && sqlite3_step(ist) == SQLITE_ROW) {
+            const char *path = (const char *)sqlite3_column_blob(ist, 1);
+            int plen = sqlite3_column_bytes(ist, 1);
+            char *pcopy = path ? strndup(path, (size_t)plen) : NULL;
+            if (!pcopy)
+                continue;
+            char date[11];
+            image_date(taken_c, sqlite3_column_int64(ist, 2), date);
+            if ((x->f.path && !strstr(pcopy, x->f.path)) || (x->f.ext && !ext_ok(pcopy, x->f.ext)) ||
+                !date_ok(&x->f, date)) {
+                free(pcopy);
+                continue;
+            }
+            if (!first && !x->p->all) {
+                free(pcopy);
+                break; /* exact copies collapse into the first path */
+            }
+            if (first) {
+                if (store_content_texts(x->s, c->hash, &t, &n_t, err) != ODX_OK) {
+                    free(pcopy);
+                    st = ODX_ERR_DB;
+                    break;
+                }
+            }
+            first = false;
+            odx_result *r = &res->items[res->n++];
+            const char *lang = x->zh ? "zh" : "en";
+            r->image_id = sqlite3_column_int64(ist, 0);
+            r->path = pcopy;
+            r->score = c->score;
+            r->domain = core_strdup(dom);
+            r->width = w;
+            r->height = h;
+            r->short_caption = core_strdup(text_of(t, n_t, "short", lang));
+            r->detailed_caption = core_strdup(text_of(t, n_t, "detailed", lang));
+            r->tags = core_strdup(text_of(t, n_t, "tags", lang));
+            r->ocr_text = core_strdup(text_of(t, n_t, "ocr", NULL));
+            r->structure = core_strdup(text_of(t, n_t, "structure", NULL));
+            char matched[96];
+            core_buf ex;
+            core_buf_init(&ex, 4096);
+            coverage(x, t, n_t, matched, sizeof matched, x->p->explain ? &ex : NULL);
+            if (!matched[0] && c->dense_rank)
+                snprintf(matched, sizeof matched, "similar meaning");
+            r->matched = core_strdup(matched);
+            if (x->p->explain) {
+                core_buf_printf(&ex, "%sdense rank %d (cos %.3f, %s); lexical rank %d (%s); "
+                                "term coverage %.2f",
+                                ex.len ? "; " : "", c->dense_rank, c->cos,
+                                c->dense_field[0] ? c->dense_field : "-", c->lex_rank,
+                                c->lex_kind[0] ? c->lex_kind : "-", c->cover);
+                r->explain = core_buf_steal(&ex);
+            }
+            core_buf_free(&ex);
+        }
+        store_texts_free(t, n_t);
+        free(dom);
+        free(taken_c);
+        if (st != ODX_OK)
+            break;
+    }
+done:
+    sqlite3_finalize(cst);
+    sqlite3_finalize(ist);
+    return st;
+}
+
+/* Relevance in 0..1 that means the same across queries: the share of the
+ * query's words the image holds (any language, any text kind) blended with
+ * the cosine of the dense match, then scaled by the fused rank. */
+static void score_candidates(search_ctx *x)
+{
+    const odx_search_params *p = x->p;
+    double wd = p->mode == 2 ? 0 : p->w_dense, wl = p->mode == 1 ? 0 : p->w_lexical;
+    double best_rrf = 0;
+    for (int i = 0; i < x->cs.n; i++) {
+        cand *c = &x->cs.v[i];
+        c->rrf = (c->dense_rank ? wd / (RRF_K + c->dense_rank) : 0) +
+                 (c->lex_rank ? wl / (RRF_K + c->lex_rank) : 0);
+        if (c->rrf > best_rrf)
+            best_rrf = c->rrf;
+    }
+    /* coverage needs the texts: compute it for the strongest candidates */
+    int n_cov = 0;
+    for (int i = 0; i < x->cs.n; i++) {
+        cand *c = &x->cs.v[i];
+        c->cover = 0;
+        if (x->n_groups > 0 && c->lex_rank && n_cov < 300) {
+            store_text *t = NULL;
+            int n_t = 0;
+            if (store_content_texts(x->s, c->hash, &t, &n_t, NULL) == ODX_OK) {
+                char m[96];
+                c->cover = coverage(x, t, n_t, m, sizeof m, NULL);
+                n_cov++;
+            }
+            store_texts_free(t, n_t);
+        }
+        double cosn = c->cos > 0 ? fmin(1.0, c->cos / 0.6) : 0;
+        double abs_rel = x->n_groups ? 0.6 * c->cover + 0.4 * cosn : cosn;
+        if (p->mode == 1)
+            abs_rel = cosn;
+        double rel_rank = best_rrf > 0 ? c->rrf / best_rrf : 0;
+        c->score = abs_rel * (0.5 + 0.5 * rel_rank);
+    }
+    qsort(x->cs.v, (size_t)x->cs.n, sizeof(cand), cmp_cand);
+}
+
+/* Filter-only queries (no words): every matching image, newest first. */
+static odx_status list_all(search_ctx *x, odx_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(x->db, "SELECT hash FROM content ORDER BY created_at DESC, hash",
+                           -1, &st, NULL) != SQLITE_OK)
+        return core_err(err, ODX_ERR_DB, "search: %s", sqlite3_errmsg(x->db));
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *h = (const char *)sqlite3_column_text(st, 0);
+        cand *c = h ? cand_get(&x->cs, h) : NULL;
+        if (c)
+            c->score = 1.0;
+    }
+    sqlite3_finalize(st);
+    return ODX_OK;
+}
+
+static bool has_cjk(const char *s)
+{
+    size_t n = strlen(s), i = 0;
+    while (i < n) {
+        int32_t cp;
+        int l = core_utf8_next(s + i, n - i, &cp);
+        if (core_is_cjk(cp))
+            return true;
+        i += (size_t)(l > 0 ? l : 1);
+    }
+    return false;
+}
+
+odx_status ret_search(store *s, const char *query, const odx_search_params *pin,
+                      odx_results **out, odx_err *err)
+{
+    odx_search_params p = pin ? *pin : odx_search_params_default();
+    if (p.k <= 0 || p.k > 10000)
+        return core_err(err, ODX_ERR_INVALID, "k must be between 1 and 10000 (got %d)", p.k);
+    if (p.min_score < 0 || p.min_score > 1)
+        return core_err(err, ODX_ERR_INVALID, "min-score must be in 0..1");
+    if (p.lang && strcmp(p.lang, "en") != 0 && strcmp(p.lang, "zh") != 0)
+        return core_err(err, ODX_ERR_INVALID, "unknown caption language '%s' (en, zh)", p.lang);
+    ret_query rq;
+    odx_status st = ret_query_parse(query, &rq, err);
+    if (st != ODX_OK)
+        return st;
+    search_ctx x;
+    memset(&x, 0, sizeof x);
+    x.s = s;
+    x.db = store_sqlite(s);
+    x.p = &p;
+    x.text = rq.text;
+    x.f.domain = p.domain ? p.domain : rq.domain;
+    x.f.text_lang = p.text_lang ? p.text_lang : rq.lang;
+    x.f.path = p.path_prefix ? p.path_prefix : rq.path_prefix;
+    x.f.ext = p.ext ? p.ext : rq.ext;
+    x.f.after = p.after ? p.after : rq.after;
+    x.f.before = p.before ? p.before : rq.before;
+    x.f.min_w = p.min_width > rq.min_width ? p.min_width : rq.min_width;
+    x.f.min_h = p.min_height > rq.min_height ? p.min_height : rq.min_height;
+    x.zh = p.lang ? strcmp(p.lang, "zh") == 0 : has_cjk(rq.text);
+    odx_results *res = calloc(1, sizeof *res);
+    if (!res) {
+        st = core_err(err, ODX_ERR_NOMEM, "no memory");
+        goto done;
+    }
+    st = store_refresh(s, err);
+    if (st != ODX_OK)
+        goto done;
+    st = emb_query_parse(rq.text, &x.q, err);
+    if (st != ODX_OK)
+        goto done;
+    for (int g = 0; g < x.q.n_groups; g++)
+        x.n_groups += !x.q.groups[g].stopword;
+    if (x.n_groups == 0)
+        x.n_groups = x.q.n_groups;
+
+    if (x.q.n_groups == 0) {
+        if (!filters_active(&x.f)) {
+            st = core_err(err, ODX_ERR_INVALID, "the query has no words to search for");
+            goto done;
+        }
+        st = list_all(&x, err);
+        if (st == ODX_OK)
+            st = build_results(&x, res, p.k, err);
+        goto done;
+    }
+    /* Over-fetch; with filters, widen until k results pass or the index is
+     * exhausted. */
+    int fetch = p.k * 5 < 100 ? 100 : p.k * 5;
+    for (;;) {
+        x.cs.n = 0;
+        if (p.mode != 2 && (st = run_dense(&x, fetch, err)) != ODX_OK)
+            goto done;
+        if (p.mode != 1 && (st = run_lexical(&x, fetch * 2, err)) != ODX_OK)
+            goto done;
+        score_candidates(&x);
+        for (int i = 0; i < res->n; i++)
+            result_clear(&res->items[i]);
+        free(res->items);
+        res->items = NULL;
+        res->n = 0;
+        st = build_results(&x, res, p.k, err);
+        if (st != ODX_OK)
+            goto done;
+        bool exhausted = x.cs.n < fetch;
+        if (res->n >= p.k || exhausted || fetch >= 100000 ||
+            (!filters_active(&x.f) && !p.min_score))
+            break;
+        fetch *= 4;
+    }
+done:
+    emb_query_free(&x.q);
+    free(x.cs.v);
+    ret_query_free(&rq);
+    if (st != ODX_OK) {
+        odx_results_free(res);
+        return st;
+    }
+    *out = res;
+    return ODX_OK;
+}

@@ -1,0 +1,1017 @@
+/* run.c - one index pass: the calling thread walks the roots, decides per
+ * file (unchanged / new / changed), feeds a bounded job list to worker
+ * threads (read, hash, caption, embed) and is the single writer that puts
+ * their results into the store in batched transactions; then prunes. */
+#include "indexer.h"
+#include "embedder.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define RUN_MAX_WORKERS 64
+#define RUN_BATCH_SECONDS 5.0
+#define RUN_TEXT_MAX (4u << 20)
+#define RUN_N_FIELDS 3
+
+enum { JOB_FULL = 0, JOB_REEMBED = 1 };
+enum { OUT_ERROR = 0, OUT_REUSE, OUT_REEMBED, OUT_CAPTION };
+
+typedef struct run_job {
+    struct run_job *next;
+    char *path;
+    int64_t size, mtime_ns;
+    int mode;
+    bool existed;   /* an image row was there before */
+    bool unchanged; /* a REEMBED of a file not read (counted unchanged) */
+    char hash[65];
+
+    int out;
+    const char *stage;
+    char *reason;
+    cap_desc *desc;
+    char *desc_json;
+    store_text *texts; /* FULL: views into ctexts; REEMBED: from storage */
+    int n_texts;
+    cap_text *ctexts;
+    int n_ctexts;
+    float *vec;        /* RUN_N_FIELDS * EMB_DIM */
+    store_vec vecs[RUN_N_FIELDS];
+    int n_vecs;
+    bool owns_hash;    /* registered in run.inflight while captioning */
+} run_job;
+
+typedef struct run {
+    store *s;
+    const cap_config *cap;
+    const odx_index_params *p;
+    odx_index_stats *st;
+    cap_engine *eng;
+
+    pthread_mutex_t mu;       /* job/result lists, inflight, done */
+    pthread_cond_t job_cv, res_cv, hash_cv;
+    pthread_mutex_t store_mu; /* the one connection, shared with workers' reads */
+    run_job *jq_head, *jq_tail, *rq_head, *rq_tail;
+    int in_flight, max_in_flight, n_workers;
+    bool closing;
+    pthread_t *threads;
+    int n_threads;
+    odx_status worker_status;
+    odx_err worker_err;
+    uint64_t *inflight; /* content hashes being captioned now */
+    int n_inflight;
+    idx_set done;       /* content hashes captioned in this run */
+
+    /* writer-only state */
+    idx_set seen;       /* paths met by the walk */
+    char **noprune;     /* directories that could not be read */
+    int n_noprune;
+    bool in_txn;
+    int n_in_batch;
+    double batch_t0, t0;
+    int64_t done_files, total;
+    odx_status fatal;   /* first store failure: stops everything */
+    odx_err *err;
+} run;
+
+/* ------------------------------------------------------------ helpers ---- */
+
+static uint64_t key_of(const char *s)
+{
+    return core_hash64(s, strlen(s), 0x6f6478706174680aULL);
+}
+
+static void job_free(run_job *j)
+{
+    if (!j)
+        return;
+    free(j->path);
+    free(j->reason);
+    cap_desc_free(j->desc);
+    free(j->desc_json);
+    if (j->ctexts) {
+        cap_texts_free(j->ctexts, j->n_ctexts);
+        free(j->texts); /* views only */
+    } else if (j->texts) {
+        store_texts_free(j->texts, j->n_texts);
+    }
+    free(j->vec);
+    free(j);
+}
+
+static void progress(run *r, const char *event, const char *path,
+                     const char *stage, const char *reason)
+{
+    if (!r->p->progress)
+        return;
+    if (r->done_files > r->total)
+        r->total = r->done_files;
+    odx_progress ev = {.event = event, .path = path, .stage = stage,
+                       .reason = reason, .done = r->done_files,
+                       .total = r->total, .elapsed_s = core_now() - r->t0};
+    r->p->progress(&ev, r->p->progress_user);
+}
+
+static bool cancelled(const run *r)
+{
+    return r->p->cancel && *r->p->cancel;
+}
+
+static void set_error(run_job *j, const char *stage, const char *msg)
+{
+    j->out = OUT_ERROR;
+    j->stage = stage;
+    free(j->reason);
+    j->reason = core_strdup(msg && *msg ? msg : "unknown error");
+}
+
+/* Joins the texts of the given kinds and embeds them; false when there is no
+ * text (the field is then left out rather than stored as a zero vector). */
+static bool embed_kinds(const store_text *t, int n, const char *k1,
+                        const char *k2, float *out)
+{
+    core_buf b;
+    core_buf_init(&b, RUN_TEXT_MAX);
+    for (int i = 0; i < n; i++) {
+        if (!t[i].kind || !t[i].text || !t[i].text[0])
+            continue;
+        if (strcmp(t[i].kind, k1) != 0 && (!k2 || strcmp(t[i].kind, k2) != 0))
+            continue;
+        if (b.len)
+            core_buf_puts(&b, "\n");
+        core_buf_puts(&b, t[i].text);
+    }
+    bool any = b.len > 0;
+    if (any)
+        emb_embed(b.data, b.len, out);
+    core_buf_free(&b);
+    return any;
+}
+
+/* The vectors of one content: "caption" (detailed + short, en + zh), "tags",
+ * and "text" (OCR + structure) when the image has text. Shared by captioning
+ * and re-embedding so both give the same vectors for the same captions. */
+ODX_STATIC odx_status idx_make_vectors(const store_text *t, int n, float **vec,
+                                       store_vec *vecs, int *n_vecs,
+                                       odx_err *err)
+{
+    float *v = malloc(sizeof(float) * EMB_DIM * RUN_N_FIELDS);
+    if (!v)
+        return core_err(err, ODX_ERR_NOMEM, "no memory for vectors");
+    int k = 0;
+    static const char *const fields[RUN_N_FIELDS][3] = {
+        {"caption", "detailed", "short"}, {"tags", "tags", NULL},
+        {"text", "ocr", "structure"}};
+    for (int f = 0; f < RUN_N_FIELDS; f++) {
+        if (embed_kinds(t, n, fields[f][1], fields[f][2], v + k * EMB_DIM)) {
+            vecs[k].field = fields[f][0];
+            vecs[k].v = v + k * EMB_DIM;
+            k++;
+        }
+    }
+    *vec = v;
+    *n_vecs = k;
+    return ODX_OK;
+}
+
+/* ------------------------------------------------------------ workers ---- */
+
+static bool inflight_has(const run *r, uint64_t h)
+{
+    for (int i = 0; i < r->n_inflight; i++)
+        if (r->inflight[i] == h)
+            return true;
+    return false;
+}
+
+static void inflight_del(run *r, uint64_t h)
+{
+    for (int i = 0; i < r->n_inflight; i++)
+        if (r->inflight[i] == h) {
+            r->inflight[i] = r->inflight[--r->n_inflight];
+            break;
+        }
+}
+
+/* Decides what a read+hashed file needs. Two copies of one new image may be
+ * in flight at once: the second waits for the first to be written and then
+ * reuses it instead of captioning it again. The pool lock is never held
+ * while taking store_mu (the writer takes them in the other order). */
+static int decide_content(run *r, run_job *j)
+{
+    uint64_t h = core_hash64(j->hash, 64, 0);
+    for (;;) {
+        pthread_mutex_lock(&r->mu);
+        while (inflight_has(r, h) && !r->closing)
+            pthread_cond_wait(&r->hash_cv, &r->mu);
+        bool closing = r->closing, done = idx_set_has(&r->done, h);
+        pthread_mutex_unlock(&r->mu);
+        if (closing)
+            return -1;
+        if (done)
+            return OUT_REUSE;
+
+        char eng[32] = "", emb[32] = "";
+        bool found = false;
+        odx_err e = {0};
+        pthread_mutex_lock(&r->store_mu);
+        odx_status st = store_content_get(r->s, j->hash, eng, emb, &found, &e);
+        pthread_mutex_unlock(&r->store_mu);
+        if (st != ODX_OK)
+            found = false; /* caption it; the writer will meet the store error */
+        bool current = found && strcmp(eng, CAP_ENGINE_VERSION) == 0 &&
+                       !r->p->recaption;
+
+        pthread_mutex_lock(&r->mu);
+        int out;
+        if (inflight_has(r, h)) {
+            out = -2; /* someone started it meanwhile: wait again */
+        } else if (idx_set_has(&r->done, h)) {
+            out = OUT_REUSE;
+        } else if (current) {
+            out = strcmp(emb, EMB_ID) == 0 ? OUT_REUSE : OUT_REEMBED;
+        } else {
+            if (r->n_inflight < RUN_MAX_WORKERS * 8)
+                r->inflight[r->n_inflight++] = h;
+            j->owns_hash = true;
+            out = OUT_CAPTION;
+        }
+        pthread_mutex_unlock(&r->mu);
+        if (out != -2)
+            return out;
+    }
+}
+
+static void do_reembed(run *r, run_job *j)
+{
+    odx_err e = {0};
+    pthread_mutex_lock(&r->store_mu);
+    odx_status st = store_content_texts(r->s, j->hash, &j->texts, &j->n_texts, &e);
+    pthread_mutex_unlock(&r->store_mu);
+    if (st != ODX_OK) {
+        set_error(j, "embed", e.msg);
+        return;
+    }
+    if (idx_make_vectors(j->texts, j->n_texts, &j->vec, j->vecs, &j->n_vecs, &e)) {
+        set_error(j, "embed", e.msg);
+        return;
+    }
+    j->out = OUT_REEMBED;
+}
+
+static void do_caption(cap_worker *cw, run_job *j, const uint8_t *data,
+                       size_t len)
+{
+    odx_err e = {0};
+    odx_status st = cap_describe(cw, data, len, j->path, &j->desc, &e);
+    if (st != ODX_OK) {
+        bool decode = st == ODX_ERR_UNSUPPORTED || st == ODX_ERR_DECODE ||
+                      st == ODX_ERR_LIMIT || st == ODX_ERR_NOMEM;
+        set_error(j, decode ? "decode" : "caption", e.msg);
+        return;
+    }
+    if (cap_desc_texts(j->desc, &j->ctexts, &j->n_ctexts, &e) != ODX_OK) {
+        set_error(j, "caption", e.msg);
+        return;
+    }
+    j->texts = calloc((size_t)(j->n_ctexts ? j->n_ctexts : 1), sizeof *j->texts);
+    if (!j->texts) {
+        set_error(j, "caption", "no memory for caption records");
+        return;
+    }
+    j->n_texts = j->n_ctexts;
+    for (int i = 0; i < j->n_ctexts; i++) {
+        j->texts[i].kind = j->ctexts[i].kind;
+        j->texts[i].lang = j->ctexts[i].lang;
+        j->texts[i].text = j->ctexts[i].text;
+    }
+    cJSON *js = cap_desc_to_json(j->desc);
+    j->desc_json = js ? cJSON_PrintUnformatted(js) : NULL;
+    cJSON_Delete(js);
+    if (!j->desc_json) {
+        set_error(j, "caption", "cannot render the description as JSON");
+        return;
+    }
+    if (idx_make_vectors(j->texts, j->n_texts, &j->vec, j->vecs, &j->n_vecs, &e)) {
+        set_error(j, "embed", e.msg);
+        return;
+    }
+    j->out = OUT_CAPTION;
+}
+
+static void process(run *r, cap_worker *cw, run_job *j)
+{
+    if (j->mode == JOB_REEMBED) {
+        do_reembed(r, j);
+        return;
+    }
+    uint8_t *data = NULL;
+    size_t len = 0;
+    odx_err e = {0};
+    int64_t max = r->p->max_file_bytes > 0 ? r->p->max_file_bytes
+                                           : r->cap->limits.max_file_bytes;
+    if (core_read_file(j->path, max, &data, &len, &e) != ODX_OK) {
+        set_error(j, "read", e.msg);
+        return;
+    }
+    if (len == 0) {
+        set_error(j, "decode", "empty file (0 bytes)");
+    } else if (!idx_sniff(data, len)) {
+        set_error(j, "decode",
+                  "not a PNG or JPEG file: the content does not match its image name");
+    } else {
+        core_sha256_hex(data, len, j->hash);
+        switch (decide_content(r, j)) {
+        case OUT_REUSE: j->out = OUT_REUSE; break;
+        case OUT_REEMBED: do_reembed(r, j); break;
+        case OUT_CAPTION: do_caption(cw, j, data, len); break;
+        default: set_error(j, "caption", "stopped"); break;
+        }
+    }
+    free(data);
+}
+
+static void *worker_main(void *arg)
+{
+    run *r = arg;
+    cap_worker *cw = NULL;
+    odx_err e = {0};
+    odx_status st = cap_worker_new(r->eng, &cw, &e);
+    if (st != ODX_OK) {
+        pthread_mutex_lock(&r->mu);
+        if (r->worker_status == ODX_OK) {
+            r->worker_status = st;
+            r->worker_err = e;
+        }
+        pthread_cond_broadcast(&r->res_cv);
+        pthread_mutex_unlock(&r->mu);
+        return NULL;
+    }
+    for (;;) {
+        pthread_mutex_lock(&r->mu);
+        while (!r->jq_head && !r->closing)
+            pthread_cond_wait(&r->job_cv, &r->mu);
+        run_job *j = r->jq_head;
+        if (!j) {
+            pthread_mutex_unlock(&r->mu);
+            break;
+        }
+        r->jq_head = j->next;
+        if (!r->jq_head)
+            r->jq_tail = NULL;
+        pthread_mutex_unlock(&r->mu);
+
+        j->next = NULL;
+        process(r, cw, j);
+
+        pthread_mutex_lock(&r->mu);
+        if (r->rq_tail)
+            r->rq_tail->next = j;
+        else
+            r->rq_head = j;
+        r->rq_tail = j;
+        pthread_cond_signal(&r->res_cv);
+        pthread_mutex_unlock(&r->mu);
+    }
+    cap_worker_free(cw);
+    return NULL;
+}
+
+static odx_status pool_start(run *r)
+{
+    odx_status st = cap_engine_new(r->cap, &r->eng, r->err);
+    if (st != ODX_OK)
+        return st;
+    r->threads = calloc((size_t)r->n_workers, sizeof *r->threads);
+    if (!r->threads)
+        return core_err(r->err, ODX_ERR_NOMEM, "no memory for worker threads");
+    for (int i = 0; i < r->n_workers; i++) {
+        if (pthread_create(&r->threads[i], NULL, worker_main, r) != 0) {
+            if (r->n_threads == 0)
+                return core_err(r->err, ODX_ERR_INTERNAL,
+                                "cannot start worker threads: %s", strerror(errno));
+            break; /* fewer workers still work */
+        }
+        r->n_threads++;
+    }
+    return ODX_OK;
+}
+
+static void pool_stop(run *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->closing = true;
+    run_job *q = r->jq_head;
+    r->jq_head = r->jq_tail = NULL;
+    pthread_cond_broadcast(&r->job_cv);
+    pthread_cond_broadcast(&r->hash_cv);
+    pthread_mutex_unlock(&r->mu);
+    while (q) {
+        run_job *n = q->next;
+        job_free(q);
+        q = n;
+    }
+    for (int i = 0; i < r->n_threads; i++)
+        pthread_join(r->threads[i], NULL);
+    r->n_threads = 0;
+    for (run_job *j = r->rq_head; j;) {
+        run_job *n = j->next;
+        job_free(j);
+        j = n;
+    }
+    r->rq_head = r->rq_tail = NULL;
+    free(r->threads);
+    r->threads = NULL;
+    cap_engine_free(r->eng);
+    r->eng = NULL;
+}
+
+/* ------------------------------------------------------------- writer ---- */
+
+static odx_status fail(run *r, odx_status st)
+{
+    if (r->fatal == ODX_OK)
+        r->fatal = st;
+    return st;
+}
+
+static odx_status txn_begin(run *r)
+{
+    if (r->in_txn)
+        return ODX_OK;
+    pthread_mutex_lock(&r->store_mu);
+    odx_status st = store_begin(r->s, r->err);
+    pthread_mutex_unlock(&r->store_mu);
+    if (st != ODX_OK)
+        return fail(r, st);
+    r->in_txn = true;
+    r->n_in_batch = 0;
+    r->batch_t0 = core_now();
+    return ODX_OK;
+}
+
+static odx_status txn_commit(run *r)
+{
+    if (!r->in_txn)
+        return ODX_OK;
+    pthread_mutex_lock(&r->store_mu);
+    odx_status st = store_commit(r->s, r->err);
+    if (st != ODX_OK)
+        store_rollback(r->s);
+    pthread_mutex_unlock(&r->store_mu);
+    r->in_txn = false;
+    r->n_in_batch = 0;
+    if (st != ODX_OK)
+        return fail(r, st);
+    progress(r, "batch", NULL, NULL, NULL);
+    return ODX_OK;
+}
+
+static odx_status batch_tick(run *r)
+{
+    r->n_in_batch++;
+    if (r->n_in_batch >= r->p->batch_size ||
+        core_now() - r->batch_t0 >= RUN_BATCH_SECONDS)
+        return txn_commit(r);
+    return ODX_OK;
+}
+
+static odx_status put_error(run *r, const char *path, int64_t size,
+                            int64_t mtime_ns, const char *stage,
+                            const char *reason)
+{
+    odx_status st = txn_begin(r);
+    if (st != ODX_OK)
+        return st;
+    pthread_mutex_lock(&r->store_mu);
+    st = store_image_put_error(r->s, path, size, mtime_ns, stage, reason, r->err);
+    pthread_mutex_unlock(&r->store_mu);
+    if (st != ODX_OK)
+        return fail(r, st);
+    r->st->n_failed++;
+    progress(r, "error", path, stage, reason);
+    return batch_tick(r);
+}
+
+static odx_status write_result(run *r, run_job *j)
+{
+    odx_status st = ODX_OK;
+    if (j->out == OUT_ERROR) {
+        st = put_error(r, j->path, j->size, j->mtime_ns, j->stage, j->reason);
+        goto release;
+    }
+    if ((st = txn_begin(r)) != ODX_OK)
+        goto release;
+    pthread_mutex_lock(&r->store_mu);
+    if (j->out == OUT_REEMBED) {
+        st = store_vectors_replace(r->s, j->hash, j->vecs, j->n_vecs, EMB_ID, r->err);
+    } else if (j->out == OUT_CAPTION) {
+        const cap_desc *d = j->desc;
+        store_content c = {
+            .desc_json = j->desc_json, .format = d->hdr.format,
+            .domain = cap_domain_name(d->domain), .chart_type = d->chart_type,
+            .text_lang = d->text_lang, .taken_at = d->hdr.taken_at,
+            .domain_conf = d->domain_conf, .width = d->width, .height = d->height,
+            /* the macro, not d->engine_version: reuse compares against it */
+            .engine_version = CAP_ENGINE_VERSION, .embedder = EMB_ID,
+            .texts = j->texts, .n_texts = j->n_texts, .vecs = j->vecs,
+            .n_vecs = j->n_vecs};
+        st = store_content_put(r->s, j->hash, &c, r->err);
+    }
+    if (st == ODX_OK && !j->unchanged)
+        st = store_image_put_ok(r->s, j->path, j->size, j->mtime_ns, j->hash, r->err);
+    pthread_mutex_unlock(&r->store_mu);
+    if (st != ODX_OK) {
+        fail(r, st);
+        goto release;
+    }
+    if (j->out == OUT_REUSE)
+        r->st->n_reused++;
+    else if (j->out == OUT_REEMBED)
+        r->st->n_reembedded++;
+    st = batch_tick(r);
+release:
+    if (j->owns_hash) {
+        pthread_mutex_lock(&r->mu);
+        if (j->out == OUT_CAPTION && st == ODX_OK)
+            idx_set_add(&r->done, core_hash64(j->hash, 64, 0));
+        inflight_del(r, core_hash64(j->hash, 64, 0));
+        pthread_cond_broadcast(&r->hash_cv);
+        pthread_mutex_unlock(&r->mu);
+    }
+    r->done_files++;
+    progress(r, "file", j->path, NULL, NULL);
+    return st;
+}
+
+/* Writes results until fewer than `limit` jobs are in flight (limit 0: all
+ * done). Blocks only while the limit is reached. */
+static odx_status pump(run *r, int limit)
+{
+    for (;;) {
+        pthread_mutex_lock(&r->mu);
+        if (cancelled(r) && r->jq_head) {
+            /* Jobs not started yet are dropped: the next run redoes them. */
+            for (run_job *q = r->jq_head; q;) {
+                run_job *n = q->next;
+                if (q->owns_hash)
+                    inflight_del(r, core_hash64(q->hash, 64, 0));
+                job_free(q);
+                r->in_flight--;
+                q = n;
+            }
+            r->jq_head = r->jq_tail = NULL;
+        }
+        while (!r->rq_head && r->in_flight > 0 && r->in_flight >= limit &&
+               r->worker_status == ODX_OK)
+            pthread_cond_wait(&r->res_cv, &r->mu);
+        run_job *list = r->rq_head;
+        r->rq_head = r->rq_tail = NULL;
+        odx_status wst = r->worker_status;
+        for (run_job *j = list; j; j = j->next)
+            r->in_flight--;
+        pthread_mutex_unlock(&r->mu);
+        if (!list && wst != ODX_OK) {
+            core_err(r->err, wst, "%s", r->worker_err.msg);
+            return fail(r, wst);
+        }
+        odx_status st = ODX_OK;
+        while (list) {
+            run_job *n = list->next;
+            if (st == ODX_OK)
+                st = write_result(r, list);
+            job_free(list);
+            list = n;
+        }
+        if (st != ODX_OK)
+            return st;
+        pthread_mutex_lock(&r->mu);
+        bool more = r->rq_head || (r->in_flight > 0 && r->in_flight >= limit);
+        pthread_mutex_unlock(&r->mu);
+        if (!more)
+            return ODX_OK;
+    }
+}
+
+static odx_status dispatch(run *r, run_job *j)
+{
+    if (!r->threads) {
+        odx_status st = pool_start(r);
+        if (st != ODX_OK) {
+            job_free(j);
+            return fail(r, st);
+        }
+    }
+    pthread_mutex_lock(&r->mu);
+    if (r->jq_tail)
+        r->jq_tail->next = j;
+    else
+        r->jq_head = j;
+    r->jq_tail = j;
+    r->in_flight++;
+    pthread_cond_signal(&r->job_cv);
+    pthread_mutex_unlock(&r->mu);
+    return pump(r, r->max_in_flight);
+}
+
+static run_job *job_new(const idx_entry *e, bool existed, int mode)
+{
+    run_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return NULL;
+    j->path = strdup(e->path);
+    if (!j->path) {
+        free(j);
+        return NULL;
+    }
+    j->size = e->size;
+    j->mtime_ns = e->mtime_ns;
+    j->existed = existed;
+    j->mode = mode;
+    return j;
+}
+
+/* Per-file decision on the writer thread: only the image row (and the
+ * content's versions) are looked at; the file itself is not opened here. */
+static odx_status on_image(run *r, const idx_entry *e)
+{
+    store_image im = {0};
+    bool found = false, unchanged = false, reembed = false;
+    char eng[32] = "", emb[32] = "";
+    odx_status st;
+    pthread_mutex_lock(&r->store_mu);
+    st = store_image_get(r->s, e->path, &im, &found, r->err);
+    if (st == ODX_OK && found && im.size == e->size && im.mtime_ns == e->mtime_ns &&
+        !r->p->recaption) {
+        if (!im.ok) {
+            unchanged = !r->p->retry_errors;
+        } else {
+            bool cfound = false;
+            st = store_content_get(r->s, im.hash, eng, emb, &cfound, r->err);
+            if (st == ODX_OK && cfound && !strcmp(eng, CAP_ENGINE_VERSION)) {
+                if (!strcmp(emb, EMB_ID))
+                    unchanged = true;
+                else
+                    reembed = true;
+            }
+        }
+    }
+    pthread_mutex_unlock(&r->store_mu);
+    if (st != ODX_OK) {
+        store_image_clear(&im);
+        return fail(r, st);
+    }
+    if (unchanged) {
+        store_image_clear(&im);
+        r->st->n_unchanged++;
+        r->done_files++;
+        progress(r, "file", e->path, NULL, NULL);
+        return ODX_OK;
+    }
+    run_job *j = job_new(e, found, reembed ? JOB_REEMBED : JOB_FULL);
+    if (!j) {
+        store_image_clear(&im);
+        return fail(r, core_err(r->err, ODX_ERR_NOMEM, "no memory for a job"));
+    }
+    if (reembed) {
+        memcpy(j->hash, im.hash, sizeof j->hash);
+        j->unchanged = true;
+        r->st->n_unchanged++;
+    } else if (found) {
+        r->st->n_changed++;
+    } else {
+        r->st->n_new++;
+    }
+    store_image_clear(&im);
+    return dispatch(r, j);
+}
+
+static int on_entry(void *ctx, const idx_entry *e)
+{
+    run *r = ctx;
+    if (r->fatal != ODX_OK || cancelled(r))
+        return 1;
+    odx_status st = ODX_OK;
+    if (e->kind == IDX_E_SKIPPED) {
+        r->st->n_skipped++;
+        return 0;
+    }
+    if (!idx_set_add(&r->seen, key_of(e->path)))
+        return 0; /* met twice (overlapping roots) */
+    if (e->kind == IDX_E_ERROR) {
+        if (e->is_dir) {
+            char **nv = realloc(r->noprune, (size_t)(r->n_noprune + 1) * sizeof *nv);
+            if (nv) {
+                r->noprune = nv;
+                if ((nv[r->n_noprune] = strdup(e->path)))
+                    r->n_noprune++;
+            }
+        } else {
+            r->done_files++;
+        }
+        st = put_error(r, e->path, e->size, e->mtime_ns, "read", e->reason);
+    } else {
+        r->st->n_seen++;
+        st = on_image(r, e);
+    }
+    return st != ODX_OK || cancelled(r);
+}
+
+static int count_entry(void *ctx, const idx_entry *e)
+{
+    int64_t *n = ctx;
+    if (e->kind == IDX_E_IMAGE || (e->kind == IDX_E_ERROR && !e->is_dir))
+        (*n)++;
+    return 0;
+}
+
+/* ------------------------------------------------------------- prune ---- */
+
+static bool under(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    if (n == 1 && dir[0] == '/')
+        return path[0] == '/';
+    return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+typedef struct prune_ctx {
+    run *r;
+    char **roots;
+    int n_roots;
+    int64_t *ids;
+    size_t n, cap;
+    bool oom;
+} prune_ctx;
+
+static int prune_each(void *ctx, const store_image *im)
+{
+    prune_ctx *c = ctx;
+    if (idx_set_has(&c->r->seen, key_of(im->path)))
+        return 0;
+    bool in_root = false;
+    for (int i = 0; i < c->n_roots && !in_root; i++)
+        in_root = under(im->path, c->roots[i]);
+    if (!in_root)
+        return 0;
+    for (int i = 0; i < c->r->n_noprune; i++)
+        if (under(im->path, c->r->noprune[i]))
+            return 0;
+    if (c->n == c->cap) {
+        size_t nc = c->cap ? c->cap * 2 : 256;
+        int64_t *nv = realloc(c->ids, nc * sizeof *nv);
+        if (!nv) {
+            c->oom = true;
+            return 1;
+        }
+        c->ids = nv;
+        c->cap = nc;
+    }
+    c->ids[c->n++] = im->id;
+    return 0;
+}
+
+static odx_status prune(run *r, char **roots, int n_roots)
+{
+    prune_ctx c = {.r = r, .roots = roots, .n_roots = n_roots};
+    odx_status st = store_images_each(r->s, prune_each, &c, r->err);
+    if (st == ODX_OK && c.oom)
+        st = core_err(r->err, ODX_ERR_NOMEM, "no memory listing vanished files");
+    for (size_t i = 0; st == ODX_OK && i < c.n; i++) {
+        if ((st = txn_begin(r)) != ODX_OK)
+            break;
+        if ((st = store_image_delete(r->s, c.ids[i], r->err)) != ODX_OK)
+            break;
+        r->st->n_removed++;
+        if (++r->n_in_batch >= 1000)
+            st = txn_commit(r);
+    }
+    if (st == ODX_OK)
+        st = txn_commit(r);
+    free(c.ids);
+    return st;
+}
+
+/* -------------------------------------------------------------- pass ---- */
+
+static void free_strv(char **v, int n)
+{
+    for (int i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* The pass without the lock (idx_run and idx_rebuild_fresh hold it).
+ * remembered: roots come from storage, so a missing one is skipped (and
+ * nothing under it pruned) instead of failing the call. */
+odx_status idx_pass(store *s, const cap_config *cap,
+                               const char *const *roots_in, int n_roots_in,
+                               bool remembered, const odx_index_params *pin,
+                               odx_index_stats *st_out, odx_err *err)
+{
+    odx_status st = ODX_OK;
+    odx_index_params p = *pin;
+    odx_index_stats local = {0};
+    odx_index_stats *stats = st_out ? st_out : &local;
+    memset(stats, 0, sizeof *stats);
+    char **roots = NULL;
+    int n_roots = 0;
+    idx_walker *w = NULL;
+    run r = {0};
+    bool pool_inited = false;
+
+    if (p.batch_size <= 0)
+        p.batch_size = 64;
+    if (p.n_workers <= 0)
+        p.n_workers = core_n_cpus();
+    if (p.n_workers > RUN_MAX_WORKERS)
+        p.n_workers = RUN_MAX_WORKERS;
+
+    r.s = s;
+    r.cap = cap;
+    r.p = &p;
+    r.st = stats;
+    r.err = err;
+    r.t0 = core_now();
+    r.n_workers = p.n_workers;
+    r.max_in_flight = p.n_workers * 4 < 8 ? 8 : p.n_workers * 4;
+    r.inflight = calloc(RUN_MAX_WORKERS * 8, sizeof *r.inflight);
+    if (!r.inflight) {
+        st = core_err(err, ODX_ERR_NOMEM, "no memory for the index pass");
+        goto done;
+    }
+    pthread_mutex_init(&r.mu, NULL);
+    pthread_mutex_init(&r.store_mu, NULL);
+    pthread_cond_init(&r.job_cv, NULL);
+    pthread_cond_init(&r.res_cv, NULL);
+    pthread_cond_init(&r.hash_cv, NULL);
+    pool_inited = true;
+
+    /* Roots: explicit ones are resolved (and must exist); remembered ones
+     * come back as stored. */
+    char **given = NULL;
+    int n_given = 0;
+    if (n_roots_in == 0) {
+        char **v = NULL;
+        if ((st = store_roots(s, &v, err)) != ODX_OK)
+            goto done;
+        while (v && v[n_given])
+            n_given++;
+        given = v;
+        remembered = true;
+        if (n_given == 0) {
+            free(v);
+            st = core_err(err, ODX_ERR_INVALID,
+                          "no folders given and none remembered: name a folder to index");
+            goto done;
+        }
+    }
+    int n_src = n_roots_in ? n_roots_in : n_given;
+    roots = calloc((size_t)n_src, sizeof *roots);
+    if (!roots) {
+        free_strv(given, n_given);
+        st = core_err(err, ODX_ERR_NOMEM, "no memory for roots");
+        goto done;
+    }
+    for (int i = 0; i < n_src; i++) {
+        const char *src = n_roots_in ? roots_in[i] : given[i];
+        char *rp = realpath(src, NULL);
+        if (!rp) {
+            if (!remembered) {
+                st = core_err_errno(err, errno == ENOENT ? ODX_ERR_NOT_FOUND : ODX_ERR_IO,
+                                    "cannot index '%s'", src);
+                free_strv(given, n_given);
+                goto done;
+            }
+            progress(&r, "error", src, "read",
+                     "remembered folder is missing: skipped, nothing under it pruned");
+            continue;
+        }
+        roots[n_roots++] = rp;
+    }
+    free_strv(given, n_given);
+
+    if (!remembered || n_roots_in) {
+        if ((st = txn_begin(&r)) != ODX_OK)
+            goto done;
+        for (int i = 0; i < n_roots && st == ODX_OK; i++)
+            st = store_root_add(s, roots[i], err);
+        if (st != ODX_OK) {
+            fail(&r, st);
+            goto done;
+        }
+        if ((st = txn_commit(&r)) != ODX_OK)
+            goto done;
+    }
+
+    idx_walk_opts wo = {.include = p.include, .n_include = p.n_include,
+                        .exclude = p.exclude, .n_exclude = p.n_exclude,
+                        .include_hidden = p.include_hidden,
+                        .follow_symlinks = p.follow_symlinks,
+                        .count_only = true, .cancel = p.cancel};
+    /* Pre-scan: names only (no stat of plain files), so the bar has a total. */
+    if (p.progress) {
+        if ((st = idx_walker_new(&wo, &w, err)) != ODX_OK)
+            goto done;
+        for (int i = 0; i < n_roots; i++)
+            idx_walk(w, roots[i], count_entry, &r.total, NULL);
+        idx_walker_free(w);
+        w = NULL;
+        progress(&r, "scan", NULL, NULL, NULL);
+    }
+
+    wo.count_only = false;
+    if ((st = idx_walker_new(&wo, &w, err)) != ODX_OK)
+        goto done;
+    for (int i = 0; i < n_roots && r.fatal == ODX_OK && !cancelled(&r); i++) {
+        odx_err we = {0};
+        odx_status ws = idx_walk(w, roots[i], on_entry, &r, &we);
+        if (ws != ODX_OK && ws != ODX_ERR_INTERRUPTED && r.fatal == ODX_OK) {
+            /* the root vanished between realpath and walk */
+            progress(&r, "error", roots[i], "read", we.msg);
+            free(roots[i]);
+            roots[i] = core_strdup("\x01"); /* matches no path: no prune */
+        }
+    }
+    if (r.fatal == ODX_OK)
+        pump(&r, 0);
+    if (r.fatal == ODX_OK)
+        txn_commit(&r);
+    if (r.fatal != ODX_OK) {
+        st = r.fatal;
+        goto done;
+    }
+    if (cancelled(&r)) {
+        st = core_err(err, ODX_ERR_INTERRUPTED,
+                      "indexing stopped: finished files are saved, run again to continue");
+        goto done;
+    }
+    if (p.prune && (st = prune(&r, roots, n_roots)) != ODX_OK)
+        goto done;
+    if ((st = txn_begin(&r)) != ODX_OK)
+        goto done;
+    if ((st = store_content_gc(s, NULL, err)) != ODX_OK) {
+        fail(&r, st);
+        goto done;
+    }
+    if ((st = txn_commit(&r)) != ODX_OK)
+        goto done;
+    st = store_save(s, err);
+
+done:
+    if (pool_inited) {
+        pool_stop(&r);
+        if (r.in_txn) {
+            if (r.fatal == ODX_OK && st == ODX_ERR_INTERRUPTED)
+                txn_commit(&r);
+            else
+                store_rollback(s);
+        }
+        if (st == ODX_ERR_INTERRUPTED)
+            store_save(s, NULL);
+        pthread_mutex_destroy(&r.mu);
+        pthread_mutex_destroy(&r.store_mu);
+        pthread_cond_destroy(&r.job_cv);
+        pthread_cond_destroy(&r.res_cv);
+        pthread_cond_destroy(&r.hash_cv);
+    }
+    idx_walker_free(w);
+    free_strv(roots, n_roots);
+    free_strv(r.noprune, r.n_noprune);
+    idx_set_free(&r.seen);
+    idx_set_free(&r.done);
+    free(r.inflight);
+    stats->elapsed_s = core_now() - r.t0;
+    if (pin->progress && r.t0 > 0)
+        progress(&r, "done", NULL, NULL, NULL);
+    return st;
+}
+
+odx_status idx_run(store *s, const char *db_dir, const cap_config *cap,
+                   const char *const *roots, int n_roots,
+                   const odx_index_params *p, odx_index_stats *st, odx_err *err)
+{
+    if (!s || !db_dir || !cap || !p || n_roots < 0 || (n_roots > 0 && !roots))
+        return core_err(err, ODX_ERR_INVALID, "idx_run: bad arguments");
+    int fd = -1;
+    odx_status rc = idx_lock_acquire(db_dir, p->wait_lock, p->cancel, &fd, err);
+    if (rc != ODX_OK)
+        return rc;
+    rc = idx_pass(s, cap, roots, n_roots, false, p, st, err);
+    idx_lock_release(fd);
+    return rc;
+}
+
+odx_status idx_rebuild(store *s, const char *db_dir, const cap_config *cap,
+                       const odx_index_params *p, odx_index_stats *st,
+                       odx_err *err)
+{
+    if (!p)
+        return core_err(err, ODX_ERR_INVALID, "idx_rebuild: no parameters");
+    odx_index_params q = *p;
+    q.recaption = true;
+    return idx_run(s, db_dir, cap, NULL, 0, &q, st, err);
+}

@@ -1,0 +1,743 @@
+/* ocr.c - the OCR step of the captioner: reads English and Chinese text from
+ * the full-resolution image with the Tesseract C API (one engine per worker)
+ * and fills d->lines / d->text / d->text_lang for structure.c and compose.c. */
+#include "captioner_int.h"
+
+#include <leptonica/allheaders.h>
+#include <tesseract/capi.h>
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OCR_TEXT_MAX (32 * 1024)  /* cap on d->text */
+#define OCR_MAX_LINES 4000        /* cap on d->lines */
+#define OCR_MAX_PIXELS (24 * 1000 * 1000) /* after scaling, keeps time bounded */
+#define OCR_MIN_WORD_CONF 55.0f   /* below this a word is mostly noise */
+
+/* Why two engines: eng alone is about twice as fast as eng+chi_sim on UI
+ * text (FACTS.md), but reads Chinese as low-confidence junk. eng runs first
+ * and the pass is repeated with eng+chi_sim only when the first result
+ * looks like unread script (or the eng pass found nothing). */
+struct cap_ocr {
+    TessBaseAPI *eng;
+    TessBaseAPI *mix; /* eng+chi_sim, created on first need */
+    bool mix_failed;
+};
+
+/* Mode for measurements (tests/eval): 0 auto (eng, then eng+chi_sim when
+ * needed), 1 always eng+chi_sim, 2 eng only. */
+ODX_STATIC int cap_ocr_mode = 0;
+/* Wanted median glyph height in pixels after scaling (see pick_scale). */
+ODX_STATIC float cap_ocr_target_px = 20.0f;
+/* What the last run did, for measurements. */
+ODX_STATIC float cap_ocr_last_scale;
+ODX_STATIC int cap_ocr_last_passes;
+
+static const char *TESSDATA_DIRS[] = {
+    NULL, /* the library's compiled-in default / TESSDATA_PREFIX */
+    "/usr/share/tesseract-ocr/5/tessdata",
+    "/usr/share/tesseract-ocr/4.00/tessdata",
+};
+
+static odx_status api_new(const char *langs, TessBaseAPI **out, odx_err *err)
+{
+    /* debug_file is a "debug" parameter: it only takes effect when passed at
+     * Init time with set_only_non_debug_params = false. */
+    char *names[] = {"debug_file"};
+    char *values[] = {"/dev/null"};
+    for (size_t i = 0; i < sizeof TESSDATA_DIRS / sizeof *TESSDATA_DIRS; i++) {
+        TessBaseAPI *api = TessBaseAPICreate();
+        if (!api)
+            return core_err(err, ODX_ERR_NOMEM, "no memory for Tesseract");
+        if (TessBaseAPIInit4(api, TESSDATA_DIRS[i], langs, OEM_LSTM_ONLY, NULL, 0,
+                             names, values, 1, 0) == 0) {
+            TessBaseAPISetVariable(api, "preserve_interword_spaces", "1");
+            *out = api;
+            return ODX_OK;
+        }
+        TessBaseAPIDelete(api);
+    }
+    return core_err(err, ODX_ERR_OCR,
+                    "Tesseract could not load languages '%s' (tessdata in "
+                    "/usr/share/tesseract-ocr/5/tessdata; install the packages "
+                    "tesseract-ocr-eng and tesseract-ocr-chi-sim)",
+                    langs);
+}
+
+odx_status cap_ocr_new(cap_ocr **out, odx_err *err)
+{
+    cap_ocr *o = calloc(1, sizeof *o);
+    if (!o)
+        return core_err(err, ODX_ERR_NOMEM, "no memory for OCR");
+    odx_status st = api_new("eng", &o->eng, err);
+    if (st != ODX_OK) {
+        free(o);
+        return st;
+    }
+    /* A missing chi_sim model must be reported now, not on the first
+     * Chinese page: test it by loading it once. */
+    st = api_new("eng+chi_sim", &o->mix, err);
+    if (st != ODX_OK) {
+        cap_ocr_free(o);
+        return st;
+    }
+    *out = o;
+    return ODX_OK;
+}
+
+void cap_ocr_free(cap_ocr *o)
+{
+    if (!o)
+        return;
+    if (o->eng) {
+        TessBaseAPIEnd(o->eng);
+        TessBaseAPIDelete(o->eng);
+    }
+    if (o->mix) {
+        TessBaseAPIEnd(o->mix);
+        TessBaseAPIDelete(o->mix);
+    }
+    free(o);
+}
+
+bool cap_ocr_wanted(const cap_desc *d)
+{
+    const cap_features *f = &d->feat;
+    switch (d->domain) {
+    case CAP_DOCUMENT:
+    case CAP_TABLE:
+    case CAP_SCREENSHOT:
+    case CAP_CHART:
+        return true; /* text is what these are about; cost is bounded */
+    case CAP_POSTER:
+    case CAP_DIAGRAM:
+        return f->text_likeness > 0.05f || f->n_text_lines > 0;
+    case CAP_PHOTO:
+    default:
+        /* A photo of a page or a sign still has rows of glyphs. */
+        return f->text_likeness > 0.35f && f->n_text_lines >= 3;
+    }
+}
+
+/* ----------------------------------------------------------- scaling ---- */
+
+/* Median height of glyph-sized connected components of the minority
+ * (ink) class after a global Otsu split, on a copy subsampled by `sub`.
+ * Returns 0 when too few glyph-like components were seen. */
+static float glyph_height(const uint8_t *g, int w, int h)
+{
+    int sub = 1;
+    while ((int64_t)(w / sub) * (h / sub) > 3000000)
+        sub++;
+    int sw = w / sub, sh = h / sub;
+    if (sw < 8 || sh < 8)
+        return 0;
+    uint32_t hist[256] = {0};
+    for (int y = 0; y < sh; y++)
+        for (int x = 0; x < sw; x++)
+            hist[g[(size_t)y * sub * w + (size_t)x * sub]]++;
+    double total = (double)sw * sh, sum = 0;
+    for (int i = 0; i < 256; i++)
+        sum += (double)i * hist[i];
+    double wb = 0, sb = 0, best = -1;
+    int thr = 128;
+    for (int t = 0; t < 256; t++) {
+        wb += hist[t];
+        if (wb == 0 || wb == total)
+            continue;
+        sb += (double)t * hist[t];
+        double mb = sb / wb, mf = (sum - sb) / (total - wb);
+        double v = wb * (total - wb) * (mb - mf) * (mb - mf);
+        if (v > best) {
+            best = v;
+            thr = t;
+        }
+    }
+    double dark = 0;
+    for (int i = 0; i <= thr; i++)
+        dark += hist[i];
+    bool ink_dark = dark <= total / 2;
+
+    uint8_t *m = malloc((size_t)sw * sh);
+    int32_t *stack = malloc(sizeof(int32_t) * (size_t)sw * sh);
+    int *heights = malloc(sizeof(int) * 65536);
+    int n_h = 0;
+    float res = 0;
+    if (!m || !stack || !heights)
+        goto done;
+    for (int y = 0; y < sh; y++)
+        for (int x = 0; x < sw; x++) {
+            uint8_t v = g[(size_t)y * sub * w + (size_t)x * sub];
+            m[(size_t)y * sw + x] = ink_dark ? v <= thr : v > thr;
+        }
+    for (int y = 0; y < sh && n_h < 65536; y++) {
+        for (int x = 0; x < sw && n_h < 65536; x++) {
+            if (!m[(size_t)y * sw + x])
+                continue;
+            int x0 = x, x1 = x, y0 = y, y1 = y, sp = 0;
+            int64_t area = 0;
+            m[(size_t)y * sw + x] = 0;
+            stack[sp++] = y * sw + x;
+            while (sp) {
+                int32_t p = stack[--sp];
+                int py = p / sw, px = p % sw;
+                area++;
+                if (px < x0) x0 = px;
+                if (px > x1) x1 = px;
+                if (py < y0) y0 = py;
+                if (py > y1) y1 = py;
+                if (px > 0 && m[p - 1]) { m[p - 1] = 0; stack[sp++] = p - 1; }
+                if (px < sw - 1 && m[p + 1]) { m[p + 1] = 0; stack[sp++] = p + 1; }
+                if (py > 0 && m[p - sw]) { m[p - sw] = 0; stack[sp++] = p - sw; }
+                if (py < sh - 1 && m[p + sw]) { m[p + sw] = 0; stack[sp++] = p + sw; }
+            }
+            int cw = x1 - x0 + 1, ch = y1 - y0 + 1;
+            /* glyph-like: not a rule, not a blob, not a speck */
+            if (ch >= 3 && ch <= 120 / sub + 2 && cw <= 3 * ch && cw >= 1 &&
+                area >= 4 && area < (int64_t)cw * ch)
+                heights[n_h++] = ch * sub;
+        }
+    }
+    if (n_h >= 20) {
+        /* counting sort: heights are small integers */
+        int cnt[512] = {0};
+        for (int i = 0; i < n_h; i++)
+            cnt[heights[i] < 511 ? heights[i] : 511]++;
+        int acc = 0;
+        for (int i = 0; i < 512; i++) {
+            acc += cnt[i];
+            if (acc * 2 >= n_h) {
+                res = (float)i;
+                break;
+            }
+        }
+    }
+done:
+    free(m);
+    free(stack);
+    free(heights);
+    return res;
+}
+
+static float pick_scale(const uint8_t *g, int w, int h)
+{
+    float gh = glyph_height(g, w, h);
+    float s = 1.0f;
+    if (gh > 0)
+        s = cap_ocr_target_px / gh;
+    if (s < 0.5f)
+        s = 0.5f;
+    if (s > 2.5f)
+        s = 2.5f;
+    /* Close to 1: not worth a resample. */
+    if (s > 0.85f && s < 1.25f)
+        s = 1.0f;
+    while ((double)w * s * h * s > OCR_MAX_PIXELS && s > 0.25f)
+        s *= 0.9f;
+    return s;
+}
+
+/* Bilinear resample (both directions: glyph shapes survive either way
+ * better than with nearest neighbour). */
+static uint8_t *resample(const uint8_t *g, int w, int h, int nw, int nh)
+{
+    uint8_t *o = malloc((size_t)nw * nh);
+    if (!o)
+        return NULL;
+    float fx = (float)w / nw, fy = (float)h / nh;
+    for (int y = 0; y < nh; y++) {
+        float sy = (y + 0.5f) * fy - 0.5f;
+        if (sy < 0) sy = 0;
+        int y0 = (int)sy, y1 = y0 + 1 < h ? y0 + 1 : y0;
+        float ay = sy - y0;
+        for (int x = 0; x < nw; x++) {
+            float sx = (x + 0.5f) * fx - 0.5f;
+            if (sx < 0) sx = 0;
+            int x0 = (int)sx, x1 = x0 + 1 < w ? x0 + 1 : x0;
+            float ax = sx - x0;
+            float a = g[(size_t)y0 * w + x0] * (1 - ax) + g[(size_t)y0 * w + x1] * ax;
+            float b = g[(size_t)y1 * w + x0] * (1 - ax) + g[(size_t)y1 * w + x1] * ax;
+            o[(size_t)y * nw + x] = (uint8_t)(a * (1 - ay) + b * ay + 0.5f);
+        }
+    }
+    return o;
+}
+
+/* ------------------------------------------------------ text helpers ---- */
+
+static bool is_cjkish(int32_t cp)
+{
+    return core_is_cjk(cp) || (cp >= 0x3000 && cp <= 0x303F) ||
+           (cp >= 0xFF00 && cp <= 0xFFEF);
+}
+
+static int32_t first_cp(const char *s)
+{
+    int32_t cp = 0;
+    if (*s)
+        core_utf8_next(s, strlen(s), &cp);
+    return cp;
+}
+
+static int32_t last_cp(const char *s)
+{
+    size_t n = strlen(s);
+    if (!n)
+        return 0;
+    size_t i = n - 1;
+    while (i > 0 && ((unsigned char)s[i] & 0xC0) == 0x80)
+        i--;
+    int32_t cp = 0;
+    core_utf8_next(s + i, n - i, &cp);
+    return cp;
+}
+
+typedef struct char_stats {
+    int cjk, latin, digit, other;
+} char_stats;
+
+static void count_chars(const char *s, char_stats *cs)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        int32_t cp;
+        i += (size_t)core_utf8_next(s + i, n - i, &cp);
+        if (core_is_cjk(cp))
+            cs->cjk++;
+        else if (cp < 128 && isalpha((int)cp))
+            cs->latin++;
+        else if (cp < 128 && isdigit((int)cp))
+            cs->digit++;
+        else if (cp > 0xC0 && cp < 0x2000) /* accented Latin, Greek... */
+            cs->latin++;
+        else if (cp != ' ')
+            cs->other++;
+    }
+}
+
+/* A word is kept when it is confident and looks like text rather than a
+ * fragment of a rule, icon or photo texture. */
+static bool keep_word(const char *t, float conf, bool line_start)
+{
+    char_stats cs = {0};
+    count_chars(t, &cs);
+    int good = cs.cjk + cs.latin + cs.digit;
+    /* Punctuation on its own (Chinese commas come out as separate words)
+     * is kept inside a line when read confidently. */
+    if (good == 0)
+        return !line_start && cs.other <= 2 && conf >= 80;
+    if (conf < OCR_MIN_WORD_CONF)
+        return false;
+    /* A single Latin letter is usually a stray mark; keep confident ones
+     * (a, I, A, x) and digits, which are chart ticks and table cells. */
+    if (good + cs.other == 1 && cs.latin == 1 && conf < 85)
+        return false;
+    if (cs.other > 2 * good + 1)
+        return false;
+    return true;
+}
+
+/* --------------------------------------------------------- recognise ---- */
+
+typedef struct ocr_word {
+    char *text;
+    float conf;
+    int x0, y0, x1, y1; /* scaled-image pixels */
+    bool line_start, para_start;
+} ocr_word;
+
+typedef struct ocr_pass {
+    ocr_word *w;
+    int n, cap;
+    float mean_conf;  /* over all words, kept or not */
+    int n_raw;        /* words Tesseract returned */
+    int n_kept;
+} ocr_pass;
+
+static void pass_free(ocr_pass *p)
+{
+    for (int i = 0; i < p->n; i++)
+        free(p->w[i].text);
+    free(p->w);
+    memset(p, 0, sizeof *p);
+}
+
+static odx_status run_pass(TessBaseAPI *api, const uint8_t *g, int w, int h,
+                           int psm, ocr_pass *out, odx_err *err)
+{
+    odx_status st = ODX_OK;
+    TessResultIterator *it = NULL;
+    memset(out, 0, sizeof *out);
+    TessBaseAPISetPageSegMode(api, (TessPageSegMode)psm);
+    TessBaseAPISetImage(api, g, w, h, 1, w);
+    TessBaseAPISetSourceResolution(api, 150);
+    if (TessBaseAPIRecognize(api, NULL) != 0) {
+        st = core_err(err, ODX_ERR_OCR, "Tesseract could not recognise the image");
+        goto done;
+    }
+    it = TessBaseAPIGetIterator(api);
+    if (!it)
+        goto done; /* empty page */
+    double conf_sum = 0;
+    bool pending_line = true, pending_para = true;
+    do {
+        TessPageIterator *pit = TessResultIteratorGetPageIterator(it);
+        if (TessPageIteratorIsAtBeginningOf(pit, RIL_BLOCK) ||
+            TessPageIteratorIsAtBeginningOf(pit, RIL_PARA))
+            pending_para = true;
+        if (TessPageIteratorIsAtBeginningOf(pit, RIL_TEXTLINE))
+            pending_line = true;
+        char *t = TessResultIteratorGetUTF8Text(it, RIL_WORD);
+        if (!t)
+            continue;
+        float conf = TessResultIteratorConfidence(it, RIL_WORD);
+        int x0, y0, x1, y1;
+        if (!TessPageIteratorBoundingBox(pit, RIL_WORD, &x0, &y0, &x1, &y1)) {
+            TessDeleteText(t);
+            continue;
+        }
+        out->n_raw++;
+        conf_sum += conf;
+        if (!keep_word(t, conf, pending_line) || out->n >= 200000) {
+            TessDeleteText(t);
+            continue;
+        }
+        if (out->n == out->cap) {
+            int nc = out->cap ? out->cap * 2 : 256;
+            ocr_word *nw = realloc(out->w, sizeof *nw * (size_t)nc);
+            if (!nw) {
+                TessDeleteText(t);
+                st = core_err(err, ODX_ERR_NOMEM, "no memory for OCR words");
+                goto done;
+            }
+            out->w = nw;
+            out->cap = nc;
+        }
+        ocr_word *ow = &out->w[out->n++];
+        ow->text = core_utf8_sanitize(t, strlen(t));
+        TessDeleteText(t);
+        ow->conf = conf;
+        ow->x0 = x0;
+        ow->y0 = y0;
+        ow->x1 = x1;
+        ow->y1 = y1;
+        ow->line_start = pending_line;
+        ow->para_start = pending_para;
+        pending_line = pending_para = false;
+        if (!ow->text) {
+            out->n--;
+            st = core_err(err, ODX_ERR_NOMEM, "no memory for OCR words");
+            goto done;
+        }
+    } while (TessResultIteratorNext(it, RIL_WORD));
+    out->n_kept = out->n;
+    out->mean_conf = out->n_raw ? (float)(conf_sum / out->n_raw) : 0;
+done:
+    TessResultIteratorDelete(it);
+    TessBaseAPIClear(api);
+    if (st != ODX_OK)
+        pass_free(out);
+    return st;
+}
+
+/* Chinese read by the eng model comes out as short low-confidence words
+ * of Latin junk: many words dropped, low mean confidence. */
+static bool looks_unread(const ocr_pass *p)
+{
+    if (p->n_raw == 0)
+        return false; /* nothing there at all */
+    if (p->n_kept == 0)
+        return true;
+    float kept = (float)p->n_kept / (float)p->n_raw;
+    return p->mean_conf < 72.0f || kept < 0.7f;
+}
+
+/* -------------------------------------------------------- assembling ---- */
+
+static void free_lines(cap_desc *d)
+{
+    for (int i = 0; i < d->n_lines; i++)
+        free(d->lines[i].text);
+    free(d->lines);
+    d->lines = NULL;
+    d->n_lines = 0;
+    free(d->text);
+    d->text = NULL;
+}
+
+/* Appends word text to b, with a space only where the script wants one. */
+static void join_word(core_buf *b, const char *prev, const char *t, bool tight)
+{
+    int32_t a = prev ? last_cp(prev) : 0, c = first_cp(t);
+    bool digits = a >= '0' && a <= '9' && c >= '0' && c <= '9';
+    if (prev && !(is_cjkish(a) && is_cjkish(c)) && !(digits && tight))
+        core_buf_puts(b, " ");
+    core_buf_puts(b, t);
+}
+
+/* Builds d->lines and d->text from the kept words. A Tesseract line is cut
+ * into segments at gaps wider than about a line height: table cells and
+ * chart labels that share a baseline stay separate, and structure.c sees
+ * each with its own box. */
+static odx_status assemble(const ocr_pass *p, float scale, cap_desc *d,
+                           odx_err *err)
+{
+    odx_status st = ODX_OK;
+    core_buf text, seg;
+    core_buf_init(&text, OCR_TEXT_MAX);
+    core_buf_init(&seg, 8192);
+    int cap = 0;
+    double conf_sum = 0;
+    int n_conf = 0;
+    char_stats cs = {0};
+    int i = 0;
+    while (i < p->n && d->n_lines < OCR_MAX_LINES) {
+        /* one segment: words i..j-1 */
+        const ocr_word *w0 = &p->w[i];
+        int x0 = w0->x0, y0 = w0->y0, x1 = w0->x1, y1 = w0->y1;
+        double sconf = w0->conf;
+        core_buf_puts(&seg, w0->text);
+        int j = i + 1;
+        for (; j < p->n; j++) {
+            const ocr_word *w = &p->w[j];
+            if (w->line_start)
+                break;
+            int lh = y1 - y0 + 1;
+            int gap = w->x0 - x1;
+            if (gap > lh + lh / 4 || gap < -lh)
+                break;
+            /* "195 0": a tick label split at a kerning gap */
+            join_word(&seg, p->w[j - 1].text, w->text, gap * 5 < lh);
+            if (w->x0 < x0) x0 = w->x0;
+            if (w->y0 < y0) y0 = w->y0;
+            if (w->x1 > x1) x1 = w->x1;
+            if (w->y1 > y1) y1 = w->y1;
+            sconf += w->conf;
+        }
+        if (d->n_lines == cap) {
+            int nc = cap ? cap * 2 : 64;
+            cap_text_line *nl = realloc(d->lines, sizeof *nl * (size_t)nc);
+            if (!nl) {
+                st = core_err(err, ODX_ERR_NOMEM, "no memory for OCR lines");
+                goto done;
+            }
+            d->lines = nl;
+            cap = nc;
+        }
+        cap_text_line *L = &d->lines[d->n_lines];
+        L->text = core_buf_steal(&seg);
+        core_buf_init(&seg, 8192);
+        if (!L->text) {
+            st = core_err(err, ODX_ERR_NOMEM, "no memory for OCR lines");
+            goto done;
+        }
+        d->n_lines++;
+        L->conf = (float)(sconf / (j - i));
+        L->x = (int)floorf(x0 / scale);
+        L->y = (int)floorf(y0 / scale);
+        L->w = (int)ceilf((x1 - x0 + 1) / scale);
+        L->h = (int)ceilf((y1 - y0 + 1) / scale);
+        conf_sum += sconf;
+        n_conf += j - i;
+        count_chars(L->text, &cs);
+
+        if (text.len) {
+            if (w0->para_start)
+                core_buf_puts(&text, "\n\n");
+            else if (w0->line_start)
+                core_buf_puts(&text, "\n");
+            else
+                core_buf_puts(&text, "  ");
+        }
+        core_buf_puts(&text, L->text);
+        i = j;
+    }
+    d->text = core_buf_steal(&text);
+    if (!d->text) {
+        st = core_err(err, ODX_ERR_NOMEM, "no memory for OCR text");
+        goto done;
+    }
+    d->text_conf = n_conf ? (float)(conf_sum / n_conf) : 0;
+    /* A Han character says about as much as a short Latin word: weigh it
+     * like three letters when deciding the language. */
+    double zh = 3.0 * cs.cjk, en = cs.latin;
+    const char *lang = "";
+    if (zh + en > 0) {
+        double share = zh / (zh + en);
+        lang = share >= 0.85 ? "zh" : share <= 0.1 ? "en" : "mixed";
+    }
+    snprintf(d->text_lang, sizeof d->text_lang, "%s", lang);
+done:
+    core_buf_free(&seg);
+    core_buf_free(&text);
+    return st;
+}
+
+/* ---------------------------------------------------- rotated labels ---- */
+
+/* matplotlib-style y axis titles are rotated 90 degrees counter-clockwise
+ * and Tesseract skips them. Reads the left strip of a chart turned
+ * upright and adds what it finds as one line whose box is the tall strip
+ * region it came from (structure.c recognises it by h > w). */
+static void read_rotated_left(TessBaseAPI *api, const uint8_t *g, int w, int h,
+                              float scale, cap_desc *d)
+{
+    int sw = w / 8;
+    if (sw < 16 || h < 64 || d->n_lines >= OCR_MAX_LINES)
+        return;
+    /* rotate the strip clockwise: new width = h, new height = sw */
+    int rw = h, rh = sw;
+    uint8_t *r = malloc((size_t)rw * rh);
+    if (!r)
+        return;
+    for (int y = 0; y < rh; y++)
+        for (int x = 0; x < rw; x++)
+            r[(size_t)y * rw + x] = g[(size_t)(h - 1 - x) * w + y];
+    /* A clockwise turn makes bottom-to-top text upright:
+     * new(x, y) = old(y, h-1-x). */
+    ocr_pass p;
+    odx_err e = {0};
+    if (run_pass(api, r, rw, rh, PSM_SPARSE_TEXT, &p, &e) == ODX_OK) {
+        core_buf b;
+        core_buf_init(&b, 1024);
+        int ymin = h, ymax = 0, xmin = sw, xmax = 0;
+        double csum = 0;
+        int best_h = 0;
+        for (int i = 0; i < p.n; i++)
+            if (p.w[i].y1 - p.w[i].y0 > best_h)
+                best_h = p.w[i].y1 - p.w[i].y0;
+        for (int i = 0; i < p.n; i++) {
+            const ocr_word *ow = &p.w[i];
+            char_stats cs = {0};
+            count_chars(ow->text, &cs);
+            /* ticks are numbers; the axis title is letters or Han */
+            if (cs.latin + cs.cjk == 0 || ow->y1 - ow->y0 < best_h / 2)
+                continue;
+            join_word(&b, b.len ? b.data : NULL, ow->text, false);
+            csum += ow->conf;
+            /* map back: rotated (x, y) -> original (y, h-1-x) */
+            int oy0 = h - 1 - ow->x1, oy1 = h - 1 - ow->x0;
+            int ox0 = ow->y0, ox1 = ow->y1;
+            if (oy0 < ymin) ymin = oy0;
+            if (oy1 > ymax) ymax = oy1;
+            if (ox0 < xmin) xmin = ox0;
+            if (ox1 > xmax) xmax = ox1;
+        }
+        char_stats cs = {0};
+        if (b.len)
+            count_chars(b.data, &cs);
+        if (cs.latin + cs.cjk >= 3) {
+            cap_text_line *nl = realloc(d->lines, sizeof *nl * (size_t)(d->n_lines + 1));
+            if (nl) {
+                d->lines = nl;
+                cap_text_line *L = &d->lines[d->n_lines];
+                L->text = core_buf_steal(&b);
+                if (L->text) {
+                    L->conf = (float)(csum / (p.n ? p.n : 1));
+                    L->x = (int)(xmin / scale);
+                    L->y = (int)(ymin / scale);
+                    L->w = (int)((xmax - xmin + 1) / scale);
+                    L->h = (int)((ymax - ymin + 1) / scale);
+                    if (L->h <= L->w)
+                        L->h = L->w + 1; /* keep the "rotated" mark */
+                    d->n_lines++;
+                    if (d->text && strlen(d->text) + strlen(L->text) + 2 < OCR_TEXT_MAX) {
+                        char *nt = core_sprintf("%s\n\n%s", d->text, L->text);
+                        if (nt) {
+                            free(d->text);
+                            d->text = nt;
+                        }
+                    }
+                }
+            }
+        }
+        core_buf_free(&b);
+        pass_free(&p);
+    }
+    free(r);
+}
+
+odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
+                       odx_err *err)
+{
+    odx_status st = ODX_OK;
+    uint8_t *gray = NULL, *scaled = NULL;
+    ocr_pass p1 = {0}, p2 = {0};
+    if (!o || !full || !full->rgb || full->w <= 0 || full->h <= 0)
+        return core_err(err, ODX_ERR_INVALID, "OCR needs an image");
+    if (full->w < 8 || full->h < 8) {
+        d->ocr_ran = true;
+        free_lines(d);
+        d->text = core_strdup("");
+        return ODX_OK;
+    }
+    size_t np = (size_t)full->w * full->h;
+    gray = malloc(np);
+    if (!gray) {
+        st = core_err(err, ODX_ERR_NOMEM, "no memory for OCR (%dx%d)", full->w, full->h);
+        goto done;
+    }
+    for (size_t i = 0; i < np; i++) {
+        const uint8_t *px = full->rgb + 3 * i;
+        gray[i] = (uint8_t)((299 * px[0] + 587 * px[1] + 114 * px[2] + 500) / 1000);
+    }
+    float scale = pick_scale(gray, full->w, full->h);
+    int w = full->w, h = full->h;
+    const uint8_t *img = gray;
+    if (scale != 1.0f) {
+        w = (int)lroundf(full->w * scale);
+        h = (int)lroundf(full->h * scale);
+        if (w < 8) w = 8;
+        if (h < 8) h = 8;
+        scaled = resample(gray, full->w, full->h, w, h);
+        if (!scaled) {
+            st = core_err(err, ODX_ERR_NOMEM, "no memory for OCR (%dx%d)", w, h);
+            goto done;
+        }
+        img = scaled;
+        scale = (float)w / (float)full->w;
+    }
+    /* Sparse mode reads tick values and scattered labels that the layout
+     * analysis of auto mode merges or drops. */
+    bool sparse = d->domain == CAP_CHART || d->domain == CAP_POSTER ||
+                  d->domain == CAP_DIAGRAM || d->domain == CAP_PHOTO;
+    int psm = sparse ? PSM_SPARSE_TEXT : PSM_AUTO;
+
+    TessBaseAPI *used = NULL;
+    if (cap_ocr_mode == 1 && o->mix) {
+        st = run_pass(o->mix, img, w, h, psm, &p1, err);
+        used = o->mix;
+    } else {
+        st = run_pass(o->eng, img, w, h, psm, &p1, err);
+        used = o->eng;
+        if (st == ODX_OK && cap_ocr_mode == 0 && o->mix && looks_unread(&p1)) {
+            st = run_pass(o->mix, img, w, h, psm, &p2, err);
+            if (st == ODX_OK && p2.n_kept > 0) {
+                pass_free(&p1);
+                p1 = p2;
+                memset(&p2, 0, sizeof p2);
+                used = o->mix;
+            }
+        }
+    }
+    if (st != ODX_OK)
+        goto done;
+    cap_ocr_last_scale = scale;
+    cap_ocr_last_passes = p2.n_raw || used == o->mix ? 2 : 1;
+    free_lines(d);
+    st = assemble(&p1, scale, d, err);
+    if (st != ODX_OK)
+        goto done;
+    if (d->domain == CAP_CHART)
+        read_rotated_left(used, img, w, h, scale, d);
+    d->ocr_ran = true;
+done:
+    pass_free(&p1);
+    pass_free(&p2);
+    free(gray);
+    free(scaled);
+    return st;
+}

@@ -1,0 +1,788 @@
+/* structure.c - the structure step of the captioner: after OCR, reads what
+ * the layout of the text lines (and a few pixels of the image) says: table
+ * rows/columns, chart title/axes/ticks/legend/bars, document title/columns,
+ * screenshot title and controls. Feeds compose.c and the structure record. */
+#include "captioner_int.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ST_MAX_ROWS 500
+#define ST_MAX_COLS 24
+#define ST_MAX_CELL 512   /* bytes kept per cell */
+#define ST_MAX_TICKS 60
+#define ST_MAX_LEGEND 24
+#define ST_MAX_UI 24
+
+/* ---------------------------------------------------------- helpers ---- */
+
+typedef struct char_kinds {
+    int letters, cjk, digits, other;
+} char_kinds;
+
+static char_kinds kinds(const char *s)
+{
+    char_kinds k = {0};
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        int32_t cp;
+        i += (size_t)core_utf8_next(s + i, n - i, &cp);
+        if (core_is_cjk(cp))
+            k.cjk++;
+        else if (cp < 128 && isalpha((int)cp))
+            k.letters++;
+        else if (cp < 128 && isdigit((int)cp))
+            k.digits++;
+        else if (cp >= 0xC0 && cp < 0x2000)
+            k.letters++;
+        else if (cp != ' ')
+            k.other++;
+    }
+    return k;
+}
+
+/* Numbers as ticks print them: 1,000  -0.5  25%  1e3  $4  10k */
+static bool is_numeric(const char *s)
+{
+    char_kinds k = kinds(s);
+    if (k.digits == 0 || k.cjk)
+        return false;
+    return k.letters <= 1 && k.digits >= k.letters + k.other;
+}
+
+static bool has_words(const char *s)
+{
+    char_kinds k = kinds(s);
+    return k.letters >= 2 || k.cjk >= 1;
+}
+
+static int utf8_len(const char *s) /* code points */
+{
+    int n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+static bool push_str(char ***v, int *n, int max, const char *s)
+{
+    if (*n >= max)
+        return false;
+    for (int i = 0; i < *n; i++)
+        if (strcmp((*v)[i], s) == 0)
+            return true; /* no duplicates */
+    char **nv = realloc(*v, sizeof *nv * (size_t)(*n + 1));
+    if (!nv)
+        return false;
+    *v = nv;
+    nv[*n] = core_strdup(s);
+    if (!nv[*n])
+        return false;
+    (*n)++;
+    return true;
+}
+
+static void set_str(char **dst, const char *s)
+{
+    free(*dst);
+    *dst = core_strdup(s);
+}
+
+static float median_h(const cap_desc *d)
+{
+    if (d->n_lines == 0)
+        return 0;
+    int cnt[256] = {0};
+    for (int i = 0; i < d->n_lines; i++) {
+        int h = d->lines[i].h;
+        cnt[h < 0 ? 0 : h > 255 ? 255 : h]++;
+    }
+    int acc = 0;
+    for (int i = 0; i < 256; i++) {
+        acc += cnt[i];
+        if (acc * 2 >= d->n_lines)
+            return (float)i;
+    }
+    return 0;
+}
+
+/* The pixel at original-image coordinates (x, y), as gray, from an image
+ * that may be a scaled copy (captioner.c passes the thumbnail when OCR did
+ * not run). */
+typedef struct st_img {
+    const cap_image *im;
+    float sx, sy; /* original -> im */
+} st_img;
+
+static st_img st_img_of(const cap_desc *d, const cap_image *im)
+{
+    st_img s = {im, 1, 1};
+    if (im && d->width > 0 && d->height > 0) {
+        s.sx = (float)im->w / d->width;
+        s.sy = (float)im->h / d->height;
+    }
+    return s;
+}
+
+static const uint8_t *px_at(const st_img *s, int x, int y)
+{
+    int ix = (int)(x * s->sx), iy = (int)(y * s->sy);
+    if (ix < 0) ix = 0;
+    if (iy < 0) iy = 0;
+    if (ix >= s->im->w) ix = s->im->w - 1;
+    if (iy >= s->im->h) iy = s->im->h - 1;
+    return s->im->rgb + 3 * ((size_t)iy * s->im->w + ix);
+}
+
+static int gray_at(const st_img *s, int x, int y)
+{
+    const uint8_t *p = px_at(s, x, y);
+    return (299 * p[0] + 587 * p[1] + 114 * p[2]) / 1000;
+}
+
+/* ------------------------------------------------------------ table ---- */
+
+typedef struct st_row {
+    int y0, y1;
+    int first, n; /* indices into the sorted segment list */
+} st_row;
+
+static int cmp_line_y(const void *a, const void *b)
+{
+    const cap_text_line *p = *(const cap_text_line *const *)a;
+    const cap_text_line *q = *(const cap_text_line *const *)b;
+    int cy = (p->y + p->h / 2) - (q->y + q->h / 2);
+    if (abs(cy) > (p->h < q->h ? p->h : q->h) / 2)
+        return cy;
+    return p->x - q->x;
+}
+
+static bool is_rotated(const cap_text_line *l) { return l->h > 2 * l->w && l->h > 40; }
+
+/* Vertical rules: x positions (original pixels) where a dark or coloured
+ * line runs over most of [y0, y1]. Writes up to max centres into xs. */
+static int find_vrules(const cap_desc *d, const cap_image *full, int y0, int y1, int *xs,
+                       int max)
+{
+    if (!full || !full->rgb || y1 - y0 < 20)
+        return 0;
+    st_img s = st_img_of(d, full);
+    int n = 0, run_start = -1;
+    int W = d->width;
+    for (int x = 0; x <= W; x++) {
+        bool rule = false;
+        if (x < W) {
+            int dark = 0, tot = 0;
+            for (int y = y0; y <= y1; y += 2) {
+                tot++;
+                dark += gray_at(&s, x, y) < 170;
+            }
+            rule = dark * 10 >= tot * 8;
+        }
+        if (rule && run_start < 0)
+            run_start = x;
+        if (!rule && run_start >= 0) {
+            if (x - run_start <= 6 && n < max) /* thin: a rule, not a filled area */
+                xs[n++] = (run_start + x - 1) / 2;
+            run_start = -1;
+        }
+    }
+    return n;
+}
+
+static char *cell_text(core_buf *cells, int r, int c)
+{
+    return cells[r * ST_MAX_COLS + c].data;
+}
+
+/* Markdown cells cannot hold '|' or newlines. */
+static void md_cell(core_buf *b, const char *s)
+{
+    for (; s && *s; s++) {
+        if (*s == '|')
+            core_buf_puts(b, "\\|");
+        else if (*s == '\n')
+            core_buf_puts(b, " ");
+        else
+            core_buf_append(b, s, 1);
+    }
+}
+
+ODX_STATIC void st_table(cap_desc *d, const cap_image *full)
+{
+    int n = d->n_lines;
+    if (n < 4)
+        return;
+    const cap_text_line **seg = malloc(sizeof *seg * (size_t)n);
+    st_row *rows = malloc(sizeof *rows * (size_t)n);
+    int *cov = NULL, *sep = NULL;
+    core_buf *cells = NULL;
+    int *row_of = NULL;
+    if (!seg || !rows)
+        goto done;
+    int ns = 0;
+    for (int i = 0; i < n; i++)
+        if (!is_rotated(&d->lines[i]) && d->lines[i].text && *d->lines[i].text)
+            seg[ns++] = &d->lines[i];
+    qsort(seg, (size_t)ns, sizeof *seg, cmp_line_y);
+
+    /* rows: segments whose vertical centres fall within half a line */
+    int nr = 0;
+    for (int i = 0; i < ns; i++) {
+        int cy = seg[i]->y + seg[i]->h / 2;
+        if (nr > 0) {
+            st_row *r = &rows[nr - 1];
+            int rc = (r->y0 + r->y1) / 2, rh = r->y1 - r->y0;
+            int lim = (rh < seg[i]->h ? rh : seg[i]->h) / 2 + 1;
+            if (abs(cy - rc) <= lim) {
+                r->n++;
+                if (seg[i]->y < r->y0) r->y0 = seg[i]->y;
+                if (seg[i]->y + seg[i]->h > r->y1) r->y1 = seg[i]->y + seg[i]->h;
+                continue;
+            }
+        }
+        rows[nr++] = (st_row){seg[i]->y, seg[i]->y + seg[i]->h, i, 1};
+    }
+    /* re-sort each row by x (rows were grouped by centre, order may mix) */
+    for (int r = 0; r < nr; r++)
+        for (int a = rows[r].first + 1; a < rows[r].first + rows[r].n; a++)
+            for (int b = a; b > rows[r].first && seg[b]->x < seg[b - 1]->x; b--) {
+                const cap_text_line *t = seg[b];
+                seg[b] = seg[b - 1];
+                seg[b - 1] = t;
+            }
+
+    /* the table body: from the first to the last row with 2+ segments */
+    int r0 = -1, r1 = -1, n_multi = 0;
+    for (int r = 0; r < nr; r++)
+        if (rows[r].n >= 2) {
+            if (r0 < 0)
+                r0 = r;
+            r1 = r;
+            n_multi++;
+        }
+    if (n_multi < 2)
+        goto done;
+
+    /* column gaps: x ranges no multi-segment row covers (a few may: wide
+     * titles, page headers, spilling cells) */
+    int W = d->width > 0 ? d->width : 1;
+    cov = calloc((size_t)W + 1, sizeof *cov);
+    sep = malloc(sizeof *sep * (ST_MAX_COLS + 1));
+    if (!cov || !sep)
+        goto done;
+    int xmin = W, xmax = 0;
+    for (int r = r0; r <= r1; r++) {
+        if (rows[r].n < 2)
+            continue;
+        for (int k = rows[r].first; k < rows[r].first + rows[r].n; k++) {
+            int a = seg[k]->x, b = seg[k]->x + seg[k]->w;
+            if (a < 0) a = 0;
+            if (b > W) b = W;
+            for (int x = a; x < b; x++)
+                cov[x]++;
+            if (a < xmin) xmin = a;
+            if (b > xmax) xmax = b;
+        }
+    }
+    int lh = (int)median_h(d);
+    if (lh < 4)
+        lh = 4;
+    int thr = n_multi / 8;
+    int vr[64];
+    int n_vr = find_vrules(d, full, rows[r0].y0, rows[r1].y1, vr, 64);
+    int n_sep = 0;
+    int gstart = -1;
+    for (int x = xmin; x <= xmax && n_sep < ST_MAX_COLS - 1; x++) {
+        bool gap = x < xmax && cov[x] <= thr;
+        /* a rule separates even where a long cell spills over it */
+        for (int v = 0; v < n_vr && !gap; v++)
+            gap = vr[v] == x && x > xmin + lh && x < xmax - lh;
+        if (gap && gstart < 0)
+            gstart = x;
+        if (!gap && gstart >= 0) {
+            bool has_rule = false;
+            for (int v = 0; v < n_vr; v++)
+                has_rule |= vr[v] >= gstart && vr[v] < x;
+            if (x - gstart >= lh / 2 || has_rule)
+                sep[n_sep++] = (gstart + x) / 2;
+            gstart = -1;
+        }
+    }
+    int nc = n_sep + 1;
+    if (nc < 2 || nc > ST_MAX_COLS)
+        goto done;
+
+    /* cells */
+    int n_tr = r1 - r0 + 1;
+    cells = calloc((size_t)n_tr * ST_MAX_COLS, sizeof *cells);
+    row_of = malloc(sizeof *row_of * (size_t)n_tr);
+    if (!cells || !row_of)
+        goto done;
+    for (int i = 0; i < n_tr * ST_MAX_COLS; i++)
+        core_buf_init(&cells[i], ST_MAX_CELL);
+    int out_r = -1, prev_y1 = -1000;
+    for (int r = r0; r <= r1; r++) {
+        const st_row *R = &rows[r];
+        int colmask = 0;
+        for (int k = R->first; k < R->first + R->n; k++) {
+            int cx = seg[k]->x + seg[k]->w / 2, c = 0;
+            while (c < n_sep && cx > sep[c])
+                c++;
+            colmask |= 1 << c;
+        }
+        /* A line that continues the row above (a wrapped cell): close to it,
+         * and with the first column empty. */
+        bool cont = out_r >= 0 && !(colmask & 1) && R->y0 - prev_y1 < lh / 2 + 1;
+        if (!cont)
+            out_r++;
+        prev_y1 = R->y1;
+        for (int k = R->first; k < R->first + R->n; k++) {
+            int cx = seg[k]->x + seg[k]->w / 2, c = 0;
+            while (c < n_sep && cx > sep[c])
+                c++;
+            core_buf *cb = &cells[out_r * ST_MAX_COLS + c];
+            if (cb->len)
+                core_buf_puts(cb, " ");
+            core_buf_puts(cb, seg[k]->text);
+        }
+    }
+    int n_out = out_r + 1;
+    if (n_out < 2)
+        goto done;
+    /* drop columns that are empty in nearly every row (page furniture) */
+    int keep[ST_MAX_COLS], nk = 0;
+    for (int c = 0; c < nc; c++) {
+        int filled = 0;
+        for (int r = 0; r < n_out; r++)
+            filled += cells[r * ST_MAX_COLS + c].len > 0;
+        if (filled * 5 >= n_out || filled >= 3)
+            keep[nk++] = c;
+    }
+    if (nk < 2)
+        goto done;
+    int n_data = n_out - 1;
+    if (n_data > ST_MAX_ROWS)
+        n_data = ST_MAX_ROWS;
+
+    core_buf md;
+    core_buf_init(&md, 256 * 1024);
+    for (int r = 0; r <= n_data; r++) {
+        core_buf_puts(&md, "|");
+        for (int k = 0; k < nk; k++) {
+            core_buf_puts(&md, " ");
+            md_cell(&md, cell_text(cells, r, keep[k]));
+            core_buf_puts(&md, " |");
+        }
+        core_buf_puts(&md, "\n");
+        if (r == 0) {
+            core_buf_puts(&md, "|");
+            for (int k = 0; k < nk; k++)
+                core_buf_puts(&md, " --- |");
+            core_buf_puts(&md, "\n");
+        }
+    }
+    if (md.len && md.data[md.len - 1] == '\n')
+        md.data[--md.len] = 0;
+    char **sent = calloc((size_t)n_data + 1, sizeof *sent);
+    if (!sent) {
+        core_buf_free(&md);
+        goto done;
+    }
+    for (int r = 1; r <= n_data; r++) {
+        core_buf sb;
+        core_buf_init(&sb, 4096);
+        int parts = 0;
+        for (int k = 0; k < nk; k++) {
+            const char *h = cell_text(cells, 0, keep[k]);
+            const char *v = cell_text(cells, r, keep[k]);
+            if (!v || !*v)
+                continue;
+            if (h && *h)
+                core_buf_printf(&sb, "%s%s: %s", parts ? "; " : "", h, v);
+            else
+                core_buf_printf(&sb, "%s%s", parts ? "; " : "", v);
+            parts++;
+        }
+        sent[r - 1] = core_buf_steal(&sb);
+    }
+    /* replace whatever an earlier call left */
+    free(d->table_md);
+    for (int i = 0; d->row_sentences && i < d->n_rows; i++)
+        free(d->row_sentences[i]);
+    free(d->row_sentences);
+    d->table_md = core_buf_steal(&md);
+    d->row_sentences = sent;
+    d->n_rows = n_data;
+    d->n_cols = nk;
+
+    /* the title: a single line above the table */
+    if (!d->title) {
+        for (int r = 0; r < r0; r++)
+            if (rows[r].n == 1 && has_words(seg[rows[r].first]->text)) {
+                const cap_text_line *t = seg[rows[r].first];
+                if (r + 1 < r0 || t->h >= lh)
+                    set_str(&d->title, t->text);
+                if (t->h >= lh)
+                    break;
+            }
+        /* or below it, as a caption ("Table 5.1: ...") */
+        for (int r = r1 + 1; !d->title && r < nr && r <= r1 + 2; r++)
+            if (rows[r].n == 1 && has_words(seg[rows[r].first]->text))
+                set_str(&d->title, seg[rows[r].first]->text);
+    }
+done:
+    if (cells)
+        for (int i = 0; i < (r1 - r0 + 1) * ST_MAX_COLS; i++)
+            core_buf_free(&cells[i]);
+    free(cells);
+    free(row_of);
+    free(cov);
+    free(sep);
+    free(seg);
+    free(rows);
+}
+
+/* ------------------------------------------------------------ chart ---- */
+
+/* The plot frame from the image: the lowest long horizontal dark rule in
+ * the lower part (x axis) and the leftmost long vertical one (y axis). */
+static void find_axes(const cap_desc *d, const cap_image *full, int *ax_y, int *ax_x)
+{
+    *ax_y = -1;
+    *ax_x = -1;
+    if (!full || !full->rgb)
+        return;
+    st_img s = st_img_of(d, full);
+    int W = d->width, H = d->height;
+    for (int y = H - 1; y > H / 3 && *ax_y < 0; y--) {
+        int run = 0, best = 0;
+        for (int x = 0; x < W; x++) {
+            run = gray_at(&s, x, y) < 110 ? run + 1 : 0;
+            if (run > best)
+                best = run;
+        }
+        if (best * 5 >= W * 2)
+            *ax_y = y;
+    }
+    for (int x = 0; x < W * 2 / 3 && *ax_x < 0; x++) {
+        int run = 0, best = 0;
+        for (int y = 0; y < H; y++) {
+            run = gray_at(&s, x, y) < 110 ? run + 1 : 0;
+            if (run > best)
+                best = run;
+        }
+        if (best * 5 >= H * 2)
+            *ax_x = x;
+    }
+}
+
+/* Coloured runs along a scan line: bars touching an axis. */
+static int count_runs(const st_img *s, int x0, int y0, int dx, int dy, int len)
+{
+    int n = 0, run = 0;
+    int bg = gray_at(s, x0, y0);
+    (void)bg;
+    for (int i = 0; i <= len; i++) {
+        bool on = false;
+        if (i < len) {
+            const uint8_t *p = px_at(s, x0 + i * dx, y0 + i * dy);
+            int mx = p[0] > p[1] ? (p[0] > p[2] ? p[0] : p[2]) : (p[1] > p[2] ? p[1] : p[2]);
+            int mn = p[0] < p[1] ? (p[0] < p[2] ? p[0] : p[2]) : (p[1] < p[2] ? p[1] : p[2]);
+            int g = (299 * p[0] + 587 * p[1] + 114 * p[2]) / 1000;
+            /* a fill: coloured, or a mid/dark gray that is not text */
+            on = (mx - mn > 40) || (g < 200 && g > 40);
+        }
+        if (on)
+            run++;
+        else {
+            if (run >= 3)
+                n++;
+            run = 0;
+        }
+    }
+    return n;
+}
+
+ODX_STATIC void st_chart(cap_desc *d, const cap_image *full)
+{
+    int W = d->width, H = d->height;
+    int ax_y = -1, ax_x = -1;
+    find_axes(d, full, &ax_y, &ax_x);
+    float mh = median_h(d);
+    /* title: the tallest worded line in the top fifth */
+    int ti = -1;
+    for (int i = 0; i < d->n_lines; i++) {
+        const cap_text_line *l = &d->lines[i];
+        if (is_rotated(l) || !has_words(l->text) || l->y > H / 5)
+            continue;
+        if (ax_y >= 0 && ax_x >= 0 && l->y > ax_y)
+            continue;
+        if (ti < 0 || l->h > d->lines[ti].h + 1 ||
+            (abs(l->h - d->lines[ti].h) <= 1 && l->y < d->lines[ti].y))
+            ti = i;
+    }
+    if (ti >= 0)
+        set_str(&d->title, d->lines[ti].text);
+    /* x label: the lowest worded line under the x axis, roughly centred */
+    int xi = -1;
+    for (int i = 0; i < d->n_lines; i++) {
+        const cap_text_line *l = &d->lines[i];
+        if (i == ti || is_rotated(l) || !has_words(l->text))
+            continue;
+        int cx = l->x + l->w / 2;
+        bool below = ax_y >= 0 ? l->y > ax_y : l->y > H * 4 / 5;
+        if (!below || cx < W / 5 || cx > W * 4 / 5)
+            continue;
+        if (xi < 0 || l->y > d->lines[xi].y)
+            xi = i;
+    }
+    /* one worded line under the axis among several is a category label, not
+     * the axis title: require it to sit below the others */
+    if (xi >= 0) {
+        int n_below = 0;
+        for (int i = 0; i < d->n_lines; i++) {
+            const cap_text_line *l = &d->lines[i];
+            if (i != xi && !is_rotated(l) && ax_y >= 0 && l->y > ax_y &&
+                abs(l->y - d->lines[xi].y) < l->h / 2)
+                n_below++;
+        }
+        if (n_below >= 2)
+            xi = -1;
+    }
+    if (xi >= 0)
+        set_str(&d->x_label, d->lines[xi].text);
+    /* y label: the rotated strip OCR read (ocr.c), left of the plot */
+    for (int i = 0; i < d->n_lines; i++)
+        if (is_rotated(&d->lines[i]) && d->lines[i].x < W / 4 && has_words(d->lines[i].text)) {
+            set_str(&d->y_label, d->lines[i].text);
+            break;
+        }
+    /* ticks: numbers, and short labels strung along the axes; legend:
+     * other worded lines inside the frame (or anywhere, for pies) */
+    bool pie = strcmp(d->chart_type, "pie") == 0;
+    for (int i = 0; i < d->n_lines; i++) {
+        const cap_text_line *l = &d->lines[i];
+        if (i == ti || i == xi || is_rotated(l))
+            continue;
+        int cx = l->x + l->w / 2, cy = l->y + l->h / 2;
+        if (is_numeric(l->text)) {
+            push_str(&d->ticks, &d->n_ticks, ST_MAX_TICKS, l->text);
+            continue;
+        }
+        if (!has_words(l->text))
+            continue;
+        bool under_x = ax_y >= 0 && cy > ax_y && cy < ax_y + 3 * (mh > 0 ? mh : 12);
+        bool left_y = ax_x >= 0 && cx < ax_x && l->x + l->w <= ax_x + 4;
+        if (!pie && (under_x || left_y))
+            push_str(&d->ticks, &d->n_ticks, ST_MAX_TICKS, l->text);
+        else if (pie || ax_y < 0 || (cy < ax_y && cx > ax_x))
+            push_str(&d->legend, &d->n_legend, ST_MAX_LEGEND, l->text);
+    }
+    /* bars touching an axis: along the x axis (columns) or the y axis
+     * (horizontal bars), whichever sees more */
+    if (strcmp(d->chart_type, "bar") == 0 && full && full->rgb) {
+        st_img s = st_img_of(d, full);
+        int nb_x = 0, nb_y = 0;
+        if (ax_y > 3 && ax_x >= 0 && ax_x < W - 10) {
+            int x0 = ax_x + 2, len = W - x0;
+            /* stop at the right frame if any: scan only inside the plot */
+            nb_x = count_runs(&s, x0, ax_y - 3, 1, 0, len - 2);
+        }
+        if (ax_x >= 0 && ax_y > 10) {
+            nb_y = count_runs(&s, ax_x + 3, 0, 0, 1, ax_y - 2);
+        }
+        d->n_bars = nb_x > nb_y ? nb_x : nb_y;
+        if (d->n_bars > 200)
+            d->n_bars = 0; /* texture, not bars */
+    }
+}
+
+/* --------------------------------------------------------- document ---- */
+
+ODX_STATIC void st_document(cap_desc *d)
+{
+    int W = d->width, H = d->height;
+    if (d->n_lines == 0)
+        return;
+    float mh = median_h(d);
+    int ti = -1;
+    for (int i = 0; i < d->n_lines; i++) {
+        const cap_text_line *l = &d->lines[i];
+        if (l->y > H * 2 / 5 || !has_words(l->text) || utf8_len(l->text) < 3)
+            continue;
+        if (l->h >= mh * 1.25f && (ti < 0 || l->h > d->lines[ti].h))
+            ti = i;
+    }
+    if (ti < 0) {
+        for (int i = 0; i < d->n_lines && ti < 0; i++)
+            if (has_words(d->lines[i].text) && utf8_len(d->lines[i].text) >= 3)
+                ti = i;
+    }
+    if (ti >= 0 && !d->title)
+        set_str(&d->title, d->lines[ti].text);
+    /* columns: many lines that start right of the middle and are narrower
+     * than half the page */
+    int right = 0, narrow = 0, body = 0;
+    for (int i = 0; i < d->n_lines; i++) {
+        const cap_text_line *l = &d->lines[i];
+        if (utf8_len(l->text) < 12)
+            continue;
+        body++;
+        narrow += l->w < W * 11 / 20;
+        right += l->x > W * 9 / 20 && l->w < W * 11 / 20;
+    }
+    d->n_text_columns = body >= 6 && right * 4 >= body && narrow * 3 >= body * 2 ? 2 : 1;
+    core_buf b;
+    core_buf_init(&b, 1024);
+    for (int i = (ti >= 0 ? ti + 1 : 0); i < d->n_lines && b.len < 300; i++) {
+        if (!has_words(d->lines[i].text))
+            continue;
+        if (b.len)
+            core_buf_puts(&b, " ");
+        core_buf_puts(&b, d->lines[i].text);
+    }
+    if (b.len > 300) {
+        /* cut at a code-point boundary */
+        size_t k = 300;
+        while (k > 0 && ((unsigned char)b.data[k] & 0xC0) == 0x80)
+            k--;
+        b.data[k] = 0;
+        b.len = k;
+        core_buf_puts(&b, "…");
+    }
+    if (b.len) {
+        free(d->lead);
+        d->lead = core_buf_steal(&b);
+    } else {
+        core_buf_free(&b);
+    }
+}
+
+/* ------------------------------------------------------- screenshot ---- */
+
+/* Generic words of desktop and web controls (not taken from any data set):
+ * they rank a short isolated word as a control. */
+static const char *const UI_VOCAB[] = {
+    "file", "edit", "view", "help", "tools", "options", "settings", "preferences",
+    "ok", "cancel", "apply", "close", "save", "open", "new", "delete", "remove",
+    "install", "uninstall", "update", "upgrade", "search", "find", "back", "next",
+    "previous", "continue", "finish", "quit", "exit", "yes", "no", "add", "refresh",
+    "reload", "properties", "window", "insert", "format", "run", "go", "home",
+    "login", "log in", "sign in", "submit", "reset", "browse", "download", "print",
+    "copy", "paste", "cut", "undo", "redo", "select", "menu", "activities",
+    "applications", "inbox", "send", "compose", "reply", "forward", "share",
+    "文件", "编辑", "视图", "帮助", "工具", "设置", "选项", "确定", "取消", "应用",
+    "关闭", "保存", "打开", "新建", "删除", "安装", "更新", "搜索", "查找", "返回",
+    "下一步", "上一步", "完成", "退出", "是", "否", "添加", "刷新", "属性", "窗口",
+};
+
+static bool in_vocab(const char *s)
+{
+    char low[64];
+    size_t n = strlen(s);
+    if (n >= sizeof low)
+        return false;
+    for (size_t i = 0; i <= n; i++)
+        low[i] = (char)tolower((unsigned char)s[i]);
+    /* "文件(F)", "Edit..." */
+    char *p = strpbrk(low, "(.:");
+    if (p && p > low)
+        *p = 0;
+    for (size_t i = 0; i < sizeof UI_VOCAB / sizeof *UI_VOCAB; i++)
+        if (strcmp(low, UI_VOCAB[i]) == 0)
+            return true;
+    return false;
+}
+
+ODX_STATIC void st_screenshot(cap_desc *d)
+{
+    /* title: the topmost worded line near the top (window or page title) */
+    int ti = -1;
+    for (int i = 0; i < d->n_lines; i++) {
+        const cap_text_line *l = &d->lines[i];
+        if (!has_words(l->text) || utf8_len(l->text) < 3 || l->y > d->height / 6)
+            continue;
+        if (in_vocab(l->text))
+            continue;
+        int cx = l->x + l->w / 2;
+        int dc = abs(cx - d->width / 2);
+        /* prefer the upper line; among equals, the more centred */
+        if (ti < 0 || l->y + l->h < d->lines[ti].y ||
+            (abs(l->y - d->lines[ti].y) < l->h &&
+             dc < abs(d->lines[ti].x + d->lines[ti].w / 2 - d->width / 2)))
+            ti = i;
+    }
+    if (ti >= 0 && !d->title)
+        set_str(&d->title, d->lines[ti].text);
+    /* controls: vocabulary words first, then other short isolated words
+     * with a capital or Han start */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < d->n_lines; i++) {
+            const char *t = d->lines[i].text;
+            int ncp = utf8_len(t);
+            if (ncp < 2 || ncp > 18 || d->lines[i].conf < 70)
+                continue;
+            /* the whole segment or each of its words */
+            char buf[128];
+            snprintf(buf, sizeof buf, "%s", t);
+            char *save = NULL;
+            for (char *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+                bool voc = in_vocab(w);
+                char_kinds k = kinds(w);
+                bool shaped = (isupper((unsigned char)w[0]) && k.letters >= 2 &&
+                               k.digits == 0 && strlen(w) <= 12) ||
+                              (k.cjk >= 2 && k.cjk <= 5 && k.letters == 0);
+                if ((pass == 0 && voc) || (pass == 1 && !voc && shaped && ncp <= 12))
+                    push_str(&d->ui_words, &d->n_ui_words, ST_MAX_UI, w);
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------ poster ---- */
+
+static void st_biggest_title(cap_desc *d)
+{
+    int ti = -1;
+    for (int i = 0; i < d->n_lines; i++) {
+        const cap_text_line *l = &d->lines[i];
+        if (is_rotated(l) || !has_words(l->text))
+            continue;
+        if (ti < 0 || l->h > d->lines[ti].h)
+            ti = i;
+    }
+    if (ti >= 0 && !d->title)
+        set_str(&d->title, d->lines[ti].text);
+}
+
+void cap_structure(cap_desc *d, const cap_image *full)
+{
+    if (!d || !d->ocr_ran || d->n_lines == 0)
+        return;
+    switch (d->domain) {
+    case CAP_TABLE:
+        st_table(d, full);
+        if (!d->title)
+            st_document(d);
+        break;
+    case CAP_CHART:
+        st_chart(d, full);
+        break;
+    case CAP_DOCUMENT:
+        st_document(d);
+        break;
+    case CAP_SCREENSHOT:
+        st_screenshot(d);
+        break;
+    case CAP_POSTER:
+    case CAP_DIAGRAM:
+        st_biggest_title(d);
+        break;
+    default:
+        break;
+    }
+}

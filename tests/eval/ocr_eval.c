@@ -1,0 +1,251 @@
+/* ocr_eval.c - measures the captioner's OCR and table reading on an eval set
+ * (manifest.tsv with key_text): key-text recall (en / zh separately), table
+ * column counts, OCR ms per image. A measurement tool, not a test.
+ *
+ * usage: ocr_eval EVAL_DIR [--classify] [--mode auto|mix|eng] [--target PX]
+ *                 [--only FILE] [--verbose] [--cols FILE=N ...]
+ * Without --classify the manifest's domain is given to OCR (measures OCR
+ * alone); with it, the captioner's own features + classifier decide (the
+ * real pipeline, including its OCR gate). */
+#include "captioner_int.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern int cap_ocr_mode;
+extern float cap_ocr_target_px;
+extern float cap_ocr_last_scale;
+extern int cap_ocr_last_passes;
+
+/* Lower-cases ASCII and drops whitespace, so "Passengers (thousands)"
+ * matches across line breaks and Tesseract's spacing. */
+static char *squash(const char *s)
+{
+    size_t n = strlen(s);
+    char *o = malloc(n + 1), *p = o;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (isspace(c))
+            continue;
+        *p++ = (char)tolower(c);
+    }
+    *p = 0;
+    return o;
+}
+
+static bool has_cjk(const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        int32_t cp;
+        i += (size_t)core_utf8_next(s + i, n - i, &cp);
+        if (core_is_cjk(cp))
+            return true;
+    }
+    return false;
+}
+
+static cap_domain parse_domain(const char *s)
+{
+    cap_domain d = CAP_PHOTO;
+    cap_domain_parse(s, &d);
+    return d;
+}
+
+typedef struct colspec {
+    char file[64];
+    int cols;
+} colspec;
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s EVAL_DIR [--classify] [--mode auto|mix|eng] "
+                        "[--target PX] [--only FILE] [--verbose] [--cols FILE=N]...\n",
+                argv[0]);
+        return 2;
+    }
+    const char *dir = argv[1];
+    bool classify = false, verbose = false;
+    const char *only = NULL;
+    colspec cols[64];
+    int n_cols = 0;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--classify"))
+            classify = true;
+        else if (!strcmp(argv[i], "--verbose"))
+            verbose = true;
+        else if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
+            i++;
+            cap_ocr_mode = !strcmp(argv[i], "mix") ? 1 : !strcmp(argv[i], "eng") ? 2 : 0;
+        } else if (!strcmp(argv[i], "--target") && i + 1 < argc)
+            cap_ocr_target_px = (float)atof(argv[++i]);
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+            only = argv[++i];
+        else if (!strcmp(argv[i], "--cols") && i + 1 < argc && n_cols < 64) {
+            const char *a = argv[++i], *eq = strchr(a, '=');
+            if (eq && (size_t)(eq - a) < sizeof cols[0].file) {
+                memcpy(cols[n_cols].file, a, (size_t)(eq - a));
+                cols[n_cols].file[eq - a] = 0;
+                cols[n_cols].cols = atoi(eq + 1);
+                n_cols++;
+            }
+        }
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/manifest.tsv", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        perror(path);
+        return 1;
+    }
+    odx_err err = {0};
+    cap_ocr *ocr = NULL;
+    double t_init = core_now();
+    if (cap_ocr_new(&ocr, &err) != ODX_OK) {
+        fprintf(stderr, "ocr: %s\n", err.msg);
+        return 1;
+    }
+    printf("ocr init: %.0f ms\n", (core_now() - t_init) * 1e3);
+    cap_limits lim = {100000000, 256 << 20};
+    char line[8192];
+    int items[2] = {0}, found[2] = {0}, n_img = 0, n_ran = 0;
+    int n_tab = 0, n_tab_ok = 0;
+    double ms_sum[CAP_N_DOMAINS] = {0};
+    int ms_n[CAP_N_DOMAINS] = {0};
+    bool header = true;
+    while (fgets(line, sizeof line, f)) {
+        if (header) {
+            header = false;
+            continue;
+        }
+        line[strcspn(line, "\r\n")] = 0;
+        char *fld[8] = {0};
+        int nf = 0;
+        for (char *p = line; nf < 8;) {
+            fld[nf++] = p;
+            char *t = strchr(p, '\t');
+            if (!t)
+                break;
+            *t = 0;
+            p = t + 1;
+        }
+        if (nf < 6)
+            continue;
+        const char *file = fld[0], *dom = fld[1], *key = fld[5];
+        if (only && strcmp(only, file))
+            continue;
+        bool is_table = !strcmp(dom, "table");
+        if (!strcmp(key, "-") && !is_table)
+            continue;
+        snprintf(path, sizeof path, "%s/images/%s", dir, file);
+        uint8_t *data = NULL;
+        size_t len = 0;
+        err = (odx_err){0};
+        if (core_read_file(path, 256 << 20, &data, &len, &err) != ODX_OK) {
+            fprintf(stderr, "%s: %s\n", file, err.msg);
+            continue;
+        }
+        cap_desc *d = calloc(1, sizeof *d);
+        cap_image full = {0};
+        if (cap_decode(data, len, file, &lim, 0, &d->hdr, &full, &err) != ODX_OK) {
+            fprintf(stderr, "%s: %s\n", file, err.msg);
+            free(data);
+            free(d);
+            continue;
+        }
+        free(data);
+        d->width = full.w;
+        d->height = full.h;
+        bool run = true;
+        if (classify) {
+#ifdef OCR_EVAL_CLASSIFY
+            cap_image thumb = {0};
+            cap_image_fit(&full, 512, &thumb, &err);
+            cap_features_compute(&thumb, d);
+            cap_classify(d, &thumb);
+            run = cap_ocr_wanted(d);
+            cap_image_free(&thumb);
+#endif
+        } else {
+            d->domain = parse_domain(dom);
+            if (!strcmp(fld[2], "bar") || !strcmp(fld[2], "line") ||
+                !strcmp(fld[2], "pie") || !strcmp(fld[2], "scatter"))
+                snprintf(d->chart_type, sizeof d->chart_type, "%s", fld[2]);
+        }
+        n_img++;
+        double t = core_now();
+        if (run) {
+            n_ran++;
+            if (cap_ocr_run(ocr, &full, d, &err) != ODX_OK)
+                fprintf(stderr, "%s: ocr: %s\n", file, err.msg);
+        }
+        double ms = (core_now() - t) * 1e3;
+        ms_sum[d->domain] += ms;
+        ms_n[d->domain]++;
+        char *txt = squash(d->text ? d->text : "");
+        int miss = 0;
+        if (strcmp(key, "-")) {
+            char *kt = strdup(key), *save = NULL;
+            for (char *k = strtok_r(kt, ";", &save); k; k = strtok_r(NULL, ";", &save)) {
+                char *sk = squash(k);
+                if (!*sk) {
+                    free(sk);
+                    continue;
+                }
+                int zh = has_cjk(k) ? 1 : 0;
+                items[zh]++;
+                if (strstr(txt, sk))
+                    found[zh]++;
+                else {
+                    miss++;
+                    if (verbose)
+                        printf("  MISS %s [%s]\n", file, k);
+                }
+                free(sk);
+            }
+            free(kt);
+        }
+        if (is_table) {
+            cap_structure(d, &full);
+            int want = 0;
+            for (int c = 0; c < n_cols; c++)
+                if (!strcmp(cols[c].file, file))
+                    want = cols[c].cols;
+            if (want) {
+                n_tab++;
+                if (d->table_md && d->n_cols == want)
+                    n_tab_ok++;
+            }
+            printf("%s table: %d x %d (want cols %d)%s\n", file, d->n_rows, d->n_cols,
+                   want, want && d->n_cols != want ? "  WRONG" : "");
+            if (verbose && d->table_md)
+                printf("%.1500s\n", d->table_md);
+        }
+        printf("%s %-10s ocr %6.0f ms  %dx%d x%.2f passes=%d lang=%s conf=%.0f lines=%d "
+               "miss=%d\n",
+               file, cap_domain_name(d->domain), ms, full.w, full.h, cap_ocr_last_scale,
+               cap_ocr_last_passes, d->text_lang, d->text_conf, d->n_lines, miss);
+        if (verbose)
+            printf("----\n%.2000s\n----\n", d->text ? d->text : "");
+        free(txt);
+        cap_image_free(&full);
+        cap_desc_free(d);
+    }
+    fclose(f);
+    printf("\nkey_text recall: en %d/%d = %.1f%%, zh %d/%d = %.1f%%\n", found[0], items[0],
+           items[0] ? 100.0 * found[0] / items[0] : 0, found[1], items[1],
+           items[1] ? 100.0 * found[1] / items[1] : 0);
+    if (n_tab)
+        printf("tables with right column count: %d/%d = %.1f%%\n", n_tab_ok, n_tab,
+               100.0 * n_tab_ok / n_tab);
+    printf("OCR ran on %d/%d images\n", n_ran, n_img);
+    for (int i = 0; i < CAP_N_DOMAINS; i++)
+        if (ms_n[i])
+            printf("  %-10s %3d images, OCR %.0f ms/image\n", cap_domain_name(i), ms_n[i],
+                   ms_sum[i] / ms_n[i]);
+    cap_ocr_free(ocr);
+    return 0;
+}

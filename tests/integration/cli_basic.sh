@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# labels: integration
+# End to end through the omnidex binary: index the bundled samples, search
+# in English and Chinese, filters, JSON, context, show, stats, bad input.
+set -u
+BIN=${1:?usage: cli_basic.sh /path/to/omnidex}
+SRC=${ODX_SOURCE_DIR:?}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+DB=$T/db
+fails=0
+check() { # check "what" command...
+  local what=$1; shift
+  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fails=$((fails + 1)); fi
+}
+
+"$BIN" --db "$DB" index --quiet "$SRC/samples" >"$T/index.out" 2>"$T/index.err"
+rc=$?
+check "index exits 0 (rc=$rc)" test $rc -eq 0
+"$BIN" --db "$DB" stats --json >"$T/stats.json"
+check "stats counts 7 images" grep -q '"images": *7' "$T/stats.json"
+check "stats: faiss ntotal equals vectors" python3 -c "
+import json,sys; s=json.load(open('$T/stats.json')); sys.exit(0 if s['faiss_ntotal']==s['vectors']>0 else 1)"
+
+top() { "$BIN" --db "$DB" search -k "$1" "$2" | cut -f2; }
+check "bar chart query finds the bar chart in the top 3" sh -c "$(declare -f top); BIN='$BIN' DB='$DB'; top 3 'bar chart' | grep -q bar_rainfall"
+check "Chinese pie query finds the pie chart in the top 3" sh -c "$(declare -f top); BIN='$BIN' DB='$DB'; top 3 '饼图' | grep -q pie_fruit"
+check "table query finds the table first" sh -c "$(declare -f top); BIN='$BIN' DB='$DB'; top 1 'table of cities' | grep -q table_cities"
+check "OCR text is searchable" sh -c "$(declare -f top); BIN='$BIN' DB='$DB'; top 3 'book fair' | grep -q poster_book_fair"
+
+"$BIN" --db "$DB" search --json -k 3 "domain:chart visitors" >"$T/s.json"
+check "inline domain filter keeps only charts" python3 -c "
+import json,sys; r=json.load(open('$T/s.json')); sys.exit(0 if r and all(x['domain']=='chart' for x in r) else 1)"
+check "scores are within 0..1 and sorted" python3 -c "
+import json,sys; r=json.load(open('$T/s.json')); s=[x['score'] for x in r]; sys.exit(0 if all(0<=v<=1 for v in s) and s==sorted(s,reverse=True) else 1)"
+
+"$BIN" --db "$DB" search "" >/dev/null 2>&1; rc=$?
+check "empty query is a usage error (rc=$rc)" test $rc -eq 2
+"$BIN" --db "$DB" search 'domain:spaceship x' >/dev/null 2>"$T/err"; rc=$?
+check "unknown domain is a usage error (rc=$rc)" test $rc -eq 2
+"$BIN" --db "$DB" search '"unbalanced AND ( NEAR* OR' >/dev/null 2>&1; rc=$?
+check "FTS syntax in a query is plain text (rc=$rc)" test $rc -eq 0
+
+"$BIN" --db "$DB" context --max-chars 3000 "rainfall" >"$T/ctx.md"
+check "context cites by number" grep -q "Cite the images" "$T/ctx.md"
+check "context lists the bar chart" grep -q "bar_rainfall" "$T/ctx.md"
+sz=$(wc -c <"$T/ctx.md")
+check "context within budget ($sz <= 3000)" test "$sz" -le 3000
+
+"$BIN" --db "$DB" show "$SRC/samples/table_cities.png" >"$T/show.txt"; rc=$?
+check "show finds an indexed image (rc=$rc)" test $rc -eq 0
+check "show prints a Chinese caption" grep -q "(zh)" "$T/show.txt"
+"$BIN" --db "$DB" show /nonexistent.png >/dev/null 2>&1; rc=$?
+check "show of an unknown path exits 5 (rc=$rc)" test $rc -eq 5
+
+# a second run changes nothing
+"$BIN" --db "$DB" index --log-json "$SRC/samples" >"$T/index2.json"
+check "re-run skips all unchanged files" grep -q '"unchanged":7' "$T/index2.json"
+
+"$BIN" --help | grep -q "Exit codes"; check "--help documents exit codes" test $? -eq 0
+"$BIN" nosuchcommand >/dev/null 2>&1; rc=$?
+check "unknown command exits 2 (rc=$rc)" test $rc -eq 2
+echo "$fails failed"
+test $fails -eq 0

@@ -19,8 +19,7 @@ rc=$?
 check "index exits 0 (rc=$rc)" test $rc -eq 0
 "$BIN" --db "$DB" stats --json >"$T/stats.json"
 check "stats counts 7 images" grep -q '"images": *7' "$T/stats.json"
-check "stats: faiss ntotal equals vectors" python3 -c "
-import json,sys; s=json.load(open('$T/stats.json')); sys.exit(0 if s['faiss_ntotal']==s['vectors']>0 else 1)"
+check "stats: faiss ntotal equals vectors" jq -e '.faiss_ntotal == .vectors and .vectors > 0' "$T/stats.json"
 
 top() { "$BIN" --db "$DB" search -k "$1" "$2" | cut -f2; }
 check "bar chart query finds the bar chart in the top 3" sh -c "$(declare -f top); BIN='$BIN' DB='$DB'; top 3 'bar chart' | grep -q bar_rainfall"
@@ -29,10 +28,8 @@ check "table query finds the table first" sh -c "$(declare -f top); BIN='$BIN' D
 check "OCR text is searchable" sh -c "$(declare -f top); BIN='$BIN' DB='$DB'; top 3 'book fair' | grep -q poster_book_fair"
 
 "$BIN" --db "$DB" search --json -k 3 "domain:chart visitors" >"$T/s.json"
-check "inline domain filter keeps only charts" python3 -c "
-import json,sys; r=json.load(open('$T/s.json')); sys.exit(0 if r and all(x['domain']=='chart' for x in r) else 1)"
-check "scores are within 0..1 and sorted" python3 -c "
-import json,sys; r=json.load(open('$T/s.json')); s=[x['score'] for x in r]; sys.exit(0 if all(0<=v<=1 for v in s) and s==sorted(s,reverse=True) else 1)"
+check "inline domain filter keeps only charts" jq -e 'length > 0 and all(.[]; .domain == "chart")' "$T/s.json"
+check "scores are within 0..1 and sorted" jq -e '[.[].score] as $s | all($s[]; . >= 0 and . <= 1) and $s == ($s | sort | reverse)' "$T/s.json"
 
 "$BIN" --db "$DB" search "" >/dev/null 2>&1; rc=$?
 check "empty query is a usage error (rc=$rc)" test $rc -eq 2

@@ -98,6 +98,37 @@ void cap_worker_free(cap_worker *w)
     free(w);
 }
 
+uint64_t cap_dhash(const cap_image *im)
+{
+    if (!im || im->w <= 0 || im->h <= 0)
+        return 0;
+    /* mean grey of each of 9x8 cells */
+    double cell[8][9];
+    for (int cy = 0; cy < 8; cy++) {
+        int y0 = cy * im->h / 8, y1 = (cy + 1) * im->h / 8;
+        if (y1 <= y0)
+            y1 = y0 + 1;
+        for (int cx = 0; cx < 9; cx++) {
+            int x0 = cx * im->w / 9, x1 = (cx + 1) * im->w / 9;
+            if (x1 <= x0)
+                x1 = x0 + 1;
+            double sum = 0;
+            long n = 0;
+            for (int y = y0; y < y1 && y < im->h; y++) {
+                const uint8_t *row = im->rgb + (size_t)y * (size_t)im->w * 3;
+                for (int x = x0; x < x1 && x < im->w; x++, n++)
+                    sum += 0.299 * row[3 * x] + 0.587 * row[3 * x + 1] + 0.114 * row[3 * x + 2];
+            }
+            cell[cy][cx] = n ? sum / (double)n : 0;
+        }
+    }
+    uint64_t h = 0;
+    for (int cy = 0; cy < 8; cy++)
+        for (int cx = 0; cx < 8; cx++)
+            h = (h << 1) | (cell[cy][cx] > cell[cy][cx + 1] + 0.5);
+    return h;
+}
+
 static bool is_jpeg(const uint8_t *p, size_t n)
 {
     return n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF;
@@ -154,6 +185,7 @@ odx_status cap_describe(cap_worker *w, const uint8_t *data, size_t len,
     d->ms_decode = (core_now() - t0) * 1e3;
 
     double t1 = core_now();
+    d->dhash = cap_dhash(&thumb);
     cap_features_compute(&thumb, d);
     cap_classify(d, &thumb);
     d->ms_features = (core_now() - t1) * 1e3;

@@ -66,6 +66,10 @@ odx_status cap_decode(const uint8_t *data, size_t len, const char *name,
                       const cap_limits *lim, int max_side, cap_header *hdr,
                       cap_image *out, odx_err *err);
 
+/* 64-bit difference hash: 9x8 grey samples, one bit per horizontal
+ * neighbour pair. Re-encoded or resized copies differ by a few bits. */
+uint64_t cap_dhash(const cap_image *im);
+
 /* Box-filter resize to fit in max_side (no upscaling). */
 odx_status cap_image_fit(const cap_image *src, int max_side, cap_image *out,
                          odx_err *err);
@@ -158,6 +162,8 @@ typedef struct cap_desc {
     char **tags[CAP_N_LANGS];
     int n_tags[CAP_N_LANGS];
 
+    uint64_t dhash;          /* 64-bit difference hash of the picture, for
+                                near-duplicate detection (Hamming distance) */
     char engine_version[24];
     double ms_decode, ms_features, ms_ocr, ms_detect, ms_total;
 } cap_desc;

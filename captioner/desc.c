@@ -3,6 +3,7 @@
  * (captions, tags, OCR text, structure) that feed FTS and the embedder. */
 #include "captioner_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,6 +98,9 @@ cJSON *cap_desc_to_json(const cap_desc *d)
         add_str(ex, "taken_at", d->hdr.taken_at);
         add_str(ex, "camera", d->hdr.camera);
     }
+    char dh[17];
+    snprintf(dh, sizeof dh, "%016llx", (unsigned long long)d->dhash);
+    cJSON_AddStringToObject(o, "dhash", dh);
     cJSON_AddStringToObject(o, "domain", cap_domain_name(d->domain));
     cJSON_AddNumberToObject(o, "domain_conf", r3(d->domain_conf));
     add_str(o, "chart_type", d->chart_type);

@@ -18,6 +18,7 @@
 struct odx_results {
     int n;
     odx_result *items;
+    uint64_t *dhash; /* per item, for near-duplicate collapsing */
 };
 
 typedef struct cand {
@@ -165,6 +166,7 @@ void odx_results_free(odx_results *r)
     for (int i = 0; i < r->n; i++)
         result_clear(&r->items[i]);
     free(r->items);
+    free(r->dhash);
     free(r);
 }
 
@@ -382,12 +384,49 @@ static const char *text_of(const store_text *t, int n, const char *kind, const c
     return NULL;
 }
 
+/* A near-identical image (re-encoded, resized) already in the results?
+ * Photos: the difference hashes are within a few bits. Other domains (text
+ * pages look alike at 9x8) also need the same short caption. */
+static bool near_duplicate(odx_results *res, uint64_t dhash, const char *domain,
+                           const char *hash, search_ctx *x)
+{
+    if (!domain)
+        return false;
+    bool photo = strcmp(domain, "photo") == 0;
+    char *cap = NULL;
+    bool dup = false;
+    for (int i = 0; i < res->n && !dup; i++) {
+        const odx_result *r = &res->items[i];
+        if (!r->domain || strcmp(r->domain, domain) != 0)
+            continue;
+        if (__builtin_popcountll(res->dhash[i] ^ dhash) > 4)
+            continue;
+        if (photo) {
+            dup = true;
+            break;
+        }
+        if (!cap) {
+            store_text *t = NULL;
+            int n_t = 0;
+            if (store_content_texts(x->s, hash, &t, &n_t, NULL) == ODX_OK)
+                cap = core_strdup(text_of(t, n_t, "short", x->zh ? "zh" : "en"));
+            store_texts_free(t, n_t);
+            if (!cap)
+                return false;
+        }
+        dup = r->short_caption && strcmp(r->short_caption, cap) == 0;
+    }
+    free(cap);
+    return dup;
+}
+
 /* Turns candidate contents into results: filters, paths, captions. */
 static odx_status build_results(search_ctx *x, odx_results *res, int k, odx_err *err)
 {
     odx_status st = ODX_OK;
     sqlite3_stmt *cst = NULL, *ist = NULL;
-    const char *csql = "SELECT domain, width, height, taken_at, text_lang FROM content WHERE hash=?";
+    const char *csql = "SELECT domain, width, height, taken_at, text_lang, "
+                       "json_extract(desc_json, '$.dhash') FROM content WHERE hash=?";
     const char *isql = "SELECT id, path, mtime_ns FROM images WHERE hash=? AND status='ok' "
                        "ORDER BY length(path), path";
     if (sqlite3_prepare_v2(x->db, csql, -1, &cst, NULL) != SQLITE_OK ||
@@ -396,7 +435,9 @@ static odx_status build_results(search_ctx *x, odx_results *res, int k, odx_err 
         goto done;
     }
     res->items = calloc((size_t)k, sizeof *res->items);
-    if (!res->items) {
+    free(res->dhash);
+    res->dhash = calloc((size_t)k, sizeof *res->dhash);
+    if (!res->items || !res->dhash) {
         st = core_err(err, ODX_ERR_NOMEM, "no memory");
         goto done;
     }
@@ -421,6 +462,10 @@ static odx_status build_results(search_ctx *x, odx_results *res, int k, odx_err 
                 continue;
         }
         if (w < x->f.min_w || h < x->f.min_h)
+            continue;
+        const char *dh = (const char *)sqlite3_column_text(cst, 5);
+        uint64_t dhash = dh ? strtoull(dh, NULL, 16) : 0;
+        if (!x->p->all && dh && near_duplicate(res, dhash, domain, c->hash, x))
             continue;
         char *dom = core_strdup(domain);
         char *taken_c = core_strdup(taken);
@@ -454,6 +499,7 @@ static odx_status build_results(search_ctx *x, odx_results *res, int k, odx_err 
                 }
             }
             first = false;
+            res->dhash[res->n] = dhash;
             odx_result *r = &res->items[res->n++];
             const char *lang = x->zh ? "zh" : "en";
             r->image_id = sqlite3_column_int64(ist, 0);

@@ -21,6 +21,7 @@ static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     dev_t dev;
     ino_t ino;
+    pid_t pid; /* a forked child inherits the table, not the right */
     int fd;
 } g_held[LOCK_MAX_HELD];
 static int g_n_held;
@@ -30,7 +31,8 @@ static bool held_by_us(const struct stat *sb)
     bool yes = false;
     pthread_mutex_lock(&g_mu);
     for (int i = 0; i < g_n_held; i++)
-        if (g_held[i].dev == sb->st_dev && g_held[i].ino == sb->st_ino)
+        if (g_held[i].dev == sb->st_dev && g_held[i].ino == sb->st_ino &&
+            g_held[i].pid == getpid())
             yes = true;
     pthread_mutex_unlock(&g_mu);
     return yes;
@@ -115,6 +117,7 @@ odx_status idx_lock_acquire(const char *db_dir, bool wait,
         if (g_n_held < LOCK_MAX_HELD) {
             g_held[g_n_held].dev = sb.st_dev;
             g_held[g_n_held].ino = sb.st_ino;
+            g_held[g_n_held].pid = getpid();
             g_held[g_n_held].fd = fd;
             g_n_held++;
         }

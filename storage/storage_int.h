@@ -1,0 +1,118 @@
+/* storage_int.h - names shared between the files of storage/: the store
+ * struct, the prepared-statement cache, and the FAISS sync helpers that
+ * sit between SQLite (truth) and the in-memory FAISS index (cache). */
+#ifndef ODX_STORAGE_INT_H
+#define ODX_STORAGE_INT_H
+
+#include "storage.h"
+
+#include <faiss/c_api/Index_c.h>
+#include <pthread.h>
+
+#define STORE_DB_NAME "omnidex.db"
+#define STORE_FAISS_NAME "vectors.faiss"
+#define STORE_DEFAULT_FACTORY "IDMap2,Flat"
+#define STORE_SAVE_EVERY_S 30.0
+#define STORE_BUSY_TIMEOUT_MS 10000
+/* Tombstones are pruned only once they are this many generations older
+ * than the saved FAISS file, so readers a little behind still catch up
+ * incrementally instead of rebuilding. */
+#define STORE_TOMB_KEEP_GENS 100
+#define STORE_MAX_HASH 64
+#define STORE_MAX_FIELD 15 /* store_hit.field[16] */
+#define STORE_MAX_LANG 7   /* store_hit.lang[8] */
+#define STORE_MAX_K 10000
+
+/* Cached prepared statements (SQL text in store_db.c). */
+enum store_stmt_id {
+    ST_META_GET,
+    ST_META_SET,
+    ST_IMAGE_GET,
+    ST_IMAGE_PUT_OK,
+    ST_IMAGE_PUT_ERR,
+    ST_IMAGE_DEL,
+    ST_CONTENT_GET,
+    ST_CONTENT_UPSERT,
+    ST_CONTENT_EXISTS,
+    ST_CONTENT_SET_EMB,
+    ST_CAPTIONS_DEL,
+    ST_CAPTION_INS,
+    ST_CAPTIONS_OF,
+    ST_VEC_TOMB,
+    ST_VEC_DEL,
+    ST_VEC_INS,
+    ST_VEC_LOOKUP,
+    ST_FTS_SEARCH,
+    ST_ROOT_ADD,
+    ST_ROOTS,
+    ST__COUNT
+};
+
+struct store {
+    char *dir;
+    char *db_path;
+    char *faiss_path;
+    bool read_only;
+    sqlite3 *db;
+    sqlite3_stmt *stmt[ST__COUNT];
+    /* Guards the statement cache and transaction state: one SQLite
+     * connection is shared by the writer and search threads. Lock order:
+     * idx_lock before mu, never the other way. */
+    pthread_mutex_t mu;
+    /* Guards the FAISS index: searches read, refresh/commit write. */
+    pthread_rwlock_t idx_lock;
+
+    int dim;
+    char factory[64];
+    FaissIndex *index;
+    int64_t index_gen;  /* generation the in-memory index reflects */
+    int64_t file_gen;   /* generation of the FAISS file on disk, -1 none */
+    double last_save;   /* core_now() of the last save (or open) */
+
+    bool in_txn;
+    bool txn_vec_changed;
+    int64_t txn_gen;    /* generation this batch's vectors are written at */
+};
+
+/* Statement i, reset and with bindings cleared; s->mu must be held. */
+sqlite3_stmt *store_stmt(store *s, int i, odx_err *err);
+/* Records a SQLite error for rc with the connection's message. */
+odx_status store_db_err(store *s, odx_err *err, const char *what);
+/* Runs SQL without results (no bindings). */
+odx_status store_exec(store *s, const char *sql, odx_err *err);
+/* Reads an integer meta value; def when absent. s->mu must be held. */
+odx_status store_meta_int(store *s, const char *key, int64_t def, int64_t *out,
+                          odx_err *err);
+odx_status store_meta_set_int(store *s, const char *key, int64_t v, odx_err *err);
+
+/* Opens a batch; s->mu must be held (store_begin without the lock). */
+odx_status store_begin_locked(store *s, odx_err *err);
+
+/* Schema creation / migration (store_schema.c). Called with no
+ * transaction open. */
+odx_status store_schema_init(store *s, odx_err *err);
+
+/* FTS5 tokenizer "odx" over emb_tokenize (store_fts.c). */
+odx_status store_fts_register(sqlite3 *db, odx_err *err);
+
+/* FAISS (store_faiss.c). store_faiss_load is called once from store_open.
+ * store_faiss_sync brings the in-memory index to meta.generation, with
+ * idx_lock NOT held by the caller; it rebuilds when an incremental catch-up
+ * is impossible. store_faiss_save writes the file (writer only). */
+odx_status store_faiss_load(store *s, odx_err *err);
+odx_status store_faiss_sync(store *s, odx_err *err);
+odx_status store_faiss_save(store *s, odx_err *err);
+void store_faiss_free(store *s);
+
+/* Streaming 64-bit checksum used in the FAISS file header. */
+typedef struct store_sum {
+    uint64_t h;
+    uint8_t tail[8];
+    int n_tail;
+    uint64_t n;
+} store_sum;
+void store_sum_init(store_sum *c);
+void store_sum_update(store_sum *c, const void *p, size_t n);
+uint64_t store_sum_final(store_sum *c);
+
+#endif

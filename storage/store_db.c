@@ -1,0 +1,463 @@
+/* store_db.c - opening and closing the store, the prepared-statement cache,
+ * meta values, batches (transactions) and statistics. The entry point of
+ * storage/: everything else in the folder hangs off the store made here. */
+#include "storage_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* SQL of the cached statements, indexed by enum store_stmt_id. */
+static const char *const stmt_sql[ST__COUNT] = {
+    [ST_META_GET] = "SELECT value FROM meta WHERE key=?1",
+    [ST_META_SET] = "INSERT INTO meta(key,value) VALUES(?1,?2)"
+                    " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+    [ST_IMAGE_GET] = "SELECT id,path,size,mtime_ns,hash,status,err_stage,err_reason"
+                     " FROM images WHERE path=?1",
+    [ST_IMAGE_PUT_OK] =
+        "INSERT INTO images(path,size,mtime_ns,hash,status,err_stage,err_reason,indexed_at)"
+        " VALUES(?1,?2,?3,?4,'ok',NULL,NULL,strftime('%s','now'))"
+        " ON CONFLICT(path) DO UPDATE SET size=excluded.size, mtime_ns=excluded.mtime_ns,"
+        " hash=excluded.hash, status='ok', err_stage=NULL, err_reason=NULL,"
+        " indexed_at=excluded.indexed_at",
+    [ST_IMAGE_PUT_ERR] =
+        "INSERT INTO images(path,size,mtime_ns,hash,status,err_stage,err_reason,indexed_at)"
+        " VALUES(?1,?2,?3,NULL,'error',?4,?5,strftime('%s','now'))"
+        " ON CONFLICT(path) DO UPDATE SET size=excluded.size, mtime_ns=excluded.mtime_ns,"
+        " hash=NULL, status='error', err_stage=excluded.err_stage,"
+        " err_reason=excluded.err_reason, indexed_at=excluded.indexed_at",
+    [ST_IMAGE_DEL] = "DELETE FROM images WHERE id=?1",
+    [ST_CONTENT_GET] = "SELECT engine_version, embedder FROM content WHERE hash=?1",
+    [ST_CONTENT_UPSERT] =
+        "INSERT INTO content(hash,width,height,format,domain,domain_conf,chart_type,"
+        "text_lang,taken_at,engine_version,embedder,desc_json,created_at)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,strftime('%s','now'))"
+        " ON CONFLICT(hash) DO UPDATE SET width=excluded.width, height=excluded.height,"
+        " format=excluded.format, domain=excluded.domain,"
+        " domain_conf=excluded.domain_conf, chart_type=excluded.chart_type,"
+        " text_lang=excluded.text_lang, taken_at=excluded.taken_at,"
+        " engine_version=excluded.engine_version, embedder=excluded.embedder,"
+        " desc_json=excluded.desc_json",
+    [ST_CONTENT_EXISTS] = "SELECT 1 FROM content WHERE hash=?1",
+    [ST_CONTENT_SET_EMB] = "UPDATE content SET embedder=?2 WHERE hash=?1",
+    [ST_CAPTIONS_DEL] = "DELETE FROM captions WHERE hash=?1",
+    [ST_CAPTION_INS] = "INSERT INTO captions(hash,kind,lang,text) VALUES(?1,?2,?3,?4)",
+    [ST_CAPTIONS_OF] = "SELECT kind,lang,text FROM captions WHERE hash=?1 ORDER BY id",
+    [ST_VEC_TOMB] = "INSERT INTO tombstones(id,gen) SELECT id,?2 FROM vectors WHERE hash=?1",
+    [ST_VEC_DEL] = "DELETE FROM vectors WHERE hash=?1",
+    [ST_VEC_INS] = "INSERT INTO vectors(hash,field,gen,embedding) VALUES(?1,?2,?3,?4)",
+    [ST_VEC_LOOKUP] = "SELECT hash, field FROM vectors WHERE id=?1",
+    /* The inner query lets FTS5 do its rank-ordered LIMIT before the join. */
+    [ST_FTS_SEARCH] = "SELECT c.hash, c.kind, c.lang, f.rank FROM"
+                      " (SELECT rowid, rank FROM captions_fts WHERE captions_fts MATCH ?1"
+                      "  ORDER BY rank LIMIT ?2) AS f"
+                      " JOIN captions c ON c.id = f.rowid ORDER BY f.rank",
+    [ST_ROOT_ADD] = "INSERT OR IGNORE INTO roots(path, added_at)"
+                    " VALUES(?1, strftime('%s','now'))",
+    [ST_ROOTS] = "SELECT path FROM roots ORDER BY added_at, path",
+};
+
+odx_status store_db_err(store *s, odx_err *err, const char *what)
+{
+    return core_err(err, ODX_ERR_DB, "%s in '%s': %s", what, s->db_path,
+                    sqlite3_errmsg(s->db));
+}
+
+sqlite3_stmt *store_stmt(store *s, int i, odx_err *err)
+{
+    if (i < 0 || i >= ST__COUNT) {
+        core_err(err, ODX_ERR_INTERNAL, "bad statement id %d", i);
+        return NULL;
+    }
+    if (!s->stmt[i]) {
+        if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                               &s->stmt[i], NULL) != SQLITE_OK) {
+            store_db_err(s, err, "preparing statement");
+            s->stmt[i] = NULL;
+            return NULL;
+        }
+    } else {
+        sqlite3_reset(s->stmt[i]);
+        sqlite3_clear_bindings(s->stmt[i]);
+    }
+    return s->stmt[i];
+}
+
+odx_status store_exec(store *s, const char *sql, odx_err *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        odx_status rc = core_err(err, ODX_ERR_DB, "'%.40s' in '%s': %s", sql, s->db_path,
+                                 msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return rc;
+    }
+    return ODX_OK;
+}
+
+odx_status store_meta_int(store *s, const char *key, int64_t def, int64_t *out,
+                          odx_err *err)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_META_GET, err);
+    if (!st)
+        return ODX_ERR_DB;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    odx_status rc = ODX_OK;
+    if (r == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    else if (r == SQLITE_DONE)
+        *out = def;
+    else
+        rc = store_db_err(s, err, "reading meta");
+    sqlite3_reset(st);
+    return rc;
+}
+
+odx_status store_meta_set_int(store *s, const char *key, int64_t v, odx_err *err)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%" PRId64, v);
+    sqlite3_stmt *st = store_stmt(s, ST_META_SET, err);
+    if (!st)
+        return ODX_ERR_DB;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, buf, -1, SQLITE_TRANSIENT);
+    odx_status rc = sqlite3_step(st) == SQLITE_DONE ? ODX_OK
+                                                    : store_db_err(s, err, "writing meta");
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* mkdir -p with mode 0755 for the parts that are missing. */
+static odx_status make_dirs(const char *dir, odx_err *err)
+{
+    odx_status rc = ODX_OK;
+    char *p = core_strdup(dir);
+    if (!p)
+        return core_err(err, ODX_ERR_NOMEM, "out of memory");
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/')
+        p[--n] = 0;
+    for (char *q = p + 1;; q++) {
+        bool last = *q == 0;
+        if (*q == '/' || last) {
+            char c = *q;
+            *q = 0;
+            if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+                rc = core_err_errno(err, ODX_ERR_IO, "creating directory '%s'", p);
+                goto done;
+            }
+            *q = c;
+        }
+        if (last)
+            break;
+    }
+    struct stat sb;
+    if (stat(p, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        rc = core_err(err, ODX_ERR_IO, "'%s' is not a directory", p);
+done:
+    free(p);
+    return rc;
+}
+
+odx_status store_open(const char *dir, bool read_only, store **out, odx_err *err)
+{
+    odx_status rc = ODX_OK;
+    store *s = NULL;
+    struct stat sb;
+
+    if (!dir || !*dir || !out)
+        return core_err(err, ODX_ERR_INVALID, "store_open: no directory given");
+    if (read_only) {
+        if (stat(dir, &sb) != 0)
+            return core_err_errno(err, ODX_ERR_NOT_FOUND, "index directory '%s'", dir);
+    } else if ((rc = make_dirs(dir, err)) != ODX_OK) {
+        return rc;
+    }
+
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return core_err(err, ODX_ERR_NOMEM, "out of memory");
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_rwlock_init(&s->idx_lock, NULL);
+    s->read_only = read_only;
+    s->file_gen = -1;
+    s->dir = core_strdup(dir);
+    s->db_path = core_sprintf("%s/%s", dir, STORE_DB_NAME);
+    s->faiss_path = core_sprintf("%s/%s", dir, STORE_FAISS_NAME);
+    if (!s->dir || !s->db_path || !s->faiss_path) {
+        rc = core_err(err, ODX_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if (read_only && stat(s->db_path, &sb) != 0) {
+        rc = core_err(err, ODX_ERR_NOT_FOUND, "no index in '%s' (no %s)", dir, STORE_DB_NAME);
+        goto done;
+    }
+
+    /* FULLMUTEX: the HTTP server searches from many threads on one store. */
+    int flags = SQLITE_OPEN_FULLMUTEX |
+                (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    if (sqlite3_open_v2(s->db_path, &s->db, flags, NULL) != SQLITE_OK) {
+        rc = core_err(err, ODX_ERR_DB, "opening '%s': %s", s->db_path,
+                      s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto done;
+    }
+    sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+    if (!read_only && (rc = store_exec(s, "PRAGMA journal_mode=WAL", err)) != ODX_OK)
+        goto done;
+    if ((rc = store_exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", err)) !=
+        ODX_OK)
+        goto done;
+    if ((rc = store_fts_register(s->db, err)) != ODX_OK)
+        goto done;
+    if ((rc = store_schema_init(s, err)) != ODX_OK)
+        goto done;
+
+    int64_t dim = 0;
+    if ((rc = store_meta_int(s, "dim", 0, &dim, err)) != ODX_OK)
+        goto done;
+    if (dim <= 0 || dim > 65536) {
+        rc = core_err(err, ODX_ERR_SCHEMA, "database '%s': bad dimension %" PRId64,
+                      s->db_path, dim);
+        goto done;
+    }
+    s->dim = (int)dim;
+    char *factory = NULL;
+    if ((rc = store_meta_get(s, "faiss_factory", &factory, err)) != ODX_OK)
+        goto done;
+    snprintf(s->factory, sizeof s->factory, "%s",
+             factory && *factory ? factory : STORE_DEFAULT_FACTORY);
+    free(factory);
+
+    rc = store_faiss_load(s, err);
+done:
+    if (rc != ODX_OK) {
+        /* Nothing to save: do not let store_close write a half-made file. */
+        if (s)
+            s->read_only = true;
+        store_close(s);
+        return rc;
+    }
+    *out = s;
+    return ODX_OK;
+}
+
+void store_close(store *s)
+{
+    if (!s)
+        return;
+    if (s->in_txn)
+        store_rollback(s);
+    if (!s->read_only && s->index && s->index_gen != s->file_gen) {
+        odx_err e = {0};
+        if (store_faiss_save(s, &e) != ODX_OK)
+            core_log(CORE_LOG_WARN, "saving the FAISS index on close: %s (it will be"
+                                    " caught up on the next open)", e.msg);
+    }
+    for (int i = 0; i < ST__COUNT; i++)
+        sqlite3_finalize(s->stmt[i]);
+    if (s->db)
+        sqlite3_close_v2(s->db);
+    store_faiss_free(s);
+    pthread_rwlock_destroy(&s->idx_lock);
+    pthread_mutex_destroy(&s->mu);
+    free(s->dir);
+    free(s->db_path);
+    free(s->faiss_path);
+    free(s);
+}
+
+sqlite3 *store_sqlite(store *s) { return s ? s->db : NULL; }
+const char *store_dir(const store *s) { return s ? s->dir : NULL; }
+int store_dim(const store *s) { return s ? s->dim : 0; }
+
+odx_status store_meta_get(store *s, const char *key, char **val, odx_err *err)
+{
+    if (!s || !key || !val)
+        return core_err(err, ODX_ERR_INVALID, "store_meta_get: bad arguments");
+    odx_status rc = ODX_OK;
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = store_stmt(s, ST_META_GET, err);
+    if (!st) {
+        rc = ODX_ERR_DB;
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        char *copy = core_strdup(v ? v : "");
+        if (!copy) {
+            rc = core_err(err, ODX_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        *val = copy;
+    } else if (r == SQLITE_DONE) {
+        *val = NULL;
+    } else {
+        rc = store_db_err(s, err, "reading meta");
+    }
+done:
+    if (st)
+        sqlite3_reset(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+odx_status store_meta_set(store *s, const char *key, const char *val, odx_err *err)
+{
+    if (!s || !key || !val)
+        return core_err(err, ODX_ERR_INVALID, "store_meta_set: bad arguments");
+    if (s->read_only)
+        return core_err(err, ODX_ERR_INVALID, "store '%s' is open read-only", s->dir);
+    odx_status rc = ODX_OK;
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = store_stmt(s, ST_META_SET, err);
+    if (!st) {
+        rc = ODX_ERR_DB;
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, val, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = store_db_err(s, err, "writing meta");
+    sqlite3_reset(st);
+done:
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* ----------------------------------------------------------- batches ---- */
+
+odx_status store_begin_locked(store *s, odx_err *err)
+{
+    if (s->read_only)
+        return core_err(err, ODX_ERR_INVALID, "store '%s' is open read-only", s->dir);
+    if (s->in_txn)
+        return core_err(err, ODX_ERR_INVALID, "store_begin: a batch is already open");
+    /* IMMEDIATE takes the write lock now, so busy_timeout covers the wait
+     * instead of a later statement failing half-way through the batch. */
+    odx_status rc = store_exec(s, "BEGIN IMMEDIATE", err);
+    if (rc != ODX_OK)
+        return rc;
+    int64_t gen = 0;
+    if ((rc = store_meta_int(s, "generation", 0, &gen, err)) != ODX_OK) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    s->in_txn = true;
+    s->txn_vec_changed = false;
+    s->txn_gen = gen + 1;
+    return ODX_OK;
+}
+
+odx_status store_begin(store *s, odx_err *err)
+{
+    if (!s)
+        return core_err(err, ODX_ERR_INVALID, "store_begin: no store");
+    pthread_mutex_lock(&s->mu);
+    odx_status rc = store_begin_locked(s, err);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+odx_status store_commit(store *s, odx_err *err)
+{
+    if (!s)
+        return core_err(err, ODX_ERR_INVALID, "store_commit: no store");
+    odx_status rc = ODX_OK;
+    pthread_mutex_lock(&s->mu);
+    if (!s->in_txn) {
+        pthread_mutex_unlock(&s->mu);
+        return core_err(err, ODX_ERR_INVALID, "store_commit: no batch is open");
+    }
+    bool changed = s->txn_vec_changed;
+    /* The generation moves inside the transaction, so a reader sees the
+     * new vectors and the new generation together or not at all. */
+    if (changed)
+        rc = store_meta_set_int(s, "generation", s->txn_gen, err);
+    if (rc == ODX_OK)
+        rc = store_exec(s, "COMMIT", err);
+    if (rc != ODX_OK)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    s->in_txn = false;
+    s->txn_vec_changed = false;
+    pthread_mutex_unlock(&s->mu);
+    if (rc != ODX_OK)
+        return rc;
+
+    if (changed && (rc = store_faiss_sync(s, err)) != ODX_OK)
+        return rc;
+    if (s->index_gen != s->file_gen && core_now() - s->last_save >= STORE_SAVE_EVERY_S)
+        rc = store_faiss_save(s, err);
+    return rc;
+}
+
+void store_rollback(store *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    if (s->in_txn)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    s->in_txn = false;
+    s->txn_vec_changed = false;
+    pthread_mutex_unlock(&s->mu);
+}
+
+odx_status store_save(store *s, odx_err *err)
+{
+    if (!s)
+        return core_err(err, ODX_ERR_INVALID, "store_save: no store");
+    if (s->read_only)
+        return core_err(err, ODX_ERR_INVALID, "store '%s' is open read-only", s->dir);
+    return store_faiss_save(s, err);
+}
+
+/* ------------------------------------------------------------- stats ---- */
+
+static int64_t file_bytes(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (int64_t)sb.st_size : 0;
+}
+
+odx_status store_get_stats(store *s, store_stats *st, odx_err *err)
+{
+    if (!s || !st)
+        return core_err(err, ODX_ERR_INVALID, "store_get_stats: bad arguments");
+    static const char sql[] =
+        "SELECT (SELECT count(*) FROM images WHERE status='ok'),"
+        " (SELECT count(*) FROM images WHERE status='error'),"
+        " (SELECT count(*) FROM content), (SELECT count(*) FROM vectors),"
+        " (SELECT value FROM meta WHERE key='generation')";
+    sqlite3_stmt *q = NULL;
+    odx_status rc = ODX_OK;
+    store_stats out = {0};
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK ||
+        sqlite3_step(q) != SQLITE_ROW) {
+        rc = store_db_err(s, err, "reading statistics");
+        goto done;
+    }
+    out.n_images = sqlite3_column_int64(q, 0);
+    out.n_errors = sqlite3_column_int64(q, 1);
+    out.n_content = sqlite3_column_int64(q, 2);
+    out.n_vectors = sqlite3_column_int64(q, 3);
+    out.generation = sqlite3_column_int64(q, 4);
+    pthread_rwlock_rdlock(&s->idx_lock);
+    out.faiss_ntotal = s->index ? (int64_t)faiss_Index_ntotal(s->index) : 0;
+    pthread_rwlock_unlock(&s->idx_lock);
+    char *wal = core_sprintf("%s-wal", s->db_path);
+    out.db_bytes = file_bytes(s->db_path) + (wal ? file_bytes(wal) : 0);
+    free(wal);
+    out.faiss_bytes = file_bytes(s->faiss_path);
+    snprintf(out.index_type, sizeof out.index_type, "%s", s->factory);
+    *st = out;
+done:
+    sqlite3_finalize(q);
+    return rc;
+}

@@ -1,0 +1,253 @@
+/* store_schema.c - the SQLite schema and its migrations. Runs once per
+ * store_open, before any statement is prepared; a database made by a newer
+ * omnidex is refused instead of being guessed at. */
+#include "storage_int.h"
+
+#include "embedder.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Version 1. Paths are BLOBs so non-UTF-8 names survive byte for byte.
+ * Derived data hangs off the content hash; vector ids never get reused
+ * (AUTOINCREMENT), so a tombstone can never delete a newer vector. The FTS
+ * table is external-content over captions, kept in step by triggers so
+ * no code path can forget it. */
+static const char SCHEMA_V1[] =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
+    "CREATE TABLE roots(path BLOB PRIMARY KEY, added_at INTEGER NOT NULL);"
+    "CREATE TABLE content("
+    " hash TEXT PRIMARY KEY, width INTEGER, height INTEGER, format TEXT,"
+    " domain TEXT, domain_conf REAL, chart_type TEXT, text_lang TEXT,"
+    " taken_at TEXT, engine_version TEXT NOT NULL DEFAULT '',"
+    " embedder TEXT NOT NULL DEFAULT '', desc_json TEXT,"
+    " created_at INTEGER NOT NULL);"
+    "CREATE TABLE images("
+    " id INTEGER PRIMARY KEY, path BLOB UNIQUE NOT NULL, size INTEGER,"
+    " mtime_ns INTEGER, hash TEXT,"
+    " status TEXT NOT NULL CHECK(status IN ('ok','error')),"
+    " err_stage TEXT, err_reason TEXT, indexed_at INTEGER NOT NULL);"
+    "CREATE INDEX images_hash ON images(hash);"
+    "CREATE TABLE captions("
+    " id INTEGER PRIMARY KEY, hash TEXT NOT NULL REFERENCES content(hash),"
+    " kind TEXT NOT NULL, lang TEXT NOT NULL, text TEXT NOT NULL,"
+    " source TEXT NOT NULL DEFAULT 'native');"
+    "CREATE INDEX captions_hash ON captions(hash);"
+    "CREATE VIRTUAL TABLE captions_fts USING fts5("
+    " text, content='captions', content_rowid='id', tokenize='odx');"
+    "CREATE TRIGGER captions_ai AFTER INSERT ON captions BEGIN"
+    " INSERT INTO captions_fts(rowid, text) VALUES (new.id, new.text); END;"
+    "CREATE TRIGGER captions_ad AFTER DELETE ON captions BEGIN"
+    " INSERT INTO captions_fts(captions_fts, rowid, text)"
+    " VALUES ('delete', old.id, old.text); END;"
+    "CREATE TRIGGER captions_au AFTER UPDATE OF text ON captions BEGIN"
+    " INSERT INTO captions_fts(captions_fts, rowid, text)"
+    " VALUES ('delete', old.id, old.text);"
+    " INSERT INTO captions_fts(rowid, text) VALUES (new.id, new.text); END;"
+    "CREATE TABLE vectors("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " hash TEXT NOT NULL REFERENCES content(hash), field TEXT NOT NULL,"
+    " gen INTEGER NOT NULL, embedding BLOB NOT NULL);"
+    "CREATE INDEX vectors_hash ON vectors(hash);"
+    "CREATE INDEX vectors_gen ON vectors(gen);"
+    "CREATE TABLE tombstones(id INTEGER NOT NULL, gen INTEGER NOT NULL);"
+    "CREATE INDEX tombstones_gen ON tombstones(gen);";
+
+/* migrations[v] takes a database from version v to v + 1. */
+static const char *const migrations[] = {SCHEMA_V1};
+
+static odx_status schema_version(store *s, int64_t *ver, odx_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    odx_status rc = ODX_OK;
+    *ver = 0;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT count(*) FROM sqlite_master"
+                           " WHERE type='table' AND name='meta'",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        rc = store_db_err(s, err, "reading schema");
+        goto done;
+    }
+    bool has_meta = sqlite3_column_int(st, 0) > 0;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (!has_meta)
+        goto done;
+    if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key='schema_version'",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = store_db_err(s, err, "reading schema version");
+        goto done;
+    }
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        char *end = NULL;
+        long long x = v ? strtoll(v, &end, 10) : -1;
+        if (!v || end == v || *end || x < 0) {
+            rc = core_err(err, ODX_ERR_SCHEMA, "database '%s': bad schema_version '%s'",
+                          s->db_path, v ? v : "(null)");
+            goto done;
+        }
+        *ver = x;
+    } else if (r != SQLITE_DONE) {
+        rc = store_db_err(s, err, "reading schema version");
+    }
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static odx_status set_meta_str(store *s, const char *key, const char *val, odx_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    odx_status rc = ODX_OK;
+    if (sqlite3_prepare_v2(s->db, "INSERT INTO meta(key,value) VALUES(?1,?2)"
+                                  " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = store_db_err(s, err, "writing meta");
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, val, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = store_db_err(s, err, "writing meta");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static odx_status set_meta_i64(store *s, const char *key, int64_t v, odx_err *err)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%" PRId64, v);
+    return set_meta_str(s, key, buf, err);
+}
+
+/* Reads meta key as string into buf ("" when absent). */
+static odx_status get_meta_str(store *s, const char *key, char *buf, size_t len,
+                               odx_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    odx_status rc = ODX_OK;
+    buf[0] = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key=?1", -1, &st,
+                           NULL) != SQLITE_OK) {
+        rc = store_db_err(s, err, "reading meta");
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        snprintf(buf, len, "%s", v ? v : "");
+    } else if (r != SQLITE_DONE) {
+        rc = store_db_err(s, err, "reading meta");
+    }
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Writer side: the embedding dimension changed (a new embedder). The old
+ * vectors cannot live in the new index, so they go, and content is marked
+ * as not embedded so the indexer re-embeds it from stored captions. */
+static odx_status reset_vectors_for_dim(store *s, int64_t gen, odx_err *err)
+{
+    odx_status rc;
+    if ((rc = store_exec(s, "DELETE FROM vectors; DELETE FROM tombstones;"
+                            " UPDATE content SET embedder='';",
+                         err)) != ODX_OK)
+        return rc;
+    if ((rc = set_meta_i64(s, "dim", EMB_DIM, err)) != ODX_OK ||
+        (rc = set_meta_i64(s, "generation", gen + 1, err)) != ODX_OK ||
+        (rc = set_meta_i64(s, "tomb_floor", gen + 1, err)) != ODX_OK)
+        return rc;
+    core_log(CORE_LOG_WARN, "%s: embedding dimension changed to %d: vectors dropped,"
+                            " content will be re-embedded", s->db_path, EMB_DIM);
+    return ODX_OK;
+}
+
+odx_status store_schema_init(store *s, odx_err *err)
+{
+    odx_status rc = ODX_OK;
+    bool in_txn = false;
+    int64_t ver = 0;
+    const int64_t n_mig = (int64_t)(sizeof migrations / sizeof migrations[0]);
+
+    if (s->read_only) {
+        if ((rc = schema_version(s, &ver, err)) != ODX_OK)
+            goto done;
+    } else {
+        /* IMMEDIATE: two writers racing to create the schema serialise. */
+        if ((rc = store_exec(s, "BEGIN IMMEDIATE", err)) != ODX_OK)
+            goto done;
+        in_txn = true;
+        if ((rc = schema_version(s, &ver, err)) != ODX_OK)
+            goto done;
+    }
+    if (ver > STORE_SCHEMA_VERSION) {
+        rc = core_err(err, ODX_ERR_SCHEMA,
+                      "database '%s' has schema version %" PRId64
+                      ", newer than this omnidex supports (%d): upgrade omnidex",
+                      s->db_path, ver, STORE_SCHEMA_VERSION);
+        goto done;
+    }
+    if (s->read_only) {
+        if (ver == 0)
+            rc = core_err(err, ODX_ERR_NOT_FOUND, "no index in '%s' (run an index first)",
+                          s->dir);
+        else if (ver < STORE_SCHEMA_VERSION)
+            rc = core_err(err, ODX_ERR_SCHEMA,
+                          "database '%s' has schema version %" PRId64
+                          " and needs a migration: open it for writing once",
+                          s->db_path, ver);
+        goto done;
+    }
+
+    bool fresh = ver == 0;
+    for (int64_t v = ver; v < STORE_SCHEMA_VERSION && v < n_mig; v++) {
+        char *msg = NULL;
+        if (sqlite3_exec(s->db, migrations[v], NULL, NULL, &msg) != SQLITE_OK) {
+            rc = core_err(err, ODX_ERR_DB, "migrating '%s' from schema %" PRId64 ": %s",
+                          s->db_path, v, msg ? msg : "?");
+            sqlite3_free(msg);
+            goto done;
+        }
+    }
+    if (fresh) {
+        if ((rc = set_meta_i64(s, "dim", EMB_DIM, err)) != ODX_OK ||
+            (rc = set_meta_str(s, "faiss_factory", STORE_DEFAULT_FACTORY, err)) != ODX_OK ||
+            (rc = set_meta_i64(s, "generation", 0, err)) != ODX_OK ||
+            (rc = set_meta_i64(s, "tomb_floor", 0, err)) != ODX_OK ||
+            (rc = set_meta_i64(s, "created_at", (int64_t)time(NULL), err)) != ODX_OK)
+            goto done;
+    }
+    if (ver != STORE_SCHEMA_VERSION &&
+        (rc = set_meta_i64(s, "schema_version", STORE_SCHEMA_VERSION, err)) != ODX_OK)
+        goto done;
+
+    char buf[64];
+    if ((rc = get_meta_str(s, "dim", buf, sizeof buf, err)) != ODX_OK)
+        goto done;
+    if (atoi(buf) != EMB_DIM) {
+        char gbuf[32];
+        if ((rc = get_meta_str(s, "generation", gbuf, sizeof gbuf, err)) != ODX_OK ||
+            (rc = reset_vectors_for_dim(s, strtoll(gbuf, NULL, 10), err)) != ODX_OK)
+            goto done;
+    }
+    if ((rc = get_meta_str(s, "embedder", buf, sizeof buf, err)) != ODX_OK)
+        goto done;
+    if (strcmp(buf, EMB_ID) != 0 && (rc = set_meta_str(s, "embedder", EMB_ID, err)) != ODX_OK)
+        goto done;
+    rc = store_exec(s, "COMMIT", err);
+    in_txn = rc != ODX_OK;
+
+done:
+    if (in_txn)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}

@@ -1,0 +1,87 @@
+/* tfj_int.h - names shared between the files of the TF.js runner:
+ * model.c (parse, weights, graph, folding, fusion) -> run.c (scheduler)
+ * -> ops.c (the op table and kernels). */
+#ifndef ODX_TFJ_INT_H
+#define ODX_TFJ_INT_H
+
+#include "tfjs.h"
+
+enum { TFJ_PAD_VALID = 0, TFJ_PAD_SAME = 1, TFJ_PAD_EXPLICIT = 2 };
+enum { TFJ_ACT_NONE = 0, TFJ_ACT_RELU, TFJ_ACT_RELU6, TFJ_ACT_LEAKY };
+
+typedef struct tfj_node tfj_node;
+
+/* Scratch shared by the kernels of one state (im2col rows). */
+typedef struct tfj_ctx {
+    float *scratch;
+    size_t scratch_len; /* floats */
+    int64_t macs;       /* accumulated by convolutions */
+} tfj_ctx;
+
+/* Returns a scratch area of at least n floats (grown, never shrunk). */
+float *tfj_scratch(tfj_ctx *cx, size_t n, odx_err *err);
+
+/* A kernel: reads in[0..n_in), writes out[0..node->n_out) (allocated by the
+ * kernel). Validates shapes/dtypes of its inputs: they may come from an
+ * untrusted model file. */
+typedef odx_status (*tfj_kernel)(tfj_ctx *cx, const tfj_node *nd,
+                                 const tfj_tensor *in, int n_in,
+                                 tfj_tensor *out, odx_err *err);
+
+typedef struct tfj_opdef {
+    const char *name;
+    tfj_kernel fn;
+    int min_in, max_in; /* data inputs accepted (max -1: any) */
+} tfj_opdef;
+
+/* The op table (ops.c). NULL if op is unknown. */
+const tfj_opdef *tfj_op_find(const char *name);
+
+struct tfj_node {
+    char *name;
+    char *op;
+    const tfj_opdef *def; /* NULL for Const / Placeholder */
+    bool is_const, is_input;
+    bool is_bias; /* a fused conv reads this constant */
+    int n_in;
+    int *in_node, *in_out; /* producer node and its output index */
+    int n_ctrl;
+    int *ctrl; /* control-dependency producers (ordering only) */
+    int n_out;
+    int slot; /* first value slot of this node's outputs */
+
+    /* attributes (those the kernels use) */
+    int strides[4], dilations[4], ksize[4];
+    int padding;
+    int64_t expl_pad[8];
+    bool nchw;
+    float alpha;
+    bool align_corners, half_pixel;
+    int num_split;
+    tfj_dtype dtype;
+    int ph_ndim;
+    int64_t ph_shape[TFJ_MAX_DIMS];
+
+    /* fused epilogue of Conv2D (set by the fusion pass) */
+    const float *bias;
+    int act;
+    float act_alpha;
+
+    tfj_tensor value; /* Const: the (folded) value, owned by the model */
+};
+
+struct tfj_model {
+    tfj_node *nodes;
+    int n_nodes;
+    int n_slots;
+    int *sched; /* node indices in run order (non-const, needed) */
+    int n_sched;
+    int *inputs; /* Placeholder nodes */
+    int n_inputs;
+    int *out_node, *out_idx;
+    char **out_names;
+    int n_outputs;
+    int *slot_uses; /* per slot: consumers in the schedule */
+};
+
+#endif

@@ -1,0 +1,85 @@
+/* tfjs.h - a small interpreter for TF.js graph models (model.json + .bin),
+ * used by the object detector (captioner/detect.c). Load once (read-only,
+ * shareable between threads), then run with one tfj_state per thread. */
+#ifndef ODX_TFJS_H
+#define ODX_TFJS_H
+
+#include "core.h"
+
+#define TFJ_MAX_DIMS 6
+/* Largest tensor any op may create (elements): guards against declared or
+ * computed shapes that would exhaust memory. */
+#define TFJ_MAX_ELEMS ((int64_t)1 << 27)
+/* Largest model.json and weights file accepted. */
+#define TFJ_MAX_JSON_BYTES ((int64_t)64 << 20)
+#define TFJ_MAX_BIN_BYTES ((int64_t)1 << 30)
+#define TFJ_MAX_NODES 100000
+
+typedef enum tfj_dtype { TFJ_F32 = 0, TFJ_I32 = 1 } tfj_dtype;
+
+typedef struct tfj_tensor {
+    tfj_dtype dtype;
+    int ndim;
+    int64_t shape[TFJ_MAX_DIMS];
+    int64_t n; /* element count */
+    union {
+        float *f;
+        int32_t *i;
+        void *p;
+    } d;
+    bool owned; /* data malloc'd for this tensor (else borrowed) */
+} tfj_tensor;
+
+/* Allocates data for dtype/shape (zeroed), checking TFJ_MAX_ELEMS.
+ * Errors: ODX_ERR_LIMIT, ODX_ERR_NOMEM, ODX_ERR_MODEL (negative dims). */
+odx_status tfj_tensor_alloc(tfj_tensor *t, tfj_dtype dt, int ndim,
+                            const int64_t *shape, odx_err *err);
+void tfj_tensor_release(tfj_tensor *t); /* frees owned data, zeroes */
+
+typedef struct tfj_model tfj_model;
+typedef struct tfj_state tfj_state;
+
+/* Loads model.json at json_path and its weight files (paths relative to the
+ * json's folder). Validates everything: byte accounting of the weights
+ * (exact), shapes of constants, known ops, references, cycles. Constant
+ * sub-graphs are folded and conv + bias + activation fused at load.
+ * Errors: ODX_ERR_NOT_FOUND (file missing), ODX_ERR_MODEL (malformed),
+ * ODX_ERR_UNSUPPORTED (unknown op or dtype), ODX_ERR_LIMIT, ODX_ERR_NOMEM. */
+odx_status tfj_model_load(const char *json_path, tfj_model **out, odx_err *err);
+void tfj_model_free(tfj_model *m); /* NULL fine */
+
+/* Graph inputs (Placeholders) and outputs (signature order, or the "name:N"
+ * list given at load). Names are borrowed from the model. */
+int tfj_model_n_inputs(const tfj_model *m);
+const char *tfj_model_input_name(const tfj_model *m, int i);
+int tfj_model_n_outputs(const tfj_model *m);
+const char *tfj_model_output_name(const tfj_model *m, int i);
+/* Index of output "name" or "name:0"; -1 if absent. */
+int tfj_model_output_index(const tfj_model *m, const char *name);
+/* Node count after folding/fusion (scheduled nodes). */
+int tfj_model_n_scheduled(const tfj_model *m);
+
+/* Per-thread state: value slots, scratch, timings. m must outlive it. */
+odx_status tfj_state_new(const tfj_model *m, tfj_state **out, odx_err *err);
+void tfj_state_free(tfj_state *s); /* NULL fine */
+
+/* Runs the graph. inputs[i] feeds input i (shape checked against the
+ * Placeholder's known dims; borrowed for the call). On success outputs
+ * (array of tfj_model_n_outputs) are borrowed from the state and valid until
+ * the next run or tfj_state_free. */
+odx_status tfj_run(tfj_state *s, const tfj_tensor *inputs, int n_inputs,
+                   const tfj_tensor **outputs, odx_err *err);
+
+/* Profiling: accumulated milliseconds per op type since the state was made
+ * (or reset). Returns the number of op types; fills names/ms up to max. */
+void tfj_state_profile(tfj_state *s, bool on);
+int tfj_state_profile_get(const tfj_state *s, const char **names, double *ms,
+                          int *calls, int max);
+void tfj_state_profile_reset(tfj_state *s);
+/* Multiply-accumulates done by convolutions in the last run. */
+int64_t tfj_state_last_macs(const tfj_state *s);
+
+/* IEEE half -> float (exposed for tests). */
+float tfj_half_to_float(uint16_t h);
+
+#endif

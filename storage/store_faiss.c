@@ -525,7 +525,7 @@ static odx_status write_file(store *s, int64_t *saved_gen, odx_err *err)
     uint8_t hb[HDR_LEN] = {0};
     if (!tmp)
         return core_err(err, ODX_ERR_NOMEM, "out of memory");
-    if (!(f = fopen(tmp, "wb"))) {
+    if (!(f = fopen(tmp, "w+b"))) { /* read back for the checksum */
         rc = core_err_errno(err, ODX_ERR_IO, "creating '%s'", tmp);
         goto done;
     }

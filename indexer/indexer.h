@@ -35,7 +35,7 @@ odx_status idx_run(store *s, const char *db_dir, const cap_config *cap,
  *   stored captions), or captioned (the rest). Walk errors (unreadable
  *   directories, symlink loops) are error rows counted only in n_failed. An unchanged file whose content
  *   only lacks the current embedder is re-embedded without being read and
- *   counted n_unchanged + n_reembedded.
+ *   counted n_unchanged, and n_reembedded once per content.
  * - Per-file failures become error rows (stage read/decode/caption/embed) and
  *   do not fail the call. Store failures are fatal: the batch is rolled back.
  * - Batches: one transaction per p->batch_size written files (or 5 s of work).

@@ -64,6 +64,7 @@ typedef struct run {
     uint64_t *inflight; /* content hashes being captioned now */
     int n_inflight;
     idx_set done;       /* content hashes captioned in this run */
+    idx_set reembed;    /* content hashes sent to re-embed (writer only) */
 
     /* writer-only state */
     idx_set seen;       /* paths met by the walk */
@@ -676,6 +677,16 @@ static odx_status on_image(run *r, const idx_entry *e)
         store_image_clear(&im);
         return fail(r, core_err(r->err, ODX_ERR_NOMEM, "no memory for a job"));
     }
+    if (reembed && !idx_set_add(&r->reembed, core_hash64(im.hash, 64, 0))) {
+        /* another path with this content is already being re-embedded */
+        store_image_clear(&im);
+        free(j->path);
+        free(j);
+        r->st->n_unchanged++;
+        r->done_files++;
+        progress(r, "file", e->path, NULL, NULL);
+        return ODX_OK;
+    }
     if (reembed) {
         memcpy(j->hash, im.hash, sizeof j->hash);
         j->unchanged = true;
@@ -983,6 +994,7 @@ done:
     free_strv(r.noprune, r.n_noprune);
     idx_set_free(&r.seen);
     idx_set_free(&r.done);
+    idx_set_free(&r.reembed);
     free(r.inflight);
     stats->elapsed_s = core_now() - r.t0;
     if (pin->progress && r.t0 > 0)

@@ -11,6 +11,12 @@
 #define EMB_DIM 512
 #define EMB_ID "odx-hash-v1"
 
+/* EMB_ID plus a hash of the compiled-in lexicon, e.g.
+ * "odx-hash-v1+lex1a2b3c4d": the concept features depend on the lexicon,
+ * so store this (not EMB_ID alone) to decide when to re-embed. Static
+ * string, thread-safe. */
+const char *emb_model_id(void);
+
 /* NFKC + case folding (utf8proc). Returns a malloc'd string or NULL on
  * invalid input/allocation failure. */
 char *emb_normalize(const char *s, size_t len);

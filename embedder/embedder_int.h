@@ -52,13 +52,22 @@ const char *emb_concept_kind(int id);
  * by one space, CJK characters concatenated), or NULL past the end. */
 const char *emb_concept_key(int id, int i);
 
-/* A lexicon match over a token list: tokens [first, first+n) of one
- * script map to the concepts ids[0..n_ids). */
+/* A lexicon match over a token list: tokens [first, first+n) (bigrams
+ * in between included) hold n_units words or CJK characters of one script
+ * whose lookup key is key; they map to the concepts ids[0..n_ids). */
+#define EMB_MAX_IDS 8
 typedef struct emb_match {
-    int first, n;
-    int ids[8];
+    int first, n, n_units;
+    int start, end; /* byte offsets in the original text */
+    char key[EMB_MAX_PHRASE_WORDS * (EMB_MAX_TOKEN + 1) + 8];
+    int ids[EMB_MAX_IDS];
     int n_ids;
 } emb_match;
+
+/* Lexicon health for tests: malformed lines skipped, keys too long to
+ * ever match (more words/characters than the EMB_MAX_PHRASE_* limits). */
+int emb_lexicon_errors(void);
+int emb_lexicon_unmatchable(void);
 
 /* Finds the lexicon phrases in l: at each token the longest phrase that
  * starts there, keeping only matches not contained in an earlier longer

@@ -1,0 +1,416 @@
+/* lexicon.c - the bilingual concept lexicon (lexicon.tsv, compiled in as a
+ * byte array): parsed once into a hash map from normalised word/phrase to
+ * concept ids, used by the embedding (shared concept features make "bar
+ * chart" and "柱状图" close) and by query expansion for FTS5. */
+#include "embedder_int.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const unsigned char emb_lexicon_data[];
+extern const size_t emb_lexicon_size;
+
+typedef struct lex_concept {
+    const char *kind;
+    const char *id;     /* the lexicon's id column */
+    const char *name;   /* first English form */
+    const char *parent_id;
+    int parent;
+    const char **words; /* surface forms, NULL-terminated */
+    char **keys;        /* normalised key per form (NULL: no tokens) */
+    bool *mixed;        /* form mixes scripts: key is for queries only */
+    int n_words;
+} lex_concept;
+
+typedef struct lex_slot {
+    char *key; /* NULL: empty slot */
+    int ids[EMB_MAX_IDS];
+    int n_ids;
+} lex_slot;
+
+static lex_concept *g_con;
+static int g_n_con;
+static lex_slot *g_map;
+static size_t g_map_cap; /* power of two */
+static int g_errors, g_unmatchable;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static uint64_t key_hash(const char *k, size_t n)
+{
+    return core_hash64(k, n, 0x6c657869636f6e31ULL);
+}
+
+static lex_slot *map_find(const char *k, size_t n)
+{
+    if (!g_map)
+        return NULL;
+    size_t mask = g_map_cap - 1;
+    for (size_t i = key_hash(k, n) & mask;; i = (i + 1) & mask) {
+        lex_slot *s = &g_map[i];
+        if (!s->key)
+            return NULL;
+        if (strlen(s->key) == n && memcmp(s->key, k, n) == 0)
+            return s;
+    }
+}
+
+/* Adds id under key. alias_only: only when the key is not there yet (stem
+ * aliases must not merge into a word that exists in its own right:
+ * "glasses" is eyewear, "glass" a material). */
+static void map_add(const char *k, int id, bool alias_only)
+{
+    size_t n = strlen(k), mask = g_map_cap - 1;
+    for (size_t i = key_hash(k, n) & mask;; i = (i + 1) & mask) {
+        lex_slot *s = &g_map[i];
+        if (!s->key) {
+            s->key = core_strdup(k);
+            if (!s->key)
+                return;
+            s->ids[0] = id;
+            s->n_ids = 1;
+            return;
+        }
+        if (strcmp(s->key, k) != 0)
+            continue;
+        if (alias_only)
+            return;
+        for (int j = 0; j < s->n_ids; j++)
+            if (s->ids[j] == id)
+                return;
+        if (s->n_ids < EMB_MAX_IDS)
+            s->ids[s->n_ids++] = id;
+        return;
+    }
+}
+
+/* Key of a surface form: its tokens joined by one space (Latin words) or
+ * concatenated (CJK characters). Mixed forms ("T恤") get their tokens
+ * joined by spaces and *mixed set: text phrases never span scripts, so
+ * they are not matched, but they still serve query expansion (an FTS5
+ * phrase of the same tokens). *units receives the word/character count. */
+static char *form_key(const char *form, int *units, bool *mixed)
+{
+    emb_toklist l = {0};
+    emb_toklist_build(&l, form, strlen(form), 64);
+    core_buf b;
+    core_buf_init(&b, 1024);
+    int kind = -1, n = 0;
+    bool ok = l.n > 0 && !l.overflow;
+    for (int i = 0; ok && i < l.n; i++) {
+        const emb_tok *t = &l.toks[i];
+        if (t->kind == EMB_TOK_BIGRAM)
+            continue;
+        if (kind >= 0 && t->kind != kind)
+            *mixed = true;
+        if (n > 0 && (t->kind == EMB_TOK_WORD || *mixed))
+            core_buf_append(&b, " ", 1);
+        kind = t->kind;
+        core_buf_append(&b, l.text + t->off, (size_t)t->len);
+        n++;
+    }
+    emb_toklist_free(&l);
+    if (!ok || n == 0 || b.overflow) {
+        core_buf_free(&b);
+        return NULL;
+    }
+    *units = n;
+    if (*mixed)
+        return core_buf_steal(&b);
+    if ((kind == EMB_TOK_WORD && n > EMB_MAX_PHRASE_WORDS) ||
+        (kind == EMB_TOK_CJK && n > EMB_MAX_PHRASE_CHARS))
+        g_unmatchable++;
+    return core_buf_steal(&b);
+}
+
+/* Latin key with its last word stemmed into out[cap]; returns its length,
+ * or 0 when stemming changes nothing or the key is not plain ASCII. */
+static size_t stem_key(const char *k, size_t n, char *out, size_t cap)
+{
+    const char *sp = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)k[i] >= 0x80)
+            return 0;
+        if (k[i] == ' ')
+            sp = k + i;
+    }
+    const char *last = sp ? sp + 1 : k;
+    int last_len = (int)(k + n - last);
+    char st[EMB_MAX_TOKEN + 8];
+    int sl = emb_stem(last, last_len, st, sizeof st);
+    if (sl <= 0 || (sl == last_len && memcmp(st, last, (size_t)sl) == 0))
+        return 0;
+    size_t pre = (size_t)(last - k);
+    if (pre + (size_t)sl + 1 > cap)
+        return 0;
+    memcpy(out, k, pre);
+    memcpy(out + pre, st, (size_t)sl);
+    out[pre + (size_t)sl] = 0;
+    return pre + (size_t)sl;
+}
+
+/* Splits s at sep in place into at most max fields; returns the count. */
+static int split(char *s, char sep, char **f, int max)
+{
+    int n = 0;
+    f[n++] = s;
+    for (char *p = s; *p && n < max; p++) {
+        if (*p == sep) {
+            *p = 0;
+            f[n++] = p + 1;
+        }
+    }
+    return n;
+}
+
+static void add_forms(lex_concept *c, char *field, core_buf *words)
+{
+    char *f[64];
+    if (!field[0] || strcmp(field, "-") == 0)
+        return;
+    int n = split(field, '|', f, 64);
+    for (int i = 0; i < n; i++)
+        if (f[i][0])
+            core_buf_append(words, &f[i], sizeof f[i]);
+    (void)c;
+}
+
+static void lex_init(void)
+{
+    char *data = malloc(emb_lexicon_size + 1);
+    if (!data)
+        return;
+    memcpy(data, emb_lexicon_data, emb_lexicon_size);
+    data[emb_lexicon_size] = 0;
+    /* data is never freed: concepts point into it for the process life */
+    int cap = 0;
+    for (size_t i = 0; i < emb_lexicon_size; i++)
+        cap += data[i] == '\n';
+    g_con = calloc((size_t)cap + 1, sizeof *g_con);
+    if (!g_con)
+        return;
+    size_t n_keys = 0;
+    char *line = data;
+    while (line && *line) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = 0;
+        size_t ll = strlen(line);
+        if (ll && line[ll - 1] == '\r')
+            line[--ll] = 0;
+        char *f[6];
+        if (line[0] && line[0] != '#') {
+            int nf = split(line, '\t', f, 6);
+            if (nf != 5 || !f[0][0] || !f[1][0]) {
+                g_errors++;
+            } else if (g_n_con <= cap) {
+                lex_concept *c = &g_con[g_n_con];
+                core_buf words;
+                core_buf_init(&words, 0);
+                c->id = f[0], c->kind = f[1], c->parent_id = f[2];
+                c->parent = -1;
+                add_forms(c, f[3], &words);
+                size_t n_en = words.len / sizeof(char *);
+                add_forms(c, f[4], &words);
+                c->n_words = (int)(words.len / sizeof(char *));
+                const char *nul = NULL;
+                core_buf_append(&words, &nul, sizeof nul);
+                if (words.overflow || c->n_words == 0) {
+                    core_buf_free(&words);
+                    g_errors++;
+                } else {
+                    c->words = (const char **)(void *)core_buf_steal(&words);
+                    c->name = n_en ? c->words[0] : c->id;
+                    n_keys += (size_t)c->n_words * 2;
+                    g_n_con++;
+                }
+            }
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    for (int i = 0; i < g_n_con; i++) {
+        lex_concept *c = &g_con[i];
+        if (strcmp(c->parent_id, "-") == 0)
+            continue;
+        for (int j = 0; j < g_n_con; j++)
+            if (j != i && strcmp(g_con[j].id, c->parent_id) == 0)
+                c->parent = j;
+        if (c->parent < 0)
+            g_errors++;
+    }
+    g_map_cap = 64;
+    while (g_map_cap < n_keys * 2)
+        g_map_cap *= 2;
+    g_map = calloc(g_map_cap, sizeof *g_map);
+    if (!g_map)
+        return;
+    for (int i = 0; i < g_n_con; i++) {
+        lex_concept *c = &g_con[i];
+        c->keys = calloc((size_t)c->n_words + 1, sizeof *c->keys);
+        c->mixed = calloc((size_t)c->n_words + 1, sizeof *c->mixed);
+        if (!c->keys || !c->mixed) {
+            free(c->keys);
+            free(c->mixed);
+            c->keys = NULL, c->mixed = NULL;
+            continue;
+        }
+        for (int j = 0; j < c->n_words; j++) {
+            int units = 0;
+            c->keys[j] = form_key(c->words[j], &units, &c->mixed[j]);
+            if (c->keys[j] && !c->mixed[j])
+                map_add(c->keys[j], i, false);
+        }
+    }
+    /* stem aliases after all exact keys, so exact words always win */
+    for (int i = 0; i < g_n_con; i++) {
+        lex_concept *c = &g_con[i];
+        for (int j = 0; c->keys && c->mixed && j < c->n_words; j++) {
+            if (!c->keys[j])
+                continue;
+            char sk[512];
+            if (!c->mixed[j] &&
+                stem_key(c->keys[j], strlen(c->keys[j]), sk, sizeof sk))
+                map_add(sk, i, true);
+        }
+    }
+}
+
+static void lex_ready(void)
+{
+    pthread_once(&g_once, lex_init);
+}
+
+int emb_concepts(const char *tok, int len, int *ids, int max)
+{
+    if (!tok || len <= 0 || !ids || max <= 0)
+        return 0;
+    lex_ready();
+    lex_slot *s = map_find(tok, (size_t)len);
+    if (!s) {
+        char sk[512];
+        size_t sl = stem_key(tok, (size_t)len, sk, sizeof sk);
+        if (sl)
+            s = map_find(sk, sl);
+    }
+    if (!s)
+        return 0;
+    int n = s->n_ids < max ? s->n_ids : max;
+    memcpy(ids, s->ids, (size_t)n * sizeof *ids);
+    return n;
+}
+
+const char *const *emb_concept_words(int id)
+{
+    lex_ready();
+    if (id < 0 || id >= g_n_con)
+        return NULL;
+    return g_con[id].words;
+}
+
+const char *emb_concept_name(int id)
+{
+    lex_ready();
+    if (id < 0 || id >= g_n_con)
+        return NULL;
+    return g_con[id].name;
+}
+
+int emb_concept_count(void)
+{
+    lex_ready();
+    return g_n_con;
+}
+
+int emb_concept_parent(int id)
+{
+    lex_ready();
+    return id >= 0 && id < g_n_con ? g_con[id].parent : -1;
+}
+
+const char *emb_concept_kind(int id)
+{
+    lex_ready();
+    return id >= 0 && id < g_n_con ? g_con[id].kind : NULL;
+}
+
+const char *emb_concept_key(int id, int i)
+{
+    lex_ready();
+    if (id < 0 || id >= g_n_con || i < 0 || i >= g_con[id].n_words ||
+        !g_con[id].keys)
+        return NULL;
+    return g_con[id].keys[i];
+}
+
+int emb_lexicon_errors(void)
+{
+    lex_ready();
+    return g_errors;
+}
+
+int emb_lexicon_unmatchable(void)
+{
+    lex_ready();
+    return g_unmatchable;
+}
+
+/* ---------------------------------------------------------- matching ---- */
+
+int emb_find_matches(const emb_toklist *l, emb_match *out, int max)
+{
+    if (!l || !out || max <= 0)
+        return 0;
+    lex_ready();
+    int n_out = 0, max_end = -1;
+    for (int i = 0; i < l->n && n_out < max; i++) {
+        const emb_tok *t = &l->toks[i];
+        if (t->kind == EMB_TOK_BIGRAM)
+            continue;
+        int limit = t->kind == EMB_TOK_WORD ? EMB_MAX_PHRASE_WORDS
+                                            : EMB_MAX_PHRASE_CHARS;
+        int unit_tok[EMB_MAX_PHRASE_CHARS];
+        size_t key_len[EMB_MAX_PHRASE_CHARS];
+        char key[sizeof out->key];
+        size_t kl = 0;
+        int nu = 0;
+        for (int j = i; j < l->n && nu < limit; j++) {
+            const emb_tok *u = &l->toks[j];
+            if (u->kind == EMB_TOK_BIGRAM)
+                continue;
+            if (j > i && (u->kind != t->kind || !u->joined))
+                break;
+            size_t add = (size_t)u->len + (nu > 0 && t->kind == EMB_TOK_WORD);
+            if (kl + add >= sizeof key)
+                break;
+            if (nu > 0 && t->kind == EMB_TOK_WORD)
+                key[kl++] = ' ';
+            memcpy(key + kl, l->text + u->off, (size_t)u->len);
+            kl += (size_t)u->len;
+            unit_tok[nu] = j;
+            key_len[nu] = kl;
+            nu++;
+        }
+        for (int k = nu; k >= 1; k--) {
+            int ids[EMB_MAX_IDS];
+            int n_ids = emb_concepts(key, (int)key_len[k - 1], ids, EMB_MAX_IDS);
+            if (n_ids == 0)
+                continue;
+            const emb_tok *last = &l->toks[unit_tok[k - 1]];
+            if (last->end > max_end) {
+                emb_match *m = &out[n_out++];
+                m->first = i;
+                m->n = unit_tok[k - 1] - i + 1;
+                m->n_units = k;
+                m->start = t->start;
+                m->end = last->end;
+                memcpy(m->key, key, key_len[k - 1]);
+                m->key[key_len[k - 1]] = 0;
+                memcpy(m->ids, ids, (size_t)n_ids * sizeof *ids);
+                m->n_ids = n_ids;
+                max_end = last->end;
+            }
+            break;
+        }
+    }
+    return n_out;
+}

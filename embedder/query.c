@@ -1,0 +1,311 @@
+/* query.c - query analysis for lexical search: the retriever's text query
+ * becomes groups of alternative terms (a word, its stem and plural, and
+ * the en/zh forms of its lexicon concepts), then a safe FTS5 MATCH string
+ * for storage's FTS5 table (which tokenises with emb_tokenize too). */
+#include "embedder_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_QUERY_BYTES 8192
+#define MAX_QUERY_TOKENS 512
+#define MAX_QUERY_MATCHES 256
+#define MAX_GROUP_TERMS 24
+#define MAX_GROUPS 128
+#define MAX_FTS_TERMS 64
+#define MAX_FTS_BYTES 8192
+
+void emb_query_free(emb_query *q)
+{
+    if (!q)
+        return;
+    for (int i = 0; i < q->n_groups; i++) {
+        for (int j = 0; j < q->groups[i].n_terms; j++)
+            free(q->groups[i].terms[j]);
+        free(q->groups[i].terms);
+    }
+    free(q->groups);
+    q->groups = NULL;
+    q->n_groups = 0;
+}
+
+static emb_query_group *new_group(emb_query *q, bool stopword)
+{
+    if (q->n_groups >= MAX_GROUPS)
+        return NULL;
+    emb_query_group *g = realloc(q->groups, (size_t)(q->n_groups + 1) * sizeof *g);
+    if (!g)
+        return NULL;
+    q->groups = g;
+    g = &q->groups[q->n_groups];
+    memset(g, 0, sizeof *g);
+    g->terms = calloc(MAX_GROUP_TERMS, sizeof *g->terms);
+    if (!g->terms)
+        return NULL;
+    g->stopword = stopword;
+    q->n_groups++;
+    return g;
+}
+
+/* Adds a term unless present or the group is full; false on NOMEM. */
+static bool add_term(emb_query_group *g, const char *t, size_t n)
+{
+    if (n == 0)
+        return true;
+    for (int i = 0; i < g->n_terms; i++)
+        if (strlen(g->terms[i]) == n && memcmp(g->terms[i], t, n) == 0)
+            return true;
+    if (g->n_terms >= MAX_GROUP_TERMS)
+        return true;
+    char *s = malloc(n + 1);
+    if (!s)
+        return false;
+    memcpy(s, t, n);
+    s[n] = 0;
+    g->terms[g->n_terms++] = s;
+    return true;
+}
+
+/* word, its stem and a simple plural: FTS5 does not stem, captions say
+ * "charts" or "chart" */
+static bool add_word_forms(emb_query_group *g, const char *w, size_t n)
+{
+    if (!add_term(g, w, n))
+        return false;
+    const char *last = w;
+    for (size_t i = 0; i < n; i++)
+        if (w[i] == ' ')
+            last = w + i + 1;
+    size_t pre = (size_t)(last - w), ll = n - pre;
+    bool ascii = true;
+    for (size_t i = pre; i < n; i++)
+        if (last[i - pre] < 'a' || last[i - pre] > 'z')
+            ascii = false;
+    if (!ascii || ll < 3 || ll > EMB_MAX_TOKEN)
+        return true;
+    char buf[2 * EMB_MAX_TOKEN * EMB_MAX_PHRASE_WORDS + 16];
+    if (n + 2 > sizeof buf)
+        return true;
+    memcpy(buf, w, pre);
+    char st[EMB_MAX_TOKEN + 8];
+    int sl = emb_stem(last, (int)ll, st, sizeof st);
+    if (sl > 0 && ((size_t)sl != ll || memcmp(st, last, ll) != 0)) {
+        memcpy(buf + pre, st, (size_t)sl);
+        if (!add_term(g, buf, pre + (size_t)sl))
+            return false;
+    }
+    if (last[ll - 1] != 's') {
+        memcpy(buf + pre, last, ll);
+        buf[pre + ll] = 's';
+        if (!add_term(g, buf, pre + ll + 1))
+            return false;
+    }
+    return true;
+}
+
+static bool add_concept_forms(emb_query_group *g, const emb_match *m)
+{
+    for (int k = 0; k < m->n_ids; k++) {
+        for (int i = 0;; i++) {
+            const char *key = emb_concept_key(m->ids[k], i);
+            if (!key) {
+                if (!emb_concept_words(m->ids[k]) ||
+                    !emb_concept_words(m->ids[k])[i])
+                    break;
+                continue; /* a form without tokens */
+            }
+            if (!add_term(g, key, strlen(key)))
+                return false;
+        }
+    }
+    return true;
+}
+
+static bool cjk_group(emb_query *q, const emb_toklist *l, int a, int b)
+{
+    /* a, b: token indices of two unigrams (b may equal a) */
+    char buf[2 * EMB_MAX_TOKEN + 8];
+    const emb_tok *ta = &l->toks[a], *tb = &l->toks[b];
+    size_t n = (size_t)ta->len;
+    memcpy(buf, l->text + ta->off, n);
+    if (b != a) {
+        memcpy(buf + n, l->text + tb->off, (size_t)tb->len);
+        n += (size_t)tb->len;
+    }
+    bool stop = emb_is_stopword(buf, (int)n) ||
+                emb_is_stopword(l->text + ta->off, ta->len) ||
+                (b != a && emb_is_stopword(l->text + tb->off, tb->len));
+    emb_query_group *g = new_group(q, stop);
+    return g && add_term(g, buf, n);
+}
+
+odx_status emb_query_parse(const char *text, emb_query *out, odx_err *err)
+{
+    odx_status rc = ODX_OK;
+    emb_toklist l = {0};
+    emb_match *m = NULL;
+    char *covered = NULL;
+    if (!out)
+        return core_err(err, ODX_ERR_INVALID, "emb_query_parse: no output");
+    memset(out, 0, sizeof *out);
+    if (!text)
+        return core_err(err, ODX_ERR_INVALID, "emb_query_parse: no query text");
+    size_t len = strlen(text);
+    if (len > MAX_QUERY_BYTES) {
+        rc = core_err(err, ODX_ERR_LIMIT, "query of %zu bytes (limit %d)", len,
+                      MAX_QUERY_BYTES);
+        goto done;
+    }
+    emb_toklist_build(&l, text, len, MAX_QUERY_TOKENS);
+    if (l.overflow && l.n == 0) {
+        rc = core_err(err, ODX_ERR_NOMEM, "emb_query_parse: tokenising '%.40s'", text);
+        goto done;
+    }
+    m = malloc(sizeof *m * MAX_QUERY_MATCHES);
+    covered = calloc((size_t)l.n + 1, 1);
+    if (!m || !covered) {
+        rc = core_err(err, ODX_ERR_NOMEM, "emb_query_parse: out of memory");
+        goto done;
+    }
+    int nm = emb_find_matches(&l, m, MAX_QUERY_MATCHES);
+    int mi = 0;
+    for (int j = 0; j < nm; j++)
+        for (int t = m[j].first; t < m[j].first + m[j].n && t < l.n; t++)
+            covered[t] = (char)(m[j].n_units > 1 ? 2 : 1);
+    for (int i = 0; i < l.n; i++) {
+        const emb_tok *t = &l.toks[i];
+        const char *s = l.text + t->off;
+        if (t->kind == EMB_TOK_BIGRAM)
+            continue;
+        bool own = mi < nm && m[mi].first == i;
+        if (own) {
+            /* a lexicon word or phrase: its own form plus every en/zh
+             * form of its concepts */
+            const emb_match *x = &m[mi++];
+            bool stop = x->n_units == 1 && emb_is_stopword(s, t->len);
+            emb_query_group *g = new_group(out, stop);
+            if (!g)
+                goto nomem;
+            bool ok = t->kind == EMB_TOK_WORD
+                          ? add_word_forms(g, x->key, strlen(x->key))
+                          : add_term(g, x->key, strlen(x->key));
+            if (!ok || !add_concept_forms(g, x))
+                goto nomem;
+            if (x->n_units == 1 || t->kind != EMB_TOK_WORD)
+                continue;
+        }
+        if (t->kind == EMB_TOK_WORD) {
+            /* a word of a matched phrase keeps a group of its own (recall),
+             * without the concept forms of the phrase */
+            if (own && covered[i] != 2)
+                continue;
+            emb_query_group *g = new_group(out, emb_is_stopword(s, t->len));
+            if (!g || !add_word_forms(g, s, (size_t)t->len))
+                goto nomem;
+            continue;
+        }
+        if (covered[i])
+            continue;
+        /* a stretch of CJK characters no lexicon word covers: bigrams,
+         * or the character itself when it stands alone */
+        int next = -1, prev = -1;
+        for (int j = i + 1; j < l.n; j++) {
+            if (l.toks[j].kind == EMB_TOK_BIGRAM)
+                continue;
+            if (l.toks[j].kind == EMB_TOK_CJK && l.toks[j].joined)
+                next = j;
+            break;
+        }
+        if (t->joined)
+            for (int j = i - 1; j >= 0; j--)
+                if (l.toks[j].kind != EMB_TOK_BIGRAM) {
+                    prev = j;
+                    break;
+                }
+        if (next >= 0) {
+            if (!cjk_group(out, &l, i, next))
+                goto nomem;
+        } else if (prev < 0) {
+            if (!cjk_group(out, &l, i, i))
+                goto nomem;
+        } else if (covered[prev]) {
+            /* a lone leftover after a lexicon word: pair it back */
+            if (!cjk_group(out, &l, prev, i))
+                goto nomem;
+        }
+    }
+    goto done;
+nomem:
+    rc = core_err(err, ODX_ERR_NOMEM, "emb_query_parse: out of memory");
+done:
+    if (rc != ODX_OK)
+        emb_query_free(out);
+    free(m);
+    free(covered);
+    emb_toklist_free(&l);
+    return rc;
+}
+
+static void quote(core_buf *b, const char *t)
+{
+    core_buf_append(b, "\"", 1);
+    for (const char *p = t; *p; p++) {
+        core_buf_append(b, p, 1);
+        if (*p == '"') /* FTS5 string syntax: a quote inside is doubled */
+            core_buf_append(b, "\"", 1);
+    }
+    core_buf_append(b, "\"", 1);
+}
+
+char *emb_query_fts(const emb_query *q)
+{
+    if (!q || q->n_groups <= 0)
+        return NULL;
+    bool any = false;
+    for (int i = 0; i < q->n_groups; i++)
+        if (!q->groups[i].stopword && q->groups[i].n_terms > 0)
+            any = true;
+    const char *terms[MAX_FTS_TERMS];
+    int nt = 0;
+    /* the query's own words first, then their alternatives: when the cap
+     * cuts, it cuts expansions, never what the user typed */
+    for (int round = 0; round < MAX_GROUP_TERMS && nt < MAX_FTS_TERMS; round++) {
+        bool more = false;
+        for (int i = 0; i < q->n_groups && nt < MAX_FTS_TERMS; i++) {
+            const emb_query_group *g = &q->groups[i];
+            if ((any && g->stopword) || round >= g->n_terms)
+                continue;
+            more = true;
+            const char *t = g->terms[round];
+            bool dup = !t[0];
+            for (int k = 0; k < nt && !dup; k++)
+                dup = strcmp(terms[k], t) == 0;
+            if (!dup)
+                terms[nt++] = t;
+        }
+        if (!more)
+            break;
+    }
+    if (nt == 0)
+        return NULL;
+    core_buf b;
+    core_buf_init(&b, MAX_FTS_BYTES);
+    for (int k = 0; k < nt; k++) {
+        size_t before = b.len;
+        if (k > 0)
+            core_buf_puts(&b, " OR ");
+        quote(&b, terms[k]);
+        if (b.overflow) {
+            /* keep what fits, whole terms only */
+            b.len = before;
+            b.data[before] = 0;
+            b.overflow = false;
+            break;
+        }
+    }
+    if (b.len == 0) {
+        core_buf_free(&b);
+        return NULL;
+    }
+    return core_buf_steal(&b);
+}

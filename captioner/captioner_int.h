@@ -11,6 +11,20 @@
  * a thumbnail (long side <= 512). Fills d->feat, d->colors, d->n_colors. */
 void cap_features_compute(const cap_image *thumb, cap_desc *d);
 
+/* features.c: layout statistics the classifier reads beyond cap_features,
+ * from the same thumbnail: text column gutters and the shapes of chart
+ * marks (solid bars, long thin curves, small coloured dots, frames). */
+typedef struct cap_layout {
+    int n_gutters;     /* empty vertical strips between inked columns */
+    int n_solid;       /* solid filled rectangles (bars, panels) */
+    float solid_share; /* their pixels / image pixels */
+    int n_curves;      /* long thin components (plotted lines) */
+    int n_blobs;       /* small compact coloured marks (scatter points) */
+    int n_frames;      /* large rectangular outlines (plot box, window) */
+    float color_ink;   /* saturated ink pixels / ink pixels */
+} cap_layout;
+void cap_layout_compute(const cap_image *thumb, cap_layout *out);
+
 /* domain.c: sets d->domain, d->domain_conf, d->chart_type from d->feat,
  * d->hdr, and (when d->ocr_ran) the OCR lines. Called before OCR (to gate
  * it) and again after. full may be NULL. */

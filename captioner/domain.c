@@ -1,0 +1,180 @@
+/* domain.c - domain classification, between features and OCR (and again
+ * after OCR): a transparent scoring model. Each domain gets a score summed
+ * from soft evidence terms over cap_features, cap_layout and (once OCR ran)
+ * the text layout; the best score wins and the margin gives the confidence. */
+#include "captioner_int.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Soft ramp: 0 at or below lo, 1 at or above hi. */
+static float ramp(float x, float lo, float hi)
+{
+    if (x <= lo)
+        return 0;
+    if (x >= hi)
+        return 1;
+    return (x - lo) / (hi - lo);
+}
+
+/* Text layout from OCR lines, in fractions of the image. */
+typedef struct dom_text {
+    int n_lines;       /* lines with some confident text */
+    float long_share;  /* lines wider than 45% of the image */
+    float short_share; /* lines narrower than 15% */
+    int n_xstarts;     /* distinct left edges used by >= 2 lines (columns) */
+    float row_multi;   /* share of rows holding >= 3 separate lines (table rows) */
+    float coverage;    /* text box area / image area */
+} dom_text;
+
+static void dom_text_layout(const cap_desc *d, dom_text *t)
+{
+    memset(t, 0, sizeof *t);
+    int W = d->width > 0 ? d->width : 1, H = d->height > 0 ? d->height : 1;
+    int n_long = 0, n_short = 0;
+    enum { NX = 40 };
+    int xs[NX] = {0};
+    double area = 0;
+    for (int i = 0; i < d->n_lines; i++) {
+        const cap_text_line *l = &d->lines[i];
+        if (!l->text || !l->text[0] || l->conf < 40 || l->w <= 0 || l->h <= 0)
+            continue;
+        t->n_lines++;
+        float fw = (float)l->w / W;
+        if (fw > 0.45f)
+            n_long++;
+        if (fw < 0.15f)
+            n_short++;
+        int b = l->x * NX / W;
+        if (b >= 0 && b < NX)
+            xs[b]++;
+        area += (double)l->w * l->h;
+    }
+    if (!t->n_lines)
+        return;
+    t->long_share = (float)n_long / t->n_lines;
+    t->short_share = (float)n_short / t->n_lines;
+    for (int b = 0; b < NX; b++)
+        if (xs[b] >= 2 && xs[b] >= t->n_lines / 12)
+            t->n_xstarts++;
+    t->coverage = (float)(area / ((double)W * H));
+    /* Lines sharing a row: Tesseract splits table rows into cells. */
+    int n_rows = 0, n_multi = 0;
+    for (int i = 0; i < d->n_lines; i++) {
+        const cap_text_line *a = &d->lines[i];
+        if (!a->text || a->conf < 40 || a->h <= 0)
+            continue;
+        bool first = true;
+        int same = 0;
+        for (int j = 0; j < d->n_lines; j++) {
+            const cap_text_line *b = &d->lines[j];
+            if (!b->text || b->conf < 40 || b->h <= 0)
+                continue;
+            int ca = a->y + a->h / 2, cb = b->y + b->h / 2;
+            if (abs(ca - cb) <= a->h / 2) {
+                if (j < i)
+                    first = false;
+                same++;
+            }
+        }
+        if (first) {
+            n_rows++;
+            if (same >= 3)
+                n_multi++;
+        }
+    }
+    t->row_multi = n_rows ? (float)n_multi / n_rows : 0;
+}
+
+/* Per-domain scores; exposed for the evaluation tool. */
+ODX_STATIC void dom_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N_DOMAINS])
+{
+    const cap_features *f = &d->feat;
+    float nat = ramp(f->noise, 0.13f, 0.30f);          /* camera texture */
+    float many_col = ramp(f->n_colors, 0.25f, 0.7f);   /* continuous tones */
+    float paper = ramp(f->white_share, 0.45f, 0.85f);  /* white page */
+    float tl = f->text_likeness;
+    float dense = ramp((float)f->n_text_lines, 12, 26) * tl;
+    float some = ramp((float)f->n_text_lines, 1, 6) * tl;
+    float few_lines = 1.0f - ramp((float)f->n_text_lines, 8, 20);
+    float hr = ramp((float)f->n_h_rules, 3, 12);
+    float vr = ramp((float)f->n_v_rules, 0.5f, 3);
+    float gut = ramp((float)L->n_gutters, 1, 4);
+    float chrome = ramp(f->gray_share, 0.08f, 0.25f) + ramp(f->black_share, 0.3f, 0.6f);
+    float marks = ramp(L->solid_share, 0.02f, 0.1f) + ramp((float)L->n_curves, 0, 1) +
+                  ramp((float)L->n_blobs, 8, 25);
+    if (marks > 1)
+        marks = 1;
+    float axis = f->axis_score;
+    float pie = ramp(f->sector_score, 0.3f, 0.7f);
+    float syn = 1.0f - nat;
+
+    s[CAP_PHOTO] = 2.0f * nat + 1.0f * many_col - 1.5f * dense - 2.0f * pie -
+                   0.8f * f->grid_score - 0.6f * paper * syn;
+    s[CAP_DOCUMENT] = 2.2f * dense + 0.6f * paper - 0.8f * f->grid_score - 1.0f * gut -
+                      0.7f * vr - 0.6f * chrome - 1.0f * nat - 0.5f * hr;
+    s[CAP_TABLE] = 1.6f * f->grid_score + 1.0f * hr * some + 1.2f * gut * dense + 0.3f * dense -
+                   0.8f * nat - 0.6f * chrome - 1.0f * pie;
+    s[CAP_CHART] = 1.4f * axis * marks + 2.5f * pie + 0.5f * some * few_lines * marks +
+                   0.3f * paper - 0.8f * nat - 0.8f * dense - 0.5f * chrome;
+    s[CAP_SCREENSHOT] = 1.0f * vr + 0.8f * chrome * some + 0.6f * some +
+                        0.4f * ramp(f->n_colors, 0.08f, 0.3f) * some + 0.3f * hr -
+                        1.0f * nat - 0.6f * paper * (1 - vr) - 1.0f * pie;
+    s[CAP_POSTER] = 0.6f + 0.6f * syn * (1 - some) * (1 - paper) +
+                    0.4f * ramp(f->colourfulness, 0.3f, 0.7f) * syn - 1.0f * dense -
+                    0.6f * vr - 0.8f * nat - 0.5f * f->grid_score;
+    s[CAP_DIAGRAM] = 0.5f + 0.8f * paper * syn * (1 - dense) + 0.4f * some * few_lines -
+                     0.6f * vr - 0.8f * nat - 0.6f * axis * marks - 1.0f * pie -
+                     0.6f * f->grid_score;
+
+    if (d->ocr_ran) {
+        dom_text t;
+        dom_text_layout(d, &t);
+        float many = ramp((float)t.n_lines, 8, 25);
+        s[CAP_DOCUMENT] += 1.0f * many * t.long_share - 0.8f * t.row_multi;
+        s[CAP_TABLE] += 1.2f * many * t.row_multi + 0.3f * ramp((float)t.n_xstarts, 2, 5);
+        s[CAP_CHART] += 0.4f * (1 - many) * t.short_share * axis;
+        s[CAP_SCREENSHOT] += 0.5f * many * t.short_share * (1 - t.row_multi);
+        s[CAP_POSTER] += 0.3f * ramp((float)t.n_lines, 0.5f, 2) * (1 - many) * syn;
+        s[CAP_PHOTO] -= 0.5f * many;
+    }
+}
+
+/* Chart kind from the shapes of the marks: sectors, solid bars, long thin
+ * curves, scattered dots. */
+static const char *dom_chart_type(const cap_features *f, const cap_layout *L)
+{
+    if (f->sector_score >= 0.5f)
+        return "pie";
+    if (L->n_solid >= 1 && L->solid_share >= 0.05f)
+        return "bar";
+    if (L->n_curves >= 1 && L->n_blobs < 60)
+        return "line";
+    if (L->n_blobs >= 3)
+        return "scatter";
+    return L->n_curves ? "line" : "";
+}
+
+void cap_classify(cap_desc *d, const cap_image *thumb)
+{
+    cap_layout L;
+    float s[CAP_N_DOMAINS];
+    cap_layout_compute(thumb, &L);
+    dom_scores(d, &L, s);
+    int best = 0, second = -1;
+    for (int k = 1; k < CAP_N_DOMAINS; k++)
+        if (s[k] > s[best])
+            best = k;
+    for (int k = 0; k < CAP_N_DOMAINS; k++)
+        if (k != best && (second < 0 || s[k] > s[second]))
+            second = k;
+    d->domain = (cap_domain)best;
+    /* A margin of 1 point is decisive; none is a coin toss between two. */
+    float margin = second >= 0 ? s[best] - s[second] : 1.0f;
+    d->domain_conf = 0.5f + 0.5f * ramp(margin, 0, 1.0f);
+    d->chart_type[0] = 0;
+    if (d->domain == CAP_CHART)
+        snprintf(d->chart_type, sizeof d->chart_type, "%s", dom_chart_type(&d->feat, &L));
+}

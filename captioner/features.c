@@ -1,0 +1,909 @@
+/* features.c - visual statistics of a thumbnail (long side <= 512), computed
+ * after decoding and before domain classification: colours and their names,
+ * edges, long rules, grids, chart axes, text rows, flat areas, texture,
+ * pie sectors and photo scene cues. Everything here is cheap (~ms). */
+#include "captioner_int.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static float clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* ------------------------------------------------------- colour names ---- */
+
+typedef struct feat_cname {
+    const char *en, *zh;
+} feat_cname;
+
+enum {
+    CN_BLACK, CN_WHITE, CN_GRAY, CN_DARK_GRAY, CN_LIGHT_GRAY, CN_RED, CN_DARK_RED,
+    CN_ORANGE, CN_YELLOW, CN_GOLD, CN_OLIVE, CN_GREEN, CN_DARK_GREEN, CN_TEAL,
+    CN_CYAN, CN_SKY_BLUE, CN_BLUE, CN_NAVY, CN_PURPLE, CN_MAGENTA, CN_PINK,
+    CN_BROWN, CN_BEIGE, CN_N
+};
+
+static const feat_cname feat_cnames[CN_N] = {
+    [CN_BLACK] = {"black", "黑色"},         [CN_WHITE] = {"white", "白色"},
+    [CN_GRAY] = {"gray", "灰色"},           [CN_DARK_GRAY] = {"dark gray", "深灰色"},
+    [CN_LIGHT_GRAY] = {"light gray", "浅灰色"}, [CN_RED] = {"red", "红色"},
+    [CN_DARK_RED] = {"dark red", "深红色"}, [CN_ORANGE] = {"orange", "橙色"},
+    [CN_YELLOW] = {"yellow", "黄色"},       [CN_GOLD] = {"gold", "金色"},
+    [CN_OLIVE] = {"olive", "橄榄色"},       [CN_GREEN] = {"green", "绿色"},
+    [CN_DARK_GREEN] = {"dark green", "深绿色"}, [CN_TEAL] = {"teal", "蓝绿色"},
+    [CN_CYAN] = {"cyan", "青色"},           [CN_SKY_BLUE] = {"sky blue", "天蓝色"},
+    [CN_BLUE] = {"blue", "蓝色"},           [CN_NAVY] = {"navy", "深蓝色"},
+    [CN_PURPLE] = {"purple", "紫色"},       [CN_MAGENTA] = {"magenta", "品红色"},
+    [CN_PINK] = {"pink", "粉色"},           [CN_BROWN] = {"brown", "棕色"},
+    [CN_BEIGE] = {"beige", "米色"},
+};
+
+/* HSV with h in degrees, s and v in 0..1. */
+static void feat_hsv(int r, int g, int b, float *h, float *s, float *v)
+{
+    int mx = r > g ? (r > b ? r : b) : (g > b ? g : b);
+    int mn = r < g ? (r < b ? r : b) : (g < b ? g : b);
+    float d = (float)(mx - mn);
+    *v = mx / 255.0f;
+    *s = mx ? d / mx : 0;
+    if (d == 0) {
+        *h = 0;
+        return;
+    }
+    float hh;
+    if (mx == r)
+        hh = 60.0f * fmodf((g - b) / d, 6.0f);
+    else if (mx == g)
+        hh = 60.0f * ((b - r) / d + 2.0f);
+    else
+        hh = 60.0f * ((r - g) / d + 4.0f);
+    if (hh < 0)
+        hh += 360.0f;
+    *h = hh;
+}
+
+/* Names a colour the way people do: lightness first for neutrals, then hue
+ * families split by how dark or pale they are (orange that is dark is brown,
+ * red that is pale is pink). */
+ODX_STATIC int feat_color_name(int r, int g, int b)
+{
+    float h, s, v;
+    feat_hsv(r, g, b, &h, &s, &v);
+    if (v < 0.16f)
+        return CN_BLACK;
+    if (s < 0.14f || (v < 0.3f && s < 0.3f)) {
+        if (v > 0.9f)
+            return CN_WHITE;
+        if (v > 0.72f)
+            return CN_LIGHT_GRAY;
+        if (v > 0.4f)
+            return CN_GRAY;
+        return CN_DARK_GRAY;
+    }
+    if (h < 15 || h >= 340) {
+        if (s < 0.5f && v > 0.7f)
+            return CN_PINK;
+        if (v < 0.45f)
+            return s > 0.5f ? CN_DARK_RED : CN_BROWN;
+        return CN_RED;
+    }
+    if (h < 45) {
+        if (v < 0.6f)
+            return CN_BROWN;
+        if (s < 0.35f)
+            return CN_BEIGE;
+        return CN_ORANGE;
+    }
+    if (h < 70) {
+        if (v < 0.55f)
+            return CN_OLIVE;
+        if (s < 0.35f)
+            return CN_BEIGE;
+        return h < 52 && v < 0.85f ? CN_GOLD : CN_YELLOW;
+    }
+    if (h < 160) {
+        if (v < 0.4f)
+            return CN_DARK_GREEN;
+        return CN_GREEN;
+    }
+    if (h < 190)
+        return v < 0.6f ? CN_TEAL : CN_CYAN;
+    if (h < 255) {
+        if (v < 0.45f)
+            return CN_NAVY;
+        if (s < 0.45f && v > 0.75f)
+            return CN_SKY_BLUE;
+        if (h < 205 && v < 0.7f)
+            return CN_TEAL;
+        return CN_BLUE;
+    }
+    if (h < 290)
+        return CN_PURPLE;
+    if (h < 320)
+        return s < 0.5f && v > 0.7f ? CN_PINK : CN_MAGENTA;
+    return s < 0.6f || v > 0.8f ? CN_PINK : CN_MAGENTA;
+}
+
+/* ------------------------------------------------------------- rules ---- */
+
+#define FEAT_MAX_RULES 64
+
+typedef struct feat_rule {
+    int pos;    /* row (horizontal) or column (vertical) */
+    int a, b;   /* extent along the rule */
+    int thick;
+} feat_rule;
+
+typedef struct feat_ctx {
+    const cap_image *im;
+    int w, h;
+    uint8_t *lum;
+    feat_rule hr[FEAT_MAX_RULES], vr[FEAT_MAX_RULES];
+    int n_hr, n_vr;
+    int bg_r, bg_g, bg_b;
+    uint8_t bg[3];
+} feat_ctx;
+
+static inline int feat_cdist(const uint8_t *p, const uint8_t *q)
+{
+    int a = abs(p[0] - q[0]), b = abs(p[1] - q[1]), c = abs(p[2] - q[2]);
+    int m = a > b ? a : b;
+    return m > c ? m : c;
+}
+
+/* Longest run along one line whose pixels contrast with both-side
+ * neighbours (distance 1 or 2 across the line) and keep one colour: a
+ * drawn rule, a table border, a chart spine, the edge of a band. Gaps of
+ * two pixels are bridged (anti-aliasing, crossings). */
+static void feat_line_run(const feat_ctx *c, bool horiz, int pos, int *best_a, int *best_b)
+{
+    const uint8_t *px = c->im->rgb;
+    int len = horiz ? c->w : c->h, across = horiz ? c->h : c->w;
+    size_t step = horiz ? 3 : (size_t)c->w * 3;
+    size_t xstep = horiz ? (size_t)c->w * 3 : 3; /* one pixel across */
+    const uint8_t *base = horiz ? px + (size_t)pos * c->w * 3 : px + (size_t)pos * 3;
+    int ra = -1, gap = 0, last_ok = -1, n_close = 0;
+    const uint8_t *rc = NULL;
+    *best_a = *best_b = 0;
+    for (int i = 0; i <= len; i++) {
+        bool ok = false;
+        if (i < len) {
+            const uint8_t *p = base + step * i;
+            int d1 = 0, d2 = 0;
+            if (pos >= 1)
+                d1 = feat_cdist(p, p - xstep);
+            if (pos >= 2 && d1 < 20)
+                d1 = feat_cdist(p, p - 2 * xstep);
+            if (pos + 1 < across)
+                d2 = feat_cdist(p, p + xstep);
+            if (pos + 2 < across && d2 < 20)
+                d2 = feat_cdist(p, p + 2 * xstep);
+            /* A rule stands out on both sides and is itself ink; the paper
+             * next to a line of text contrasts on one side only. */
+            ok = d1 >= 20 && d2 >= 20 && feat_cdist(p, c->bg) >= 24 &&
+                 (!rc || feat_cdist(p, rc) < 48);
+            if (ok && !rc)
+                rc = p;
+            if (ok && feat_cdist(p, rc) < 16)
+                n_close++;
+        }
+        if (ok) {
+            if (ra < 0)
+                ra = i;
+            last_ok = i;
+            gap = 0;
+        } else if (ra >= 0) {
+            if (++gap > 2 || i == len) {
+                /* Drawn rules are one even colour; a row of small text seen
+                 * at thumbnail scale is a blotchy grey that also runs long. */
+                int rl = last_ok - ra + 1;
+                if (n_close >= 0.85f * rl && last_ok - ra > *best_b - *best_a) {
+                    *best_a = ra;
+                    *best_b = last_ok;
+                }
+                ra = -1;
+                rc = NULL;
+                gap = 0;
+                n_close = 0;
+            }
+        }
+    }
+}
+
+/* Finds long horizontal or vertical rules; neighbouring lines that both
+ * qualify (a thick rule, both sides of a band edge) count once. */
+static void feat_rules(feat_ctx *c, bool horiz)
+{
+    int across = horiz ? c->h : c->w, len = horiz ? c->w : c->h;
+    int min_len = (int)(0.45f * len);
+    feat_rule *out = horiz ? c->hr : c->vr;
+    int *n = horiz ? &c->n_hr : &c->n_vr;
+    *n = 0;
+    if (len < 16 || across < 8)
+        return;
+    int prev_pos = -10;
+    for (int pos = 1; pos + 1 < across; pos++) {
+        int a, b;
+        feat_line_run(c, horiz, pos, &a, &b);
+        if (b - a + 1 < min_len)
+            continue;
+        if (*n > 0 && pos - prev_pos <= 2) {
+            feat_rule *r = &out[*n - 1];
+            if (a < r->a)
+                r->a = a;
+            if (b > r->b)
+                r->b = b;
+            r->thick++;
+        } else if (*n < FEAT_MAX_RULES) {
+            out[*n] = (feat_rule){pos, a, b, 1};
+            (*n)++;
+        }
+        prev_pos = pos;
+    }
+}
+
+/* ------------------------------------------------- connected components ---- */
+
+typedef struct feat_comp {
+    int x0, y0, x1, y1, n;
+    int n_border;        /* pixels within 2 px of the bbox edge (labels only) */
+    uint32_t r, g, b;    /* colour sums (when rgb given) */
+} feat_comp;
+
+/* Labels 8-connected ink pixels; returns components (caller frees) or NULL.
+ * With labels (w*h ints), writes each pixel's component index + 1 there;
+ * with rgb, sums each component's colour. */
+static feat_comp *feat_components(const uint8_t *ink, int w, int h, int *n_out, int max_comps,
+                                  int *labels, const uint8_t *rgb)
+{
+    int *stack = malloc(sizeof(int) * (size_t)w * h);
+    uint8_t *seen = calloc((size_t)w * h, 1);
+    feat_comp *cs = malloc(sizeof *cs * (size_t)max_comps);
+    int n = 0;
+    if (!stack || !seen || !cs) {
+        free(stack);
+        free(seen);
+        free(cs);
+        *n_out = 0;
+        return NULL;
+    }
+    for (int i = 0; i < w * h && n < max_comps; i++) {
+        if (!ink[i] || seen[i])
+            continue;
+        feat_comp cc = {w, h, -1, -1, 0, 0, 0, 0, 0};
+        int sp = 0;
+        stack[sp++] = i;
+        seen[i] = 1;
+        while (sp) {
+            int p = stack[--sp];
+            int x = p % w, y = p / w;
+            cc.n++;
+            if (labels)
+                labels[p] = n + 1;
+            if (rgb) {
+                cc.r += rgb[3 * (size_t)p];
+                cc.g += rgb[3 * (size_t)p + 1];
+                cc.b += rgb[3 * (size_t)p + 2];
+            }
+            if (x < cc.x0) cc.x0 = x;
+            if (x > cc.x1) cc.x1 = x;
+            if (y < cc.y0) cc.y0 = y;
+            if (y > cc.y1) cc.y1 = y;
+            for (int dy = -1; dy <= 1; dy++) {
+                int yy = y + dy;
+                if (yy < 0 || yy >= h)
+                    continue;
+                for (int dx = -1; dx <= 1; dx++) {
+                    int xx = x + dx;
+                    if (xx < 0 || xx >= w)
+                        continue;
+                    int q = yy * w + xx;
+                    if (ink[q] && !seen[q]) {
+                        seen[q] = 1;
+                        stack[sp++] = q;
+                    }
+                }
+            }
+        }
+        cs[n++] = cc;
+    }
+    free(stack);
+    free(seen);
+    *n_out = n;
+    return cs;
+}
+
+/* Text rows: glyph- or word-sized components whose vertical spans pile up
+ * into narrow bands. Returns the number of bands; *aligned gets the share
+ * of glyph-sized components that sit in one. */
+static int feat_text_rows(const feat_comp *cs, int n, int w, int h, float *aligned,
+                          int *n_glyph)
+{
+    float *prof = calloc((size_t)h, sizeof *prof);
+    int lines = 0, in_lines = 0, ng = 0;
+    *aligned = 0;
+    *n_glyph = 0;
+    if (!prof)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        int cw = cs[i].x1 - cs[i].x0 + 1, ch = cs[i].y1 - cs[i].y0 + 1;
+        if (ch < 2 || ch > 28 || cw > w / 4 || cw > 12 * ch || cs[i].n < 3)
+            continue;
+        ng++;
+        for (int y = cs[i].y0; y <= cs[i].y1; y++)
+            prof[y] += (float)cw;
+    }
+    /* A band is a run of rows whose glyph coverage exceeds 4% of the width,
+     * of text height; each band counts glyphs whose centre lies in it. */
+    uint8_t *band = calloc((size_t)h, 1);
+    if (band) {
+        float thr = 0.04f * w;
+        int y = 0;
+        while (y < h) {
+            if (prof[y] < thr) {
+                y++;
+                continue;
+            }
+            int y0 = y;
+            while (y < h && prof[y] >= thr)
+                y++;
+            int bh = y - y0;
+            if (bh >= 2 && bh <= 32) {
+                lines++;
+                memset(band + y0, 1, (size_t)bh);
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            int cw = cs[i].x1 - cs[i].x0 + 1, ch = cs[i].y1 - cs[i].y0 + 1;
+            if (ch < 2 || ch > 28 || cw > w / 4 || cw > 12 * ch || cs[i].n < 3)
+                continue;
+            if (band[(cs[i].y0 + cs[i].y1) / 2])
+                in_lines++;
+        }
+        free(band);
+    }
+    free(prof);
+    *n_glyph = ng;
+    *aligned = ng ? (float)in_lines / ng : 0;
+    return lines;
+}
+
+/* -------------------------------------------------------------- pie ---- */
+
+/* Pie score: the non-background mass forms a disc whose colours change
+ * around the centre but not along the radius, in a few flat sectors. */
+static float feat_sectors(const feat_ctx *c, const uint8_t *ink)
+{
+    int w = c->w, h = c->h;
+    int *rowc = calloc((size_t)h, sizeof *rowc), *colc = calloc((size_t)w, sizeof *colc);
+    float score = 0;
+    if (!rowc || !colc)
+        goto done;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            if (ink[y * w + x]) {
+                rowc[y]++;
+                colc[x]++;
+            }
+    /* Rows/columns dense in ink outline the disc; sparse ones are text. */
+    int y0 = -1, y1 = -1, x0 = -1, x1 = -1;
+    int best = 0;
+    for (int y = 0; y < h; y++)
+        if (rowc[y] > best)
+            best = rowc[y];
+    for (int y = 0; y < h; y++)
+        if (rowc[y] >= best / 5 && rowc[y] > 4) {
+            if (y0 < 0)
+                y0 = y;
+            y1 = y;
+        }
+    best = 0;
+    for (int x = 0; x < w; x++)
+        if (colc[x] > best)
+            best = colc[x];
+    for (int x = 0; x < w; x++)
+        if (colc[x] >= best / 5 && colc[x] > 4) {
+            if (x0 < 0)
+                x0 = x;
+            x1 = x;
+        }
+    if (y0 < 0 || x0 < 0)
+        goto done;
+    int bw = x1 - x0 + 1, bh = y1 - y0 + 1;
+    /* The dense extent may include a legend or title next to the disc, so
+     * take the disc as the largest square inside it, trying both ends. */
+    int side = bw < bh ? bw : bh;
+    if (side < 24 || side < 0.2f * (w < h ? w : h))
+        goto done;
+    float best_score = 0;
+    for (int variant = 0; variant < 3; variant++) {
+        float cx, cy;
+        if (bw >= bh) {
+            cy = y0 + bh / 2.0f;
+            cx = variant == 0 ? x0 + side / 2.0f : variant == 1 ? x1 - side / 2.0f : x0 + bw / 2.0f;
+        } else {
+            cx = x0 + bw / 2.0f;
+            cy = variant == 0 ? y0 + side / 2.0f : variant == 1 ? y1 - side / 2.0f : y0 + bh / 2.0f;
+        }
+        float r = side / 2.0f;
+        enum { NA = 90 };
+        int filled = 0, consistent = 0, changes = 0, outside_ink = 0;
+        const uint8_t *prev = NULL, *first = NULL;
+        for (int k = 0; k < NA; k++) {
+            float a = 2.0f * 3.14159265f * k / NA, ca = cosf(a), sa = sinf(a);
+            int xa = (int)(cx + 0.78f * r * ca), ya = (int)(cy + 0.78f * r * sa);
+            int xb = (int)(cx + 0.62f * r * ca), yb = (int)(cy + 0.62f * r * sa);
+            int xo = (int)(cx + 1.12f * r * ca), yo = (int)(cy + 1.12f * r * sa);
+            if (xa < 0 || ya < 0 || xa >= w || ya >= h || xb < 0 || yb < 0 || xb >= w ||
+                yb >= h)
+                continue;
+            if (xo >= 0 && yo >= 0 && xo < w && yo < h && ink[yo * w + xo])
+                outside_ink++;
+            const uint8_t *pa = c->im->rgb + ((size_t)ya * w + xa) * 3;
+            const uint8_t *pb = c->im->rgb + ((size_t)yb * w + xb) * 3;
+            if (ink[ya * w + xa])
+                filled++;
+            if (feat_cdist(pa, pb) < 24)
+                consistent++;
+            if (prev && feat_cdist(pa, prev) >= 40)
+                changes++;
+            if (!first)
+                first = pa;
+            prev = pa;
+        }
+        if (prev && first && feat_cdist(prev, first) >= 40)
+            changes++;
+        float fill = filled / (float)NA, cons = consistent / (float)NA;
+        float out = outside_ink / (float)NA;
+        float chg = changes >= 2 && changes <= 24 ? 1.0f : changes == 1 ? 0.2f : 0.1f;
+        float s = fill * fill * cons * cons * chg * (1.0f - out);
+        if (s > best_score)
+            best_score = s;
+    }
+    score = clampf(best_score, 0, 1);
+done:
+    free(rowc);
+    free(colc);
+    return score;
+}
+
+/* ----------------------------------------------------------- compute ---- */
+
+typedef struct feat_bin {
+    uint32_t n;
+    uint32_t r, g, b;
+} feat_bin;
+
+static int cmp_u32_desc(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+void cap_features_compute(const cap_image *thumb, cap_desc *d)
+{
+    cap_features *f = &d->feat;
+    memset(f, 0, sizeof *f);
+    d->n_colors = 0;
+    if (!thumb || !thumb->rgb || thumb->w <= 0 || thumb->h <= 0)
+        return;
+    int w = thumb->w, h = thumb->h;
+    size_t n = (size_t)w * h;
+    const uint8_t *px = thumb->rgb;
+    feat_ctx c = {.im = thumb, .w = w, .h = h};
+    feat_bin *bins = calloc(4096, sizeof *bins);
+    uint32_t *counts = malloc(4096 * sizeof *counts);
+    c.lum = malloc(n);
+    uint8_t *ink = calloc(n, 1);
+    uint8_t *flatb = NULL;
+    feat_comp *cs = NULL;
+    if (!bins || !counts || !c.lum || !ink)
+        goto done;
+    f->aspect = (float)w / h;
+
+    /* Colour statistics. */
+    double sum_l = 0, sum_l2 = 0, sum_s = 0, sum_rg = 0, sum_rg2 = 0, sum_yb = 0, sum_yb2 = 0;
+    size_t n_white = 0, n_black = 0, n_gray = 0;
+    for (size_t i = 0; i < n; i++) {
+        int r = px[3 * i], g = px[3 * i + 1], b = px[3 * i + 2];
+        int l = (77 * r + 150 * g + 29 * b) >> 8;
+        c.lum[i] = (uint8_t)l;
+        int mx = r > g ? (r > b ? r : b) : (g > b ? g : b);
+        int mn = r < g ? (r < b ? r : b) : (g < b ? g : b);
+        sum_l += l;
+        sum_l2 += (double)l * l;
+        sum_s += mx ? (double)(mx - mn) / mx : 0;
+        double rg = r - g, yb = 0.5 * (r + g) - b;
+        sum_rg += rg;
+        sum_rg2 += rg * rg;
+        sum_yb += yb;
+        sum_yb2 += yb * yb;
+        if (mn >= 235)
+            n_white++;
+        else if (mx <= 35)
+            n_black++;
+        else if (mx - mn <= 16)
+            n_gray++;
+        int q = (r >> 4) << 8 | (g >> 4) << 4 | (b >> 4);
+        bins[q].n++;
+        bins[q].r += r;
+        bins[q].g += g;
+        bins[q].b += b;
+    }
+    double mean_l = sum_l / n;
+    f->brightness = (float)(mean_l / 255.0);
+    f->contrast = clampf((float)(sqrt(fmax(0, sum_l2 / n - mean_l * mean_l)) / 128.0), 0, 1);
+    f->saturation = (float)(sum_s / n);
+    {
+        double mrg = sum_rg / n, myb = sum_yb / n;
+        double srg = sqrt(fmax(0, sum_rg2 / n - mrg * mrg));
+        double syb = sqrt(fmax(0, sum_yb2 / n - myb * myb));
+        double m = sqrt(srg * srg + syb * syb) + 0.3 * sqrt(mrg * mrg + myb * myb);
+        f->colourfulness = clampf((float)(m / 110.0), 0, 1); /* Hasler-Suesstrunk */
+    }
+    f->white_share = (float)n_white / n;
+    f->black_share = (float)n_black / n;
+    f->gray_share = (float)n_gray / n;
+
+    /* Distinct colours covering 95% of the pixels, and the background (the
+     * most common bin). */
+    int mode = 0;
+    for (int q = 0; q < 4096; q++) {
+        counts[q] = bins[q].n;
+        if (bins[q].n > bins[mode].n)
+            mode = q;
+    }
+    c.bg_r = (int)(bins[mode].r / bins[mode].n);
+    c.bg_g = (int)(bins[mode].g / bins[mode].n);
+    c.bg_b = (int)(bins[mode].b / bins[mode].n);
+    c.bg[0] = (uint8_t)c.bg_r;
+    c.bg[1] = (uint8_t)c.bg_g;
+    c.bg[2] = (uint8_t)c.bg_b;
+    qsort(counts, 4096, sizeof *counts, cmp_u32_desc);
+    {
+        uint64_t acc = 0;
+        int k = 0;
+        while (k < 4096 && acc < (uint64_t)(0.95 * n))
+            acc += counts[k++];
+        f->n_colors = clampf(k / 64.0f, 0, 1);
+    }
+
+    /* Dominant colours: bins merged by their name. */
+    {
+        double sh[CN_N] = {0}, sr[CN_N] = {0}, sg[CN_N] = {0}, sb[CN_N] = {0};
+        for (int q = 0; q < 4096; q++) {
+            if (!bins[q].n)
+                continue;
+            int r = (int)(bins[q].r / bins[q].n), g = (int)(bins[q].g / bins[q].n),
+                b = (int)(bins[q].b / bins[q].n);
+            int k = feat_color_name(r, g, b);
+            sh[k] += bins[q].n;
+            sr[k] += bins[q].r;
+            sg[k] += bins[q].g;
+            sb[k] += bins[q].b;
+        }
+        bool used[CN_N] = {0};
+        for (int slot = 0; slot < 6; slot++) {
+            int bk = -1;
+            for (int k = 0; k < CN_N; k++)
+                if (!used[k] && (bk < 0 || sh[k] > sh[bk]))
+                    bk = k;
+            if (bk < 0 || sh[bk] < 0.02 * n)
+                break;
+            used[bk] = true;
+            cap_color *o = &d->colors[d->n_colors++];
+            memset(o, 0, sizeof *o);
+            snprintf(o->name, sizeof o->name, "%s", feat_cnames[bk].en);
+            snprintf(o->name_zh, sizeof o->name_zh, "%s", feat_cnames[bk].zh);
+            o->share = (float)(sh[bk] / n);
+            o->r = (uint8_t)(sr[bk] / sh[bk]);
+            o->g = (uint8_t)(sg[bk] / sh[bk]);
+            o->b = (uint8_t)(sb[bk] / sh[bk]);
+        }
+    }
+
+    /* Edges, texture. Texture counts small, non-edge luminance wiggles:
+     * photos have them everywhere, rendered graphics almost nowhere. */
+    size_t n_edge = 0, n_tex = 0, n_inner = 0;
+    for (int y = 1; y + 1 < h; y++) {
+        const uint8_t *L = c.lum + (size_t)y * w;
+        for (int x = 1; x + 1 < w; x++) {
+            int gx = L[x + 1] - L[x - 1], gy = L[x + w] - L[x - w];
+            int mag = abs(gx) + abs(gy);
+            int lap = abs(4 * L[x] - L[x - 1] - L[x + 1] - L[x - w] - L[x + w]);
+            n_inner++;
+            if (mag > 60)
+                n_edge++;
+            else if (lap >= 3 && mag >= 3)
+                n_tex++;
+        }
+    }
+    if (n_inner) {
+        f->edge_density = (float)n_edge / n_inner;
+        f->noise = clampf((float)n_tex / n_inner, 0, 1);
+    }
+
+    /* Flat regions: 8x8 blocks of one colour with flat neighbours. */
+    {
+        int bw = w / 8, bh = h / 8;
+        if (bw > 0 && bh > 0 && (flatb = calloc((size_t)bw * bh, 1)) != NULL) {
+            for (int by = 0; by < bh; by++)
+                for (int bx = 0; bx < bw; bx++) {
+                    int lo[3] = {255, 255, 255}, hi[3] = {0, 0, 0};
+                    for (int y = by * 8; y < by * 8 + 8; y++)
+                        for (int x = bx * 8; x < bx * 8 + 8; x++)
+                            for (int k = 0; k < 3; k++) {
+                                int v = px[((size_t)y * w + x) * 3 + k];
+                                if (v < lo[k]) lo[k] = v;
+                                if (v > hi[k]) hi[k] = v;
+                            }
+                    flatb[by * bw + bx] =
+                        hi[0] - lo[0] <= 6 && hi[1] - lo[1] <= 6 && hi[2] - lo[2] <= 6;
+                }
+            int nf = 0;
+            for (int by = 0; by < bh; by++)
+                for (int bx = 0; bx < bw; bx++) {
+                    if (!flatb[by * bw + bx])
+                        continue;
+                    int nb = (bx > 0 && flatb[by * bw + bx - 1]) + (bx + 1 < bw && flatb[by * bw + bx + 1]) +
+                             (by > 0 && flatb[(by - 1) * bw + bx]) + (by + 1 < bh && flatb[(by + 1) * bw + bx]);
+                    if (nb >= 3)
+                        nf++;
+                }
+            f->flat_share = (float)nf / (bw * bh);
+        }
+    }
+
+    /* Rules, grid, axes. */
+    feat_rules(&c, true);
+    feat_rules(&c, false);
+    f->n_h_rules = c.n_hr;
+    f->n_v_rules = c.n_vr;
+    {
+        double hp = 0, vp = 0;
+        for (int i = 0; i < c.n_hr; i++)
+            hp += (double)(c.hr[i].b - c.hr[i].a + 1) * c.hr[i].thick;
+        for (int i = 0; i < c.n_vr; i++)
+            vp += (double)(c.vr[i].b - c.vr[i].a + 1) * c.vr[i].thick;
+        f->h_rule_share = clampf((float)(hp / n), 0, 1);
+        f->v_rule_share = clampf((float)(vp / n), 0, 1);
+        int cross = 0;
+        for (int i = 0; i < c.n_hr; i++)
+            for (int j = 0; j < c.n_vr; j++)
+                if (c.vr[j].pos >= c.hr[i].a - 2 && c.vr[j].pos <= c.hr[i].b + 2 &&
+                    c.hr[i].pos >= c.vr[j].a - 2 && c.hr[i].pos <= c.vr[j].b + 2)
+                    cross++;
+        /* A lone rectangle (a frame, a chart box) crosses 4 times: a grid
+         * needs inner crossings beyond that. */
+        f->grid_score = c.n_hr >= 3 && c.n_vr >= 2 ? clampf((cross - 4) / 12.0f, 0, 1) : 0;
+        /* Axes: a vertical rule whose bottom meets a horizontal rule's left
+         * end, both long, in the lower-left part of the image. */
+        float axis = 0;
+        for (int i = 0; i < c.n_hr; i++)
+            for (int j = 0; j < c.n_vr; j++) {
+                const feat_rule *hr = &c.hr[i], *vr = &c.vr[j];
+                int tol = 3 + (w > h ? w : h) / 100;
+                if (abs(vr->pos - hr->a) > tol || abs(hr->pos - vr->b) > tol)
+                    continue;
+                if (hr->pos < h / 2 || vr->pos > w / 2)
+                    continue;
+                float s = 0.5f * ((float)(hr->b - hr->a) / w + (float)(vr->b - vr->a) / h);
+                /* inside the L there should be marks (bars, lines, dots) */
+                if (s > axis)
+                    axis = s;
+            }
+        f->axis_score = clampf(axis * 1.3f, 0, 1);
+    }
+
+    /* Ink: pixels far from the background colour. */
+    {
+        uint8_t bgc[3] = {(uint8_t)c.bg_r, (uint8_t)c.bg_g, (uint8_t)c.bg_b};
+        for (size_t i = 0; i < n; i++)
+            ink[i] = feat_cdist(px + 3 * i, bgc) >= 60;
+    }
+    int n_cs = 0;
+    cs = feat_components(ink, w, h, &n_cs, 20000, NULL, NULL);
+    if (cs) {
+        float aligned;
+        int n_glyph;
+        int lines = feat_text_rows(cs, n_cs, w, h, &aligned, &n_glyph);
+        f->n_text_lines = lines;
+        f->text_likeness = clampf(lines / 10.0f, 0, 1) * aligned *
+                           clampf(n_glyph / 30.0f, 0, 1);
+    }
+    f->sector_score = feat_sectors(&c, ink);
+
+    /* Scene cues (meaningful for photos; domain decides whether to use). */
+    {
+        size_t top = 0, n_top = 0, bot_water = 0, n_bot = 0, veg = 0, snow = 0, warm = 0,
+               bright = 0, dark = 0;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                size_t i = (size_t)y * w + x;
+                float hh, s, v;
+                feat_hsv(px[3 * i], px[3 * i + 1], px[3 * i + 2], &hh, &s, &v);
+                int gmag = 0;
+                if (x > 0 && y > 0 && x + 1 < w && y + 1 < h)
+                    gmag = abs(c.lum[i + 1] - c.lum[i - 1]) + abs(c.lum[i + w] - c.lum[i - w]);
+                bool blueish = hh >= 185 && hh <= 250 && s > 0.12f && v > 0.35f;
+                if (y < h / 3) {
+                    n_top++;
+                    bool pale = s < 0.12f && v > 0.65f && v < 0.985f;
+                    if ((blueish || pale) && gmag < 12)
+                        top++;
+                } else if (y >= h / 2) {
+                    n_bot++;
+                    if (hh >= 170 && hh <= 240 && s > 0.1f && v > 0.2f && gmag >= 2)
+                        bot_water++;
+                }
+                if (hh >= 65 && hh <= 170 && s > 0.2f && v > 0.12f && gmag >= 6)
+                    veg++;
+                if (v > 0.7f && s < 0.15f && px[3 * i] < 250 && px[3 * i + 2] + 6 >= px[3 * i])
+                    snow++;
+                if ((hh < 50 || hh > 340) && s > 0.35f && v > 0.35f)
+                    warm++;
+                if (v > 0.85f)
+                    bright++;
+                if (v < 0.2f)
+                    dark++;
+            }
+        float natural = clampf(f->noise * 4.0f, 0, 1); /* synthetic images lack texture */
+        f->sky = n_top ? clampf((float)top / n_top * 1.3f, 0, 1) * natural : 0;
+        f->water = n_bot ? clampf((float)bot_water / n_bot * 1.5f, 0, 1) * natural : 0;
+        f->vegetation = clampf((float)veg / n * 2.0f, 0, 1) * natural;
+        f->snow = clampf(((float)snow / n - 0.1f) * 2.0f, 0, 1) * natural;
+        f->sunset = clampf((float)warm / n * 2.5f, 0, 1) *
+                    clampf((float)bright / n * 20.0f, 0, 1) * natural;
+        f->night = clampf(((float)dark / n - 0.35f) / 0.45f, 0, 1) *
+                   clampf((0.35f - f->brightness) / 0.2f, 0, 1);
+    }
+done:
+    free(bins);
+    free(counts);
+    free(c.lum);
+    free(ink);
+    free(flatb);
+    free(cs);
+}
+
+/* ------------------------------------------------------------ layout ---- */
+
+void cap_layout_compute(const cap_image *thumb, cap_layout *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!thumb || !thumb->rgb || thumb->w < 8 || thumb->h < 8)
+        return;
+    int w = thumb->w, h = thumb->h;
+    size_t n = (size_t)w * h;
+    const uint8_t *px = thumb->rgb;
+    uint32_t *hist = calloc(4096, sizeof *hist);
+    uint8_t *ink = malloc(n);
+    int *labels = calloc(n, sizeof *labels);
+    int *colc = calloc((size_t)w, sizeof *colc);
+    feat_comp *cs = NULL;
+    if (!hist || !ink || !labels || !colc)
+        goto done;
+    for (size_t i = 0; i < n; i++)
+        hist[(px[3 * i] >> 4) << 8 | (px[3 * i + 1] >> 4) << 4 | (px[3 * i + 2] >> 4)]++;
+    int mode = 0;
+    for (int q = 1; q < 4096; q++)
+        if (hist[q] > hist[mode])
+            mode = q;
+    uint8_t bg[3] = {(uint8_t)((mode >> 8) * 16 + 8), (uint8_t)(((mode >> 4) & 15) * 16 + 8),
+                     (uint8_t)((mode & 15) * 16 + 8)};
+    size_t n_ink = 0, n_col = 0;
+    for (size_t i = 0; i < n; i++) {
+        ink[i] = feat_cdist(px + 3 * i, bg) >= 60;
+        if (ink[i]) {
+            n_ink++;
+            const uint8_t *p = px + 3 * i;
+            int mx = p[0] > p[1] ? (p[0] > p[2] ? p[0] : p[2]) : (p[1] > p[2] ? p[1] : p[2]);
+            int mn = p[0] < p[1] ? (p[0] < p[2] ? p[0] : p[2]) : (p[1] < p[2] ? p[1] : p[2]);
+            if (mx > 40 && mx - mn > 0.3f * mx)
+                n_col++;
+        }
+    }
+    out->color_ink = n_ink ? (float)n_col / n_ink : 0;
+
+    /* Gutters: inside the rows that hold most of the ink, columns free of
+     * ink between inked columns; a table's columns leave several. */
+    {
+        int *rowc = calloc((size_t)h, sizeof *rowc);
+        if (rowc) {
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                    rowc[y] += ink[(size_t)y * w + x];
+            size_t acc = 0;
+            int ylo = 0, yhi = h - 1;
+            for (int y = 0; y < h; y++) {
+                acc += rowc[y];
+                if (acc <= n_ink / 10)
+                    ylo = y;
+                if (acc < n_ink * 9 / 10)
+                    yhi = y + 1;
+            }
+            free(rowc);
+            if (yhi > ylo + 10) {
+                for (int y = ylo; y <= yhi && y < h; y++)
+                    for (int x = 0; x < w; x++)
+                        colc[x] += ink[(size_t)y * w + x];
+                int x0 = 0, x1 = w - 1, span = yhi - ylo + 1;
+                while (x0 < w && colc[x0] == 0)
+                    x0++;
+                while (x1 > x0 && colc[x1] == 0)
+                    x1--;
+                int run = 0, min_run = w / 60 > 2 ? w / 60 : 2;
+                for (int x = x0; x <= x1; x++) {
+                    if (colc[x] <= span / 100)
+                        run++;
+                    else {
+                        if (run >= min_run)
+                            out->n_gutters++;
+                        run = 0;
+                    }
+                }
+            }
+        }
+    }
+
+    /* Chart marks are coloured in most plots while axes and text are black:
+     * shapes are read from the saturated ink unless a plot has none. */
+    if (n_col >= n_ink / 20 && n_col > 50) {
+        for (size_t i = 0; i < n; i++) {
+            const uint8_t *p = px + 3 * i;
+            int mx = p[0] > p[1] ? (p[0] > p[2] ? p[0] : p[2]) : (p[1] > p[2] ? p[1] : p[2]);
+            int mn = p[0] < p[1] ? (p[0] < p[2] ? p[0] : p[2]) : (p[1] < p[2] ? p[1] : p[2]);
+            ink[i] = ink[i] && mx > 40 && mx - mn > 0.3f * mx;
+        }
+    }
+    int n_cs = 0;
+    cs = feat_components(ink, w, h, &n_cs, 20000, labels, px);
+    if (!cs)
+        goto done;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            int l = labels[(size_t)y * w + x];
+            if (!l)
+                continue;
+            feat_comp *k = &cs[l - 1];
+            if (x <= k->x0 + 2 || x >= k->x1 - 2 || y <= k->y0 + 2 || y >= k->y1 - 2)
+                k->n_border++;
+        }
+    int lng = w > h ? w : h;
+    for (int i = 0; i < n_cs; i++) {
+        const feat_comp *k = &cs[i];
+        int cw = k->x1 - k->x0 + 1, ch = k->y1 - k->y0 + 1;
+        float fill = (float)k->n / ((float)cw * ch);
+        float border = (float)k->n_border / k->n;
+        if (cw >= 0.3f * w && ch >= 0.3f * h && border > 0.75f) {
+            out->n_frames++;
+            continue;
+        }
+        if (fill >= 0.85f && cw >= 3 && ch >= 3 && k->n >= 0.0015f * n && k->n < 0.5f * n) {
+            out->n_solid++;
+            out->solid_share += (float)k->n / n;
+            continue;
+        }
+        if ((cw > ch ? cw : ch) >= 0.25f * lng && fill < 0.25f && border < 0.75f) {
+            out->n_curves++;
+            continue;
+        }
+        if (cw >= 2 && ch >= 2 && cw <= 14 && ch <= 14 && cw <= 2 * ch && ch <= 2 * cw &&
+            fill >= 0.45f) {
+            int r = (int)(k->r / k->n), g = (int)(k->g / k->n), b = (int)(k->b / k->n);
+            int mx = r > g ? (r > b ? r : b) : (g > b ? g : b);
+            int mn = r < g ? (r < b ? r : b) : (g < b ? g : b);
+            if (mx > 40 && mx - mn > 0.3f * mx)
+                out->n_blobs++;
+            else if (out->color_ink < 0.05f)
+                out->n_blobs++; /* a black-marker plot */
+        }
+    }
+done:
+    free(hist);
+    free(ink);
+    free(labels);
+    free(colc);
+    free(cs);
+}

@@ -392,7 +392,11 @@ odx_status store_commit(store *s, odx_err *err)
 
     if (changed && (rc = store_faiss_sync(s, err)) != ODX_OK)
         return rc;
-    if (s->index_gen != s->file_gen && core_now() - s->last_save >= STORE_SAVE_EVERY_S)
+    /* index_gen may move under a concurrent store_refresh: read it locked. */
+    pthread_rwlock_rdlock(&s->idx_lock);
+    bool dirty = s->index_gen != s->file_gen;
+    pthread_rwlock_unlock(&s->idx_lock);
+    if (dirty && core_now() - s->last_save >= STORE_SAVE_EVERY_S)
         rc = store_faiss_save(s, err);
     return rc;
 }

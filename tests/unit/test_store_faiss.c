@@ -5,6 +5,7 @@
 #include "storage.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,7 +371,7 @@ static void test_meta_changes(const char *dir)
 
 typedef struct thr_arg {
     store *s;
-    volatile int *stop;
+    atomic_int *stop;
     int n_err, n_ok;
 } thr_arg;
 
@@ -379,7 +380,7 @@ static void *searcher(void *p)
     thr_arg *a = p;
     int dim = store_dim(a->s);
     float *q = malloc(sizeof(float) * (size_t)dim);
-    for (int it = 0; !*a->stop || it < 20; it++) {
+    for (int it = 0; !atomic_load(a->stop) || it < 20; it++) {
         odx_err e = {0};
         store_hit *h = NULL;
         int n = 0;
@@ -407,7 +408,7 @@ static void test_threads(const char *dir)
     CHECK(store_open(dir, false, &s, &e) == ODX_OK);
     if (!s)
         return;
-    volatile int stop = 0;
+    atomic_int stop = 0;
     pthread_t th[3];
     thr_arg args[3];
     for (int i = 0; i < 3; i++) {
@@ -421,7 +422,7 @@ static void test_threads(const char *dir)
             CHECK(del_item(s, 100 + b - 1) == ODX_OK);
         CHECK(store_commit(s, &e) == ODX_OK);
     }
-    stop = 1;
+    atomic_store(&stop, 1);
     for (int i = 0; i < 3; i++) {
         pthread_join(th[i], NULL);
         CHECK(args[i].n_err == 0);

@@ -188,7 +188,8 @@ static int read_names(const char *path, walk_name **out, size_t *n_out)
         names_free(v, n);
         return rc;
     }
-    qsort(v, n, sizeof *v, name_cmp);
+    if (n > 1)
+        qsort(v, n, sizeof *v, name_cmp);
     *out = v;
     *n_out = n;
     return 0;

@@ -304,7 +304,11 @@ static void test_passes(void)
     CHECK(store_commit(s, NULL) == ODX_OK);
     store_texts_free(tx, ntx);
     CHECK(run_once(s, &p, &st, &err) == ODX_OK);
-    CHECK(st.n_changed == 2 && st.n_reused == 1); /* img2 + its copy, captioned once */
+    /* img2 + its copy: captioned once. The copy is either re-processed and
+     * reused, or (when the first result was written before the walk reached
+     * it) already current and unchanged. */
+    CHECK_MSG(st.n_changed >= 1 && st.n_changed - st.n_reused == 1 && st.n_failed == 0, "changed %lld reused %lld failed %lld",
+              (long long)st.n_changed, (long long)st.n_reused, (long long)st.n_failed);
     CHECK(store_content_get(s, im.hash, eng, emb, &found, NULL) == ODX_OK && found &&
           !strcmp(eng, CAP_ENGINE_VERSION));
     store_image_clear(&im);

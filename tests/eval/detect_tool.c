@@ -43,6 +43,31 @@ int main(int argc, char **argv)
         uint8_t *data = NULL;
         size_t len = 0;
         cap_image im = {0};
+        size_t al = strlen(argv[i]);
+        if (al > 7 && !strcmp(argv[i] + al - 7, ".in.f32")) {
+            /* a dumped network input: run it as is and dump the outputs */
+            const tfj_tensor *outs[6];
+            size_t want = sizeof(float) * 3 * CAP_DET_SIZE * CAP_DET_SIZE;
+            if (core_read_file(argv[i], 1 << 26, &data, &len, &err) != ODX_OK || len != want ||
+                cap_det_run_raw(st, (const float *)data, outs, &err) != ODX_OK) {
+                fprintf(stderr, "%s: bad input file %s\n", argv[i], err.msg);
+                free(data);
+                rc = 1;
+                continue;
+            }
+            char stem[512];
+            snprintf(stem, sizeof stem, "%.*s", (int)(al - 7), argv[i]);
+            static const char *const NM[6] = {"Identity", "Identity_3", "Identity_1",
+                                              "Identity_4", "Identity_2", "Identity_5"};
+            for (int k = 0; k < 6; k++) {
+                char path[1024];
+                snprintf(path, sizeof path, "%s.native", stem);
+                dump(dir ? dir : ".", strrchr(path, '/') ? strrchr(path, '/') + 1 : path, NM[k],
+                     outs[k]->d.f, (size_t)outs[k]->n);
+            }
+            free(data);
+            continue;
+        }
         cap_header hdr;
         cap_limits lim = {200000000, 1 << 30};
         core_err_clear(&err);

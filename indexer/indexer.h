@@ -33,7 +33,8 @@ odx_status idx_run(store *s, const char *db_dir, const cap_config *cap,
  *   Of new+changed files, each is exactly one of: n_failed, n_reused (content
  *   hash known, nothing recomputed), n_reembedded (vectors recomputed from
  *   stored captions), or captioned (the rest). Walk errors (unreadable
- *   directories, symlink loops) are error rows counted only in n_failed. An unchanged file whose content
+ *   directories, symlink loops) are error rows too, counted like files
+ *   (unchanged while the same error recurs, unless p->retry_errors). An unchanged file whose content
  *   only lacks the current embedder is re-embedded without being read and
  *   counted n_unchanged, and n_reembedded once per content.
  * - Per-file failures become error rows (stage read/decode/caption/embed) and

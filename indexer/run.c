@@ -700,6 +700,35 @@ static odx_status on_image(run *r, const idx_entry *e)
     return dispatch(r, j);
 }
 
+/* An entry the walk could not use (unreadable directory, symlink loop): an
+ * error row like a failed file, and like one not re-recorded (nor counted
+ * failed again) while it stays the same, so a nightly run stays quiet. */
+static odx_status on_walk_error(run *r, const idx_entry *e)
+{
+    store_image im = {0};
+    bool found = false;
+    r->st->n_seen++;
+    if (!e->is_dir)
+        r->done_files++;
+    pthread_mutex_lock(&r->store_mu);
+    odx_status st = store_image_get(r->s, e->path, &im, &found, r->err);
+    pthread_mutex_unlock(&r->store_mu);
+    if (st != ODX_OK)
+        return fail(r, st);
+    bool same = found && !im.ok && im.err_stage && !strcmp(im.err_stage, "read") &&
+                im.err_reason && e->reason && !strcmp(im.err_reason, e->reason);
+    store_image_clear(&im);
+    if (same && !r->p->retry_errors) {
+        r->st->n_unchanged++;
+        return ODX_OK;
+    }
+    if (found)
+        r->st->n_changed++;
+    else
+        r->st->n_new++;
+    return put_error(r, e->path, e->size, e->mtime_ns, "read", e->reason);
+}
+
 static int on_entry(void *ctx, const idx_entry *e)
 {
     run *r = ctx;
@@ -720,10 +749,8 @@ static int on_entry(void *ctx, const idx_entry *e)
                 if ((nv[r->n_noprune] = strdup(e->path)))
                     r->n_noprune++;
             }
-        } else {
-            r->done_files++;
         }
-        st = put_error(r, e->path, e->size, e->mtime_ns, "read", e->reason);
+        st = on_walk_error(r, e);
     } else {
         r->st->n_seen++;
         st = on_image(r, e);

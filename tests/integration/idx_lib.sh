@@ -83,7 +83,7 @@ CEOF
 idx_fails=0
 idx_check() {
   local what=$1; shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; idx_fails=$((idx_fails + 1)); fi
+  if "$@" >/dev/null; then echo "ok   $what"; else echo "FAIL $what"; idx_fails=$((idx_fails + 1)); fi
 }
 
 # idx_json_field FILE KEY: the value of "KEY":N in the last summary line.

@@ -177,6 +177,8 @@ odx_status emb_query_parse(const char *text, emb_query *out, odx_err *err)
         const char *s = l.text + t->off;
         if (t->kind == EMB_TOK_BIGRAM)
             continue;
+        if (out->n_groups >= MAX_GROUPS - 1)
+            break; /* a query this long is cut, not refused */
         bool own = mi < nm && m[mi].first == i;
         if (own) {
             /* a lexicon word or phrase: its own form plus every en/zh

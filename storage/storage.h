@@ -16,7 +16,14 @@ typedef struct store store;
 
 /* Opens or creates the database in directory dir (created if missing,
  * unless read_only). Loads the FAISS file, rebuilding or catching it up
- * from the vectors table when it is missing, corrupt or behind. */
+ * from the vectors table when it is missing, corrupt or behind.
+ * Errors: ODX_ERR_NOT_FOUND (read_only and no index), ODX_ERR_SCHEMA (a
+ * database from a newer omnidex, or read_only on one needing migration),
+ * ODX_ERR_DB, ODX_ERR_IO, ODX_ERR_FAISS. A writer opened on a database made
+ * with another EMB_DIM drops the old vectors and sets content.embedder to
+ * "" so everything is re-embedded.
+ * Thread safety: all functions may be called from several threads on one
+ * store (searches typically); batches belong to one writer thread. */
 odx_status store_open(const char *dir, bool read_only, store **out,
                       odx_err *err);
 void store_close(store *s);
@@ -27,6 +34,7 @@ sqlite3 *store_sqlite(store *s);
 const char *store_dir(const store *s);
 int store_dim(const store *s);
 
+/* *val is malloc'd, or NULL when the key is absent (still ODX_OK). */
 odx_status store_meta_get(store *s, const char *key, char **val, odx_err *err);
 odx_status store_meta_set(store *s, const char *key, const char *val,
                           odx_err *err);
@@ -36,7 +44,9 @@ odx_status store_meta_set(store *s, const char *key, const char *val,
 /* One batch = one transaction. store_commit bumps the generation when
  * vectors changed, applies vector adds/removes to the in-memory FAISS
  * index, and saves the FAISS file at most every save_every_s seconds
- * (store_save forces it). */
+ * (store_save forces it). A write call made outside a batch runs in a
+ * batch of its own; a write call that fails inside a batch is undone
+ * alone (savepoint) and leaves the rest of the batch intact. */
 odx_status store_begin(store *s, odx_err *err);
 odx_status store_commit(store *s, odx_err *err);
 void store_rollback(store *s);
@@ -60,6 +70,8 @@ odx_status store_image_put_ok(store *s, const char *path, int64_t size,
 odx_status store_image_put_error(store *s, const char *path, int64_t size,
                                  int64_t mtime_ns, const char *stage,
                                  const char *reason, odx_err *err);
+/* Deleting an id that does not exist is not an error. Content no image
+ * refers to any more stays until store_content_gc. */
 odx_status store_image_delete(store *s, int64_t id, odx_err *err);
 /* Calls fn for every image row (ok and failed); fn returns non-zero to
  * stop. Do not write from inside fn. */
@@ -101,7 +113,8 @@ odx_status store_content_put(store *s, const char *hash,
 odx_status store_content_texts(store *s, const char *hash, store_text **out,
                                int *n, odx_err *err);
 void store_texts_free(store_text *t, int n);
-/* Replaces only the vectors of a content hash. */
+/* Replaces only the vectors of a content hash; records embedder (if not
+ * NULL) in content.embedder. ODX_ERR_NOT_FOUND when the content is absent. */
 odx_status store_vectors_replace(store *s, const char *hash,
                                  const store_vec *v, int n,
                                  const char *embedder, odx_err *err);
@@ -124,13 +137,16 @@ typedef struct store_hit {
 /* Reloads / catches up FAISS if another process moved the generation.
  * Cheap when nothing changed; call before searches in long-lived readers. */
 odx_status store_refresh(store *s, odx_err *err);
-/* Top-k by inner product. *hits malloc'd. */
+/* Top-k by inner product; q has store_dim() floats. *hits malloc'd (NULL
+ * when *n is 0); lang is "" for dense hits. */
 odx_status store_dense_search(store *s, const float *q, int k,
                               store_hit **hits, int *n, odx_err *err);
-/* FTS5 MATCH (expression built by emb_query_fts), best first by bm25. */
+/* FTS5 MATCH (expression built by emb_query_fts), best first by bm25.
+ * A malformed expression gives ODX_ERR_INVALID with SQLite's reason. */
 odx_status store_fts_search(store *s, const char *match, int limit,
                             store_hit **hits, int *n, odx_err *err);
 
+/* n_images counts images with status ok, n_errors the failed ones. */
 typedef struct store_stats {
     int64_t n_images, n_errors, n_content, n_vectors, faiss_ntotal, generation;
     int64_t db_bytes, faiss_bytes;

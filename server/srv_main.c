@@ -1,0 +1,158 @@
+/* srv_main.c - `omnidex serve`: options, opening the index read-only, and
+ * the wait for SIGINT/SIGTERM. The HTTP side lives in srv_http.c; the
+ * index is opened once and shared by every request thread. */
+#include "server.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { SRV_EXIT_OK = 0, SRV_EXIT_USAGE = 2, SRV_EXIT_FATAL = 3 };
+
+static void help(FILE *f)
+{
+    fprintf(f,
+            "Usage: omnidex [--db DIR] serve [OPTIONS]\n"
+            "Serves the index over HTTP (JSON, UTF-8) until SIGINT/SIGTERM. The index is\n"
+            "opened read-only; updates made meanwhile by 'omnidex index' are seen without\n"
+            "a restart.\n\n"
+            "Options:\n"
+            "  --port N       TCP port (default 8080; 0 picks a free port, printed on start)\n"
+            "  --listen ADDR  numeric IPv4/IPv6 address to bind (default 127.0.0.1)\n"
+            "  --token T      require 'Authorization: Bearer T' on every endpoint except\n"
+            "                 /healthz (default: $OMNIDEX_TOKEN; unset or empty: no token)\n"
+            "  --threads N    request threads (default 4, at most 256)\n"
+            "  --access-log   one line per request on stderr\n"
+            "  -h, --help     this help\n\n"
+            "Endpoints (GET or HEAD):\n"
+            "  /search?q=&k=&lang=&domain=&text_lang=&path=&ext=&after=&before=\n"
+            "          &min_score=&min_width=&min_height=&mode=&all=&explain=\n"
+            "                 {\"query\":..., \"count\":N, \"results\":[...]}\n"
+            "  /context?q=&max_chars=&k=&lang=&format=md|json (+ the /search filters)\n"
+            "  /images/{id}        everything stored for one image\n"
+            "  /images/{id}/thumb  JPEG, long side <= %d\n"
+            "  /stats, /healthz\n"
+            "Errors are {\"error\": CODE, \"message\": TEXT} with CODE one of bad_request (400),\n"
+            "unauthorized (401), not_found (404), method_not_allowed (405), too_large\n"
+            "(413: a body over 64 KiB; 414: q over %d bytes or too many arguments),\n"
+            "unprocessable (422: no thumbnail possible), internal (500). k is 1..%d.\n\n"
+            "Exit codes: 0 stopped by a signal; 2 usage error; 3 fatal (index cannot be\n"
+            "opened, address cannot be bound).\n",
+            SRV_THUMB_SIDE, SRV_MAX_Q, SRV_MAX_K);
+}
+
+/* "--name VALUE" or "--name=VALUE"; advances *i past what it used. */
+static bool opt_value(int argc, char **argv, int *i, const char *name, const char **val)
+{
+    size_t n = strlen(name);
+    const char *a = argv[*i];
+    if (strncmp(a, name, n) != 0)
+        return false;
+    if (a[n] == '=') {
+        *val = a + n + 1;
+        return true;
+    }
+    if (a[n] != 0)
+        return false;
+    *val = *i + 1 < argc ? argv[++*i] : NULL;
+    return true;
+}
+
+static int usage(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "omnidex serve: ");
+    fprintf(stderr, fmt, arg ? arg : "");
+    fprintf(stderr, "\nTry 'omnidex serve --help'.\n");
+    return SRV_EXIT_USAGE;
+}
+
+int srv_main(const char *db_dir, const char *models_dir, int argc, char **argv)
+{
+    srv_config cfg = {.listen = "127.0.0.1", .port = 8080, .threads = 4};
+    const char *env_token = getenv("OMNIDEX_TOKEN");
+    if (env_token && *env_token)
+        cfg.token = env_token;
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        long n;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            help(stdout);
+            return SRV_EXIT_OK;
+        } else if (opt_value(argc, argv, &i, "--port", &v)) {
+            if (!v || !srv_parse_long(v, 0, 65535, &n))
+                return usage("--port needs a number from 0 to 65535 (got '%s')", v);
+            cfg.port = (int)n;
+        } else if (opt_value(argc, argv, &i, "--listen", &v)) {
+            if (!v || !*v)
+                return usage("--listen needs an address%s", "");
+            cfg.listen = strcmp(v, "localhost") == 0 ? "127.0.0.1" : v;
+        } else if (opt_value(argc, argv, &i, "--token", &v)) {
+            if (!v || !*v)
+                return usage("--token needs a non-empty value%s", "");
+            cfg.token = v;
+        } else if (opt_value(argc, argv, &i, "--threads", &v)) {
+            if (!v || !srv_parse_long(v, 1, 256, &n))
+                return usage("--threads needs a number from 1 to 256 (got '%s')", v);
+            cfg.threads = (int)n;
+        } else if (strcmp(argv[i], "--access-log") == 0) {
+            cfg.access_log = true;
+        } else {
+            return usage("unknown option or argument '%s'", argv[i]);
+        }
+    }
+    if (cfg.token && (strlen(cfg.token) > 1024 || !srv_utf8_valid(cfg.token, strlen(cfg.token))))
+        return usage("the token must be printable text of at most 1024 bytes%s", "");
+
+    char dir[PATH_MAX];
+    odx_err e = {0};
+    odx_db *db = NULL;
+    srv_server *s = NULL;
+    int rc = SRV_EXIT_FATAL, port = 0;
+    if (odx_db_dir_resolve(db_dir, dir, sizeof dir, &e) != ODX_OK) {
+        fprintf(stderr, "omnidex: %s\n", e.msg);
+        return SRV_EXIT_FATAL;
+    }
+    odx_db_params dp = odx_db_params_default();
+    dp.read_only = true;
+    dp.models_dir = models_dir;
+    odx_status st = odx_db_open(dir, &dp, &db, &e);
+    if (st != ODX_OK) {
+        fprintf(stderr, "omnidex: cannot open the index in %s: %s (run 'omnidex index' first?)\n",
+                dir, e.msg[0] ? e.msg : odx_status_str(st));
+        return st == ODX_ERR_INVALID ? SRV_EXIT_USAGE : SRV_EXIT_FATAL;
+    }
+
+    /* Block the stop signals before MHD starts its threads (they inherit
+     * the mask), so only sigwait below ever sees them. A peer hanging up
+     * must not kill the process either. */
+    sigset_t stop, old;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, &old);
+    signal(SIGPIPE, SIG_IGN);
+
+    st = srv_start(db, &cfg, &s, &port, &e);
+    if (st != ODX_OK) {
+        fprintf(stderr, "omnidex: %s\n", e.msg);
+        rc = st == ODX_ERR_INVALID ? SRV_EXIT_USAGE : SRV_EXIT_FATAL;
+        goto done;
+    }
+    bool v6 = strchr(cfg.listen, ':') != NULL;
+    fprintf(stderr, "omnidex: serving %s on http://%s%s%s:%d\n", dir, v6 ? "[" : "", cfg.listen,
+            v6 ? "]" : "", port);
+    fflush(stderr);
+    int sig = 0;
+    while (sigwait(&stop, &sig) != 0)
+        ;
+    fprintf(stderr, "omnidex: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    rc = SRV_EXIT_OK;
+done:
+    srv_stop(s);
+    odx_db_close(db);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}

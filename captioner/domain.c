@@ -104,7 +104,7 @@ ODX_STATIC void dom_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N
     float gut = ramp((float)L->n_gutters, 1, 4);
     float chrome = ramp(f->gray_share, 0.08f, 0.25f) + ramp(f->black_share, 0.3f, 0.6f);
     float marks = ramp(L->solid_share, 0.02f, 0.1f) + ramp((float)L->n_curves, 0, 1) +
-                  ramp((float)L->n_blobs, 8, 25);
+                  ramp((float)L->n_blobs, 8, 25) * ramp(L->color_ink, 0.03f, 0.1f);
     if (marks > 1)
         marks = 1;
     float axis = f->axis_score;
@@ -117,7 +117,7 @@ ODX_STATIC void dom_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N
                       0.7f * vr - 0.6f * chrome - 1.0f * nat - 0.5f * hr;
     s[CAP_TABLE] = 1.6f * f->grid_score + 1.0f * hr * some + 1.2f * gut * dense + 0.3f * dense -
                    0.8f * nat - 0.6f * chrome - 1.0f * pie;
-    s[CAP_CHART] = 1.4f * axis * marks + 2.5f * pie + 0.5f * some * few_lines * marks +
+    s[CAP_CHART] = 1.4f * axis * marks + 2.5f * pie + 0.8f * some * few_lines * marks * (1 - f->grid_score) +
                    0.3f * paper - 0.8f * nat - 0.8f * dense - 0.5f * chrome;
     s[CAP_SCREENSHOT] = 1.0f * vr + 0.8f * chrome * some + 0.6f * some +
                         0.4f * ramp(f->n_colors, 0.08f, 0.3f) * some + 0.3f * hr -

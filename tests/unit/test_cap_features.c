@@ -1,0 +1,266 @@
+/* test_cap_features.c - unit tests for captioner/features.c and domain.c on
+ * synthetic images drawn here: flat colour, sky gradient, ruled grid, axes
+ * with bars, noise, a pie; and the classification of the clear cases. */
+#include "captioner_int.h"
+#include "check.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static cap_image img_new(int w, int h, uint8_t r, uint8_t g, uint8_t b)
+{
+    cap_image im = {w, h, malloc((size_t)w * h * 3)};
+    for (int i = 0; i < w * h; i++) {
+        im.rgb[3 * i] = r;
+        im.rgb[3 * i + 1] = g;
+        im.rgb[3 * i + 2] = b;
+    }
+    return im;
+}
+
+static void put(cap_image *im, int x, int y, uint8_t r, uint8_t g, uint8_t b)
+{
+    if (x < 0 || y < 0 || x >= im->w || y >= im->h)
+        return;
+    uint8_t *p = im->rgb + ((size_t)y * im->w + x) * 3;
+    p[0] = r;
+    p[1] = g;
+    p[2] = b;
+}
+
+static void rect(cap_image *im, int x0, int y0, int x1, int y1, uint8_t r, uint8_t g, uint8_t b)
+{
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++)
+            put(im, x, y, r, g, b);
+}
+
+static uint32_t seed = 7;
+static uint32_t rnd(void)
+{
+    seed = seed * 1103515245u + 12345u;
+    return seed >> 8;
+}
+
+/* Small dark "glyphs" in rows, as text looks at thumbnail scale. */
+static void text_rows(cap_image *im, int x0, int x1, int y0, int n_rows, int pitch)
+{
+    for (int r = 0; r < n_rows; r++) {
+        int y = y0 + r * pitch;
+        for (int x = x0; x + 4 < x1; x += 6)
+            if (rnd() % 7)
+                rect(im, x, y, x + 4, y + 6, 20, 20, 20);
+    }
+}
+
+static void describe(const cap_image *im, cap_desc *d)
+{
+    memset(d, 0, sizeof *d);
+    d->width = im->w;
+    d->height = im->h;
+    cap_features_compute(im, d);
+    cap_classify(d, im);
+}
+
+static void test_flat(void)
+{
+    cap_image im = img_new(300, 200, 200, 30, 30);
+    cap_desc d;
+    describe(&im, &d);
+    CHECK(d.n_colors >= 1);
+    CHECK_STR(d.colors[0].name, "red");
+    CHECK_STR(d.colors[0].name_zh, "红色");
+    CHECK_NEAR(d.colors[0].share, 1.0, 0.01);
+    CHECK_NEAR(d.feat.aspect, 1.5, 0.01);
+    CHECK(d.feat.flat_share > 0.9f);
+    CHECK(d.feat.noise < 0.01f);
+    CHECK(d.feat.edge_density < 0.01f);
+    CHECK(d.feat.n_h_rules == 0 && d.feat.n_v_rules == 0);
+    cap_image_free(&im);
+
+    /* names of a few more flat colours */
+    struct { uint8_t r, g, b; const char *name; } cases[] = {
+        {20, 60, 220, "blue"}, {30, 160, 40, "green"}, {250, 250, 250, "white"},
+        {10, 10, 10, "black"}, {128, 128, 128, "gray"}, {250, 140, 20, "orange"},
+        {240, 220, 30, "yellow"}, {130, 40, 170, "purple"}, {120, 70, 30, "brown"},
+        {250, 170, 200, "pink"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        im = img_new(40, 40, cases[i].r, cases[i].g, cases[i].b);
+        describe(&im, &d);
+        CHECK(d.n_colors >= 1);
+        if (d.n_colors)
+            CHECK_STR(d.colors[0].name, cases[i].name);
+        cap_image_free(&im);
+    }
+}
+
+static void test_sky(void)
+{
+    /* blue sky gradient on top, textured green field below */
+    cap_image im = img_new(400, 300, 0, 0, 0);
+    for (int y = 0; y < 300; y++)
+        for (int x = 0; x < 400; x++) {
+            if (y < 150)
+                put(&im, x, y, (uint8_t)(90 + y / 3), (uint8_t)(150 + y / 4), 235);
+            else {
+                int v = (int)(rnd() % 60);
+                put(&im, x, y, (uint8_t)(40 + v / 2), (uint8_t)(110 + v), (uint8_t)(30 + v / 3));
+            }
+        }
+    cap_desc d;
+    describe(&im, &d);
+    CHECK_MSG(d.feat.sky > 0.5f, "sky %g", d.feat.sky);
+    CHECK_MSG(d.feat.vegetation > 0.3f, "vegetation %g", d.feat.vegetation);
+    CHECK(d.feat.night < 0.1f);
+    CHECK(d.feat.noise > 0.2f);
+    CHECK(d.domain == CAP_PHOTO);
+    bool has_blue = false, has_green = false;
+    for (int i = 0; i < d.n_colors; i++) {
+        has_blue |= strstr(d.colors[i].name, "blue") != NULL;
+        has_green |= strstr(d.colors[i].name, "green") != NULL;
+    }
+    CHECK(has_blue && has_green);
+    cap_image_free(&im);
+}
+
+static void test_grid_table(void)
+{
+    /* 6 rows x 4 columns of cells with black borders and text inside */
+    cap_image im = img_new(480, 300, 255, 255, 255);
+    for (int r = 0; r <= 6; r++)
+        rect(&im, 20, 20 + r * 42, 461, 22 + r * 42, 0, 0, 0);
+    for (int c = 0; c <= 4; c++)
+        rect(&im, 20 + c * 110, 20, 22 + c * 110, 274, 0, 0, 0);
+    for (int r = 0; r < 6; r++)
+        for (int c = 0; c < 4; c++)
+            text_rows(&im, 30 + c * 110, 30 + c * 110 + 70, 34 + r * 42, 1, 10);
+    cap_desc d;
+    describe(&im, &d);
+    CHECK_MSG(d.feat.n_h_rules == 7, "h rules %d", d.feat.n_h_rules);
+    CHECK_MSG(d.feat.n_v_rules == 5, "v rules %d", d.feat.n_v_rules);
+    CHECK_MSG(d.feat.grid_score > 0.8f, "grid %g", d.feat.grid_score);
+    CHECK(d.feat.h_rule_share > 0.01f);
+    CHECK_MSG(d.domain == CAP_TABLE, "domain %s", cap_domain_name(d.domain));
+    cap_image_free(&im);
+}
+
+static void test_axes_bars(void)
+{
+    cap_image im = img_new(500, 320, 255, 255, 255);
+    rect(&im, 60, 30, 62, 282, 0, 0, 0);   /* y axis */
+    rect(&im, 60, 280, 480, 282, 0, 0, 0); /* x axis */
+    int heights[5] = {120, 200, 90, 230, 160};
+    for (int i = 0; i < 5; i++) {
+        int x = 90 + i * 75;
+        rect(&im, x, 280 - heights[i], x + 45, 280, 31, 119, 180);
+        for (int t = 0; t < 3; t++) /* tick labels */
+            rect(&im, x + 12 + t * 7, 290, x + 17 + t * 7, 298, 30, 30, 30);
+    }
+    for (int i = 0; i < 5; i++) /* y tick labels */
+        rect(&im, 30, 60 + i * 50, 50, 67 + i * 50, 30, 30, 30);
+    cap_desc d;
+    describe(&im, &d);
+    CHECK_MSG(d.feat.axis_score > 0.6f, "axis %g", d.feat.axis_score);
+    CHECK(d.feat.sector_score < 0.3f);
+    CHECK_MSG(d.domain == CAP_CHART, "domain %s", cap_domain_name(d.domain));
+    CHECK_STR(d.chart_type, "bar");
+    cap_image_free(&im);
+}
+
+static void test_noise(void)
+{
+    cap_image im = img_new(320, 240, 0, 0, 0);
+    for (int i = 0; i < 320 * 240 * 3; i++)
+        im.rgb[i] = (uint8_t)(60 + rnd() % 120);
+    cap_desc d;
+    describe(&im, &d);
+    CHECK_MSG(d.feat.noise > 0.5f, "noise %g", d.feat.noise);
+    CHECK(d.feat.flat_share < 0.05f);
+    CHECK(d.feat.n_h_rules == 0);
+    CHECK(d.feat.text_likeness < 0.2f);
+    CHECK_MSG(d.domain == CAP_PHOTO, "domain %s", cap_domain_name(d.domain));
+    cap_image_free(&im);
+}
+
+static void test_pie(void)
+{
+    cap_image im = img_new(480, 360, 255, 255, 255);
+    const uint8_t col[4][3] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44}, {214, 39, 40}};
+    const float cut[4] = {0.35f, 0.6f, 0.85f, 1.0f};
+    float cx = 200, cy = 180, r = 140;
+    for (int y = 0; y < 360; y++)
+        for (int x = 0; x < 480; x++) {
+            float dx = x - cx, dy = y - cy;
+            if (dx * dx + dy * dy > r * r)
+                continue;
+            float a = (atan2f(dy, dx) + 3.14159265f) / (2 * 3.14159265f);
+            int k = 0;
+            while (k < 3 && a > cut[k])
+                k++;
+            put(&im, x, y, col[k][0], col[k][1], col[k][2]);
+        }
+    for (int i = 0; i < 4; i++) /* legend */
+        rect(&im, 390, 120 + i * 30, 405, 132 + i * 30, col[i][0], col[i][1], col[i][2]);
+    cap_desc d;
+    describe(&im, &d);
+    CHECK_MSG(d.feat.sector_score > 0.6f, "sector %g", d.feat.sector_score);
+    CHECK_MSG(d.domain == CAP_CHART, "domain %s", cap_domain_name(d.domain));
+    CHECK_STR(d.chart_type, "pie");
+    CHECK(d.domain_conf > 0.5f && d.domain_conf <= 1.0f);
+    cap_image_free(&im);
+
+    /* a single-colour disc is not a pie */
+    im = img_new(300, 300, 255, 255, 255);
+    for (int y = 0; y < 300; y++)
+        for (int x = 0; x < 300; x++)
+            if ((x - 150) * (x - 150) + (y - 150) * (y - 150) < 120 * 120)
+                put(&im, x, y, 240, 140, 20);
+    describe(&im, &d);
+    CHECK_MSG(d.feat.sector_score < 0.3f, "sector %g", d.feat.sector_score);
+    cap_image_free(&im);
+}
+
+static void test_text_page(void)
+{
+    cap_image im = img_new(400, 520, 255, 255, 255);
+    text_rows(&im, 40, 360, 40, 30, 15);
+    cap_desc d;
+    describe(&im, &d);
+    CHECK_MSG(d.feat.n_text_lines >= 25 && d.feat.n_text_lines <= 32, "lines %d",
+              d.feat.n_text_lines);
+    CHECK(d.feat.text_likeness > 0.7f);
+    CHECK_MSG(d.domain == CAP_DOCUMENT, "domain %s", cap_domain_name(d.domain));
+    cap_image_free(&im);
+}
+
+static void test_degenerate(void)
+{
+    cap_desc d;
+    memset(&d, 0, sizeof d);
+    cap_image none = {0};
+    cap_features_compute(&none, &d); /* must not crash */
+    CHECK(d.n_colors == 0);
+    cap_image one = img_new(1, 1, 5, 5, 5);
+    describe(&one, &d);
+    CHECK(d.domain >= 0 && d.domain < CAP_N_DOMAINS);
+    cap_image_free(&one);
+    cap_image thin = img_new(512, 2, 100, 100, 100);
+    describe(&thin, &d);
+    CHECK(d.domain >= 0 && d.domain < CAP_N_DOMAINS);
+    cap_image_free(&thin);
+}
+
+int main(void)
+{
+    test_flat();
+    test_sky();
+    test_grid_table();
+    test_axes_bars();
+    test_noise();
+    test_pie();
+    test_text_page();
+    test_degenerate();
+    return check_result("test_cap_features");
+}

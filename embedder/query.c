@@ -121,7 +121,8 @@ static bool add_concept_forms(emb_query_group *g, const emb_match *m)
     return true;
 }
 
-static bool cjk_group(emb_query *q, const emb_toklist *l, int a, int b)
+static bool cjk_group(emb_query *q, const emb_toklist *l, int a, int b,
+                      bool weak)
 {
     /* a, b: token indices of two unigrams (b may equal a) */
     char buf[2 * EMB_MAX_TOKEN + 8];
@@ -132,7 +133,7 @@ static bool cjk_group(emb_query *q, const emb_toklist *l, int a, int b)
         memcpy(buf + n, l->text + tb->off, (size_t)tb->len);
         n += (size_t)tb->len;
     }
-    bool stop = emb_is_stopword(buf, (int)n) ||
+    bool stop = weak || emb_is_stopword(buf, (int)n) ||
                 emb_is_stopword(l->text + ta->off, ta->len) ||
                 (b != a && emb_is_stopword(l->text + tb->off, tb->len));
     emb_query_group *g = new_group(q, stop);
@@ -171,7 +172,7 @@ odx_status emb_query_parse(const char *text, emb_query *out, odx_err *err)
     int mi = 0;
     for (int j = 0; j < nm; j++)
         for (int t = m[j].first; t < m[j].first + m[j].n && t < l.n; t++)
-            covered[t] = (char)(m[j].n_units > 1 ? 2 : 1);
+            covered[t] = 1;
     for (int i = 0; i < l.n; i++) {
         const emb_tok *t = &l.toks[i];
         const char *s = l.text + t->off;
@@ -179,10 +180,11 @@ odx_status emb_query_parse(const char *text, emb_query *out, odx_err *err)
             continue;
         if (out->n_groups >= MAX_GROUPS - 1)
             break; /* a query this long is cut, not refused */
-        bool own = mi < nm && m[mi].first == i;
-        if (own) {
-            /* a lexicon word or phrase: its own form plus every en/zh
-             * form of its concepts */
+        if (mi < nm && m[mi].first == i) {
+            /* a lexicon word or phrase is one group: its own form plus
+             * every en/zh form of its concepts. The words of a phrase get
+             * no groups of their own: "bar chart" is one need, and a
+             * caption saying "柱状图" covers all of it. */
             const emb_match *x = &m[mi++];
             bool stop = x->n_units == 1 && emb_is_stopword(s, t->len);
             emb_query_group *g = new_group(out, stop);
@@ -193,23 +195,20 @@ odx_status emb_query_parse(const char *text, emb_query *out, odx_err *err)
                           : add_term(g, x->key, strlen(x->key));
             if (!ok || !add_concept_forms(g, x))
                 goto nomem;
-            if (x->n_units == 1 || t->kind != EMB_TOK_WORD)
-                continue;
+            continue;
         }
+        if (covered[i])
+            continue;
         if (t->kind == EMB_TOK_WORD) {
-            /* a word of a matched phrase keeps a group of its own (recall),
-             * without the concept forms of the phrase */
-            if (own && covered[i] != 2)
-                continue;
             emb_query_group *g = new_group(out, emb_is_stopword(s, t->len));
             if (!g || !add_word_forms(g, s, (size_t)t->len))
                 goto nomem;
             continue;
         }
-        if (covered[i])
-            continue;
-        /* a stretch of CJK characters no lexicon word covers: bigrams,
-         * or the character itself when it stands alone */
+        /* CJK characters no lexicon word covers: bigrams inside such a
+         * stretch; a lone leftover character between lexicon words is a
+         * unigram marked as a stop-word (alone it means little and would
+         * match half the index), unless it is the whole run */
         int next = -1, prev = -1;
         for (int j = i + 1; j < l.n; j++) {
             if (l.toks[j].kind == EMB_TOK_BIGRAM)
@@ -224,15 +223,11 @@ odx_status emb_query_parse(const char *text, emb_query *out, odx_err *err)
                     prev = j;
                     break;
                 }
-        if (next >= 0) {
-            if (!cjk_group(out, &l, i, next))
+        if (next >= 0 && !covered[next]) {
+            if (!cjk_group(out, &l, i, next, false))
                 goto nomem;
-        } else if (prev < 0) {
-            if (!cjk_group(out, &l, i, i))
-                goto nomem;
-        } else if (covered[prev]) {
-            /* a lone leftover after a lexicon word: pair it back */
-            if (!cjk_group(out, &l, prev, i))
+        } else if (prev < 0 || covered[prev]) {
+            if (!cjk_group(out, &l, i, i, next >= 0 || prev >= 0))
                 goto nomem;
         }
     }

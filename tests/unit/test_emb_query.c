@@ -52,8 +52,9 @@ static void test_groups(void)
     CHECK(group_has(&q, g_bar, "bar chart"));
     CHECK(group_has(&q, g_bar, "柱状图"));
     CHECK(group_has(&q, g_bar, "histogram"));
-    int g_chart = group_with(&q, "charts");
-    CHECK(g_chart >= 0 && g_chart != g_bar && group_has(&q, g_chart, "chart"));
+    /* a phrase is one group: its words get none of their own */
+    CHECK(group_with(&q, "charts") < 0 && group_with(&q, "bar") < 0);
+    CHECK(q.n_groups == 5); /* the, red, bar charts, of, dogs */
     int g_dog = group_with(&q, "dogs");
     CHECK(g_dog >= 0 && group_has(&q, g_dog, "dog") && group_has(&q, g_dog, "狗"));
     emb_query_free(&q);
@@ -70,6 +71,12 @@ static void test_groups(void)
     CHECK(f && strstr(f, "\"摩托车\"") && strstr(f, "\"motorcycle\""));
     CHECK(f && !strstr(f, "\"的\"") && !strstr(f, "\"色的\""));
     free(f);
+    emb_query_free(&q);
+    /* a lone character between lexicon words is kept, as a stop-word */
+    CHECK(emb_query_parse("日落时湖边", &q, &e) == ODX_OK);
+    int g_shi = group_with(&q, "时");
+    CHECK(q.n_groups == 3 && g_shi == 1 && q.groups[g_shi].stopword);
+    CHECK(group_has(&q, group_with(&q, "湖边"), "lake"));
     emb_query_free(&q);
 
     /* one CJK character alone: its unigram */

@@ -196,6 +196,69 @@ static void test_toklist(void)
     emb_toklist_free(NULL);
 }
 
+typedef struct bounds {
+    int len, last_start, bad, n;
+} bounds;
+
+static int bounds_fn(void *ctx, const char *tok, int len, int start, int end,
+                     bool colocated)
+{
+    bounds *b = ctx;
+    b->n++;
+    if (len <= 0 || len > 2 * EMB_MAX_TOKEN + 8 || start < 0 || end > b->len ||
+        start >= end || (!colocated && start < b->last_start))
+        b->bad++;
+    /* tokens are valid UTF-8 whatever the input was */
+    for (int i = 0; i < len;) {
+        int32_t cp;
+        int k = core_utf8_next(tok + i, (size_t)(len - i), &cp);
+        if (cp == 0xFFFD)
+            b->bad++;
+        i += k;
+    }
+    if (!colocated)
+        b->last_start = start;
+    return 0;
+}
+
+/* random bytes and random mixes of real characters: offsets stay inside
+ * the text and ordered, tokens stay valid UTF-8, nothing crashes */
+static void test_random(void)
+{
+    static const char *pieces[] = {"a", "Z", "9", " ", "狗", "图表", "\xff", "\xe4\xb8",
+                                   "'", "’s", "é", "\xcc\x81", "ｆｕｌｌ", "。", "-",
+                                   "\xef\xb8\x8f", "\xe3\x83\xbb", "\0", "ß", "①"};
+    unsigned seed = 12345;
+    char buf[512];
+    int bad = 0, total = 0;
+    for (int iter = 0; iter < 3000; iter++) {
+        int n = 0;
+        if (iter % 2) {
+            int want = (int)((seed = seed * 1103515245u + 12345u) >> 16) % 300;
+            for (int i = 0; i < want; i++)
+                buf[n++] = (char)((seed = seed * 1103515245u + 12345u) >> 16);
+        } else {
+            int want = (int)((seed = seed * 1103515245u + 12345u) >> 16) % 60;
+            for (int i = 0; i < want; i++) {
+                const char *p = pieces[((seed = seed * 1103515245u + 12345u) >> 16) % 20];
+                size_t pl = p[0] ? strlen(p) : 1;
+                if (n + (int)pl >= (int)sizeof buf)
+                    break;
+                memcpy(buf + n, p, pl);
+                n += (int)pl;
+            }
+        }
+        bounds b = {n, 0, 0, 0};
+        emb_tokenize(buf, n, bounds_fn, &b);
+        bad += b.bad;
+        total += b.n;
+        char *norm = emb_normalize(buf, (size_t)n);
+        free(norm);
+    }
+    CHECK_MSG(bad == 0, "%d bad tokens of %d", bad, total);
+    CHECK(total > 1000);
+}
+
 int main(void)
 {
     test_normalize();
@@ -205,5 +268,6 @@ int main(void)
     test_invalid_and_limits();
     test_stopwords_and_stem();
     test_toklist();
+    test_random();
     return check_result("test_emb_tokenize");
 }

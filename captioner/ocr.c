@@ -32,6 +32,9 @@ struct cap_ocr {
 ODX_STATIC int cap_ocr_mode = 0;
 /* Wanted median glyph height in pixels after scaling (see pick_scale). */
 ODX_STATIC float cap_ocr_target_px = 20.0f;
+/* Gray level above which chart and diagram pages are whitened (0: off;
+ * posters lose light lettering to it). */
+ODX_STATIC int cap_ocr_knee = 210;
 /* What the last run did, for measurements. */
 ODX_STATIC float cap_ocr_last_scale;
 ODX_STATIC int cap_ocr_last_passes;
@@ -124,8 +127,8 @@ bool cap_ocr_wanted(const cap_desc *d)
 
 /* ----------------------------------------------------------- scaling ---- */
 
-/* Median height of glyph-sized connected components of the minority
- * (ink) class after a global Otsu split, on a copy subsampled by `sub`.
+/* Median height of glyph-sized connected components of ink (see below),
+ * on a copy subsampled by `sub`.
  * Returns 0 when too few glyph-like components were seen. */
 static float glyph_height(const uint8_t *g, int w, int h)
 {
@@ -139,27 +142,15 @@ static float glyph_height(const uint8_t *g, int w, int h)
     for (int y = 0; y < sh; y++)
         for (int x = 0; x < sw; x++)
             hist[g[(size_t)y * sub * w + (size_t)x * sub]]++;
-    double total = (double)sw * sh, sum = 0;
-    for (int i = 0; i < 256; i++)
-        sum += (double)i * hist[i];
-    double wb = 0, sb = 0, best = -1;
-    int thr = 128;
-    for (int t = 0; t < 256; t++) {
-        wb += hist[t];
-        if (wb == 0 || wb == total)
-            continue;
-        sb += (double)t * hist[t];
-        double mb = sb / wb, mf = (sum - sb) / (total - wb);
-        double v = wb * (total - wb) * (mb - mf) * (mb - mf);
-        if (v > best) {
-            best = v;
-            thr = t;
-        }
-    }
-    double dark = 0;
-    for (int i = 0; i <= thr; i++)
-        dark += hist[i];
-    bool ink_dark = dark <= total / 2;
+    /* Ink: clearly darker (or, on dark pages, lighter) than the most
+     * common gray. A global Otsu split would put a gray frame (classic
+     * chart styles) or a coloured panel on the ink side. */
+    int bg = 0;
+    for (int i = 1; i < 256; i++)
+        if (hist[i] > hist[bg])
+            bg = i;
+    bool ink_dark = bg >= 128;
+    int thr = ink_dark ? bg - 80 : bg + 80;
 
     uint8_t *m = malloc((size_t)sw * sh);
     int32_t *stack = malloc(sizeof(int32_t) * (size_t)sw * sh);
@@ -171,7 +162,7 @@ static float glyph_height(const uint8_t *g, int w, int h)
     for (int y = 0; y < sh; y++)
         for (int x = 0; x < sw; x++) {
             uint8_t v = g[(size_t)y * sub * w + (size_t)x * sub];
-            m[(size_t)y * sw + x] = ink_dark ? v <= thr : v > thr;
+            m[(size_t)y * sw + x] = ink_dark ? v < thr : v > thr;
         }
     for (int y = 0; y < sh && n_h < 65536; y++) {
         for (int x = 0; x < sw && n_h < 65536; x++) {
@@ -320,7 +311,7 @@ static void count_chars(const char *s, char_stats *cs)
 
 /* A word is kept when it is confident and looks like text rather than a
  * fragment of a rule, icon or photo texture. */
-static bool keep_word(const char *t, float conf, bool line_start)
+static bool keep_word(const char *t, float conf, bool line_start, bool strict)
 {
     char_stats cs = {0};
     count_chars(t, &cs);
@@ -337,6 +328,43 @@ static bool keep_word(const char *t, float conf, bool line_start)
         return false;
     if (cs.other > 2 * good + 1)
         return false;
+    /* Scatter markers, dotted rules and textures read as "ee", "SESE",
+     * "oe": short Latin runs of one or two distinct letters. */
+    if (cs.latin == good && cs.latin >= 2 && cs.latin <= 6 && cs.other == 0) {
+        unsigned seen[2] = {0, 0};
+        int distinct = 0;
+        for (const char *c = t; *c; c++) {
+            int ch = tolower((unsigned char)*c);
+            if (ch < 'a' || ch > 'z')
+                continue;
+            unsigned bit = 1u << (ch - 'a');
+            if (!(seen[0] & bit)) {
+                seen[0] |= bit;
+                distinct++;
+            }
+        }
+        static const char *const ok2[] = {"in", "on", "to", "of", "is", "as", "at",
+                                          "by", "no", "or", "so", "up", "we", "be",
+                                          "it", "an", "do", "go", "he", "me", "my",
+                                          "us", "ok", "id", "mm", "km", "cm", "kg",
+                                          "all", "add", "off", "see", "too", "odd",
+                                          "ill", "eye", "tee", "bob", "dad", "mom",
+                                          "vs"};
+        /* documents and screens have real words like these: only the sparse
+         * modes (charts, diagrams, posters) drop two-letter mixes */
+        if (distinct == 1 || (distinct == 2 && strict && cs.latin >= 3)) {
+            char low[8];
+            size_t n = strlen(t);
+            bool known = false;
+            for (size_t i = 0; i < n && i < sizeof low - 1; i++)
+                low[i] = (char)tolower((unsigned char)t[i]);
+            low[n < sizeof low - 1 ? n : sizeof low - 1] = 0;
+            for (size_t i = 0; i < sizeof ok2 / sizeof *ok2; i++)
+                known |= strcmp(low, ok2[i]) == 0;
+            if (!known)
+                return false;
+        }
+    }
     return true;
 }
 
@@ -401,7 +429,7 @@ static odx_status run_pass(TessBaseAPI *api, const uint8_t *g, int w, int h,
         }
         out->n_raw++;
         conf_sum += conf;
-        if (!keep_word(t, conf, pending_line) || out->n >= 200000) {
+        if (!keep_word(t, conf, pending_line, psm == PSM_SPARSE_TEXT) || out->n >= 200000) {
             TessDeleteText(t);
             continue;
         }
@@ -706,6 +734,23 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
                   d->domain == CAP_DIAGRAM || d->domain == CAP_PHOTO;
     int psm = sparse ? PSM_SPARSE_TEXT : PSM_AUTO;
 
+    /* Light panels (the gray frame of classic chart styles, tinted legend
+     * boxes) make Tesseract's global threshold drop whole pages: stretch
+     * so that anything lighter than the knee becomes white paper. */
+    if ((d->domain == CAP_CHART || d->domain == CAP_DIAGRAM) && cap_ocr_knee > 0) {
+        if (!scaled) {
+            scaled = malloc(np);
+            if (!scaled) {
+                st = core_err(err, ODX_ERR_NOMEM, "no memory for OCR");
+                goto done;
+            }
+            memcpy(scaled, gray, np);
+            img = scaled;
+        }
+        int knee = cap_ocr_knee;
+        for (size_t i = 0; i < (size_t)w * h; i++)
+            scaled[i] = scaled[i] >= knee ? 255 : (uint8_t)(scaled[i] * 255 / knee);
+    }
     TessBaseAPI *used = NULL;
     if (cap_ocr_mode == 1 && o->mix) {
         st = run_pass(o->mix, img, w, h, psm, &p1, err);

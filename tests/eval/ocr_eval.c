@@ -18,18 +18,30 @@ extern int cap_ocr_mode;
 extern float cap_ocr_target_px;
 extern float cap_ocr_last_scale;
 extern int cap_ocr_last_passes;
+extern int cap_ocr_knee;
 
-/* Lower-cases ASCII and drops whitespace, so "Passengers (thousands)"
- * matches across line breaks and Tesseract's spacing. */
+
+/* Lower-cases ASCII, folds fullwidth ASCII forms (U+FF01..FF5E, as NFKC
+ * does in the embedder) and drops whitespace, so "Passengers (thousands)"
+ * matches across line breaks, Tesseract's spacing and bracket widths. */
 static char *squash(const char *s)
 {
     size_t n = strlen(s);
     char *o = malloc(n + 1), *p = o;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (isspace(c))
-            continue;
-        *p++ = (char)tolower(c);
+    for (size_t i = 0; i < n;) {
+        int32_t cp;
+        int k = core_utf8_next(s + i, n - i, &cp);
+        if (cp >= 0xFF01 && cp <= 0xFF5E) {
+            cp -= 0xFEE0;
+            *p++ = (char)tolower((int)cp);
+        } else if (cp < 128) {
+            if (!isspace((int)cp))
+                *p++ = (char)tolower((int)cp);
+        } else if (cp != 0x3000) {
+            memcpy(p, s + i, (size_t)k);
+            p += k;
+        }
+        i += (size_t)k;
     }
     *p = 0;
     return o;
@@ -69,7 +81,7 @@ int main(int argc, char **argv)
     }
     const char *dir = argv[1];
     bool classify = false, verbose = false;
-    const char *only = NULL;
+    const char *only = NULL, *lang = NULL;
     colspec cols[64];
     int n_cols = 0;
     for (int i = 2; i < argc; i++) {
@@ -82,6 +94,10 @@ int main(int argc, char **argv)
             cap_ocr_mode = !strcmp(argv[i], "mix") ? 1 : !strcmp(argv[i], "eng") ? 2 : 0;
         } else if (!strcmp(argv[i], "--target") && i + 1 < argc)
             cap_ocr_target_px = (float)atof(argv[++i]);
+        else if (!strcmp(argv[i], "--knee") && i + 1 < argc)
+            cap_ocr_knee = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--lang") && i + 1 < argc)
+            lang = argv[++i];
         else if (!strcmp(argv[i], "--only") && i + 1 < argc)
             only = argv[++i];
         else if (!strcmp(argv[i], "--cols") && i + 1 < argc && n_cols < 64) {
@@ -135,7 +151,7 @@ int main(int argc, char **argv)
         if (nf < 6)
             continue;
         const char *file = fld[0], *dom = fld[1], *key = fld[5];
-        if (only && strcmp(only, file))
+        if ((only && !strstr(only, file)) || (lang && !strstr(lang, fld[3])))
             continue;
         bool is_table = !strcmp(dom, "table");
         if (!strcmp(key, "-") && !is_table)

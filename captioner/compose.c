@@ -1,0 +1,893 @@
+/* compose.c - the last step of the captioner: turns a filled cap_desc into
+ * captions (detailed, short) and tag lists, written natively in English and
+ * Chinese. States only what earlier steps found; hedges when they were unsure. */
+#include "captioner_int.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CO_MAX_TAGS 25
+#define CO_TITLE_MAX 120   /* bytes of a quoted title */
+#define CO_EXCERPT_MAX 160 /* bytes of quoted OCR text */
+#define CO_HEDGE_CONF 0.6f
+#define CO_OBJ_SURE 0.5f
+
+/* ----------------------------------------------------------- helpers ---- */
+
+/* Copies at most max bytes of s, cut at a code-point boundary, with the
+ * text's line breaks turned into spaces. */
+static char *clip(const char *s, size_t max)
+{
+    if (!s)
+        return NULL;
+    while (*s == ' ' || *s == '\n')
+        s++;
+    size_t n = strlen(s);
+    bool cut = n > max;
+    if (cut) {
+        n = max;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    char *o = malloc(n + 4);
+    if (!o)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i] == '\n' ? ' ' : s[i];
+        if (c == ' ' && k > 0 && o[k - 1] == ' ')
+            continue;
+        o[k++] = c;
+    }
+    while (k > 0 && o[k - 1] == ' ')
+        k--;
+    if (cut) {
+        memcpy(o + k, "\xE2\x80\xA6", 3); /* … */
+        k += 3;
+    }
+    o[k] = 0;
+    return o;
+}
+
+static const char *EN_NUM[] = {"no", "one", "two", "three", "four", "five",
+                               "six", "seven", "eight", "nine", "ten"};
+
+static void en_count(core_buf *b, int n)
+{
+    if (n >= 0 && n <= 10)
+        core_buf_puts(b, EN_NUM[n]);
+    else
+        core_buf_printf(b, "%d", n);
+}
+
+/* Chinese numerals for small counts: 两 before a measure word. */
+static void zh_count(core_buf *b, int n)
+{
+    static const char *D[] = {"零", "一", "两", "三", "四", "五", "六", "七", "八", "九", "十"};
+    static const char *U[] = {"", "一", "二", "三", "四", "五", "六", "七", "八", "九"};
+    if (n >= 0 && n <= 10)
+        core_buf_puts(b, D[n]);
+    else if (n < 20)
+        core_buf_printf(b, "十%s", U[n - 10]);
+    else if (n < 100)
+        core_buf_printf(b, "%s十%s", U[n / 10], U[n % 10]);
+    else
+        core_buf_printf(b, "%d", n);
+}
+
+static bool starts_vowel(const char *s)
+{
+    return s && strchr("aeiouAEIOU", s[0]) && strncmp(s, "uni", 3) != 0;
+}
+
+/* English plural of a COCO label ("person" -> "people", "bus" -> "buses"). */
+static void en_plural(core_buf *b, const char *w)
+{
+    static const char *const irregular[][2] = {
+        {"person", "people"}, {"mouse", "mice"}, {"knife", "knives"},
+        {"sheep", "sheep"}, {"skis", "skis"}, {"scissors", "scissors"},
+        {"wine glass", "wine glasses"}, {"potted plant", "potted plants"}};
+    for (size_t i = 0; i < sizeof irregular / sizeof *irregular; i++)
+        if (strcmp(w, irregular[i][0]) == 0) {
+            core_buf_puts(b, irregular[i][1]);
+            return;
+        }
+    size_t n = strlen(w);
+    if (n >= 2 && (w[n - 1] == 's' || w[n - 1] == 'x' ||
+                   (w[n - 1] == 'h' && (w[n - 2] == 'c' || w[n - 2] == 's'))))
+        core_buf_printf(b, "%ses", w);
+    else if (n >= 2 && w[n - 1] == 'y' && !strchr("aeiou", w[n - 2]))
+        core_buf_printf(b, "%.*sies", (int)(n - 1), w);
+    else
+        core_buf_printf(b, "%ss", w);
+}
+
+/* Chinese measure word for a COCO class name. */
+static const char *zh_measure(const char *label)
+{
+    static const char *const animals[] = {"dog", "cat", "bird", "sheep", "bear",
+                                          "zebra", "giraffe", "mouse", "teddy bear"};
+    static const char *const vehicles[] = {"car", "truck", "bus", "bicycle", "motorcycle"};
+    if (!label)
+        return "个";
+    for (size_t i = 0; i < sizeof animals / sizeof *animals; i++)
+        if (strcmp(label, animals[i]) == 0)
+            return "只";
+    for (size_t i = 0; i < sizeof vehicles / sizeof *vehicles; i++)
+        if (strcmp(label, vehicles[i]) == 0)
+            return "辆";
+    if (!strcmp(label, "horse"))
+        return "匹";
+    if (!strcmp(label, "cow") || !strcmp(label, "elephant"))
+        return "头";
+    if (!strcmp(label, "boat"))
+        return "艘";
+    if (!strcmp(label, "airplane"))
+        return "架";
+    if (!strcmp(label, "train"))
+        return "列";
+    if (!strcmp(label, "person"))
+        return "个";
+    if (!strcmp(label, "chair") || !strcmp(label, "knife") || !strcmp(label, "umbrella"))
+        return "把";
+    if (!strcmp(label, "bottle") || !strcmp(label, "cup") || !strcmp(label, "wine glass"))
+        return "个";
+    if (!strcmp(label, "bed") || !strcmp(label, "couch"))
+        return "张";
+    if (!strcmp(label, "book"))
+        return "本";
+    if (!strcmp(label, "tv") || !strcmp(label, "laptop") || !strcmp(label, "clock"))
+        return "台";
+    return "个";
+}
+
+/* Tag list with de-duplication and a cap. */
+typedef struct taglist {
+    char **v;
+    int n;
+    bool oom;
+} taglist;
+
+static void tag(taglist *t, const char *s)
+{
+    if (!s || !*s || t->n >= CO_MAX_TAGS || t->oom)
+        return;
+    if (strlen(s) > 48)
+        return; /* a sentence, not a tag */
+    for (int i = 0; i < t->n; i++)
+        if (strcasecmp(t->v[i], s) == 0)
+            return;
+    char **nv = realloc(t->v, sizeof *nv * (size_t)(t->n + 1));
+    if (!nv) {
+        t->oom = true;
+        return;
+    }
+    t->v = nv;
+    if (!(nv[t->n] = core_strdup(s))) {
+        t->oom = true;
+        return;
+    }
+    t->n++;
+}
+
+static void tag_free(taglist *t)
+{
+    for (int i = 0; i < t->n; i++)
+        free(t->v[i]);
+    free(t->v);
+    t->v = NULL;
+    t->n = 0;
+}
+
+static bool has_cjk(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    for (size_t i = 0; i < n;) {
+        int32_t cp;
+        i += (size_t)core_utf8_next(s + i, n - i, &cp);
+        if (core_is_cjk(cp))
+            return true;
+    }
+    return false;
+}
+
+/* --------------------------------------------------------- positions ---- */
+
+static int region_of(const cap_object *o)
+{
+    float cx = (o->x0 + o->x1) / 2, cy = (o->y0 + o->y1) / 2;
+    int h = cx < 0.36f ? 0 : cx > 0.64f ? 2 : 1;
+    int v = cy < 0.33f ? 0 : cy > 0.67f ? 2 : 1;
+    return v * 3 + h;
+}
+
+static const char *const POS_EN[9] = {
+    "at the top left", "at the top", "at the top right",
+    "on the left", "in the centre", "on the right",
+    "at the bottom left", "at the bottom", "at the bottom right"};
+static const char *const POS_ZH[9] = {
+    "左上方", "上方", "右上方", "左侧", "中央", "右侧", "左下方", "下方", "右下方"};
+
+/* Objects of one class, for counting and placing. */
+typedef struct obj_group {
+    const char *label, *label_zh;
+    int n;
+    float best, area;
+    int region; /* -1: spread over several regions */
+} obj_group;
+
+static int group_objects(const cap_desc *d, obj_group *g, int max)
+{
+    int n = 0;
+    for (int i = 0; i < d->n_objects; i++) {
+        const cap_object *o = &d->objects[i];
+        if (!o->label)
+            continue;
+        int k = 0;
+        while (k < n && strcmp(g[k].label, o->label) != 0)
+            k++;
+        if (k == n) {
+            if (n == max)
+                continue;
+            g[n] = (obj_group){o->label, o->label_zh ? o->label_zh : o->label, 0, 0, 0,
+                               region_of(o)};
+            n++;
+        }
+        g[k].n++;
+        if (o->score > g[k].best)
+            g[k].best = o->score;
+        g[k].area += (o->x1 - o->x0) * (o->y1 - o->y0);
+        if (g[k].region != region_of(o))
+            g[k].region = -1;
+    }
+    /* biggest first: what the picture is mostly of */
+    for (int a = 1; a < n; a++)
+        for (int b = a; b > 0 && g[b].area > g[b - 1].area; b--) {
+            obj_group t = g[b];
+            g[b] = g[b - 1];
+            g[b - 1] = t;
+        }
+    return n;
+}
+
+static void en_objects(core_buf *b, const obj_group *g, int n, bool with_pos)
+{
+    for (int i = 0; i < n; i++) {
+        if (i)
+            core_buf_puts(b, i == n - 1 ? " and " : ", ");
+        if (g[i].best < CO_OBJ_SURE)
+            core_buf_puts(b, "possibly ");
+        if (g[i].n == 1)
+            core_buf_printf(b, "%s %s", starts_vowel(g[i].label) ? "an" : "a", g[i].label);
+        else {
+            en_count(b, g[i].n);
+            core_buf_puts(b, " ");
+            en_plural(b, g[i].label);
+        }
+        if (with_pos)
+            core_buf_printf(b, " %s", g[i].region >= 0 ? POS_EN[g[i].region]
+                                                        : "across the picture");
+    }
+}
+
+static void zh_object(core_buf *b, const obj_group *g)
+{
+    zh_count(b, g->n);
+    core_buf_printf(b, "%s%s", zh_measure(g->label), g->label_zh);
+}
+
+/* --------------------------------------------------------- by domain ---- */
+
+typedef struct co_out {
+    core_buf det[CAP_N_LANGS], brief[CAP_N_LANGS];
+    taglist tags[CAP_N_LANGS];
+} co_out;
+
+static const char *chart_en(const char *t)
+{
+    if (!strcmp(t, "bar")) return "bar chart";
+    if (!strcmp(t, "line")) return "line chart";
+    if (!strcmp(t, "pie")) return "pie chart";
+    if (!strcmp(t, "scatter")) return "scatter plot";
+    return "chart";
+}
+
+static const char *chart_zh(const char *t)
+{
+    if (!strcmp(t, "bar")) return "柱状图";
+    if (!strcmp(t, "line")) return "折线图";
+    if (!strcmp(t, "pie")) return "饼图";
+    if (!strcmp(t, "scatter")) return "散点图";
+    return "图表";
+}
+
+static const char *lang_en(const char *l)
+{
+    if (!strcmp(l, "en")) return "English";
+    if (!strcmp(l, "zh")) return "Chinese";
+    if (!strcmp(l, "mixed")) return "English and Chinese";
+    return NULL;
+}
+
+static const char *lang_zh(const char *l)
+{
+    if (!strcmp(l, "en")) return "英文";
+    if (!strcmp(l, "zh")) return "中文";
+    if (!strcmp(l, "mixed")) return "中英文";
+    return NULL;
+}
+
+/* "A" / "Possibly a" + noun, and the Chinese "一张" / "可能是一张". */
+static void opener(co_out *o, bool unsure, const char *noun_en, const char *noun_zh)
+{
+    const char *art = starts_vowel(noun_en) ? "an" : "a";
+    if (unsure)
+        core_buf_printf(&o->det[CAP_EN], "Possibly %s %s", art, noun_en);
+    else
+        core_buf_printf(&o->det[CAP_EN], "%s %s", art[1] ? "An" : "A",
+                        noun_en);
+    core_buf_printf(&o->det[CAP_ZH], "%s一张%s", unsure ? "可能是" : "", noun_zh);
+}
+
+static void colours_sentence(co_out *o, const cap_desc *d)
+{
+    if (d->n_colors <= 0)
+        return;
+    const cap_color *c = d->colors;
+    if (c[0].share >= 0.4f) {
+        core_buf_printf(&o->det[CAP_EN], " It is mostly %s.", c[0].name);
+        core_buf_printf(&o->det[CAP_ZH], "整体以%s为主。", c[0].name_zh);
+    } else if (d->n_colors >= 2 && c[1].share >= 0.12f) {
+        core_buf_printf(&o->det[CAP_EN], " The main colours are %s and %s.", c[0].name,
+                        c[1].name);
+        core_buf_printf(&o->det[CAP_ZH], "主要颜色为%s和%s。", c[0].name_zh, c[1].name_zh);
+    }
+    for (int i = 0; i < d->n_colors && i < 3; i++)
+        if (c[i].share >= 0.12f) {
+            tag(&o->tags[CAP_EN], c[i].name);
+            tag(&o->tags[CAP_ZH], c[i].name_zh);
+        }
+}
+
+static void quote_text(co_out *o, const cap_desc *d, const char *skip)
+{
+    if (!d->text || !*d->text)
+        return;
+    char *ex = clip(d->text, CO_EXCERPT_MAX);
+    if (ex && *ex && (!skip || strcmp(ex, skip) != 0)) {
+        core_buf_printf(&o->det[CAP_EN], " The text reads: \"%s\".", ex);
+        core_buf_printf(&o->det[CAP_ZH], "图中文字为：“%s”。", ex);
+    }
+    free(ex);
+}
+
+static void text_lang_sentence(co_out *o, const cap_desc *d)
+{
+    const char *le = lang_en(d->text_lang), *lz = lang_zh(d->text_lang);
+    if (!le)
+        return;
+    core_buf_printf(&o->det[CAP_EN], " The text is in %s.", le);
+    core_buf_printf(&o->det[CAP_ZH], "文字为%s。", lz);
+    tag(&o->tags[CAP_EN], le);
+    tag(&o->tags[CAP_ZH], lz);
+}
+
+static void co_chart(co_out *o, const cap_desc *d, bool unsure, const char *title)
+{
+    const char *ce = chart_en(d->chart_type), *cz = chart_zh(d->chart_type);
+    opener(o, unsure, ce, cz);
+    if (title) {
+        core_buf_printf(&o->det[CAP_EN], " titled '%s'.", title);
+        core_buf_printf(&o->det[CAP_ZH], "，标题为“%s”。", title);
+    } else {
+        core_buf_puts(&o->det[CAP_EN], ".");
+        core_buf_puts(&o->det[CAP_ZH], "。");
+    }
+    char *xl = clip(d->x_label, 80), *yl = clip(d->y_label, 80);
+    if (xl && yl) {
+        core_buf_printf(&o->det[CAP_EN], " The x axis shows %s, the y axis %s.", xl, yl);
+        core_buf_printf(&o->det[CAP_ZH], "横轴为%s，纵轴为%s。", xl, yl);
+    } else if (xl) {
+        core_buf_printf(&o->det[CAP_EN], " The x axis shows %s.", xl);
+        core_buf_printf(&o->det[CAP_ZH], "横轴为%s。", xl);
+    } else if (yl) {
+        core_buf_printf(&o->det[CAP_EN], " The y axis shows %s.", yl);
+        core_buf_printf(&o->det[CAP_ZH], "纵轴为%s。", yl);
+    }
+    if (d->n_bars > 0) {
+        core_buf_printf(&o->det[CAP_EN], " %d bar%s.", d->n_bars, d->n_bars == 1 ? "" : "s");
+        core_buf_printf(&o->det[CAP_ZH], "共%d根柱子。", d->n_bars);
+    }
+    if (d->n_legend > 0) {
+        bool pie = !strcmp(d->chart_type, "pie");
+        core_buf_puts(&o->det[CAP_EN], pie ? " Slices: " : " Labels: ");
+        core_buf_puts(&o->det[CAP_ZH], pie ? "扇区：" : "标注：");
+        for (int i = 0; i < d->n_legend && i < 8; i++) {
+            char *l = clip(d->legend[i], 40);
+            core_buf_printf(&o->det[CAP_EN], "%s%s", i ? ", " : "", l ? l : "");
+            core_buf_printf(&o->det[CAP_ZH], "%s%s", i ? "、" : "", l ? l : "");
+            free(l);
+        }
+        core_buf_puts(&o->det[CAP_EN], ".");
+        core_buf_puts(&o->det[CAP_ZH], "。");
+    }
+    text_lang_sentence(o, d);
+    /* short */
+    if (title) {
+        core_buf_printf(&o->brief[CAP_EN], "%s%s: '%s'.", unsure ? "Possibly a " : "A ",
+                        ce, title);
+        core_buf_printf(&o->brief[CAP_ZH], "%s%s：“%s”。", unsure ? "可能是" : "", cz, title);
+    } else {
+        core_buf_printf(&o->brief[CAP_EN], "%s%s.", unsure ? "Possibly a " : "A ", ce);
+        core_buf_printf(&o->brief[CAP_ZH], "%s一张%s。", unsure ? "可能是" : "", cz);
+    }
+    static const char *const en_syn[][5] = {
+        {"bar chart", "bar graph", "column chart", "histogram", "bars"},
+        {"line chart", "line graph", "time series", "trend", "curve"},
+        {"pie chart", "pie graph", "proportions", "percentage", "share"},
+        {"scatter plot", "scatter chart", "scatter graph", "correlation", "data points"}};
+    static const char *const zh_syn[][5] = {
+        {"柱状图", "条形图", "柱形图", "直方图", "柱子"},
+        {"折线图", "曲线图", "趋势图", "时间序列", "趋势"},
+        {"饼图", "饼状图", "扇形图", "比例", "占比"},
+        {"散点图", "散点", "分布图", "相关性", "数据点"}};
+    int k = !strcmp(d->chart_type, "bar") ? 0 : !strcmp(d->chart_type, "line") ? 1
+          : !strcmp(d->chart_type, "pie") ? 2 : !strcmp(d->chart_type, "scatter") ? 3 : -1;
+    tag(&o->tags[CAP_EN], "chart");
+    tag(&o->tags[CAP_ZH], "图表");
+    for (int i = 0; k >= 0 && i < 5; i++) {
+        tag(&o->tags[CAP_EN], en_syn[k][i]);
+        tag(&o->tags[CAP_ZH], zh_syn[k][i]);
+    }
+    const char *gen_en[] = {"graph", "plot", "data visualization", "statistics"};
+    const char *gen_zh[] = {"统计图", "数据可视化", "统计", "图形"};
+    for (int i = 0; i < 4; i++) {
+        tag(&o->tags[CAP_EN], gen_en[i]);
+        tag(&o->tags[CAP_ZH], gen_zh[i]);
+    }
+    if (title) {
+        tag(&o->tags[has_cjk(title) ? CAP_ZH : CAP_EN], title);
+    }
+    if (xl)
+        tag(&o->tags[has_cjk(xl) ? CAP_ZH : CAP_EN], xl);
+    if (yl)
+        tag(&o->tags[has_cjk(yl) ? CAP_ZH : CAP_EN], yl);
+    for (int i = 0; i < d->n_legend && i < 6; i++)
+        tag(&o->tags[has_cjk(d->legend[i]) ? CAP_ZH : CAP_EN], d->legend[i]);
+    free(xl);
+    free(yl);
+}
+
+static void co_table(co_out *o, const cap_desc *d, bool unsure, const char *title)
+{
+    opener(o, unsure, "table", "表格");
+    if (d->n_cols > 0) {
+        core_buf_printf(&o->det[CAP_EN], " with %d columns", d->n_cols);
+        core_buf_printf(&o->det[CAP_ZH], "，共%d列", d->n_cols);
+        /* header names from the first Markdown row */
+        if (d->table_md && d->table_md[0] == '|') {
+            const char *e = strchr(d->table_md, '\n');
+            size_t n = e ? (size_t)(e - d->table_md) : strlen(d->table_md);
+            char *hdr = clip(d->table_md, n < 200 ? n : 200);
+            if (hdr) {
+                /* "| a | b |" -> "a, b" */
+                core_buf h;
+                core_buf_init(&h, 512);
+                char *save = NULL;
+                for (char *c = strtok_r(hdr, "|", &save); c; c = strtok_r(NULL, "|", &save)) {
+                    while (*c == ' ')
+                        c++;
+                    size_t cl = strlen(c);
+                    while (cl && c[cl - 1] == ' ')
+                        c[--cl] = 0;
+                    if (!*c || !strcmp(c, "\xE2\x80\xA6"))
+                        continue;
+                    core_buf_printf(&h, "%s%s", h.len ? ", " : "", c);
+                    if (strlen(c) < 40)
+                        tag(&o->tags[has_cjk(c) ? CAP_ZH : CAP_EN], c);
+                }
+                if (h.len) {
+                    core_buf_printf(&o->det[CAP_EN], " (%s)", h.data);
+                    core_buf_printf(&o->det[CAP_ZH], "（%s）", h.data);
+                }
+                core_buf_free(&h);
+                free(hdr);
+            }
+        }
+        if (d->n_rows > 0) {
+            core_buf_printf(&o->det[CAP_EN], " and %d rows", d->n_rows);
+            core_buf_printf(&o->det[CAP_ZH], "、%d行", d->n_rows);
+        }
+    }
+    if (title) {
+        core_buf_printf(&o->det[CAP_EN], ", titled '%s'.", title);
+        core_buf_printf(&o->det[CAP_ZH], "，标题为“%s”。", title);
+    } else {
+        core_buf_puts(&o->det[CAP_EN], ".");
+        core_buf_puts(&o->det[CAP_ZH], "。");
+    }
+    if (d->row_sentences && d->n_rows > 0) {
+        core_buf_puts(&o->det[CAP_EN], " First rows: ");
+        core_buf_puts(&o->det[CAP_ZH], "前几行：");
+        for (int i = 0; i < d->n_rows && i < 3; i++) {
+            char *s = clip(d->row_sentences[i], 200);
+            core_buf_printf(&o->det[CAP_EN], "%s%s", i ? " / " : "", s ? s : "");
+            core_buf_printf(&o->det[CAP_ZH], "%s%s", i ? "；" : "", s ? s : "");
+            free(s);
+        }
+        core_buf_puts(&o->det[CAP_EN], ".");
+        core_buf_puts(&o->det[CAP_ZH], "。");
+    }
+    text_lang_sentence(o, d);
+    if (title) {
+        core_buf_printf(&o->brief[CAP_EN], "%stable: '%s'.", unsure ? "Possibly a " : "A ",
+                        title);
+        core_buf_printf(&o->brief[CAP_ZH], "%s表格：“%s”。", unsure ? "可能是" : "", title);
+        tag(&o->tags[has_cjk(title) ? CAP_ZH : CAP_EN], title);
+    } else if (d->n_cols > 0) {
+        core_buf_printf(&o->brief[CAP_EN], "%stable with %d columns and %d rows.",
+                        unsure ? "Possibly a " : "A ", d->n_cols, d->n_rows);
+        core_buf_printf(&o->brief[CAP_ZH], "%s一张%d列%d行的表格。", unsure ? "可能是" : "",
+                        d->n_cols, d->n_rows);
+    } else {
+        core_buf_printf(&o->brief[CAP_EN], "%stable.", unsure ? "Possibly a " : "A ");
+        core_buf_printf(&o->brief[CAP_ZH], "%s一张表格。", unsure ? "可能是" : "");
+    }
+    const char *en[] = {"table", "data table", "tabular data", "rows", "columns",
+                        "spreadsheet", "grid", "statistics"};
+    const char *zh[] = {"表格", "数据表", "统计表", "表", "行", "列", "电子表格", "数据"};
+    for (int i = 0; i < 8; i++) {
+        tag(&o->tags[CAP_EN], en[i]);
+        tag(&o->tags[CAP_ZH], zh[i]);
+    }
+}
+
+static void co_document(co_out *o, const cap_desc *d, bool unsure, const char *title)
+{
+    const char *le = lang_en(d->text_lang), *lz = lang_zh(d->text_lang);
+    core_buf_printf(&o->det[CAP_EN], "%s document page", unsure ? "Possibly a" : "A");
+    if (le)
+        core_buf_printf(&o->det[CAP_EN], " in %s", le);
+    core_buf_printf(&o->det[CAP_ZH], "%s一页%s文档", unsure ? "可能是" : "", lz ? lz : "");
+    if (d->n_text_columns >= 2) {
+        core_buf_printf(&o->det[CAP_EN], ", laid out in %d columns", d->n_text_columns);
+        core_buf_printf(&o->det[CAP_ZH], "，分%d栏排版", d->n_text_columns);
+    }
+    if (title) {
+        core_buf_printf(&o->det[CAP_EN], ", titled '%s'.", title);
+        core_buf_printf(&o->det[CAP_ZH], "，标题为“%s”。", title);
+    } else {
+        core_buf_puts(&o->det[CAP_EN], ".");
+        core_buf_puts(&o->det[CAP_ZH], "。");
+    }
+    char *lead = clip(d->lead, CO_EXCERPT_MAX);
+    if (lead && *lead) {
+        core_buf_printf(&o->det[CAP_EN], " It begins: \"%s\".", lead);
+        core_buf_printf(&o->det[CAP_ZH], "正文开头：“%s”。", lead);
+    } else if (!title) {
+        quote_text(o, d, NULL);
+    }
+    free(lead);
+    if (title) {
+        core_buf_printf(&o->brief[CAP_EN], "%sdocument: '%s'.", unsure ? "Possibly a " : "A ",
+                        title);
+        core_buf_printf(&o->brief[CAP_ZH], "%s文档：“%s”。", unsure ? "可能是" : "", title);
+        tag(&o->tags[has_cjk(title) ? CAP_ZH : CAP_EN], title);
+    } else {
+        core_buf_printf(&o->brief[CAP_EN], "%sdocument page.", unsure ? "Possibly a " : "A ");
+        core_buf_printf(&o->brief[CAP_ZH], "%s一页文档。", unsure ? "可能是" : "");
+    }
+    if (le) {
+        tag(&o->tags[CAP_EN], le);
+        tag(&o->tags[CAP_ZH], lz);
+    }
+    const char *en[] = {"document", "page", "text", "article", "manual", "printed page",
+                        "paragraphs", "reading"};
+    const char *zh[] = {"文档", "页面", "文本", "文字", "文章", "手册", "段落", "资料"};
+    for (int i = 0; i < 8; i++) {
+        tag(&o->tags[CAP_EN], en[i]);
+        tag(&o->tags[CAP_ZH], zh[i]);
+    }
+}
+
+static void co_screenshot(co_out *o, const cap_desc *d, bool unsure, const char *title)
+{
+    opener(o, unsure, "screenshot", "软件界面截图");
+    if (title) {
+        core_buf_printf(&o->det[CAP_EN], " of a window or page titled '%s'", title);
+        core_buf_printf(&o->det[CAP_ZH], "，窗口或页面标题为“%s”", title);
+    }
+    if (d->n_ui_words > 0) {
+        core_buf_puts(&o->det[CAP_EN], ", with controls such as ");
+        core_buf_puts(&o->det[CAP_ZH], "，界面上有");
+        for (int i = 0; i < d->n_ui_words && i < 8; i++) {
+            core_buf_printf(&o->det[CAP_EN], "%s%s", i ? ", " : "", d->ui_words[i]);
+            core_buf_printf(&o->det[CAP_ZH], "“%s”", d->ui_words[i]);
+            if (i < 6)
+                tag(&o->tags[has_cjk(d->ui_words[i]) ? CAP_ZH : CAP_EN], d->ui_words[i]);
+        }
+        core_buf_puts(&o->det[CAP_ZH], "等按钮和菜单");
+    }
+    core_buf_puts(&o->det[CAP_EN], ".");
+    core_buf_puts(&o->det[CAP_ZH], "。");
+    text_lang_sentence(o, d);
+    if (title) {
+        core_buf_printf(&o->brief[CAP_EN], "%sscreenshot: '%s'.",
+                        unsure ? "Possibly a " : "A ", title);
+        core_buf_printf(&o->brief[CAP_ZH], "%s截图：“%s”。", unsure ? "可能是" : "", title);
+        tag(&o->tags[has_cjk(title) ? CAP_ZH : CAP_EN], title);
+    } else {
+        core_buf_printf(&o->brief[CAP_EN], "%sscreenshot of an application.",
+                        unsure ? "Possibly a " : "A ");
+        core_buf_printf(&o->brief[CAP_ZH], "%s一张软件界面截图。", unsure ? "可能是" : "");
+    }
+    const char *en[] = {"screenshot", "screen", "user interface", "UI", "window",
+                        "application", "software", "desktop"};
+    const char *zh[] = {"截图", "屏幕截图", "界面", "用户界面", "窗口", "软件", "应用程序",
+                        "桌面"};
+    for (int i = 0; i < 8; i++) {
+        tag(&o->tags[CAP_EN], en[i]);
+        tag(&o->tags[CAP_ZH], zh[i]);
+    }
+}
+
+static void co_poster(co_out *o, const cap_desc *d, bool unsure, const char *title,
+                      bool diagram)
+{
+    if (diagram)
+        opener(o, unsure, "diagram", "示意图");
+    else
+        opener(o, unsure, "poster", "海报");
+    if (title) {
+        core_buf_printf(&o->det[CAP_EN], " with the text '%s'.", title);
+        core_buf_printf(&o->det[CAP_ZH], "，上面写着“%s”。", title);
+    } else {
+        core_buf_puts(&o->det[CAP_EN], ".");
+        core_buf_puts(&o->det[CAP_ZH], "。");
+    }
+    quote_text(o, d, title);
+    colours_sentence(o, d);
+    const char *ne = diagram ? "diagram" : "poster", *nz = diagram ? "示意图" : "海报";
+    if (title) {
+        core_buf_printf(&o->brief[CAP_EN], "%s%s: '%s'.", unsure ? "Possibly a " : "A ", ne,
+                        title);
+        core_buf_printf(&o->brief[CAP_ZH], "%s%s：“%s”。", unsure ? "可能是" : "", nz, title);
+        tag(&o->tags[has_cjk(title) ? CAP_ZH : CAP_EN], title);
+    } else {
+        core_buf_printf(&o->brief[CAP_EN], "%s%s.", unsure ? "Possibly a " : "A ", ne);
+        core_buf_printf(&o->brief[CAP_ZH], "%s一张%s。", unsure ? "可能是" : "", nz);
+    }
+    if (diagram) {
+        const char *en[] = {"diagram", "figure", "illustration", "drawing", "schematic",
+                            "graphic", "line drawing", "flowchart"};
+        const char *zh[] = {"示意图", "图示", "图解", "插图", "简图", "线条图", "结构图",
+                            "流程图"};
+        for (int i = 0; i < 8; i++) {
+            tag(&o->tags[CAP_EN], en[i]);
+            tag(&o->tags[CAP_ZH], zh[i]);
+        }
+    } else {
+        const char *en[] = {"poster", "sign", "logo", "lettering", "typography", "banner",
+                            "text", "graphic design"};
+        const char *zh[] = {"海报", "标志", "标识", "文字", "字体", "横幅", "招贴",
+                            "平面设计"};
+        for (int i = 0; i < 8; i++) {
+            tag(&o->tags[CAP_EN], en[i]);
+            tag(&o->tags[CAP_ZH], zh[i]);
+        }
+    }
+}
+
+static void co_photo(co_out *o, const cap_desc *d, bool unsure)
+{
+    const cap_features *f = &d->feat;
+    bool night = f->night > 0.5f;
+    bool dark = !night && f->brightness < 0.3f;
+    bool bright = f->brightness > 0.65f;
+    const char *adj_en = night ? "night-time " : dark ? "dark " : bright ? "bright " : "";
+    const char *adj_zh = night ? "夜晚的" : dark ? "昏暗的" : bright ? "明亮的" : "";
+    core_buf_printf(&o->det[CAP_EN], "%s %s%s", unsure ? "Possibly a" : "A", adj_en,
+                    "photo");
+    core_buf_printf(&o->det[CAP_ZH], "%s一张%s照片", unsure ? "可能是" : "", adj_zh);
+
+    obj_group g[8];
+    int ng = group_objects(d, g, 8);
+    if (ng > 5)
+        ng = 5;
+    if (ng > 0) {
+        core_buf_puts(&o->det[CAP_EN], " showing ");
+        en_objects(&o->det[CAP_EN], g, ng, true);
+        for (int i = 0; i < ng; i++) {
+            core_buf_printf(&o->det[CAP_ZH], "%s画面%s%s", i ? "，" : "：",
+                            g[i].region >= 0 ? POS_ZH[g[i].region] : "各处",
+                            g[i].best < CO_OBJ_SURE ? "可能有" : "有");
+            zh_object(&o->det[CAP_ZH], &g[i]);
+        }
+    }
+    core_buf_puts(&o->det[CAP_EN], ".");
+    core_buf_puts(&o->det[CAP_ZH], "。");
+
+    /* scene cues, strongest first would be nicer; fixed order keeps the
+     * sentence stable across near-identical images */
+    struct { float v; const char *en, *zh, *ten, *tzh; } cue[] = {
+        {f->sky, "sky", "天空", "sky", "天空"},
+        {f->water, "water", "水面", "water", "水"},
+        {f->vegetation, "trees and greenery", "树木和绿色植物", "trees", "树木"},
+        {f->snow, "snow", "积雪", "snow", "雪"},
+        {f->sunset, "a sunset glow", "夕阳余晖", "sunset", "日落"},
+    };
+    int nc = 0;
+    for (size_t i = 0; i < sizeof cue / sizeof *cue; i++) {
+        if (cue[i].v < 0.35f)
+            continue;
+        core_buf_printf(&o->det[CAP_EN], "%s%s", nc ? ", " : " The scene includes ", cue[i].en);
+        core_buf_printf(&o->det[CAP_ZH], "%s%s", nc ? "、" : "画面中可以看到", cue[i].zh);
+        tag(&o->tags[CAP_EN], cue[i].ten);
+        tag(&o->tags[CAP_ZH], cue[i].tzh);
+        nc++;
+    }
+    if (f->vegetation >= 0.5f) {
+        tag(&o->tags[CAP_EN], "nature");
+        tag(&o->tags[CAP_ZH], "自然");
+        tag(&o->tags[CAP_EN], "green plants");
+        tag(&o->tags[CAP_ZH], "植物");
+    }
+    if (f->sky >= 0.35f && f->vegetation >= 0.35f) {
+        tag(&o->tags[CAP_EN], "landscape");
+        tag(&o->tags[CAP_ZH], "风景");
+        tag(&o->tags[CAP_EN], "outdoor");
+        tag(&o->tags[CAP_ZH], "户外");
+    }
+    if (nc) {
+        core_buf_puts(&o->det[CAP_EN], ".");
+        core_buf_puts(&o->det[CAP_ZH], "。");
+    }
+    if (night) {
+        tag(&o->tags[CAP_EN], "night");
+        tag(&o->tags[CAP_ZH], "夜晚");
+    } else if (dark) {
+        tag(&o->tags[CAP_EN], "dark");
+        tag(&o->tags[CAP_ZH], "昏暗");
+    } else if (bright) {
+        tag(&o->tags[CAP_EN], "bright");
+        tag(&o->tags[CAP_ZH], "明亮");
+    }
+    colours_sentence(o, d);
+    if (d->text && *d->text && d->n_lines > 0)
+        quote_text(o, d, NULL);
+
+    /* short */
+    if (ng > 0) {
+        core_buf_printf(&o->brief[CAP_EN], "%s photo of ", unsure ? "Possibly a" : "A");
+        en_objects(&o->brief[CAP_EN], g, ng < 3 ? ng : 3, false);
+        core_buf_puts(&o->brief[CAP_EN], ".");
+        core_buf_printf(&o->brief[CAP_ZH], "%s一张有", unsure ? "可能是" : "");
+        for (int i = 0; i < ng && i < 3; i++) {
+            if (i)
+                core_buf_puts(&o->brief[CAP_ZH], i == ng - 1 || i == 2 ? "和" : "、");
+            zh_object(&o->brief[CAP_ZH], &g[i]);
+        }
+        core_buf_puts(&o->brief[CAP_ZH], "的照片。");
+    } else {
+        const char *col_en = d->n_colors > 0 && d->colors[0].share >= 0.4f ? d->colors[0].name : NULL;
+        const char *col_zh = col_en ? d->colors[0].name_zh : NULL;
+        core_buf_printf(&o->brief[CAP_EN], "%s %sphoto%s%s.", unsure ? "Possibly a" : "A",
+                        adj_en, col_en ? ", mostly " : "", col_en ? col_en : "");
+        if (col_zh)
+            core_buf_printf(&o->brief[CAP_ZH], "%s一张以%s为主的%s照片。",
+                            unsure ? "可能是" : "", col_zh, adj_zh);
+        else
+            core_buf_printf(&o->brief[CAP_ZH], "%s一张%s照片。", unsure ? "可能是" : "", adj_zh);
+    }
+    for (int i = 0; i < ng; i++) {
+        tag(&o->tags[CAP_EN], g[i].label);
+        tag(&o->tags[CAP_ZH], g[i].label_zh);
+        if (g[i].n > 1) {
+            core_buf p;
+            core_buf_init(&p, 64);
+            en_plural(&p, g[i].label);
+            tag(&o->tags[CAP_EN], p.data);
+            core_buf_free(&p);
+        }
+    }
+    const char *en[] = {"photo", "photograph", "picture", "image", "photography"};
+    const char *zh[] = {"照片", "图片", "相片", "摄影", "图像"};
+    for (int i = 0; i < 5; i++) {
+        tag(&o->tags[CAP_EN], en[i]);
+        tag(&o->tags[CAP_ZH], zh[i]);
+    }
+}
+
+/* ------------------------------------------------------------- entry ---- */
+
+static void set_caption(char **dst, core_buf *b)
+{
+    free(*dst);
+    *dst = core_buf_steal(b);
+}
+
+odx_status cap_compose(cap_desc *d, odx_err *err)
+{
+    odx_status st = ODX_OK;
+    if (!d)
+        return core_err(err, ODX_ERR_INVALID, "no description to caption");
+    co_out o;
+    memset(&o, 0, sizeof o);
+    for (int l = 0; l < CAP_N_LANGS; l++) {
+        core_buf_init(&o.det[l], 16384);
+        core_buf_init(&o.brief[l], 4096);
+    }
+    bool unsure = d->domain_conf < CO_HEDGE_CONF;
+    char *title = clip(d->title, CO_TITLE_MAX);
+    if (title && !*title) {
+        free(title);
+        title = NULL;
+    }
+    switch (d->domain) {
+    case CAP_CHART:
+        co_chart(&o, d, unsure, title);
+        break;
+    case CAP_TABLE:
+        co_table(&o, d, unsure, title);
+        break;
+    case CAP_DOCUMENT:
+        co_document(&o, d, unsure, title);
+        break;
+    case CAP_SCREENSHOT:
+        co_screenshot(&o, d, unsure, title);
+        break;
+    case CAP_POSTER:
+        co_poster(&o, d, unsure, title, false);
+        break;
+    case CAP_DIAGRAM:
+        co_poster(&o, d, unsure, title, true);
+        break;
+    case CAP_PHOTO:
+    default:
+        co_photo(&o, d, unsure);
+        break;
+    }
+    /* Colour tags help every domain ("a mostly blue image"). */
+    for (int i = 0; i < d->n_colors && i < 2; i++)
+        if (d->colors[i].share >= 0.25f) {
+            tag(&o.tags[CAP_EN], d->colors[i].name);
+            tag(&o.tags[CAP_ZH], d->colors[i].name_zh);
+        }
+    if (unsure) {
+        tag(&o.tags[CAP_EN], "uncertain");
+        tag(&o.tags[CAP_ZH], "不确定");
+    }
+    /* A caption over its cap stays cut (core_buf keeps what fit); only a
+     * failed allocation fails the call. */
+    for (int l = 0; l < CAP_N_LANGS; l++) {
+        if (o.tags[l].oom) {
+            st = core_err(err, ODX_ERR_NOMEM, "no memory composing captions");
+            goto done;
+        }
+    }
+    for (int l = 0; l < CAP_N_LANGS; l++) {
+        set_caption(&d->caption[CAP_DETAILED][l], &o.det[l]);
+        set_caption(&d->caption[CAP_SHORT][l], &o.brief[l]);
+        for (int i = 0; i < d->n_tags[l]; i++)
+            free(d->tags[l][i]);
+        free(d->tags[l]);
+        d->tags[l] = o.tags[l].v;
+        d->n_tags[l] = o.tags[l].n;
+        o.tags[l].v = NULL;
+        o.tags[l].n = 0;
+        if (!d->caption[CAP_DETAILED][l] || !d->caption[CAP_SHORT][l]) {
+            st = core_err(err, ODX_ERR_NOMEM, "no memory composing captions");
+            goto done;
+        }
+    }
+done:
+    for (int l = 0; l < CAP_N_LANGS; l++) {
+        core_buf_free(&o.det[l]);
+        core_buf_free(&o.brief[l]);
+        tag_free(&o.tags[l]);
+    }
+    free(title);
+    return st;
+}

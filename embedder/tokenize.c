@@ -271,12 +271,15 @@ static const char *const stop_list[] = {
     "can", "could", "did", "do", "does", "each", "few", "find", "for",
     "from", "further", "give", "had", "has", "have", "having", "he", "her",
     "here", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its",
-    "just", "looking", "may", "me", "might", "more", "most", "my", "need",
+    "just", "like", "looking", "mainly", "may", "me", "might", "more", "most",
+    "mostly", "my", "need",
     "no", "nor", "not", "of", "on", "once", "only", "onto", "or", "other",
-    "our", "own", "please", "s", "same", "search", "she", "should", "show",
+    "our", "own", "per", "please", "s", "same", "search", "she", "should",
+    "show", "showing", "shown", "shows",
     "so", "some", "such", "t", "than", "that", "the", "their", "them",
     "then", "there", "these", "they", "this", "those", "through", "to",
-    "too", "until", "very", "want", "was", "we", "were", "what", "when",
+    "too", "until", "using", "very", "via", "want", "was", "we", "were",
+    "what", "when",
     "where", "which", "while", "who", "whom", "whose", "why", "will",
     "with", "would", "you", "your",
     "的", "了", "和", "是", "在", "有", "与", "及", "或", "也", "都", "就",
@@ -336,7 +339,10 @@ int emb_stem(const char *w, int len, char *out, int cap)
             return len;
     int n = len;
 #define ENDS(s) (n > (int)strlen(s) && memcmp(out + n - strlen(s), s, strlen(s)) == 0)
-    if (n >= 5 && ENDS("ies")) {
+    if ((n >= 6 && memcmp(out + n - 6, "series", 6) == 0) ||
+        (n >= 7 && memcmp(out + n - 7, "species", 7) == 0)) {
+        return len; /* same in singular and plural */
+    } else if (n >= 5 && ENDS("ies")) {
         n -= 3;
         out[n++] = 'y';
     } else if (ENDS("sses") || ENDS("xes") || ENDS("ches") || ENDS("shes") ||

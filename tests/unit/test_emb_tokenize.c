@@ -167,6 +167,7 @@ static void test_stopwords_and_stem(void)
         {"berries", "berry"}, {"running", "run"}, {"stopped", "stop"},
         {"glass", "glass"}, {"bus", "bus"}, {"women", "woman"},
         {"men", "man"}, {"plotted", "plot"}, {"2024s", "2024s"},
+        {"series", "series"}, {"species", "species"}, {"cities", "city"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         emb_stem(cases[i].w, (int)strlen(cases[i].w), out, sizeof out);

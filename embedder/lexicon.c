@@ -163,7 +163,8 @@ static int split(char *s, char sep, char **f, int max)
     return n;
 }
 
-static void add_forms(lex_concept *c, char *field, core_buf *words)
+/* Appends the '|'-separated forms of field (split in place) to words. */
+static void add_forms(char *field, core_buf *words)
 {
     char *f[64];
     if (!field[0] || strcmp(field, "-") == 0)
@@ -172,7 +173,6 @@ static void add_forms(lex_concept *c, char *field, core_buf *words)
     for (int i = 0; i < n; i++)
         if (f[i][0])
             core_buf_append(words, &f[i], sizeof f[i]);
-    (void)c;
 }
 
 static void lex_init(void)
@@ -209,9 +209,9 @@ static void lex_init(void)
                 core_buf_init(&words, 0);
                 c->id = f[0], c->kind = f[1], c->parent_id = f[2];
                 c->parent = -1;
-                add_forms(c, f[3], &words);
+                add_forms(f[3], &words);
                 size_t n_en = words.len / sizeof(char *);
-                add_forms(c, f[4], &words);
+                add_forms(f[4], &words);
                 c->n_words = (int)(words.len / sizeof(char *));
                 const char *nul = NULL;
                 core_buf_append(&words, &nul, sizeof nul);

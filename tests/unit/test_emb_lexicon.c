@@ -40,6 +40,11 @@ static void test_health(void)
             per_kind[j] += strcmp(k, kinds[j]) == 0;
         const char *const *w = emb_concept_words(i);
         CHECK(w && w[0]);
+        for (int j = 0; w && w[j]; j++) {
+            CHECK_MSG(!strchr(w[j], '|') && !strchr(w[j], '\t') && w[j][0] != ' ',
+                      "form '%s'", w[j]);
+            CHECK_MSG(emb_concept_key(i, j) != NULL, "form '%s' has no tokens", w[j]);
+        }
         CHECK(emb_concept_name(i) != NULL);
         /* parents exist and chains end */
         int p = i, depth = 0;

@@ -441,9 +441,11 @@ static void co_chart(co_out *o, const cap_desc *d, bool unsure, const char *titl
         tag(&o->tags[CAP_EN], en_syn[k][i]);
         tag(&o->tags[CAP_ZH], zh_syn[k][i]);
     }
-    const char *gen_en[] = {"graph", "plot", "data visualization", "statistics"};
-    const char *gen_zh[] = {"统计图", "数据可视化", "统计", "图形"};
-    for (int i = 0; i < 4; i++) {
+    const char *gen_en[] = {"graph", "plot", "data visualization", "statistics", "figure",
+                            "diagram of data", "axes", "values", "data"};
+    const char *gen_zh[] = {"统计图", "数据可视化", "统计", "图形", "数据图", "坐标轴",
+                            "数值", "数据", "统计图表"};
+    for (int i = 0; i < 9; i++) {
         tag(&o->tags[CAP_EN], gen_en[i]);
         tag(&o->tags[CAP_ZH], gen_zh[i]);
     }
@@ -476,6 +478,7 @@ static void co_table(co_out *o, const cap_desc *d, bool unsure, const char *titl
                 core_buf h;
                 core_buf_init(&h, 512);
                 char *save = NULL;
+                int n_hdr = 0;
                 for (char *c = strtok_r(hdr, "|", &save); c; c = strtok_r(NULL, "|", &save)) {
                     while (*c == ' ')
                         c++;
@@ -485,7 +488,7 @@ static void co_table(co_out *o, const cap_desc *d, bool unsure, const char *titl
                     if (!*c || !strcmp(c, "\xE2\x80\xA6"))
                         continue;
                     core_buf_printf(&h, "%s%s", h.len ? ", " : "", c);
-                    if (strlen(c) < 40)
+                    if (strlen(c) < 40 && n_hdr++ < 8)
                         tag(&o->tags[has_cjk(c) ? CAP_ZH : CAP_EN], c);
                 }
                 if (h.len) {
@@ -536,9 +539,10 @@ static void co_table(co_out *o, const cap_desc *d, bool unsure, const char *titl
         core_buf_printf(&o->brief[CAP_ZH], "%s一张表格。", unsure ? "可能是" : "");
     }
     const char *en[] = {"table", "data table", "tabular data", "rows", "columns",
-                        "spreadsheet", "grid", "statistics"};
-    const char *zh[] = {"表格", "数据表", "统计表", "表", "行", "列", "电子表格", "数据"};
-    for (int i = 0; i < 8; i++) {
+                        "spreadsheet", "grid", "statistics", "data", "list"};
+    const char *zh[] = {"表格", "数据表", "统计表", "表", "行", "列", "电子表格", "数据",
+                        "列表", "清单"};
+    for (int i = 0; i < 10; i++) {
         tag(&o->tags[CAP_EN], en[i]);
         tag(&o->tags[CAP_ZH], zh[i]);
     }
@@ -584,9 +588,10 @@ static void co_document(co_out *o, const cap_desc *d, bool unsure, const char *t
         tag(&o->tags[CAP_ZH], lz);
     }
     const char *en[] = {"document", "page", "text", "article", "manual", "printed page",
-                        "paragraphs", "reading"};
-    const char *zh[] = {"文档", "页面", "文本", "文字", "文章", "手册", "段落", "资料"};
-    for (int i = 0; i < 8; i++) {
+                        "paragraphs", "reading", "documentation", "words"};
+    const char *zh[] = {"文档", "页面", "文本", "文字", "文章", "手册", "段落", "资料",
+                        "说明文档", "书页"};
+    for (int i = 0; i < 10; i++) {
         tag(&o->tags[CAP_EN], en[i]);
         tag(&o->tags[CAP_ZH], zh[i]);
     }
@@ -624,10 +629,10 @@ static void co_screenshot(co_out *o, const cap_desc *d, bool unsure, const char 
         core_buf_printf(&o->brief[CAP_ZH], "%s一张软件界面截图。", unsure ? "可能是" : "");
     }
     const char *en[] = {"screenshot", "screen", "user interface", "UI", "window",
-                        "application", "software", "desktop"};
+                        "application", "software", "desktop", "computer", "screen capture"};
     const char *zh[] = {"截图", "屏幕截图", "界面", "用户界面", "窗口", "软件", "应用程序",
-                        "桌面"};
-    for (int i = 0; i < 8; i++) {
+                        "桌面", "电脑", "屏幕"};
+    for (int i = 0; i < 10; i++) {
         tag(&o->tags[CAP_EN], en[i]);
         tag(&o->tags[CAP_ZH], zh[i]);
     }
@@ -661,19 +666,19 @@ static void co_poster(co_out *o, const cap_desc *d, bool unsure, const char *tit
     }
     if (diagram) {
         const char *en[] = {"diagram", "figure", "illustration", "drawing", "schematic",
-                            "graphic", "line drawing", "flowchart"};
+                            "graphic", "line drawing", "flowchart", "sketch", "labels"};
         const char *zh[] = {"示意图", "图示", "图解", "插图", "简图", "线条图", "结构图",
-                            "流程图"};
-        for (int i = 0; i < 8; i++) {
+                            "流程图", "草图", "标注"};
+        for (int i = 0; i < 10; i++) {
             tag(&o->tags[CAP_EN], en[i]);
             tag(&o->tags[CAP_ZH], zh[i]);
         }
     } else {
         const char *en[] = {"poster", "sign", "logo", "lettering", "typography", "banner",
-                            "text", "graphic design"};
+                            "text", "graphic design", "artwork", "font"};
         const char *zh[] = {"海报", "标志", "标识", "文字", "字体", "横幅", "招贴",
-                            "平面设计"};
-        for (int i = 0; i < 8; i++) {
+                            "平面设计", "艺术字", "标语"};
+        for (int i = 0; i < 10; i++) {
             tag(&o->tags[CAP_EN], en[i]);
             tag(&o->tags[CAP_ZH], zh[i]);
         }
@@ -683,6 +688,13 @@ static void co_poster(co_out *o, const cap_desc *d, bool unsure, const char *tit
 static void co_photo(co_out *o, const cap_desc *d, bool unsure)
 {
     const cap_features *f = &d->feat;
+    /* the domain words first: later tags may hit the cap */
+    const char *first_en[] = {"photo", "picture", "image", "photograph"};
+    const char *first_zh[] = {"照片", "图片", "相片", "图像"};
+    for (int i = 0; i < 4; i++) {
+        tag(&o->tags[CAP_EN], first_en[i]);
+        tag(&o->tags[CAP_ZH], first_zh[i]);
+    }
     bool night = f->night > 0.5f;
     bool dark = !night && f->brightness < 0.3f;
     bool bright = f->brightness > 0.65f;
@@ -792,9 +804,11 @@ static void co_photo(co_out *o, const cap_desc *d, bool unsure)
             core_buf_free(&p);
         }
     }
-    const char *en[] = {"photo", "photograph", "picture", "image", "photography"};
-    const char *zh[] = {"照片", "图片", "相片", "摄影", "图像"};
-    for (int i = 0; i < 5; i++) {
+    const char *en[] = {"photo", "photograph", "picture", "image", "photography", "scene",
+                        "snapshot", "camera", "view", "real-world"};
+    const char *zh[] = {"照片", "图片", "相片", "摄影", "图像", "场景", "实拍", "画面",
+                        "影像", "景象"};
+    for (int i = 0; i < 10; i++) {
         tag(&o->tags[CAP_EN], en[i]);
         tag(&o->tags[CAP_ZH], zh[i]);
     }

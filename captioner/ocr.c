@@ -535,7 +535,9 @@ static odx_status assemble(const ocr_pass *p, float scale, cap_desc *d,
                 break;
             int lh = y1 - y0 + 1;
             int gap = w->x0 - x1;
-            if (gap > lh + lh / 4 || gap < -lh)
+            /* chi_sim word boxes overlap their neighbours: only a word that
+             * ends before the segment starts goes back */
+            if (gap > lh + lh / 4 || w->x1 <= x0)
                 break;
             /* "195 0": a tick label split at a kerning gap */
             join_word(&seg, p->w[j - 1].text, w->text, gap * 5 < lh);

@@ -266,6 +266,12 @@ ODX_STATIC void st_table(cap_desc *d, const cap_image *full)
         }
     if (n_multi < 2)
         goto done;
+    int lh = (int)median_h(d);
+    if (lh < 4)
+        lh = 4;
+    /* wrapped cells under the last row belong to it */
+    while (r1 + 1 < nr && rows[r1 + 1].y0 - rows[r1].y1 < lh / 2 + 1)
+        r1++;
 
     /* column gaps: x ranges no multi-segment row covers (a few may: wide
      * titles, page headers, spilling cells) */
@@ -288,9 +294,6 @@ ODX_STATIC void st_table(cap_desc *d, const cap_image *full)
             if (b > xmax) xmax = b;
         }
     }
-    int lh = (int)median_h(d);
-    if (lh < 4)
-        lh = 4;
     int thr = n_multi / 8;
     int vr[64];
     int n_vr = find_vrules(d, full, rows[r0].y0, rows[r1].y1, vr, 64);

@@ -1,0 +1,193 @@
+/* test_cap_ocr.c - OCR on the committed fixtures (tests/fixtures/ocr):
+ * an English line, a Chinese line and a small ruled table must be read,
+ * with sane boxes, language and confidences; bad input is refused. */
+#include "captioner_int.h"
+#include "check.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static cap_ocr *ocr;
+
+static bool load(const char *name, cap_image *im)
+{
+    const char *src = getenv("ODX_SOURCE_DIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tests/fixtures/ocr/%s", src ? src : ".", name);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    odx_err err = {0};
+    cap_header hdr;
+    cap_limits lim = {100000000, 1 << 24};
+    if (core_read_file(path, 1 << 24, &data, &len, &err) != ODX_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return false;
+    }
+    odx_status st = cap_decode(data, len, name, &lim, 0, &hdr, im, &err);
+    free(data);
+    if (st != ODX_OK)
+        fprintf(stderr, "%s\n", err.msg);
+    return st == ODX_OK;
+}
+
+static cap_desc *read_fixture(const char *name, cap_domain dom, cap_image *keep)
+{
+    cap_image im = {0};
+    CHECK_MSG(load(name, &im), "fixture %s", name);
+    if (!im.rgb)
+        return NULL;
+    cap_desc *d = calloc(1, sizeof *d);
+    d->width = im.w;
+    d->height = im.h;
+    d->domain = dom;
+    d->domain_conf = 0.9f;
+    odx_err err = {0};
+    odx_status st = cap_ocr_run(ocr, &im, d, &err);
+    CHECK_MSG(st == ODX_OK, "%s: %s", name, err.msg);
+    CHECK(d->ocr_ran);
+    if (keep)
+        *keep = im;
+    else
+        cap_image_free(&im);
+    return d;
+}
+
+static void test_english(void)
+{
+    cap_desc *d = read_fixture("en_line.png", CAP_DOCUMENT, NULL);
+    if (!d)
+        return;
+    CHECK(d->text != NULL);
+    CHECK_MSG(d->text && strstr(d->text, "Quarterly harvest report 2019"), "text '%s'",
+              d->text ? d->text : "(null)");
+    CHECK_STR(d->text_lang, "en");
+    CHECK(d->n_lines == 1);
+    CHECK(d->text_conf > 70);
+    if (d->n_lines >= 1) {
+        /* box in original pixels: the line sits near (12, 18)-(380, 45) */
+        const cap_text_line *l = &d->lines[0];
+        CHECK_MSG(l->x >= 0 && l->x < 30 && l->y > 5 && l->y < 30, "box %d,%d", l->x, l->y);
+        CHECK_MSG(l->w > 250 && l->x + l->w <= d->width, "width %d", l->w);
+        CHECK_MSG(l->h > 12 && l->h < 45, "height %d", l->h);
+    }
+    cap_desc_free(d);
+}
+
+static void test_chinese(void)
+{
+    cap_desc *d = read_fixture("zh_line.png", CAP_DOCUMENT, NULL);
+    if (!d)
+        return;
+    /* no spaces between Han characters */
+    CHECK_MSG(d->text && strstr(d->text, "电话数量"), "text '%s'", d->text ? d->text : "");
+    CHECK_MSG(d->text && strstr(d->text, "世界各地区"), "text '%s'", d->text ? d->text : "");
+    CHECK_STR(d->text_lang, "zh");
+    cap_desc_free(d);
+}
+
+static void test_table(void)
+{
+    cap_image im = {0};
+    cap_desc *d = read_fixture("table.png", CAP_TABLE, &im);
+    if (!d)
+        return;
+    const char *want[] = {"City", "Country", "People", "Lisbon", "Portugal", "545000",
+                          "Oslo", "Norway", "Tunisia", "638000"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        CHECK_MSG(d->text && strstr(d->text, want[i]), "'%s' not in '%s'", want[i],
+                  d->text ? d->text : "");
+    /* cells are separate segments: no segment holds two column heads */
+    for (int i = 0; i < d->n_lines; i++)
+        CHECK_MSG(!(strstr(d->lines[i].text, "City") && strstr(d->lines[i].text, "People")),
+                  "segment '%s'", d->lines[i].text);
+    cap_structure(d, &im);
+    CHECK_MSG(d->n_cols == 3, "cols %d", d->n_cols);
+    CHECK_MSG(d->n_rows == 3, "rows %d", d->n_rows);
+    cap_image_free(&im);
+    cap_desc_free(d);
+}
+
+static void test_bad_input(void)
+{
+    cap_desc d;
+    memset(&d, 0, sizeof d);
+    odx_err err = {0};
+    CHECK(cap_ocr_run(ocr, NULL, &d, &err) == ODX_ERR_INVALID);
+    CHECK(!d.ocr_ran);
+    /* tiny and blank images: no text, no crash */
+    uint8_t px[4 * 4 * 3];
+    memset(px, 255, sizeof px);
+    cap_image tiny = {4, 4, px};
+    err = (odx_err){0};
+    CHECK(cap_ocr_run(ocr, &tiny, &d, &err) == ODX_OK);
+    CHECK(d.ocr_ran && d.n_lines == 0);
+    free(d.text);
+    memset(&d, 0, sizeof d);
+    int w = 300, h = 200;
+    uint8_t *blank = malloc((size_t)w * h * 3);
+    memset(blank, 240, (size_t)w * h * 3);
+    cap_image bl = {w, h, blank};
+    d.domain = CAP_CHART;
+    CHECK(cap_ocr_run(ocr, &bl, &d, &err) == ODX_OK);
+    CHECK(d.n_lines == 0);
+    CHECK(d.text && d.text[0] == 0);
+    free(d.text);
+    free(d.lines);
+    /* noise: whatever is read must be valid, bounded UTF-8 */
+    memset(&d, 0, sizeof d);
+    uint32_t s = 12345;
+    for (int i = 0; i < w * h * 3; i++) {
+        s = s * 1103515245u + 12345u;
+        blank[i] = (uint8_t)(s >> 24);
+    }
+    d.domain = CAP_POSTER;
+    CHECK(cap_ocr_run(ocr, &bl, &d, &err) == ODX_OK);
+    if (d.text) {
+        char *clean = core_utf8_sanitize(d.text, strlen(d.text));
+        CHECK(clean && strcmp(clean, d.text) == 0);
+        free(clean);
+    }
+    for (int i = 0; i < d.n_lines; i++)
+        free(d.lines[i].text);
+    free(d.lines);
+    free(d.text);
+    free(blank);
+}
+
+static void test_wanted(void)
+{
+    cap_desc d;
+    memset(&d, 0, sizeof d);
+    d.domain = CAP_PHOTO;
+    d.feat.text_likeness = 0.02f;
+    CHECK(!cap_ocr_wanted(&d));
+    d.domain = CAP_DOCUMENT;
+    CHECK(cap_ocr_wanted(&d));
+    d.domain = CAP_TABLE;
+    CHECK(cap_ocr_wanted(&d));
+    d.domain = CAP_PHOTO;
+    d.feat.text_likeness = 0.8f;
+    d.feat.n_text_lines = 12;
+    CHECK(cap_ocr_wanted(&d));
+}
+
+int main(void)
+{
+    odx_err err = {0};
+    if (cap_ocr_new(&ocr, &err) != ODX_OK) {
+        /* The packages are a build dependency: a missing model is a failure,
+         * with the message saying which package. */
+        fprintf(stderr, "cap_ocr_new: %s\n", err.msg);
+        CHECK(strstr(err.msg, "tesseract-ocr") != NULL);
+        CHECK(0);
+        return check_result("test_cap_ocr");
+    }
+    test_wanted();
+    test_english();
+    test_chinese();
+    test_table();
+    test_bad_input();
+    cap_ocr_free(ocr);
+    cap_ocr_free(NULL);
+    return check_result("test_cap_ocr");
+}

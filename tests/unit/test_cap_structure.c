@@ -1,0 +1,189 @@
+/* test_cap_structure.c - structure reading on synthetic OCR lines (and a
+ * synthetic chart image): table rows/columns, Markdown shape and row
+ * sentences; chart title, axes, ticks and bar count; document title and
+ * columns; screenshot controls. */
+#include "captioner_int.h"
+#include "check.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void add_line(cap_desc *d, const char *t, int x, int y, int w, int h)
+{
+    d->lines = realloc(d->lines, sizeof *d->lines * (size_t)(d->n_lines + 1));
+    d->lines[d->n_lines++] = (cap_text_line){strdup(t), 90.0f, x, y, w, h};
+}
+
+static cap_desc *new_desc(cap_domain dom, int w, int h)
+{
+    cap_desc *d = calloc(1, sizeof *d);
+    d->domain = dom;
+    d->domain_conf = 0.9f;
+    d->width = w;
+    d->height = h;
+    d->ocr_ran = true;
+    return d;
+}
+
+static int count_char(const char *s, char c)
+{
+    int n = 0;
+    for (; s && *s; s++)
+        n += *s == c;
+    return n;
+}
+
+static void test_table(void)
+{
+    cap_desc *d = new_desc(CAP_TABLE, 600, 400);
+    add_line(d, "World cities sample", 150, 10, 300, 24);
+    /* header + 4 rows, 3 columns at x = 20, 220, 420; rows 40 px apart */
+    const char *cells[5][3] = {{"City", "Country", "People"},
+                               {"Lisbon", "Portugal", "545000"},
+                               {"Oslo", "Norway", "709000"},
+                               {"Tunis", "Tunisia", "638000"},
+                               {"Lima", "Peru", "9750000"}};
+    for (int r = 0; r < 5; r++)
+        for (int c = 0; c < 3; c++)
+            add_line(d, cells[r][c], 20 + 200 * c + (c == 2 ? 10 : 0), 60 + 40 * r,
+                     60 + 8 * (int)strlen(cells[r][c]), 16);
+    /* a wrapped second line of the Lima country cell: continues the row */
+    add_line(d, "(Republic)", 220, 60 + 40 * 4 + 18, 90, 16);
+    cap_structure(d, NULL);
+    CHECK_MSG(d->n_cols == 3, "cols %d", d->n_cols);
+    CHECK_MSG(d->n_rows == 4, "rows %d", d->n_rows);
+    CHECK(d->table_md != NULL);
+    if (d->table_md) {
+        /* header, separator, 4 data rows; 4 pipes per row */
+        int nl = count_char(d->table_md, '\n') + 1;
+        CHECK_MSG(nl == 6, "md lines %d:\n%s", nl, d->table_md);
+        CHECK_MSG(count_char(d->table_md, '|') == 6 * 4, "pipes in\n%s", d->table_md);
+        CHECK(strncmp(d->table_md, "| City | Country | People |\n| --- | --- | --- |", 46) == 0);
+        CHECK(strstr(d->table_md, "| Oslo | Norway | 709000 |") != NULL);
+        CHECK(strstr(d->table_md, "Peru (Republic)") != NULL);
+    }
+    CHECK(d->row_sentences != NULL);
+    if (d->row_sentences && d->n_rows >= 1)
+        CHECK_STR(d->row_sentences[0], "City: Lisbon; Country: Portugal; People: 545000");
+    CHECK(d->title && strcmp(d->title, "World cities sample") == 0);
+    cap_desc_free(d);
+
+    /* one column of text is not a table */
+    d = new_desc(CAP_TABLE, 600, 400);
+    for (int r = 0; r < 6; r++)
+        add_line(d, "just a line of prose here", 20, 20 + 30 * r, 300, 16);
+    cap_structure(d, NULL);
+    CHECK(d->table_md == NULL);
+    CHECK(d->n_cols == 0 && d->n_rows == 0);
+    cap_desc_free(d);
+}
+
+/* a 400x300 white chart: axes at x=50 / y=250, four coloured bars */
+static void test_chart(void)
+{
+    int W = 400, H = 300;
+    cap_image im = {W, H, malloc((size_t)W * H * 3)};
+    memset(im.rgb, 255, (size_t)W * H * 3);
+    for (int x = 50; x < 390; x++)
+        for (int t = 0; t < 2; t++)
+            memset(im.rgb + 3 * ((size_t)(250 + t) * W + x), 0, 3);
+    for (int y = 20; y < 252; y++)
+        for (int t = 0; t < 2; t++)
+            memset(im.rgb + 3 * ((size_t)y * W + 50 + t), 0, 3);
+    int heights[4] = {120, 200, 80, 160};
+    for (int b = 0; b < 4; b++)
+        for (int y = 250 - heights[b]; y < 250; y++)
+            for (int x = 80 + 75 * b; x < 120 + 75 * b; x++) {
+                uint8_t *p = im.rgb + 3 * ((size_t)y * W + x);
+                p[0] = 60, p[1] = 110, p[2] = 200;
+            }
+    cap_desc *d = new_desc(CAP_CHART, W, H);
+    strcpy(d->chart_type, "bar");
+    add_line(d, "Rainfall by season", 120, 2, 160, 16);
+    add_line(d, "200", 20, 45, 24, 10);
+    add_line(d, "100", 20, 145, 24, 10);
+    add_line(d, "Spring", 80, 256, 40, 10);
+    add_line(d, "Summer", 155, 256, 45, 10);
+    add_line(d, "Autumn", 230, 256, 45, 10);
+    add_line(d, "Season", 190, 280, 45, 12);
+    add_line(d, "Rain (mm)", 2, 100, 12, 70); /* rotated: tall box */
+    cap_structure(d, &im);
+    CHECK(d->title && strcmp(d->title, "Rainfall by season") == 0);
+    CHECK(d->x_label && strcmp(d->x_label, "Season") == 0);
+    CHECK(d->y_label && strcmp(d->y_label, "Rain (mm)") == 0);
+    CHECK_MSG(d->n_bars == 4, "bars %d", d->n_bars);
+    bool t100 = false, spring = false;
+    for (int i = 0; i < d->n_ticks; i++) {
+        t100 |= strcmp(d->ticks[i], "100") == 0;
+        spring |= strcmp(d->ticks[i], "Spring") == 0;
+    }
+    CHECK(t100);
+    CHECK(spring);
+    cap_desc_free(d);
+    free(im.rgb);
+}
+
+static void test_document(void)
+{
+    cap_desc *d = new_desc(CAP_DOCUMENT, 800, 1000);
+    add_line(d, "page 3", 700, 10, 50, 12);
+    add_line(d, "Installing the system", 60, 60, 400, 30);
+    for (int r = 0; r < 10; r++) {
+        add_line(d, "left column text goes on here", 60, 120 + 20 * r, 320, 14);
+        add_line(d, "right column text goes on too", 430, 120 + 20 * r, 320, 14);
+    }
+    cap_structure(d, NULL);
+    CHECK(d->title && strcmp(d->title, "Installing the system") == 0);
+    CHECK_MSG(d->n_text_columns == 2, "columns %d", d->n_text_columns);
+    CHECK(d->lead && strncmp(d->lead, "left column", 11) == 0);
+    CHECK(d->lead && strlen(d->lead) <= 310);
+    cap_desc_free(d);
+
+    d = new_desc(CAP_DOCUMENT, 800, 1000);
+    for (int r = 0; r < 10; r++)
+        add_line(d, "a single wide column of body text that spans the page", 60,
+                 60 + 20 * r, 680, 14);
+    cap_structure(d, NULL);
+    CHECK(d->n_text_columns == 1);
+    cap_desc_free(d);
+}
+
+static void test_screenshot(void)
+{
+    cap_desc *d = new_desc(CAP_SCREENSHOT, 1000, 700);
+    add_line(d, "Package Manager", 420, 4, 160, 14);
+    add_line(d, "File", 10, 30, 30, 12);
+    add_line(d, "Edit", 50, 30, 30, 12);
+    add_line(d, "Cancel", 800, 660, 60, 14);
+    add_line(d, "this is a long sentence of body text in the window", 100, 300, 500, 14);
+    cap_structure(d, NULL);
+    CHECK(d->title && strcmp(d->title, "Package Manager") == 0);
+    bool file = false, cancel = false, body = false;
+    for (int i = 0; i < d->n_ui_words; i++) {
+        file |= strcmp(d->ui_words[i], "File") == 0;
+        cancel |= strcmp(d->ui_words[i], "Cancel") == 0;
+        body |= strcmp(d->ui_words[i], "sentence") == 0;
+    }
+    CHECK(file && cancel);
+    CHECK(!body);
+    cap_desc_free(d);
+}
+
+static void test_no_text(void)
+{
+    cap_desc *d = new_desc(CAP_TABLE, 100, 100);
+    cap_structure(d, NULL); /* nothing read: nothing set, no crash */
+    CHECK(d->table_md == NULL && d->title == NULL);
+    cap_desc_free(d);
+    cap_structure(NULL, NULL);
+}
+
+int main(void)
+{
+    test_table();
+    test_chart();
+    test_document();
+    test_screenshot();
+    test_no_text();
+    return check_result("test_cap_structure");
+}

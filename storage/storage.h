@@ -46,7 +46,9 @@ odx_status store_meta_set(store *s, const char *key, const char *val,
  * index, and saves the FAISS file at most every save_every_s seconds
  * (store_save forces it). A write call made outside a batch runs in a
  * batch of its own; a write call that fails inside a batch is undone
- * alone (savepoint) and leaves the rest of the batch intact. */
+ * alone (savepoint) and leaves the rest of the batch intact. If FAISS
+ * fails after the SQLite COMMIT, store_commit returns the error but the
+ * batch stays committed; the next commit/refresh/open catches FAISS up. */
 odx_status store_begin(store *s, odx_err *err);
 odx_status store_commit(store *s, odx_err *err);
 void store_rollback(store *s);

@@ -253,22 +253,13 @@ BINARY(op_min, B_MIN)
 
 /* ---------------------------------------------------------- transpose ---- */
 
-static odx_status op_transpose(tfj_ctx *cx, const tfj_node *nd, const tfj_tensor *in,
-                               int n_in, tfj_tensor *out, odx_err *err)
+/* out = x transposed: output dim k is input dim perm[k] (perm validated by
+ * the caller). Also used by run.c to materialise lazily transposed values. */
+odx_status tfj_transpose_perm(const tfj_tensor *x, const int64_t *perm, tfj_tensor *out,
+                              odx_err *err)
 {
-    (void)cx, (void)n_in;
-    int64_t perm[TFJ_MAX_DIMS], shp[TFJ_MAX_DIMS], st_in[TFJ_MAX_DIMS], ist[TFJ_MAX_DIMS];
-    int n;
-    odx_status st = int_vec(nd, &in[1], perm, TFJ_MAX_DIMS, &n, err);
-    if (st != ODX_OK) return st;
-    const tfj_tensor *x = &in[0];
-    NEED(n == x->ndim, "node '%s': perm of length %d for rank %d", nd->name, n, x->ndim);
-    int seen = 0;
-    for (int i = 0; i < n; i++) {
-        NEED(perm[i] >= 0 && perm[i] < n && !(seen & (1 << perm[i])),
-             "node '%s': bad permutation", nd->name);
-        seen |= 1 << perm[i];
-    }
+    int n = x->ndim;
+    int64_t shp[TFJ_MAX_DIMS], st_in[TFJ_MAX_DIMS], ist[TFJ_MAX_DIMS];
     int64_t s = 1;
     for (int i = n - 1; i >= 0; i--) {
         ist[i] = s;
@@ -278,7 +269,7 @@ static odx_status op_transpose(tfj_ctx *cx, const tfj_node *nd, const tfj_tensor
         shp[i] = x->shape[perm[i]];
         st_in[i] = ist[perm[i]];
     }
-    st = tfj_tensor_alloc(out, x->dtype, n, shp, err);
+    odx_status st = tfj_tensor_alloc(out, x->dtype, n, shp, err);
     if (st != ODX_OK || out->n == 0) return st;
     if (n == 0) {
         out->d.i[0] = x->d.i[0];
@@ -301,6 +292,28 @@ static odx_status op_transpose(tfj_ctx *cx, const tfj_node *nd, const tfj_tensor
         }
     }
     return ODX_OK;
+}
+
+bool tfj_perm_valid(const tfj_tensor *p, int ndim, int64_t *perm)
+{
+    if (p->dtype != TFJ_I32 || p->ndim != 1 || p->n != ndim) return false;
+    int seen = 0;
+    for (int i = 0; i < ndim; i++) {
+        int32_t v = p->d.i[i];
+        if (v < 0 || v >= ndim || (seen & (1 << v))) return false;
+        seen |= 1 << v;
+        perm[i] = v;
+    }
+    return true;
+}
+
+static odx_status op_transpose(tfj_ctx *cx, const tfj_node *nd, const tfj_tensor *in,
+                               int n_in, tfj_tensor *out, odx_err *err)
+{
+    (void)cx, (void)n_in;
+    int64_t perm[TFJ_MAX_DIMS];
+    NEED(tfj_perm_valid(&in[1], in[0].ndim, perm), "node '%s': bad permutation", nd->name);
+    return tfj_transpose_perm(&in[0], perm, out, err);
 }
 
 /* ---------------------------------------------------------------- pad ---- */
@@ -809,32 +822,32 @@ static odx_status op_sparse_to_dense(tfj_ctx *cx, const tfj_node *nd, const tfj_
 /* -------------------------------------------------------------- table ---- */
 
 static const tfj_opdef OPS[] = {
-    {"Identity", op_identity, 1, 1},
-    {"Reshape", op_reshape, 2, 2},
-    {"Transpose", op_transpose, 2, 2},
-    {"Conv2D", op_conv2d, 2, 2},
-    {"DepthwiseConv2dNative", op_depthwise, 2, 2},
-    {"MaxPool", op_maxpool, 1, 1},
-    {"Pad", op_pad, 2, 2},
-    {"PadV2", op_padv2, 3, 3},
-    {"Add", op_add, 2, 2},
-    {"AddV2", op_add, 2, 2},
-    {"BiasAdd", op_add, 2, 2},
-    {"Sub", op_sub, 2, 2},
-    {"Mul", op_mul, 2, 2},
-    {"RealDiv", op_div, 2, 2},
-    {"Maximum", op_max, 2, 2},
-    {"Minimum", op_min, 2, 2},
-    {"LeakyRelu", op_leaky, 1, 1},
-    {"Relu", op_relu, 1, 1},
-    {"Relu6", op_relu6, 1, 1},
-    {"Sigmoid", op_sigmoid, 1, 1},
-    {"Tanh", op_tanh, 1, 1},
-    {"ConcatV2", op_concat, 2, -1},
-    {"SplitV", op_splitv, 3, 3},
-    {"Split", op_split, 2, 2},
-    {"ResizeBilinear", op_resize_bilinear, 2, 2},
-    {"SparseToDense", op_sparse_to_dense, 3, 4},
+    {"Identity", op_identity, 1, 1, TFJ_LAY_UNARY},
+    {"Reshape", op_reshape, 2, 2, TFJ_LAY_NONE},
+    {"Transpose", op_transpose, 2, 2, TFJ_LAY_TRANSPOSE},
+    {"Conv2D", op_conv2d, 2, 2, TFJ_LAY_NONE},
+    {"DepthwiseConv2dNative", op_depthwise, 2, 2, TFJ_LAY_NONE},
+    {"MaxPool", op_maxpool, 1, 1, TFJ_LAY_NONE},
+    {"Pad", op_pad, 2, 2, TFJ_LAY_PAD},
+    {"PadV2", op_padv2, 3, 3, TFJ_LAY_PAD},
+    {"Add", op_add, 2, 2, TFJ_LAY_BINARY},
+    {"AddV2", op_add, 2, 2, TFJ_LAY_BINARY},
+    {"BiasAdd", op_add, 2, 2, TFJ_LAY_NONE},
+    {"Sub", op_sub, 2, 2, TFJ_LAY_BINARY},
+    {"Mul", op_mul, 2, 2, TFJ_LAY_BINARY},
+    {"RealDiv", op_div, 2, 2, TFJ_LAY_BINARY},
+    {"Maximum", op_max, 2, 2, TFJ_LAY_BINARY},
+    {"Minimum", op_min, 2, 2, TFJ_LAY_BINARY},
+    {"LeakyRelu", op_leaky, 1, 1, TFJ_LAY_UNARY},
+    {"Relu", op_relu, 1, 1, TFJ_LAY_UNARY},
+    {"Relu6", op_relu6, 1, 1, TFJ_LAY_UNARY},
+    {"Sigmoid", op_sigmoid, 1, 1, TFJ_LAY_UNARY},
+    {"Tanh", op_tanh, 1, 1, TFJ_LAY_UNARY},
+    {"ConcatV2", op_concat, 2, -1, TFJ_LAY_CONCAT},
+    {"SplitV", op_splitv, 3, 3, TFJ_LAY_NONE},
+    {"Split", op_split, 2, 2, TFJ_LAY_NONE},
+    {"ResizeBilinear", op_resize_bilinear, 2, 2, TFJ_LAY_NONE},
+    {"SparseToDense", op_sparse_to_dense, 3, 4, TFJ_LAY_NONE},
 };
 
 const tfj_opdef *tfj_op_find(const char *name)

@@ -28,11 +28,29 @@ typedef odx_status (*tfj_kernel)(tfj_ctx *cx, const tfj_node *nd,
                                  const tfj_tensor *in, int n_in,
                                  tfj_tensor *out, odx_err *err);
 
+/* How an op treats a lazily transposed input (run.c): most need the
+ * logical layout materialised; these work on the physical data as is. */
+enum {
+    TFJ_LAY_NONE = 0, /* materialise permuted inputs */
+    TFJ_LAY_UNARY,    /* elementwise: output keeps the input's layout */
+    TFJ_LAY_BINARY,   /* elementwise on two same-layout, same-shape inputs */
+    TFJ_LAY_PAD,      /* paddings permuted to the physical dims */
+    TFJ_LAY_CONCAT,   /* axis mapped to the physical dim */
+    TFJ_LAY_TRANSPOSE /* composes permutations without moving data */
+};
+
 typedef struct tfj_opdef {
     const char *name;
     tfj_kernel fn;
     int min_in, max_in; /* data inputs accepted (max -1: any) */
+    int layout;         /* TFJ_LAY_* */
 } tfj_opdef;
+
+/* Physical transpose (output dim k = input dim perm[k]) and permutation
+ * check of an int32 perm tensor for rank ndim (ops.c). */
+odx_status tfj_transpose_perm(const tfj_tensor *x, const int64_t *perm, tfj_tensor *out,
+                              odx_err *err);
+bool tfj_perm_valid(const tfj_tensor *p, int ndim, int64_t *perm);
 
 /* The op table (ops.c). NULL if op is unknown. */
 const tfj_opdef *tfj_op_find(const char *name);

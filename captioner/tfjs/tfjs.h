@@ -62,6 +62,7 @@ int tfj_model_n_scheduled(const tfj_model *m);
 /* Per-thread state: value slots, scratch, timings. m must outlive it. */
 odx_status tfj_state_new(const tfj_model *m, tfj_state **out, odx_err *err);
 void tfj_state_free(tfj_state *s); /* NULL fine */
+const tfj_model *tfj_state_model(const tfj_state *s);
 
 /* Runs the graph. inputs[i] feeds input i (shape checked against the
  * Placeholder's known dims; borrowed for the call). On success outputs

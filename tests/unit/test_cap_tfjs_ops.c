@@ -407,8 +407,58 @@ static void test_weights(void)
     gb_free(&g);
 }
 
+/* Lazy transposes (run.c): NHWC -> NCHW, elementwise, pad, concat, back to
+ * NHWC, against the same arithmetic written as loops here. */
+static void test_lazy_layout(void)
+{
+    float x[12], want[3 * 3 * 6];
+    for (int i = 0; i < 12; i++) x[i] = (float)i - 5.5f;
+    for (int h = 0; h < 3; h++)
+        for (int w = 0; w < 3; w++)
+            for (int c = 0; c < 6; c++) {
+                int hh = h - 1, ww = w, cc = c % 3; /* pad: 1 row on top, 1 column right */
+                float v = 0;
+                if (hh >= 0 && hh < 2 && ww < 2) {
+                    float xv = x[(hh * 2 + ww) * 3 + cc];
+                    v = (xv > 0 ? xv : 0) + 1.0f / (1.0f + expf(-xv));
+                }
+                want[(h * 3 + w) * 6 + c] = v;
+            }
+    gb g;
+    gb_init(&g);
+    gb_input(&g, "x", 4, S(1, 2, 2, 3));
+    gb_consti(&g, "tc", 1, S(4), I(0, 3, 1, 2));
+    gb_consti(&g, "tl", 1, S(4), I(0, 2, 3, 1));
+    gb_consti(&g, "pads", 2, S(4, 2), I(0, 0, 0, 0, 1, 0, 0, 1));
+    gb_consti(&g, "ax", 0, S(0), I(1));
+    gb_op(&g, "r", "Relu", "\"x\"", NULL);
+    gb_op(&g, "ta", "Transpose", "\"r\",\"tc\"", NULL);
+    gb_op(&g, "la", "LeakyRelu", "\"ta\"", "\"alpha\":{\"f\":0.1}");
+    gb_op(&g, "sg", "Sigmoid", "\"x\"", NULL);
+    gb_op(&g, "tb", "Transpose", "\"sg\",\"tc\"", NULL);
+    gb_op(&g, "ad", "AddV2", "\"la\",\"tb\"", NULL);
+    gb_op(&g, "pd", "Pad", "\"ad\",\"pads\"", NULL);
+    gb_op(&g, "cc", "ConcatV2", "\"pd\",\"pd\",\"ax\"", NULL);
+    gb_op(&g, "y", "Transpose", "\"cc\",\"tl\"", NULL);
+    run1(&g, "lazy transposes", 4, S(1, 2, 2, 3), x, 0, 4, S(1, 3, 3, 6), want, 1e-6);
+    gb_free(&g);
+
+    /* a lazily transposed value read by an op that needs it materialised */
+    gb_init(&g);
+    gb_input(&g, "x", 2, S(2, 3));
+    gb_consti(&g, "p", 1, S(2), I(1, 0));
+    gb_consti(&g, "s", 1, S(1), I(6));
+    gb_op(&g, "r", "Relu", "\"x\"", NULL);
+    gb_op(&g, "t", "Transpose", "\"r\",\"p\"", NULL);
+    gb_op(&g, "y", "Reshape", "\"t\",\"s\"", NULL);
+    run1(&g, "lazy transpose then reshape", 2, S(2, 3), F(1, 2, 3, 4, 5, -6), 0, 1, S(6),
+         F(1, 4, 2, 5, 3, 0), 0);
+    gb_free(&g);
+}
+
 int main(void)
 {
+    test_lazy_layout();
     test_binary();
     test_unary();
     test_transpose_reshape();

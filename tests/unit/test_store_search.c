@@ -313,6 +313,13 @@ int main(void)
     CHECK(strstr(st.index_type, "Flat") != NULL);
     CHECK(st.db_bytes > 0);
 
+    /* odd caption bytes (invalid UTF-8, empty, NUL-free control chars)
+     * go through the tokenizer without harm and stay searchable */
+    store_text odd[] = {{"ocr", "en", "\xff\xfe zebra\xc3 \x01\x02 \xe4\xb8"},
+                        {"short", "en", ""}};
+    CHECK(put(s, "odd1", odd, 2, NULL, 0) == ODX_OK);
+    CHECK(fts(s, "\"zebra\"", "odd1", &has) == 1 && has);
+
     store_close(s);
     free(va);
     free(vb);

@@ -54,6 +54,20 @@ for i in $(seq 1 "$KILLS"); do
   fi
   wait "$pid" 2>/dev/null
 done
+# SIGTERM (like SIGINT) stops cleanly after the current batch: exit code 6
+"$T/gen" png "$T/imgs/term" 300 123
+"$BIN" --db "$T/crash" index --no-ocr --no-detect --quiet --workers 1 "$T/imgs" >/dev/null 2>"$T/term.err" &
+pid=$!
+for _ in $(seq 1 200); do # once it holds the lock, its handlers are in place
+  [ "$(tr -d '\n' <"$T/crash/lock" 2>/dev/null)" = "$pid" ] && break
+  sleep 0.02
+done
+sleep 0.1
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+idx_check "SIGTERM mid-run exits 6, interrupted (rc=$rc)" test $rc -eq 6
+
 "$BIN" --db "$T/crash" index --no-ocr --no-detect --quiet --log-json --workers 2 "$T/imgs" >"$T/final.json" 2>"$T/final.err"
 rc=$?
 cat "$T/final.err"

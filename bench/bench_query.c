@@ -1,0 +1,477 @@
+/* bench_query.c - query latency at scale: builds an index of N synthetic
+ * caption records (en + zh, realistic vocabulary) straight through storage,
+ * then times odx_search next to raw FAISS and raw FTS5 in the same run.
+ * Not a test: prints JSON. Usage: bench_query [--n N] [--queries Q] [--k K] */
+#include "embedder.h"
+#include "omnidex.h"
+#include "storage.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------ vocabulary ---- */
+
+typedef struct pair {
+    const char *en, *zh;
+} pair;
+
+static const pair COLORS[] = {{"red", "红色"}, {"blue", "蓝色"}, {"green", "绿色"},
+                              {"yellow", "黄色"}, {"white", "白色"}, {"black", "黑色"},
+                              {"orange", "橙色"}, {"purple", "紫色"}, {"grey", "灰色"},
+                              {"brown", "棕色"}};
+static const pair THINGS[] = {
+    {"dog", "狗"},       {"cat", "猫"},        {"car", "汽车"},     {"bicycle", "自行车"},
+    {"boat", "船"},      {"bird", "鸟"},       {"tree", "树"},      {"person", "人"},
+    {"bus", "公共汽车"}, {"horse", "马"},      {"flower", "花"},    {"bridge", "桥"},
+    {"mountain", "山"},  {"building", "建筑"}, {"train", "火车"},   {"cup", "杯子"},
+    {"laptop", "笔记本电脑"}, {"umbrella", "雨伞"}, {"chair", "椅子"}, {"clock", "时钟"}};
+static const pair PLACES[] = {
+    {"beach", "海滩"}, {"street", "街道"}, {"park", "公园"},   {"kitchen", "厨房"},
+    {"office", "办公室"}, {"forest", "森林"}, {"river", "河边"}, {"city", "城市"},
+    {"garden", "花园"}, {"station", "车站"}, {"market", "市场"}, {"lake", "湖边"}};
+static const pair CHARTS[] = {{"bar", "柱状"}, {"line", "折线"}, {"pie", "饼"},
+                              {"scatter", "散点"}};
+static const pair TOPICS[] = {
+    {"rainfall", "降雨量"},   {"sales", "销售额"},   {"population", "人口"},
+    {"temperature", "气温"},  {"revenue", "收入"},   {"visitors", "游客"},
+    {"exports", "出口"},      {"energy use", "能耗"}, {"prices", "价格"},
+    {"enrolment", "入学人数"}, {"traffic", "交通量"}, {"profit", "利润"}};
+static const pair DIMS[] = {{"month", "月份"}, {"year", "年份"}, {"region", "地区"},
+                            {"product", "产品"}, {"city", "城市"}, {"age group", "年龄组"}};
+static const pair APPS[] = {{"settings", "设置"}, {"email", "邮件"}, {"browser", "浏览器"},
+                            {"calendar", "日历"}, {"chat", "聊天"}, {"terminal", "终端"}};
+static const pair EVENTS[] = {{"book fair", "书展"}, {"concert", "音乐会"},
+                              {"film festival", "电影节"}, {"marathon", "马拉松"},
+                              {"art exhibition", "艺术展"}, {"food market", "美食节"}};
+static const char *const CITIES[] = {"Shanghai", "Berlin", "Lisbon", "Osaka", "Toronto",
+                                     "Nairobi", "Lima", "Oslo", "Chengdu", "Hangzhou"};
+
+#define N_OF(a) ((int)(sizeof a / sizeof *a))
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint64_t rnd(void)
+{
+    uint64_t x = rng_state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return rng_state = x;
+}
+static int pick(int n) { return (int)(rnd() % (uint64_t)n); }
+#define PICK(a) (&(a)[pick(N_OF(a))])
+
+static const char *const DOMAINS[] = {"photo", "chart", "table", "document", "screenshot",
+                                      "poster"};
+
+typedef struct record {
+    char det_en[512], det_zh[512], short_en[256], short_zh[256], tags_en[256], tags_zh[256];
+    const char *domain;
+} record;
+
+static void make_record(record *r)
+{
+    int d = pick(N_OF(DOMAINS));
+    r->domain = DOMAINS[d];
+    const pair *c1 = PICK(COLORS), *c2 = PICK(COLORS), *t = PICK(THINGS), *t2 = PICK(THINGS),
+               *pl = PICK(PLACES), *ch = PICK(CHARTS), *to = PICK(TOPICS), *di = PICK(DIMS),
+               *ap = PICK(APPS), *ev = PICK(EVENTS);
+    const char *city = CITIES[pick(N_OF(CITIES))];
+    int n1 = 2 + pick(20), n2 = 2 + pick(8), year = 2015 + pick(10);
+    switch (d) {
+    case 0:
+        snprintf(r->det_en, sizeof r->det_en,
+                 "A photo of a %s %s and a %s in a %s. The dominant colours are %s and %s.",
+                 c1->en, t->en, t2->en, pl->en, c1->en, c2->en);
+        snprintf(r->det_zh, sizeof r->det_zh, "一张%s的照片，画面中有%s的%s和%s。主色调为%s和%s。",
+                 pl->zh, c1->zh, t->zh, t2->zh, c1->zh, c2->zh);
+        snprintf(r->short_en, sizeof r->short_en, "A %s %s in a %s.", c1->en, t->en, pl->en);
+        snprintf(r->short_zh, sizeof r->short_zh, "%s里的%s%s。", pl->zh, c1->zh, t->zh);
+        snprintf(r->tags_en, sizeof r->tags_en, "photo, %s, %s, %s, %s", t->en, t2->en, pl->en,
+                 c1->en);
+        snprintf(r->tags_zh, sizeof r->tags_zh, "照片, %s, %s, %s, %s", t->zh, t2->zh, pl->zh,
+                 c1->zh);
+        break;
+    case 1:
+        snprintf(r->det_en, sizeof r->det_en,
+                 "A %s chart titled '%s by %s, %d'. The x axis shows %s, the y axis %s. %d "
+                 "series in %s and %s.",
+                 ch->en, to->en, di->en, year, di->en, to->en, n2, c1->en, c2->en);
+        snprintf(r->det_zh, sizeof r->det_zh, "一张%s图，标题为「%d年各%s%s」。横轴为%s，纵轴为%s。",
+                 ch->zh, year, di->zh, to->zh, di->zh, to->zh);
+        snprintf(r->short_en, sizeof r->short_en, "A %s chart of %s by %s.", ch->en, to->en,
+                 di->en);
+        snprintf(r->short_zh, sizeof r->short_zh, "%s的%s图。", to->zh, ch->zh);
+        snprintf(r->tags_en, sizeof r->tags_en, "chart, %s chart, %s, %s, graph", ch->en,
+                 to->en, di->en);
+        snprintf(r->tags_zh, sizeof r->tags_zh, "图表, %s图, %s, %s", ch->zh, to->zh, di->zh);
+        break;
+    case 2:
+        snprintf(r->det_en, sizeof r->det_en,
+                 "A table with %d rows and %d columns: %s, %s and %s in %s.", n1, n2 + 1,
+                 di->en, to->en, "change", city);
+        snprintf(r->det_zh, sizeof r->det_zh, "一个%d行%d列的表格，列为%s、%s和变化。", n1, n2 + 1,
+                 di->zh, to->zh);
+        snprintf(r->short_en, sizeof r->short_en, "A table of %s by %s.", to->en, di->en);
+        snprintf(r->short_zh, sizeof r->short_zh, "按%s统计的%s表格。", di->zh, to->zh);
+        snprintf(r->tags_en, sizeof r->tags_en, "table, %s, %s, %s", to->en, di->en, city);
+        snprintf(r->tags_zh, sizeof r->tags_zh, "表格, %s, %s", to->zh, di->zh);
+        break;
+    case 3:
+        snprintf(r->det_en, sizeof r->det_en,
+                 "A document page about %s in %s with a heading, %d paragraphs and a list.",
+                 to->en, city, n2);
+        snprintf(r->det_zh, sizeof r->det_zh, "一页关于%s的文档，包含标题、%d个段落和一个列表。",
+                 to->zh, n2);
+        snprintf(r->short_en, sizeof r->short_en, "A document about %s.", to->en);
+        snprintf(r->short_zh, sizeof r->short_zh, "关于%s的文档。", to->zh);
+        snprintf(r->tags_en, sizeof r->tags_en, "document, text, page, %s", to->en);
+        snprintf(r->tags_zh, sizeof r->tags_zh, "文档, 文字, 页面, %s", to->zh);
+        break;
+    case 4:
+        snprintf(r->det_en, sizeof r->det_en,
+                 "A screenshot of a %s app with a %s toolbar, %d buttons and a list of items.",
+                 ap->en, c1->en, n1);
+        snprintf(r->det_zh, sizeof r->det_zh, "一张%s应用的截图，有%s工具栏和%d个按钮。", ap->zh,
+                 c1->zh, n1);
+        snprintf(r->short_en, sizeof r->short_en, "A %s app screenshot.", ap->en);
+        snprintf(r->short_zh, sizeof r->short_zh, "%s应用截图。", ap->zh);
+        snprintf(r->tags_en, sizeof r->tags_en, "screenshot, user interface, %s, window",
+                 ap->en);
+        snprintf(r->tags_zh, sizeof r->tags_zh, "截图, 界面, %s, 窗口", ap->zh);
+        break;
+    default:
+        snprintf(r->det_en, sizeof r->det_en,
+                 "A %s poster announcing the %s in %s, %d May %d, with large title text.",
+                 c1->en, ev->en, city, 1 + pick(28), year);
+        snprintf(r->det_zh, sizeof r->det_zh, "一张%s海报，宣传在%s举办的%s，标题文字很大。",
+                 c1->zh, city, ev->zh);
+        snprintf(r->short_en, sizeof r->short_en, "A poster for the %s in %s.", ev->en, city);
+        snprintf(r->short_zh, sizeof r->short_zh, "%s%s海报。", city, ev->zh);
+        snprintf(r->tags_en, sizeof r->tags_en, "poster, %s, %s, event", ev->en, city);
+        snprintf(r->tags_zh, sizeof r->tags_zh, "海报, %s, 活动", ev->zh);
+        break;
+    }
+}
+
+/* Queries people type: one to four words, in either language. */
+static void make_query(char *q, size_t n)
+{
+    switch (pick(8)) {
+    case 0: snprintf(q, n, "%s %s", PICK(COLORS)->en, PICK(THINGS)->en); break;
+    case 1: snprintf(q, n, "%s chart %s", PICK(CHARTS)->en, PICK(TOPICS)->en); break;
+    case 2: snprintf(q, n, "table of %s by %s", PICK(TOPICS)->en, PICK(DIMS)->en); break;
+    case 3: snprintf(q, n, "%s poster %s", PICK(EVENTS)->en, CITIES[pick(N_OF(CITIES))]); break;
+    case 4: snprintf(q, n, "%s%s", PICK(COLORS)->zh, PICK(THINGS)->zh); break;
+    case 5: snprintf(q, n, "%s%s图", PICK(TOPICS)->zh, PICK(CHARTS)->zh); break;
+    case 6: snprintf(q, n, "%s in the %s", PICK(THINGS)->en, PICK(PLACES)->en); break;
+    default: snprintf(q, n, "%s截图", PICK(APPS)->zh); break;
+    }
+}
+
+/* ---------------------------------------------------------- timing ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct lat {
+    double p50, p99, mean, max;
+} lat;
+
+static lat summarise(double *ms, int n)
+{
+    lat l = {0};
+    if (n <= 0)
+        return l;
+    qsort(ms, (size_t)n, sizeof *ms, cmp_double);
+    for (int i = 0; i < n; i++)
+        l.mean += ms[i];
+    l.mean /= n;
+    l.p50 = ms[n / 2];
+    int i99 = (int)(0.99 * (n - 1) + 0.5);
+    l.p99 = ms[i99];
+    l.max = ms[n - 1];
+    return l;
+}
+
+static void print_lat(const char *name, lat l, bool comma)
+{
+    printf("      \"%s\": {\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"mean_ms\": %.3f, \"max_ms\": %.3f}%s\n",
+           name, l.p50, l.p99, l.mean, l.max, comma ? "," : "");
+}
+
+/* ----------------------------------------------------------- build ---- */
+
+static int fail(const char *what, const odx_err *e)
+{
+    fprintf(stderr, "bench_query: %s: %s\n", what, e->msg);
+    return 1;
+}
+
+static int build(const char *dir, int n, int batch, double *build_s)
+{
+    odx_err e = {0};
+    store *s = NULL;
+    if (store_open(dir, false, &s, &e) != ODX_OK)
+        return fail("store_open", &e);
+    record r;
+    float *vcap = malloc(sizeof(float) * EMB_DIM), *vtag = malloc(sizeof(float) * EMB_DIM);
+    char *buf = malloc(4096);
+    int rc = 1;
+    double t0 = core_now();
+    rng_state = 0x9E3779B97F4A7C15ull ^ (uint64_t)n;
+    for (int i = 0; i < n; i += batch) {
+        if (store_begin(s, &e) != ODX_OK) {
+            fail("store_begin", &e);
+            goto done;
+        }
+        for (int j = i; j < n && j < i + batch; j++) {
+            make_record(&r);
+            char key[32], hash[65], path[96], desc[64];
+            snprintf(key, sizeof key, "bench-%d", j);
+            core_sha256_hex(key, strlen(key), hash);
+            snprintf(path, sizeof path, "/bench/%s/%07d.png", r.domain, j);
+            snprintf(desc, sizeof desc, "{\"dhash\":\"%016llx\"}", (unsigned long long)rnd());
+            snprintf(buf, 4096, "%s\n%s\n%s\n%s", r.det_en, r.short_en, r.det_zh, r.short_zh);
+            emb_embed(buf, strlen(buf), vcap);
+            snprintf(buf, 4096, "%s\n%s", r.tags_en, r.tags_zh);
+            emb_embed(buf, strlen(buf), vtag);
+            store_text texts[6] = {{"detailed", "en", r.det_en}, {"detailed", "zh", r.det_zh},
+                                   {"short", "en", r.short_en},  {"short", "zh", r.short_zh},
+                                   {"tags", "en", r.tags_en},    {"tags", "zh", r.tags_zh}};
+            store_vec vecs[2] = {{"caption", vcap}, {"tags", vtag}};
+            store_content c = {.desc_json = desc, .format = "png", .domain = r.domain,
+                               .text_lang = "none", .domain_conf = 0.9f, .width = 800,
+                               .height = 600, .engine_version = "bench",
+                               .embedder = EMB_ID, .texts = texts, .n_texts = 6,
+                               .vecs = vecs, .n_vecs = 2};
+            if (store_content_put(s, hash, &c, &e) != ODX_OK ||
+                store_image_put_ok(s, path, 12345, 1700000000000000000LL + j, hash, &e) !=
+                    ODX_OK) {
+                fail("store put", &e);
+                store_rollback(s);
+                goto done;
+            }
+        }
+        if (store_commit(s, &e) != ODX_OK) {
+            fail("store_commit", &e);
+            goto done;
+        }
+    }
+    if (store_save(s, &e) != ODX_OK) {
+        fail("store_save", &e);
+        goto done;
+    }
+    *build_s = core_now() - t0;
+    rc = 0;
+done:
+    store_close(s);
+    free(vcap);
+    free(vtag);
+    free(buf);
+    return rc;
+}
+
+/* ----------------------------------------------------------- query ---- */
+
+static int run_size(int n, int n_queries, int k, int batch, const char *keep, bool last)
+{
+    char dir[4096];
+    if (keep)
+        snprintf(dir, sizeof dir, "%s/n%d", keep, n);
+    else
+        snprintf(dir, sizeof dir, "/tmp/odx_bench_query_%d_%d", (int)getpid(), n);
+    mkdir(keep ? keep : "/tmp", 0755);
+    double build_s = 0;
+    struct stat sb;
+    bool reuse = keep && stat(dir, &sb) == 0;
+    if (!reuse && build(dir, n, batch, &build_s) != 0)
+        return 1;
+
+    odx_err e = {0};
+    odx_db *db = NULL;
+    store *s = NULL;
+    odx_db_params dp = odx_db_params_default();
+    dp.read_only = true;
+    double t_open = core_now();
+    if (odx_db_open(dir, &dp, &db, &e) != ODX_OK)
+        return fail("odx_db_open", &e);
+    t_open = core_now() - t_open;
+    if (store_open(dir, true, &s, &e) != ODX_OK) {
+        odx_db_close(db);
+        return fail("store_open (read-only)", &e);
+    }
+    store_stats st = {0};
+    store_get_stats(s, &st, &e);
+
+    /* The same queries, prepared once for the raw paths: the vector the
+     * retriever would embed and the MATCH it would build. */
+    char (*qs)[128] = malloc((size_t)n_queries * sizeof *qs);
+    float *qv = malloc((size_t)n_queries * EMB_DIM * sizeof(float));
+    char **match = calloc((size_t)n_queries, sizeof *match);
+    double *ms_search = malloc((size_t)n_queries * sizeof(double));
+    double *ms_dense = malloc((size_t)n_queries * sizeof(double));
+    double *ms_fts = malloc((size_t)n_queries * sizeof(double));
+    rng_state = 0xD1B54A32D192ED03ull;
+    for (int i = 0; i < n_queries; i++) {
+        make_query(qs[i], sizeof qs[i]);
+        emb_embed(qs[i], strlen(qs[i]), qv + (size_t)i * EMB_DIM);
+        emb_query eq;
+        if (emb_query_parse(qs[i], &eq, NULL) == ODX_OK) {
+            match[i] = emb_query_fts(&eq);
+            emb_query_free(&eq);
+        }
+    }
+    /* the retriever's over-fetch for k (see ret_search) */
+    int fetch = k * 5 < 100 ? 100 : k * 5;
+    odx_search_params sp = odx_search_params_default();
+    sp.k = k;
+    int rc = 0;
+    long total_results = 0, total_dense = 0, total_fts = 0;
+    /* pass 0 warms the page cache and SQLite's cache on the first queries
+     * (a full warm pass doubles the run time at 100k for no change) */
+    int n_warm = n_queries < 20 ? n_queries : 20;
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        for (int i = 0; i < (pass ? n_queries : n_warm); i++) {
+            odx_results *res = NULL;
+            double t = core_now();
+            if (odx_search(db, qs[i], &sp, &res, &e) != ODX_OK) {
+                rc = fail("odx_search", &e);
+                break;
+            }
+            ms_search[i] = (core_now() - t) * 1e3;
+            if (pass)
+                total_results += odx_results_count(res);
+            odx_results_free(res);
+
+            store_hit *hits = NULL;
+            int nh = 0;
+            t = core_now();
+            if (store_dense_search(s, qv + (size_t)i * EMB_DIM, fetch, &hits, &nh, &e) != ODX_OK) {
+                rc = fail("store_dense_search", &e);
+                break;
+            }
+            ms_dense[i] = (core_now() - t) * 1e3;
+            free(hits);
+            if (pass)
+                total_dense += nh;
+
+            ms_fts[i] = 0;
+            if (match[i]) {
+                hits = NULL;
+                nh = 0;
+                t = core_now();
+                if (store_fts_search(s, match[i], fetch * 2, &hits, &nh, &e) != ODX_OK) {
+                    rc = fail("store_fts_search", &e);
+                    break;
+                }
+                ms_fts[i] = (core_now() - t) * 1e3;
+                free(hits);
+                if (pass)
+                    total_fts += nh;
+            }
+        }
+    }
+    if (rc == 0) {
+        printf("  {\n    \"n_images\": %lld, \"vectors\": %lld, \"faiss_ntotal\": %lld, "
+               "\"index_type\": \"%s\",\n",
+               (long long)st.n_images, (long long)st.n_vectors, (long long)st.faiss_ntotal,
+               st.index_type);
+        printf("    \"build_s\": %.2f, \"reused_index\": %s, \"open_s\": %.3f, "
+               "\"db_mb\": %.1f, \"faiss_mb\": %.1f,\n",
+               build_s, reuse ? "true" : "false", t_open, st.db_bytes / 1e6,
+               st.faiss_bytes / 1e6);
+        printf("    \"queries\": %d, \"warmup_queries\": %d, \"k\": %d, \"raw_fetch\": %d, \"mean_results\": %.1f, "
+               "\"mean_dense_hits\": %.1f, \"mean_fts_hits\": %.1f,\n",
+               n_queries, n_warm, k, fetch, (double)total_results / n_queries,
+               (double)total_dense / n_queries, (double)total_fts / n_queries);
+        printf("    \"example_queries\": [\"%s\", \"%s\", \"%s\"],\n", qs[0], qs[1 % n_queries],
+               qs[2 % n_queries]);
+        printf("    \"latency\": {\n");
+        print_lat("odx_search", summarise(ms_search, n_queries), true);
+        print_lat("raw_faiss", summarise(ms_dense, n_queries), true);
+        print_lat("raw_fts5", summarise(ms_fts, n_queries), false);
+        printf("    }\n  }%s\n", last ? "" : ",");
+        fflush(stdout);
+    }
+    for (int i = 0; i < n_queries; i++)
+        free(match[i]);
+    free(match);
+    free(qs);
+    free(qv);
+    free(ms_search);
+    free(ms_dense);
+    free(ms_fts);
+    store_close(s);
+    odx_db_close(db);
+    if (!keep) {
+        char cmd[4200];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "bench_query: could not remove %s\n", dir);
+    }
+    return rc;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: bench_query [--n N]... [--queries Q] [--k K] [--batch B] [--keep DIR]\n"
+               "Builds N synthetic caption records (default: 10000 and 100000), then times\n"
+               "odx_search, raw FAISS (store_dense_search) and raw FTS5 (store_fts_search)\n"
+               "over Q queries (default 200) after a warm-up on the first 20. --keep DIR keeps (and\n"
+               "reuses) the indexes under DIR. Run with OMP_WAIT_POLICY=PASSIVE.\n");
+}
+
+int main(int argc, char **argv)
+{
+    int sizes[8], n_sizes = 0, n_queries = 200, k = 10, batch = 2000;
+    const char *keep = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (!v) {
+            usage(stderr);
+            return 2;
+        }
+        long x = strtol(v, NULL, 10);
+        if (strcmp(a, "--n") == 0 && n_sizes < 8 && x > 0 && x <= 10000000)
+            sizes[n_sizes++] = (int)x;
+        else if (strcmp(a, "--queries") == 0 && x > 0 && x <= 100000)
+            n_queries = (int)x;
+        else if (strcmp(a, "--k") == 0 && x > 0 && x <= 1000)
+            k = (int)x;
+        else if (strcmp(a, "--batch") == 0 && x > 0 && x <= 100000)
+            batch = (int)x;
+        else if (strcmp(a, "--keep") == 0)
+            keep = v;
+        else {
+            usage(stderr);
+            return 2;
+        }
+        i++;
+    }
+    if (n_sizes == 0) {
+        sizes[0] = 10000;
+        sizes[1] = 100000;
+        n_sizes = 2;
+    }
+    odx_log_set(NULL, NULL, 1);
+    const char *omp = getenv("OMP_THREAD_LIMIT"), *wait = getenv("OMP_WAIT_POLICY");
+    printf("{\n\"bench\": \"query\", \"cpus\": %d, \"OMP_THREAD_LIMIT\": \"%s\", "
+           "\"OMP_WAIT_POLICY\": \"%s\", \"embedder\": \"%s\", \"dim\": %d,\n\"runs\": [\n",
+           core_n_cpus(), omp ? omp : "", wait ? wait : "", EMB_ID, EMB_DIM);
+    int rc = 0;
+    for (int i = 0; i < n_sizes && rc == 0; i++)
+        rc = run_size(sizes[i], n_queries, k, batch, keep, i == n_sizes - 1);
+    printf("]\n}\n");
+    return rc;
+}

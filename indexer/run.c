@@ -71,6 +71,8 @@ typedef struct run {
     char **noprune;     /* directories that could not be read */
     int n_noprune;
     bool in_txn;
+    bool txn_dirty;     /* this transaction wrote (gc flag set in it) */
+    bool wrote;         /* this pass wrote anything */
     int n_in_batch;
     double batch_t0, t0;
     int64_t done_files, total;
@@ -449,8 +451,28 @@ static odx_status txn_begin(run *r)
     if (st != ODX_OK)
         return fail(r, st);
     r->in_txn = true;
+    r->txn_dirty = false;
     r->n_in_batch = 0;
     r->batch_t0 = core_now();
+    return ODX_OK;
+}
+
+/* Any write may leave content without images (a path deleted, or now
+ * pointing at other bytes). The flag is set in the same transaction, so
+ * after a crash the next pass still knows a gc is due, and a pass that
+ * wrote nothing skips the full-table gc. */
+#define RUN_GC_KEY "idx_gc_pending"
+static odx_status mark_dirty(run *r)
+{
+    if (r->txn_dirty)
+        return ODX_OK;
+    pthread_mutex_lock(&r->store_mu);
+    odx_status st = store_meta_set(r->s, RUN_GC_KEY, "1", r->err);
+    pthread_mutex_unlock(&r->store_mu);
+    if (st != ODX_OK)
+        return fail(r, st);
+    r->txn_dirty = true;
+    r->wrote = true;
     return ODX_OK;
 }
 
@@ -485,6 +507,8 @@ static odx_status put_error(run *r, const char *path, int64_t size,
                             const char *reason)
 {
     odx_status st = txn_begin(r);
+    if (st == ODX_OK)
+        st = mark_dirty(r);
     if (st != ODX_OK)
         return st;
     pthread_mutex_lock(&r->store_mu);
@@ -504,7 +528,7 @@ static odx_status write_result(run *r, run_job *j)
         st = put_error(r, j->path, j->size, j->mtime_ns, j->stage, j->reason);
         goto release;
     }
-    if ((st = txn_begin(r)) != ODX_OK)
+    if ((st = txn_begin(r)) != ODX_OK || (st = mark_dirty(r)) != ODX_OK)
         goto release;
     pthread_mutex_lock(&r->store_mu);
     if (j->out == OUT_REEMBED) {
@@ -642,7 +666,11 @@ static odx_status on_image(run *r, const idx_entry *e)
     store_image im = {0};
     bool found = false, unchanged = false, reembed = false;
     char eng[32] = "", emb[32] = "";
-    odx_status st;
+    /* Lookups inside the batch transaction: one SQLite read lock for many
+     * files instead of one per statement (a no-change run is all lookups). */
+    odx_status st = txn_begin(r);
+    if (st != ODX_OK)
+        return st;
     pthread_mutex_lock(&r->store_mu);
     st = store_image_get(r->s, e->path, &im, &found, r->err);
     if (st == ODX_OK && found && im.size == e->size && im.mtime_ns == e->mtime_ns &&
@@ -819,7 +847,7 @@ static odx_status prune(run *r, char **roots, int n_roots)
     if (st == ODX_OK && c.oom)
         st = core_err(r->err, ODX_ERR_NOMEM, "no memory listing vanished files");
     for (size_t i = 0; st == ODX_OK && i < c.n; i++) {
-        if ((st = txn_begin(r)) != ODX_OK)
+        if ((st = txn_begin(r)) != ODX_OK || (st = mark_dirty(r)) != ODX_OK)
             break;
         if ((st = store_image_delete(r->s, c.ids[i], r->err)) != ODX_OK)
             break;
@@ -989,15 +1017,26 @@ odx_status idx_pass(store *s, const cap_config *cap,
     }
     if (p.prune && (st = prune(&r, roots, n_roots)) != ODX_OK)
         goto done;
-    if ((st = txn_begin(&r)) != ODX_OK)
+    char *pending = NULL;
+    if ((st = store_meta_get(s, RUN_GC_KEY, &pending, err)) != ODX_OK)
         goto done;
-    if ((st = store_content_gc(s, NULL, err)) != ODX_OK) {
-        fail(&r, st);
-        goto done;
+    bool gc = r.wrote || (pending && !strcmp(pending, "1"));
+    free(pending);
+    if (gc) {
+        if ((st = txn_begin(&r)) != ODX_OK)
+            goto done;
+        if ((st = store_content_gc(s, NULL, err)) != ODX_OK ||
+            (st = store_meta_set(s, RUN_GC_KEY, "0", err)) != ODX_OK) {
+            fail(&r, st);
+            goto done;
+        }
+        if ((st = txn_commit(&r)) != ODX_OK)
+            goto done;
     }
-    if ((st = txn_commit(&r)) != ODX_OK)
-        goto done;
-    st = store_save(s, err);
+    /* A pass that changed nothing leaves the FAISS file as it is (storage
+     * catches a stale one up on open; the next writing pass saves it). */
+    if (r.wrote || gc)
+        st = store_save(s, err);
 
 done:
     if (pool_inited) {

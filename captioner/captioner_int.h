@@ -22,6 +22,18 @@ typedef struct cap_layout {
     int n_blobs;       /* small compact coloured marks (scatter points) */
     int n_frames;      /* large rectangular outlines (plot box, window) */
     float color_ink;   /* saturated ink pixels / ink pixels */
+    /* Column alignment of text rows (rules and long strokes removed): rows
+     * in runs of >= 4 consecutive rows that share >= 2 interior gaps (a
+     * borderless table), and all glyph-height rows. */
+    int n_rows;        /* text-height ink rows */
+    int n_table_rows;  /* of them, in column-aligned blocks */
+    int max_cols;      /* most columns (shared gaps + 1) in such a block */
+    /* Plot area: a rectangle set off from the page (four spines, or a
+     * tinted panel) that does not touch the image's left/bottom edges, with
+     * groups of labels (tick values) beside it on the left and below it. */
+    float box_area;    /* its share of the image; 0 when none */
+    int n_left_labels, n_bottom_labels; /* separate label groups */
+    float box_ink;     /* share of its inside that differs from its fill */
 } cap_layout;
 void cap_layout_compute(const cap_image *thumb, cap_layout *out);
 

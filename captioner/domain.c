@@ -110,14 +110,23 @@ ODX_STATIC void dom_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N
     float axis = f->axis_score;
     float pie = ramp(f->sector_score, 0.3f, 0.7f);
     float syn = 1.0f - nat;
+    /* Text rows that keep the same empty columns: a table even without
+     * borders (see feat_table_rows). */
+    float trow = L->n_rows ? ramp((float)L->n_table_rows / L->n_rows, 0.25f, 0.6f) *
+                                 ramp((float)L->n_table_rows, 6, 14)
+                           : 0;
+    /* A plot area with tick labels beside and below it (feat_plot_box). */
+    int lab = L->n_left_labels < L->n_bottom_labels ? L->n_left_labels : L->n_bottom_labels;
+    float plot = ramp(L->box_area, 0.2f, 0.35f) * ramp((float)lab, 2, 4);
 
     s[CAP_PHOTO] = 2.0f * nat + 1.0f * many_col - 1.5f * dense - 2.0f * pie -
                    0.8f * f->grid_score - 0.6f * paper * syn;
     s[CAP_DOCUMENT] = 2.2f * dense + 0.6f * paper - 0.8f * f->grid_score - 1.0f * gut -
-                      0.7f * vr - 0.6f * chrome - 1.0f * nat - 0.5f * hr;
-    s[CAP_TABLE] = 1.6f * f->grid_score + 1.0f * hr * some + 1.2f * gut * dense + 0.3f * dense -
+                      0.7f * vr - 0.6f * chrome - 1.0f * nat - 0.5f * hr - 1.5f * trow;
+    s[CAP_TABLE] = 1.6f * f->grid_score + 1.0f * hr * some + 1.2f * gut * dense + 0.3f * dense +
+                   2.0f * trow -
                    0.8f * nat - 0.6f * chrome - 1.0f * pie;
-    s[CAP_CHART] = 1.4f * axis * marks + 2.5f * pie + 0.8f * some * few_lines * marks * (1 - f->grid_score) +
+    s[CAP_CHART] = 1.4f * axis * marks + 2.5f * plot + 2.5f * pie + 0.8f * some * few_lines * marks * (1 - f->grid_score) +
                    0.3f * paper - 0.8f * nat - 0.8f * dense - 0.5f * chrome;
     s[CAP_SCREENSHOT] = 1.0f * vr + 0.8f * chrome * some + 0.6f * some +
                         0.4f * ramp(f->n_colors, 0.08f, 0.3f) * some + 0.3f * hr -

@@ -769,6 +769,351 @@ done:
 
 /* ------------------------------------------------------------ layout ---- */
 
+/* One text row for the column-alignment test: its vertical band, the
+ * x extent of its ink and, per x, whether a gap is there. */
+typedef struct feat_trow {
+    int y0, y1, first, last;
+    bool brk;         /* followed by something that is not a text row */
+    uint64_t gap[16]; /* bit x: no ink at x (or x outside the row's extent) */
+} feat_trow;
+
+#define FEAT_TROW_MAX 160
+#define FEAT_GAP_MIN 3 /* px of gap (after 1 px dilation) between columns */
+
+/* Interior gaps shared by rows r[0..n-1]: runs of set bits in the AND of
+ * their masks, at least FEAT_GAP_MIN wide, with ink on both sides in most
+ * rows (the ragged right of a paragraph is no column gap). */
+static int feat_shared_gaps(const feat_trow *r, int n, int w)
+{
+    uint64_t m[16];
+    memcpy(m, r[0].gap, sizeof m);
+    for (int i = 1; i < n; i++)
+        for (int k = 0; k < 16; k++)
+            m[k] &= r[i].gap[k];
+    int lo = w, hi = 0, n_gaps = 0;
+    for (int i = 0; i < n; i++) {
+        if (r[i].first < lo)
+            lo = r[i].first;
+        if (r[i].last > hi)
+            hi = r[i].last;
+    }
+    int x = lo;
+    while (x <= hi) {
+        if (!(m[x >> 6] >> (x & 63) & 1)) {
+            x++;
+            continue;
+        }
+        int a = x;
+        while (x <= hi && (m[x >> 6] >> (x & 63) & 1))
+            x++;
+        int b = x - 1;
+        if (b - a + 1 < FEAT_GAP_MIN)
+            continue;
+        int both = 0;
+        for (int i = 0; i < n; i++)
+            both += r[i].first < a && r[i].last > b;
+        if (both * 10 >= n * 7)
+            n_gaps++;
+    }
+    return n_gaps;
+}
+
+/* Borderless tables: the glyphs of a table's rows leave the same empty
+ * columns between cells row after row, while the word gaps of running text
+ * fall at different places in every line. Rules, header bands and long
+ * strokes are removed first so that they neither join rows nor fill gaps.
+ * ink (w*h) is modified. */
+static void feat_table_rows(uint8_t *ink, int w, int h, cap_layout *out)
+{
+    if (w > 1024 || w < 32 || h < 16)
+        return;
+    int max_h = w / 4 > 24 ? w / 4 : 24, max_v = 28;
+    for (int y = 0; y < h; y++) {
+        uint8_t *row = ink + (size_t)y * w;
+        for (int x = 0; x < w;) {
+            if (!row[x]) {
+                x++;
+                continue;
+            }
+            int a = x;
+            while (x < w && row[x])
+                x++;
+            if (x - a >= max_h)
+                memset(row + a, 0, (size_t)(x - a));
+        }
+    }
+    for (int x = 0; x < w; x++)
+        for (int y = 0; y < h;) {
+            if (!ink[(size_t)y * w + x]) {
+                y++;
+                continue;
+            }
+            int a = y;
+            while (y < h && ink[(size_t)y * w + x])
+                y++;
+            if (y - a >= max_v)
+                for (int k = a; k < y; k++)
+                    ink[(size_t)k * w + x] = 0;
+        }
+    feat_trow *rows = malloc(sizeof *rows * FEAT_TROW_MAX);
+    uint8_t *col = malloc((size_t)w);
+    int n = 0;
+    if (!rows || !col)
+        goto done;
+    int y = 0;
+    while (y < h && n < FEAT_TROW_MAX) {
+        int cnt = 0;
+        for (int x = 0; x < w; x++)
+            cnt += ink[(size_t)y * w + x];
+        if (cnt < 2) {
+            y++;
+            continue;
+        }
+        int y0 = y;
+        while (y < h) {
+            cnt = 0;
+            for (int x = 0; x < w; x++)
+                cnt += ink[(size_t)y * w + x];
+            if (cnt < 2)
+                break;
+            y++;
+        }
+        int bh = y - y0;
+        if (bh < 3 || bh > 32) {
+            if (n > 0)
+                rows[n - 1].brk = true; /* a picture or a big glyph between rows */
+            continue;
+        }
+        memset(col, 0, (size_t)w);
+        for (int yy = y0; yy < y; yy++)
+            for (int x = 0; x < w; x++)
+                if (ink[(size_t)yy * w + x]) {
+                    col[x] = 1;
+                    if (x > 0)
+                        col[x - 1] = 1;
+                    if (x + 1 < w)
+                        col[x + 1] = 1;
+                }
+        feat_trow *r = &rows[n];
+        memset(r, 0, sizeof *r);
+        r->y0 = y0;
+        r->y1 = y - 1;
+        r->first = -1;
+        for (int x = 0; x < w; x++)
+            if (col[x]) {
+                if (r->first < 0)
+                    r->first = x;
+                r->last = x;
+            }
+        for (int x = 0; x < 1024; x++)
+            if (x >= w || !col[x])
+                r->gap[x >> 6] |= 1ull << (x & 63);
+        n++;
+    }
+    out->n_rows = n;
+    /* Greedy blocks of neighbouring rows that keep >= 2 shared gaps. */
+    for (int i = 0; i < n;) {
+        int j = i;
+        while (j + 1 < n && !rows[j].brk) {
+            int pitch = rows[j].y1 - rows[j].y0 + 1;
+            if (rows[j + 1].y0 - rows[j].y1 > 3 * pitch + 6)
+                break;
+            if (feat_shared_gaps(rows + i, j + 2 - i, w) < 2)
+                break;
+            j++;
+        }
+        int len = j - i + 1;
+        if (len >= 4) {
+            int g = feat_shared_gaps(rows + i, len, w);
+            out->n_table_rows += len;
+            if (g + 1 > out->max_cols)
+                out->max_cols = g + 1;
+            i = j + 1;
+        } else {
+            i++;
+        }
+    }
+done:
+    free(rows);
+    free(col);
+}
+
+
+/* Longest run of flags in v[0..n-1] (stride st) bridging gaps of up to 2. */
+static void feat_longest_run(const uint8_t *v, int n, size_t st, int *a_out, int *b_out)
+{
+    int ra = -1, last = -1, gap = 0;
+    *a_out = 0;
+    *b_out = -1;
+    for (int i = 0; i <= n; i++) {
+        if (i < n && v[st * i]) {
+            if (ra < 0)
+                ra = i;
+            last = i;
+            gap = 0;
+        } else if (ra >= 0 && (++gap > 2 || i == n)) {
+            if (last - ra > *b_out - *a_out) {
+                *a_out = ra;
+                *b_out = last;
+            }
+            ra = -1;
+        }
+    }
+}
+
+/* Groups of marks along one strip: runs of non-empty profile bins, bins
+ * closer than `join` merged. */
+static int feat_groups(const int *prof, int n, int join)
+{
+    int groups = 0, gap = join + 1;
+    for (int i = 0; i < n; i++) {
+        if (prof[i] > 0) {
+            if (gap > join)
+                groups++;
+            gap = 0;
+        } else {
+            gap++;
+        }
+    }
+    return groups;
+}
+
+/* Plot area of a chart. Charts drawn by plotting libraries set the data
+ * off in a rectangle, either framed by spines or filled with a tint, and
+ * put tick values outside it: to the left (a column of short labels spread
+ * along its height) and below (a row of labels spread along its width).
+ * "Off the page" is measured against the colour of the image's border, so
+ * a grey panel on white and black spines on white both stand out. */
+static void feat_plot_box(const uint8_t *px, int w, int h, cap_layout *out)
+{
+    if (w < 64 || h < 64)
+        return;
+    size_t n = (size_t)w * h;
+    uint8_t *nb = malloc(n);
+    int *prof = NULL;
+    if (!nb)
+        return;
+    /* Page colour: the most common colour of the outer ring. */
+    uint32_t hist[512] = {0};
+    for (int x = 0; x < w; x++)
+        for (int k = 0; k < 2; k++) {
+            const uint8_t *p = px + ((size_t)(k ? h - 1 : 0) * w + x) * 3;
+            hist[(p[0] >> 5) << 6 | (p[1] >> 5) << 3 | p[2] >> 5]++;
+        }
+    for (int y = 0; y < h; y++)
+        for (int k = 0; k < 2; k++) {
+            const uint8_t *p = px + ((size_t)y * w + (k ? w - 1 : 0)) * 3;
+            hist[(p[0] >> 5) << 6 | (p[1] >> 5) << 3 | p[2] >> 5]++;
+        }
+    int mode = 0;
+    for (int q = 1; q < 512; q++)
+        if (hist[q] > hist[mode])
+            mode = q;
+    if (hist[mode] < (uint32_t)(w + h)) /* no page colour: a picture */
+        goto done;
+    uint8_t page[3] = {(uint8_t)((mode >> 6) * 32 + 16), (uint8_t)(((mode >> 3) & 7) * 32 + 16),
+                       (uint8_t)((mode & 7) * 32 + 16)};
+    /* refine with the mean of the ring pixels in that bin */
+    {
+        long sr = 0, sg = 0, sb = 0, cnt = 0;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x += (y == 0 || y == h - 1) ? 1 : w - 1) {
+                const uint8_t *p = px + ((size_t)y * w + x) * 3;
+                if (((p[0] >> 5) << 6 | (p[1] >> 5) << 3 | p[2] >> 5) == mode) {
+                    sr += p[0];
+                    sg += p[1];
+                    sb += p[2];
+                    cnt++;
+                }
+            }
+        if (cnt) {
+            page[0] = (uint8_t)(sr / cnt);
+            page[1] = (uint8_t)(sg / cnt);
+            page[2] = (uint8_t)(sb / cnt);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        nb[i] = feat_cdist(px + 3 * i, page) >= 24;
+    /* Bottom edge: the lowest long run; top edge: the highest run with the
+     * same extent. Both sides must then be long vertical runs too. */
+    int tol = 3 + w / 100;
+    int bot = -1, ba = 0, bb = 0;
+    for (int y = h - 1; y >= 0 && bot < 0; y--) {
+        int a, b;
+        feat_longest_run(nb + (size_t)y * w, w, 1, &a, &b);
+        if (b - a + 1 >= 0.4f * w)
+            bot = y, ba = a, bb = b;
+    }
+    if (bot < 0 || ba < 0.03f * w || bot > h - 1 - 0.04f * h)
+        goto done;
+    int top = -1;
+    for (int y = 0; y < bot - 0.3f * h; y++) {
+        int a, b;
+        feat_longest_run(nb + (size_t)y * w, w, 1, &a, &b);
+        if (abs(a - ba) <= tol && abs(b - bb) <= tol) {
+            top = y;
+            break;
+        }
+    }
+    if (top < 0)
+        goto done;
+    int sides = 0;
+    for (int side = 0; side < 2; side++) {
+        int x0 = side ? bb : ba;
+        for (int x = x0 - 2; x <= x0 + 2; x++) {
+            if (x < 0 || x >= w)
+                continue;
+            int a, b;
+            feat_longest_run(nb + (size_t)top * w + x, bot - top + 1, (size_t)w, &a, &b);
+            if (b - a + 1 >= 0.9f * (bot - top + 1)) {
+                sides++;
+                break;
+            }
+        }
+    }
+    if (sides < 2)
+        goto done;
+    out->box_area = (float)(bb - ba + 1) * (bot - top + 1) / (float)n;
+    /* Inside: marks that differ from the inside's own fill. */
+    {
+        uint32_t ih[512] = {0};
+        int x0 = ba + 3, x1 = bb - 3, y0 = top + 3, y1 = bot - 3;
+        if (x1 > x0 && y1 > y0) {
+            for (int y = y0; y <= y1; y++)
+                for (int x = x0; x <= x1; x++) {
+                    const uint8_t *p = px + ((size_t)y * w + x) * 3;
+                    ih[(p[0] >> 5) << 6 | (p[1] >> 5) << 3 | p[2] >> 5]++;
+                }
+            int im = 0;
+            for (int q = 1; q < 512; q++)
+                if (ih[q] > ih[im])
+                    im = q;
+            out->box_ink = 1.0f - (float)ih[im] / (float)((x1 - x0 + 1) * (y1 - y0 + 1));
+        }
+    }
+    /* Labels left of the box (rows of ink spread along its height) and
+     * below it (columns of ink spread along its width). */
+    prof = calloc((size_t)(w > h ? w : h), sizeof *prof);
+    if (!prof)
+        goto done;
+    int lw = ba - 2;
+    for (int y = top; y <= bot; y++)
+        for (int x = 0; x < lw; x++)
+            prof[y - top] += nb[(size_t)y * w + x];
+    out->n_left_labels = feat_groups(prof, bot - top + 1, 2);
+    memset(prof, 0, sizeof *prof * (size_t)(w > h ? w : h));
+    int ylo = bot + 2, yhi = bot + 2 + (int)(0.12f * h);
+    if (yhi > h)
+        yhi = h;
+    for (int y = ylo; y < yhi; y++)
+        for (int x = ba; x <= bb; x++)
+            prof[x - ba] += nb[(size_t)y * w + x];
+    out->n_bottom_labels = feat_groups(prof, bb - ba + 1, 4);
+done:
+    free(nb);
+    free(prof);
+}
+
 void cap_layout_compute(const cap_image *thumb, cap_layout *out)
 {
     memset(out, 0, sizeof *out);
@@ -805,6 +1150,15 @@ void cap_layout_compute(const cap_image *thumb, cap_layout *out)
         }
     }
     out->color_ink = n_ink ? (float)n_col / n_ink : 0;
+    {
+        uint8_t *tink = malloc(n);
+        if (tink) {
+            memcpy(tink, ink, n);
+            feat_table_rows(tink, w, h, out);
+            free(tink);
+        }
+    }
+    feat_plot_box(px, w, h, out);
 
     /* Gutters: inside the rows that hold most of the ink, columns free of
      * ink between inked columns; a table's columns leave several. */

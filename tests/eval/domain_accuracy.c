@@ -1,62 +1,274 @@
 /* domain_accuracy.c - measures the captioner's domain classifier on an eval
  * set (DIR/manifest.tsv + DIR/images/): overall and per-domain accuracy,
- * chart-type accuracy, a confusion matrix and each mistake. A measurement
- * tool, not a test.
+ * chart-type accuracy, confusion matrices and each mistake, before and after
+ * OCR. A measurement tool, not a test.
  *
- * usage: domain_accuracy DIR [--ocr] [--quiet]
+ * usage: domain_accuracy DIR [--ocr] [--cache CACHEDIR] [--only FILE]
+ *                        [--quiet] [--verbose]
  * Default: decode + thumbnail + features + classify (the pre-OCR decision).
- * --ocr: the full cap_describe pipeline (classification after OCR). */
+ * --ocr: also the decision after OCR, with the stages in the order of
+ *   cap_describe (captioner.c): the same decode/thumbnail, the same OCR gate.
+ * --cache: keeps each image's OCR result in CACHEDIR keyed by the file's
+ *   SHA-256 and the pre-OCR domain (OCR's page mode depends on it), so that
+ *   classifier iterations do not re-run Tesseract (~2 s/image). Delete the
+ *   folder when ocr.c changes. */
 #include "captioner_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-#define THUMB 512
+#define THUMB 512 /* captioner.c's THUMB_SIDE */
 
-static odx_status classify_file(const uint8_t *data, size_t len, const char *name,
-                                cap_worker *w, cap_desc **out, odx_err *err)
+typedef struct acc_tally {
+    int conf[CAP_N_DOMAINS][CAP_N_DOMAINS];
+    int n, ok, ct_n, ct_ok;
+} acc_tally;
+
+static bool is_jpeg(const uint8_t *p, size_t n)
 {
-    if (w)
-        return cap_describe(w, data, len, name, out, err);
-    cap_limits lim = cap_config_default().limits;
-    cap_image im = {0}, th = {0};
-    cap_desc *d = calloc(1, sizeof *d);
-    if (!d)
-        return core_err(err, ODX_ERR_NOMEM, "no memory");
-    odx_status st = cap_decode(data, len, name, &lim, THUMB, &d->hdr, &im, err);
-    if (st == ODX_OK)
-        st = cap_image_fit(&im, THUMB, &th, err);
-    if (st == ODX_OK) {
-        bool swap = d->hdr.orientation >= 5;
-        d->width = swap ? d->hdr.height : d->hdr.width;
-        d->height = swap ? d->hdr.width : d->hdr.height;
-        cap_features_compute(&th, d);
-        cap_classify(d, &th);
+    return n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF;
+}
+
+/* ------------------------------------------------------- OCR cache ---- */
+
+static void cache_path(const char *dir, const uint8_t *data, size_t len, cap_domain pre,
+                       char *out, size_t n)
+{
+    char hex[65];
+    core_sha256_hex(data, len, hex);
+    snprintf(out, n, "%s/%s.%s.ocr", dir, hex, cap_domain_name(pre));
+}
+
+/* Format: "ODXOCR1 <n_lines> <text_conf> <lang>\n", then per line
+ * "x y w h conf\t<text>\n", then d->text verbatim to the end. */
+static bool cache_load(const char *path, cap_desc *d)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    odx_err e = {0};
+    if (core_read_file(path, 64LL << 20, &buf, &len, &e) != ODX_OK)
+        return false;
+    char *p = (char *)buf, *nl;
+    int n = 0;
+    float tc = 0;
+    char lang[8] = "";
+    bool ok = false;
+    if (sscanf(p, "ODXOCR1 %d %f %7s", &n, &tc, lang) < 2 || n < 0 || n > 100000)
+        goto done;
+    if (!strcmp(lang, "-"))
+        lang[0] = 0;
+    if (!(nl = strchr(p, '\n')))
+        goto done;
+    p = nl + 1;
+    d->lines = calloc((size_t)n + 1, sizeof *d->lines);
+    if (!d->lines)
+        goto done;
+    for (int i = 0; i < n; i++) {
+        cap_text_line *l = &d->lines[i];
+        char *tab = strchr(p, '\t');
+        if (!tab || !(nl = strchr(tab, '\n')))
+            goto done;
+        if (sscanf(p, "%d %d %d %d %f", &l->x, &l->y, &l->w, &l->h, &l->conf) != 5)
+            goto done;
+        l->text = core_sprintf("%.*s", (int)(nl - tab - 1), tab + 1);
+        d->n_lines = i + 1;
+        p = nl + 1;
     }
-    cap_image_free(&im);
-    cap_image_free(&th);
+    d->text = core_strdup(p);
+    d->text_conf = tc;
+    snprintf(d->text_lang, sizeof d->text_lang, "%s", lang);
+    d->ocr_ran = true;
+    ok = true;
+done:
+    free(buf);
+    return ok;
+}
+
+static void cache_save(const char *path, const cap_desc *d)
+{
+    core_buf b;
+    core_buf_init(&b, 64u << 20);
+    core_buf_printf(&b, "ODXOCR1 %d %.3f %s\n", d->n_lines, d->text_conf,
+                    d->text_lang[0] ? d->text_lang : "-");
+    for (int i = 0; i < d->n_lines; i++) {
+        const cap_text_line *l = &d->lines[i];
+        core_buf_printf(&b, "%d %d %d %d %.2f\t", l->x, l->y, l->w, l->h, l->conf);
+        for (const char *s = l->text ? l->text : ""; *s; s++)
+            core_buf_append(&b, *s == '\n' || *s == '\t' ? " " : s, 1);
+        core_buf_puts(&b, "\n");
+    }
+    core_buf_puts(&b, d->text ? d->text : "");
+    odx_err e = {0};
+    if (!b.overflow && core_write_atomic(path, b.data, b.len, &e) != ODX_OK)
+        fprintf(stderr, "cache: %s\n", e.msg);
+    core_buf_free(&b);
+}
+
+/* ------------------------------------------------------------ stages ---- */
+
+typedef struct acc_run {
+    cap_ocr *ocr;         /* NULL: pre-OCR only */
+    const char *cache;    /* NULL: no cache */
+    double ms_feat;       /* features + classify, summed */
+    double ms_ocr;
+    int n_ocr, n_cached;
+    bool verbose;         /* print the layout statistics of every image */
+} acc_run;
+
+/* Pre-OCR decision in *pre; with OCR, the post-OCR decision in *post. */
+static odx_status classify_file(acc_run *r, const uint8_t *data, size_t len, const char *name,
+                                cap_desc **pre_out, cap_desc **post_out, odx_err *err)
+{
+    cap_limits lim = cap_config_default().limits;
+    cap_image full = {0}, thumb = {0};
+    bool have_full = false, jpeg = is_jpeg(data, len);
+    cap_desc *d = calloc(1, sizeof *d), *pre = calloc(1, sizeof *pre);
+    odx_status st = ODX_OK;
+    if (!d || !pre) {
+        st = core_err(err, ODX_ERR_NOMEM, "no memory");
+        goto done;
+    }
+    /* As cap_describe: JPEG decoded DCT-scaled straight into the thumbnail. */
+    st = cap_decode(data, len, name, &lim, jpeg ? THUMB : 0, &d->hdr, jpeg ? &thumb : &full, err);
+    if (st != ODX_OK)
+        goto done;
+    if (!jpeg) {
+        have_full = true;
+        st = cap_image_fit(&full, THUMB, &thumb, err);
+        if (st != ODX_OK)
+            goto done;
+    }
+    bool swap = d->hdr.orientation >= 5 && d->hdr.orientation <= 8;
+    d->width = swap ? d->hdr.height : d->hdr.width;
+    d->height = swap ? d->hdr.width : d->hdr.height;
+    double t = core_now();
+    cap_features_compute(&thumb, d);
+    cap_classify(d, &thumb);
+    r->ms_feat += (core_now() - t) * 1e3;
+    if (r->verbose) {
+        cap_layout L;
+        cap_layout_compute(&thumb, &L);
+        printf("%-10s %4dx%-4d pre %-10s gut %d solid %d/%.3f curves %d blobs %d frames %d "
+               "cink %.2f rows %d trows %d cols %d box %.2f/%.2f lab %d %d\n",
+               name, thumb.w, thumb.h, cap_domain_name(d->domain), L.n_gutters, L.n_solid,
+               L.solid_share, L.n_curves, L.n_blobs, L.n_frames, L.color_ink, L.n_rows,
+               L.n_table_rows, L.max_cols, L.box_area, L.box_ink, L.n_left_labels,
+               L.n_bottom_labels);
+    }
+    *pre = *d;
+    pre->lines = NULL;
+    pre->text = NULL;
+    if (r->ocr && cap_ocr_wanted(d)) {
+        char cpath[4096] = "";
+        if (r->cache)
+            cache_path(r->cache, data, len, d->domain, cpath, sizeof cpath);
+        if (cpath[0] && cache_load(cpath, d)) {
+            r->n_cached++;
+        } else {
+            if (!have_full) {
+                cap_header h2;
+                st = cap_decode(data, len, name, &lim, 0, &h2, &full, err);
+                if (st != ODX_OK)
+                    goto done;
+                have_full = true;
+            }
+            double t2 = core_now();
+            st = cap_ocr_run(r->ocr, &full, d, err);
+            if (st != ODX_OK)
+                goto done;
+            r->ms_ocr += (core_now() - t2) * 1e3;
+            r->n_ocr++;
+            if (cpath[0])
+                cache_save(cpath, d);
+        }
+        cap_classify(d, &thumb);
+    }
+done:
+    cap_image_free(&full);
+    cap_image_free(&thumb);
     if (st != ODX_OK) {
         cap_desc_free(d);
+        free(pre);
         return st;
     }
-    *out = d;
+    *pre_out = pre;
+    *post_out = d;
     return ODX_OK;
+}
+
+static void tally(acc_tally *t, cap_domain truth, const char *ct, const cap_desc *d,
+                  const char *file, const char *stage, bool quiet)
+{
+    t->n++;
+    t->conf[truth][d->domain]++;
+    if (d->domain == truth)
+        t->ok++;
+    else if (!quiet)
+        printf("%-4s miss %-10s %-10s -> %-10s conf %.2f  noise %.2f ncol %.2f white %.2f "
+               "tl %.2f lines %d hr %d vr %d grid %.2f axis %.2f sect %.2f ocr %d\n",
+               stage, file, cap_domain_name(truth), cap_domain_name(d->domain), d->domain_conf,
+               d->feat.noise, d->feat.n_colors, d->feat.white_share, d->feat.text_likeness,
+               d->feat.n_text_lines, d->feat.n_h_rules, d->feat.n_v_rules, d->feat.grid_score,
+               d->feat.axis_score, d->feat.sector_score, d->n_lines);
+    if (truth == CAP_CHART && ct && strcmp(ct, "-") != 0) {
+        t->ct_n++;
+        if (!strcmp(ct, d->chart_type))
+            t->ct_ok++;
+        else if (!quiet)
+            printf("%-4s type %-10s %-8s -> '%s'\n", stage, file, ct, d->chart_type);
+    }
+}
+
+static void report(const acc_tally *t, const char *stage)
+{
+    printf("\n%s: %d/%d = %.1f%% overall, chart type %d/%d\n", stage, t->ok, t->n,
+           t->n ? 100.0 * t->ok / t->n : 0, t->ct_ok, t->ct_n);
+    printf("%-11s %5s", "truth\\got", "acc");
+    for (int j = 0; j < CAP_N_DOMAINS; j++)
+        printf(" %5.5s", cap_domain_name((cap_domain)j));
+    printf("\n");
+    for (int i = 0; i < CAP_N_DOMAINS; i++) {
+        int tot = 0;
+        for (int j = 0; j < CAP_N_DOMAINS; j++)
+            tot += t->conf[i][j];
+        printf("%-11s %4.0f%%", cap_domain_name((cap_domain)i),
+               tot ? 100.0 * t->conf[i][i] / tot : 0);
+        for (int j = 0; j < CAP_N_DOMAINS; j++)
+            printf(" %5d", t->conf[i][j]);
+        printf("\n");
+    }
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s DIR [--ocr] [--quiet]\n", argv[0]);
+        fprintf(stderr, "usage: %s DIR [--ocr] [--cache DIR] [--only FILE] [--quiet]\n",
+                argv[0]);
         return 2;
     }
     bool ocr = false, quiet = false;
+    const char *only = NULL;
+    acc_run run = {0};
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--ocr"))
             ocr = true;
         else if (!strcmp(argv[i], "--quiet"))
             quiet = true;
+        else if (!strcmp(argv[i], "--verbose"))
+            run.verbose = true;
+        else if (!strcmp(argv[i], "--cache") && i + 1 < argc)
+            run.cache = argv[++i];
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+            only = argv[++i];
+        else {
+            fprintf(stderr, "unknown argument '%s'\n", argv[i]);
+            return 2;
+        }
     }
+    if (run.cache)
+        mkdir(run.cache, 0755);
     char path[4096];
     snprintf(path, sizeof path, "%s/manifest.tsv", argv[1]);
     FILE *m = fopen(path, "r");
@@ -64,21 +276,14 @@ int main(int argc, char **argv)
         perror(path);
         return 2;
     }
-    cap_engine *eng = NULL;
-    cap_worker *wk = NULL;
     odx_err err = {0};
-    if (ocr) {
-        cap_config cfg = cap_config_default();
-        cfg.detect = false;
-        if (cap_engine_new(&cfg, &eng, &err) != ODX_OK ||
-            cap_worker_new(eng, &wk, &err) != ODX_OK) {
-            fprintf(stderr, "engine: %s\n", err.msg);
-            return 2;
-        }
+    if (ocr && cap_ocr_new(&run.ocr, &err) != ODX_OK) {
+        fprintf(stderr, "OCR: %s\n", err.msg);
+        fclose(m);
+        return 2;
     }
-    int conf[CAP_N_DOMAINS][CAP_N_DOMAINS] = {{0}};
-    int n = 0, ok = 0, ct_n = 0, ct_ok = 0, failed = 0;
-    double ms = 0;
+    acc_tally tpre = {0}, tpost = {0};
+    int failed = 0;
     char line[16384];
     bool header = true;
     while (fgets(line, sizeof line, m)) {
@@ -93,60 +298,36 @@ int main(int argc, char **argv)
         cap_domain truth;
         if (!file || !dom || !cap_domain_parse(dom, &truth))
             continue;
+        if (only && strcmp(only, file) != 0)
+            continue;
         snprintf(path, sizeof path, "%s/images/%s", argv[1], file);
         uint8_t *data = NULL;
         size_t len = 0;
         odx_err e = {0};
-        cap_desc *d = NULL;
-        double t0 = core_now();
+        cap_desc *pre = NULL, *post = NULL;
         if (core_read_file(path, 1LL << 30, &data, &len, &e) != ODX_OK ||
-            classify_file(data, len, file, wk, &d, &e) != ODX_OK) {
+            classify_file(&run, data, len, file, &pre, &post, &e) != ODX_OK) {
             printf("FAIL %s: %s\n", file, e.msg);
             failed++;
             free(data);
             continue;
         }
-        ms += (core_now() - t0) * 1e3;
-        n++;
-        conf[truth][d->domain]++;
-        if (d->domain == truth)
-            ok++;
-        else if (!quiet)
-            printf("miss %-10s %-10s -> %-10s conf %.2f  noise %.2f ncol %.2f white %.2f "
-                   "tl %.2f lines %d hr %d vr %d grid %.2f axis %.2f sect %.2f\n",
-                   file, dom, cap_domain_name(d->domain), d->domain_conf, d->feat.noise,
-                   d->feat.n_colors, d->feat.white_share, d->feat.text_likeness,
-                   d->feat.n_text_lines, d->feat.n_h_rules, d->feat.n_v_rules,
-                   d->feat.grid_score, d->feat.axis_score, d->feat.sector_score);
-        if (truth == CAP_CHART && ct && strcmp(ct, "-") != 0) {
-            ct_n++;
-            if (!strcmp(ct, d->chart_type))
-                ct_ok++;
-            else if (!quiet)
-                printf("type %-10s %-8s -> '%s'\n", file, ct, d->chart_type);
-        }
-        cap_desc_free(d);
+        tally(&tpre, truth, ct, pre, file, "pre", quiet || ocr);
+        if (ocr)
+            tally(&tpost, truth, ct, post, file, "post", quiet);
+        free(pre);
+        cap_desc_free(post);
         free(data);
     }
     fclose(m);
-    printf("\n%s: %d/%d = %.1f%% overall (%d failed), chart type %d/%d, %.1f ms/image\n",
-           ocr ? "post-OCR" : "pre-OCR", ok, n, n ? 100.0 * ok / n : 0, failed, ct_ok, ct_n,
-           n ? ms / n : 0);
-    printf("%-11s %5s", "truth\\got", "acc");
-    for (int j = 0; j < CAP_N_DOMAINS; j++)
-        printf(" %5.5s", cap_domain_name((cap_domain)j));
-    printf("\n");
-    for (int i = 0; i < CAP_N_DOMAINS; i++) {
-        int tot = 0;
-        for (int j = 0; j < CAP_N_DOMAINS; j++)
-            tot += conf[i][j];
-        printf("%-11s %4.0f%%", cap_domain_name((cap_domain)i),
-               tot ? 100.0 * conf[i][i] / tot : 0);
-        for (int j = 0; j < CAP_N_DOMAINS; j++)
-            printf(" %5d", conf[i][j]);
-        printf("\n");
+    report(&tpre, "pre-OCR");
+    if (ocr) {
+        report(&tpost, "post-OCR");
+        printf("OCR run on %d images (%.0f ms each), %d from cache\n", run.n_ocr,
+               run.n_ocr ? run.ms_ocr / run.n_ocr : 0, run.n_cached);
     }
-    cap_worker_free(wk);
-    cap_engine_free(eng);
+    printf("%d failed; features + classify %.2f ms per thumbnail\n", failed,
+           tpre.n ? run.ms_feat / tpre.n : 0);
+    cap_ocr_free(run.ocr);
     return 0;
 }

@@ -431,9 +431,19 @@ static void test_passes(void)
     int64_t before = n_rows(s), before_ok = n_images(s);
     store_close(s);
 
-    /* 14. rebuild --fresh: a new database swapped in, same images */
+    /* 14. rebuild --fresh: a new database swapped in, same images; a reader
+     * opened before keeps answering from the old files */
+    store *reader = NULL;
+    CHECK(store_open(g_db, true, &reader, NULL) == ODX_OK);
     err = (odx_err){0};
     CHECK(idx_rebuild_fresh(g_db, &g_cap, &p, &st, &err) == ODX_OK);
+    if (reader) {
+        store_stats rs;
+        memset(&rs, 0, sizeof rs);
+        CHECK(store_get_stats(reader, &rs, NULL) == ODX_OK &&
+              rs.n_images + rs.n_errors == before);
+        store_close(reader);
+    }
     if (err.code)
         fprintf(stderr, "rebuild: %s\n", err.msg);
     char fresh[400];

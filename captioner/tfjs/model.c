@@ -862,7 +862,10 @@ static odx_status fold_constants(tfj_model *m, const int *order, int n_order,
         }
         tfj_tensor out = {0};
         st = nd->def->fn(&cx, nd, in, nd->n_in, &out, err);
-        if (st != ODX_OK) goto done;
+        if (st != ODX_OK) {
+            tfj_tensor_release(&out); /* a kernel may fail after allocating */
+            goto done;
+        }
         nd->value = out;
         nd->is_const = true;
     }

@@ -28,6 +28,8 @@ typedef struct cap_layout {
     int n_rows;        /* text-height ink rows */
     int n_table_rows;  /* of them, in column-aligned blocks */
     int max_cols;      /* most columns (shared gaps + 1) in such a block */
+    float row_h;       /* median text-row height / image height */
+    int n_big_rows;    /* text rows at least 4% of the image height tall */
     /* Plot area: a rectangle set off from the page (four spines, or a
      * tinted panel) that does not touch the image's left/bottom edges, with
      * groups of labels (tick values) beside it on the left and below it. */

@@ -92,7 +92,9 @@ static void dom_text_layout(const cap_desc *d, dom_text *t)
 ODX_STATIC void dom_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N_DOMAINS])
 {
     const cap_features *f = &d->feat;
-    float nat = ramp(f->noise, 0.13f, 0.30f);          /* camera texture */
+    /* Camera texture; not on an image of two or three flat colours, where
+     * the "texture" is faint lettering or dithering. */
+    float nat = ramp(f->noise, 0.13f, 0.30f) * ramp(f->n_colors, 0.05f, 0.1f);
     float many_col = ramp(f->n_colors, 0.25f, 0.7f);   /* continuous tones */
     float paper = ramp(f->white_share, 0.45f, 0.85f);  /* white page */
     float tl = f->text_likeness;
@@ -118,6 +120,10 @@ ODX_STATIC void dom_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N
     /* A plot area with tick labels beside and below it (feat_plot_box). */
     int lab = L->n_left_labels < L->n_bottom_labels ? L->n_left_labels : L->n_bottom_labels;
     float plot = ramp(L->box_area, 0.2f, 0.35f) * ramp((float)lab, 2, 4);
+    /* Few rows of large lettering on a synthetic image: posters, logos,
+     * font specimen sheets (documents and diagrams letter at 1-3%). */
+    float big = ramp(L->row_h, 0.035f, 0.05f) * ramp((float)L->n_big_rows, 1, 3) * syn *
+                (1 - trow) * (1 - f->grid_score) * (1 - plot);
 
     s[CAP_PHOTO] = 2.0f * nat + 1.0f * many_col - 1.5f * dense - 2.0f * pie -
                    0.8f * f->grid_score - 0.6f * paper * syn;
@@ -131,10 +137,11 @@ ODX_STATIC void dom_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N
     s[CAP_SCREENSHOT] = 1.0f * vr + 0.8f * chrome * some + 0.6f * some +
                         0.4f * ramp(f->n_colors, 0.08f, 0.3f) * some + 0.3f * hr -
                         1.0f * nat - 0.6f * paper * (1 - vr) - 1.0f * pie;
-    s[CAP_POSTER] = 0.6f + 0.6f * syn * (1 - some) * (1 - paper) +
+    s[CAP_POSTER] = 0.6f + 1.2f * big + 0.6f * syn * (1 - some) * (1 - paper) +
                     0.4f * ramp(f->colourfulness, 0.3f, 0.7f) * syn - 1.0f * dense -
                     0.6f * vr - 0.8f * nat - 0.5f * f->grid_score;
     s[CAP_DIAGRAM] = 0.5f + 0.8f * paper * syn * (1 - dense) + 0.4f * some * few_lines -
+                     0.6f * big -
                      0.6f * vr - 0.8f * nat - 0.6f * axis * marks - 1.0f * pie -
                      0.6f * f->grid_score;
 

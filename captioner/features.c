@@ -911,6 +911,20 @@ static void feat_table_rows(uint8_t *ink, int w, int h, cap_layout *out)
         n++;
     }
     out->n_rows = n;
+    if (n > 0) {
+        int hs[FEAT_TROW_MAX];
+        for (int i = 0; i < n; i++) {
+            hs[i] = rows[i].y1 - rows[i].y0 + 1;
+            out->n_big_rows += hs[i] >= 0.04f * h;
+        }
+        for (int i = 1; i < n; i++) /* insertion sort: n is small */
+            for (int j = i; j > 0 && hs[j] < hs[j - 1]; j--) {
+                int t = hs[j];
+                hs[j] = hs[j - 1];
+                hs[j - 1] = t;
+            }
+        out->row_h = (float)hs[n / 2] / h;
+    }
     /* Greedy blocks of neighbouring rows that keep >= 2 shared gaps. */
     for (int i = 0; i < n;) {
         int j = i;

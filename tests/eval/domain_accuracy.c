@@ -21,6 +21,8 @@
 
 #define THUMB 512 /* captioner.c's THUMB_SIDE */
 
+static bool print_all; /* --all: the feature line of every image */
+
 typedef struct acc_tally {
     int conf[CAP_N_DOMAINS][CAP_N_DOMAINS];
     int n, ok, ct_n, ct_ok;
@@ -151,11 +153,11 @@ static odx_status classify_file(acc_run *r, const uint8_t *data, size_t len, con
         cap_layout L;
         cap_layout_compute(&thumb, &L);
         printf("%-10s %4dx%-4d pre %-10s gut %d solid %d/%.3f curves %d blobs %d frames %d "
-               "cink %.2f rows %d trows %d cols %d box %.2f/%.2f lab %d %d\n",
+               "cink %.2f rows %d trows %d cols %d box %.2f/%.2f lab %d %d rowh %.3f big %d\n",
                name, thumb.w, thumb.h, cap_domain_name(d->domain), L.n_gutters, L.n_solid,
                L.solid_share, L.n_curves, L.n_blobs, L.n_frames, L.color_ink, L.n_rows,
                L.n_table_rows, L.max_cols, L.box_area, L.box_ink, L.n_left_labels,
-               L.n_bottom_labels);
+               L.n_bottom_labels, L.row_h, L.n_big_rows);
     }
     *pre = *d;
     pre->lines = NULL;
@@ -205,10 +207,10 @@ static void tally(acc_tally *t, cap_domain truth, const char *ct, const cap_desc
     t->conf[truth][d->domain]++;
     if (d->domain == truth)
         t->ok++;
-    else if (!quiet)
-        printf("%-4s miss %-10s %-10s -> %-10s conf %.2f  noise %.2f ncol %.2f white %.2f "
+    if ((d->domain != truth || print_all) && !quiet)
+        printf("%-4s %s %-10s %-10s -> %-10s conf %.2f  noise %.2f ncol %.2f white %.2f "
                "tl %.2f lines %d hr %d vr %d grid %.2f axis %.2f sect %.2f ocr %d\n",
-               stage, file, cap_domain_name(truth), cap_domain_name(d->domain), d->domain_conf,
+               stage, d->domain == truth ? "ok  " : "miss", file, cap_domain_name(truth), cap_domain_name(d->domain), d->domain_conf,
                d->feat.noise, d->feat.n_colors, d->feat.white_share, d->feat.text_likeness,
                d->feat.n_text_lines, d->feat.n_h_rules, d->feat.n_v_rules, d->feat.grid_score,
                d->feat.axis_score, d->feat.sector_score, d->n_lines);
@@ -256,6 +258,8 @@ int main(int argc, char **argv)
             ocr = true;
         else if (!strcmp(argv[i], "--quiet"))
             quiet = true;
+        else if (!strcmp(argv[i], "--all"))
+            print_all = true;
         else if (!strcmp(argv[i], "--verbose"))
             run.verbose = true;
         else if (!strcmp(argv[i], "--cache") && i + 1 < argc)

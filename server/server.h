@@ -66,6 +66,14 @@ odx_status srv_thumb_stream(FILE *f, int max_side, int orientation,
 odx_status srv_thumb_file(const char *path, int max_side, int orientation,
                           unsigned char **jpeg, size_t *jpeg_len, odx_err *err);
 
+/* The web UI page served at GET / (static; it calls the JSON API). */
+extern const char srv_ui_html[];
+extern const size_t srv_ui_html_len;
+
+/* Copy of s with every byte that is not part of well-formed UTF-8 replaced
+ * by '?' (JSON must be UTF-8; file paths need not be). malloc'd. */
+char *srv_utf8_fix(const char *s, size_t len);
+
 /* Records the first error in err (like core_err, which the server may not
  * use: it sees only the public API). Returns code. */
 odx_status srv_err(odx_err *err, odx_status code, const char *fmt, ...)

@@ -132,10 +132,8 @@ bool srv_utf8_valid(const char *s, size_t len)
     return true;
 }
 
-/* Error messages may quote paths, which need not be UTF-8: JSON must be. */
-static char *utf8_copy(const char *s)
+char *srv_utf8_fix(const char *s, size_t n)
 {
-    size_t n = strlen(s);
     char *o = malloc(n + 1);
     if (!o)
         return NULL;
@@ -183,7 +181,7 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, unsigned status, const
 static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *code,
                                   const char *msg)
 {
-    char *m = utf8_copy(msg ? msg : "");
+    char *m = srv_utf8_fix(msg ? msg : "", msg ? strlen(msg) : 0);
     cJSON *o = cJSON_CreateObject();
     char *s = NULL;
     if (o && m && cJSON_AddStringToObject(o, "error", code) &&
@@ -219,10 +217,25 @@ static enum MHD_Result send_status(struct MHD_Connection *c, odx_status st, cons
     }
 }
 
+/* Sends a 200 with body, replacing bytes that are not UTF-8 (a file name
+ * may hold any bytes; a JSON or Markdown body must not). */
+static enum MHD_Result send_text(struct MHD_Connection *c, const char *ctype, const char *body)
+{
+    size_t n = strlen(body);
+    if (srv_utf8_valid(body, n))
+        return send_buf(c, MHD_HTTP_OK, ctype, body, n);
+    char *fixed = srv_utf8_fix(body, n);
+    if (!fixed)
+        return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "no memory");
+    enum MHD_Result r = send_buf(c, MHD_HTTP_OK, ctype, fixed, strlen(fixed));
+    free(fixed);
+    return r;
+}
+
 /* Sends a string owned by the library (freed with odx_free). */
 static enum MHD_Result send_odx(struct MHD_Connection *c, const char *ctype, char *body)
 {
-    enum MHD_Result r = send_buf(c, MHD_HTTP_OK, ctype, body, strlen(body));
+    enum MHD_Result r = send_text(c, ctype, body);
     odx_free(body);
     return r;
 }
@@ -422,7 +435,7 @@ static enum MHD_Result h_search(srv_server *s, struct MHD_Connection *c, const a
         snprintf(e.msg, sizeof e.msg, "no memory for the results");
         return send_status(c, ODX_ERR_NOMEM, &e);
     }
-    r = send_buf(c, MHD_HTTP_OK, CT_JSON, body, strlen(body));
+    r = send_text(c, CT_JSON, body);
     free(body);
     return r;
 }
@@ -563,6 +576,9 @@ static enum MHD_Result route(srv_server *s, struct MHD_Connection *c, const char
                           "only GET and HEAD are supported");
     if (strcmp(url, "/healthz") == 0)
         return send_buf(c, MHD_HTTP_OK, CT_JSON, "{\"status\":\"ok\"}\n", 16);
+    if (strcmp(url, "/") == 0) /* static page, no data: open like /healthz */
+        return send_buf(c, MHD_HTTP_OK, "text/html; charset=utf-8", srv_ui_html,
+                        srv_ui_html_len);
     args a;
     memset(&a, 0, sizeof a);
     MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_arg, &a);

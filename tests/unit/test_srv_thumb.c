@@ -323,6 +323,15 @@ static void test_helpers(void)
     CHECK(!srv_utf8_valid("\xed\xa0\x80", 3));             /* surrogate */
     CHECK(!srv_utf8_valid("a\0b", 3));                     /* NUL */
     CHECK(!srv_utf8_valid("\xff", 1));
+
+    char *f = srv_utf8_fix("a\xff" "b\xe9\xa5\xbc", 6);
+    CHECK_STR(f, "a?b\xe9\xa5\xbc");
+    free(f);
+    f = srv_utf8_fix("x\xe9\xa5", 3); /* cut inside a character */
+    CHECK_STR(f, "x??");
+    CHECK(srv_utf8_valid(f, strlen(f)));
+    free(f);
+    CHECK(srv_ui_html_len == strlen(srv_ui_html) && strstr(srv_ui_html, "search?") != NULL);
 }
 
 int main(void)

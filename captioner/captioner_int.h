@@ -36,6 +36,11 @@ typedef struct cap_layout {
     float box_area;    /* its share of the image; 0 when none */
     int n_left_labels, n_bottom_labels; /* separate label groups */
     float box_ink;     /* share of its inside that differs from its fill */
+    /* The outer 2-pixel ring: the share of each side in the ring's most
+     * common colour, the lowest of the four sides. Pages, tables, charts
+     * and diagrams have margins of one colour; a window's title bar, menus
+     * and panels run to the edges of a screenshot. */
+    float margin_even;
 } cap_layout;
 void cap_layout_compute(const cap_image *thumb, cap_layout *out);
 

@@ -120,6 +120,8 @@ ODX_STATIC void dom_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N
     /* A plot area with tick labels beside and below it (feat_plot_box). */
     int lab = L->n_left_labels < L->n_bottom_labels ? L->n_left_labels : L->n_bottom_labels;
     float plot = ramp(L->box_area, 0.2f, 0.35f) * ramp((float)lab, 2, 4);
+    /* Content running into the image's edges (no even margin). */
+    float edge = 1.0f - L->margin_even;
     /* Few rows of large lettering on a synthetic image: posters, logos,
      * font specimen sheets (documents and diagrams letter at 1-3%). */
     float big = ramp(L->row_h, 0.035f, 0.05f) * ramp((float)L->n_big_rows, 1, 3) * syn *
@@ -128,13 +130,15 @@ ODX_STATIC void dom_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N
     s[CAP_PHOTO] = 2.0f * nat + 1.0f * many_col - 1.5f * dense - 2.0f * pie -
                    0.8f * f->grid_score - 0.6f * paper * syn;
     s[CAP_DOCUMENT] = 2.2f * dense + 0.6f * paper - 0.8f * f->grid_score - 1.0f * gut -
-                      0.7f * vr - 0.6f * chrome - 1.0f * nat - 0.5f * hr - 1.5f * trow;
+                      0.7f * vr - 0.6f * chrome - 1.0f * nat - 0.5f * hr - 1.5f * trow -
+                      0.4f * edge;
     s[CAP_TABLE] = 1.6f * f->grid_score + 1.0f * hr * some + 1.2f * gut * dense + 0.3f * dense +
-                   2.0f * trow -
+                   2.0f * trow - 0.8f * edge -
                    0.8f * nat - 0.6f * chrome - 1.0f * pie;
     s[CAP_CHART] = 1.4f * axis * marks + 2.5f * plot + 2.5f * pie + 0.8f * some * few_lines * marks * (1 - f->grid_score) +
                    0.3f * paper - 0.8f * nat - 0.8f * dense - 0.5f * chrome;
-    s[CAP_SCREENSHOT] = 1.0f * vr + 0.8f * chrome * some + 0.6f * some +
+    s[CAP_SCREENSHOT] = 1.0f * vr + 0.8f * chrome * some + 0.6f * some + 1.2f * edge * syn -
+                        1.2f * trow * (1 - edge) +
                         0.4f * ramp(f->n_colors, 0.08f, 0.3f) * some + 0.3f * hr -
                         1.0f * nat - 0.6f * paper * (1 - vr) - 1.0f * pie;
     s[CAP_POSTER] = 0.6f + 1.2f * big + 0.6f * syn * (1 - some) * (1 - paper) +

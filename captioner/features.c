@@ -1023,6 +1023,28 @@ static void feat_plot_box(const uint8_t *px, int w, int h, cap_layout *out)
     for (int q = 1; q < 512; q++)
         if (hist[q] > hist[mode])
             mode = q;
+    {
+        int side_n[4] = {0};
+        for (int x = 0; x < w; x++)
+            for (int y = 0; y < 2; y++) {
+                const uint8_t *p = px + ((size_t)y * w + x) * 3;
+                const uint8_t *q = px + ((size_t)(h - 1 - y) * w + x) * 3;
+                side_n[0] += ((p[0] >> 5) << 6 | (p[1] >> 5) << 3 | p[2] >> 5) == mode;
+                side_n[1] += ((q[0] >> 5) << 6 | (q[1] >> 5) << 3 | q[2] >> 5) == mode;
+            }
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < 2; x++) {
+                const uint8_t *p = px + ((size_t)y * w + x) * 3;
+                const uint8_t *q = px + ((size_t)y * w + w - 1 - x) * 3;
+                side_n[2] += ((p[0] >> 5) << 6 | (p[1] >> 5) << 3 | p[2] >> 5) == mode;
+                side_n[3] += ((q[0] >> 5) << 6 | (q[1] >> 5) << 3 | q[2] >> 5) == mode;
+            }
+        float m0 = (float)side_n[0] / (2 * w), m1 = (float)side_n[1] / (2 * w);
+        float m2 = (float)side_n[2] / (2 * h), m3 = (float)side_n[3] / (2 * h);
+        float mn = m0 < m1 ? m0 : m1;
+        mn = mn < m2 ? mn : m2;
+        out->margin_even = mn < m3 ? mn : m3;
+    }
     if (hist[mode] < (uint32_t)(w + h)) /* no page colour: a picture */
         goto done;
     uint8_t page[3] = {(uint8_t)((mode >> 6) * 32 + 16), (uint8_t)(((mode >> 3) & 7) * 32 + 16),

@@ -1,6 +1,8 @@
 /* test_cap_features.c - unit tests for captioner/features.c and domain.c on
  * synthetic images drawn here: flat colour, sky gradient, ruled grid, axes
- * with bars, noise, a pie; and the classification of the clear cases. */
+ * with bars, noise, a pie, a borderless table, framed and tinted plot
+ * areas, large lettering, a window; and the classification of the clear
+ * cases. */
 #include "captioner_int.h"
 #include "check.h"
 
@@ -235,6 +237,198 @@ static void test_text_page(void)
     cap_image_free(&im);
 }
 
+/* One "word" of n glyph blocks (4x6, 2 px apart) at x, y. */
+static int word(cap_image *im, int x, int y, int n)
+{
+    for (int i = 0; i < n; i++)
+        rect(im, x + i * 6, y, x + i * 6 + 4, y + 6, 20, 20, 20);
+    return x + n * 6;
+}
+
+static void test_borderless_table(void)
+{
+    /* 16 rows x 5 columns of short cells, no rules at all, under a title */
+    cap_image im = img_new(480, 360, 255, 255, 255);
+    word(&im, 40, 20, 30);
+    const int colx[5] = {40, 130, 220, 310, 400};
+    for (int r = 0; r < 16; r++)
+        for (int c = 0; c < 5; c++)
+            word(&im, colx[c] + (int)(rnd() % 3) * 6, 50 + r * 18, 2 + (int)(rnd() % 5));
+    cap_layout L;
+    cap_layout_compute(&im, &L);
+    CHECK_MSG(L.n_rows >= 16 && L.n_rows <= 18, "rows %d", L.n_rows);
+    CHECK_MSG(L.n_table_rows >= 15, "table rows %d", L.n_table_rows);
+    CHECK_MSG(L.max_cols == 5, "cols %d", L.max_cols);
+    CHECK_MSG(L.margin_even > 0.95f, "margin %g", L.margin_even);
+    cap_desc d;
+    describe(&im, &d);
+    CHECK_MSG(d.feat.grid_score == 0, "grid %g", d.feat.grid_score);
+    CHECK_MSG(d.domain == CAP_TABLE, "domain %s", cap_domain_name(d.domain));
+    cap_image_free(&im);
+
+    /* running text: word gaps at different places in every line */
+    im = img_new(400, 520, 255, 255, 255);
+    for (int r = 0; r < 30; r++) {
+        int x = 40;
+        while (x < 340)
+            x = word(&im, x, 40 + r * 15, 2 + (int)(rnd() % 8)) + 6;
+    }
+    cap_layout_compute(&im, &L);
+    CHECK_MSG(L.n_rows >= 28, "rows %d", L.n_rows);
+    CHECK_MSG(L.n_table_rows == 0, "table rows %d", L.n_table_rows);
+    describe(&im, &d);
+    CHECK_MSG(d.domain == CAP_DOCUMENT, "domain %s", cap_domain_name(d.domain));
+    cap_image_free(&im);
+}
+
+/* Tick labels left of and below a plot area [x0,x1]x[y0,y1]. */
+static void tick_labels(cap_image *im, int x0, int x1, int y0, int y1, uint8_t v)
+{
+    for (int i = 0; i < 5; i++) {
+        int y = y0 + 10 + i * (y1 - y0 - 20) / 4;
+        rect(im, x0 - 28, y - 3, x0 - 8, y + 4, v, v, v);
+    }
+    for (int i = 0; i < 6; i++) {
+        int x = x0 + 15 + i * (x1 - x0 - 30) / 5;
+        rect(im, x - 8, y1 + 8, x + 8, y1 + 15, v, v, v);
+    }
+}
+
+static void test_plot_areas(void)
+{
+    /* classic style: four black spines, a blue curve inside */
+    cap_image im = img_new(500, 350, 255, 255, 255);
+    rect(&im, 70, 30, 480, 31, 0, 0, 0);
+    rect(&im, 70, 289, 480, 290, 0, 0, 0);
+    rect(&im, 70, 30, 71, 290, 0, 0, 0);
+    rect(&im, 479, 30, 480, 290, 0, 0, 0);
+    tick_labels(&im, 70, 480, 30, 290, 40);
+    for (int x = 80; x < 470; x++) {
+        int y = 160 + (int)(90 * sinf((float)x / 40)); /* steps <= 3 px: */
+        rect(&im, x, y, x + 2, y + 4, 31, 119, 180);      /* stays joined */
+    }
+    cap_layout L;
+    cap_layout_compute(&im, &L);
+    CHECK_MSG(L.box_area > 0.5f && L.box_area < 0.7f, "box %g", L.box_area);
+    CHECK_MSG(L.n_left_labels == 5, "left labels %d", L.n_left_labels);
+    CHECK_MSG(L.n_bottom_labels == 6, "bottom labels %d", L.n_bottom_labels);
+    CHECK(L.box_ink > 0.005f && L.box_ink < 0.2f);
+    cap_desc d;
+    describe(&im, &d);
+    CHECK_MSG(d.domain == CAP_CHART, "domain %s", cap_domain_name(d.domain));
+    CHECK_STR(d.chart_type, "line");
+    cap_image_free(&im);
+
+    /* tinted panel with white grid lines and bars, no spines */
+    im = img_new(500, 350, 255, 255, 255);
+    rect(&im, 70, 30, 481, 291, 229, 229, 229);
+    for (int y = 50; y < 290; y += 50)
+        rect(&im, 70, y, 481, y + 1, 255, 255, 255);
+    for (int i = 0; i < 6; i++)
+        rect(&im, 90 + i * 65, 290 - 40 * (i + 1), 130 + i * 65, 291, 226, 74, 51);
+    tick_labels(&im, 70, 481, 30, 291, 80);
+    cap_layout_compute(&im, &L);
+    CHECK_MSG(L.box_area > 0.5f && L.box_area < 0.7f, "box %g", L.box_area);
+    CHECK_MSG(L.n_left_labels == 5 && L.n_bottom_labels == 6, "labels %d %d",
+              L.n_left_labels, L.n_bottom_labels);
+    describe(&im, &d);
+    CHECK_MSG(d.domain == CAP_CHART, "domain %s", cap_domain_name(d.domain));
+    CHECK_STR(d.chart_type, "bar");
+    cap_image_free(&im);
+
+    /* the same frame without tick labels is no plot area with labels */
+    im = img_new(500, 350, 255, 255, 255);
+    rect(&im, 70, 30, 480, 31, 0, 0, 0);
+    rect(&im, 70, 289, 480, 290, 0, 0, 0);
+    rect(&im, 70, 30, 71, 290, 0, 0, 0);
+    rect(&im, 479, 30, 480, 290, 0, 0, 0);
+    cap_layout_compute(&im, &L);
+    CHECK(L.box_area > 0.5f);
+    CHECK(L.n_left_labels == 0 && L.n_bottom_labels == 0);
+    cap_image_free(&im);
+
+    /* a frame touching the image edge is a window, not a plot area */
+    im = img_new(500, 350, 255, 255, 255);
+    rect(&im, 0, 0, 500, 2, 0, 0, 0);
+    rect(&im, 0, 348, 500, 350, 0, 0, 0);
+    cap_layout_compute(&im, &L);
+    CHECK_MSG(L.box_area == 0, "box %g", L.box_area);
+    cap_image_free(&im);
+}
+
+static void test_big_lettering(void)
+{
+    /* a 16:9 sheet with two rows of large glyphs and one small caption */
+    cap_image im = img_new(512, 288, 255, 255, 255);
+    for (int r = 0; r < 2; r++)
+        for (int x = 60 + r * 30; x < 440 - r * 30; x += 22)
+            rect(&im, x, 60 + r * 60, x + 16, 60 + r * 60 + 18, 10, 10, 10);
+    word(&im, 150, 240, 25);
+    cap_layout L;
+    cap_layout_compute(&im, &L);
+    CHECK_MSG(L.n_big_rows == 2, "big rows %d", L.n_big_rows);
+    CHECK_MSG(L.row_h > 0.05f, "row h %g", L.row_h);
+    CHECK(L.n_table_rows == 0);
+    cap_desc d;
+    describe(&im, &d);
+    CHECK_MSG(d.domain == CAP_POSTER, "domain %s", cap_domain_name(d.domain));
+    cap_image_free(&im);
+
+    /* text of page size is not large lettering */
+    im = img_new(400, 520, 255, 255, 255);
+    text_rows(&im, 40, 360, 40, 30, 15);
+    cap_layout_compute(&im, &L);
+    CHECK_MSG(L.n_big_rows == 0, "big rows %d", L.n_big_rows);
+    CHECK_MSG(L.row_h < 0.02f, "row h %g", L.row_h);
+    cap_image_free(&im);
+}
+
+static void test_window(void)
+{
+    /* title bar, menu bar, side panel running to the edges, text inside */
+    cap_image im = img_new(512, 384, 250, 250, 250);
+    rect(&im, 0, 0, 512, 22, 60, 60, 64);
+    rect(&im, 200, 8, 312, 14, 230, 230, 230);
+    rect(&im, 0, 22, 512, 40, 232, 232, 235);
+    for (int i = 0; i < 6; i++)
+        word(&im, 8 + i * 50, 28, 4);
+    rect(&im, 0, 40, 130, 384, 215, 218, 224);
+    for (int r = 0; r < 12; r++)
+        word(&im, 12, 52 + r * 22, 3 + (int)(rnd() % 8));
+    for (int r = 0; r < 10; r++) {
+        int x = 150;
+        while (x < 470)
+            x = word(&im, x, 60 + r * 16, 2 + (int)(rnd() % 7)) + 6;
+    }
+    cap_layout L;
+    cap_layout_compute(&im, &L);
+    CHECK_MSG(L.margin_even < 0.5f, "margin %g", L.margin_even);
+    CHECK(L.box_area == 0);
+    cap_desc d;
+    describe(&im, &d);
+    CHECK_MSG(d.domain == CAP_SCREENSHOT, "domain %s", cap_domain_name(d.domain));
+    cap_image_free(&im);
+}
+
+static void test_faint_texture(void)
+{
+    /* white page strewn with faint grey dots: texture-like, but two
+     * colours only, so no camera texture */
+    cap_image im = img_new(480, 270, 255, 255, 255);
+    for (int i = 0; i < 480 * 270 / 3; i++) {
+        int p = (int)(rnd() % (480 * 270));
+        put(&im, p % 480, p / 480, 236, 236, 236);
+    }
+    for (int x = 100; x < 380; x += 24)
+        rect(&im, x, 100, x + 18, 120, 20, 20, 20);
+    cap_desc d;
+    describe(&im, &d);
+    CHECK_MSG(d.feat.noise > 0.2f, "noise %g", d.feat.noise);
+    CHECK_MSG(d.feat.n_colors < 0.06f, "colours %g", d.feat.n_colors);
+    CHECK_MSG(d.domain != CAP_PHOTO, "domain %s", cap_domain_name(d.domain));
+    cap_image_free(&im);
+}
+
 static void test_degenerate(void)
 {
     cap_desc d;
@@ -246,6 +440,11 @@ static void test_degenerate(void)
     describe(&one, &d);
     CHECK(d.domain >= 0 && d.domain < CAP_N_DOMAINS);
     cap_image_free(&one);
+    cap_layout L;
+    cap_layout_compute(&one, &L);
+    CHECK(L.n_rows == 0 && L.box_area == 0);
+    cap_layout_compute(NULL, &L);
+    CHECK(L.n_rows == 0);
     cap_image thin = img_new(512, 2, 100, 100, 100);
     describe(&thin, &d);
     CHECK(d.domain >= 0 && d.domain < CAP_N_DOMAINS);
@@ -261,6 +460,11 @@ int main(void)
     test_noise();
     test_pie();
     test_text_page();
+    test_borderless_table();
+    test_plot_areas();
+    test_big_lettering();
+    test_window();
+    test_faint_texture();
     test_degenerate();
     return check_result("test_cap_features");
 }

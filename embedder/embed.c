@@ -45,7 +45,7 @@ typedef struct facc {
     feat *slots;
     size_t cap, n;
     float *out;
-    feat stack[1024];
+    feat stack[256];
 } facc;
 
 /* Sublinear term frequency needs counts per feature, hence the table;

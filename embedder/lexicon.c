@@ -34,6 +34,60 @@ static int g_n_con;
 static lex_slot *g_map;
 static size_t g_map_cap; /* power of two */
 static int g_errors, g_unmatchable;
+/* First units of keys: the first character of every CJK key and the first
+ * word of every multi-word Latin key. Scanning text, a position whose unit
+ * is not here cannot start a longer match, which saves most lookups. */
+static uint64_t *g_first;
+static size_t g_first_cap; /* power of two; 0 = never built */
+
+static uint64_t unit_hash(const char *u, size_t n)
+{
+    return core_hash64(u, n, 0x6669727374756e74ULL) | 1;
+}
+
+static void first_add(const char *u, size_t n)
+{
+    if (!g_first)
+        return;
+    uint64_t h = unit_hash(u, n);
+    size_t mask = g_first_cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        if (g_first[i] == h)
+            return;
+        if (!g_first[i]) {
+            g_first[i] = h;
+            return;
+        }
+    }
+}
+
+static bool first_has(const char *u, size_t n)
+{
+    if (!g_first)
+        return true; /* no filter: look everything up */
+    uint64_t h = unit_hash(u, n);
+    size_t mask = g_first_cap - 1;
+    for (size_t i = h & mask; g_first[i]; i = (i + 1) & mask)
+        if (g_first[i] == h)
+            return true;
+    return false;
+}
+
+/* Registers the first unit of key (CJK: first character; Latin: first
+ * word when the key has several). */
+static void first_register(const char *key)
+{
+    int32_t cp;
+    size_t n = strlen(key);
+    int k = core_utf8_next(key, n, &cp);
+    if (core_is_cjk(cp)) {
+        first_add(key, (size_t)k);
+        return;
+    }
+    const char *sp = strchr(key, ' ');
+    if (sp)
+        first_add(key, (size_t)(sp - key));
+}
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 static uint64_t key_hash(const char *k, size_t n)
@@ -244,6 +298,8 @@ static void lex_init(void)
     g_map = calloc(g_map_cap, sizeof *g_map);
     if (!g_map)
         return;
+    g_first_cap = g_map_cap;
+    g_first = calloc(g_first_cap, sizeof *g_first); /* NULL: no filter */
     for (int i = 0; i < g_n_con; i++) {
         lex_concept *c = &g_con[i];
         c->keys = calloc((size_t)c->n_words + 1, sizeof *c->keys);
@@ -257,8 +313,10 @@ static void lex_init(void)
         for (int j = 0; j < c->n_words; j++) {
             int units = 0;
             c->keys[j] = form_key(c->words[j], &units, &c->mixed[j]);
-            if (c->keys[j] && !c->mixed[j])
+            if (c->keys[j] && !c->mixed[j]) {
                 map_add(c->keys[j], i, false);
+                first_register(c->keys[j]);
+            }
         }
     }
     /* stem aliases after all exact keys, so exact words always win */
@@ -366,8 +424,12 @@ int emb_find_matches(const emb_toklist *l, emb_match *out, int max)
         const emb_tok *t = &l->toks[i];
         if (t->kind == EMB_TOK_BIGRAM)
             continue;
-        int limit = t->kind == EMB_TOK_WORD ? EMB_MAX_PHRASE_WORDS
-                                            : EMB_MAX_PHRASE_CHARS;
+        bool first = first_has(l->text + t->off, (size_t)t->len);
+        if (t->kind == EMB_TOK_CJK && !first)
+            continue; /* no CJK key starts with this character */
+        int limit = t->kind == EMB_TOK_CJK ? EMB_MAX_PHRASE_CHARS
+                    : first              ? EMB_MAX_PHRASE_WORDS
+                                         : 1;
         int unit_tok[EMB_MAX_PHRASE_CHARS];
         size_t key_len[EMB_MAX_PHRASE_CHARS];
         char key[sizeof out->key];

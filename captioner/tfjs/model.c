@@ -25,8 +25,68 @@ static bool shape_count(int ndim, const int64_t *shape, int64_t *n)
     return c <= TFJ_MAX_ELEMS;
 }
 
-odx_status tfj_tensor_alloc(tfj_tensor *t, tfj_dtype dt, int ndim,
-                            const int64_t *shape, odx_err *err)
+#define TFJ_POOL_MAX_BUFS 256
+#define TFJ_POOL_MIN_BYTES ((size_t)64 << 10) /* smaller: malloc is cheap */
+#define TFJ_POOL_MAX_BYTES ((size_t)512 << 20)
+
+static _Thread_local tfj_pool *cur_pool;
+
+void tfj_pool_enter(tfj_pool *p) { cur_pool = p; }
+void tfj_pool_leave(void) { cur_pool = NULL; }
+
+void tfj_pool_free(tfj_pool *p)
+{
+    if (!p) return;
+    for (int i = 0; i < p->n; i++) free(p->buf[i]);
+    free(p->buf);
+    free(p->cap);
+    memset(p, 0, sizeof *p);
+}
+
+/* Smallest pooled buffer of at least need bytes, or NULL. */
+static void *pool_take(size_t need, size_t *cap)
+{
+    tfj_pool *p = cur_pool;
+    int best = -1;
+    /* best fit, and never a buffer over twice the need: a big buffer spent on
+     * a small tensor would send the next big request back to mmap */
+    for (int i = 0; p && i < p->n; i++)
+        if (p->cap[i] >= need && p->cap[i] / 2 <= need &&
+            (best < 0 || p->cap[i] < p->cap[best]))
+            best = i;
+    if (best < 0) return NULL;
+    void *b = p->buf[best];
+    *cap = p->cap[best];
+    p->bytes -= p->cap[best];
+    p->buf[best] = p->buf[p->n - 1];
+    p->cap[best] = p->cap[p->n - 1];
+    p->n--;
+    return b;
+}
+
+static bool pool_give(void *b, size_t cap)
+{
+    tfj_pool *p = cur_pool;
+    if (!p || p->bytes + cap > TFJ_POOL_MAX_BYTES) return false;
+    if (p->n == p->max) {
+        if (p->max >= TFJ_POOL_MAX_BUFS) return false;
+        int nm = p->max ? p->max * 2 : 16;
+        void **nb = realloc(p->buf, (size_t)nm * sizeof *nb);
+        if (!nb) return false;
+        p->buf = nb;
+        size_t *nc = realloc(p->cap, (size_t)nm * sizeof *nc);
+        if (!nc) return false;
+        p->cap = nc;
+        p->max = nm;
+    }
+    p->buf[p->n] = b;
+    p->cap[p->n++] = cap;
+    p->bytes += cap;
+    return true;
+}
+
+static odx_status alloc_impl(tfj_tensor *t, tfj_dtype dt, int ndim, const int64_t *shape,
+                             bool zero, odx_err *err)
 {
     int64_t n;
     if (ndim < 0 || ndim > TFJ_MAX_DIMS)
@@ -45,16 +105,38 @@ odx_status tfj_tensor_alloc(tfj_tensor *t, tfj_dtype dt, int ndim,
     for (int i = 0; i < ndim; i++) t->shape[i] = shape[i];
     t->n = n;
     /* 4 bytes for both dtypes; +1 so empty tensors still own a pointer */
-    t->d.p = calloc((size_t)n + 1, 4);
+    size_t need = ((size_t)n + 1) * 4;
+    if (cur_pool && need >= TFJ_POOL_MIN_BYTES) {
+        t->d.p = pool_take(need, &t->cap);
+        if (t->d.p) {
+            if (zero) memset(t->d.p, 0, need);
+        } else if ((t->d.p = zero ? calloc(need, 1) : malloc(need))) {
+            t->cap = need;
+        }
+    } else {
+        t->d.p = zero ? calloc(need, 1) : malloc(need);
+    }
     if (!t->d.p) return core_err(err, ODX_ERR_NOMEM, "out of memory for tensor");
     t->owned = true;
     return ODX_OK;
 }
 
+odx_status tfj_tensor_alloc(tfj_tensor *t, tfj_dtype dt, int ndim, const int64_t *shape,
+                            odx_err *err)
+{
+    return alloc_impl(t, dt, ndim, shape, true, err);
+}
+
+odx_status tfj_tensor_alloc_nz(tfj_tensor *t, tfj_dtype dt, int ndim, const int64_t *shape,
+                               odx_err *err)
+{
+    return alloc_impl(t, dt, ndim, shape, false, err);
+}
+
 void tfj_tensor_release(tfj_tensor *t)
 {
     if (!t) return;
-    if (t->owned) free(t->d.p);
+    if (t->owned && !(t->cap && pool_give(t->d.p, t->cap))) free(t->d.p);
     memset(t, 0, sizeof *t);
 }
 

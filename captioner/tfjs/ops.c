@@ -70,7 +70,7 @@ static odx_status op_identity(tfj_ctx *cx, const tfj_node *nd, const tfj_tensor 
                               int n_in, tfj_tensor *out, odx_err *err)
 {
     (void)cx, (void)nd, (void)n_in;
-    odx_status st = tfj_tensor_alloc(out, in[0].dtype, in[0].ndim, in[0].shape, err);
+    odx_status st = tfj_tensor_alloc_nz(out, in[0].dtype, in[0].ndim, in[0].shape, err);
     if (st == ODX_OK) memcpy(out->d.p, in[0].d.p, (size_t)in[0].n * 4);
     return st;
 }
@@ -102,7 +102,7 @@ static odx_status op_reshape(tfj_ctx *cx, const tfj_node *nd, const tfj_tensor *
     }
     NEED(known == in[0].n, "node '%s': Reshape of %lld elements into %lld", nd->name,
          (long long)in[0].n, (long long)known);
-    st = tfj_tensor_alloc(out, in[0].dtype, n, shp, err);
+    st = tfj_tensor_alloc_nz(out, in[0].dtype, n, shp, err);
     if (st == ODX_OK) memcpy(out->d.p, in[0].d.p, (size_t)in[0].n * 4);
     return st;
 }
@@ -112,7 +112,7 @@ static odx_status unary(const tfj_node *nd, const tfj_tensor *in, tfj_tensor *ou
                         int kind, odx_err *err)
 {
     odx_status st = need_f32(nd, &in[0], 0, err);
-    if (st == ODX_OK) st = tfj_tensor_alloc(out, TFJ_F32, in[0].ndim, in[0].shape, err);
+    if (st == ODX_OK) st = tfj_tensor_alloc_nz(out, TFJ_F32, in[0].ndim, in[0].shape, err);
     if (st != ODX_OK) return st;
     const float *x = in[0].d.f;
     float *y = out->d.f, a = nd->alpha;
@@ -198,7 +198,7 @@ static odx_status binary(const tfj_node *nd, const tfj_tensor *a, const tfj_tens
         ea *= da;
         eb *= db;
     }
-    odx_status st = tfj_tensor_alloc(out, a->dtype, r, shp, err);
+    odx_status st = tfj_tensor_alloc_nz(out, a->dtype, r, shp, err);
     if (st != ODX_OK) return st;
     int64_t n = out->n;
     if (a->dtype == TFJ_F32) {
@@ -269,7 +269,7 @@ odx_status tfj_transpose_perm(const tfj_tensor *x, const int64_t *perm, tfj_tens
         shp[i] = x->shape[perm[i]];
         st_in[i] = ist[perm[i]];
     }
-    odx_status st = tfj_tensor_alloc(out, x->dtype, n, shp, err);
+    odx_status st = tfj_tensor_alloc_nz(out, x->dtype, n, shp, err);
     if (st != ODX_OK || out->n == 0) return st;
     if (n == 0) {
         out->d.i[0] = x->d.i[0];
@@ -334,10 +334,12 @@ static odx_status pad_common(const tfj_node *nd, const tfj_tensor *x,
         before[i] = b;
         shp[i] = x->shape[i] + b + a;
     }
-    odx_status st = tfj_tensor_alloc(out, x->dtype, r, shp, err);
+    odx_status st = tfj_tensor_alloc_nz(out, x->dtype, r, shp, err);
     if (st != ODX_OK) return st;
     if (x->dtype == TFJ_F32 && value != 0)
         for (int64_t i = 0; i < out->n; i++) out->d.f[i] = value;
+    else
+        memset(out->d.p, 0, (size_t)out->n * 4);
     if (x->n == 0) return ODX_OK;
     int64_t ost[TFJ_MAX_DIMS], s = 1;
     for (int i = r - 1; i >= 0; i--) {
@@ -457,9 +459,10 @@ static odx_status op_conv2d(tfj_ctx *cx, const tfj_node *nd, const tfj_tensor *i
                       &pl),
          "node '%s': Conv2D output would be empty", nd->name);
     int64_t shp[4] = {N, OH, OW, O};
-    if ((st = tfj_tensor_alloc(out, TFJ_F32, 4, shp, err))) return st;
+    if ((st = tfj_tensor_alloc_nz(out, TFJ_F32, 4, shp, err))) return st;
     int64_t K = (int64_t)KH * KW * C, M = OH * OW;
     if (out->n == 0 || K == 0) {
+        memset(out->d.p, 0, (size_t)out->n * sizeof(float));
         epilogue(nd, out->d.f, N * M, O);
         return ODX_OK;
     }
@@ -571,7 +574,7 @@ static odx_status op_maxpool(tfj_ctx *cx, const tfj_node *nd, const tfj_tensor *
              conv_dim(nd->padding, W, KW, sw, 1, nd->expl_pad[4], nd->expl_pad[5], &OW, &pl),
          "node '%s': MaxPool output would be empty", nd->name);
     int64_t shp[4] = {N, OH, OW, C};
-    if ((st = tfj_tensor_alloc(out, TFJ_F32, 4, shp, err))) return st;
+    if ((st = tfj_tensor_alloc_nz(out, TFJ_F32, 4, shp, err))) return st;
     for (int64_t b = 0; b < N; b++)
         for (int64_t oy = 0; oy < OH; oy++)
             for (int64_t ox = 0; ox < OW; ox++) {
@@ -615,7 +618,7 @@ static odx_status op_concat(tfj_ctx *cx, const tfj_node *nd, const tfj_tensor *i
                  "node '%s': ConcatV2 inputs differ at dim %d", nd->name, d);
         shp[ax] += in[i].shape[ax];
     }
-    if ((st = tfj_tensor_alloc(out, x0->dtype, x0->ndim, shp, err))) return st;
+    if ((st = tfj_tensor_alloc_nz(out, x0->dtype, x0->ndim, shp, err))) return st;
     int64_t outer = 1, inner = 1;
     for (int d = 0; d < ax; d++) outer *= shp[d];
     for (int d = ax + 1; d < x0->ndim; d++) inner *= shp[d];
@@ -639,7 +642,7 @@ static odx_status split_common(const tfj_node *nd, const tfj_tensor *x, int ax,
         int64_t shp[TFJ_MAX_DIMS];
         memcpy(shp, x->shape, sizeof shp);
         shp[ax] = sizes[k];
-        odx_status st = tfj_tensor_alloc(&out[k], x->dtype, x->ndim, shp, err);
+        odx_status st = tfj_tensor_alloc_nz(&out[k], x->dtype, x->ndim, shp, err);
         if (st != ODX_OK) return st;
         int64_t blk = sizes[k] * inner, row = x->shape[ax] * inner;
         for (int64_t o = 0; o < outer; o++)
@@ -744,7 +747,7 @@ static odx_status op_resize_bilinear(tfj_ctx *cx, const tfj_node *nd, const tfj_
     int64_t N = x->shape[0], H = x->shape[1], W = x->shape[2], C = x->shape[3];
     int64_t OH = sz[0], OW = sz[1];
     int64_t shp[4] = {N, OH, OW, C};
-    if ((st = tfj_tensor_alloc(out, TFJ_F32, 4, shp, err))) return st;
+    if ((st = tfj_tensor_alloc_nz(out, TFJ_F32, 4, shp, err))) return st;
     double ry = nd->align_corners && OH > 1 ? (double)(H - 1) / (double)(OH - 1)
                                             : (double)H / (double)OH;
     double rx = nd->align_corners && OW > 1 ? (double)(W - 1) / (double)(OW - 1)

@@ -24,6 +24,7 @@ struct tfj_state {
     tfj_lay *lay;      /* one per slot */
     int *left;         /* readers still to come, per slot */
     tfj_ctx cx;
+    tfj_pool pool;
     int64_t last_macs;
     bool prof;
     int n_prof;
@@ -64,6 +65,7 @@ void tfj_state_free(tfj_state *s)
     free(s->left);
     free(s->lay);
     free(s->cx.scratch);
+    tfj_pool_free(&s->pool);
     free(s);
 }
 
@@ -147,6 +149,7 @@ odx_status tfj_run(tfj_state *s, const tfj_tensor *inputs, int n_inputs,
     if (n_inputs != m->n_inputs)
         return core_err(err, ODX_ERR_INVALID, "model wants %d inputs, got %d", m->n_inputs,
                         n_inputs);
+    tfj_pool_enter(&s->pool);
     clear_values(s);
     memset(s->lay, 0, (size_t)m->n_slots * sizeof *s->lay);
     s->cx.macs = 0;
@@ -164,9 +167,11 @@ odx_status tfj_run(tfj_state *s, const tfj_tensor *inputs, int n_inputs,
             ok = t->shape[d] >= 0 && (t->shape[d] == 0 || n <= TFJ_MAX_ELEMS / t->shape[d]);
             n *= t->shape[d];
         }
-        if (!ok || n != t->n)
+        if (!ok || n != t->n) {
+            tfj_pool_leave();
             return core_err(err, ODX_ERR_INVALID, "input '%s' has the wrong dtype or shape",
                             nd->name);
+        }
         s->vals[nd->slot] = view(t);
     }
     for (int i = 0; i < m->n_slots; i++) s->left[i] = m->slot_uses[i];
@@ -290,6 +295,7 @@ done:
     free(tmp);
     free(lin);
     free(in);
+    tfj_pool_leave();
     return st;
 }
 

@@ -28,12 +28,16 @@ typedef struct tfj_tensor {
         void *p;
     } d;
     bool owned; /* data malloc'd for this tensor (else borrowed) */
+    size_t cap; /* bytes of a buffer from a run's pool (0: plain malloc) */
 } tfj_tensor;
 
 /* Allocates data for dtype/shape (zeroed), checking TFJ_MAX_ELEMS.
  * Errors: ODX_ERR_LIMIT, ODX_ERR_NOMEM, ODX_ERR_MODEL (negative dims). */
 odx_status tfj_tensor_alloc(tfj_tensor *t, tfj_dtype dt, int ndim,
                             const int64_t *shape, odx_err *err);
+/* Same, leaving the data uninitialised (kernels that write every element). */
+odx_status tfj_tensor_alloc_nz(tfj_tensor *t, tfj_dtype dt, int ndim,
+                               const int64_t *shape, odx_err *err);
 void tfj_tensor_release(tfj_tensor *t); /* frees owned data, zeroes */
 
 typedef struct tfj_model tfj_model;

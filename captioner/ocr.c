@@ -17,24 +17,27 @@
 #define OCR_MAX_PIXELS (24 * 1000 * 1000) /* after scaling, keeps time bounded */
 #define OCR_MIN_WORD_CONF 55.0f   /* below this a word is mostly noise */
 
-/* Why two engines: eng alone is about twice as fast as eng+chi_sim on UI
- * text (FACTS.md), but reads Chinese as low-confidence junk. eng runs first
- * and the pass is repeated with eng+chi_sim only when the first result
- * looks like unread script (or the eng pass found nothing). */
+/* One eng+chi_sim engine reads every page. Measured on the dev set
+ * (tests/eval/ocr_eval): a cheaper eng pass with an eng+chi_sim retry when
+ * the result looked like unread script kept English recall equal but lost
+ * Chinese in mostly-English pages (table headers, mixed UI), and saved only
+ * 10-20% of OCR time; the single pass was chosen. The eng-only engine stays
+ * for measurements (cap_ocr_mode) and is created only when asked for. */
 struct cap_ocr {
-    TessBaseAPI *eng;
-    TessBaseAPI *mix; /* eng+chi_sim, created on first need */
-    bool mix_failed;
+    TessBaseAPI *mix; /* eng+chi_sim */
+    TessBaseAPI *eng; /* eng only, created on first use by modes 0 and 2 */
 };
 
-/* Mode for measurements (tests/eval): 0 auto (eng, then eng+chi_sim when
- * needed), 1 always eng+chi_sim, 2 eng only. */
-ODX_STATIC int cap_ocr_mode = 0;
+/* Mode for measurements (tests/eval): 1 eng+chi_sim (default), 0 eng then
+ * eng+chi_sim when the eng result looks unread, 2 eng only. */
+ODX_STATIC int cap_ocr_mode = 1;
 /* Wanted median glyph height in pixels after scaling (see pick_scale). */
 ODX_STATIC float cap_ocr_target_px = 20.0f;
 /* Gray level above which chart and diagram pages are whitened (0: off;
  * posters lose light lettering to it). */
 ODX_STATIC int cap_ocr_knee = 210;
+/* Page segmentation for tables (see the measurements in cap_ocr_run). */
+ODX_STATIC int cap_ocr_table_psm = PSM_AUTO;
 /* What the last run did, for measurements. */
 ODX_STATIC float cap_ocr_last_scale;
 ODX_STATIC int cap_ocr_last_passes;
@@ -75,16 +78,9 @@ odx_status cap_ocr_new(cap_ocr **out, odx_err *err)
     cap_ocr *o = calloc(1, sizeof *o);
     if (!o)
         return core_err(err, ODX_ERR_NOMEM, "no memory for OCR");
-    odx_status st = api_new("eng", &o->eng, err);
+    odx_status st = api_new("eng+chi_sim", &o->mix, err);
     if (st != ODX_OK) {
         free(o);
-        return st;
-    }
-    /* A missing chi_sim model must be reported now, not on the first
-     * Chinese page: test it by loading it once. */
-    st = api_new("eng+chi_sim", &o->mix, err);
-    if (st != ODX_OK) {
-        cap_ocr_free(o);
         return st;
     }
     *out = o;
@@ -606,6 +602,56 @@ done:
     return st;
 }
 
+/* Tesseract's layout analysis reads a borderless table column by column;
+ * a reader (and a search for "China 中国") wants it row by row. Rebuilds
+ * d->text from the segments grouped into rows by their vertical centres. */
+static int cmp_cy(const void *a, const void *b)
+{
+    const cap_text_line *p = *(const cap_text_line *const *)a;
+    const cap_text_line *q = *(const cap_text_line *const *)b;
+    int d = (2 * p->y + p->h) - (2 * q->y + q->h);
+    return d ? d : p->x - q->x;
+}
+
+static void text_by_rows(cap_desc *d)
+{
+    if (d->n_lines < 2)
+        return;
+    const cap_text_line **v = malloc(sizeof *v * (size_t)d->n_lines);
+    if (!v)
+        return;
+    for (int i = 0; i < d->n_lines; i++)
+        v[i] = &d->lines[i];
+    qsort(v, (size_t)d->n_lines, sizeof *v, cmp_cy);
+    core_buf b;
+    core_buf_init(&b, OCR_TEXT_MAX);
+    int i = 0;
+    while (i < d->n_lines) {
+        int j = i + 1, cy = 2 * v[i]->y + v[i]->h;
+        while (j < d->n_lines && (2 * v[j]->y + v[j]->h) - cy <= v[i]->h)
+            j++;
+        /* one row: i..j-1, left to right */
+        for (int a = i + 1; a < j; a++)
+            for (int k = a; k > i && v[k]->x < v[k - 1]->x; k--) {
+                const cap_text_line *t = v[k];
+                v[k] = v[k - 1];
+                v[k - 1] = t;
+            }
+        for (int k = i; k < j; k++) {
+            if (b.len)
+                core_buf_puts(&b, k == i ? "\n" : "  ");
+            core_buf_puts(&b, v[k]->text);
+        }
+        i = j;
+    }
+    free(v);
+    char *t = core_buf_steal(&b);
+    if (t) {
+        free(d->text);
+        d->text = t;
+    }
+}
+
 /* ---------------------------------------------------- rotated labels ---- */
 
 /* matplotlib-style y axis titles are rotated 90 degrees counter-clockwise
@@ -735,6 +781,8 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
     bool sparse = d->domain == CAP_CHART || d->domain == CAP_POSTER ||
                   d->domain == CAP_DIAGRAM || d->domain == CAP_PHOTO;
     int psm = sparse ? PSM_SPARSE_TEXT : PSM_AUTO;
+    if (d->domain == CAP_TABLE)
+        psm = cap_ocr_table_psm;
 
     /* Light panels (the gray frame of classic chart styles, tinted legend
      * boxes) make Tesseract's global threshold drop whole pages: stretch
@@ -753,14 +801,18 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
         for (size_t i = 0; i < (size_t)w * h; i++)
             scaled[i] = scaled[i] >= knee ? 255 : (uint8_t)(scaled[i] * 255 / knee);
     }
-    TessBaseAPI *used = NULL;
-    if (cap_ocr_mode == 1 && o->mix) {
+    TessBaseAPI *used = o->mix;
+    if (cap_ocr_mode != 1 && !o->eng) {
+        st = api_new("eng", &o->eng, err);
+        if (st != ODX_OK)
+            goto done;
+    }
+    if (cap_ocr_mode == 1) {
         st = run_pass(o->mix, img, w, h, psm, &p1, err);
-        used = o->mix;
     } else {
         st = run_pass(o->eng, img, w, h, psm, &p1, err);
         used = o->eng;
-        if (st == ODX_OK && cap_ocr_mode == 0 && o->mix && looks_unread(&p1)) {
+        if (st == ODX_OK && cap_ocr_mode == 0 && looks_unread(&p1)) {
             st = run_pass(o->mix, img, w, h, psm, &p2, err);
             if (st == ODX_OK && p2.n_kept > 0) {
                 pass_free(&p1);
@@ -778,6 +830,8 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
     st = assemble(&p1, scale, d, err);
     if (st != ODX_OK)
         goto done;
+    if (d->domain == CAP_TABLE)
+        text_by_rows(d);
     if (d->domain == CAP_CHART)
         read_rotated_left(used, img, w, h, scale, d);
     d->ocr_ran = true;

@@ -255,15 +255,30 @@ ODX_STATIC void st_table(cap_desc *d, const cap_image *full)
                 seg[b - 1] = t;
             }
 
-    /* the table body: from the first to the last row with 2+ segments */
+    /* the table body: the longest run of rows with 2+ segments, bridging
+     * up to two single-segment rows (wrapped cells, a section line); page
+     * headers and prose around the table stay out */
     int r0 = -1, r1 = -1, n_multi = 0;
-    for (int r = 0; r < nr; r++)
-        if (rows[r].n >= 2) {
-            if (r0 < 0)
-                r0 = r;
-            r1 = r;
-            n_multi++;
+    for (int r = 0; r < nr; r++) {
+        if (rows[r].n < 2)
+            continue;
+        int a = r, b = r, cnt = 1, single = 0;
+        for (int k = r + 1; k < nr && single <= 2; k++) {
+            if (rows[k].n >= 2) {
+                b = k;
+                cnt++;
+                single = 0;
+            } else {
+                single++;
+            }
         }
+        if (cnt > n_multi) {
+            n_multi = cnt;
+            r0 = a;
+            r1 = b;
+        }
+        r = b; /* runs do not overlap */
+    }
     if (n_multi < 2)
         goto done;
     int lh = (int)median_h(d);

@@ -19,6 +19,7 @@ extern float cap_ocr_target_px;
 extern float cap_ocr_last_scale;
 extern int cap_ocr_last_passes;
 extern int cap_ocr_knee;
+extern int cap_ocr_table_psm;
 
 
 /* Lower-cases ASCII, folds fullwidth ASCII forms (U+FF01..FF5E, as NFKC
@@ -91,9 +92,11 @@ int main(int argc, char **argv)
             verbose = true;
         else if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
             i++;
-            cap_ocr_mode = !strcmp(argv[i], "mix") ? 1 : !strcmp(argv[i], "eng") ? 2 : 0;
+            cap_ocr_mode = !strcmp(argv[i], "auto") ? 0 : !strcmp(argv[i], "eng") ? 2 : 1;
         } else if (!strcmp(argv[i], "--target") && i + 1 < argc)
             cap_ocr_target_px = (float)atof(argv[++i]);
+        else if (!strcmp(argv[i], "--table-psm") && i + 1 < argc)
+            cap_ocr_table_psm = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--knee") && i + 1 < argc)
             cap_ocr_knee = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--lang") && i + 1 < argc)
@@ -241,9 +244,10 @@ int main(int argc, char **argv)
                 printf("%.1500s\n", d->table_md);
         }
         printf("%s %-10s ocr %6.0f ms  %dx%d x%.2f passes=%d lang=%s conf=%.0f lines=%d "
-               "miss=%d\n",
+               "miss=%d manifest=%s/%s\n",
                file, cap_domain_name(d->domain), ms, full.w, full.h, cap_ocr_last_scale,
-               cap_ocr_last_passes, d->text_lang, d->text_conf, d->n_lines, miss);
+               cap_ocr_last_passes, d->text_lang, d->text_conf, d->n_lines, miss,
+               dom, fld[3]);
         if (verbose)
             printf("----\n%.2000s\n----\n", d->text ? d->text : "");
         free(txt);

@@ -44,7 +44,10 @@ void emb_embed(const char *text, size_t len, float *out);
 
 /* Lexicon: concepts shared between English and Chinese words.
  * emb_concepts writes up to max concept ids for one normalised token (or
- * multi-word phrase) and returns how many. */
+ * multi-word phrase, words joined by one space; CJK characters without
+ * spaces) and returns how many. An English plural or -ing/-ed form also
+ * finds the concepts of its stem ("charts" -> chart). Thread-safe; the
+ * lexicon is parsed once, on first use. */
 int emb_concepts(const char *tok, int len, int *ids, int max);
 /* All surface forms (en and zh) of a concept; NULL-terminated, static. */
 const char *const *emb_concept_words(int id);

@@ -115,7 +115,7 @@ ODX_STATIC void dom_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N
     /* Text rows that keep the same empty columns: a table even without
      * borders (see feat_table_rows). */
     float trow = L->n_rows ? ramp((float)L->n_table_rows / L->n_rows, 0.25f, 0.6f) *
-                                 ramp((float)L->n_table_rows, 6, 14)
+                                 ramp((float)L->n_table_rows, 5, 10)
                            : 0;
     /* A plot area with tick labels beside and below it (feat_plot_box). */
     int lab = L->n_left_labels < L->n_bottom_labels ? L->n_left_labels : L->n_bottom_labels;
@@ -136,7 +136,7 @@ ODX_STATIC void dom_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N
                    2.0f * trow - 0.8f * edge -
                    0.8f * nat - 0.6f * chrome - 1.0f * pie;
     s[CAP_CHART] = 1.4f * axis * marks + 2.5f * plot + 2.5f * pie + 0.8f * some * few_lines * marks * (1 - f->grid_score) +
-                   0.3f * paper - 0.8f * nat - 0.8f * dense - 0.5f * chrome;
+                   0.3f * paper - 0.8f * nat - 0.8f * dense - 0.5f * chrome - 1.5f * trow;
     s[CAP_SCREENSHOT] = 1.0f * vr + 0.8f * chrome * some + 0.6f * some + 1.2f * edge * syn -
                         1.2f * trow * (1 - edge) +
                         0.4f * ramp(f->n_colors, 0.08f, 0.3f) * some + 0.3f * hr -

@@ -239,6 +239,65 @@ static void test_errors(void)
     cap_det_state_free(NULL);
 }
 
+/* Copies the real model into a temp dir with one text substitution in the
+ * json (or a truncated .bin), then loads and runs it: errors, not crashes. */
+static void broken_model(const char *what, const char *from, const char *to, long cut,
+                         odx_status want_load)
+{
+    char dir[] = "/tmp/odx_detm_XXXXXX", p[1200];
+    if (!mkdtemp(dir)) return;
+    uint8_t *json = NULL, *bin = NULL;
+    size_t jl = 0, bl = 0;
+    odx_err err = {0};
+    snprintf(p, sizeof p, "%s/nanodet.json", models);
+    CHECK(core_read_file(p, 1 << 26, &json, &jl, &err) == ODX_OK);
+    snprintf(p, sizeof p, "%s/nanodet.bin", models);
+    CHECK(core_read_file(p, 1 << 26, &bin, &bl, &err) == ODX_OK);
+    if (!json || !bin) return;
+    core_buf b;
+    core_buf_init(&b, 0);
+    char *hit = from ? strstr((char *)json, from) : NULL;
+    CHECK_MSG(!from || hit, "%s: '%s' not in the model", what, from);
+    if (hit) {
+        core_buf_append(&b, json, (size_t)(hit - (char *)json));
+        core_buf_puts(&b, to);
+        core_buf_puts(&b, hit + strlen(from));
+    } else {
+        core_buf_append(&b, json, jl);
+    }
+    snprintf(p, sizeof p, "%s/nanodet.json", dir);
+    CHECK(core_write_atomic(p, b.data, b.len, &err) == ODX_OK);
+    char pb[1200];
+    snprintf(pb, sizeof pb, "%s/nanodet.bin", dir);
+    CHECK(core_write_atomic(pb, bin, bl - (size_t)cut, &err) == ODX_OK);
+    cap_detector *det = NULL;
+    core_err_clear(&err);
+    odx_status st = cap_detector_load(dir, &det, &err);
+    CHECK_MSG(st == want_load, "%s: load gave %d (%s), want %d", what, st, err.msg, want_load);
+    if (st == ODX_OK) {
+        cap_det_state *ds = NULL;
+        cap_image im = {0};
+        make_pattern(&im);
+        cap_desc d = {0};
+        st = cap_det_state_new(det, &ds, &err);
+        if (st == ODX_OK) st = cap_detect(ds, &im, 0.3f, &d, &err);
+        CHECK_MSG(st != ODX_OK && err.msg[0], "%s: the run should fail", what);
+        fprintf(stderr, "  %s -> %s\n", what, err.msg);
+        free(d.objects);
+        cap_det_state_free(ds);
+        cap_image_free(&im);
+    } else {
+        fprintf(stderr, "  %s -> %s\n", what, err.msg);
+    }
+    cap_detector_free(det);
+    unlink(p);
+    unlink(pb);
+    rmdir(dir);
+    core_buf_free(&b);
+    free(json);
+    free(bin);
+}
+
 int main(void)
 {
     test_errors();
@@ -249,6 +308,18 @@ int main(void)
                 models);
         return 1;
     }
+    broken_model("truncated bin", NULL, NULL, 1, ODX_ERR_MODEL);
+    broken_model("unknown op", "\"op\":\"LeakyRelu\"", "\"op\":\"LeakyReLU6\"", 0,
+                 ODX_ERR_UNSUPPORTED);
+    broken_model("stride 3 conv", "\"strides\":{\"list\":{\"i\":[\"1\",\"2\"",
+                 "\"strides\":{\"list\":{\"i\":[\"1\",\"3\"", 0, ODX_OK);
+    broken_model("input 417 wide", "\"Placeholder\",\"attr\":{\"shape\":{\"shape\":{\"dim\":"
+                 "[{\"size\":\"1\"},{\"size\":\"3\"},{\"size\":\"416\"},{\"size\":\"416\"}]",
+                 "\"Placeholder\",\"attr\":{\"shape\":{\"shape\":{\"dim\":"
+                 "[{\"size\":\"1\"},{\"size\":\"3\"},{\"size\":\"416\"},{\"size\":\"417\"}]",
+                 0, ODX_OK);
+    broken_model("constant shape vs manifest", "\"tensorShape\":{\"dim\":[{\"size\":\"3\"}",
+                 "\"tensorShape\":{\"dim\":[{\"size\":\"4\"}", 0, ODX_ERR_MODEL);
     cap_detector *det = NULL;
     cap_det_state *st = NULL;
     odx_err err = {0};

@@ -195,8 +195,20 @@ static int scan_cjk(const char *text, int len, int *pos, emb_token_fn fn,
     while (p < len) {
         int32_t cp;
         int n = core_utf8_next(text + p, (size_t)(len - p), &cp);
-        if (classify(cp) != CL_CJK)
-            break;
+        if (classify(cp) != CL_CJK) {
+            /* OCR puts spaces between Chinese characters ("柱 状 图");
+             * Chinese text has no spaces between words, so a short run of
+             * blanks between two CJK characters does not end the run */
+            int q = p;
+            while (q < len && q - p < 3 && (text[q] == ' ' || text[q] == '\t'))
+                q++;
+            if (q == p || q >= len || prev_len == 0)
+                break;
+            n = core_utf8_next(text + q, (size_t)(len - q), &cp);
+            if (classify(cp) != CL_CJK)
+                break;
+            p = q;
+        }
         int cs = p;
         p += n;
         bool marks = false;
@@ -429,7 +441,9 @@ static int tl_add(void *vctx, const char *tok, int len, int start, int end,
         if (kind == EMB_TOK_WORD && p->kind == EMB_TOK_WORD)
             joined = only_space(c->text, p->end, start);
         else if (kind == EMB_TOK_CJK && p->kind == EMB_TOK_CJK)
-            joined = p->end == start;
+            joined = p->end == start ||
+                     (start - p->end <= 3 && only_space(c->text, p->end, start) &&
+                      memchr(c->text + p->end, '\n', (size_t)(start - p->end)) == NULL);
         break;
     }
     emb_tok *t = &l->toks[l->n++];

@@ -163,6 +163,12 @@ static void test_matches(void)
         CHECK_STR(m[1].key, "夕阳");
     }
     emb_toklist_free(&l);
+    /* OCR'd Chinese with spaces between characters still matches */
+    s = "柱 状 图";
+    emb_toklist_build(&l, s, strlen(s), 0);
+    n = emb_find_matches(&l, m, 16);
+    CHECK(n == 1 && strcmp(m[0].key, "柱状图") == 0);
+    emb_toklist_free(&l);
     CHECK(emb_find_matches(NULL, m, 16) == 0);
 }
 

@@ -100,6 +100,20 @@ static void test_cjk(void)
     /* CJK compatibility ideograph normalised (U+F900 -> U+8C48) */
     r = run("\xEF\xA4\x80");
     CHECK(r.n == 1 && strcmp(r.toks[0], "\xE8\xB1\x88") == 0);
+    /* OCR spaces between Chinese characters do not break bigrams, a line
+     * break or a longer gap does */
+    r = run("柱 状 图");
+    CHECK(r.n == 5);
+    CHECK_STR(r.toks[1], "柱状");
+    CHECK(r.coloc[1] && r.start[1] == 0 && r.end[1] == 7);
+    CHECK_STR(r.toks[4], "图");
+    CHECK(r.start[4] == 8);
+    r = run("图表\n分析");
+    CHECK(r.n == 6); /* 图 图表 表 | 分 分析 析 */
+    r = run("狗    猫");
+    CHECK(r.n == 2);
+    r = run("狗 cat");
+    CHECK(r.n == 2 && strcmp(r.toks[1], "cat") == 0);
     /* CJK punctuation and the katakana middle dot separate */
     r = run("图表，数据・テスト");
     CHECK(r.n >= 9);

@@ -48,6 +48,9 @@ void cap_layout_compute(const cap_image *thumb, cap_layout *out);
  * d->hdr, and (when d->ocr_ran) the OCR lines. Called before OCR (to gate
  * it) and again after. full may be NULL. */
 void cap_classify(cap_desc *d, const cap_image *thumb);
+/* domain.c: the per-domain scores cap_classify compares (higher wins), for
+ * the evaluation tool (tests/eval/domain_accuracy --verbose). */
+void cap_domain_scores(const cap_desc *d, const cap_image *thumb, float s[CAP_N_DOMAINS]);
 
 /* ocr.c: one Tesseract engine (eng+chi_sim) per worker. */
 typedef struct cap_ocr cap_ocr;

@@ -88,8 +88,63 @@ static void dom_text_layout(const cap_desc *d, dom_text *t)
     t->row_multi = n_rows ? (float)n_multi / n_rows : 0;
 }
 
-/* Per-domain scores; exposed for the evaluation tool. */
-ODX_STATIC void dom_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N_DOMAINS])
+/* Evidence from the OCR text layout, each in 0..1, weighed per domain by
+ * dom_text_w. Added to the visual scores on the second classification. */
+enum {
+    TX_PARA,    /* many lines, most of them long: running text */
+    TX_CELLS,   /* many lines, rows split into >= 3 cells: table */
+    TX_MULTI,   /* share of rows split into cells, however many lines */
+    TX_COLS,    /* several left edges shared by lines: columns */
+    TX_LABELS,  /* a few short labels next to chart axes */
+    TX_UI,      /* many short lines not in cell rows: buttons, menus */
+    TX_FEW,     /* one to a few lines on a synthetic image: lettering */
+    TX_MANY,    /* many lines at all */
+    TX_UNREAD,  /* the picture has rows of text-like marks but OCR read
+                   almost nothing: they were curves, hatching, dots */
+    TX_N
+};
+
+/* Rows: evidence; columns: photo document table chart screenshot poster
+ * diagram. Positive weights vote for a domain, negative against. */
+static const float dom_text_w[TX_N][CAP_N_DOMAINS] = {
+    /*             photo  doc   table  chart  scr    poster diag */
+    [TX_PARA]   = {0.0f,  1.0f, 0.0f,  0.0f,  0.0f,  0.0f,  0.0f},
+    [TX_CELLS]  = {0.0f,  0.0f, 1.2f,  0.0f,  0.0f,  0.0f,  0.0f},
+    [TX_MULTI]  = {0.0f, -0.8f, 0.0f,  0.0f,  0.0f,  0.0f,  0.0f},
+    [TX_COLS]   = {0.0f,  0.0f, 0.3f,  0.0f,  0.0f,  0.0f,  0.0f},
+    [TX_LABELS] = {0.0f,  0.0f, 0.0f,  0.4f,  0.0f,  0.0f,  0.0f},
+    [TX_UI]     = {0.0f,  0.0f, 0.0f,  0.0f,  0.5f,  0.0f,  0.0f},
+    [TX_FEW]    = {0.0f,  0.0f, 0.0f,  0.0f,  0.0f,  0.3f,  0.0f},
+    [TX_MANY]   = {-0.5f, 0.0f, 0.0f,  0.0f,  0.0f,  0.0f,  0.0f},
+    [TX_UNREAD] = {0.0f, -1.5f, -1.0f, 0.0f,  0.0f,  0.0f,  0.5f},
+};
+
+/* dense, syn, axis: the visual evidence of dom_scores that the text
+ * evidence is read against. */
+static void dom_text_scores(const cap_desc *d, float dense, float syn, float axis,
+                            float s[CAP_N_DOMAINS])
+{
+    dom_text t;
+    dom_text_layout(d, &t);
+    float many = ramp((float)t.n_lines, 8, 25);
+    float e[TX_N];
+    e[TX_PARA] = many * t.long_share;
+    e[TX_CELLS] = many * t.row_multi;
+    e[TX_MULTI] = t.row_multi;
+    e[TX_COLS] = ramp((float)t.n_xstarts, 2, 5);
+    e[TX_LABELS] = (1 - many) * t.short_share * axis;
+    e[TX_UI] = many * t.short_share * (1 - t.row_multi);
+    e[TX_FEW] = ramp((float)t.n_lines, 0.5f, 2) * (1 - many) * syn;
+    e[TX_MANY] = many;
+    e[TX_UNREAD] = dense * (1 - ramp((float)t.n_lines, 2, 8));
+    for (int k = 0; k < TX_N; k++)
+        for (int c = 0; c < CAP_N_DOMAINS; c++)
+            s[c] += dom_text_w[k][c] * e[k];
+}
+
+/* Per-domain scores from the visual evidence, plus the text evidence once
+ * OCR ran. */
+static void dom_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N_DOMAINS])
 {
     const cap_features *f = &d->feat;
     /* Camera texture; not on an image of two or three flat colours, where
@@ -149,17 +204,8 @@ ODX_STATIC void dom_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N
                      0.6f * vr - 0.8f * nat - 0.6f * axis * marks - 1.0f * pie -
                      0.6f * f->grid_score;
 
-    if (d->ocr_ran) {
-        dom_text t;
-        dom_text_layout(d, &t);
-        float many = ramp((float)t.n_lines, 8, 25);
-        s[CAP_DOCUMENT] += 1.0f * many * t.long_share - 0.8f * t.row_multi;
-        s[CAP_TABLE] += 1.2f * many * t.row_multi + 0.3f * ramp((float)t.n_xstarts, 2, 5);
-        s[CAP_CHART] += 0.4f * (1 - many) * t.short_share * axis;
-        s[CAP_SCREENSHOT] += 0.5f * many * t.short_share * (1 - t.row_multi);
-        s[CAP_POSTER] += 0.3f * ramp((float)t.n_lines, 0.5f, 2) * (1 - many) * syn;
-        s[CAP_PHOTO] -= 0.5f * many;
-    }
+    if (d->ocr_ran)
+        dom_text_scores(d, dense, syn, axis, s);
 }
 
 /* Chart kind from the shapes of the marks: sectors, solid bars, long thin
@@ -175,6 +221,13 @@ static const char *dom_chart_type(const cap_features *f, const cap_layout *L)
     if (L->n_blobs >= 3)
         return "scatter";
     return L->n_curves ? "line" : "";
+}
+
+void cap_domain_scores(const cap_desc *d, const cap_image *thumb, float s[CAP_N_DOMAINS])
+{
+    cap_layout L;
+    cap_layout_compute(thumb, &L);
+    dom_scores(d, &L, s);
 }
 
 void cap_classify(cap_desc *d, const cap_image *thumb)

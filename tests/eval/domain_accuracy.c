@@ -186,6 +186,14 @@ static odx_status classify_file(acc_run *r, const uint8_t *data, size_t len, con
                 cache_save(cpath, d);
         }
         cap_classify(d, &thumb);
+        if (r->verbose) {
+            float sc[CAP_N_DOMAINS];
+            cap_domain_scores(d, &thumb, sc);
+            printf("%-10s post", name);
+            for (int k = 0; k < CAP_N_DOMAINS; k++)
+                printf(" %.5s %.2f", cap_domain_name((cap_domain)k), sc[k]);
+            printf("\n");
+        }
     }
 done:
     cap_image_free(&full);

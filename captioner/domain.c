@@ -175,8 +175,10 @@ static void dom_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N_DOM
     /* A plot area with tick labels beside and below it (feat_plot_box). */
     int lab = L->n_left_labels < L->n_bottom_labels ? L->n_left_labels : L->n_bottom_labels;
     float plot = ramp(L->box_area, 0.2f, 0.35f) * ramp((float)lab, 2, 4);
-    /* Content running into the image's edges (no even margin). */
-    float edge = 1.0f - L->margin_even;
+    /* Content running into the image's edges (no even margin). A window's
+     * title bar or frame covers a whole side; a tightly cropped figure only
+     * touches a side here and there. */
+    float edge = 1.0f - ramp(L->margin_even, 0.1f, 0.6f);
     /* Few rows of large lettering on a synthetic image: posters, logos,
      * font specimen sheets (documents and diagrams letter at 1-3%). */
     float big = ramp(L->row_h, 0.035f, 0.05f) * ramp((float)L->n_big_rows, 1, 3) * syn *

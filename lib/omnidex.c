@@ -355,7 +355,7 @@ odx_status odx_stats_json(odx_db *db, char **json, odx_err *err)
     cJSON_AddNumberToObject(o, "db_bytes", (double)s.db_bytes);
     cJSON_AddNumberToObject(o, "faiss_bytes", (double)s.faiss_bytes);
     cJSON_AddStringToObject(o, "engine", CAP_ENGINE_VERSION);
-    cJSON_AddStringToObject(o, "embedder", EMB_ID);
+    cJSON_AddStringToObject(o, "embedder", emb_model_id());
     cJSON_AddNumberToObject(o, "dim", EMB_DIM);
     cJSON_AddStringToObject(o, "models_dir", db->models_dir);
     /* images per domain */

@@ -241,7 +241,7 @@ odx_status store_schema_init(store *s, odx_err *err)
     }
     if ((rc = get_meta_str(s, "embedder", buf, sizeof buf, err)) != ODX_OK)
         goto done;
-    if (strcmp(buf, EMB_ID) != 0 && (rc = set_meta_str(s, "embedder", EMB_ID, err)) != ODX_OK)
+    if (strcmp(buf, emb_model_id()) != 0 && (rc = set_meta_str(s, "embedder", emb_model_id(), err)) != ODX_OK)
         goto done;
     rc = store_exec(s, "COMMIT", err);
     in_txn = rc != ODX_OK;

@@ -53,6 +53,19 @@ int emb_concepts(const char *tok, int len, int *ids, int max);
 const char *const *emb_concept_words(int id);
 /* Name of a concept (its first English word), static. */
 const char *emb_concept_name(int id);
+/* Parent concept (bar_chart -> chart) or -1. */
+int emb_concept_parent(int id);
+/* Identifier of a concept as written in the lexicon ("bar_chart"), static. */
+const char *emb_concept_id(int id);
+/* Concepts named in a text (longest lexicon phrases, en and zh), without
+ * repeats; returns how many were written to ids (at most max). */
+int emb_text_concepts(const char *text, size_t len, int *ids, int max);
+/* Concepts of the head of a query's noun phrase: the last word before the
+ * first preposition in English ("table with population by state" -> table,
+ * "cup of espresso on a table" -> cup), the last phrase in Chinese
+ * ("电路板设计软件截图" -> screenshot). Used to tell what kind of image a
+ * query asks for. Returns how many ids were written. */
+int emb_head_concepts(const char *text, size_t len, int *ids, int max);
 
 /* A query analysed for lexical search: groups of alternative terms
  * (a query word plus its synonyms/translations). */

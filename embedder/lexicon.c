@@ -476,3 +476,87 @@ int emb_find_matches(const emb_toklist *l, emb_match *out, int max)
     }
     return n_out;
 }
+
+const char *emb_concept_id(int id)
+{
+    lex_ready();
+    return id >= 0 && id < g_n_con ? g_con[id].id : NULL;
+}
+
+int emb_text_concepts(const char *text, size_t len, int *ids, int max)
+{
+    if (!text || !ids || max <= 0)
+        return 0;
+    emb_toklist l = {0};
+    emb_toklist_build(&l, text, len, 512);
+    emb_match m[64];
+    int n_m = emb_find_matches(&l, m, 64), n = 0;
+    for (int i = 0; i < n_m; i++) {
+        for (int j = 0; j < m[i].n_ids && n < max; j++) {
+            bool seen = false;
+            for (int k = 0; k < n; k++)
+                seen |= ids[k] == m[i].ids[j];
+            if (!seen)
+                ids[n++] = m[i].ids[j];
+        }
+    }
+    emb_toklist_free(&l);
+    return n;
+}
+
+/* Words that end the head noun phrase of an English query: "cup of
+ * espresso on a table" is about a cup, "table with population by state"
+ * about a table, "SSH port forwarding diagram" about a diagram. */
+static bool is_phrase_break(const char *w, int n)
+{
+    static const char *const brk[] = {
+        "of", "with", "on", "in", "at", "by", "for", "from", "showing", "listing",
+        "containing", "about", "over", "under", "near", "during", "without", "into",
+        "onto", "against", "having", "where", "that", "which", "shows", "lists",
+        "and", "or", "to", "between", "inside", "behind", "above", "below", "like", NULL};
+    for (int i = 0; brk[i]; i++)
+        if ((int)strlen(brk[i]) == n && memcmp(brk[i], w, (size_t)n) == 0)
+            return true;
+    return false;
+}
+
+int emb_head_concepts(const char *text, size_t len, int *ids, int max)
+{
+    if (!text || !ids || max <= 0)
+        return 0;
+    emb_toklist l = {0};
+    emb_toklist_build(&l, text, len, 512);
+    emb_match m[64];
+    int n_m = emb_find_matches(&l, m, 64), n = 0;
+    /* the head token: for CJK text the last character (Chinese noun phrases
+     * end with their head); for other text the last word before the first
+     * phrase break */
+    int head = -1;
+    bool cjk = false;
+    for (int i = 0; i < l.n; i++)
+        cjk |= l.toks[i].kind == EMB_TOK_CJK;
+    if (cjk) {
+        for (int i = l.n - 1; i >= 0 && head < 0; i--)
+            if (l.toks[i].kind == EMB_TOK_CJK)
+                head = i;
+    } else {
+        for (int i = 0; i < l.n; i++) {
+            const emb_tok *t = &l.toks[i];
+            if (t->kind != EMB_TOK_WORD)
+                continue;
+            if (head >= 0 && is_phrase_break(l.text + t->off, t->len))
+                break;
+            if (!is_phrase_break(l.text + t->off, t->len) &&
+                !emb_is_stopword(l.text + t->off, t->len))
+                head = i;
+        }
+    }
+    for (int i = 0; head >= 0 && i < n_m; i++) {
+        if (head < m[i].first || head >= m[i].first + m[i].n)
+            continue;
+        for (int j = 0; j < m[i].n_ids && n < max; j++)
+            ids[n++] = m[i].ids[j];
+    }
+    emb_toklist_free(&l);
+    return n;
+}

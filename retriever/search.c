@@ -25,6 +25,7 @@ typedef struct cand {
     char hash[65];
     int dense_rank, lex_rank;    /* 1-based, 0 = absent */
     double cos, bm25, rrf, cover, score;
+    bool kind_match;             /* domain (and chart type) the query asks for */
     char dense_field[16], lex_kind[16];
 } cand;
 
@@ -235,8 +236,66 @@ typedef struct search_ctx {
     emb_query q;
     int n_groups;       /* non-stop-word groups (or all when only stop-words) */
     bool zh;            /* caption language for the results */
+    const char *want_domain; /* the kind of image the query's head names */
+    const char *want_chart;  /* bar, line, pie, scatter */
     cand_set cs;
 } search_ctx;
+
+/* What kind of image does the query ask for? Only the head of the query
+ * counts: "table with population by state" wants tables, "cup of espresso
+ * on a wooden table" does not. */
+static void query_intent(search_ctx *x)
+{
+    static const char *const domains[] = {"photo", "document", "table", "chart",
+                                          "screenshot", "poster", "diagram", NULL};
+    static const char *const charts[][2] = {{"bar_chart", "bar"}, {"line_chart", "line"},
+                                            {"pie_chart", "pie"}, {"scatter_chart", "scatter"}};
+    int ids[16];
+    int n = emb_head_concepts(x->text, strlen(x->text), ids, 16);
+    for (int i = 0; i < n && !x->want_domain; i++) {
+        for (int up = ids[i], depth = 0; up >= 0 && depth < 3 && !x->want_domain;
+             up = emb_concept_parent(up), depth++) {
+            const char *id = emb_concept_id(up);
+            if (!id)
+                break;
+            for (int c = 0; c < 4; c++) {
+                if (strcmp(id, charts[c][0]) == 0) {
+                    x->want_chart = charts[c][1];
+                    x->want_domain = "chart";
+                }
+            }
+            for (int d = 0; domains[d] && !x->want_domain; d++)
+                if (strcmp(id, domains[d]) == 0)
+                    x->want_domain = domains[d];
+        }
+    }
+}
+
+/* Adds the images of the wanted kind as candidates (a query like "a
+ * table" should list every table) and marks candidates of that kind. */
+static odx_status intent_candidates(search_ctx *x, odx_err *err)
+{
+    if (!x->want_domain)
+        return ODX_OK;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(x->db,
+                           "SELECT hash FROM content WHERE domain = ?1 AND (?2 IS NULL OR "
+                           "chart_type = ?2) ORDER BY created_at DESC LIMIT 2000",
+                           -1, &st, NULL) != SQLITE_OK)
+        return core_err(err, ODX_ERR_DB, "search: %s", sqlite3_errmsg(x->db));
+    sqlite3_bind_text(st, 1, x->want_domain, -1, SQLITE_STATIC);
+    if (x->want_chart)
+        sqlite3_bind_text(st, 2, x->want_chart, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 2);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        cand *c = cand_get(&x->cs, (const char *)sqlite3_column_text(st, 0));
+        if (c)
+            c->kind_match = true;
+    }
+    sqlite3_finalize(st);
+    return ODX_OK;
+}
 
 static odx_status run_dense(search_ctx *x, int k, odx_err *err)
 {
@@ -562,7 +621,7 @@ static void score_candidates(search_ctx *x)
     for (int i = 0; i < x->cs.n; i++) {
         cand *c = &x->cs.v[i];
         c->cover = 0;
-        if (x->n_groups > 0 && c->lex_rank && n_cov < 300) {
+        if (x->n_groups > 0 && (c->lex_rank || c->kind_match) && n_cov < 300) {
             store_text *t = NULL;
             int n_t = 0;
             if (store_content_texts(x->s, c->hash, &t, &n_t, NULL) == ODX_OK) {
@@ -578,6 +637,9 @@ static void score_candidates(search_ctx *x)
             abs_rel = cosn;
         double rel_rank = best_rrf > 0 ? c->rrf / best_rrf : 0;
         c->score = abs_rel * (0.5 + 0.5 * rel_rank);
+        /* the image is of the kind the query asks for: halfway to 1 */
+        if (c->kind_match)
+            c->score += (1 - c->score) * 0.5;
     }
     qsort(x->cs.v, (size_t)x->cs.n, sizeof(cand), cmp_cand);
 }
@@ -654,6 +716,7 @@ odx_status ret_search(store *s, const char *query, const odx_search_params *pin,
         goto done;
     for (int g = 0; g < x.q.n_groups; g++)
         x.n_groups += !x.q.groups[g].stopword;
+    query_intent(&x);
     if (x.n_groups == 0)
         x.n_groups = x.q.n_groups;
 
@@ -675,6 +738,8 @@ odx_status ret_search(store *s, const char *query, const odx_search_params *pin,
         if (p.mode != 2 && (st = run_dense(&x, fetch, err)) != ODX_OK)
             goto done;
         if (p.mode != 1 && (st = run_lexical(&x, fetch * 2, err)) != ODX_OK)
+            goto done;
+        if ((st = intent_candidates(&x, err)) != ODX_OK)
             goto done;
         score_candidates(&x);
         for (int i = 0; i < res->n; i++)

@@ -34,9 +34,11 @@ odx_status idx_run(store *s, const char *db_dir, const cap_config *cap,
  *   hash known, nothing recomputed), n_reembedded (vectors recomputed from
  *   stored captions), or captioned (the rest). Walk errors (unreadable
  *   directories, symlink loops) are error rows too, counted like files
- *   (unchanged while the same error recurs, unless p->retry_errors). An unchanged file whose content
- *   only lacks the current embedder is re-embedded without being read and
- *   counted n_unchanged, and n_reembedded once per content.
+ *   (unchanged while the same error recurs, unless p->retry_errors).
+ *   An unchanged file whose content only lacks the current embedder
+ *   (emb_model_id(): EMB_ID + lexicon hash) is re-embedded from stored
+ *   captions without being read: counted n_unchanged, and n_reembedded
+ *   once per content.
  * - Per-file failures become error rows (stage read/decode/caption/embed) and
  *   do not fail the call. Store failures are fatal: the batch is rolled back.
  * - Batches: one transaction per p->batch_size written files (or 5 s of work).

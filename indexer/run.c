@@ -235,7 +235,7 @@ static int decide_content(run *r, run_job *j)
         } else if (idx_set_has(&r->done, h)) {
             out = OUT_REUSE;
         } else if (current) {
-            out = strcmp(emb, EMB_ID) == 0 ? OUT_REUSE : OUT_REEMBED;
+            out = strcmp(emb, emb_model_id()) == 0 ? OUT_REUSE : OUT_REEMBED;
         } else {
             if (r->n_inflight < RUN_MAX_WORKERS * 8)
                 r->inflight[r->n_inflight++] = h;
@@ -532,7 +532,7 @@ static odx_status write_result(run *r, run_job *j)
         goto release;
     pthread_mutex_lock(&r->store_mu);
     if (j->out == OUT_REEMBED) {
-        st = store_vectors_replace(r->s, j->hash, j->vecs, j->n_vecs, EMB_ID, r->err);
+        st = store_vectors_replace(r->s, j->hash, j->vecs, j->n_vecs, emb_model_id(), r->err);
     } else if (j->out == OUT_CAPTION) {
         const cap_desc *d = j->desc;
         store_content c = {
@@ -541,7 +541,7 @@ static odx_status write_result(run *r, run_job *j)
             .text_lang = d->text_lang, .taken_at = d->hdr.taken_at,
             .domain_conf = d->domain_conf, .width = d->width, .height = d->height,
             /* the macro, not d->engine_version: reuse compares against it */
-            .engine_version = CAP_ENGINE_VERSION, .embedder = EMB_ID,
+            .engine_version = CAP_ENGINE_VERSION, .embedder = emb_model_id(),
             .texts = j->texts, .n_texts = j->n_texts, .vecs = j->vecs,
             .n_vecs = j->n_vecs};
         st = store_content_put(r->s, j->hash, &c, r->err);
@@ -681,7 +681,7 @@ static odx_status on_image(run *r, const idx_entry *e)
             bool cfound = false;
             st = store_content_get(r->s, im.hash, eng, emb, &cfound, r->err);
             if (st == ODX_OK && cfound && !strcmp(eng, CAP_ENGINE_VERSION)) {
-                if (!strcmp(emb, EMB_ID))
+                if (!strcmp(emb, emb_model_id()))
                     unchanged = true;
                 else
                     reembed = true;

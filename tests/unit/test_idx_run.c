@@ -289,7 +289,7 @@ static void test_passes(void)
     chmod(a, 0644);
     CHECK(st.n_reembedded == 1 && st.n_unchanged == 7 && st.n_failed == 0);
     CHECK(store_content_get(s, im.hash, eng, emb, &found, NULL) == ODX_OK && found &&
-          !strcmp(emb, EMB_ID));
+          !strcmp(emb, emb_model_id()));
     check_consistent(s);
 
     /* 6. an older caption engine on one content: re-captioned */
@@ -297,7 +297,7 @@ static void test_passes(void)
     int ntx = 0;
     CHECK(store_content_texts(s, im.hash, &tx, &ntx, NULL) == ODX_OK && ntx > 0);
     store_content c = {.desc_json = "{}", .format = "png", .domain = "photo",
-                       .engine_version = "native-0", .embedder = EMB_ID,
+                       .engine_version = "native-0", .embedder = emb_model_id(),
                        .texts = tx, .n_texts = ntx, .width = 1, .height = 1};
     CHECK(store_begin(s, NULL) == ODX_OK);
     CHECK(store_content_put(s, im.hash, &c, NULL) == ODX_OK);

@@ -15,7 +15,6 @@
 #define OCR_TEXT_MAX (32 * 1024)  /* cap on d->text */
 #define OCR_MAX_LINES 4000        /* cap on d->lines */
 #define OCR_MAX_PIXELS (24 * 1000 * 1000) /* after scaling, keeps time bounded */
-#define OCR_MIN_WORD_CONF 55.0f   /* below this a word is mostly noise */
 
 /* One eng+chi_sim engine reads every page. Measured on the dev set
  * (tests/eval/ocr_eval): a cheaper eng pass with an eng+chi_sim retry when
@@ -38,6 +37,10 @@ ODX_STATIC float cap_ocr_target_px = 20.0f;
 ODX_STATIC int cap_ocr_knee = 210;
 /* Page segmentation for tables (see the measurements in cap_ocr_run). */
 ODX_STATIC int cap_ocr_table_psm = PSM_AUTO;
+/* Words below this confidence are mostly noise. */
+ODX_STATIC float cap_ocr_min_conf = 55.0f;
+/* Second, sparse pass over tables (see merge_missing). */
+ODX_STATIC bool cap_ocr_table_sparse = true;
 /* What the last run did, for measurements. */
 ODX_STATIC float cap_ocr_last_scale;
 ODX_STATIC int cap_ocr_last_passes;
@@ -314,9 +317,23 @@ static bool keep_word(const char *t, float conf, bool line_start, bool strict)
     int good = cs.cjk + cs.latin + cs.digit;
     /* Punctuation on its own (Chinese commas come out as separate words)
      * is kept inside a line when read confidently. */
-    if (good == 0)
-        return !line_start && cs.other <= 2 && conf >= 80;
-    if (conf < OCR_MIN_WORD_CONF)
+    if (good == 0) {
+        if (line_start || cs.other > 2 || conf < 80)
+            return false;
+        /* real punctuation only: '|', '[', '_' alone are table rules */
+        size_t n = strlen(t);
+        for (size_t i = 0; i < n;) {
+            int32_t cp;
+            i += (size_t)core_utf8_next(t + i, n - i, &cp);
+            bool ok = (cp < 128 && strchr(",.;:!?%&()'\"-", (int)cp)) ||
+                      (cp >= 0x3001 && cp <= 0x3011) || (cp >= 0xFF01 && cp <= 0xFF1F) ||
+                      cp == 0x201C || cp == 0x201D || cp == 0x2018 || cp == 0x2019;
+            if (!ok)
+                return false;
+        }
+        return true;
+    }
+    if (conf < cap_ocr_min_conf)
         return false;
     /* A single Latin letter is usually a stray mark; keep confident ones
      * (a, I, A, x) and digits, which are chart ticks and table cells. */
@@ -465,6 +482,44 @@ done:
     if (st != ODX_OK)
         pass_free(out);
     return st;
+}
+
+/* Adds the words of `extra` that overlap no word of `p`, each as its own
+ * line. Used for tables: the layout analysis of auto mode drops narrow
+ * columns of short numbers that sparse mode reads. */
+static odx_status merge_missing(ocr_pass *p, const ocr_pass *extra, odx_err *err)
+{
+    int n0 = p->n;
+    for (int i = 0; i < extra->n; i++) {
+        const ocr_word *e = &extra->w[i];
+        bool overlap = false;
+        for (int k = 0; k < n0 && !overlap; k++) {
+            const ocr_word *q = &p->w[k];
+            int ix = (e->x1 < q->x1 ? e->x1 : q->x1) - (e->x0 > q->x0 ? e->x0 : q->x0);
+            int iy = (e->y1 < q->y1 ? e->y1 : q->y1) - (e->y0 > q->y0 ? e->y0 : q->y0);
+            overlap = ix > 0 && iy > 0;
+        }
+        if (overlap)
+            continue;
+        if (p->n == p->cap) {
+            int nc = p->cap ? p->cap * 2 : 64;
+            ocr_word *nw = realloc(p->w, sizeof *nw * (size_t)nc);
+            if (!nw)
+                return core_err(err, ODX_ERR_NOMEM, "no memory for OCR words");
+            p->w = nw;
+            p->cap = nc;
+        }
+        ocr_word *o = &p->w[p->n];
+        *o = *e;
+        o->text = core_strdup(e->text);
+        if (!o->text)
+            return core_err(err, ODX_ERR_NOMEM, "no memory for OCR words");
+        o->line_start = true;
+        o->para_start = false;
+        p->n++;
+    }
+    p->n_kept = p->n;
+    return ODX_OK;
 }
 
 /* Chinese read by the eng model comes out as short low-confidence words
@@ -821,6 +876,12 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
                 used = o->mix;
             }
         }
+    }
+    if (st == ODX_OK && d->domain == CAP_TABLE && cap_ocr_table_sparse) {
+        pass_free(&p2);
+        st = run_pass(used, img, w, h, PSM_SPARSE_TEXT, &p2, err);
+        if (st == ODX_OK)
+            st = merge_missing(&p1, &p2, err);
     }
     if (st != ODX_OK)
         goto done;

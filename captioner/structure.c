@@ -193,6 +193,26 @@ static int find_vrules(const cap_desc *d, const cap_image *full, int y0, int y1,
     return n;
 }
 
+/* True when a horizontal rule crosses most of [x0, x1] somewhere in the
+ * rows y0..y1: ruled tables separate rows with one. */
+static bool hrule_between(const cap_desc *d, const cap_image *full, int y0, int y1, int x0,
+                          int x1)
+{
+    if (!full || !full->rgb || x1 - x0 < 20)
+        return false;
+    st_img s = st_img_of(d, full);
+    for (int y = y0 < 0 ? 0 : y0; y <= y1 && y < d->height; y++) {
+        int dark = 0, tot = 0;
+        for (int x = x0; x < x1; x += 2) {
+            tot++;
+            dark += gray_at(&s, x, y) < 170;
+        }
+        if (dark * 10 >= tot * 7)
+            return true;
+    }
+    return false;
+}
+
 static char *cell_text(core_buf *cells, int r, int c)
 {
     return cells[r * ST_MAX_COLS + c].data;
@@ -255,6 +275,9 @@ ODX_STATIC void st_table(cap_desc *d, const cap_image *full)
                 seg[b - 1] = t;
             }
 
+    int lh_all = (int)median_h(d);
+    if (lh_all < 4)
+        lh_all = 4;
     /* the table body: the longest run of rows with 2+ segments, bridging
      * up to two single-segment rows (wrapped cells, a section line); page
      * headers and prose around the table stay out */
@@ -264,6 +287,9 @@ ODX_STATIC void st_table(cap_desc *d, const cap_image *full)
             continue;
         int a = r, b = r, cnt = 1, single = 0;
         for (int k = r + 1; k < nr && single <= 2; k++) {
+            /* a wide blank band ends the table (page header above it) */
+            if (rows[k].y0 - rows[k - 1].y1 > 3 * lh_all)
+                break;
             if (rows[k].n >= 2) {
                 b = k;
                 cnt++;
@@ -354,7 +380,8 @@ ODX_STATIC void st_table(cap_desc *d, const cap_image *full)
         }
         /* A line that continues the row above (a wrapped cell): close to it,
          * and with the first column empty. */
-        bool cont = out_r >= 0 && !(colmask & 1) && R->y0 - prev_y1 < lh / 2 + 1;
+        bool cont = out_r >= 0 && !(colmask & 1) && R->y0 - prev_y1 < lh / 2 + 1 &&
+                    !hrule_between(d, full, prev_y1 - 1, R->y0 + 1, xmin, xmax);
         if (!cont)
             out_r++;
         prev_y1 = R->y1;

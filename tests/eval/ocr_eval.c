@@ -20,6 +20,8 @@ extern float cap_ocr_last_scale;
 extern int cap_ocr_last_passes;
 extern int cap_ocr_knee;
 extern int cap_ocr_table_psm;
+extern float cap_ocr_min_conf;
+extern bool cap_ocr_table_sparse;
 
 
 /* Lower-cases ASCII, folds fullwidth ASCII forms (U+FF01..FF5E, as NFKC
@@ -97,6 +99,10 @@ int main(int argc, char **argv)
             cap_ocr_target_px = (float)atof(argv[++i]);
         else if (!strcmp(argv[i], "--table-psm") && i + 1 < argc)
             cap_ocr_table_psm = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--min-conf") && i + 1 < argc)
+            cap_ocr_min_conf = (float)atof(argv[++i]);
+        else if (!strcmp(argv[i], "--no-table-sparse"))
+            cap_ocr_table_sparse = false;
         else if (!strcmp(argv[i], "--knee") && i + 1 < argc)
             cap_ocr_knee = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--lang") && i + 1 < argc)

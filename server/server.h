@@ -32,12 +32,17 @@ typedef struct srv_config {
     int threads;        /* MHD thread pool size */
     const char *token;  /* NULL: no authentication */
     bool access_log;    /* one line per request on stderr */
+    const char *db_dir; /* when set, a replaced directory is reopened */
+    const char *models_dir;
 } srv_config;
 
 typedef struct srv_server srv_server;
 
-/* Starts the daemon on db (borrowed; must outlive the server). *port gets
- * the bound port. On success *out owns the server until srv_stop(). */
+/* Starts the daemon on db, which it takes over (closed by srv_stop, or at
+ * once on failure). *port gets the bound port. On success *out owns the
+ * server until srv_stop(). When cfg->db_dir is set and that directory is
+ * later replaced (a fresh rebuild swapping it in), the server opens the new
+ * one read-only and closes the old one when its last request ends. */
 odx_status srv_start(odx_db *db, const srv_config *cfg, srv_server **out,
                      int *port, odx_err *err);
 void srv_stop(srv_server *s); /* NULL is fine */

@@ -10,19 +10,43 @@
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
+
+/* A database handle shared by the requests that use it. When the index
+ * directory is replaced (a fresh rebuild swaps it in), a new handle becomes
+ * current and the old one is closed by whichever request drops it last. */
+typedef struct dbref {
+    odx_db *db;
+    int refs; /* requests using it, +1 while current */
+} dbref;
 
 struct srv_server {
     struct MHD_Daemon *d;
-    odx_db *db;
     char *token; /* NULL: open */
     bool access_log;
+    char *db_dir;       /* NULL: never reopen */
+    char *models_dir;
+    pthread_mutex_t mu; /* guards cur, refs, the directory identity, checks */
+    dbref *cur;
+    dev_t dir_dev;
+    ino_t dir_ino;
+    double last_check;
+    bool reopening;
 };
 
 /* ---------------------------------------------------------- helpers ---- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 bool srv_token_equal(const char *given, size_t given_len, const char *expected)
 {
@@ -400,7 +424,7 @@ static enum MHD_Result need_q(struct MHD_Connection *c, const args *a, const cha
 
 /* ---------------------------------------------------------- handlers ---- */
 
-static enum MHD_Result h_search(srv_server *s, struct MHD_Connection *c, const args *a)
+static enum MHD_Result h_search(odx_db *db, struct MHD_Connection *c, const args *a)
 {
     const char *q;
     enum MHD_Result r = need_q(c, a, &q);
@@ -412,7 +436,7 @@ static enum MHD_Result h_search(srv_server *s, struct MHD_Connection *c, const a
         return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", msg);
     odx_err e = {0};
     odx_results *res = NULL;
-    odx_status st = odx_search(s->db, q, &p, &res, &e);
+    odx_status st = odx_search(db, q, &p, &res, &e);
     if (st != ODX_OK)
         return send_status(c, st, &e);
     char *rj = odx_results_json(res);
@@ -440,7 +464,7 @@ static enum MHD_Result h_search(srv_server *s, struct MHD_Connection *c, const a
     return r;
 }
 
-static enum MHD_Result h_context(srv_server *s, struct MHD_Connection *c, const args *a)
+static enum MHD_Result h_context(odx_db *db, struct MHD_Connection *c, const args *a)
 {
     const char *q;
     enum MHD_Result r = need_q(c, a, &q);
@@ -468,7 +492,7 @@ static enum MHD_Result h_context(srv_server *s, struct MHD_Connection *c, const 
     }
     odx_err e = {0};
     char *out = NULL;
-    odx_status st = odx_context(s->db, q, &p, &out, &e);
+    odx_status st = odx_context(db, q, &p, &out, &e);
     if (st != ODX_OK)
         return send_status(c, st, &e);
     return send_odx(c, p.json ? CT_JSON : "text/markdown; charset=utf-8", out);
@@ -491,13 +515,13 @@ static bool parse_id(const char *s, size_t len, long long *id)
     return true;
 }
 
-static enum MHD_Result h_image(srv_server *s, struct MHD_Connection *c, long long id, bool thumb)
+static enum MHD_Result h_image(odx_db *db, struct MHD_Connection *c, long long id, bool thumb)
 {
     char key[32];
     snprintf(key, sizeof key, "#%lld", id);
     odx_err e = {0};
     char *json = NULL;
-    odx_status st = odx_show_json(s->db, key, &json, &e);
+    odx_status st = odx_show_json(db, key, &json, &e);
     if (st != ODX_OK)
         return send_status(c, st, &e);
     if (!thumb)
@@ -539,7 +563,116 @@ done:
     return r;
 }
 
+/* ----------------------------------------------- index replacement ---- */
+
+/* A rebuild that builds a fresh database beside the old one and swaps the
+ * directories leaves this process on the old files for ever; the directory's
+ * identity tells us, at the cost of one stat() a second. */
+static void maybe_reopen(srv_server *s)
+{
+    if (!s->db_dir)
+        return;
+    double now = now_s();
+    pthread_mutex_lock(&s->mu);
+    if (s->reopening || now - s->last_check < 1.0) {
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    s->last_check = now;
+    struct stat sb;
+    if (stat(s->db_dir, &sb) != 0 || (sb.st_dev == s->dir_dev && sb.st_ino == s->dir_ino)) {
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    s->reopening = true;
+    pthread_mutex_unlock(&s->mu);
+
+    odx_db_params dp = odx_db_params_default();
+    dp.read_only = true;
+    dp.models_dir = s->models_dir;
+    odx_db *db = NULL;
+    odx_err e = {0};
+    dbref *n = NULL;
+    if (odx_db_open(s->db_dir, &dp, &db, &e) != ODX_OK || !(n = calloc(1, sizeof *n))) {
+        /* keep serving the old one; try again in a second */
+        fprintf(stderr, "omnidex: the index directory changed but cannot be opened: %s\n",
+                e.msg[0] ? e.msg : "no memory");
+        odx_db_close(db);
+        pthread_mutex_lock(&s->mu);
+        s->reopening = false;
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    n->db = db;
+    n->refs = 1;
+    pthread_mutex_lock(&s->mu);
+    dbref *old = s->cur;
+    s->cur = n;
+    s->dir_dev = sb.st_dev;
+    s->dir_ino = sb.st_ino;
+    s->reopening = false;
+    bool last = --old->refs == 0;
+    pthread_mutex_unlock(&s->mu);
+    if (last) {
+        odx_db_close(old->db);
+        free(old);
+    }
+    fprintf(stderr, "omnidex: the index directory %s was replaced; reopened it\n", s->db_dir);
+}
+
+static dbref *db_acquire(srv_server *s)
+{
+    maybe_reopen(s);
+    pthread_mutex_lock(&s->mu);
+    dbref *r = s->cur;
+    r->refs++;
+    pthread_mutex_unlock(&s->mu);
+    return r;
+}
+
+static void db_release(srv_server *s, dbref *r)
+{
+    pthread_mutex_lock(&s->mu);
+    bool last = --r->refs == 0;
+    pthread_mutex_unlock(&s->mu);
+    if (last) {
+        odx_db_close(r->db);
+        free(r);
+    }
+}
+
 /* ----------------------------------------------------------- routing ---- */
+
+static enum MHD_Result dispatch(odx_db *db, struct MHD_Connection *c, const char *url,
+                                const args *a)
+{
+    if (strcmp(url, "/search") == 0)
+        return h_search(db, c, a);
+    if (strcmp(url, "/context") == 0)
+        return h_context(db, c, a);
+    if (strcmp(url, "/stats") == 0) {
+        odx_err e = {0};
+        char *json = NULL;
+        odx_status st = odx_stats_json(db, &json, &e);
+        return st == ODX_OK ? send_odx(c, CT_JSON, json) : send_status(c, st, &e);
+    }
+    if (strncmp(url, "/images/", 8) == 0) {
+        const char *id = url + 8;
+        const char *slash = strchr(id, '/');
+        size_t idn = slash ? (size_t)(slash - id) : strlen(id);
+        bool thumb = slash && strcmp(slash, "/thumb") == 0;
+        long long v;
+        if (slash && !thumb)
+            return send_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such endpoint");
+        if (!parse_id(id, idn, &v))
+            return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request",
+                              "image id must be a positive integer");
+        return h_image(db, c, v, thumb);
+    }
+    return send_error(c, MHD_HTTP_NOT_FOUND, "not_found",
+                      "no such endpoint (/search, /context, /images/{id}, /images/{id}/thumb, "
+                      "/stats, /healthz)");
+}
 
 static bool authorised(const srv_server *s, struct MHD_Connection *c)
 {
@@ -591,39 +724,10 @@ static enum MHD_Result route(srv_server *s, struct MHD_Connection *c, const char
     if (!authorised(s, c))
         return send_error(c, MHD_HTTP_UNAUTHORIZED, "unauthorized",
                           "missing or wrong bearer token (Authorization: Bearer ...)");
-    if (strcmp(url, "/search") == 0)
-        return h_search(s, c, &a);
-    if (strcmp(url, "/context") == 0)
-        return h_context(s, c, &a);
-    if (strcmp(url, "/stats") == 0) {
-        odx_err e = {0};
-        char *json = NULL;
-        odx_status st = odx_stats_json(s->db, &json, &e);
-        return st == ODX_OK ? send_odx(c, CT_JSON, json) : send_status(c, st, &e);
-    }
-    if (strncmp(url, "/images/", 8) == 0) {
-        const char *id = url + 8;
-        const char *slash = strchr(id, '/');
-        size_t idn = slash ? (size_t)(slash - id) : strlen(id);
-        bool thumb = slash && strcmp(slash, "/thumb") == 0;
-        long long v;
-        if (slash && !thumb)
-            return send_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such endpoint");
-        if (!parse_id(id, idn, &v))
-            return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request",
-                              "image id must be a positive integer");
-        return h_image(s, c, v, thumb);
-    }
-    return send_error(c, MHD_HTTP_NOT_FOUND, "not_found",
-                      "no such endpoint (/search, /context, /images/{id}, /images/{id}/thumb, "
-                      "/stats, /healthz)");
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    dbref *ref = db_acquire(s);
+    enum MHD_Result r = dispatch(ref->db, c, url, &a);
+    db_release(s, ref);
+    return r;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -651,11 +755,30 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 /* ------------------------------------------------------------ daemon ---- */
 
+static void server_free(srv_server *s)
+{
+    if (!s)
+        return;
+    if (s->d)
+        MHD_stop_daemon(s->d); /* waits for the requests in flight */
+    if (s->cur) {
+        odx_db_close(s->cur->db);
+        free(s->cur);
+    }
+    pthread_mutex_destroy(&s->mu);
+    free(s->token);
+    free(s->db_dir);
+    free(s->models_dir);
+    free(s);
+}
+
 odx_status srv_start(odx_db *db, const srv_config *cfg, srv_server **out, int *port,
                      odx_err *err)
 {
-    if (!db || !cfg || !out)
+    if (!db || !cfg || !out) {
+        odx_db_close(db);
         return srv_err(err, ODX_ERR_INVALID, "server: missing argument");
+    }
     struct sockaddr_in a4;
     struct sockaddr_in6 a6;
     memset(&a4, 0, sizeof a4);
@@ -673,17 +796,36 @@ odx_status srv_start(odx_db *db, const srv_config *cfg, srv_server **out, int *p
         sa = (const struct sockaddr *)&a6;
         flags |= MHD_USE_IPv6;
     } else {
+        odx_db_close(db);
         return srv_err(err, ODX_ERR_INVALID, "'%s' is not a numeric IPv4 or IPv6 address", addr);
     }
     srv_server *s = calloc(1, sizeof *s);
-    if (!s)
-        return srv_err(err, ODX_ERR_NOMEM, "no memory");
-    s->db = db;
-    s->access_log = cfg->access_log;
-    if (cfg->token && !(s->token = strdup(cfg->token))) {
-        free(s);
+    if (!s) {
+        odx_db_close(db);
         return srv_err(err, ODX_ERR_NOMEM, "no memory");
     }
+    pthread_mutex_init(&s->mu, NULL);
+    s->access_log = cfg->access_log;
+    s->cur = calloc(1, sizeof *s->cur);
+    if (!s->cur) {
+        odx_db_close(db);
+        server_free(s);
+        return srv_err(err, ODX_ERR_NOMEM, "no memory");
+    }
+    s->cur->db = db;
+    s->cur->refs = 1;
+    struct stat sb;
+    if ((cfg->token && !(s->token = strdup(cfg->token))) ||
+        (cfg->db_dir && !(s->db_dir = strdup(cfg->db_dir))) ||
+        (cfg->models_dir && !(s->models_dir = strdup(cfg->models_dir)))) {
+        server_free(s);
+        return srv_err(err, ODX_ERR_NOMEM, "no memory");
+    }
+    if (s->db_dir && stat(s->db_dir, &sb) == 0) {
+        s->dir_dev = sb.st_dev;
+        s->dir_ino = sb.st_ino;
+    }
+    s->last_check = now_s();
     unsigned threads = cfg->threads > 0 ? (unsigned)cfg->threads : 4;
     s->d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, s,
                             MHD_OPTION_SOCK_ADDR, sa,
@@ -696,8 +838,7 @@ odx_status srv_start(odx_db *db, const srv_config *cfg, srv_server **out, int *p
                             MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)256,
                             MHD_OPTION_END);
     if (!s->d) {
-        free(s->token);
-        free(s);
+        server_free(s);
         return srv_err(err, ODX_ERR_IO, "cannot listen on %s port %d (in use, or not allowed)",
                        addr, cfg->port);
     }
@@ -711,10 +852,5 @@ odx_status srv_start(odx_db *db, const srv_config *cfg, srv_server **out, int *p
 
 void srv_stop(srv_server *s)
 {
-    if (!s)
-        return;
-    if (s->d)
-        MHD_stop_daemon(s->d);
-    free(s->token);
-    free(s);
+    server_free(s);
 }

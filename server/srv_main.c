@@ -18,7 +18,7 @@ static void help(FILE *f)
             "Usage: omnidex [--db DIR] serve [OPTIONS]\n"
             "Serves the index over HTTP (JSON, UTF-8) until SIGINT/SIGTERM. The index is\n"
             "opened read-only; updates made meanwhile by 'omnidex index' are seen without\n"
-            "a restart.\n\n"
+            "a restart, and a database directory replaced by a fresh rebuild is reopened.\n\n"
             "Options:\n"
             "  --port N       TCP port (default 8080; 0 picks a free port, printed on start)\n"
             "  --listen ADDR  numeric IPv4/IPv6 address to bind (default 127.0.0.1)\n"
@@ -136,7 +136,10 @@ int srv_main(const char *db_dir, const char *models_dir, int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, &old);
     signal(SIGPIPE, SIG_IGN);
 
+    cfg.db_dir = dir;
+    cfg.models_dir = models_dir;
     st = srv_start(db, &cfg, &s, &port, &e);
+    db = NULL; /* the server owns it now */
     if (st != ODX_OK) {
         fprintf(stderr, "omnidex: %s\n", e.msg);
         rc = st == ODX_ERR_INVALID ? SRV_EXIT_USAGE : SRV_EXIT_FATAL;

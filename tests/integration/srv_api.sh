@@ -216,6 +216,26 @@ check "  ... the dense index (FAISS) caught up too" \
 req "after: stats" 200 -H "$AUTH" "$URL/stats"
 check "  ... stats count the new image" jqe --argjson n "$((N0 + 1))" '.images == $n and .faiss_ntotal == .vectors' "$T/body"
 
+# the database directory replaced under the running server (what a fresh
+# rebuild does): the server notices and serves the new one
+mkdir -p "$T/imgs2"
+cp "$SRC/samples/table_cities.png" "$T/imgs2/swapped_table.png"
+"$BIN" --db "$T/db2" index --quiet "$T/imgs2" >"$T/index3.out" 2>&1
+check "index of the replacement database exits 0" test $? -eq 0
+mv "$DB" "$T/db.old" && mv "$T/db2" "$DB"
+check "directories swapped" test -d "$DB" -a -d "$T/db.old"
+seen=0
+for _ in $(seq 1 40); do
+    curl -s -H "$AUTH" "$URL/stats" >"$T/body"
+    if jq -e '.images == 1' "$T/body" >/dev/null 2>&1; then seen=1; break; fi
+    sleep 0.25
+done
+check "the server reopened the replaced directory (stats: 1 image)" test $seen -eq 1
+req "search in the replaced database" 200 -H "$AUTH" "$URL/search?q=table%20cities&k=3"
+check "  ... finds the image only the new database holds" \
+    jqe '[.results[].path] | any(endswith("swapped_table.png"))' "$T/body"
+check "  ... and the server said so" grep -q "was replaced; reopened" "$T/serve.err"
+
 # stops cleanly on SIGTERM
 kill -TERM "$SRV_PID"
 wait "$SRV_PID"

@@ -65,6 +65,9 @@ if [ -z "$PORT" ]; then
     exit 1
 fi
 URL=http://127.0.0.1:$PORT
+timeout 20 "$BIN" --db "$DB" serve --port "$PORT" >/dev/null 2>"$T/busy.err"
+rc=$?
+check "a port in use is a fatal error (rc=$rc)" test $rc -eq 3
 AUTH="Authorization: Bearer $TOKEN"
 
 # req NAME CODE CURL-ARGS...: body in $T/body, headers in $T/hdr

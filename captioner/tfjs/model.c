@@ -965,6 +965,65 @@ static int resolved(const int *alias, int x)
     return x;
 }
 
+/* Folds Pad [-> Transpose] -> Conv2D / MaxPool into the consumer's explicit
+ * padding (zeros for a conv, -inf for a max pool, whose window then simply
+ * skips the border), so the padded copy is never made. The Transpose stays:
+ * the pads are mapped through its permutation. */
+static void fold_pad(tfj_model *m, int c, const int *alias, const int *uses)
+{
+    tfj_node *cv = &m->nodes[c];
+    bool conv = !strcmp(cv->op, "Conv2D") || !strcmp(cv->op, "DepthwiseConv2dNative");
+    if (cv->is_const || (!conv && strcmp(cv->op, "MaxPool")) || cv->nchw ||
+        cv->padding == TFJ_PAD_SAME || cv->n_in < 1 || cv->in_out[0] != 0)
+        return;
+    int t = resolved(alias, cv->in_node[0]), p = t;
+    int64_t perm[4] = {0, 1, 2, 3};
+    tfj_node *tn = &m->nodes[t];
+    if (!strcmp(tn->op, "Transpose")) {
+        const tfj_node *pn = &m->nodes[tn->in_node[1]];
+        if (uses[t] != 1 || tn->in_out[0] != 0 || !pn->is_const ||
+            !tfj_perm_valid(&pn->value, 4, perm))
+            return;
+        p = resolved(alias, tn->in_node[0]);
+    } else {
+        tn = NULL;
+    }
+    tfj_node *pd = &m->nodes[p];
+    if (pd->is_const || uses[p] != 1 || pd->n_ctrl) return;
+    if (!strcmp(pd->op, "Pad")) {
+        if (!conv || pd->n_in != 2) return;
+    } else if (!strcmp(pd->op, "PadV2")) {
+        const tfj_node *vn = &m->nodes[pd->in_node[2]];
+        if (pd->n_in != 3 || !vn->is_const || vn->value.dtype != TFJ_F32 || vn->value.n != 1)
+            return;
+        float v = vn->value.d.f[0];
+        if (conv ? v != 0 : !(isinf(v) && v < 0)) return;
+    } else {
+        return;
+    }
+    const tfj_node *pads = &m->nodes[pd->in_node[1]];
+    if (!pads->is_const || pads->value.dtype != TFJ_I32 || pads->value.n != 8) return;
+    const int32_t *pv = pads->value.d.i;
+    int64_t add[8];
+    for (int k = 0; k < 4; k++) {
+        add[2 * k] = pv[2 * perm[k]];
+        add[2 * k + 1] = pv[2 * perm[k] + 1];
+        if (add[2 * k] < 0 || add[2 * k + 1] < 0 || add[2 * k] > 65536 || add[2 * k + 1] > 65536)
+            return;
+    }
+    if (add[0] || add[1] || add[6] || add[7]) return; /* batch / channel padding */
+    if (cv->padding == TFJ_PAD_VALID) memset(cv->expl_pad, 0, sizeof cv->expl_pad);
+    for (int k = 2; k < 6; k++) cv->expl_pad[k] += add[k];
+    cv->padding = TFJ_PAD_EXPLICIT;
+    if (tn) {
+        tn->in_node[0] = pd->in_node[0];
+        tn->in_out[0] = pd->in_out[0];
+    } else {
+        cv->in_node[0] = pd->in_node[0];
+        cv->in_out[0] = pd->in_out[0];
+    }
+}
+
 static void fuse(tfj_model *m, const int *order, int n_order, int *alias)
 {
     int n = m->n_nodes;
@@ -981,6 +1040,7 @@ static void fuse(tfj_model *m, const int *order, int n_order, int *alias)
         for (int j = 0; j < nd->n_ctrl; j++) uses[nd->ctrl[j]] += 1000;
     }
     for (int i = 0; i < m->n_outputs; i++) uses[m->out_node[i]] += 1000;
+    for (int k = 0; k < n_order; k++) fold_pad(m, order[k], alias, uses);
     for (int k = 0; k < n_order; k++) {
         int c = order[k];
         tfj_node *cv = &m->nodes[c];

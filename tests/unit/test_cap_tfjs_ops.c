@@ -247,6 +247,60 @@ static void test_conv(void)
     gb_free(&g);
 }
 
+/* Pad [-> Transpose] -> Conv2D / MaxPool: the pad moves into the consumer's
+ * explicit padding at load, with the same values. */
+static void test_pad_folding(void)
+{
+    const float x9[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    gb g;
+    gb_init(&g);
+    /* NCHW input [1,1,3,3], pad H and W by 1, to NHWC, 3x3 ones: neighbourhood sums */
+    gb_input(&g, "x", 4, S(1, 1, 3, 3));
+    gb_consti(&g, "pads", 2, S(4, 2), I(0, 0, 0, 0, 1, 1, 1, 1));
+    gb_consti(&g, "perm", 1, S(4), I(0, 2, 3, 1));
+    gb_constf(&g, "w", 4, S(3, 3, 1, 1), F(1, 1, 1, 1, 1, 1, 1, 1, 1));
+    gb_op(&g, "p", "Pad", "\"x\",\"pads\"", NULL);
+    gb_op(&g, "t", "Transpose", "\"p\",\"perm\"", NULL);
+    gb_op(&g, "y", "Conv2D", "\"t\",\"w\"", CONV_VALID);
+    run1(&g, "Pad -> Transpose -> Conv2D", 4, S(1, 1, 3, 3), x9, 0, 4, S(1, 3, 3, 1),
+         F(12, 21, 16, 27, 45, 33, 24, 39, 28), 0);
+    tfj_model *m = NULL;
+    odx_err err = {0};
+    CHECK(gb_load(&g, &m, &err) == ODX_OK);
+    CHECK_MSG(tfj_model_n_scheduled(m) == 2, "pad not folded: %d nodes", tfj_model_n_scheduled(m));
+    tfj_model_free(m);
+    gb_free(&g);
+
+    /* PadV2(-inf) -> MaxPool 3x3 stride 2, the NanoDet stem */
+    const float ninf = -INFINITY;
+    gb_init(&g);
+    gb_input(&g, "x", 4, S(1, 3, 3, 1));
+    gb_consti(&g, "pads", 2, S(4, 2), I(0, 0, 1, 1, 1, 1, 0, 0));
+    gb_constf(&g, "v", 0, S(0), &ninf);
+    gb_op(&g, "p", "PadV2", "\"x\",\"pads\",\"v\"", NULL);
+    gb_op(&g, "y", "MaxPool", "\"p\"",
+          "\"padding\":{\"s\":\"VkFMSUQ=\"},\"ksize\":{\"list\":{\"i\":[\"1\",\"3\",\"3\",\"1\"]}},"
+          "\"strides\":{\"list\":{\"i\":[\"1\",\"2\",\"2\",\"1\"]}}");
+    run1(&g, "PadV2(-inf) -> MaxPool", 4, S(1, 3, 3, 1), F(1, 2, 3, 4, 9, 6, 7, 8, 5), 0, 4,
+         S(1, 2, 2, 1), F(9, 9, 9, 9), 0);
+    CHECK(gb_load(&g, &m, &err) == ODX_OK);
+    CHECK_MSG(tfj_model_n_scheduled(m) == 1, "PadV2 not folded: %d", tfj_model_n_scheduled(m));
+    tfj_model_free(m);
+    gb_free(&g);
+
+    /* a non-zero pad value must stay a Pad in front of a conv */
+    const float one = 1;
+    gb_init(&g);
+    gb_input(&g, "x", 4, S(1, 1, 1, 1));
+    gb_consti(&g, "pads", 2, S(4, 2), I(0, 0, 1, 0, 0, 0, 0, 0));
+    gb_constf(&g, "v", 0, S(0), &one);
+    gb_constf(&g, "w", 4, S(2, 1, 1, 1), F(1, 10));
+    gb_op(&g, "p", "PadV2", "\"x\",\"pads\",\"v\"", NULL);
+    gb_op(&g, "y", "Conv2D", "\"p\",\"w\"", CONV_VALID);
+    run1(&g, "PadV2(1) -> Conv2D", 4, S(1, 1, 1, 1), F(5), 0, 4, S(1, 1, 1, 1), F(51), 0);
+    gb_free(&g);
+}
+
 static void test_maxpool(void)
 {
     gb g;
@@ -465,6 +519,7 @@ int main(void)
     test_pad();
     test_conv();
     test_maxpool();
+    test_pad_folding();
     test_concat_split();
     test_resize();
     test_sparse_fold();

@@ -30,6 +30,8 @@ typedef struct cap_layout {
     int max_cols;      /* most columns (shared gaps + 1) in such a block */
     float row_h;       /* median text-row height / image height */
     int n_big_rows;    /* text rows at least 4% of the image height tall */
+    int n_big_glyphs;  /* most letter-like shapes >= 6% of the image height
+                          standing side by side on one line (a logo word) */
     /* Plot area: a rectangle set off from the page (four spines, or a
      * tinted panel) that does not touch the image's left/bottom edges, with
      * groups of labels (tick values) beside it on the left and below it. */

@@ -181,8 +181,11 @@ static void dom_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N_DOM
     float edge = 1.0f - ramp(L->margin_even, 0.1f, 0.6f);
     /* Few rows of large lettering on a synthetic image: posters, logos,
      * font specimen sheets (documents and diagrams letter at 1-3%). */
-    float big = ramp(L->row_h, 0.035f, 0.05f) * ramp((float)L->n_big_rows, 1, 3) * syn *
-                (1 - trow) * (1 - f->grid_score) * (1 - plot);
+    float big = ramp(L->row_h, 0.035f, 0.05f) * ramp((float)L->n_big_rows, 1, 3);
+    float big_word = ramp((float)L->n_big_glyphs, 2.5f, 4); /* a logo word, a headline */
+    if (big_word > big)
+        big = big_word;
+    big *= syn * (1 - trow) * (1 - f->grid_score) * (1 - plot);
 
     s[CAP_PHOTO] = 2.0f * nat + 1.0f * many_col - 1.5f * dense - 2.0f * pie -
                    0.8f * f->grid_score - 0.6f * paper * syn;

@@ -953,6 +953,62 @@ done:
 }
 
 
+/* Large lettering: a word set in type much larger than text (a logo, a
+ * poster headline) is a row of letter-sized shapes of similar height, side
+ * by side, each partly filled (strokes, not panels or bars, not outlines).
+ * Returns the size of the largest such row. */
+static int feat_big_glyphs(const uint8_t *ink, int w, int h)
+{
+    int n_cs = 0, best = 0;
+    feat_comp *cs = feat_components(ink, w, h, &n_cs, 20000, NULL, NULL);
+    int *idx = NULL;
+    if (!cs)
+        return 0;
+    idx = malloc(sizeof *idx * (size_t)(n_cs ? n_cs : 1));
+    if (!idx)
+        goto done;
+    int n = 0;
+    for (int i = 0; i < n_cs; i++) {
+        int cw = cs[i].x1 - cs[i].x0 + 1, ch = cs[i].y1 - cs[i].y0 + 1;
+        float fill = (float)cs[i].n / ((float)cw * ch);
+        if (ch >= 0.06f * h && ch >= 8 && ch <= 0.6f * h && cw >= 0.08f * ch && cw <= 1.6f * ch &&
+            fill >= 0.12f && fill <= 0.75f)
+            idx[n++] = i;
+    }
+    /* Each candidate starts a row: others of similar height whose centre
+     * lies on its line, chained left to right with gaps under one height. */
+    for (int a = 0; a < n && n <= 200; a++) { /* more: texture, not type */
+        const feat_comp *A = &cs[idx[a]];
+        int ah = A->y1 - A->y0 + 1, cy = (A->y0 + A->y1) / 2, right = A->x1, cnt = 1;
+        bool grew = true;
+        while (grew) {
+            grew = false;
+            int pick = -1;
+            for (int b = 0; b < n; b++) {
+                const feat_comp *B = &cs[idx[b]];
+                int bh = B->y1 - B->y0 + 1, by = (B->y0 + B->y1) / 2;
+                if (B->x1 <= right || B->x0 <= right - ah / 4 || B->x0 - right > ah)
+                    continue;
+                if (abs(by - cy) > ah / 3 || bh * 5 < ah * 3 || ah * 5 < bh * 3)
+                    continue;
+                if (pick < 0 || B->x0 < cs[idx[pick]].x0)
+                    pick = b;
+            }
+            if (pick >= 0) {
+                right = cs[idx[pick]].x1;
+                cnt++;
+                grew = true;
+            }
+        }
+        if (cnt > best)
+            best = cnt;
+    }
+done:
+    free(idx);
+    free(cs);
+    return best;
+}
+
 /* Longest run of flags in v[0..n-1] (stride st) bridging gaps of up to 2. */
 static void feat_longest_run(const uint8_t *v, int n, size_t st, int *a_out, int *b_out)
 {
@@ -1194,6 +1250,7 @@ void cap_layout_compute(const cap_image *thumb, cap_layout *out)
             free(tink);
         }
     }
+    out->n_big_glyphs = feat_big_glyphs(ink, w, h);
     feat_plot_box(px, w, h, out);
 
     /* Gutters: inside the rows that hold most of the ink, columns free of

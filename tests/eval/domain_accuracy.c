@@ -153,11 +153,11 @@ static odx_status classify_file(acc_run *r, const uint8_t *data, size_t len, con
         cap_layout L;
         cap_layout_compute(&thumb, &L);
         printf("%-10s %4dx%-4d pre %-10s gut %d solid %d/%.3f curves %d blobs %d frames %d "
-               "cink %.2f rows %d trows %d cols %d box %.2f/%.2f lab %d %d rowh %.3f big %d margin %.2f\n",
+               "cink %.2f rows %d trows %d cols %d box %.2f/%.2f lab %d %d rowh %.3f big %d margin %.2f bigg %d\n",
                name, thumb.w, thumb.h, cap_domain_name(d->domain), L.n_gutters, L.n_solid,
                L.solid_share, L.n_curves, L.n_blobs, L.n_frames, L.color_ink, L.n_rows,
                L.n_table_rows, L.max_cols, L.box_area, L.box_ink, L.n_left_labels,
-               L.n_bottom_labels, L.row_h, L.n_big_rows, L.margin_even);
+               L.n_bottom_labels, L.row_h, L.n_big_rows, L.margin_even, L.n_big_glyphs);
     }
     *pre = *d;
     pre->lines = NULL;

@@ -168,6 +168,9 @@ static void test_axes_bars(void)
     CHECK(d.feat.sector_score < 0.3f);
     CHECK_MSG(d.domain == CAP_CHART, "domain %s", cap_domain_name(d.domain));
     CHECK_STR(d.chart_type, "bar");
+    cap_layout L;
+    cap_layout_compute(&im, &L);
+    CHECK_MSG(L.n_big_glyphs == 0, "solid bars read as %d letters", L.n_big_glyphs);
     cap_image_free(&im);
 }
 
@@ -374,11 +377,25 @@ static void test_big_lettering(void)
     CHECK_MSG(d.domain == CAP_POSTER, "domain %s", cap_domain_name(d.domain));
     cap_image_free(&im);
 
+    /* a logo: one word of six big letters (stroked shapes) on a page */
+    im = img_new(362, 512, 255, 255, 255);
+    for (int i = 0; i < 6; i++) {
+        int x = 40 + i * 48;
+        rect(&im, x, 380, x + 38, 440, 10, 10, 10);
+        rect(&im, x + 8, 388, x + 30, 432, 255, 255, 255);
+    }
+    cap_layout_compute(&im, &L);
+    CHECK_MSG(L.n_big_glyphs == 6, "big glyphs %d", L.n_big_glyphs);
+    describe(&im, &d);
+    CHECK_MSG(d.domain == CAP_POSTER, "domain %s", cap_domain_name(d.domain));
+    cap_image_free(&im);
+
     /* text of page size is not large lettering */
     im = img_new(400, 520, 255, 255, 255);
     text_rows(&im, 40, 360, 40, 30, 15);
     cap_layout_compute(&im, &L);
     CHECK_MSG(L.n_big_rows == 0, "big rows %d", L.n_big_rows);
+    CHECK_MSG(L.n_big_glyphs == 0, "big glyphs %d", L.n_big_glyphs);
     CHECK_MSG(L.row_h < 0.02f, "row h %g", L.row_h);
     cap_image_free(&im);
 }

@@ -53,7 +53,7 @@ static void feat_hsv(int r, int g, int b, float *h, float *s, float *v)
     }
     float hh;
     if (mx == r)
-        hh = 60.0f * fmodf((g - b) / d, 6.0f);
+        hh = 60.0f * ((g - b) / d); /* in -60..60; wrapped below */
     else if (mx == g)
         hh = 60.0f * ((b - r) / d + 2.0f);
     else
@@ -143,6 +143,7 @@ typedef struct feat_ctx {
     int n_hr, n_vr;
     int bg_r, bg_g, bg_b;
     uint8_t bg[3];
+    int *far_row, *far_col; /* pixels unlike the background, per row/column */
 } feat_ctx;
 
 static inline int feat_cdist(const uint8_t *p, const uint8_t *q)
@@ -223,8 +224,13 @@ static void feat_rules(feat_ctx *c, bool horiz)
     if (len < 16 || across < 8)
         return;
     int prev_pos = -10;
+    const int *far = horiz ? c->far_row : c->far_col;
     for (int pos = 1; pos + 1 < across; pos++) {
         int a, b;
+        /* A rule's pixels are unlike the background over >= 85% of its
+         * length (feat_line_run): most lines can be skipped unread. */
+        if (far && far[pos] < (int)(0.85f * min_len))
+            continue;
         feat_line_run(c, horiz, pos, &a, &b);
         if (b - a + 1 < min_len)
             continue;
@@ -251,67 +257,114 @@ typedef struct feat_comp {
     uint32_t r, g, b;    /* colour sums (when rgb given) */
 } feat_comp;
 
+/* Horizontal run of ink in one row; runs are joined into components with
+ * union-find (parent index; the root is the component's first run). */
+typedef struct feat_run {
+    int x0, x1, y, parent;
+} feat_run;
+
+static int feat_find(feat_run *r, int i)
+{
+    while (r[i].parent != i) {
+        r[i].parent = r[r[i].parent].parent;
+        i = r[i].parent;
+    }
+    return i;
+}
+
 /* Labels 8-connected ink pixels; returns components (caller frees) or NULL.
- * With labels (w*h ints), writes each pixel's component index + 1 there;
- * with rgb, sums each component's colour. */
+ * Components come in raster order of their first pixel; those beyond
+ * max_comps are dropped. With labels (w*h ints, zeroed by the caller),
+ * writes each pixel's component index + 1 there; with rgb, sums each
+ * component's colour. Works on runs rather than pixels: a flood fill's
+ * per-pixel stack traffic was the largest cost of the feature pass. */
 static feat_comp *feat_components(const uint8_t *ink, int w, int h, int *n_out, int max_comps,
                                   int *labels, const uint8_t *rgb)
 {
-    int *stack = malloc(sizeof(int) * (size_t)w * h);
-    uint8_t *seen = calloc((size_t)w * h, 1);
-    feat_comp *cs = malloc(sizeof *cs * (size_t)max_comps);
-    int n = 0;
-    if (!stack || !seen || !cs) {
-        free(stack);
-        free(seen);
-        free(cs);
-        *n_out = 0;
+    size_t cap = 4096, n_runs = 0;
+    feat_run *runs = malloc(sizeof *runs * cap);
+    feat_comp *cs = NULL;
+    int *id = NULL, n = 0;
+    *n_out = 0;
+    if (!runs)
         return NULL;
-    }
-    for (int i = 0; i < w * h && n < max_comps; i++) {
-        if (!ink[i] || seen[i])
-            continue;
-        feat_comp cc = {w, h, -1, -1, 0, 0, 0, 0, 0};
-        int sp = 0;
-        stack[sp++] = i;
-        seen[i] = 1;
-        while (sp) {
-            int p = stack[--sp];
-            int x = p % w, y = p / w;
-            cc.n++;
-            if (labels)
-                labels[p] = n + 1;
-            if (rgb) {
-                cc.r += rgb[3 * (size_t)p];
-                cc.g += rgb[3 * (size_t)p + 1];
-                cc.b += rgb[3 * (size_t)p + 2];
+    size_t prev_a = 0, prev_b = 0; /* runs of the previous row */
+    for (int y = 0; y < h; y++) {
+        const uint8_t *row = ink + (size_t)y * w;
+        size_t cur_a = n_runs, j = prev_a;
+        for (int x = 0; x < w;) {
+            if (!row[x]) {
+                x++;
+                continue;
             }
-            if (x < cc.x0) cc.x0 = x;
-            if (x > cc.x1) cc.x1 = x;
-            if (y < cc.y0) cc.y0 = y;
-            if (y > cc.y1) cc.y1 = y;
-            for (int dy = -1; dy <= 1; dy++) {
-                int yy = y + dy;
-                if (yy < 0 || yy >= h)
-                    continue;
-                for (int dx = -1; dx <= 1; dx++) {
-                    int xx = x + dx;
-                    if (xx < 0 || xx >= w)
-                        continue;
-                    int q = yy * w + xx;
-                    if (ink[q] && !seen[q]) {
-                        seen[q] = 1;
-                        stack[sp++] = q;
-                    }
-                }
+            int a = x;
+            while (x < w && row[x])
+                x++;
+            if (n_runs == cap) {
+                feat_run *nr = realloc(runs, sizeof *runs * cap * 2);
+                if (!nr)
+                    goto fail;
+                runs = nr;
+                cap *= 2;
+            }
+            size_t k = n_runs++;
+            runs[k] = (feat_run){a, x - 1, y, (int)k};
+            /* 8-connectivity: previous-row runs within one pixel sideways */
+            while (j < prev_b && runs[j].x1 < a - 1)
+                j++;
+            for (size_t q = j; q < prev_b && runs[q].x0 <= x; q++) {
+                int ra = feat_find(runs, (int)q), rb = feat_find(runs, (int)k);
+                if (ra < rb)
+                    runs[rb].parent = ra;
+                else if (rb < ra)
+                    runs[ra].parent = rb;
             }
         }
-        cs[n++] = cc;
+        prev_a = cur_a;
+        prev_b = n_runs;
     }
-    free(stack);
-    free(seen);
+    id = malloc(sizeof *id * (n_runs ? n_runs : 1));
+    cs = malloc(sizeof *cs * (size_t)(max_comps > 0 ? max_comps : 1));
+    if (!id || !cs)
+        goto fail;
+    for (size_t k = 0; k < n_runs; k++) {
+        int r = feat_find(runs, (int)k);
+        if (r == (int)k) {
+            id[k] = n < max_comps ? n++ : -1;
+            if (id[k] >= 0)
+                cs[id[k]] = (feat_comp){w, h, -1, -1, 0, 0, 0, 0, 0};
+        } else {
+            id[k] = id[r];
+        }
+        if (id[k] < 0)
+            continue;
+        feat_comp *c = &cs[id[k]];
+        const feat_run *u = &runs[k];
+        c->n += u->x1 - u->x0 + 1;
+        if (u->x0 < c->x0) c->x0 = u->x0;
+        if (u->x1 > c->x1) c->x1 = u->x1;
+        if (u->y < c->y0) c->y0 = u->y;
+        if (u->y > c->y1) c->y1 = u->y;
+        size_t base = (size_t)u->y * w;
+        for (int x = u->x0; x <= u->x1; x++) {
+            if (labels)
+                labels[base + x] = id[k] + 1;
+            if (rgb) {
+                c->r += rgb[3 * (base + x)];
+                c->g += rgb[3 * (base + x) + 1];
+                c->b += rgb[3 * (base + x) + 2];
+            }
+        }
+    }
+    free(runs);
+    free(id);
     *n_out = n;
     return cs;
+fail:
+    free(runs);
+    free(id);
+    free(cs);
+    return NULL;
 }
 
 /* Text rows: glyph- or word-sized components whose vertical spans pile up
@@ -503,7 +556,14 @@ void cap_features_compute(const cap_image *thumb, cap_desc *d)
     f->aspect = (float)w / h;
 
     /* Colour statistics. */
-    double sum_l = 0, sum_l2 = 0, sum_s = 0, sum_rg = 0, sum_rg2 = 0, sum_yb = 0, sum_yb2 = 0;
+    /* Integer sums (exact, and no long floating-point dependency chain);
+     * yb is summed doubled to stay integral. */
+    int64_t isum_l = 0, isum_l2 = 0, isum_rg = 0, isum_rg2 = 0, isum_yb2x = 0, isum_yb2x2 = 0;
+    uint64_t isum_s = 0; /* saturation in 1/65536 */
+    static uint32_t inv16[256]; /* 65536 / v */
+    if (!inv16[1])
+        for (int v = 1; v < 256; v++)
+            inv16[v] = 65536u / (uint32_t)v;
     size_t n_white = 0, n_black = 0, n_gray = 0;
     for (size_t i = 0; i < n; i++) {
         int r = px[3 * i], g = px[3 * i + 1], b = px[3 * i + 2];
@@ -511,14 +571,14 @@ void cap_features_compute(const cap_image *thumb, cap_desc *d)
         c.lum[i] = (uint8_t)l;
         int mx = r > g ? (r > b ? r : b) : (g > b ? g : b);
         int mn = r < g ? (r < b ? r : b) : (g < b ? g : b);
-        sum_l += l;
-        sum_l2 += (double)l * l;
-        sum_s += mx ? (double)(mx - mn) / mx : 0;
-        double rg = r - g, yb = 0.5 * (r + g) - b;
-        sum_rg += rg;
-        sum_rg2 += rg * rg;
-        sum_yb += yb;
-        sum_yb2 += yb * yb;
+        isum_l += l;
+        isum_l2 += l * l;
+        isum_s += (uint64_t)(mx - mn) * inv16[mx];
+        int rg = r - g, yb2x = r + g - 2 * b;
+        isum_rg += rg;
+        isum_rg2 += rg * rg;
+        isum_yb2x += yb2x;
+        isum_yb2x2 += yb2x * yb2x;
         if (mn >= 235)
             n_white++;
         else if (mx <= 35)
@@ -531,6 +591,9 @@ void cap_features_compute(const cap_image *thumb, cap_desc *d)
         bins[q].g += g;
         bins[q].b += b;
     }
+    double sum_l = (double)isum_l, sum_l2 = (double)isum_l2, sum_s = isum_s / 65536.0;
+    double sum_rg = (double)isum_rg, sum_rg2 = (double)isum_rg2;
+    double sum_yb = isum_yb2x / 2.0, sum_yb2 = isum_yb2x2 / 4.0;
     double mean_l = sum_l / n;
     f->brightness = (float)(mean_l / 255.0);
     f->contrast = clampf((float)(sqrt(fmax(0, sum_l2 / n - mean_l * mean_l)) / 128.0), 0, 1);
@@ -656,6 +719,20 @@ void cap_features_compute(const cap_image *thumb, cap_desc *d)
     }
 
     /* Rules, grid, axes. */
+    c.far_row = calloc((size_t)h, sizeof *c.far_row);
+    c.far_col = calloc((size_t)w, sizeof *c.far_col);
+    if (c.far_row && c.far_col) {
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                if (feat_cdist(px + 3 * ((size_t)y * w + x), c.bg) >= 24) {
+                    c.far_row[y]++;
+                    c.far_col[x]++;
+                }
+    } else {
+        free(c.far_row);
+        free(c.far_col);
+        c.far_row = c.far_col = NULL;
+    }
     feat_rules(&c, true);
     feat_rules(&c, false);
     f->n_h_rules = c.n_hr;
@@ -761,6 +838,8 @@ void cap_features_compute(const cap_image *thumb, cap_desc *d)
 done:
     free(bins);
     free(counts);
+    free(c.far_row);
+    free(c.far_col);
     free(c.lum);
     free(ink);
     free(flatb);

@@ -246,8 +246,10 @@ typedef struct search_ctx {
  * on a wooden table" does not. */
 static void query_intent(search_ctx *x)
 {
-    static const char *const domains[] = {"photo", "document", "table", "chart",
-                                          "screenshot", "poster", "diagram", NULL};
+    /* no "photo": its words (image, picture) are how people say "an image
+     * of anything", so they do not single out a kind */
+    static const char *const domains[] = {"document", "table", "chart", "screenshot",
+                                          "poster", "diagram", NULL};
     static const char *const charts[][2] = {{"bar_chart", "bar"}, {"line_chart", "line"},
                                             {"pie_chart", "pie"}, {"scatter_chart", "scatter"}};
     int ids[16];

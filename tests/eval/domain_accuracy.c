@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define THUMB 512 /* captioner.c's THUMB_SIDE */
 
@@ -27,6 +28,15 @@ typedef struct acc_tally {
     int conf[CAP_N_DOMAINS][CAP_N_DOMAINS];
     int n, ok, ct_n, ct_ok;
 } acc_tally;
+
+/* Thread CPU milliseconds: the machines these run on are shared, and wall
+ * time there measures the neighbours as much as the features. */
+static double cpu_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
 
 static bool is_jpeg(const uint8_t *p, size_t n)
 {
@@ -145,10 +155,10 @@ static odx_status classify_file(acc_run *r, const uint8_t *data, size_t len, con
     bool swap = d->hdr.orientation >= 5 && d->hdr.orientation <= 8;
     d->width = swap ? d->hdr.height : d->hdr.width;
     d->height = swap ? d->hdr.width : d->hdr.height;
-    double t = core_now();
+    double t = cpu_ms();
     cap_features_compute(&thumb, d);
     cap_classify(d, &thumb);
-    r->ms_feat += (core_now() - t) * 1e3;
+    r->ms_feat += cpu_ms() - t;
     if (r->verbose) {
         cap_layout L;
         cap_layout_compute(&thumb, &L);
@@ -338,7 +348,7 @@ int main(int argc, char **argv)
         printf("OCR run on %d images (%.0f ms each), %d from cache\n", run.n_ocr,
                run.n_ocr ? run.ms_ocr / run.n_ocr : 0, run.n_cached);
     }
-    printf("%d failed; features + classify %.2f ms per thumbnail\n", failed,
+    printf("%d failed; features + classify %.2f ms per thumbnail (thread CPU)\n", failed,
            tpre.n ? run.ms_feat / tpre.n : 0);
     cap_ocr_free(run.ocr);
     return 0;

@@ -18,7 +18,7 @@ check() { # check "what" command...
 rc=$?
 check "index exits 0 (rc=$rc)" test $rc -eq 0
 "$BIN" --db "$DB" stats --json >"$T/stats.json"
-check "stats counts 7 images" grep -q '"images": *7' "$T/stats.json"
+check "stats counts 7 images" jq -e '.images == 7' "$T/stats.json"
 check "stats: faiss ntotal equals vectors" jq -e '.faiss_ntotal == .vectors and .vectors > 0' "$T/stats.json"
 
 top() { "$BIN" --db "$DB" search -k "$1" "$2" | cut -f2; }

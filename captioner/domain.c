@@ -197,7 +197,7 @@ static void dom_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N_DOM
                       0.7f * vr - 0.6f * chrome - 1.0f * nat - 0.5f * hr - 1.5f * trow -
                       0.4f * edge;
     s[CAP_TABLE] = 1.6f * f->grid_score + 1.0f * hr * some + 1.2f * gut * dense + 0.3f * dense +
-                   2.0f * trow - 0.8f * edge -
+                   2.0f * trow - 1.2f * edge -
                    0.8f * nat - 0.6f * chrome - 1.0f * pie;
     s[CAP_CHART] = 1.4f * axis * marks + 2.5f * plot + 2.5f * pie + 0.8f * some * few_lines * marks * (1 - f->grid_score) +
                    0.3f * paper - 0.8f * nat - 0.8f * dense - 0.5f * chrome - 1.5f * trow;

@@ -335,6 +335,20 @@ static bool keep_word(const char *t, float conf, bool line_start, bool strict)
     }
     if (conf < cap_ocr_min_conf)
         return false;
+    /* Dashes (legend line markers, tick marks) read as runs of the Han
+     * character for "one": a real 一 comes inside a longer word. */
+    {
+        bool only_dash = true;
+        size_t n = strlen(t);
+        for (size_t i = 0; i < n && only_dash;) {
+            int32_t cp;
+            i += (size_t)core_utf8_next(t + i, n - i, &cp);
+            only_dash = cp == 0x4E00 || cp == 0x2014 || cp == 0x2013 || cp == '-' ||
+                        cp == 0x30FC || cp == 0x2500;
+        }
+        if (only_dash)
+            return false;
+    }
     /* A single Latin letter is usually a stray mark; keep confident ones
      * (a, I, A, x) and digits, which are chart ticks and table cells. */
     if (good + cs.other == 1 && cs.latin == 1 && conf < 85)
@@ -736,16 +750,28 @@ static void read_rotated_left(TessBaseAPI *api, const uint8_t *g, int w, int h,
         core_buf_init(&b, 1024);
         int ymin = h, ymax = 0, xmin = sw, xmax = 0;
         double csum = 0;
-        int best_h = 0;
-        for (int i = 0; i < p.n; i++)
-            if (p.w[i].y1 - p.w[i].y0 > best_h)
-                best_h = p.w[i].y1 - p.w[i].y0;
+        /* the axis title is one line of letters or Han: anchor on the
+         * longest confident word, keep words on its line; rotated tick
+         * numbers come out as junk elsewhere in the strip */
+        int anchor = -1;
+        float best = 0;
         for (int i = 0; i < p.n; i++) {
+            char_stats cs = {0};
+            count_chars(p.w[i].text, &cs);
+            float sc = (float)(cs.latin + 2 * cs.cjk) * p.w[i].conf;
+            if (cs.latin + cs.cjk >= 2 && sc > best) {
+                best = sc;
+                anchor = i;
+            }
+        }
+        int acy = anchor >= 0 ? (p.w[anchor].y0 + p.w[anchor].y1) / 2 : 0;
+        int ah = anchor >= 0 ? p.w[anchor].y1 - p.w[anchor].y0 : 0;
+        for (int i = 0; anchor >= 0 && i < p.n; i++) {
             const ocr_word *ow = &p.w[i];
             char_stats cs = {0};
             count_chars(ow->text, &cs);
-            /* ticks are numbers; the axis title is letters or Han */
-            if (cs.latin + cs.cjk == 0 || ow->y1 - ow->y0 < best_h / 2)
+            int cy = (ow->y0 + ow->y1) / 2;
+            if (cs.latin + cs.cjk == 0 || abs(cy - acy) > ah * 6 / 10 || ow->conf < 70)
                 continue;
             join_word(&b, b.len ? b.data : NULL, ow->text, false);
             csum += ow->conf;

@@ -525,31 +525,125 @@ static void find_axes(const cap_desc *d, const cap_image *full, int *ax_y, int *
     }
 }
 
-/* Coloured runs along a scan line: bars touching an axis. */
-static int count_runs(const st_img *s, int x0, int y0, int dx, int dy, int len)
+static int chan_diff(const uint8_t *p, const uint8_t *q)
+{
+    int a = abs(p[0] - q[0]), b = abs(p[1] - q[1]), c = abs(p[2] - q[2]);
+    return a > b ? (a > c ? a : c) : (b > c ? b : c);
+}
+
+/* Bars crossed by one scan line: runs of pixels that differ from the
+ * background colour bg, at least min_w long
+ * and at most max_w; a sharp colour change starts a new run (bars of a
+ * group touching each other). */
+static int scan_bars(const st_img *s, const uint8_t bg[3], int x0, int y0, int dx, int dy,
+                     int len, int min_w, int max_w)
 {
     int n = 0, run = 0;
-    int bg = gray_at(s, x0, y0);
-    (void)bg;
+    const uint8_t *prev = NULL;
     for (int i = 0; i <= len; i++) {
-        bool on = false;
-        if (i < len) {
-            const uint8_t *p = px_at(s, x0 + i * dx, y0 + i * dy);
-            int mx = p[0] > p[1] ? (p[0] > p[2] ? p[0] : p[2]) : (p[1] > p[2] ? p[1] : p[2]);
-            int mn = p[0] < p[1] ? (p[0] < p[2] ? p[0] : p[2]) : (p[1] < p[2] ? p[1] : p[2]);
-            int g = (299 * p[0] + 587 * p[1] + 114 * p[2]) / 1000;
-            /* a fill: coloured, or a mid/dark gray that is not text */
-            on = (mx - mn > 40) || (g < 200 && g > 40);
-        }
-        if (on)
-            run++;
-        else {
-            if (run >= 3)
+        const uint8_t *p = i < len ? px_at(s, x0 + i * dx, y0 + i * dy) : NULL;
+        bool on = p && chan_diff(p, bg) > 40;
+        bool split = on && run > 0 && prev && chan_diff(p, prev) > 60;
+        if (!on || split) {
+            if (run >= min_w && run <= max_w)
                 n++;
             run = 0;
         }
+        if (on)
+            run++;
+        prev = p;
     }
     return n;
+}
+
+/* The number of bars: the most common non-zero count over many parallel
+ * scan lines (rows through the lower plot for columns, columns through
+ * the left part for horizontal bars). Legend patches, text and gridlines
+ * change the count on a few lines only. Needs no axis lines (ggplot-like
+ * styles draw none). */
+static int count_bars(const st_img *s, int W, int H, bool horizontal, int ax)
+{
+    /* background: the most common colour of the image (a row alone can be
+     * mostly bar) */
+    uint32_t hist[512] = {0};
+    for (int y = 0; y < H; y += 3)
+        for (int x = 0; x < W; x += 3) {
+            const uint8_t *p = px_at(s, x, y);
+            hist[(p[0] >> 5) << 6 | (p[1] >> 5) << 3 | (p[2] >> 5)]++;
+        }
+    int mode = 0;
+    for (int i = 1; i < 512; i++)
+        if (hist[i] > hist[mode])
+            mode = i;
+    /* the mean of the pixels in the winning bin, not the bin centre */
+    double acc[3] = {0, 0, 0};
+    for (int y = 0; y < H; y += 3)
+        for (int x = 0; x < W; x += 3) {
+            const uint8_t *p = px_at(s, x, y);
+            if (((p[0] >> 5) << 6 | (p[1] >> 5) << 3 | (p[2] >> 5)) == mode)
+                for (int c = 0; c < 3; c++)
+                    acc[c] += p[c];
+        }
+    uint8_t bg[3];
+    for (int c = 0; c < 3; c++)
+        bg[c] = (uint8_t)(hist[mode] ? acc[c] / hist[mode] : 255);
+    int cnt[64] = {0}, lines = 0;
+    int from = horizontal ? W / 20 : H * 35 / 100, to = horizontal ? W * 65 / 100 : H * 97 / 100;
+    /* No axis line (light styles): the baseline is where the count of
+     * bar-coloured pixels per line jumps most, from background to bars. */
+    if (ax < 0) {
+        int n_lines = horizontal ? W : H, span = horizontal ? H : W;
+        int prev = 0, best_jump = 0;
+        for (int k = 0; k < n_lines * 2 / 3; k++) {
+            int kk = horizontal ? k : n_lines - 1 - k; /* columns from the left, rows up */
+            int on = 0;
+            for (int i = 0; i < span; i += 2) {
+                const uint8_t *p = horizontal ? px_at(s, kk, i) : px_at(s, i, kk);
+                on += chan_diff(p, bg) > 40 && (abs(p[0] - p[1]) > 30 || abs(p[1] - p[2]) > 30 ||
+                                                 (p[0] < 200 && p[0] > 90));
+            }
+            if (k > 0 && on - prev > best_jump) {
+                best_jump = on - prev;
+                ax = horizontal ? kk - 1 : kk + 1;
+            }
+            prev = on;
+        }
+        if (best_jump < span / 40)
+            ax = -1;
+    }
+    /* next to a known axis every bar is crossed, short ones included */
+    bool near_axis = false;
+    if (horizontal && ax >= 0 && ax < W * 2 / 3) {
+        from = ax + 3;
+        to = from + (W / 50 > 8 ? W / 50 : 8);
+        near_axis = true;
+    } else if (!horizontal && ax > H / 3) {
+        to = ax - 2;
+        from = to - (H / 50 > 8 ? H / 50 : 8);
+        near_axis = true;
+    }
+    int len = horizontal ? H : W;
+    int min_w = len / 100 > 3 ? len / 100 : 3;
+    for (int k = from; k < to; k++) {
+        int n = horizontal ? scan_bars(s, bg, k, 0, 0, 1, H, min_w, H * 3 / 10)
+                           : scan_bars(s, bg, 0, k, 1, 0, W, min_w, W * 3 / 10);
+        lines++;
+        if (n > 0 && n < 64)
+            cnt[n]++;
+    }
+    int best = 0;
+    if (near_axis) {
+        /* short bars end within the window: the most bars seen on at least
+         * two lines */
+        for (int i = 63; i > 0 && !best; i--)
+            if (cnt[i] >= 2)
+                best = i;
+        return best;
+    }
+    for (int i = 1; i < 64; i++)
+        if (cnt[i] >= cnt[best] && cnt[i] > 0)
+            best = i;
+    return lines && cnt[best] * 100 >= lines * 15 ? best : 0;
 }
 
 ODX_STATIC void st_chart(cap_desc *d, const cap_image *full)
@@ -558,23 +652,31 @@ ODX_STATIC void st_chart(cap_desc *d, const cap_image *full)
     int ax_y = -1, ax_x = -1;
     find_axes(d, full, &ax_y, &ax_x);
     float mh = median_h(d);
-    /* title: the tallest worded line in the top fifth */
+    /* title: in the top fifth, tall and long (legend entries and stray
+     * ticks are short) */
     int ti = -1;
+    float best = 0;
     for (int i = 0; i < d->n_lines; i++) {
         const cap_text_line *l = &d->lines[i];
-        if (is_rotated(l) || !has_words(l->text) || l->y > H / 5)
+        char_kinds k = kinds(l->text);
+        if (is_rotated(l) || l->y > H / 5 || (k.letters < 4 && k.cjk < 3))
             continue;
         if (ax_y >= 0 && ax_x >= 0 && l->y > ax_y)
             continue;
-        if (ti < 0 || l->h > d->lines[ti].h + 1 ||
-            (abs(l->h - d->lines[ti].h) <= 1 && l->y < d->lines[ti].y))
+        int len = k.letters + 2 * k.cjk;
+        float score = (float)l->h + 0.25f * (float)(len < 40 ? len : 40);
+        if (ti < 0 || score > best) {
             ti = i;
+            best = score;
+        }
     }
     if (ti >= 0)
         set_str(&d->title, d->lines[ti].text);
-    /* x label: the lowest worded line under the x axis, roughly centred */
+    /* x label: the lowest worded line under the x axis, roughly centred
+     * (pies have no axes: their labels are slices) */
+    bool pie = strcmp(d->chart_type, "pie") == 0;
     int xi = -1;
-    for (int i = 0; i < d->n_lines; i++) {
+    for (int i = 0; i < d->n_lines && !pie; i++) {
         const cap_text_line *l = &d->lines[i];
         if (i == ti || is_rotated(l) || !has_words(l->text))
             continue;
@@ -601,14 +703,13 @@ ODX_STATIC void st_chart(cap_desc *d, const cap_image *full)
     if (xi >= 0)
         set_str(&d->x_label, d->lines[xi].text);
     /* y label: the rotated strip OCR read (ocr.c), left of the plot */
-    for (int i = 0; i < d->n_lines; i++)
+    for (int i = 0; i < d->n_lines && !pie; i++)
         if (is_rotated(&d->lines[i]) && d->lines[i].x < W / 4 && has_words(d->lines[i].text)) {
             set_str(&d->y_label, d->lines[i].text);
             break;
         }
     /* ticks: numbers, and short labels strung along the axes; legend:
      * other worded lines inside the frame (or anywhere, for pies) */
-    bool pie = strcmp(d->chart_type, "pie") == 0;
     for (int i = 0; i < d->n_lines; i++) {
         const cap_text_line *l = &d->lines[i];
         if (i == ti || i == xi || is_rotated(l))
@@ -627,22 +728,12 @@ ODX_STATIC void st_chart(cap_desc *d, const cap_image *full)
         else if (pie || ax_y < 0 || (cy < ax_y && cx > ax_x))
             push_str(&d->legend, &d->n_legend, ST_MAX_LEGEND, l->text);
     }
-    /* bars touching an axis: along the x axis (columns) or the y axis
-     * (horizontal bars), whichever sees more */
+    /* bars: counted as columns or as horizontal bars, whichever the
+     * image supports more strongly */
     if (strcmp(d->chart_type, "bar") == 0 && full && full->rgb) {
         st_img s = st_img_of(d, full);
-        int nb_x = 0, nb_y = 0;
-        if (ax_y > 3 && ax_x >= 0 && ax_x < W - 10) {
-            int x0 = ax_x + 2, len = W - x0;
-            /* stop at the right frame if any: scan only inside the plot */
-            nb_x = count_runs(&s, x0, ax_y - 3, 1, 0, len - 2);
-        }
-        if (ax_x >= 0 && ax_y > 10) {
-            nb_y = count_runs(&s, ax_x + 3, 0, 0, 1, ax_y - 2);
-        }
-        d->n_bars = nb_x > nb_y ? nb_x : nb_y;
-        if (d->n_bars > 200)
-            d->n_bars = 0; /* texture, not bars */
+        int nv = count_bars(&s, W, H, false, ax_y), nh = count_bars(&s, W, H, true, ax_x);
+        d->n_bars = nv > nh ? nv : nh;
     }
 }
 

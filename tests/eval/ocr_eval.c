@@ -233,8 +233,18 @@ int main(int argc, char **argv)
             }
             free(kt);
         }
+        cap_structure(d, &full);
+        if (verbose) {
+            printf("%s structure: title=[%s] x=[%s] y=[%s] bars=%d legend=%d ticks=%d "
+                   "cols=%d ui=%d\n",
+                   file, d->title ? d->title : "", d->x_label ? d->x_label : "",
+                   d->y_label ? d->y_label : "", d->n_bars, d->n_legend, d->n_ticks,
+                   d->n_text_columns, d->n_ui_words);
+            if (cap_compose(d, &err) == ODX_OK)
+                printf("%s caption.en: %s\n%s caption.zh: %s\n", file,
+                       d->caption[CAP_DETAILED][CAP_EN], file, d->caption[CAP_DETAILED][CAP_ZH]);
+        }
         if (is_table) {
-            cap_structure(d, &full);
             int want = 0;
             for (int c = 0; c < n_cols; c++)
                 if (!strcmp(cols[c].file, file))

@@ -38,6 +38,7 @@ typedef struct cap_layout {
     float box_area;    /* its share of the image; 0 when none */
     int n_left_labels, n_bottom_labels; /* separate label groups */
     float box_ink;     /* share of its inside that differs from its fill */
+    int box_x0, box_y0, box_x1, box_y1; /* the box in thumbnail pixels */
     /* The outer 2-pixel ring: the share of each side in the ring's most
      * common colour, the lowest of the four sides. Pages, tables, charts
      * and diagrams have margins of one colour; a window's title bar, menus

@@ -1245,6 +1245,10 @@ static void feat_plot_box(const uint8_t *px, int w, int h, cap_layout *out)
     if (sides < 2)
         goto done;
     out->box_area = (float)(bb - ba + 1) * (bot - top + 1) / (float)n;
+    out->box_x0 = ba;
+    out->box_y0 = top;
+    out->box_x1 = bb;
+    out->box_y1 = bot;
     /* Inside: marks that differ from the inside's own fill. */
     {
         uint32_t ih[512] = {0};
@@ -1405,6 +1409,13 @@ void cap_layout_compute(const cap_image *thumb, cap_layout *out)
         if (cw >= 0.3f * w && ch >= 0.3f * h && border > 0.75f) {
             out->n_frames++;
             continue;
+        }
+        /* With a plot area found, marks are what lies inside it: tick
+         * labels, titles and legends outside are text, not data. */
+        if (out->box_area > 0) {
+            int mx = (k->x0 + k->x1) / 2, my = (k->y0 + k->y1) / 2;
+            if (mx <= out->box_x0 || mx >= out->box_x1 || my <= out->box_y0 || my >= out->box_y1)
+                continue;
         }
         if (fill >= 0.85f && cw >= 3 && ch >= 3 && k->n >= 0.0015f * n && k->n < 0.5f * n) {
             out->n_solid++;

@@ -339,6 +339,30 @@ static void test_plot_areas(void)
     CHECK_STR(d.chart_type, "bar");
     cap_image_free(&im);
 
+    /* black curve, black lettering: the many glyphs of the title and the
+     * tick labels lie outside the plot area and are no scatter dots */
+    im = img_new(500, 350, 255, 255, 255);
+    rect(&im, 70, 30, 480, 31, 0, 0, 0);
+    rect(&im, 70, 289, 480, 290, 0, 0, 0);
+    rect(&im, 70, 30, 71, 290, 0, 0, 0);
+    rect(&im, 479, 30, 480, 290, 0, 0, 0);
+    word(&im, 150, 10, 40);
+    for (int i = 0; i < 5; i++)
+        word(&im, 38, 40 + i * 55, 4);
+    for (int i = 0; i < 6; i++)
+        word(&im, 80 + i * 70, 298, 4);
+    for (int x = 80; x < 470; x++) {
+        int y = 160 + (int)(90 * sinf((float)x / 40));
+        rect(&im, x, y, x + 2, y + 4, 0, 0, 0);
+    }
+    cap_layout_compute(&im, &L);
+    CHECK_MSG(L.box_area > 0.5f, "box %g", L.box_area);
+    CHECK_MSG(L.n_curves >= 1 && L.n_blobs < 3, "curves %d blobs %d", L.n_curves, L.n_blobs);
+    describe(&im, &d);
+    CHECK_MSG(d.domain == CAP_CHART, "domain %s", cap_domain_name(d.domain));
+    CHECK_STR(d.chart_type, "line");
+    cap_image_free(&im);
+
     /* the same frame without tick labels is no plot area with labels */
     im = img_new(500, 350, 255, 255, 255);
     rect(&im, 70, 30, 480, 31, 0, 0, 0);

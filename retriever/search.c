@@ -326,9 +326,53 @@ static odx_status run_dense(search_ctx *x, int k, odx_err *err)
     return ODX_OK;
 }
 
+/* FTS5 scores every row that matches (FACTS.md): at scale a word found in
+ * a large share of all captions costs far more than it tells. Such groups
+ * are left out of MATCH (they still count for coverage and the dense
+ * path) as long as a rarer group remains. */
+#define DF_MIN_ROWS 20000
+#define DF_MAX_SHARE 0.15
+
+static char *fts_match(search_ctx *x)
+{
+    int n = x->q.n_groups;
+    bool *was = calloc((size_t)(n ? n : 1), sizeof *was);
+    if (!was)
+        return NULL;
+    for (int g = 0; g < n; g++)
+        was[g] = x->q.groups[g].stopword;
+    int64_t df, n_docs = 0;
+    if (n > 1 && store_term_df(x->s, "a", &df, &n_docs, NULL) == ODX_OK &&
+        n_docs >= DF_MIN_ROWS) {
+        int kept = 0;
+        bool common[64] = {false};
+        for (int g = 0; g < n && g < 64; g++) {
+            emb_query_group *gr = &x->q.groups[g];
+            if (gr->stopword)
+                continue;
+            int64_t gdf = 0;
+            for (int t = 0; t < gr->n_terms; t++) {
+                int64_t d;
+                if (store_term_df(x->s, gr->terms[t], &d, &n_docs, NULL) == ODX_OK)
+                    gdf += d;
+            }
+            common[g] = (double)gdf > DF_MAX_SHARE * (double)n_docs;
+            kept += !common[g];
+        }
+        for (int g = 0; kept > 0 && g < n && g < 64; g++)
+            if (common[g])
+                x->q.groups[g].stopword = true;
+    }
+    char *match = emb_query_fts(&x->q);
+    for (int g = 0; g < n; g++)
+        x->q.groups[g].stopword = was[g];
+    free(was);
+    return match;
+}
+
 static odx_status run_lexical(search_ctx *x, int limit, odx_err *err)
 {
-    char *match = emb_query_fts(&x->q);
+    char *match = fts_match(x);
     if (!match)
         return ODX_OK;
     store_hit *hits = NULL;

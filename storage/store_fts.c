@@ -157,3 +157,55 @@ done:
     *n = n_h;
     return ODX_OK;
 }
+
+typedef struct df_ctx {
+    sqlite3_stmt *st;
+    int64_t min_df;
+    bool any;
+} df_ctx;
+
+static int df_cb(void *ctx, const char *tok, int len, int start, int end, bool colocated)
+{
+    (void)start, (void)end;
+    df_ctx *c = ctx;
+    if (colocated)
+        return 0;
+    sqlite3_reset(c->st);
+    sqlite3_bind_text(c->st, 1, tok, len, SQLITE_TRANSIENT);
+    int64_t df = sqlite3_step(c->st) == SQLITE_ROW ? sqlite3_column_int64(c->st, 0) : 0;
+    if (!c->any || df < c->min_df)
+        c->min_df = df;
+    c->any = true;
+    return 0;
+}
+
+odx_status store_term_df(store *s, const char *term, int64_t *df, int64_t *n_docs,
+                         odx_err *err)
+{
+    if (!s || !term || !df || !n_docs)
+        return core_err(err, ODX_ERR_INVALID, "store_term_df: bad arguments");
+    odx_status rc = ODX_OK;
+    sqlite3_stmt *st = NULL, *nst = NULL;
+    pthread_mutex_lock(&s->mu);
+    /* fts5vocab over the caption index, per connection (temp schema) */
+    if (sqlite3_exec(s->db,
+                     "CREATE VIRTUAL TABLE IF NOT EXISTS temp.odx_vocab USING "
+                     "fts5vocab(main, 'captions_fts', 'row')",
+                     NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, "SELECT doc FROM temp.odx_vocab WHERE term = ?1", -1, &st,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, "SELECT coalesce(max(id), 0) FROM captions", -1, &nst,
+                           NULL) != SQLITE_OK) {
+        rc = store_db_err(s, err, "term frequency");
+        goto done;
+    }
+    df_ctx c = {.st = st};
+    emb_tokenize(term, (int)strlen(term), df_cb, &c);
+    *df = c.any ? c.min_df : 0;
+    *n_docs = sqlite3_step(nst) == SQLITE_ROW ? sqlite3_column_int64(nst, 0) : 0;
+done:
+    sqlite3_finalize(st);
+    sqlite3_finalize(nst);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}

@@ -1230,8 +1230,10 @@ static void feat_plot_box(const uint8_t *px, int w, int h, cap_layout *out)
         goto done;
     int sides = 0;
     for (int side = 0; side < 2; side++) {
+        /* tick marks stick out of the spines, so an edge's run may start
+         * or end a few pixels beyond the spine */
         int x0 = side ? bb : ba;
-        for (int x = x0 - 2; x <= x0 + 2; x++) {
+        for (int x = x0 - tol; x <= x0 + tol; x++) {
             if (x < 0 || x >= w)
                 continue;
             int a, b;

@@ -297,6 +297,21 @@ static void tick_labels(cap_image *im, int x0, int x1, int y0, int y1, uint8_t v
     }
 }
 
+/* Tick marks sticking out of the left and bottom spines at the labels of
+ * tick_labels, and one in the corner, as plotting libraries draw them. */
+static void tick_marks(cap_image *im, int x0, int x1, int y0, int y1)
+{
+    rect(im, x0 - 5, y1 - 1, x0, y1 + 1, 0, 0, 0);
+    for (int i = 0; i < 5; i++) {
+        int y = y0 + 10 + i * (y1 - y0 - 20) / 4;
+        rect(im, x0 - 5, y, x0, y + 1, 0, 0, 0);
+    }
+    for (int i = 0; i < 6; i++) {
+        int x = x0 + 15 + i * (x1 - x0 - 30) / 5;
+        rect(im, x, y1, x + 1, y1 + 5, 0, 0, 0);
+    }
+}
+
 static void test_plot_areas(void)
 {
     /* classic style: four black spines, a blue curve inside */
@@ -306,6 +321,7 @@ static void test_plot_areas(void)
     rect(&im, 70, 30, 71, 290, 0, 0, 0);
     rect(&im, 479, 30, 480, 290, 0, 0, 0);
     tick_labels(&im, 70, 480, 30, 290, 40);
+    tick_marks(&im, 70, 480, 30, 290);
     for (int x = 80; x < 470; x++) {
         int y = 160 + (int)(90 * sinf((float)x / 40)); /* steps <= 3 px: */
         rect(&im, x, y, x + 2, y + 4, 31, 119, 180);      /* stays joined */

@@ -798,8 +798,16 @@ void cap_features_compute(const cap_image *thumb, cap_desc *d)
         for (int y = 0; y < h; y++)
             for (int x = 0; x < w; x++) {
                 size_t i = (size_t)y * w + x;
-                float hh, s, v;
-                feat_hsv(px[3 * i], px[3 * i + 1], px[3 * i + 2], &hh, &s, &v);
+                float hh = 0, s, v;
+                int r = px[3 * i], g = px[3 * i + 1], b = px[3 * i + 2];
+                int mx = r > g ? (r > b ? r : b) : (g > b ? g : b);
+                int mn = r < g ? (r < b ? r : b) : (g < b ? g : b);
+                v = mx / 255.0f;
+                s = mx ? (float)(mx - mn) / mx : 0;
+                /* every hue test below also needs s > 0.1 and v > 0.12:
+                 * greys and near-blacks skip the hue */
+                if (s > 0.1f && v > 0.12f)
+                    feat_hsv(r, g, b, &hh, &s, &v);
                 int gmag = 0;
                 if (x > 0 && y > 0 && x + 1 < w && y + 1 < h)
                     gmag = abs(c.lum[i + 1] - c.lum[i - 1]) + abs(c.lum[i + w] - c.lum[i - w]);

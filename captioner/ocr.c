@@ -325,7 +325,8 @@ static bool keep_word(const char *t, float conf, bool line_start, bool strict)
         for (size_t i = 0; i < n;) {
             int32_t cp;
             i += (size_t)core_utf8_next(t + i, n - i, &cp);
-            bool ok = (cp < 128 && strchr(",.;:!?%&()'\"-", (int)cp)) ||
+            bool ok = (cp < 128 && strchr(",.;:!?%&()'\"-", (int)cp)) || cp == 0x2014 ||
+                      cp == 0x2013 ||
                       (cp >= 0x3001 && cp <= 0x3011) || (cp >= 0xFF01 && cp <= 0xFF1F) ||
                       cp == 0x201C || cp == 0x201D || cp == 0x2018 || cp == 0x2019;
             if (!ok)
@@ -339,19 +340,24 @@ static bool keep_word(const char *t, float conf, bool line_start, bool strict)
      * character for "one": a real 一 comes inside a longer word. */
     {
         bool only_dash = true;
+        int n_dash = 0, n_one = 0;
         size_t n = strlen(t);
         for (size_t i = 0; i < n && only_dash;) {
             int32_t cp;
             i += (size_t)core_utf8_next(t + i, n - i, &cp);
             only_dash = cp == 0x4E00 || cp == 0x2014 || cp == 0x2013 || cp == '-' ||
                         cp == 0x30FC || cp == 0x2500;
+            n_dash++;
+            n_one += cp == 0x4E00 || cp == 0x30FC || cp == 0x2500;
         }
-        if (only_dash)
+        /* a lone dash between words ("Inbox — Evolution") is punctuation */
+        if (only_dash && (n_dash > 1 || n_one > 0))
             return false;
     }
     /* A single Latin letter is usually a stray mark; keep confident ones
      * (a, I, A, x) and digits, which are chart ticks and table cells. */
-    if (good + cs.other == 1 && cs.latin == 1 && conf < 85)
+    if (good + cs.other == 1 && cs.latin == 1 &&
+        conf < (isupper((unsigned char)t[0]) || (unsigned char)t[0] >= 0xC0 ? 60 : 85))
         return false;
     if (cs.other > 2 * good + 1)
         return false;

@@ -842,7 +842,9 @@ ODX_STATIC void st_screenshot(cap_desc *d)
         const cap_text_line *l = &d->lines[i];
         if (!has_words(l->text) || utf8_len(l->text) < 3 || l->y > d->height / 6)
             continue;
-        if (in_vocab(l->text))
+        char_kinds k = kinds(l->text);
+        /* a clock or a counter in a panel is not a title */
+        if (in_vocab(l->text) || (k.letters < 4 && k.cjk < 2) || k.digits > k.letters + k.cjk)
             continue;
         int cx = l->x + l->w / 2;
         int dc = abs(cx - d->width / 2);

@@ -11,9 +11,18 @@ static cap_ocr *ocr;
 
 static bool load(const char *name, cap_image *im)
 {
+    /* ctest sets ODX_SOURCE_DIR; run by hand, the source tree is where this
+     * file was compiled from */
     const char *src = getenv("ODX_SOURCE_DIR");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/tests/fixtures/ocr/%s", src ? src : ".", name);
+    char path[4096], here[4096];
+    if (!src) {
+        snprintf(here, sizeof here, "%s", __FILE__);
+        char *cut = strstr(here, "/tests/unit/");
+        if (cut)
+            *cut = 0;
+        src = cut ? here : ".";
+    }
+    snprintf(path, sizeof path, "%s/tests/fixtures/ocr/%s", src, name);
     uint8_t *data = NULL;
     size_t len = 0;
     odx_err err = {0};

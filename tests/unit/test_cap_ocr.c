@@ -14,7 +14,7 @@ static bool load(const char *name, cap_image *im)
     /* ctest sets ODX_SOURCE_DIR; run by hand, the source tree is where this
      * file was compiled from */
     const char *src = getenv("ODX_SOURCE_DIR");
-    char path[4096], here[4096];
+    char here[4096], path[4096 + 256];
     if (!src) {
         snprintf(here, sizeof here, "%s", __FILE__);
         char *cut = strstr(here, "/tests/unit/");

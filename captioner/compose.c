@@ -475,8 +475,9 @@ static void co_table(co_out *o, const cap_desc *d, bool unsure, const char *titl
             char *hdr = clip(d->table_md, n < 200 ? n : 200);
             if (hdr) {
                 /* "| a | b |" -> "a, b" */
-                core_buf h;
+                core_buf h, hz;
                 core_buf_init(&h, 512);
+                core_buf_init(&hz, 512);
                 char *save = NULL;
                 int n_hdr = 0;
                 for (char *c = strtok_r(hdr, "|", &save); c; c = strtok_r(NULL, "|", &save)) {
@@ -488,14 +489,16 @@ static void co_table(co_out *o, const cap_desc *d, bool unsure, const char *titl
                     if (!*c || !strcmp(c, "\xE2\x80\xA6"))
                         continue;
                     core_buf_printf(&h, "%s%s", h.len ? ", " : "", c);
+                    core_buf_printf(&hz, "%s%s", hz.len ? "、" : "", c);
                     if (strlen(c) < 40 && n_hdr++ < 8)
                         tag(&o->tags[has_cjk(c) ? CAP_ZH : CAP_EN], c);
                 }
                 if (h.len) {
                     core_buf_printf(&o->det[CAP_EN], " (%s)", h.data);
-                    core_buf_printf(&o->det[CAP_ZH], "（%s）", h.data);
+                    core_buf_printf(&o->det[CAP_ZH], "（%s）", hz.data);
                 }
                 core_buf_free(&h);
+                core_buf_free(&hz);
                 free(hdr);
             }
         }
@@ -730,11 +733,15 @@ static void co_photo(co_out *o, const cap_desc *d, bool unsure)
         {f->snow, "snow", "积雪", "snow", "雪"},
         {f->sunset, "a sunset glow", "夕阳余晖", "sunset", "日落"},
     };
-    int nc = 0;
+    int nc = 0, n_cues = 0;
+    for (size_t i = 0; i < sizeof cue / sizeof *cue; i++)
+        n_cues += cue[i].v >= 0.35f;
     for (size_t i = 0; i < sizeof cue / sizeof *cue; i++) {
         if (cue[i].v < 0.35f)
             continue;
-        core_buf_printf(&o->det[CAP_EN], "%s%s", nc ? ", " : " The scene includes ", cue[i].en);
+        core_buf_printf(&o->det[CAP_EN], "%s%s",
+                        nc == 0 ? " The scene includes " : nc == n_cues - 1 ? " and " : ", ",
+                        cue[i].en);
         core_buf_printf(&o->det[CAP_ZH], "%s%s", nc ? "、" : "画面中可以看到", cue[i].zh);
         tag(&o->tags[CAP_EN], cue[i].ten);
         tag(&o->tags[CAP_ZH], cue[i].tzh);

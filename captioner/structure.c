@@ -746,12 +746,19 @@ ODX_STATIC void st_document(cap_desc *d)
         return;
     float mh = median_h(d);
     int ti = -1;
+    float best = 0;
     for (int i = 0; i < d->n_lines; i++) {
         const cap_text_line *l = &d->lines[i];
         if (l->y > H * 2 / 5 || !has_words(l->text) || utf8_len(l->text) < 3)
             continue;
-        if (l->h >= mh * 1.25f && (ti < 0 || l->h > d->lines[ti].h))
+        /* large and long: a logo is large but short */
+        char_kinds k = kinds(l->text);
+        int len = k.letters + 2 * k.cjk;
+        float score = (float)l->h * (1.0f + (float)(len < 30 ? len : 30) / 15.0f);
+        if (l->h >= mh * 1.25f && (ti < 0 || score > best)) {
             ti = i;
+            best = score;
+        }
     }
     if (ti < 0) {
         for (int i = 0; i < d->n_lines && ti < 0; i++)

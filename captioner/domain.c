@@ -31,6 +31,7 @@ typedef struct dom_text {
     int n_xstarts;     /* distinct left edges used by >= 2 lines (columns) */
     float row_multi;   /* share of rows holding >= 3 separate lines (table rows) */
     float coverage;    /* text box area / image area */
+    int n_prose;       /* long lines starting at one left edge (a paragraph) */
 } dom_text;
 
 static void dom_text_layout(const cap_desc *d, dom_text *t)
@@ -64,6 +65,24 @@ static void dom_text_layout(const cap_desc *d, dom_text *t)
         if (xs[b] >= 2 && xs[b] >= t->n_lines / 12)
             t->n_xstarts++;
     t->coverage = (float)(area / ((double)W * H));
+    /* Prose: long lines flush with one left edge. Posters centre their
+     * long lines; tables and charts have few long lines. */
+    enum { NL = 100 };
+    int left[NL] = {0};
+    for (int i = 0; i < d->n_lines; i++) {
+        const cap_text_line *l = &d->lines[i];
+        if (!l->text || !l->text[0] || l->conf < 40 || l->w <= 0 || l->h <= 0 ||
+            (float)l->w / W <= 0.45f)
+            continue;
+        int b = (int)((int64_t)l->x * NL / W);
+        if (b >= 0 && b < NL)
+            left[b]++;
+    }
+    for (int b = 0; b < NL; b++) {
+        int c = left[b] + (b > 0 ? left[b - 1] : 0) + (b + 1 < NL ? left[b + 1] : 0);
+        if (c > t->n_prose)
+            t->n_prose = c;
+    }
     /* Lines sharing a row: Tesseract splits table rows into cells. */
     int n_rows = 0, n_multi = 0;
     for (int i = 0; i < d->n_lines; i++) {
@@ -103,6 +122,8 @@ enum {
     TX_UI,      /* many short lines not in cell rows: buttons, menus */
     TX_FEW,     /* one to a few lines on a synthetic image: lettering */
     TX_MANY,    /* many lines at all */
+    TX_PROSE,   /* several long lines flush left, in a picture without
+                   column-aligned rows: a paragraph, even on a short page */
     TX_UNREAD,  /* the picture has rows of text-like marks but OCR read
                    almost nothing: they were curves, hatching, dots */
     TX_N
@@ -120,12 +141,13 @@ static const float dom_text_w[TX_N][CAP_N_DOMAINS] = {
     [TX_UI]     = {0.0f,  0.0f, 0.0f,  0.0f,  0.5f,  0.0f,  0.0f},
     [TX_FEW]    = {0.0f,  0.0f, 0.0f,  0.0f,  0.0f,  0.3f,  0.0f},
     [TX_MANY]   = {-0.5f, 0.0f, 0.0f,  0.0f,  0.0f,  0.0f,  0.0f},
+    [TX_PROSE]  = {0.0f,  1.0f, 0.0f,  0.0f,  0.0f, -0.3f, -0.5f},
     [TX_UNREAD] = {0.0f, -1.5f, -1.0f, 0.0f,  0.0f,  0.0f,  0.5f},
 };
 
-/* dense, syn, axis: the visual evidence of dom_scores that the text
+/* dense, syn, axis, trow: the visual evidence of dom_scores that the text
  * evidence is read against. */
-static void dom_text_scores(const cap_desc *d, float dense, float syn, float axis,
+static void dom_text_scores(const cap_desc *d, float dense, float syn, float axis, float trow,
                             float s[CAP_N_DOMAINS])
 {
     dom_text t;
@@ -140,6 +162,8 @@ static void dom_text_scores(const cap_desc *d, float dense, float syn, float axi
     e[TX_UI] = many * t.short_share * (1 - t.row_multi);
     e[TX_FEW] = ramp((float)t.n_lines, 0.5f, 2) * (1 - many) * syn;
     e[TX_MANY] = many;
+    /* the rows of a table read as long flush-left lines too */
+    e[TX_PROSE] = ramp((float)t.n_prose, 3, 7) * (1 - trow);
     e[TX_UNREAD] = dense * (1 - ramp((float)t.n_lines, 2, 8));
     for (int k = 0; k < TX_N; k++)
         for (int c = 0; c < CAP_N_DOMAINS; c++)
@@ -214,7 +238,7 @@ static void dom_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N_DOM
                      0.6f * f->grid_score;
 
     if (d->ocr_ran)
-        dom_text_scores(d, dense, syn, axis, s);
+        dom_text_scores(d, dense, syn, axis, trow, s);
 }
 
 /* Chart kind from the shapes of the marks: sectors, solid bars, long thin

@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define RUN_MAX_WORKERS 64
 #define RUN_BATCH_SECONDS 5.0
 #define RUN_TEXT_MAX (4u << 20)
 #define RUN_N_FIELDS 3
+#define RUN_SLOW_S 60.0 /* a file captioning this long is named in the log */
 
 enum { JOB_FULL = 0, JOB_REEMBED = 1 };
 enum { OUT_ERROR = 0, OUT_REUSE, OUT_REEMBED, OUT_CAPTION };
@@ -42,6 +44,8 @@ typedef struct run_job {
     store_vec vecs[RUN_N_FIELDS];
     int n_vecs;
     bool owns_hash;    /* registered in run.inflight while captioning */
+    double t_start;    /* when a worker took it (under run.mu) */
+    bool slow_logged;
 } run_job;
 
 typedef struct run {
@@ -59,6 +63,8 @@ typedef struct run {
     bool closing;
     pthread_t *threads;
     int n_threads;
+    run_job **running; /* per worker slot: the job in hand, for the slow log */
+    int next_slot;
     odx_status worker_status;
     odx_err worker_err;
     uint64_t *inflight; /* content hashes being captioned now */
@@ -353,6 +359,9 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&r->mu);
         return NULL;
     }
+    pthread_mutex_lock(&r->mu);
+    int slot = r->next_slot++;
+    pthread_mutex_unlock(&r->mu);
     for (;;) {
         pthread_mutex_lock(&r->mu);
         while (!r->jq_head && !r->closing)
@@ -365,12 +374,15 @@ static void *worker_main(void *arg)
         r->jq_head = j->next;
         if (!r->jq_head)
             r->jq_tail = NULL;
+        j->t_start = core_now();
+        r->running[slot] = j;
         pthread_mutex_unlock(&r->mu);
 
         j->next = NULL;
         process(r, cw, j);
 
         pthread_mutex_lock(&r->mu);
+        r->running[slot] = NULL;
         if (r->rq_tail)
             r->rq_tail->next = j;
         else
@@ -389,7 +401,8 @@ static odx_status pool_start(run *r)
     if (st != ODX_OK)
         return st;
     r->threads = calloc((size_t)r->n_workers, sizeof *r->threads);
-    if (!r->threads)
+    r->running = calloc((size_t)r->n_workers, sizeof *r->running);
+    if (!r->threads || !r->running)
         return core_err(r->err, ODX_ERR_NOMEM, "no memory for worker threads");
     for (int i = 0; i < r->n_workers; i++) {
         if (pthread_create(&r->threads[i], NULL, worker_main, r) != 0) {
@@ -428,6 +441,8 @@ static void pool_stop(run *r)
     r->rq_head = r->rq_tail = NULL;
     free(r->threads);
     r->threads = NULL;
+    free(r->running);
+    r->running = NULL;
     cap_engine_free(r->eng);
     r->eng = NULL;
 }
@@ -572,6 +587,20 @@ release:
     return st;
 }
 
+/* Called with r->mu held. */
+static void log_slow(run *r)
+{
+    double now = core_now();
+    for (int i = 0; i < r->n_threads; i++) {
+        run_job *j = r->running ? r->running[i] : NULL;
+        if (j && !j->slow_logged && now - j->t_start > RUN_SLOW_S) {
+            j->slow_logged = true;
+            core_log(CORE_LOG_WARN, "'%s' has been in work for %.0f s", j->path,
+                     now - j->t_start);
+        }
+    }
+}
+
 /* Writes results until fewer than `limit` jobs are in flight (limit 0: all
  * done). Blocks only while the limit is reached. */
 static odx_status pump(run *r, int limit)
@@ -591,8 +620,15 @@ static odx_status pump(run *r, int limit)
             r->jq_head = r->jq_tail = NULL;
         }
         while (!r->rq_head && r->in_flight > 0 && r->in_flight >= limit &&
-               r->worker_status == ODX_OK)
-            pthread_cond_wait(&r->res_cv, &r->mu);
+               r->worker_status == ODX_OK) {
+            /* Timed, so a file that never finishes (a decoder or OCR stuck
+             * on odd input) is at least named in the log of a cron run. */
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 5;
+            if (pthread_cond_timedwait(&r->res_cv, &r->mu, &ts) == ETIMEDOUT)
+                log_slow(r);
+        }
         run_job *list = r->rq_head;
         r->rq_head = r->rq_tail = NULL;
         odx_status wst = r->worker_status;

@@ -191,6 +191,15 @@ static const char INDEX_HELP[] =
     "Exit: 0 all indexed, 1 some files failed (see 'omnidex errors'),\n"
     "      3 fatal error, 4 another index run holds the lock, 6 interrupted.\n";
 
+static const char REBUILD_HELP[] =
+    "Usage: omnidex rebuild [--fresh] [OPTIONS]\n"
+    "Re-caption and re-embed every image under the indexed folders now (the\n"
+    "index does this by itself when the engine changes). With --fresh, build a\n"
+    "complete new index beside the old one and swap it in when done; searches\n"
+    "answer from the old index until the swap.\n"
+    "Takes the options of 'omnidex index' (workers, OCR, limits, --quiet, ...).\n"
+    "Exit: as for index.\n";
+
 static int cmd_index_common(const global *g, int argc, char **argv, bool rebuild)
 {
     odx_index_params p = odx_index_params_default();
@@ -203,7 +212,8 @@ static int cmd_index_common(const global *g, int argc, char **argv, bool rebuild
         {"exclude", 1, 0, 6},   {"hidden", 0, 0, 7},     {"no-follow", 0, 0, 8},
         {"max-pixels", 1, 0, 9}, {"max-bytes", 1, 0, 10}, {"wait", 0, 0, 11},
         {"quiet", 0, 0, 'q'},   {"log-json", 0, 0, 12},  {"help", 0, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"fresh", 0, 0, 13},    {0, 0, 0, 0}};
+    bool fresh = false;
     const char *name = rebuild ? "rebuild" : "index";
     int c;
     optind = 1;
@@ -244,7 +254,12 @@ static int cmd_index_common(const global *g, int argc, char **argv, bool rebuild
         case 11: p.wait_lock = true; break;
         case 'q': ui.quiet = true; break;
         case 12: ui.json = true; break;
-        case 'h': fputs(INDEX_HELP, stdout); return EXIT_OK;
+        case 13:
+            if (!rebuild)
+                return usage_error(name, "--fresh is an option of rebuild%s", "");
+            fresh = true;
+            break;
+        case 'h': fputs(rebuild ? REBUILD_HELP : INDEX_HELP, stdout); return EXIT_OK;
         default: return usage_error(name, "bad option%s", "");
         }
     }
@@ -261,18 +276,27 @@ static int cmd_index_common(const global *g, int argc, char **argv, bool rebuild
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    if (rebuild && optind < argc)
+        return usage_error(name, "rebuild takes no paths (it rebuilds the indexed roots)%s", "");
     odx_err e = {0};
     odx_db *db = NULL;
-    odx_status st = open_db(g, false, &db, &e);
-    if (st != ODX_OK)
-        return fail(&e, st);
     odx_index_stats s;
     memset(&s, 0, sizeof s);
-    if (rebuild)
-        st = odx_rebuild(db, &p, &s, &e);
-    else
-        st = odx_index(db, (const char *const *)argv + optind, argc - optind, &p, &s, &e);
-    odx_db_close(db);
+    odx_status st;
+    if (fresh) {
+        odx_db_params dp = odx_db_params_default();
+        dp.models_dir = g->models;
+        st = odx_rebuild_fresh(g->db, &dp, &p, &s, &e);
+    } else {
+        st = open_db(g, false, &db, &e);
+        if (st != ODX_OK)
+            return fail(&e, st);
+        if (rebuild)
+            st = odx_rebuild(db, &p, &s, &e);
+        else
+            st = odx_index(db, (const char *const *)argv + optind, argc - optind, &p, &s, &e);
+        odx_db_close(db);
+    }
     if (ui.json) {
         printf("{\"event\":\"summary\",\"status\":");
         json_str(stdout, odx_status_str(st));

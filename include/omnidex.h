@@ -140,6 +140,14 @@ ODX_API odx_status odx_index(odx_db *db, const char *const *roots, int n_roots,
 ODX_API odx_status odx_rebuild(odx_db *db, const odx_index_params *p,
                                odx_index_stats *stats, odx_err *err);
 
+/* Builds a complete new index of the remembered roots beside the one in
+ * dir (NULL: resolved as for odx_db_open) and swaps it in atomically when
+ * done; searches answer from the old index until the swap. No odx_db may
+ * be open for writing on dir meanwhile. Takes the writer lock. */
+ODX_API odx_status odx_rebuild_fresh(const char *dir, const odx_db_params *dp,
+                                     const odx_index_params *p,
+                                     odx_index_stats *stats, odx_err *err);
+
 /* ------------------------------------------------------------ search ---- */
 
 typedef struct odx_search_params {

@@ -207,6 +207,23 @@ odx_status odx_rebuild(odx_db *db, const odx_index_params *pin, odx_index_stats 
     return odx_index(db, NULL, 0, &p, stats, err);
 }
 
+odx_status odx_rebuild_fresh(const char *dir, const odx_db_params *dpin,
+                             const odx_index_params *pin, odx_index_stats *stats, odx_err *err)
+{
+    odx_db_params dp = dpin ? *dpin : odx_db_params_default();
+    odx_index_params p = pin ? *pin : odx_index_params_default();
+    char path[PATH_MAX];
+    odx_status st = odx_db_dir_resolve(dir, path, sizeof path, err);
+    if (st != ODX_OK)
+        return st;
+    odx_db tmp = {.models_dir = resolve_models(dp.models_dir)};
+    cap_config cfg = cap_cfg_from(&tmp, &p);
+    odx_index_stats local;
+    st = idx_rebuild_fresh(path, &cfg, &p, stats ? stats : &local, err);
+    free(tmp.models_dir);
+    return st;
+}
+
 odx_status odx_search(odx_db *db, const char *query, const odx_search_params *p,
                       odx_results **out, odx_err *err)
 {

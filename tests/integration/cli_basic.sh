@@ -54,6 +54,16 @@ check "show of an unknown path exits 5 (rc=$rc)" test $rc -eq 5
 "$BIN" --db "$DB" index --log-json "$SRC/samples" >"$T/index2.json"
 check "re-run skips all unchanged files" grep -q '"unchanged":7' "$T/index2.json"
 
+# rebuild --fresh builds beside and swaps in: same images, search works
+"$BIN" --db "$DB" rebuild --fresh --quiet; rc=$?
+check "rebuild --fresh exits 0 (rc=$rc)" test $rc -eq 0
+check "no leftover beside the database" test ! -e "$DB.fresh"
+"$BIN" --db "$DB" stats --json >"$T/stats2.json"
+check "rebuilt index has the same 7 images" jq -e '.images == 7 and .faiss_ntotal == .vectors' "$T/stats2.json"
+check "search works after the swap" sh -c "$(declare -f top); BIN='$BIN' DB='$DB'; top 3 'bar chart' | grep -q bar_rainfall"
+"$BIN" --db "$DB" rebuild somepath >/dev/null 2>&1; rc=$?
+check "rebuild with a path is a usage error (rc=$rc)" test $rc -eq 2
+
 "$BIN" --help | grep -q "Exit codes"; check "--help documents exit codes" test $? -eq 0
 "$BIN" nosuchcommand >/dev/null 2>&1; rc=$?
 check "unknown command exits 2 (rc=$rc)" test $rc -eq 2

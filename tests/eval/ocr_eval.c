@@ -2,8 +2,10 @@
  * (manifest.tsv with key_text): key-text recall (en / zh separately), table
  * column counts, OCR ms per image. A measurement tool, not a test.
  *
- * usage: ocr_eval EVAL_DIR [--classify] [--mode auto|mix|eng] [--target PX]
- *                 [--only FILE] [--verbose] [--cols FILE=N ...]
+ * usage: ocr_eval EVAL_DIR [--classify] [--all] [--mode auto|mix|eng]
+ *                 [--target PX] [--only FILE,...] [--lang en,zh,...] [--verbose]
+ *                 [--cols FILE=N ...] [--table-psm N] [--knee G] [--min-conf C]
+ * --all also walks images without key text (photos), for the OCR-ran share.
  * Without --classify the manifest's domain is given to OCR (measures OCR
  * alone); with it, the captioner's own features + classifier decide (the
  * real pipeline, including its OCR gate). */
@@ -83,12 +85,14 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *dir = argv[1];
-    bool classify = false, verbose = false;
+    bool classify = false, verbose = false, all = false;
     const char *only = NULL, *lang = NULL;
     colspec cols[64];
     int n_cols = 0;
     for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--classify"))
+        if (!strcmp(argv[i], "--all"))
+            all = true;
+        else if (!strcmp(argv[i], "--classify"))
             classify = true;
         else if (!strcmp(argv[i], "--verbose"))
             verbose = true;
@@ -163,7 +167,7 @@ int main(int argc, char **argv)
         if ((only && !strstr(only, file)) || (lang && !strstr(lang, fld[3])))
             continue;
         bool is_table = !strcmp(dom, "table");
-        if (!strcmp(key, "-") && !is_table)
+        if (!strcmp(key, "-") && !is_table && !all)
             continue;
         snprintf(path, sizeof path, "%s/images/%s", dir, file);
         uint8_t *data = NULL;

@@ -39,8 +39,9 @@ ODX_STATIC int cap_ocr_knee = 210;
 ODX_STATIC int cap_ocr_table_psm = PSM_AUTO;
 /* Words below this confidence are mostly noise. */
 ODX_STATIC float cap_ocr_min_conf = 55.0f;
-/* Second, sparse pass over tables (see merge_missing). */
-ODX_STATIC bool cap_ocr_table_sparse = true;
+/* Domains (bit per cap_domain) that get a second, sparse pass merged in
+ * (see merge_missing). */
+ODX_STATIC unsigned cap_ocr_sparse_domains = 1u << CAP_TABLE;
 /* What the last run did, for measurements. */
 ODX_STATIC float cap_ocr_last_scale;
 ODX_STATIC int cap_ocr_last_passes;
@@ -917,7 +918,8 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
             }
         }
     }
-    if (st == ODX_OK && d->domain == CAP_TABLE && cap_ocr_table_sparse) {
+    if (st == ODX_OK && psm != PSM_SPARSE_TEXT &&
+        (cap_ocr_sparse_domains & (1u << d->domain))) {
         pass_free(&p2);
         st = run_pass(used, img, w, h, PSM_SPARSE_TEXT, 0, &p2, err);
         if (st == ODX_OK)

@@ -23,7 +23,7 @@ extern int cap_ocr_last_passes;
 extern int cap_ocr_knee;
 extern int cap_ocr_table_psm;
 extern float cap_ocr_min_conf;
-extern bool cap_ocr_table_sparse;
+extern unsigned cap_ocr_sparse_domains;
 
 
 /* Lower-cases ASCII, folds fullwidth ASCII forms (U+FF01..FF5E, as NFKC
@@ -105,8 +105,8 @@ int main(int argc, char **argv)
             cap_ocr_table_psm = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--min-conf") && i + 1 < argc)
             cap_ocr_min_conf = (float)atof(argv[++i]);
-        else if (!strcmp(argv[i], "--no-table-sparse"))
-            cap_ocr_table_sparse = false;
+        else if (!strcmp(argv[i], "--sparse-domains") && i + 1 < argc)
+            cap_ocr_sparse_domains = (unsigned)strtoul(argv[++i], NULL, 0);
         else if (!strcmp(argv[i], "--knee") && i + 1 < argc)
             cap_ocr_knee = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--lang") && i + 1 < argc)

@@ -236,6 +236,9 @@ typedef struct search_ctx {
     emb_query q;
     int n_groups;       /* non-stop-word groups (or all when only stop-words) */
     bool zh;            /* caption language for the results */
+    double *gw;         /* per query group: idf weight for coverage */
+    int64_t *gdf;       /* per query group: caption rows holding it */
+    int64_t n_docs;     /* caption rows in the index (estimate) */
     const char *want_domain; /* the kind of image the query's head names */
     const char *want_chart;  /* bar, line, pie, scatter */
     cand_set cs;
@@ -333,6 +336,34 @@ static odx_status run_dense(search_ctx *x, int k, odx_err *err)
 #define DF_MIN_ROWS 20000
 #define DF_MAX_SHARE 0.15
 
+/* Document frequencies of the query groups, once per query: they weight
+ * coverage (a rare word says more than a common one) and decide which
+ * words leave MATCH at scale. */
+static void group_stats(search_ctx *x)
+{
+    int n = x->q.n_groups;
+    x->gw = calloc((size_t)(n ? n : 1), sizeof *x->gw);
+    x->gdf = calloc((size_t)(n ? n : 1), sizeof *x->gdf);
+    if (!x->gw || !x->gdf)
+        return;
+    int64_t df;
+    if (store_term_df(x->s, "a", &df, &x->n_docs, NULL) != ODX_OK)
+        x->n_docs = 0;
+    for (int g = 0; g < n; g++) {
+        emb_query_group *gr = &x->q.groups[g];
+        int64_t gdf = 0;
+        for (int t = 0; t < gr->n_terms && x->n_docs > 0; t++) {
+            int64_t d, nd;
+            if (store_term_df(x->s, gr->terms[t], &d, &nd, NULL) == ODX_OK)
+                gdf += d;
+        }
+        if (gdf > x->n_docs)
+            gdf = x->n_docs;
+        x->gdf[g] = gdf;
+        x->gw[g] = x->n_docs > 0 ? log(1.0 + (double)x->n_docs / (1.0 + (double)gdf)) : 1.0;
+    }
+}
+
 static char *fts_match(search_ctx *x)
 {
     int n = x->q.n_groups;
@@ -341,26 +372,13 @@ static char *fts_match(search_ctx *x)
         return NULL;
     for (int g = 0; g < n; g++)
         was[g] = x->q.groups[g].stopword;
-    int64_t df, n_docs = 0;
-    if (n > 1 && store_term_df(x->s, "a", &df, &n_docs, NULL) == ODX_OK &&
-        n_docs >= DF_MIN_ROWS) {
+    if (n > 1 && x->gdf && x->n_docs >= DF_MIN_ROWS) {
         int kept = 0;
-        bool common[64] = {false};
-        for (int g = 0; g < n && g < 64; g++) {
-            emb_query_group *gr = &x->q.groups[g];
-            if (gr->stopword)
-                continue;
-            int64_t gdf = 0;
-            for (int t = 0; t < gr->n_terms; t++) {
-                int64_t d;
-                if (store_term_df(x->s, gr->terms[t], &d, &n_docs, NULL) == ODX_OK)
-                    gdf += d;
-            }
-            common[g] = (double)gdf > DF_MAX_SHARE * (double)n_docs;
-            kept += !common[g];
-        }
-        for (int g = 0; kept > 0 && g < n && g < 64; g++)
-            if (common[g])
+        for (int g = 0; g < n; g++)
+            kept += !x->q.groups[g].stopword &&
+                    (double)x->gdf[g] <= DF_MAX_SHARE * (double)x->n_docs;
+        for (int g = 0; kept > 0 && g < n; g++)
+            if ((double)x->gdf[g] > DF_MAX_SHARE * (double)x->n_docs)
                 x->q.groups[g].stopword = true;
     }
     char *match = emb_query_fts(&x->q);
@@ -449,7 +467,7 @@ static double coverage(search_ctx *x, const store_text *t, int n_t, char *matche
         if (ts[k].n)
             qsort(ts[k].v, (size_t)ts[k].n, sizeof(uint64_t), cmp_u64);
     bool kind_hit[5] = {false};
-    int covered = 0;
+    double covered = 0, total = 0;
     bool only_stop = x->n_groups == x->q.n_groups;
     for (int g = 0; g < x->q.n_groups; g++) {
         const emb_query_group *gr = &x->q.groups[g];
@@ -468,7 +486,9 @@ static double coverage(search_ctx *x, const store_text *t, int n_t, char *matche
                 }
             }
         }
-        covered += hit;
+        double w = x->gw ? x->gw[g] : 1.0;
+        covered += hit ? w : 0;
+        total += w;
     }
     matched[0] = 0;
     for (int k = 0; k < 5; k++) {
@@ -478,7 +498,7 @@ static double coverage(search_ctx *x, const store_text *t, int n_t, char *matche
         }
         free(ts[k].v);
     }
-    return (double)covered / x->n_groups;
+    return total > 0 ? covered / total : 0;
 }
 
 static const char *text_of(const store_text *t, int n, const char *kind, const char *lang)
@@ -763,6 +783,7 @@ odx_status ret_search(store *s, const char *query, const odx_search_params *pin,
     for (int g = 0; g < x.q.n_groups; g++)
         x.n_groups += !x.q.groups[g].stopword;
     query_intent(&x);
+    group_stats(&x);
     if (x.n_groups == 0)
         x.n_groups = x.q.n_groups;
 
@@ -804,6 +825,8 @@ odx_status ret_search(store *s, const char *query, const odx_search_params *pin,
     }
 done:
     emb_query_free(&x.q);
+    free(x.gw);
+    free(x.gdf);
     free(x.cs.v);
     ret_query_free(&rq);
     if (st != ODX_OK) {

@@ -656,6 +656,28 @@ static void co_poster(co_out *o, const cap_desc *d, bool unsure, const char *tit
         core_buf_puts(&o->det[CAP_ZH], "。");
     }
     quote_text(o, d, title);
+    /* objects the detector found on a poster (a sign, an animal, a car):
+     * named like in photos, without positions */
+    obj_group g[8];
+    int ng = d->det_ran ? group_objects(d, g, 8) : 0;
+    if (ng > 3)
+        ng = 3;
+    if (ng > 0) {
+        core_buf_puts(&o->det[CAP_EN], " It shows ");
+        en_objects(&o->det[CAP_EN], g, ng, false);
+        core_buf_puts(&o->det[CAP_EN], ".");
+        core_buf_puts(&o->det[CAP_ZH], "图中有");
+        for (int i = 0; i < ng; i++) {
+            if (i)
+                core_buf_puts(&o->det[CAP_ZH], i == ng - 1 ? "和" : "、");
+            zh_object(&o->det[CAP_ZH], &g[i]);
+        }
+        core_buf_puts(&o->det[CAP_ZH], "。");
+        for (int i = 0; i < ng; i++) {
+            tag(&o->tags[CAP_EN], g[i].label);
+            tag(&o->tags[CAP_ZH], g[i].label_zh);
+        }
+    }
     colours_sentence(o, d);
     const char *ne = diagram ? "diagram" : "poster", *nz = diagram ? "示意图" : "海报";
     if (title) {
@@ -663,6 +685,17 @@ static void co_poster(co_out *o, const cap_desc *d, bool unsure, const char *tit
                         title);
         core_buf_printf(&o->brief[CAP_ZH], "%s%s：“%s”。", unsure ? "可能是" : "", nz, title);
         tag(&o->tags[has_cjk(title) ? CAP_ZH : CAP_EN], title);
+    } else if (ng > 0) {
+        core_buf_printf(&o->brief[CAP_EN], "%s%s showing ", unsure ? "Possibly a " : "A ", ne);
+        en_objects(&o->brief[CAP_EN], g, ng, false);
+        core_buf_puts(&o->brief[CAP_EN], ".");
+        core_buf_printf(&o->brief[CAP_ZH], "%s一张有", unsure ? "可能是" : "");
+        for (int i = 0; i < ng; i++) {
+            if (i)
+                core_buf_puts(&o->brief[CAP_ZH], i == ng - 1 ? "和" : "、");
+            zh_object(&o->brief[CAP_ZH], &g[i]);
+        }
+        core_buf_printf(&o->brief[CAP_ZH], "的%s。", nz);
     } else {
         core_buf_printf(&o->brief[CAP_EN], "%s%s.", unsure ? "Possibly a " : "A ", ne);
         core_buf_printf(&o->brief[CAP_ZH], "%s一张%s。", unsure ? "可能是" : "", nz);

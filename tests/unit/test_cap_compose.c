@@ -174,6 +174,26 @@ static void test_unsure_and_people(void)
     cap_desc_free(d);
 }
 
+static void test_poster_objects(void)
+{
+    cap_desc *d = calloc(1, sizeof *d);
+    d->domain = CAP_POSTER;
+    d->domain_conf = 0.9f;
+    d->det_ran = true;
+    d->n_objects = 1;
+    d->objects = calloc(1, sizeof(cap_object));
+    d->objects[0] = (cap_object){11, "stop sign", "停车标志", 0.7f, 0.1f, 0.1f, 0.9f, 0.9f};
+    odx_err err = {0};
+    CHECK(cap_compose(d, &err) == ODX_OK);
+    CONTAINS(d->caption[CAP_DETAILED][CAP_EN], "a stop sign");
+    CONTAINS(d->caption[CAP_DETAILED][CAP_ZH], "停车标志");
+    CONTAINS(d->caption[CAP_SHORT][CAP_EN], "poster showing a stop sign");
+    CONTAINS(d->caption[CAP_SHORT][CAP_ZH], "停车标志的海报");
+    CHECK(has_tag(d, CAP_EN, "stop sign") && has_tag(d, CAP_ZH, "停车标志"));
+    check_common(d);
+    cap_desc_free(d);
+}
+
 static void test_photo_nothing(void)
 {
     cap_desc *d = calloc(1, sizeof *d);
@@ -246,6 +266,7 @@ int main(void)
     test_photo_dogs();
     test_unsure_and_people();
     test_photo_nothing();
+    test_poster_objects();
     test_other_domains();
     return check_result("test_cap_compose");
 }

@@ -54,12 +54,22 @@ check "show of an unknown path exits 5 (rc=$rc)" test $rc -eq 5
 "$BIN" --db "$DB" index --log-json "$SRC/samples" >"$T/index2.json"
 check "re-run skips all unchanged files" grep -q '"unchanged":7' "$T/index2.json"
 
+# an exact copy elsewhere reuses the captions and collapses into one result
+mkdir -p "$T/copies"
+cp "$SRC/samples/bar_rainfall.png" "$T/copies/copy_of_rainfall.png"
+"$BIN" --db "$DB" index --log-json "$T/copies" >"$T/index3.json"
+check "a copy is reused, not captioned again" jq -se 'map(select(.event=="summary"))[0] | .reused == 1 and .new == 1' "$T/index3.json"
+n=$("$BIN" --db "$DB" search -k 10 "rainfall" | grep -c -E "bar_rainfall|copy_of_rainfall")
+check "copies collapse into one result ($n)" test "$n" -eq 1
+n=$("$BIN" --db "$DB" search --all -k 10 "rainfall" | grep -c -E "bar_rainfall|copy_of_rainfall")
+check "--all lists both copies ($n)" test "$n" -eq 2
+
 # rebuild --fresh builds beside and swaps in: same images, search works
 "$BIN" --db "$DB" rebuild --fresh --quiet; rc=$?
 check "rebuild --fresh exits 0 (rc=$rc)" test $rc -eq 0
 check "no leftover beside the database" test ! -e "$DB.fresh"
 "$BIN" --db "$DB" stats --json >"$T/stats2.json"
-check "rebuilt index has the same 7 images" jq -e '.images == 7 and .faiss_ntotal == .vectors' "$T/stats2.json"
+check "rebuilt index has the same 8 images" jq -e '.images == 8 and .faiss_ntotal == .vectors' "$T/stats2.json"
 check "search works after the swap" sh -c "$(declare -f top); BIN='$BIN' DB='$DB'; top 3 'bar chart' | grep -q bar_rainfall"
 "$BIN" --db "$DB" rebuild somepath >/dev/null 2>&1; rc=$?
 check "rebuild with a path is a usage error (rc=$rc)" test $rc -eq 2

@@ -2,6 +2,8 @@
  * implemented over the C++ library, because Debian's libfaiss-dev ships the
  * c_api headers but no libfaiss_c. Built only when no libfaiss_c is found. */
 #include <faiss/AutoTune.h>
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexIDMap.h>
 #include <faiss/Index.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
@@ -9,6 +11,8 @@
 #include <faiss/index_io.h>
 
 #include <faiss/c_api/AutoTune_c.h>
+#include <faiss/c_api/IndexFlat_c.h>
+#include <faiss/c_api/MetaIndexes_c.h>
 #include <faiss/c_api/Index_c.h>
 #include <faiss/c_api/error_c.h>
 #include <faiss/c_api/impl/AuxIndexStructures_c.h>
@@ -221,6 +225,39 @@ int faiss_ParameterSpace_set_index_parameter(const FaissParameterSpace *space,
             as_index(index), name, value);
     }
     CATCH_AND_HANDLE
+}
+
+/* ------------------------------------------- flat data, for own scans ---- */
+
+FaissIndexIDMap2 *faiss_IndexIDMap2_cast(FaissIndex *index)
+{
+    return reinterpret_cast<FaissIndexIDMap2 *>(
+        dynamic_cast<faiss::IndexIDMap2 *>(reinterpret_cast<faiss::Index *>(index)));
+}
+
+void faiss_IndexIDMap2_id_map(FaissIndexIDMap2 *index, idx_t **p_id_map, size_t *p_size)
+{
+    auto *m = reinterpret_cast<faiss::IndexIDMap2 *>(index);
+    *p_id_map = m->id_map.data();
+    *p_size = m->id_map.size();
+}
+
+FaissIndex *faiss_IndexIDMap2_sub_index(FaissIndexIDMap2 *index)
+{
+    return reinterpret_cast<FaissIndex *>(reinterpret_cast<faiss::IndexIDMap2 *>(index)->index);
+}
+
+FaissIndexFlat *faiss_IndexFlat_cast(FaissIndex *index)
+{
+    return reinterpret_cast<FaissIndexFlat *>(
+        dynamic_cast<faiss::IndexFlat *>(reinterpret_cast<faiss::Index *>(index)));
+}
+
+void faiss_IndexFlat_xb(FaissIndexFlat *index, float **p_xb, size_t *p_size)
+{
+    auto *f = reinterpret_cast<faiss::IndexFlat *>(index);
+    *p_xb = f->get_xb();
+    *p_size = f->codes.size() / sizeof(float);
 }
 
 } /* extern "C" */

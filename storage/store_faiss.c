@@ -7,6 +7,10 @@
 #include <faiss/c_api/impl/AuxIndexStructures_c.h>
 #include <faiss/c_api/index_factory_c.h>
 #include <faiss/c_api/index_io_c.h>
+#include <faiss/c_api/IndexFlat_c.h>
+#include <faiss/c_api/MetaIndexes_c.h>
+
+#include <cblas.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -659,6 +663,87 @@ odx_status store_refresh(store *s, odx_err *err)
     return current ? ODX_OK : store_faiss_sync(s, err);
 }
 
+/* One query against an IDMap2,Flat index scanned with OpenBLAS sgemv
+ * instead of FAISS's per-vector loop (Debian's FAISS has no AVX kernels and
+ * runs one query on one thread; FACTS.md). Same results: exact inner
+ * products, best first. Returns false when the index is of another type. */
+typedef struct heap_item {
+    float v;
+    idx_t id;
+} heap_item;
+
+static void heap_down(heap_item *h, int n, int i)
+{
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && h[l].v < h[m].v)
+            m = l;
+        if (r < n && h[r].v < h[m].v)
+            m = r;
+        if (m == i)
+            return;
+        heap_item t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+static int cmp_item_desc(const void *a, const void *b)
+{
+    const heap_item *x = a, *y = b;
+    if (x->v != y->v)
+        return x->v < y->v ? 1 : -1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static bool flat_scan(store *s, const float *q, idx_t k, float *dist, idx_t *lab)
+{
+    FaissIndexIDMap2 *m = faiss_IndexIDMap2_cast(s->index);
+    if (!m)
+        return false;
+    FaissIndexFlat *f = faiss_IndexFlat_cast(faiss_IndexIDMap2_sub_index(m));
+    if (!f)
+        return false;
+    float *xb = NULL;
+    size_t n_floats = 0, n_ids = 0;
+    idx_t *ids = NULL;
+    faiss_IndexFlat_xb(f, &xb, &n_floats);
+    faiss_IndexIDMap2_id_map(m, &ids, &n_ids);
+    size_t n = n_floats / (size_t)s->dim;
+    if (n != n_ids || n == 0 || n > (size_t)INT32_MAX)
+        return false;
+    float *sc = malloc(sizeof(float) * n);
+    heap_item *h = malloc(sizeof *h * (size_t)k);
+    if (!sc || !h) {
+        free(sc);
+        free(h);
+        return false;
+    }
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, s->dim, 1.0f, xb, s->dim, q, 1, 0.0f,
+                sc, 1);
+    int hn = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (hn < k) {
+            h[hn++] = (heap_item){sc[i], ids[i]};
+            if (hn == k)
+                for (int j = hn / 2 - 1; j >= 0; j--)
+                    heap_down(h, hn, j);
+        } else if (sc[i] > h[0].v) {
+            h[0] = (heap_item){sc[i], ids[i]};
+            heap_down(h, hn, 0);
+        }
+    }
+    qsort(h, (size_t)hn, sizeof *h, cmp_item_desc);
+    for (idx_t i = 0; i < k; i++) {
+        dist[i] = i < hn ? h[i].v : -INFINITY;
+        lab[i] = i < hn ? h[i].id : -1;
+    }
+    free(sc);
+    free(h);
+    return true;
+}
+
 odx_status store_dense_search(store *s, const float *q, int k, store_hit **hits, int *n,
                               odx_err *err)
 {
@@ -685,7 +770,9 @@ odx_status store_dense_search(store *s, const float *q, int k, store_hit **hits,
     } else {
         idx_t nt = faiss_Index_ntotal(s->index);
         kk = nt < k ? nt : k;
-        int frc = kk > 0 ? faiss_Index_search(s->index, 1, q, kk, dist, lab) : 0;
+        int frc = kk > 0 && !flat_scan(s, q, kk, dist, lab)
+                      ? faiss_Index_search(s->index, 1, q, kk, dist, lab)
+                      : 0;
         if (frc != 0)
             rc = faiss_fail(err, frc, "searching FAISS index of", s->dir);
     }

@@ -101,6 +101,30 @@ typedef struct cap_features {
     float sector_score;      /* circular sectors (pie) */
     float aspect;            /* w/h */
     float sky, water, vegetation, snow, sunset, night; /* scene cue scores */
+    /* Scene, texture and composition cues from scene.c (cap_scene_compute),
+     * each a measured score in 0..1: stated at >= 0.5, hedged ("possibly")
+     * from 0.35. Zero until cap_scene_compute has run. */
+    float sc_snow;        /* bright, low-saturation, lightly textured ground */
+    float sc_autumn;      /* textured orange/red/yellow foliage */
+    float sc_forest;      /* dense dark-green texture over most of the frame */
+    float sc_grass;       /* bright green texture in the lower half */
+    float sc_clear_sky;   /* smooth blue top region */
+    float sc_clouds;      /* white/grey soft masses in a blue top region */
+    float sc_overcast;    /* grey, smooth top region */
+    float sc_storm;       /* overcast and dark: storm clouds */
+    float sc_reflection;  /* mirror symmetry about a horizon (calm water) */
+    float sc_sunset;      /* warm glow in the upper half, brighter than below */
+    float sc_night_lights;/* dark frame with a few bright lights */
+    float sc_stars;       /* black background with many small bright dots */
+    float sc_macro;       /* sharp subject, strongly blurred varied background */
+    float sc_pattern;     /* periodic texture over the whole frame */
+    float sc_mono;        /* black-and-white / greyscale */
+    float sc_colourful;   /* many saturated hue families */
+    float sc_high_key, sc_low_key; /* overall very light / very dark */
+    float sc_panorama;    /* 1 when the frame is at least twice as wide as tall */
+    float sc_vertical;    /* 1 when the frame is clearly taller than wide */
+    int sc_hue;           /* dominant hue family (CAP_HUE_*), -1 when none */
+    float sc_hue_share;   /* share of all pixels in that family */
 } cap_features;
 
 typedef struct cap_object {

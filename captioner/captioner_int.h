@@ -47,6 +47,17 @@ typedef struct cap_layout {
 } cap_layout;
 void cap_layout_compute(const cap_image *thumb, cap_layout *out);
 
+/* scene.c: photo scene/texture/composition cues (the sc_* fields of
+ * d->feat) from the same thumbnail. Reads d->feat.noise and
+ * d->feat.text_likeness, so it runs after cap_features_compute. Cheap
+ * (well under 3 ms per 512-px thumbnail); never fails. */
+void cap_scene_compute(const cap_image *thumb, cap_desc *d);
+/* Hue families for cap_features.sc_hue. */
+enum { CAP_HUE_RED = 0, CAP_HUE_ORANGE, CAP_HUE_BROWN, CAP_HUE_YELLOW, CAP_HUE_GREEN,
+       CAP_HUE_BLUE, CAP_HUE_PURPLE, CAP_HUE_PINK, CAP_N_HUES };
+/* "blue" / "蓝色"...; NULL when hue is out of range. lang: CAP_EN or CAP_ZH. */
+const char *cap_scene_hue_name(int hue, int lang);
+
 /* domain.c: sets d->domain, d->domain_conf, d->chart_type from d->feat,
  * d->hdr, and (when d->ocr_ran) the OCR lines. Called before OCR (to gate
  * it) and again after. full may be NULL. */

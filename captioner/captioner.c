@@ -187,6 +187,7 @@ odx_status cap_describe(cap_worker *w, const uint8_t *data, size_t len,
     double t1 = core_now();
     d->dhash = cap_dhash(&thumb);
     cap_features_compute(&thumb, d);
+    cap_scene_compute(&thumb, d);
     cap_classify(d, &thumb);
     d->ms_features = (core_now() - t1) * 1e3;
 

@@ -721,6 +721,91 @@ static void co_poster(co_out *o, const cap_desc *d, bool unsure, const char *tit
     }
 }
 
+/* Scene, texture and composition cues of scene.c (cap_features.sc_*):
+ * stated from 0.5, hedged from 0.35, in the fixed order below (stable
+ * across near-identical images). */
+#define CO_SC_SURE 0.5f
+#define CO_SC_MAYBE 0.35f
+static void co_scene_cues(co_out *o, const cap_desc *d)
+{
+    const cap_features *f = &d->feat;
+    struct {
+        float v;
+        const char *en, *zh;
+        const char *ten[4], *tzh[4];
+    } cue[] = {
+        {f->sc_snow, "snow on the ground, a winter scene", "地面有积雪的冬季雪景",
+         {"snow", "winter", "snowy landscape", "snow covered"}, {"雪景", "冬天", "积雪", "雪地"}},
+        {f->sc_forest, "a dense forest", "茂密的森林",
+         {"forest", "woods", "dense trees", NULL}, {"森林", "树林", "密林", NULL}},
+        {f->sc_autumn, "autumn foliage in orange and red", "橙红色的秋天树叶",
+         {"autumn", "fall", "autumn leaves", "autumn foliage"}, {"秋天", "秋叶", "秋天的树叶", "红叶"}},
+        {f->sc_grass, "grass or a meadow", "草地",
+         {"grass", "meadow", "field", NULL}, {"草地", "草坪", "草", NULL}},
+        {f->sc_storm, "dark storm clouds", "乌云密布的天空",
+         {"storm clouds", "dark clouds", "stormy sky", NULL}, {"乌云", "暴风雨", "阴沉的天空", NULL}},
+        {f->sc_storm >= CO_SC_MAYBE ? 0 : f->sc_overcast, "an overcast grey sky", "阴天的灰色天空",
+         {"overcast", "cloudy sky", "grey sky", NULL}, {"阴天", "多云", "灰色天空", NULL}},
+        {f->sc_clouds, "clouds in a blue sky", "蓝天白云",
+         {"clouds", "white clouds", NULL, NULL}, {"白云", "云", NULL, NULL}},
+        {f->sc_clear_sky, "a clear blue sky", "晴朗的蓝天",
+         {"blue sky", "clear sky", NULL, NULL}, {"蓝天", "晴天", NULL, NULL}},
+        {f->sc_sunset, "a warm sunset or sunrise sky", "日落或日出时的暖色天空",
+         {"sunset", "sunrise", "dusk", "golden hour"}, {"日落", "夕阳", "黄昏", "日出"}},
+        {f->sc_reflection, "a reflection in still water", "平静水面上的倒影",
+         {"reflection", "still water", "lake", NULL}, {"倒影", "水面", "湖", NULL}},
+        {f->sc_stars, "many small bright points on black, like stars or galaxies in space",
+         "黑色背景上布满细小的亮点，像星空或太空中的星系",
+         {"stars", "starry sky", "space", "galaxies"}, {"星空", "星星", "太空", "星系"}},
+        {f->sc_stars >= CO_SC_MAYBE ? 0 : f->sc_night_lights, "lights in the dark", "黑暗中的灯光",
+         {"night", "lights", "night scene", NULL}, {"夜景", "灯光", "夜晚", NULL}},
+        {f->sc_macro, "a close-up with a blurred background", "背景虚化的特写",
+         {"close-up", "macro", "bokeh", "shallow depth of field"}, {"特写", "微距", "背景虚化", "近景"}},
+        {f->sc_pattern, "a regular repeating texture like bricks, tiles or paving",
+         "砖墙或地砖般的规则重复纹理",
+         {"texture", "pattern", "bricks", "tiles"}, {"纹理", "图案", "砖墙", "地砖纹理"}},
+        {f->sc_mono, "in black and white", "黑白画面",
+         {"black and white", "grayscale", "monochrome", NULL}, {"黑白", "灰度", "单色", NULL}},
+        {f->sc_colourful, "very colourful", "色彩丰富",
+         {"colourful", "colorful", "vivid colors", NULL}, {"色彩丰富", "多彩", "鲜艳", NULL}},
+        {f->sc_panorama, "a wide panorama", "宽幅全景",
+         {"panorama", "wide view", NULL, NULL}, {"全景", "宽幅", NULL, NULL}},
+    };
+    int n = 0;
+    for (size_t i = 0; i < sizeof cue / sizeof *cue; i++) {
+        if (cue[i].v < CO_SC_MAYBE)
+            continue;
+        bool sure = cue[i].v >= CO_SC_SURE;
+        core_buf_printf(&o->det[CAP_EN], "%s%s%s", n ? "; " : " It shows ",
+                        sure ? "" : "possibly ", cue[i].en);
+        core_buf_printf(&o->det[CAP_ZH], "%s%s%s", n ? "；" : "画面特点：", sure ? "" : "疑似",
+                        cue[i].zh);
+        /* a hedged cue keeps only its first tag: a wrong tag costs more than
+         * a missing one */
+        for (int k = 0; k < (sure ? 4 : 1); k++) {
+            tag(&o->tags[CAP_EN], cue[i].ten[k]);
+            tag(&o->tags[CAP_ZH], cue[i].tzh[k]);
+        }
+        n++;
+    }
+    if (n) {
+        core_buf_puts(&o->det[CAP_EN], ".");
+        core_buf_puts(&o->det[CAP_ZH], "。");
+    }
+    if (f->sc_vertical > 0) {
+        tag(&o->tags[CAP_EN], "vertical");
+        tag(&o->tags[CAP_ZH], "竖幅");
+    }
+    const char *he = f->sc_hue_share >= 0.5f ? cap_scene_hue_name(f->sc_hue, CAP_EN) : NULL;
+    if (he) {
+        char t[48];
+        snprintf(t, sizeof t, "mostly %s", he);
+        tag(&o->tags[CAP_EN], t);
+        snprintf(t, sizeof t, "以%s为主", cap_scene_hue_name(f->sc_hue, CAP_ZH));
+        tag(&o->tags[CAP_ZH], t);
+    }
+}
+
 static void co_photo(co_out *o, const cap_desc *d, bool unsure)
 {
     const cap_features *f = &d->feat;
@@ -796,6 +881,7 @@ static void co_photo(co_out *o, const cap_desc *d, bool unsure)
         core_buf_puts(&o->det[CAP_EN], ".");
         core_buf_puts(&o->det[CAP_ZH], "。");
     }
+    co_scene_cues(o, d);
     if (night) {
         tag(&o->tags[CAP_EN], "night");
         tag(&o->tags[CAP_ZH], "夜晚");

@@ -249,8 +249,42 @@ static void test_shape_and_edges(void)
     CHECK(cap_scene_hue_name(-1, CAP_EN) == NULL && cap_scene_hue_name(CAP_N_HUES, CAP_ZH) == NULL);
 }
 
+static bool has_tag(const cap_desc *d, int lang, const char *t)
+{
+    for (int i = 0; i < d->n_tags[lang]; i++)
+        if (!strcmp(d->tags[lang][i], t))
+            return true;
+    return false;
+}
+
+/* compose.c states a sure cue, hedges a marginal one and tags only what
+ * is sure. */
+static void test_compose(void)
+{
+    cap_desc *d = calloc(1, sizeof *d);
+    d->domain = CAP_PHOTO;
+    d->domain_conf = 0.9f;
+    d->width = 640;
+    d->height = 480;
+    d->feat.brightness = 0.5f;
+    d->feat.sc_hue = -1;
+    d->feat.sc_snow = 0.9f;
+    d->feat.sc_forest = 0.4f;
+    odx_err e = {0};
+    CHECK(cap_compose(d, &e) == ODX_OK);
+    const char *en = d->caption[CAP_DETAILED][CAP_EN], *zh = d->caption[CAP_DETAILED][CAP_ZH];
+    CHECK(en && strstr(en, "snow on the ground"));
+    CHECK(en && strstr(en, "possibly a dense forest"));
+    CHECK(zh && strstr(zh, "雪景") && strstr(zh, "疑似茂密的森林"));
+    CHECK(has_tag(d, CAP_EN, "winter") && has_tag(d, CAP_ZH, "雪景"));
+    CHECK(has_tag(d, CAP_EN, "forest") && !has_tag(d, CAP_EN, "woods"));
+    CHECK(en && !strstr(en, "autumn") && !strstr(en, "stars"));
+    cap_desc_free(d);
+}
+
 int main(void)
 {
+    test_compose();
     test_snow();
     test_forest_grass();
     test_sky();

@@ -45,6 +45,9 @@ ODX_STATIC unsigned cap_ocr_sparse_domains = 1u << CAP_TABLE;
 /* What the last run did, for measurements. */
 ODX_STATIC float cap_ocr_last_scale;
 ODX_STATIC int cap_ocr_last_passes;
+ODX_STATIC bool cap_ocr_last_inverted;
+/* Pages whose background is dark are inverted before OCR (0: off). */
+ODX_STATIC int cap_ocr_invert_dark = 1;
 
 static const char *TESSDATA_DIRS[] = {
     NULL, /* the library's compiled-in default / TESSDATA_PREFIX */
@@ -219,6 +222,11 @@ static float pick_scale(const uint8_t *g, int w, int h)
     float s = 1.0f;
     if (gh > 0)
         s = cap_ocr_target_px / gh;
+    else if ((w > h ? w : h) < 400)
+        /* too few glyphs to measure (a sign, an icon-sized poster): the
+         * text there fills a good part of a small image; give Tesseract
+         * room */
+        s = 400.0f / (float)(w > h ? w : h);
     if (s < 0.5f)
         s = 0.5f;
     if (s > 2.5f)
@@ -417,6 +425,10 @@ typedef struct ocr_pass {
     float mean_conf;  /* over all words, kept or not */
     int n_raw;        /* words Tesseract returned */
     int n_kept;
+    /* boxes of words dropped for low confidence that still had letters or
+     * Han in them: where a closer second look may read something */
+    ocr_word *drop;   /* text always NULL */
+    int n_drop, cap_drop;
 } ocr_pass;
 
 static void pass_free(ocr_pass *p)
@@ -424,6 +436,7 @@ static void pass_free(ocr_pass *p)
     for (int i = 0; i < p->n; i++)
         free(p->w[i].text);
     free(p->w);
+    free(p->drop);
     memset(p, 0, sizeof *p);
 }
 
@@ -466,7 +479,23 @@ static odx_status run_pass(TessBaseAPI *api, const uint8_t *g, int w, int h,
         conf_sum += conf;
         if (!keep_word(t, conf - conf_penalty, pending_line, psm == PSM_SPARSE_TEXT) ||
             out->n >= 200000) {
+            char_stats cs = {0};
+            count_chars(t, &cs);
             TessDeleteText(t);
+            if (cs.cjk + cs.latin > 0 && conf - conf_penalty < cap_ocr_min_conf &&
+                out->n_drop < 4000) {
+                if (out->n_drop == out->cap_drop) {
+                    int nc = out->cap_drop ? out->cap_drop * 2 : 64;
+                    ocr_word *nd = realloc(out->drop, sizeof *nd * (size_t)nc);
+                    if (!nd) {
+                        st = core_err(err, ODX_ERR_NOMEM, "no memory for OCR words");
+                        goto done;
+                    }
+                    out->drop = nd;
+                    out->cap_drop = nc;
+                }
+                out->drop[out->n_drop++] = (ocr_word){NULL, conf, x0, y0, x1, y1, false, false};
+            }
             continue;
         }
         if (out->n == out->cap) {
@@ -543,6 +572,369 @@ static odx_status merge_missing(ocr_pass *p, const ocr_pass *extra, odx_err *err
     }
     p->n_kept = p->n;
     return ODX_OK;
+}
+
+/* ------------------------------------------------------- second look ---- */
+
+/* The page-level pass reads each line at the page's scale and threshold.
+ * Lines it read poorly (low confidence), lines on a dark band (white
+ * lettering on a coloured table header or poster) and groups of words it
+ * dropped for low confidence get a second look: the line alone, cropped,
+ * turned dark-on-light, enlarged to a comfortable glyph height and read as
+ * one line. The second reading replaces the first only when it is more
+ * confident; dropped regions only add words that pass the usual filter. */
+
+/* Lines below this mean confidence are read again (0: no second look). */
+ODX_STATIC float cap_ocr_reread_conf = 80.0f;
+/* At most this many second looks per image (time bound). */
+ODX_STATIC int cap_ocr_reread_max = 40;
+/* Box height (pixels) a line is enlarged to for the second look. */
+ODX_STATIC float cap_ocr_reread_px = 40.0f;
+/* What the last run did, for measurements. */
+ODX_STATIC int cap_ocr_last_rereads, cap_ocr_last_replaced, cap_ocr_last_added;
+
+static odx_status pass_push(ocr_pass *p, const ocr_word *w, odx_err *err)
+{
+    if (p->n == p->cap) {
+        int nc = p->cap ? p->cap * 2 : 64;
+        ocr_word *nw = realloc(p->w, sizeof *nw * (size_t)nc);
+        if (!nw)
+            return core_err(err, ODX_ERR_NOMEM, "no memory for OCR words");
+        p->w = nw;
+        p->cap = nc;
+    }
+    p->w[p->n++] = *w;
+    return ODX_OK;
+}
+
+/* Most common gray of a box: the background of a text line. */
+static int box_background(const uint8_t *g, int w, int x0, int y0, int x1, int y1)
+{
+    uint32_t hist[64] = {0};
+    for (int y = y0; y <= y1; y++)
+        for (int x = x0; x <= x1; x++)
+            hist[g[(size_t)y * w + x] >> 2]++;
+    int best = 0;
+    for (int i = 1; i < 64; i++)
+        if (hist[i] > hist[best])
+            best = i;
+    return best * 4 + 2;
+}
+
+static bool box_dark(const uint8_t *g, int w, int h, int x0, int y0, int x1, int y1)
+{
+    if (x0 < 0) x0 = 0;
+    if (y0 < 0) y0 = 0;
+    if (x1 >= w) x1 = w - 1;
+    if (y1 >= h) y1 = h - 1;
+    if (x1 < x0 || y1 < y0)
+        return false;
+    return box_background(g, w, x0, y0, x1, y1) < 110;
+}
+
+static odx_status reread_area(TessBaseAPI *api, const uint8_t *g, int w, int h, int x0,
+                              int y0, int x1, int y1, int m, int lh, int psm,
+                              ocr_pass *out, float *mean, odx_err *err);
+
+/* Reads the box (x0,y0)-(x1,y1) of g as one line. Words come back in g's
+ * coordinates; *mean is their mean confidence (0 when none was kept). */
+static odx_status reread_box(TessBaseAPI *api, const uint8_t *g, int w, int h, int x0,
+                             int y0, int x1, int y1, ocr_pass *out, float *mean,
+                             odx_err *err)
+{
+    int lh = y1 - y0 + 1;
+    return reread_area(api, g, w, h, x0, y0, x1, y1, lh / 3 + 2, lh, PSM_SINGLE_LINE, out,
+                       mean, err);
+}
+
+/* The general form: margin m around the box, lh the height of its text,
+ * psm how to read it. */
+static odx_status reread_area(TessBaseAPI *api, const uint8_t *g, int w, int h, int x0,
+                              int y0, int x1, int y1, int m, int lh, int psm,
+                              ocr_pass *out, float *mean, odx_err *err)
+{
+    odx_status st = ODX_OK;
+    if (lh < 1)
+        lh = 1;
+    x0 = x0 - m < 0 ? 0 : x0 - m;
+    y0 = y0 - m < 0 ? 0 : y0 - m;
+    x1 = x1 + m >= w ? w - 1 : x1 + m;
+    y1 = y1 + m >= h ? h - 1 : y1 + m;
+    int cw = x1 - x0 + 1, ch = y1 - y0 + 1;
+    *mean = 0;
+    memset(out, 0, sizeof *out);
+    if (cw < 8 || ch < 8)
+        return ODX_OK;
+    float s = cap_ocr_reread_px / (float)lh;
+    if (s < 1.0f)
+        s = 1.0f;
+    if (s > 4.0f)
+        s = 4.0f;
+    while ((double)cw * s * ch * s > 4e6 && s > 1.0f)
+        s *= 0.9f;
+    if (s < 1.0f)
+        s = 1.0f;
+    int nw = (int)lroundf(cw * s), nh = (int)lroundf(ch * s);
+    uint8_t *crop = malloc((size_t)cw * ch), *big = NULL;
+    if (!crop)
+        return core_err(err, ODX_ERR_NOMEM, "no memory for OCR");
+    bool invert = box_background(g, w, x0, y0, x1, y1) < 110;
+    for (int y = 0; y < ch; y++)
+        for (int x = 0; x < cw; x++) {
+            uint8_t v = g[(size_t)(y0 + y) * w + x0 + x];
+            crop[(size_t)y * cw + x] = invert ? (uint8_t)(255 - v) : v;
+        }
+    const uint8_t *img = crop;
+    if (nw != cw || nh != ch) {
+        big = resample(crop, cw, ch, nw, nh);
+        if (!big) {
+            st = core_err(err, ODX_ERR_NOMEM, "no memory for OCR");
+            goto done;
+        }
+        img = big;
+    }
+    st = run_pass(api, img, nw, nh, psm, 0, out, err);
+    if (st != ODX_OK)
+        goto done;
+    double sum = 0;
+    float fx = (float)cw / nw, fy = (float)ch / nh;
+    for (int i = 0; i < out->n; i++) {
+        ocr_word *o = &out->w[i];
+        sum += o->conf;
+        o->x0 = x0 + (int)floorf(o->x0 * fx);
+        o->x1 = x0 + (int)ceilf(o->x1 * fx);
+        o->y0 = y0 + (int)floorf(o->y0 * fy);
+        o->y1 = y0 + (int)ceilf(o->y1 * fy);
+        o->line_start = i == 0;
+        o->para_start = false;
+    }
+    *mean = out->n ? (float)(sum / out->n) : 0;
+done:
+    free(crop);
+    free(big);
+    return st;
+}
+
+static int good_chars(const ocr_word *w, int n)
+{
+    int g = 0;
+    for (int i = 0; i < n; i++) {
+        char_stats cs = {0};
+        count_chars(w[i].text, &cs);
+        g += cs.cjk * 2 + cs.latin + cs.digit;
+    }
+    return g;
+}
+
+static bool boxes_overlap(const ocr_word *a, const ocr_word *b)
+{
+    return a->x0 < b->x1 && b->x0 < a->x1 && a->y0 < b->y1 && b->y0 < a->y1;
+}
+
+/* Gives p its second look (see above). p keeps its line order; words read
+ * in dropped regions are appended as lines of their own. */
+static odx_status reread(TessBaseAPI *api, const uint8_t *g, int w, int h, ocr_pass *p,
+                         odx_err *err)
+{
+    odx_status st = ODX_OK;
+    ocr_pass out = {0}, q = {0};
+    bool *used = NULL;
+    uint8_t *dark_rows = NULL;
+    int budget = cap_ocr_reread_max;
+    cap_ocr_last_rereads = cap_ocr_last_replaced = cap_ocr_last_added = 0;
+    if (cap_ocr_reread_conf <= 0 || budget <= 0)
+        return ODX_OK;
+    int n0 = p->n, i = 0;
+    while (i < n0) {
+        /* one segment, cut as assemble() cuts: a single-line read across
+         * the gap between table cells invents text in the gap */
+        int x0 = p->w[i].x0, y0 = p->w[i].y0, x1 = p->w[i].x1, y1 = p->w[i].y1;
+        double sum = p->w[i].conf;
+        int j = i + 1;
+        for (; j < n0 && !p->w[j].line_start; j++) {
+            const ocr_word *o = &p->w[j];
+            int lh = y1 - y0 + 1;
+            if (o->x0 - x1 > lh + lh / 4 || o->x1 <= x0)
+                break;
+            if (o->x0 < x0) x0 = o->x0;
+            if (o->y0 < y0) y0 = o->y0;
+            if (o->x1 > x1) x1 = o->x1;
+            if (o->y1 > y1) y1 = o->y1;
+            sum += o->conf;
+        }
+        float mean = (float)(sum / (j - i));
+        bool want = budget > 0 && (mean < cap_ocr_reread_conf ||
+                                   box_dark(g, w, h, x0, y0, x1, y1));
+        bool replaced = false;
+        if (want) {
+            budget--;
+            cap_ocr_last_rereads++;
+            float qm = 0;
+            st = reread_box(api, g, w, h, x0, y0, x1, y1, &q, &qm, err);
+            if (st != ODX_OK)
+                goto done;
+            int before = good_chars(&p->w[i], j - i), after = good_chars(q.w, q.n);
+            if (getenv("OCR_DEBUG")) {
+                fprintf(stderr, "reread [");
+                for (int k = i; k < j; k++) fprintf(stderr, "%s ", p->w[k].text);
+                fprintf(stderr, "] %.0f dark=%d -> [", mean, box_dark(g, w, h, x0, y0, x1, y1));
+                for (int k = 0; k < q.n; k++) fprintf(stderr, "%s ", q.w[k].text);
+                fprintf(stderr, "] %.0f\n", qm);
+            }
+            if (q.n > 0 && qm > mean + 3 && after * 10 >= before * 8) {
+                q.w[0].para_start = p->w[i].para_start;
+                for (int k = 0; k < q.n; k++) {
+                    st = pass_push(&out, &q.w[k], err);
+                    if (st != ODX_OK)
+                        goto done;
+                    q.w[k].text = NULL; /* owned by out now */
+                }
+                replaced = true;
+                cap_ocr_last_replaced++;
+            }
+            pass_free(&q);
+        }
+        for (int k = i; k < j; k++) {
+            if (!replaced) {
+                st = pass_push(&out, &p->w[k], err);
+                if (st != ODX_OK)
+                    goto done;
+            } else {
+                free(p->w[k].text);
+            }
+            p->w[k].text = NULL;
+        }
+        i = j;
+    }
+
+    /* Dropped words that no kept word covers, grouped into lines. */
+    used = calloc((size_t)p->n_drop + 1, sizeof *used);
+    if (!used) {
+        st = core_err(err, ODX_ERR_NOMEM, "no memory for OCR");
+        goto done;
+    }
+    for (int a = 0; a < p->n_drop; a++)
+        for (int k = 0; k < out.n && !used[a]; k++)
+            used[a] = boxes_overlap(&p->drop[a], &out.w[k]);
+    for (int a = 0; a < p->n_drop && budget > 0; a++) {
+        if (used[a])
+            continue;
+        used[a] = true;
+        ocr_word box = p->drop[a];
+        int lh = box.y1 - box.y0 + 1;
+        if (lh < 6 || lh > h / 3)
+            continue;
+        for (bool grew = true; grew;) {
+            grew = false;
+            for (int b = 0; b < p->n_drop; b++) {
+                const ocr_word *e = &p->drop[b];
+                if (used[b])
+                    continue;
+                int ov = (e->y1 < box.y1 ? e->y1 : box.y1) - (e->y0 > box.y0 ? e->y0 : box.y0);
+                int eh = e->y1 - e->y0 + 1;
+                int gap = e->x0 > box.x1 ? e->x0 - box.x1 : box.x0 > e->x1 ? box.x0 - e->x1 : 0;
+                if (ov * 2 < (eh < lh ? eh : lh) || gap > 2 * lh || eh > 2 * lh)
+                    continue;
+                used[b] = true;
+                grew = true;
+                if (e->x0 < box.x0) box.x0 = e->x0;
+                if (e->y0 < box.y0) box.y0 = e->y0;
+                if (e->x1 > box.x1) box.x1 = e->x1;
+                if (e->y1 > box.y1) box.y1 = e->y1;
+            }
+        }
+        budget--;
+        cap_ocr_last_rereads++;
+        float qm = 0;
+        st = reread_box(api, g, w, h, box.x0, box.y0, box.x1, box.y1, &q, &qm, err);
+        if (st != ODX_OK)
+            goto done;
+        int n_before = out.n;
+        for (int k = 0; k < q.n; k++) {
+            bool clash = false;
+            for (int c = 0; c < n_before && !clash; c++)
+                clash = boxes_overlap(&q.w[k], &out.w[c]);
+            if (clash)
+                continue;
+            q.w[k].line_start = out.n == n_before;
+            q.w[k].para_start = q.w[k].line_start;
+            st = pass_push(&out, &q.w[k], err);
+            if (st != ODX_OK)
+                goto done;
+            q.w[k].text = NULL;
+        }
+        if (out.n > n_before)
+            cap_ocr_last_added++;
+        pass_free(&q);
+    }
+    /* Dark bands across the page with nothing read in them: light
+     * lettering on a coloured header row or banner that the page's global
+     * threshold turned into one dark block. */
+    if (budget > 0) {
+        dark_rows = malloc((size_t)h);
+        if (!dark_rows) {
+            st = core_err(err, ODX_ERR_NOMEM, "no memory for OCR");
+            goto done;
+        }
+        for (int y = 0; y < h; y++) {
+            int n = 0;
+            for (int x = 0; x < w; x += 2)
+                n += g[(size_t)y * w + x] < 110;
+            dark_rows[y] = n * 10 >= ((w + 1) / 2) * 6;
+        }
+        for (int y = 0; y < h && budget > 0;) {
+            if (!dark_rows[y]) {
+                y++;
+                continue;
+            }
+            int ya = y;
+            while (y < h && dark_rows[y])
+                y++;
+            int yb = y - 1, bh = yb - ya + 1;
+            if (bh < 12 || bh > h * 3 / 4)
+                continue;
+            bool read = false;
+            for (int k = 0; k < out.n && !read; k++) {
+                int cy = (out.w[k].y0 + out.w[k].y1) / 2;
+                read = cy >= ya && cy <= yb;
+            }
+            if (read)
+                continue;
+            budget--;
+            cap_ocr_last_rereads++;
+            float qm = 0;
+            /* the band's lettering is about half its height */
+            st = reread_area(api, g, w, h, 0, ya, w - 1, yb, 0, bh / 2, PSM_SPARSE_TEXT, &q,
+                             &qm, err);
+            if (st != ODX_OK)
+                goto done;
+            int n_before = out.n;
+            for (int k = 0; k < q.n; k++) {
+                q.w[k].line_start = out.n == n_before ||
+                                    q.w[k].x0 <= out.w[out.n - 1].x0;
+                q.w[k].para_start = out.n == n_before;
+                st = pass_push(&out, &q.w[k], err);
+                if (st != ODX_OK)
+                    goto done;
+                q.w[k].text = NULL;
+            }
+            if (out.n > n_before)
+                cap_ocr_last_added++;
+            pass_free(&q);
+        }
+    }
+    out.n_raw = p->n_raw;
+    out.n_kept = out.n;
+    out.mean_conf = p->mean_conf;
+    pass_free(p);
+    *p = out;
+    memset(&out, 0, sizeof out);
+done:
+    pass_free(&q);
+    pass_free(&out);
+    free(used);
+    free(dark_rows);
+    return st;
 }
 
 /* Chinese read by the eng model comes out as short low-confidence words
@@ -850,6 +1242,7 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
         const uint8_t *px = full->rgb + 3 * i;
         gray[i] = (uint8_t)((299 * px[0] + 587 * px[1] + 114 * px[2] + 500) / 1000);
     }
+    cap_ocr_last_inverted = false;
     float scale = pick_scale(gray, full->w, full->h);
     /* Photos: text worth reading there (signs, pages) is large, and
      * upscaling a textured photo costs seconds for junk (measured: 15 s on
@@ -896,6 +1289,22 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
         for (size_t i = 0; i < (size_t)w * h; i++)
             scaled[i] = scaled[i] >= knee ? 255 : (uint8_t)(scaled[i] * 255 / knee);
     }
+    /* Light lettering on a dark page (signs, posters, dark UI themes):
+     * Tesseract wants dark on light. */
+    if (cap_ocr_invert_dark && box_background(img, w, 0, 0, w - 1, h - 1) < 110) {
+        if (!scaled) {
+            scaled = malloc(np);
+            if (!scaled) {
+                st = core_err(err, ODX_ERR_NOMEM, "no memory for OCR");
+                goto done;
+            }
+            memcpy(scaled, gray, np);
+            img = scaled;
+        }
+        for (size_t i = 0; i < (size_t)w * h; i++)
+            scaled[i] = (uint8_t)(255 - scaled[i]);
+        cap_ocr_last_inverted = true;
+    }
     float penalty = d->domain == CAP_PHOTO ? 20.0f : 0.0f;
     TessBaseAPI *used = o->mix;
     if (cap_ocr_mode != 1 && !o->eng) {
@@ -925,6 +1334,8 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
         if (st == ODX_OK)
             st = merge_missing(&p1, &p2, err);
     }
+    if (st == ODX_OK)
+        st = reread(used, img, w, h, &p1, err);
     if (st != ODX_OK)
         goto done;
     cap_ocr_last_scale = scale;

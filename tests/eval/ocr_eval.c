@@ -5,6 +5,7 @@
  * usage: ocr_eval EVAL_DIR [--classify] [--all] [--mode auto|mix|eng]
  *                 [--target PX] [--only FILE,...] [--lang en,zh,...] [--verbose]
  *                 [--cols FILE=N ...] [--table-psm N] [--knee G] [--min-conf C]
+ *                 [--reread-conf C] [--reread-max N] [--reread-px PX] [--invert-dark 0|1]
  * --all also walks images without key text (photos), for the OCR-ran share.
  * Without --classify the manifest's domain is given to OCR (measures OCR
  * alone); with it, the captioner's own features + classifier decide (the
@@ -24,6 +25,12 @@ extern int cap_ocr_knee;
 extern int cap_ocr_table_psm;
 extern float cap_ocr_min_conf;
 extern unsigned cap_ocr_sparse_domains;
+extern float cap_ocr_reread_conf;
+extern int cap_ocr_invert_dark;
+extern bool cap_ocr_last_inverted;
+extern int cap_ocr_reread_max;
+extern float cap_ocr_reread_px;
+extern int cap_ocr_last_rereads, cap_ocr_last_replaced, cap_ocr_last_added;
 
 
 /* Lower-cases ASCII, folds fullwidth ASCII forms (U+FF01..FF5E, as NFKC
@@ -107,6 +114,14 @@ int main(int argc, char **argv)
             cap_ocr_min_conf = (float)atof(argv[++i]);
         else if (!strcmp(argv[i], "--sparse-domains") && i + 1 < argc)
             cap_ocr_sparse_domains = (unsigned)strtoul(argv[++i], NULL, 0);
+        else if (!strcmp(argv[i], "--reread-conf") && i + 1 < argc)
+            cap_ocr_reread_conf = (float)atof(argv[++i]);
+        else if (!strcmp(argv[i], "--invert-dark") && i + 1 < argc)
+            cap_ocr_invert_dark = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--reread-max") && i + 1 < argc)
+            cap_ocr_reread_max = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--reread-px") && i + 1 < argc)
+            cap_ocr_reread_px = (float)atof(argv[++i]);
         else if (!strcmp(argv[i], "--knee") && i + 1 < argc)
             cap_ocr_knee = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--lang") && i + 1 < argc)
@@ -263,10 +278,11 @@ int main(int argc, char **argv)
             if (verbose && d->table_md)
                 printf("%.1500s\n", d->table_md);
         }
-        printf("%s %-10s ocr %6.0f ms  %dx%d x%.2f passes=%d lang=%s conf=%.0f lines=%d "
-               "miss=%d manifest=%s/%s\n",
+        printf("%s %-10s ocr %6.0f ms  %dx%d x%.2f passes=%d reread=%d/%d/%d%s lang=%s "
+               "conf=%.0f lines=%d miss=%d manifest=%s/%s\n",
                file, cap_domain_name(d->domain), ms, full.w, full.h, cap_ocr_last_scale,
-               cap_ocr_last_passes, d->text_lang, d->text_conf, d->n_lines, miss,
+               cap_ocr_last_passes, cap_ocr_last_rereads, cap_ocr_last_replaced,
+               cap_ocr_last_added, cap_ocr_last_inverted ? " inverted" : "", d->text_lang, d->text_conf, d->n_lines, miss,
                dom, fld[3]);
         if (verbose)
             printf("----\n%.2000s\n----\n", d->text ? d->text : "");

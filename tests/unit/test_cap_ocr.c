@@ -116,6 +116,49 @@ static void test_table(void)
     cap_desc_free(d);
 }
 
+/* Light lettering on a dark page: the page is inverted before OCR. */
+static void test_dark_page(void)
+{
+    cap_domain doms[] = {CAP_POSTER, CAP_DOCUMENT};
+    for (size_t k = 0; k < sizeof doms / sizeof *doms; k++) {
+        cap_desc *d = read_fixture("dark_page.png", doms[k], NULL);
+        if (!d)
+            return;
+        CHECK_MSG(d->text && strstr(d->text, "Northern lights tonight"), "domain %d text '%s'",
+                  (int)doms[k], d->text ? d->text : "");
+        CHECK_STR(d->text_lang, "en");
+        for (int i = 0; i < d->n_lines; i++)
+            CHECK_MSG(d->lines[i].x >= 0 && d->lines[i].x + d->lines[i].w <= d->width + 2 &&
+                          d->lines[i].y >= 0 && d->lines[i].y + d->lines[i].h <= d->height + 2,
+                      "box %d,%d %dx%d", d->lines[i].x, d->lines[i].y, d->lines[i].w,
+                      d->lines[i].h);
+        cap_desc_free(d);
+    }
+}
+
+/* A dark band of white lettering on a light page (a coloured table
+ * header): the page stays as it is, the band gets its second look. */
+static void test_dark_band(void)
+{
+    cap_desc *d = read_fixture("dark_band.png", CAP_DOCUMENT, NULL);
+    if (!d)
+        return;
+    CHECK_MSG(d->text && strstr(d->text, "Harbour ferry timetable"), "text '%s'",
+              d->text ? d->text : "");
+    CHECK_MSG(d->text && strstr(d->text, "Departures from pier seven"), "text '%s'",
+              d->text ? d->text : "");
+    /* the band's line keeps a box in the band (y 64..112) */
+    bool found = false;
+    for (int i = 0; i < d->n_lines; i++)
+        if (strstr(d->lines[i].text, "Departures")) {
+            found = true;
+            int cy = d->lines[i].y + d->lines[i].h / 2;
+            CHECK_MSG(cy > 64 && cy < 112, "centre y %d", cy);
+        }
+    CHECK(found);
+    cap_desc_free(d);
+}
+
 static void test_bad_input(void)
 {
     cap_desc d;
@@ -195,6 +238,8 @@ int main(void)
     test_english();
     test_chinese();
     test_table();
+    test_dark_page();
+    test_dark_band();
     test_bad_input();
     cap_ocr_free(ocr);
     cap_ocr_free(NULL);

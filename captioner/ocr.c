@@ -774,13 +774,6 @@ static odx_status reread(TessBaseAPI *api, const uint8_t *g, int w, int h, ocr_p
             if (st != ODX_OK)
                 goto done;
             int before = good_chars(&p->w[i], j - i), after = good_chars(q.w, q.n);
-            if (getenv("OCR_DEBUG")) {
-                fprintf(stderr, "reread [");
-                for (int k = i; k < j; k++) fprintf(stderr, "%s ", p->w[k].text);
-                fprintf(stderr, "] %.0f dark=%d -> [", mean, box_dark(g, w, h, x0, y0, x1, y1));
-                for (int k = 0; k < q.n; k++) fprintf(stderr, "%s ", q.w[k].text);
-                fprintf(stderr, "] %.0f\n", qm);
-            }
             if (q.n > 0 && qm > mean + 3 && after * 10 >= before * 8) {
                 q.w[0].para_start = p->w[i].para_start;
                 for (int k = 0; k < q.n; k++) {
@@ -935,6 +928,57 @@ done:
     free(used);
     free(dark_rows);
     return st;
+}
+
+/* A lone Han character at the start or end of an otherwise Latin line is
+ * most often an icon, bullet or window decoration read by chi_sim ("国
+ * Documents", "Package Manager 了"). Dropped unless read confidently. */
+ODX_STATIC float cap_ocr_stray_conf = 90.0f;
+
+static bool single_cjk(const char *t)
+{
+    int32_t cp = 0;
+    size_t n = strlen(t);
+    int k = n ? core_utf8_next(t, n, &cp) : 0;
+    return k > 0 && (size_t)k == n && core_is_cjk(cp);
+}
+
+static void drop_stray_cjk(ocr_pass *p)
+{
+    int o = 0, i = 0;
+    while (i < p->n) {
+        int j = i + 1;
+        while (j < p->n && !p->w[j].line_start)
+            j++;
+        int cjk_words = 0, latin_words = 0;
+        for (int k = i; k < j; k++) {
+            char_stats cs = {0};
+            count_chars(p->w[k].text, &cs);
+            cjk_words += cs.cjk > 0;
+            latin_words += cs.latin >= 2;
+        }
+        int drop = -1;
+        if (j - i >= 2 && cjk_words == 1 && latin_words >= 1) {
+            if (single_cjk(p->w[i].text) && p->w[i].conf < cap_ocr_stray_conf)
+                drop = i;
+            else if (single_cjk(p->w[j - 1].text) && p->w[j - 1].conf < cap_ocr_stray_conf)
+                drop = j - 1;
+        }
+        for (int k = i; k < j; k++) {
+            if (k == drop) {
+                free(p->w[k].text);
+                if (k == i) {
+                    p->w[k + 1].line_start = p->w[k].line_start;
+                    p->w[k + 1].para_start = p->w[k].para_start;
+                }
+                continue;
+            }
+            p->w[o++] = p->w[k];
+        }
+        i = j;
+    }
+    p->n = o;
+    p->n_kept = o;
 }
 
 /* Chinese read by the eng model comes out as short low-confidence words
@@ -1338,6 +1382,7 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
         st = reread(used, img, w, h, &p1, err);
     if (st != ODX_OK)
         goto done;
+    drop_stray_cjk(&p1);
     cap_ocr_last_scale = scale;
     cap_ocr_last_passes = p2.n_raw || used == o->mix ? 2 : 1;
     free_lines(d);

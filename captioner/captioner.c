@@ -212,6 +212,7 @@ odx_status cap_describe(cap_worker *w, const uint8_t *data, size_t len,
     }
 
     cap_structure(d, have_full ? &full : &thumb);
+    if (d->domain == CAP_DIAGRAM) cap_shapes_compute(&thumb, d);
     st = cap_compose(d, err);
     if (st != ODX_OK)
         goto done;

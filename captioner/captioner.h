@@ -125,6 +125,20 @@ typedef struct cap_features {
     float sc_vertical;    /* 1 when the frame is clearly taller than wide */
     int sc_hue;           /* dominant hue family (CAP_HUE_*), -1 when none */
     float sc_hue_share;   /* share of all pixels in that family */
+    /* Drawn shapes of a diagram from shapes.c (cap_shapes_compute), counted
+     * on the thumbnail; zero until it has run (only for diagrams). */
+    int sh_boxes;         /* closed rectangles (flowchart/block nodes) */
+    int sh_lines;         /* long straight thin strokes standing alone */
+    int sh_arrows;        /* small solid heads at the ends of thin strokes */
+    int sh_circles;       /* closed round/elliptic outlines or discs */
+    int sh_curves;        /* long thin smooth strokes, neither straight nor
+                             made of horizontal/vertical runs */
+    int sh_dashed;        /* dashes lined up with another dash */
+    int sh_polygons;      /* closed triangles */
+    int sh_points;        /* one/two-letter OCR labels (A, B, x, z0) */
+    bool sh_connected;    /* one stroke network touches two or more boxes */
+    float sh_geometry;    /* 0..1: labelled points with lines/triangles/circles */
+    char sh_labels[24];   /* up to six of those labels, ", "-joined */
 } cap_features;
 
 typedef struct cap_object {

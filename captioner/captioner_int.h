@@ -58,6 +58,11 @@ enum { CAP_HUE_RED = 0, CAP_HUE_ORANGE, CAP_HUE_BROWN, CAP_HUE_YELLOW, CAP_HUE_G
 /* "blue" / "蓝色"...; NULL when hue is out of range. lang: CAP_EN or CAP_ZH. */
 const char *cap_scene_hue_name(int hue, int lang);
 
+/* shapes.c: the drawn shapes of a diagram (the sh_* fields of d->feat):
+ * boxes, straight strokes, arrowheads, circles, curves, dashes, triangles,
+ * and single-letter labels from d->lines. Runs after OCR; never fails. */
+void cap_shapes_compute(const cap_image *thumb, cap_desc *d);
+
 /* domain.c: sets d->domain, d->domain_conf, d->chart_type from d->feat,
  * d->hdr, and (when d->ocr_ran) the OCR lines. Called before OCR (to gate
  * it) and again after. full may be NULL. */

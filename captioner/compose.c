@@ -641,6 +641,105 @@ static void co_screenshot(co_out *o, const cap_desc *d, bool unsure, const char 
     }
 }
 
+/* What the drawing is made of (shapes.c): boxes joined by strokes read as a
+ * flowchart, labelled points with triangles/circles as a geometry figure,
+ * many long curves as contour lines. Counts below the thresholds are left
+ * unsaid: a wrong shape misleads more than a missing one. */
+static void co_diagram_shapes(co_out *o, const cap_desc *d)
+{
+    const cap_features *f = &d->feat;
+    core_buf *en = &o->det[CAP_EN], *zh = &o->det[CAP_ZH];
+    if (f->sh_boxes >= 3 && f->sh_geometry < 0.5f) {
+        bool linked = f->sh_connected || f->sh_lines + f->sh_arrows >= f->sh_boxes - 1;
+        bool arrows = f->sh_arrows >= 2;
+        core_buf_puts(en, " It is drawn with ");
+        en_count(en, f->sh_boxes);
+        core_buf_puts(zh, "图中有");
+        zh_count(zh, f->sh_boxes);
+        core_buf_puts(zh, "个方框");
+        tag(&o->tags[CAP_EN], "boxes");
+        tag(&o->tags[CAP_ZH], "方框");
+        if (linked) {
+            core_buf_printf(en, " boxes connected by %s, like a flowchart.",
+                            arrows ? "arrows" : "lines");
+            core_buf_printf(zh, "，由%s相连，类似流程图。", arrows ? "箭头" : "线条");
+            tag(&o->tags[CAP_EN], "flowchart");
+            tag(&o->tags[CAP_EN], "block diagram");
+            tag(&o->tags[CAP_ZH], "流程图");
+            tag(&o->tags[CAP_ZH], "框图");
+            if (arrows) {
+                tag(&o->tags[CAP_EN], "arrows");
+                tag(&o->tags[CAP_ZH], "箭头");
+            }
+        } else {
+            core_buf_puts(en, " boxes.");
+            core_buf_puts(zh, "。");
+        }
+    }
+    if (f->sh_geometry >= 0.5f) {
+        bool tri = f->sh_polygons > 0, circ = f->sh_circles > 0;
+        core_buf_puts(en, " It looks like a geometry figure with ");
+        core_buf_puts(zh, "看起来是几何图形：");
+        if (tri) {
+            core_buf_puts(en, "a triangle, ");
+            core_buf_puts(zh, "三角形，");
+        }
+        if (circ) {
+            core_buf_puts(en, "a circle, ");
+            core_buf_puts(zh, "圆，");
+        }
+        core_buf_printf(en, "lines and labelled points %s.", f->sh_labels);
+        core_buf_puts(zh, "线条，标有点 ");
+        for (const char *p = f->sh_labels; *p; p++) {
+            if (p[0] == ',' && p[1] == ' ') {
+                core_buf_puts(zh, "、");
+                p++;
+            } else {
+                core_buf_printf(zh, "%c", *p);
+            }
+        }
+        core_buf_puts(zh, "。");
+        const char *te[] = {"geometry", "geometry figure", "math figure", "labelled points"};
+        const char *tz[] = {"几何", "几何图形", "数学图形", "标注点"};
+        for (int i = 0; i < 4; i++) {
+            tag(&o->tags[CAP_EN], te[i]);
+            tag(&o->tags[CAP_ZH], tz[i]);
+        }
+        if (tri) {
+            tag(&o->tags[CAP_EN], "triangle");
+            tag(&o->tags[CAP_ZH], "三角形");
+        }
+        if (circ) {
+            tag(&o->tags[CAP_EN], "circle");
+            tag(&o->tags[CAP_ZH], "圆");
+        }
+    } else if (f->sh_circles >= 2 && f->sh_boxes < 3) {
+        core_buf_puts(en, " It is drawn with circles.");
+        core_buf_puts(zh, "图中有圆形。");
+        tag(&o->tags[CAP_EN], "circles");
+        tag(&o->tags[CAP_ZH], "圆形");
+    }
+    if (f->sh_curves >= 5) {
+        core_buf_puts(en, " It shows many contour lines.");
+        core_buf_puts(zh, "图中有许多等高线。");
+        tag(&o->tags[CAP_EN], "contour lines");
+        tag(&o->tags[CAP_EN], "contour plot");
+        tag(&o->tags[CAP_ZH], "等高线");
+        tag(&o->tags[CAP_ZH], "等高线图");
+    } else if (f->sh_curves >= 1 && f->sh_boxes < 3) {
+        core_buf_puts(en, " It shows smooth curves.");
+        core_buf_puts(zh, "图中有曲线。");
+        tag(&o->tags[CAP_EN], "curves");
+        tag(&o->tags[CAP_ZH], "曲线");
+    }
+    if (f->sh_dashed > 0) {
+        core_buf_puts(en, " Some lines are dashed.");
+        core_buf_puts(zh, "部分线条为虚线。");
+        tag(&o->tags[CAP_EN], "dashed lines");
+        tag(&o->tags[CAP_ZH], "虚线");
+    }
+}
+
 static void co_poster(co_out *o, const cap_desc *d, bool unsure, const char *title,
                       bool diagram)
 {
@@ -678,6 +777,8 @@ static void co_poster(co_out *o, const cap_desc *d, bool unsure, const char *tit
             tag(&o->tags[CAP_ZH], g[i].label_zh);
         }
     }
+    if (diagram)
+        co_diagram_shapes(o, d);
     colours_sentence(o, d);
     const char *ne = diagram ? "diagram" : "poster", *nz = diagram ? "示意图" : "海报";
     if (title) {

@@ -174,7 +174,7 @@ static void sh_regions(const cap_image *im, cap_features *f, sh_labels *reg, int
         float smin = fminf(fminf(top, bot), fminf(lef, rig));
         float smax = fmaxf(fmaxf(top, bot), fmaxf(lef, rig));
         /* a node holds its label: an empty or solid square is an icon part */
-        if (smin >= 0.85f && fill >= 0.55f && fill <= 0.98f) {
+        if (smin >= 0.85f && fill >= 0.55f && fill <= 0.99f) {
             f->sh_boxes++;
             if (*n_box_ids < max_box_ids)
                 box_ids[(*n_box_ids)++] = i;
@@ -383,10 +383,12 @@ void cap_shapes_compute(const cap_image *thumb, cap_desc *d)
             dash_n++;
         }
     }
-    /* a dash counts when another dash of the same direction lies ahead of it
-     * along that direction, within three of its lengths */
-    for (int a = 0; a < dash_n; a++)
-        for (int b = 0; b < dash_n; b++) {
+    /* a dash counts when other dashes of its direction lie on its axis on
+     * both sides of it, each within three of its lengths: inside a run of
+     * at least three. Text marks (quotes, hyphens) seldom line up so. */
+    for (int a = 0; a < dash_n; a++) {
+        bool fwd = false, back = false;
+        for (int b = 0; b < dash_n && !(fwd && back); b++) {
             if (a == b)
                 continue;
             float dx = dash[b][0] - dash[a][0], dy = dash[b][1] - dash[a][1];
@@ -396,12 +398,17 @@ void cap_shapes_compute(const cap_image *thumb, cap_desc *d)
                 da = 3.14159265f - da;
             if (dist < 1.2f * dash[a][3] || dist > 3.0f * dash[a][3] + 4 || da > 0.25f)
                 continue;
-            float along = fabsf(dx * cosf(dash[a][2]) + dy * sinf(dash[a][2]));
-            if (along >= 0.9f * dist) {
-                f->sh_dashed++;
-                break;
+            float along = dx * cosf(dash[a][2]) + dy * sinf(dash[a][2]);
+            if (fabsf(along) >= 0.9f * dist) {
+                if (along > 0)
+                    fwd = true;
+                else
+                    back = true;
             }
         }
+        if (fwd && back)
+            f->sh_dashed++;
+    }
     if (f->sh_dashed < 6)
         f->sh_dashed = 0;
     free(dash);

@@ -53,6 +53,9 @@ int emb_concepts(const char *tok, int len, int *ids, int max);
 const char *const *emb_concept_words(int id);
 /* Name of a concept (its first English word), static. */
 const char *emb_concept_name(int id);
+/* Kind of a concept as written in the lexicon: domain, chart, doc, ui,
+ * colour, scene, object, synonym (static string). */
+const char *emb_concept_kind(int id);
 /* Parent concept (bar_chart -> chart) or -1. */
 int emb_concept_parent(int id);
 /* Identifier of a concept as written in the lexicon ("bar_chart"), static. */

@@ -513,11 +513,32 @@ static bool is_phrase_break(const char *w, int n)
         "of", "with", "on", "in", "at", "by", "for", "from", "showing", "listing",
         "containing", "about", "over", "under", "near", "during", "without", "into",
         "onto", "against", "having", "where", "that", "which", "shows", "lists",
-        "and", "or", "to", "between", "inside", "behind", "above", "below", "like", NULL};
+        "and", "or", "to", "between", "inside", "behind", "above", "below", "like", "out",
+        "through", "across", "along", "around", NULL};
     for (int i = 0; brk[i]; i++)
         if ((int)strlen(brk[i]) == n && memcmp(brk[i], w, (size_t)n) == 0)
             return true;
     return false;
+}
+
+/* "motorcycle parked in a garage", "kite flying in the sky": a participle
+ * after the head starts a modifier, unless the word names a thing, a scene
+ * or a kind of image itself ("painting", "building"). */
+static bool is_participle(const char *w, int n)
+{
+    bool ed = n > 4 && memcmp(w + n - 2, "ed", 2) == 0;
+    bool ing = n > 5 && memcmp(w + n - 3, "ing", 3) == 0;
+    if (!ed && !ing)
+        return false;
+    int ids[EMB_MAX_IDS];
+    int k = emb_concepts(w, n, ids, EMB_MAX_IDS);
+    for (int i = 0; i < k; i++) {
+        const char *kind = emb_concept_kind(ids[i]);
+        if (kind && (strcmp(kind, "object") == 0 || strcmp(kind, "scene") == 0 ||
+                     strcmp(kind, "domain") == 0 || strcmp(kind, "chart") == 0))
+            return false;
+    }
+    return true;
 }
 
 int emb_head_concepts(const char *text, size_t len, int *ids, int max)
@@ -546,6 +567,17 @@ int emb_head_concepts(const char *text, size_t len, int *ids, int max)
                 continue;
             if (head >= 0 && is_phrase_break(l.text + t->off, t->len))
                 break;
+            /* a participle ends the head phrase when a preposition or an
+             * article follows ("parked in a garage"), not inside a compound
+             * ("port forwarding diagram") */
+            if (head >= 0 && is_participle(l.text + t->off, t->len)) {
+                int nx = i + 1;
+                while (nx < l.n && l.toks[nx].kind != EMB_TOK_WORD)
+                    nx++;
+                if (nx >= l.n || is_phrase_break(l.text + l.toks[nx].off, l.toks[nx].len) ||
+                    emb_is_stopword(l.text + l.toks[nx].off, l.toks[nx].len))
+                    break;
+            }
             if (!is_phrase_break(l.text + t->off, t->len) &&
                 !emb_is_stopword(l.text + t->off, t->len))
                 head = i;

@@ -26,6 +26,7 @@ typedef struct cand {
     int dense_rank, lex_rank;    /* 1-based, 0 = absent */
     double cos, bm25, rrf, cover, score;
     bool kind_match;             /* domain (and chart type) the query asks for */
+    bool photo_match;            /* a photo, for queries about things/scenes */
     char dense_field[16], lex_kind[16];
 } cand;
 
@@ -241,6 +242,7 @@ typedef struct search_ctx {
     int64_t n_docs;     /* caption rows in the index (estimate) */
     const char *want_domain; /* the kind of image the query's head names */
     const char *want_chart;  /* bar, line, pie, scatter */
+    bool want_photo;         /* the head is a thing or a scene, not a kind */
     cand_set cs;
 } search_ctx;
 
@@ -257,6 +259,11 @@ static void query_intent(search_ctx *x)
                                             {"pie_chart", "pie"}, {"scatter_chart", "scatter"}};
     int ids[16];
     int n = emb_head_concepts(x->text, strlen(x->text), ids, 16);
+    bool thing = false;
+    for (int i = 0; i < n; i++) {
+        const char *kind = emb_concept_kind(ids[i]);
+        thing |= kind && (strcmp(kind, "object") == 0 || strcmp(kind, "scene") == 0);
+    }
     for (int i = 0; i < n && !x->want_domain; i++) {
         for (int up = ids[i], depth = 0; up >= 0 && depth < 3 && !x->want_domain;
              up = emb_concept_parent(up), depth++) {
@@ -274,12 +281,32 @@ static void query_intent(search_ctx *x)
                     x->want_domain = domains[d];
         }
     }
+    /* "dark forest with a footpath", "red motorcycle in a garage": the
+     * query is about what a picture shows, which photos hold */
+    x->want_photo = !x->want_domain && thing;
 }
 
 /* Adds the images of the wanted kind as candidates (a query like "a
  * table" should list every table) and marks candidates of that kind. */
 static odx_status intent_candidates(search_ctx *x, odx_err *err)
 {
+    if (x->want_photo) {
+        /* mark (never add) candidates that are photos */
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(x->db, "SELECT domain FROM content WHERE hash = ?1", -1, &st,
+                               NULL) != SQLITE_OK)
+            return core_err(err, ODX_ERR_DB, "search: %s", sqlite3_errmsg(x->db));
+        for (int i = 0; i < x->cs.n; i++) {
+            sqlite3_reset(st);
+            sqlite3_bind_text(st, 1, x->cs.v[i].hash, -1, SQLITE_STATIC);
+            const char *d = sqlite3_step(st) == SQLITE_ROW
+                                ? (const char *)sqlite3_column_text(st, 0)
+                                : NULL;
+            x->cs.v[i].photo_match = d && strcmp(d, "photo") == 0;
+        }
+        sqlite3_finalize(st);
+        return ODX_OK;
+    }
     if (!x->want_domain)
         return ODX_OK;
     sqlite3_stmt *st = NULL;
@@ -706,6 +733,8 @@ static void score_candidates(search_ctx *x)
         /* the image is of the kind the query asks for: halfway to 1 */
         if (c->kind_match)
             c->score += (1 - c->score) * 0.5;
+        else if (c->photo_match)
+            c->score += (1 - c->score) * 0.25;
     }
     qsort(x->cs.v, (size_t)x->cs.n, sizeof(cand), cmp_cand);
 }

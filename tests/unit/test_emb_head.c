@@ -24,8 +24,25 @@ int main(void)
     CHECK(head_is("package manager application screenshot", "screenshot"));
     CHECK(!head_is("two dogs looking out of a window", "screenshot"));
     CHECK(head_is("电路板设计软件截图", "screenshot"));
+    /* a participle before a preposition ends the head; inside a compound not */
+    CHECK(!head_is("two dogs looking out of a window", "screenshot"));
+    CHECK(head_is("SSH local port forwarding diagram", "diagram"));
     CHECK(head_is("柱状图", "bar_chart"));
     CHECK(!head_is("雪地里的树林", "chart"));
+    /* heads that are things or scenes (the retriever prefers photos) */
+    int hk[16];
+    int nk = emb_head_concepts("red motorcycle parked in a garage",
+                               strlen("red motorcycle parked in a garage"), hk, 16);
+    bool obj = false;
+    for (int i = 0; i < nk; i++)
+        obj |= strcmp(emb_concept_kind(hk[i]), "object") == 0;
+    CHECK(obj);
+    nk = emb_head_concepts("dark forest with a narrow footpath",
+                           strlen("dark forest with a narrow footpath"), hk, 16);
+    bool scene = false;
+    for (int i = 0; i < nk; i++)
+        scene |= strcmp(emb_concept_kind(hk[i]), "scene") == 0;
+    CHECK(scene);
     int n = emb_head_concepts("", 0, (int[4]){0}, 4);
     CHECK(n == 0);
 

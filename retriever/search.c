@@ -27,6 +27,8 @@ typedef struct cand {
     double cos, bm25, rrf, cover, score;
     bool kind_match;             /* domain (and chart type) the query asks for */
     bool photo_match;            /* a photo, for queries about things/scenes */
+    bool cov_done;               /* cover and matched computed while scoring */
+    char matched[96];            /* text kinds holding query words */
     char dense_field[16], lex_kind[16];
 } cand;
 
@@ -329,6 +331,29 @@ static odx_status intent_candidates(search_ctx *x, odx_err *err)
     return ODX_OK;
 }
 
+/* Ranks of one search path per content: the first hit of a content is
+ * its rank on that path (a content has several vectors / caption rows). */
+static void merge_hits(search_ctx *x, const store_hit *hits, int n, bool dense)
+{
+    int rank = 0;
+    for (int i = 0; i < n; i++) {
+        cand *c = cand_get(&x->cs, hits[i].hash);
+        if (!c)
+            break;
+        int *r = dense ? &c->dense_rank : &c->lex_rank;
+        if (*r)
+            continue;
+        *r = ++rank;
+        if (dense) {
+            c->cos = hits[i].score;
+            snprintf(c->dense_field, sizeof c->dense_field, "%s", hits[i].field);
+        } else {
+            c->bm25 = hits[i].score;
+            snprintf(c->lex_kind, sizeof c->lex_kind, "%s", hits[i].field);
+        }
+    }
+}
+
 static odx_status run_dense(search_ctx *x, int k, odx_err *err)
 {
     float *qv = malloc(sizeof(float) * EMB_DIM);
@@ -341,17 +366,7 @@ static odx_status run_dense(search_ctx *x, int k, odx_err *err)
     free(qv);
     if (st != ODX_OK)
         return st;
-    int rank = 0;
-    for (int i = 0; i < n; i++) {
-        cand *c = cand_get(&x->cs, hits[i].hash);
-        if (!c)
-            break;
-        if (c->dense_rank == 0) {
-            c->dense_rank = ++rank;
-            c->cos = hits[i].score;
-            snprintf(c->dense_field, sizeof c->dense_field, "%s", hits[i].field);
-        }
-    }
+    merge_hits(x, hits, n, true);
     free(hits);
     return ODX_OK;
 }
@@ -368,27 +383,33 @@ static odx_status run_dense(search_ctx *x, int k, odx_err *err)
  * words leave MATCH at scale. */
 static void group_stats(search_ctx *x)
 {
-    int n = x->q.n_groups;
+    int n = x->q.n_groups, n_terms = 0;
     x->gw = calloc((size_t)(n ? n : 1), sizeof *x->gw);
     x->gdf = calloc((size_t)(n ? n : 1), sizeof *x->gdf);
-    if (!x->gw || !x->gdf)
-        return;
-    int64_t df;
-    if (store_term_df(x->s, "a", &df, &x->n_docs, NULL) != ODX_OK)
+    for (int g = 0; g < n; g++)
+        n_terms += x->q.groups[g].n_terms;
+    const char **terms = calloc((size_t)(n_terms ? n_terms : 1), sizeof *terms);
+    int64_t *df = calloc((size_t)(n_terms ? n_terms : 1), sizeof *df);
+    if (!x->gw || !x->gdf || !terms || !df)
+        goto done;
+    for (int g = 0; g < n; g++)
+        x->gw[g] = 1.0; /* unweighted if the frequencies cannot be read */
+    for (int g = 0, k = 0; g < n; g++)
+        for (int t = 0; t < x->q.groups[g].n_terms; t++)
+            terms[k++] = x->q.groups[g].terms[t];
+    if (store_terms_df(x->s, terms, n_terms, df, &x->n_docs, NULL) != ODX_OK)
         x->n_docs = 0;
-    for (int g = 0; g < n; g++) {
-        emb_query_group *gr = &x->q.groups[g];
+    for (int g = 0, k = 0; g < n; g++) {
         int64_t gdf = 0;
-        for (int t = 0; t < gr->n_terms && x->n_docs > 0; t++) {
-            int64_t d, nd;
-            if (store_term_df(x->s, gr->terms[t], &d, &nd, NULL) == ODX_OK)
-                gdf += d;
-        }
-        if (gdf > x->n_docs)
-            gdf = x->n_docs;
-        x->gdf[g] = gdf;
-        x->gw[g] = x->n_docs > 0 ? log(1.0 + (double)x->n_docs / (1.0 + (double)gdf)) : 1.0;
+        for (int t = 0; t < x->q.groups[g].n_terms; t++)
+            gdf += df[k++];
+        x->gdf[g] = gdf > x->n_docs ? x->n_docs : gdf;
+        x->gw[g] = x->n_docs > 0 ? log(1.0 + (double)x->n_docs / (1.0 + (double)x->gdf[g]))
+                                 : 1.0;
     }
+done:
+    free(terms);
+    free(df);
 }
 
 static char *fts_match(search_ctx *x)
@@ -426,17 +447,7 @@ static odx_status run_lexical(search_ctx *x, int limit, odx_err *err)
     free(match);
     if (st != ODX_OK)
         return st;
-    int rank = 0;
-    for (int i = 0; i < n; i++) {
-        cand *c = cand_get(&x->cs, hits[i].hash);
-        if (!c)
-            break;
-        if (c->lex_rank == 0) {
-            c->lex_rank = ++rank;
-            c->bm25 = hits[i].score;
-            snprintf(c->lex_kind, sizeof c->lex_kind, "%s", hits[i].field);
-        }
-    }
+    merge_hits(x, hits, n, false);
     free(hits);
     return ODX_OK;
 }
@@ -668,7 +679,11 @@ static odx_status build_results(search_ctx *x, odx_results *res, int k, odx_err 
             char matched[96];
             core_buf ex;
             core_buf_init(&ex, 4096);
-            coverage(x, t, n_t, matched, sizeof matched, x->p->explain ? &ex : NULL);
+            /* scoring already read these texts; explain needs the terms */
+            if (c->cov_done && !x->p->explain)
+                snprintf(matched, sizeof matched, "%s", c->matched);
+            else
+                coverage(x, t, n_t, matched, sizeof matched, x->p->explain ? &ex : NULL);
             if (!matched[0] && c->dense_rank)
                 snprintf(matched, sizeof matched, "similar meaning");
             r->matched = core_strdup(matched);
@@ -718,8 +733,8 @@ static void score_candidates(search_ctx *x)
             store_text *t = NULL;
             int n_t = 0;
             if (store_content_texts(x->s, c->hash, &t, &n_t, NULL) == ODX_OK) {
-                char m[96];
-                c->cover = coverage(x, t, n_t, m, sizeof m, NULL);
+                c->cover = coverage(x, t, n_t, c->matched, sizeof c->matched, NULL);
+                c->cov_done = true;
                 n_cov++;
             }
             store_texts_free(t, n_t);

@@ -149,11 +149,12 @@ odx_status store_fts_search(store *s, const char *match, int limit,
                             store_hit **hits, int *n, odx_err *err);
 
 /* n_images counts images with status ok, n_errors the failed ones. */
-/* Document frequency of a term (a phrase: its rarest token) in the caption
- * index, and an estimate of the number of caption rows. Lets the retriever
- * drop very common words from MATCH at scale (FTS5 scores every match). */
-odx_status store_term_df(store *s, const char *term, int64_t *df,
-                         int64_t *n_docs, odx_err *err);
+/* Document frequencies of n_terms terms (a phrase: its rarest token) in
+ * the caption index into df[], and an estimate of the number of caption
+ * rows. Lets the retriever weight words and drop very common ones from
+ * MATCH at scale (FTS5 scores every match). One call per query. */
+odx_status store_terms_df(store *s, const char *const *terms, int n_terms,
+                          int64_t *df, int64_t *n_docs, odx_err *err);
 
 typedef struct store_stats {
     int64_t n_images, n_errors, n_content, n_vectors, faiss_ntotal, generation;

@@ -179,11 +179,11 @@ static int df_cb(void *ctx, const char *tok, int len, int start, int end, bool c
     return 0;
 }
 
-odx_status store_term_df(store *s, const char *term, int64_t *df, int64_t *n_docs,
-                         odx_err *err)
+odx_status store_terms_df(store *s, const char *const *terms, int n_terms, int64_t *df,
+                          int64_t *n_docs, odx_err *err)
 {
-    if (!s || !term || !df || !n_docs)
-        return core_err(err, ODX_ERR_INVALID, "store_term_df: bad arguments");
+    if (!s || (n_terms > 0 && (!terms || !df)) || !n_docs)
+        return core_err(err, ODX_ERR_INVALID, "store_terms_df: bad arguments");
     odx_status rc = ODX_OK;
     sqlite3_stmt *st = NULL, *nst = NULL;
     pthread_mutex_lock(&s->mu);
@@ -199,10 +199,12 @@ odx_status store_term_df(store *s, const char *term, int64_t *df, int64_t *n_doc
         rc = store_db_err(s, err, "term frequency");
         goto done;
     }
-    df_ctx c = {.st = st};
-    emb_tokenize(term, (int)strlen(term), df_cb, &c);
-    *df = c.any ? c.min_df : 0;
     *n_docs = sqlite3_step(nst) == SQLITE_ROW ? sqlite3_column_int64(nst, 0) : 0;
+    for (int i = 0; i < n_terms; i++) {
+        df_ctx c = {.st = st};
+        emb_tokenize(terms[i], (int)strlen(terms[i]), df_cb, &c);
+        df[i] = c.any ? c.min_df : 0;
+    }
 done:
     sqlite3_finalize(st);
     sqlite3_finalize(nst);

@@ -642,6 +642,31 @@ static int print_desc_text(const char *json)
     return EXIT_OK;
 }
 
+/* Opens the index read-only, asks one JSON question, closes. */
+typedef odx_status (*json_fn)(odx_db *db, const char *arg, char **json, odx_err *e);
+
+static odx_status stats_fn(odx_db *db, const char *arg, char **json, odx_err *e)
+{
+    (void)arg;
+    return odx_stats_json(db, json, e);
+}
+
+static odx_status errors_fn(odx_db *db, const char *arg, char **json, odx_err *e)
+{
+    (void)arg;
+    return odx_errors_json(db, json, e);
+}
+
+static odx_status db_json(const global *g, json_fn fn, const char *arg, char **json, odx_err *e)
+{
+    odx_db *db = NULL;
+    odx_status st = open_db(g, true, &db, e);
+    if (st == ODX_OK)
+        st = fn(db, arg, json, e);
+    odx_db_close(db);
+    return st;
+}
+
 static int cmd_show(const global *g, int argc, char **argv)
 {
     if (want_help(argc, argv)) {
@@ -655,12 +680,8 @@ static int cmd_show(const global *g, int argc, char **argv)
     if (!path)
         return usage_error("show", "no path given%s", "");
     odx_err e = {0};
-    odx_db *db = NULL;
     char *json = NULL;
-    odx_status st = open_db(g, true, &db, &e);
-    if (st == ODX_OK)
-        st = odx_show_json(db, path, &json, &e);
-    odx_db_close(db);
+    odx_status st = db_json(g, odx_show_json, path, &json, &e);
     if (st != ODX_OK)
         return fail(&e, st);
     int rc = has_flag(argc, argv, "--json") ? (puts(json), EXIT_OK) : print_desc_text(json);
@@ -702,12 +723,8 @@ static int cmd_stats(const global *g, int argc, char **argv)
         return EXIT_OK;
     }
     odx_err e = {0};
-    odx_db *db = NULL;
     char *json = NULL;
-    odx_status st = open_db(g, true, &db, &e);
-    if (st == ODX_OK)
-        st = odx_stats_json(db, &json, &e);
-    odx_db_close(db);
+    odx_status st = db_json(g, stats_fn, NULL, &json, &e);
     if (st != ODX_OK)
         return fail(&e, st);
     if (has_flag(argc, argv, "--json")) {
@@ -741,12 +758,8 @@ static int cmd_errors(const global *g, int argc, char **argv)
         return EXIT_OK;
     }
     odx_err e = {0};
-    odx_db *db = NULL;
     char *json = NULL;
-    odx_status st = open_db(g, true, &db, &e);
-    if (st == ODX_OK)
-        st = odx_errors_json(db, &json, &e);
-    odx_db_close(db);
+    odx_status st = db_json(g, errors_fn, NULL, &json, &e);
     if (st != ODX_OK)
         return fail(&e, st);
     if (has_flag(argc, argv, "--json")) {

@@ -252,8 +252,12 @@ static pthread_once_t g_id_once = PTHREAD_ONCE_INIT;
 static void model_id_init(void)
 {
     uint64_t h = core_hash64(emb_lexicon_data, emb_lexicon_size, 0x1d);
-    snprintf(g_model_id, sizeof g_model_id, "%s+lex%08x", EMB_ID,
-             (unsigned)(h & 0xffffffffu));
+    /* the tokens (Han folding) feed the features too; a short hash keeps
+     * the id within the 31 characters content.embedder is read into */
+    const char *tok = emb_tokenizer_id();
+    uint64_t t = core_hash64(tok, strlen(tok), 0x1d);
+    snprintf(g_model_id, sizeof g_model_id, "%s+lex%08x+tk%04x", EMB_ID,
+             (unsigned)(h & 0xffffffffu), (unsigned)(t & 0xffffu));
 }
 
 const char *emb_model_id(void)

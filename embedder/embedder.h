@@ -11,11 +11,18 @@
 #define EMB_DIM 512
 #define EMB_ID "odx-hash-v1"
 
-/* EMB_ID plus a hash of the compiled-in lexicon, e.g.
- * "odx-hash-v1+lex1a2b3c4d": the concept features depend on the lexicon,
- * so store this (not EMB_ID alone) to decide when to re-embed. Static
- * string, thread-safe. */
+/* EMB_ID plus hashes of the compiled-in lexicon and of the tokenizer id,
+ * e.g. "odx-hash-v1+lex1a2b3c4d+tk5e6f": the features depend on both, so
+ * store this (not EMB_ID alone) to decide when to re-embed. At most 31
+ * characters (store_content_get reads it into char[32]). Static string,
+ * thread-safe. */
 const char *emb_model_id(void);
+
+/* Identity of the tokenizer (version + a hash of the Unihan tables it
+ * folds with), e.g. "odx-tok-v2+unihan1a2b3c4d". FTS5 stores what it
+ * tokenised, so storage keeps this in meta and rebuilds the FTS index
+ * when it changes; emb_model_id() includes it too. Static, thread-safe. */
+const char *emb_tokenizer_id(void);
 
 /* NFKC + case folding (utf8proc). Returns a malloc'd string or NULL on
  * invalid input/allocation failure. */
@@ -29,7 +36,9 @@ typedef int (*emb_token_fn)(void *ctx, const char *tok, int len, int start,
                             int end, bool colocated);
 
 /* Splits text into tokens: Latin/other-script words (letters and digits,
- * case folded, NFKC), CJK runs into character unigrams and bigrams.
+ * case folded, NFKC), CJK runs into character unigrams and bigrams. Han
+ * characters are folded to their simplified form (Unihan
+ * kSimplifiedVariant), so 星圖 and 星图 give the same tokens.
  * Punctuation and spaces separate tokens. Returns the callback's non-zero
  * value or 0. */
 int emb_tokenize(const char *text, int len, emb_token_fn fn, void *ctx);

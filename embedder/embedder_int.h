@@ -42,6 +42,24 @@ void emb_toklist_free(emb_toklist *l);
  * unchanged when no rule applies or the word is not plain ASCII letters. */
 int emb_stem(const char *w, int len, char *out, int cap);
 
+/* Han data (hanzi.c, tables generated from Unihan at build time).
+ * emb_han_fold: the simplified form of a traditional character (first
+ * kSimplifiedVariant that differs), else cp. emb_pinyin: toneless
+ * lowercase ASCII pinyin of the first kMandarin reading, u-umlaut written
+ * 'v' ("lv"), or NULL for a code point without a reading. */
+int32_t emb_han_fold(int32_t cp);
+const char *emb_pinyin(int32_t cp);
+/* Folds the Han characters of the UTF-8 token s[0..len) in place (cap:
+ * bytes available) and returns the new length; unchanged when nothing
+ * folds or the result would not fit. */
+int emb_han_fold_utf8(char *s, int len, int cap);
+/* Pinyin of a Han string, syllables concatenated ("北京" -> "beijing");
+ * u_for_v writes u-umlaut as 'u' instead of 'v'. Characters without a
+ * reading of their own use their simplified form's. Returns the length
+ * written (NUL-terminated), or -1 when a character has no reading or
+ * out[cap] is too small. */
+int emb_pinyin_utf8(const char *s, size_t len, char *out, size_t cap, bool u_for_v);
+
 /* Number of concepts in the lexicon; parent concept (or -1). */
 int emb_concept_count(void);
 int emb_concept_parent(int id);

@@ -1,7 +1,8 @@
 /* query.c - query analysis for lexical search: the retriever's text query
- * becomes groups of alternative terms (a word, its stem and plural, and
- * the en/zh forms of its lexicon concepts), then a safe FTS5 MATCH string
- * for storage's FTS5 table (which tokenises with emb_tokenize too). */
+ * becomes groups of alternative terms (a word, its stem and plural, the
+ * en/zh forms of its lexicon concepts, the pinyin of Chinese words), then
+ * a safe FTS5 MATCH string for storage's FTS5 table (which tokenises with
+ * emb_tokenize too). */
 #include "embedder_int.h"
 
 #include <stdlib.h>
@@ -14,6 +15,10 @@
 #define MAX_GROUPS 128
 #define MAX_FTS_TERMS 64
 #define MAX_FTS_BYTES 8192
+/* Han runs longer than this get pinyin for their pairs only: a long run
+ * is a phrase, not a name anyone romanises as one word */
+#define MAX_PINYIN_RUN 6
+#define MAX_RUN 64
 
 void emb_query_free(emb_query *q)
 {
@@ -140,12 +145,112 @@ static bool cjk_group(emb_query *q, const emb_toklist *l, int a, int b,
     return g && add_term(g, buf, n);
 }
 
+/* ------------------------------------------------------------ pinyin ---- */
+
+/* Token span [a, b] (token indices) of the Han characters a group stands
+ * for; a < 0 for groups of other scripts. */
+typedef struct span {
+    int a, b;
+} span;
+
+/* Pinyin syllable of a CJK unigram token: the reading of the character
+ * as typed (乾 reads qian though it folds to 干), else of its folded
+ * form. NULL for kana, hangul and characters without a reading. */
+static const char *tok_syllable(const emb_toklist *l, const char *text, const emb_tok *t)
+{
+    int32_t cp;
+    core_utf8_next(text + t->start, (size_t)(t->end - t->start), &cp);
+    const char *py = emb_pinyin(cp);
+    if (!py) {
+        core_utf8_next(l->text + t->off, (size_t)t->len, &cp);
+        py = emb_pinyin(cp);
+    }
+    return py;
+}
+
+/* Concatenates syllables syl[0..n) into buf[cap], u-umlaut as 'v' or as
+ * 'u'; returns the length or 0 when it does not fit. */
+static size_t join_syllables(const char *const *syl, int n, bool u_for_v, char *buf,
+                             size_t cap)
+{
+    size_t len = 0;
+    for (int i = 0; i < n; i++) {
+        size_t k = strlen(syl[i]);
+        if (len + k + 1 > cap)
+            return 0;
+        for (size_t j = 0; j < k; j++)
+            buf[len++] = u_for_v && syl[i][j] == 'v' ? 'u' : syl[i][j];
+    }
+    buf[len] = 0;
+    return len;
+}
+
+/* Adds the pinyin of one Han run (unigram tokens run[0..n)) to the groups
+ * of its words: each adjacent pair to the group holding both characters,
+ * the whole run (when short) to every group inside it. Single syllables
+ * never: "man", "can", "long" are English words. */
+static bool run_pinyin(emb_query *q, const span *sp, const int *run, const char *const *syl,
+                       int n)
+{
+    if (n < 2)
+        return true;
+    bool has_v = false;
+    for (int i = 0; i < n; i++)
+        has_v = has_v || strchr(syl[i], 'v') != NULL;
+    char buf[MAX_PINYIN_RUN * 8 + 8];
+    for (int pass = 0; pass < (has_v ? 2 : 1); pass++) {
+        bool u_for_v = pass == 1; /* "lv" as pinyin keyboards spell it, then "lu" */
+        for (int k = 0; k + 1 < n; k++) {
+            size_t len = join_syllables(syl + k, 2, u_for_v, buf, sizeof buf);
+            for (int g = 0; len && g < q->n_groups; g++)
+                if (sp[g].a >= 0 && sp[g].a <= run[k] && run[k + 1] <= sp[g].b &&
+                    !add_term(&q->groups[g], buf, len))
+                    return false;
+        }
+        if (n < 3 || n > MAX_PINYIN_RUN)
+            continue;
+        size_t len = join_syllables(syl, n, u_for_v, buf, sizeof buf);
+        for (int g = 0; len && g < q->n_groups; g++)
+            if (sp[g].a >= 0 && sp[g].a <= run[n - 1] && sp[g].b >= run[0] &&
+                !add_term(&q->groups[g], buf, len))
+                return false;
+    }
+    return true;
+}
+
+/* Chinese names are often printed romanised only (a font specimen's
+ * "WenKai", a map's "Beijing"): every run of Han characters in the query
+ * also offers its pinyin as alternatives of the groups it spells. */
+static bool add_pinyin(emb_query *q, const span *sp, const emb_toklist *l, const char *text)
+{
+    int run[MAX_RUN];
+    const char *syl[MAX_RUN];
+    int n = 0;
+    for (int i = 0; i < l->n; i++) {
+        const emb_tok *t = &l->toks[i];
+        if (t->kind == EMB_TOK_BIGRAM)
+            continue;
+        const char *py = t->kind == EMB_TOK_CJK ? tok_syllable(l, text, t) : NULL;
+        if (!py || !t->joined || n == MAX_RUN) {
+            if (!run_pinyin(q, sp, run, syl, n))
+                return false;
+            n = 0;
+        }
+        if (py) {
+            run[n] = i;
+            syl[n++] = py;
+        }
+    }
+    return run_pinyin(q, sp, run, syl, n);
+}
+
 odx_status emb_query_parse(const char *text, emb_query *out, odx_err *err)
 {
     odx_status rc = ODX_OK;
     emb_toklist l = {0};
     emb_match *m = NULL;
     char *covered = NULL;
+    span *sp = NULL;
     if (!out)
         return core_err(err, ODX_ERR_INVALID, "emb_query_parse: no output");
     memset(out, 0, sizeof *out);
@@ -164,7 +269,8 @@ odx_status emb_query_parse(const char *text, emb_query *out, odx_err *err)
     }
     m = malloc(sizeof *m * MAX_QUERY_MATCHES);
     covered = calloc((size_t)l.n + 1, 1);
-    if (!m || !covered) {
+    sp = malloc(sizeof *sp * MAX_GROUPS);
+    if (!m || !covered || !sp) {
         rc = core_err(err, ODX_ERR_NOMEM, "emb_query_parse: out of memory");
         goto done;
     }
@@ -190,6 +296,9 @@ odx_status emb_query_parse(const char *text, emb_query *out, odx_err *err)
             emb_query_group *g = new_group(out, stop);
             if (!g)
                 goto nomem;
+            sp[out->n_groups - 1] = t->kind == EMB_TOK_WORD
+                                        ? (span){-1, -1}
+                                        : (span){x->first, x->first + x->n - 1};
             bool ok = t->kind == EMB_TOK_WORD
                           ? add_word_forms(g, x->key, strlen(x->key))
                           : add_term(g, x->key, strlen(x->key));
@@ -203,6 +312,7 @@ odx_status emb_query_parse(const char *text, emb_query *out, odx_err *err)
             emb_query_group *g = new_group(out, emb_is_stopword(s, t->len));
             if (!g || !add_word_forms(g, s, (size_t)t->len))
                 goto nomem;
+            sp[out->n_groups - 1] = (span){-1, -1};
             continue;
         }
         /* CJK characters no lexicon word covers: bigrams inside such a
@@ -226,11 +336,15 @@ odx_status emb_query_parse(const char *text, emb_query *out, odx_err *err)
         if (next >= 0 && !covered[next]) {
             if (!cjk_group(out, &l, i, next, false))
                 goto nomem;
+            sp[out->n_groups - 1] = (span){i, next};
         } else if (prev < 0 || covered[prev]) {
             if (!cjk_group(out, &l, i, i, next >= 0 || prev >= 0))
                 goto nomem;
+            sp[out->n_groups - 1] = (span){i, i};
         }
     }
+    if (!add_pinyin(out, sp, &l, text))
+        goto nomem;
     goto done;
 nomem:
     rc = core_err(err, ODX_ERR_NOMEM, "emb_query_parse: out of memory");
@@ -239,6 +353,7 @@ done:
         emb_query_free(out);
     free(m);
     free(covered);
+    free(sp);
     emb_toklist_free(&l);
     return rc;
 }

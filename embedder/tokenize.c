@@ -231,6 +231,9 @@ static int scan_cjk(const char *text, int len, int *pos, emb_token_fn fn,
             prev_len = 0;
             continue;
         }
+        /* traditional and simplified spellings index and query alike; the
+         * offsets stay those of the original character */
+        cur_len = emb_han_fold_utf8(cur, cur_len, (int)sizeof cur);
         if (prev_len > 0) {
             memcpy(pair, prev, (size_t)prev_len);
             memcpy(pair + prev_len, cur, (size_t)cur_len);

@@ -197,6 +197,13 @@ odx_status store_schema_init(store *s, odx_err *err)
         goto done;
     }
     if (s->read_only) {
+        char tok[64];
+        if (ver == STORE_SCHEMA_VERSION &&
+            get_meta_str(s, "tokenizer", tok, sizeof tok, NULL) == ODX_OK &&
+            strcmp(tok, emb_tokenizer_id()) != 0)
+            core_log(CORE_LOG_WARN, "%s: text index made by tokenizer '%s', not '%s':"
+                                    " open it for writing once (omnidex index) to rebuild it",
+                     s->db_path, tok[0] ? tok : "(unknown)", emb_tokenizer_id());
         if (ver == 0)
             rc = core_err(err, ODX_ERR_NOT_FOUND, "no index in '%s' (run an index first)",
                           s->dir);
@@ -243,6 +250,23 @@ odx_status store_schema_init(store *s, odx_err *err)
         goto done;
     if (strcmp(buf, emb_model_id()) != 0 && (rc = set_meta_str(s, "embedder", emb_model_id(), err)) != ODX_OK)
         goto done;
+    /* FTS5 keeps the tokens it was given: under another tokenizer (say,
+     * one that now folds traditional Han) old rows would no longer match
+     * queries. The table is external-content over captions, so it is
+     * rebuilt from them, once, inside this transaction. */
+    if ((rc = get_meta_str(s, "tokenizer", buf, sizeof buf, err)) != ODX_OK)
+        goto done;
+    if (strcmp(buf, emb_tokenizer_id()) != 0) {
+        if (!fresh) {
+            core_log(CORE_LOG_INFO, "%s: tokenizer changed ('%s' -> '%s'): rebuilding the text index",
+                     s->db_path, buf[0] ? buf : "(unknown)", emb_tokenizer_id());
+            if ((rc = store_exec(s, "INSERT INTO captions_fts(captions_fts) VALUES('rebuild')",
+                                 err)) != ODX_OK)
+                goto done;
+        }
+        if ((rc = set_meta_str(s, "tokenizer", emb_tokenizer_id(), err)) != ODX_OK)
+            goto done;
+    }
     rc = store_exec(s, "COMMIT", err);
     in_txn = rc != ODX_OK;
 

@@ -60,6 +60,12 @@ int emb_han_fold_utf8(char *s, int len, int cap);
  * out[cap] is too small. */
 int emb_pinyin_utf8(const char *s, size_t len, char *out, size_t cap, bool u_for_v);
 
+/* Pinyin syllable of a CJK unigram token of l built from text: the
+ * reading of the character as typed (乾 reads qian though it folds to
+ * 干), else of its folded form; NULL for kana, hangul, other tokens and
+ * characters without a reading. */
+const char *emb_tok_syllable(const emb_toklist *l, const char *text, const emb_tok *t);
+
 /* Number of concepts in the lexicon; parent concept (or -1). */
 int emb_concept_count(void);
 int emb_concept_parent(int id);

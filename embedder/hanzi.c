@@ -115,6 +115,20 @@ int emb_pinyin_utf8(const char *s, size_t len, char *out, size_t cap, bool u_for
     return chars > 0 ? (int)n : -1;
 }
 
+const char *emb_tok_syllable(const emb_toklist *l, const char *text, const emb_tok *t)
+{
+    if (!l || !text || !t || t->kind != EMB_TOK_CJK)
+        return NULL;
+    int32_t cp;
+    core_utf8_next(text + t->start, (size_t)(t->end - t->start), &cp);
+    const char *py = emb_pinyin(cp);
+    if (!py) {
+        core_utf8_next(l->text + t->off, (size_t)t->len, &cp);
+        py = emb_pinyin(cp);
+    }
+    return py;
+}
+
 static char g_tok_id[48];
 static pthread_once_t g_tok_once = PTHREAD_ONCE_INIT;
 

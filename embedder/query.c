@@ -153,21 +153,6 @@ typedef struct span {
     int a, b;
 } span;
 
-/* Pinyin syllable of a CJK unigram token: the reading of the character
- * as typed (乾 reads qian though it folds to 干), else of its folded
- * form. NULL for kana, hangul and characters without a reading. */
-static const char *tok_syllable(const emb_toklist *l, const char *text, const emb_tok *t)
-{
-    int32_t cp;
-    core_utf8_next(text + t->start, (size_t)(t->end - t->start), &cp);
-    const char *py = emb_pinyin(cp);
-    if (!py) {
-        core_utf8_next(l->text + t->off, (size_t)t->len, &cp);
-        py = emb_pinyin(cp);
-    }
-    return py;
-}
-
 /* Concatenates syllables syl[0..n) into buf[cap], u-umlaut as 'v' or as
  * 'u'; returns the length or 0 when it does not fit. */
 static size_t join_syllables(const char *const *syl, int n, bool u_for_v, char *buf,
@@ -230,7 +215,7 @@ static bool add_pinyin(emb_query *q, const span *sp, const emb_toklist *l, const
         const emb_tok *t = &l->toks[i];
         if (t->kind == EMB_TOK_BIGRAM)
             continue;
-        const char *py = t->kind == EMB_TOK_CJK ? tok_syllable(l, text, t) : NULL;
+        const char *py = t->kind == EMB_TOK_CJK ? emb_tok_syllable(l, text, t) : NULL;
         if (!py || !t->joined || n == MAX_RUN) {
             if (!run_pinyin(q, sp, run, syl, n))
                 return false;

@@ -330,6 +330,33 @@ done:
     return n_out;
 }
 
+/* A weaker box of the same class lying inside a much larger one is a part
+ * read as the whole (the lettering of a stop sign as a second sign, a
+ * wheel region as another car): NMS keeps it because the overlap is small
+ * next to the large box's area. Two real objects of one class rarely nest
+ * that deep. objs is sorted by score; returns the new count. */
+int cap_det_drop_parts(cap_object *objs, int n)
+{
+    int o = 0;
+    for (int i = 0; i < n; i++) {
+        const cap_object *a = &objs[i];
+        float aa = (a->x1 - a->x0) * (a->y1 - a->y0);
+        bool part = false;
+        for (int k = 0; k < o && !part; k++) {
+            const cap_object *b = &objs[k];
+            float ab = (b->x1 - b->x0) * (b->y1 - b->y0);
+            if (b->cls != a->cls || aa <= 0 || ab < 4 * aa)
+                continue;
+            float iw = fminf(a->x1, b->x1) - fmaxf(a->x0, b->x0);
+            float ih = fminf(a->y1, b->y1) - fmaxf(a->y0, b->y0);
+            part = iw > 0 && ih > 0 && iw * ih >= 0.9f * aa;
+        }
+        if (!part)
+            objs[o++] = *a;
+    }
+    return o;
+}
+
 odx_status cap_detect(cap_det_state *st, const cap_image *im, float threshold, cap_desc *d,
                       odx_err *err)
 {
@@ -342,6 +369,7 @@ odx_status cap_detect(cap_det_state *st, const cap_image *im, float threshold, c
     if (s != ODX_OK) return s;
     cap_object objs[CAP_DET_MAX_OBJECTS];
     int n = cap_det_decode(outs, &g, threshold, objs, CAP_DET_MAX_OBJECTS);
+    n = cap_det_drop_parts(objs, n);
     cap_object *copy = NULL;
     if (n > 0) {
         copy = malloc((size_t)n * sizeof *copy);

@@ -109,9 +109,21 @@ void cap_ocr_free(cap_ocr *o)
     free(o);
 }
 
+/* Images this small are read whatever the features say (see
+ * cap_ocr_wanted) and get a whole-image single-word look when the page
+ * analysis finds nothing. */
+#define OCR_SMALL_PIXELS (320 * 320)
+/* least mean confidence of the one line cut out of a small image */
+#define OCR_ROW_CONF 65.0f
+
 bool cap_ocr_wanted(const cap_desc *d)
 {
     const cap_features *f = &d->feat;
+    /* The text-line features see little on a small image (a sign, a logo,
+     * an icon: glyphs a few pixels tall in the thumbnail), and reading one
+     * costs a few milliseconds: always look. */
+    if ((int64_t)d->width * d->height <= OCR_SMALL_PIXELS)
+        return true;
     switch (d->domain) {
     case CAP_DOCUMENT:
     case CAP_TABLE:
@@ -417,6 +429,7 @@ typedef struct ocr_word {
     float conf;
     int x0, y0, x1, y1; /* scaled-image pixels */
     bool line_start, para_start;
+    bool weak; /* a Han word under the confidence bar, kept for now (see settle_weak) */
 } ocr_word;
 
 typedef struct ocr_pass {
@@ -438,6 +451,53 @@ static void pass_free(ocr_pass *p)
     free(p->w);
     free(p->drop);
     memset(p, 0, sizeof *p);
+}
+
+/* chi_sim reads Chinese one character per word, and a rarer character
+ * (鸢, 瓣) often comes back under the confidence bar inside a line of sure
+ * ones: dropping it splits the line's words ("花数据集花长度" for
+ * "鸢尾花数据集：花瓣长度"). Such a character is kept when a sure Han
+ * word stands next to it on its line; alone it is still dropped. */
+ODX_STATIC float cap_ocr_weak_conf = 20.0f;
+
+static bool cjk_only(const char *t)
+{
+    char_stats cs = {0};
+    count_chars(t, &cs);
+    return cs.cjk > 0 && cs.latin == 0 && cs.digit == 0 && cs.other == 0;
+}
+
+static void settle_weak(ocr_pass *p)
+{
+    int o = 0;
+    for (int i = 0; i < p->n; i++) {
+        ocr_word *w = &p->w[i];
+        if (w->weak) {
+            bool prev = i > 0 && !w->line_start && !p->w[i - 1].weak &&
+                        cjk_only(p->w[i - 1].text);
+            bool next = i + 1 < p->n && !p->w[i + 1].line_start && !p->w[i + 1].weak &&
+                        cjk_only(p->w[i + 1].text);
+            /* two weak ones in a row between sure ones: 鸢尾 */
+            if (!prev && i > 0 && !w->line_start && p->w[i - 1].weak && i > 1 &&
+                !p->w[i - 1].line_start && !p->w[i - 2].weak && cjk_only(p->w[i - 2].text))
+                prev = true;
+            if (!next && i + 2 < p->n && p->w[i + 1].weak && !p->w[i + 1].line_start &&
+                !p->w[i + 2].line_start && !p->w[i + 2].weak && cjk_only(p->w[i + 2].text))
+                next = true;
+            if (!prev && !next) {
+                if (i + 1 < p->n && w->line_start) {
+                    p->w[i + 1].line_start = true;
+                    p->w[i + 1].para_start |= w->para_start;
+                }
+                free(w->text);
+                continue;
+            }
+        }
+        p->w[o++] = *w;
+    }
+    for (int i = 0; i < o; i++)
+        p->w[i].weak = false;
+    p->n = o;
 }
 
 /* conf_penalty raises the bar for keeping a word (textured photos). */
@@ -477,8 +537,10 @@ static odx_status run_pass(TessBaseAPI *api, const uint8_t *g, int w, int h,
         }
         out->n_raw++;
         conf_sum += conf;
-        if (!keep_word(t, conf - conf_penalty, pending_line, psm == PSM_SPARSE_TEXT) ||
-            out->n >= 200000) {
+        bool keep = keep_word(t, conf - conf_penalty, pending_line, psm == PSM_SPARSE_TEXT);
+        bool weak = !keep && conf - conf_penalty >= cap_ocr_weak_conf && cjk_only(t) &&
+                    keep_word(t, cap_ocr_min_conf, pending_line, psm == PSM_SPARSE_TEXT);
+        if ((!keep && !weak) || out->n >= 200000) {
             char_stats cs = {0};
             count_chars(t, &cs);
             TessDeleteText(t);
@@ -519,6 +581,7 @@ static odx_status run_pass(TessBaseAPI *api, const uint8_t *g, int w, int h,
         ow->y1 = y1;
         ow->line_start = pending_line;
         ow->para_start = pending_para;
+        ow->weak = weak;
         pending_line = pending_para = false;
         if (!ow->text) {
             out->n--;
@@ -526,6 +589,7 @@ static odx_status run_pass(TessBaseAPI *api, const uint8_t *g, int w, int h,
             goto done;
         }
     } while (TessResultIteratorNext(it, RIL_WORD));
+    settle_weak(out);
     out->n_kept = out->n;
     out->mean_conf = out->n_raw ? (float)(conf_sum / out->n_raw) : 0;
 done:
@@ -981,6 +1045,141 @@ static void drop_stray_cjk(ocr_pass *p)
     p->n_kept = o;
 }
 
+/* The row of a small image holding the most glyph-like connected
+ * components of ink (darker, or on a dark image lighter, than the most
+ * common gray) of one height: the word on a sign or a logo. Components
+ * touching the image's edge (a plate's background, a frame) and ones
+ * taller than half the image (the sign's shape) are not glyphs. Returns
+ * the number of glyphs in the row (0: none) and its box. */
+typedef struct glyph_box { int x0, y0, x1, y1; } glyph_box;
+
+static int glyph_row(const uint8_t *g, int w, int h, glyph_box *row)
+{
+    enum { MAXC = 512 };
+    uint32_t hist[256] = {0};
+    for (size_t i = 0; i < (size_t)w * h; i++)
+        hist[g[i]]++;
+    int bg = 0;
+    for (int i = 1; i < 256; i++)
+        if (hist[i] > hist[bg])
+            bg = i;
+    bool ink_dark = bg >= 128;
+    int thr = ink_dark ? bg - 80 : bg + 80;
+    uint8_t *m = malloc((size_t)w * h);
+    int32_t *stack = malloc(sizeof(int32_t) * (size_t)w * h);
+    glyph_box *c = malloc(sizeof *c * MAXC);
+    int n = 0, best_n = 0;
+    if (!m || !stack || !c)
+        goto done;
+    for (size_t i = 0; i < (size_t)w * h; i++)
+        m[i] = ink_dark ? g[i] < thr : g[i] > thr;
+    for (int y = 0; y < h && n < MAXC; y++)
+        for (int x = 0; x < w && n < MAXC; x++) {
+            if (!m[(size_t)y * w + x])
+                continue;
+            int x0 = x, x1 = x, y0 = y, y1 = y, sp = 0;
+            int64_t area = 0;
+            m[(size_t)y * w + x] = 0;
+            stack[sp++] = y * w + x;
+            while (sp) {
+                int32_t p = stack[--sp];
+                int py = p / w, px = p % w;
+                area++;
+                if (px < x0) x0 = px;
+                if (px > x1) x1 = px;
+                if (py < y0) y0 = py;
+                if (py > y1) y1 = py;
+                if (px > 0 && m[p - 1]) { m[p - 1] = 0; stack[sp++] = p - 1; }
+                if (px < w - 1 && m[p + 1]) { m[p + 1] = 0; stack[sp++] = p + 1; }
+                if (py > 0 && m[p - w]) { m[p - w] = 0; stack[sp++] = p - w; }
+                if (py < h - 1 && m[p + w]) { m[p + w] = 0; stack[sp++] = p + w; }
+            }
+            int cw = x1 - x0 + 1, ch = y1 - y0 + 1;
+            bool edge = x0 == 0 || y0 == 0 || x1 == w - 1 || y1 == h - 1;
+            if (!edge && ch >= 6 && ch <= h / 2 && cw <= 2 * ch &&
+                area * 20 >= (int64_t)cw * ch && area * 20 < (int64_t)cw * ch * 19)
+                c[n++] = (glyph_box){x0, y0, x1, y1};
+        }
+    /* the row: components whose vertical centres lie within half a height
+     * of this one's and whose heights are alike */
+    for (int i = 0; i < n; i++) {
+        int hi = c[i].y1 - c[i].y0 + 1, ci = c[i].y0 + c[i].y1;
+        int k = 0;
+        glyph_box u = c[i];
+        for (int j = 0; j < n; j++) {
+            int hj = c[j].y1 - c[j].y0 + 1, cj = c[j].y0 + c[j].y1;
+            if (abs(ci - cj) > hi || 3 * hj < 2 * hi || 2 * hj > 3 * hi)
+                continue;
+            k++;
+            if (c[j].x0 < u.x0) u.x0 = c[j].x0;
+            if (c[j].y0 < u.y0) u.y0 = c[j].y0;
+            if (c[j].x1 > u.x1) u.x1 = c[j].x1;
+            if (c[j].y1 > u.y1) u.y1 = c[j].y1;
+        }
+        if (k > best_n) {
+            best_n = k;
+            *row = u;
+        }
+    }
+done:
+    free(m);
+    free(stack);
+    free(c);
+    return best_n;
+}
+
+/* A sign or a logo: the page layout analysis takes the word inside a
+ * plate or a frame for a picture and returns nothing. On a small image
+ * looking again costs milliseconds: the row of glyph-like marks (see
+ * glyph_row) is cut out, set on a margin of its own background (the
+ * plate's edge next to the word reads as a bracket otherwise) and read
+ * as one line. (Reading the whole image as one word, or horizontal bands
+ * as lines, was tried: the sign's outline and pictograms came back as
+ * confident junk.) p is the empty first pass; words land there. */
+static odx_status read_small(TessBaseAPI *api, const uint8_t *g, int w, int h, float penalty,
+                             ocr_pass *p, odx_err *err)
+{
+    glyph_box b;
+    if (glyph_row(g, w, h, &b) < 2)
+        return ODX_OK;
+    int x0 = b.x0 > 0 ? b.x0 - 1 : 0, y0 = b.y0 > 0 ? b.y0 - 1 : 0;
+    int x1 = b.x1 + 1 < w ? b.x1 + 1 : w - 1, y1 = b.y1 + 1 < h ? b.y1 + 1 : h - 1;
+    int cw = x1 - x0 + 1, ch = y1 - y0 + 1, m = ch / 2 + 4;
+    int pw = cw + 2 * m, ph = ch + 2 * m;
+    int bg = box_background(g, w, x0, y0, x1, y1);
+    bool invert = bg < 110;
+    uint8_t *pad = malloc((size_t)pw * ph);
+    if (!pad)
+        return core_err(err, ODX_ERR_NOMEM, "no memory for OCR");
+    memset(pad, invert ? 255 - bg : bg, (size_t)pw * ph);
+    for (int y = 0; y < ch; y++)
+        for (int x = 0; x < cw; x++) {
+            uint8_t v = g[(size_t)(y0 + y) * w + x0 + x];
+            pad[(size_t)(m + y) * pw + m + x] = invert ? (uint8_t)(255 - v) : v;
+        }
+    ocr_pass q = {0};
+    odx_status st = run_pass(api, pad, pw, ph, PSM_SINGLE_LINE, penalty, &q, err);
+    free(pad);
+    double sum = 0;
+    for (int i = 0; st == ODX_OK && i < q.n; i++) {
+        ocr_word *o = &q.w[i];
+        sum += o->conf;
+        o->x0 += x0 - m;
+        o->x1 += x0 - m;
+        o->y0 += y0 - m;
+        o->y1 += y0 - m;
+        o->line_start = i == 0;
+        o->para_start = i == 0;
+    }
+    if (st == ODX_OK && q.n > 0 && sum / q.n - penalty >= OCR_ROW_CONF) {
+        pass_free(p);
+        *p = q;
+        return ODX_OK;
+    }
+    pass_free(&q);
+    return st;
+}
+
 /* Chinese read by the eng model comes out as short low-confidence words
  * of Latin junk: many words dropped, low mean confidence. */
 static bool looks_unread(const ocr_pass *p)
@@ -1291,7 +1490,7 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
     /* Photos: text worth reading there (signs, pages) is large, and
      * upscaling a textured photo costs seconds for junk (measured: 15 s on
      * one 1600x1000 dev photo at 2.5x). */
-    if (d->domain == CAP_PHOTO && scale > 1.0f)
+    if (d->domain == CAP_PHOTO && scale > 1.0f && np > OCR_SMALL_PIXELS)
         scale = 1.0f;
     int w = full->w, h = full->h;
     const uint8_t *img = gray;
@@ -1378,6 +1577,8 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
         if (st == ODX_OK)
             st = merge_missing(&p1, &p2, err);
     }
+    if (st == ODX_OK && p1.n_kept == 0 && np <= OCR_SMALL_PIXELS)
+        st = read_small(used, img, w, h, penalty, &p1, err);
     if (st == ODX_OK)
         st = reread(used, img, w, h, &p1, err);
     if (st != ODX_OK)

@@ -38,6 +38,10 @@ odx_status cap_det_run_raw(cap_det_state *st, const float *input,
 int cap_det_decode(const tfj_tensor *const outs[6], const cap_det_geom *g,
                    float threshold, cap_object *objs, int max);
 
+/* Drops a box lying inside a same-class box at least 4 times its area (a
+ * part read as a second whole); objs sorted by score. Returns the count. */
+int cap_det_drop_parts(cap_object *objs, int n);
+
 /* The runner state inside a detector state (profiling in the benchmark). */
 tfj_state *cap_det_state_runner(cap_det_state *st);
 

@@ -138,7 +138,7 @@ int main(int argc, char **argv)
             }
         }
     }
-    char path[4096];
+    char path[4096 + 8192];
     snprintf(path, sizeof path, "%s/manifest.tsv", dir);
     FILE *f = fopen(path, "r");
     if (!f) {

@@ -298,9 +298,27 @@ static void broken_model(const char *what, const char *from, const char *to, lon
     free(bin);
 }
 
+/* A same-class box deep inside a much larger one goes; other classes,
+ * overlapping peers and boxes only partly inside stay. */
+static void test_drop_parts(void)
+{
+    cap_object o[5] = {
+        {.cls = 11, .score = 0.6f, .x0 = 0.0f, .y0 = 0.0f, .x1 = 1.0f, .y1 = 1.0f},
+        {.cls = 11, .score = 0.5f, .x0 = 0.4f, .y0 = 0.3f, .x1 = 0.7f, .y1 = 0.6f},
+        {.cls = 0, .score = 0.45f, .x0 = 0.4f, .y0 = 0.3f, .x1 = 0.6f, .y1 = 0.6f},
+        {.cls = 11, .score = 0.4f, .x0 = 0.9f, .y0 = 0.9f, .x1 = 1.3f, .y1 = 1.3f},
+        {.cls = 11, .score = 0.35f, .x0 = 0.1f, .y0 = 0.1f, .x1 = 0.9f, .y1 = 0.9f},
+    };
+    int n = cap_det_drop_parts(o, 5);
+    CHECK(n == 4);
+    CHECK(o[0].score == 0.6f && o[1].cls == 0 && o[2].score == 0.4f && o[3].score == 0.35f);
+    CHECK(cap_det_drop_parts(o, 0) == 0);
+}
+
 int main(void)
 {
     test_errors();
+    test_drop_parts();
     if (!find_models()) {
         fprintf(stderr,
                 "test_cap_detect: FAIL: NanoDet model not found in '%s'. Fetch it with "

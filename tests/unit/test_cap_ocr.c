@@ -210,9 +210,18 @@ static void test_wanted(void)
 {
     cap_desc d;
     memset(&d, 0, sizeof d);
+    d.width = 1600;
+    d.height = 1200;
     d.domain = CAP_PHOTO;
     d.feat.text_likeness = 0.02f;
     CHECK(!cap_ocr_wanted(&d));
+    /* a small image is always read: its glyphs are too few pixels for
+     * the text features, and reading costs milliseconds */
+    d.width = 150;
+    d.height = 150;
+    CHECK(cap_ocr_wanted(&d));
+    d.width = 1600;
+    d.height = 1200;
     d.domain = CAP_DOCUMENT;
     CHECK(cap_ocr_wanted(&d));
     d.domain = CAP_TABLE;
@@ -221,6 +230,28 @@ static void test_wanted(void)
     d.feat.text_likeness = 0.8f;
     d.feat.n_text_lines = 12;
     CHECK(cap_ocr_wanted(&d));
+}
+
+/* One word on a sign: the page analysis returns nothing; the row of
+ * glyphs cut out of the small image is read. As a photo too (the photo
+ * path does not upscale large images). */
+static void test_small_sign(void)
+{
+    cap_domain doms[2] = {CAP_POSTER, CAP_PHOTO};
+    for (int k = 0; k < 2; k++) {
+        cap_desc *d = read_fixture("sign.png", doms[k], NULL);
+        if (!d)
+            continue;
+        CHECK_MSG(d->text && strstr(d->text, "EXIT"), "sign as %d read '%s'", (int)doms[k],
+                  d->text ? d->text : "(null)");
+        CHECK(d->n_lines == 1);
+        if (d->n_lines == 1) {
+            /* the box lies on the word, in the middle of the sign */
+            CHECK(d->lines[0].x > 20 && d->lines[0].x + d->lines[0].w < 130);
+            CHECK(d->lines[0].y > 40 && d->lines[0].y + d->lines[0].h < 110);
+        }
+        cap_desc_free(d);
+    }
 }
 
 int main(void)
@@ -240,6 +271,7 @@ int main(void)
     test_table();
     test_dark_page();
     test_dark_band();
+    test_small_sign();
     test_bad_input();
     cap_ocr_free(ocr);
     cap_ocr_free(NULL);

@@ -270,8 +270,41 @@ static void test_fts5(void)
     sqlite3_close(db);
 }
 
+/* A long Han query (thousands of characters, runs split by spaces and
+ * Latin words) parses within the caps, and its MATCH string stays bounded. */
+static void test_long_query(void)
+{
+    size_t cap = 8000, n = 0;
+    char *s = malloc(cap + 1);
+    if (!s)
+        return;
+    uint32_t x = 7;
+    while (n + 8 < cap) {
+        x = x * 1103515245u + 12345u;
+        int32_t cp = 0x4E00 + (int32_t)((x >> 8) % 0x5000);
+        if ((x >> 4) % 17 == 0) {
+            s[n++] = ' ';
+            continue;
+        }
+        s[n++] = (char)(0xE0 | (cp >> 12));
+        s[n++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        s[n++] = (char)(0x80 | (cp & 0x3F));
+    }
+    s[n] = 0;
+    emb_query q;
+    odx_err e = {0};
+    CHECK(emb_query_parse(s, &q, &e) == ODX_OK);
+    CHECK(q.n_groups > 10 && q.n_groups <= 128);
+    char *f = emb_query_fts(&q);
+    CHECK(f && strlen(f) <= 8192);
+    free(f);
+    emb_query_free(&q);
+    free(s);
+}
+
 int main(void)
 {
+    test_long_query();
     test_groups();
     test_latin_unchanged();
     test_fts_strings();

@@ -125,6 +125,9 @@ typedef struct cap_features {
     float sc_vertical;    /* 1 when the frame is clearly taller than wide */
     int sc_hue;           /* dominant hue family (CAP_HUE_*), -1 when none */
     float sc_hue_share;   /* share of all pixels in that family */
+    float sc_white_bg;    /* one object on a uniform near-white backdrop
+                             reaching the frame's border (cut-out, studio) */
+    float sc_black_bg;    /* the same on a near-black backdrop */
     /* Drawn shapes of a diagram from shapes.c (cap_shapes_compute), counted
      * on the thumbnail; zero until it has run (only for diagrams). */
     int sh_boxes;         /* closed rectangles (flowchart/block nodes) */

@@ -215,6 +215,104 @@ static float sc_reflection_score(const float *lum, int w, int h)
     return best;
 }
 
+/* Studio / cut-out backdrop: a field of one near-white (or near-black)
+ * tone reached from the frame's border, around one main object. Pixels of
+ * the backdrop are flooded from the border (4-connected), so white inside
+ * the object does not count; the object must be one large connected piece
+ * (text, chart marks and rules on a page break into many pieces). */
+typedef struct sc_backdrop {
+    float ring;    /* share of the border pixels that are backdrop */
+    float share;   /* share of the frame that is backdrop */
+    float obj;     /* largest non-backdrop piece / all non-backdrop pixels */
+    float obj_area;/* largest piece / frame */
+    float fg_flat; /* non-backdrop pixels equal to their right neighbour */
+} sc_backdrop;
+
+static bool sc_is_bg(const uint8_t *p, bool white)
+{
+    int mx = p[0] > p[1] ? (p[0] > p[2] ? p[0] : p[2]) : (p[1] > p[2] ? p[1] : p[2]);
+    int mn = p[0] < p[1] ? (p[0] < p[2] ? p[0] : p[2]) : (p[1] < p[2] ? p[1] : p[2]);
+    return white ? mn >= 232 && mx - mn <= 18 : mx <= 28;
+}
+
+static void sc_backdrop_measure(const uint8_t *rgb, int w, int h, bool white, int *queue,
+                                uint8_t *mark, sc_backdrop *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t n = (size_t)w * h;
+    memset(mark, 0, n);
+    int head = 0, tail = 0, ring = 0, ring_bg = 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            if (y && y < h - 1 && x && x < w - 1)
+                continue;
+            size_t i = (size_t)y * w + x;
+            ring++;
+            if (sc_is_bg(rgb + 3 * i, white)) {
+                ring_bg++;
+                mark[i] = 1;
+                queue[tail++] = (int)i;
+            }
+        }
+    while (head < tail) {
+        int i = queue[head++], x = i % w, y = i / w;
+        int nb[4] = {x > 0 ? i - 1 : -1, x + 1 < w ? i + 1 : -1, y > 0 ? i - w : -1,
+                     y + 1 < h ? i + w : -1};
+        for (int k = 0; k < 4; k++)
+            if (nb[k] >= 0 && !mark[nb[k]] && sc_is_bg(rgb + 3 * (size_t)nb[k], white)) {
+                mark[nb[k]] = 1;
+                queue[tail++] = nb[k];
+            }
+    }
+    int n_bg = tail, n_fg = (int)n - n_bg, best = 0, n_flat = 0;
+    /* drawn things (charts, signs, windows) are filled with exactly one
+     * colour; a photographed object has grain and shading */
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x + 1 < w; x++) {
+            size_t i = (size_t)y * w + x;
+            if (mark[i] || mark[i + 1])
+                continue;
+            const uint8_t *a = rgb + 3 * i, *b = a + 3;
+            n_flat += abs(a[0] - b[0]) <= 1 && abs(a[1] - b[1]) <= 1 && abs(a[2] - b[2]) <= 1;
+        }
+    /* largest 8-connected piece of what is not backdrop */
+    for (size_t s0 = 0; s0 < n; s0++) {
+        if (mark[s0])
+            continue;
+        mark[s0] = 2;
+        head = tail = 0;
+        queue[tail++] = (int)s0;
+        while (head < tail) {
+            int i = queue[head++], x = i % w, y = i / w;
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++) {
+                    int xx = x + dx, yy = y + dy;
+                    if (xx < 0 || yy < 0 || xx >= w || yy >= h)
+                        continue;
+                    int j = yy * w + xx;
+                    if (!mark[j]) {
+                        mark[j] = 2;
+                        queue[tail++] = j;
+                    }
+                }
+        }
+        if (tail > best)
+            best = tail;
+    }
+    out->ring = ring ? (float)ring_bg / ring : 0;
+    out->share = (float)n_bg / n;
+    out->obj = n_fg ? (float)best / n_fg : 0;
+    out->obj_area = (float)best / n;
+    out->fg_flat = n_fg ? (float)n_flat / n_fg : 0;
+}
+
+static float sc_backdrop_score(const sc_backdrop *b)
+{
+    return sc_ramp(b->ring, 0.5f, 0.75f) * sc_ramp(b->share, 0.12f, 0.25f) *
+           (1.0f - sc_ramp(b->share, 0.9f, 0.97f)) * sc_ramp(b->obj, 0.6f, 0.8f) *
+           sc_ramp(b->obj_area, 0.03f, 0.08f) * (1.0f - sc_ramp(b->fg_flat, 0.25f, 0.45f));
+}
+
 static int sc_cmp_float(const void *a, const void *b)
 {
     float x = *(const float *)a, y = *(const float *)b;
@@ -231,6 +329,7 @@ void cap_scene_compute(const cap_image *thumb, cap_desc *d)
     f->sc_high_key = f->sc_low_key = f->sc_panorama = f->sc_vertical = 0;
     f->sc_hue = -1;
     f->sc_hue_share = 0;
+    f->sc_white_bg = f->sc_black_bg = 0;
     if (!thumb || !thumb->rgb || thumb->w < 8 || thumb->h < 8)
         return;
 
@@ -376,7 +475,8 @@ void cap_scene_compute(const cap_image *thumb, cap_desc *d)
 
     /* Cell-level shares. */
     int n_cells = 0, snow_c = 0, low_c = 0, forest_c = 0, grass_c = 0, bot_c = 0, autumn_c = 0;
-    int top_c = 0, blue_c = 0, grey_c = 0, cloud_c = 0, warm_top = 0, up_c = 0;
+    int top_c = 0, blue_c = 0, grey_c = 0, cloud_c = 0, warm_top = 0, up_c = 0, dull_c = 0, sky_c = 0, blue_any = 0;
+    float tv_sum = 0, tv_sq = 0;
     int textured_c = 0, dot_cells = 0, floor_c = 0, warm_all = 0;
     int au_px = 0, au_red = 0, au_yel = 0;
     float top_v = 0, up_v = 0, down_v = 0;
@@ -433,8 +533,24 @@ void cap_scene_compute(const cap_image *thumb, cap_desc *d)
                     blue_c++;
                 else if (c->grey_smooth >= 0.7f * n)
                     grey_c++;
-                if (c->white_soft >= 0.3f * n && c->blue_smooth + c->white_soft >= 0.8f * n)
+                /* cloud masses are white with grey shading */
+                int soft_sky = c->blue_smooth + c->white_soft + c->grey_smooth;
+                if (c->white_soft >= 0.3f * n && soft_sky >= 0.8f * n)
                     cloud_c++;
+                /* heavy cloud: dim, dull blue-grey and soft; a clear dusk
+                 * sky is as dark but saturated and even (tested below) */
+                float ch, cs, cvv;
+                sc_hsv((int)(c->r / n), (int)(c->g / n), (int)(c->b / n), &ch, &cs, &cvv);
+                if (cvv >= 0.15f && cvv < 0.5f && cs < 0.6f && sd < 16 &&
+                    (cs < 0.15f || (ch >= 180 && ch <= 260)))
+                    dull_c++;
+                else if (soft_sky >= 0.7f * n)
+                    sky_c++;
+                /* blue on average, smooth or streaked with thin cloud */
+                if (ch >= 190 && ch <= 250 && cs >= 0.3f && cvv >= 0.35f)
+                    blue_any++;
+                tv_sum += cv;
+                tv_sq += cv * cv;
             }
         }
     if (!n_cells || !low_c || !bot_c || !top_c || !up_c || !down_c)
@@ -472,13 +588,26 @@ void cap_scene_compute(const cap_image *thumb, cap_desc *d)
     /* --- sky: judged on the top third, and only where the lower part is
      * something else (a frame that is blue all over is "mostly blue") */
     float blue_top = (float)blue_c / top_c, grey_top = (float)grey_c / top_c;
-    bool same_below = fabsf(down_v - top_v) < 0.1f && f->sc_hue_share > 0.8f;
+    /* a frame of one colour all over is sky only where it has the texture
+     * of a camera picture (a kite against the sky, not a blue poster) */
+    bool same_below = fabsf(down_v - top_v) < 0.1f && f->sc_hue_share > 0.8f && f->noise < 0.15f;
     if (!same_below) {
         f->sc_clear_sky = sc_ramp(blue_top, 0.55f, 0.8f) * gate;
-        f->sc_clouds = sc_ramp((float)cloud_c / top_c, 0.25f, 0.45f) *
-                       sc_ramp(blue_top + (float)cloud_c / top_c, 0.5f, 0.8f) * gate;
+        f->sc_clouds = sc_ramp((float)cloud_c / top_c, 0.04f, 0.12f) *
+                       sc_ramp((float)(blue_any + cloud_c) / top_c, 0.6f, 0.85f) *
+                       sc_ramp(blue_top, 0.1f, 0.25f) * gate;
         f->sc_overcast = sc_ramp(grey_top, 0.55f, 0.8f) * gate;
         f->sc_storm = f->sc_overcast * sc_ramp(0.55f - top_v, 0.0f, 0.1f);
+        /* dark cloud banks: much of the top dim and dull, with the
+         * brightness of the cloud masses varying across it */
+        float tm = tv_sum / top_c, tsd = tv_sq / top_c - tm * tm;
+        tsd = tsd > 0 ? sqrtf(tsd) : 0;
+        /* ...and the rest of the top is sky too (a dark animal on a
+         * white backdrop has the same dull cells) */
+        float bank = sc_ramp((float)dull_c / top_c, 0.2f, 0.4f) * sc_ramp(tsd, 0.06f, 0.12f) *
+                     sc_ramp((float)(dull_c + sky_c) / top_c, 0.7f, 0.85f) * gate;
+        if (bank > f->sc_storm)
+            f->sc_storm = bank;
     }
     if (f->sc_clouds > f->sc_clear_sky)
         f->sc_clear_sky *= 0.5f;
@@ -527,14 +656,45 @@ void cap_scene_compute(const cap_image *thumb, cap_desc *d)
                         soft_plain++;
                 }
             }
+        /* shallow depth of field: cells with shading of their own (std >=
+         * 3 levels) but almost no fine detail; smooth sky in the upper half
+         * is left out (a landscape's sky is soft without being bokeh) */
+        int blurred = 0;
+        for (int cy = 0; cy < SC_G; cy++)
+            for (int cx = 0; cx < SC_G; cx++) {
+                sc_cell *c = cell + cy * SC_G + cx;
+                if (!c->lap_n || !c->n || sc_cell_std(c) < 3 || c->lap / c->lap_n >= 0.15f * p90)
+                    continue;
+                bool skyish = cy < SC_G / 2 &&
+                              c->blue_smooth + c->white_soft + c->grey_smooth >= 0.7f * c->n;
+                blurred += !skyish;
+            }
         float soft_share = (float)soft / n_sharp;
         float plain = soft ? (float)soft_plain / soft : 1;
         /* the subject sits towards the middle; lines crossing a smooth sky
          * reach the edges */
         float mid = crisp ? (float)crisp_mid / crisp : 0;
-        f->sc_macro = sc_ramp(p90, 6, 12) * sc_ramp(soft_share, 0.4f, 0.6f) *
+        float centred = sc_ramp(p90, 6, 12) * sc_ramp(soft_share, 0.4f, 0.6f) *
                       sc_ramp(mid, 0.4f, 0.6f) *
                       (1.0f - sc_ramp(plain, 0.2f, 0.5f)) * gate;
+        /* a page of antialiased type has soft cells too, on white */
+        float bokeh = sc_ramp(p90, 6, 12) * sc_ramp((float)blurred / n_sharp, 0.15f, 0.28f) *
+                      (1.0f - sc_ramp(f->white_share, 0.3f, 0.5f)) * gate;
+        f->sc_macro = bokeh > centred ? bokeh : centred;
+    }
+    /* --- backdrop */
+    {
+        int *queue = malloc(sizeof(int) * sn);
+        uint8_t *mark = malloc(sn);
+        if (queue && mark) {
+            sc_backdrop b;
+            sc_backdrop_measure(srgb, sw, sh, true, queue, mark, &b);
+            f->sc_white_bg = sc_backdrop_score(&b);
+            sc_backdrop_measure(srgb, sw, sh, false, queue, mark, &b);
+            f->sc_black_bg = sc_backdrop_score(&b);
+        }
+        free(queue);
+        free(mark);
     }
 done:
     free(L);

@@ -95,6 +95,7 @@ int main(int argc, char **argv)
             {"mono", f->sc_mono},       {"colourful", f->sc_colourful},
             {"high_key", f->sc_high_key}, {"low_key", f->sc_low_key},
             {"panorama", f->sc_panorama}, {"vertical", f->sc_vertical},
+            {"white_bg", f->sc_white_bg}, {"black_bg", f->sc_black_bg},
         };
         printf("%s %4dx%-4d", col[0], thumb.w, thumb.h);
         for (size_t i = 0; i < sizeof cue / sizeof *cue; i++)

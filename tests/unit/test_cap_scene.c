@@ -2,10 +2,12 @@
  * drawn here for each scene cue (snow, forest, grass, sky, sunset, stars,
  * pattern, colour character) and for look-alikes that must not fire (a
  * white document is not snow, a green chart is not a forest, a blue poster
- * is not sky, a cut-out on black is not a starry sky). */
+ * is not sky, a cut-out on black is not a starry sky, a page or a chart
+ * on white is not a cut-out, a dark animal on white is not a storm). */
 #include "captioner_int.h"
 #include "check.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -249,6 +251,175 @@ static void test_shape_and_edges(void)
     CHECK(cap_scene_hue_name(-1, CAP_EN) == NULL && cap_scene_hue_name(CAP_N_HUES, CAP_ZH) == NULL);
 }
 
+/* Textured animal-like blob: an ellipse of two shades with grain. */
+static void blob(cap_image *im, int cx, int cy, int rx, int ry, int r, int g, int b)
+{
+    for (int y = cy - ry; y <= cy + ry; y++)
+        for (int x = cx - rx; x <= cx + rx; x++) {
+            float dx = (float)(x - cx) / rx, dy = (float)(y - cy) / ry;
+            if (dx * dx + dy * dy > 1 || x < 0 || y < 0 || x >= im->w || y >= im->h)
+                continue;
+            int n = (int)(rnd() % 41) - 20, k = (x / 5 + y / 7) % 2 ? 25 : 0;
+            uint8_t *p = im->rgb + ((size_t)y * im->w + x) * 3;
+            p[0] = clamp8(r + n + k);
+            p[1] = clamp8(g + n + k);
+            p[2] = clamp8(b + n + k);
+        }
+}
+
+static void test_clouds_storm(void)
+{
+    /* blue sky with soft white cloud masses over a textured field */
+    cap_image im = img_new(480, 320);
+    for (int y = 0; y < 160; y++)
+        fill(&im, 0, y, 480, y + 1, 50 + y / 4, 110 + y / 4, 220, 2);
+    for (int i = 0; i < 5; i++) {
+        int cx = 40 + i * 100, cy = 30 + (i % 2) * 40;
+        for (int y = cy - 25; y < cy + 25; y++)
+            for (int x = cx - 40; x < cx + 40; x++) {
+                float dx = (x - cx) / 40.0f, dy = (y - cy) / 25.0f, d2 = dx * dx + dy * dy;
+                if (d2 >= 1 || x < 0 || x >= 480 || y < 0)
+                    continue;
+                uint8_t *p = im.rgb + ((size_t)y * 480 + x) * 3;
+                int v = 235 - (int)(25 * d2) + (int)(rnd() % 5);
+                p[0] = clamp8(v);
+                p[1] = clamp8(v);
+                p[2] = clamp8(v + 8);
+            }
+    }
+    foliage(&im, 160, 320, 90, 130, 50, 60, 90, 30);
+    cap_desc *d = scene(&im);
+    CHECK_MSG(d->feat.sc_clouds >= 0.5f, "clouds %.2f", d->feat.sc_clouds);
+    CHECK(d->feat.sc_storm < 0.35f && d->feat.sc_white_bg < 0.35f);
+    cap_desc_free(d);
+
+    /* the same blue sky without clouds has none */
+    for (int y = 0; y < 160; y++)
+        fill(&im, 0, y, 480, y + 1, 50 + y / 4, 110 + y / 4, 220, 2);
+    d = scene(&im);
+    CHECK_MSG(d->feat.sc_clouds < 0.35f, "flat sky as clouds %.2f", d->feat.sc_clouds);
+    CHECK(d->feat.sc_clear_sky >= 0.5f);
+    cap_desc_free(d);
+
+    /* dark blue-grey cloud banks of varying brightness over dark land */
+    for (int y = 0; y < 170; y++)
+        for (int x = 0; x < 480; x++) {
+            float v = 70 + 45 * sinf(x / 40.0f) * cosf(y / 30.0f) + (float)x / 8;
+            uint8_t *p = im.rgb + ((size_t)y * 480 + x) * 3;
+            int n = (int)(rnd() % 5) - 2;
+            p[0] = clamp8((int)(v * 0.8f) + n);
+            p[1] = clamp8((int)(v * 0.9f) + n);
+            p[2] = clamp8((int)(v * 1.15f) + n);
+        }
+    foliage(&im, 170, 320, 40, 50, 30, 25, 30, 20);
+    d = scene(&im);
+    CHECK_MSG(d->feat.sc_storm >= 0.5f, "storm banks %.2f", d->feat.sc_storm);
+    CHECK(d->feat.sc_clouds < 0.35f && d->feat.sc_clear_sky < 0.35f);
+    cap_desc_free(d);
+
+    /* an evenly dark blue dusk sky is not a storm */
+    for (int y = 0; y < 170; y++)
+        fill(&im, 0, y, 480, y + 1, 25, 45, 95 - y / 10, 2);
+    d = scene(&im);
+    CHECK_MSG(d->feat.sc_storm < 0.35f, "dusk as storm %.2f", d->feat.sc_storm);
+    cap_desc_free(d);
+    cap_image_free(&im);
+}
+
+static void test_backdrop(void)
+{
+    /* a dark grey animal cut out on white: a cut-out, not storm clouds */
+    cap_image im = img_new(400, 300);
+    fill(&im, 0, 0, 400, 300, 255, 255, 255, 0);
+    blob(&im, 200, 130, 120, 70, 80, 85, 100);
+    fill(&im, 120, 180, 135, 280, 70, 70, 80, 15); /* legs */
+    fill(&im, 260, 180, 275, 280, 70, 70, 80, 15);
+    cap_desc *d = scene(&im);
+    CHECK_MSG(d->feat.sc_white_bg >= 0.5f, "white cut-out %.2f", d->feat.sc_white_bg);
+    CHECK(d->feat.sc_black_bg < 0.35f);
+    CHECK_MSG(d->feat.sc_storm < 0.35f, "cut-out as storm %.2f", d->feat.sc_storm);
+    cap_desc_free(d);
+
+    /* a textured object on black */
+    fill(&im, 0, 0, 400, 300, 6, 6, 6, 2);
+    blob(&im, 200, 150, 110, 120, 150, 110, 80);
+    d = scene(&im);
+    CHECK_MSG(d->feat.sc_black_bg >= 0.5f, "black cut-out %.2f", d->feat.sc_black_bg);
+    CHECK(d->feat.sc_white_bg < 0.35f);
+    cap_desc_free(d);
+
+    /* a page of text on white: many small pieces, not one object */
+    fill(&im, 0, 0, 400, 300, 255, 255, 255, 0);
+    for (int y = 20; y + 8 < 300; y += 16)
+        for (int x = 20; x + 5 < 380; x += 7)
+            if (rnd() % 6)
+                fill(&im, x, y, x + 5, y + 8, 20, 20, 20, 0);
+    d = scene(&im);
+    CHECK_MSG(d->feat.sc_white_bg < 0.35f, "page as cut-out %.2f", d->feat.sc_white_bg);
+    cap_desc_free(d);
+
+    /* a framed bar chart: one connected drawing, but flat-filled */
+    fill(&im, 0, 0, 400, 300, 255, 255, 255, 0);
+    fill(&im, 40, 30, 370, 32, 0, 0, 0, 0);
+    fill(&im, 40, 268, 370, 270, 0, 0, 0, 0);
+    fill(&im, 40, 30, 42, 270, 0, 0, 0, 0);
+    fill(&im, 368, 30, 370, 270, 0, 0, 0, 0);
+    for (int i = 0; i < 5; i++)
+        fill(&im, 60 + i * 60, 250 - 40 * (i + 1), 100 + i * 60, 268, 60, 90, 200, 0);
+    d = scene(&im);
+    CHECK_MSG(d->feat.sc_white_bg < 0.35f, "chart as cut-out %.2f", d->feat.sc_white_bg);
+    cap_desc_free(d);
+
+    /* a photo running to the edges has no backdrop */
+    foliage(&im, 0, 300, 120, 100, 80, 60, 50, 40);
+    d = scene(&im);
+    CHECK(d->feat.sc_white_bg < 0.35f && d->feat.sc_black_bg < 0.35f);
+    cap_desc_free(d);
+    cap_image_free(&im);
+}
+
+static void test_closeup(void)
+{
+    /* a sharp checker subject in the middle of a smooth, shaded blur */
+    cap_image im = img_new(480, 320);
+    for (int y = 0; y < 320; y++)
+        for (int x = 0; x < 480; x++) {
+            uint8_t *p = im.rgb + ((size_t)y * 480 + x) * 3;
+            /* sensor grain on the blur, as every camera picture has */
+            float v = 110 + 50 * sinf(x / 23.0f) * cosf(y / 19.0f) + (float)(rnd() % 13) - 6;
+            p[0] = clamp8((int)(v * 0.7f));
+            p[1] = clamp8((int)v);
+            p[2] = clamp8((int)(v * 0.5f));
+
+        }
+    for (int y = 90; y < 230; y++)
+        for (int x = 160; x < 320; x++) {
+            int on = ((x / 4) + (y / 4)) % 2;
+            uint8_t *p = im.rgb + ((size_t)y * 480 + x) * 3;
+            p[0] = on ? 230 : 30;
+            p[1] = on ? 200 : 20;
+            p[2] = on ? 40 : 10;
+        }
+    cap_desc *d = scene(&im);
+    CHECK_MSG(d->feat.sc_macro >= 0.5f, "close-up %.2f", d->feat.sc_macro);
+    cap_desc_free(d);
+
+    /* the same fine texture over the whole frame: sharp everywhere */
+    for (int y = 0; y < 320; y++)
+        for (int x = 0; x < 480; x++) {
+            int on = ((x / 4) + (y / 4)) % 2;
+            uint8_t *p = im.rgb + ((size_t)y * 480 + x) * 3;
+            int n = (int)(rnd() % 21) - 10;
+            p[0] = clamp8((on ? 200 : 60) + n);
+            p[1] = clamp8((on ? 170 : 50) + n);
+            p[2] = clamp8((on ? 60 : 20) + n);
+        }
+    d = scene(&im);
+    CHECK_MSG(d->feat.sc_macro < 0.35f, "uniform texture as close-up %.2f", d->feat.sc_macro);
+    cap_desc_free(d);
+    cap_image_free(&im);
+}
+
 static bool has_tag(const cap_desc *d, int lang, const char *t)
 {
     for (int i = 0; i < d->n_tags[lang]; i++)
@@ -279,6 +450,28 @@ static void test_compose(void)
     CHECK(has_tag(d, CAP_EN, "winter") && has_tag(d, CAP_ZH, "雪景"));
     CHECK(has_tag(d, CAP_EN, "forest") && !has_tag(d, CAP_EN, "woods"));
     CHECK(en && !strstr(en, "autumn") && !strstr(en, "stars"));
+    CHECK(en && !strstr(en, "background") && !has_tag(d, CAP_EN, "white background"));
+    cap_desc_free(d);
+
+    /* a sure cut-out and sure clouds are worded and tagged in both languages */
+    d = calloc(1, sizeof *d);
+    d->domain = CAP_PHOTO;
+    d->domain_conf = 0.9f;
+    d->width = 640;
+    d->height = 480;
+    d->feat.brightness = 0.5f;
+    d->feat.sc_hue = -1;
+    d->feat.sc_white_bg = 0.8f;
+    d->feat.sc_clouds = 0.6f;
+    d->feat.sc_black_bg = 0.2f;
+    CHECK(cap_compose(d, &e) == ODX_OK);
+    en = d->caption[CAP_DETAILED][CAP_EN];
+    zh = d->caption[CAP_DETAILED][CAP_ZH];
+    CHECK(en && strstr(en, "white background") && strstr(en, "clouds"));
+    CHECK(zh && strstr(zh, "纯白背景") && strstr(zh, "蓝天白云"));
+    CHECK(has_tag(d, CAP_EN, "white background") && has_tag(d, CAP_ZH, "白色背景"));
+    CHECK(has_tag(d, CAP_EN, "clouds") && has_tag(d, CAP_ZH, "白云"));
+    CHECK(!has_tag(d, CAP_EN, "black background") && !has_tag(d, CAP_ZH, "黑色背景"));
     cap_desc_free(d);
 }
 
@@ -292,5 +485,8 @@ int main(void)
     test_stars();
     test_pattern_mono();
     test_shape_and_edges();
+    test_clouds_storm();
+    test_backdrop();
+    test_closeup();
     return check_result("test_cap_scene");
 }

@@ -1,7 +1,8 @@
 /* scene.c - scene, texture and composition cues for photos (snow, autumn
- * foliage, forest, sky kinds, reflections, night, stars, close-ups, regular
- * patterns, colour character), read from the thumbnail after features.c and
- * before compose.c turns them into words. Every cue is a measured score. */
+ * foliage, forest, sky kinds and storm-cloud banks, reflections, night,
+ * stars, close-ups, cut-outs on white or black, regular patterns, colour
+ * character), read from the thumbnail after features.c and before
+ * compose.c turns them into words. Every cue is a measured score. */
 #include "captioner_int.h"
 
 #include <math.h>

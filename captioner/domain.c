@@ -229,8 +229,13 @@ static void dom_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N_DOM
                         1.2f * trow * (1 - edge) +
                         0.4f * ramp(f->n_colors, 0.08f, 0.3f) * some + 0.3f * hr -
                         1.0f * nat - 0.6f * paper * (1 - vr) - 1.0f * pie;
-    s[CAP_POSTER] = 0.6f + 1.2f * big + 0.6f * syn * (1 - some) * (1 - paper) +
-                    0.4f * ramp(f->colourfulness, 0.3f, 0.7f) * syn - 1.0f * dense -
+    /* Posters are visual text: a synthetic picture without a row of text
+     * or two letter-like shapes (geometry, an illustration) is a figure.
+     * One big "glyph" alone is as often a plane or a bar. */
+    float lettering =
+        ramp((float)(2 * L->n_big_rows + L->n_big_glyphs + 2 * f->n_text_lines), 0, 2);
+    s[CAP_POSTER] = 0.6f + 1.2f * big + 0.6f * syn * (1 - some) * (1 - paper) * lettering +
+                    0.4f * ramp(f->colourfulness, 0.3f, 0.7f) * syn * lettering - 1.0f * dense -
                     0.6f * vr - 0.8f * nat - 0.5f * f->grid_score;
     s[CAP_DIAGRAM] = 0.5f + 0.8f * paper * syn * (1 - dense) + 0.4f * some * few_lines -
                      0.6f * big -

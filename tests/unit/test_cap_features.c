@@ -430,6 +430,26 @@ static void test_big_lettering(void)
     CHECK_MSG(d.domain == CAP_POSTER, "domain %s", cap_domain_name(d.domain));
     cap_image_free(&im);
 
+    /* flat coloured planes on white with no lettering at all (a geometry
+     * figure): not a poster, which is visual text */
+    im = img_new(405, 470, 255, 255, 255);
+    rect(&im, 60, 180, 345, 320, 240, 200, 40);
+    rect(&im, 150, 60, 250, 410, 90, 170, 90);
+    rect(&im, 40, 240, 365, 260, 200, 200, 200);
+    cap_layout_compute(&im, &L);
+    CHECK_MSG(L.n_big_rows == 0 && L.n_big_glyphs <= 1, "rows %d glyphs %d", L.n_big_rows, L.n_big_glyphs);
+    describe(&im, &d);
+    CHECK_MSG(d.domain == CAP_DIAGRAM, "geometry: domain %s", cap_domain_name(d.domain));
+    /* the same planes with a big headline word above them are a poster */
+    for (int i = 0; i < 6; i++) {
+        int x = 60 + i * 48;
+        rect(&im, x, 10, x + 38, 52, 10, 10, 10);
+        rect(&im, x + 8, 16, x + 30, 46, 255, 255, 255);
+    }
+    describe(&im, &d);
+    CHECK_MSG(d.domain == CAP_POSTER, "geometry + headline: domain %s", cap_domain_name(d.domain));
+    cap_image_free(&im);
+
     /* text of page size is not large lettering */
     im = img_new(400, 520, 255, 255, 255);
     text_rows(&im, 40, 360, 40, 30, 15);

@@ -483,6 +483,21 @@ static bool date_ok(const filters *f, const char *date)
     return true;
 }
 
+/* "'term' in field", unless already said: groups share expanded terms and
+ * two caption kinds share one label. */
+static void explain_once(core_buf *explain, const char *term, const char *label)
+{
+    char item[320];
+    snprintf(item, sizeof item, "'%s' in %s", term, label);
+    if (explain->len && explain->data) {
+        size_t n = strlen(item);
+        for (const char *p = explain->data; (p = strstr(p, item)) != NULL; p += n)
+            if ((p == explain->data || p[-1] == ' ') && (p[n] == ';' || p[n] == 0))
+                return;
+    }
+    core_buf_printf(explain, "%s%s", explain->len ? "; " : "", item);
+}
+
 /* Coverage of the query groups by one content's texts and the kinds that
  * matched (caption, tags, OCR text, structure). */
 static double coverage(search_ctx *x, const store_text *t, int n_t, char *matched,
@@ -518,8 +533,7 @@ static double coverage(search_ctx *x, const store_text *t, int n_t, char *matche
                     hit = true;
                     kind_hit[k] = true;
                     if (explain)
-                        core_buf_printf(explain, "%s'%s' in %s", explain->len ? "; " : "",
-                                        gr->terms[j], labels[k]);
+                        explain_once(explain, gr->terms[j], labels[k]);
                     break;
                 }
             }

@@ -1045,6 +1045,78 @@ static void drop_stray_cjk(ocr_pass *p)
     p->n_kept = o;
 }
 
+/* chi_sim reads marks in Latin-script images as lone Han characters: two
+ * legend dashes become 二, a marker 人, a tick 十. In a picture whose text
+ * is Latin with at most OCR_LONE_HAN Han characters in all, those are
+ * dropped; real Chinese comes in words and lines of it. */
+#define OCR_LONE_HAN 3
+
+static void drop_lonely_han(ocr_pass *p)
+{
+    int han = 0, latin = 0;
+    for (int i = 0; i < p->n; i++) {
+        char_stats cs = {0};
+        count_chars(p->w[i].text, &cs);
+        han += cs.cjk;
+        latin += cs.latin;
+    }
+    if (han == 0 || han > OCR_LONE_HAN || latin < 5 * OCR_LONE_HAN)
+        return;
+    int o = 0;
+    for (int i = 0; i < p->n; i++) {
+        char_stats cs = {0};
+        count_chars(p->w[i].text, &cs);
+        if (cs.cjk > 0 && cs.latin == 0 && cs.digit == 0) {
+            if (i + 1 < p->n && p->w[i].line_start && !p->w[i + 1].line_start) {
+                p->w[i + 1].line_start = true;
+                p->w[i + 1].para_start |= p->w[i].para_start;
+            }
+            free(p->w[i].text);
+            continue;
+        }
+        p->w[o++] = p->w[i];
+    }
+    p->n = o;
+    p->n_kept = o;
+}
+
+/* For tests: the word filters that run after recognition (settle_weak
+ * during a pass, then drop_stray_cjk and drop_lonely_han) on a word list.
+ * A word under the confidence bar is weak when Han-only, as in run_pass.
+ * Returns the kept words joined by ' ', lines by " | "; malloc'd. */
+ODX_STATIC char *cap_ocr_filter_words(const char *const *words, const float *conf,
+                                      const bool *line_start, int n)
+{
+    ocr_pass p = {0};
+    p.w = calloc((size_t)(n > 0 ? n : 1), sizeof *p.w);
+    if (!p.w)
+        return NULL;
+    bool pending = true;
+    for (int i = 0; i < n; i++) {
+        ocr_word *w = &p.w[p.n];
+        pending |= line_start[i];
+        bool weak = conf[i] < cap_ocr_min_conf;
+        if (weak && !(conf[i] >= cap_ocr_weak_conf && cjk_only(words[i])))
+            continue;
+        w->text = core_strdup(words[i]);
+        w->conf = conf[i];
+        w->line_start = pending;
+        w->weak = weak;
+        pending = false;
+        p.n++;
+    }
+    settle_weak(&p);
+    p.n_kept = p.n;
+    drop_stray_cjk(&p);
+    drop_lonely_han(&p);
+    core_buf b = {.max = 1 << 20};
+    for (int i = 0; i < p.n; i++)
+        core_buf_printf(&b, "%s%s", i == 0 ? "" : p.w[i].line_start ? " | " : " ", p.w[i].text);
+    pass_free(&p);
+    char *out = b.data ? b.data : core_strdup("");
+    return out;
+}
+
 /* The row of a small image holding the most glyph-like connected
  * components of ink (darker, or on a dark image lighter, than the most
  * common gray) of one height: the word on a sign or a logo. Components
@@ -1599,6 +1671,7 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
     if (st != ODX_OK)
         goto done;
     drop_stray_cjk(&p1);
+    drop_lonely_han(&p1);
     cap_ocr_last_scale = scale;
     cap_ocr_last_passes = p2.n_raw || used == o->mix ? 2 : 1;
     free_lines(d);

@@ -254,6 +254,50 @@ static void test_small_sign(void)
     }
 }
 
+char *cap_ocr_filter_words(const char *const *words, const float *conf,
+                           const bool *line_start, int n);
+
+static void check_filter(const char *const *w, const float *c, const bool *ls, int n,
+                         const char *want)
+{
+    char *got = cap_ocr_filter_words(w, c, ls, n);
+    CHECK_STR(got, want);
+    free(got);
+}
+
+/* The word filters after recognition, on word lists as Tesseract returns
+ * them (chi_sim: one Han character per word). */
+static void test_word_filters(void)
+{
+    /* a rare character under the bar between sure ones is kept; alone, or
+     * next to Latin only, it goes */
+    const char *a[] = {"花", "瓣", "长", "度", "x", "鸢", "y"};
+    const float ac[] = {90, 40, 92, 91, 95, 40, 95};
+    const bool al[] = {true, false, false, false, true, false, false};
+    check_filter(a, ac, al, 7, "花 瓣 长 度 | x y");
+    /* two weak ones in a row between sure ones */
+    const char *b[] = {"山", "鸢", "尾", "花"};
+    const float bc[] = {90, 30, 35, 90};
+    const bool bl[] = {true, false, false, false};
+    check_filter(b, bc, bl, 4, "山 鸢 尾 花");
+    /* below the floor even a flanked character goes */
+    const float bc2[] = {90, 10, 35, 90};
+    check_filter(b, bc2, bl, 4, "山 尾 花");
+    /* lone Han marks in a Latin picture (legend dashes read as 二) go,
+     * with their line */
+    const char *c[] = {"string_decoder/string-decoder.js", "encoding", "ascii", "二",
+                       "utf8", "-人", "chunkLen"};
+    const float cc[] = {91, 96, 93, 78, 91, 62, 88};
+    const bool cl[] = {true, true, true, true, true, true, true};
+    check_filter(c, cc, cl, 7,
+                 "string_decoder/string-decoder.js | encoding | ascii | utf8 | chunkLen");
+    /* real Chinese next to Latin stays */
+    const char *d[] = {"Chinese", "(Simplified)", "中", "文", "(", "简", "体", ")", "English"};
+    const float dc[] = {95, 93, 90, 91, 85, 90, 90, 85, 96};
+    const bool dl[] = {true, false, false, false, false, false, false, false, true};
+    check_filter(d, dc, dl, 9, "Chinese (Simplified) 中 文 ( 简 体 ) | English");
+}
+
 int main(void)
 {
     odx_err err = {0};
@@ -272,6 +316,7 @@ int main(void)
     test_dark_page();
     test_dark_band();
     test_small_sign();
+    test_word_filters();
     test_bad_input();
     cap_ocr_free(ocr);
     cap_ocr_free(NULL);

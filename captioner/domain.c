@@ -195,14 +195,16 @@ static void dom_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N_DOM
     float axis = f->axis_score;
     float pie = ramp(f->sector_score, 0.3f, 0.7f);
     float syn = 1.0f - nat;
-    /* Text rows that keep the same empty columns: a table even without
-     * borders (see feat_table_rows). */
-    float trow = L->n_rows ? ramp((float)L->n_table_rows / L->n_rows, 0.25f, 0.6f) *
-                                 ramp((float)L->n_table_rows, 5, 10)
-                           : 0;
     /* A plot area with tick labels beside and below it (feat_plot_box). */
     int lab = L->n_left_labels < L->n_bottom_labels ? L->n_left_labels : L->n_bottom_labels;
     float plot = ramp(L->box_area, 0.2f, 0.35f) * ramp((float)lab, 2, 4);
+    /* Text rows that keep the same empty columns: a table even without
+     * borders (see feat_table_rows). Not in a plot area with tick labels
+     * outside it: there the "rows" are point markers level with the tick
+     * values, and a table keeps its labels inside its frame. */
+    float trow = L->n_rows ? ramp((float)L->n_table_rows / L->n_rows, 0.25f, 0.6f) *
+                                 ramp((float)L->n_table_rows, 5, 10) * (1 - plot)
+                           : 0;
     /* Content running into the image's edges (no even margin). A window's
      * title bar or frame covers a whole side; a tightly cropped figure only
      * touches a side here and there. */

@@ -1211,8 +1211,10 @@ static void feat_plot_box(const uint8_t *px, int w, int h, cap_layout *out)
             page[2] = (uint8_t)(sb / cnt);
         }
     }
+    /* 16: ggplot2's default panel (grey92, 235 on a white page) is only
+     * 20 levels off the page; anti-aliasing and JPEG noise stay below. */
     for (size_t i = 0; i < n; i++)
-        nb[i] = feat_cdist(px + 3 * i, page) >= 24;
+        nb[i] = feat_cdist(px + 3 * i, page) >= 16;
     /* Bottom edge: the lowest long run; top edge: the highest run with the
      * same extent. Both sides must then be long vertical runs too. */
     int tol = 3 + w / 100;

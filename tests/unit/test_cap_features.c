@@ -399,6 +399,68 @@ static void test_plot_areas(void)
     cap_image_free(&im);
 }
 
+/* Field-set patterns (tests/eval/field_set.sh): a ggplot2 chart, whose grey
+ * panel (grey92 = 235) is only 20 levels off the white page, and a gnuplot
+ * scatter whose markers sit in column-aligned rows inside the frame. */
+static void test_field_charts(void)
+{
+    /* ggplot2: grey92 panel, white grid lines through it, no spines, grey
+     * tick labels outside, a coloured line with points */
+    cap_image im = img_new(500, 350, 255, 255, 255);
+    rect(&im, 70, 30, 481, 291, 235, 235, 235);
+    for (int y = 50; y < 290; y += 50)
+        rect(&im, 70, y, 481, y + 1, 255, 255, 255);
+    for (int x = 100; x < 480; x += 80)
+        rect(&im, x, 30, x + 1, 291, 255, 255, 255);
+    for (int x = 90; x < 460; x++) {
+        int y = 250 - (x - 90) / 2;
+        rect(&im, x, y, x + 2, y + 3, 248, 118, 109);
+    }
+    tick_labels(&im, 70, 481, 30, 291, 77);
+    cap_layout L;
+    cap_layout_compute(&im, &L);
+    CHECK_MSG(L.box_area > 0.5f && L.box_area < 0.7f, "ggplot box %g", L.box_area);
+    CHECK_MSG(L.n_left_labels == 5 && L.n_bottom_labels == 6, "ggplot labels %d %d",
+              L.n_left_labels, L.n_bottom_labels);
+    cap_desc d;
+    describe(&im, &d);
+    CHECK_MSG(d.domain == CAP_CHART, "ggplot: domain %s", cap_domain_name(d.domain));
+    /* the same panel 10 levels off the page (a zebra stripe, a faint
+     * background) is no plot area */
+    rect(&im, 0, 0, 500, 350, 255, 255, 255);
+    rect(&im, 70, 30, 481, 291, 245, 245, 245);
+    tick_labels(&im, 70, 481, 30, 291, 77);
+    cap_layout_compute(&im, &L);
+    CHECK_MSG(L.box_area == 0, "faint panel box %g", L.box_area);
+    cap_image_free(&im);
+
+    /* gnuplot: four spines, tick labels, and '+' markers on a regular
+     * grid of x values: rows of marks that share column gaps, as a
+     * borderless table's rows do */
+    im = img_new(500, 350, 255, 255, 255);
+    rect(&im, 70, 30, 480, 31, 0, 0, 0);
+    rect(&im, 70, 289, 480, 290, 0, 0, 0);
+    rect(&im, 70, 30, 71, 290, 0, 0, 0);
+    rect(&im, 479, 30, 480, 290, 0, 0, 0);
+    tick_labels(&im, 70, 480, 30, 290, 40);
+    tick_marks(&im, 70, 480, 30, 290);
+    for (int r = 0; r < 12; r++)
+        for (int c = 0; c < 8; c++) {
+            if ((r + c) % 3 == 0)
+                continue;
+            int x = 100 + c * 45 + (r % 2) * 3, y = 45 + r * 19;
+            rect(&im, x - 3, y, x + 4, y + 1, 220, 0, 0);
+            rect(&im, x, y - 3, x + 1, y + 4, 220, 0, 0);
+        }
+    cap_layout_compute(&im, &L);
+    CHECK_MSG(L.box_area > 0.5f && L.n_left_labels == 5 && L.n_bottom_labels == 6,
+              "gnuplot box %g labels %d %d", L.box_area, L.n_left_labels, L.n_bottom_labels);
+    CHECK_MSG(L.n_table_rows >= 10, "gnuplot marker rows %d", L.n_table_rows);
+    describe(&im, &d);
+    CHECK_MSG(d.domain == CAP_CHART, "gnuplot: domain %s", cap_domain_name(d.domain));
+    cap_image_free(&im);
+}
+
 static void test_big_lettering(void)
 {
     /* a 16:9 sheet with two rows of large glyphs and one small caption */
@@ -539,6 +601,7 @@ int main(void)
     test_text_page();
     test_borderless_table();
     test_plot_areas();
+    test_field_charts();
     test_big_lettering();
     test_window();
     test_faint_texture();

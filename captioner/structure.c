@@ -890,12 +890,18 @@ ODX_STATIC void st_screenshot(cap_desc *d)
 
 /* ------------------------------------------------------------ poster ---- */
 
+/* The largest worded line. A title is named in the caption, so it must
+ * read like one: three letters or two Han characters, read surely (two
+ * letters in a circle of a graph came back as "CD"). */
 static void st_biggest_title(cap_desc *d)
 {
     int ti = -1;
     for (int i = 0; i < d->n_lines; i++) {
         const cap_text_line *l = &d->lines[i];
-        if (is_rotated(l) || !has_words(l->text))
+        if (is_rotated(l) || !has_words(l->text) || l->conf < 70)
+            continue;
+        char_kinds k = kinds(l->text);
+        if (k.letters < 3 && k.cjk < 2)
             continue;
         if (ti < 0 || l->h > d->lines[ti].h)
             ti = i;

@@ -169,6 +169,33 @@ static void test_screenshot(void)
     cap_desc_free(d);
 }
 
+/* posters and diagrams: the largest line that reads like a title */
+static void test_biggest_title(void)
+{
+    cap_desc *d = new_desc(CAP_DIAGRAM, 600, 400);
+    add_line(d, "CD", 250, 10, 80, 60);          /* tallest, two letters: no title */
+    add_line(d, "Intermediary", 40, 200, 120, 20);
+    add_line(d, "Server", 400, 200, 70, 24);
+    cap_structure(d, NULL);
+    CHECK(d->title && strcmp(d->title, "Server") == 0);
+    cap_desc_free(d);
+
+    d = new_desc(CAP_POSTER, 600, 400);
+    add_line(d, "WELCOME", 100, 40, 400, 80);
+    add_line(d, "to the fair", 200, 300, 200, 20);
+    d->lines[0].conf = 50; /* unsure: not named as the title */
+    cap_structure(d, NULL);
+    CHECK(d->title && strcmp(d->title, "to the fair") == 0);
+    cap_desc_free(d);
+
+    d = new_desc(CAP_POSTER, 600, 400);
+    add_line(d, "春节", 100, 40, 400, 120);
+    add_line(d, "2021", 200, 300, 200, 20);
+    cap_structure(d, NULL);
+    CHECK(d->title && strcmp(d->title, "春节") == 0);
+    cap_desc_free(d);
+}
+
 static void test_no_text(void)
 {
     cap_desc *d = new_desc(CAP_TABLE, 100, 100);
@@ -184,6 +211,7 @@ int main(void)
     test_chart();
     test_document();
     test_screenshot();
+    test_biggest_title();
     test_no_text();
     return check_result("test_cap_structure");
 }

@@ -142,6 +142,60 @@ bool cap_ocr_wanted(const cap_desc *d)
 
 /* ----------------------------------------------------------- scaling ---- */
 
+/* Connected components (4-neighbour) of a w x h mask, which is cleared on
+ * the way. fn gets each component's box and pixel count and returns false
+ * to stop. stack holds w*h entries. */
+typedef struct ink_cc {
+    int x0, y0, x1, y1;
+    int64_t area;
+} ink_cc;
+
+static void ink_components(uint8_t *m, int w, int h, int32_t *stack,
+                           bool (*fn)(void *ctx, const ink_cc *c), void *ctx)
+{
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            if (!m[(size_t)y * w + x])
+                continue;
+            ink_cc c = {x, y, x, y, 0};
+            int sp = 0;
+            m[(size_t)y * w + x] = 0;
+            stack[sp++] = y * w + x;
+            while (sp) {
+                int32_t p = stack[--sp];
+                int py = p / w, px = p % w;
+                c.area++;
+                if (px < c.x0) c.x0 = px;
+                if (px > c.x1) c.x1 = px;
+                if (py < c.y0) c.y0 = py;
+                if (py > c.y1) c.y1 = py;
+                if (px > 0 && m[p - 1]) { m[p - 1] = 0; stack[sp++] = p - 1; }
+                if (px < w - 1 && m[p + 1]) { m[p + 1] = 0; stack[sp++] = p + 1; }
+                if (py > 0 && m[p - w]) { m[p - w] = 0; stack[sp++] = p - w; }
+                if (py < h - 1 && m[p + w]) { m[p + w] = 0; stack[sp++] = p + w; }
+            }
+            if (!fn(ctx, &c))
+                return;
+        }
+}
+
+/* glyph_height's collector: heights of glyph-like components */
+typedef struct gh_ctx {
+    int sub, n;
+    int *heights;
+} gh_ctx;
+
+static bool gh_add(void *ctx, const ink_cc *c)
+{
+    gh_ctx *g = ctx;
+    int cw = c->x1 - c->x0 + 1, ch = c->y1 - c->y0 + 1;
+    /* glyph-like: not a rule, not a blob, not a speck */
+    if (ch >= 3 && ch <= 120 / g->sub + 2 && cw <= 3 * ch && c->area >= 4 &&
+        c->area < (int64_t)cw * ch)
+        g->heights[g->n++] = ch * g->sub;
+    return g->n < 65536;
+}
+
 /* Median height of glyph-sized connected components of ink (see below),
  * on a copy subsampled by `sub`.
  * Returns 0 when too few glyph-like components were seen. */
@@ -179,34 +233,9 @@ static float glyph_height(const uint8_t *g, int w, int h)
             uint8_t v = g[(size_t)y * sub * w + (size_t)x * sub];
             m[(size_t)y * sw + x] = ink_dark ? v < thr : v > thr;
         }
-    for (int y = 0; y < sh && n_h < 65536; y++) {
-        for (int x = 0; x < sw && n_h < 65536; x++) {
-            if (!m[(size_t)y * sw + x])
-                continue;
-            int x0 = x, x1 = x, y0 = y, y1 = y, sp = 0;
-            int64_t area = 0;
-            m[(size_t)y * sw + x] = 0;
-            stack[sp++] = y * sw + x;
-            while (sp) {
-                int32_t p = stack[--sp];
-                int py = p / sw, px = p % sw;
-                area++;
-                if (px < x0) x0 = px;
-                if (px > x1) x1 = px;
-                if (py < y0) y0 = py;
-                if (py > y1) y1 = py;
-                if (px > 0 && m[p - 1]) { m[p - 1] = 0; stack[sp++] = p - 1; }
-                if (px < sw - 1 && m[p + 1]) { m[p + 1] = 0; stack[sp++] = p + 1; }
-                if (py > 0 && m[p - sw]) { m[p - sw] = 0; stack[sp++] = p - sw; }
-                if (py < sh - 1 && m[p + sw]) { m[p + sw] = 0; stack[sp++] = p + sw; }
-            }
-            int cw = x1 - x0 + 1, ch = y1 - y0 + 1;
-            /* glyph-like: not a rule, not a blob, not a speck */
-            if (ch >= 3 && ch <= 120 / sub + 2 && cw <= 3 * ch && cw >= 1 &&
-                area >= 4 && area < (int64_t)cw * ch)
-                heights[n_h++] = ch * sub;
-        }
-    }
+    gh_ctx gc = {sub, 0, heights};
+    ink_components(m, sw, sh, stack, gh_add, &gc);
+    n_h = gc.n;
     if (n_h >= 20) {
         /* counting sort: heights are small integers */
         int cnt[512] = {0};
@@ -1124,10 +1153,27 @@ ODX_STATIC char *cap_ocr_filter_words(const char *const *words, const float *con
  * taller than half the image (the sign's shape) are not glyphs. Returns
  * the number of glyphs in the row (0: none) and its box. */
 typedef struct glyph_box { int x0, y0, x1, y1; } glyph_box;
+#define GLYPH_ROW_MAXC 512
+
+/* glyph_row's collector: glyph-like components not touching the edge */
+typedef struct gr_ctx {
+    int w, h, n;
+    glyph_box *c;
+} gr_ctx;
+
+static bool gr_add(void *ctx, const ink_cc *k)
+{
+    gr_ctx *r = ctx;
+    int cw = k->x1 - k->x0 + 1, ch = k->y1 - k->y0 + 1;
+    bool edge = k->x0 == 0 || k->y0 == 0 || k->x1 == r->w - 1 || k->y1 == r->h - 1;
+    if (!edge && ch >= 6 && ch <= r->h / 2 && cw <= 2 * ch &&
+        k->area * 20 >= (int64_t)cw * ch && k->area * 20 < (int64_t)cw * ch * 19)
+        r->c[r->n++] = (glyph_box){k->x0, k->y0, k->x1, k->y1};
+    return r->n < GLYPH_ROW_MAXC;
+}
 
 static int glyph_row(const uint8_t *g, int w, int h, glyph_box *row)
 {
-    enum { MAXC = 512 };
     uint32_t hist[256] = {0};
     for (size_t i = 0; i < (size_t)w * h; i++)
         hist[g[i]]++;
@@ -1154,39 +1200,15 @@ static int glyph_row(const uint8_t *g, int w, int h, glyph_box *row)
     int thr = ink + (bg - ink) * 45 / 100;
     uint8_t *m = malloc((size_t)w * h);
     int32_t *stack = malloc(sizeof(int32_t) * (size_t)w * h);
-    glyph_box *c = malloc(sizeof *c * MAXC);
+    glyph_box *c = malloc(sizeof *c * GLYPH_ROW_MAXC);
     int n = 0, best_n = 0;
     if (!m || !stack || !c)
         goto done;
     for (size_t i = 0; i < (size_t)w * h; i++)
         m[i] = ink_dark ? g[i] <= thr : g[i] >= thr;
-    for (int y = 0; y < h && n < MAXC; y++)
-        for (int x = 0; x < w && n < MAXC; x++) {
-            if (!m[(size_t)y * w + x])
-                continue;
-            int x0 = x, x1 = x, y0 = y, y1 = y, sp = 0;
-            int64_t area = 0;
-            m[(size_t)y * w + x] = 0;
-            stack[sp++] = y * w + x;
-            while (sp) {
-                int32_t p = stack[--sp];
-                int py = p / w, px = p % w;
-                area++;
-                if (px < x0) x0 = px;
-                if (px > x1) x1 = px;
-                if (py < y0) y0 = py;
-                if (py > y1) y1 = py;
-                if (px > 0 && m[p - 1]) { m[p - 1] = 0; stack[sp++] = p - 1; }
-                if (px < w - 1 && m[p + 1]) { m[p + 1] = 0; stack[sp++] = p + 1; }
-                if (py > 0 && m[p - w]) { m[p - w] = 0; stack[sp++] = p - w; }
-                if (py < h - 1 && m[p + w]) { m[p + w] = 0; stack[sp++] = p + w; }
-            }
-            int cw = x1 - x0 + 1, ch = y1 - y0 + 1;
-            bool edge = x0 == 0 || y0 == 0 || x1 == w - 1 || y1 == h - 1;
-            if (!edge && ch >= 6 && ch <= h / 2 && cw <= 2 * ch &&
-                area * 20 >= (int64_t)cw * ch && area * 20 < (int64_t)cw * ch * 19)
-                c[n++] = (glyph_box){x0, y0, x1, y1};
-        }
+    gr_ctx rc = {w, h, 0, c};
+    ink_components(m, w, h, stack, gr_add, &rc);
+    n = rc.n;
     /* the row: components whose vertical centres lie within half a height
      * of this one's and whose heights are alike */
     for (int i = 0; i < n; i++) {

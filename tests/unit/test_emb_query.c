@@ -4,6 +4,7 @@
  * as storage does) so hostile queries are proven to be inert. */
 #include "check.h"
 #include "embedder_int.h"
+#include "emb_fts_harness.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -131,99 +132,16 @@ static void test_fts_strings(void)
 
 /* ---------------------------------------------- against real FTS5 ---- */
 
-typedef struct ftok {
-    void *ctx;
-    int (*x)(void *, int, const char *, int, int, int);
-    int rc;
-} ftok;
+static const char *const docs[] = {
+    "A bar chart of sales by year with a legend.",           /* 1 */
+    "一张柱状图，显示各年份的销售额。",                       /* 2 */
+    "A red motorcycle parked on the street.",                /* 3 */
+    "一辆红色摩托车停在路边。",                               /* 4 */
+    "A dog and a cat on the grass.",                         /* 5 */
+    "Text reads: NEAR AND OR NOT title: \"quoted\" (paren) *", /* 6 */
+};
 
-static int tcb(void *c, const char *tok, int len, int s, int e, bool coloc)
-{
-    ftok *f = c;
-    f->rc = f->x(f->ctx, coloc ? FTS5_TOKEN_COLOCATED : 0, tok, len, s, e);
-    return f->rc != SQLITE_OK;
-}
-
-static int t_create(void *c, const char **a, int n, Fts5Tokenizer **out)
-{
-    (void)c, (void)a, (void)n;
-    static int dummy;
-    *out = (Fts5Tokenizer *)&dummy;
-    return SQLITE_OK;
-}
-
-static void t_delete(Fts5Tokenizer *t) { (void)t; }
-
-static int t_tokenize(Fts5Tokenizer *t, void *ctx, int flags, const char *text, int n,
-                      int (*x)(void *, int, const char *, int, int, int))
-{
-    (void)t, (void)flags;
-    ftok f = {ctx, x, SQLITE_OK};
-    emb_tokenize(text, n, tcb, &f);
-    return f.rc;
-}
-
-static sqlite3 *open_fts(void)
-{
-    sqlite3 *db = NULL;
-    if (sqlite3_open(":memory:", &db) != SQLITE_OK)
-        return NULL;
-    fts5_api *api = NULL;
-    sqlite3_stmt *st = NULL;
-    sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, NULL);
-    sqlite3_bind_pointer(st, 1, (void *)&api, "fts5_api_ptr", NULL);
-    sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (!api)
-        return db;
-    fts5_tokenizer tk = {t_create, t_delete, t_tokenize};
-    api->xCreateTokenizer(api, "odx", NULL, &tk, NULL);
-    const char *docs[] = {
-        "A bar chart of sales by year with a legend.",           /* 1 */
-        "一张柱状图，显示各年份的销售额。",                       /* 2 */
-        "A red motorcycle parked on the street.",                /* 3 */
-        "一辆红色摩托车停在路边。",                               /* 4 */
-        "A dog and a cat on the grass.",                         /* 5 */
-        "Text reads: NEAR AND OR NOT title: \"quoted\" (paren) *", /* 6 */
-    };
-    sqlite3_exec(db, "CREATE VIRTUAL TABLE t USING fts5(body, title, tokenize='odx')",
-                 NULL, NULL, NULL);
-    for (int i = 0; i < 6; i++) {
-        sqlite3_prepare_v2(db, "INSERT INTO t(rowid, body, title) VALUES (?1, ?2, 'x')",
-                           -1, &st, NULL);
-        sqlite3_bind_int(st, 1, i + 1);
-        sqlite3_bind_text(st, 2, docs[i], -1, SQLITE_STATIC);
-        sqlite3_step(st);
-        sqlite3_finalize(st);
-    }
-    return db;
-}
-
-/* Runs the query; returns a bitmask of matching rowids, -1 on SQL error. */
-static int run_match(sqlite3 *db, const char *query)
-{
-    char *m = fts_of(query);
-    if (!m)
-        return 0;
-    sqlite3_stmt *st = NULL;
-    int mask = 0;
-    if (sqlite3_prepare_v2(db, "SELECT rowid FROM t WHERE t MATCH ?1", -1, &st, NULL) !=
-        SQLITE_OK) {
-        free(m);
-        return -1;
-    }
-    sqlite3_bind_text(st, 1, m, -1, SQLITE_TRANSIENT);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        mask |= 1 << sqlite3_column_int(st, 0);
-    if (rc != SQLITE_DONE) {
-        fprintf(stderr, "MATCH %s: %s\n", m, sqlite3_errmsg(db));
-        mask = -1;
-    }
-    sqlite3_finalize(st);
-    free(m);
-    return mask;
-}
+static sqlite3 *open_fts(void) { return fts_open(docs, (int)(sizeof docs / sizeof *docs), true); }
 
 static void test_fts5(void)
 {

@@ -44,6 +44,12 @@ typedef struct cap_layout {
      * and diagrams have margins of one colour; a window's title bar, menus
      * and panels run to the edges of a screenshot. */
     float margin_even;
+    /* Sizes of the lettering above, as shares of the image height, so the
+     * classifier can read them in original pixels (x d->height): screen
+     * and page text stays ~8-30 px tall however the picture is cropped,
+     * a poster's or logo's lettering is large in absolute terms too. */
+    float big_row_h;   /* median height of the n_big_rows rows; 0 if none */
+    float big_glyph_h; /* median height of the n_big_glyphs shapes; 0 if none */
 } cap_layout;
 void cap_layout_compute(const cap_image *thumb, cap_layout *out);
 

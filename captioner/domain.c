@@ -8,6 +8,7 @@
  * tests/eval/domain_accuracy. */
 #include "captioner_int.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,29 @@ typedef struct dom_text {
     float row_multi;   /* share of rows holding >= 3 separate lines (table rows) */
     float coverage;    /* text box area / image area */
     int n_prose;       /* long lines starting at one left edge (a paragraph) */
+    int max_h;         /* tallest horizontal line of >= 3 characters, in
+                          original pixels */
 } dom_text;
+
+/* Characters other than spaces and punctuation; Han count twice (one Han
+ * character carries about a word). */
+static int dom_word_chars(const char *s)
+{
+    int n = 0;
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len;) {
+        int32_t cp;
+        int k = core_utf8_next(s + i, len - i, &cp);
+        if (k <= 0)
+            break;
+        i += (size_t)k;
+        if (core_is_cjk(cp))
+            n += 2;
+        else if (cp < 128 ? isalnum((unsigned char)cp) != 0 : cp > 0xFF)
+            n++;
+    }
+    return n;
+}
 
 static void dom_text_layout(const cap_desc *d, dom_text *t)
 {
@@ -56,6 +79,10 @@ static void dom_text_layout(const cap_desc *d, dom_text *t)
         if (b >= 0 && b < NX)
             xs[b]++;
         area += (double)l->w * l->h;
+        /* Rotated axis labels stand taller than wide; one or two stray
+         * characters are as often a shape read as a letter. */
+        if (l->h > t->max_h && l->w >= l->h && dom_word_chars(l->text) >= 3)
+            t->max_h = l->h;
     }
     if (!t->n_lines)
         return;
@@ -120,7 +147,13 @@ enum {
     TX_COLS,    /* several left edges shared by lines: columns */
     TX_LABELS,  /* a few short labels next to chart axes */
     TX_UI,      /* many short lines not in cell rows: buttons, menus */
-    TX_FEW,     /* one to a few lines on a synthetic image: lettering */
+    TX_FEW,     /* one to a few lines of display size (OCR's line height or
+                   the picture's large lettering) on a synthetic image */
+    TX_SMALL,   /* one to a few lines, all of screen/page text size, and no
+                   large lettering in the picture: a crop of a UI or page */
+    TX_LARGE,   /* OCR read a line of display size, filling much of the
+                   picture, that the picture's lettering cues missed (script,
+                   joined letters: a logo word) */
     TX_MANY,    /* many lines at all */
     TX_PROSE,   /* several long lines flush left, in a picture without
                    column-aligned rows: a paragraph, even on a short page */
@@ -140,15 +173,17 @@ static const float dom_text_w[TX_N][CAP_N_DOMAINS] = {
     [TX_LABELS] = {0.0f,  0.0f, 0.0f,  0.4f,  0.0f,  0.0f,  0.0f},
     [TX_UI]     = {0.0f,  0.0f, 0.0f,  0.0f,  0.5f,  0.0f,  0.0f},
     [TX_FEW]    = {0.0f,  0.0f, 0.0f,  0.0f,  0.0f,  0.3f,  0.0f},
+    [TX_SMALL]  = {0.0f,  0.0f, 0.0f,  0.0f,  0.0f, -0.6f,  0.0f},
+    [TX_LARGE]  = {0.0f,  0.0f, 0.0f,  0.0f,  0.0f,  0.8f,  0.0f},
     [TX_MANY]   = {-0.5f, 0.0f, 0.0f,  0.0f,  0.0f,  0.0f,  0.0f},
     [TX_PROSE]  = {0.0f,  1.0f, 0.0f,  0.0f,  0.0f, -0.3f, -0.5f},
     [TX_UNREAD] = {0.0f, -1.5f, -1.0f, 0.0f,  0.0f,  0.0f,  0.5f},
 };
 
-/* dense, syn, axis, trow: the visual evidence of dom_scores that the text
- * evidence is read against. */
+/* dense, syn, axis, trow, big: the visual evidence of dom_scores that the
+ * text evidence is read against. */
 static void dom_text_scores(const cap_desc *d, float dense, float syn, float axis, float trow,
-                            float s[CAP_N_DOMAINS])
+                            float big, float s[CAP_N_DOMAINS])
 {
     dom_text t;
     dom_text_layout(d, &t);
@@ -160,7 +195,18 @@ static void dom_text_scores(const cap_desc *d, float dense, float syn, float axi
     e[TX_COLS] = ramp((float)t.n_xstarts, 2, 5);
     e[TX_LABELS] = (1 - many) * t.short_share * axis;
     e[TX_UI] = many * t.short_share * (1 - t.row_multi);
-    e[TX_FEW] = ramp((float)t.n_lines, 0.5f, 2) * (1 - many) * syn;
+    /* Display type: a line taller than screen or page text gets (~30 px
+     * even at twice the density), or large lettering OCR did not read. */
+    float ocr_display = ramp((float)t.max_h, 36, 56);
+    float display = big > ocr_display ? big : ocr_display;
+    float few = ramp((float)t.n_lines, 0.5f, 2) * (1 - many) * syn;
+    e[TX_FEW] = few * display;
+    e[TX_SMALL] = few * (1 - display);
+    /* and the line fills much of the picture, as a logo's word does: large
+     * labels of a big diagram or headings of a page stay a small share */
+    float H = d->height > 0 ? (float)d->height : 1;
+    e[TX_LARGE] = (1 - many) * syn * ocr_display * ramp((float)t.max_h / H, 0.1f, 0.2f) *
+                  (1 - big);
     e[TX_MANY] = many;
     /* the rows of a table read as long flush-left lines too */
     e[TX_PROSE] = ramp((float)t.n_prose, 3, 7) * (1 - trow);
@@ -168,6 +214,20 @@ static void dom_text_scores(const cap_desc *d, float dense, float syn, float axi
     for (int k = 0; k < TX_N; k++)
         for (int c = 0; c < CAP_N_DOMAINS; c++)
             s[c] += dom_text_w[k][c] * e[k];
+}
+
+/* How far lettering of height share_h (of the image height) is large in
+ * original pixels: 0 at text size, 1 at display size. The layout is
+ * measured on a thumbnail, where the text of a short crop of a screen or a
+ * page (a dialog, a form, a strip of terminal) takes as large a share of
+ * the height as a poster's headline; in the original, screen and page text
+ * stays ~8-30 px tall (up to ~2x on high-density screens) while posters,
+ * logos and specimen sheets letter larger. Unknown size: no opinion. */
+static float dom_lettering_px(const cap_desc *d, float share_h)
+{
+    if (d->height <= 0)
+        return 1;
+    return ramp(share_h * (float)d->height, 20, 32);
 }
 
 /* Per-domain scores from the visual evidence, plus the text evidence once
@@ -211,8 +271,10 @@ static void dom_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N_DOM
     float edge = 1.0f - ramp(L->margin_even, 0.1f, 0.6f);
     /* Few rows of large lettering on a synthetic image: posters, logos,
      * font specimen sheets (documents and diagrams letter at 1-3%). */
-    float big = ramp(L->row_h, 0.035f, 0.05f) * ramp((float)L->n_big_rows, 1, 3);
-    float big_word = ramp((float)L->n_big_glyphs, 2.5f, 4); /* a logo word, a headline */
+    float big = ramp(L->row_h, 0.035f, 0.05f) * ramp((float)L->n_big_rows, 1, 3) *
+                dom_lettering_px(d, L->big_row_h);
+    float big_word = ramp((float)L->n_big_glyphs, 2.5f, 4) * /* a logo word, a headline */
+                     dom_lettering_px(d, L->big_glyph_h);
     if (big_word > big)
         big = big_word;
     big *= syn * (1 - trow) * (1 - f->grid_score) * (1 - plot);
@@ -245,7 +307,7 @@ static void dom_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N_DOM
                      0.6f * f->grid_score;
 
     if (d->ocr_ran)
-        dom_text_scores(d, dense, syn, axis, trow, s);
+        dom_text_scores(d, dense, syn, axis, trow, big, s);
 }
 
 /* Chart kind from the shapes of the marks: sectors, solid bars, long thin

@@ -999,10 +999,21 @@ static void feat_table_rows(uint8_t *ink, int w, int h, cap_layout *out)
     }
     out->n_rows = n;
     if (n > 0) {
-        int hs[FEAT_TROW_MAX];
+        int hs[FEAT_TROW_MAX], bh[FEAT_TROW_MAX], n_bh = 0;
         for (int i = 0; i < n; i++) {
             hs[i] = rows[i].y1 - rows[i].y0 + 1;
-            out->n_big_rows += hs[i] >= 0.04f * h;
+            if (hs[i] >= 0.04f * h)
+                bh[n_bh++] = hs[i];
+        }
+        out->n_big_rows = n_bh;
+        if (n_bh) {
+            for (int i = 1; i < n_bh; i++)
+                for (int j = i; j > 0 && bh[j] < bh[j - 1]; j--) {
+                    int t = bh[j];
+                    bh[j] = bh[j - 1];
+                    bh[j - 1] = t;
+                }
+            out->big_row_h = (float)bh[n_bh / 2] / h;
         }
         for (int i = 1; i < n; i++) /* insertion sort: n is small */
             for (int j = i; j > 0 && hs[j] < hs[j - 1]; j--) {
@@ -1043,9 +1054,13 @@ done:
 /* Large lettering: a word set in type much larger than text (a logo, a
  * poster headline) is a row of letter-sized shapes of similar height, side
  * by side, each partly filled (strokes, not panels or bars, not outlines).
- * Returns the size of the largest such row. */
-static int feat_big_glyphs(const uint8_t *ink, int w, int h)
+ * Returns the size of the largest such row; *glyph_h gets the median
+ * height of its shapes in pixels (0 when none). */
+static int feat_big_glyphs(const uint8_t *ink, int w, int h, int *glyph_h)
 {
+    enum { GH_MAX = 64 };
+    int gh[GH_MAX];
+    *glyph_h = 0;
     int n_cs = 0, best = 0;
     feat_comp *cs = feat_components(ink, w, h, &n_cs, 20000, NULL, NULL);
     int *idx = NULL;
@@ -1067,6 +1082,8 @@ static int feat_big_glyphs(const uint8_t *ink, int w, int h)
     for (int a = 0; a < n && n <= 200; a++) { /* more: texture, not type */
         const feat_comp *A = &cs[idx[a]];
         int ah = A->y1 - A->y0 + 1, cy = (A->y0 + A->y1) / 2, right = A->x1, cnt = 1;
+        int hs[GH_MAX], n_hs = 0;
+        hs[n_hs++] = ah;
         bool grew = true;
         while (grew) {
             grew = false;
@@ -1083,12 +1100,23 @@ static int feat_big_glyphs(const uint8_t *ink, int w, int h)
             }
             if (pick >= 0) {
                 right = cs[idx[pick]].x1;
+                if (n_hs < GH_MAX)
+                    hs[n_hs++] = cs[idx[pick]].y1 - cs[idx[pick]].y0 + 1;
                 cnt++;
                 grew = true;
             }
         }
-        if (cnt > best)
+        if (cnt > best) {
             best = cnt;
+            memcpy(gh, hs, sizeof *hs * (size_t)n_hs);
+            for (int i = 1; i < n_hs; i++) /* insertion sort: n_hs is small */
+                for (int j = i; j > 0 && gh[j] < gh[j - 1]; j--) {
+                    int t = gh[j];
+                    gh[j] = gh[j - 1];
+                    gh[j - 1] = t;
+                }
+            *glyph_h = gh[n_hs / 2];
+        }
     }
 done:
     free(idx);
@@ -1345,7 +1373,11 @@ void cap_layout_compute(const cap_image *thumb, cap_layout *out)
             free(tink);
         }
     }
-    out->n_big_glyphs = feat_big_glyphs(ink, w, h);
+    {
+        int gh = 0;
+        out->n_big_glyphs = feat_big_glyphs(ink, w, h, &gh);
+        out->big_glyph_h = (float)gh / h;
+    }
     feat_plot_box(px, w, h, out);
 
     /* Gutters: inside the rows that hold most of the ink, columns free of

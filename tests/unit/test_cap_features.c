@@ -1,8 +1,9 @@
 /* test_cap_features.c - unit tests for captioner/features.c and domain.c on
  * synthetic images drawn here: flat colour, sky gradient, ruled grid, axes
  * with bars, noise, a pie, a borderless table, framed and tinted plot
- * areas, large lettering, a window; and the classification of the clear
- * cases. */
+ * areas, large lettering (its size read in original pixels, from the
+ * picture and from OCR lines), a window; and the classification of the
+ * clear cases. */
 #include "captioner_int.h"
 #include "check.h"
 
@@ -61,6 +62,16 @@ static void describe(const cap_image *im, cap_desc *d)
     memset(d, 0, sizeof *d);
     d->width = im->w;
     d->height = im->h;
+    cap_features_compute(im, d);
+    cap_classify(d, im);
+}
+
+/* As describe, for a thumbnail of an original of W x H pixels. */
+static void describe_as(const cap_image *im, int W, int H, cap_desc *d)
+{
+    memset(d, 0, sizeof *d);
+    d->width = W;
+    d->height = H;
     cap_features_compute(im, d);
     cap_classify(d, im);
 }
@@ -475,7 +486,8 @@ static void test_big_lettering(void)
     CHECK_MSG(L.row_h > 0.05f, "row h %g", L.row_h);
     CHECK(L.n_table_rows == 0);
     cap_desc d;
-    describe(&im, &d);
+    /* the thumbnail of a 1600x900 sheet: the glyphs are 56 px there */
+    describe_as(&im, 1600, 900, &d);
     CHECK_MSG(d.domain == CAP_POSTER, "domain %s", cap_domain_name(d.domain));
     cap_image_free(&im);
 
@@ -519,6 +531,126 @@ static void test_big_lettering(void)
     CHECK_MSG(L.n_big_rows == 0, "big rows %d", L.n_big_rows);
     CHECK_MSG(L.n_big_glyphs == 0, "big glyphs %d", L.n_big_glyphs);
     CHECK_MSG(L.row_h < 0.02f, "row h %g", L.row_h);
+    cap_image_free(&im);
+}
+
+
+/* Lettering size is read in original pixels: a short strip cropped from a
+ * screen (three rows of text-size glyphs, each 8% of the strip's height)
+ * looks like large lettering on the thumbnail; from a 2x original its rows
+ * are 16 px (text), from an 8x original 64 px (a banner's lettering). */
+static void test_lettering_px(void)
+{
+    cap_image im = img_new(512, 100, 255, 255, 255);
+    for (int r = 0; r < 3; r++)
+        for (int x = 20 + r * 40; x < 420 - r * 60; x += 12)
+        {   /* stroked, as letters are, not solid panels */
+            rect(&im, x, 12 + r * 30, x + 9, 12 + r * 30 + 9, 20, 20, 20);
+            rect(&im, x + 2, 15 + r * 30, x + 7, 12 + r * 30 + 9, 255, 255, 255);
+        }
+    cap_layout L;
+    cap_layout_compute(&im, &L);
+    CHECK_MSG(L.n_big_rows == 3, "big rows %d", L.n_big_rows);
+    CHECK_MSG(L.big_row_h > 0.08f && L.big_row_h < 0.12f, "big row h %g", L.big_row_h);
+    CHECK_MSG(L.n_big_glyphs >= 20, "big glyphs %d", L.n_big_glyphs);
+    CHECK_MSG(L.big_glyph_h > 0.08f && L.big_glyph_h < 0.12f, "big glyph h %g", L.big_glyph_h);
+    float s_small[CAP_N_DOMAINS], s_large[CAP_N_DOMAINS];
+    cap_desc d;
+    describe_as(&im, 1024, 200, &d);
+    cap_domain_scores(&d, &im, s_small);
+    CHECK_MSG(d.domain != CAP_POSTER, "16 px rows: domain %s", cap_domain_name(d.domain));
+    describe_as(&im, 4096, 800, &d);
+    cap_domain_scores(&d, &im, s_large);
+    CHECK_MSG(d.domain == CAP_POSTER, "64 px rows: domain %s", cap_domain_name(d.domain));
+    CHECK_MSG(s_large[CAP_POSTER] > s_small[CAP_POSTER] + 0.8f, "poster %g vs %g",
+              s_large[CAP_POSTER], s_small[CAP_POSTER]);
+    /* unknown original size: the thumbnail shares decide, as before */
+    describe_as(&im, 0, 0, &d);
+    CHECK_MSG(d.domain == CAP_POSTER, "no size: domain %s", cap_domain_name(d.domain));
+    cap_image_free(&im);
+}
+
+/* After OCR, the height of the lines read in original pixels: a few lines
+ * of screen-size text in a synthetic crop are no poster lettering, while
+ * one word filling much of a logo is, even where the picture's lettering
+ * cues missed it (joined script letters). */
+static void test_ocr_text_size(void)
+{
+    /* a joined, script-like word: one long component, no separate glyphs */
+    cap_image im = img_new(300, 130, 255, 255, 255);
+    for (int x = 40; x < 260; x++) {
+        int y = 65 + (int)(22 * sinf((float)x / 9));
+        rect(&im, x, y - 3, x + 2, y + 3, 30, 60, 140);
+    }
+    cap_desc d;
+    describe_as(&im, 300, 130, &d);
+    cap_domain pre = d.domain;
+    cap_text_line big[1] = {{(char *)"Reitz", 80, 40, 20, 220, 80}};
+    d.lines = big;
+    d.n_lines = 1;
+    d.ocr_ran = true;
+    cap_classify(&d, &im);
+    CHECK_MSG(d.domain == CAP_POSTER, "80 px word: domain %s (before OCR %s)",
+              cap_domain_name(d.domain), cap_domain_name(pre));
+    /* the same word at text size does not make a poster */
+    cap_text_line small[1] = {{(char *)"Reitz", 80, 40, 55, 60, 14}};
+    d.lines = small;
+    cap_classify(&d, &im);
+    CHECK_MSG(d.domain != CAP_POSTER, "14 px word: domain %s", cap_domain_name(d.domain));
+    /* two stray characters read large are no word */
+    cap_text_line stray[1] = {{(char *)"CD", 80, 40, 20, 90, 80}};
+    d.lines = stray;
+    cap_classify(&d, &im);
+    CHECK_MSG(d.domain != CAP_POSTER, "stray 'CD': domain %s", cap_domain_name(d.domain));
+    d.lines = NULL;
+    d.n_lines = 0;
+    cap_image_free(&im);
+
+    /* a form crop: title, two labels and a field, text 18-26 px in a
+     * 1300x390 original; on the thumbnail its rows are 6% of the height */
+    im = img_new(512, 154, 255, 255, 255);
+    for (int x = 12; x < 110; x += 11)
+        rect(&im, x, 14, x + 8, 24, 30, 30, 30);
+    for (int x = 160; x < 260; x += 11)
+        rect(&im, x, 14, x + 8, 24, 30, 30, 30);
+    rect(&im, 12, 60, 500, 61, 200, 200, 200);
+    rect(&im, 12, 90, 500, 91, 200, 200, 200);
+    for (int x = 20; x < 300; x += 8)
+        rect(&im, x, 70, x + 6, 80, 60, 60, 60);
+    describe_as(&im, 1300, 390, &d);
+    float s_pre[CAP_N_DOMAINS];
+    cap_domain_scores(&d, &im, s_pre);
+    cap_text_line form[4] = {
+        {(char *)"BASIC INFO", 80, 30, 36, 260, 26},
+        {(char *)"STREAM OPTIONS", 80, 400, 36, 330, 26},
+        {(char *)"2016-10-12 Node.js Foundation meeting", 80, 50, 180, 700, 20},
+        {(char *)"Description", 80, 30, 300, 180, 18},
+    };
+    d.lines = form;
+    d.n_lines = 4;
+    d.ocr_ran = true;
+    cap_classify(&d, &im);
+    CHECK_MSG(d.domain != CAP_POSTER, "form crop: domain %s", cap_domain_name(d.domain));
+    float s_form[CAP_N_DOMAINS];
+    cap_domain_scores(&d, &im, s_form);
+    /* what OCR read is text size: it speaks against lettering */
+    CHECK_MSG(s_form[CAP_POSTER] < s_pre[CAP_POSTER] - 0.1f, "poster after OCR %g, before %g",
+              s_form[CAP_POSTER], s_pre[CAP_POSTER]);
+    /* the same lines at banner size (an 8x original) read as lettering */
+    for (int i = 0; i < 4; i++) {
+        form[i].x *= 4;
+        form[i].y *= 4;
+        form[i].w *= 4;
+        form[i].h *= 4;
+    }
+    d.width = 5200;
+    d.height = 1560;
+    float s_banner[CAP_N_DOMAINS];
+    cap_domain_scores(&d, &im, s_banner);
+    CHECK_MSG(s_banner[CAP_POSTER] > s_form[CAP_POSTER] + 0.5f, "poster %g vs %g",
+              s_banner[CAP_POSTER], s_form[CAP_POSTER]);
+    d.lines = NULL;
+    d.n_lines = 0;
     cap_image_free(&im);
 }
 
@@ -603,6 +735,8 @@ int main(void)
     test_plot_areas();
     test_field_charts();
     test_big_lettering();
+    test_lettering_px();
+    test_ocr_text_size();
     test_window();
     test_faint_texture();
     test_degenerate();

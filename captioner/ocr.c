@@ -435,7 +435,12 @@ static bool keep_word(const char *t, float conf, bool line_start, bool strict)
                                           "vs"};
         /* documents and screens have real words like these: only the sparse
          * modes (charts, diagrams, posters) drop two-letter mixes */
-        if (distinct == 1 || (distinct == 2 && strict && cs.latin >= 3)) {
+        /* a surely read three-letter acronym of two letters (SSH, CSS,
+         * TTL) is a word; marker rows come out longer or in lower case */
+        bool acronym = distinct == 2 && cs.latin == 3 && strlen(t) == 3 && conf >= 85 &&
+                       isupper((unsigned char)t[0]) && isupper((unsigned char)t[1]) &&
+                       isupper((unsigned char)t[2]);
+        if (distinct == 1 || (distinct == 2 && strict && cs.latin >= 3 && !acronym)) {
             char low[8];
             size_t n = strlen(t);
             bool known = false;
@@ -1109,9 +1114,9 @@ static void drop_lonely_han(ocr_pass *p)
     p->n_kept = o;
 }
 
-/* For tests: the word filters that run after recognition (settle_weak
- * during a pass, then drop_stray_cjk and drop_lonely_han) on a word list.
- * A word under the confidence bar is weak when Han-only, as in run_pass.
+/* For tests: the word filters of a sparse pass on a word list: keep_word
+ * (strict), settle_weak, then drop_stray_cjk and drop_lonely_han. A word
+ * under the confidence bar is weak when Han-only, as in run_pass.
  * Returns the kept words joined by ' ', lines by " | "; malloc'd. */
 ODX_STATIC char *cap_ocr_filter_words(const char *const *words, const float *conf,
                                       const bool *line_start, int n)
@@ -1124,8 +1129,10 @@ ODX_STATIC char *cap_ocr_filter_words(const char *const *words, const float *con
     for (int i = 0; i < n; i++) {
         ocr_word *w = &p.w[p.n];
         pending |= line_start[i];
-        bool weak = conf[i] < cap_ocr_min_conf;
-        if (weak && !(conf[i] >= cap_ocr_weak_conf && cjk_only(words[i])))
+        bool keep = keep_word(words[i], conf[i], pending, true);
+        bool weak = !keep && conf[i] >= cap_ocr_weak_conf && cjk_only(words[i]) &&
+                    keep_word(words[i], cap_ocr_min_conf, pending, true);
+        if (!keep && !weak)
             continue;
         w->text = core_strdup(words[i]);
         w->conf = conf[i];

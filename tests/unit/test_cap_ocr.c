@@ -291,6 +291,12 @@ static void test_word_filters(void)
     const bool cl[] = {true, true, true, true, true, true, true};
     check_filter(c, cc, cl, 7,
                  "string_decoder/string-decoder.js | encoding | ascii | utf8 | chunkLen");
+    /* a surely read three-letter acronym stays; marker rows of two letters
+     * (SESE, eee) and an unsure one go */
+    const char *e[] = {"SSH", "connection", "SESE", "ese", "CSS"};
+    const float ec[] = {96, 96, 96, 96, 70};
+    const bool el[] = {true, false, true, true, true};
+    check_filter(e, ec, el, 5, "SSH connection");
     /* real Chinese next to Latin stays */
     const char *d[] = {"Chinese", "(Simplified)", "中", "文", "(", "简", "体", ")", "English"};
     const float dc[] = {95, 93, 90, 91, 85, 90, 90, 85, 96};

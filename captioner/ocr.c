@@ -501,36 +501,52 @@ static bool cjk_only(const char *t)
     return cs.cjk > 0 && cs.latin == 0 && cs.digit == 0 && cs.other == 0;
 }
 
+static bool sure_han(const ocr_pass *p, int i) { return !p->w[i].weak && cjk_only(p->w[i].text); }
+
 static void settle_weak(ocr_pass *p)
 {
-    int o = 0;
-    for (int i = 0; i < p->n; i++) {
-        ocr_word *w = &p->w[i];
-        if (w->weak) {
-            bool prev = i > 0 && !w->line_start && !p->w[i - 1].weak &&
-                        cjk_only(p->w[i - 1].text);
-            bool next = i + 1 < p->n && !p->w[i + 1].line_start && !p->w[i + 1].weak &&
-                        cjk_only(p->w[i + 1].text);
-            /* two weak ones in a row between sure ones: 鸢尾 */
-            if (!prev && i > 0 && !w->line_start && p->w[i - 1].weak && i > 1 &&
-                !p->w[i - 1].line_start && !p->w[i - 2].weak && cjk_only(p->w[i - 2].text))
-                prev = true;
-            if (!next && i + 2 < p->n && p->w[i + 1].weak && !p->w[i + 1].line_start &&
-                !p->w[i + 2].line_start && !p->w[i + 2].weak && cjk_only(p->w[i + 2].text))
-                next = true;
-            if (!prev && !next) {
-                if (i + 1 < p->n && w->line_start) {
-                    p->w[i + 1].line_start = true;
-                    p->w[i + 1].para_start |= w->para_start;
-                }
-                free(w->text);
+    /* decide on the words as read, then compact */
+    int n = p->n;
+    bool *drop = calloc((size_t)(n > 0 ? n : 1), sizeof *drop);
+    for (int i = 0; i < n; i++) {
+        const ocr_word *w = &p->w[i];
+        if (!w->weak)
+            continue;
+        /* same line: i - 1 is on it unless i starts a line */
+        bool prev = i > 0 && !w->line_start && sure_han(p, i - 1);
+        bool next = i + 1 < n && !p->w[i + 1].line_start && sure_han(p, i + 1);
+        /* two weak ones in a row between sure ones: 鸢尾 */
+        if (!prev && i > 1 && !w->line_start && p->w[i - 1].weak && !p->w[i - 1].line_start)
+            prev = sure_han(p, i - 2);
+        if (!next && i + 2 < n && p->w[i + 1].weak && !p->w[i + 1].line_start &&
+            !p->w[i + 2].line_start)
+            next = sure_han(p, i + 2);
+        if (!prev && !next) {
+            if (!drop) { /* no memory to decide: keep the word */
                 continue;
             }
+            drop[i] = true;
         }
+    }
+    int o = 0;
+    bool carry_line = false, carry_para = false;
+    for (int i = 0; i < n; i++) {
+        ocr_word *w = &p->w[i];
+        if (drop && drop[i]) {
+            carry_line |= w->line_start;
+            carry_para |= w->para_start;
+            free(w->text);
+            continue;
+        }
+        if (carry_line) {
+            w->line_start = true;
+            w->para_start |= carry_para;
+            carry_line = carry_para = false;
+        }
+        w->weak = false;
         p->w[o++] = *w;
     }
-    for (int i = 0; i < o; i++)
-        p->w[i].weak = false;
+    free(drop);
     p->n = o;
 }
 

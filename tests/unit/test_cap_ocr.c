@@ -280,6 +280,13 @@ static void test_word_filters(void)
     const float bc[] = {90, 30, 35, 90};
     const bool bl[] = {true, false, false, false};
     check_filter(b, bc, bl, 4, "山 鸢 尾 花");
+    /* decided on the words as read: a dropped weak word at a line start
+     * hands the line start on; a weak pair after Latin leans on the sure
+     * character after it */
+    const char *b2[] = {"鸢", "x", "鸢", "尾", "花", "y"};
+    const float bc3[] = {30, 95, 30, 35, 90, 95};
+    const bool bl2[] = {true, false, true, false, false, true};
+    check_filter(b2, bc3, bl2, 6, "x | 鸢 尾 花 | y");
     /* below the floor even a flanked character goes */
     const float bc2[] = {90, 10, 35, 90};
     check_filter(b, bc2, bl, 4, "山 尾 花");

@@ -1130,12 +1130,15 @@ static void drop_lonely_han(ocr_pass *p)
     p->n_kept = o;
 }
 
+static void drop_small_marks(ocr_pass *p);
+
 /* For tests: the word filters of a sparse pass on a word list: keep_word
- * (strict), settle_weak, then drop_stray_cjk and drop_lonely_han. A word
+ * (strict), settle_weak, then drop_stray_cjk, drop_lonely_han and, for a
+ * small image, drop_small_marks. A word
  * under the confidence bar is weak when Han-only, as in run_pass.
  * Returns the kept words joined by ' ', lines by " | "; malloc'd. */
 ODX_STATIC char *cap_ocr_filter_words(const char *const *words, const float *conf,
-                                      const bool *line_start, int n)
+                                      const bool *line_start, int n, bool small_image)
 {
     ocr_pass p = {0};
     p.w = calloc((size_t)(n > 0 ? n : 1), sizeof *p.w);
@@ -1161,12 +1164,51 @@ ODX_STATIC char *cap_ocr_filter_words(const char *const *words, const float *con
     p.n_kept = p.n;
     drop_stray_cjk(&p);
     drop_lonely_han(&p);
+    if (small_image)
+        drop_small_marks(&p);
     core_buf b = {.max = 1 << 20};
     for (int i = 0; i < p.n; i++)
         core_buf_printf(&b, "%s%s", i == 0 ? "" : p.w[i].line_start ? " | " : " ", p.w[i].text);
     pass_free(&p);
     char *out = b.data ? b.data : core_strdup("");
     return out;
+}
+
+/* On a small image (an icon, a thumbnail) a line of one or two marks is
+ * almost always a shape read as text ("Cz", "(2", "区"): lines with fewer
+ * than three letters or digits and fewer than two Han characters, or read
+ * unsurely on the whole, are dropped. Words on signs and logos are longer. */
+#define OCR_SMALL_LINE_CONF 70.0f
+
+static void drop_small_marks(ocr_pass *p)
+{
+    int o = 0;
+    for (int i = 0; i < p->n;) {
+        int j = i + 1;
+        while (j < p->n && !p->w[j].line_start)
+            j++;
+        int alnum = 0, han = 0;
+        double conf = 0;
+        for (int k = i; k < j; k++) {
+            char_stats cs = {0};
+            count_chars(p->w[k].text, &cs);
+            alnum += cs.latin + cs.digit;
+            han += cs.cjk;
+            conf += p->w[k].conf;
+        }
+        bool keep = (alnum >= 3 || han >= 2) && conf / (j - i) >= OCR_SMALL_LINE_CONF;
+        for (int k = i; k < j; k++) {
+            if (keep)
+                p->w[o++] = p->w[k];
+            else
+                free(p->w[k].text);
+        }
+        i = j;
+    }
+    if (o > 0)
+        p->w[0].line_start = true;
+    p->n = o;
+    p->n_kept = o;
 }
 
 /* The row of a small image holding the most glyph-like connected
@@ -1717,6 +1759,8 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
         goto done;
     drop_stray_cjk(&p1);
     drop_lonely_han(&p1);
+    if (np <= OCR_SMALL_PIXELS)
+        drop_small_marks(&p1);
     cap_ocr_last_scale = scale;
     cap_ocr_last_passes = p2.n_raw || used == o->mix ? 2 : 1;
     free_lines(d);

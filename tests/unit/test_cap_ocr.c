@@ -255,12 +255,20 @@ static void test_small_sign(void)
 }
 
 char *cap_ocr_filter_words(const char *const *words, const float *conf,
-                           const bool *line_start, int n);
+                           const bool *line_start, int n, bool small_image);
+
+static void check_filter_on(const char *const *w, const float *c, const bool *ls, int n,
+                            bool small, const char *want)
+{
+    char *got = cap_ocr_filter_words(w, c, ls, n, small);
+    CHECK_STR(got, want);
+    free(got);
+}
 
 static void check_filter(const char *const *w, const float *c, const bool *ls, int n,
                          const char *want)
 {
-    char *got = cap_ocr_filter_words(w, c, ls, n);
+    char *got = cap_ocr_filter_words(w, c, ls, n, false);
     CHECK_STR(got, want);
     free(got);
 }
@@ -304,6 +312,13 @@ static void test_word_filters(void)
     const float ec[] = {96, 96, 96, 96, 70};
     const bool el[] = {true, false, true, true, true};
     check_filter(e, ec, el, 5, "SSH connection");
+    /* on a small image, lines of one or two marks go; a sign's word, a
+     * two-character Chinese word and a longer line stay */
+    const char *f[] = {"Cz", "STOP", "(2", "设", "置", "+44", "git", "4", "区"};
+    const float fc[] = {90, 95, 88, 90, 90, 80, 92, 90, 85};
+    const bool fl[] = {true, true, true, true, false, true, false, true, false};
+    check_filter_on(f, fc, fl, 9, true, "STOP | 设 置 | +44 git");
+    check_filter_on(f, fc, fl, 9, false, "Cz | STOP | (2 | 设 置 | +44 git | 4 区");
     /* real Chinese next to Latin stays */
     const char *d[] = {"Chinese", "(Simplified)", "中", "文", "(", "简", "体", ")", "English"};
     const float dc[] = {95, 93, 90, 91, 85, 90, 90, 85, 96};

@@ -8,7 +8,7 @@ BIN=${1:?usage: idx_lock.sh /path/to/omnidex}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/idx_lib.sh"
 SRC=${ODX_SOURCE_DIR:-$HERE/../..}
-N=${IDX_LOCK_IMAGES:-3000}
+N=${IDX_LOCK_IMAGES:-6000}
 T=$(mktemp -d)
 trap 'kill -KILL ${pid:-} 2>/dev/null; rm -rf "$T"' EXIT
 DB=$T/db

@@ -85,6 +85,8 @@ typedef struct emb_query_group {
     char **terms; /* normalised tokens, each safe to quote for FTS5 */
     int n_terms;
     bool stopword;
+    int n_own;    /* terms[0..n_own): the query's own word and its forms;
+                     the rest are expansions (synonyms, translations, pinyin) */
 } emb_query_group;
 
 typedef struct emb_query {

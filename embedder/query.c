@@ -142,7 +142,10 @@ static bool cjk_group(emb_query *q, const emb_toklist *l, int a, int b,
                 emb_is_stopword(l->text + ta->off, ta->len) ||
                 (b != a && emb_is_stopword(l->text + tb->off, tb->len));
     emb_query_group *g = new_group(q, stop);
-    return g && add_term(g, buf, n);
+    if (!g || !add_term(g, buf, n))
+        return false;
+    g->n_own = g->n_terms;
+    return true;
 }
 
 /* ------------------------------------------------------------ pinyin ---- */
@@ -287,6 +290,7 @@ odx_status emb_query_parse(const char *text, emb_query *out, odx_err *err)
             bool ok = t->kind == EMB_TOK_WORD
                           ? add_word_forms(g, x->key, strlen(x->key))
                           : add_term(g, x->key, strlen(x->key));
+            g->n_own = g->n_terms;
             if (!ok || !add_concept_forms(g, x))
                 goto nomem;
             continue;
@@ -297,6 +301,7 @@ odx_status emb_query_parse(const char *text, emb_query *out, odx_err *err)
             emb_query_group *g = new_group(out, emb_is_stopword(s, t->len));
             if (!g || !add_word_forms(g, s, (size_t)t->len))
                 goto nomem;
+            g->n_own = g->n_terms;
             sp[out->n_groups - 1] = (span){-1, -1};
             continue;
         }

@@ -55,12 +55,7 @@ odx_index_params odx_index_params_default(void)
 
 odx_search_params odx_search_params_default(void)
 {
-    odx_search_params p;
-    memset(&p, 0, sizeof p);
-    p.k = 10;
-    p.w_dense = 1.0;
-    p.w_lexical = 1.0;
-    return p;
+    return ret_search_params_default();
 }
 
 odx_context_params odx_context_params_default(void)

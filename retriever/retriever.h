@@ -21,6 +21,9 @@ typedef struct ret_query {
 odx_status ret_query_parse(const char *q, ret_query *out, odx_err *err);
 void ret_query_free(ret_query *q);
 
+/* k 10, fusion weights 1 and 1, no filters (odx_search_params_default) */
+odx_search_params ret_search_params_default(void);
+
 odx_status ret_search(store *s, const char *query, const odx_search_params *p,
                       odx_results **out, odx_err *err);
 

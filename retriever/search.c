@@ -176,6 +176,16 @@ void odx_results_free(odx_results *r)
 
 int odx_results_count(const odx_results *r) { return r ? r->n : 0; }
 
+odx_search_params ret_search_params_default(void)
+{
+    odx_search_params p;
+    memset(&p, 0, sizeof p);
+    p.k = 10;
+    p.w_dense = 1.0;
+    p.w_lexical = 1.0;
+    return p;
+}
+
 const odx_result *odx_results_get(const odx_results *r, int i)
 {
     return r && i >= 0 && i < r->n ? &r->items[i] : NULL;
@@ -498,6 +508,11 @@ static void explain_once(core_buf *explain, const char *term, const char *label)
     core_buf_printf(explain, "%s%s", explain->len ? "; " : "", item);
 }
 
+/* A query word found only through an expansion (a synonym, the other
+ * language's word, pinyin) is weaker evidence than the word itself: "古代"
+ * in a query is better met by 古代 than by a page that says 历史. */
+#define EXPANSION_CREDIT 0.5
+
 /* Coverage of the query groups by one content's texts and the kinds that
  * matched (caption, tags, OCR text, structure). */
 static double coverage(search_ctx *x, const store_text *t, int n_t, char *matched,
@@ -526,11 +541,12 @@ static double coverage(search_ctx *x, const store_text *t, int n_t, char *matche
         const emb_query_group *gr = &x->q.groups[g];
         if (gr->stopword && !only_stop)
             continue;
-        bool hit = false;
+        bool hit = false, own = false;
         for (int k = 0; k < 5; k++) {
             for (int j = 0; j < gr->n_terms; j++) {
                 if (ts[k].n && term_in(&ts[k], gr->terms[j])) {
                     hit = true;
+                    own |= j < gr->n_own;
                     kind_hit[k] = true;
                     if (explain)
                         explain_once(explain, gr->terms[j], labels[k]);
@@ -539,7 +555,7 @@ static double coverage(search_ctx *x, const store_text *t, int n_t, char *matche
             }
         }
         double w = x->gw ? x->gw[g] : 1.0;
-        covered += hit ? w : 0;
+        covered += hit ? (own ? w : w * EXPANSION_CREDIT) : 0;
         total += w;
     }
     matched[0] = 0;
@@ -801,7 +817,7 @@ static bool has_cjk(const char *s)
 odx_status ret_search(store *s, const char *query, const odx_search_params *pin,
                       odx_results **out, odx_err *err)
 {
-    odx_search_params p = pin ? *pin : odx_search_params_default();
+    odx_search_params p = pin ? *pin : ret_search_params_default();
     if (p.k <= 0 || p.k > 10000)
         return core_err(err, ODX_ERR_INVALID, "k must be between 1 and 10000 (got %d)", p.k);
     if (p.min_score < 0 || p.min_score > 1)

@@ -1,7 +1,7 @@
 /* emb_fts_harness.h - a real in-memory FTS5 table tokenised by the
  * embedder's emb_tokenize, for the embedder tests that run generated
  * MATCH strings (test_emb_query, test_emb_pinyin). Header-only: each test
- * is its own program. The test defines fts_of(query) -> malloc'd MATCH. */
+ * is its own program. */
 #ifndef EMB_FTS_HARNESS_H
 #define EMB_FTS_HARNESS_H
 
@@ -11,7 +11,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static char *fts_of(const char *query);
+/* The MATCH string of a query (malloc'd), NULL when it does not parse. */
+static char *fts_of(const char *text)
+{
+    emb_query q;
+    odx_err e = {0};
+    if (emb_query_parse(text, &q, &e) != ODX_OK)
+        return NULL;
+    char *f = emb_query_fts(&q);
+    emb_query_free(&q);
+    return f;
+}
 
 typedef struct ftok {
     void *ctx;

@@ -36,17 +36,6 @@ static bool has_single_syllable(const emb_query *q, const char *text)
     return false;
 }
 
-static char *fts_of(const char *text)
-{
-    emb_query q;
-    odx_err e = {0};
-    if (emb_query_parse(text, &q, &e) != ODX_OK)
-        return NULL;
-    char *f = emb_query_fts(&q);
-    emb_query_free(&q);
-    return f;
-}
-
 static void test_groups(void)
 {
     emb_query q;

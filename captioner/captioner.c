@@ -191,15 +191,18 @@ odx_status cap_describe(cap_worker *w, const uint8_t *data, size_t len,
     cap_classify(d, &thumb);
     d->ms_features = (core_now() - t1) * 1e3;
 
+    /* A JPEG whose long side is under twice THUMB_SIDE is not DCT-reduced:
+     * its "thumbnail" already is the full image. */
+    bool thumb_full = (int64_t)thumb.w * thumb.h == (int64_t)d->width * d->height;
     if (cfg->ocr && cap_ocr_wanted(d)) {
-        if (!have_full) {
+        if (!have_full && !thumb_full) {
             cap_header hdr2;
             st = cap_decode(data, len, name, &cfg->limits, 0, &hdr2, &full, err);
             if (st != ODX_OK)
                 goto done;
             have_full = true;
         }
-        run_ocr(w, &full, d, name);
+        run_ocr(w, have_full ? &full : &thumb, d, name);
         cap_classify(d, &thumb);
     }
 

@@ -487,6 +487,60 @@ static void pass_free(ocr_pass *p)
     memset(p, 0, sizeof *p);
 }
 
+static odx_status pass_push(ocr_pass *p, const ocr_word *w, odx_err *err)
+{
+    if (p->n == p->cap) {
+        int nc = p->cap ? p->cap * 2 : 64;
+        ocr_word *nw = realloc(p->w, sizeof *nw * (size_t)nc);
+        if (!nw)
+            return core_err(err, ODX_ERR_NOMEM, "no memory for OCR words");
+        p->w = nw;
+        p->cap = nc;
+    }
+    p->w[p->n++] = *w;
+    return ODX_OK;
+}
+
+static bool boxes_overlap(const ocr_word *a, const ocr_word *b)
+{
+    return a->x0 < b->x1 && b->x0 < a->x1 && a->y0 < b->y1 && b->y0 < a->y1;
+}
+
+/* Drops the words marked in drop (their text freed) and closes the gaps;
+ * a dropped word that began a line or paragraph hands that on to the next
+ * kept word. */
+static void pass_drop(ocr_pass *p, const bool *drop)
+{
+    int o = 0;
+    bool carry_line = false, carry_para = false;
+    for (int i = 0; i < p->n; i++) {
+        ocr_word *w = &p->w[i];
+        if (drop[i]) {
+            carry_line |= w->line_start;
+            carry_para |= w->para_start;
+            free(w->text);
+            continue;
+        }
+        if (carry_line) {
+            w->line_start = true;
+            w->para_start |= carry_para;
+            carry_line = carry_para = false;
+        }
+        p->w[o++] = *w;
+    }
+    p->n = o;
+    p->n_kept = o;
+}
+
+/* One past the last word of the line that starts at word i. */
+static int line_end(const ocr_pass *p, int i)
+{
+    int j = i + 1;
+    while (j < p->n && !p->w[j].line_start)
+        j++;
+    return j;
+}
+
 /* chi_sim reads Chinese one character per word, and a rarer character
  * (鸢, 瓣) often comes back under the confidence bar inside a line of sure
  * ones: dropping it splits the line's words ("花数据集花长度" for
@@ -505,9 +559,14 @@ static bool sure_han(const ocr_pass *p, int i) { return !p->w[i].weak && cjk_onl
 
 static void settle_weak(ocr_pass *p)
 {
-    /* decide on the words as read, then compact */
+    /* decide on the words as read, then drop */
     int n = p->n;
     bool *drop = calloc((size_t)(n > 0 ? n : 1), sizeof *drop);
+    if (!drop) { /* no memory to decide: keep the words */
+        for (int i = 0; i < n; i++)
+            p->w[i].weak = false;
+        return;
+    }
     for (int i = 0; i < n; i++) {
         const ocr_word *w = &p->w[i];
         if (!w->weak)
@@ -521,33 +580,12 @@ static void settle_weak(ocr_pass *p)
         if (!next && i + 2 < n && p->w[i + 1].weak && !p->w[i + 1].line_start &&
             !p->w[i + 2].line_start)
             next = sure_han(p, i + 2);
-        if (!prev && !next) {
-            if (!drop) { /* no memory to decide: keep the word */
-                continue;
-            }
-            drop[i] = true;
-        }
+        drop[i] = !prev && !next;
     }
-    int o = 0;
-    bool carry_line = false, carry_para = false;
-    for (int i = 0; i < n; i++) {
-        ocr_word *w = &p->w[i];
-        if (drop && drop[i]) {
-            carry_line |= w->line_start;
-            carry_para |= w->para_start;
-            free(w->text);
-            continue;
-        }
-        if (carry_line) {
-            w->line_start = true;
-            w->para_start |= carry_para;
-            carry_line = carry_para = false;
-        }
-        w->weak = false;
-        p->w[o++] = *w;
-    }
+    for (int i = 0; i < n; i++)
+        p->w[i].weak = false;
+    pass_drop(p, drop);
     free(drop);
-    p->n = o;
 }
 
 /* conf_penalty raises the bar for keeping a word (textured photos). */
@@ -610,31 +648,12 @@ static odx_status run_pass(TessBaseAPI *api, const uint8_t *g, int w, int h,
             }
             continue;
         }
-        if (out->n == out->cap) {
-            int nc = out->cap ? out->cap * 2 : 256;
-            ocr_word *nw = realloc(out->w, sizeof *nw * (size_t)nc);
-            if (!nw) {
-                TessDeleteText(t);
-                st = core_err(err, ODX_ERR_NOMEM, "no memory for OCR words");
-                goto done;
-            }
-            out->w = nw;
-            out->cap = nc;
-        }
-        ocr_word *ow = &out->w[out->n++];
-        ow->text = core_utf8_sanitize(t, strlen(t));
+        ocr_word ow = {core_utf8_sanitize(t, strlen(t)), conf, x0, y0, x1, y1,
+                       pending_line, pending_para, weak};
         TessDeleteText(t);
-        ow->conf = conf;
-        ow->x0 = x0;
-        ow->y0 = y0;
-        ow->x1 = x1;
-        ow->y1 = y1;
-        ow->line_start = pending_line;
-        ow->para_start = pending_para;
-        ow->weak = weak;
         pending_line = pending_para = false;
-        if (!ow->text) {
-            out->n--;
+        if (!ow.text || pass_push(out, &ow, err) != ODX_OK) {
+            free(ow.text);
             st = core_err(err, ODX_ERR_NOMEM, "no memory for OCR words");
             goto done;
         }
@@ -659,30 +678,18 @@ static odx_status merge_missing(ocr_pass *p, const ocr_pass *extra, odx_err *err
     for (int i = 0; i < extra->n; i++) {
         const ocr_word *e = &extra->w[i];
         bool overlap = false;
-        for (int k = 0; k < n0 && !overlap; k++) {
-            const ocr_word *q = &p->w[k];
-            int ix = (e->x1 < q->x1 ? e->x1 : q->x1) - (e->x0 > q->x0 ? e->x0 : q->x0);
-            int iy = (e->y1 < q->y1 ? e->y1 : q->y1) - (e->y0 > q->y0 ? e->y0 : q->y0);
-            overlap = ix > 0 && iy > 0;
-        }
+        for (int k = 0; k < n0 && !overlap; k++)
+            overlap = boxes_overlap(e, &p->w[k]);
         if (overlap)
             continue;
-        if (p->n == p->cap) {
-            int nc = p->cap ? p->cap * 2 : 64;
-            ocr_word *nw = realloc(p->w, sizeof *nw * (size_t)nc);
-            if (!nw)
-                return core_err(err, ODX_ERR_NOMEM, "no memory for OCR words");
-            p->w = nw;
-            p->cap = nc;
-        }
-        ocr_word *o = &p->w[p->n];
-        *o = *e;
-        o->text = core_strdup(e->text);
-        if (!o->text)
+        ocr_word o = *e;
+        o.text = core_strdup(e->text);
+        o.line_start = true;
+        o.para_start = false;
+        if (!o.text || pass_push(p, &o, err) != ODX_OK) {
+            free(o.text);
             return core_err(err, ODX_ERR_NOMEM, "no memory for OCR words");
-        o->line_start = true;
-        o->para_start = false;
-        p->n++;
+        }
     }
     p->n_kept = p->n;
     return ODX_OK;
@@ -706,20 +713,6 @@ ODX_STATIC int cap_ocr_reread_max = 40;
 ODX_STATIC float cap_ocr_reread_px = 40.0f;
 /* What the last run did, for measurements. */
 ODX_STATIC int cap_ocr_last_rereads, cap_ocr_last_replaced, cap_ocr_last_added;
-
-static odx_status pass_push(ocr_pass *p, const ocr_word *w, odx_err *err)
-{
-    if (p->n == p->cap) {
-        int nc = p->cap ? p->cap * 2 : 64;
-        ocr_word *nw = realloc(p->w, sizeof *nw * (size_t)nc);
-        if (!nw)
-            return core_err(err, ODX_ERR_NOMEM, "no memory for OCR words");
-        p->w = nw;
-        p->cap = nc;
-    }
-    p->w[p->n++] = *w;
-    return ODX_OK;
-}
 
 /* Most common gray of a box: the background of a text line. */
 static int box_background(const uint8_t *g, int w, int x0, int y0, int x1, int y1)
@@ -838,11 +831,6 @@ static int good_chars(const ocr_word *w, int n)
         g += cs.cjk * 2 + cs.latin + cs.digit;
     }
     return g;
-}
-
-static bool boxes_overlap(const ocr_word *a, const ocr_word *b)
-{
-    return a->x0 < b->x1 && b->x0 < a->x1 && a->y0 < b->y1 && b->y0 < a->y1;
 }
 
 /* Gives p its second look (see above). p keeps its line order; words read
@@ -1059,11 +1047,11 @@ static bool single_cjk(const char *t)
 
 static void drop_stray_cjk(ocr_pass *p)
 {
-    int o = 0, i = 0;
-    while (i < p->n) {
-        int j = i + 1;
-        while (j < p->n && !p->w[j].line_start)
-            j++;
+    bool *drop = calloc((size_t)(p->n > 0 ? p->n : 1), sizeof *drop);
+    if (!drop)
+        return;
+    for (int i = 0, j; i < p->n; i = j) {
+        j = line_end(p, i);
         int cjk_words = 0, latin_words = 0;
         for (int k = i; k < j; k++) {
             char_stats cs = {0};
@@ -1071,28 +1059,15 @@ static void drop_stray_cjk(ocr_pass *p)
             cjk_words += cs.cjk > 0;
             latin_words += cs.latin >= 2;
         }
-        int drop = -1;
         if (j - i >= 2 && cjk_words == 1 && latin_words >= 1) {
             if (single_cjk(p->w[i].text) && p->w[i].conf < cap_ocr_stray_conf)
-                drop = i;
+                drop[i] = true;
             else if (single_cjk(p->w[j - 1].text) && p->w[j - 1].conf < cap_ocr_stray_conf)
-                drop = j - 1;
+                drop[j - 1] = true;
         }
-        for (int k = i; k < j; k++) {
-            if (k == drop) {
-                free(p->w[k].text);
-                if (k == i) {
-                    p->w[k + 1].line_start = p->w[k].line_start;
-                    p->w[k + 1].para_start = p->w[k].para_start;
-                }
-                continue;
-            }
-            p->w[o++] = p->w[k];
-        }
-        i = j;
     }
-    p->n = o;
-    p->n_kept = o;
+    pass_drop(p, drop);
+    free(drop);
 }
 
 /* chi_sim reads marks in Latin-script images as lone Han characters: two
@@ -1112,22 +1087,16 @@ static void drop_lonely_han(ocr_pass *p)
     }
     if (han == 0 || han > OCR_LONE_HAN || latin < 5 * OCR_LONE_HAN)
         return;
-    int o = 0;
+    bool *drop = calloc((size_t)p->n, sizeof *drop);
+    if (!drop)
+        return;
     for (int i = 0; i < p->n; i++) {
         char_stats cs = {0};
         count_chars(p->w[i].text, &cs);
-        if (cs.cjk > 0 && cs.latin == 0 && cs.digit == 0) {
-            if (i + 1 < p->n && p->w[i].line_start && !p->w[i + 1].line_start) {
-                p->w[i + 1].line_start = true;
-                p->w[i + 1].para_start |= p->w[i].para_start;
-            }
-            free(p->w[i].text);
-            continue;
-        }
-        p->w[o++] = p->w[i];
+        drop[i] = cs.cjk > 0 && cs.latin == 0 && cs.digit == 0;
     }
-    p->n = o;
-    p->n_kept = o;
+    pass_drop(p, drop);
+    free(drop);
 }
 
 static void drop_small_marks(ocr_pass *p);
@@ -1182,11 +1151,11 @@ ODX_STATIC char *cap_ocr_filter_words(const char *const *words, const float *con
 
 static void drop_small_marks(ocr_pass *p)
 {
-    int o = 0;
-    for (int i = 0; i < p->n;) {
-        int j = i + 1;
-        while (j < p->n && !p->w[j].line_start)
-            j++;
+    bool *drop = calloc((size_t)(p->n > 0 ? p->n : 1), sizeof *drop);
+    if (!drop)
+        return;
+    for (int i = 0, j; i < p->n; i = j) {
+        j = line_end(p, i);
         int alnum = 0, han = 0;
         double conf = 0;
         for (int k = i; k < j; k++) {
@@ -1197,18 +1166,11 @@ static void drop_small_marks(ocr_pass *p)
             conf += p->w[k].conf;
         }
         bool keep = (alnum >= 3 || han >= 2) && conf / (j - i) >= OCR_SMALL_LINE_CONF;
-        for (int k = i; k < j; k++) {
-            if (keep)
-                p->w[o++] = p->w[k];
-            else
-                free(p->w[k].text);
-        }
-        i = j;
+        for (int k = i; k < j; k++)
+            drop[k] = !keep;
     }
-    if (o > 0)
-        p->w[0].line_start = true;
-    p->n = o;
-    p->n_kept = o;
+    pass_drop(p, drop);
+    free(drop);
 }
 
 /* The row of a small image holding the most glyph-like connected

@@ -181,18 +181,6 @@ static void tag_free(taglist *t)
     t->n = 0;
 }
 
-static bool has_cjk(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    for (size_t i = 0; i < n;) {
-        int32_t cp;
-        i += (size_t)core_utf8_next(s + i, n - i, &cp);
-        if (core_is_cjk(cp))
-            return true;
-    }
-    return false;
-}
-
 /* --------------------------------------------------------- positions ---- */
 
 static int region_of(const cap_object *o)
@@ -450,14 +438,14 @@ static void co_chart(co_out *o, const cap_desc *d, bool unsure, const char *titl
         tag(&o->tags[CAP_ZH], gen_zh[i]);
     }
     if (title) {
-        tag(&o->tags[has_cjk(title) ? CAP_ZH : CAP_EN], title);
+        tag(&o->tags[core_has_cjk(title) ? CAP_ZH : CAP_EN], title);
     }
     if (xl)
-        tag(&o->tags[has_cjk(xl) ? CAP_ZH : CAP_EN], xl);
+        tag(&o->tags[core_has_cjk(xl) ? CAP_ZH : CAP_EN], xl);
     if (yl)
-        tag(&o->tags[has_cjk(yl) ? CAP_ZH : CAP_EN], yl);
+        tag(&o->tags[core_has_cjk(yl) ? CAP_ZH : CAP_EN], yl);
     for (int i = 0; i < d->n_legend && i < 6; i++)
-        tag(&o->tags[has_cjk(d->legend[i]) ? CAP_ZH : CAP_EN], d->legend[i]);
+        tag(&o->tags[core_has_cjk(d->legend[i]) ? CAP_ZH : CAP_EN], d->legend[i]);
     free(xl);
     free(yl);
 }
@@ -491,7 +479,7 @@ static void co_table(co_out *o, const cap_desc *d, bool unsure, const char *titl
                     core_buf_printf(&h, "%s%s", h.len ? ", " : "", c);
                     core_buf_printf(&hz, "%s%s", hz.len ? "、" : "", c);
                     if (strlen(c) < 40 && n_hdr++ < 8)
-                        tag(&o->tags[has_cjk(c) ? CAP_ZH : CAP_EN], c);
+                        tag(&o->tags[core_has_cjk(c) ? CAP_ZH : CAP_EN], c);
                 }
                 if (h.len) {
                     core_buf_printf(&o->det[CAP_EN], " (%s)", h.data);
@@ -531,7 +519,7 @@ static void co_table(co_out *o, const cap_desc *d, bool unsure, const char *titl
         core_buf_printf(&o->brief[CAP_EN], "%stable: '%s'.", unsure ? "Possibly a " : "A ",
                         title);
         core_buf_printf(&o->brief[CAP_ZH], "%s表格：“%s”。", unsure ? "可能是" : "", title);
-        tag(&o->tags[has_cjk(title) ? CAP_ZH : CAP_EN], title);
+        tag(&o->tags[core_has_cjk(title) ? CAP_ZH : CAP_EN], title);
     } else if (d->n_cols > 0) {
         core_buf_printf(&o->brief[CAP_EN], "%stable with %d columns and %d rows.",
                         unsure ? "Possibly a " : "A ", d->n_cols, d->n_rows);
@@ -581,7 +569,7 @@ static void co_document(co_out *o, const cap_desc *d, bool unsure, const char *t
         core_buf_printf(&o->brief[CAP_EN], "%sdocument: '%s'.", unsure ? "Possibly a " : "A ",
                         title);
         core_buf_printf(&o->brief[CAP_ZH], "%s文档：“%s”。", unsure ? "可能是" : "", title);
-        tag(&o->tags[has_cjk(title) ? CAP_ZH : CAP_EN], title);
+        tag(&o->tags[core_has_cjk(title) ? CAP_ZH : CAP_EN], title);
     } else {
         core_buf_printf(&o->brief[CAP_EN], "%sdocument page.", unsure ? "Possibly a " : "A ");
         core_buf_printf(&o->brief[CAP_ZH], "%s一页文档。", unsure ? "可能是" : "");
@@ -614,7 +602,7 @@ static void co_screenshot(co_out *o, const cap_desc *d, bool unsure, const char 
             core_buf_printf(&o->det[CAP_EN], "%s%s", i ? ", " : "", d->ui_words[i]);
             core_buf_printf(&o->det[CAP_ZH], "“%s”", d->ui_words[i]);
             if (i < 6)
-                tag(&o->tags[has_cjk(d->ui_words[i]) ? CAP_ZH : CAP_EN], d->ui_words[i]);
+                tag(&o->tags[core_has_cjk(d->ui_words[i]) ? CAP_ZH : CAP_EN], d->ui_words[i]);
         }
         core_buf_puts(&o->det[CAP_ZH], "等按钮和菜单");
     }
@@ -625,7 +613,7 @@ static void co_screenshot(co_out *o, const cap_desc *d, bool unsure, const char 
         core_buf_printf(&o->brief[CAP_EN], "%sscreenshot: '%s'.",
                         unsure ? "Possibly a " : "A ", title);
         core_buf_printf(&o->brief[CAP_ZH], "%s截图：“%s”。", unsure ? "可能是" : "", title);
-        tag(&o->tags[has_cjk(title) ? CAP_ZH : CAP_EN], title);
+        tag(&o->tags[core_has_cjk(title) ? CAP_ZH : CAP_EN], title);
     } else {
         core_buf_printf(&o->brief[CAP_EN], "%sscreenshot of an application.",
                         unsure ? "Possibly a " : "A ");
@@ -785,7 +773,7 @@ static void co_poster(co_out *o, const cap_desc *d, bool unsure, const char *tit
         core_buf_printf(&o->brief[CAP_EN], "%s%s: '%s'.", unsure ? "Possibly a " : "A ", ne,
                         title);
         core_buf_printf(&o->brief[CAP_ZH], "%s%s：“%s”。", unsure ? "可能是" : "", nz, title);
-        tag(&o->tags[has_cjk(title) ? CAP_ZH : CAP_EN], title);
+        tag(&o->tags[core_has_cjk(title) ? CAP_ZH : CAP_EN], title);
     } else if (ng > 0) {
         core_buf_printf(&o->brief[CAP_EN], "%s%s showing ", unsure ? "Possibly a " : "A ", ne);
         en_objects(&o->brief[CAP_EN], g, ng, false);

@@ -279,6 +279,18 @@ bool core_is_cjk(int32_t c)
            (c >= 0xAC00 && c <= 0xD7AF);
 }
 
+bool core_has_cjk(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    for (size_t i = 0; i < n;) {
+        int32_t cp;
+        i += (size_t)core_utf8_next(s + i, n - i, &cp);
+        if (core_is_cjk(cp))
+            return true;
+    }
+    return false;
+}
+
 char *core_utf8_sanitize(const char *s, size_t len)
 {
     core_buf b;

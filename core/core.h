@@ -92,6 +92,8 @@ int core_n_cpus(void);
 int core_utf8_next(const char *s, size_t len, int32_t *cp);
 /* True for Han ideographs, kana, Hangul (FACTS.md block ranges). */
 bool core_is_cjk(int32_t cp);
+/* True when s (NUL-terminated, NULL fine) holds a CJK code point. */
+bool core_has_cjk(const char *s);
 /* Copies s into a valid UTF-8 string (invalid bytes become U+FFFD). */
 char *core_utf8_sanitize(const char *s, size_t len);
 

@@ -801,19 +801,6 @@ static odx_status list_all(search_ctx *x, odx_err *err)
     return ODX_OK;
 }
 
-static bool has_cjk(const char *s)
-{
-    size_t n = strlen(s), i = 0;
-    while (i < n) {
-        int32_t cp;
-        int l = core_utf8_next(s + i, n - i, &cp);
-        if (core_is_cjk(cp))
-            return true;
-        i += (size_t)(l > 0 ? l : 1);
-    }
-    return false;
-}
-
 odx_status ret_search(store *s, const char *query, const odx_search_params *pin,
                       odx_results **out, odx_err *err)
 {
@@ -842,7 +829,7 @@ odx_status ret_search(store *s, const char *query, const odx_search_params *pin,
     x.f.before = p.before ? p.before : rq.before;
     x.f.min_w = p.min_width > rq.min_width ? p.min_width : rq.min_width;
     x.f.min_h = p.min_height > rq.min_height ? p.min_height : rq.min_height;
-    x.zh = p.lang ? strcmp(p.lang, "zh") == 0 : has_cjk(rq.text);
+    x.zh = p.lang ? strcmp(p.lang, "zh") == 0 : core_has_cjk(rq.text);
     odx_results *res = calloc(1, sizeof *res);
     if (!res) {
         st = core_err(err, ODX_ERR_NOMEM, "no memory");

@@ -59,18 +59,6 @@ static char *squash(const char *s)
     return o;
 }
 
-static bool has_cjk(const char *s)
-{
-    size_t n = strlen(s);
-    for (size_t i = 0; i < n;) {
-        int32_t cp;
-        i += (size_t)core_utf8_next(s + i, n - i, &cp);
-        if (core_is_cjk(cp))
-            return true;
-    }
-    return false;
-}
-
 static cap_domain parse_domain(const char *s)
 {
     cap_domain d = CAP_PHOTO;
@@ -239,7 +227,7 @@ int main(int argc, char **argv)
                     free(sk);
                     continue;
                 }
-                int zh = has_cjk(k) ? 1 : 0;
+                int zh = core_has_cjk(k) ? 1 : 0;
                 items[zh]++;
                 if (strstr(txt, sk))
                     found[zh]++;

@@ -90,6 +90,14 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
 
 /* structure.c: table / chart / document / screenshot structure from the
  * OCR lines and the image (d->domain decides what is read). */
+/* Character classes of UTF-8 text, added to *k: CJK, Latin letters (ASCII,
+ * accented, Greek...), ASCII digits, anything else but spaces. Shared by
+ * OCR's junk filters and structure reading (structure.c). */
+typedef struct cap_char_kinds {
+    int cjk, latin, digit, other;
+} cap_char_kinds;
+void cap_count_chars(const char *s, cap_char_kinds *k);
+
 void cap_structure(cap_desc *d, const cap_image *full);
 
 /* compose.c: captions (detailed, short) and tags in en and zh from

@@ -335,35 +335,12 @@ static int32_t last_cp(const char *s)
     return cp;
 }
 
-typedef struct char_stats {
-    int cjk, latin, digit, other;
-} char_stats;
-
-static void count_chars(const char *s, char_stats *cs)
-{
-    size_t n = strlen(s);
-    for (size_t i = 0; i < n;) {
-        int32_t cp;
-        i += (size_t)core_utf8_next(s + i, n - i, &cp);
-        if (core_is_cjk(cp))
-            cs->cjk++;
-        else if (cp < 128 && isalpha((int)cp))
-            cs->latin++;
-        else if (cp < 128 && isdigit((int)cp))
-            cs->digit++;
-        else if (cp > 0xC0 && cp < 0x2000) /* accented Latin, Greek... */
-            cs->latin++;
-        else if (cp != ' ')
-            cs->other++;
-    }
-}
-
 /* A word is kept when it is confident and looks like text rather than a
  * fragment of a rule, icon or photo texture. */
 static bool keep_word(const char *t, float conf, bool line_start, bool strict)
 {
-    char_stats cs = {0};
-    count_chars(t, &cs);
+    cap_char_kinds cs = {0};
+    cap_count_chars(t, &cs);
     int good = cs.cjk + cs.latin + cs.digit;
     /* Punctuation on its own (Chinese commas come out as separate words)
      * is kept inside a line when read confidently. */
@@ -550,8 +527,8 @@ ODX_STATIC float cap_ocr_weak_conf = 20.0f;
 
 static bool cjk_only(const char *t)
 {
-    char_stats cs = {0};
-    count_chars(t, &cs);
+    cap_char_kinds cs = {0};
+    cap_count_chars(t, &cs);
     return cs.cjk > 0 && cs.latin == 0 && cs.digit == 0 && cs.other == 0;
 }
 
@@ -629,8 +606,8 @@ static odx_status run_pass(TessBaseAPI *api, const uint8_t *g, int w, int h,
         bool weak = !keep && conf - conf_penalty >= cap_ocr_weak_conf && cjk_only(t) &&
                     keep_word(t, cap_ocr_min_conf, pending_line, psm == PSM_SPARSE_TEXT);
         if ((!keep && !weak) || out->n >= 200000) {
-            char_stats cs = {0};
-            count_chars(t, &cs);
+            cap_char_kinds cs = {0};
+            cap_count_chars(t, &cs);
             TessDeleteText(t);
             if (cs.cjk + cs.latin > 0 && conf - conf_penalty < cap_ocr_min_conf &&
                 out->n_drop < 4000) {
@@ -826,8 +803,8 @@ static int good_chars(const ocr_word *w, int n)
 {
     int g = 0;
     for (int i = 0; i < n; i++) {
-        char_stats cs = {0};
-        count_chars(w[i].text, &cs);
+        cap_char_kinds cs = {0};
+        cap_count_chars(w[i].text, &cs);
         g += cs.cjk * 2 + cs.latin + cs.digit;
     }
     return g;
@@ -1054,8 +1031,8 @@ static void drop_stray_cjk(ocr_pass *p)
         j = line_end(p, i);
         int cjk_words = 0, latin_words = 0;
         for (int k = i; k < j; k++) {
-            char_stats cs = {0};
-            count_chars(p->w[k].text, &cs);
+            cap_char_kinds cs = {0};
+            cap_count_chars(p->w[k].text, &cs);
             cjk_words += cs.cjk > 0;
             latin_words += cs.latin >= 2;
         }
@@ -1080,8 +1057,8 @@ static void drop_lonely_han(ocr_pass *p)
 {
     int han = 0, latin = 0;
     for (int i = 0; i < p->n; i++) {
-        char_stats cs = {0};
-        count_chars(p->w[i].text, &cs);
+        cap_char_kinds cs = {0};
+        cap_count_chars(p->w[i].text, &cs);
         han += cs.cjk;
         latin += cs.latin;
     }
@@ -1091,8 +1068,8 @@ static void drop_lonely_han(ocr_pass *p)
     if (!drop)
         return;
     for (int i = 0; i < p->n; i++) {
-        char_stats cs = {0};
-        count_chars(p->w[i].text, &cs);
+        cap_char_kinds cs = {0};
+        cap_count_chars(p->w[i].text, &cs);
         drop[i] = cs.cjk > 0 && cs.latin == 0 && cs.digit == 0;
     }
     pass_drop(p, drop);
@@ -1159,8 +1136,8 @@ static void drop_small_marks(ocr_pass *p)
         int alnum = 0, han = 0;
         double conf = 0;
         for (int k = i; k < j; k++) {
-            char_stats cs = {0};
-            count_chars(p->w[k].text, &cs);
+            cap_char_kinds cs = {0};
+            cap_count_chars(p->w[k].text, &cs);
             alnum += cs.latin + cs.digit;
             han += cs.cjk;
             conf += p->w[k].conf;
@@ -1365,7 +1342,7 @@ static odx_status assemble(const ocr_pass *p, float scale, cap_desc *d,
     int cap = 0;
     double conf_sum = 0;
     int n_conf = 0;
-    char_stats cs = {0};
+    cap_char_kinds cs = {0};
     int i = 0;
     while (i < p->n && d->n_lines < OCR_MAX_LINES) {
         /* one segment: words i..j-1 */
@@ -1417,7 +1394,7 @@ static odx_status assemble(const ocr_pass *p, float scale, cap_desc *d,
         L->h = (int)ceilf((y1 - y0 + 1) / scale);
         conf_sum += sconf;
         n_conf += j - i;
-        count_chars(L->text, &cs);
+        cap_count_chars(L->text, &cs);
 
         if (text.len) {
             if (w0->para_start)
@@ -1536,8 +1513,8 @@ static void read_rotated_left(TessBaseAPI *api, const uint8_t *g, int w, int h,
         int anchor = -1;
         float best = 0;
         for (int i = 0; i < p.n; i++) {
-            char_stats cs = {0};
-            count_chars(p.w[i].text, &cs);
+            cap_char_kinds cs = {0};
+            cap_count_chars(p.w[i].text, &cs);
             float sc = (float)(cs.latin + 2 * cs.cjk) * p.w[i].conf;
             if (cs.latin + cs.cjk >= 2 && sc > best) {
                 best = sc;
@@ -1548,8 +1525,8 @@ static void read_rotated_left(TessBaseAPI *api, const uint8_t *g, int w, int h,
         int ah = anchor >= 0 ? p.w[anchor].y1 - p.w[anchor].y0 : 0;
         for (int i = 0; anchor >= 0 && i < p.n; i++) {
             const ocr_word *ow = &p.w[i];
-            char_stats cs = {0};
-            count_chars(ow->text, &cs);
+            cap_char_kinds cs = {0};
+            cap_count_chars(ow->text, &cs);
             int cy = (ow->y0 + ow->y1) / 2;
             if (cs.latin + cs.cjk == 0 || abs(cy - acy) > ah * 6 / 10 || ow->conf < 70)
                 continue;
@@ -1563,9 +1540,9 @@ static void read_rotated_left(TessBaseAPI *api, const uint8_t *g, int w, int h,
             if (ox0 < xmin) xmin = ox0;
             if (ox1 > xmax) xmax = ox1;
         }
-        char_stats cs = {0};
+        cap_char_kinds cs = {0};
         if (b.len)
-            count_chars(b.data, &cs);
+            cap_count_chars(b.data, &cs);
         if (cs.latin + cs.cjk >= 3) {
             cap_text_line *nl = realloc(d->lines, sizeof *nl * (size_t)(d->n_lines + 1));
             if (nl) {

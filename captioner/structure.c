@@ -19,44 +19,45 @@
 
 /* ---------------------------------------------------------- helpers ---- */
 
-typedef struct char_kinds {
-    int letters, cjk, digits, other;
-} char_kinds;
-
-static char_kinds kinds(const char *s)
+void cap_count_chars(const char *s, cap_char_kinds *k)
 {
-    char_kinds k = {0};
     size_t n = strlen(s);
     for (size_t i = 0; i < n;) {
         int32_t cp;
         i += (size_t)core_utf8_next(s + i, n - i, &cp);
         if (core_is_cjk(cp))
-            k.cjk++;
+            k->cjk++;
         else if (cp < 128 && isalpha((int)cp))
-            k.letters++;
+            k->latin++;
         else if (cp < 128 && isdigit((int)cp))
-            k.digits++;
-        else if (cp >= 0xC0 && cp < 0x2000)
-            k.letters++;
+            k->digit++;
+        else if (cp >= 0xC0 && cp < 0x2000) /* accented Latin, Greek... */
+            k->latin++;
         else if (cp != ' ')
-            k.other++;
+            k->other++;
     }
+}
+
+static cap_char_kinds kinds(const char *s)
+{
+    cap_char_kinds k = {0};
+    cap_count_chars(s, &k);
     return k;
 }
 
 /* Numbers as ticks print them: 1,000  -0.5  25%  1e3  $4  10k */
 static bool is_numeric(const char *s)
 {
-    char_kinds k = kinds(s);
-    if (k.digits == 0 || k.cjk)
+    cap_char_kinds k = kinds(s);
+    if (k.digit == 0 || k.cjk)
         return false;
-    return k.letters <= 1 && k.digits >= k.letters + k.other;
+    return k.latin <= 1 && k.digit >= k.latin + k.other;
 }
 
 static bool has_words(const char *s)
 {
-    char_kinds k = kinds(s);
-    return k.letters >= 2 || k.cjk >= 1;
+    cap_char_kinds k = kinds(s);
+    return k.latin >= 2 || k.cjk >= 1;
 }
 
 static int utf8_len(const char *s) /* code points */
@@ -658,12 +659,12 @@ ODX_STATIC void st_chart(cap_desc *d, const cap_image *full)
     float best = 0;
     for (int i = 0; i < d->n_lines; i++) {
         const cap_text_line *l = &d->lines[i];
-        char_kinds k = kinds(l->text);
-        if (is_rotated(l) || l->y > H / 5 || (k.letters < 4 && k.cjk < 3))
+        cap_char_kinds k = kinds(l->text);
+        if (is_rotated(l) || l->y > H / 5 || (k.latin < 4 && k.cjk < 3))
             continue;
         if (ax_y >= 0 && ax_x >= 0 && l->y > ax_y)
             continue;
-        int len = k.letters + 2 * k.cjk;
+        int len = k.latin + 2 * k.cjk;
         float score = (float)l->h + 0.25f * (float)(len < 40 ? len : 40);
         if (ti < 0 || score > best) {
             ti = i;
@@ -752,8 +753,8 @@ ODX_STATIC void st_document(cap_desc *d)
         if (l->y > H * 2 / 5 || !has_words(l->text) || utf8_len(l->text) < 3)
             continue;
         /* large and long: a logo is large but short */
-        char_kinds k = kinds(l->text);
-        int len = k.letters + 2 * k.cjk;
+        cap_char_kinds k = kinds(l->text);
+        int len = k.latin + 2 * k.cjk;
         float score = (float)l->h * (1.0f + (float)(len < 30 ? len : 30) / 15.0f);
         if (l->h >= mh * 1.25f && (ti < 0 || score > best)) {
             ti = i;
@@ -849,9 +850,9 @@ ODX_STATIC void st_screenshot(cap_desc *d)
         const cap_text_line *l = &d->lines[i];
         if (!has_words(l->text) || utf8_len(l->text) < 3 || l->y > d->height / 6)
             continue;
-        char_kinds k = kinds(l->text);
+        cap_char_kinds k = kinds(l->text);
         /* a clock or a counter in a panel is not a title */
-        if (in_vocab(l->text) || (k.letters < 4 && k.cjk < 2) || k.digits > k.letters + k.cjk)
+        if (in_vocab(l->text) || (k.latin < 4 && k.cjk < 2) || k.digit > k.latin + k.cjk)
             continue;
         int cx = l->x + l->w / 2;
         int dc = abs(cx - d->width / 2);
@@ -877,10 +878,10 @@ ODX_STATIC void st_screenshot(cap_desc *d)
             char *save = NULL;
             for (char *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
                 bool voc = in_vocab(w);
-                char_kinds k = kinds(w);
-                bool shaped = (isupper((unsigned char)w[0]) && k.letters >= 2 &&
-                               k.digits == 0 && strlen(w) <= 12) ||
-                              (k.cjk >= 2 && k.cjk <= 5 && k.letters == 0);
+                cap_char_kinds k = kinds(w);
+                bool shaped = (isupper((unsigned char)w[0]) && k.latin >= 2 &&
+                               k.digit == 0 && strlen(w) <= 12) ||
+                              (k.cjk >= 2 && k.cjk <= 5 && k.latin == 0);
                 if ((pass == 0 && voc) || (pass == 1 && !voc && shaped && ncp <= 12))
                     push_str(&d->ui_words, &d->n_ui_words, ST_MAX_UI, w);
             }
@@ -900,8 +901,8 @@ static void st_biggest_title(cap_desc *d)
         const cap_text_line *l = &d->lines[i];
         if (is_rotated(l) || !has_words(l->text) || l->conf < 70)
             continue;
-        char_kinds k = kinds(l->text);
-        if (k.letters < 3 && k.cjk < 2)
+        cap_char_kinds k = kinds(l->text);
+        if (k.latin < 3 && k.cjk < 2)
             continue;
         if (ti < 0 || l->h > d->lines[ti].h)
             ti = i;

@@ -235,6 +235,10 @@ static int build(const char *dir, int n, int batch, double *build_s, double *bui
     float *vcap = malloc(sizeof(float) * EMB_DIM), *vtag = malloc(sizeof(float) * EMB_DIM);
     char *buf = malloc(4096);
     int rc = 1;
+    if (!vcap || !vtag || !buf) {
+        fprintf(stderr, "bench_query: out of memory\n");
+        goto done;
+    }
     double t0 = core_now(), c0 = cpu_now();
     rng_state = 0x9E3779B97F4A7C15ull ^ (uint64_t)n;
     for (int i = 0; i < n; i += batch) {

@@ -80,7 +80,7 @@ static odx_status op_reshape(tfj_ctx *cx, const tfj_node *nd, const tfj_tensor *
 {
     (void)cx, (void)n_in;
     int64_t shp[TFJ_MAX_DIMS];
-    int n, neg = -1;
+    int n = 0, neg = -1; /* set by int_vec */
     odx_status st = int_vec(nd, &in[1], shp, TFJ_MAX_DIMS, &n, err);
     if (st != ODX_OK) return st;
     int64_t known = 1;
@@ -737,7 +737,7 @@ static odx_status op_resize_bilinear(tfj_ctx *cx, const tfj_node *nd, const tfj_
     (void)cx, (void)n_in;
     const tfj_tensor *x = &in[0];
     int64_t sz[2];
-    int n;
+    int n = 0; /* set by int_vec */
     odx_status st;
     if ((st = need_f32(nd, x, 0, err)) || (st = int_vec(nd, &in[1], sz, 2, &n, err)))
         return st;
@@ -795,7 +795,7 @@ static odx_status op_sparse_to_dense(tfj_ctx *cx, const tfj_node *nd, const tfj_
     (void)cx;
     const tfj_tensor *ix = &in[0], *vals = &in[2];
     int64_t shp[TFJ_MAX_DIMS];
-    int r;
+    int r = 0; /* set by int_vec */
     odx_status st = int_vec(nd, &in[1], shp, TFJ_MAX_DIMS, &r, err);
     if (st != ODX_OK) return st;
     NEED(ix->dtype == TFJ_I32 && ix->ndim <= 2, "node '%s': bad sparse indices", nd->name);

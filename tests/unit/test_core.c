@@ -61,6 +61,9 @@ static void test_utf8(void)
     CHECK(core_utf8_next("\xe4\xbd\xa0", 3, &cp) == 3 && cp == 0x4F60);
     CHECK(core_is_cjk(cp));
     CHECK(!core_is_cjk('a'));
+    CHECK(core_has_cjk("Chart 图表") && core_has_cjk("かな"));
+    CHECK(!core_has_cjk("Café, naïve") && !core_has_cjk("") && !core_has_cjk(NULL));
+    CHECK(!core_has_cjk("\xff\xfe"));
     CHECK(core_utf8_next("\xff", 1, &cp) == 1 && cp == 0xFFFD);
     char *s = core_utf8_sanitize("a\xff" "b", 3);
     CHECK_STR(s, "a\xEF\xBF\xBD" "b");

@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define THUMB_SIDE 512
-
 struct cap_engine {
     cap_config cfg;
     char *models_dir;
@@ -134,6 +132,48 @@ static bool is_jpeg(const uint8_t *p, size_t n)
     return n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF;
 }
 
+odx_status cap_decode_thumb(const uint8_t *data, size_t len, const char *name,
+                            const cap_limits *lim, cap_desc *d, cap_image *thumb,
+                            cap_image *full, odx_err *err)
+{
+    /* JPEG photos are decoded DCT-scaled for statistics; full resolution is
+     * decoded again only if OCR wants it. PNG has no cheap scaling. */
+    bool jpeg = is_jpeg(data, len);
+    odx_status st = cap_decode(data, len, name, lim, jpeg ? CAP_THUMB_SIDE : 0, &d->hdr,
+                               jpeg ? thumb : full, err);
+    if (st == ODX_OK && !jpeg)
+        st = cap_image_fit(full, CAP_THUMB_SIDE, thumb, err);
+    if (st != ODX_OK) {
+        cap_image_free(thumb);
+        cap_image_free(full);
+        return st;
+    }
+    bool swap = d->hdr.orientation >= 5 && d->hdr.orientation <= 8;
+    d->width = swap ? d->hdr.height : d->hdr.width;
+    d->height = swap ? d->hdr.width : d->hdr.height;
+    return ODX_OK;
+}
+
+odx_status cap_full_image(const uint8_t *data, size_t len, const char *name,
+                          const cap_limits *lim, const cap_desc *d, const cap_image *thumb,
+                          cap_image *full, const cap_image **use, odx_err *err)
+{
+    if (!full->rgb) {
+        /* A JPEG whose long side is under twice the thumbnail side is not
+         * DCT-reduced: its "thumbnail" already is the full image. */
+        if ((int64_t)thumb->w * thumb->h == (int64_t)d->width * d->height) {
+            *use = thumb;
+            return ODX_OK;
+        }
+        cap_header hdr2;
+        odx_status st = cap_decode(data, len, name, lim, 0, &hdr2, full, err);
+        if (st != ODX_OK)
+            return st;
+    }
+    *use = full;
+    return ODX_OK;
+}
+
 static void run_ocr(cap_worker *w, const cap_image *full, cap_desc *d,
                     const char *name)
 {
@@ -158,7 +198,6 @@ odx_status cap_describe(cap_worker *w, const uint8_t *data, size_t len,
 {
     const cap_config *cfg = &w->e->cfg;
     cap_image full = {0}, thumb = {0};
-    bool have_full = false;
     odx_status st = ODX_OK;
     double t0 = core_now();
     cap_desc *d = calloc(1, sizeof *d);
@@ -166,22 +205,9 @@ odx_status cap_describe(cap_worker *w, const uint8_t *data, size_t len,
         return core_err(err, ODX_ERR_NOMEM, "no memory describing '%s'", name);
     snprintf(d->engine_version, sizeof d->engine_version, "%s", CAP_ENGINE_VERSION);
 
-    /* JPEG photos are decoded DCT-scaled for statistics; full resolution is
-     * decoded again only if OCR wants it. PNG has no cheap scaling. */
-    bool jpeg = is_jpeg(data, len);
-    st = cap_decode(data, len, name, &cfg->limits, jpeg ? THUMB_SIDE : 0, &d->hdr,
-                    jpeg ? &thumb : &full, err);
+    st = cap_decode_thumb(data, len, name, &cfg->limits, d, &thumb, &full, err);
     if (st != ODX_OK)
         goto done;
-    if (!jpeg) {
-        have_full = true;
-        st = cap_image_fit(&full, THUMB_SIDE, &thumb, err);
-        if (st != ODX_OK)
-            goto done;
-    }
-    bool swap = d->hdr.orientation >= 5 && d->hdr.orientation <= 8;
-    d->width = swap ? d->hdr.height : d->hdr.width;
-    d->height = swap ? d->hdr.width : d->hdr.height;
     d->ms_decode = (core_now() - t0) * 1e3;
 
     double t1 = core_now();
@@ -191,18 +217,12 @@ odx_status cap_describe(cap_worker *w, const uint8_t *data, size_t len,
     cap_classify(d, &thumb);
     d->ms_features = (core_now() - t1) * 1e3;
 
-    /* A JPEG whose long side is under twice THUMB_SIDE is not DCT-reduced:
-     * its "thumbnail" already is the full image. */
-    bool thumb_full = (int64_t)thumb.w * thumb.h == (int64_t)d->width * d->height;
+    const cap_image *pixels = &thumb; /* what OCR reads, at full resolution */
     if (cfg->ocr && cap_ocr_wanted(d)) {
-        if (!have_full && !thumb_full) {
-            cap_header hdr2;
-            st = cap_decode(data, len, name, &cfg->limits, 0, &hdr2, &full, err);
-            if (st != ODX_OK)
-                goto done;
-            have_full = true;
-        }
-        run_ocr(w, have_full ? &full : &thumb, d, name);
+        st = cap_full_image(data, len, name, &cfg->limits, d, &thumb, &full, &pixels, err);
+        if (st != ODX_OK)
+            goto done;
+        run_ocr(w, pixels, d, name);
         cap_classify(d, &thumb);
     }
 
@@ -214,7 +234,7 @@ odx_status cap_describe(cap_worker *w, const uint8_t *data, size_t len,
         d->ms_detect = (core_now() - t) * 1e3;
     }
 
-    cap_structure(d, have_full ? &full : &thumb);
+    cap_structure(d, pixels); /* reads nothing unless OCR ran */
     if (d->domain == CAP_DIAGRAM) cap_shapes_compute(&thumb, d);
     st = cap_compose(d, err);
     if (st != ODX_OK)

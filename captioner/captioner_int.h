@@ -9,6 +9,23 @@
 
 /* features.c: colour, edge, rule, text-likeness and scene statistics from
  * a thumbnail (long side <= 512). Fills d->feat, d->colors, d->n_colors. */
+/* captioner.c: the pixels an image is described from. Statistics and
+ * classification run on a thumbnail of about CAP_THUMB_SIDE (a JPEG is
+ * DCT-reduced while decoding, so its long side is below 2x that); OCR and
+ * structure on full resolution. */
+#define CAP_THUMB_SIDE 512
+/* Decodes the thumbnail into *thumb and fills d->hdr, d->width, d->height
+ * (oriented). *full receives the full-resolution image when decoding made
+ * it anyway (PNG), else stays empty. */
+odx_status cap_decode_thumb(const uint8_t *data, size_t len, const char *name,
+                            const cap_limits *lim, cap_desc *d, cap_image *thumb,
+                            cap_image *full, odx_err *err);
+/* The full-resolution image for OCR in *use: *full if decoded, the
+ * thumbnail when it was not reduced, else *full decoded now. */
+odx_status cap_full_image(const uint8_t *data, size_t len, const char *name,
+                          const cap_limits *lim, const cap_desc *d, const cap_image *thumb,
+                          cap_image *full, const cap_image **use, odx_err *err);
+
 void cap_features_compute(const cap_image *thumb, cap_desc *d);
 
 /* features.c: layout statistics the classifier reads beyond cap_features,

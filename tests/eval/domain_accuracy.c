@@ -20,7 +20,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define THUMB 512 /* captioner.c's THUMB_SIDE */
 
 static bool print_all; /* --all: the feature line of every image */
 
@@ -36,11 +35,6 @@ static double cpu_ms(void)
     struct timespec t;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static bool is_jpeg(const uint8_t *p, size_t n)
-{
-    return n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF;
 }
 
 /* ------------------------------------------------------- OCR cache ---- */
@@ -135,26 +129,17 @@ static odx_status classify_file(acc_run *r, const uint8_t *data, size_t len, con
 {
     cap_limits lim = cap_config_default().limits;
     cap_image full = {0}, thumb = {0};
-    bool have_full = false, jpeg = is_jpeg(data, len);
+
     cap_desc *d = calloc(1, sizeof *d), *pre = calloc(1, sizeof *pre);
     odx_status st = ODX_OK;
     if (!d || !pre) {
         st = core_err(err, ODX_ERR_NOMEM, "no memory");
         goto done;
     }
-    /* As cap_describe: JPEG decoded DCT-scaled straight into the thumbnail. */
-    st = cap_decode(data, len, name, &lim, jpeg ? THUMB : 0, &d->hdr, jpeg ? &thumb : &full, err);
+    /* the pixels cap_describe works on */
+    st = cap_decode_thumb(data, len, name, &lim, d, &thumb, &full, err);
     if (st != ODX_OK)
         goto done;
-    if (!jpeg) {
-        have_full = true;
-        st = cap_image_fit(&full, THUMB, &thumb, err);
-        if (st != ODX_OK)
-            goto done;
-    }
-    bool swap = d->hdr.orientation >= 5 && d->hdr.orientation <= 8;
-    d->width = swap ? d->hdr.height : d->hdr.width;
-    d->height = swap ? d->hdr.width : d->hdr.height;
     double t = cpu_ms();
     cap_features_compute(&thumb, d);
     cap_classify(d, &thumb);
@@ -179,15 +164,12 @@ static odx_status classify_file(acc_run *r, const uint8_t *data, size_t len, con
         if (cpath[0] && cache_load(cpath, d)) {
             r->n_cached++;
         } else {
-            if (!have_full) {
-                cap_header h2;
-                st = cap_decode(data, len, name, &lim, 0, &h2, &full, err);
-                if (st != ODX_OK)
-                    goto done;
-                have_full = true;
-            }
+            const cap_image *pixels = NULL;
+            st = cap_full_image(data, len, name, &lim, d, &thumb, &full, &pixels, err);
+            if (st != ODX_OK)
+                goto done;
             double t2 = core_now();
-            st = cap_ocr_run(r->ocr, &full, d, err);
+            st = cap_ocr_run(r->ocr, pixels, d, err);
             if (st != ODX_OK)
                 goto done;
             r->ms_ocr += (core_now() - t2) * 1e3;

@@ -195,7 +195,7 @@ int main(int argc, char **argv)
         if (classify) {
 #ifdef OCR_EVAL_CLASSIFY
             cap_image thumb = {0};
-            cap_image_fit(&full, 512, &thumb, &err);
+            cap_image_fit(&full, CAP_THUMB_SIDE, &thumb, &err);
             cap_features_compute(&thumb, d);
             cap_classify(d, &thumb);
             run = cap_ocr_wanted(d);

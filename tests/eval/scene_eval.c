@@ -13,18 +13,12 @@
 #include <string.h>
 #include <time.h>
 
-#define THUMB 512 /* captioner.c's THUMB_SIDE */
 
 static double cpu_ms(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static bool is_jpeg(const uint8_t *p, size_t n)
-{
-    return n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF;
 }
 
 int main(int argc, char **argv)
@@ -68,10 +62,7 @@ int main(int argc, char **argv)
         cap_limits lim = cap_config_default().limits;
         cap_image full = {0}, thumb = {0};
         cap_desc *d = calloc(1, sizeof *d);
-        bool jpeg = is_jpeg(data, len);
-        if (!d || cap_decode(data, len, col[0], &lim, jpeg ? THUMB : 0, &d->hdr,
-                             jpeg ? &thumb : &full, &e) != ODX_OK ||
-            (!jpeg && cap_image_fit(&full, THUMB, &thumb, &e) != ODX_OK)) {
+        if (!d || cap_decode_thumb(data, len, col[0], &lim, d, &thumb, &full, &e) != ODX_OK) {
             fprintf(stderr, "%s: %s\n", col[0], e.msg);
             goto next;
         }

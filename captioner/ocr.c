@@ -565,6 +565,18 @@ static void settle_weak(ocr_pass *p)
     free(drop);
 }
 
+/* keep_word, letting a Han word under the confidence bar through as weak
+ * (for settle_weak to decide on). */
+static bool judge_word(const char *t, float conf, bool line_start, bool strict, bool *weak)
+{
+    *weak = false;
+    if (keep_word(t, conf, line_start, strict))
+        return true;
+    *weak = conf >= cap_ocr_weak_conf && cjk_only(t) &&
+            keep_word(t, cap_ocr_min_conf, line_start, strict);
+    return *weak;
+}
+
 /* conf_penalty raises the bar for keeping a word (textured photos). */
 static odx_status run_pass(TessBaseAPI *api, const uint8_t *g, int w, int h,
                            int psm, float conf_penalty, ocr_pass *out, odx_err *err)
@@ -602,10 +614,9 @@ static odx_status run_pass(TessBaseAPI *api, const uint8_t *g, int w, int h,
         }
         out->n_raw++;
         conf_sum += conf;
-        bool keep = keep_word(t, conf - conf_penalty, pending_line, psm == PSM_SPARSE_TEXT);
-        bool weak = !keep && conf - conf_penalty >= cap_ocr_weak_conf && cjk_only(t) &&
-                    keep_word(t, cap_ocr_min_conf, pending_line, psm == PSM_SPARSE_TEXT);
-        if ((!keep && !weak) || out->n >= 200000) {
+        bool weak = false;
+        bool keep = judge_word(t, conf - conf_penalty, pending_line, psm == PSM_SPARSE_TEXT, &weak);
+        if (!keep || out->n >= 200000) {
             cap_char_kinds cs = {0};
             cap_count_chars(t, &cs);
             TessDeleteText(t);
@@ -1094,10 +1105,8 @@ ODX_STATIC char *cap_ocr_filter_words(const char *const *words, const float *con
     for (int i = 0; i < n; i++) {
         ocr_word *w = &p.w[p.n];
         pending |= line_start[i];
-        bool keep = keep_word(words[i], conf[i], pending, true);
-        bool weak = !keep && conf[i] >= cap_ocr_weak_conf && cjk_only(words[i]) &&
-                    keep_word(words[i], cap_ocr_min_conf, pending, true);
-        if (!keep && !weak)
+        bool weak = false;
+        if (!judge_word(words[i], conf[i], pending, true, &weak))
             continue;
         w->text = core_strdup(words[i]);
         w->conf = conf[i];

@@ -63,6 +63,15 @@ static int usage_error(const char *cmd, const char *fmt, const char *arg)
     return EXIT_USAGE;
 }
 
+/* A bad query (inline filter, empty text) reads like a bad flag: same
+ * message, same exit code 2. */
+static int fail_query(const char *cmd, const odx_err *e, odx_status st)
+{
+    if (st == ODX_ERR_INVALID)
+        return usage_error(cmd, "%s", e->msg);
+    return fail(e, st);
+}
+
 static bool parse_int(const char *s, long lo, long hi, int *out)
 {
     char *end;
@@ -71,17 +80,6 @@ static bool parse_int(const char *s, long lo, long hi, int *out)
     if (errno || *end || end == s || v < lo || v > hi)
         return false;
     *out = (int)v;
-    return true;
-}
-
-static bool parse_double(const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || end == s || !(v >= lo && v <= hi))
-        return false;
-    *out = v;
     return true;
 }
 
@@ -339,16 +337,19 @@ static const char SEARCH_FILTERS_HELP[] =
     "      --text-lang L   only images whose visible text is in L (en, zh)\n"
     "      --path S        only paths containing S\n"
     "      --ext E         only files with extension E (png, jpg)\n"
-    "      --after DATE    taken (EXIF) or modified on/after YYYY-MM-DD\n"
-    "      --before DATE   ... before YYYY-MM-DD\n"
+    "      --after DATE    taken (EXIF) or modified on/after DATE (YYYY-MM-DD,\n"
+    "                      YYYY-MM or YYYY; a real calendar date)\n"
+    "      --before DATE   ... before DATE\n"
     "      --min-width N, --min-height N\n"
     "      --min-score S   drop results under relevance S (0..1)\n"
     "      --all           list exact copies separately\n"
     "      --explain       show which words and fields matched\n"
     "      --dense-only, --lexical-only   one search path only (for comparison)\n"
     "      --w-dense W, --w-lexical W     fusion weights (default 1, 1)\n"
-    "Filters can also be written in the query: domain:chart lang:zh after:2024-01-01\n"
-    "before:2025-01-01 path:photos/2023 ext:png minw:800 minh:600.\n";
+    "Filters can also be written in the query: domain:chart lang:zh (the text's\n"
+    "language, as --text-lang) after:2024-01-01 before:2025-01-01 path:photos/2023\n"
+    "ext:png minw:800 minh:600. Flags, inline filters and the HTTP API share one\n"
+    "parser: a bad value is refused the same way (exit 2) wherever it is written.\n";
 
 enum { O_LANG = 300, O_DOMAIN, O_TLANG, O_PATH, O_EXT, O_AFTER, O_BEFORE, O_MINW, O_MINH,
        O_MINSCORE, O_ALL, O_EXPLAIN, O_DENSE, O_LEX, O_WD, O_WL, O_JSON, O_MAXCH };
@@ -370,50 +371,25 @@ static int parse_search_flags(const char *cmd, int argc, char **argv, odx_search
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "k:h", SEARCH_OPTS, NULL)) != -1) {
+        const char *key = NULL, *val = optarg;
         switch (c) {
-        case 'k':
-            if (!parse_int(optarg, 1, 10000, &p->k))
-                return usage_error(cmd, "bad -k '%s' (1..10000)", optarg);
-            break;
-        case O_LANG:
-            if (strcmp(optarg, "en") && strcmp(optarg, "zh"))
-                return usage_error(cmd, "bad --lang '%s' (en or zh)", optarg);
-            p->lang = optarg;
-            break;
-        case O_DOMAIN: p->domain = optarg; break;
-        case O_TLANG:
-            if (strcmp(optarg, "en") && strcmp(optarg, "zh"))
-                return usage_error(cmd, "bad --text-lang '%s' (en or zh)", optarg);
-            p->text_lang = optarg;
-            break;
-        case O_PATH: p->path_prefix = optarg; break;
-        case O_EXT: p->ext = optarg[0] == '.' ? optarg + 1 : optarg; break;
-        case O_AFTER: p->after = optarg; break;
-        case O_BEFORE: p->before = optarg; break;
-        case O_MINW:
-            if (!parse_int(optarg, 0, 1000000, &p->min_width))
-                return usage_error(cmd, "bad --min-width '%s'", optarg);
-            break;
-        case O_MINH:
-            if (!parse_int(optarg, 0, 1000000, &p->min_height))
-                return usage_error(cmd, "bad --min-height '%s'", optarg);
-            break;
-        case O_MINSCORE:
-            if (!parse_double(optarg, 0, 1, &p->min_score))
-                return usage_error(cmd, "bad --min-score '%s' (0..1)", optarg);
-            break;
-        case O_ALL: p->all = true; break;
-        case O_EXPLAIN: p->explain = true; break;
-        case O_DENSE: p->mode = 1; break;
-        case O_LEX: p->mode = 2; break;
-        case O_WD:
-            if (!parse_double(optarg, 0, 100, &p->w_dense))
-                return usage_error(cmd, "bad --w-dense '%s'", optarg);
-            break;
-        case O_WL:
-            if (!parse_double(optarg, 0, 100, &p->w_lexical))
-                return usage_error(cmd, "bad --w-lexical '%s'", optarg);
-            break;
+        case 'k': key = "k"; break;
+        case O_LANG: key = "lang"; break;
+        case O_DOMAIN: key = "domain"; break;
+        case O_TLANG: key = "text_lang"; break;
+        case O_PATH: key = "path"; break;
+        case O_EXT: key = "ext"; break;
+        case O_AFTER: key = "after"; break;
+        case O_BEFORE: key = "before"; break;
+        case O_MINW: key = "min_width"; break;
+        case O_MINH: key = "min_height"; break;
+        case O_MINSCORE: key = "min_score"; break;
+        case O_ALL: key = "all", val = "true"; break;
+        case O_EXPLAIN: key = "explain", val = "true"; break;
+        case O_DENSE: key = "mode", val = "dense"; break;
+        case O_LEX: key = "mode", val = "lexical"; break;
+        case O_WD: key = "w_dense"; break;
+        case O_WL: key = "w_lexical"; break;
         case O_JSON: *json = true; break;
         case O_MAXCH:
             if (!max_chars || !parse_int(optarg, 200, 10000000, max_chars))
@@ -422,6 +398,10 @@ static int parse_search_flags(const char *cmd, int argc, char **argv, odx_search
         case 'h': fprintf(stdout, help, p->k); return EXIT_OK;
         default: return usage_error(cmd, "bad option%s", "");
         }
+        /* the library's parser, shared with inline filters and HTTP */
+        odx_err e = {0};
+        if (key && odx_search_params_set(p, key, val, &e) != ODX_OK)
+            return usage_error(cmd, "%s", e.msg);
     }
     if (optind >= argc)
         return usage_error(cmd, "no query given%s", "");
@@ -496,7 +476,7 @@ static int cmd_search(const global *g, int argc, char **argv)
     odx_results_free(r);
     odx_db_close(db);
     free(q);
-    return st == ODX_OK ? EXIT_OK : fail(&e, st);
+    return st == ODX_OK ? EXIT_OK : fail_query("search", &e, st);
 }
 
 static int cmd_context(const global *g, int argc, char **argv)
@@ -530,7 +510,7 @@ static int cmd_context(const global *g, int argc, char **argv)
     odx_free(out);
     odx_db_close(db);
     free(q);
-    return st == ODX_OK ? EXIT_OK : fail(&e, st);
+    return st == ODX_OK ? EXIT_OK : fail_query("context", &e, st);
 }
 
 /* ------------------------------------------------------- inspection ---- */

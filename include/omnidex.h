@@ -172,6 +172,21 @@ typedef struct odx_search_params {
 
 ODX_API odx_search_params odx_search_params_default(void);
 
+/* Sets one search parameter from its text form: the one parser that the
+ * CLI's flags, inline query filters and the HTTP arguments share, so a
+ * value is accepted or refused the same way everywhere. Keys ('-' and '_'
+ * alike, any case): k, lang, text_lang, domain, path, ext, after, before,
+ * min_width (or minw), min_height (or minh), min_score, w_dense, w_lexical,
+ * mode (hybrid|dense|lexical), all, explain (true|false|1|0|yes|no).
+ * Dates are YYYY, YYYY-MM or YYYY-MM-DD and must name a real calendar day
+ * (2024-02-30 is refused, 2024-02-29 is not). A string value is borrowed
+ * (it must outlive the search); an empty one clears that filter. Returns
+ * ODX_ERR_INVALID with a message naming the value and what is allowed (an
+ * unknown domain lists the valid ones), ODX_ERR_NOT_FOUND for an unknown
+ * key; p is unchanged on failure. */
+ODX_API odx_status odx_search_params_set(odx_search_params *p, const char *key,
+                                         const char *value, odx_err *err);
+
 typedef struct odx_result {
     int64_t image_id;
     const char *path;

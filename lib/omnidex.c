@@ -58,6 +58,12 @@ odx_search_params odx_search_params_default(void)
     return ret_search_params_default();
 }
 
+odx_status odx_search_params_set(odx_search_params *p, const char *key, const char *value,
+                                 odx_err *err)
+{
+    return ret_param_set(p, key, value, err);
+}
+
 odx_context_params odx_context_params_default(void)
 {
     odx_context_params p;

@@ -7,43 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const DOMAINS[] = {"photo", "document", "table", "chart",
-                                      "screenshot", "poster", "diagram", NULL};
-
-static bool valid_date(const char *s)
-{
-    /* YYYY-MM-DD, or YYYY-MM, or YYYY */
-    size_t n = strlen(s);
-    if (n != 4 && n != 7 && n != 10)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (i == 4 || i == 7) {
-            if (s[i] != '-')
-                return false;
-        } else if (!isdigit((unsigned char)s[i])) {
-            return false;
-        }
-    }
-    if (n >= 7) {
-        int m = atoi(s + 5);
-        if (m < 1 || m > 12)
-            return false;
-    }
-    if (n == 10) {
-        int d = atoi(s + 8);
-        if (d < 1 || d > 31)
-            return false;
-    }
-    return true;
-}
-
-static bool in_list(const char *v, const char *const *list)
-{
-    for (int i = 0; list[i]; i++)
-        if (strcmp(v, list[i]) == 0)
-            return true;
-    return false;
-}
+/* Inline filter words and the search parameter each one sets (the parser
+ * of values is ret_param_set, shared with CLI flags and HTTP). lang: is
+ * the language of the visible text, as it always was inline. */
+static const struct {
+    const char *word, *param;
+} INLINE_KEYS[] = {{"domain", "domain"}, {"lang", "text_lang"}, {"after", "after"},
+                   {"before", "before"}, {"path", "path"},     {"ext", "ext"},
+                   {"minw", "min_width"}, {"minh", "min_height"}};
 
 static odx_status set_once(char **slot, const char *v, size_t n, odx_err *err)
 {
@@ -93,48 +64,37 @@ odx_status ret_query_parse(const char *q, ret_query *out, odx_err *err)
                 val[vn] = 0;
                 for (char *c = key; *c; c++)
                     *c = (char)tolower((unsigned char)*c);
-                is_filter = true;
-                if (strcmp(key, "domain") == 0) {
-                    for (char *c = val; *c; c++)
-                        *c = (char)tolower((unsigned char)*c);
-                    if (!in_list(val, DOMAINS)) {
-                        st = core_err(err, ODX_ERR_INVALID,
-                                      "unknown domain '%s' (photo, document, table, chart, "
-                                      "screenshot, poster, diagram)", val);
+                const char *param = NULL;
+                for (size_t i = 0; i < sizeof INLINE_KEYS / sizeof *INLINE_KEYS && !param; i++)
+                    if (strcmp(key, INLINE_KEYS[i].word) == 0)
+                        param = INLINE_KEYS[i].param;
+                is_filter = param != NULL;
+                if (param) {
+                    odx_search_params f;
+                    memset(&f, 0, sizeof f);
+                    st = ret_param_set(&f, param, val, err);
+                    if (st != ODX_OK)
                         goto done;
-                    }
-                    st = set_once(&out->domain, val, vn, err);
-                } else if (strcmp(key, "lang") == 0) {
-                    if (strcmp(val, "en") != 0 && strcmp(val, "zh") != 0) {
-                        st = core_err(err, ODX_ERR_INVALID, "unknown language '%s' (en, zh)", val);
-                        goto done;
-                    }
-                    st = set_once(&out->lang, val, vn, err);
-                } else if (strcmp(key, "after") == 0 || strcmp(key, "before") == 0) {
-                    if (!valid_date(val)) {
-                        st = core_err(err, ODX_ERR_INVALID,
-                                      "bad date '%s' for %s: (use YYYY-MM-DD)", val, key);
-                        goto done;
-                    }
-                    st = set_once(key[0] == 'a' ? &out->after : &out->before, val, vn, err);
-                } else if (strcmp(key, "path") == 0) {
-                    st = set_once(&out->path_prefix, val, vn, err);
-                } else if (strcmp(key, "ext") == 0) {
-                    const char *e = val[0] == '.' ? val + 1 : val;
-                    st = set_once(&out->ext, e, strlen(e), err);
-                } else if (strcmp(key, "minw") == 0 || strcmp(key, "minh") == 0) {
-                    char *end;
-                    long n = strtol(val, &end, 10);
-                    if (*end || n < 0 || n > 1000000) {
-                        st = core_err(err, ODX_ERR_INVALID, "bad size '%s' for %s:", val, key);
-                        goto done;
-                    }
-                    if (key[3] == 'w')
-                        out->min_width = (int)n;
+                    const char *sv = NULL;
+                    char **slot = NULL;
+                    if (f.domain)
+                        sv = f.domain, slot = &out->domain;
+                    else if (f.text_lang)
+                        sv = f.text_lang, slot = &out->lang;
+                    else if (f.after)
+                        sv = f.after, slot = &out->after;
+                    else if (f.before)
+                        sv = f.before, slot = &out->before;
+                    else if (f.path_prefix)
+                        sv = f.path_prefix, slot = &out->path_prefix;
+                    else if (f.ext)
+                        sv = f.ext, slot = &out->ext;
+                    else if (strcmp(param, "min_width") == 0)
+                        out->min_width = f.min_width;
                     else
-                        out->min_height = (int)n;
-                } else {
-                    is_filter = false;
+                        out->min_height = f.min_height;
+                    if (slot)
+                        st = set_once(slot, sv, strlen(sv), err);
                 }
                 if (st != ODX_OK)
                     goto done;

@@ -7,6 +7,29 @@
 #include "storage.h"
 
 #define RET_MAX_QUERY_BYTES 2048
+#define RET_MAX_K 10000       /* most images one search returns */
+#define RET_MAX_SIDE 1000000  /* largest min-width / min-height accepted */
+
+/* The domains an image can have, NULL-terminated (params.c). */
+extern const char *const RET_DOMAINS[];
+
+/* Sets one search parameter from text: the one parser behind CLI flags,
+ * inline filters and HTTP arguments (odx_search_params_set). Keys:
+ * k, lang, text_lang, domain, path, ext, after, before, min_width (minw),
+ * min_height (minh), min_score, w_dense, w_lexical, mode, all, explain;
+ * '-' and '_' are alike, case is ignored. String values are borrowed (an
+ * empty one clears the filter); domain and languages point to static
+ * strings. Bad value: ODX_ERR_INVALID; unknown key: ODX_ERR_NOT_FOUND. */
+odx_status ret_param_set(odx_search_params *p, const char *key, const char *value,
+                         odx_err *err);
+/* YYYY, YYYY-MM or YYYY-MM-DD naming a real calendar day; why says what is
+ * wrong otherwise. */
+bool ret_date_valid(const char *s, char *why, size_t why_len);
+int ret_days_in_month(int year, int month); /* 0 for a month outside 1..12 */
+/* Checks params filled in directly (library callers) by the same rules and
+ * with the same messages as ret_param_set; spells domain and languages the
+ * canonical way and turns empty strings into no filter. */
+odx_status ret_params_check(odx_search_params *p, odx_err *err);
 
 /* A query split into free text and filters (inline `key:value` words
  * override nothing set by the caller: caller's params win). */

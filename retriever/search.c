@@ -805,14 +805,11 @@ odx_status ret_search(store *s, const char *query, const odx_search_params *pin,
                       odx_results **out, odx_err *err)
 {
     odx_search_params p = pin ? *pin : ret_search_params_default();
-    if (p.k <= 0 || p.k > 10000)
-        return core_err(err, ODX_ERR_INVALID, "k must be between 1 and 10000 (got %d)", p.k);
-    if (p.min_score < 0 || p.min_score > 1)
-        return core_err(err, ODX_ERR_INVALID, "min-score must be in 0..1");
-    if (p.lang && strcmp(p.lang, "en") != 0 && strcmp(p.lang, "zh") != 0)
-        return core_err(err, ODX_ERR_INVALID, "unknown caption language '%s' (en, zh)", p.lang);
+    odx_status st = ret_params_check(&p, err);
+    if (st != ODX_OK)
+        return st;
     ret_query rq;
-    odx_status st = ret_query_parse(query, &rq, err);
+    st = ret_query_parse(query, &rq, err);
     if (st != ODX_OK)
         return st;
     search_ctx x;

@@ -302,107 +302,25 @@ static const char *arg(const args *a, const char *key)
     return NULL;
 }
 
-static const char *const DOMAINS[] = {"photo", "document", "table", "chart",
-                                      "screenshot", "poster", "diagram", NULL};
-
-/* Fills the search parameters shared by /search and /context. On a bad
- * value writes a message into msg and returns false. */
+/* Fills the search parameters shared by /search and /context through the
+ * library's parser (the same one as CLI flags and inline filters). On a
+ * bad value writes its message into msg and returns false. */
 static bool parse_search(const args *a, odx_search_params *p, char *msg, size_t msg_len)
 {
-    const char *v;
-    long n;
-    if ((v = arg(a, "k"))) {
-        if (!srv_parse_long(v, 1, SRV_MAX_K, &n)) {
-            snprintf(msg, msg_len, "k must be an integer from 1 to %d", SRV_MAX_K);
-            return false;
-        }
-        p->k = (int)n;
-    }
-    if ((v = arg(a, "lang")) && *v) {
-        if (strcmp(v, "en") != 0 && strcmp(v, "zh") != 0) {
-            snprintf(msg, msg_len, "lang must be en or zh");
-            return false;
-        }
-        p->lang = v;
-    }
-    if ((v = arg(a, "text_lang")) && *v) {
-        if (strcmp(v, "en") != 0 && strcmp(v, "zh") != 0) {
-            snprintf(msg, msg_len, "text_lang must be en or zh");
-            return false;
-        }
-        p->text_lang = v;
-    }
-    if ((v = arg(a, "domain")) && *v) {
-        int i = 0;
-        while (DOMAINS[i] && strcmp(DOMAINS[i], v) != 0)
-            i++;
-        if (!DOMAINS[i]) {
-            snprintf(msg, msg_len,
-                     "unknown domain (photo, document, table, chart, screenshot, poster, "
-                     "diagram)");
-            return false;
-        }
-        p->domain = v;
-    }
-    if ((v = arg(a, "path")) && *v)
-        p->path_prefix = v;
-    if ((v = arg(a, "ext")) && *v)
-        p->ext = v[0] == '.' ? v + 1 : v;
-    if ((v = arg(a, "after")) && *v) {
-        if (!srv_valid_date(v)) {
-            snprintf(msg, msg_len, "after must be a date YYYY-MM-DD");
-            return false;
-        }
-        p->after = v;
-    }
-    if ((v = arg(a, "before")) && *v) {
-        if (!srv_valid_date(v)) {
-            snprintf(msg, msg_len, "before must be a date YYYY-MM-DD");
-            return false;
-        }
-        p->before = v;
-    }
-    if ((v = arg(a, "min_width"))) {
-        if (!srv_parse_long(v, 0, 1000000, &n)) {
-            snprintf(msg, msg_len, "min_width must be an integer from 0 to 1000000");
-            return false;
-        }
-        p->min_width = (int)n;
-    }
-    if ((v = arg(a, "min_height"))) {
-        if (!srv_parse_long(v, 0, 1000000, &n)) {
-            snprintf(msg, msg_len, "min_height must be an integer from 0 to 1000000");
-            return false;
-        }
-        p->min_height = (int)n;
-    }
-    if ((v = arg(a, "min_score"))) {
-        char *end = NULL;
-        double d = strtod(v, &end);
-        if (!*v || *end || !(d >= 0 && d <= 1)) {
-            snprintf(msg, msg_len, "min_score must be a number from 0 to 1");
-            return false;
-        }
-        p->min_score = d;
-    }
-    if ((v = arg(a, "mode"))) {
-        if (strcmp(v, "hybrid") == 0)
-            p->mode = 0;
-        else if (strcmp(v, "dense") == 0)
-            p->mode = 1;
-        else if (strcmp(v, "lexical") == 0)
-            p->mode = 2;
-        else {
-            snprintf(msg, msg_len, "mode must be hybrid, dense or lexical");
+    static const char *const KEYS[] = {"k",        "lang",      "text_lang",  "domain",
+                                       "path",     "ext",       "after",      "before",
+                                       "min_width", "min_height", "min_score", "mode",
+                                       "all",      "explain"};
+    for (size_t i = 0; i < sizeof KEYS / sizeof *KEYS; i++) {
+        const char *v = arg(a, KEYS[i]);
+        odx_err e = {0};
+        if (v && odx_search_params_set(p, KEYS[i], v, &e) != ODX_OK) {
+            snprintf(msg, msg_len, "%s", e.msg);
             return false;
         }
     }
-    if ((v = arg(a, "all")) && !srv_parse_bool(v, &p->all)) {
-        snprintf(msg, msg_len, "all must be true or false");
-        return false;
-    }
-    if ((v = arg(a, "explain")) && !srv_parse_bool(v, &p->explain)) {
-        snprintf(msg, msg_len, "explain must be true or false");
+    if (p->k > SRV_MAX_K) {
+        snprintf(msg, msg_len, "k must be an integer from 1 to %d", SRV_MAX_K);
         return false;
     }
     return true;
@@ -431,7 +349,7 @@ static enum MHD_Result h_search(odx_db *db, struct MHD_Connection *c, const args
     if (!q || strlen(q) > SRV_MAX_Q)
         return r;
     odx_search_params p = odx_search_params_default();
-    char msg[160];
+    char msg[512];
     if (!parse_search(a, &p, msg, sizeof msg))
         return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", msg);
     odx_err e = {0};
@@ -471,7 +389,7 @@ static enum MHD_Result h_context(odx_db *db, struct MHD_Connection *c, const arg
     if (!q || strlen(q) > SRV_MAX_Q)
         return r;
     odx_context_params p = odx_context_params_default();
-    char msg[160];
+    char msg[512];
     if (!parse_search(a, &p.search, msg, sizeof msg))
         return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", msg);
     const char *v;

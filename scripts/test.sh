@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
 scripts/fetch_models.sh
+scripts/fetch_oracle.sh
 scripts/build.sh
 (cd "${BUILD_DIR:-build}" && ctest --output-on-failure -j2 "$@")
 if [ "${ODX_SKIP_ASAN:-0}" != 1 ]; then

@@ -741,6 +741,11 @@ void tfj_model_free(tfj_model *m)
         free(nd->in_out);
         free(nd->ctrl);
         tfj_tensor_release(&nd->value);
+        if (nd->ox) {
+            free(nd->ox->w);
+            free(nd->ox->b);
+            free(nd->ox);
+        }
     }
     free(m->nodes);
     free(m->sched);
@@ -1139,6 +1144,81 @@ static odx_status attach_weights(tfj_model *m, weight *ws, int n_ws, const name_
     return ODX_OK;
 }
 
+/* The front-end independent part of loading: given nodes, inputs marked
+ * and outputs chosen, keeps what the outputs need, orders it (cycles are
+ * refused), folds constant sub-graphs, runs the front-end's fusion pass
+ * (which may alias fused-away nodes to their replacement), and lays out the
+ * schedule and value slots. Shared by the TF.js and ONNX loaders. */
+odx_status tfj_graph_finish(tfj_model *m, tfj_fuse_fn fuse_fn, odx_err *err)
+{
+    odx_status st = ODX_OK;
+    int n = m->n_nodes;
+    char *need = NULL;
+    int *order = NULL, *alias = NULL;
+    need = calloc((size_t)n, 1);
+    order = malloc((size_t)n * sizeof(int));
+    alias = malloc((size_t)n * sizeof(int));
+    if (!need || !order || !alias) {
+        st = core_err(err, ODX_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int k = 0; k < n; k++) alias[k] = -1;
+    int n_order = 0;
+    if ((st = mark_needed(m, NULL, need, err)) ||
+        (st = topo_order(m, need, order, &n_order, err)) ||
+        (st = fold_constants(m, order, n_order, err)))
+        goto done;
+    if (fuse_fn) fuse_fn(m, order, n_order, alias);
+    /* rewire readers of fused-away nodes, then keep what is still needed */
+    for (int k = 0; k < n; k++) {
+        tfj_node *nd = &m->nodes[k];
+        for (int j = 0; j < nd->n_in; j++)
+            while (alias[nd->in_node[j]] >= 0) nd->in_node[j] = alias[nd->in_node[j]];
+    }
+    for (int k = 0; k < m->n_outputs; k++)
+        while (alias[m->out_node[k]] >= 0) m->out_node[k] = alias[m->out_node[k]];
+    if ((st = mark_needed(m, NULL, need, err))) goto done;
+
+    m->sched = malloc(((size_t)n_order + 1) * sizeof(int));
+    m->inputs = malloc(((size_t)n + 1) * sizeof(int));
+    if (!m->sched || !m->inputs) {
+        st = core_err(err, ODX_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int k = 0; k < n; k++)
+        if (m->nodes[k].is_input) m->inputs[m->n_inputs++] = k;
+    for (int k = 0; k < n_order; k++) {
+        const tfj_node *nd = &m->nodes[order[k]];
+        if (need[order[k]] && !nd->is_const && !nd->is_input) m->sched[m->n_sched++] = order[k];
+    }
+    for (int k = 0; k < n; k++) {
+        m->nodes[k].slot = m->n_slots;
+        m->n_slots += m->nodes[k].n_out;
+    }
+    m->slot_uses = calloc((size_t)m->n_slots + 1, sizeof(int));
+    if (!m->slot_uses) {
+        st = core_err(err, ODX_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int k = 0; k < m->n_sched; k++) {
+        const tfj_node *nd = &m->nodes[m->sched[k]];
+        for (int j = 0; j < nd->n_in; j++)
+            m->slot_uses[m->nodes[nd->in_node[j]].slot + nd->in_out[j]]++;
+    }
+    /* free constants nothing reads any more (folded inputs, fused biases
+     * excepted: a conv's bias points into its Add's constant) */
+    for (int k = 0; k < n; k++) {
+        tfj_node *nd = &m->nodes[k];
+        if (!nd->is_const || need[k]) continue;
+        if (!nd->is_bias) tfj_tensor_release(&nd->value);
+    }
+done:
+    free(need);
+    free(order);
+    free(alias);
+    return st;
+}
+
 odx_status tfj_model_load(const char *json_path, tfj_model **out, odx_err *err)
 {
     odx_status st = ODX_OK;
@@ -1149,8 +1229,7 @@ odx_status tfj_model_load(const char *json_path, tfj_model **out, odx_err *err)
     weight *ws = NULL;
     int n_ws = 0;
     name_map mp = {0};
-    char *dir = NULL, *need = NULL;
-    int *order = NULL, *alias = NULL;
+    char *dir = NULL;
 
     struct stat sb;
     if (!json_path || stat(json_path, &sb) != 0) {
@@ -1245,63 +1324,8 @@ odx_status tfj_model_load(const char *json_path, tfj_model **out, odx_err *err)
 
     st = find_outputs(m, root, &mp, err);
     if (st != ODX_OK) goto done;
-    need = calloc((size_t)n, 1);
-    order = malloc((size_t)n * sizeof(int));
-    alias = malloc((size_t)n * sizeof(int));
-    if (!need || !order || !alias) {
-        st = core_err(err, ODX_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    for (int k = 0; k < n; k++) alias[k] = -1;
-    int n_order = 0;
-    if ((st = mark_needed(m, NULL, need, err)) ||
-        (st = topo_order(m, need, order, &n_order, err)) ||
-        (st = fold_constants(m, order, n_order, err)))
-        goto done;
-    fuse(m, order, n_order, alias);
-    /* rewire readers of fused-away nodes, then keep what is still needed */
-    for (int k = 0; k < n; k++) {
-        tfj_node *nd = &m->nodes[k];
-        for (int j = 0; j < nd->n_in; j++)
-            while (alias[nd->in_node[j]] >= 0) nd->in_node[j] = alias[nd->in_node[j]];
-    }
-    for (int k = 0; k < m->n_outputs; k++)
-        while (alias[m->out_node[k]] >= 0) m->out_node[k] = alias[m->out_node[k]];
-    if ((st = mark_needed(m, NULL, need, err))) goto done;
-
-    m->sched = malloc(((size_t)n_order + 1) * sizeof(int));
-    m->inputs = malloc(((size_t)n + 1) * sizeof(int));
-    if (!m->sched || !m->inputs) {
-        st = core_err(err, ODX_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    for (int k = 0; k < n; k++)
-        if (m->nodes[k].is_input) m->inputs[m->n_inputs++] = k;
-    for (int k = 0; k < n_order; k++) {
-        const tfj_node *nd = &m->nodes[order[k]];
-        if (need[order[k]] && !nd->is_const && !nd->is_input) m->sched[m->n_sched++] = order[k];
-    }
-    for (int k = 0; k < n; k++) {
-        m->nodes[k].slot = m->n_slots;
-        m->n_slots += m->nodes[k].n_out;
-    }
-    m->slot_uses = calloc((size_t)m->n_slots + 1, sizeof(int));
-    if (!m->slot_uses) {
-        st = core_err(err, ODX_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    for (int k = 0; k < m->n_sched; k++) {
-        const tfj_node *nd = &m->nodes[m->sched[k]];
-        for (int j = 0; j < nd->n_in; j++)
-            m->slot_uses[m->nodes[nd->in_node[j]].slot + nd->in_out[j]]++;
-    }
-    /* free constants nothing reads any more (folded inputs, fused biases
-     * excepted: a conv's bias points into its Add's constant) */
-    for (int k = 0; k < n; k++) {
-        tfj_node *nd = &m->nodes[k];
-        if (!nd->is_const || need[k]) continue;
-        if (!nd->is_bias) tfj_tensor_release(&nd->value);
-    }
+    st = tfj_graph_finish(m, fuse, err);
+    if (st != ODX_OK) goto done;
     *out = m;
     m = NULL;
 done:
@@ -1311,9 +1335,6 @@ done:
     }
     free(mp.slot);
     free(dir);
-    free(need);
-    free(order);
-    free(alias);
     cJSON_Delete(root);
     free(text);
     tfj_model_free(m);

@@ -7,9 +7,45 @@
 #include "tfjs.h"
 
 enum { TFJ_PAD_VALID = 0, TFJ_PAD_SAME = 1, TFJ_PAD_EXPLICIT = 2 };
-enum { TFJ_ACT_NONE = 0, TFJ_ACT_RELU, TFJ_ACT_RELU6, TFJ_ACT_LEAKY };
+enum {
+    TFJ_ACT_NONE = 0,
+    TFJ_ACT_RELU,
+    TFJ_ACT_RELU6,
+    TFJ_ACT_LEAKY,
+    TFJ_ACT_HSWISH, /* x * relu6(x + 3) / 6 (ONNX graphs spell it out) */
+    TFJ_ACT_HSIG    /* max(0, min(1, alpha * x + beta)) */
+};
 
 typedef struct tfj_node tfj_node;
+
+/* Attributes of an ONNX node (onnx.c parses, onnx_ops.c reads). Ints lists
+ * hold up to TFJ_ONNX_MAX_INTS values; n_* < 0 means absent. */
+#define TFJ_ONNX_MAX_INTS 12
+typedef struct tfj_onnx_attr {
+    int opset;
+    int64_t kernel[2], strides[2], dil[2], pads[4], group;
+    int64_t out_pad[2];
+    int n_kernel;
+    int64_t perm[TFJ_ONNX_MAX_INTS];
+    int n_perm;
+    int64_t axes[TFJ_ONNX_MAX_INTS];
+    int n_axes;
+    int64_t starts[TFJ_ONNX_MAX_INTS], ends[TFJ_ONNX_MAX_INTS];
+    int n_starts, n_ends;
+    int64_t axis;
+    bool has_axis;
+    int keepdims;
+    int count_include_pad;
+    int to; /* Cast target (ONNX TensorProto data type) */
+    float alpha, beta, eps;
+    float fmin, fmax; /* Clip (opset < 11) */
+    bool has_min, has_max;
+    int coord_mode;   /* Resize: 0 half_pixel, 1 asymmetric, 2 align_corners, 3 pytorch_half_pixel */
+    int nearest_mode; /* 0 round_prefer_floor, 1 round_prefer_ceil, 2 floor, 3 ceil */
+    int mode;         /* 0 nearest, 1 linear */
+    /* fused epilogue (onnx.c fusion): folded BatchNormalization weights */
+    float *w, *b; /* owned; NULL: read the inputs */
+} tfj_onnx_attr;
 
 /* Buffers kept between runs of one state: the same sizes come back every
  * run, and reusing them saves the page faults of fresh mmap'd blocks
@@ -100,6 +136,8 @@ struct tfj_node {
     float act_alpha;
 
     tfj_tensor value; /* Const: the (folded) value, owned by the model */
+
+    tfj_onnx_attr *ox; /* ONNX nodes only (owned) */
 };
 
 struct tfj_model {
@@ -115,5 +153,14 @@ struct tfj_model {
     int n_outputs;
     int *slot_uses; /* per slot: consumers in the schedule */
 };
+
+/* The shared back half of both loaders (model.c): needed nodes, order,
+ * folding, the front-end's fusion (alias[k] = node now producing k's value),
+ * schedule and slots. Outputs must be chosen before. */
+typedef void (*tfj_fuse_fn)(tfj_model *m, const int *order, int n_order, int *alias);
+odx_status tfj_graph_finish(tfj_model *m, tfj_fuse_fn fuse_fn, odx_err *err);
+
+/* The ONNX op table (onnx_ops.c). NULL if op is unknown. */
+const tfj_opdef *tfj_onnx_op_find(const char *name);
 
 #endif

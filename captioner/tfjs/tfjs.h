@@ -51,6 +51,13 @@ typedef struct tfj_state tfj_state;
  * ODX_ERR_UNSUPPORTED (unknown op or dtype), ODX_ERR_LIMIT, ODX_ERR_NOMEM. */
 odx_status tfj_model_load(const char *json_path, tfj_model **out, odx_err *err);
 void tfj_model_free(tfj_model *m); /* NULL fine */
+/* Loads an ONNX model (.onnx protobuf; weights as initializers or Constant
+ * nodes, no external data) into the same graph representation, run by the
+ * same tfj_state/tfj_run. Graph inputs with symbolic dims accept any size
+ * there. Conv + BatchNormalization + activation (Relu, HardSigmoid, Clip 0..6,
+ * hard-swish) are fused at load. Errors as tfj_model_load (an op outside the
+ * table in onnx_ops.c: ODX_ERR_UNSUPPORTED naming it). */
+odx_status tfj_model_load_onnx(const char *path, tfj_model **out, odx_err *err);
 
 /* Graph inputs (Placeholders) and outputs (signature order, or the "name:N"
  * list given at load). Names are borrowed from the model. */

@@ -26,7 +26,8 @@ enum {
     EXIT_FATAL = 3,       /* database unusable, I/O error, ... */
     EXIT_LOCKED = 4,      /* another index run holds the lock */
     EXIT_NOT_FOUND = 5,   /* show/caption: no such image */
-    EXIT_INTERRUPTED = 6  /* stopped by SIGINT/SIGTERM (work so far kept) */
+    EXIT_INTERRUPTED = 6, /* stopped by SIGINT/SIGTERM (work so far kept) */
+    EXIT_DAMAGED = 7      /* the database is damaged (see 'omnidex check') */
 };
 
 typedef struct global {
@@ -45,6 +46,7 @@ static int exit_for(odx_status st)
     case ODX_ERR_LOCKED: return EXIT_LOCKED;
     case ODX_ERR_NOT_FOUND: return EXIT_NOT_FOUND;
     case ODX_ERR_INTERRUPTED: return EXIT_INTERRUPTED;
+    case ODX_ERR_CORRUPT: return EXIT_DAMAGED;
     default: return EXIT_FATAL;
     }
 }
@@ -183,11 +185,13 @@ static const char INDEX_HELP[] =
     "      --no-follow     do not follow symbolic links\n"
     "      --max-pixels N  refuse images larger than N pixels (default 100000000)\n"
     "      --max-bytes N   refuse files larger than N bytes (default 268435456)\n"
-    "      --wait          wait for another running index to finish instead of failing\n"
+    "      --wait[=SECONDS] wait for another running index to finish instead of\n"
+    "                      failing (at most SECONDS, then exit 4; default: no limit)\n"
     "  -q, --quiet         print nothing but errors\n"
     "      --log-json      one JSON line per event on stdout (for log collectors)\n"
     "Exit: 0 all indexed, 1 some files failed (see 'omnidex errors'),\n"
-    "      3 fatal error, 4 another index run holds the lock, 6 interrupted.\n";
+    "      3 fatal error, 4 another index run holds the lock (at once, or after\n"
+    "      --wait=SECONDS), 6 interrupted, 7 database damaged.\n";
 
 static const char REBUILD_HELP[] =
     "Usage: omnidex rebuild [--fresh] [OPTIONS]\n"
@@ -208,7 +212,7 @@ static int cmd_index_common(const global *g, int argc, char **argv, bool rebuild
         {"workers", 1, 0, 'j'}, {"no-ocr", 0, 0, 1},     {"no-detect", 0, 0, 2},
         {"no-prune", 0, 0, 3},  {"retry-errors", 0, 0, 4}, {"include", 1, 0, 5},
         {"exclude", 1, 0, 6},   {"hidden", 0, 0, 7},     {"no-follow", 0, 0, 8},
-        {"max-pixels", 1, 0, 9}, {"max-bytes", 1, 0, 10}, {"wait", 0, 0, 11},
+        {"max-pixels", 1, 0, 9}, {"max-bytes", 1, 0, 10}, {"wait", 2, 0, 11},
         {"quiet", 0, 0, 'q'},   {"log-json", 0, 0, 12},  {"help", 0, 0, 'h'},
         {"fresh", 0, 0, 13},    {0, 0, 0, 0}};
     bool fresh = false;
@@ -249,7 +253,11 @@ static int cmd_index_common(const global *g, int argc, char **argv, bool rebuild
                 p.max_file_bytes = v;
             break;
         }
-        case 11: p.wait_lock = true; break;
+        case 11:
+            p.wait_lock = true;
+            if (optarg && !parse_double(optarg, 0.001, 1e9, &p.wait_lock_s))
+                return usage_error(name, "bad --wait seconds '%s'", optarg);
+            break;
         case 'q': ui.quiet = true; break;
         case 12: ui.json = true; break;
         case 13:
@@ -286,7 +294,13 @@ static int cmd_index_common(const global *g, int argc, char **argv, bool rebuild
         dp.models_dir = g->models;
         st = odx_rebuild_fresh(g->db, &dp, &p, &s, &e);
     } else {
-        st = open_db(g, false, &db, &e);
+        /* The index lock is taken inside odx_db_open, before SQLite. */
+        odx_db_params dp = odx_db_params_default();
+        dp.models_dir = g->models;
+        dp.wait_lock = p.wait_lock;
+        dp.wait_lock_s = p.wait_lock_s;
+        dp.cancel = &g_cancel;
+        st = odx_db_open(g->db, &dp, &db, &e);
         if (st != ODX_OK)
             return fail(&e, st);
         if (rebuild)
@@ -806,7 +820,8 @@ static void main_help(FILE *f)
             "  --version\n\n"
             "Exit codes: 0 ok; 1 some files failed to index; 2 usage error or bad\n"
             "query; 3 fatal error (database unusable, I/O); 4 index lock held by\n"
-            "another run; 5 not found; 6 interrupted.\n");
+            "another run; 5 not found; 6 interrupted; 7 database damaged (see\n"
+            "'omnidex check').\n");
 }
 
 /* Tesseract asks libgomp for 4 threads per call, which is slower on every

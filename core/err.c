@@ -29,6 +29,7 @@ const char *odx_status_str(odx_status s)
     case ODX_ERR_INTERRUPTED: return "interrupted";
     case ODX_ERR_SCHEMA: return "schema version error";
     case ODX_ERR_INTERNAL: return "internal error";
+    case ODX_ERR_CORRUPT: return "database damaged";
     }
     return "unknown status";
 }

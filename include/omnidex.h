@@ -43,7 +43,10 @@ typedef enum odx_status {
     ODX_ERR_OCR = 12,        /* OCR engine failure */
     ODX_ERR_INTERRUPTED = 13,/* stopped by a signal / cancel flag */
     ODX_ERR_SCHEMA = 14,     /* database from a newer omnidex */
-    ODX_ERR_INTERNAL = 15
+    ODX_ERR_INTERNAL = 15,
+    ODX_ERR_CORRUPT = 16     /* database damaged (SQLite says so, or the
+                                SQLite/FTS/FAISS parts disagree): run
+                                `omnidex check` */
 } odx_status;
 
 /* Caller-owned error record. The first failure is kept. */
@@ -69,6 +72,13 @@ typedef struct odx_db odx_db;
 typedef struct odx_db_params {
     const char *models_dir; /* NULL: $OMNIDEX_MODELS, then data dirs */
     bool read_only;         /* open for search only (no writer lock) */
+    /* Writers only: the index lock (<dir>/lock) is taken before the
+     * database is touched and held until odx_db_close. */
+    bool wait_lock;         /* wait for it instead of ODX_ERR_LOCKED */
+    double wait_lock_s;     /* with wait_lock: give up after this many
+                               seconds (ODX_ERR_LOCKED); 0: no limit */
+    volatile int *cancel;   /* set non-zero (signal handler) to stop waiting
+                               (ODX_ERR_INTERRUPTED); may be NULL */
 } odx_db_params;
 
 ODX_API odx_db_params odx_db_params_default(void);
@@ -80,7 +90,10 @@ ODX_API odx_status odx_db_dir_resolve(const char *dir, char *buf, size_t len,
 
 /* Opens (creating if needed, unless read_only) the index in directory dir
  * (NULL: resolved as above). On success *out owns the handle until
- * odx_db_close(). One odx_db may be used from many threads for searches. */
+ * odx_db_close(). One odx_db may be used from many threads for searches.
+ * A writer takes the index lock first: held by another process ->
+ * ODX_ERR_LOCKED at once, naming the holder's pid (see wait_lock). A
+ * database SQLite finds damaged -> ODX_ERR_CORRUPT. */
 ODX_API odx_status odx_db_open(const char *dir, const odx_db_params *p,
                                odx_db **out, odx_err *err);
 ODX_API void odx_db_close(odx_db *db);
@@ -118,6 +131,8 @@ typedef struct odx_index_params {
     bool follow_symlinks;     /* default true, loops detected */
     bool wait_lock;           /* wait for the writer lock instead of failing */
     bool recaption;           /* re-caption everything (rebuild) */
+    double wait_lock_s;       /* with wait_lock: give up after this many
+                                 seconds (ODX_ERR_LOCKED); 0: no limit */
 } odx_index_params;
 
 ODX_API odx_index_params odx_index_params_default(void);

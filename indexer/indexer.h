@@ -16,7 +16,9 @@ odx_status idx_run(store *s, const char *db_dir, const cap_config *cap,
 
 /* Semantics of idx_run, in detail:
  * - Takes db_dir/lock (flock, pid written inside) for the whole pass; held by
- *   someone else -> ODX_ERR_LOCKED naming the holder pid, unless p->wait_lock.
+ *   someone else -> ODX_ERR_LOCKED naming the holder pid, unless p->wait_lock
+ *   (then at most p->wait_lock_s seconds when that is > 0). odx_db_open takes
+ *   it already, before store_open; here it is then a nested no-op.
  * - Files: PNG/JPEG chosen by extension (.png .jpg .jpeg .jpe, any case);
  *   other files are counted in n_skipped and never read. A file with an image
  *   extension whose content is not PNG/JPEG (by magic) gets an error row
@@ -74,6 +76,12 @@ odx_status idx_rebuild_fresh(const char *db_dir, const cap_config *cap,
  * On success *fd_out is the open lock fd; release with idx_lock_release. */
 odx_status idx_lock_acquire(const char *db_dir, bool wait,
                             volatile int *cancel, int *fd_out, odx_err *err);
+/* The same with a bound: with wait and max_wait_s > 0, gives up after
+ * max_wait_s seconds with ODX_ERR_LOCKED (naming the holder's pid);
+ * max_wait_s <= 0 waits as long as it takes. *cancel set (by a signal
+ * handler) while waiting: ODX_ERR_INTERRUPTED. */
+odx_status idx_lock_acquire_for(const char *db_dir, bool wait, double max_wait_s,
+                                volatile int *cancel, int *fd_out, odx_err *err);
 void idx_lock_release(int fd); /* -1 is fine */
 
 /* ------------------------------------------------ internals (tests) ---- */

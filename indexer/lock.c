@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Locks this process holds, by lock-file inode: flock() conflicts between
@@ -48,12 +49,59 @@ static long read_pid(int fd)
     return strtol(buf, NULL, 10);
 }
 
+static odx_status busy_error(odx_err *err, int fd, const char *path, double waited_s)
+{
+    long pid = read_pid(fd);
+    char who[48] = "";
+    if (pid > 0)
+        snprintf(who, sizeof who, " (pid %ld)", pid);
+    if (waited_s > 0)
+        return core_err(err, ODX_ERR_LOCKED,
+                        "gave up after %.0f s waiting for another omnidex index run%s"
+                        " holding the lock '%s'", waited_s, who, path);
+    return core_err(err, ODX_ERR_LOCKED,
+                    "another omnidex index run%s holds the lock '%s'; use --wait to"
+                    " wait for it", who, path);
+}
+
+/* Blocks in flock() when the wait has no bound (a signal handler's EINTR
+ * checks cancel); polls LOCK_NB every 50 ms when it has one. */
+static int take(int fd, bool wait, double deadline, volatile int *cancel)
+{
+    if (!wait || deadline <= 0)
+        return flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB));
+    for (;;) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return 0;
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return -1;
+        if (cancel && *cancel) {
+            errno = EINTR;
+            return -1;
+        }
+        if (core_now() >= deadline) {
+            errno = EWOULDBLOCK;
+            return -1;
+        }
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 odx_status idx_lock_acquire(const char *db_dir, bool wait,
                             volatile int *cancel, int *fd_out, odx_err *err)
+{
+    return idx_lock_acquire_for(db_dir, wait, 0, cancel, fd_out, err);
+}
+
+odx_status idx_lock_acquire_for(const char *db_dir, bool wait, double max_wait_s,
+                                volatile int *cancel, int *fd_out, odx_err *err)
 {
     odx_status st = ODX_OK;
     char *path = core_sprintf("%s/lock", db_dir);
     int fd = -1;
+    double t0 = core_now();
+    double deadline = wait && max_wait_s > 0 ? t0 + max_wait_s : 0;
     if (!path)
         return core_err(err, ODX_ERR_NOMEM, "no memory for the lock path");
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -68,7 +116,7 @@ odx_status idx_lock_acquire(const char *db_dir, bool wait,
         goto done;
     }
     for (;;) {
-        if (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) == 0) {
+        if (take(fd, wait, deadline, cancel) == 0) {
             /* A rebuild --fresh may have swapped the directory while we
              * waited: then we hold the old inode; take the current one. */
             if (stat(path, &sp) == 0 && fstat(fd, &sb) == 0 &&
@@ -92,15 +140,7 @@ odx_status idx_lock_acquire(const char *db_dir, bool wait,
             continue;
         }
         if (errno == EWOULDBLOCK) {
-            long pid = read_pid(fd);
-            if (pid > 0)
-                st = core_err(err, ODX_ERR_LOCKED,
-                              "another omnidex index run (pid %ld) holds the lock "
-                              "'%s'; use --wait to wait for it", pid, path);
-            else
-                st = core_err(err, ODX_ERR_LOCKED,
-                              "another omnidex index run holds the lock '%s'; "
-                              "use --wait to wait for it", path);
+            st = busy_error(err, fd, path, wait ? core_now() - t0 : 0);
             goto done;
         }
         st = core_err_errno(err, ODX_ERR_IO, "cannot lock '%s'", path);

@@ -82,7 +82,8 @@ odx_status idx_rebuild_fresh(const char *db_dir, const cap_config *cap,
         rc = core_err(err, ODX_ERR_NOMEM, "no memory for rebuild paths");
         goto done;
     }
-    if ((rc = idx_lock_acquire(dir, p->wait_lock, p->cancel, &fd, err)) != ODX_OK)
+    if ((rc = idx_lock_acquire_for(dir, p->wait_lock, p->wait_lock_s, p->cancel, &fd,
+                                   err)) != ODX_OK)
         goto done;
 
     if ((rc = store_open(dir, true, &old, err)) != ODX_OK)

@@ -1111,7 +1111,8 @@ odx_status idx_run(store *s, const char *db_dir, const cap_config *cap,
     if (!s || !db_dir || !cap || !p || n_roots < 0 || (n_roots > 0 && !roots))
         return core_err(err, ODX_ERR_INVALID, "idx_run: bad arguments");
     int fd = -1;
-    odx_status rc = idx_lock_acquire(db_dir, p->wait_lock, p->cancel, &fd, err);
+    odx_status rc =
+        idx_lock_acquire_for(db_dir, p->wait_lock, p->wait_lock_s, p->cancel, &fd, err);
     if (rc != ODX_OK)
         return rc;
     rc = idx_pass(s, cap, roots, n_roots, false, p, st, err);

@@ -29,6 +29,7 @@ struct odx_db {
     char *dir;
     char *models_dir;
     store *s;
+    int lock_fd; /* writer: the index lock, held from before store_open */
     bool read_only;
 };
 
@@ -154,9 +155,29 @@ odx_status odx_db_open(const char *dir, const odx_db_params *pin, odx_db **out,
     odx_db *db = calloc(1, sizeof *db);
     if (!db)
         return core_err(err, ODX_ERR_NOMEM, "no memory");
+    db->lock_fd = -1;
     db->dir = core_strdup(path);
     db->models_dir = resolve_models(p.models_dir);
     db->read_only = p.read_only;
+    /* The lock before anything touches SQLite: a second writer must learn
+     * at once who holds the index, not wait in SQLite's busy handler for
+     * a write transaction the first one keeps open all run long. */
+    if (!p.read_only) {
+        if (!db->dir) {
+            odx_db_close(db);
+            return core_err(err, ODX_ERR_NOMEM, "no memory");
+        }
+        if ((st = store_make_dirs(path, err)) != ODX_OK) {
+            odx_db_close(db);
+            return st;
+        }
+        st = idx_lock_acquire_for(path, p.wait_lock, p.wait_lock_s, p.cancel,
+                                  &db->lock_fd, err);
+        if (st != ODX_OK) {
+            odx_db_close(db);
+            return st;
+        }
+    }
     st = store_open(path, p.read_only, &db->s, err);
     if (st != ODX_OK) {
         odx_db_close(db);
@@ -170,7 +191,8 @@ void odx_db_close(odx_db *db)
 {
     if (!db)
         return;
-    store_close(db->s);
+    store_close(db->s); /* may save FAISS: still under the lock */
+    idx_lock_release(db->lock_fd);
     free(db->dir);
     free(db->models_dir);
     free(db);
@@ -288,7 +310,8 @@ odx_status odx_show_json(odx_db *db, const char *path, char **json, odx_err *err
                       "FROM images i LEFT JOIN content c ON c.hash = i.hash WHERE ";
     char *q = core_sprintf("%s%s", sql, path[0] == '#' ? "i.id = ?" : "i.path = ?");
     if (!q || sqlite3_prepare_v2(sq, q, -1, &st, NULL) != SQLITE_OK) {
-        rc = core_err(err, ODX_ERR_DB, "show: %s", sqlite3_errmsg(sq));
+        rc = core_err(err, store_sqlite_status(sqlite3_errcode(sq)), "show: %s%s",
+                      sqlite3_errmsg(sq), store_sqlite_hint(sqlite3_errcode(sq)));
         goto done;
     }
     int found = 0;
@@ -403,7 +426,8 @@ odx_status odx_errors_json(odx_db *db, char **json, odx_err *err)
                            "SELECT path, err_stage, err_reason, size, mtime_ns, indexed_at FROM "
                            "images WHERE status = 'error' ORDER BY path",
                            -1, &q, NULL) != SQLITE_OK)
-        return core_err(err, ODX_ERR_DB, "errors: %s", sqlite3_errmsg(sq));
+        return core_err(err, store_sqlite_status(sqlite3_errcode(sq)), "errors: %s%s",
+                        sqlite3_errmsg(sq), store_sqlite_hint(sqlite3_errcode(sq)));
     cJSON *a = cJSON_CreateArray();
     static const char *names[] = {"path", "stage", "reason", "size", "mtime_ns", "at"};
     while (sqlite3_step(q) == SQLITE_ROW) {

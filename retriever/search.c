@@ -307,7 +307,8 @@ static odx_status intent_candidates(search_ctx *x, odx_err *err)
         sqlite3_stmt *st = NULL;
         if (sqlite3_prepare_v2(x->db, "SELECT domain FROM content WHERE hash = ?1", -1, &st,
                                NULL) != SQLITE_OK)
-            return core_err(err, ODX_ERR_DB, "search: %s", sqlite3_errmsg(x->db));
+            return core_err(err, store_sqlite_status(sqlite3_errcode(x->db)), "search: %s%s",
+                            sqlite3_errmsg(x->db), store_sqlite_hint(sqlite3_errcode(x->db)));
         for (int i = 0; i < x->cs.n; i++) {
             sqlite3_reset(st);
             sqlite3_bind_text(st, 1, x->cs.v[i].hash, -1, SQLITE_STATIC);
@@ -326,7 +327,8 @@ static odx_status intent_candidates(search_ctx *x, odx_err *err)
                            "SELECT hash FROM content WHERE domain = ?1 AND (?2 IS NULL OR "
                            "chart_type = ?2) ORDER BY created_at DESC LIMIT 2000",
                            -1, &st, NULL) != SQLITE_OK)
-        return core_err(err, ODX_ERR_DB, "search: %s", sqlite3_errmsg(x->db));
+        return core_err(err, store_sqlite_status(sqlite3_errcode(x->db)), "search: %s%s",
+                            sqlite3_errmsg(x->db), store_sqlite_hint(sqlite3_errcode(x->db)));
     sqlite3_bind_text(st, 1, x->want_domain, -1, SQLITE_STATIC);
     if (x->want_chart)
         sqlite3_bind_text(st, 2, x->want_chart, -1, SQLITE_STATIC);
@@ -624,7 +626,8 @@ static odx_status build_results(search_ctx *x, odx_results *res, int k, odx_err 
                        "ORDER BY length(path), path";
     if (sqlite3_prepare_v2(x->db, csql, -1, &cst, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(x->db, isql, -1, &ist, NULL) != SQLITE_OK) {
-        st = core_err(err, ODX_ERR_DB, "search: %s", sqlite3_errmsg(x->db));
+        st = core_err(err, store_sqlite_status(sqlite3_errcode(x->db)), "search: %s%s",
+                            sqlite3_errmsg(x->db), store_sqlite_hint(sqlite3_errcode(x->db)));
         goto done;
     }
     res->items = calloc((size_t)k, sizeof *res->items);
@@ -687,7 +690,7 @@ static odx_status build_results(search_ctx *x, odx_results *res, int k, odx_err 
             if (first) {
                 if (store_content_texts(x->s, c->hash, &t, &n_t, err) != ODX_OK) {
                     free(pcopy);
-                    st = ODX_ERR_DB;
+                    st = err && err->code ? err->code : ODX_ERR_DB;
                     break;
                 }
             }
@@ -790,7 +793,8 @@ static odx_status list_all(search_ctx *x, odx_err *err)
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(x->db, "SELECT hash FROM content ORDER BY created_at DESC, hash",
                            -1, &st, NULL) != SQLITE_OK)
-        return core_err(err, ODX_ERR_DB, "search: %s", sqlite3_errmsg(x->db));
+        return core_err(err, store_sqlite_status(sqlite3_errcode(x->db)), "search: %s%s",
+                            sqlite3_errmsg(x->db), store_sqlite_hint(sqlite3_errcode(x->db)));
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *h = (const char *)sqlite3_column_text(st, 0);
         cand *c = h ? cand_get(&x->cs, h) : NULL;

@@ -27,6 +27,15 @@ typedef struct store store;
 odx_status store_open(const char *dir, bool read_only, store **out,
                       odx_err *err);
 void store_close(store *s);
+/* The odx_status for a SQLite result code: busy/locked -> ODX_ERR_LOCKED
+ * (another process holds SQLite's write lock: not a fatal error), corrupt
+ * or not-a-database -> ODX_ERR_CORRUPT, out of memory -> ODX_ERR_NOMEM,
+ * anything else ODX_ERR_DB. */
+odx_status store_sqlite_status(int sqlite_rc);
+/* A hint to append to the message of such a status ("" for others). */
+const char *store_sqlite_hint(int sqlite_rc);
+/* mkdir -p dir (mode 0755); an existing non-directory is ODX_ERR_IO. */
+odx_status store_make_dirs(const char *dir, odx_err *err);
 
 /* The connection, for read-only queries by retriever/inspection code.
  * Writes go through the functions below. Borrowed. */

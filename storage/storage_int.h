@@ -13,7 +13,13 @@
 #define STORE_FAISS_NAME "vectors.faiss"
 #define STORE_DEFAULT_FACTORY "IDMap2,Flat"
 #define STORE_SAVE_EVERY_S 30.0
+/* SQLite's busy handler. The writer holds the index lock (indexer/lock.c)
+ * before it opens the store, so it can only meet a busy database from a
+ * process outside that rule. Readers (WAL) wait only for brief exclusive
+ * moments (WAL recovery, the last connection's checkpoint): let them wait
+ * long rather than fail a search. */
 #define STORE_BUSY_TIMEOUT_MS 10000
+#define STORE_READER_BUSY_TIMEOUT_MS 120000
 /* Tombstones are pruned only once they are this many generations older
  * than the saved FAISS file, so readers a little behind still catch up
  * incrementally instead of rebuilding. */
@@ -76,8 +82,11 @@ struct store {
 
 /* Statement i, reset and with bindings cleared; s->mu must be held. */
 sqlite3_stmt *store_stmt(store *s, int i, odx_err *err);
-/* Records a SQLite error for rc with the connection's message. */
+/* Records the connection's last SQLite error (status by
+ * store_sqlite_status, with its message and hint). */
 odx_status store_db_err(store *s, odx_err *err, const char *what);
+/* store_sqlite_status of the connection's last error. */
+odx_status store_db_status(store *s);
 /* Runs SQL without results (no bindings). */
 odx_status store_exec(store *s, const char *sql, odx_err *err);
 /* Reads an integer meta value; def when absent. s->mu must be held. */

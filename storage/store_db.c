@@ -60,10 +60,37 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_ROOTS] = "SELECT path FROM roots ORDER BY added_at, path",
 };
 
+odx_status store_sqlite_status(int sqlite_rc)
+{
+    switch (sqlite_rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return ODX_ERR_LOCKED;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return ODX_ERR_CORRUPT;
+    case SQLITE_NOMEM: return ODX_ERR_NOMEM;
+    default: return ODX_ERR_DB;
+    }
+}
+
+const char *store_sqlite_hint(int sqlite_rc)
+{
+    switch (store_sqlite_status(sqlite_rc)) {
+    case ODX_ERR_LOCKED: return " (another process is writing the database; try again later)";
+    case ODX_ERR_CORRUPT: return " (the database is damaged: run 'omnidex check')";
+    default: return "";
+    }
+}
+
+odx_status store_db_status(store *s)
+{
+    return store_sqlite_status(sqlite3_extended_errcode(s->db));
+}
+
 odx_status store_db_err(store *s, odx_err *err, const char *what)
 {
-    return core_err(err, ODX_ERR_DB, "%s in '%s': %s", what, s->db_path,
-                    sqlite3_errmsg(s->db));
+    int code = sqlite3_extended_errcode(s->db);
+    return core_err(err, store_sqlite_status(code), "%s in '%s': %s%s", what, s->db_path,
+                    sqlite3_errmsg(s->db), store_sqlite_hint(code));
 }
 
 sqlite3_stmt *store_stmt(store *s, int i, odx_err *err)
@@ -89,9 +116,11 @@ sqlite3_stmt *store_stmt(store *s, int i, odx_err *err)
 odx_status store_exec(store *s, const char *sql, odx_err *err)
 {
     char *msg = NULL;
-    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        odx_status rc = core_err(err, ODX_ERR_DB, "'%.40s' in '%s': %s", sql, s->db_path,
-                                 msg ? msg : sqlite3_errmsg(s->db));
+    int code = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+    if (code != SQLITE_OK) {
+        odx_status rc = core_err(err, store_sqlite_status(code), "'%.40s' in '%s': %s%s", sql,
+                                 s->db_path, msg ? msg : sqlite3_errmsg(s->db),
+                                 store_sqlite_hint(code));
         sqlite3_free(msg);
         return rc;
     }
@@ -103,7 +132,7 @@ odx_status store_meta_int(store *s, const char *key, int64_t def, int64_t *out,
 {
     sqlite3_stmt *st = store_stmt(s, ST_META_GET, err);
     if (!st)
-        return ODX_ERR_DB;
+        return store_db_status(s);
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     int r = sqlite3_step(st);
     odx_status rc = ODX_OK;
@@ -123,7 +152,7 @@ odx_status store_meta_set_int(store *s, const char *key, int64_t v, odx_err *err
     snprintf(buf, sizeof buf, "%" PRId64, v);
     sqlite3_stmt *st = store_stmt(s, ST_META_SET, err);
     if (!st)
-        return ODX_ERR_DB;
+        return store_db_status(s);
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, buf, -1, SQLITE_TRANSIENT);
     odx_status rc = sqlite3_step(st) == SQLITE_DONE ? ODX_OK
@@ -133,7 +162,7 @@ odx_status store_meta_set_int(store *s, const char *key, int64_t v, odx_err *err
 }
 
 /* mkdir -p with mode 0755 for the parts that are missing. */
-static odx_status make_dirs(const char *dir, odx_err *err)
+odx_status store_make_dirs(const char *dir, odx_err *err)
 {
     odx_status rc = ODX_OK;
     char *p = core_strdup(dir);
@@ -175,7 +204,7 @@ odx_status store_open(const char *dir, bool read_only, store **out, odx_err *err
     if (read_only) {
         if (stat(dir, &sb) != 0)
             return core_err_errno(err, ODX_ERR_NOT_FOUND, "index directory '%s'", dir);
-    } else if ((rc = make_dirs(dir, err)) != ODX_OK) {
+    } else if ((rc = store_make_dirs(dir, err)) != ODX_OK) {
         return rc;
     }
 
@@ -202,11 +231,12 @@ odx_status store_open(const char *dir, bool read_only, store **out, odx_err *err
     int flags = SQLITE_OPEN_FULLMUTEX |
                 (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     if (sqlite3_open_v2(s->db_path, &s->db, flags, NULL) != SQLITE_OK) {
-        rc = core_err(err, ODX_ERR_DB, "opening '%s': %s", s->db_path,
-                      s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        int code = s->db ? sqlite3_extended_errcode(s->db) : SQLITE_NOMEM;
+        rc = core_err(err, store_sqlite_status(code), "opening '%s': %s%s", s->db_path,
+                      s->db ? sqlite3_errmsg(s->db) : "out of memory", store_sqlite_hint(code));
         goto done;
     }
-    sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+    sqlite3_busy_timeout(s->db, read_only ? STORE_READER_BUSY_TIMEOUT_MS : STORE_BUSY_TIMEOUT_MS);
     if (!read_only && (rc = store_exec(s, "PRAGMA journal_mode=WAL", err)) != ODX_OK)
         goto done;
     if ((rc = store_exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", err)) !=
@@ -283,7 +313,7 @@ odx_status store_meta_get(store *s, const char *key, char **val, odx_err *err)
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = store_stmt(s, ST_META_GET, err);
     if (!st) {
-        rc = ODX_ERR_DB;
+        rc = store_db_status(s);
         goto done;
     }
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -318,7 +348,7 @@ odx_status store_meta_set(store *s, const char *key, const char *val, odx_err *e
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = store_stmt(s, ST_META_SET, err);
     if (!st) {
-        rc = ODX_ERR_DB;
+        rc = store_db_status(s);
         goto done;
     }
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);

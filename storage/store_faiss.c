@@ -789,7 +789,7 @@ odx_status store_dense_search(store *s, const float *q, int k, store_hit **hits,
             continue;
         sqlite3_stmt *st = store_stmt(s, ST_VEC_LOOKUP, err);
         if (!st) {
-            rc = ODX_ERR_DB;
+            rc = store_db_status(s);
             break;
         }
         sqlite3_bind_int64(st, 1, lab[i]);

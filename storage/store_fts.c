@@ -108,7 +108,7 @@ odx_status store_fts_search(store *s, const char *match, int limit, store_hit **
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = store_stmt(s, ST_FTS_SEARCH, err);
     if (!st) {
-        rc = ODX_ERR_DB;
+        rc = store_db_status(s);
         goto done;
     }
     sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
@@ -121,8 +121,9 @@ odx_status store_fts_search(store *s, const char *match, int limit, store_hit **
             /* A bad MATCH expression is the caller's error, not the
              * database's: FTS5 reports it as SQLITE_ERROR with "fts5:". */
             int code = sqlite3_errcode(s->db);
-            rc = core_err(err, code == SQLITE_ERROR ? ODX_ERR_INVALID : ODX_ERR_DB,
-                          "full-text query '%.200s': %s", match, sqlite3_errmsg(s->db));
+            rc = core_err(err, code == SQLITE_ERROR ? ODX_ERR_INVALID : store_sqlite_status(code),
+                          "full-text query '%.200s': %s%s", match, sqlite3_errmsg(s->db),
+                          store_sqlite_hint(code));
             goto done;
         }
         if (n_h == cap) {

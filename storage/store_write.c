@@ -151,7 +151,7 @@ odx_status store_image_get(store *s, const char *path, store_image *out, bool *f
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = store_stmt(s, ST_IMAGE_GET, err);
     if (!st) {
-        rc = ODX_ERR_DB;
+        rc = store_db_status(s);
         goto done;
     }
     sqlite3_bind_blob(st, 1, path, (int)strlen(path), SQLITE_STATIC);
@@ -184,7 +184,7 @@ odx_status store_image_put_ok(store *s, const char *path, int64_t size, int64_t 
         return rc;
     sqlite3_stmt *st = store_stmt(s, ST_IMAGE_PUT_OK, err);
     if (!st) {
-        rc = ODX_ERR_DB;
+        rc = store_db_status(s);
     } else {
         sqlite3_bind_blob(st, 1, path, (int)strlen(path), SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, size);
@@ -207,7 +207,7 @@ odx_status store_image_put_error(store *s, const char *path, int64_t size,
         return rc;
     sqlite3_stmt *st = store_stmt(s, ST_IMAGE_PUT_ERR, err);
     if (!st) {
-        rc = ODX_ERR_DB;
+        rc = store_db_status(s);
     } else {
         sqlite3_bind_blob(st, 1, path, (int)strlen(path), SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, size);
@@ -229,7 +229,7 @@ odx_status store_image_delete(store *s, int64_t id, odx_err *err)
         return rc;
     sqlite3_stmt *st = store_stmt(s, ST_IMAGE_DEL, err);
     if (!st) {
-        rc = ODX_ERR_DB;
+        rc = store_db_status(s);
     } else {
         sqlite3_bind_int64(st, 1, id);
         rc = step_done(s, st, "deleting image", err);
@@ -285,7 +285,7 @@ odx_status store_content_get(store *s, const char *hash, char engine[32], char e
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = store_stmt(s, ST_CONTENT_GET, err);
     if (!st) {
-        rc = ODX_ERR_DB;
+        rc = store_db_status(s);
         goto done;
     }
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
@@ -332,7 +332,7 @@ static odx_status vectors_replace_locked(store *s, const char *hash, const store
     odx_status rc;
     sqlite3_stmt *st = store_stmt(s, ST_VEC_TOMB, err);
     if (!st)
-        return ODX_ERR_DB;
+        return store_db_status(s);
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, s->txn_gen);
     if ((rc = step_done(s, st, "tombstoning vectors", err)) != ODX_OK)
@@ -340,13 +340,13 @@ static odx_status vectors_replace_locked(store *s, const char *hash, const store
     if (sqlite3_changes(s->db) > 0)
         s->txn_vec_changed = true;
     if (!(st = store_stmt(s, ST_VEC_DEL, err)))
-        return ODX_ERR_DB;
+        return store_db_status(s);
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
     if ((rc = step_done(s, st, "deleting vectors", err)) != ODX_OK)
         return rc;
     for (int i = 0; i < n; i++) {
         if (!(st = store_stmt(s, ST_VEC_INS, err)))
-            return ODX_ERR_DB;
+            return store_db_status(s);
         sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, v[i].field, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, s->txn_gen);
@@ -390,7 +390,7 @@ odx_status store_content_put(store *s, const char *hash, const store_content *c,
         return rc;
     sqlite3_stmt *st = store_stmt(s, ST_CONTENT_UPSERT, err);
     if (!st) {
-        rc = ODX_ERR_DB;
+        rc = store_db_status(s);
         goto done;
     }
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
@@ -409,7 +409,7 @@ odx_status store_content_put(store *s, const char *hash, const store_content *c,
         goto done;
 
     if (!(st = store_stmt(s, ST_CAPTIONS_DEL, err))) {
-        rc = ODX_ERR_DB;
+        rc = store_db_status(s);
         goto done;
     }
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
@@ -417,7 +417,7 @@ odx_status store_content_put(store *s, const char *hash, const store_content *c,
         goto done;
     for (int i = 0; i < c->n_texts; i++) {
         if (!(st = store_stmt(s, ST_CAPTION_INS, err))) {
-            rc = ODX_ERR_DB;
+            rc = store_db_status(s);
             goto done;
         }
         sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
@@ -455,7 +455,7 @@ odx_status store_content_texts(store *s, const char *hash, store_text **out, int
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = store_stmt(s, ST_CAPTIONS_OF, err);
     if (!st) {
-        rc = ODX_ERR_DB;
+        rc = store_db_status(s);
         goto done;
     }
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
@@ -512,7 +512,7 @@ odx_status store_vectors_replace(store *s, const char *hash, const store_vec *v,
         return rc;
     sqlite3_stmt *st = store_stmt(s, ST_CONTENT_EXISTS, err);
     if (!st) {
-        rc = ODX_ERR_DB;
+        rc = store_db_status(s);
         goto done;
     }
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
@@ -530,7 +530,7 @@ odx_status store_vectors_replace(store *s, const char *hash, const store_vec *v,
         goto done;
     if (embedder) {
         if (!(st = store_stmt(s, ST_CONTENT_SET_EMB, err))) {
-            rc = ODX_ERR_DB;
+            rc = store_db_status(s);
             goto done;
         }
         sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
@@ -591,7 +591,7 @@ odx_status store_root_add(store *s, const char *path, odx_err *err)
         return rc;
     sqlite3_stmt *st = store_stmt(s, ST_ROOT_ADD, err);
     if (!st) {
-        rc = ODX_ERR_DB;
+        rc = store_db_status(s);
     } else {
         sqlite3_bind_blob(st, 1, path, (int)strlen(path), SQLITE_STATIC);
         rc = step_done(s, st, "writing root", err);
@@ -609,7 +609,7 @@ odx_status store_roots(store *s, char ***out, odx_err *err)
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = store_stmt(s, ST_ROOTS, err);
     if (!st) {
-        rc = ODX_ERR_DB;
+        rc = store_db_status(s);
         goto done;
     }
     for (;;) {

@@ -255,8 +255,13 @@ static int cmd_index_common(const global *g, int argc, char **argv, bool rebuild
         }
         case 11:
             p.wait_lock = true;
-            if (optarg && !parse_double(optarg, 0.001, 1e9, &p.wait_lock_s))
-                return usage_error(name, "bad --wait seconds '%s'", optarg);
+            if (optarg) {
+                char *end;
+                errno = 0;
+                p.wait_lock_s = strtod(optarg, &end);
+                if (errno || *end || end == optarg || !(p.wait_lock_s > 0 && p.wait_lock_s <= 1e9))
+                    return usage_error(name, "bad --wait seconds '%s'", optarg);
+            }
             break;
         case 'q': ui.quiet = true; break;
         case 12: ui.json = true; break;

@@ -51,16 +51,33 @@ static int exit_for(odx_status st)
     }
 }
 
+/* Untrusted text (file names, OCR text, captions, error reasons) made safe
+ * for a terminal by the library's one rule (odx_text_escape). The result
+ * lives until ESC_RING more calls, enough for one printf line. */
+#define ESC_RING 8
+static const char *esc_any(const char *s, bool multiline)
+{
+    static char *ring[ESC_RING];
+    static int next;
+    odx_free(ring[next]);
+    ring[next] = odx_text_escape(s ? s : "", multiline);
+    const char *r = ring[next] ? ring[next] : "?";
+    next = (next + 1) % ESC_RING;
+    return r;
+}
+static const char *esc(const char *s) { return esc_any(s, false); }
+static const char *esc_lines(const char *s) { return esc_any(s, true); }
+
 static int fail(const odx_err *e, odx_status st)
 {
-    fprintf(stderr, "omnidex: %s\n", e->msg[0] ? e->msg : odx_status_str(st));
+    fprintf(stderr, "omnidex: %s\n", esc(e->msg[0] ? e->msg : odx_status_str(st)));
     return exit_for(st);
 }
 
 static int usage_error(const char *cmd, const char *fmt, const char *arg)
 {
     fprintf(stderr, "omnidex %s: ", cmd);
-    fprintf(stderr, fmt, arg ? arg : "");
+    fprintf(stderr, fmt, esc(arg ? arg : ""));
     fprintf(stderr, "\nTry 'omnidex %s --help'.\n", cmd);
     return EXIT_USAGE;
 }
@@ -100,44 +117,23 @@ typedef struct progress_ui {
     double last;
 } progress_ui;
 
-static void json_str(FILE *f, const char *s)
-{
-    cJSON *j = cJSON_CreateString(s ? s : "");
-    char *t = cJSON_PrintUnformatted(j);
-    fputs(t ? t : "\"\"", f);
-    free(t);
-    cJSON_Delete(j);
-}
-
 static void on_progress(const odx_progress *p, void *user)
 {
     progress_ui *ui = user;
     bool is_error = strcmp(p->event, "error") == 0;
     if (ui->json) {
-        printf("{\"event\":");
-        json_str(stdout, p->event);
-        if (p->path) {
-            printf(",\"path\":");
-            json_str(stdout, p->path);
-        }
-        if (p->stage) {
-            printf(",\"stage\":");
-            json_str(stdout, p->stage);
-        }
-        if (p->reason) {
-            printf(",\"reason\":");
-            json_str(stdout, p->reason);
-        }
-        printf(",\"done\":%lld,\"total\":%lld,\"elapsed_s\":%.3f}\n", (long long)p->done,
-               (long long)p->total, p->elapsed_s);
+        char *line = odx_progress_json(p);
+        if (line)
+            puts(line);
+        odx_free(line);
         fflush(stdout);
         return;
     }
     if (is_error) {
         if (ui->tty && !ui->quiet)
             fputs("\r\033[K", stderr);
-        fprintf(stderr, "omnidex: %s: %s failed: %s\n", p->path ? p->path : "?",
-                p->stage ? p->stage : "index", p->reason ? p->reason : "unknown error");
+        fprintf(stderr, "omnidex: %s: %s failed: %s\n", esc(p->path ? p->path : "?"),
+                esc(p->stage ? p->stage : "index"), esc(p->reason ? p->reason : "unknown error"));
         return;
     }
     if (!ui->tty || ui->quiet)
@@ -315,15 +311,10 @@ static int cmd_index_common(const global *g, int argc, char **argv, bool rebuild
         odx_db_close(db);
     }
     if (ui.json) {
-        printf("{\"event\":\"summary\",\"status\":");
-        json_str(stdout, odx_status_str(st));
-        printf(",\"seen\":%lld,\"new\":%lld,\"changed\":%lld,\"reused\":%lld,"
-               "\"reembedded\":%lld,\"removed\":%lld,\"failed\":%lld,\"skipped\":%lld,"
-               "\"unchanged\":%lld,\"elapsed_s\":%.3f}\n",
-               (long long)s.n_seen, (long long)s.n_new, (long long)s.n_changed,
-               (long long)s.n_reused, (long long)s.n_reembedded, (long long)s.n_removed,
-               (long long)s.n_failed, (long long)s.n_skipped, (long long)s.n_unchanged,
-               s.elapsed_s);
+        char *line = odx_index_summary_json(st, &s, &e);
+        if (line)
+            puts(line);
+        odx_free(line);
     } else if (ui.tty && !ui.quiet && (st == ODX_OK || st == ODX_ERR_INTERRUPTED)) {
         fprintf(stderr,
                 "%lld new, %lld changed, %lld reused, %lld re-embedded, %lld removed, "
@@ -483,10 +474,11 @@ static int cmd_search(const global *g, int argc, char **argv)
             int n = odx_results_count(r);
             for (int i = 0; i < n; i++) {
                 const odx_result *x = odx_results_get(r, i);
-                printf("%.3f\t%s\t%s\t%s\n", x->score, x->path, x->domain ? x->domain : "-",
-                       x->short_caption ? x->short_caption : "");
+                printf("%.3f\t%s\t%s\t%s\n", x->score, esc(x->path),
+                       esc(x->domain ? x->domain : "-"), esc(x->short_caption));
                 if (p.explain && x->explain)
-                    printf("\t  matched: %s\n\t  %s\n", x->matched ? x->matched : "-", x->explain);
+                    printf("\t  matched: %s\n\t  %s\n", esc(x->matched ? x->matched : "-"),
+                           esc(x->explain));
             }
             if (n == 0 && isatty(1))
                 fprintf(stderr, "no results\n");
@@ -525,7 +517,7 @@ static int cmd_context(const global *g, int argc, char **argv)
     if (st == ODX_OK)
         st = odx_context(db, q, &p, &out, &e);
     if (st == ODX_OK)
-        fputs(out, stdout);
+        fputs(out, stdout); /* the library escaped the Markdown already */
     odx_free(out);
     odx_db_close(db);
     free(q);
@@ -570,29 +562,30 @@ static void print_captions(cJSON *desc)
             continue;
         cJSON *d = cJSON_GetObjectItem(c, "detailed"), *s = cJSON_GetObjectItem(c, "short");
         if (cJSON_IsString(s))
-            printf("short (%s):    %s\n", langs[l], s->valuestring);
+            printf("short (%s):    %s\n", langs[l], esc(s->valuestring));
         if (cJSON_IsString(d))
-            printf("detailed (%s): %s\n", langs[l], d->valuestring);
+            printf("detailed (%s): %s\n", langs[l], esc(d->valuestring));
         cJSON *t = cJSON_GetObjectItem(c, "tags"), *it;
         if (cJSON_GetArraySize(t) > 0) {
             printf("tags (%s):     ", langs[l]);
             int i = 0;
-            cJSON_ArrayForEach(it, t) printf("%s%s", i++ ? ", " : "", it->valuestring);
+            cJSON_ArrayForEach(it, t) printf("%s%s", i++ ? ", " : "", esc(it->valuestring));
             putchar('\n');
         }
     }
     cJSON *ocr = cJSON_GetObjectItem(desc, "ocr");
     cJSON *txt = cJSON_GetObjectItem(ocr, "text");
     if (cJSON_IsString(txt))
-        printf("text (%s):\n%s\n", str_or(cJSON_GetStringValue(cJSON_GetObjectItem(ocr, "lang")), "?"),
-               txt->valuestring);
+        printf("text (%s):\n%s\n",
+               esc(str_or(cJSON_GetStringValue(cJSON_GetObjectItem(ocr, "lang")), "?")),
+               esc_lines(txt->valuestring));
     cJSON *st = cJSON_GetObjectItem(desc, "structure");
     cJSON *md = cJSON_GetObjectItem(st, "table_markdown");
     if (cJSON_IsString(md))
-        printf("table:\n%s\n", md->valuestring);
+        printf("table:\n%s\n", esc_lines(md->valuestring));
     cJSON *objs = cJSON_GetObjectItem(cJSON_GetObjectItem(desc, "objects"), "detections"), *o;
     cJSON_ArrayForEach(o, objs) printf("object: %s %.2f\n",
-                                       cJSON_GetStringValue(cJSON_GetObjectItem(o, "label")),
+                                       esc(cJSON_GetStringValue(cJSON_GetObjectItem(o, "label"))),
                                        cJSON_GetNumberValue(cJSON_GetObjectItem(o, "score")));
 }
 
@@ -610,24 +603,24 @@ static int print_desc_text(const char *json)
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
         cJSON *v = cJSON_GetObjectItem(o, keys[i]);
         if (cJSON_IsString(v))
-            printf("%-12s %s\n", keys[i], v->valuestring);
+            printf("%-12s %s\n", keys[i], esc(v->valuestring));
         else if (cJSON_IsNumber(v))
             printf("%-12s %.0f\n", keys[i], v->valuedouble);
     }
     cJSON *dom = cJSON_GetObjectItem(desc, "domain");
     if (cJSON_IsString(dom)) {
         cJSON *ct = cJSON_GetObjectItem(desc, "chart_type");
-        printf("%-12s %s%s%s (confidence %.2f)\n", "domain", dom->valuestring,
-               cJSON_IsString(ct) ? "/" : "", cJSON_IsString(ct) ? ct->valuestring : "",
+        printf("%-12s %s%s%s (confidence %.2f)\n", "domain", esc(dom->valuestring),
+               cJSON_IsString(ct) ? "/" : "", esc(cJSON_IsString(ct) ? ct->valuestring : ""),
                cJSON_GetNumberValue(cJSON_GetObjectItem(desc, "domain_conf")));
         printf("%-12s %.0fx%.0f %s\n", "image", cJSON_GetNumberValue(cJSON_GetObjectItem(desc, "width")),
                cJSON_GetNumberValue(cJSON_GetObjectItem(desc, "height")),
-               str_or(cJSON_GetStringValue(cJSON_GetObjectItem(desc, "format")), ""));
+               esc(str_or(cJSON_GetStringValue(cJSON_GetObjectItem(desc, "format")), "")));
         cJSON *cols = cJSON_GetObjectItem(desc, "colors"), *c;
         printf("%-12s ", "colours");
         int i = 0;
         cJSON_ArrayForEach(c, cols) printf("%s%s %.0f%%", i++ ? ", " : "",
-                                           cJSON_GetStringValue(cJSON_GetObjectItem(c, "name")),
+                                           esc(cJSON_GetStringValue(cJSON_GetObjectItem(c, "name"))),
                                            100 * cJSON_GetNumberValue(cJSON_GetObjectItem(c, "share")));
         putchar('\n');
         print_captions(desc);
@@ -635,7 +628,7 @@ static int print_desc_text(const char *json)
     cJSON *copies = cJSON_GetObjectItem(o, "copies");
     if (cJSON_GetArraySize(copies) > 1) {
         cJSON *c;
-        cJSON_ArrayForEach(c, copies) printf("copy: %s\n", c->valuestring);
+        cJSON_ArrayForEach(c, copies) printf("copy: %s\n", esc(c->valuestring));
     }
     cJSON_Delete(o);
     return EXIT_OK;
@@ -732,7 +725,7 @@ static int cmd_stats(const global *g, int argc, char **argv)
         cJSON *o = cJSON_Parse(json), *it;
         cJSON_ArrayForEach(it, o) {
             if (cJSON_IsString(it))
-                printf("%-14s %s\n", it->string, it->valuestring);
+                printf("%-14s %s\n", it->string, esc(it->valuestring));
             else if (cJSON_IsNumber(it))
                 printf("%-14s %.0f\n", it->string, it->valuedouble);
             else if (cJSON_IsObject(it)) {
@@ -766,9 +759,9 @@ static int cmd_errors(const global *g, int argc, char **argv)
     } else {
         cJSON *a = cJSON_Parse(json), *it;
         cJSON_ArrayForEach(it, a) printf("%s\t%s\t%s\n",
-                                         cJSON_GetStringValue(cJSON_GetObjectItem(it, "path")),
-                                         str_or(cJSON_GetStringValue(cJSON_GetObjectItem(it, "stage")), "-"),
-                                         str_or(cJSON_GetStringValue(cJSON_GetObjectItem(it, "reason")), "-"));
+                                         esc(cJSON_GetStringValue(cJSON_GetObjectItem(it, "path"))),
+                                         esc(str_or(cJSON_GetStringValue(cJSON_GetObjectItem(it, "stage")), "-")),
+                                         esc(str_or(cJSON_GetStringValue(cJSON_GetObjectItem(it, "reason")), "-")));
         cJSON_Delete(a);
     }
     odx_free(json);
@@ -872,7 +865,7 @@ int main(int argc, char **argv)
             printf("omnidex %s\n", ODX_VERSION);
             return EXIT_OK;
         } else if (a[0] == '-') {
-            fprintf(stderr, "omnidex: unknown option '%s'\n", a);
+            fprintf(stderr, "omnidex: unknown option '%s'\n", esc(a));
             main_help(stderr);
             return EXIT_USAGE;
         } else {
@@ -888,6 +881,6 @@ int main(int argc, char **argv)
     for (size_t c = 0; c < sizeof COMMANDS / sizeof *COMMANDS; c++)
         if (!strcmp(argv[i], COMMANDS[c].name))
             return COMMANDS[c].fn(&g, argc - i, argv + i);
-    fprintf(stderr, "omnidex: unknown command '%s'\nTry 'omnidex --help'.\n", argv[i]);
+    fprintf(stderr, "omnidex: unknown command '%s'\nTry 'omnidex --help'.\n", esc(argv[i]));
     return EXIT_USAGE;
 }

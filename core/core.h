@@ -96,5 +96,25 @@ bool core_is_cjk(int32_t cp);
 bool core_has_cjk(const char *s);
 /* Copies s into a valid UTF-8 string (invalid bytes become U+FFFD). */
 char *core_utf8_sanitize(const char *s, size_t len);
+/* True when s[0..len) is valid UTF-8 (no overlong forms, no surrogates). */
+bool core_utf8_valid(const char *s, size_t len);
+/* Standard base64 (RFC 4648, with padding) of n bytes; malloc'd. */
+char *core_base64(const void *p, size_t n);
+
+/* Output safety (text.c). core_text_escape makes untrusted text (file
+ * names, OCR text, captions, error reasons) safe to print on a terminal:
+ * C0 controls, DEL and invalid UTF-8 bytes become \xHH, C1 controls and
+ * the bidirectional override/isolate marks \uHHHH; everything else,
+ * backslashes included, is kept. multiline keeps newline and tab (for
+ * blocks of OCR text or tables); otherwise they are escaped too, so one
+ * field stays on one line. Returns malloc'd text (NULL s: ""). */
+char *core_text_escape(const char *s, size_t len, bool multiline);
+/* The one rule for file paths in JSON: o[key] is the path as valid UTF-8
+ * (invalid bytes replaced by U+FFFD) and, only when the path is not valid
+ * UTF-8, o[key "_b64"] holds the standard base64 of its raw bytes. */
+struct cJSON;
+bool core_json_add_path(struct cJSON *o, const char *key, const char *path, size_t len);
+/* o[key] = s as valid UTF-8 (invalid bytes replaced): for messages. */
+bool core_json_add_text(struct cJSON *o, const char *key, const char *s);
 
 #endif

@@ -57,6 +57,23 @@ typedef struct odx_err {
 
 ODX_API const char *odx_status_str(odx_status s);
 
+/* Output rules, kept by everything omnidex writes:
+ * - JSON: a file path is "path": valid UTF-8 text in which bytes that are
+ *   not UTF-8 are replaced by U+FFFD, plus "path_b64": the standard base64
+ *   of the raw bytes, present only when the path is not valid UTF-8 (the
+ *   same for other path fields: "db_dir"/"db_dir_b64", and "copies" with
+ *   "copies_b64", one entry per copy, null where not needed). Every other
+ *   string is valid UTF-8.
+ * - Text for people: odx_text_escape makes untrusted text (file names,
+ *   OCR text, captions, error reasons) safe for a terminal: C0 controls
+ *   (ESC, CR, LF, ...), DEL and bytes that are not UTF-8 become \xHH, C1
+ *   controls and the bidirectional override/isolate marks \uHHHH; other
+ *   text, backslashes included, is unchanged. multiline keeps newline and
+ *   tab (blocks of OCR text); otherwise they are escaped, so a field stays
+ *   on its line. Returns text freed with odx_free (NULL s gives ""), NULL
+ *   on no memory. */
+ODX_API char *odx_text_escape(const char *s, bool multiline);
+
 /* Logging hook. level: 0 error, 1 warning, 2 info, 3 debug. The default
  * prints warnings and errors to stderr. Call before opening handles. */
 typedef void (*odx_log_fn)(int level, const char *msg, void *user);
@@ -150,6 +167,20 @@ typedef struct odx_index_stats {
 ODX_API odx_status odx_index(odx_db *db, const char *const *roots, int n_roots,
                              const odx_index_params *p, odx_index_stats *stats,
                              odx_err *err);
+
+/* One progress event as a single-line JSON object (no newline): event,
+ * path (see "Output rules" below), stage, reason, done, total, elapsed_s.
+ * Freed with odx_free; NULL on no memory. */
+ODX_API char *odx_progress_json(const odx_progress *p);
+
+/* The closing summary of an index run as a single-line JSON object:
+ * "event":"summary", "status" = "ok" (every file indexed), "partial" (the
+ * run finished but stats->n_failed files failed), "interrupted" (st is
+ * ODX_ERR_INTERRUPTED) or "failed" (the run stopped on an error: "error"
+ * holds err's message and "code" odx_status_str(st)), then the counters.
+ * Freed with odx_free. */
+ODX_API char *odx_index_summary_json(odx_status st, const odx_index_stats *stats,
+                                     const odx_err *err);
 
 /* Re-captions (and re-embeds) every indexed image now. */
 ODX_API odx_status odx_rebuild(odx_db *db, const odx_index_params *p,

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,6 +248,61 @@ odx_status odx_rebuild_fresh(const char *dir, const odx_db_params *dpin,
     return st;
 }
 
+char *odx_text_escape(const char *s, bool multiline)
+{
+    return core_text_escape(s, s ? strlen(s) : 0, multiline);
+}
+
+char *odx_progress_json(const odx_progress *p)
+{
+    if (!p)
+        return NULL;
+    cJSON *o = cJSON_CreateObject();
+    core_json_add_text(o, "event", p->event ? p->event : "");
+    if (p->path)
+        core_json_add_path(o, "path", p->path, strlen(p->path));
+    if (p->stage)
+        core_json_add_text(o, "stage", p->stage);
+    if (p->reason)
+        core_json_add_text(o, "reason", p->reason);
+    cJSON_AddNumberToObject(o, "done", (double)p->done);
+    cJSON_AddNumberToObject(o, "total", (double)p->total);
+    cJSON_AddNumberToObject(o, "elapsed_s", round(p->elapsed_s * 1000) / 1000);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+char *odx_index_summary_json(odx_status st, const odx_index_stats *stats, const odx_err *err)
+{
+    odx_index_stats z;
+    memset(&z, 0, sizeof z);
+    const odx_index_stats *s = stats ? stats : &z;
+    const char *status = st == ODX_OK ? (s->n_failed ? "partial" : "ok")
+                         : st == ODX_ERR_INTERRUPTED ? "interrupted"
+                                                     : "failed";
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "event", "summary");
+    cJSON_AddStringToObject(o, "status", status);
+    if (st != ODX_OK) {
+        cJSON_AddStringToObject(o, "code", odx_status_str(st));
+        core_json_add_text(o, "error", err && err->msg[0] ? err->msg : odx_status_str(st));
+    }
+    const struct {
+        const char *k;
+        int64_t v;
+    } n[] = {{"seen", s->n_seen},       {"new", s->n_new},         {"changed", s->n_changed},
+             {"reused", s->n_reused},   {"reembedded", s->n_reembedded},
+             {"removed", s->n_removed}, {"failed", s->n_failed},   {"skipped", s->n_skipped},
+             {"unchanged", s->n_unchanged}};
+    for (size_t i = 0; i < sizeof n / sizeof *n; i++)
+        cJSON_AddNumberToObject(o, n[i].k, (double)n[i].v);
+    cJSON_AddNumberToObject(o, "elapsed_s", round(s->elapsed_s * 1000) / 1000);
+    char *txt = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return txt;
+}
+
 odx_status odx_search(odx_db *db, const char *query, const odx_search_params *p,
                       odx_results **out, odx_err *err)
 {
@@ -282,15 +338,11 @@ static void add_col(cJSON *o, const char *k, sqlite3_stmt *st, int i)
         cJSON_AddNumberToObject(o, k, sqlite3_column_double(st, i));
         break;
     case SQLITE_TEXT:
-        cJSON_AddStringToObject(o, k, (const char *)sqlite3_column_text(st, i));
+        core_json_add_text(o, k, (const char *)sqlite3_column_text(st, i));
         break;
-    case SQLITE_BLOB: {
-        char *s = core_utf8_sanitize(sqlite3_column_blob(st, i),
-                                     (size_t)sqlite3_column_bytes(st, i));
-        cJSON_AddStringToObject(o, k, s ? s : "");
-        free(s);
+    case SQLITE_BLOB: /* paths are byte-exact BLOBs: the one JSON rule for paths */
+        core_json_add_path(o, k, sqlite3_column_blob(st, i), (size_t)sqlite3_column_bytes(st, i));
         break;
-    }
     default:
         break;
     }
@@ -353,13 +405,31 @@ odx_status odx_show_json(odx_db *db, const char *path, char **json, odx_err *err
         if (sqlite3_prepare_v2(sq, "SELECT path FROM images WHERE hash = ? ORDER BY path", -1,
                                &ps, NULL) == SQLITE_OK) {
             sqlite3_bind_text(ps, 1, hash, -1, SQLITE_TRANSIENT);
+            /* copies[i] follows the path rule as an array: copies_b64[i] is
+             * the base64 of a copy that is not UTF-8 (null for the others),
+             * and copies_b64 is there only when some copy needs it */
             cJSON *a = cJSON_AddArrayToObject(o, "copies");
+            cJSON *b64 = cJSON_CreateArray();
+            bool any_b64 = false;
             while (sqlite3_step(ps) == SQLITE_ROW) {
-                char *s = core_utf8_sanitize(sqlite3_column_blob(ps, 0),
-                                             (size_t)sqlite3_column_bytes(ps, 0));
+                const char *raw = sqlite3_column_blob(ps, 0);
+                size_t n = (size_t)sqlite3_column_bytes(ps, 0);
+                char *s = core_utf8_sanitize(raw, n);
                 cJSON_AddItemToArray(a, cJSON_CreateString(s ? s : ""));
                 free(s);
+                if (raw && !core_utf8_valid(raw, n)) {
+                    char *e = core_base64(raw, n);
+                    cJSON_AddItemToArray(b64, e ? cJSON_CreateString(e) : cJSON_CreateNull());
+                    free(e);
+                    any_b64 = true;
+                } else {
+                    cJSON_AddItemToArray(b64, cJSON_CreateNull());
+                }
             }
+            if (any_b64)
+                cJSON_AddItemToObject(o, "copies_b64", b64);
+            else
+                cJSON_Delete(b64);
         }
         sqlite3_finalize(ps);
     }
@@ -385,7 +455,7 @@ odx_status odx_stats_json(odx_db *db, char **json, odx_err *err)
     if (st != ODX_OK)
         return st;
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "db_dir", db->dir);
+    core_json_add_path(o, "db_dir", db->dir, strlen(db->dir));
     cJSON_AddNumberToObject(o, "images", (double)s.n_images);
     cJSON_AddNumberToObject(o, "errors", (double)s.n_errors);
     cJSON_AddNumberToObject(o, "contents", (double)s.n_content);
@@ -398,7 +468,7 @@ odx_status odx_stats_json(odx_db *db, char **json, odx_err *err)
     cJSON_AddStringToObject(o, "engine", CAP_ENGINE_VERSION);
     cJSON_AddStringToObject(o, "embedder", emb_model_id());
     cJSON_AddNumberToObject(o, "dim", EMB_DIM);
-    cJSON_AddStringToObject(o, "models_dir", db->models_dir);
+    core_json_add_path(o, "models_dir", db->models_dir, strlen(db->models_dir));
     /* images per domain */
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(store_sqlite(db->s),
@@ -467,9 +537,7 @@ odx_status odx_caption_file(const char *path, const odx_caption_params *pin, cha
     if (st == ODX_OK) {
         cJSON *o = cap_desc_to_json(d);
         if (o) {
-            char *p8 = core_utf8_sanitize(path, strlen(path));
-            cJSON_AddStringToObject(o, "path", p8 ? p8 : "");
-            free(p8);
+            core_json_add_path(o, "path", path, strlen(path));
         }
         *json = print_json(o, err);
         if (!*json)

@@ -34,28 +34,45 @@ static char *trim_text(const char *s, size_t max)
     return o;
 }
 
+/* Appends untrusted text (a file name, OCR text) with its control
+ * characters escaped: the block is read on terminals and by LLMs. */
+static void put_safe(core_buf *b, const char *s, bool multiline)
+{
+    char *t = core_text_escape(s, s ? strlen(s) : 0, multiline);
+    core_buf_puts(b, t ? t : "");
+    free(t);
+}
+
 static void md_block(core_buf *b, int num, const odx_result *r, size_t text_budget)
 {
-    core_buf_printf(b, "### [%d] %s\n", num, r->path);
-    core_buf_printf(b, "- domain: %s; size: %dx%d; relevance: %.2f\n",
+    core_buf_printf(b, "### [%d] ", num);
+    put_safe(b, r->path, false);
+    core_buf_printf(b, "\n- domain: %s; size: %dx%d; relevance: %.2f\n",
                     r->domain ? r->domain : "unknown", r->width, r->height, r->score);
-    if (r->detailed_caption)
-        core_buf_printf(b, "- caption: %s\n", r->detailed_caption);
-    else if (r->short_caption)
-        core_buf_printf(b, "- caption: %s\n", r->short_caption);
+    const char *cap = r->detailed_caption ? r->detailed_caption : r->short_caption;
+    if (cap) {
+        core_buf_puts(b, "- caption: ");
+        put_safe(b, cap, false);
+        core_buf_puts(b, "\n");
+    }
     size_t used = 0;
     if (r->structure && *r->structure && text_budget > 40) {
         char *t = trim_text(r->structure, text_budget / 2 > 200 ? text_budget / 2 : text_budget);
         if (t) {
-            core_buf_printf(b, "- structure:\n\n%s\n\n", t);
+            core_buf_puts(b, "- structure:\n\n");
+            put_safe(b, t, true);
+            core_buf_puts(b, "\n\n");
             used = strlen(t);
             free(t);
         }
     }
     if (r->ocr_text && *r->ocr_text && text_budget > used + 40) {
         char *t = trim_text(r->ocr_text, text_budget - used);
-        if (t && *t)
-            core_buf_printf(b, "- text in the image:\n\n```\n%s\n```\n", t);
+        if (t && *t) {
+            core_buf_puts(b, "- text in the image:\n\n```\n");
+            put_safe(b, t, true);
+            core_buf_puts(b, "\n```\n");
+        }
         free(t);
     }
     core_buf_puts(b, "\n");
@@ -65,16 +82,16 @@ static cJSON *json_block(int num, const odx_result *r, size_t text_budget)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "number", num);
-    cJSON_AddStringToObject(o, "path", r->path);
+    core_json_add_path(o, "path", r->path, strlen(r->path));
     cJSON_AddStringToObject(o, "domain", r->domain ? r->domain : "unknown");
     cJSON_AddNumberToObject(o, "score", (double)(int)(r->score * 1000 + 0.5) / 1000);
     if (r->detailed_caption)
-        cJSON_AddStringToObject(o, "caption", r->detailed_caption);
+        core_json_add_text(o, "caption", r->detailed_caption);
     size_t used = 0;
     if (r->structure && *r->structure) {
         char *t = trim_text(r->structure, text_budget / 2 > 200 ? text_budget / 2 : text_budget);
         if (t) {
-            cJSON_AddStringToObject(o, "structure", t);
+            core_json_add_text(o, "structure", t);
             used = strlen(t);
         }
         free(t);
@@ -82,7 +99,7 @@ static cJSON *json_block(int num, const odx_result *r, size_t text_budget)
     if (r->ocr_text && *r->ocr_text && text_budget > used + 40) {
         char *t = trim_text(r->ocr_text, text_budget - used);
         if (t && *t)
-            cJSON_AddStringToObject(o, "text", t);
+            core_json_add_text(o, "text", t);
         free(t);
     }
     return o;
@@ -104,7 +121,7 @@ odx_status ret_context(store *s, const char *query, const odx_context_params *pi
     core_buf_init(&b, budget * 2 + 4096);
     if (p.json) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "query", query);
+        core_json_add_text(o, "query", query);
         cJSON *a = cJSON_AddArrayToObject(o, "images");
         cJSON_AddStringToObject(o, "instruction", CITE_EN);
         size_t used = strlen(query) + 200;
@@ -131,7 +148,9 @@ odx_status ret_context(store *s, const char *query, const odx_context_params *pi
         *out = txt;
         return ODX_OK;
     }
-    core_buf_printf(&b, "## Images relevant to: %s\n\n", query);
+    core_buf_puts(&b, "## Images relevant to: ");
+    put_safe(&b, query, false);
+    core_buf_puts(&b, "\n\n");
     if (n == 0)
         core_buf_puts(&b, "No indexed image matches this query.\n\n");
     size_t tail = strlen(CITE_EN) + 2;

@@ -194,7 +194,7 @@ const odx_result *odx_results_get(const odx_results *r, int i)
 static void add_opt(cJSON *o, const char *k, const char *v)
 {
     if (v)
-        cJSON_AddStringToObject(o, k, v);
+        core_json_add_text(o, k, v);
 }
 
 char *odx_results_json(const odx_results *r)
@@ -204,7 +204,7 @@ char *odx_results_json(const odx_results *r)
         const odx_result *x = &r->items[i];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "rank", i + 1);
-        cJSON_AddStringToObject(o, "path", x->path);
+        core_json_add_path(o, "path", x->path, strlen(x->path));
         cJSON_AddNumberToObject(o, "id", (double)x->image_id);
         cJSON_AddNumberToObject(o, "score", round(x->score * 1000) / 1000);
         add_opt(o, "domain", x->domain);
@@ -219,8 +219,10 @@ char *odx_results_json(const odx_results *r)
                 const char *e = strstr(p, ", ");
                 size_t n = e ? (size_t)(e - p) : strlen(p);
                 char *s = strndup(p, n);
-                if (s)
-                    cJSON_AddItemToArray(t, cJSON_CreateString(s));
+                char *c = s ? core_utf8_sanitize(s, n) : NULL;
+                if (c)
+                    cJSON_AddItemToArray(t, cJSON_CreateString(c));
+                free(c);
                 free(s);
                 p += n;
                 if (e)

@@ -2,6 +2,7 @@
 #include "check.h"
 #include "core.h"
 
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 
 static void test_err(void)
@@ -70,8 +71,71 @@ static void test_utf8(void)
     free(s);
 }
 
+static void check_escape(const char *in, size_t len, bool multi, const char *want)
+{
+    char *o = core_text_escape(in, len, multi);
+    CHECK_STR(o, want);
+    free(o);
+}
+
+/* Terminal output safety: nothing that moves the cursor, recolours or
+ * reorders survives; readable text, Chinese and backslashes do. */
+static void test_escape(void)
+{
+    const char name[] = "esc\033[31mred\rcr\nnl.png";
+    check_escape(name, strlen(name), false, "esc\\x1b[31mred\\x0dcr\\x0anl.png");
+    check_escape("a\tb\nc\r", 6, true, "a\tb\nc\\x0d");
+    check_escape("a\tb", 3, false, "a\\x09b");
+    /* OCR-like block: lines and tabs kept, a CR and a screen clear not */
+    const char ocr[] = "Total\r\n\033[2JRevenue\tQ1\n";
+    check_escape(ocr, strlen(ocr), true, "Total\\x0d\n\\x1b[2JRevenue\tQ1\n");
+    check_escape("del\x7f bell\x07", 10, false, "del\\x7f bell\\x07");
+    check_escape("csi\xc2\x9b" "2J", 7, false, "csi\\u009b2J");       /* C1 CSI */
+    check_escape("abc\xe2\x80\xaegnp.exe", 13, false, "abc\\u202egnp.exe"); /* RLO */
+    check_escape("bad\xff\xfe.png", 9, false, "bad\\xff\\xfe.png");
+    check_escape("\xe5\x9b\xbe\xe8\xa1\xa8 C:\\dir", 13, false, "\xe5\x9b\xbe\xe8\xa1\xa8 C:\\dir");
+    check_escape("nul\0x", 5, false, "nul\\x00x");
+    char *o = core_text_escape(NULL, 0, false);
+    CHECK_STR(o, "");
+    free(o);
+}
+
+static void test_json_path(void)
+{
+    char *b = core_base64("", 0);
+    CHECK_STR(b, "");
+    free(b);
+    b = core_base64("f", 1);
+    CHECK_STR(b, "Zg==");
+    free(b);
+    b = core_base64("foob", 4);
+    CHECK_STR(b, "Zm9vYg==");
+    free(b);
+    b = core_base64("\xff\xfe\xfd", 3);
+    CHECK_STR(b, "//79");
+    free(b);
+    CHECK(core_utf8_valid("\xe5\x9b\xbe", 3));
+    CHECK(core_utf8_valid("\xef\xbf\xbd", 3)); /* a real U+FFFD */
+    CHECK(!core_utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
+    CHECK(!core_utf8_valid("\xc0\xaf", 2));      /* overlong '/' */
+    CHECK(!core_utf8_valid("a\xff", 2));
+
+    cJSON *o = cJSON_CreateObject();
+    CHECK(core_json_add_path(o, "path", "/a/\xe5\x9b\xbe.png", 10));
+    CHECK(core_json_add_path(o, "bad", "/x\xff.png", 7));
+    CHECK(core_json_add_text(o, "reason", "oops \xfe"));
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(o, "path")), "/a/\xe5\x9b\xbe.png");
+    CHECK(cJSON_GetObjectItem(o, "path_b64") == NULL); /* valid UTF-8: no b64 */
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(o, "bad")), "/x\xef\xbf\xbd.png");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(o, "bad_b64")), "L3j/LnBuZw==");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(o, "reason")), "oops \xef\xbf\xbd");
+    cJSON_Delete(o);
+}
+
 int main(void)
 {
+    test_escape();
+    test_json_path();
     test_err();
     test_buf();
     test_sha();

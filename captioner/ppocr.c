@@ -1,0 +1,833 @@
+/* ppocr.c - the PP-OCR text reader: image -> DB detector probability map ->
+ * boxes (binarise, components, minimum-area rectangles, box score, unclip)
+ * -> perspective crops at height 48 -> direction classifier (0/180) ->
+ * recogniser, batched by width -> CTC greedy decoding over ppocr_keys_v1.txt
+ * -> lines in reading order. The networks run on captioner/tfjs (ONNX
+ * front-end); pre/post-processing follows PaddleOCR's published inference
+ * settings (det 960 max side, thresholds 0.3/0.6, unclip 1.5, rec 3x48x320). */
+#include "ppocr.h"
+
+#include "tfjs/tfjs.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REC_H 48
+#define REC_W 320
+#define CLS_W 192
+#define REC_BATCH 6
+#define REC_MAX_W 1600
+#define MAX_KEYS 20000
+
+struct cap_ppocr {
+    tfj_model *det, *rec, *cls;
+    char **keys; /* index 1..n_keys; 0 is blank, n_keys+1 is space */
+    int n_keys;
+    char *key_data;
+};
+
+struct cap_ppocr_state {
+    const cap_ppocr *p;
+    tfj_state *det, *rec, *cls;
+    double t_det, t_cls, t_rec, t_total;
+};
+
+cap_ppocr_params cap_ppocr_params_default(void)
+{
+    cap_ppocr_params p = {960, 0.3f, 0.6f, 1.5f, 0.5f, true, 0.9f, 200};
+    return p;
+}
+
+void cap_ppocr_free(cap_ppocr *p)
+{
+    if (!p) return;
+    tfj_model_free(p->det);
+    tfj_model_free(p->rec);
+    tfj_model_free(p->cls);
+    free(p->keys);
+    free(p->key_data);
+    free(p);
+}
+
+static odx_status load_keys(cap_ppocr *p, const char *path, odx_err *err)
+{
+    size_t len = 0;
+    uint8_t *d = NULL;
+    odx_status st = core_read_file(path, 4 << 20, &d, &len, err);
+    if (st != ODX_OK) return st;
+    p->key_data = (char *)d;
+    int n = 0;
+    for (size_t i = 0; i < len; i++) n += d[i] == '\n';
+    p->keys = calloc((size_t)n + 4, sizeof(char *));
+    if (!p->keys) return core_err(err, ODX_ERR_NOMEM, "out of memory");
+    char *s = p->key_data;
+    char *end = s + len;
+    p->n_keys = 0;
+    while (s < end && p->n_keys < MAX_KEYS) {
+        char *nl = memchr(s, '\n', (size_t)(end - s));
+        if (!nl) nl = end;
+        if (nl > s && nl[-1] == '\r') nl[-1] = 0;
+        *nl = 0;
+        p->keys[++p->n_keys] = s;
+        s = nl + 1;
+    }
+    if (p->n_keys < 10)
+        return core_err(err, ODX_ERR_MODEL, "'%s' holds %d characters", path, p->n_keys);
+    return ODX_OK;
+}
+
+odx_status cap_ppocr_load(const char *dir, cap_ppocr **out, odx_err *err)
+{
+    static const char *files[3] = {"ch_PP-OCRv4_det_infer.onnx", "ch_PP-OCRv4_rec_infer.onnx",
+                                   "ch_ppocr_mobile_v2.0_cls_infer.onnx"};
+    cap_ppocr *p = calloc(1, sizeof *p);
+    if (!p) return core_err(err, ODX_ERR_NOMEM, "out of memory");
+    char path[2048];
+    odx_status st = ODX_OK;
+    tfj_model **ms[3] = {&p->det, &p->rec, &p->cls};
+    for (int k = 0; k < 3 && st == ODX_OK; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir ? dir : ".", files[k]);
+        odx_err e2 = {0};
+        st = tfj_model_load_onnx(path, ms[k], &e2);
+        if (st == ODX_ERR_NOT_FOUND)
+            core_err(err, st, "PP-OCR model '%.400s' missing: run scripts/fetch_models.sh", path);
+        else if (st != ODX_OK)
+            core_err(err, st, "%s", e2.msg);
+    }
+    if (st == ODX_OK) {
+        snprintf(path, sizeof path, "%s/ppocr_keys_v1.txt", dir ? dir : ".");
+        st = load_keys(p, path, err);
+    }
+    if (st != ODX_OK) {
+        cap_ppocr_free(p);
+        return st;
+    }
+    *out = p;
+    return ODX_OK;
+}
+
+odx_status cap_ppocr_state_new(const cap_ppocr *p, cap_ppocr_state **out, odx_err *err)
+{
+    cap_ppocr_state *s = calloc(1, sizeof *s);
+    if (!s) return core_err(err, ODX_ERR_NOMEM, "out of memory");
+    s->p = p;
+    odx_status st;
+    if ((st = tfj_state_new(p->det, &s->det, err)) || (st = tfj_state_new(p->rec, &s->rec, err)) ||
+        (st = tfj_state_new(p->cls, &s->cls, err))) {
+        cap_ppocr_state_free(s);
+        return st;
+    }
+    *out = s;
+    return ODX_OK;
+}
+
+void cap_ppocr_state_free(cap_ppocr_state *s)
+{
+    if (!s) return;
+    tfj_state_free(s->det);
+    tfj_state_free(s->rec);
+    tfj_state_free(s->cls);
+    free(s);
+}
+
+void cap_ppocr_state_times(const cap_ppocr_state *s, double *det, double *cls, double *rec,
+                           double *total)
+{
+    if (det) *det = s ? s->t_det : 0;
+    if (cls) *cls = s ? s->t_cls : 0;
+    if (rec) *rec = s ? s->t_rec : 0;
+    if (total) *total = s ? s->t_total : 0;
+}
+
+void cap_ppocr_lines_free(cap_ppocr_line *l, int n)
+{
+    if (!l) return;
+    for (int i = 0; i < n; i++) free(l[i].text);
+    free(l);
+}
+
+/* ----------------------------------------------------------- pixels ---- */
+
+/* Bilinear sample of channel c at (x, y) in pixel-centre coordinates,
+ * edges replicated. */
+static inline float sample(const cap_image *im, float x, float y, int c)
+{
+    if (x < 0) x = 0;
+    if (y < 0) y = 0;
+    if (x > im->w - 1) x = (float)(im->w - 1);
+    if (y > im->h - 1) y = (float)(im->h - 1);
+    int x0 = (int)x, y0 = (int)y;
+    int x1 = x0 + 1 < im->w ? x0 + 1 : x0, y1 = y0 + 1 < im->h ? y0 + 1 : y0;
+    float fx = x - (float)x0, fy = y - (float)y0;
+    const uint8_t *r0 = im->rgb + (size_t)y0 * im->w * 3, *r1 = im->rgb + (size_t)y1 * im->w * 3;
+    float a = r0[x0 * 3 + c] + (r0[x1 * 3 + c] - r0[x0 * 3 + c]) * fx;
+    float b = r1[x0 * 3 + c] + (r1[x1 * 3 + c] - r1[x0 * 3 + c]) * fx;
+    return a + (b - a) * fy;
+}
+
+/* Resizes im (bilinear, half-pixel centres) into a CHW float block of
+ * h x stride, filling the first w columns, channels in BGR order (the
+ * models were trained on OpenCV's BGR), normalised per channel. */
+static void to_input(const cap_image *im, int w, int h, int stride, const float *mean,
+                     const float *std, float *out)
+{
+    float sx = (float)im->w / (float)w, sy = (float)im->h / (float)h;
+    for (int y = 0; y < h; y++) {
+        float fy = ((float)y + 0.5f) * sy - 0.5f;
+        for (int x = 0; x < w; x++) {
+            float fx = ((float)x + 0.5f) * sx - 0.5f;
+            for (int c = 0; c < 3; c++) {
+                float v = sample(im, fx, fy, 2 - c) / 255.0f;
+                out[((size_t)c * h + y) * stride + x] = (v - mean[c]) / std[c];
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------ boxes ---- */
+
+static float cross(const float *o, const float *a, const float *b)
+{
+    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
+}
+
+static int cmp_pt(const void *a, const void *b)
+{
+    const float *p = a, *q = b;
+    if (p[0] != q[0]) return p[0] < q[0] ? -1 : 1;
+    return p[1] < q[1] ? -1 : p[1] > q[1];
+}
+
+/* Andrew's monotone chain; pts sorted in place; hull written to h (2n floats
+ * room), returns its vertex count. */
+static int hull(float *pts, int n, float *h)
+{
+    qsort(pts, (size_t)n, 2 * sizeof(float), cmp_pt);
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        while (k >= 2 && cross(&h[2 * (k - 2)], &h[2 * (k - 1)], &pts[2 * i]) <= 0) k--;
+        h[2 * k] = pts[2 * i];
+        h[2 * k + 1] = pts[2 * i + 1];
+        k++;
+    }
+    for (int i = n - 2, t = k + 1; i >= 0; i--) {
+        while (k >= t && cross(&h[2 * (k - 2)], &h[2 * (k - 1)], &pts[2 * i]) <= 0) k--;
+        h[2 * k] = pts[2 * i];
+        h[2 * k + 1] = pts[2 * i + 1];
+        k++;
+    }
+    return n > 1 ? k - 1 : n;
+}
+
+/* Orders 4 corners like PaddleOCR's get_mini_boxes: by x; the left pair's
+ * upper is TL, lower BL; the right pair's upper TR, lower BR. */
+static void order_quad(const float *c, float *q)
+{
+    float p[8];
+    memcpy(p, c, sizeof p);
+    qsort(p, 4, 2 * sizeof(float), cmp_pt);
+    int tl = p[1] < p[3] ? 0 : 1, bl = 1 - tl;
+    int tr = p[5] < p[7] ? 2 : 3, br = 5 - tr;
+    q[0] = p[2 * tl], q[1] = p[2 * tl + 1];
+    q[2] = p[2 * tr], q[3] = p[2 * tr + 1];
+    q[4] = p[2 * br], q[5] = p[2 * br + 1];
+    q[6] = p[2 * bl], q[7] = p[2 * bl + 1];
+}
+
+/* Rectangle from centre, unit axis u, half extents: corners. */
+static void rect_corners(float cx, float cy, float ux, float uy, float hw, float hh, float *c)
+{
+    float vx = -uy, vy = ux;
+    float s[4][2] = {{-1, -1}, {1, -1}, {1, 1}, {-1, 1}};
+    for (int k = 0; k < 4; k++) {
+        c[2 * k] = cx + s[k][0] * hw * ux + s[k][1] * hh * vx;
+        c[2 * k + 1] = cy + s[k][0] * hw * uy + s[k][1] * hh * vy;
+    }
+}
+
+/* Rotating calipers over the hull's edges: the rectangle of least area. */
+static float min_rect_hull(const float *h, int k, float *cx, float *cy, float *ux, float *uy,
+                           float *w, float *ht)
+{
+    float best = FLT_MAX;
+    *ux = 1, *uy = 0, *w = 0, *ht = 0, *cx = k ? h[0] : 0, *cy = k ? h[1] : 0;
+    if (k == 1) return 0;
+    for (int i = 0; i < k; i++) {
+        const float *a = &h[2 * i], *b = &h[2 * ((i + 1) % k)];
+        float dx = b[0] - a[0], dy = b[1] - a[1], len = sqrtf(dx * dx + dy * dy);
+        if (len < 1e-6f) continue;
+        dx /= len, dy /= len;
+        float umin = FLT_MAX, umax = -FLT_MAX, vmin = FLT_MAX, vmax = -FLT_MAX;
+        for (int j = 0; j < k; j++) {
+            float u = h[2 * j] * dx + h[2 * j + 1] * dy, v = -h[2 * j] * dy + h[2 * j + 1] * dx;
+            umin = u < umin ? u : umin, umax = u > umax ? u : umax;
+            vmin = v < vmin ? v : vmin, vmax = v > vmax ? v : vmax;
+        }
+        float area = (umax - umin) * (vmax - vmin);
+        if (area < best - 1e-6f) {
+            best = area;
+            float mu = (umin + umax) / 2, mv = (vmin + vmax) / 2;
+            *cx = mu * dx - mv * dy;
+            *cy = mu * dy + mv * dx;
+            *ux = dx, *uy = dy;
+            *w = umax - umin, *ht = vmax - vmin;
+        }
+    }
+    return best;
+}
+
+float cap_ppocr_min_rect(const float *pts, int n, float quad[8])
+{
+    float *p = malloc((size_t)n * 2 * sizeof(float)), *h = malloc(((size_t)n * 2 + 2) * 2 * sizeof(float));
+    float side = 0;
+    if (p && h && n > 0) {
+        memcpy(p, pts, (size_t)n * 2 * sizeof(float));
+        int k = hull(p, n, h);
+        float cx, cy, ux, uy, w, ht, c[8];
+        min_rect_hull(h, k, &cx, &cy, &ux, &uy, &w, &ht);
+        rect_corners(cx, cy, ux, uy, w / 2, ht / 2, c);
+        order_quad(c, quad);
+        side = w < ht ? w : ht;
+    } else {
+        memset(quad, 0, 8 * sizeof(float));
+    }
+    free(p);
+    free(h);
+    return side;
+}
+
+/* Mean probability inside the (convex) quad. */
+static float box_score(const float *prob, int W, int H, const float *q)
+{
+    float xmn = q[0], xmx = q[0], ymn = q[1], ymx = q[1];
+    for (int k = 1; k < 4; k++) {
+        xmn = fminf(xmn, q[2 * k]), xmx = fmaxf(xmx, q[2 * k]);
+        ymn = fminf(ymn, q[2 * k + 1]), ymx = fmaxf(ymx, q[2 * k + 1]);
+    }
+    int x0 = (int)floorf(xmn), x1 = (int)ceilf(xmx), y0 = (int)floorf(ymn), y1 = (int)ceilf(ymx);
+    x0 = x0 < 0 ? 0 : x0, y0 = y0 < 0 ? 0 : y0;
+    x1 = x1 > W - 1 ? W - 1 : x1, y1 = y1 > H - 1 ? H - 1 : y1;
+    double s = 0;
+    int64_t cnt = 0;
+    for (int y = y0; y <= y1; y++)
+        for (int x = x0; x <= x1; x++) {
+            float pt[2] = {(float)x, (float)y};
+            bool in = true;
+            for (int k = 0; k < 4 && in; k++)
+                in = cross(&q[2 * k], &q[2 * ((k + 1) % 4)], pt) >= -0.5f *
+                     hypotf(q[2 * ((k + 1) % 4)] - q[2 * k], q[2 * ((k + 1) % 4) + 1] - q[2 * k + 1]);
+            if (in) {
+                s += prob[(size_t)y * W + x];
+                cnt++;
+            }
+        }
+    return cnt ? (float)(s / (double)cnt) : 0.0f;
+}
+
+typedef struct dbox {
+    float q[8];
+    float score;
+} dbox;
+
+/* DB post-processing on the probability map prob[H][W]: boxes in map
+ * pixels. Components are 8-connected; each component's row extremes feed
+ * the hull (the hull of all its pixels). */
+static odx_status db_boxes(const float *prob, int W, int H, const cap_ppocr_params *pp,
+                           dbox **out, int *n_out, odx_err *err)
+{
+    odx_status st = ODX_OK;
+    size_t N = (size_t)W * H;
+    uint8_t *seen = calloc(N, 1);
+    int *stack = malloc(N * sizeof(int));
+    int *rmin = malloc((size_t)H * sizeof(int)), *rmax = malloc((size_t)H * sizeof(int));
+    float *pts = malloc((size_t)H * 4 * sizeof(float)), *hb = malloc(((size_t)H * 4 + 4) * 2 * sizeof(float));
+    dbox *bx = NULL;
+    int nb = 0, cap = 0;
+    if (!seen || !stack || !rmin || !rmax || !pts || !hb) {
+        st = core_err(err, ODX_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < N; i++) seen[i] = prob[i] > pp->det_thresh ? 0 : 2;
+    for (int r = 0; r < H; r++) rmin[r] = W, rmax[r] = -1;
+    for (size_t start = 0; start < N && nb < 1000; start++) {
+        if (seen[start]) continue;
+        int sp = 0, ylo = H, yhi = -1;
+        stack[sp++] = (int)start;
+        seen[start] = 1;
+        while (sp) {
+            int v = stack[--sp], x = v % W, y = v / W;
+            ylo = y < ylo ? y : ylo;
+            yhi = y > yhi ? y : yhi;
+            if (x < rmin[y]) rmin[y] = x;
+            if (x > rmax[y]) rmax[y] = x;
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++) {
+                    int xx = x + dx, yy = y + dy;
+                    if (xx < 0 || yy < 0 || xx >= W || yy >= H) continue;
+                    size_t k = (size_t)yy * W + xx;
+                    if (seen[k]) continue;
+                    seen[k] = 1;
+                    stack[sp++] = (int)k;
+                }
+        }
+        int np = 0;
+        for (int r = ylo; r <= yhi; r++) {
+            if (rmax[r] < 0) continue;
+            pts[2 * np] = (float)rmin[r], pts[2 * np + 1] = (float)r, np++;
+            pts[2 * np] = (float)rmax[r], pts[2 * np + 1] = (float)r, np++;
+            rmin[r] = W, rmax[r] = -1;
+        }
+        if (np < 2) continue;
+        int k = hull(pts, np, hb);
+        float cx, cy, ux, uy, w, h, c[8], q[8];
+        min_rect_hull(hb, k, &cx, &cy, &ux, &uy, &w, &h);
+        if ((w < h ? w : h) < 3) continue;
+        rect_corners(cx, cy, ux, uy, w / 2, h / 2, c);
+        order_quad(c, q);
+        float sc = box_score(prob, W, H, q);
+        if (sc < pp->box_thresh) continue;
+        /* unclip: a rectangle offset by d (round joins) has the rectangle
+         * w + 2d by h + 2d as its minimum-area box */
+        float d = w * h * pp->unclip_ratio / (2 * (w + h));
+        w += 2 * d, h += 2 * d;
+        if ((w < h ? w : h) < 5) continue;
+        rect_corners(cx, cy, ux, uy, w / 2, h / 2, c);
+        if (nb == cap) {
+            cap = cap ? cap * 2 : 32;
+            dbox *nbx = realloc(bx, (size_t)cap * sizeof *bx);
+            if (!nbx) {
+                st = core_err(err, ODX_ERR_NOMEM, "out of memory");
+                goto done;
+            }
+            bx = nbx;
+        }
+        order_quad(c, bx[nb].q);
+        bx[nb].score = sc;
+        nb++;
+    }
+    *out = bx;
+    *n_out = nb;
+    bx = NULL;
+done:
+    free(bx);
+    free(seen);
+    free(stack);
+    free(rmin);
+    free(rmax);
+    free(pts);
+    free(hb);
+    return st;
+}
+
+/* ------------------------------------------------------------ crops ---- */
+
+/* Solves the 8x8 system for the homography taking (0,0),(w,0),(w,h),(0,h)
+ * to the quad; H[8] with h33 = 1. */
+static bool homography(const float *q, float w, float h, double *H)
+{
+    double A[8][9];
+    double src[4][2] = {{0, 0}, {w, 0}, {w, h}, {0, h}};
+    for (int k = 0; k < 4; k++) {
+        double x = src[k][0], y = src[k][1], u = q[2 * k], v = q[2 * k + 1];
+        double r1[9] = {x, y, 1, 0, 0, 0, -u * x, -u * y, u};
+        double r2[9] = {0, 0, 0, x, y, 1, -v * x, -v * y, v};
+        memcpy(A[2 * k], r1, sizeof r1);
+        memcpy(A[2 * k + 1], r2, sizeof r2);
+    }
+    for (int c = 0; c < 8; c++) {
+        int piv = c;
+        for (int r = c + 1; r < 8; r++)
+            if (fabs(A[r][c]) > fabs(A[piv][c])) piv = r;
+        if (fabs(A[piv][c]) < 1e-12) return false;
+        if (piv != c)
+            for (int j = 0; j < 9; j++) {
+                double t = A[c][j];
+                A[c][j] = A[piv][j];
+                A[piv][j] = t;
+            }
+        for (int r = 0; r < 8; r++) {
+            if (r == c) continue;
+            double f = A[r][c] / A[c][c];
+            for (int j = c; j < 9; j++) A[r][j] -= f * A[c][j];
+        }
+    }
+    for (int c = 0; c < 8; c++) H[c] = A[c][8] / A[c][c];
+    return true;
+}
+
+/* The quad warped upright into a new image (PaddleOCR's
+ * get_rotate_crop_image); a crop 1.5x taller than wide is turned 90 degrees
+ * counter-clockwise (vertical text read as a line). */
+static odx_status crop_quad(const cap_image *im, const float *q, cap_image *out, odx_err *err)
+{
+    float w = fmaxf(hypotf(q[2] - q[0], q[3] - q[1]), hypotf(q[4] - q[6], q[5] - q[7]));
+    float h = fmaxf(hypotf(q[6] - q[0], q[7] - q[1]), hypotf(q[4] - q[2], q[5] - q[3]));
+    int cw = (int)w, ch = (int)h;
+    if (cw < 1) cw = 1;
+    if (ch < 1) ch = 1;
+    if ((int64_t)cw * ch > ((int64_t)1 << 26))
+        return core_err(err, ODX_ERR_LIMIT, "text box too large");
+    double H[8];
+    if (!homography(q, (float)cw, (float)ch, H)) {
+        H[0] = 1, H[1] = 0, H[2] = q[0], H[3] = 0, H[4] = 1, H[5] = q[1], H[6] = 0, H[7] = 0;
+    }
+    bool rot = (float)ch / (float)cw >= 1.5f;
+    out->w = rot ? ch : cw;
+    out->h = rot ? cw : ch;
+    out->rgb = malloc((size_t)cw * ch * 3);
+    if (!out->rgb) return core_err(err, ODX_ERR_NOMEM, "out of memory");
+    for (int y = 0; y < ch; y++)
+        for (int x = 0; x < cw; x++) {
+            double den = H[6] * x + H[7] * y + 1;
+            float sx = (float)((H[0] * x + H[1] * y + H[2]) / den);
+            float sy = (float)((H[3] * x + H[4] * y + H[5]) / den);
+            /* np.rot90: output (row r, col c) = input (row c, col W-1-r) */
+            int ox = rot ? y : x, oy = rot ? cw - 1 - x : y;
+            uint8_t *d = out->rgb + ((size_t)oy * out->w + ox) * 3;
+            for (int c = 0; c < 3; c++) {
+                float v = sample(im, sx, sy, c);
+                d[c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5f);
+            }
+        }
+    return ODX_OK;
+}
+
+static void rotate180(cap_image *im)
+{
+    size_t n = (size_t)im->w * im->h;
+    for (size_t i = 0, j = n - 1; i < j; i++, j--)
+        for (int c = 0; c < 3; c++) {
+            uint8_t t = im->rgb[i * 3 + c];
+            im->rgb[i * 3 + c] = im->rgb[j * 3 + c];
+            im->rgb[j * 3 + c] = t;
+        }
+}
+
+/* ------------------------------------------------------------- CTC ---- */
+
+static bool ascii_mark(const char *c)
+{
+    return c[0] > ' ' && (unsigned char)c[0] < 0x80 && !c[1];
+}
+
+char *cap_ppocr_ctc(const cap_ppocr *p, const float *probs, int T, int C, const float *gaps,
+                    int n_gaps, float px_per_frame, float *conf)
+{
+    core_buf b;
+    core_buf_init(&b, 1 << 20);
+    double s = 0;
+    int kept = 0, prev = -1, g = 0;
+    const char *last = NULL;
+    float last_x = 0;
+    for (int t = 0; t < T; t++) {
+        const float *r = probs + (size_t)t * C;
+        int best = 0;
+        for (int c = 1; c < C; c++)
+            if (r[c] > r[best]) best = c;
+        if (best != 0 && best != prev) {
+            const char *ch = best <= p->n_keys ? p->keys[best] : best == p->n_keys + 1 ? " " : "";
+            float x = ((float)t + 0.5f) * px_per_frame;
+            /* a word gap the recogniser did not spell between two Latin
+             * letters/digits: a blank run of columns lies between them */
+            while (g < n_gaps && gaps[g] < last_x) g++;
+            if (last && g < n_gaps && gaps[g] < x && ascii_mark(last) && ascii_mark(ch))
+                core_buf_puts(&b, " ");
+            core_buf_puts(&b, ch);
+            s += r[best];
+            kept++;
+            last = ch;
+            last_x = x;
+        }
+        prev = best;
+    }
+    *conf = kept ? (float)(s / kept) : 0.0f;
+    core_buf_puts(&b, "");
+    char *txt = core_buf_steal(&b);
+    core_buf_free(&b);
+    return txt;
+}
+
+/* Centres of blank column runs of at least a quarter of the line height in
+ * a recogniser input (CHW, normalised; the first w columns hold the line):
+ * word gaps. A column is blank when its range of grey is under 0.15 of the
+ * full range. */
+static int find_gaps(const float *x, int w, int stride, float *gaps, int max)
+{
+    int n = 0, run = 0;
+    for (int c = 0; c <= w && n < max; c++) {
+        bool blank = false;
+        if (c < w) {
+            float mn = 9, mx = -9;
+            for (int y = 0; y < REC_H; y++) {
+                float v = x[(size_t)y * stride + c];
+                mn = v < mn ? v : mn;
+                mx = v > mx ? v : mx;
+            }
+            blank = mx - mn < 0.3f;
+        }
+        if (blank) {
+            run++;
+        } else {
+            if (run >= REC_H / 4 && run < c) gaps[n++] = (float)c - run / 2.0f;
+            run = 0;
+        }
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------ read ---- */
+
+static const float MEAN_DET[3] = {0.485f, 0.456f, 0.406f}, STD_DET[3] = {0.229f, 0.224f, 0.225f};
+static const float MEAN_REC[3] = {0.5f, 0.5f, 0.5f}, STD_REC[3] = {0.5f, 0.5f, 0.5f};
+
+typedef struct item {
+    cap_image crop;
+    float q[8];
+    float score;
+    float ratio;
+    int order; /* reading order index */
+} item;
+
+static int cmp_ratio(const void *a, const void *b)
+{
+    const item *x = *(item *const *)a, *y = *(item *const *)b;
+    return x->ratio < y->ratio ? -1 : x->ratio > y->ratio;
+}
+
+static int cmp_topleft(const void *a, const void *b)
+{
+    const dbox *x = a, *y = b;
+    if (x->q[1] != y->q[1]) return x->q[1] < y->q[1] ? -1 : 1;
+    return x->q[0] < y->q[0] ? -1 : x->q[0] > y->q[0];
+}
+
+static tfj_tensor tensor4(float *d, int n, int c, int h, int w)
+{
+    tfj_tensor t = {0};
+    t.dtype = TFJ_F32;
+    t.ndim = 4;
+    t.shape[0] = n, t.shape[1] = c, t.shape[2] = h, t.shape[3] = w;
+    t.n = (int64_t)n * c * h * w;
+    t.d.f = d;
+    return t;
+}
+
+odx_status cap_ppocr_read(cap_ppocr_state *s, const cap_image *im, const cap_ppocr_params *params,
+                          cap_ppocr_line **lines_out, int *n_out, odx_err *err)
+{
+    odx_status st = ODX_OK;
+    cap_ppocr_params pp = params ? *params : cap_ppocr_params_default();
+    float *x = NULL;
+    dbox *bx = NULL;
+    int nb = 0, n_items = 0;
+    item *items = NULL;
+    item **byr = NULL;
+    cap_ppocr_line *lines = NULL;
+    int n_lines = 0;
+    double t0 = core_now();
+    s->t_det = s->t_cls = s->t_rec = 0;
+    if (!im || !im->rgb || im->w < 1 || im->h < 1)
+        return core_err(err, ODX_ERR_INVALID, "no image to read");
+
+    /* detector */
+    int ms = pp.det_max_side > 32 ? pp.det_max_side : 960;
+    float ratio = im->w > im->h ? (float)ms / im->w : (float)ms / im->h;
+    if (ratio > 1) ratio = 1;
+    int rh = (int)lroundf(im->h * ratio / 32) * 32, rw = (int)lroundf(im->w * ratio / 32) * 32;
+    if (rh < 32) rh = 32;
+    if (rw < 32) rw = 32;
+    x = malloc((size_t)3 * rh * rw * sizeof(float));
+    if (!x) return core_err(err, ODX_ERR_NOMEM, "out of memory");
+    to_input(im, rw, rh, rw, MEAN_DET, STD_DET, x);
+    tfj_tensor xt = tensor4(x, 1, 3, rh, rw);
+    const tfj_tensor *outs[2];
+    if ((st = tfj_run(s->det, &xt, 1, outs, err))) goto done;
+    if (outs[0]->n != (int64_t)rh * rw) {
+        st = core_err(err, ODX_ERR_MODEL, "detector output has an unexpected shape");
+        goto done;
+    }
+    if ((st = db_boxes(outs[0]->d.f, rw, rh, &pp, &bx, &nb, err))) goto done;
+    double t1 = core_now();
+    s->t_det = (t1 - t0) * 1e3;
+    free(x);
+    x = NULL;
+
+    /* boxes to image pixels, clipped; tiny ones dropped */
+    int keep = 0;
+    for (int i = 0; i < nb; i++) {
+        float *q = bx[i].q;
+        for (int k = 0; k < 4; k++) {
+            float px = roundf(q[2 * k] / rw * im->w), py = roundf(q[2 * k + 1] / rh * im->h);
+            q[2 * k] = fminf(fmaxf(px, 0), (float)(im->w - 1));
+            q[2 * k + 1] = fminf(fmaxf(py, 0), (float)(im->h - 1));
+        }
+        float w = hypotf(q[2] - q[0], q[3] - q[1]), h = hypotf(q[6] - q[0], q[7] - q[1]);
+        if (w <= 3 || h <= 3) continue;
+        bx[keep++] = bx[i];
+    }
+    nb = keep;
+    /* reading order: top-left corners by y then x, neighbours within 10 px
+     * of height swapped into left-to-right (PaddleOCR's sorted_boxes) */
+    qsort(bx, (size_t)nb, sizeof *bx, cmp_topleft);
+    for (int i = 0; i + 1 < nb; i++)
+        for (int j = i; j >= 0; j--) {
+            if (fabsf(bx[j + 1].q[1] - bx[j].q[1]) < 10 && bx[j + 1].q[0] < bx[j].q[0]) {
+                dbox t = bx[j];
+                bx[j] = bx[j + 1];
+                bx[j + 1] = t;
+            } else {
+                break;
+            }
+        }
+    if (nb > pp.max_lines) nb = pp.max_lines > 0 ? pp.max_lines : 0;
+    items = calloc((size_t)nb + 1, sizeof *items);
+    byr = calloc((size_t)nb + 1, sizeof *byr);
+    if (!items || !byr) {
+        st = core_err(err, ODX_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < nb; i++) {
+        item *it = &items[n_items];
+        memcpy(it->q, bx[i].q, sizeof it->q);
+        it->score = bx[i].score;
+        it->order = i;
+        if ((st = crop_quad(im, it->q, &it->crop, err))) goto done;
+        it->ratio = (float)it->crop.w / (float)it->crop.h;
+        byr[n_items] = it;
+        n_items++;
+    }
+    qsort(byr, (size_t)n_items, sizeof *byr, cmp_ratio);
+    lines = calloc((size_t)n_items + 1, sizeof *lines);
+    if (!lines) {
+        st = core_err(err, ODX_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+
+    /* direction classifier, in batches of REC_BATCH at 48 x 192 */
+    bool *flip = calloc((size_t)n_items + 1, sizeof *flip);
+    if (!flip) {
+        st = core_err(err, ODX_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if (pp.use_cls)
+        for (int b0 = 0; b0 < n_items && st == ODX_OK; b0 += REC_BATCH) {
+            int bn = n_items - b0 < REC_BATCH ? n_items - b0 : REC_BATCH;
+            size_t per = (size_t)3 * REC_H * CLS_W;
+            float *cx = calloc(per * bn, sizeof(float));
+            if (!cx) {
+                st = core_err(err, ODX_ERR_NOMEM, "out of memory");
+                break;
+            }
+            for (int j = 0; j < bn; j++) {
+                const cap_image *c = &byr[b0 + j]->crop;
+                int w = (int)ceilf(REC_H * (float)c->w / c->h);
+                if (w > CLS_W) w = CLS_W;
+                if (w < 1) w = 1;
+                to_input(c, w, REC_H, CLS_W, MEAN_REC, STD_REC, cx + per * j);
+            }
+            tfj_tensor ct = tensor4(cx, bn, 3, REC_H, CLS_W);
+            st = tfj_run(s->cls, &ct, 1, outs, err);
+            if (st == ODX_OK && outs[0]->n == 2 * bn)
+                for (int j = 0; j < bn; j++) {
+                    const float *pr = outs[0]->d.f + 2 * j;
+                    if (pr[1] > pr[0] && pr[1] > pp.cls_thresh) {
+                        flip[b0 + j] = true;
+                        rotate180(&byr[b0 + j]->crop);
+                    }
+                }
+            free(cx);
+        }
+    double t2 = core_now();
+    s->t_cls = (t2 - t1) * 1e3;
+
+    /* recogniser: batches of similar aspect ratio, width by the widest */
+    for (int b0 = 0; b0 < n_items && st == ODX_OK; b0 += REC_BATCH) {
+        int bn = n_items - b0 < REC_BATCH ? n_items - b0 : REC_BATCH;
+        float mr = (float)REC_W / REC_H;
+        for (int j = 0; j < bn; j++) mr = fmaxf(mr, byr[b0 + j]->ratio);
+        int W = (int)(REC_H * mr);
+        if (W > REC_MAX_W) W = REC_MAX_W;
+        W = (W + 7) / 8 * 8;
+        size_t per = (size_t)3 * REC_H * W;
+        float *rx = calloc(per * bn, sizeof(float));
+        if (!rx) {
+            st = core_err(err, ODX_ERR_NOMEM, "out of memory");
+            break;
+        }
+        for (int j = 0; j < bn; j++) {
+            const cap_image *c = &byr[b0 + j]->crop;
+            int w = (int)ceilf(REC_H * (float)c->w / c->h);
+            if (w > W) w = W;
+            if (w < 1) w = 1;
+            to_input(c, w, REC_H, W, MEAN_REC, STD_REC, rx + per * j);
+        }
+        tfj_tensor rt = tensor4(rx, bn, 3, REC_H, W);
+        st = tfj_run(s->rec, &rt, 1, outs, err);
+        if (st == ODX_OK && (outs[0]->ndim != 3 || outs[0]->shape[0] != bn ||
+                             outs[0]->shape[2] != s->p->n_keys + 2)) {
+            st = core_err(err, ODX_ERR_MODEL,
+                          "recogniser output does not match ppocr_keys_v1.txt (%d keys)",
+                          s->p->n_keys);
+        }
+        for (int j = 0; j < bn && st == ODX_OK; j++) {
+            int T = (int)outs[0]->shape[1], C = (int)outs[0]->shape[2];
+            float conf, gaps[256];
+            const cap_image *c = &byr[b0 + j]->crop;
+            int w = (int)ceilf(REC_H * (float)c->w / c->h);
+            int ng = find_gaps(rx + per * j, w < W ? w : W, W, gaps, 256);
+            char *txt = cap_ppocr_ctc(s->p, outs[0]->d.f + (size_t)j * T * C, T, C, gaps, ng,
+                                      (float)W / (float)T, &conf);
+            item *it = byr[b0 + j];
+            cap_ppocr_line *l = &lines[it->order];
+            l->text = txt;
+            l->conf = conf;
+            l->det_score = it->score;
+            l->flipped = flip[b0 + j];
+            memcpy(l->quad, it->q, sizeof l->quad);
+        }
+        free(rx);
+    }
+    free(flip);
+    s->t_rec = (core_now() - t2) * 1e3;
+    if (st != ODX_OK) goto done;
+    /* keep confident, non-empty lines, in reading order; rows */
+    int row = -1;
+    float row_y1 = -1;
+    for (int i = 0; i < n_items; i++) {
+        cap_ppocr_line *l = &lines[i];
+        if (!l->text || !l->text[0] || l->conf < pp.drop_score) {
+            free(l->text);
+            continue;
+        }
+        float xs[4] = {l->quad[0], l->quad[2], l->quad[4], l->quad[6]};
+        float ys[4] = {l->quad[1], l->quad[3], l->quad[5], l->quad[7]};
+        float a = xs[0], b = xs[0], c = ys[0], d = ys[0];
+        for (int k = 1; k < 4; k++) a = fminf(a, xs[k]), b = fmaxf(b, xs[k]), c = fminf(c, ys[k]), d = fmaxf(d, ys[k]);
+        l->x0 = (int)a, l->x1 = (int)ceilf(b), l->y0 = (int)c, l->y1 = (int)ceilf(d);
+        float cy = (c + d) / 2;
+        if (row < 0 || cy > row_y1) {
+            row++;
+            row_y1 = d;
+        }
+        l->row = row;
+        lines[n_lines++] = *l;
+    }
+    *lines_out = lines;
+    *n_out = n_lines;
+    lines = NULL;
+done:
+    if (lines) {
+        for (int i = 0; i < n_items; i++) free(lines[i].text);
+        free(lines);
+    }
+    for (int i = 0; i < n_items; i++) cap_image_free(&items[i].crop);
+    free(items);
+    free(byr);
+    free(bx);
+    free(x);
+    s->t_total = (core_now() - t0) * 1e3;
+    return st;
+}

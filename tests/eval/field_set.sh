@@ -11,14 +11,37 @@
 # Three pages are rendered with ImageMagick (convert) from text files when
 # it is present: a licence page (document) and a protocol list (table).
 # The images themselves are other packages' files: never commit them.
+# No source of the private holdout set may enter the field set: every path
+# is checked against ../shared/eval/holdout-sources.tsv (ODX_HOLDOUT
+# overrides) and a listed one is refused. --list prints the sources (one
+# a line) without copying anything, for tests/integration/eval_sources.sh.
 set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# ../shared beside the checkout, or beside the main checkout of a worktree
+COMMON=$(git -C "$ROOT" rev-parse --path-format=absolute --git-common-dir 2>/dev/null)
+HOLDOUT=${ODX_HOLDOUT:-$ROOT/../shared/eval/holdout-sources.tsv}
+if [ -z "${ODX_HOLDOUT:-}" ] && [ ! -f "$HOLDOUT" ] && [ -n "$COMMON" ]; then
+    HOLDOUT=$(dirname "$COMMON")/../shared/eval/holdout-sources.tsv
+fi
+LIST=0
+if [ "${1:-}" = --list ]; then LIST=1; shift; fi
 DEST=${1:-/work/field}
+if [ ! -f "$HOLDOUT" ]; then
+    echo "field_set: holdout list $HOLDOUT not found: cannot check sources" >&2
+    exit 1
+fi
+# is_holdout PATH: true when the holdout list names PATH (column 2)
+is_holdout() {
+    awk -F'\t' -v p="$1" '$1 !~ /^#/ && $2 == p { f = 1 } END { exit !f }' "$HOLDOUT"
+}
+if [ $LIST = 1 ]; then DEST=$(mktemp -d); trap 'rm -rf "$DEST"' EXIT; fi
 mkdir -p "$DEST/images" || exit 1
 rm -f "$DEST"/images/f[0-9][0-9][0-9].*
 MAN="$DEST/manifest.tsv"
 printf 'file\tdomain\tchart_type\tlanguage\tdescription\tkey_text\tprovenance\n' > "$MAN"
 n_ok=0
 n_miss=0
+n_held=0
 
 R='/root/.rustup/toolchains/*/share/doc/rust/html'
 G='/usr/lib/google-cloud-sdk/platform/gsutil/third_party'
@@ -38,6 +61,12 @@ while IFS='|' read -r id dom ct lang path desc key; do
         n_miss=$((n_miss + 1))
         continue
     fi
+    if is_holdout "$src"; then
+        echo "field_set: $id refused: $src is a holdout source" >&2
+        n_held=$((n_held + 1))
+        continue
+    fi
+    if [ $LIST = 1 ]; then echo "$src"; continue; fi
     ext=${src##*.}
     [ "$ext" = jpeg ] && ext=jpg
     cp "$src" "$DEST/images/$id.$ext" || continue
@@ -106,7 +135,6 @@ f059|screenshot|-|en|/usr/share/doc/valgrind/html/images/kcachegrind_xtree.png|K
 f060|diagram|-|en|/usr/share/info/gnupg-card-architecture.png|GnuPG smartcard architecture: yellow boxes gpg, gpg-agent, scdaemon, pinentry joined by blue arrows|gpg-agent; scdaemon; pinentry
 f061|diagram|-|en|/usr/share/info/gnupg-module-overview.png|GnuPG module overview: GPGME aware applications, gpg, gpgsm, dirmngr boxes and orange key stores linked by lines|GPGME aware Applications; dirmngr
 f062|chart|scatter|en|/usr/share/info/libmicrohttpd_performance_data.png|Gnuplot log-log scatter of request latency counts, no epoll (red) vs with epoll (green)|latency (microseconds); No epoll; With epoll
-f063|photo|-|none|/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg|Portrait of Grace Hopper in navy uniform and cap in front of a US flag|-
 f064|poster|-|none|/usr/share/pixmaps/sympylogo.png|SymPy logo: a green snake wrapped around a beige cube with sigma and integral signs|-
 EOF
 
@@ -115,6 +143,12 @@ EOF
 FONT_SERIF=/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf
 FONT_MONO=/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf
 render() { # id domain desc key src canvas font text
+    if is_holdout "$5"; then
+        echo "field_set: $1 refused: $5 is a holdout source" >&2
+        n_held=$((n_held + 1))
+        return
+    fi
+    if [ $LIST = 1 ]; then echo "$5"; return; fi
     if command -v convert >/dev/null 2>&1 && [ -f "$5" ] && [ -f "$7" ] &&
         convert -size "$6" xc:white -fill black -font "$7" -pointsize 15 \
             -annotate +50+60 "$8" "$DEST/images/$1.png" 2>/dev/null; then
@@ -126,18 +160,20 @@ render() { # id domain desc key src canvas font text
         n_miss=$((n_miss + 1))
     fi
 }
-L=/usr/share/common-licenses/Apache-2.0
+# (the Apache-2.0 and MPL-2.0 pages once rendered here are holdout sources)
+L=/usr/share/common-licenses/GPL-3
 [ -f $L ] && T=$(sed -n 1,46p $L | expand) || T=''
-render f065 document "Apache License 2.0 first page: title, TERMS AND CONDITIONS, 1. Definitions in serif text" \
-    "Apache License; TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION" $L 760x1000 $FONT_SERIF "$T"
-L=/usr/share/common-licenses/MPL-2.0
+render f065 document "GNU General Public License version 3 first page: title, version date, Preamble in serif text" \
+    "GNU GENERAL PUBLIC LICENSE; Version 3, 29 June 2007; Preamble" $L 760x1000 $FONT_SERIF "$T"
+L=/usr/share/common-licenses/Artistic
 [ -f $L ] && T=$(sed -n 1,50p $L | expand) || T=''
-render f066 document "Mozilla Public License 2.0 first page: 1. Definitions, numbered terms in serif text" \
-    "Mozilla Public License Version 2.0; Definitions" $L 800x1050 $FONT_SERIF "$T"
+render f066 document "The Artistic License first page: title, Preamble and numbered definitions in serif text" \
+    "The Artistic License; Preamble; Definitions" $L 800x1050 $FONT_SERIF "$T"
 P=/etc/protocols
 [ -f $P ] && T=$(grep -v '^#' $P | grep . | head -30 |
     awk '{c=""; for (i=4;i<=NF;i++) c=c" "$i; sub(/^ *# */,"",c); printf "%-12s %-5s %-12s %s\n",$1,$2,$3,c}') || T=''
 render f067 table "Monospace table of IP protocol names, numbers, aliases and descriptions (ip 0, icmp 1, tcp 6, udp 17)" \
     "icmp; tcp; udp; transmission control protocol" $P 900x800 $FONT_MONO "$T"
 
-echo "field_set: $n_ok images in $DEST ($n_miss skipped)" >&2
+[ $LIST = 1 ] && exit 0
+echo "field_set: $n_ok images in $DEST ($n_miss skipped, $n_held holdout sources refused)" >&2

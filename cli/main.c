@@ -783,6 +783,83 @@ typedef struct command {
     const char *summary;
 } command;
 
+/* ------------------------------------------------------------- check ---- */
+
+static const char CHECK_HELP[] =
+    "Usage: omnidex check [--json] [--wait[=SECONDS]]\n"
+    "Verify the index: SQLite's integrity check, the full-text index against\n"
+    "the captions, the rows against each other, and the vector index (FAISS\n"
+    "file) against the vectors stored in SQLite. Takes the index lock, so it\n"
+    "does not run while 'omnidex index' does (see --wait).\n\n"
+    "      --json          the findings as JSON ({ok, problems: [{part, detail}]})\n"
+    "      --wait[=SECONDS] wait for a running index to finish (at most SECONDS)\n"
+    "A damaged database: restore it from a backup, or build it anew from the\n"
+    "indexed folders with 'omnidex rebuild --fresh'; a damaged FAISS file alone\n"
+    "is rebuilt by the next 'omnidex index'.\n"
+    "Exit: 0 no damage, 7 damage found (listed), 4 an index run holds the lock,\n"
+    "      5 no index, 3 the check could not run.\n";
+
+static int cmd_check(const global *g, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"json", 0, 0, 1}, {"wait", 2, 0, 2}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    odx_db_params dp = odx_db_params_default();
+    dp.models_dir = g->models;
+    dp.cancel = &g_cancel;
+    bool json = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 1: json = true; break;
+        case 2:
+            dp.wait_lock = true;
+            if (optarg) {
+                char *end;
+                errno = 0;
+                dp.wait_lock_s = strtod(optarg, &end);
+                if (errno || *end || end == optarg || !(dp.wait_lock_s > 0 && dp.wait_lock_s <= 1e9))
+                    return usage_error("check", "bad --wait seconds '%s'", optarg);
+            }
+            break;
+        case 'h': fputs(CHECK_HELP, stdout); return EXIT_OK;
+        default: return usage_error("check", "bad option%s", "");
+        }
+    }
+    if (optind < argc)
+        return usage_error("check", "unexpected argument '%s'", argv[optind]);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    odx_err e = {0};
+    char *out = NULL;
+    odx_status st = odx_check(g->db, &dp, &out, &e);
+    if (out && json) {
+        puts(out);
+    } else if (out) {
+        cJSON *o = cJSON_Parse(out);
+        const cJSON *pr = cJSON_GetObjectItem(o, "problems");
+        const cJSON *x;
+        cJSON_ArrayForEach(x, pr) {
+            const cJSON *part = cJSON_GetObjectItem(x, "part");
+            const cJSON *det = cJSON_GetObjectItem(x, "detail");
+            printf("damaged: %s: %s\n", cJSON_IsString(part) ? part->valuestring : "?",
+                   cJSON_IsString(det) ? det->valuestring : "");
+        }
+        if (st == ODX_OK)
+            printf("ok: %.0f images, %.0f captions, %.0f vectors, %.0f in FAISS\n",
+                   cJSON_GetNumberValue(cJSON_GetObjectItem(o, "images")),
+                   cJSON_GetNumberValue(cJSON_GetObjectItem(o, "captions")),
+                   cJSON_GetNumberValue(cJSON_GetObjectItem(o, "vectors")),
+                   cJSON_GetNumberValue(cJSON_GetObjectItem(o, "faiss_ntotal")));
+        cJSON_Delete(o);
+    }
+    odx_free(out);
+    return st == ODX_OK ? EXIT_OK : fail(&e, st);
+}
+
 static const command COMMANDS[] = {
     {"index", cmd_index, "caption + embed + store the images under folders (incremental)"},
     {"search", cmd_search, "ranked images for a text query (en/zh)"},
@@ -792,6 +869,7 @@ static const command COMMANDS[] = {
     {"stats", cmd_stats, "images, errors, vectors, index type, sizes"},
     {"errors", cmd_errors, "files that failed, with stage and reason"},
     {"rebuild", cmd_rebuild, "re-caption and re-embed every indexed image"},
+    {"check", cmd_check, "verify the index for damage (exit 7 if damaged)"},
 #ifdef ODX_WITH_SERVER
     {"serve", cmd_serve, "HTTP JSON API (search, context, images, stats)"},
 #endif

@@ -287,6 +287,19 @@ ODX_API odx_status odx_stats_json(odx_db *db, char **json, odx_err *err);
 /* Recorded per-file errors as a JSON array. */
 ODX_API odx_status odx_errors_json(odx_db *db, char **json, odx_err *err);
 
+/* Checks the index in dir (NULL: resolved as for odx_db_open) for damage:
+ * SQLite's integrity_check, the full-text index against the captions, the
+ * rows against each other, the FAISS file and index against the vectors
+ * table. Takes the index lock meanwhile (p->wait_lock, p->wait_lock_s and
+ * p->cancel as for a writer; p may be NULL). *json (freed with odx_free)
+ * is {"db_dir", "ok", "problems": [{"part", "detail"}], "images",
+ * "captions", "vectors", "faiss_ntotal"}, written whenever the check ran.
+ * Returns ODX_OK when nothing was found, ODX_ERR_CORRUPT when something
+ * was (json says what), other codes when the check could not run
+ * (ODX_ERR_NOT_FOUND: no index, ODX_ERR_LOCKED: an index run holds it). */
+ODX_API odx_status odx_check(const char *dir, const odx_db_params *p, char **json,
+                             odx_err *err);
+
 typedef struct odx_caption_params {
     const char *models_dir;
     int64_t max_pixels, max_file_bytes;

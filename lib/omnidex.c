@@ -511,6 +511,67 @@ odx_status odx_errors_json(odx_db *db, char **json, odx_err *err)
     return *json ? ODX_OK : ODX_ERR_NOMEM;
 }
 
+static void check_problem(void *ctx, const char *what, const char *detail)
+{
+    cJSON *a = ctx, *o = cJSON_CreateObject();
+    if (!o)
+        return;
+    cJSON_AddStringToObject(o, "part", what);
+    char *d = core_utf8_sanitize(detail, strlen(detail));
+    cJSON_AddStringToObject(o, "detail", d ? d : "");
+    free(d);
+    cJSON_AddItemToArray(a, o);
+}
+
+odx_status odx_check(const char *dir, const odx_db_params *pin, char **json, odx_err *err)
+{
+    odx_db_params p = pin ? *pin : odx_db_params_default();
+    char path[PATH_MAX];
+    struct stat sb;
+    int fd = -1;
+    if (!json)
+        return core_err(err, ODX_ERR_INVALID, "check: missing argument");
+    odx_status st = odx_db_dir_resolve(dir, path, sizeof path, err);
+    if (st != ODX_OK)
+        return st;
+    if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return core_err(err, ODX_ERR_NOT_FOUND, "no index in '%s'", path);
+    /* At rest: no batch half-written while the parts are compared. */
+    if ((st = idx_lock_acquire_for(path, p.wait_lock, p.wait_lock_s, p.cancel, &fd, err)) !=
+        ODX_OK)
+        return st;
+    cJSON *o = cJSON_CreateObject();
+    cJSON *probs = cJSON_CreateArray();
+    store_check_report r;
+    if (!o || !probs) {
+        st = core_err(err, ODX_ERR_NOMEM, "no memory");
+        goto done;
+    }
+    st = store_check(path, check_problem, probs, &r, err);
+    if (st != ODX_OK)
+        goto done;
+    cJSON_AddStringToObject(o, "db_dir", path);
+    cJSON_AddBoolToObject(o, "ok", r.n_problems == 0);
+    cJSON_AddItemToObject(o, "problems", probs);
+    probs = NULL;
+    cJSON_AddNumberToObject(o, "images", (double)r.n_images);
+    cJSON_AddNumberToObject(o, "captions", (double)r.n_captions);
+    cJSON_AddNumberToObject(o, "vectors", (double)r.n_vectors);
+    cJSON_AddNumberToObject(o, "faiss_ntotal", (double)r.faiss_ntotal);
+    *json = print_json(o, err);
+    o = NULL;
+    if (!*json)
+        st = ODX_ERR_NOMEM;
+    else if (r.n_problems > 0)
+        st = core_err(err, ODX_ERR_CORRUPT, "database '%s' is damaged: %lld problem%s found",
+                      path, (long long)r.n_problems, r.n_problems == 1 ? "" : "s");
+done:
+    cJSON_Delete(o);
+    cJSON_Delete(probs);
+    idx_lock_release(fd);
+    return st;
+}
+
 odx_status odx_caption_file(const char *path, const odx_caption_params *pin, char **json,
                             odx_err *err)
 {

@@ -26,7 +26,33 @@ typedef struct store store;
  * store (searches typically); batches belong to one writer thread. */
 odx_status store_open(const char *dir, bool read_only, store **out,
                       odx_err *err);
+/* store_open with flags: STORE_OPEN_NO_QUICK_CHECK skips the cheap check
+ * on open (store_check runs the full one). Without it, a database whose
+ * PRAGMA quick_check fails is refused with ODX_ERR_CORRUPT; the check runs
+ * on every open of a small database (readers up to 8 MiB, writers up to
+ * 64 MiB), and on a bigger one when a writer opens it and the last check
+ * is a week old. */
+#define STORE_OPEN_NO_QUICK_CHECK 1
+odx_status store_open_ex(const char *dir, bool read_only, int flags, store **out,
+                         odx_err *err);
 void store_close(store *s);
+/* `omnidex check` (the caller holds the index lock): PRAGMA
+ * integrity_check, foreign keys, rows against each other (images without
+ * content, orphan captions/vectors, duplicate vectors, invalid description
+ * JSON, embeddings of the wrong size or non-finite), FTS5 'integrity-check'
+ * of the caption index, the FAISS file (usable?) and the index against the
+ * vectors table (same ids, same floats). problem() is called once per
+ * finding (what: the part, detail: one line). Returns ODX_OK when the
+ * check ran, whatever it found (r->n_problems); ODX_ERR_NOT_FOUND when
+ * there is no database. */
+typedef struct store_check_report {
+    int64_t n_problems;
+    int64_t n_images, n_captions, n_vectors, faiss_ntotal;
+} store_check_report;
+odx_status store_check(const char *dir,
+                       void (*problem)(void *ctx, const char *what, const char *detail),
+                       void *ctx, store_check_report *r, odx_err *err);
+
 /* The odx_status for a SQLite result code: busy/locked -> ODX_ERR_LOCKED
  * (another process holds SQLite's write lock: not a fatal error), corrupt
  * or not-a-database -> ODX_ERR_CORRUPT, out of memory -> ODX_ERR_NOMEM,

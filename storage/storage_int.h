@@ -20,6 +20,12 @@
  * long rather than fail a search. */
 #define STORE_BUSY_TIMEOUT_MS 10000
 #define STORE_READER_BUSY_TIMEOUT_MS 120000
+/* quick_check on open (store_check.c): where it costs little. SQLite's
+ * quick_check reads every page once; up to these sizes that is a few
+ * milliseconds for a reader and well under a second for an index run. */
+#define STORE_QUICK_CHECK_READER_BYTES (8LL << 20)
+#define STORE_QUICK_CHECK_WRITER_BYTES (64LL << 20)
+#define STORE_QUICK_CHECK_EVERY_S (7LL * 24 * 3600)
 /* Tombstones are pruned only once they are this many generations older
  * than the saved FAISS file, so readers a little behind still catch up
  * incrementally instead of rebuilding. */
@@ -71,6 +77,7 @@ struct store {
     int dim;
     char factory[64];
     FaissIndex *index;
+    char faiss_note[256]; /* why the FAISS file was unusable on open, or "" */
     int64_t index_gen;  /* generation the in-memory index reflects */
     int64_t file_gen;   /* generation of the FAISS file on disk, -1 none */
     double last_save;   /* core_now() of the last save (or open) */
@@ -100,6 +107,9 @@ odx_status store_begin_locked(store *s, odx_err *err);
 /* Schema creation / migration (store_schema.c). Called with no
  * transaction open. */
 odx_status store_schema_init(store *s, odx_err *err);
+
+/* The cheap check on open (store_check.c); ODX_ERR_CORRUPT when failed. */
+odx_status store_quick_check(store *s, odx_err *err);
 
 /* FTS5 tokenizer "odx" over emb_tokenize (store_fts.c). */
 odx_status store_fts_register(sqlite3 *db, odx_err *err);

@@ -195,6 +195,12 @@ done:
 
 odx_status store_open(const char *dir, bool read_only, store **out, odx_err *err)
 {
+    return store_open_ex(dir, read_only, 0, out, err);
+}
+
+odx_status store_open_ex(const char *dir, bool read_only, int oflags, store **out,
+                         odx_err *err)
+{
     odx_status rc = ODX_OK;
     store *s = NULL;
     struct stat sb;
@@ -239,12 +245,16 @@ odx_status store_open(const char *dir, bool read_only, store **out, odx_err *err
     sqlite3_busy_timeout(s->db, read_only ? STORE_READER_BUSY_TIMEOUT_MS : STORE_BUSY_TIMEOUT_MS);
     if (!read_only && (rc = store_exec(s, "PRAGMA journal_mode=WAL", err)) != ODX_OK)
         goto done;
-    if ((rc = store_exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", err)) !=
-        ODX_OK)
+    /* cell_size_check: a damaged b-tree cell is reported as SQLITE_CORRUPT
+     * when its page is read, instead of being followed (a few % of reads). */
+    if ((rc = store_exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                            " PRAGMA cell_size_check=ON", err)) != ODX_OK)
         goto done;
     if ((rc = store_fts_register(s->db, err)) != ODX_OK)
         goto done;
     if ((rc = store_schema_init(s, err)) != ODX_OK)
+        goto done;
+    if (!(oflags & STORE_OPEN_NO_QUICK_CHECK) && (rc = store_quick_check(s, err)) != ODX_OK)
         goto done;
 
     int64_t dim = 0;

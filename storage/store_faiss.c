@@ -468,6 +468,7 @@ odx_status store_faiss_load(store *s, odx_err *err)
     } else if (why[0]) {
         core_log(CORE_LOG_WARN, "FAISS file '%s' unusable (%s): rebuilding from the database",
                  s->faiss_path, why);
+        snprintf(s->faiss_note, sizeof s->faiss_note, "unusable (%s)", why);
     }
     if ((rc = store_faiss_sync(s, err)) != ODX_OK)
         return rc;
@@ -487,9 +488,12 @@ odx_status store_faiss_load(store *s, odx_err *err)
                    sqlite3_column_int64(st, 0) != (int64_t)faiss_Index_ntotal(s->index)) {
             sqlite3_finalize(st);
             st = NULL;
-            if (s->index)
+            if (s->index) {
                 core_log(CORE_LOG_WARN, "FAISS index '%s' disagrees with the database:"
                                         " rebuilding", s->faiss_path);
+                snprintf(s->faiss_note, sizeof s->faiss_note,
+                         "holds another number of vectors than the database");
+            }
             store_faiss_free(s);
             s->file_gen = -1; /* the file is wrong too: save the rebuilt index */
             rc = sync_locked(s, err);

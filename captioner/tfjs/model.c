@@ -744,6 +744,8 @@ void tfj_model_free(tfj_model *m)
         if (nd->ox) {
             free(nd->ox->w);
             free(nd->ox->b);
+            free(nd->ox->pa);
+            free(nd->ox->pb);
             free(nd->ox);
         }
     }

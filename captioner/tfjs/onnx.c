@@ -808,10 +808,157 @@ static bool const_scalar(const tfj_model *m, const tfj_node *nd, int j, float wa
     return t && t->n == 1 && t->d.f[0] == want;
 }
 
-/* Conv -> BatchNormalization folds into the conv's weights and bias; then
- * Relu, HardSigmoid, Clip(0, 6) and the spelt-out hard-swish
- * x * Clip(x + 3, 0, 6) / 6 (or x * HardSigmoid(x) with 1/6, 0.5) become the
- * conv's epilogue. Fused-away nodes alias the conv. */
+/* Gives the conv its own copy of weights and bias to fold constants into. */
+static bool own_weights(tfj_node *cv, const tfj_tensor *wt, const tfj_tensor *bt, int64_t M)
+{
+    cv->ox->w = malloc((size_t)wt->n * sizeof(float));
+    cv->ox->b = malloc((size_t)M * sizeof(float));
+    if (!cv->ox->w || !cv->ox->b) return false;
+    memcpy(cv->ox->w, wt->d.f, (size_t)wt->n * sizeof(float));
+    for (int64_t o = 0; o < M; o++) cv->ox->b[o] = bt ? bt->d.f[o] : 0.0f;
+    return true;
+}
+
+enum { AF_MUL = 1, AF_ADD, AF_SUB, AF_DIV };
+
+/* an = Mul/Add (either order), Sub/Div (c first) of the value of c and a
+ * constant that is a scalar or per channel ([M,1,1] / [1,M,1,1]).
+ * Returns AF_* and the constant's values (1 or M of them) in *kv. */
+static int affine_const(const tfj_model *m, const tfj_node *an, int c, const int *alias,
+                        int64_t M, const float **kv)
+{
+    int kind = !strcmp(an->op, "Mul")   ? AF_MUL
+               : !strcmp(an->op, "Add") ? AF_ADD
+               : !strcmp(an->op, "Sub") ? AF_SUB
+               : !strcmp(an->op, "Div") ? AF_DIV
+                                        : 0;
+    if (!kind || an->n_in != 2) return 0;
+    int self = res(alias, an->in_node[0]) == c ? 0 : res(alias, an->in_node[1]) == c ? 1 : -1;
+    if (self < 0 || (self == 1 && (kind == AF_SUB || kind == AF_DIV))) return 0;
+    const tfj_tensor *k = const_f32(m, an, 1 - self);
+    if (!k) return 0;
+    bool chan = k->n == M && M > 1 &&
+                ((k->ndim == 3 && k->shape[0] == M) || (k->ndim == 4 && k->shape[1] == M &&
+                                                        k->shape[0] == 1));
+    if (k->n != 1 && !chan) return 0;
+    if (k->ndim > 4) return 0;
+    if (kind == AF_DIV)
+        for (int64_t i = 0; i < k->n; i++)
+            if (k->d.f[i] == 0) return 0;
+    *kv = k->d.f;
+    return kind | (k->n == 1 ? 0 : 8);
+}
+
+/* Folds y (op) k into the conv: before the activation into weights/bias,
+ * after it into the post-affine pa/pb (y = y * pa + pb). */
+static bool fold_affine(tfj_node *cv, int kind, const float *kv, int64_t M, int64_t per,
+                        bool post)
+{
+    tfj_onnx_attr *ox = cv->ox;
+    bool chan = kind & 8;
+    kind &= 7;
+    if (post && !ox->pa) {
+        ox->pa = malloc((size_t)M * sizeof(float));
+        ox->pb = calloc((size_t)M, sizeof(float));
+        if (!ox->pa || !ox->pb) return false;
+        for (int64_t o = 0; o < M; o++) ox->pa[o] = 1;
+    }
+    for (int64_t o = 0; o < M; o++) {
+        float k = chan ? kv[o] : kv[0];
+        float mul = kind == AF_MUL ? k : kind == AF_DIV ? 1 / k : 1;
+        float add = kind == AF_ADD ? k : kind == AF_SUB ? -k : 0;
+        if (post) {
+            ox->pa[o] *= mul;
+            ox->pb[o] = ox->pb[o] * mul + add;
+        } else {
+            if (mul != 1)
+                for (int64_t q = 0; q < per; q++) ox->w[o * per + q] *= mul;
+            ox->b[o] = ox->b[o] * mul + add;
+        }
+    }
+    return true;
+}
+
+static bool clip06(const tfj_model *m, const tfj_node *cn)
+{
+    if (strcmp(cn->op, "Clip")) return false;
+    bool lo = cn->n_in >= 2 ? const_scalar(m, cn, 1, 0.0f) : cn->ox->has_min && cn->ox->fmin == 0;
+    bool hi = cn->n_in >= 3 ? const_scalar(m, cn, 2, 6.0f) : cn->ox->has_max && cn->ox->fmax == 6;
+    return lo && hi;
+}
+
+/* Relu, HardSigmoid, Clip(0, 6) reading c: its TFJ_ACT_*, else 0. */
+static int simple_act(const tfj_model *m, const tfj_node *an, int c, const int *alias)
+{
+    if (an->n_in < 1 || res(alias, an->in_node[0]) != c) return 0;
+    if (!strcmp(an->op, "Relu") && an->n_in == 1) return TFJ_ACT_RELU;
+    if (!strcmp(an->op, "HardSigmoid") && an->n_in == 1) return TFJ_ACT_HSIG;
+    if (clip06(m, an)) return TFJ_ACT_RELU6;
+    return 0;
+}
+
+/* Hard-swish spelt out on the value of c (read by exactly two nodes):
+ * x * HardSigmoid(x) (1/6, 0.5); x * (Clip(x + 3, 0, 6) / 6);
+ * (x * Clip(x + 3, 0, 6)) / 6. Aliases the pattern's nodes to c and returns
+ * the last one, or -1. */
+static int hswish(const tfj_model *m, int c, int *alias, const int *uses, int (*user)[2])
+{
+    for (int t = 0; t < 2; t++) {
+        int g = user[c][t], o = user[c][1 - t];
+        if (g < 0 || o < 0) continue;
+        const tfj_node *gn = &m->nodes[g], *on = &m->nodes[o];
+        if (strcmp(on->op, "Mul") || on->n_in != 2 || uses[g] != 1) continue;
+        int gate_end = -1, last = -1;
+        int chain[4], nc = 0;
+        if (!strcmp(gn->op, "HardSigmoid") && gn->n_in == 1 &&
+            fabsf(gn->ox->alpha - 1.0f / 6) < 1e-6f && gn->ox->beta == 0.5f) {
+            chain[nc++] = g;
+            gate_end = g;
+        } else if (!strcmp(gn->op, "Add") && gn->n_in == 2 && const_scalar(m, gn, 1, 3.0f)) {
+            int cl = user[g][0];
+            if (cl < 0 || !clip06(m, &m->nodes[cl]) || m->nodes[cl].in_node[0] != g ||
+                uses[cl] != 1)
+                continue;
+            chain[nc++] = g;
+            chain[nc++] = cl;
+            int dv = user[cl][0];
+            const tfj_node *dn = dv >= 0 ? &m->nodes[dv] : NULL;
+            if (dn && !strcmp(dn->op, "Div") && dn->n_in == 2 && dn->in_node[0] == cl &&
+                const_scalar(m, dn, 1, 6.0f) && uses[dv] == 1) {
+                chain[nc++] = dv;
+                gate_end = dv;
+            } else {
+                gate_end = cl; /* (x * clip) / 6 */
+            }
+        } else {
+            continue;
+        }
+        if (user[gate_end][0] != o) continue;
+        int x0 = res(alias, on->in_node[0]), x1 = res(alias, on->in_node[1]);
+        if (!((x0 == c && on->in_node[1] == gate_end) || (x1 == c && on->in_node[0] == gate_end)))
+            continue;
+        last = o;
+        if (m->nodes[gate_end].op[0] == 'C') { /* the Div comes after the Mul */
+            int dv = user[o][0];
+            const tfj_node *dn = dv >= 0 ? &m->nodes[dv] : NULL;
+            if (uses[o] != 1 || !dn || strcmp(dn->op, "Div") || dn->n_in != 2 ||
+                dn->in_node[0] != o || !const_scalar(m, dn, 1, 6.0f))
+                continue;
+            last = dv;
+            alias[o] = c;
+        }
+        for (int q = 0; q < nc; q++) alias[chain[q]] = c;
+        alias[last] = c;
+        return last;
+    }
+    return -1;
+}
+
+/* Conv -> BatchNormalization folds into the conv's weights and bias; so do
+ * Mul/Add/Sub/Div by scalar or per-channel constants (PP-LCNet's learnable
+ * affine blocks); then Relu, HardSigmoid, Clip(0, 6) or a spelt-out
+ * hard-swish becomes the conv's epilogue, and constants after it a
+ * post-affine (y * pa + pb). Fused-away nodes alias the conv. */
 static void onnx_fuse(tfj_model *m, const int *order, int n_order, int *alias)
 {
     int n = m->n_nodes;
@@ -867,73 +1014,39 @@ static void onnx_fuse(tfj_model *m, const int *order, int n_order, int *alias)
                 user[c][1] = user[b][1];
             }
         }
-        /* activation */
-        if (uses[c] == 1) {
-            int a = user[c][0];
-            tfj_node *an = &m->nodes[a];
-            int act = 0;
-            if (!strcmp(an->op, "Relu") && an->n_in == 1) act = TFJ_ACT_RELU;
-            else if (!strcmp(an->op, "HardSigmoid") && an->n_in == 1) act = TFJ_ACT_HSIG;
-            else if (!strcmp(an->op, "Clip") && res(alias, an->in_node[0]) == c) {
-                bool lo = an->n_in >= 2 ? const_scalar(m, an, 1, 0.0f)
-                                        : an->ox->has_min && an->ox->fmin == 0.0f;
-                bool hi = an->n_in >= 3 ? const_scalar(m, an, 2, 6.0f)
-                                        : an->ox->has_max && an->ox->fmax == 6.0f;
-                if (lo && hi) act = TFJ_ACT_RELU6;
-            }
-            if (act && res(alias, an->in_node[0]) == c) {
-                cv->act = act;
-                cv->ox->alpha = an->ox->alpha;
-                cv->ox->beta = an->ox->beta;
+        /* the rest of the chain: affine constants, one activation, affine
+         * constants after it */
+        if (!cv->ox->w && !own_weights(cv, wt, bt, M)) goto done;
+        bool acted = false;
+        for (int guard = 0; guard < 16; guard++) {
+            if (uses[c] == 1) {
+                int a = user[c][0];
+                tfj_node *an = &m->nodes[a];
+                const float *kv = NULL;
+                int kind = affine_const(m, an, c, alias, M, &kv);
+                if (kind) {
+                    if (!fold_affine(cv, kind, kv, M, per, acted)) goto done;
+                } else if (!acted && (kind = simple_act(m, an, c, alias))) {
+                    cv->act = kind;
+                    cv->ox->alpha = an->ox->alpha;
+                    cv->ox->beta = an->ox->beta;
+                    acted = true;
+                } else {
+                    break;
+                }
                 alias[a] = c;
                 uses[c] = uses[a];
                 user[c][0] = user[a][0];
                 user[c][1] = user[a][1];
-            }
-        } else if (uses[c] == 2) {
-            /* hard-swish: c feeds the gate chain and the final Mul */
-            int g0 = user[c][0], g1 = user[c][1];
-            for (int t = 0; t < 2; t++) {
-                int g = t ? g1 : g0, mulk = t ? g0 : g1;
-                tfj_node *gn = &m->nodes[g];
-                int last = -1;
-                if (!strcmp(gn->op, "HardSigmoid") && gn->n_in == 1 &&
-                    res(alias, gn->in_node[0]) == c &&
-                    fabsf(gn->ox->alpha - 1.0f / 6) < 1e-6f && gn->ox->beta == 0.5f &&
-                    uses[g] == 1) {
-                    last = g;
-                } else if (!strcmp(gn->op, "Add") && gn->n_in == 2 &&
-                           res(alias, gn->in_node[0]) == c &&
-                           const_scalar(m, gn, 1, 3.0f) && uses[g] == 1) {
-                    int cl = user[g][0];
-                    tfj_node *cn = &m->nodes[cl];
-                    bool lo = cn->n_in >= 2 ? const_scalar(m, cn, 1, 0.0f)
-                                            : cn->ox && cn->ox->has_min && cn->ox->fmin == 0;
-                    bool hi = cn->n_in >= 3 ? const_scalar(m, cn, 2, 6.0f)
-                                            : cn->ox && cn->ox->has_max && cn->ox->fmax == 6;
-                    if (strcmp(cn->op, "Clip") || cn->in_node[0] != g || !lo || !hi ||
-                        uses[cl] != 1)
-                        continue;
-                    int dv = user[cl][0];
-                    tfj_node *dn = &m->nodes[dv];
-                    if (strcmp(dn->op, "Div") || dn->n_in != 2 || dn->in_node[0] != cl ||
-                        !const_scalar(m, dn, 1, 6.0f) || uses[dv] != 1)
-                        continue;
-                    last = dv;
-                }
-                if (last < 0 || user[last][0] != mulk) continue;
-                tfj_node *mn = &m->nodes[mulk];
-                if (strcmp(mn->op, "Mul") || mn->n_in != 2 ||
-                    !((res(alias, mn->in_node[0]) == c && mn->in_node[1] == last) ||
-                      (res(alias, mn->in_node[1]) == c && mn->in_node[0] == last)))
-                    continue;
+            } else if (uses[c] == 2 && !acted) {
+                int last = hswish(m, c, alias, uses, user);
+                if (last < 0) break;
                 cv->act = TFJ_ACT_HSWISH;
-                /* the gate chain dies with the Mul; the Mul becomes the conv */
-                for (int q = g; q != mulk; q = user[q][0]) alias[q] = c;
-                alias[mulk] = c;
-                uses[c] = uses[mulk];
-                user[c][0] = user[mulk][0];
-                user[c][1] = user[mulk][1];
+                acted = true;
+                uses[c] = uses[last];
+                user[c][0] = user[last][0];
+                user[c][1] = user[last][1];
+            } else {
                 break;
             }
         }

@@ -301,44 +301,100 @@ static bool out_dim(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb, int
 static void nchw_epilogue(const tfj_node *nd, const float *bias, float *y, int64_t M, int64_t P)
 {
     for (int64_t m = 0; m < M; m++, y += P) {
+        if (bias && !nd->act && !nd->ox->pa) {
+            float b = bias[m];
+            for (int64_t i = 0; i < P; i++) y[i] += b;
+            continue;
+        }
         if (bias) {
             float b = bias[m];
             for (int64_t i = 0; i < P; i++) y[i] += b;
         }
         if (nd->act) act_apply(nd->act, nd->ox->alpha, nd->ox->beta, y, P);
+        if (nd->ox->pa) {
+            float a = nd->ox->pa[m], b = nd->ox->pb[m];
+            for (int64_t i = 0; i < P; i++) y[i] = y[i] * a + b;
+        }
     }
 }
 
 /* Depthwise (one input channel per group, one output channel per group):
- * direct loops, the inner one over output columns of a kernel tap. */
+ * direct, one output row at a time (it stays in L1) with the tap loop
+ * outside the column loop, so the inner loop is a plain multiply-add over
+ * a contiguous (stride 1) or strided input row. */
 static void depthwise(const float *x, const float *w, float *y, int64_t C, int64_t H,
                       int64_t W, int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t sh,
                       int64_t sw, int64_t dh, int64_t dw, int64_t pt, int64_t pl)
 {
+    int64_t xlo[64], xhi[64]; /* valid output columns per kernel column */
+    for (int64_t kx = 0; kx < KW; kx++) {
+        int64_t off = kx * dw - pl;
+        xlo[kx] = off >= 0 ? 0 : (-off + sw - 1) / sw;
+        xhi[kx] = W - off <= 0 ? 0 : (W - off + sw - 1) / sw;
+        if (xhi[kx] > OW) xhi[kx] = OW;
+        if (xlo[kx] > xhi[kx]) xlo[kx] = xhi[kx];
+    }
     for (int64_t c = 0; c < C; c++) {
         const float *xc = x + c * H * W, *wc = w + c * KH * KW;
-        float *yc = y + c * OH * OW;
-        memset(yc, 0, (size_t)(OH * OW) * sizeof(float));
-        for (int64_t ky = 0; ky < KH; ky++)
-            for (int64_t kx = 0; kx < KW; kx++) {
-                float wv = wc[ky * KW + kx];
-                int64_t offx = kx * dw - pl;
-                /* valid ox: 0 <= ox*sw + offx < W */
-                int64_t x0 = offx >= 0 ? 0 : (-offx + sw - 1) / sw;
-                int64_t x1 = W - offx <= 0 ? 0 : (W - offx + sw - 1) / sw;
-                if (x1 > OW) x1 = OW;
-                for (int64_t oy = 0; oy < OH; oy++) {
-                    int64_t iy = oy * sh - pt + ky * dh;
-                    if (iy < 0 || iy >= H) continue;
-                    const float *xr = xc + iy * W + offx;
-                    float *yr = yc + oy * OW;
+        for (int64_t oy = 0; oy < OH; oy++) {
+            float *restrict yr = y + (c * OH + oy) * OW;
+            memset(yr, 0, (size_t)OW * sizeof(float));
+            for (int64_t ky = 0; ky < KH; ky++) {
+                int64_t iy = oy * sh - pt + ky * dh;
+                if (iy < 0 || iy >= H) continue;
+                for (int64_t kx = 0; kx < KW; kx++) {
+                    float wv = wc[ky * KW + kx];
+                    const float *restrict xr = xc + iy * W + kx * dw - pl;
+                    int64_t x0 = xlo[kx], x1 = xhi[kx];
                     if (sw == 1)
                         for (int64_t ox = x0; ox < x1; ox++) yr[ox] += wv * xr[ox];
+                    else if (sw == 2)
+                        for (int64_t ox = x0; ox < x1; ox++) yr[ox] += wv * xr[2 * ox];
                     else
                         for (int64_t ox = x0; ox < x1; ox++) yr[ox] += wv * xr[ox * sw];
                 }
             }
+        }
     }
+}
+
+/* im2col rows for output positions p0 .. p0+pc of one group: row
+ * (c, ky, kx) holds x[c][oy*sh - pt + ky*dh][ox*sw - pl + kx*dw], zero
+ * outside; runs of one output row are copied at once. */
+static void im2col(const float *xg, int64_t Cg, int64_t H, int64_t W, int64_t OW, int64_t KH,
+                   int64_t KW, int64_t sh, int64_t sw, int64_t dh, int64_t dw, int64_t pt,
+                   int64_t pl, int64_t p0, int64_t pc, float *col)
+{
+    for (int64_t c = 0; c < Cg; c++)
+        for (int64_t ky = 0; ky < KH; ky++)
+            for (int64_t kx = 0; kx < KW; kx++) {
+                float *restrict row = col + ((c * KH + ky) * KW + kx) * pc;
+                const float *xc = xg + c * H * W;
+                int64_t off = kx * dw - pl;
+                int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+                int64_t hi = W - off <= 0 ? 0 : (W - off + sw - 1) / sw;
+                if (hi > OW) hi = OW;
+                if (lo > hi) lo = hi;
+                for (int64_t q = 0; q < pc;) {
+                    int64_t p = p0 + q, oy = p / OW, ox = p % OW;
+                    int64_t n = OW - ox < pc - q ? OW - ox : pc - q; /* rest of this row */
+                    int64_t iy = oy * sh - pt + ky * dh;
+                    float *r = row + q;
+                    if (iy < 0 || iy >= H) {
+                        memset(r, 0, (size_t)n * sizeof(float));
+                    } else {
+                        const float *restrict xr = xc + iy * W + off;
+                        int64_t a = lo > ox ? lo : ox, b = hi < ox + n ? hi : ox + n;
+                        if (a > b) a = b;
+                        for (int64_t t = ox; t < a; t++) r[t - ox] = 0;
+                        if (sw == 1) memcpy(r + (a - ox), xr + a, (size_t)(b - a) * sizeof(float));
+                        else
+                            for (int64_t t = a; t < b; t++) r[t - ox] = xr[t * sw];
+                        for (int64_t t = b; t < ox + n; t++) r[t - ox] = 0;
+                    }
+                    q += n;
+                }
+            }
 }
 
 static odx_status op_conv(KARGS)
@@ -403,23 +459,7 @@ static odx_status op_conv(KARGS)
             for (int64_t p0 = 0; p0 < P; p0 += chunk) {
                 int64_t pc = P - p0 < chunk ? P - p0 : chunk;
                 float *col = cx->scratch;
-                for (int64_t c = 0; c < Cg; c++)
-                    for (int64_t ky = 0; ky < KH; ky++)
-                        for (int64_t kx = 0; kx < KW; kx++) {
-                            float *row = col + ((c * KH + ky) * KW + kx) * pc;
-                            const float *xc = xg + c * H * W;
-                            int64_t oy = p0 / OW, ox = p0 % OW;
-                            for (int64_t q = 0; q < pc; q++) {
-                                int64_t iy = oy * sh - pt + ky * dh, ix = ox * sw - pl + kx * dw;
-                                row[q] = iy >= 0 && iy < H && ix >= 0 && ix < W
-                                             ? xc[iy * W + ix]
-                                             : 0.0f;
-                                if (++ox == OW) {
-                                    ox = 0;
-                                    oy++;
-                                }
-                            }
-                        }
+                im2col(xg, Cg, H, W, OW, KH, KW, sh, sw, dh, dw, pt, pl, p0, pc, col);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Mg, (int)pc, (int)K,
                             1.0f, wg, (int)K, col, (int)pc, 0.0f, yg + p0, (int)P);
             }

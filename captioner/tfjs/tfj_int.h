@@ -45,6 +45,7 @@ typedef struct tfj_onnx_attr {
     int mode;         /* 0 nearest, 1 linear */
     /* fused epilogue (onnx.c fusion): folded BatchNormalization weights */
     float *w, *b; /* owned; NULL: read the inputs */
+    float *pa, *pb; /* after the activation: y * pa[m] + pb[m] (owned; NULL: none) */
 } tfj_onnx_attr;
 
 /* Buffers kept between runs of one state: the same sizes come back every

@@ -107,7 +107,16 @@ static odx_status open_db(const global *g, bool read_only, odx_db **db, odx_err 
     odx_db_params dp = odx_db_params_default();
     dp.models_dir = g->models;
     dp.read_only = read_only;
-    return odx_db_open(g->db, &dp, db, e);
+    odx_status st = odx_db_open(g->db, &dp, db, e);
+    if (st == ODX_ERR_NOT_FOUND && read_only) {
+        /* No index there yet: exit 3 with what to do (README's table), not
+         * 5, which says that one image is not in an index that exists. */
+        size_t n = strlen(e->msg);
+        snprintf(e->msg + n, sizeof e->msg - n, ": run 'omnidex index FOLDER' first");
+        e->code = ODX_ERR_IO;
+        st = ODX_ERR_IO;
+    }
+    return st;
 }
 
 /* ------------------------------------------------------------- index ---- */
@@ -184,8 +193,12 @@ static const char INDEX_HELP[] =
     "      --wait[=SECONDS] wait for another running index to finish instead of\n"
     "                      failing (at most SECONDS, then exit 4; default: no limit)\n"
     "  -q, --quiet         print nothing but errors\n"
-    "      --log-json      one JSON line per event on stdout (for log collectors)\n"
-    "Exit: 0 all indexed, 1 some files failed (see 'omnidex errors'),\n"
+    "      --log-json      one JSON line per event on stdout (for log collectors),\n"
+    "                      ending with a summary whose status is ok (exit 0),\n"
+    "                      partial (exit 1), interrupted (6) or failed (2, 3, 4, 7)\n"
+    "Exit: 0 all indexed, 1 some files failed (see 'omnidex errors'), 2 bad\n"
+    "      option, or a PATH that does not exist or is neither a folder nor an\n"
+    "      image (.png, .jpg, .jpeg, .jpe), or no PATH and none remembered,\n"
     "      3 fatal error, 4 another index run holds the lock (at once, or after\n"
     "      --wait=SECONDS), 6 interrupted, 7 database damaged.\n";
 
@@ -302,13 +315,11 @@ static int cmd_index_common(const global *g, int argc, char **argv, bool rebuild
         dp.wait_lock_s = p.wait_lock_s;
         dp.cancel = &g_cancel;
         st = odx_db_open(g->db, &dp, &db, &e);
-        if (st != ODX_OK)
-            return fail(&e, st);
-        if (rebuild)
+        if (st == ODX_OK && rebuild)
             st = odx_rebuild(db, &p, &s, &e);
-        else
+        else if (st == ODX_OK)
             st = odx_index(db, (const char *const *)argv + optind, argc - optind, &p, &s, &e);
-        odx_db_close(db);
+        odx_db_close(db); /* --log-json ends with a summary even when the open failed */
     }
     if (ui.json) {
         char *line = odx_index_summary_json(st, &s, &e);
@@ -453,7 +464,8 @@ static int cmd_search(const global *g, int argc, char **argv)
         "Ranked images for a text query in English or Chinese: score (0..1), path,\n"
         "domain and short caption. Hybrid: dense vectors + BM25, fused by rank.\n\n"
         "      --json          JSON array (path, score, captions, tags, text)\n",
-        "Exit: 0 ok (also with no results), 2 bad query or option, 3 fatal.\n");
+        "Exit: 0 ok (also with no results), 2 bad query or option, 3 no index\n"
+        "yet (run 'omnidex index FOLDER') or fatal error.\n");
     int rc = parse_search_flags("search", argc, argv, &p, &json, NULL, help ? help : "");
     free(help);
     if (rc >= 0)
@@ -502,7 +514,7 @@ static int cmd_context(const global *g, int argc, char **argv)
         "images by number.\n\n"
         "      --max-chars N   budget (default 12000, about 3k tokens)\n"
         "      --json          JSON instead of Markdown\n",
-        "Exit: 0 ok, 2 bad query or option, 3 fatal.\n");
+        "Exit: 0 ok, 2 bad query or option, 3 no index yet or fatal error.\n");
     int rc = parse_search_flags("context", argc, argv, &p.search, &json, &p.max_chars,
                                 help ? help : "");
     free(help);
@@ -526,28 +538,42 @@ static int cmd_context(const global *g, int argc, char **argv)
 
 /* ------------------------------------------------------- inspection ---- */
 
-static bool want_help(int argc, char **argv)
+/* Flags of the small commands (show, caption, stats, errors): each name in
+ * names[] sets *on[i]; -h/--help prints help; "--" ends the flags. An
+ * unknown option or a wrong number of arguments is a usage error (exit 2),
+ * never ignored. Returns -1 to go on (*arg: the one argument when n_args
+ * is 1), else the exit code. */
+static int small_opts(const char *cmd, int argc, char **argv, const char *const *names,
+                      bool **on, int n_names, int n_args, const char **arg, const char *help)
 {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-            return true;
-    return false;
-}
-
-static bool has_flag(int argc, char **argv, const char *flag)
-{
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], flag))
-            return true;
-    return false;
-}
-
-static const char *first_arg(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++)
-        if (argv[i][0] != '-' || argv[i][1] == 0)
-            return argv[i];
-    return NULL;
+    int got = 0;
+    bool flags = true;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (flags && !strcmp(a, "--")) {
+            flags = false;
+            continue;
+        }
+        if (flags && a[0] == '-' && a[1]) {
+            if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+                fputs(help, stdout);
+                return EXIT_OK;
+            }
+            int k = 0;
+            while (k < n_names && strcmp(a, names[k]))
+                k++;
+            if (k == n_names)
+                return usage_error(cmd, "unknown option '%s'", a);
+            *on[k] = true;
+            continue;
+        }
+        if (got++ == 0 && arg)
+            *arg = a;
+    }
+    if (got != n_args)
+        return usage_error(cmd, n_args ? "give exactly one %s" : "takes no arguments%s",
+                           n_args ? (strcmp(cmd, "show") ? "FILE" : "PATH or #ID") : "");
+    return -1;
 }
 
 static const char *str_or(const char *a, const char *b) { return a ? a : b; }
@@ -661,65 +687,69 @@ static odx_status db_json(const global *g, json_fn fn, const char *arg, char **j
 
 static int cmd_show(const global *g, int argc, char **argv)
 {
-    if (want_help(argc, argv)) {
-        fputs("Usage: omnidex show [--json] PATH|#ID\n"
-              "Everything stored for one indexed image: status, captions (en/zh), tags,\n"
-              "text, structure, objects, features.\n"
-              "Exit: 0 ok, 5 not in the index, 3 fatal.\n", stdout);
-        return EXIT_OK;
-    }
-    const char *path = first_arg(argc, argv);
-    if (!path)
-        return usage_error("show", "no path given%s", "");
+    bool json_out = false;
+    const char *path = NULL;
+    int rc = small_opts("show", argc, argv, (const char *const[]){"--json"},
+                        (bool *[]){&json_out}, 1, 1, &path,
+                        "Usage: omnidex show [--json] PATH|#ID\n"
+                        "Everything stored for one indexed image: status, captions (en/zh), tags,\n"
+                        "text, structure, objects, features.\n"
+                        "Exit: 0 ok, 2 usage, 3 no index or fatal error, 5 not in the index.\n");
+    if (rc >= 0)
+        return rc;
     odx_err e = {0};
     char *json = NULL;
     odx_status st = db_json(g, odx_show_json, path, &json, &e);
     if (st != ODX_OK)
         return fail(&e, st);
-    int rc = has_flag(argc, argv, "--json") ? (puts(json), EXIT_OK) : print_desc_text(json);
+    rc = json_out ? (puts(json), EXIT_OK) : print_desc_text(json);
     odx_free(json);
     return rc;
 }
 
 static int cmd_caption(const global *g, int argc, char **argv)
 {
-    if (want_help(argc, argv)) {
-        fputs("Usage: omnidex caption [--json] [--no-ocr] [--no-detect] FILE\n"
-              "Describe one image with the native engine without touching any index:\n"
-              "domain, features, text, structure, objects and captions.\n"
-              "Exit: 0 ok, 3 the file could not be read or decoded, 2 usage.\n", stdout);
-        return EXIT_OK;
-    }
-    const char *path = first_arg(argc, argv);
-    if (!path)
-        return usage_error("caption", "no file given%s", "");
+    bool json_out = false, no_ocr = false, no_detect = false;
+    const char *path = NULL;
+    int rc = small_opts("caption", argc, argv,
+                        (const char *const[]){"--json", "--no-ocr", "--no-detect"},
+                        (bool *[]){&json_out, &no_ocr, &no_detect}, 3, 1, &path,
+                        "Usage: omnidex caption [--json] [--no-ocr] [--no-detect] FILE\n"
+                        "Describe one image with the native engine without touching any index:\n"
+                        "domain, features, text, structure, objects and captions.\n"
+                        "Exit: 0 ok, 2 usage, 3 the file could not be read or decoded.\n");
+    if (rc >= 0)
+        return rc;
     odx_caption_params p = odx_caption_params_default();
     p.models_dir = g->models;
-    p.ocr = !has_flag(argc, argv, "--no-ocr");
-    p.detect = !has_flag(argc, argv, "--no-detect");
+    p.ocr = !no_ocr;
+    p.detect = !no_detect;
     odx_err e = {0};
     char *json = NULL;
     odx_status st = odx_caption_file(path, &p, &json, &e);
     if (st != ODX_OK)
-        return fail(&e, st == ODX_ERR_NOT_FOUND ? ODX_ERR_IO : st);
-    int rc = has_flag(argc, argv, "--json") ? (puts(json), EXIT_OK) : print_desc_text(json);
+        return fail(&e, st == ODX_ERR_NOT_FOUND || st == ODX_ERR_INVALID ? ODX_ERR_IO : st);
+    rc = json_out ? (puts(json), EXIT_OK) : print_desc_text(json);
     odx_free(json);
     return rc;
 }
 
 static int cmd_stats(const global *g, int argc, char **argv)
 {
-    if (want_help(argc, argv)) {
-        fputs("Usage: omnidex stats [--json]\n"
-              "Images, errors, vectors, index type, sizes, images per domain.\n", stdout);
-        return EXIT_OK;
-    }
+    bool json_out = false;
+    int rc = small_opts("stats", argc, argv, (const char *const[]){"--json"},
+                        (bool *[]){&json_out}, 1, 0, NULL,
+                        "Usage: omnidex stats [--json]\n"
+                        "Images, errors, vectors, index type, sizes, images per domain.\n"
+                        "Exit: 0 ok, 2 usage, 3 no index or fatal error.\n");
+    if (rc >= 0)
+        return rc;
     odx_err e = {0};
     char *json = NULL;
     odx_status st = db_json(g, stats_fn, NULL, &json, &e);
     if (st != ODX_OK)
         return fail(&e, st);
-    if (has_flag(argc, argv, "--json")) {
+    if (json_out) {
         puts(json);
     } else {
         cJSON *o = cJSON_Parse(json), *it;
@@ -743,18 +773,21 @@ static int cmd_stats(const global *g, int argc, char **argv)
 
 static int cmd_errors(const global *g, int argc, char **argv)
 {
-    if (want_help(argc, argv)) {
-        fputs("Usage: omnidex errors [--json]\n"
-              "Files that could not be indexed: path, stage, reason. They are retried\n"
-              "when they change, or with 'omnidex index --retry-errors'.\n", stdout);
-        return EXIT_OK;
-    }
+    bool json_out = false;
+    int rc = small_opts("errors", argc, argv, (const char *const[]){"--json"},
+                        (bool *[]){&json_out}, 1, 0, NULL,
+                        "Usage: omnidex errors [--json]\n"
+                        "Files that could not be indexed: path, stage, reason. They are retried\n"
+                        "when they change, or with 'omnidex index --retry-errors'.\n"
+                        "Exit: 0 ok (also with no errors), 2 usage, 3 no index or fatal error.\n");
+    if (rc >= 0)
+        return rc;
     odx_err e = {0};
     char *json = NULL;
     odx_status st = db_json(g, errors_fn, NULL, &json, &e);
     if (st != ODX_OK)
         return fail(&e, st);
-    if (has_flag(argc, argv, "--json")) {
+    if (json_out) {
         puts(json);
     } else {
         cJSON *a = cJSON_Parse(json), *it;
@@ -894,9 +927,10 @@ static void main_help(FILE *f)
             "  -q, --quiet    only errors\n"
             "  -h, --help     this help; 'omnidex COMMAND --help' for a command\n"
             "  --version\n\n"
-            "Exit codes: 0 ok; 1 some files failed to index; 2 usage error or bad\n"
-            "query; 3 fatal error (database unusable, I/O); 4 index lock held by\n"
-            "another run; 5 not found; 6 interrupted; 7 database damaged (see\n"
+            "Exit codes: 0 ok; 1 some files failed to index; 2 usage error, bad query\n"
+            "or bad path to index; 3 fatal error (no index yet, database unusable,\n"
+            "I/O); 4 index lock held by another run; 5 show: image not in the index;\n"
+            "6 interrupted; 7 database damaged (see\n"
             "'omnidex check').\n");
 }
 

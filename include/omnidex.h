@@ -161,8 +161,11 @@ typedef struct odx_index_stats {
 } odx_index_stats;
 
 /* Indexes the given roots (files or folders, recursively). n_roots == 0
- * re-indexes the roots remembered from earlier runs. Per-file failures are
- * recorded and counted in stats->n_failed; the call still returns ODX_OK.
+ * re-indexes the roots remembered from earlier runs. A given root that
+ * does not exist, or is a file without an image name (.png, .jpg, .jpeg,
+ * .jpe), is refused before any work with ODX_ERR_INVALID. Per-file
+ * failures are recorded and counted in stats->n_failed; the call still
+ * returns ODX_OK.
  * Returns ODX_ERR_LOCKED when another writer runs. */
 ODX_API odx_status odx_index(odx_db *db, const char *const *roots, int n_roots,
                              const odx_index_params *p, odx_index_stats *stats,

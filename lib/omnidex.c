@@ -219,6 +219,24 @@ odx_status odx_index(odx_db *db, const char *const *roots, int n_roots,
         return core_err(err, ODX_ERR_INVALID, "database opened read-only");
     odx_index_params p = pin ? *pin : odx_index_params_default();
     odx_index_stats local;
+    if (stats)
+        memset(stats, 0, sizeof *stats);
+    /* Roots given by the caller are checked before any work: a typo or a
+     * file that is no image is a bad argument, not a silent no-op. */
+    for (int i = 0; i < n_roots; i++) {
+        struct stat sb;
+        const char *r = roots[i];
+        if (!r || !*r)
+            return core_err(err, ODX_ERR_INVALID, "an empty path cannot be indexed");
+        if (stat(r, &sb) != 0)
+            return core_err_errno(err, errno == ENOENT || errno == ENOTDIR ? ODX_ERR_INVALID
+                                                                           : ODX_ERR_IO,
+                                  "cannot index '%s'", r);
+        if (!S_ISDIR(sb.st_mode) && !idx_has_image_ext(r))
+            return core_err(err, ODX_ERR_INVALID,
+                            "cannot index '%s': not an image omnidex reads (PNG or JPEG: "
+                            ".png, .jpg, .jpeg, .jpe) and not a folder", r);
+    }
     cap_config cfg = cap_cfg_from(db, &p);
     return idx_run(db->s, db->dir, &cfg, roots, n_roots, &p, stats ? stats : &local, err);
 }

@@ -22,6 +22,11 @@
 #define REC_MAX_W 1600
 #define MAX_KEYS 20000
 
+/* Narrowest recogniser input as width/height. PaddleOCR pads every batch
+ * to at least 320/48; padding a short word to 320 columns costs up to ~5x
+ * its own compute (see the measurements in tfjs/README.md). */
+ODX_STATIC float cap_ppocr_rec_min_ratio = 1.0f;
+
 struct cap_ppocr {
     tfj_model *det, *rec, *cls;
     char **keys; /* index 1..n_keys; 0 is blank, n_keys+1 is space */
@@ -746,7 +751,7 @@ odx_status cap_ppocr_read(cap_ppocr_state *s, const cap_image *im, const cap_ppo
     /* recogniser: batches of similar aspect ratio, width by the widest */
     for (int b0 = 0; b0 < n_items && st == ODX_OK; b0 += REC_BATCH) {
         int bn = n_items - b0 < REC_BATCH ? n_items - b0 : REC_BATCH;
-        float mr = (float)REC_W / REC_H;
+        float mr = cap_ppocr_rec_min_ratio;
         for (int j = 0; j < bn; j++) mr = fmaxf(mr, byr[b0 + j]->ratio);
         int W = (int)(REC_H * mr);
         if (W > REC_MAX_W) W = REC_MAX_W;

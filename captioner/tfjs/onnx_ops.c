@@ -318,41 +318,58 @@ static void nchw_epilogue(const tfj_node *nd, const float *bias, float *y, int64
     }
 }
 
-/* Depthwise (one input channel per group, one output channel per group):
- * direct, one output row at a time (it stays in L1) with the tap loop
- * outside the column loop, so the inner loop is a plain multiply-add over
- * a contiguous (stride 1) or strided input row. */
-static void depthwise(const float *x, const float *w, float *y, int64_t C, int64_t H,
-                      int64_t W, int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t sh,
-                      int64_t sw, int64_t dh, int64_t dw, int64_t pt, int64_t pl)
-{
-    int64_t xlo[64], xhi[64]; /* valid output columns per kernel column */
-    for (int64_t kx = 0; kx < KW; kx++) {
-        int64_t off = kx * dw - pl;
-        xlo[kx] = off >= 0 ? 0 : (-off + sw - 1) / sw;
-        xhi[kx] = W - off <= 0 ? 0 : (W - off + sw - 1) / sw;
-        if (xhi[kx] > OW) xhi[kx] = OW;
-        if (xlo[kx] > xhi[kx]) xlo[kx] = xhi[kx];
+/* Depthwise (one input channel per group, one output channel per group).
+ * Each channel plane is first copied into a zero-padded plane (scratch), so
+ * the tap loops need no bounds; for the common 3x3 and 5x5 kernels at
+ * stride 1 or 2 the taps are unrolled (compile-time trip counts) and the
+ * loop over output columns vectorises. */
+#define DW_BODY(KH_, KW_, SW_)                                                          \
+    for (int64_t oy = 0; oy < OH; oy++) {                                               \
+        float *restrict yr = yc + oy * OW;                                              \
+        const float *restrict base = pp + oy * sh * PW;                                 \
+        for (int64_t ox = 0; ox < OW; ox++) {                                           \
+            float acc = 0;                                                              \
+            for (int ky = 0; ky < KH_; ky++)                                            \
+                for (int kx = 0; kx < KW_; kx++)                                        \
+                    acc += wc[ky * KW_ + kx] * base[ky * PW + ox * SW_ + kx];           \
+            yr[ox] = acc;                                                               \
+        }                                                                               \
     }
+
+__attribute__((optimize("O3"))) static void depthwise(const float *x, const float *w, float *y,
+                                                      float *pp, int64_t C, int64_t H,
+                                                      int64_t W, int64_t OH, int64_t OW,
+                                                      int64_t KH, int64_t KW, int64_t sh,
+                                                      int64_t sw, int64_t dh, int64_t dw,
+                                                      int64_t pt, int64_t pl, int64_t PH,
+                                                      int64_t PW)
+{
     for (int64_t c = 0; c < C; c++) {
-        const float *xc = x + c * H * W, *wc = w + c * KH * KW;
-        for (int64_t oy = 0; oy < OH; oy++) {
-            float *restrict yr = y + (c * OH + oy) * OW;
-            memset(yr, 0, (size_t)OW * sizeof(float));
-            for (int64_t ky = 0; ky < KH; ky++) {
-                int64_t iy = oy * sh - pt + ky * dh;
-                if (iy < 0 || iy >= H) continue;
-                for (int64_t kx = 0; kx < KW; kx++) {
-                    float wv = wc[ky * KW + kx];
-                    const float *restrict xr = xc + iy * W + kx * dw - pl;
-                    int64_t x0 = xlo[kx], x1 = xhi[kx];
-                    if (sw == 1)
-                        for (int64_t ox = x0; ox < x1; ox++) yr[ox] += wv * xr[ox];
-                    else if (sw == 2)
-                        for (int64_t ox = x0; ox < x1; ox++) yr[ox] += wv * xr[2 * ox];
-                    else
-                        for (int64_t ox = x0; ox < x1; ox++) yr[ox] += wv * xr[ox * sw];
-                }
+        const float *xc = x + c * H * W;
+        const float *restrict wc = w + c * KH * KW;
+        float *yc = y + c * OH * OW;
+        memset(pp, 0, (size_t)(PH * PW) * sizeof(float));
+        for (int64_t r = 0; r < H; r++)
+            memcpy(pp + (r + pt) * PW + pl, xc + r * W, (size_t)W * sizeof(float));
+        bool d1 = dh == 1 && dw == 1;
+        if (d1 && KH == 3 && KW == 3 && sw == 1) {
+            DW_BODY(3, 3, 1)
+        } else if (d1 && KH == 3 && KW == 3 && sw == 2) {
+            DW_BODY(3, 3, 2)
+        } else if (d1 && KH == 5 && KW == 5 && sw == 1) {
+            DW_BODY(5, 5, 1)
+        } else if (d1 && KH == 5 && KW == 5 && sw == 2) {
+            DW_BODY(5, 5, 2)
+        } else {
+            for (int64_t oy = 0; oy < OH; oy++) {
+                float *restrict yr = yc + oy * OW;
+                memset(yr, 0, (size_t)OW * sizeof(float));
+                for (int64_t ky = 0; ky < KH; ky++)
+                    for (int64_t kx = 0; kx < KW; kx++) {
+                        float wv = wc[ky * KW + kx];
+                        const float *restrict xr = pp + (oy * sh + ky * dh) * PW + kx * dw;
+                        for (int64_t ox = 0; ox < OW; ox++) yr[ox] += wv * xr[ox * sw];
+                    }
             }
         }
     }
@@ -434,6 +451,11 @@ static odx_status op_conv(KARGS)
     bool direct = KH == 1 && KW == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && OH == H &&
                   OW == W;
     int64_t chunk = P;
+    /* the padded plane: every tap of every output lies inside it */
+    int64_t PH = (OH - 1) * sh + (KH - 1) * dh + 1, PW = (OW - 1) * sw + (KW - 1) * dw + 1;
+    if (PH < H + pt) PH = H + pt;
+    if (PW < W + pl) PW = W + pl;
+    if (dwise && !tfj_scratch(cx, (size_t)(PH * PW), err)) return ODX_ERR_NOMEM;
     if (!dwise && !direct) {
         chunk = (int64_t)(IM2COL_MAX_FLOATS / (size_t)K);
         if (chunk < 1) chunk = 1;
@@ -444,7 +466,8 @@ static odx_status op_conv(KARGS)
         const float *xb = x->d.f + b * C * H * W;
         float *yb = out->d.f + b * M * P;
         if (dwise) {
-            depthwise(xb, wt, yb, C, H, W, OH, OW, KH, KW, sh, sw, dh, dw, pt, pl);
+            depthwise(xb, wt, yb, cx->scratch, C, H, W, OH, OW, KH, KW, sh, sw, dh, dw, pt, pl,
+                      PH, PW);
             nchw_epilogue(nd, bias, yb, M, P);
             continue;
         }

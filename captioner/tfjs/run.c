@@ -9,6 +9,10 @@
 
 #include <cblas.h>
 #include <stdlib.h>
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#define TFJ_HAVE_MXCSR 1
+#endif
 #include <string.h>
 
 #define TFJ_MAX_PROF 48
@@ -149,6 +153,13 @@ odx_status tfj_run(tfj_state *s, const tfj_tensor *inputs, int n_inputs,
     if (n_inputs != m->n_inputs)
         return core_err(err, ODX_ERR_INVALID, "model wants %d inputs, got %d", m->n_inputs,
                         n_inputs);
+#ifdef TFJ_HAVE_MXCSR
+    /* Denormals flushed to zero for the run (restored after): tiny
+     * activations otherwise run some kernels 5-10x slower (measured on the
+     * PP-OCR recogniser); values below 1e-38 do not change any output. */
+    unsigned mxcsr = _mm_getcsr();
+    _mm_setcsr(mxcsr | 0x8040);
+#endif
     tfj_pool_enter(&s->pool);
     clear_values(s);
     memset(s->lay, 0, (size_t)m->n_slots * sizeof *s->lay);
@@ -169,6 +180,9 @@ odx_status tfj_run(tfj_state *s, const tfj_tensor *inputs, int n_inputs,
         }
         if (!ok || n != t->n) {
             tfj_pool_leave();
+#ifdef TFJ_HAVE_MXCSR
+            _mm_setcsr(mxcsr);
+#endif
             return core_err(err, ODX_ERR_INVALID, "input '%s' has the wrong dtype or shape",
                             nd->name);
         }
@@ -296,6 +310,9 @@ done:
     free(lin);
     free(in);
     tfj_pool_leave();
+#ifdef TFJ_HAVE_MXCSR
+    _mm_setcsr(mxcsr);
+#endif
     return st;
 }
 

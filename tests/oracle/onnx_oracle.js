@@ -3,7 +3,8 @@
 // onnxruntime (npm onnxruntime-node, fetched by scripts/fetch_oracle.sh; a
 // test tool, never part of omnidex). Runs one model on one float32 input and
 // writes the first output as raw little-endian float32, its shape to stdout,
-// and the median forward time of RUNS runs (one thread) to stderr.
+// and the median forward time (wall, and process CPU time, which a loaded
+// machine disturbs less) of RUNS runs (one thread) to stderr.
 // Usage: onnx_oracle.js ORACLE_DIR MODEL.onnx IN.f32 D0,D1,... OUT.f32 [RUNS]
 'use strict';
 const fs = require('fs');
@@ -34,16 +35,19 @@ try {
     graphOptimizationLevel: 'all'});
   const feeds = {[sess.inputNames[0]]: new ort.Tensor('float32', data, shape)};
   const runs = Math.max(1, Number(runsArg || 1));
-  const times = [];
+  const times = [], cpus = [];
   let res;
   for (let i = 0; i < runs; i++) {
-    const t0 = process.hrtime.bigint();
+    const t0 = process.hrtime.bigint(), c0 = process.cpuUsage();
     res = await sess.run(feeds);
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    const c = process.cpuUsage(c0);
+    cpus.push((c.user + c.system) / 1e3);
   }
   times.sort((a, b) => a - b);
+  cpus.sort((a, b) => a - b);
   const out = res[sess.outputNames[0]];
   fs.writeFileSync(outFile, Buffer.from(out.data.buffer, out.data.byteOffset, out.data.byteLength));
   console.log(out.dims.join(','));
-  console.error(`onnx_oracle: ${path.basename(model)} median ${times[times.length >> 1].toFixed(2)} ms over ${runs} runs`);
+  console.error(`onnx_oracle: ${path.basename(model)} median ${times[times.length >> 1].toFixed(2)} ms over ${runs} runs, cpu ${cpus[cpus.length >> 1].toFixed(2)} ms`);
 })().catch((e) => { console.error('onnx_oracle: ' + e.message); process.exit(1); });

@@ -1073,6 +1073,14 @@ odx_status idx_pass(store *s, const cap_config *cap,
      * catches a stale one up on open; the next writing pass saves it). */
     if (r.wrote || gc)
         st = store_save(s, err);
+    /* Deleted rows leave free pages, removed vectors tombstones: give
+     * the space back once it passes the threshold. Best effort: a failure
+     * costs only space, never the run. */
+    if (st == ODX_OK && (r.wrote || gc)) {
+        odx_err ce = {0};
+        if (store_compact(s, false, NULL, &ce) != ODX_OK)
+            core_log(CORE_LOG_WARN, "compacting the index: %s", ce.msg);
+    }
 
 done:
     if (pool_inited) {

@@ -483,6 +483,8 @@ odx_status odx_stats_json(odx_db *db, char **json, odx_err *err)
     cJSON_AddNumberToObject(o, "generation", (double)s.generation);
     cJSON_AddNumberToObject(o, "db_bytes", (double)s.db_bytes);
     cJSON_AddNumberToObject(o, "faiss_bytes", (double)s.faiss_bytes);
+    cJSON_AddNumberToObject(o, "free_bytes", (double)s.free_bytes);
+    cJSON_AddNumberToObject(o, "tombstones", (double)s.n_tombstones);
     cJSON_AddStringToObject(o, "engine", CAP_ENGINE_VERSION);
     cJSON_AddStringToObject(o, "embedder", emb_model_id());
     cJSON_AddNumberToObject(o, "dim", EMB_DIM);

@@ -89,6 +89,24 @@ odx_status store_commit(store *s, odx_err *err);
 void store_rollback(store *s);
 odx_status store_save(store *s, odx_err *err);
 
+/* Space an index leaves behind: free pages (deleted rows), tombstones. */
+typedef struct store_waste {
+    int64_t page_size, pages, free_pages, tombstones, vectors;
+    int auto_vacuum; /* SQLite's: 0 none, 1 full, 2 incremental */
+} store_waste;
+odx_status store_waste_get(store *s, store_waste *w, odx_err *err);
+/* True when w passes the compaction threshold (storage_int.h). */
+bool store_waste_over(const store_waste *w);
+/* Writer, no batch open. When the waste passes the threshold (or force):
+ * saves FAISS if behind, drops the tombstones the saved file reflects
+ * (tomb_floor moves: older readers rebuild instead of catching up),
+ * merges the FTS5 segments, and frees pages (incremental vacuum; one
+ * VACUUM first for a database made without auto_vacuum). Each step is a
+ * transaction: a kill loses only that step's savings. FAISS needs no
+ * rebuild: remove_ids on IDMap2,Flat shifts the stored vectors down.
+ * *did (may be NULL) says whether it ran. */
+odx_status store_compact(store *s, bool force, bool *did, odx_err *err);
+
 typedef struct store_image {
     int64_t id;
     char *path;          /* byte-exact */
@@ -195,6 +213,7 @@ typedef struct store_stats {
     int64_t n_images, n_errors, n_content, n_vectors, faiss_ntotal, generation;
     int64_t db_bytes, faiss_bytes;
     char index_type[64];
+    int64_t free_bytes, n_tombstones; /* waste compaction gives back */
 } store_stats;
 odx_status store_get_stats(store *s, store_stats *st, odx_err *err);
 

@@ -26,6 +26,18 @@
 #define STORE_QUICK_CHECK_READER_BYTES (8LL << 20)
 #define STORE_QUICK_CHECK_WRITER_BYTES (64LL << 20)
 #define STORE_QUICK_CHECK_EVERY_S (7LL * 24 * 3600)
+/* Compaction at the end of an index run (store_compact.c) once free pages
+ * are a quarter of the file (and at least 1 MiB), or tombstones a quarter
+ * of the vectors (at least 1000). Measured: 300 images indexed, then all
+ * edited twice, left 834 of 1854 pages free (1.96x a clean index); after
+ * compaction the file is within 1.1x of a clean one. */
+#define STORE_COMPACT_MIN_FREE_BYTES (1LL << 20)
+#define STORE_COMPACT_FREE_PCT 25
+#define STORE_COMPACT_MIN_TOMBS 1000
+#define STORE_COMPACT_TOMB_PCT 25
+/* The WAL is cut back to this after a checkpoint (a VACUUM grows it to the
+ * size of the database). */
+#define STORE_WAL_LIMIT_BYTES (64LL << 20)
 /* Tombstones are pruned only once they are this many generations older
  * than the saved FAISS file, so readers a little behind still catch up
  * incrementally instead of rebuilding. */

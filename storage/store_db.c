@@ -243,8 +243,18 @@ odx_status store_open_ex(const char *dir, bool read_only, int oflags, store **ou
         goto done;
     }
     sqlite3_busy_timeout(s->db, read_only ? STORE_READER_BUSY_TIMEOUT_MS : STORE_BUSY_TIMEOUT_MS);
+    /* A new database frees pages incrementally (store_compact); the mode
+     * can only be chosen before the first table. Harmless on an old one. */
+    if (!read_only && (rc = store_exec(s, "PRAGMA auto_vacuum=INCREMENTAL", err)) != ODX_OK)
+        goto done;
     if (!read_only && (rc = store_exec(s, "PRAGMA journal_mode=WAL", err)) != ODX_OK)
         goto done;
+    if (!read_only) {
+        char lim[64];
+        snprintf(lim, sizeof lim, "PRAGMA journal_size_limit=%lld", STORE_WAL_LIMIT_BYTES);
+        if ((rc = store_exec(s, lim, err)) != ODX_OK)
+            goto done;
+    }
     /* cell_size_check: a damaged b-tree cell is reported as SQLITE_CORRUPT
      * when its page is read, instead of being followed (a few % of reads). */
     if ((rc = store_exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
@@ -499,6 +509,11 @@ odx_status store_get_stats(store *s, store_stats *st, odx_err *err)
     out.db_bytes = file_bytes(s->db_path) + (wal ? file_bytes(wal) : 0);
     free(wal);
     out.faiss_bytes = file_bytes(s->faiss_path);
+    store_waste w;
+    if (store_waste_get(s, &w, NULL) == ODX_OK) {
+        out.free_bytes = w.free_pages * w.page_size;
+        out.n_tombstones = w.tombstones;
+    }
     snprintf(out.index_type, sizeof out.index_type, "%s", s->factory);
     *st = out;
 done:

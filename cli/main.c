@@ -829,8 +829,9 @@ static const char CHECK_HELP[] =
     "A damaged database: restore it from a backup, or build it anew from the\n"
     "indexed folders with 'omnidex rebuild --fresh'; a damaged FAISS file alone\n"
     "is rebuilt by the next 'omnidex index'.\n"
-    "Exit: 0 no damage, 7 damage found (listed), 4 an index run holds the lock,\n"
-    "      5 no index, 3 the check could not run.\n";
+    "Exit: 0 no damage, 2 usage, 3 no index yet (run 'omnidex index FOLDER') or\n"
+    "      the check could not run, 4 an index run holds the lock, 7 damage found\n"
+    "      (listed).\n";
 
 static int cmd_check(const global *g, int argc, char **argv)
 {
@@ -878,8 +879,8 @@ static int cmd_check(const global *g, int argc, char **argv)
         cJSON_ArrayForEach(x, pr) {
             const cJSON *part = cJSON_GetObjectItem(x, "part");
             const cJSON *det = cJSON_GetObjectItem(x, "detail");
-            printf("damaged: %s: %s\n", cJSON_IsString(part) ? part->valuestring : "?",
-                   cJSON_IsString(det) ? det->valuestring : "");
+            printf("damaged: %s: %s\n", esc(cJSON_IsString(part) ? part->valuestring : "?"),
+                   esc(cJSON_IsString(det) ? det->valuestring : ""));
         }
         if (st == ODX_OK)
             printf("ok: %.0f images, %.0f captions, %.0f vectors, %.0f in FAISS\n",
@@ -890,6 +891,11 @@ static int cmd_check(const global *g, int argc, char **argv)
         cJSON_Delete(o);
     }
     odx_free(out);
+    if (st == ODX_ERR_NOT_FOUND) {
+        /* no index: 3 with what to do, as for every other command */
+        fprintf(stderr, "omnidex: %s: run 'omnidex index FOLDER' first\n", esc(e.msg));
+        return EXIT_FATAL;
+    }
     return st == ODX_OK ? EXIT_OK : fail(&e, st);
 }
 
@@ -930,8 +936,7 @@ static void main_help(FILE *f)
             "Exit codes: 0 ok; 1 some files failed to index; 2 usage error, bad query\n"
             "or bad path to index; 3 fatal error (no index yet, database unusable,\n"
             "I/O); 4 index lock held by another run; 5 show: image not in the index;\n"
-            "6 interrupted; 7 database damaged (see\n"
-            "'omnidex check').\n");
+            "6 interrupted; 7 database damaged (see 'omnidex check').\n");
 }
 
 /* Tesseract asks libgomp for 4 threads per call, which is slower on every

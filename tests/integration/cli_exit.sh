@@ -121,10 +121,17 @@ want 0 --db "$DB" errors
 want 0 --db "$DB" errors --json
 want 2 --db "$DB" errors --jsn
 want 3 --db "$NODB" errors
+
+# check
+want 0 --db "$DB" check
+want 2 --db "$DB" check --bogus
+want 2 --db "$DB" check extra
+want 3 --db "$NODB" check
+says "run 'omnidex index FOLDER' first"
 check "a read-only command did not create the missing index" test ! -e "$NODB"
 
 # every command's --help exits 0 and states its exit codes
-for c in index rebuild search context show caption stats errors; do
+for c in index rebuild search context show caption stats errors check; do
   want 0 "$c" --help
   check "  ... '$c --help' lists its exit codes" grep -q '^Exit' "$T/out"
 done

@@ -4,7 +4,7 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config git ca-certificates
   libfaiss-dev libopenblas-dev libsqlite3-dev libpng-dev libjpeg62-turbo-dev
   libutf8proc-dev libtesseract-dev tesseract-ocr-eng tesseract-ocr-chi-sim
-  libcjson-dev libcurl4-openssl-dev libmicrohttpd-dev libexif-dev
+  libcjson-dev libcurl4-openssl-dev libexif-dev
   unicode-data bzip2
   curl npm jq sqlite3)
 SUDO=""

@@ -26,14 +26,29 @@ int srv_main(const char *db_dir, const char *models_dir, int argc, char **argv);
 #define SRV_MAX_K 1000
 #define SRV_THUMB_SIDE 256
 
+/* Limits on the request head (srv_proto.c) and on connections (srv_net.c). */
+#define SRV_MAX_LINE (16 * 1024)  /* request line: longer is 414 */
+#define SRV_MAX_FIELD (8 * 1024)  /* one header field: longer is 431 */
+#define SRV_MAX_HEAD (32 * 1024)  /* request line + headers: more is 431 */
+#define SRV_MAX_HEADERS 64        /* header fields: more is 431 */
+#define SRV_MAX_CONNS 512         /* open connections: more get 503 */
+#define SRV_HEAD_TIMEOUT_S 10.0   /* whole request head (slowloris): else 408 */
+#define SRV_IDLE_TIMEOUT_S 15.0   /* keep-alive connection with no request */
+#define SRV_WRITE_TIMEOUT_S 30.0  /* writing one response */
+#define SRV_MAX_ALLOW_HOSTS 32    /* --allow-host names */
+
 typedef struct srv_config {
     const char *listen; /* numeric IPv4/IPv6 address */
     int port;           /* 0: any free port */
-    int threads;        /* MHD thread pool size */
+    int threads;        /* request (search) threads */
+    int thumb_threads;  /* thumbnail threads, apart from the request threads */
+    int thumb_cache_mib; /* thumbnail cache size; 0: no cache */
     const char *token;  /* NULL: no authentication */
     bool access_log;    /* one line per request on stderr */
     const char *db_dir; /* when set, a replaced directory is reopened */
     const char *models_dir;
+    const char *allow_host[SRV_MAX_ALLOW_HOSTS]; /* Host names accepted besides loopback */
+    int n_allow_host;
 } srv_config;
 
 typedef struct srv_server srv_server;
@@ -50,6 +65,9 @@ void srv_stop(srv_server *s); /* NULL is fine */
 /* Helpers with no HTTP in them (unit-tested). */
 /* Constant-time (in the length of expected) comparison. */
 bool srv_token_equal(const char *given, size_t given_len, const char *expected);
+/* A token --token / $OMNIDEX_TOKEN may be: 1..1024 bytes of UTF-8 without
+ * control characters (C0, DEL, C1) and without outer spaces or tabs. */
+bool srv_token_ok(const char *t);
 /* Strict decimal integer in [min, max]; false on anything else. */
 bool srv_parse_long(const char *s, long min, long max, long *out);
 /* "", 1, true, yes, on -> true; 0, false, no, off -> false; else false return. */
@@ -59,6 +77,16 @@ bool srv_valid_date(const char *s);
 /* True when s[0..len) is well-formed UTF-8 without NUL bytes. */
 bool srv_utf8_valid(const char *s, size_t len);
 
+#define SRV_THUMB_QUEUE_PER_THREAD 4 /* waiting thumbnails per thumbnail thread */
+
+/* Work one thumbnail may cost. A progressive JPEG is decoded once per scan
+ * over the whole coefficient buffer: 3000 scans took 60 s here. */
+typedef struct srv_thumb_limits {
+    int max_scans;   /* JPEG scans: more is ODX_ERR_LIMIT (libjpeg-turbo's advice: 100) */
+    double cpu_s;    /* CPU seconds of this thread for one decode: more is ODX_ERR_LIMIT */
+} srv_thumb_limits;
+srv_thumb_limits srv_thumb_limits_default(void); /* 100 scans, 2 s */
+
 /* Thumbnail: decodes a PNG or JPEG from f (limits on pixels, errors caught),
  * box-filters it to a long side <= max_side (never upscales), applies EXIF
  * orientation 1..8 (others: as stored), and encodes a JPEG. On success
@@ -67,9 +95,131 @@ bool srv_utf8_valid(const char *s, size_t len);
 odx_status srv_thumb_stream(FILE *f, int max_side, int orientation,
                             unsigned char **jpeg, size_t *jpeg_len,
                             int *out_w, int *out_h, odx_err *err);
+/* srv_thumb_stream within lim (NULL: defaults): ODX_ERR_LIMIT when over. */
+odx_status srv_thumb_decode(FILE *f, const srv_thumb_limits *lim, int max_side,
+                            int orientation, unsigned char **jpeg, size_t *jpeg_len,
+                            odx_err *err);
 /* Same from a file path; ODX_ERR_NOT_FOUND when the file is gone. */
 odx_status srv_thumb_file(const char *path, int max_side, int orientation,
                           unsigned char **jpeg, size_t *jpeg_len, odx_err *err);
+
+/* ------------------------------------------ srv_proto.c: parsing ---- */
+
+/* Why a request cannot be served: HTTP status, JSON error code, message. */
+typedef struct srv_perr {
+    int status;
+    const char *code; /* static string */
+    char msg[160];
+} srv_perr;
+
+/* A parsed request head. Every string points into store (owned). */
+typedef struct srv_req {
+    char method[16];
+    char *target; /* as sent, for the log */
+    char *path;   /* percent-decoded; no '.', '..' or empty segments */
+    char *key[SRV_MAX_ARGS], *val[SRV_MAX_ARGS]; /* decoded, UTF-8 */
+    int n_args;
+    const char *host;          /* Host (or the authority of an absolute target), NULL if none */
+    const char *authorization; /* NULL if none */
+    const char *if_none_match; /* NULL if none */
+    long long content_length;  /* -1: none */
+    size_t head_len;           /* bytes of the head, blank line included */
+    int minor;                 /* HTTP/1.minor */
+    bool keep_alive, expect_continue;
+    char *store;
+} srv_req;
+
+/* Parses the request head at the start of buf[0..len). Returns the head's
+ * length (> 0) when it is complete and valid (*r then owns memory: call
+ * srv_req_free), 0 when more bytes are needed (the limits are checked on
+ * what is there), -1 when the request must be refused: *e says how (the
+ * connection is then closed after the answer). Never reads past len. */
+int srv_proto_parse(const char *buf, size_t len, srv_req *r, srv_perr *e);
+void srv_req_free(srv_req *r); /* NULL is fine */
+/* The first value of an argument, or NULL. */
+const char *srv_req_arg(const srv_req *r, const char *key);
+/* DNS-rebinding guard: true when the Host value names this server: any
+ * address literal, localhost, the listen address, or a name in allow
+ * ("*" admits all, ".example.org" every name under it). NULL host: true. */
+bool srv_host_allowed(const char *host, const char *listen, const char *const *allow,
+                      int n_allow);
+/* Copies s into out (always NUL-terminated, cut at out_len) with control
+ * characters written as \xHH and backslashes doubled, for log lines. */
+char *srv_escape(const char *s, char *out, size_t out_len);
+
+/* -------------------------------------------- srv_net.c: sockets ---- */
+
+typedef struct srv_net srv_net;
+typedef struct srv_pool srv_pool;
+
+/* One client connection. The event thread owns it while a request
+ * arrives; then exactly one worker owns it until srv_conn_done(). */
+typedef struct srv_conn {
+    struct srv_net *net;
+    int fd;
+    char *buf; /* received, not yet parsed */
+    size_t len, cap;
+    long long discard; /* body bytes still to skip */
+    double deadline;   /* monotonic seconds */
+    double t0;         /* when the request was complete */
+    srv_req req;       /* valid unless bad */
+    srv_perr perr;     /* why, when bad */
+    bool bad, started, close_after, lingering, write_failed;
+    int status;        /* last status sent */
+    size_t bytes_out;
+    char peer[48];
+    void *user;        /* the handler's, while it owns the connection */
+    struct srv_conn *next;
+} srv_conn;
+
+typedef void (*srv_job_fn)(void *user, srv_conn *c);
+
+/* A fixed pool of threads taking connections from a queue of at most cap
+ * (0: unbounded); fn owns each connection it is given. */
+srv_pool *srv_pool_start(int threads, int cap, srv_job_fn fn, void *user);
+/* false when the queue is full or the pool stops (c stays the caller's). */
+bool srv_pool_push(srv_pool *p, srv_conn *c);
+/* Joins the threads; connections still queued are closed. NULL is fine. */
+void srv_pool_stop(srv_pool *p);
+
+/* Listens on addr:port (numeric IPv4/IPv6; port 0: any, *bound_port gets
+ * it) and calls fn on one of threads workers for each complete request. */
+odx_status srv_net_start(const char *addr, int port, int threads, srv_job_fn fn, void *user,
+                         srv_net **out, int *bound_port, odx_err *err);
+/* Stops accepting and reading, waits for the request threads. NULL is fine. */
+void srv_net_stop(srv_net *n);
+/* After srv_net_stop and after every other pool that held connections. */
+void srv_net_free(srv_net *n);
+/* Writes one response (status line, Content-Type unless NULL, extra:
+ * complete "Name: value\r\n" lines, Content-Length, Connection). head_only:
+ * the headers of a HEAD answer. Sets close_after unless the connection can
+ * stay open. False when the client could not be written to. */
+bool srv_send(srv_conn *c, int status, const char *ctype, const char *extra, const void *body,
+              size_t len, bool head_only);
+/* The worker is done: the connection goes back for its next request, or
+ * is closed. Any thread. */
+void srv_conn_done(srv_conn *c);
+const char *srv_status_reason(int status);
+double srv_now(void); /* monotonic seconds */
+
+/* Thumbnail cache: LRU of encoded thumbnails and of decode failures (both
+ * follow from the content alone), keyed by content hash + orientation +
+ * size, at most cap bytes. Thread-safe. */
+typedef struct srv_tcache srv_tcache;
+srv_tcache *srv_tcache_new(size_t cap);
+void srv_tcache_free(srv_tcache *c); /* NULL is fine */
+/* Stores a copy (jpg may be NULL for a failure st with its msg). NULL c: nothing. */
+void srv_tcache_put(srv_tcache *c, const char *key, odx_status st, const char *msg,
+                    const unsigned char *jpg, size_t len);
+/* On a hit true, *st and msg set, *jpg a malloc'd copy (NULL for a failure). */
+bool srv_tcache_get(srv_tcache *c, const char *key, odx_status *st, char *msg, size_t msg_len,
+                    unsigned char **jpg, size_t *len);
+/* Bytes held (for tests). */
+size_t srv_tcache_bytes(srv_tcache *c);
+
+/* SHA-256 of everything readable from fd (from its start), as 64 hex digits. */
+odx_status srv_sha256_fd(int fd, char hex[65], odx_err *err);
+void srv_sha256_hex(const void *data, size_t len, char hex[65]);
 
 /* The web UI page served at GET / (static; it calls the JSON API). */
 extern const char srv_ui_html[];

@@ -1,21 +1,24 @@
-/* srv_http.c - the libmicrohttpd daemon and the request handlers of
- * `omnidex serve`: validates each request (size, method, arguments, token),
- * calls the public API (search, context, show, stats) and writes JSON. */
+/* srv_http.c - the request handlers of `omnidex serve`: checks each parsed
+ * request (method, Host, token), calls the public API (search, context,
+ * show, stats) and answers JSON; thumbnails go to their own bounded pool
+ * with a cache, so they cannot take the search threads. Sockets and
+ * parsing live in srv_net.c and srv_proto.c. */
 #include "server.h"
 
-#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <ctype.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <pthread.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* A database handle shared by the requests that use it. When the index
  * directory is replaced (a fresh rebuild swaps it in), a new handle becomes
@@ -26,9 +29,14 @@ typedef struct dbref {
 } dbref;
 
 struct srv_server {
-    struct MHD_Daemon *d;
+    srv_net *net;
+    srv_pool *thumbs;      /* thumbnail threads */
+    srv_tcache *tcache;    /* NULL: no cache */
     char *token; /* NULL: open */
     bool access_log;
+    char *listen;
+    char *allow_host[SRV_MAX_ALLOW_HOSTS];
+    int n_allow_host;
     char *db_dir;       /* NULL: never reopen */
     char *models_dir;
     pthread_mutex_t mu; /* guards cur, refs, the directory identity, checks */
@@ -41,13 +49,6 @@ struct srv_server {
 
 /* ---------------------------------------------------------- helpers ---- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 bool srv_token_equal(const char *given, size_t given_len, const char *expected)
 {
     size_t n = strlen(expected);
@@ -59,6 +60,26 @@ bool srv_token_equal(const char *given, size_t given_len, const char *expected)
         diff |= g ^ (unsigned char)expected[i];
     }
     return diff == 0;
+}
+
+bool srv_token_ok(const char *t)
+{
+    size_t n = strlen(t);
+    if (n == 0 || n > 1024 || !srv_utf8_valid(t, n))
+        return false;
+    /* a header value loses its outer spaces, and control characters
+     * cannot be typed or sent reliably: the help promises printable */
+    if (t[0] == ' ' || t[0] == '\t' || t[n - 1] == ' ' || t[n - 1] == '\t')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)t[i];
+        if (c < 0x20 || c == 0x7F)
+            return false;
+        /* C1 controls U+0080..U+009F are C2 80..C2 9F in UTF-8 */
+        if (c == 0xC2 && i + 1 < n && (unsigned char)t[i + 1] < 0xA0)
+            return false;
+    }
+    return true;
 }
 
 bool srv_parse_long(const char *s, long min, long max, long *out)
@@ -183,136 +204,135 @@ char *srv_utf8_fix(const char *s, size_t n)
 
 static const char *const CT_JSON = "application/json; charset=utf-8";
 
-static enum MHD_Result send_buf(struct MHD_Connection *c, unsigned status, const char *ctype,
-                                const void *body, size_t len)
+/* One answer, built by a handler and written by finish(). */
+typedef struct out {
+    int status;
+    const char *ctype;
+    const char *body; /* owned when own */
+    size_t len;
+    bool own;
+    char extra[320]; /* header lines */
+} out;
+
+static void out_static(out *o, int status, const char *ctype, const char *body, size_t len)
 {
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-    if (!r)
-        return MHD_NO;
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-    if (status == MHD_HTTP_UNAUTHORIZED)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"omnidex\"");
-    enum MHD_Result ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return ret;
+    o->status = status;
+    o->ctype = ctype;
+    o->body = body;
+    o->len = len;
+    o->own = false;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *code,
-                                  const char *msg)
+/* Takes body (malloc'd). */
+static void out_owned(out *o, int status, const char *ctype, char *body, size_t len)
+{
+    out_static(o, status, ctype, body, len);
+    o->own = true;
+}
+
+static void out_error(out *o, int status, const char *code, const char *msg)
 {
     char *m = srv_utf8_fix(msg ? msg : "", msg ? strlen(msg) : 0);
-    cJSON *o = cJSON_CreateObject();
+    cJSON *j = cJSON_CreateObject();
     char *s = NULL;
-    if (o && m && cJSON_AddStringToObject(o, "error", code) &&
-        cJSON_AddStringToObject(o, "message", m))
-        s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
+    if (j && m && cJSON_AddStringToObject(j, "error", code) &&
+        cJSON_AddStringToObject(j, "message", m))
+        s = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
     free(m);
-    enum MHD_Result ret;
+    o->extra[0] = 0;
+    if (status == 405)
+        snprintf(o->extra, sizeof o->extra, "Allow: GET, HEAD\r\n");
+    else if (status == 401)
+        snprintf(o->extra, sizeof o->extra, "WWW-Authenticate: Bearer realm=\"omnidex\"\r\n");
+    else if (status == 503)
+        snprintf(o->extra, sizeof o->extra, "Retry-After: 1\r\n");
     if (s) {
         size_t n = strlen(s);
-        s[n] = '\n'; /* replaces the NUL; the buffer is copied by length */
-        ret = send_buf(c, status, CT_JSON, s, n + 1);
+        s[n] = '\n'; /* replaces the NUL; the length is what counts */
+        out_owned(o, status, CT_JSON, s, n + 1);
     } else {
         static const char oom[] = "{\"error\":\"internal\",\"message\":\"no memory\"}\n";
-        ret = send_buf(c, MHD_HTTP_INTERNAL_SERVER_ERROR, CT_JSON, oom, sizeof oom - 1);
+        out_static(o, 500, CT_JSON, oom, sizeof oom - 1);
     }
-    free(s);
-    return ret;
 }
 
-static enum MHD_Result send_status(struct MHD_Connection *c, odx_status st, const odx_err *e)
+static void out_status(out *o, odx_status st, const odx_err *e)
 {
     const char *msg = e->msg[0] ? e->msg : odx_status_str(st);
     switch (st) {
     case ODX_ERR_INVALID:
-        return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", msg);
+        out_error(o, 400, "bad_request", msg);
+        break;
     case ODX_ERR_NOT_FOUND:
-        return send_error(c, MHD_HTTP_NOT_FOUND, "not_found", msg);
+        out_error(o, 404, "not_found", msg);
+        break;
     case ODX_ERR_LIMIT:
-        return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", msg);
+        out_error(o, 413, "too_large", msg);
+        break;
     default:
-        return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", msg);
+        out_error(o, 500, "internal", msg);
+        break;
     }
 }
 
-/* Sends a 200 with body, replacing bytes that are not UTF-8 (a file name
- * may hold any bytes; a JSON or Markdown body must not). */
-static enum MHD_Result send_text(struct MHD_Connection *c, const char *ctype, const char *body)
+/* A 200 with body, bytes that are not UTF-8 replaced (a file name may hold
+ * any bytes; a JSON or Markdown body must not). */
+static void out_text(out *o, const char *ctype, const char *body)
 {
     size_t n = strlen(body);
-    if (srv_utf8_valid(body, n))
-        return send_buf(c, MHD_HTTP_OK, ctype, body, n);
-    char *fixed = srv_utf8_fix(body, n);
-    if (!fixed)
-        return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "no memory");
-    enum MHD_Result r = send_buf(c, MHD_HTTP_OK, ctype, fixed, strlen(fixed));
-    free(fixed);
-    return r;
+    char *copy = srv_utf8_valid(body, n) ? strdup(body) : srv_utf8_fix(body, n);
+    if (!copy) {
+        out_error(o, 500, "internal", "no memory");
+        return;
+    }
+    out_owned(o, 200, ctype, copy, strlen(copy));
 }
 
-/* Sends a string owned by the library (freed with odx_free). */
-static enum MHD_Result send_odx(struct MHD_Connection *c, const char *ctype, char *body)
+/* Same with a string owned by the library (freed with odx_free). */
+static void out_odx(out *o, const char *ctype, char *body)
 {
-    enum MHD_Result r = send_text(c, ctype, body);
+    out_text(o, ctype, body);
     odx_free(body);
-    return r;
+}
+
+/* Writes o, logs the request, hands the connection back. Any thread. */
+static void finish(srv_server *s, srv_conn *c, out *o)
+{
+    bool head = !c->bad && strcmp(c->req.method, "HEAD") == 0;
+    char extra[400];
+    snprintf(extra, sizeof extra, "%s%s", o->extra,
+             o->status == 200 && o->ctype && strcmp(o->ctype, "image/jpeg") == 0
+                 ? ""
+                 : "Cache-Control: no-store\r\n");
+    srv_send(c, o->status, o->ctype, extra, o->body, o->len, head);
+    if (s->access_log) {
+        /* control characters in what the client sent must not reach a
+         * terminal as escape sequences */
+        char method[40], target[600];
+        srv_escape(c->bad ? "-" : c->req.method, method, sizeof method);
+        srv_escape(c->bad ? "-" : c->req.target, target, sizeof target);
+        fprintf(stderr, "omnidex: %s %s %s %d %zu %.1f ms\n", c->peer, method, target,
+                c->status, c->bytes_out, (srv_now() - c->t0) * 1e3);
+    }
+    if (o->own)
+        free((void *)o->body);
+    srv_conn_done(c);
 }
 
 /* --------------------------------------------------------- arguments ---- */
 
-typedef struct args {
-    const char *key[SRV_MAX_ARGS], *val[SRV_MAX_ARGS];
-    int n;
-    size_t bytes;
-    bool too_many, bad_utf8;
-} args;
-
-static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   size_t key_size, const char *value, size_t value_size)
-{
-    (void)kind;
-    args *a = cls;
-    a->bytes += key_size + value_size + 2;
-    if (a->n >= SRV_MAX_ARGS || a->bytes > SRV_MAX_ARGS_BYTES) {
-        a->too_many = true;
-        return MHD_NO;
-    }
-    if (!srv_utf8_valid(key, key_size) || (value && !srv_utf8_valid(value, value_size))) {
-        a->bad_utf8 = true;
-        return MHD_NO;
-    }
-    a->key[a->n] = key;
-    a->val[a->n] = value ? value : "";
-    a->n++;
-    return MHD_YES;
-}
-
-/* The first value of key, or NULL. */
-static const char *arg(const args *a, const char *key)
-{
-    for (int i = 0; i < a->n; i++)
-        if (strcmp(a->key[i], key) == 0)
-            return a->val[i];
-    return NULL;
-}
-
 /* Fills the search parameters shared by /search and /context through the
  * library's parser (the same one as CLI flags and inline filters). On a
  * bad value writes its message into msg and returns false. */
-static bool parse_search(const args *a, odx_search_params *p, char *msg, size_t msg_len)
+static bool parse_search(const srv_req *a, odx_search_params *p, char *msg, size_t msg_len)
 {
     static const char *const KEYS[] = {"k",        "lang",      "text_lang",  "domain",
                                        "path",     "ext",       "after",      "before",
                                        "min_width", "min_height", "min_score", "mode",
                                        "all",      "explain"};
     for (size_t i = 0; i < sizeof KEYS / sizeof *KEYS; i++) {
-        const char *v = arg(a, KEYS[i]);
+        const char *v = srv_req_arg(a, KEYS[i]);
         odx_err e = {0};
         if (v && odx_search_params_set(p, KEYS[i], v, &e) != ODX_OK) {
             snprintf(msg, msg_len, "%s", e.msg);
@@ -326,37 +346,44 @@ static bool parse_search(const args *a, odx_search_params *p, char *msg, size_t 
     return true;
 }
 
-/* q is required; its length is limited before it reaches the library. */
-static enum MHD_Result need_q(struct MHD_Connection *c, const args *a, const char **q)
+/* q is required; its length is limited before it reaches the library.
+ * Returns NULL after filling o with the error. */
+static const char *need_q(out *o, const srv_req *a)
 {
-    *q = arg(a, "q");
-    if (!*q)
-        return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", "missing parameter q");
-    if (strlen(*q) > SRV_MAX_Q) {
+    const char *q = srv_req_arg(a, "q");
+    if (!q) {
+        out_error(o, 400, "bad_request", "missing parameter q");
+        return NULL;
+    }
+    if (strlen(q) > SRV_MAX_Q) {
         char m[96];
         snprintf(m, sizeof m, "q is longer than %d bytes", SRV_MAX_Q);
-        return send_error(c, MHD_HTTP_URI_TOO_LONG, "too_large", m);
+        out_error(o, 414, "too_large", m);
+        return NULL;
     }
-    return MHD_YES;
+    return q;
 }
 
 /* ---------------------------------------------------------- handlers ---- */
 
-static enum MHD_Result h_search(odx_db *db, struct MHD_Connection *c, const args *a)
+static void h_search(odx_db *db, out *o, const srv_req *a)
 {
-    const char *q;
-    enum MHD_Result r = need_q(c, a, &q);
-    if (!q || strlen(q) > SRV_MAX_Q)
-        return r;
+    const char *q = need_q(o, a);
+    if (!q)
+        return;
     odx_search_params p = odx_search_params_default();
     char msg[512];
-    if (!parse_search(a, &p, msg, sizeof msg))
-        return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", msg);
+    if (!parse_search(a, &p, msg, sizeof msg)) {
+        out_error(o, 400, "bad_request", msg);
+        return;
+    }
     odx_err e = {0};
     odx_results *res = NULL;
     odx_status st = odx_search(db, q, &p, &res, &e);
-    if (st != ODX_OK)
-        return send_status(c, st, &e);
+    if (st != ODX_OK) {
+        out_status(o, st, &e);
+        return;
+    }
     char *rj = odx_results_json(res);
     int count = odx_results_count(res);
     odx_results_free(res);
@@ -373,47 +400,51 @@ static enum MHD_Result h_search(odx_db *db, struct MHD_Connection *c, const args
     odx_free(rj);
     free(qj);
     if (!body) {
-        e.code = ODX_ERR_NOMEM;
-        snprintf(e.msg, sizeof e.msg, "no memory for the results");
-        return send_status(c, ODX_ERR_NOMEM, &e);
+        out_error(o, 500, "internal", "no memory for the results");
+        return;
     }
-    r = send_text(c, CT_JSON, body);
+    out_text(o, CT_JSON, body);
     free(body);
-    return r;
 }
 
-static enum MHD_Result h_context(odx_db *db, struct MHD_Connection *c, const args *a)
+static void h_context(odx_db *db, out *o, const srv_req *a)
 {
-    const char *q;
-    enum MHD_Result r = need_q(c, a, &q);
-    if (!q || strlen(q) > SRV_MAX_Q)
-        return r;
+    const char *q = need_q(o, a);
+    if (!q)
+        return;
     odx_context_params p = odx_context_params_default();
     char msg[512];
-    if (!parse_search(a, &p.search, msg, sizeof msg))
-        return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", msg);
+    if (!parse_search(a, &p.search, msg, sizeof msg)) {
+        out_error(o, 400, "bad_request", msg);
+        return;
+    }
     const char *v;
     long n;
-    if ((v = arg(a, "max_chars"))) {
-        if (!srv_parse_long(v, 200, 1000000, &n))
-            return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request",
-                              "max_chars must be an integer from 200 to 1000000");
+    if ((v = srv_req_arg(a, "max_chars"))) {
+        if (!srv_parse_long(v, 200, 1000000, &n)) {
+            out_error(o, 400, "bad_request", "max_chars must be an integer from 200 to 1000000");
+            return;
+        }
         p.max_chars = (int)n;
     }
-    if ((v = arg(a, "format"))) {
-        if (strcmp(v, "json") == 0)
+    if ((v = srv_req_arg(a, "format"))) {
+        if (strcmp(v, "json") == 0) {
             p.json = true;
-        else if (strcmp(v, "md") == 0 || strcmp(v, "markdown") == 0)
+        } else if (strcmp(v, "md") == 0 || strcmp(v, "markdown") == 0) {
             p.json = false;
-        else
-            return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", "format must be md or json");
+        } else {
+            out_error(o, 400, "bad_request", "format must be md or json");
+            return;
+        }
     }
     odx_err e = {0};
-    char *out = NULL;
-    odx_status st = odx_context(db, q, &p, &out, &e);
-    if (st != ODX_OK)
-        return send_status(c, st, &e);
-    return send_odx(c, p.json ? CT_JSON : "text/markdown; charset=utf-8", out);
+    char *res = NULL;
+    odx_status st = odx_context(db, q, &p, &res, &e);
+    if (st != ODX_OK) {
+        out_status(o, st, &e);
+        return;
+    }
+    out_odx(o, p.json ? CT_JSON : "text/markdown; charset=utf-8", res);
 }
 
 /* /images/{id}[/thumb]: id is a positive decimal number. */
@@ -433,52 +464,243 @@ static bool parse_id(const char *s, size_t len, long long *id)
     return true;
 }
 
-static enum MHD_Result h_image(odx_db *db, struct MHD_Connection *c, long long id, bool thumb)
+/* ------------------------------------------------------- thumbnails ---- */
+
+/* What a thumbnail request needs once the index has been asked: the
+ * thumbnail threads never touch the database. */
+typedef struct thumb_job {
+    char *path;
+    char hash[65]; /* SHA-256 hex of the indexed content */
+    long long size;
+    double mtime_ns;
+    int orientation;
+    char key[96];  /* cache key and ETag body */
+} thumb_job;
+
+static void job_free(thumb_job *j)
+{
+    if (j) {
+        free(j->path);
+        free(j);
+    }
+}
+
+/* True when the If-None-Match list holds our ETag (or "*"). */
+static bool etag_matches(const char *inm, const char *etag)
+{
+    if (!inm)
+        return false;
+    size_t en = strlen(etag);
+    for (const char *p = inm; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (*p == '*')
+            return true;
+        if (strncmp(p, "W/", 2) == 0)
+            p += 2;
+        if (strncmp(p, etag, en) == 0 && (p[en] == 0 || p[en] == ',' || p[en] == ' '))
+            return true;
+        while (*p && *p != ',')
+            p++;
+    }
+    return false;
+}
+
+static void out_thumb(out *o, const thumb_job *j, const unsigned char *jpg, size_t len)
+{
+    snprintf(o->extra, sizeof o->extra,
+             "ETag: \"%s\"\r\nCache-Control: private, no-cache\r\n", j->key);
+    char *copy = malloc(len ? len : 1);
+    if (!copy) {
+        out_error(o, 500, "internal", "no memory");
+        return;
+    }
+    memcpy(copy, jpg, len);
+    out_owned(o, 200, "image/jpeg", copy, len);
+}
+
+static void out_not_modified(out *o, const thumb_job *j)
+{
+    out_static(o, 304, NULL, "", 0);
+    snprintf(o->extra, sizeof o->extra,
+             "ETag: \"%s\"\r\nCache-Control: private, no-cache\r\n", j->key);
+}
+
+/* Does the open file still hold what was indexed? Size and mtime first
+ * (one fstat); when either differs, the content hash decides, so a file
+ * only touched still works and one replaced (by a symlink to something
+ * else, or new bytes) is refused. */
+static bool same_content(int fd, const struct stat *sb, const thumb_job *j, char *why,
+                         size_t why_len)
+{
+    double mt = (double)sb->st_mtim.tv_sec * 1e9 + (double)sb->st_mtim.tv_nsec;
+    /* mtime_ns may come back as a double: allow its rounding */
+    if ((long long)sb->st_size == j->size && fabs(mt - j->mtime_ns) < 4096.0)
+        return true;
+    char hex[65];
+    odx_err e = {0};
+    if (srv_sha256_fd(fd, hex, &e) != ODX_OK) {
+        snprintf(why, why_len, "%s", e.msg);
+        return false;
+    }
+    if (strcmp(hex, j->hash) != 0) {
+        snprintf(why, why_len,
+                 "the file at this path is no longer the indexed content (run 'omnidex index')");
+        return false;
+    }
+    return true;
+}
+
+static void thumb_result(srv_server *s, out *o, const thumb_job *j, odx_status st,
+                         const odx_err *e, const unsigned char *jpg, size_t len)
+{
+    if (st == ODX_OK)
+        out_thumb(o, j, jpg, len);
+    else if (st == ODX_ERR_DECODE || st == ODX_ERR_UNSUPPORTED || st == ODX_ERR_LIMIT)
+        out_error(o, 422, "unprocessable", e->msg);
+    else
+        out_status(o, st, e);
+    (void)s;
+}
+
+/* On a thumbnail thread: check the file, decode (within its budget),
+ * remember the result, answer. */
+static void on_thumb(void *user, srv_conn *c)
+{
+    srv_server *s = user;
+    thumb_job *j = c->user;
+    out o;
+    memset(&o, 0, sizeof o);
+    int fd = open(j->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    struct stat sb;
+    char why[sizeof ((odx_err *)0)->msg];
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            out_error(&o, 404, "not_found", "the indexed file is gone");
+        else
+            out_error(&o, 500, "internal", strerror(errno));
+    } else if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        out_error(&o, 409, "conflict", "the path no longer names a regular file");
+    } else if (!same_content(fd, &sb, j, why, sizeof why)) {
+        out_error(&o, 409, "conflict", why);
+    } else if (etag_matches(c->req.if_none_match, j->key)) {
+        /* ETag: "..." compares with the quotes */
+        out_not_modified(&o, j);
+    } else {
+        FILE *f = lseek(fd, 0, SEEK_SET) == 0 ? fdopen(fd, "rb") : NULL;
+        if (!f) {
+            out_error(&o, 500, "internal", "cannot read the file");
+        } else {
+            fd = -1; /* f owns it */
+            unsigned char *jpg = NULL;
+            size_t len = 0;
+            odx_err e = {0};
+            srv_thumb_limits lim = srv_thumb_limits_default();
+            odx_status st = srv_thumb_decode(f, &lim, SRV_THUMB_SIDE, j->orientation, &jpg,
+                                             &len, &e);
+            fclose(f);
+            if (st == ODX_OK || st == ODX_ERR_DECODE || st == ODX_ERR_UNSUPPORTED ||
+                st == ODX_ERR_LIMIT)
+                srv_tcache_put(s->tcache, j->key, st, e.msg, jpg, len);
+            thumb_result(s, &o, j, st, &e, jpg, len);
+            free(jpg);
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    job_free(j);
+    c->user = NULL;
+    finish(s, c, &o);
+}
+
+/* On a request thread: what the index knows, then the cheap answers (304,
+ * the cache) here and the decoding on a thumbnail thread. Returns true
+ * when the connection went to the thumbnail pool. */
+static bool h_thumb(srv_server *s, odx_db *db, out *o, srv_conn *c, long long id)
 {
     char key[32];
     snprintf(key, sizeof key, "#%lld", id);
     odx_err e = {0};
     char *json = NULL;
     odx_status st = odx_show_json(db, key, &json, &e);
-    if (st != ODX_OK)
-        return send_status(c, st, &e);
-    if (!thumb)
-        return send_odx(c, CT_JSON, json);
-    cJSON *o = cJSON_Parse(json);
+    if (st != ODX_OK) {
+        out_status(o, st, &e);
+        return false;
+    }
+    cJSON *r = cJSON_Parse(json);
     odx_free(json);
-    const cJSON *path = cJSON_GetObjectItemCaseSensitive(o, "path");
-    const cJSON *status = cJSON_GetObjectItemCaseSensitive(o, "status");
-    const cJSON *desc = cJSON_GetObjectItemCaseSensitive(o, "description");
+    const cJSON *path = cJSON_GetObjectItemCaseSensitive(r, "path");
+    const cJSON *status = cJSON_GetObjectItemCaseSensitive(r, "status");
+    const cJSON *hash = cJSON_GetObjectItemCaseSensitive(r, "hash");
+    const cJSON *size = cJSON_GetObjectItemCaseSensitive(r, "size");
+    const cJSON *mtime = cJSON_GetObjectItemCaseSensitive(r, "mtime_ns");
+    const cJSON *desc = cJSON_GetObjectItemCaseSensitive(r, "description");
     const cJSON *exif = cJSON_GetObjectItemCaseSensitive(desc, "exif");
     const cJSON *ori = cJSON_GetObjectItemCaseSensitive(exif, "orientation");
-    enum MHD_Result r;
-    if (!cJSON_IsString(path)) {
-        r = send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "image record has no path");
+    bool handed = false;
+    thumb_job *j = NULL;
+    if (!cJSON_IsString(path) || !cJSON_IsString(hash) || strlen(hash->valuestring) != 64 ||
+        !cJSON_IsNumber(size) || !cJSON_IsNumber(mtime)) {
+        out_error(o, 500, "internal", "image record lacks path, hash, size or mtime");
         goto done;
     }
     if (cJSON_IsString(status) && strcmp(status->valuestring, "ok") != 0) {
-        r = send_error(c, MHD_HTTP_UNPROCESSABLE_CONTENT, "unprocessable",
-                       "the image failed to index; there is no thumbnail");
+        out_error(o, 422, "unprocessable", "the image failed to index; there is no thumbnail");
         goto done;
     }
-    unsigned char *jpg = NULL;
-    size_t len = 0;
-    odx_err te = {0};
-    st = srv_thumb_file(path->valuestring, SRV_THUMB_SIDE,
-                        cJSON_IsNumber(ori) ? ori->valueint : 1, &jpg, &len, &te);
-    if (st == ODX_OK) {
-        r = send_buf(c, MHD_HTTP_OK, "image/jpeg", jpg, len);
-        free(jpg);
-    } else if (st == ODX_ERR_NOT_FOUND) {
-        r = send_error(c, MHD_HTTP_NOT_FOUND, "not_found", te.msg);
-    } else if (st == ODX_ERR_DECODE || st == ODX_ERR_UNSUPPORTED || st == ODX_ERR_LIMIT) {
-        r = send_error(c, MHD_HTTP_UNPROCESSABLE_CONTENT, "unprocessable", te.msg);
+    j = calloc(1, sizeof *j);
+    if (!j || !(j->path = strdup(path->valuestring))) {
+        out_error(o, 500, "internal", "no memory");
+        goto done;
+    }
+    snprintf(j->hash, sizeof j->hash, "%s", hash->valuestring);
+    j->size = (long long)size->valuedouble;
+    j->mtime_ns = mtime->valuedouble;
+    j->orientation = cJSON_IsNumber(ori) ? ori->valueint : 1;
+    if (j->orientation < 1 || j->orientation > 8)
+        j->orientation = 1;
+    snprintf(j->key, sizeof j->key, "%.32s-o%d-%d", j->hash, j->orientation, SRV_THUMB_SIDE);
+
+    /* Cheap answers need the file unchanged by size and mtime (a stat). */
+    struct stat sb;
+    if (stat(j->path, &sb) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            out_error(o, 404, "not_found", "the indexed file is gone");
+        else
+            out_error(o, 500, "internal", strerror(errno));
+        goto done;
+    }
+    double mt = (double)sb.st_mtim.tv_sec * 1e9 + (double)sb.st_mtim.tv_nsec;
+    if (S_ISREG(sb.st_mode) && (long long)sb.st_size == j->size &&
+        fabs(mt - j->mtime_ns) < 4096.0) {
+        if (etag_matches(c->req.if_none_match, j->key)) {
+            out_not_modified(o, j);
+            goto done;
+        }
+        unsigned char *jpg = NULL;
+        size_t len = 0;
+        odx_status cst;
+        char msg[sizeof e.msg];
+        if (srv_tcache_get(s->tcache, j->key, &cst, msg, sizeof msg, &jpg, &len)) {
+            odx_err ce = {.code = cst};
+            snprintf(ce.msg, sizeof ce.msg, "%s", msg);
+            thumb_result(s, o, j, cst, &ce, jpg, len);
+            free(jpg);
+            goto done;
+        }
+    }
+    c->user = j;
+    if (srv_pool_push(s->thumbs, c)) {
+        handed = true;
+        j = NULL;
     } else {
-        r = send_status(c, st, &te);
+        c->user = NULL;
+        out_error(o, 503, "unavailable", "the thumbnail queue is full; try again shortly");
     }
 done:
-    cJSON_Delete(o);
-    return r;
+    job_free(j);
+    cJSON_Delete(r);
+    return handed;
 }
 
 /* ----------------------------------------------- index replacement ---- */
@@ -490,7 +712,7 @@ static void maybe_reopen(srv_server *s)
 {
     if (!s->db_dir)
         return;
-    double now = now_s();
+    double now = srv_now();
     pthread_mutex_lock(&s->mu);
     if (s->reopening || now - s->last_check < 1.0) {
         pthread_mutex_unlock(&s->mu);
@@ -513,8 +735,9 @@ static void maybe_reopen(srv_server *s)
     dbref *n = NULL;
     if (odx_db_open(s->db_dir, &dp, &db, &e) != ODX_OK || !(n = calloc(1, sizeof *n))) {
         /* keep serving the old one; try again in a second */
+        char m[600];
         fprintf(stderr, "omnidex: the index directory changed but cannot be opened: %s\n",
-                e.msg[0] ? e.msg : "no memory");
+                srv_escape(e.msg[0] ? e.msg : "no memory", m, sizeof m));
         odx_db_close(db);
         pthread_mutex_lock(&s->mu);
         s->reopening = false;
@@ -535,7 +758,9 @@ static void maybe_reopen(srv_server *s)
         odx_db_close(old->db);
         free(old);
     }
-    fprintf(stderr, "omnidex: the index directory %s was replaced; reopened it\n", s->db_dir);
+    char m[600];
+    fprintf(stderr, "omnidex: the index directory %s was replaced; reopened it\n",
+            srv_escape(s->db_dir, m, sizeof m));
 }
 
 static dbref *db_acquire(srv_server *s)
@@ -561,18 +786,28 @@ static void db_release(srv_server *s, dbref *r)
 
 /* ----------------------------------------------------------- routing ---- */
 
-static enum MHD_Result dispatch(odx_db *db, struct MHD_Connection *c, const char *url,
-                                const args *a)
+/* Returns true when the connection was handed on (thumbnails). */
+static bool dispatch(srv_server *s, odx_db *db, out *o, srv_conn *c)
 {
-    if (strcmp(url, "/search") == 0)
-        return h_search(db, c, a);
-    if (strcmp(url, "/context") == 0)
-        return h_context(db, c, a);
+    const srv_req *a = &c->req;
+    const char *url = a->path;
+    if (strcmp(url, "/search") == 0) {
+        h_search(db, o, a);
+        return false;
+    }
+    if (strcmp(url, "/context") == 0) {
+        h_context(db, o, a);
+        return false;
+    }
     if (strcmp(url, "/stats") == 0) {
         odx_err e = {0};
         char *json = NULL;
         odx_status st = odx_stats_json(db, &json, &e);
-        return st == ODX_OK ? send_odx(c, CT_JSON, json) : send_status(c, st, &e);
+        if (st == ODX_OK)
+            out_odx(o, CT_JSON, json);
+        else
+            out_status(o, st, &e);
+        return false;
     }
     if (strncmp(url, "/images/", 8) == 0) {
         const char *id = url + 8;
@@ -580,28 +815,41 @@ static enum MHD_Result dispatch(odx_db *db, struct MHD_Connection *c, const char
         size_t idn = slash ? (size_t)(slash - id) : strlen(id);
         bool thumb = slash && strcmp(slash, "/thumb") == 0;
         long long v;
-        if (slash && !thumb)
-            return send_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such endpoint");
-        if (!parse_id(id, idn, &v))
-            return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request",
-                              "image id must be a positive integer");
-        return h_image(db, c, v, thumb);
+        if (slash && !thumb) {
+            out_error(o, 404, "not_found", "no such endpoint");
+            return false;
+        }
+        if (!parse_id(id, idn, &v)) {
+            out_error(o, 400, "bad_request", "image id must be a positive integer");
+            return false;
+        }
+        if (thumb)
+            return h_thumb(s, db, o, c, v);
+        char key[32];
+        snprintf(key, sizeof key, "#%lld", v);
+        odx_err e = {0};
+        char *json = NULL;
+        odx_status st = odx_show_json(db, key, &json, &e);
+        if (st == ODX_OK)
+            out_odx(o, CT_JSON, json);
+        else
+            out_status(o, st, &e);
+        return false;
     }
-    return send_error(c, MHD_HTTP_NOT_FOUND, "not_found",
-                      "no such endpoint (/search, /context, /images/{id}, /images/{id}/thumb, "
-                      "/stats, /healthz)");
+    out_error(o, 404, "not_found",
+              "no such endpoint (/search, /context, /images/{id}, /images/{id}/thumb, "
+              "/stats, /healthz)");
+    return false;
 }
 
-static bool authorised(const srv_server *s, struct MHD_Connection *c)
+static bool authorised(const srv_server *s, const srv_req *r)
 {
     if (!s->token)
         return true;
-    const char *h = NULL;
-    size_t hn = 0;
-    if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
-                                      strlen(MHD_HTTP_HEADER_AUTHORIZATION), &h, &hn) != MHD_YES ||
-        !h)
+    const char *h = r->authorization;
+    if (!h)
         return false;
+    size_t hn = strlen(h);
     if (hn < 7 || strncasecmp(h, "Bearer ", 7) != 0)
         return false;
     h += 7;
@@ -611,80 +859,73 @@ static bool authorised(const srv_server *s, struct MHD_Connection *c)
     return srv_token_equal(h, hn, s->token);
 }
 
-static enum MHD_Result route(srv_server *s, struct MHD_Connection *c, const char *url,
-                             const char *method)
+/* Returns true when the connection was handed on. */
+static bool route(srv_server *s, srv_conn *c, out *o)
 {
-    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl) {
-        long n;
-        if (!srv_parse_long(cl, 0, SRV_MAX_BODY, &n))
-            return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
-                              "request bodies are limited to 64 KiB (and none is needed)");
+    const srv_req *r = &c->req;
+    if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+        out_error(o, 405, "method_not_allowed", "only GET and HEAD are supported");
+        return false;
     }
-    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-        return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
-                          "only GET and HEAD are supported");
-    if (strcmp(url, "/healthz") == 0)
-        return send_buf(c, MHD_HTTP_OK, CT_JSON, "{\"status\":\"ok\"}\n", 16);
-    if (strcmp(url, "/") == 0) /* static page, no data: open like /healthz */
-        return send_buf(c, MHD_HTTP_OK, "text/html; charset=utf-8", srv_ui_html,
-                        srv_ui_html_len);
-    args a;
-    memset(&a, 0, sizeof a);
-    MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_arg, &a);
-    if (a.too_many)
-        return send_error(c, MHD_HTTP_URI_TOO_LONG, "too_large",
-                          "too many or too long query-string arguments");
-    if (a.bad_utf8)
-        return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request",
-                          "query-string arguments must be UTF-8 text");
-    if (!authorised(s, c))
-        return send_error(c, MHD_HTTP_UNAUTHORIZED, "unauthorized",
-                          "missing or wrong bearer token (Authorization: Bearer ...)");
+    if (!srv_host_allowed(r->host, s->listen, (const char *const *)s->allow_host,
+                          s->n_allow_host)) {
+        out_error(o, 421, "misdirected",
+                  "this server does not answer to that Host name (start it with "
+                  "--allow-host NAME to allow it)");
+        return false;
+    }
+    if (strcmp(r->path, "/healthz") == 0) {
+        static const char ok[] = "{\"status\":\"ok\"}\n";
+        out_static(o, 200, CT_JSON, ok, sizeof ok - 1);
+        return false;
+    }
+    if (strcmp(r->path, "/") == 0) { /* static page, no data: open like /healthz */
+        out_static(o, 200, "text/html; charset=utf-8", srv_ui_html, srv_ui_html_len);
+        return false;
+    }
+    if (!authorised(s, r)) {
+        out_error(o, 401, "unauthorized",
+                  "missing or wrong bearer token (Authorization: Bearer ...)");
+        return false;
+    }
     dbref *ref = db_acquire(s);
-    enum MHD_Result r = dispatch(ref->db, c, url, &a);
+    bool handed = dispatch(s, ref->db, o, c);
     db_release(s, ref);
-    return r;
+    return handed;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **req_cls)
+/* On a request thread, for every complete request (or refused one). */
+static void on_request(void *user, srv_conn *c)
 {
-    (void)version;
-    (void)upload_data;
-    (void)req_cls;
-    srv_server *s = cls;
-    /* Every request is answered on its first call, before any body is
-     * read: no endpoint takes one, so a body is never buffered. */
-    (void)upload_data_size;
-    double t0 = s->access_log ? now_s() : 0;
-    enum MHD_Result r = route(s, c, url, method);
-    if (s->access_log) {
-        const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
-        fprintf(stderr, "omnidex: %s %s %u %.1f ms\n", method, url,
-                ci ? ci->http_status : 0u, (now_s() - t0) * 1e3);
-    }
-    return r;
+    srv_server *s = user;
+    out o;
+    memset(&o, 0, sizeof o);
+    if (c->bad)
+        out_error(&o, c->perr.status, c->perr.code, c->perr.msg);
+    else if (route(s, c, &o))
+        return; /* a thumbnail thread answers */
+    finish(s, c, &o);
 }
 
-/* ------------------------------------------------------------ daemon ---- */
+/* ------------------------------------------------------------ server ---- */
 
 static void server_free(srv_server *s)
 {
     if (!s)
         return;
-    if (s->d)
-        MHD_stop_daemon(s->d); /* waits for the requests in flight */
+    srv_net_stop(s->net);      /* no new requests; request threads joined */
+    srv_pool_stop(s->thumbs);  /* thumbnails in flight finish */
+    srv_net_free(s->net);
+    srv_tcache_free(s->tcache);
     if (s->cur) {
         odx_db_close(s->cur->db);
         free(s->cur);
     }
     pthread_mutex_destroy(&s->mu);
     free(s->token);
+    free(s->listen);
+    for (int i = 0; i < s->n_allow_host; i++)
+        free(s->allow_host[i]);
     free(s->db_dir);
     free(s->models_dir);
     free(s);
@@ -696,26 +937,6 @@ odx_status srv_start(odx_db *db, const srv_config *cfg, srv_server **out, int *p
     if (!db || !cfg || !out) {
         odx_db_close(db);
         return srv_err(err, ODX_ERR_INVALID, "server: missing argument");
-    }
-    struct sockaddr_in a4;
-    struct sockaddr_in6 a6;
-    memset(&a4, 0, sizeof a4);
-    memset(&a6, 0, sizeof a6);
-    const char *addr = cfg->listen ? cfg->listen : "127.0.0.1";
-    const struct sockaddr *sa;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_AUTO;
-    if (inet_pton(AF_INET, addr, &a4.sin_addr) == 1) {
-        a4.sin_family = AF_INET;
-        a4.sin_port = htons((uint16_t)cfg->port);
-        sa = (const struct sockaddr *)&a4;
-    } else if (inet_pton(AF_INET6, addr, &a6.sin6_addr) == 1) {
-        a6.sin6_family = AF_INET6;
-        a6.sin6_port = htons((uint16_t)cfg->port);
-        sa = (const struct sockaddr *)&a6;
-        flags |= MHD_USE_IPv6;
-    } else {
-        odx_db_close(db);
-        return srv_err(err, ODX_ERR_INVALID, "'%s' is not a numeric IPv4 or IPv6 address", addr);
     }
     srv_server *s = calloc(1, sizeof *s);
     if (!s) {
@@ -732,37 +953,45 @@ odx_status srv_start(odx_db *db, const srv_config *cfg, srv_server **out, int *p
     }
     s->cur->db = db;
     s->cur->refs = 1;
-    struct stat sb;
-    if ((cfg->token && !(s->token = strdup(cfg->token))) ||
-        (cfg->db_dir && !(s->db_dir = strdup(cfg->db_dir))) ||
-        (cfg->models_dir && !(s->models_dir = strdup(cfg->models_dir)))) {
+    const char *addr = cfg->listen ? cfg->listen : "127.0.0.1";
+    bool nomem = (cfg->token && !(s->token = strdup(cfg->token))) ||
+                 !(s->listen = strdup(addr)) ||
+                 (cfg->db_dir && !(s->db_dir = strdup(cfg->db_dir))) ||
+                 (cfg->models_dir && !(s->models_dir = strdup(cfg->models_dir)));
+    for (int i = 0; !nomem && i < cfg->n_allow_host && i < SRV_MAX_ALLOW_HOSTS; i++) {
+        if (!(s->allow_host[i] = strdup(cfg->allow_host[i])))
+            nomem = true;
+        else
+            s->n_allow_host++;
+    }
+    if (nomem) {
         server_free(s);
         return srv_err(err, ODX_ERR_NOMEM, "no memory");
     }
+    struct stat sb;
     if (s->db_dir && stat(s->db_dir, &sb) == 0) {
         s->dir_dev = sb.st_dev;
         s->dir_ino = sb.st_ino;
     }
-    s->last_check = now_s();
-    unsigned threads = cfg->threads > 0 ? (unsigned)cfg->threads : 4;
-    s->d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, s,
-                            MHD_OPTION_SOCK_ADDR, sa,
-                            MHD_OPTION_THREAD_POOL_SIZE, threads,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                            /* holds the request line and headers: big enough
-                             * that an over-long q reaches our own 414 */
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-                            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)256,
-                            MHD_OPTION_END);
-    if (!s->d) {
+    s->last_check = srv_now();
+    int tt = cfg->thumb_threads > 0 ? cfg->thumb_threads : 2;
+    if (cfg->thumb_cache_mib > 0 &&
+        !(s->tcache = srv_tcache_new((size_t)cfg->thumb_cache_mib << 20))) {
         server_free(s);
-        return srv_err(err, ODX_ERR_IO, "cannot listen on %s port %d (in use, or not allowed)",
-                       addr, cfg->port);
+        return srv_err(err, ODX_ERR_NOMEM, "no memory for the thumbnail cache");
     }
-    if (port) {
-        const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-        *port = di ? di->port : cfg->port;
+    /* a bounded queue: beyond it a thumbnail gets 503 + Retry-After at
+     * once instead of waiting behind work it cannot overtake */
+    s->thumbs = srv_pool_start(tt, tt * SRV_THUMB_QUEUE_PER_THREAD, on_thumb, s);
+    if (!s->thumbs) {
+        server_free(s);
+        return srv_err(err, ODX_ERR_NOMEM, "cannot start %d thumbnail threads", tt);
+    }
+    odx_status st = srv_net_start(addr, cfg->port, cfg->threads > 0 ? cfg->threads : 4,
+                                  on_request, s, &s->net, port, err);
+    if (st != ODX_OK) {
+        server_free(s);
+        return st;
     }
     *out = s;
     return ODX_OK;

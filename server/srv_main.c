@@ -24,8 +24,18 @@ static void help(FILE *f)
             "  --listen ADDR  numeric IPv4/IPv6 address to bind (default 127.0.0.1)\n"
             "  --token T      require 'Authorization: Bearer T' on every endpoint except\n"
             "                 /healthz (default: $OMNIDEX_TOKEN; unset or empty: no token)\n"
-            "  --threads N    request threads (default 4, at most 256)\n"
-            "  --access-log   one line per request on stderr\n"
+            "  --threads N    request (search) threads (default 4, at most 256)\n"
+            "  --thumb-threads N  thumbnail threads, apart from the request threads\n"
+            "                 (default 2, at most 64); %d thumbnails may wait per thread,\n"
+            "                 more get 503 with Retry-After\n"
+            "  --thumb-cache MIB  memory for finished thumbnails, keyed by content hash\n"
+            "                 (default 32; 0: no cache)\n"
+            "  --allow-host NAME  also answer requests whose Host header is NAME\n"
+            "                 (repeatable; '.example.org' allows every name under it,\n"
+            "                 '*' any name). By default only address literals, localhost\n"
+            "                 and the --listen address are answered (others get 421):\n"
+            "                 a web page cannot reach the API through DNS rebinding\n"
+            "  --access-log   one line per request on stderr (control characters escaped)\n"
             "  -h, --help     this help\n\n"
             "Endpoints (GET or HEAD):\n"
             "  /search?q=&k=&lang=&domain=&text_lang=&path=&ext=&after=&before=\n"
@@ -36,13 +46,22 @@ static void help(FILE *f)
             "  /images/{id}/thumb  JPEG, long side <= %d\n"
             "  /stats, /healthz (/healthz needs no token)\n"
             "  /                   a small search page (static; it asks for the token)\n"
-            "Errors are {\"error\": CODE, \"message\": TEXT} with CODE one of bad_request (400),\n"
-            "unauthorized (401), not_found (404), method_not_allowed (405), too_large\n"
-            "(413: a body over 64 KiB; 414: q over %d bytes or too many arguments),\n"
-            "unprocessable (422: no thumbnail possible), internal (500). k is 1..%d.\n\n"
+            "\nThumbnails carry an ETag (answered 304 on If-None-Match) and are decoded\n"
+            "within a budget (at most 100 JPEG scans, 2 CPU seconds; else 422).\n\n"
+            "Every error, the HTTP layer's own included, is {\"error\": CODE, \"message\":\n"
+            "TEXT} with CODE one of bad_request (400: malformed request, Transfer-Encoding,\n"
+            "a bad Content-Length, '.'/'..' path segments), unauthorized (401), not_found\n"
+            "(404), method_not_allowed (405), timeout (408: the request head took over\n"
+            "%.0f s), conflict (409: the file is no longer the indexed content),\n"
+            "too_large (413: a body over 64 KiB; 414: request line over %d KiB, q over %d\n"
+            "bytes or over %d arguments; 431: a header over %d KiB, over %d headers),\n"
+            "expectation_failed (417), misdirected (421: Host not allowed), unprocessable\n"
+            "(422: no thumbnail possible), internal (500), unavailable (503: too many\n"
+            "connections or thumbnails waiting), version_not_supported (505). k is 1..%d.\n\n"
             "Exit codes: 0 stopped by a signal; 2 usage error; 3 fatal (index cannot be\n"
             "opened, address cannot be bound).\n",
-            SRV_THUMB_SIDE, SRV_MAX_Q, SRV_MAX_K);
+            SRV_THUMB_QUEUE_PER_THREAD, SRV_THUMB_SIDE, SRV_HEAD_TIMEOUT_S, SRV_MAX_LINE / 1024,
+            SRV_MAX_Q, SRV_MAX_ARGS, SRV_MAX_FIELD / 1024, SRV_MAX_HEADERS, SRV_MAX_K);
 }
 
 /* "--name VALUE" or "--name=VALUE"; advances *i past what it used. */
@@ -72,7 +91,8 @@ static int usage(const char *fmt, const char *arg)
 
 int srv_main(const char *db_dir, const char *models_dir, int argc, char **argv)
 {
-    srv_config cfg = {.listen = "127.0.0.1", .port = 8080, .threads = 4};
+    srv_config cfg = {.listen = "127.0.0.1", .port = 8080, .threads = 4, .thumb_threads = 2,
+                      .thumb_cache_mib = 32};
     const char *env_token = getenv("OMNIDEX_TOKEN");
     if (env_token && *env_token)
         cfg.token = env_token;
@@ -98,14 +118,30 @@ int srv_main(const char *db_dir, const char *models_dir, int argc, char **argv)
             if (!v || !srv_parse_long(v, 1, 256, &n))
                 return usage("--threads needs a number from 1 to 256 (got '%s')", v);
             cfg.threads = (int)n;
+        } else if (opt_value(argc, argv, &i, "--thumb-threads", &v)) {
+            if (!v || !srv_parse_long(v, 1, 64, &n))
+                return usage("--thumb-threads needs a number from 1 to 64 (got '%s')", v);
+            cfg.thumb_threads = (int)n;
+        } else if (opt_value(argc, argv, &i, "--thumb-cache", &v)) {
+            if (!v || !srv_parse_long(v, 0, 65536, &n))
+                return usage("--thumb-cache needs MiB from 0 to 65536 (got '%s')", v);
+            cfg.thumb_cache_mib = (int)n;
+        } else if (opt_value(argc, argv, &i, "--allow-host", &v)) {
+            if (!v || !*v || strlen(v) > 253 || strpbrk(v, ":/[] \t"))
+                return usage("--allow-host needs a host name without port (got '%s')", v);
+            if (cfg.n_allow_host >= SRV_MAX_ALLOW_HOSTS)
+                return usage("at most 32 --allow-host names%s", "");
+            cfg.allow_host[cfg.n_allow_host++] = v;
         } else if (strcmp(argv[i], "--access-log") == 0) {
             cfg.access_log = true;
         } else {
             return usage("unknown option or argument '%s'", argv[i]);
         }
     }
-    if (cfg.token && (strlen(cfg.token) > 1024 || !srv_utf8_valid(cfg.token, strlen(cfg.token))))
-        return usage("the token must be printable text of at most 1024 bytes%s", "");
+    if (cfg.token && !srv_token_ok(cfg.token))
+        return usage("the token must be printable text of at most 1024 bytes (UTF-8, no "
+                     "control characters, no leading or trailing space)%s",
+                     "");
 
     char dir[PATH_MAX];
     odx_err e = {0};

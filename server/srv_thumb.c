@@ -1,6 +1,7 @@
 /* srv_thumb.c - thumbnails for GET /images/{id}/thumb: decodes the indexed
- * PNG/JPEG itself (the captioner's decoder is internal), streams rows into
- * a box filter so memory stays O(width), and encodes a small JPEG. */
+ * PNG/JPEG itself (the captioner's decoder is internal), within a scan and
+ * CPU budget, streams rows into a box filter so memory stays O(width), and
+ * encodes a small JPEG. */
 #include "server.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Same ceilings as the indexer's defaults: anything bigger was not indexed
  * either, and a thumbnail must never be the way to exhaust memory. */
@@ -18,6 +20,21 @@
 #define THUMB_MAX_SIDE 65535
 /* Interlaced PNGs need the whole image in memory (4 bytes a pixel). */
 #define THUMB_MAX_INTERLACED_PIXELS (16LL * 1000 * 1000)
+
+srv_thumb_limits srv_thumb_limits_default(void)
+{
+    /* 100 scans: libjpeg-turbo's advice (djpeg -maxscans) and far above the
+     * 10 or so an encoder writes. 2 CPU s: a 100 Mpixel baseline JPEG
+     * scaled by 1/8 takes about 1 s on this machine. */
+    return (srv_thumb_limits){.max_scans = 100, .cpu_s = 2.0};
+}
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 odx_status srv_err(odx_err *err, odx_status code, const char *fmt, ...)
 {
@@ -150,28 +167,56 @@ static void jerr_quiet(j_common_ptr ci, int level)
     (void)level;
 }
 
-/* Everything the longjmp path must free lives here, not in locals. */
+/* Everything the longjmp path must free lives here, not in locals. The
+ * progress monitor comes first so the callback finds the whole struct. */
 typedef struct jdec {
+    struct jpeg_progress_mgr prog;
     struct jpeg_decompress_struct ci;
     jerr e;
     uint8_t *row;
     box b;
+    srv_thumb_limits lim;
+    double cpu0;
+    const char *over; /* which limit stopped the decode */
 } jdec;
 
-static odx_status decode_jpeg(FILE *f, int max_side, box *out, odx_err *err)
+/* libjpeg calls this between units of work (every iMCU row of every scan
+ * of a progressive file): the place to stop one that costs too much. */
+static void jpeg_progress(j_common_ptr ci)
+{
+    jdec *d = (jdec *)ci->progress;
+    j_decompress_ptr di = (j_decompress_ptr)ci;
+    if (d->lim.max_scans > 0 && di->input_scan_number > d->lim.max_scans)
+        d->over = "more scans than allowed";
+    else if (d->lim.cpu_s > 0 && cpu_now() - d->cpu0 > d->lim.cpu_s)
+        d->over = "decoding took longer than its budget";
+    if (d->over)
+        longjmp(d->e.jb, 2);
+}
+
+static odx_status decode_jpeg(FILE *f, const srv_thumb_limits *lim, int max_side, box *out,
+                              odx_err *err)
 {
     jdec *d = calloc(1, sizeof *d);
     if (!d)
         return srv_err(err, ODX_ERR_NOMEM, "thumbnail: no memory");
     odx_status st = ODX_OK;
+    d->lim = *lim;
+    d->cpu0 = cpu_now();
     d->ci.err = jpeg_std_error(&d->e.pub);
     d->e.pub.error_exit = jerr_exit;
     d->e.pub.emit_message = jerr_quiet;
     if (setjmp(d->e.jb)) {
-        st = srv_err(err, ODX_ERR_DECODE, "JPEG: %s", d->e.msg);
+        if (d->over)
+            st = srv_err(err, ODX_ERR_LIMIT, "JPEG: %s (at most %d scans, %.1f CPU s)",
+                         d->over, d->lim.max_scans, d->lim.cpu_s);
+        else
+            st = srv_err(err, ODX_ERR_DECODE, "JPEG: %s", d->e.msg);
         goto done;
     }
     jpeg_create_decompress(&d->ci);
+    d->prog.progress_monitor = jpeg_progress;
+    d->ci.progress = &d->prog;
     jpeg_stdio_src(&d->ci, f);
     jpeg_save_markers(&d->ci, JPEG_APP0 + 1, 0); /* EXIF comes from the index */
     jpeg_read_header(&d->ci, TRUE);
@@ -268,8 +313,10 @@ static void rgba_to_rgb(const uint8_t *src, uint8_t *dst, int w)
     }
 }
 
-static odx_status decode_png(FILE *f, int max_side, box *out, odx_err *err)
+static odx_status decode_png(FILE *f, const srv_thumb_limits *lim, int max_side, box *out,
+                             odx_err *err)
 {
+    double cpu0 = cpu_now();
     pdec *d = calloc(1, sizeof *d);
     if (!d)
         return srv_err(err, ODX_ERR_NOMEM, "thumbnail: no memory");
@@ -324,6 +371,11 @@ static odx_status decode_png(FILE *f, int max_side, box *out, odx_err *err)
             goto done;
         }
         for (png_uint_32 y = 0; y < h; y++) {
+            if ((y & 63) == 63 && lim->cpu_s > 0 && cpu_now() - cpu0 > lim->cpu_s) {
+                st = srv_err(err, ODX_ERR_LIMIT,
+                             "PNG: decoding took longer than its budget (%.1f CPU s)", lim->cpu_s);
+                goto done;
+            }
             png_read_row(d->png, d->row, NULL);
             rgba_to_rgb(d->row, d->rgb, (int)w);
             box_row(&d->b, (int)y, d->rgb);
@@ -442,8 +494,9 @@ done:
 
 /* ------------------------------------------------------------ entry ---- */
 
-odx_status srv_thumb_stream(FILE *f, int max_side, int orientation, unsigned char **jpeg,
-                            size_t *jpeg_len, int *out_w, int *out_h, odx_err *err)
+static odx_status thumb_stream(FILE *f, const srv_thumb_limits *lim, int max_side,
+                               int orientation, unsigned char **jpeg, size_t *jpeg_len,
+                               int *out_w, int *out_h, odx_err *err)
 {
     if (!f || !jpeg || !jpeg_len || max_side < 1)
         return srv_err(err, ODX_ERR_INVALID, "thumbnail: bad arguments");
@@ -455,9 +508,9 @@ odx_status srv_thumb_stream(FILE *f, int max_side, int orientation, unsigned cha
     memset(&b, 0, sizeof b);
     odx_status st;
     if (n == 8 && png_sig_cmp(sig, 0, 8) == 0)
-        st = decode_png(f, max_side, &b, err);
+        st = decode_png(f, lim, max_side, &b, err);
     else if (n >= 3 && sig[0] == 0xFF && sig[1] == 0xD8 && sig[2] == 0xFF)
-        st = decode_jpeg(f, max_side, &b, err);
+        st = decode_jpeg(f, lim, max_side, &b, err);
     else
         return srv_err(err, ODX_ERR_UNSUPPORTED,
                        "thumbnail: not a PNG or JPEG file (other formats are not thumbnailed)");
@@ -473,6 +526,22 @@ odx_status srv_thumb_stream(FILE *f, int max_side, int orientation, unsigned cha
     }
     box_free(&b);
     return st;
+}
+
+odx_status srv_thumb_stream(FILE *f, int max_side, int orientation, unsigned char **jpeg,
+                            size_t *jpeg_len, int *out_w, int *out_h, odx_err *err)
+{
+    srv_thumb_limits lim = srv_thumb_limits_default();
+    return thumb_stream(f, &lim, max_side, orientation, jpeg, jpeg_len, out_w, out_h, err);
+}
+
+odx_status srv_thumb_decode(FILE *f, const srv_thumb_limits *lim, int max_side,
+                            int orientation, unsigned char **jpeg, size_t *jpeg_len,
+                            odx_err *err)
+{
+    srv_thumb_limits def = srv_thumb_limits_default();
+    return thumb_stream(f, lim ? lim : &def, max_side, orientation, jpeg, jpeg_len, NULL, NULL,
+                        err);
 }
 
 odx_status srv_thumb_file(const char *path, int max_side, int orientation, unsigned char **jpeg,

@@ -2,6 +2,7 @@
  * work for one image: decode -> thumbnail -> features -> classify -> OCR
  * (gated) -> classify again -> objects (gated) -> structure -> captions. */
 #include "captioner_int.h"
+#include "ppocr.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@ struct cap_engine {
     cap_config cfg;
     char *models_dir;
     cap_detector *det;
+    cap_ppocr *ppocr; /* PP-OCR models, NULL when missing (Tesseract only) */
 };
 
 struct cap_worker {
@@ -55,6 +57,19 @@ odx_status cap_engine_new(const cap_config *cfg, cap_engine **out, odx_err *err)
             core_log(CORE_LOG_WARN, "object detector disabled: %s", derr.msg);
         }
     }
+    if (e->cfg.ocr) {
+        odx_err perr = {0};
+        const char *dir = e->models_dir && *e->models_dir ? e->models_dir : getenv("OMNIDEX_MODELS");
+        odx_status pst = dir && *dir ? cap_ppocr_load(dir, &e->ppocr, &perr)
+                                     : core_err(&perr, ODX_ERR_NOT_FOUND,
+                                                "no models folder (set OMNIDEX_MODELS)");
+        if (pst != ODX_OK) {
+            static atomic_flag said_pp = ATOMIC_FLAG_INIT;
+            if (!atomic_flag_test_and_set(&said_pp))
+                core_log(CORE_LOG_WARN, "PP-OCR text reader disabled (Tesseract reads all): %s",
+                         perr.msg);
+        }
+    }
     *out = e;
     return ODX_OK;
 }
@@ -63,6 +78,7 @@ void cap_engine_free(cap_engine *e)
 {
     if (!e)
         return;
+    cap_ppocr_free(e->ppocr);
     cap_detector_free(e->det);
     free(e->models_dir);
     free(e);
@@ -182,6 +198,8 @@ static void run_ocr(cap_worker *w, const cap_image *full, cap_desc *d,
         if (cap_ocr_new(&w->ocr, &oerr) != ODX_OK) {
             w->ocr_failed = true;
             core_log(CORE_LOG_WARN, "OCR disabled: %s", oerr.msg);
+        } else {
+            cap_ocr_set_ppocr(w->ocr, w->e->ppocr);
         }
     }
     if (!w->ocr)

@@ -98,6 +98,11 @@ void cap_domain_scores(const cap_desc *d, const cap_image *thumb, float s[CAP_N_
 typedef struct cap_ocr cap_ocr;
 odx_status cap_ocr_new(cap_ocr **out, odx_err *err);
 void cap_ocr_free(cap_ocr *o);
+/* Lends the engine's PP-OCR models (ppocr.h) to a worker's OCR: images go to
+ * PP-OCR or Tesseract by cap_ocr_reader / OMNIDEX_OCR (ocr.c). p must
+ * outlive o; call before the first cap_ocr_run. */
+typedef struct cap_ppocr cap_ppocr;
+void cap_ocr_set_ppocr(cap_ocr *o, const cap_ppocr *p);
 /* True where text is likely enough to run OCR (text-likeness, domain). */
 bool cap_ocr_wanted(const cap_desc *d);
 /* Reads text from the full-resolution image into d->text, d->lines,

@@ -2,6 +2,7 @@
  * the full-resolution image with the Tesseract C API (one engine per worker)
  * and fills d->lines / d->text / d->text_lang for structure.c and compose.c. */
 #include "captioner_int.h"
+#include "ppocr.h"
 
 #include <leptonica/allheaders.h>
 #include <tesseract/capi.h>
@@ -25,7 +26,17 @@
 struct cap_ocr {
     TessBaseAPI *mix; /* eng+chi_sim */
     TessBaseAPI *eng; /* eng only, created on first use by modes 0 and 2 */
+    const cap_ppocr *pp;  /* the PP-OCR models (engine's), or NULL */
+    cap_ppocr_state *pps; /* this worker's PP-OCR state, made on first use */
 };
+
+/* Which reader reads an image: 0 by domain (cap_ocr_pp_domains, a bit per
+ * cap_domain, say which get PP-OCR when its models are loaded), 1 always
+ * Tesseract, 2 always PP-OCR (Tesseract when the models are missing).
+ * Set from the environment OMNIDEX_OCR=auto|tesseract|ppocr by
+ * cap_ocr_new; the defaults follow the measurements in docs/ARCHITECTURE.md. */
+ODX_STATIC int cap_ocr_reader = 0;
+ODX_STATIC unsigned cap_ocr_pp_domains = 0;
 
 /* Mode for measurements (tests/eval): 1 eng+chi_sim (default), 0 eng then
  * eng+chi_sim when the eng result looks unread, 2 eng only. */
@@ -82,6 +93,10 @@ static odx_status api_new(const char *langs, TessBaseAPI **out, odx_err *err)
 
 odx_status cap_ocr_new(cap_ocr **out, odx_err *err)
 {
+    const char *env = getenv("OMNIDEX_OCR");
+    if (env && !strcmp(env, "tesseract")) cap_ocr_reader = 1;
+    else if (env && !strcmp(env, "ppocr")) cap_ocr_reader = 2;
+    else if (env && !strcmp(env, "auto")) cap_ocr_reader = 0;
     cap_ocr *o = calloc(1, sizeof *o);
     if (!o)
         return core_err(err, ODX_ERR_NOMEM, "no memory for OCR");
@@ -106,7 +121,13 @@ void cap_ocr_free(cap_ocr *o)
         TessBaseAPIEnd(o->mix);
         TessBaseAPIDelete(o->mix);
     }
+    cap_ppocr_state_free(o->pps);
     free(o);
+}
+
+void cap_ocr_set_ppocr(cap_ocr *o, const cap_ppocr *p)
+{
+    if (o && !o->pps) o->pp = p;
 }
 
 /* Images this small are read whatever the features say (see
@@ -1337,6 +1358,19 @@ static void join_word(core_buf *b, const char *prev, const char *t, bool tight)
     core_buf_puts(b, t);
 }
 
+static void set_text_lang(cap_desc *d, const cap_char_kinds *cs)
+{
+    /* A Han character says about as much as a short Latin word: weigh it
+     * like three letters when deciding the language. */
+    double zh = 3.0 * cs->cjk, en = cs->latin;
+    const char *lang = "";
+    if (zh + en > 0) {
+        double share = zh / (zh + en);
+        lang = share >= 0.85 ? "zh" : share <= 0.1 ? "en" : "mixed";
+    }
+    snprintf(d->text_lang, sizeof d->text_lang, "%s", lang);
+}
+
 /* Builds d->lines and d->text from the kept words. A Tesseract line is cut
  * into segments at gaps wider than about a line height: table cells and
  * chart labels that share a baseline stay separate, and structure.c sees
@@ -1422,15 +1456,7 @@ static odx_status assemble(const ocr_pass *p, float scale, cap_desc *d,
         goto done;
     }
     d->text_conf = n_conf ? (float)(conf_sum / n_conf) : 0;
-    /* A Han character says about as much as a short Latin word: weigh it
-     * like three letters when deciding the language. */
-    double zh = 3.0 * cs.cjk, en = cs.latin;
-    const char *lang = "";
-    if (zh + en > 0) {
-        double share = zh / (zh + en);
-        lang = share >= 0.85 ? "zh" : share <= 0.1 ? "en" : "mixed";
-    }
-    snprintf(d->text_lang, sizeof d->text_lang, "%s", lang);
+    set_text_lang(d, &cs);
 done:
     core_buf_free(&seg);
     core_buf_free(&text);
@@ -1583,6 +1609,66 @@ static void read_rotated_left(TessBaseAPI *api, const uint8_t *g, int w, int h,
     free(r);
 }
 
+/* ------------------------------------------------------------ PP-OCR ---- */
+
+/* Reads with PP-OCR: one d->lines entry per detected box (reading order),
+ * d->text with boxes of one row joined by two spaces and rows by newlines. */
+static odx_status run_ppocr(cap_ocr *o, const cap_image *full, cap_desc *d, odx_err *err)
+{
+    odx_status st = ODX_OK;
+    if (!o->pps && (st = cap_ppocr_state_new(o->pp, &o->pps, err)) != ODX_OK) return st;
+    cap_ppocr_line *pl = NULL;
+    int n = 0;
+    if ((st = cap_ppocr_read(o->pps, full, NULL, &pl, &n, err)) != ODX_OK) return st;
+    free_lines(d);
+    core_buf text;
+    core_buf_init(&text, OCR_TEXT_MAX);
+    cap_char_kinds cs = {0};
+    double conf = 0;
+    if (n > OCR_MAX_LINES) n = OCR_MAX_LINES;
+    d->lines = calloc((size_t)n + 1, sizeof *d->lines);
+    if (!d->lines) {
+        st = core_err(err, ODX_ERR_NOMEM, "no memory for OCR lines");
+        goto done;
+    }
+    for (int i = 0; i < n; i++) {
+        cap_text_line *L = &d->lines[d->n_lines++];
+        L->text = pl[i].text;
+        pl[i].text = NULL;
+        L->conf = pl[i].conf * 100.0f;
+        L->x = pl[i].x0;
+        L->y = pl[i].y0;
+        L->w = pl[i].x1 - pl[i].x0 + 1;
+        L->h = pl[i].y1 - pl[i].y0 + 1;
+        conf += L->conf;
+        cap_count_chars(L->text, &cs);
+        if (text.len) core_buf_puts(&text, pl[i].row != pl[i - 1].row ? "\n" : "  ");
+        core_buf_puts(&text, L->text);
+    }
+    core_buf_puts(&text, "");
+    d->text = core_buf_steal(&text);
+    if (!d->text) {
+        st = core_err(err, ODX_ERR_NOMEM, "no memory for OCR text");
+        goto done;
+    }
+    d->text_conf = n ? (float)(conf / n) : 0;
+    set_text_lang(d, &cs);
+    cap_ocr_last_scale = 1;
+    cap_ocr_last_passes = 1;
+    d->ocr_ran = true;
+done:
+    core_buf_free(&text);
+    cap_ppocr_lines_free(pl, n);
+    return st;
+}
+
+/* The reader for this image (see cap_ocr_reader). */
+static bool use_ppocr(const cap_ocr *o, const cap_desc *d)
+{
+    if (!o->pp || cap_ocr_reader == 1) return false;
+    return cap_ocr_reader == 2 || (cap_ocr_pp_domains & (1u << d->domain));
+}
+
 odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
                        odx_err *err)
 {
@@ -1597,6 +1683,7 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
         d->text = core_strdup("");
         return ODX_OK;
     }
+    if (use_ppocr(o, d)) return run_ppocr(o, full, d, err);
     size_t np = (size_t)full->w * full->h;
     gray = malloc(np);
     if (!gray) {

@@ -6,11 +6,15 @@
  *                 [--target PX] [--only FILE,...] [--lang en,zh,...] [--verbose]
  *                 [--cols FILE=N ...] [--table-psm N] [--knee G] [--min-conf C]
  *                 [--reread-conf C] [--reread-max N] [--reread-px PX] [--invert-dark 0|1]
+ *                 [--reader tesseract|ppocr|auto] [--models DIR]
+ * --reader picks the text reader (auto: by domain, as the captioner does);
+ * PP-OCR models from --models, else $OMNIDEX_MODELS, else ./models.
  * --all also walks images without key text (photos), for the OCR-ran share.
  * Without --classify the manifest's domain is given to OCR (measures OCR
  * alone); with it, the captioner's own features + classifier decide (the
  * real pipeline, including its OCR gate). */
 #include "captioner_int.h"
+#include "ppocr.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -31,6 +35,13 @@ extern bool cap_ocr_last_inverted;
 extern int cap_ocr_reread_max;
 extern float cap_ocr_reread_px;
 extern int cap_ocr_last_rereads, cap_ocr_last_replaced, cap_ocr_last_added;
+extern int cap_ocr_reader;
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
 
 
 /* Lower-cases ASCII, folds fullwidth ASCII forms (U+FF01..FF5E, as NFKC
@@ -80,6 +91,9 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *dir = argv[1];
+    const char *models = getenv("OMNIDEX_MODELS");
+    bool reader_set = false;
+    int want_reader = 0;
     bool classify = false, verbose = false, all = false;
     const char *only = NULL, *lang = NULL;
     colspec cols[64];
@@ -110,6 +124,12 @@ int main(int argc, char **argv)
             cap_ocr_reread_max = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--reread-px") && i + 1 < argc)
             cap_ocr_reread_px = (float)atof(argv[++i]);
+        else if (!strcmp(argv[i], "--reader") && i + 1 < argc) {
+            i++;
+            want_reader = !strcmp(argv[i], "tesseract") ? 1 : !strcmp(argv[i], "ppocr") ? 2 : 0;
+            reader_set = true;
+        } else if (!strcmp(argv[i], "--models") && i + 1 < argc)
+            models = argv[++i];
         else if (!strcmp(argv[i], "--knee") && i + 1 < argc)
             cap_ocr_knee = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--lang") && i + 1 < argc)
@@ -140,7 +160,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "ocr: %s\n", err.msg);
         return 1;
     }
-    printf("ocr init: %.0f ms\n", (core_now() - t_init) * 1e3);
+    if (reader_set) /* the flag wins over OMNIDEX_OCR read by cap_ocr_new */
+        cap_ocr_reader = want_reader;
+    cap_ppocr *pp = NULL;
+    if (cap_ocr_reader != 1) {
+        if (cap_ppocr_load(models ? models : "models", &pp, &err) != ODX_OK) {
+            fprintf(stderr, "ppocr: %s\n", err.msg);
+            return 1;
+        }
+        cap_ocr_set_ppocr(ocr, pp);
+    }
+    printf("ocr init: %.0f ms (reader %s)\n", (core_now() - t_init) * 1e3,
+           cap_ocr_reader == 1 ? "tesseract" : cap_ocr_reader == 2 ? "ppocr" : "auto");
+    double *key_ms = calloc(100000, sizeof(double));
+    int n_key_ms = 0;
     cap_limits lim = {100000000, 256 << 20};
     char line[8192];
     int items[2] = {0}, found[2] = {0}, n_img = 0, n_ran = 0;
@@ -217,6 +250,7 @@ int main(int argc, char **argv)
         double ms = (core_now() - t) * 1e3;
         ms_sum[d->domain] += ms;
         ms_n[d->domain]++;
+        if (run && strcmp(key, "-") && key_ms && n_key_ms < 100000) key_ms[n_key_ms++] = ms;
         char *txt = squash(d->text ? d->text : "");
         int miss = 0;
         if (strcmp(key, "-")) {
@@ -290,6 +324,13 @@ int main(int argc, char **argv)
         if (ms_n[i])
             printf("  %-10s %3d images, OCR %.0f ms/image\n", cap_domain_name(i), ms_n[i],
                    ms_sum[i] / ms_n[i]);
+    if (n_key_ms) {
+        qsort(key_ms, (size_t)n_key_ms, sizeof *key_ms, cmp_dbl);
+        printf("OCR time on %d images with key text: median %.0f ms, p90 %.0f ms\n", n_key_ms,
+               key_ms[n_key_ms / 2], key_ms[(int)(n_key_ms * 0.9)]);
+    }
+    free(key_ms);
     cap_ocr_free(ocr);
+    cap_ppocr_free(pp);
     return 0;
 }

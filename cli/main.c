@@ -615,6 +615,39 @@ static void print_captions(cJSON *desc)
                                        cJSON_GetNumberValue(cJSON_GetObjectItem(o, "score")));
 }
 
+/* The raw bytes of a path from JSON: "KEY_b64" decoded when present (the
+ * name is not UTF-8), else "KEY". malloc'd; NULL when neither is there. */
+static char *json_path_bytes(const cJSON *o, const char *key)
+{
+    char k64[64];
+    snprintf(k64, sizeof k64, "%s_b64", key);
+    const char *b = cJSON_GetStringValue(cJSON_GetObjectItem(o, k64));
+    const char *plain = cJSON_GetStringValue(cJSON_GetObjectItem(o, key));
+    if (!b)
+        return plain ? strdup(plain) : NULL;
+    char *out = malloc(strlen(b) / 4 * 3 + 1);
+    if (!out)
+        return NULL;
+    size_t n = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (const char *c = b; *c && *c != '='; c++) {
+        const char *T = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        const char *at = strchr(T, *c);
+        if (!at) {
+            free(out);
+            return plain ? strdup(plain) : NULL;
+        }
+        acc = (acc << 6) | (uint32_t)(at - T);
+        if ((bits += 6) >= 8) {
+            bits -= 8;
+            out[n++] = (char)((acc >> bits) & 0xFF);
+        }
+    }
+    out[n] = 0;
+    return out;
+}
+
 static int print_desc_text(const char *json)
 {
     cJSON *o = cJSON_Parse(json);
@@ -628,7 +661,11 @@ static int print_desc_text(const char *json)
     const char *keys[] = {"path", "status", "error_stage", "error", "hash", "size", "engine"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
         cJSON *v = cJSON_GetObjectItem(o, keys[i]);
-        if (cJSON_IsString(v))
+        if (i == 0 && cJSON_IsString(v)) {
+            char *raw = json_path_bytes(o, "path"); /* bytes shown as \xHH */
+            printf("%-12s %s\n", keys[i], esc(raw ? raw : v->valuestring));
+            free(raw);
+        } else if (cJSON_IsString(v))
             printf("%-12s %s\n", keys[i], esc(v->valuestring));
         else if (cJSON_IsNumber(v))
             printf("%-12s %.0f\n", keys[i], v->valuedouble);
@@ -791,10 +828,13 @@ static int cmd_errors(const global *g, int argc, char **argv)
         puts(json);
     } else {
         cJSON *a = cJSON_Parse(json), *it;
-        cJSON_ArrayForEach(it, a) printf("%s\t%s\t%s\n",
-                                         esc(cJSON_GetStringValue(cJSON_GetObjectItem(it, "path"))),
-                                         esc(str_or(cJSON_GetStringValue(cJSON_GetObjectItem(it, "stage")), "-")),
-                                         esc(str_or(cJSON_GetStringValue(cJSON_GetObjectItem(it, "reason")), "-")));
+        cJSON_ArrayForEach(it, a) {
+            char *raw = json_path_bytes(it, "path");
+            printf("%s\t%s\t%s\n", esc(raw ? raw : "?"),
+                   esc(str_or(cJSON_GetStringValue(cJSON_GetObjectItem(it, "stage")), "-")),
+                   esc(str_or(cJSON_GetStringValue(cJSON_GetObjectItem(it, "reason")), "-")));
+            free(raw);
+        }
         cJSON_Delete(a);
     }
     odx_free(json);

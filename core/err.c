@@ -93,7 +93,15 @@ void core_log(int level, const char *fmt, ...)
         return;
     }
     static const char *names[] = {"error", "warning", "info", "debug"};
-    fprintf(stderr, "omnidex: %s: %s\n", names[level < 0 ? 0 : level > 3 ? 3 : level], msg);
+    /* messages name files and quote libraries: escaped for the terminal
+     * (core_text_escape), one line each */
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        n--;
+    char *safe = core_text_escape(msg, n, false);
+    fprintf(stderr, "omnidex: %s: %s\n", names[level < 0 ? 0 : level > 3 ? 3 : level],
+            safe ? safe : "?");
+    free(safe);
 }
 
 void odx_free(void *p) { free(p); }

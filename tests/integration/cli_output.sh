@@ -109,13 +109,16 @@ check "context Markdown: no raw control characters" noraw "$T/context.md"
 check "context Markdown: the ESC name shows escaped" grep -qF 'esc\x1b[31mred' "$T/context.md"
 "$BIN" --db "$DB" errors >"$T/errors.txt" 2>&1
 check "errors text: no raw control characters" noraw "$T/errors.txt"
-check "errors text: the OSC name shows escaped" grep -qF 'broken\x1b]0;pwned\x07' "$T/errors.txt"
+check "errors text: the OSC name shows escaped, its bad byte as itself" \
+  grep -qF 'broken\x1b]0;pwned\x07\xff.png' "$T/errors.txt"
 "$BIN" --db "$DB" index --retry-errors --no-detect "$I" >/dev/null 2>"$T/index2.err"
 check "index stderr: the failure line has no raw control characters" noraw "$T/index2.err"
 check "index stderr: names the broken file, escaped" grep -qF 'broken\x1b]0;pwned\x07\xff.png' "$T/index2.err"
 "$BIN" --db "$DB" show "$I/$ESCN" >"$T/show.txt" 2>&1
 check "show text: no raw control characters" noraw "$T/show.txt"
 check "show text: the ESC name shows escaped" grep -qF 'esc\x1b[31mred\x0dcr\x0anl.png' "$T/show.txt"
+"$BIN" --db "$DB" show "$I/$BAD" >"$T/show2.txt" 2>&1
+check "show text: the non-UTF-8 name shows its bytes" grep -qF 'bad\xff\xfename.png' "$T/show2.txt"
 "$BIN" --db "$DB" show "$T/$(printf 'gone\033[2J.png')" >/dev/null 2>"$T/show.err"
 check "show: an unknown name in the error message is escaped" \
   sh -c "grep -qF 'gone\\x1b[2J.png' '$T/show.err' && ! LC_ALL=C grep -q \"\$(printf '\\033')\" '$T/show.err'"

@@ -4,6 +4,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static void test_err(void)
 {
@@ -132,9 +133,34 @@ static void test_json_path(void)
     cJSON_Delete(o);
 }
 
+/* The default log printer (stderr) escapes what it prints: log messages
+ * name files ("OCR failed on '...'") and quote libraries. */
+static void test_log_escapes(void)
+{
+    FILE *tmp = tmpfile();
+    CHECK(tmp != NULL);
+    if (!tmp)
+        return;
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fileno(tmp), 2);
+    odx_log_set(NULL, NULL, 1);
+    core_log(CORE_LOG_WARN, "OCR failed on '%s': %s", "x\033[31m\r.png", "bad\n");
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char line[256] = {0};
+    rewind(tmp);
+    size_t n = fread(line, 1, sizeof line - 1, tmp);
+    fclose(tmp);
+    line[n] = 0;
+    CHECK_STR(line, "omnidex: warning: OCR failed on 'x\\x1b[31m\\x0d.png': bad\n");
+}
+
 int main(void)
 {
     test_escape();
+    test_log_escapes();
     test_json_path();
     test_err();
     test_buf();

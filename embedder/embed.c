@@ -24,6 +24,11 @@
 #define W_CJK_BI_WEAK 0.3f /* bigram with a particle in it: "色的" */
 #define W_CONCEPT 2.0f
 #define W_PARENT 0.5f /* factor per level up */
+/* WordNet concepts of a word (words.c): its sense at this weight, each
+ * hypernym 0.8 times the one below. Less than a lexicon concept (hand
+ * checked, 2.0) and as much as the word itself: a caption's "bird" and a
+ * query's "ostrich" share bird, vertebrate, animal features. */
+#define W_WORDNET 1.0f
 
 #define SEED_INDEX 0x0dd1e5a11ce0f00dULL
 #define SEED_SIGN 0x5eed0f5196a1b2c3ULL
@@ -149,6 +154,40 @@ static bool has_stop_char(const char *s, int n)
     return false;
 }
 
+static void add_chain(facc *a, const emb_wconcept *c, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char b[16];
+        int k = snprintf(b, sizeof b, "%d", c[i].syn);
+        add_feat(a, 'n', b, (size_t)k, W_WORDNET * c[i].w);
+    }
+}
+
+/* WordNet concepts of the English words and CLDR concepts of the Chinese
+ * words of l (longest CLDR word at each CJK position). */
+static void add_words(facc *a, const emb_toklist *l)
+{
+    if (!emb_words_enabled())
+        return;
+    emb_wconcept c[EMB_MAX_CHAIN];
+    for (int i = 0; i < l->n; i++) {
+        const emb_tok *t = &l->toks[i];
+        const char *s = l->text + t->off;
+        if (t->kind == EMB_TOK_WORD) {
+            if (emb_is_stopword(s, t->len) || all_digits(s, t->len))
+                continue;
+            add_chain(a, c, emb_words_en(s, t->len, c, EMB_MAX_CHAIN));
+        } else if (t->kind == EMB_TOK_CJK) {
+            int last = i;
+            char key[EMB_MAX_PHRASE_CHARS * 8 + 8];
+            if (emb_words_zh_match(l, i, &last, key, sizeof key) > 0) {
+                add_chain(a, c, emb_words_zh(key, (int)strlen(key), c, EMB_MAX_CHAIN));
+                i = last;
+            }
+        }
+    }
+}
+
 static void add_concept(facc *a, int id, float w)
 {
     for (int depth = 0; id >= 0 && depth < 4; depth++) {
@@ -221,6 +260,7 @@ void emb_embed(const char *text, size_t len, float *out)
         }
         free(m);
     }
+    add_words(&a, &l);
     emb_toklist_free(&l);
     for (size_t i = 0; i < a.cap; i++) {
         const feat *f = &a.slots[i];
@@ -252,6 +292,10 @@ static pthread_once_t g_id_once = PTHREAD_ONCE_INIT;
 static void model_id_init(void)
 {
     uint64_t h = core_hash64(emb_lexicon_data, emb_lexicon_size, 0x1d);
+    /* the concept layer's tables too, unless switched off (ODX_WORDS_OFF):
+     * an index embedded without it is re-embedded with it, and back */
+    if (emb_words_enabled())
+        h ^= emb_words_tables_hash();
     /* the tokens (Han folding) feed the features too; a short hash keeps
      * the id within the 31 characters content.embedder is read into */
     const char *tok = emb_tokenizer_id();

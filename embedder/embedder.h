@@ -9,10 +9,11 @@
 /* Dimension and identity of the native embedding. Changing either makes
  * the indexer re-embed from stored captions. */
 #define EMB_DIM 512
-#define EMB_ID "odx-hash-v1"
+#define EMB_ID "odx-hash-v2"
 
 /* EMB_ID plus hashes of the compiled-in lexicon and of the tokenizer id,
- * e.g. "odx-hash-v1+lex1a2b3c4d+tk5e6f": the features depend on both, so
+ * e.g. "odx-hash-v2+lex1a2b3c4d+tk5e6f" (lex: the lexicon and the concept
+ * layer's tables, unless ODX_WORDS_OFF): the features depend on both, so
  * store this (not EMB_ID alone) to decide when to re-embed. At most 31
  * characters (store_content_get reads it into char[32]). Static string,
  * thread-safe. */

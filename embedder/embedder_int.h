@@ -98,4 +98,51 @@ int emb_lexicon_unmatchable(void);
  * match. Returns the number written (up to max). */
 int emb_find_matches(const emb_toklist *l, emb_match *out, int max);
 
+/* ---- concept layer (words.c; WordNet, CLDR, Unihan tables generated at
+ * build time by tools/gen_words.c). Synsets are indices into the tables.
+ * All functions are thread-safe; the tables are read-only. */
+typedef struct emb_wconcept {
+    int syn;  /* synset index */
+    float w;  /* 1 for the word's own sense, times 0.8 per hypernym step */
+} emb_wconcept;
+#define EMB_MAX_CHAIN 8
+
+/* False when the environment sets ODX_WORDS_OFF=1 (ablation: the layer
+ * then adds nothing anywhere). */
+bool emb_words_enabled(void);
+/* Hash of the generated tables (part of emb_model_id). */
+uint32_t emb_words_tables_hash(void);
+/* Lemma index of a normalised English noun or phrase (morphy: exception
+ * list, then -s/-es/-ies/-men rules), or -1. */
+int emb_words_lemma(const char *w, int len);
+/* The synset a picture most likely shows for lemma: SemCor frequency and
+ * sense order, favouring noun.animal/artifact/food/object/person/plant
+ * and avoiding names; -1 for a bad lemma. */
+int emb_words_sense(int lemma);
+/* syn and its hypernyms (first @ or @i pointer) with weights decaying by
+ * 0.8 a step, stopping before the uninformative top (entity, object,
+ * whole, artifact, ...) or below weight 0.2; returns how many. */
+int emb_words_chain(int syn, emb_wconcept *out, int max);
+/* Concepts of an English word or phrase (lemma -> sense -> chain). */
+int emb_words_en(const char *w, int len, emb_wconcept *out, int max);
+/* English name of a Chinese word by CLDR (刺猬 -> "hedgehog"), or NULL. */
+const char *emb_words_zh_en(const char *s, int len);
+int emb_words_zh(const char *s, int len, emb_wconcept *out, int max);
+/* Longest CLDR Chinese word over the CJK unigrams of l from token i:
+ * returns its characters (0: none), its last token in *last and its text
+ * in key[cap]. */
+int emb_words_zh_match(const emb_toklist *l, int i, int *last, char *key, int cap);
+/* Unihan kDefinition's first noun gloss of a Han character (鸵 ->
+ * "ostrich"), or NULL; _concepts: its chain, only when the gloss names an
+ * animal, a plant or a food (noun.animal, noun.plant, noun.food). */
+const char *emb_words_gloss(int32_t cp);
+int emb_words_gloss_concepts(int32_t cp, emb_wconcept *out, int max);
+/* Synset details: lexicographer file (5 noun.animal, 6 noun.artifact...),
+ * hypernym (-1), word i (NULL past the end), whether it is a top. */
+int emb_words_syn_count(void);
+int emb_words_syn_lexfile(int syn);
+int emb_words_syn_hyper(int syn);
+const char *emb_words_syn_word(int syn, int i);
+bool emb_words_is_top(int syn);
+
 #endif

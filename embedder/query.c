@@ -126,6 +126,75 @@ static bool add_concept_forms(emb_query_group *g, const emb_match *m)
     return true;
 }
 
+/* ----------------------------------------------------- concept layer ---- */
+
+/* Lower-cases an ASCII WordNet word into buf (names like "Grus" become
+ * tokens like any caption word); 0 when it does not fit. */
+static size_t lower_word(const char *w, char *buf, size_t cap)
+{
+    size_t n = strlen(w);
+    if (n + 1 > cap)
+        return 0;
+    for (size_t i = 0; i <= n; i++)
+        buf[i] = (w[i] >= 'A' && w[i] <= 'Z') ? (char)(w[i] - 'A' + 'a') : w[i];
+    return n;
+}
+
+/* Expansion terms of a WordNet chain (words.c): the synonyms of the sense,
+ * then the hypernyms' names upwards until one the lexicon knows, whose
+ * en/zh forms are added and end the climb ("hedgehog" -> ... placental,
+ * mammal -> animal, 动物): the index's captions speak the lexicon's
+ * vocabulary, the words above it add nothing they could match. */
+static bool add_chain_terms(emb_query_group *g, const emb_wconcept *c, int n)
+{
+    char buf[256];
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < (i == 0 ? 4 : 2); j++) {
+            const char *w = emb_words_syn_word(c[i].syn, j);
+            if (!w)
+                break;
+            size_t len = lower_word(w, buf, sizeof buf);
+            if (!len || !add_term(g, buf, len))
+                return len == 0;
+        }
+        for (int j = 0; j < 2; j++) {
+            const char *w = emb_words_syn_word(c[i].syn, j);
+            size_t len = w ? lower_word(w, buf, sizeof buf) : 0;
+            int ids[EMB_MAX_IDS];
+            int k = len ? emb_concepts(buf, (int)len, ids, EMB_MAX_IDS) : 0;
+            if (k > 0) {
+                emb_match m = {.n_ids = k};
+                memcpy(m.ids, ids, (size_t)k * sizeof *ids);
+                return add_concept_forms(g, &m);
+            }
+        }
+    }
+    return true;
+}
+
+/* Unihan glosses of the characters of a CJK group no other table knows
+ * (鸵 -> ostrich -> ... bird): a character that names a thing makes the
+ * group a real one even where alone it would be a stop-word. */
+static bool add_gloss_terms(emb_query_group *g, const emb_toklist *l, int a, int b)
+{
+    for (int t = a; t <= b; t++) {
+        const emb_tok *tk = &l->toks[t];
+        if (tk->kind != EMB_TOK_CJK)
+            continue;
+        int32_t cp;
+        core_utf8_next(l->text + tk->off, (size_t)tk->len, &cp);
+        emb_wconcept c[EMB_MAX_CHAIN];
+        int n = emb_words_gloss_concepts(cp, c, EMB_MAX_CHAIN);
+        if (n <= 0)
+            continue;
+        const char *en = emb_words_gloss(cp);
+        if (!add_term(g, en, strlen(en)) || !add_chain_terms(g, c, n))
+            return false;
+        g->stopword = false;
+    }
+    return true;
+}
+
 static bool cjk_group(emb_query *q, const emb_toklist *l, int a, int b,
                       bool weak)
 {
@@ -303,7 +372,39 @@ odx_status emb_query_parse(const char *text, emb_query *out, odx_err *err)
                 goto nomem;
             g->n_own = g->n_terms;
             sp[out->n_groups - 1] = (span){-1, -1};
+            emb_wconcept c[EMB_MAX_CHAIN];
+            int nc = g->stopword ? 0 : emb_words_en(s, t->len, c, EMB_MAX_CHAIN);
+            if (!add_chain_terms(g, c, nc))
+                goto nomem;
             continue;
+        }
+        /* a Chinese word CLDR names (刺猬 -> hedgehog) that no lexicon
+         * word covers: one group, its own text plus the English name and
+         * that word's WordNet terms */
+        {
+            int last = i;
+            char key[EMB_MAX_PHRASE_CHARS * 8 + 8];
+            int k = emb_words_zh_match(&l, i, &last, key, sizeof key);
+            for (int j = i; k > 0 && j <= last; j++)
+                if (covered[j])
+                    k = 0;
+            if (k > 0) {
+                emb_query_group *g = new_group(out, k == 1 && emb_is_stopword(key, (int)strlen(key)));
+                if (!g || !add_term(g, key, strlen(key)))
+                    goto nomem;
+                g->n_own = g->n_terms;
+                sp[out->n_groups - 1] = (span){i, last};
+                const char *en = emb_words_zh_en(key, (int)strlen(key));
+                emb_wconcept c[EMB_MAX_CHAIN];
+                int nc = emb_words_en(en, (int)strlen(en), c, EMB_MAX_CHAIN);
+                char buf[256];
+                size_t el = lower_word(en, buf, sizeof buf);
+                if ((el && !add_term(g, buf, el)) || !add_chain_terms(g, c, nc))
+                    goto nomem;
+                for (int j = i; j <= last; j++)
+                    covered[j] = 1;
+                continue;
+            }
         }
         /* CJK characters no lexicon word covers: bigrams inside such a
          * stretch; a lone leftover character between lexicon words is a
@@ -324,11 +425,13 @@ odx_status emb_query_parse(const char *text, emb_query *out, odx_err *err)
                     break;
                 }
         if (next >= 0 && !covered[next]) {
-            if (!cjk_group(out, &l, i, next, false))
+            if (!cjk_group(out, &l, i, next, false) ||
+                !add_gloss_terms(&out->groups[out->n_groups - 1], &l, i, next))
                 goto nomem;
             sp[out->n_groups - 1] = (span){i, next};
         } else if (prev < 0 || covered[prev]) {
-            if (!cjk_group(out, &l, i, i, next >= 0 || prev >= 0))
+            if (!cjk_group(out, &l, i, i, next >= 0 || prev >= 0) ||
+                !add_gloss_terms(&out->groups[out->n_groups - 1], &l, i, i))
                 goto nomem;
             sp[out->n_groups - 1] = (span){i, i};
         }

@@ -5,7 +5,7 @@ PKGS=(build-essential cmake pkg-config git ca-certificates
   libfaiss-dev libopenblas-dev libsqlite3-dev libpng-dev libjpeg62-turbo-dev
   libutf8proc-dev libtesseract-dev tesseract-ocr-eng tesseract-ocr-chi-sim
   libcjson-dev libcurl4-openssl-dev libexif-dev
-  unicode-data bzip2
+  unicode-data bzip2 wordnet-base unicode-cldr-core
   curl npm jq sqlite3)
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi

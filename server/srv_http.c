@@ -6,7 +6,6 @@
 #include "server.h"
 
 #include <cjson/cJSON.h>
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -48,157 +47,6 @@ struct srv_server {
 };
 
 /* ---------------------------------------------------------- helpers ---- */
-
-bool srv_token_equal(const char *given, size_t given_len, const char *expected)
-{
-    size_t n = strlen(expected);
-    /* Walk the whole expected token whatever the input, so the time taken
-     * says nothing about how many leading bytes were right. */
-    unsigned diff = given_len != n;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char g = i < given_len ? (unsigned char)given[i] : 0;
-        diff |= g ^ (unsigned char)expected[i];
-    }
-    return diff == 0;
-}
-
-bool srv_token_ok(const char *t)
-{
-    size_t n = strlen(t);
-    if (n == 0 || n > 1024 || !srv_utf8_valid(t, n))
-        return false;
-    /* a header value loses its outer spaces, and control characters
-     * cannot be typed or sent reliably: the help promises printable */
-    if (t[0] == ' ' || t[0] == '\t' || t[n - 1] == ' ' || t[n - 1] == '\t')
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)t[i];
-        if (c < 0x20 || c == 0x7F)
-            return false;
-        /* C1 controls U+0080..U+009F are C2 80..C2 9F in UTF-8 */
-        if (c == 0xC2 && i + 1 < n && (unsigned char)t[i + 1] < 0xA0)
-            return false;
-    }
-    return true;
-}
-
-bool srv_parse_long(const char *s, long min, long max, long *out)
-{
-    if (!s)
-        return false;
-    const char *p = s;
-    bool neg = false;
-    if (*p == '-' || *p == '+')
-        neg = *p++ == '-';
-    if (!*p)
-        return false;
-    long v = 0;
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
-        if (v > (1L << 40)) /* far beyond every range we accept */
-            return false;
-        v = v * 10 + (*p - '0');
-    }
-    if (neg)
-        v = -v;
-    if (v < min || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
-bool srv_parse_bool(const char *s, bool *out)
-{
-    static const char *const yes[] = {"", "1", "true", "yes", "on"};
-    static const char *const no[] = {"0", "false", "no", "off"};
-    if (!s)
-        s = "";
-    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
-        if (strcasecmp(s, yes[i]) == 0)
-            return *out = true, true;
-    for (size_t i = 0; i < sizeof no / sizeof *no; i++)
-        if (strcasecmp(s, no[i]) == 0)
-            return *out = false, true;
-    return false;
-}
-
-bool srv_valid_date(const char *s)
-{
-    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-        return false;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
-            return false;
-    int m = (s[5] - '0') * 10 + (s[6] - '0');
-    int d = (s[8] - '0') * 10 + (s[9] - '0');
-    return m >= 1 && m <= 12 && d >= 1 && d <= 31;
-}
-
-bool srv_utf8_valid(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = p[i];
-        if (c == 0)
-            return false;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        int n;
-        uint32_t cp;
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 1;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (len - i < (size_t)n + 1)
-            return false;
-        for (int k = 1; k <= n; k++) {
-            if ((p[i + k] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i + k] & 0x3F);
-        }
-        /* overlong, surrogates, beyond U+10FFFF */
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += (size_t)n + 1;
-    }
-    return true;
-}
-
-char *srv_utf8_fix(const char *s, size_t n)
-{
-    char *o = malloc(n + 1);
-    if (!o)
-        return NULL;
-    size_t j = 0;
-    for (size_t i = 0; i < n;) {
-        size_t k = 1;
-        while (k <= 4 && i + k <= n && !srv_utf8_valid(s + i, k))
-            k++;
-        if (k <= 4 && i + k <= n) {
-            memcpy(o + j, s + i, k);
-            j += k;
-            i += k;
-        } else {
-            o[j++] = '?';
-            i++;
-        }
-    }
-    o[j] = 0;
-    return o;
-}
 
 /* --------------------------------------------------------- responses ---- */
 
@@ -485,12 +333,13 @@ static void job_free(thumb_job *j)
     }
 }
 
-/* True when the If-None-Match list holds our ETag (or "*"). */
-static bool etag_matches(const char *inm, const char *etag)
+/* True when the If-None-Match list holds our ETag (or "*"); entity tags
+ * are quoted, weak ones (W/"...") compare alike for GET. */
+static bool etag_matches(const char *inm, const char *key)
 {
     if (!inm)
         return false;
-    size_t en = strlen(etag);
+    size_t kn = strlen(key);
     for (const char *p = inm; *p;) {
         while (*p == ' ' || *p == '\t' || *p == ',')
             p++;
@@ -498,18 +347,26 @@ static bool etag_matches(const char *inm, const char *etag)
             return true;
         if (strncmp(p, "W/", 2) == 0)
             p += 2;
-        if (strncmp(p, etag, en) == 0 && (p[en] == 0 || p[en] == ',' || p[en] == ' '))
-            return true;
+        if (*p == '"') {
+            const char *q = strchr(p + 1, '"');
+            if (!q)
+                return false;
+            if ((size_t)(q - p - 1) == kn && strncmp(p + 1, key, kn) == 0)
+                return true;
+            p = q + 1;
+        }
         while (*p && *p != ',')
             p++;
     }
     return false;
 }
 
-static void out_thumb(out *o, const thumb_job *j, const unsigned char *jpg, size_t len)
+static void out_thumb(out *o, const thumb_job *j, const unsigned char *jpg, size_t len,
+                      bool hit)
 {
     snprintf(o->extra, sizeof o->extra,
-             "ETag: \"%s\"\r\nCache-Control: private, no-cache\r\n", j->key);
+             "ETag: \"%s\"\r\nCache-Control: private, no-cache\r\nX-Thumb-Cache: %s\r\n",
+             j->key, hit ? "hit" : "miss");
     char *copy = malloc(len ? len : 1);
     if (!copy) {
         out_error(o, 500, "internal", "no memory");
@@ -551,16 +408,30 @@ static bool same_content(int fd, const struct stat *sb, const thumb_job *j, char
     return true;
 }
 
-static void thumb_result(srv_server *s, out *o, const thumb_job *j, odx_status st,
-                         const odx_err *e, const unsigned char *jpg, size_t len)
+static void thumb_result(out *o, const thumb_job *j, odx_status st, const odx_err *e,
+                         const unsigned char *jpg, size_t len, bool hit)
 {
     if (st == ODX_OK)
-        out_thumb(o, j, jpg, len);
+        out_thumb(o, j, jpg, len, hit);
     else if (st == ODX_ERR_DECODE || st == ODX_ERR_UNSUPPORTED || st == ODX_ERR_LIMIT)
         out_error(o, 422, "unprocessable", e->msg);
     else
         out_status(o, st, e);
-    (void)s;
+}
+
+/* A cached result for j: true (and o filled) on a hit. */
+static bool from_cache(srv_server *s, out *o, const thumb_job *j)
+{
+    unsigned char *jpg = NULL;
+    size_t len = 0;
+    odx_status st;
+    odx_err e = {0};
+    if (!srv_tcache_get(s->tcache, j->key, &st, e.msg, sizeof e.msg, &jpg, &len))
+        return false;
+    e.code = st;
+    thumb_result(o, j, st, &e, jpg, len, true);
+    free(jpg);
+    return true;
 }
 
 /* On a thumbnail thread: check the file, decode (within its budget),
@@ -584,8 +455,9 @@ static void on_thumb(void *user, srv_conn *c)
     } else if (!same_content(fd, &sb, j, why, sizeof why)) {
         out_error(&o, 409, "conflict", why);
     } else if (etag_matches(c->req.if_none_match, j->key)) {
-        /* ETag: "..." compares with the quotes */
         out_not_modified(&o, j);
+    } else if (from_cache(s, &o, j)) {
+        /* decoded meanwhile for a request queued before this one */
     } else {
         FILE *f = lseek(fd, 0, SEEK_SET) == 0 ? fdopen(fd, "rb") : NULL;
         if (!f) {
@@ -602,7 +474,7 @@ static void on_thumb(void *user, srv_conn *c)
             if (st == ODX_OK || st == ODX_ERR_DECODE || st == ODX_ERR_UNSUPPORTED ||
                 st == ODX_ERR_LIMIT)
                 srv_tcache_put(s->tcache, j->key, st, e.msg, jpg, len);
-            thumb_result(s, &o, j, st, &e, jpg, len);
+            thumb_result(&o, j, st, &e, jpg, len, false);
             free(jpg);
         }
     }
@@ -677,17 +549,8 @@ static bool h_thumb(srv_server *s, odx_db *db, out *o, srv_conn *c, long long id
             out_not_modified(o, j);
             goto done;
         }
-        unsigned char *jpg = NULL;
-        size_t len = 0;
-        odx_status cst;
-        char msg[sizeof e.msg];
-        if (srv_tcache_get(s->tcache, j->key, &cst, msg, sizeof msg, &jpg, &len)) {
-            odx_err ce = {.code = cst};
-            snprintf(ce.msg, sizeof ce.msg, "%s", msg);
-            thumb_result(s, o, j, cst, &ce, jpg, len);
-            free(jpg);
+        if (from_cache(s, o, j))
             goto done;
-        }
     }
     c->user = j;
     if (srv_pool_push(s->thumbs, c)) {

@@ -2,13 +2,173 @@
  * bytes read by srv_net.c come in, a parsed request (method, decoded path
  * and arguments, the few headers the server uses) or an error with its
  * HTTP status goes out. Strict where leniency lets requests be smuggled
- * (folded or space-padded header names, two framings, odd lengths). */
+ * (folded or space-padded header names, two framings, odd lengths).
+ * With the text helpers it needs nothing else, so the fuzz target links
+ * this file alone. */
 #include "server.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* ---------------------------------------------------------- helpers ---- */
+
+bool srv_token_equal(const char *given, size_t given_len, const char *expected)
+{
+    size_t n = strlen(expected);
+    /* Walk the whole expected token whatever the input, so the time taken
+     * says nothing about how many leading bytes were right. */
+    unsigned diff = given_len != n;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char g = i < given_len ? (unsigned char)given[i] : 0;
+        diff |= g ^ (unsigned char)expected[i];
+    }
+    return diff == 0;
+}
+
+bool srv_token_ok(const char *t)
+{
+    size_t n = strlen(t);
+    if (n == 0 || n > 1024 || !srv_utf8_valid(t, n))
+        return false;
+    /* a header value loses its outer spaces, and control characters
+     * cannot be typed or sent reliably: the help promises printable */
+    if (t[0] == ' ' || t[0] == '\t' || t[n - 1] == ' ' || t[n - 1] == '\t')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)t[i];
+        if (c < 0x20 || c == 0x7F)
+            return false;
+        /* C1 controls U+0080..U+009F are C2 80..C2 9F in UTF-8 */
+        if (c == 0xC2 && i + 1 < n && (unsigned char)t[i + 1] < 0xA0)
+            return false;
+    }
+    return true;
+}
+
+bool srv_parse_long(const char *s, long min, long max, long *out)
+{
+    if (!s)
+        return false;
+    const char *p = s;
+    bool neg = false;
+    if (*p == '-' || *p == '+')
+        neg = *p++ == '-';
+    if (!*p)
+        return false;
+    long v = 0;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        if (v > (1L << 40)) /* far beyond every range we accept */
+            return false;
+        v = v * 10 + (*p - '0');
+    }
+    if (neg)
+        v = -v;
+    if (v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+bool srv_parse_bool(const char *s, bool *out)
+{
+    static const char *const yes[] = {"", "1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off"};
+    if (!s)
+        s = "";
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+        if (strcasecmp(s, yes[i]) == 0)
+            return *out = true, true;
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+        if (strcasecmp(s, no[i]) == 0)
+            return *out = false, true;
+    return false;
+}
+
+bool srv_valid_date(const char *s)
+{
+    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return false;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
+            return false;
+    int m = (s[5] - '0') * 10 + (s[6] - '0');
+    int d = (s[8] - '0') * 10 + (s[9] - '0');
+    return m >= 1 && m <= 12 && d >= 1 && d <= 31;
+}
+
+bool srv_utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = p[i];
+        if (c == 0)
+            return false;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        int n;
+        uint32_t cp;
+        if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (len - i < (size_t)n + 1)
+            return false;
+        for (int k = 1; k <= n; k++) {
+            if ((p[i + k] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i + k] & 0x3F);
+        }
+        /* overlong, surrogates, beyond U+10FFFF */
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += (size_t)n + 1;
+    }
+    return true;
+}
+
+char *srv_utf8_fix(const char *s, size_t n)
+{
+    char *o = malloc(n + 1);
+    if (!o)
+        return NULL;
+    size_t j = 0;
+    for (size_t i = 0; i < n;) {
+        size_t k = 1;
+        while (k <= 4 && i + k <= n && !srv_utf8_valid(s + i, k))
+            k++;
+        if (k <= 4 && i + k <= n) {
+            memcpy(o + j, s + i, k);
+            j += k;
+            i += k;
+        } else {
+            o[j++] = '?';
+            i++;
+        }
+    }
+    o[j] = 0;
+    return o;
+}
+
+/* ---------------------------------------------------------- requests ---- */
 
 static int perr(srv_perr *e, int status, const char *code, const char *msg)
 {
@@ -444,8 +604,6 @@ static bool host_name(const char *h, char *out, size_t out_len)
         out[len - 1] = 0;
     return true;
 }
-
-#include <arpa/inet.h>
 
 bool srv_host_allowed(const char *host, const char *listen, const char *const *allow,
                       int n_allow)

@@ -8,6 +8,7 @@
 #include <png.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Left half red, right half blue. */
 static void fill_halves(uint8_t *row, int w, int channels)
@@ -109,6 +110,92 @@ static FILE *make_jpeg(int w, int h, bool gray)
     fflush(f);
     rewind(f);
     return f;
+}
+
+/* A progressive JPEG of 1 + 3 * bands scans (a DC scan, then each colour
+ * component's AC coefficients 1..63 cut into bands), textured so every
+ * scan has coefficients to decode. Such files are what made a thumbnail
+ * cost a minute: a decoder walks the whole image once per scan. */
+static void write_progressive(FILE *f, int w, int h, int bands)
+{
+    struct jpeg_compress_struct ci;
+    struct jpeg_error_mgr je;
+    ci.err = jpeg_std_error(&je);
+    jpeg_create_compress(&ci);
+    jpeg_stdio_dest(&ci, f);
+    ci.image_width = (JDIMENSION)w;
+    ci.image_height = (JDIMENSION)h;
+    ci.input_components = 3;
+    ci.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&ci);
+    jpeg_set_quality(&ci, 92, TRUE);
+    int n = 1 + 3 * bands;
+    jpeg_scan_info *sc = calloc((size_t)n, sizeof *sc);
+    sc[0].comps_in_scan = 3;
+    for (int c = 0; c < 3; c++)
+        sc[0].component_index[c] = c;
+    int k = 1;
+    for (int c = 0; c < 3; c++)
+        for (int b = 0; b < bands; b++, k++) {
+            sc[k].comps_in_scan = 1;
+            sc[k].component_index[0] = c;
+            sc[k].Ss = 1 + b * 63 / bands;
+            sc[k].Se = (b + 1) * 63 / bands;
+        }
+    ci.scan_info = sc;
+    ci.num_scans = n;
+    jpeg_start_compress(&ci, TRUE);
+    uint8_t *row = malloc((size_t)w * 3);
+    uint32_t r = 12345;
+    while (ci.next_scanline < ci.image_height) {
+        for (int x = 0; x < w * 3; x++) {
+            r = r * 1103515245u + 12345u;
+            row[x] = (uint8_t)((x / 3 * 7 + (int)ci.next_scanline * 3) ^ (int)(r >> 24));
+        }
+        JSAMPROW rp = row;
+        jpeg_write_scanlines(&ci, &rp, 1);
+    }
+    jpeg_finish_compress(&ci);
+    jpeg_destroy_compress(&ci);
+    free(row);
+    free(sc);
+    fflush(f);
+}
+
+static void test_budget(void)
+{
+    unsigned char *jpg = NULL;
+    size_t len = 0;
+    odx_err e = {0};
+    /* 64 scans: under the limit, decodes */
+    FILE *f = tmpfile();
+    write_progressive(f, 640, 480, 21);
+    rewind(f);
+    srv_thumb_limits lim = srv_thumb_limits_default();
+    odx_status st = srv_thumb_decode(f, &lim, 256, 1, &jpg, &len, &e);
+    CHECK_MSG(st == ODX_OK && len > 100, "64 scans: %s", e.msg);
+    free(jpg);
+    jpg = NULL;
+    fclose(f);
+    /* 151 scans: refused by the scan limit, as ODX_ERR_LIMIT */
+    f = tmpfile();
+    write_progressive(f, 320, 240, 50);
+    rewind(f);
+    e = (odx_err){0};
+    st = srv_thumb_decode(f, &lim, 256, 1, &jpg, &len, &e);
+    CHECK_MSG(st == ODX_ERR_LIMIT && jpg == NULL && strstr(e.msg, "scans"), "151 scans: %d %s",
+              st, e.msg);
+    fclose(f);
+    /* a CPU budget far below what the decode needs stops it */
+    f = tmpfile();
+    write_progressive(f, 2000, 1500, 21);
+    rewind(f);
+    lim.cpu_s = 0.001;
+    e = (odx_err){0};
+    st = srv_thumb_decode(f, &lim, 256, 1, &jpg, &len, &e);
+    CHECK_MSG(st == ODX_ERR_LIMIT && jpg == NULL && strstr(e.msg, "budget"), "budget: %d %s", st,
+              e.msg);
+    fclose(f);
 }
 
 /* Decodes a thumbnail back to RGB. */
@@ -334,8 +421,18 @@ static void test_helpers(void)
     CHECK(srv_ui_html_len == strlen(srv_ui_html) && strstr(srv_ui_html, "search?") != NULL);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    /* test_srv_thumb --write-progressive FILE W H BANDS: the integration
+     * test's many-scan JPEG */
+    if (argc == 6 && strcmp(argv[1], "--write-progressive") == 0) {
+        FILE *f = fopen(argv[2], "wb");
+        if (!f)
+            return 1;
+        write_progressive(f, atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
+        return fclose(f) == 0 ? 0 : 1;
+    }
+    test_budget();
     test_png();
     test_jpeg();
     test_bad_input();

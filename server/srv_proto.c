@@ -383,7 +383,7 @@ static bool list_has(const char *v, const char *tok)
     return false;
 }
 
-int srv_proto_parse(const char *buf, size_t len, srv_req *r, srv_perr *e)
+static int parse_head(const char *buf, size_t len, srv_req *r, srv_perr *e)
 {
     memset(r, 0, sizeof *r);
     r->content_length = -1;
@@ -569,6 +569,14 @@ int srv_proto_parse(const char *buf, size_t len, srv_req *r, srv_perr *e)
     (void)host_len;
     r->head_len = head_len;
     return (int)head_len;
+}
+
+int srv_proto_parse(const char *buf, size_t len, srv_req *r, srv_perr *e)
+{
+    int rc = parse_head(buf, len, r, e);
+    if (rc <= 0)
+        srv_req_free(r); /* a refused request keeps nothing */
+    return rc;
 }
 
 /* ---------------------------------------------------------- Host check ---- */

@@ -349,9 +349,14 @@ static char *print_json(cJSON *o, odx_err *err)
 static void add_col(cJSON *o, const char *k, sqlite3_stmt *st, int i)
 {
     switch (sqlite3_column_type(st, i)) {
-    case SQLITE_INTEGER:
-        cJSON_AddNumberToObject(o, k, (double)sqlite3_column_int64(st, i));
+    case SQLITE_INTEGER: {
+        /* Written as the integer it is: a double (cJSON's numbers) loses
+         * the last digits of mtime_ns (19 digits). */
+        char num[24];
+        snprintf(num, sizeof num, "%lld", (long long)sqlite3_column_int64(st, i));
+        cJSON_AddRawToObject(o, k, num);
         break;
+    }
     case SQLITE_FLOAT:
         cJSON_AddNumberToObject(o, k, sqlite3_column_double(st, i));
         break;

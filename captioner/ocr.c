@@ -36,7 +36,14 @@ struct cap_ocr {
  * Set from the environment OMNIDEX_OCR=auto|tesseract|ppocr by
  * cap_ocr_new; the defaults follow the measurements in docs/ARCHITECTURE.md. */
 ODX_STATIC int cap_ocr_reader = 0;
-ODX_STATIC unsigned cap_ocr_pp_domains = 0;
+/* Measured on ../shared/eval/dev (tests/eval/ocr_eval --reader, key-text
+ * items found, PP-OCR vs Tesseract in one run): chart 58 vs 52 of 63,
+ * document 58/51 of 59, poster 6/4 of 14, screenshot 38/33 of 43, table
+ * 47/41 of 48, diagram 28/31 of 46 (symbol labels: Tesseract better).
+ * Photos are not measured (no key text there) and stay with Tesseract. */
+ODX_STATIC unsigned cap_ocr_pp_domains = (1u << CAP_CHART) | (1u << CAP_DOCUMENT) |
+                                         (1u << CAP_POSTER) | (1u << CAP_SCREENSHOT) |
+                                         (1u << CAP_TABLE);
 
 /* Mode for measurements (tests/eval): 1 eng+chi_sim (default), 0 eng then
  * eng+chi_sim when the eng result looks unread, 2 eng only. */

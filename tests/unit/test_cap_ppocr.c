@@ -3,6 +3,7 @@
  * fixtures of tests/fixtures/ocr (rendered by make.sh with Debian fonts) read
  * exactly, English and Chinese. Needs the models (scripts/fetch_models.sh):
  * fails with a clear message when they are missing. */
+#include "captioner_int.h"
 #include "check.h"
 #include "ppocr.h"
 
@@ -137,6 +138,53 @@ static int run_fixtures(cap_ppocr *p)
     return 0;
 }
 
+extern int cap_ocr_reader;
+
+/* The reader choice in captioner/ocr.c: by domain (a document goes to
+ * PP-OCR, a diagram to Tesseract), or forced either way; the d->lines and
+ * text PP-OCR leaves for the structure readers. */
+static void test_reader_choice(const cap_ppocr *p)
+{
+    cap_ocr *o = NULL;
+    odx_err err = {0};
+    CHECK(cap_ocr_new(&o, &err) == ODX_OK);
+    if (!o) return;
+    cap_ocr_set_ppocr(o, p);
+    cap_image im = {0};
+    CHECK(read_png("table.png", &im));
+    int saved = cap_ocr_reader;
+    struct {
+        int reader;
+        cap_domain dom;
+        bool pp;
+    } cs[] = {{0, CAP_DOCUMENT, true}, {0, CAP_DIAGRAM, false}, {1, CAP_DOCUMENT, false},
+              {2, CAP_DIAGRAM, true}};
+    for (size_t k = 0; k < sizeof cs / sizeof cs[0] && im.rgb; k++) {
+        cap_ocr_reader = cs[k].reader;
+        cap_desc *d = calloc(1, sizeof *d);
+        d->width = im.w;
+        d->height = im.h;
+        d->domain = cs[k].dom;
+        CHECK(cap_ocr_run(o, &im, d, &err) == ODX_OK);
+        CHECK(d->ocr_ran && d->text);
+        if (cs[k].pp) {
+            /* one line per cell, rows of three joined by two spaces */
+            CHECK(d->n_lines == 12);
+            CHECK_MSG(d->text && !strncmp(d->text, "City  Country  People\nLisbon  Portugal  545000\n", 47),
+                      "text '%s'", d->text ? d->text : "");
+            CHECK_STR(d->text_lang, "en");
+            CHECK(d->n_lines >= 1 && d->lines[0].x < 40 && d->lines[0].y < 30 &&
+                  d->lines[0].conf > 80 && d->lines[0].conf <= 100);
+        } else {
+            CHECK(d->text && strstr(d->text, "Lisbon"));
+        }
+        cap_desc_free(d);
+    }
+    cap_ocr_reader = saved;
+    cap_image_free(&im);
+    cap_ocr_free(o);
+}
+
 int main(void)
 {
     test_min_rect();
@@ -154,6 +202,7 @@ int main(void)
     }
     test_ctc(p);
     run_fixtures(p);
+    test_reader_choice(p);
     cap_ppocr_free(p);
     return check_result("test_cap_ppocr");
 }

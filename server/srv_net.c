@@ -41,6 +41,7 @@ struct srv_net {
     srv_conn *back;     /* connections handed back by workers */
     int n_open;
     bool stop;
+    double accept_pause; /* event thread: no accept() before this */
     srv_conn *conns[SRV_MAX_CONNS]; /* owned by the event thread */
     int n_conns;
 };
@@ -444,8 +445,13 @@ static void loop_accept(srv_net *n)
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
         int fd = accept4(n->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0)
-            return; /* EAGAIN, or a transient error (EMFILE): try on the next round */
+        if (fd < 0) {
+            /* out of descriptors: the listening socket stays readable, so
+             * leave it out of poll for a moment instead of spinning */
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                n->accept_pause = srv_now() + 0.1;
+            return; /* EAGAIN: all taken */
+        }
         pthread_mutex_lock(&n->mu);
         bool full = n->n_open >= SRV_MAX_CONNS || n->n_conns >= SRV_MAX_CONNS;
         if (!full)
@@ -533,7 +539,11 @@ static void *loop_main(void *arg)
         }
         int np = 0;
         pf[np++] = (struct pollfd){.fd = n->wake[0], .events = POLLIN};
-        pf[np++] = (struct pollfd){.fd = n->lfd, .events = POLLIN};
+        bool paused = n->accept_pause > now;
+        if (paused && n->accept_pause < next)
+            next = n->accept_pause;
+        /* fd -1: poll ignores the entry */
+        pf[np++] = (struct pollfd){.fd = paused ? -1 : n->lfd, .events = POLLIN};
         int nc = n->n_conns;
         for (int i = 0; i < nc; i++) {
             pf[np++] = (struct pollfd){.fd = n->conns[i]->fd, .events = POLLIN};

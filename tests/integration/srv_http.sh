@@ -243,5 +243,58 @@ check "access log lines were written" grep -q 'GET /search' "$T/serve.err"
 check "  ... with no ESC, CR or other control byte" sh -c "! LC_ALL=C grep -q \"\$(printf '[\001-\010\013-\037\177]')\" '$T/serve.err'"
 check "SIGTERM stops the server (exit 0)" stop
 
+# with file descriptors exhausted the server neither spins on its
+# listening socket nor falls over, and answers again once they are freed
+( ulimit -n 200 && exec "$BIN" --db "$T/db" serve --port 0 2>"$T/serve3.err" ) &
+SRV_PID=$!
+PORT=
+for _ in $(seq 1 300); do
+    PORT=$(sed -n 's|^omnidex: serving .* on http://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$T/serve3.err" 2>/dev/null)
+    [ -n "$PORT" ] && break
+    sleep 0.1
+done
+check "server starts under ulimit -n 200" test -n "$PORT"
+SPID=$SRV_PID
+python3 - "$PORT" "$SPID" <<'EOF2'
+import json, os, socket, sys, time
+port, pid = int(sys.argv[1]), int(sys.argv[2])
+fails = 0
+def check(what, cond):
+    global fails
+    print(("ok   " if cond else "FAIL ") + what)
+    fails += 0 if cond else 1
+def cpu():
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+socks = []
+for i in range(400):
+    try:
+        socks.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+    except OSError:
+        break
+c0 = cpu()
+time.sleep(3)
+used = cpu() - c0
+check("with descriptors exhausted (%d connections open) the server does not spin (%.2f CPU s in 3 s)"
+      % (len(socks), used), used < 1.0)
+for s in socks:
+    s.close()
+time.sleep(0.5)
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+got = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    got += d
+check("and answers once they are closed", got.startswith(b"HTTP/1.1 200"))
+sys.exit(1 if fails else 0)
+EOF2
+check "descriptor exhaustion probes (see above)" test $? -eq 0
+kill -TERM "$SRV_PID" 2>/dev/null
+wait "$SRV_PID" 2>/dev/null
+SRV_PID=
+
 echo "$fails failed"
 test $fails -eq 0

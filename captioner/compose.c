@@ -104,6 +104,50 @@ static void en_plural(core_buf *b, const char *w)
         core_buf_printf(b, "%ss", w);
 }
 
+/* The broader names of a detector class: COCO's own supercategories
+ * (animal, vehicle, food, furniture, ...; "outdoor" and "indoor" say
+ * nothing and are left out), and fruit/vegetable inside food. Tagged
+ * beside the class, so a query for "animal" or 动物 finds the giraffe. */
+typedef struct coco_super {
+    const char *en, *zh;
+} coco_super;
+
+static int coco_supers(const char *label, coco_super *out)
+{
+    static const struct {
+        const char *en, *zh;
+        const char *const members[12];
+    } T[] = {
+        {"animal", "动物", {"bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear",
+                            "zebra", "giraffe", NULL}},
+        {"vehicle", "交通工具", {"bicycle", "car", "motorcycle", "airplane", "bus", "train",
+                                 "truck", "boat", NULL}},
+        {"accessory", "配饰", {"backpack", "umbrella", "handbag", "tie", "suitcase", NULL}},
+        {"sports equipment", "体育用品", {"frisbee", "skis", "snowboard", "sports ball",
+                                          "kite", "baseball bat", "baseball glove",
+                                          "skateboard", "surfboard", "tennis racket", NULL}},
+        {"kitchenware", "餐具", {"bottle", "wine glass", "cup", "fork", "knife", "spoon",
+                                 "bowl", NULL}},
+        {"food", "食物", {"banana", "apple", "sandwich", "orange", "broccoli", "carrot",
+                          "hot dog", "pizza", "donut", "cake", NULL}},
+        {"fruit", "水果", {"banana", "apple", "orange", NULL}},
+        {"vegetable", "蔬菜", {"broccoli", "carrot", NULL}},
+        {"furniture", "家具", {"chair", "couch", "potted plant", "bed", "dining table",
+                               "toilet", NULL}},
+        {"electronics", "电子产品", {"tv", "laptop", "mouse", "remote", "keyboard",
+                                     "cell phone", NULL}},
+        {"appliance", "家电", {"microwave", "oven", "toaster", "sink", "refrigerator", NULL}},
+    };
+    int n = 0;
+    for (size_t i = 0; label && i < sizeof T / sizeof T[0] && n < 2; i++)
+        for (int j = 0; T[i].members[j]; j++)
+            if (strcmp(label, T[i].members[j]) == 0) {
+                out[n++] = (coco_super){T[i].en, T[i].zh};
+                break;
+            }
+    return n;
+}
+
 /* Chinese measure word for a COCO class name. */
 static const char *zh_measure(const char *label)
 {
@@ -238,6 +282,19 @@ static int group_objects(const cap_desc *d, obj_group *g, int max)
             g[b - 1] = t;
         }
     return n;
+}
+
+/* Tags of a detected class and of its broader names. */
+static void tag_object(taglist *en, taglist *zh, const obj_group *g)
+{
+    tag(en, g->label);
+    tag(zh, g->label_zh);
+    coco_super sup[2];
+    int n = coco_supers(g->label, sup);
+    for (int i = 0; i < n; i++) {
+        tag(en, sup[i].en);
+        tag(zh, sup[i].zh);
+    }
 }
 
 static void en_objects(core_buf *b, const obj_group *g, int n, bool with_pos)
@@ -760,10 +817,8 @@ static void co_poster(co_out *o, const cap_desc *d, bool unsure, const char *tit
             zh_object(&o->det[CAP_ZH], &g[i]);
         }
         core_buf_puts(&o->det[CAP_ZH], "。");
-        for (int i = 0; i < ng; i++) {
-            tag(&o->tags[CAP_EN], g[i].label);
-            tag(&o->tags[CAP_ZH], g[i].label_zh);
-        }
+        for (int i = 0; i < ng; i++)
+            tag_object(&o->tags[CAP_EN], &o->tags[CAP_ZH], &g[i]);
     }
     if (diagram)
         co_diagram_shapes(o, d);
@@ -1018,8 +1073,7 @@ static void co_photo(co_out *o, const cap_desc *d, bool unsure)
             core_buf_printf(&o->brief[CAP_ZH], "%s一张%s照片。", unsure ? "可能是" : "", adj_zh);
     }
     for (int i = 0; i < ng; i++) {
-        tag(&o->tags[CAP_EN], g[i].label);
-        tag(&o->tags[CAP_ZH], g[i].label_zh);
+        tag_object(&o->tags[CAP_EN], &o->tags[CAP_ZH], &g[i]);
         if (g[i].n > 1) {
             core_buf p;
             core_buf_init(&p, 64);

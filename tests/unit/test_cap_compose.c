@@ -136,6 +136,9 @@ static void test_photo_dogs(void)
     CONTAINS(d->caption[CAP_SHORT][CAP_ZH], "两只狗");
     CHECK(has_tag(d, CAP_EN, "dog") && has_tag(d, CAP_EN, "dogs"));
     CHECK(has_tag(d, CAP_ZH, "狗"));
+    /* COCO's supercategory beside the class: "animal" finds the dogs */
+    CHECK(has_tag(d, CAP_EN, "animal") && has_tag(d, CAP_ZH, "动物"));
+    CHECK(!has_tag(d, CAP_EN, "vehicle"));
     CHECK(has_tag(d, CAP_EN, "blue") && has_tag(d, CAP_ZH, "蓝色"));
     CHECK(has_tag(d, CAP_EN, "photo") && has_tag(d, CAP_ZH, "照片"));
     check_common(d);
@@ -194,6 +197,31 @@ static void test_poster_objects(void)
     CONTAINS(d->caption[CAP_SHORT][CAP_EN], "poster showing a stop sign");
     CONTAINS(d->caption[CAP_SHORT][CAP_ZH], "停车标志的海报");
     CHECK(has_tag(d, CAP_EN, "stop sign") && has_tag(d, CAP_ZH, "停车标志"));
+    /* COCO's "outdoor" supercategory says nothing: not tagged */
+    CHECK(!has_tag(d, CAP_EN, "outdoor") && !has_tag(d, CAP_EN, "animal"));
+    check_common(d);
+    cap_desc_free(d);
+}
+
+/* fine-grained detector classes also carry their broader names: a
+ * giraffe is an animal, a banana food and fruit (both languages) */
+static void test_object_supers(void)
+{
+    cap_desc *d = calloc(1, sizeof *d);
+    d->domain = CAP_PHOTO;
+    d->domain_conf = 0.9f;
+    d->det_ran = true;
+    d->n_objects = 2;
+    d->objects = calloc(2, sizeof(cap_object));
+    d->objects[0] = (cap_object){23, "giraffe", "长颈鹿", 0.8f, 0.1f, 0.1f, 0.6f, 0.9f};
+    d->objects[1] = (cap_object){46, "banana", "香蕉", 0.7f, 0.6f, 0.6f, 0.8f, 0.8f};
+    odx_err err = {0};
+    CHECK(cap_compose(d, &err) == ODX_OK);
+    CHECK(has_tag(d, CAP_EN, "giraffe") && has_tag(d, CAP_ZH, "长颈鹿"));
+    CHECK(has_tag(d, CAP_EN, "animal") && has_tag(d, CAP_ZH, "动物"));
+    CHECK(has_tag(d, CAP_EN, "food") && has_tag(d, CAP_ZH, "食物"));
+    CHECK(has_tag(d, CAP_EN, "fruit") && has_tag(d, CAP_ZH, "水果"));
+    CHECK(!has_tag(d, CAP_EN, "vegetable") && !has_tag(d, CAP_EN, "furniture"));
     check_common(d);
     cap_desc_free(d);
 }
@@ -271,6 +299,7 @@ int main(void)
     test_unsure_and_people();
     test_photo_nothing();
     test_poster_objects();
+    test_object_supers();
     test_other_domains();
     return check_result("test_cap_compose");
 }

@@ -525,11 +525,20 @@ odx_status odx_errors_json(odx_db *db, char **json, odx_err *err)
                         sqlite3_errmsg(sq), store_sqlite_hint(sqlite3_errcode(sq)));
     cJSON *a = cJSON_CreateArray();
     static const char *names[] = {"path", "stage", "reason", "size", "mtime_ns", "at"};
-    while (sqlite3_step(q) == SQLITE_ROW) {
+    int r;
+    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
         cJSON *o = cJSON_CreateObject();
         for (int i = 0; i < 6; i++)
             add_col(o, names[i], q, i);
         cJSON_AddItemToArray(a, o);
+    }
+    if (r != SQLITE_DONE) { /* a damaged page: not the end of the list */
+        int c = sqlite3_errcode(sq);
+        odx_status rc = core_err(err, store_sqlite_status(c), "errors: %s%s",
+                                 sqlite3_errmsg(sq), store_sqlite_hint(c));
+        sqlite3_finalize(q);
+        cJSON_Delete(a);
+        return rc;
     }
     sqlite3_finalize(q);
     *json = print_json(a, err);

@@ -300,6 +300,15 @@ static void query_intent(search_ctx *x)
     x->want_photo = !x->want_domain && thing;
 }
 
+/* A SQLite error met while reading rows (a damaged page shows up here as
+ * SQLITE_CORRUPT): reported, never taken for the end of the rows. */
+static odx_status sql_fail(search_ctx *x, odx_err *err)
+{
+    int c = sqlite3_errcode(x->db);
+    return core_err(err, store_sqlite_status(c), "search: %s%s", sqlite3_errmsg(x->db),
+                    store_sqlite_hint(c));
+}
+
 /* Adds the images of the wanted kind as candidates (a query like "a
  * table" should list every table) and marks candidates of that kind. */
 static odx_status intent_candidates(search_ctx *x, odx_err *err)
@@ -314,9 +323,13 @@ static odx_status intent_candidates(search_ctx *x, odx_err *err)
         for (int i = 0; i < x->cs.n; i++) {
             sqlite3_reset(st);
             sqlite3_bind_text(st, 1, x->cs.v[i].hash, -1, SQLITE_STATIC);
-            const char *d = sqlite3_step(st) == SQLITE_ROW
-                                ? (const char *)sqlite3_column_text(st, 0)
-                                : NULL;
+            int r = sqlite3_step(st);
+            if (r != SQLITE_ROW && r != SQLITE_DONE) {
+                odx_status rc = sql_fail(x, err);
+                sqlite3_finalize(st);
+                return rc;
+            }
+            const char *d = r == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
             x->cs.v[i].photo_match = d && strcmp(d, "photo") == 0;
         }
         sqlite3_finalize(st);
@@ -336,13 +349,15 @@ static odx_status intent_candidates(search_ctx *x, odx_err *err)
         sqlite3_bind_text(st, 2, x->want_chart, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, 2);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         cand *c = cand_get(&x->cs, (const char *)sqlite3_column_text(st, 0));
         if (c)
             c->kind_match = true;
     }
+    odx_status rc = r == SQLITE_DONE ? ODX_OK : sql_fail(x, err);
     sqlite3_finalize(st);
-    return ODX_OK;
+    return rc;
 }
 
 /* Ranks of one search path per content: the first hit of a content is
@@ -623,7 +638,9 @@ static odx_status build_results(search_ctx *x, odx_results *res, int k, odx_err 
     odx_status st = ODX_OK;
     sqlite3_stmt *cst = NULL, *ist = NULL;
     const char *csql = "SELECT domain, width, height, taken_at, text_lang, "
-                       "json_extract(desc_json, '$.dhash') FROM content WHERE hash=?";
+                       "CASE WHEN json_valid(desc_json) THEN json_extract(desc_json, '$.dhash')"
+                       " END, desc_json IS NULL OR json_valid(desc_json)"
+                       " FROM content WHERE hash=?";
     const char *isql = "SELECT id, path, mtime_ns FROM images WHERE hash=? AND status='ok' "
                        "ORDER BY length(path), path";
     if (sqlite3_prepare_v2(x->db, csql, -1, &cst, NULL) != SQLITE_OK ||
@@ -645,8 +662,20 @@ static odx_status build_results(search_ctx *x, odx_results *res, int k, odx_err 
             break;
         sqlite3_reset(cst);
         sqlite3_bind_text(cst, 1, c->hash, -1, SQLITE_STATIC);
-        if (sqlite3_step(cst) != SQLITE_ROW)
+        int cr = sqlite3_step(cst);
+        if (cr != SQLITE_ROW && cr != SQLITE_DONE) {
+            st = sql_fail(x, err);
+            break;
+        }
+        if (cr != SQLITE_ROW)
             continue; /* content gone since the index was searched */
+        if (!sqlite3_column_int(cst, 6)) {
+            /* written by omnidex as JSON: unreadable now means damage */
+            st = core_err(err, ODX_ERR_CORRUPT,
+                          "search: the description of content %s is not valid JSON (the"
+                          " database is damaged: run 'omnidex check')", c->hash);
+            break;
+        }
         const char *domain = (const char *)sqlite3_column_text(cst, 0);
         int w = sqlite3_column_int(cst, 1), h = sqlite3_column_int(cst, 2);
         const char *taken = (const char *)sqlite3_column_text(cst, 3);
@@ -797,14 +826,16 @@ static odx_status list_all(search_ctx *x, odx_err *err)
                            -1, &st, NULL) != SQLITE_OK)
         return core_err(err, store_sqlite_status(sqlite3_errcode(x->db)), "search: %s%s",
                             sqlite3_errmsg(x->db), store_sqlite_hint(sqlite3_errcode(x->db)));
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         const char *h = (const char *)sqlite3_column_text(st, 0);
         cand *c = h ? cand_get(&x->cs, h) : NULL;
         if (c)
             c->score = 1.0;
     }
+    odx_status rc = r == SQLITE_DONE ? ODX_OK : sql_fail(x, err);
     sqlite3_finalize(st);
-    return ODX_OK;
+    return rc;
 }
 
 odx_status ret_search(store *s, const char *query, const odx_search_params *pin,

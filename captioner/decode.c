@@ -184,6 +184,10 @@ ODX_STATIC odx_status dec_orient(cap_image *im, int o, odx_err *err)
 
 /* --------------------------------------------------------------- PNG ---- */
 
+/* Largest ancillary chunk libpng may buffer (PLTE and tRNS are tiny; the
+ * image data is streamed, never buffered whole). */
+#define DEC_PNG_CHUNK_MAX (1 << 20)
+
 typedef struct dec_png {
     const uint8_t *data;
     size_t len, pos;
@@ -260,6 +264,17 @@ static odx_status dec_png_run(const uint8_t *data, size_t len, const char *name,
         goto done;
     }
     png_set_read_fn(cp->png, cp, dec_png_read);
+    /* Only the pixels matter (and tRNS, which png_set_expand applies):
+     * every other ancillary chunk is skipped unread rather than parsed, so
+     * that a zTXt/iTXt/iCCP bomb costs no inflating and a chunk declaring a
+     * huge length no allocation (fuzz_png: a 60-byte file made libpng
+     * malloc 352 MB for one chunk). Skipped chunks are still CRC-checked. */
+    static const png_byte skip[] = "bKGD\0cHRM\0eXIf\0gAMA\0hIST\0iCCP\0iTXt\0oFFs\0"
+                                   "pCAL\0pHYs\0sBIT\0sCAL\0sPLT\0sRGB\0tEXt\0tIME\0zTXt";
+    png_set_keep_unknown_chunks(cp->png, PNG_HANDLE_CHUNK_NEVER, NULL, 0);
+    png_set_keep_unknown_chunks(cp->png, PNG_HANDLE_CHUNK_NEVER, skip, (int)(sizeof skip / 5));
+    png_set_chunk_malloc_max(cp->png, DEC_PNG_CHUNK_MAX);
+    png_set_chunk_cache_max(cp->png, 64);
     png_read_info(cp->png, cp->info);
 
     png_uint_32 pw = png_get_image_width(cp->png, cp->info);
@@ -607,6 +622,15 @@ odx_status cap_decode(const uint8_t *data, size_t len, const char *name,
     } else if (len >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) {
         snprintf(hdr->format, sizeof hdr->format, "jpeg");
         st = dec_jpeg_run(data, len, name, lim, max_side, hdr, &im, err);
+        /* DCT scaling reduces 8x at most: a very long, thin image is still
+         * over twice max_side after it (found by fuzz_jpeg: 16x26128 gave a
+         * 2x3266 thumbnail); the box filter finishes the job. */
+        if (st == ODX_OK && max_side > 0 && (im.w > 2 * max_side || im.h > 2 * max_side)) {
+            cap_image small = {0};
+            st = cap_image_fit(&im, max_side, &small, err);
+            cap_image_free(&im);
+            im = small;
+        }
         if (st == ODX_OK)
             st = dec_orient(&im, hdr->orientation, err);
     } else {

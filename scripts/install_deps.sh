@@ -6,7 +6,8 @@ PKGS=(build-essential cmake pkg-config git ca-certificates
   libutf8proc-dev libtesseract-dev tesseract-ocr-eng tesseract-ocr-chi-sim
   libcjson-dev libcurl4-openssl-dev libexif-dev
   unicode-data bzip2 wordnet-base unicode-cldr-core
-  curl npm jq sqlite3)
+  curl npm jq sqlite3
+  clang libclang-rt-14-dev libomp-dev)  # fuzz (libFuzzer) and TSan stages
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 missing=()

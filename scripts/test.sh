@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian 12 machine: dependencies, model
 # files (npm), build, ctest; then the unit and robustness tests again in an
-# AddressSanitizer + UBSan build. Usage: scripts/test.sh [ctest args...]
+# AddressSanitizer + UBSan build; then a short libFuzzer run of every fuzz
+# target (clang; tests/fuzz/README.md). Usage: scripts/test.sh [ctest args...]
+# ODX_SKIP_ASAN=1 / ODX_SKIP_FUZZ=1 skip a stage; ODX_FUZZ_SECONDS (default
+# 60) is the time per fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
@@ -13,4 +16,12 @@ if [ "${ODX_SKIP_ASAN:-0}" != 1 ]; then
   echo "== sanitizer build (address + undefined): unit and robustness tests"
   BUILD_DIR=build-asan scripts/build.sh -DODX_SANITIZE=ON
   (cd build-asan && ctest --output-on-failure -j2 -L 'unit|robustness')
+fi
+if [ "${ODX_SKIP_FUZZ:-0}" != 1 ]; then
+  echo "== fuzz build (clang, libFuzzer + address + undefined): ${ODX_FUZZ_SECONDS:-60} s per target"
+  cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+    -DCMAKE_CXX_COMPILER=clang++ -DODX_FUZZ=ON -DODX_BENCH=OFF \
+    -DODX_FUZZ_SECONDS="${ODX_FUZZ_SECONDS:-60}" >/dev/null
+  cmake --build build-fuzz -j"$(nproc)" --target fuzz
+  (cd build-fuzz && ctest --output-on-failure -L fuzz)
 fi

@@ -1060,17 +1060,34 @@ done:
 
 odx_status tfj_model_load_onnx(const char *path, tfj_model **out, odx_err *err)
 {
-    odx_status st = ODX_OK;
     uint8_t *data = NULL;
     size_t len = 0;
-    onnx_load L = {0};
-    tfj_model *m = NULL;
     struct stat sb;
     if (!path || stat(path, &sb) != 0)
         return core_err_errno(err, ODX_ERR_NOT_FOUND, "model file '%s'",
                               path ? path : "(null)");
-    st = core_read_file(path, TFJ_MAX_BIN_BYTES, &data, &len, err);
+    odx_status st = core_read_file(path, TFJ_MAX_BIN_BYTES, &data, &len, err);
     if (st != ODX_OK) return st;
+    st = tfj_model_load_onnx_mem(data, len, path, out, err);
+    free(data);
+    return st;
+}
+
+odx_status tfj_model_load_onnx_mem(const uint8_t *data, size_t len, const char *path,
+                                   tfj_model **out, odx_err *err)
+{
+    odx_status st = ODX_OK;
+    onnx_load L = {0};
+    tfj_model *m = NULL;
+    if (!path) path = "(memory)";
+    if (!out || (!data && len))
+        return core_err(err, ODX_ERR_INVALID, "tfj_model_load_onnx_mem: bad arguments");
+    *out = NULL;
+    if (len == 0)
+        return core_err(err, ODX_ERR_MODEL, "'%s' is empty", path);
+    if ((int64_t)len > TFJ_MAX_BIN_BYTES)
+        return core_err(err, ODX_ERR_LIMIT, "'%s' is over %lld bytes", path,
+                        (long long)TFJ_MAX_BIN_BYTES);
 
     pb r = {data, data + len}, sub, graph = {0};
     int f, w;
@@ -1256,6 +1273,5 @@ done:
     free(L.node_n_inputs);
     vmap_free(&L.vm);
     tfj_model_free(m);
-    free(data);
     return st;
 }

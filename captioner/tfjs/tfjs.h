@@ -58,6 +58,10 @@ void tfj_model_free(tfj_model *m); /* NULL fine */
  * hard-swish) are fused at load. Errors as tfj_model_load (an op outside the
  * table in onnx_ops.c: ODX_ERR_UNSUPPORTED naming it). */
 odx_status tfj_model_load_onnx(const char *path, tfj_model **out, odx_err *err);
+/* Same from len bytes in memory (name for messages; NULL: "(memory)"). The
+ * bytes are only read during the call. */
+odx_status tfj_model_load_onnx_mem(const uint8_t *data, size_t len, const char *name,
+                                   tfj_model **out, odx_err *err);
 
 /* Graph inputs (Placeholders) and outputs (signature order, or the "name:N"
  * list given at load). Names are borrowed from the model. */

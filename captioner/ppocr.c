@@ -727,11 +727,32 @@ odx_status cap_ppocr_read(cap_ppocr_state *s, const cap_image *im, const cap_ppo
                 break;
             }
             for (int j = 0; j < bn; j++) {
+                /* A long line squashed into 192 columns looks like nothing
+                 * the classifier learnt (a dev page line was turned upside
+                 * down at 0.9+): it sees the line's left end at its own
+                 * aspect, at most 4 heights wide, instead. */
                 const cap_image *c = &byr[b0 + j]->crop;
-                int w = (int)ceilf(REC_H * (float)c->w / c->h);
+                cap_image win = *c;
+                if (win.w > 4 * win.h) {
+                    win.w = 4 * win.h;
+                    win.rgb = malloc((size_t)win.w * win.h * 3);
+                    if (!win.rgb) {
+                        st = core_err(err, ODX_ERR_NOMEM, "out of memory");
+                        break;
+                    }
+                    for (int y = 0; y < win.h; y++)
+                        memcpy(win.rgb + (size_t)y * win.w * 3, c->rgb + (size_t)y * c->w * 3,
+                               (size_t)win.w * 3);
+                }
+                int w = (int)ceilf(REC_H * (float)win.w / win.h);
                 if (w > CLS_W) w = CLS_W;
                 if (w < 1) w = 1;
-                to_input(c, w, REC_H, CLS_W, MEAN_REC, STD_REC, cx + per * j);
+                to_input(&win, w, REC_H, CLS_W, MEAN_REC, STD_REC, cx + per * j);
+                if (win.rgb != c->rgb) free(win.rgb);
+            }
+            if (st != ODX_OK) {
+                free(cx);
+                break;
             }
             tfj_tensor ct = tensor4(cx, bn, 3, REC_H, CLS_W);
             st = tfj_run(s->cls, &ct, 1, outs, err);

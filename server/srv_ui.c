@@ -26,7 +26,10 @@ const char srv_ui_html[] =
     "function hdr(){const t=f.token.value;return t?{Authorization:'Bearer '+t}:{}}\n"
     "function el(tag,cls,text){const e=document.createElement(tag);if(cls)e.className=cls;"
     "if(text!=null)e.textContent=text;return e}\n"
-    "async function thumb(img,id){try{const r=await fetch('images/'+id+'/thumb',{headers:hdr()});"
+    "async function thumb(img,id,n=0){try{const r=await fetch('images/'+id+'/thumb',{headers:hdr()});"
+    /* 503: the thumbnail queue is full; come back when it says */
+    "if(r.status==503&&n<8){setTimeout(()=>thumb(img,id,n+1),"
+    "1000*(+r.headers.get('Retry-After')||1));return}\n"
     "if(r.ok)img.src=URL.createObjectURL(await r.blob())}catch(e){}}\n"
     "f.onsubmit=async ev=>{ev.preventDefault();sessionStorage.setItem('odx_token',f.token.value);\n"
     "const u=new URLSearchParams({q:f.q.value,k:f.k.value});if(f.domain.value)"

@@ -40,9 +40,20 @@ typedef struct cap_image {
 } cap_image;
 void cap_image_free(cap_image *im); /* frees rgb, zeroes; NULL fine */
 
+/* A JPEG with more scans is refused (ODX_ERR_LIMIT): libjpeg-turbo's own
+ * advice (djpeg -maxscans); ordinary progressive files have about 10. */
+#define CAP_JPEG_MAX_SCANS 100
+/* Entropy-decoding work budget of one JPEG decode, in pixels: each scan's
+ * pass over an iMCU row of width w and height v*8 costs w*v*8 (about the
+ * image's pixels per scan). 2^31: 100 scans of 21 Mpx; an ordinary
+ * 10-scan 12 Mpx file uses 6% of it. */
+#define CAP_DECODE_WORK_MAX ((int64_t)1 << 31)
+
 typedef struct cap_limits {
     int64_t max_pixels;     /* width*height of the file, checked from header */
     int64_t max_file_bytes;
+    int max_jpeg_scans;     /* 0: CAP_JPEG_MAX_SCANS */
+    int64_t max_decode_work; /* 0: CAP_DECODE_WORK_MAX */
 } cap_limits;
 
 /* Header facts read before decoding. */
@@ -60,6 +71,9 @@ typedef struct cap_header {
  * long side is about max_side (JPEG uses DCT scaling, so the result may be
  * up to 2x larger; never upscaled); 0 = full size. EXIF orientation is
  * applied. libpng/libjpeg errors never leave this call (setjmp inside).
+ * Work is bounded: a JPEG over lim's scan count or decoding-work budget is
+ * refused with ODX_ERR_LIMIT as soon as it passes it; a PNG's ancillary
+ * chunks (text, ICC profiles: zTXt/iTXt bombs) are skipped unread.
  * Errors: ODX_ERR_UNSUPPORTED (not PNG/JPEG), ODX_ERR_DECODE (corrupt or
  * truncated), ODX_ERR_LIMIT, ODX_ERR_NOMEM. */
 odx_status cap_decode(const uint8_t *data, size_t len, const char *name,

@@ -449,9 +449,42 @@ static void dec_jpeg_emit(j_common_ptr ci, int level)
 
 static void dec_jpeg_output(j_common_ptr ci) { (void)ci; }
 
+/* Progress monitor: libjpeg calls it before every iMCU row it absorbs from
+ * each scan of a multi-scan file (and once per jpeg_read_scanlines), so it
+ * sees the scan count grow and can charge each call the pixels of one iMCU
+ * row. Over either limit
+ * it leaves through the error longjmp with the reason set. */
+typedef struct dec_jprog {
+    struct jpeg_progress_mgr pub;
+    dec_jerr *jerr;
+    int64_t work, budget, row_px;
+    int max_scans, scans;
+    bool over_scans, over_work;
+} dec_jprog;
+
+static void dec_jpeg_progress(j_common_ptr ci)
+{
+    dec_jprog *p = (dec_jprog *)ci->progress;
+    j_decompress_ptr d = (j_decompress_ptr)ci;
+    if (d->input_scan_number > p->scans)
+        p->scans = d->input_scan_number;
+    /* Charged while the scans are absorbed (output_scanline still 0): the
+     * output pass that follows is bounded by the pixel limit alone. */
+    if (d->output_scanline == 0)
+        p->work += p->row_px;
+    if (p->scans > p->max_scans)
+        p->over_scans = true;
+    else if (p->work > p->budget)
+        p->over_work = true;
+    else
+        return;
+    longjmp(p->jerr->jmp, 1);
+}
+
 typedef struct dec_jpeg {
     struct jpeg_decompress_struct ci;
     dec_jerr jerr;
+    dec_jprog prog;
     uint8_t *pix;
     uint8_t *row; /* CMYK scratch */
     int w, h;
@@ -475,8 +508,18 @@ static odx_status dec_jpeg_run(const uint8_t *data, size_t len, const char *name
     c->jerr.pub.emit_message = dec_jpeg_emit;
     c->jerr.pub.output_message = dec_jpeg_output;
     if (setjmp(c->jerr.jmp)) {
-        st = core_err(err, ODX_ERR_DECODE, "'%s': corrupt JPEG: %s", dec_name(name),
-                      c->jerr.msg);
+        if (c->prog.over_scans)
+            st = core_err(err, ODX_ERR_LIMIT,
+                          "'%s': JPEG has more than %d scans (a normal progressive JPEG "
+                          "has about 10)", dec_name(name), c->prog.max_scans);
+        else if (c->prog.over_work)
+            st = core_err(err, ODX_ERR_LIMIT,
+                          "'%s': JPEG decoding work over the budget of %lld "
+                          "pixels (%d scans of %ux%u)", dec_name(name), (long long)c->prog.budget,
+                          c->prog.scans, c->ci.image_width, c->ci.image_height);
+        else
+            st = core_err(err, ODX_ERR_DECODE, "'%s': corrupt JPEG: %s", dec_name(name),
+                          c->jerr.msg);
         goto done;
     }
     jpeg_create_decompress(&c->ci);
@@ -511,6 +554,20 @@ static odx_status dec_jpeg_run(const uint8_t *data, size_t len, const char *name
         c->ci.scale_num = 1;
         c->ci.scale_denom = d;
     }
+    /* Work limits before any scan is decoded: each scan of a progressive
+     * file costs a pass over the whole image however few bytes it has. */
+    c->prog.jerr = &c->jerr;
+    c->prog.pub.progress_monitor = dec_jpeg_progress;
+    c->prog.max_scans = lim && lim->max_jpeg_scans > 0 ? lim->max_jpeg_scans : CAP_JPEG_MAX_SCANS;
+    c->prog.budget = lim && lim->max_decode_work > 0 ? lim->max_decode_work : CAP_DECODE_WORK_MAX;
+    {
+        int vmax = 1;
+        for (int i = 0; i < c->ci.num_components; i++)
+            if (c->ci.comp_info[i].v_samp_factor > vmax)
+                vmax = c->ci.comp_info[i].v_samp_factor;
+        c->prog.row_px = (int64_t)c->ci.image_width * vmax * DCTSIZE;
+    }
+    c->ci.progress = &c->prog.pub;
     bool cmyk = c->ci.jpeg_color_space == JCS_CMYK || c->ci.jpeg_color_space == JCS_YCCK;
     c->ci.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
     c->ci.dct_method = JDCT_ISLOW;

@@ -96,8 +96,18 @@ void cap_domain_scores(const cap_desc *d, const cap_image *thumb, float s[CAP_N_
 
 /* ocr.c: one Tesseract engine (eng+chi_sim) per worker. */
 typedef struct cap_ocr cap_ocr;
+/* What one cap_ocr_run did, for measurements (tests/eval/ocr_eval): kept
+ * per handle, since every worker runs its own at the same time. */
+typedef struct cap_ocr_stats {
+    float scale;    /* the scale the page was read at */
+    int passes;     /* 1, or 2 with a second (sparse) pass merged in */
+    bool inverted;  /* a dark page was inverted first */
+    int rereads, replaced, added; /* second looks at lines, and their effect */
+} cap_ocr_stats;
 odx_status cap_ocr_new(cap_ocr **out, odx_err *err);
 void cap_ocr_free(cap_ocr *o);
+/* The stats of o's last cap_ocr_run (zero before the first). */
+const cap_ocr_stats *cap_ocr_last_stats(const cap_ocr *o);
 /* Lends the engine's PP-OCR models (ppocr.h) to a worker's OCR: images go to
  * PP-OCR or Tesseract by cap_ocr_reader / OMNIDEX_OCR (ocr.c). p must
  * outlive o; call before the first cap_ocr_run. */

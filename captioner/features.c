@@ -5,6 +5,7 @@
 #include "captioner_int.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -528,6 +529,17 @@ typedef struct feat_bin {
     uint32_t r, g, b;
 } feat_bin;
 
+/* 65536 / v for v in 1..255: saturation without a division per pixel.
+ * Filled once for all workers (it was filled lazily without a guard: a
+ * data race under ThreadSanitizer). */
+static uint32_t inv16[256];
+static pthread_once_t inv16_once = PTHREAD_ONCE_INIT;
+static void inv16_fill(void)
+{
+    for (int v = 1; v < 256; v++)
+        inv16[v] = 65536u / (uint32_t)v;
+}
+
 static int cmp_u32_desc(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -560,10 +572,7 @@ void cap_features_compute(const cap_image *thumb, cap_desc *d)
      * yb is summed doubled to stay integral. */
     int64_t isum_l = 0, isum_l2 = 0, isum_rg = 0, isum_rg2 = 0, isum_yb2x = 0, isum_yb2x2 = 0;
     uint64_t isum_s = 0; /* saturation in 1/65536 */
-    static uint32_t inv16[256]; /* 65536 / v */
-    if (!inv16[1])
-        for (int v = 1; v < 256; v++)
-            inv16[v] = 65536u / (uint32_t)v;
+    pthread_once(&inv16_once, inv16_fill); /* workers run this at once */
     size_t n_white = 0, n_black = 0, n_gray = 0;
     for (size_t i = 0; i < n; i++) {
         int r = px[3 * i], g = px[3 * i + 1], b = px[3 * i + 2];

@@ -5,6 +5,7 @@
 #include "ppocr.h"
 
 #include <leptonica/allheaders.h>
+#include <pthread.h>
 #include <tesseract/capi.h>
 
 #include <ctype.h>
@@ -28,6 +29,8 @@ struct cap_ocr {
     TessBaseAPI *eng; /* eng only, created on first use by modes 0 and 2 */
     const cap_ppocr *pp;  /* the PP-OCR models (engine's), or NULL */
     cap_ppocr_state *pps; /* this worker's PP-OCR state, made on first use */
+    cap_ocr_stats last;   /* what the last cap_ocr_run did (this handle only:
+                             workers run at once) */
 };
 
 /* Which reader reads an image: 0 by domain (cap_ocr_pp_domains, a bit per
@@ -60,10 +63,6 @@ ODX_STATIC float cap_ocr_min_conf = 55.0f;
 /* Domains (bit per cap_domain) that get a second, sparse pass merged in
  * (see merge_missing). */
 ODX_STATIC unsigned cap_ocr_sparse_domains = 1u << CAP_TABLE;
-/* What the last run did, for measurements. */
-ODX_STATIC float cap_ocr_last_scale;
-ODX_STATIC int cap_ocr_last_passes;
-ODX_STATIC bool cap_ocr_last_inverted;
 /* Pages whose background is dark are inverted before OCR (0: off). */
 ODX_STATIC int cap_ocr_invert_dark = 1;
 
@@ -73,18 +72,39 @@ static const char *TESSDATA_DIRS[] = {
     "/usr/share/tesseract-ocr/4.00/tessdata",
 };
 
+/* Tesseract's Init writes process-wide parameters (debug_file among them,
+ * tesseract::ParamUtils::SetParam on the global vector): workers starting
+ * their engines at once raced there (ThreadSanitizer, 4-worker index run).
+ * One engine is set up at a time. */
+static pthread_mutex_t api_init_lock = PTHREAD_MUTEX_INITIALIZER;
+static odx_status api_new_locked(const char *langs, TessBaseAPI **out, odx_err *err);
+
 static odx_status api_new(const char *langs, TessBaseAPI **out, odx_err *err)
 {
+    pthread_mutex_lock(&api_init_lock);
+    odx_status st = api_new_locked(langs, out, err);
+    pthread_mutex_unlock(&api_init_lock);
+    return st;
+}
+
+static odx_status api_new_locked(const char *langs, TessBaseAPI **out, odx_err *err)
+{
     /* debug_file is a "debug" parameter: it only takes effect when passed at
-     * Init time with set_only_non_debug_params = false. */
+     * Init time with set_only_non_debug_params = false. It is process-wide
+     * and read by every engine's tprintf, so it is set by the first Init
+     * only: setting it again while another worker prints was a data race
+     * (ThreadSanitizer: SetParam here against tprintf in cap_ocr_run). */
+    static bool debug_file_set; /* under api_init_lock */
     char *names[] = {"debug_file"};
     char *values[] = {"/dev/null"};
+    int n_params = debug_file_set ? 0 : 1;
     for (size_t i = 0; i < sizeof TESSDATA_DIRS / sizeof *TESSDATA_DIRS; i++) {
         TessBaseAPI *api = TessBaseAPICreate();
         if (!api)
             return core_err(err, ODX_ERR_NOMEM, "no memory for Tesseract");
         if (TessBaseAPIInit4(api, TESSDATA_DIRS[i], langs, OEM_LSTM_ONLY, NULL, 0,
-                             names, values, 1, 0) == 0) {
+                             names, values, n_params, 0) == 0) {
+            debug_file_set = true;
             TessBaseAPISetVariable(api, "preserve_interword_spaces", "1");
             *out = api;
             return ODX_OK;
@@ -98,12 +118,33 @@ static odx_status api_new(const char *langs, TessBaseAPI **out, odx_err *err)
                     langs);
 }
 
-odx_status cap_ocr_new(cap_ocr **out, odx_err *err)
+/* Leptonica (called by Tesseract on every page) prints its own complaints,
+ * "Error in pixScanForForeground: invalid box" and the like, straight to
+ * stderr: dozens per run, none of them a failure of ours. They go to
+ * omnidex's log at debug level instead. */
+static void lept_to_log(const char *msg)
 {
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) n--;
+    core_log(CORE_LOG_DEBUG, "leptonica: %.*s", (int)n, msg);
+}
+
+/* Once per process, however many workers start at once: the leptonica
+ * handler and OMNIDEX_OCR (written by every worker's cap_ocr_new before,
+ * a data race under ThreadSanitizer). */
+static pthread_once_t ocr_once = PTHREAD_ONCE_INIT;
+static void ocr_init_once(void)
+{
+    leptSetStderrHandler(lept_to_log);
     const char *env = getenv("OMNIDEX_OCR");
     if (env && !strcmp(env, "tesseract")) cap_ocr_reader = 1;
     else if (env && !strcmp(env, "ppocr")) cap_ocr_reader = 2;
     else if (env && !strcmp(env, "auto")) cap_ocr_reader = 0;
+}
+
+odx_status cap_ocr_new(cap_ocr **out, odx_err *err)
+{
+    pthread_once(&ocr_once, ocr_init_once);
     cap_ocr *o = calloc(1, sizeof *o);
     if (!o)
         return core_err(err, ODX_ERR_NOMEM, "no memory for OCR");
@@ -727,8 +768,6 @@ ODX_STATIC float cap_ocr_reread_conf = 80.0f;
 ODX_STATIC int cap_ocr_reread_max = 40;
 /* Box height (pixels) a line is enlarged to for the second look. */
 ODX_STATIC float cap_ocr_reread_px = 40.0f;
-/* What the last run did, for measurements. */
-ODX_STATIC int cap_ocr_last_rereads, cap_ocr_last_replaced, cap_ocr_last_added;
 
 /* Most common gray of a box: the background of a text line. */
 static int box_background(const uint8_t *g, int w, int x0, int y0, int x1, int y1)
@@ -852,14 +891,14 @@ static int good_chars(const ocr_word *w, int n)
 /* Gives p its second look (see above). p keeps its line order; words read
  * in dropped regions are appended as lines of their own. */
 static odx_status reread(TessBaseAPI *api, const uint8_t *g, int w, int h, ocr_pass *p,
-                         odx_err *err)
+                         cap_ocr_stats *ls, odx_err *err)
 {
     odx_status st = ODX_OK;
     ocr_pass out = {0}, q = {0};
     bool *used = NULL;
     uint8_t *dark_rows = NULL;
     int budget = cap_ocr_reread_max;
-    cap_ocr_last_rereads = cap_ocr_last_replaced = cap_ocr_last_added = 0;
+    ls->rereads = ls->replaced = ls->added = 0;
     if (cap_ocr_reread_conf <= 0 || budget <= 0)
         return ODX_OK;
     int n0 = p->n, i = 0;
@@ -886,7 +925,7 @@ static odx_status reread(TessBaseAPI *api, const uint8_t *g, int w, int h, ocr_p
         bool replaced = false;
         if (want) {
             budget--;
-            cap_ocr_last_rereads++;
+            ls->rereads++;
             float qm = 0;
             st = reread_box(api, g, w, h, x0, y0, x1, y1, &q, &qm, err);
             if (st != ODX_OK)
@@ -901,7 +940,7 @@ static odx_status reread(TessBaseAPI *api, const uint8_t *g, int w, int h, ocr_p
                     q.w[k].text = NULL; /* owned by out now */
                 }
                 replaced = true;
-                cap_ocr_last_replaced++;
+                ls->replaced++;
             }
             pass_free(&q);
         }
@@ -955,7 +994,7 @@ static odx_status reread(TessBaseAPI *api, const uint8_t *g, int w, int h, ocr_p
             }
         }
         budget--;
-        cap_ocr_last_rereads++;
+        ls->rereads++;
         float qm = 0;
         st = reread_box(api, g, w, h, box.x0, box.y0, box.x1, box.y1, &q, &qm, err);
         if (st != ODX_OK)
@@ -975,7 +1014,7 @@ static odx_status reread(TessBaseAPI *api, const uint8_t *g, int w, int h, ocr_p
             q.w[k].text = NULL;
         }
         if (out.n > n_before)
-            cap_ocr_last_added++;
+            ls->added++;
         pass_free(&q);
     }
     /* Dark bands across the page with nothing read in them: light
@@ -1012,7 +1051,7 @@ static odx_status reread(TessBaseAPI *api, const uint8_t *g, int w, int h, ocr_p
             if (read)
                 continue;
             budget--;
-            cap_ocr_last_rereads++;
+            ls->rereads++;
             float qm = 0;
             /* the band's lettering is about half its height */
             st = reread_area(api, g, w, h, 0, ya, w - 1, yb, 0, bh / 2, PSM_SPARSE_TEXT, &q,
@@ -1030,7 +1069,7 @@ static odx_status reread(TessBaseAPI *api, const uint8_t *g, int w, int h, ocr_p
                 q.w[k].text = NULL;
             }
             if (out.n > n_before)
-                cap_ocr_last_added++;
+                ls->added++;
             pass_free(&q);
         }
     }
@@ -1660,8 +1699,8 @@ static odx_status run_ppocr(cap_ocr *o, const cap_image *full, cap_desc *d, odx_
     }
     d->text_conf = n ? (float)(conf / n) : 0;
     set_text_lang(d, &cs);
-    cap_ocr_last_scale = 1;
-    cap_ocr_last_passes = 1;
+    o->last.scale = 1;
+    o->last.passes = 1;
     d->ocr_ran = true;
 done:
     core_buf_free(&text);
@@ -1684,6 +1723,7 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
     ocr_pass p1 = {0}, p2 = {0};
     if (!o || !full || !full->rgb || full->w <= 0 || full->h <= 0)
         return core_err(err, ODX_ERR_INVALID, "OCR needs an image");
+    memset(&o->last, 0, sizeof o->last);
     if (full->w < 8 || full->h < 8) {
         d->ocr_ran = true;
         free_lines(d);
@@ -1701,7 +1741,7 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
         const uint8_t *px = full->rgb + 3 * i;
         gray[i] = (uint8_t)((299 * px[0] + 587 * px[1] + 114 * px[2] + 500) / 1000);
     }
-    cap_ocr_last_inverted = false;
+    o->last.inverted = false;
     float scale = pick_scale(gray, full->w, full->h);
     /* Photos: text worth reading there (signs, pages) is large, and
      * upscaling a textured photo costs seconds for junk (measured: 15 s on
@@ -1762,7 +1802,7 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
         }
         for (size_t i = 0; i < (size_t)w * h; i++)
             scaled[i] = (uint8_t)(255 - scaled[i]);
-        cap_ocr_last_inverted = true;
+        o->last.inverted = true;
     }
     float penalty = d->domain == CAP_PHOTO ? 20.0f : 0.0f;
     TessBaseAPI *used = o->mix;
@@ -1796,15 +1836,15 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
     if (st == ODX_OK && p1.n_kept == 0 && np <= OCR_SMALL_PIXELS)
         st = read_small(used, img, w, h, penalty, &p1, err);
     if (st == ODX_OK)
-        st = reread(used, img, w, h, &p1, err);
+        st = reread(used, img, w, h, &p1, &o->last, err);
     if (st != ODX_OK)
         goto done;
     drop_stray_cjk(&p1);
     drop_lonely_han(&p1);
     if (np <= OCR_SMALL_PIXELS)
         drop_small_marks(&p1);
-    cap_ocr_last_scale = scale;
-    cap_ocr_last_passes = p2.n_raw || used == o->mix ? 2 : 1;
+    o->last.scale = scale;
+    o->last.passes = p2.n_raw || used == o->mix ? 2 : 1;
     free_lines(d);
     st = assemble(&p1, scale, d, err);
     if (st != ODX_OK)
@@ -1821,3 +1861,5 @@ done:
     free(scaled);
     return st;
 }
+
+const cap_ocr_stats *cap_ocr_last_stats(const cap_ocr *o) { return &o->last; }

@@ -23,18 +23,14 @@
 
 extern int cap_ocr_mode;
 extern float cap_ocr_target_px;
-extern float cap_ocr_last_scale;
-extern int cap_ocr_last_passes;
 extern int cap_ocr_knee;
 extern int cap_ocr_table_psm;
 extern float cap_ocr_min_conf;
 extern unsigned cap_ocr_sparse_domains;
 extern float cap_ocr_reread_conf;
 extern int cap_ocr_invert_dark;
-extern bool cap_ocr_last_inverted;
 extern int cap_ocr_reread_max;
 extern float cap_ocr_reread_px;
-extern int cap_ocr_last_rereads, cap_ocr_last_replaced, cap_ocr_last_added;
 extern int cap_ocr_reader;
 
 static int cmp_dbl(const void *a, const void *b)
@@ -300,12 +296,12 @@ int main(int argc, char **argv)
             if (verbose && d->table_md)
                 printf("%.1500s\n", d->table_md);
         }
+        const cap_ocr_stats *ls = cap_ocr_last_stats(ocr);
         printf("%s %-10s ocr %6.0f ms  %dx%d x%.2f passes=%d reread=%d/%d/%d%s lang=%s "
                "conf=%.0f lines=%d miss=%d manifest=%s/%s\n",
-               file, cap_domain_name(d->domain), ms, full.w, full.h, cap_ocr_last_scale,
-               cap_ocr_last_passes, cap_ocr_last_rereads, cap_ocr_last_replaced,
-               cap_ocr_last_added, cap_ocr_last_inverted ? " inverted" : "", d->text_lang, d->text_conf, d->n_lines, miss,
-               dom, fld[3]);
+               file, cap_domain_name(d->domain), ms, full.w, full.h, ls->scale, ls->passes,
+               ls->rereads, ls->replaced, ls->added, ls->inverted ? " inverted" : "",
+               d->text_lang, d->text_conf, d->n_lines, miss, dom, fld[3]);
         if (verbose)
             printf("----\n%.2000s\n----\n", d->text ? d->text : "");
         free(txt);

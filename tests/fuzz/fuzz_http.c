@@ -2,7 +2,7 @@
  * without sockets: the bytes a client sends go through srv_proto_parse
  * whole and as they would arrive in two reads, then through what the
  * request threads do with a parsed request (arguments, Host check, token
- * comparison, log escaping, UTF-8 repair). Seeds: tests/fuzz/corpus/http. */
+ * comparison, log escaping, UTF-8 repair). Seeds: tests/fuzz/corpus/fuzz_http. */
 #include "server.h"
 
 #include <stdint.h>

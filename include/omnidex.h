@@ -26,6 +26,10 @@ extern "C" {
 
 #define ODX_VERSION "0.1.0"
 
+/* The version of the library actually loaded (ODX_VERSION is the header's);
+ * a static string. Any thread. */
+ODX_API const char *odx_version(void);
+
 /* Status codes. Append-only: values never change meaning. */
 typedef enum odx_status {
     ODX_OK = 0,

@@ -1,6 +1,7 @@
 /* omnidex.c - the library behind include/omnidex.h: handle lifecycle,
  * parameter defaults and thin glue over indexer, retriever, captioner and
  * storage. No stage logic lives here. */
+#define _GNU_SOURCE /* dladdr */
 #include "omnidex.h"
 #include "captioner.h"
 #include "core.h"
@@ -10,6 +11,7 @@
 #include "storage.h"
 
 #include <cjson/cJSON.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -19,12 +21,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef ODX_SOURCE_MODELS_DIR
-#define ODX_SOURCE_MODELS_DIR ""
-#endif
-#ifndef ODX_INSTALL_MODELS_DIR
-#define ODX_INSTALL_MODELS_DIR ""
-#endif
 
 struct odx_db {
     char *dir;
@@ -33,6 +29,11 @@ struct odx_db {
     int lock_fd; /* writer: the index lock, held from before store_open */
     bool read_only;
 };
+
+const char *odx_version(void)
+{
+    return ODX_VERSION;
+}
 
 odx_db_params odx_db_params_default(void)
 {
@@ -115,12 +116,41 @@ static bool has_model(const char *dir)
 {
     if (!dir || !*dir)
         return false;
-    char p[PATH_MAX];
-    snprintf(p, sizeof p, "%s/nanodet.json", dir);
+    char p[PATH_MAX + 32];
+    if ((size_t)snprintf(p, sizeof p, "%s/nanodet.json", dir) >= sizeof p)
+        return false;
     return access(p, R_OK) == 0;
 }
 
-/* --models, $OMNIDEX_MODELS, the data dir, the install dir, the source tree. */
+/* The folder of the module (libomnidex.so, or the executable this library
+ * is linked into) holding this code, into buf; false if unknown. */
+static bool module_dir(char *buf, size_t len)
+{
+    Dl_info info;
+    char exe[PATH_MAX];
+    const char *file = NULL;
+    if (dladdr((void *)module_dir, &info) && info.dli_fname &&
+        info.dli_fname[0] == '/' && strstr(info.dli_fname, ".so"))
+        file = info.dli_fname;
+    if (!file) {
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n <= 0)
+            return false;
+        exe[n] = 0;
+        file = exe;
+    }
+    const char *slash = strrchr(file, '/');
+    if (!slash || (size_t)(slash - file) >= len)
+        return false;
+    memcpy(buf, file, (size_t)(slash - file));
+    buf[slash - file] = 0;
+    return true;
+}
+
+/* --models, $OMNIDEX_MODELS, the data dir, then relative to the module:
+ * DIR/../share/omnidex/models (an installed prefix), DIR/models and
+ * DIR/../models (the build tree's link to the source tree's models). No path
+ * fixed at build time: an installed tree can move. */
 static char *resolve_models(const char *given)
 {
     if (given && *given)
@@ -137,10 +167,17 @@ static char *resolve_models(const char *given)
         snprintf(buf, sizeof buf, "%s/.local/share/omnidex/models", home);
     else
         buf[0] = 0;
-    const char *cands[] = {buf, ODX_INSTALL_MODELS_DIR, ODX_SOURCE_MODELS_DIR};
-    for (size_t i = 0; i < sizeof cands / sizeof *cands; i++)
-        if (has_model(cands[i]))
-            return core_strdup(cands[i]);
+    if (has_model(buf))
+        return core_strdup(buf);
+    char mod[PATH_MAX], cand[PATH_MAX];
+    if (module_dir(mod, sizeof mod)) {
+        const char *rel[] = {"/../share/omnidex/models", "/models", "/../models"};
+        for (size_t i = 0; i < sizeof rel / sizeof *rel; i++) {
+            if ((size_t)snprintf(cand, sizeof cand, "%s%s", mod, rel[i]) <
+                    sizeof cand && has_model(cand))
+                return core_strdup(cand);
+        }
+    }
     /* none found: the detector reports where it looked, in the first place */
     return core_strdup(buf[0] ? buf : "models");
 }

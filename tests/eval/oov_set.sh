@@ -43,4 +43,4 @@ done
 grep -v '^#' "$ROOT/tests/eval/oov_queries.tsv" >"$DEST/queries.tsv"
 DB=$DEST/db
 "$BUILD/omnidex" --db "$DB" index --quiet "$DEST/images" || true
-python3 "$SCORE" "$DEST" "$BUILD/omnidex --db $DB search --json -k 10 {query}" --jobs 2
+python3 "$SCORE" "$DEST" "$BUILD/omnidex --db $DB search --json -k 10 {query}" --jobs 2 --misses "$DB.misses.tsv"

@@ -14,5 +14,5 @@ echo "== index $SET/images into $DB"
 "$BIN" --db "$DB" stats
 for mode in "" "--dense-only" "--lexical-only"; do
   echo "== search ${mode:-hybrid}"
-  python3 "$SCORE" "$SET" "$BIN --db $DB search --json -k 10 $mode {query}" --jobs 2
+  python3 "$SCORE" "$SET" "$BIN --db $DB search --json -k 10 $mode {query}" --jobs 2 --misses "$DB.misses.tsv"
 done

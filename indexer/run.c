@@ -1074,9 +1074,12 @@ odx_status idx_pass(store *s, const cap_config *cap,
     if (r.wrote || gc)
         st = store_save(s, err);
     /* Deleted rows leave free pages, removed vectors tombstones: give
-     * the space back once it passes the threshold. Best effort: a failure
-     * costs only space, never the run. */
-    if (st == ODX_OK && (r.wrote || gc)) {
+     * the space back once it passes the threshold. Measured on every
+     * run, not only on one that wrote: a compaction killed half way (or a
+     * run that finished its work just before a kill) is resumed by the
+     * next run even when no file changed. Best effort: a failure costs
+     * only space, never the run. */
+    if (st == ODX_OK) {
         odx_err ce = {0};
         if (store_compact(s, false, NULL, &ce) != ODX_OK)
             core_log(CORE_LOG_WARN, "compacting the index: %s", ce.msg);

@@ -30,7 +30,10 @@ if [ "${ODX_SKIP_TSAN:-0}" != 1 ]; then
   tsan_db=$(mktemp -d)
   OMP_THREAD_LIMIT=1 build-tsan/omnidex --db "$tsan_db/db" index --quiet --workers 4 samples \
     tests/fixtures/ocr 2>"$tsan_db/err"
-  if [ -s "$tsan_db/err" ]; then
+  # Under TSan a file takes ten times as long: the indexer's own "has been in
+  # work for N s" warning is expected there; anything else on stderr (a race
+  # report, library noise) fails the stage.
+  if grep -v "has been in work for [0-9]* s\$" "$tsan_db/err" | grep -q .; then
     cat "$tsan_db/err"; rm -rf "$tsan_db"; exit 1
   fi
   rm -rf "$tsan_db"

@@ -64,7 +64,17 @@ idx_check "... naming the holder pid" grep -q "pid $pid" "$T/3.err"
 # a waiting run stopped by SIGTERM exits 6 promptly
 "$BIN" --db "$DB" index --quiet --no-ocr --wait "$T/small" >/dev/null 2>"$T/4.err" &
 tpid=$!
-sleep 0.5
+# Signal it only once it waits on the lock (it opened the lock file, which
+# it does after installing its handlers): a SIGTERM that comes while the
+# loader is still mapping libraries kills any program (rc 143; seen under a
+# load of 7 after 0.5 s).
+for _ in $(seq 1 400); do
+  for f in /proc/$tpid/fd/*; do
+    [ "$(readlink "$f" 2>/dev/null)" = "$DB/lock" ] && break 2
+  done
+  sleep 0.05
+done
+sleep 0.2
 kill -TERM "$tpid"
 t0=$(now)
 wait "$tpid"

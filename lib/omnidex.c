@@ -383,28 +383,46 @@ static char *print_json(cJSON *o, odx_err *err)
     return s;
 }
 
-static void add_col(cJSON *o, const char *k, sqlite3_stmt *st, int i)
+/* An integer written as the integer it is: a double (cJSON's numbers)
+ * loses the last digits of mtime_ns (19 digits). */
+static void add_int(cJSON *o, const char *k, int64_t v)
 {
-    switch (sqlite3_column_type(st, i)) {
-    case SQLITE_INTEGER: {
-        /* Written as the integer it is: a double (cJSON's numbers) loses
-         * the last digits of mtime_ns (19 digits). */
-        char num[24];
-        snprintf(num, sizeof num, "%lld", (long long)sqlite3_column_int64(st, i));
-        cJSON_AddRawToObject(o, k, num);
-        break;
+    char num[24];
+    snprintf(num, sizeof num, "%lld", (long long)v);
+    cJSON_AddRawToObject(o, k, num);
+}
+
+static void add_text_opt(cJSON *o, const char *k, const char *v)
+{
+    if (v)
+        core_json_add_text(o, k, v);
+}
+
+/* The fields of an image row in show's and errors' order; NULL columns
+ * are left out. Paths follow the one JSON rule for paths. */
+static void add_image(cJSON *o, const store_image_detail *d, bool show)
+{
+    const store_image *im = &d->im;
+    if (show)
+        add_int(o, "id", im->id);
+    core_json_add_path(o, "path", im->path, strlen(im->path));
+    if (!show) {
+        add_text_opt(o, "stage", im->err_stage);
+        add_text_opt(o, "reason", im->err_reason);
     }
-    case SQLITE_FLOAT:
-        cJSON_AddNumberToObject(o, k, sqlite3_column_double(st, i));
-        break;
-    case SQLITE_TEXT:
-        core_json_add_text(o, k, (const char *)sqlite3_column_text(st, i));
-        break;
-    case SQLITE_BLOB: /* paths are byte-exact BLOBs: the one JSON rule for paths */
-        core_json_add_path(o, k, sqlite3_column_blob(st, i), (size_t)sqlite3_column_bytes(st, i));
-        break;
-    default:
-        break;
+    add_int(o, "size", im->size);
+    add_int(o, "mtime_ns", im->mtime_ns);
+    if (show) {
+        if (im->hash[0])
+            core_json_add_text(o, "hash", im->hash);
+        core_json_add_text(o, "status", im->ok ? "ok" : "error");
+        add_text_opt(o, "error_stage", im->err_stage);
+        add_text_opt(o, "error", im->err_reason);
+        add_int(o, "indexed_at", d->indexed_at);
+        add_text_opt(o, "engine", d->engine_version);
+        add_text_opt(o, "embedder", d->embedder);
+    } else {
+        add_int(o, "at", d->indexed_at);
     }
 }
 
@@ -412,86 +430,63 @@ odx_status odx_show_json(odx_db *db, const char *path, char **json, odx_err *err
 {
     if (!db || !path || !json)
         return core_err(err, ODX_ERR_INVALID, "show: missing argument");
-    sqlite3 *sq = store_sqlite(db->s);
-    sqlite3_stmt *st = NULL;
     odx_status rc = ODX_OK;
     cJSON *o = NULL;
     char real[PATH_MAX];
-    const char *sql = "SELECT i.id, i.path, i.size, i.mtime_ns, i.hash, i.status, i.err_stage, "
-                      "i.err_reason, i.indexed_at, c.desc_json, c.engine_version, c.embedder "
-                      "FROM images i LEFT JOIN content c ON c.hash = i.hash WHERE ";
-    char *q = core_sprintf("%s%s", sql, path[0] == '#' ? "i.id = ?" : "i.path = ?");
-    if (!q || sqlite3_prepare_v2(sq, q, -1, &st, NULL) != SQLITE_OK) {
-        rc = core_err(err, store_sqlite_status(sqlite3_errcode(sq)), "show: %s%s",
-                      sqlite3_errmsg(sq), store_sqlite_hint(sqlite3_errcode(sq)));
+    store_image_detail d;
+    memset(&d, 0, sizeof d);
+    bool found = false;
+    if (path[0] == '#') {
+        rc = store_image_detail_get(db->s, NULL, strtoll(path + 1, NULL, 10), &d, &found, err);
+    } else {
+        rc = store_image_detail_get(db->s, path, 0, &d, &found, err);
+        if (rc == ODX_OK && !found && realpath(path, real))
+            rc = store_image_detail_get(db->s, real, 0, &d, &found, err);
+    }
+    if (rc != ODX_OK)
         goto done;
-    }
-    int found = 0;
-    for (int attempt = 0; attempt < 2 && !found; attempt++) {
-        sqlite3_reset(st);
-        if (path[0] == '#') {
-            sqlite3_bind_int64(st, 1, strtoll(path + 1, NULL, 10));
-            attempt = 1;
-        } else if (attempt == 0) {
-            sqlite3_bind_blob(st, 1, path, (int)strlen(path), SQLITE_STATIC);
-        } else {
-            if (!realpath(path, real))
-                break;
-            sqlite3_bind_blob(st, 1, real, (int)strlen(real), SQLITE_STATIC);
-        }
-        found = sqlite3_step(st) == SQLITE_ROW;
-    }
     if (!found) {
         rc = core_err(err, ODX_ERR_NOT_FOUND, "'%s' is not in the index", path);
         goto done;
     }
     o = cJSON_CreateObject();
-    static const char *names[] = {"id", "path", "size", "mtime_ns", "hash", "status",
-                                  "error_stage", "error", "indexed_at"};
-    for (int i = 0; i < 9; i++)
-        add_col(o, names[i], st, i);
-    add_col(o, "engine", st, 10);
-    add_col(o, "embedder", st, 11);
-    const char *dj = (const char *)sqlite3_column_text(st, 9);
-    if (dj) {
-        cJSON *d = cJSON_Parse(dj);
-        if (d)
-            cJSON_AddItemToObject(o, "description", d);
+    add_image(o, &d, true);
+    if (d.desc_json) {
+        cJSON *desc = cJSON_Parse(d.desc_json);
+        if (desc)
+            cJSON_AddItemToObject(o, "description", desc);
     }
     /* other paths holding the same content */
-    const char *hash = (const char *)sqlite3_column_text(st, 4);
-    if (hash && *hash) {
-        sqlite3_stmt *ps = NULL;
-        if (sqlite3_prepare_v2(sq, "SELECT path FROM images WHERE hash = ? ORDER BY path", -1,
-                               &ps, NULL) == SQLITE_OK) {
-            sqlite3_bind_text(ps, 1, hash, -1, SQLITE_TRANSIENT);
-            /* copies[i] follows the path rule as an array: copies_b64[i] is
-             * the base64 of a copy that is not UTF-8 (null for the others),
-             * and copies_b64 is there only when some copy needs it */
-            cJSON *a = cJSON_AddArrayToObject(o, "copies");
-            cJSON *b64 = cJSON_CreateArray();
-            bool any_b64 = false;
-            while (sqlite3_step(ps) == SQLITE_ROW) {
-                const char *raw = sqlite3_column_blob(ps, 0);
-                size_t n = (size_t)sqlite3_column_bytes(ps, 0);
-                char *s = core_utf8_sanitize(raw, n);
-                cJSON_AddItemToArray(a, cJSON_CreateString(s ? s : ""));
-                free(s);
-                if (raw && !core_utf8_valid(raw, n)) {
-                    char *e = core_base64(raw, n);
-                    cJSON_AddItemToArray(b64, e ? cJSON_CreateString(e) : cJSON_CreateNull());
-                    free(e);
-                    any_b64 = true;
-                } else {
-                    cJSON_AddItemToArray(b64, cJSON_CreateNull());
-                }
+    store_image *copies = NULL;
+    int n_copies = 0;
+    if (d.im.hash[0] &&
+        store_images_of(db->s, d.im.hash, STORE_BY_PATH, &copies, &n_copies, NULL) == ODX_OK) {
+        /* copies[i] follows the path rule as an array: copies_b64[i] is
+         * the base64 of a copy that is not UTF-8 (null for the others),
+         * and copies_b64 is there only when some copy needs it */
+        cJSON *a = cJSON_AddArrayToObject(o, "copies");
+        cJSON *b64 = cJSON_CreateArray();
+        bool any_b64 = false;
+        for (int i = 0; i < n_copies; i++) {
+            const char *raw = copies[i].path;
+            size_t n = strlen(raw);
+            char *s = core_utf8_sanitize(raw, n);
+            cJSON_AddItemToArray(a, cJSON_CreateString(s ? s : ""));
+            free(s);
+            if (!core_utf8_valid(raw, n)) {
+                char *e = core_base64(raw, n);
+                cJSON_AddItemToArray(b64, e ? cJSON_CreateString(e) : cJSON_CreateNull());
+                free(e);
+                any_b64 = true;
+            } else {
+                cJSON_AddItemToArray(b64, cJSON_CreateNull());
             }
-            if (any_b64)
-                cJSON_AddItemToObject(o, "copies_b64", b64);
-            else
-                cJSON_Delete(b64);
         }
-        sqlite3_finalize(ps);
+        if (any_b64)
+            cJSON_AddItemToObject(o, "copies_b64", b64);
+        else
+            cJSON_Delete(b64);
+        store_images_free(copies, n_copies);
     }
     *json = print_json(o, err);
     o = NULL;
@@ -499,8 +494,7 @@ odx_status odx_show_json(odx_db *db, const char *path, char **json, odx_err *err
         rc = ODX_ERR_NOMEM;
 done:
     cJSON_Delete(o);
-    sqlite3_finalize(st);
-    free(q);
+    store_image_detail_clear(&d);
     return rc;
 }
 
@@ -532,18 +526,15 @@ odx_status odx_stats_json(odx_db *db, char **json, odx_err *err)
     cJSON_AddNumberToObject(o, "dim", EMB_DIM);
     core_json_add_path(o, "models_dir", db->models_dir, strlen(db->models_dir));
     /* images per domain */
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(store_sqlite(db->s),
-                           "SELECT c.domain, count(*) FROM images i JOIN content c ON "
-                           "c.hash = i.hash WHERE i.status = 'ok' GROUP BY c.domain ORDER BY 2 DESC",
-                           -1, &q, NULL) == SQLITE_OK) {
+    store_domain_count *dc = NULL;
+    int n_dc = 0;
+    if (store_domain_counts(db->s, &dc, &n_dc, NULL) == ODX_OK) {
         cJSON *d = cJSON_AddObjectToObject(o, "domains");
-        while (sqlite3_step(q) == SQLITE_ROW) {
-            const char *name = (const char *)sqlite3_column_text(q, 0);
-            cJSON_AddNumberToObject(d, name ? name : "unknown", sqlite3_column_int(q, 1));
-        }
+        for (int i = 0; i < n_dc; i++)
+            cJSON_AddNumberToObject(d, dc[i].has_domain ? dc[i].domain : "unknown",
+                                    (double)dc[i].n);
+        free(dc);
     }
-    sqlite3_finalize(q);
     *json = print_json(o, err);
     return *json ? ODX_OK : ODX_ERR_NOMEM;
 }
@@ -552,32 +543,18 @@ odx_status odx_errors_json(odx_db *db, char **json, odx_err *err)
 {
     if (!db || !json)
         return core_err(err, ODX_ERR_INVALID, "errors: missing argument");
-    sqlite3 *sq = store_sqlite(db->s);
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(sq,
-                           "SELECT path, err_stage, err_reason, size, mtime_ns, indexed_at FROM "
-                           "images WHERE status = 'error' ORDER BY path",
-                           -1, &q, NULL) != SQLITE_OK)
-        return core_err(err, store_sqlite_status(sqlite3_errcode(sq)), "errors: %s%s",
-                        sqlite3_errmsg(sq), store_sqlite_hint(sqlite3_errcode(sq)));
+    store_image_detail *v = NULL;
+    int n = 0;
+    odx_status rc = store_images_failed(db->s, &v, &n, err);
+    if (rc != ODX_OK)
+        return rc;
     cJSON *a = cJSON_CreateArray();
-    static const char *names[] = {"path", "stage", "reason", "size", "mtime_ns", "at"};
-    int r;
-    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+    for (int i = 0; i < n; i++) {
         cJSON *o = cJSON_CreateObject();
-        for (int i = 0; i < 6; i++)
-            add_col(o, names[i], q, i);
+        add_image(o, &v[i], false);
         cJSON_AddItemToArray(a, o);
     }
-    if (r != SQLITE_DONE) { /* a damaged page: not the end of the list */
-        int c = sqlite3_errcode(sq);
-        odx_status rc = core_err(err, store_sqlite_status(c), "errors: %s%s",
-                                 sqlite3_errmsg(sq), store_sqlite_hint(c));
-        sqlite3_finalize(q);
-        cJSON_Delete(a);
-        return rc;
-    }
-    sqlite3_finalize(q);
+    store_image_details_free(v, n);
     *json = print_json(a, err);
     return *json ? ODX_OK : ODX_ERR_NOMEM;
 }

@@ -244,7 +244,6 @@ char *odx_results_json(const odx_results *r)
 
 typedef struct search_ctx {
     store *s;
-    sqlite3 *db;
     const odx_search_params *p;
     filters f;
     const char *text;
@@ -263,6 +262,10 @@ typedef struct search_ctx {
 /* What kind of image does the query ask for? Only the head of the query
  * counts: "table with population by state" wants tables, "cup of espresso
  * on a wooden table" does not. */
+/* Images of the kind a query's head names that join the candidates
+ * (newest first). */
+#define INTENT_MAX_CANDIDATES 2000
+
 static void query_intent(search_ctx *x)
 {
     /* no "photo": its words (image, picture) are how people say "an image
@@ -300,13 +303,12 @@ static void query_intent(search_ctx *x)
     x->want_photo = !x->want_domain && thing;
 }
 
-/* A SQLite error met while reading rows (a damaged page shows up here as
- * SQLITE_CORRUPT): reported, never taken for the end of the rows. */
-static odx_status sql_fail(search_ctx *x, odx_err *err)
+static int mark_kind(void *ctx, const char *hash)
 {
-    int c = sqlite3_errcode(x->db);
-    return core_err(err, store_sqlite_status(c), "search: %s%s", sqlite3_errmsg(x->db),
-                    store_sqlite_hint(c));
+    cand *c = cand_get(ctx, hash);
+    if (c)
+        c->kind_match = true;
+    return 0;
 }
 
 /* Adds the images of the wanted kind as candidates (a query like "a
@@ -315,49 +317,20 @@ static odx_status intent_candidates(search_ctx *x, odx_err *err)
 {
     if (x->want_photo) {
         /* mark (never add) candidates that are photos */
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(x->db, "SELECT domain FROM content WHERE hash = ?1", -1, &st,
-                               NULL) != SQLITE_OK)
-            return core_err(err, store_sqlite_status(sqlite3_errcode(x->db)), "search: %s%s",
-                            sqlite3_errmsg(x->db), store_sqlite_hint(sqlite3_errcode(x->db)));
         for (int i = 0; i < x->cs.n; i++) {
-            sqlite3_reset(st);
-            sqlite3_bind_text(st, 1, x->cs.v[i].hash, -1, SQLITE_STATIC);
-            int r = sqlite3_step(st);
-            if (r != SQLITE_ROW && r != SQLITE_DONE) {
-                odx_status rc = sql_fail(x, err);
-                sqlite3_finalize(st);
+            char d[32];
+            bool found;
+            odx_status rc = store_content_domain(x->s, x->cs.v[i].hash, d, sizeof d, &found, err);
+            if (rc != ODX_OK)
                 return rc;
-            }
-            const char *d = r == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
-            x->cs.v[i].photo_match = d && strcmp(d, "photo") == 0;
+            x->cs.v[i].photo_match = found && strcmp(d, "photo") == 0;
         }
-        sqlite3_finalize(st);
         return ODX_OK;
     }
     if (!x->want_domain)
         return ODX_OK;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(x->db,
-                           "SELECT hash FROM content WHERE domain = ?1 AND (?2 IS NULL OR "
-                           "chart_type = ?2) ORDER BY created_at DESC LIMIT 2000",
-                           -1, &st, NULL) != SQLITE_OK)
-        return core_err(err, store_sqlite_status(sqlite3_errcode(x->db)), "search: %s%s",
-                            sqlite3_errmsg(x->db), store_sqlite_hint(sqlite3_errcode(x->db)));
-    sqlite3_bind_text(st, 1, x->want_domain, -1, SQLITE_STATIC);
-    if (x->want_chart)
-        sqlite3_bind_text(st, 2, x->want_chart, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, 2);
-    int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        cand *c = cand_get(&x->cs, (const char *)sqlite3_column_text(st, 0));
-        if (c)
-            c->kind_match = true;
-    }
-    odx_status rc = r == SQLITE_DONE ? ODX_OK : sql_fail(x, err);
-    sqlite3_finalize(st);
-    return rc;
+    return store_contents_each(x->s, x->want_domain, x->want_chart, INTENT_MAX_CANDIDATES,
+                               mark_kind, &x->cs, err);
 }
 
 /* Ranks of one search path per content: the first hit of a content is
@@ -636,103 +609,75 @@ static bool near_duplicate(odx_results *res, uint64_t dhash, const char *domain,
 static odx_status build_results(search_ctx *x, odx_results *res, int k, odx_err *err)
 {
     odx_status st = ODX_OK;
-    sqlite3_stmt *cst = NULL, *ist = NULL;
-    const char *csql = "SELECT domain, width, height, taken_at, text_lang, "
-                       "CASE WHEN json_valid(desc_json) THEN json_extract(desc_json, '$.dhash')"
-                       " END, desc_json IS NULL OR json_valid(desc_json)"
-                       " FROM content WHERE hash=?";
-    const char *isql = "SELECT id, path, mtime_ns FROM images WHERE hash=? AND status='ok' "
-                       "ORDER BY length(path), path";
-    if (sqlite3_prepare_v2(x->db, csql, -1, &cst, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(x->db, isql, -1, &ist, NULL) != SQLITE_OK) {
-        st = core_err(err, store_sqlite_status(sqlite3_errcode(x->db)), "search: %s%s",
-                            sqlite3_errmsg(x->db), store_sqlite_hint(sqlite3_errcode(x->db)));
-        goto done;
-    }
     res->items = calloc((size_t)k, sizeof *res->items);
     free(res->dhash);
     res->dhash = calloc((size_t)k, sizeof *res->dhash);
-    if (!res->items || !res->dhash) {
-        st = core_err(err, ODX_ERR_NOMEM, "no memory");
-        goto done;
-    }
+    if (!res->items || !res->dhash)
+        return core_err(err, ODX_ERR_NOMEM, "no memory");
     for (int i = 0; i < x->cs.n && res->n < k; i++) {
         cand *c = &x->cs.v[i];
         if (x->p->min_score > 0 && c->score < x->p->min_score)
             break;
-        sqlite3_reset(cst);
-        sqlite3_bind_text(cst, 1, c->hash, -1, SQLITE_STATIC);
-        int cr = sqlite3_step(cst);
-        if (cr != SQLITE_ROW && cr != SQLITE_DONE) {
-            st = sql_fail(x, err);
+        store_content_info ci;
+        bool found;
+        if ((st = store_content_info_get(x->s, c->hash, &ci, &found, err)) != ODX_OK)
             break;
-        }
-        if (cr != SQLITE_ROW)
+        if (!found)
             continue; /* content gone since the index was searched */
-        if (!sqlite3_column_int(cst, 6)) {
+        if (!ci.desc_valid) {
             /* written by omnidex as JSON: unreadable now means damage */
+            store_content_info_clear(&ci);
             st = core_err(err, ODX_ERR_CORRUPT,
                           "search: the description of content %s is not valid JSON (the"
                           " database is damaged: run 'omnidex check')", c->hash);
             break;
         }
-        const char *domain = (const char *)sqlite3_column_text(cst, 0);
-        int w = sqlite3_column_int(cst, 1), h = sqlite3_column_int(cst, 2);
-        const char *taken = (const char *)sqlite3_column_text(cst, 3);
-        const char *tlang = (const char *)sqlite3_column_text(cst, 4);
+        const char *domain = ci.domain, *tlang = ci.text_lang;
+        int w = ci.width, h = ci.height;
+        bool keep = true;
         if (x->f.domain && (!domain || strcmp(domain, x->f.domain) != 0))
-            continue;
-        if (x->f.text_lang) {
+            keep = false;
+        if (keep && x->f.text_lang) {
             bool zhf = strcmp(x->f.text_lang, "zh") == 0;
             if (!tlang || !(strcmp(tlang, x->f.text_lang) == 0 ||
                             (zhf && strcmp(tlang, "mixed") == 0)))
-                continue;
+                keep = false;
         }
-        if (w < x->f.min_w || h < x->f.min_h)
-            continue;
-        const char *dh = (const char *)sqlite3_column_text(cst, 5);
-        uint64_t dhash = dh ? strtoull(dh, NULL, 16) : 0;
-        if (!x->p->all && dh && near_duplicate(res, dhash, domain, c->hash, x))
-            continue;
-        char *dom = core_strdup(domain);
-        char *taken_c = core_strdup(taken);
+        if (keep && (w < x->f.min_w || h < x->f.min_h))
+            keep = false;
+        uint64_t dhash = ci.dhash;
+        if (keep && !x->p->all && ci.has_dhash && near_duplicate(res, dhash, domain, c->hash, x))
+            keep = false;
+        store_image *ims = NULL;
+        int n_ims = 0;
+        if (keep && (st = store_images_of(x->s, c->hash, STORE_BY_LENGTH, &ims, &n_ims, err)) !=
+                        ODX_OK)
+            keep = false;
         store_text *t = NULL;
         int n_t = 0;
         bool first = true;
-        sqlite3_reset(ist);
-        sqlite3_bind_text(ist, 1, c->hash, -1, SQLITE_STATIC);
-        while (res->n < k && sqlite3_step(ist) == SQLITE_ROW) {
-            const char *path = (const char *)sqlite3_column_blob(ist, 1);
-            int plen = sqlite3_column_bytes(ist, 1);
-            char *pcopy = path ? strndup(path, (size_t)plen) : NULL;
-            if (!pcopy)
-                continue;
+        for (int j = 0; keep && j < n_ims && res->n < k; j++) {
             char date[11];
-            image_date(taken_c, sqlite3_column_int64(ist, 2), date);
-            if ((x->f.path && !strstr(pcopy, x->f.path)) || (x->f.ext && !ext_ok(pcopy, x->f.ext)) ||
-                !date_ok(&x->f, date)) {
-                free(pcopy);
+            image_date(ci.taken_at, ims[j].mtime_ns, date);
+            const char *path = ims[j].path;
+            if ((x->f.path && !strstr(path, x->f.path)) || (x->f.ext && !ext_ok(path, x->f.ext)) ||
+                !date_ok(&x->f, date))
                 continue;
-            }
-            if (!first && !x->p->all) {
-                free(pcopy);
+            if (!first && !x->p->all)
                 break; /* exact copies collapse into the first path */
-            }
             if (first) {
-                if (store_content_texts(x->s, c->hash, &t, &n_t, err) != ODX_OK) {
-                    free(pcopy);
-                    st = err && err->code ? err->code : ODX_ERR_DB;
+                if ((st = store_content_texts(x->s, c->hash, &t, &n_t, err)) != ODX_OK)
                     break;
-                }
             }
             first = false;
             res->dhash[res->n] = dhash;
             odx_result *r = &res->items[res->n++];
             const char *lang = x->zh ? "zh" : "en";
-            r->image_id = sqlite3_column_int64(ist, 0);
-            r->path = pcopy;
+            r->image_id = ims[j].id;
+            r->path = ims[j].path;
+            ims[j].path = NULL; /* moved into the result */
             r->score = c->score;
-            r->domain = core_strdup(dom);
+            r->domain = core_strdup(domain);
             r->width = w;
             r->height = h;
             r->short_caption = core_strdup(text_of(t, n_t, "short", lang));
@@ -762,14 +707,11 @@ static odx_status build_results(search_ctx *x, odx_results *res, int k, odx_err 
             core_buf_free(&ex);
         }
         store_texts_free(t, n_t);
-        free(dom);
-        free(taken_c);
+        store_images_free(ims, n_ims);
+        store_content_info_clear(&ci);
         if (st != ODX_OK)
             break;
     }
-done:
-    sqlite3_finalize(cst);
-    sqlite3_finalize(ist);
     return st;
 }
 
@@ -818,24 +760,18 @@ static void score_candidates(search_ctx *x)
     qsort(x->cs.v, (size_t)x->cs.n, sizeof(cand), cmp_cand);
 }
 
+static int add_listed(void *ctx, const char *hash)
+{
+    cand *c = cand_get(ctx, hash);
+    if (c)
+        c->score = 1.0;
+    return 0;
+}
+
 /* Filter-only queries (no words): every matching image, newest first. */
 static odx_status list_all(search_ctx *x, odx_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(x->db, "SELECT hash FROM content ORDER BY created_at DESC, hash",
-                           -1, &st, NULL) != SQLITE_OK)
-        return core_err(err, store_sqlite_status(sqlite3_errcode(x->db)), "search: %s%s",
-                            sqlite3_errmsg(x->db), store_sqlite_hint(sqlite3_errcode(x->db)));
-    int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *h = (const char *)sqlite3_column_text(st, 0);
-        cand *c = h ? cand_get(&x->cs, h) : NULL;
-        if (c)
-            c->score = 1.0;
-    }
-    odx_status rc = r == SQLITE_DONE ? ODX_OK : sql_fail(x, err);
-    sqlite3_finalize(st);
-    return rc;
+    return store_contents_each(x->s, NULL, NULL, 0, add_listed, &x->cs, err);
 }
 
 odx_status ret_search(store *s, const char *query, const odx_search_params *pin,
@@ -852,7 +788,6 @@ odx_status ret_search(store *s, const char *query, const odx_search_params *pin,
     search_ctx x;
     memset(&x, 0, sizeof x);
     x.s = s;
-    x.db = store_sqlite(s);
     x.p = &p;
     x.text = rq.text;
     x.f.domain = p.domain ? p.domain : rq.domain;

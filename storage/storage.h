@@ -8,8 +8,6 @@
 
 #include "core.h"
 
-#include <sqlite3.h>
-
 #define STORE_SCHEMA_VERSION 1
 
 typedef struct store store;
@@ -53,19 +51,14 @@ odx_status store_check(const char *dir,
                        void (*problem)(void *ctx, const char *what, const char *detail),
                        void *ctx, store_check_report *r, odx_err *err);
 
-/* The odx_status for a SQLite result code: busy/locked -> ODX_ERR_LOCKED
- * (another process holds SQLite's write lock: not a fatal error), corrupt
- * or not-a-database -> ODX_ERR_CORRUPT, out of memory -> ODX_ERR_NOMEM,
- * anything else ODX_ERR_DB. */
-odx_status store_sqlite_status(int sqlite_rc);
-/* A hint to append to the message of such a status ("" for others). */
-const char *store_sqlite_hint(int sqlite_rc);
 /* mkdir -p dir (mode 0755); an existing non-directory is ODX_ERR_IO. */
 odx_status store_make_dirs(const char *dir, odx_err *err);
 
-/* The connection, for read-only queries by retriever/inspection code.
- * Writes go through the functions below. Borrowed. */
-sqlite3 *store_sqlite(store *s);
+/* No SQLite, FAISS or other foreign type leaves storage: other folders
+ * read and write through the typed calls below. Errors read from SQLite
+ * carry store_sqlite_status's code (ODX_ERR_LOCKED, ODX_ERR_CORRUPT with
+ * "run 'omnidex check'", ODX_ERR_NOMEM, ODX_ERR_DB); a damaged page met
+ * while reading rows is such an error, never the end of the rows. */
 const char *store_dir(const store *s);
 int store_dim(const store *s);
 
@@ -208,6 +201,69 @@ odx_status store_fts_search(store *s, const char *match, int limit,
  * MATCH at scale (FTS5 scores every match). One call per query. */
 odx_status store_terms_df(store *s, const char *const *terms, int n_terms,
                           int64_t *df, int64_t *n_docs, odx_err *err);
+
+/* ----------------------------------------- reads for search and show ---- */
+
+/* What the retriever filters and shows on, for one content. Strings are
+ * malloc'd, NULL where the column is NULL; store_content_info_clear frees. */
+typedef struct store_content_info {
+    char *domain, *chart_type, *text_lang, *taken_at;
+    int width, height;
+    bool has_dhash;   /* the description holds a difference hash */
+    uint64_t dhash;
+    bool desc_valid;  /* no description, or one that is valid JSON (omnidex
+                         writes JSON: invalid means damage) */
+} store_content_info;
+odx_status store_content_info_get(store *s, const char *hash, store_content_info *out,
+                                  bool *found, odx_err *err);
+void store_content_info_clear(store_content_info *ci);
+/* The domain of one content into buf; *found false when the content is
+ * absent or has no domain. Cheaper than store_content_info_get. */
+odx_status store_content_domain(store *s, const char *hash, char *buf, size_t len,
+                                bool *found, odx_err *err);
+/* Calls fn for content hashes, newest first: every content (domain NULL;
+ * ties by hash), or those of a domain (and chart type, if not NULL);
+ * at most limit (<= 0: all). fn returns non-zero to stop; it may call
+ * the reading functions of this header. */
+odx_status store_contents_each(store *s, const char *domain, const char *chart_type, int limit,
+                               int (*fn)(void *ctx, const char *hash), void *ctx,
+                               odx_err *err);
+
+/* The images showing one content: STORE_BY_LENGTH: ok images, shortest
+ * path first (the retriever's order: copies collapse into the first);
+ * STORE_BY_PATH: every image, by path bytes (show's "copies"). *out is
+ * malloc'd (NULL when *n is 0); free with store_images_free. */
+enum { STORE_BY_LENGTH = 0, STORE_BY_PATH = 1 };
+odx_status store_images_of(store *s, const char *hash, int order, store_image **out, int *n,
+                           odx_err *err);
+void store_images_free(store_image *v, int n);
+
+/* One image row with its content's stored description (show). */
+typedef struct store_image_detail {
+    store_image im;
+    int64_t indexed_at;     /* unix seconds */
+    bool has_content;       /* a content row exists for im.hash */
+    char *desc_json;        /* NULL: none */
+    char *engine_version, *embedder; /* NULL without content */
+} store_image_detail;
+/* By path (byte-exact) when path is not NULL, else by id. *found false
+ * when there is no such image. */
+odx_status store_image_detail_get(store *s, const char *path, int64_t id,
+                                  store_image_detail *out, bool *found, odx_err *err);
+void store_image_detail_clear(store_image_detail *d);
+/* Failed images (status error), by path; only the image fields and
+ * indexed_at are set. Free with store_image_details_free. */
+odx_status store_images_failed(store *s, store_image_detail **out, int *n, odx_err *err);
+void store_image_details_free(store_image_detail *v, int n);
+
+/* Images (status ok) per domain, most first; has_domain false for
+ * content without one. */
+typedef struct store_domain_count {
+    char domain[32];
+    bool has_domain;
+    int64_t n;
+} store_domain_count;
+odx_status store_domain_counts(store *s, store_domain_count **out, int *n, odx_err *err);
 
 typedef struct store_stats {
     int64_t n_images, n_errors, n_content, n_vectors, faiss_ntotal, generation;

@@ -6,6 +6,8 @@
 
 #include "storage.h"
 
+#include <sqlite3.h>
+
 #include <faiss/c_api/Index_c.h>
 #include <pthread.h>
 
@@ -69,6 +71,13 @@ enum store_stmt_id {
     ST_FTS_SEARCH,
     ST_ROOT_ADD,
     ST_ROOTS,
+    ST_CONTENT_INFO,
+    ST_CONTENT_DOMAIN,
+    ST_IMAGES_OF,
+    ST_IMAGES_OF_BY_PATH,
+    ST_IMAGES_FAILED,
+    ST_IMAGE_DETAIL_PATH,
+    ST_IMAGE_DETAIL_ID,
     ST__COUNT
 };
 
@@ -98,6 +107,18 @@ struct store {
     bool txn_vec_changed;
     int64_t txn_gen;    /* generation this batch's vectors are written at */
 };
+
+/* The odx_status for a SQLite result code: busy/locked -> ODX_ERR_LOCKED
+ * (another process holds SQLite's write lock: not a fatal error), corrupt
+ * or not-a-database -> ODX_ERR_CORRUPT, out of memory -> ODX_ERR_NOMEM,
+ * anything else ODX_ERR_DB. */
+odx_status store_sqlite_status(int sqlite_rc);
+/* A hint to append to the message of such a status ("" for others). */
+const char *store_sqlite_hint(int sqlite_rc);
+
+/* The connection, for storage's own tests (test_store_*): every other
+ * folder reads through the typed calls of storage.h. Borrowed. */
+sqlite3 *store_sqlite(store *s);
 
 /* Statement i, reset and with bindings cleared; s->mu must be held. */
 sqlite3_stmt *store_stmt(store *s, int i, odx_err *err);

@@ -58,6 +58,25 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_ROOT_ADD] = "INSERT OR IGNORE INTO roots(path, added_at)"
                     " VALUES(?1, strftime('%s','now'))",
     [ST_ROOTS] = "SELECT path FROM roots ORDER BY added_at, path",
+    /* store_read.c */
+    [ST_CONTENT_INFO] =
+        "SELECT domain, width, height, taken_at, text_lang,"
+        " CASE WHEN json_valid(desc_json) THEN json_extract(desc_json, '$.dhash') END,"
+        " desc_json IS NULL OR json_valid(desc_json), chart_type FROM content WHERE hash=?1",
+    [ST_CONTENT_DOMAIN] = "SELECT domain FROM content WHERE hash=?1",
+    [ST_IMAGES_OF] = "SELECT id,path,size,mtime_ns,hash,status,err_stage,err_reason"
+                     " FROM images WHERE hash=?1 AND status='ok' ORDER BY length(path), path",
+    [ST_IMAGES_OF_BY_PATH] = "SELECT id,path,size,mtime_ns,hash,status,err_stage,err_reason"
+                             " FROM images WHERE hash=?1 ORDER BY path",
+    [ST_IMAGES_FAILED] = "SELECT id,path,size,mtime_ns,hash,status,err_stage,err_reason,"
+                         "indexed_at FROM images WHERE status='error' ORDER BY path",
+#define IMAGE_DETAIL                                                                          \
+    "SELECT i.id, i.path, i.size, i.mtime_ns, i.hash, i.status, i.err_stage, i.err_reason,"   \
+    " i.indexed_at, c.desc_json, c.engine_version, c.embedder, c.hash"                        \
+    " FROM images i LEFT JOIN content c ON c.hash = i.hash WHERE "
+    [ST_IMAGE_DETAIL_PATH] = IMAGE_DETAIL "i.path = ?1",
+    [ST_IMAGE_DETAIL_ID] = IMAGE_DETAIL "i.id = ?1",
+#undef IMAGE_DETAIL
 };
 
 odx_status store_sqlite_status(int sqlite_rc)

@@ -5,7 +5,7 @@
  * found by simplified queries. */
 #include "check.h"
 #include "embedder.h"
-#include "storage.h"
+#include "storage_int.h" /* store_sqlite: storage's own tests reach the connection */
 
 #include <stdlib.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * floor), and store_check finds nothing. Also an old database without
  * auto_vacuum is converted. */
 #include "check.h"
-#include "storage.h"
+#include "storage_int.h" /* store_sqlite: storage's own tests reach the connection */
 
 #include <stdint.h>
 #include <stdlib.h>

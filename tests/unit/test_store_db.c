@@ -1,7 +1,7 @@
 /* test_store_db.c - storage: opening, schema versions, images, roots,
  * meta, byte-exact paths, batches and bad inputs (no FAISS specifics). */
 #include "check.h"
-#include "storage.h"
+#include "storage_int.h" /* store_sqlite: storage's own tests reach the connection */
 
 #include <stdlib.h>
 #include <string.h>

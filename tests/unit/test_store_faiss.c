@@ -2,7 +2,7 @@
  * SQLite: save/reopen, a crashed writer caught up, missing/corrupt files
  * rebuilt, readers refreshing, tombstone pruning, searches from threads. */
 #include "check.h"
-#include "storage.h"
+#include "storage_int.h" /* store_sqlite: storage's own tests reach the connection */
 
 #include <pthread.h>
 #include <stdatomic.h>

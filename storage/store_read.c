@@ -1,0 +1,422 @@
+/* store_read.c - the typed reads the retriever and the library's
+ * inspection calls (show, stats, errors) make: content facts by hash,
+ * content lists by domain, the images showing a content, one image with
+ * its content, the failed images, images per domain. SQL stays here;
+ * callers get plain C records. */
+#include "storage_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dup_text(sqlite3_stmt *st, int i, bool *oom)
+{
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return NULL;
+    const char *p = (const char *)sqlite3_column_text(st, i);
+    char *d = core_strdup(p ? p : "");
+    if (!d)
+        *oom = true;
+    return d;
+}
+
+static char *dup_blob(sqlite3_stmt *st, int i, bool *oom)
+{
+    const void *p = sqlite3_column_blob(st, i);
+    int n = sqlite3_column_bytes(st, i);
+    char *out = malloc((size_t)n + 1);
+    if (!out) {
+        *oom = true;
+        return NULL;
+    }
+    if (n > 0)
+        memcpy(out, p, (size_t)n);
+    out[n] = 0;
+    return out;
+}
+
+static bool hash_ok(const char *h)
+{
+    return h && *h && strlen(h) <= STORE_MAX_HASH;
+}
+
+/* ----------------------------------------------------------- content ---- */
+
+void store_content_info_clear(store_content_info *ci)
+{
+    if (!ci)
+        return;
+    free(ci->domain);
+    free(ci->chart_type);
+    free(ci->text_lang);
+    free(ci->taken_at);
+    memset(ci, 0, sizeof *ci);
+}
+
+odx_status store_content_info_get(store *s, const char *hash, store_content_info *out,
+                                  bool *found, odx_err *err)
+{
+    if (!s || !hash_ok(hash) || !out || !found)
+        return core_err(err, ODX_ERR_INVALID, "store_content_info_get: bad arguments");
+    memset(out, 0, sizeof *out);
+    *found = false;
+    odx_status rc = ODX_OK;
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = store_stmt(s, ST_CONTENT_INFO, err);
+    if (!st) {
+        rc = store_db_status(s);
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        bool oom = false;
+        store_content_info ci = {0};
+        ci.domain = dup_text(st, 0, &oom);
+        ci.width = sqlite3_column_int(st, 1);
+        ci.height = sqlite3_column_int(st, 2);
+        ci.taken_at = dup_text(st, 3, &oom);
+        ci.text_lang = dup_text(st, 4, &oom);
+        const char *dh = (const char *)sqlite3_column_text(st, 5);
+        ci.has_dhash = dh != NULL;
+        ci.dhash = dh ? strtoull(dh, NULL, 16) : 0;
+        ci.desc_valid = sqlite3_column_int(st, 6) != 0;
+        ci.chart_type = dup_text(st, 7, &oom);
+        if (oom) {
+            store_content_info_clear(&ci);
+            rc = core_err(err, ODX_ERR_NOMEM, "out of memory");
+        } else {
+            *out = ci;
+            *found = true;
+        }
+    } else if (r != SQLITE_DONE) {
+        rc = store_db_err(s, err, "search");
+    }
+    sqlite3_reset(st);
+done:
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+odx_status store_content_domain(store *s, const char *hash, char *buf, size_t len,
+                                bool *found, odx_err *err)
+{
+    if (!s || !hash_ok(hash) || !buf || !len || !found)
+        return core_err(err, ODX_ERR_INVALID, "store_content_domain: bad arguments");
+    buf[0] = 0;
+    *found = false;
+    odx_status rc = ODX_OK;
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = store_stmt(s, ST_CONTENT_DOMAIN, err);
+    if (!st) {
+        rc = store_db_status(s);
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        const char *d = (const char *)sqlite3_column_text(st, 0);
+        if (d) {
+            snprintf(buf, len, "%s", d);
+            *found = true;
+        }
+    } else if (r != SQLITE_DONE) {
+        rc = store_db_err(s, err, "search");
+    }
+    sqlite3_reset(st);
+done:
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+odx_status store_contents_each(store *s, const char *domain, const char *chart_type, int limit,
+                               int (*fn)(void *ctx, const char *hash), void *ctx,
+                               odx_err *err)
+{
+    if (!s || !fn || (chart_type && !domain))
+        return core_err(err, ODX_ERR_INVALID, "store_contents_each: bad arguments");
+    /* A private statement, and mu is not held while fn runs. */
+    sqlite3_stmt *st = NULL;
+    odx_status rc = ODX_OK;
+    const char *sql =
+        domain ? "SELECT hash FROM content WHERE domain = ?1 AND (?2 IS NULL OR "
+                 "chart_type = ?2) ORDER BY created_at DESC LIMIT ?3"
+               : "SELECT hash FROM content ORDER BY created_at DESC, hash LIMIT ?3";
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = store_db_err(s, err, "search");
+        goto done;
+    }
+    if (domain) {
+        sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+        if (chart_type)
+            sqlite3_bind_text(st, 2, chart_type, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 2);
+    }
+    sqlite3_bind_int(st, 3, limit > 0 ? limit : -1);
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *h = (const char *)sqlite3_column_text(st, 0);
+        if (h && fn(ctx, h))
+            break;
+    }
+    /* a damaged page reads as an error here, never as the end of rows */
+    if (r != SQLITE_DONE && r != SQLITE_ROW)
+        rc = store_db_err(s, err, "search");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ------------------------------------------------------------ images ---- */
+
+void store_images_free(store_image *v, int n)
+{
+    for (int i = 0; v && i < n; i++)
+        store_image_clear(&v[i]);
+    free(v);
+}
+
+/* Columns: id, path, size, mtime_ns, hash, status, err_stage, err_reason. */
+static bool image_row(sqlite3_stmt *st, store_image *im)
+{
+    bool oom = false;
+    memset(im, 0, sizeof *im);
+    im->id = sqlite3_column_int64(st, 0);
+    im->path = dup_blob(st, 1, &oom);
+    im->size = sqlite3_column_int64(st, 2);
+    im->mtime_ns = sqlite3_column_int64(st, 3);
+    const char *h = (const char *)sqlite3_column_text(st, 4);
+    snprintf(im->hash, sizeof im->hash, "%s", h ? h : "");
+    const char *status = (const char *)sqlite3_column_text(st, 5);
+    im->ok = status && strcmp(status, "ok") == 0;
+    im->err_stage = dup_text(st, 6, &oom);
+    im->err_reason = dup_text(st, 7, &oom);
+    if (oom)
+        store_image_clear(im);
+    return !oom;
+}
+
+/* Runs a cached statement bound to one text and collects image rows. */
+static odx_status collect_images(store *s, int stmt, const char *arg, store_image **out,
+                                 int *n, odx_err *err)
+{
+    odx_status rc = ODX_OK;
+    store_image *v = NULL;
+    int n_v = 0, cap = 0;
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = store_stmt(s, stmt, err);
+    if (!st) {
+        rc = store_db_status(s);
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+    for (;;) {
+        int r = sqlite3_step(st);
+        if (r == SQLITE_DONE)
+            break;
+        if (r != SQLITE_ROW) {
+            rc = store_db_err(s, err, "reading images");
+            break;
+        }
+        if (n_v == cap) {
+            int nc = cap ? cap * 2 : 4;
+            store_image *nv = realloc(v, sizeof *v * (size_t)nc);
+            if (!nv) {
+                rc = core_err(err, ODX_ERR_NOMEM, "out of memory");
+                break;
+            }
+            v = nv;
+            cap = nc;
+        }
+        if (!image_row(st, &v[n_v])) {
+            rc = core_err(err, ODX_ERR_NOMEM, "out of memory");
+            break;
+        }
+        n_v++;
+    }
+    sqlite3_reset(st);
+done:
+    pthread_mutex_unlock(&s->mu);
+    if (rc != ODX_OK) {
+        store_images_free(v, n_v);
+        return rc;
+    }
+    *out = v;
+    *n = n_v;
+    return ODX_OK;
+}
+
+odx_status store_images_of(store *s, const char *hash, int order, store_image **out, int *n,
+                           odx_err *err)
+{
+    if (!s || !hash_ok(hash) || !out || !n)
+        return core_err(err, ODX_ERR_INVALID, "store_images_of: bad arguments");
+    *out = NULL;
+    *n = 0;
+    return collect_images(s, order == STORE_BY_PATH ? ST_IMAGES_OF_BY_PATH : ST_IMAGES_OF, hash,
+                          out, n, err);
+}
+
+void store_image_detail_clear(store_image_detail *d)
+{
+    if (!d)
+        return;
+    store_image_clear(&d->im);
+    free(d->desc_json);
+    free(d->engine_version);
+    free(d->embedder);
+    memset(d, 0, sizeof *d);
+}
+
+odx_status store_image_detail_get(store *s, const char *path, int64_t id,
+                                  store_image_detail *out, bool *found, odx_err *err)
+{
+    if (!s || !out || !found || (path && !*path))
+        return core_err(err, ODX_ERR_INVALID, "store_image_detail_get: bad arguments");
+    memset(out, 0, sizeof *out);
+    *found = false;
+    odx_status rc = ODX_OK;
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = store_stmt(s, path ? ST_IMAGE_DETAIL_PATH : ST_IMAGE_DETAIL_ID, err);
+    if (!st) {
+        rc = store_db_status(s);
+        goto done;
+    }
+    if (path)
+        sqlite3_bind_blob(st, 1, path, (int)strlen(path), SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(st, 1, id);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        store_image_detail d = {0};
+        bool oom = !image_row(st, &d.im);
+        d.indexed_at = sqlite3_column_int64(st, 8);
+        d.has_content = sqlite3_column_type(st, 12) != SQLITE_NULL;
+        d.desc_json = dup_text(st, 9, &oom);
+        d.engine_version = dup_text(st, 10, &oom);
+        d.embedder = dup_text(st, 11, &oom);
+        if (oom) {
+            store_image_detail_clear(&d);
+            rc = core_err(err, ODX_ERR_NOMEM, "out of memory");
+        } else {
+            *out = d;
+            *found = true;
+        }
+    } else if (r != SQLITE_DONE) {
+        rc = store_db_err(s, err, "show");
+    }
+    sqlite3_reset(st);
+done:
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+odx_status store_domain_counts(store *s, store_domain_count **out, int *n, odx_err *err)
+{
+    if (!s || !out || !n)
+        return core_err(err, ODX_ERR_INVALID, "store_domain_counts: bad arguments");
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = NULL;
+    odx_status rc = ODX_OK;
+    store_domain_count *v = NULL;
+    int n_v = 0, cap = 0;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT c.domain, count(*) FROM images i JOIN content c ON "
+                           "c.hash = i.hash WHERE i.status = 'ok' GROUP BY c.domain ORDER BY 2 DESC",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = store_db_err(s, err, "stats");
+        goto done;
+    }
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n_v == cap) {
+            int nc = cap ? cap * 2 : 8;
+            store_domain_count *nv = realloc(v, sizeof *v * (size_t)nc);
+            if (!nv) {
+                rc = core_err(err, ODX_ERR_NOMEM, "out of memory");
+                goto done;
+            }
+            v = nv;
+            cap = nc;
+        }
+        const char *d = (const char *)sqlite3_column_text(st, 0);
+        snprintf(v[n_v].domain, sizeof v[n_v].domain, "%s", d ? d : "");
+        v[n_v].has_domain = d != NULL;
+        v[n_v].n = sqlite3_column_int64(st, 1);
+        n_v++;
+    }
+    if (r != SQLITE_DONE)
+        rc = store_db_err(s, err, "stats");
+done:
+    sqlite3_finalize(st);
+    if (rc != ODX_OK) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = n_v;
+    return ODX_OK;
+}
+
+void store_image_details_free(store_image_detail *v, int n)
+{
+    for (int i = 0; v && i < n; i++)
+        store_image_detail_clear(&v[i]);
+    free(v);
+}
+
+odx_status store_images_failed(store *s, store_image_detail **out, int *n, odx_err *err)
+{
+    if (!s || !out || !n)
+        return core_err(err, ODX_ERR_INVALID, "store_images_failed: bad arguments");
+    *out = NULL;
+    *n = 0;
+    odx_status rc = ODX_OK;
+    store_image_detail *v = NULL;
+    int n_v = 0, cap = 0;
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = store_stmt(s, ST_IMAGES_FAILED, err);
+    if (!st) {
+        rc = store_db_status(s);
+        goto done;
+    }
+    for (;;) {
+        int r = sqlite3_step(st);
+        if (r == SQLITE_DONE)
+            break;
+        if (r != SQLITE_ROW) { /* a damaged page: not the end of the list */
+            rc = store_db_err(s, err, "errors");
+            break;
+        }
+        if (n_v == cap) {
+            int nc = cap ? cap * 2 : 8;
+            store_image_detail *nv = realloc(v, sizeof *v * (size_t)nc);
+            if (!nv) {
+                rc = core_err(err, ODX_ERR_NOMEM, "out of memory");
+                break;
+            }
+            v = nv;
+            cap = nc;
+        }
+        store_image_detail *d = &v[n_v];
+        memset(d, 0, sizeof *d);
+        if (!image_row(st, &d->im)) {
+            rc = core_err(err, ODX_ERR_NOMEM, "out of memory");
+            break;
+        }
+        d->indexed_at = sqlite3_column_int64(st, 8);
+        n_v++;
+    }
+    sqlite3_reset(st);
+done:
+    pthread_mutex_unlock(&s->mu);
+    if (rc != ODX_OK) {
+        store_image_details_free(v, n_v);
+        return rc;
+    }
+    *out = v;
+    *n = n_v;
+    return ODX_OK;
+}

@@ -30,6 +30,7 @@ const char *odx_status_str(odx_status s)
     case ODX_ERR_SCHEMA: return "schema version error";
     case ODX_ERR_INTERNAL: return "internal error";
     case ODX_ERR_CORRUPT: return "database damaged";
+    case ODX_ERR_REMOTE: return "remote endpoint error";
     }
     return "unknown status";
 }

@@ -48,9 +48,11 @@ typedef enum odx_status {
     ODX_ERR_INTERRUPTED = 13,/* stopped by a signal / cancel flag */
     ODX_ERR_SCHEMA = 14,     /* database from a newer omnidex */
     ODX_ERR_INTERNAL = 15,
-    ODX_ERR_CORRUPT = 16     /* database damaged (SQLite says so, or the
+    ODX_ERR_CORRUPT = 16,    /* database damaged (SQLite says so, or the
                                 SQLite/FTS/FAISS parts disagree): run
                                 `omnidex check` */
+    ODX_ERR_REMOTE = 17      /* a remote endpoint (VLM, LLM) failed: no
+                                connection, timeout, HTTP error, bad answer */
 } odx_status;
 
 /* Caller-owned error record. The first failure is kept. */

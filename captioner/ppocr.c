@@ -147,6 +147,20 @@ void cap_ppocr_state_times(const cap_ppocr_state *s, double *det, double *cls, d
     if (total) *total = s ? s->t_total : 0;
 }
 
+void cap_ppocr_state_profile(cap_ppocr_state *s, bool on)
+{
+    tfj_state_profile(s->det, on);
+    tfj_state_profile(s->cls, on);
+    tfj_state_profile(s->rec, on);
+}
+
+int cap_ppocr_state_profile_get(const cap_ppocr_state *s, int net, const char **names, double *ms,
+                                int *calls, int max)
+{
+    const tfj_state *t = net == 0 ? s->det : net == 1 ? s->cls : s->rec;
+    return tfj_state_profile_get(t, names, ms, calls, max);
+}
+
 void cap_ppocr_lines_free(cap_ppocr_line *l, int n)
 {
     if (!l) return;

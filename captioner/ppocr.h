@@ -53,6 +53,13 @@ void cap_ppocr_lines_free(cap_ppocr_line *l, int n);
 void cap_ppocr_state_times(const cap_ppocr_state *s, double *det, double *cls, double *rec,
                            double *total);
 
+/* Per-op profiling of the three networks (net 0 detector, 1 classifier,
+ * 2 recogniser; see tfj_state_profile): on/off for all three, and the
+ * accumulated ms per op type of one. Used by bench/bench_ppocr. */
+void cap_ppocr_state_profile(cap_ppocr_state *s, bool on);
+int cap_ppocr_state_profile_get(const cap_ppocr_state *s, int net, const char **names, double *ms,
+                                int *calls, int max);
+
 /* Internals reached by tests. */
 /* CTC greedy decode of probs[T][C] (C = n_keys + 2: blank, keys, space);
  * gaps: x centres (input pixels, px_per_frame per time step) of blank column

@@ -1,0 +1,1180 @@
+#!/usr/bin/python3
+"""build.py - the by-construction domain corpus (issue 13).
+
+Builds images of the seven domains (photo document table chart screenshot
+poster diagram) from files of installed Debian 12 packages, where the domain
+is known from how the image is made: a PDF page whose text layer is running
+prose is a document, a chart is drawn with matplotlib from a package's data
+file, a table is drawn from a data file's rows, a graph of package
+dependencies drawn by graphviz is a diagram, a GUI manual's dialog figures are
+screenshots, a logo's SVG or a font specimen is a poster, a wallpaper package's
+photograph (hand-checked list below) is a photo.
+
+usage: tests/eval/corpus/build.py [--out DIR] [--list] [--seed N]
+                                   [--per-domain N] [--manifest-copy FILE]
+  --out DIR    images go to DIR/images, the manifest to DIR/manifest.tsv
+               (default /work/corpus; never inside the source tree)
+  --list       dry run: print every candidate source (package, path, page)
+               the builder would render, one a line, and render nothing
+  --per-domain N  at most N images per domain (default 330)
+  --manifest-copy FILE  also write the manifest there (the committed copy,
+               tests/eval/corpus/manifest.tsv)
+  --resplit MANIFEST  recompute the train/validation split of a built
+               corpus (what a full build does after rendering)
+
+Sources never used: every entry of the private holdout list
+(../shared/eval/holdout-sources.tsv beside the checkout, or ODX_HOLDOUT),
+compared after resolving symbolic links (/usr/share/doc/r-doc-pdf/manual/X.pdf
+is /usr/share/R/doc/manual/X.pdf), with a page entry excluding that page of a
+PDF and a path entry the whole file; and every source of the dev set
+(../shared/eval/dev/manifest.tsv provenance) and of the field set
+(tests/eval/field_set.sh --list), which stay checks. Without the holdout
+list the builder refuses to run. A refused candidate is said on stderr.
+
+Split: by package, no package in both (see assign_splits). Provenance per
+image: package, path, page, and how it was rendered. Tools: see deps.sh.
+Enumeration (--list) needs only python3 and poppler's pdfinfo; rendering
+needs python3-matplotlib, python3-pil, poppler-utils, librsvg2-bin, graphviz.
+"""
+import argparse
+import glob
+import hashlib
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+DOMAINS = ["photo", "document", "table", "chart", "screenshot", "poster", "diagram"]
+
+# --------------------------------------------------------------- sources ----
+
+
+def shared_eval_dir():
+    """../shared/eval beside the checkout, or beside the main checkout of a worktree."""
+    d = os.path.join(ROOT, "..", "shared", "eval")
+    if os.path.isdir(d):
+        return d
+    try:
+        common = subprocess.run(["git", "-C", ROOT, "rev-parse", "--path-format=absolute",
+                                 "--git-common-dir"], capture_output=True, text=True).stdout.strip()
+        if common:
+            return os.path.join(os.path.dirname(common), "..", "shared", "eval")
+    except OSError:
+        pass
+    return d
+
+
+def real(p):
+    return os.path.realpath(p) if p.startswith("/") else p
+
+
+class Excluded:
+    """Sources that must not be used: (realpath, page or None) and dataset names."""
+
+    def __init__(self, holdout):
+        self.whole = {}   # realpath -> why
+        self.pages = {}   # (realpath, page) -> why
+        self.n = 0
+        for line in open(holdout, encoding="utf-8"):
+            if line.startswith("#") or not line.strip():
+                continue
+            f = line.rstrip("\n").split("\t")
+            if len(f) < 2:
+                continue
+            self.add(f[1], f[2] if len(f) > 2 else "", "holdout")
+            self.n += 1
+
+    def add(self, path, page, why):
+        m = re.match(r"page (\d+)", page or "")
+        key = path if path.startswith("dataset ") else real(path)
+        if m:
+            self.pages[(key, int(m.group(1)))] = why
+        else:
+            self.whole[key] = why
+
+    def add_dev(self, manifest):
+        if not os.path.isfile(manifest):
+            return
+        for line in open(manifest, encoding="utf-8"):
+            f = line.rstrip("\n").split("\t")
+            if len(f) < 7 or f[0] == "file":
+                continue
+            prov = f[6]
+            m = re.match(r"[^:]+:(/[^ ]+)", prov)
+            if not m:
+                continue
+            path = m.group(1)
+            pm = re.search(r"\(page (\d+)", prov)
+            dm = re.search(r"dataset ([A-Za-z0-9_.]+)", prov)
+            if dm:
+                self.whole["dataset " + dm.group(1)] = "dev"
+            elif pm:
+                self.add(path, "page " + pm.group(1), "dev")
+            else:
+                self.add(path, "", "dev")
+            # a data file drawn or tabulated for dev: keep the whole file out
+            if "+" in prov or "selected rows" in prov or "entries" in prov:
+                self.add(path, "", "dev")
+
+    def add_field(self):
+        fs = os.path.join(ROOT, "tests", "eval", "field_set.sh")
+        env = dict(os.environ)
+        try:
+            out = subprocess.run(["sh", fs, "--list"], capture_output=True, text=True,
+                                 env=env, timeout=120).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            return
+        for p in out.split():
+            self.add(p, "", "field set")
+
+    def why(self, path, page=None):
+        key = path if path.startswith("dataset ") else real(path)
+        if key in self.whole:
+            return self.whole[key]
+        if page is not None and (key, page) in self.pages:
+            return self.pages[(key, page)]
+        return None
+
+
+def pkg_files(pkg):
+    try:
+        with open("/var/lib/dpkg/info/%s.list" % pkg, encoding="utf-8") as f:
+            return [l.rstrip("\n") for l in f]
+    except OSError:
+        pass
+    try:
+        with open("/var/lib/dpkg/info/%s:amd64.list" % pkg, encoding="utf-8") as f:
+            return [l.rstrip("\n") for l in f]
+    except OSError:
+        return []
+
+
+def installed(pkg):
+    return bool(pkg_files(pkg))
+
+
+def have(tool):
+    return shutil.which(tool) is not None
+
+
+# Photographs, checked by eye on a contact sheet (2026-12-03; the files of
+# these packages not named here are illustrations, patterns or test
+# charts). Each source gives several crops.
+PHOTOS = {
+    "lomiri-wallpapers-20.04": ["Infinite-Sea_by_Aury88.jpg"],
+    "lomiri-wallpapers-16.04": ["analogpattern_by_Peter_Nerlich.jpg"],
+    "python3-skimage": ["cell.png", "ihc.png", "motorcycle_right.png",
+                        "OriginalX-130Y130.png", "TransformedX75Y75.png"],
+    # one photograph and its retouched versions (blur, tone, colour)
+    "gimp-help-en": ["filters/examples/" + n + ".jpg" for n in [
+        "taj_orig", "taj_grayscale", "blur-taj-gauss", "blur-taj-lens", "blur-taj-focus",
+        "color-taj-sepia", "color-taj-color-temperature", "color-taj-channelmixer",
+        "enhance-taj-unsharp-mask", "tone-mapping-fattal", "tone-mapping-mantiuk",
+        "tone-mapping-reinhard", "tone-mapping-stress"]] +
+    ["tutorials/tone-mapping/" + n + ".jpg" for n in [
+        "apple-orchard-truck-from-camera", "apple-orchard-truck-tone-mapped-with-Exposur",
+        "before-auto-stretch-contrast", "after-auto-stretch-contrast", "power-lines",
+        "tree-exposed-for-sky-ground-is-dark", "truck-tone-mapped-using-gegl-mantuik",
+        "with-bilateral-smoothing-of-mask", "without-bilateral-smoothing-of-mask"]],
+}
+# cut-out photographs of one object (transparent background), put on a plain
+# or tinted backdrop as in a product shot
+PHOTOS["tuxpaint-stamps-default"] = [
+    "animals/insects/fly.png", "animals/mammals/aquatic/otter.png",
+    "animals/mammals/bears/european-bear.png", "animals/mammals/bovines/gnu-baby-stand.png",
+    "food/fruit/Cherry_Stella.png", "household/toilet.png", "military/vehicles/f22_raptor.png",
+    "vehicles/construction/dumper.png", "vehicles/flight/balloon360.png"]
+# Photos per source (crops); the retouched GIMP examples share one scene.
+CROPS = {"gimp-help-en": 3, "tuxpaint-stamps-default": 4}
+
+
+class Cand:
+    __slots__ = ("domain", "ctype", "lang", "pkg", "src", "page", "how", "args")
+
+    def __init__(self, domain, pkg, src, how, page=None, ctype="-", lang="none", args=None):
+        self.domain, self.pkg, self.src, self.how = domain, pkg, src, how
+        self.page, self.ctype, self.lang, self.args = page, ctype, lang, args or {}
+
+    def key(self):
+        return "%s\t%s\t%s" % (self.pkg, self.src, "page %d" % self.page if self.page else "")
+
+
+def pdf_pages(path):
+    if not have("pdfinfo"):
+        return 0
+    try:
+        out = subprocess.run(["pdfinfo", path], capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return 0
+    m = re.search(r"^Pages:\s+(\d+)", out, re.M)
+    return int(m.group(1)) if m else 0
+
+
+# PDFs of documentation packages: pages whose text layer is prose become
+# documents (checked at render time, see prose_page).
+PDFS = [
+    ("maint-guide", "/usr/share/doc/maint-guide/maint-guide.en.pdf", "en"),
+    ("maint-guide-zh-cn", "/usr/share/doc/maint-guide-zh-cn/maint-guide.zh-cn.pdf", "zh"),
+    ("debian-reference-en", "/usr/share/debian-reference/debian-reference.en.pdf", "en"),
+    ("debian-reference-zh-cn", "/usr/share/debian-reference/debian-reference.zh-cn.pdf", "zh"),
+    ("developers-reference", "/usr/share/developers-reference/developers-reference.pdf", "en"),
+    ("debian-edu-doc-en", "/usr/share/doc/debian-edu-doc-en/debian-edu-bookworm-manual.pdf", "en"),
+    ("debian-edu-doc-en", "/usr/share/doc/debian-edu-doc-en/debian-edu-bullseye-manual.pdf", "en"),
+    ("debian-edu-doc-zh-cn", "/usr/share/doc/debian-edu-doc-zh-cn/debian-edu-bookworm-manual.pdf", "zh"),
+    ("debian-edu-doc-zh-cn", "/usr/share/doc/debian-edu-doc-zh-cn/debian-edu-bullseye-manual.pdf", "zh"),
+    ("r-doc-pdf", "/usr/share/R/doc/manual/R-intro.pdf", "en"),
+    ("r-doc-pdf", "/usr/share/R/doc/manual/R-admin.pdf", "en"),
+    ("r-doc-pdf", "/usr/share/R/doc/manual/R-exts.pdf", "en"),
+    ("r-doc-pdf", "/usr/share/R/doc/manual/R-lang.pdf", "en"),
+    ("r-doc-pdf", "/usr/share/R/doc/manual/R-ints.pdf", "en"),
+    ("r-doc-pdf", "/usr/share/R/doc/manual/R-FAQ.pdf", "en"),
+    ("r-doc-pdf", "/usr/share/R/doc/manual/R-data.pdf", "en"),
+    ("asymptote-doc", "/usr/share/doc/asymptote/asymptote.pdf", "en"),
+    ("gnuplot-doc", "/usr/share/doc/gnuplot/gnuplot.pdf", "en"),
+    ("octave-doc", "/usr/share/doc/octave/octave.pdf", "en"),
+    ("octave-doc", "/usr/share/doc/octave/liboctave.pdf", "en"),
+    ("libtasn1-doc", "/usr/share/doc/libtasn1-doc/libtasn1.pdf", "en"),
+    ("shared-mime-info", "/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf", "en"),
+]
+
+# Plain-text documents rendered as pages (base-files is always there).
+TEXTS = [
+    ("base-files", "/usr/share/common-licenses/GPL-3", "en"),
+    ("base-files", "/usr/share/common-licenses/GPL-2", "en"),
+    ("base-files", "/usr/share/common-licenses/LGPL-2.1", "en"),
+    ("base-files", "/usr/share/common-licenses/LGPL-3", "en"),
+    ("base-files", "/usr/share/common-licenses/Artistic", "en"),
+    ("base-files", "/usr/share/common-licenses/Apache-2.0", "en"),
+    ("base-files", "/usr/share/common-licenses/MPL-2.0", "en"),
+    ("base-files", "/usr/share/common-licenses/CC0-1.0", "en"),
+    ("base-files", "/usr/share/common-licenses/GFDL-1.3", "en"),
+]
+
+
+def enumerate_candidates(rng):
+    c = []
+    # photos: several crops per photograph
+    for pkg, names in PHOTOS.items():
+        for f in pkg_files(pkg):
+            if not re.search(r"\.(jpe?g|png)$", f, re.I) or not os.path.isfile(f):
+                continue
+            if pkg == "plasma-workspace-wallpapers":
+                m = re.search(r"/wallpapers/([^/]+)/contents/images/(\d+)x(\d+)\.", f)
+                if not m or m.group(1) not in names or m.group(2) != "1920":
+                    continue
+            elif pkg == "gimp-help-en":
+                if not any(f.endswith("/images/" + n) for n in names):
+                    continue
+            elif pkg == "tuxpaint-stamps-default":
+                if not any(f.endswith("/stamps/" + n) for n in names):
+                    continue
+            elif os.path.basename(f) not in names:
+                continue
+            for k in range(CROPS.get(pkg, 8)):
+                c.append(Cand("photo", pkg, f, "photo", args={"crop": k}))
+    # documents: PDF pages, text pages
+    for pkg, path, lang in PDFS:
+        if not os.path.isfile(path):
+            continue
+        n = pdf_pages(path)
+        if n < 3:
+            continue
+        pages = sorted(rng.sample(range(2, n + 1), min(n - 1, 36)))
+        for p in pages:
+            c.append(Cand("document", pkg, path, "pdfpage", page=p, lang=lang))
+    for pkg, path, lang in TEXTS:
+        if os.path.isfile(path):
+            for k in range(4):
+                c.append(Cand("document", pkg, path, "textpage", lang=lang, args={"part": k}))
+    # tables and charts: rows of package data files
+    for pkg, path, kind in data_sources():
+        for k in range(24):
+            c.append(Cand("table", pkg, path, "table", args={"kind": kind, "v": k}))
+        for k in range(30):
+            c.append(Cand("chart", pkg, path, "chart", args={"kind": kind, "v": k}))
+    # screenshots: dialog and window figures of GUI manuals
+    for pkg, pat in [("gimp-help-en", r"/help/en/images/(dialogs|menus|preferences|tool-options|toolbox)/"),
+                     ("kicad-doc-en", r"/help/en/images/[^/]+\.png$"),
+                     ("kicad-doc-zh", r"/help/zh/images/zh/[^/]+\.png$"),
+                     ("marble-data", r"/doc/HTML/[^/]+/marble/[^/]+\.png$")]:
+        for f in pkg_files(pkg):
+            if re.search(pat, f) and f.endswith(".png") and os.path.isfile(f):
+                c.append(Cand("screenshot", pkg, f, "docshot", lang="zh" if "-zh" in pkg else "en"))
+    # terminals: text of package changelogs/READMEs as a terminal window
+    for pkg in ["coreutils", "bash", "dpkg", "apt", "grep", "sed", "tar", "gzip", "findutils",
+                "util-linux", "procps", "less", "diffutils", "login", "passwd", "debianutils"]:
+        files = [f for f in pkg_files(pkg) if f.startswith("/usr/bin/") or f.startswith("/bin/")]
+        if files:
+            for k in range(3):
+                c.append(Cand("screenshot", pkg, "/var/lib/dpkg/info/%s.list" % pkg, "terminal",
+                              lang="en", args={"v": k}))
+    # posters: SVG logos/artwork, font specimens
+    for f in sorted(glob.glob("/usr/share/icons/hicolor/scalable/apps/*.svg")):
+        pkg = owner(f)
+        if pkg:
+            c.append(Cand("poster", pkg, f, "svg", args={}))
+    for pkg, fonts in font_packages().items():
+        for f in fonts:
+            for k in range(5):
+                c.append(Cand("poster", pkg, f, "specimen", args={"v": k},
+                              lang="zh" if ("wqy" in pkg) else "en"))
+    # diagrams: dependency graphs of packages (graphviz), geometry figures
+    for pkg in dep_packages():
+        c.append(Cand("diagram", pkg, "/var/lib/dpkg/status", "graphviz", args={}))
+    for pkg, path, kind in data_sources()[:6]:
+        for k in range(4):
+            c.append(Cand("diagram", pkg, path, "geometry", args={"v": k}))
+    return c
+
+
+_owner_cache = {}
+
+
+def owner(path):
+    if not _owner_cache:
+        for lst in glob.glob("/var/lib/dpkg/info/*.list"):
+            p = os.path.basename(lst)[:-5].split(":")[0]
+            try:
+                for l in open(lst, encoding="utf-8", errors="replace"):
+                    if "/icons/hicolor/scalable/apps/" in l or "/fonts/" in l:
+                        _owner_cache[l.rstrip("\n")] = p
+            except OSError:
+                pass
+    return _owner_cache.get(path)
+
+
+def font_packages():
+    out = {}
+    for f in sorted(glob.glob("/usr/share/fonts/truetype/*/*.tt[fc]")):
+        p = owner(f)
+        # text faces only (no maths, symbol or TeX glyph fonts)
+        if p and p.startswith("fonts-") and not re.search(r"Math|Symbol|Dingbat|cm[a-z]+\d|esint",
+                                                          os.path.basename(f)):
+            out.setdefault(p, []).append(f)
+    # a few faces of each family package
+    return {p: fs[:6] for p, fs in out.items()}
+
+
+def data_sources():
+    """(package, path, kind) of data files with rows of numbers or names."""
+    s = []
+    for pkg, path, kind in [
+        ("python3-sklearn", "/usr/lib/python3/dist-packages/sklearn/datasets/data/iris.csv", "csv"),
+        ("python3-sklearn", "/usr/lib/python3/dist-packages/sklearn/datasets/data/wine_data.csv", "csv"),
+        ("python3-sklearn", "/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv", "csv"),
+        ("python3-sklearn", "/usr/lib/python3/dist-packages/sklearn/datasets/data/boston_house_prices.csv", "csv"),
+        ("python3-sklearn", "/usr/lib/python3/dist-packages/sklearn/datasets/data/linnerud_exercise.csv", "ws"),
+        ("python3-sklearn", "/usr/lib/python3/dist-packages/sklearn/datasets/data/linnerud_physiological.csv", "ws"),
+        ("python-matplotlib-data", "/usr/share/matplotlib/mpl-data/sample_data/msft.csv", "csv"),
+        ("python-matplotlib-data", "/usr/share/matplotlib/mpl-data/sample_data/data_x_x2_x3.csv", "ws"),
+        ("python-matplotlib-data", "/usr/share/matplotlib/mpl-data/sample_data/Stocks.csv", "csv"),
+        ("python-matplotlib-data", "/usr/share/matplotlib/mpl-data/sample_data/topobathy.npz", "skip"),
+        ("tzdata", "/usr/share/zoneinfo/zone1970.tab", "tab"),
+        ("tzdata", "/usr/share/zoneinfo/iso3166.tab", "tab"),
+        ("netbase", "/etc/protocols", "ws"),
+        ("media-types", "/etc/mime.types", "ws"),
+        ("iso-codes", "/usr/share/iso-codes/json/iso_639-3.json", "json"),
+        ("iso-codes", "/usr/share/iso-codes/json/iso_15924.json", "json"),
+        ("iso-codes", "/usr/share/iso-codes/json/iso_3166-2.json", "json"),
+        ("iso-codes", "/usr/share/iso-codes/json/iso_4217.json", "json"),
+        ("locales", "/usr/share/i18n/SUPPORTED", "ws"),
+        ("dpkg", "/var/lib/dpkg/status", "status"),
+        ("python3-skimage", "/usr/lib/python3/dist-packages/skimage/data/README.txt", "skip"),
+        ("libc-bin", "/etc/ld.so.conf", "skip"),
+        ("python3-scipy", "/usr/lib/python3/dist-packages/scipy/misc/ecg.dat", "skip"),
+        ("ca-certificates", "/etc/ca-certificates.conf", "ws"),
+        ("python3-numpy", "/usr/lib/python3/dist-packages/numpy/core/tests/data/umath-validation-set-log.csv", "csv"),
+        ("python3-numpy", "/usr/lib/python3/dist-packages/numpy/core/tests/data/umath-validation-set-exp.csv", "csv"),
+        ("python3-numpy", "/usr/lib/python3/dist-packages/numpy/core/tests/data/umath-validation-set-sin.csv", "csv"),
+        ("python3-numpy", "/usr/lib/python3/dist-packages/numpy/core/tests/data/umath-validation-set-cos.csv", "csv"),
+        ("python3-scipy", "/usr/lib/python3/dist-packages/scipy/stats/tests/data/nist_anova/AtmWtAg.dat", "skip"),
+        ("tzdata", "/usr/share/zoneinfo/leap-seconds.list", "skip"),
+        ("base-files", "/etc/debian_version", "skip"),
+        ("fontconfig-config", "/etc/fonts/fonts.conf", "skip"),
+        ("shared-mime-info", "/usr/share/mime/globs", "glob"),
+        ("file", "/usr/share/misc/magic", "skip"),
+        ("pci.ids", "/usr/share/misc/pci.ids", "ids"),
+        ("usb.ids", "/var/lib/usbutils/usb.ids", "ids"),
+        ("hwdata", "/usr/share/hwdata/pnp.ids", "ids"),
+        ("unicode-data", "/usr/share/unicode/Blocks.txt", "blocks"),
+    ]:
+        if kind != "skip" and os.path.isfile(path) and installed(pkg):
+            s.append((pkg, path, kind))
+    return s
+
+
+def dep_packages():
+    out = []
+    try:
+        txt = open("/var/lib/dpkg/status", encoding="utf-8", errors="replace").read()
+    except OSError:
+        return out
+    for block in txt.split("\n\n"):
+        m = re.search(r"^Package: (\S+)", block, re.M)
+        d = re.search(r"^Depends: (.+)", block, re.M)
+        if m and d and d.group(1).count(",") >= 2:
+            out.append(m.group(1))
+    return sorted(out)
+
+
+# ----------------------------------------------------------------- split ----
+
+
+def assign_splits(items, seed):
+    """Package-level split of the rendered images (items: (package, domain)
+    pairs): packages in a seeded order; a package goes to validation while
+    every domain it has images of stays under 30% of that domain's images
+    there. No package is in both splits. The photos come from few packages:
+    those are placed by hand, the cut-outs and a wallpaper package in
+    validation, the rest (and the largest mixed sources) in train."""
+    by_pkg = {}
+    total = {d: 0 for d in DOMAINS}
+    for pkg, dom in items:
+        by_pkg.setdefault(pkg, {}).setdefault(dom, 0)
+        by_pkg[pkg][dom] += 1
+        total[dom] += 1
+    pkgs = sorted(by_pkg)
+    random.Random(seed).shuffle(pkgs)
+    val = {d: 0 for d in DOMAINS}
+    split = {}
+    pinned_train = {"gimp-help-en", "base-files", "dpkg", "python3-skimage",
+                    "lomiri-wallpapers-20.04"}
+    pinned_val = {"tuxpaint-stamps-default", "lomiri-wallpapers-16.04"}
+    pkgs = [p for p in pkgs if p in pinned_val] + [p for p in pkgs if p not in pinned_val]
+    for p in pkgs:
+        fits = all(val[d] + n <= 0.30 * total[d] for d, n in by_pkg[p].items())
+        if p in pinned_val or (p not in pinned_train and fits):
+            split[p] = "val"
+            for d, n in by_pkg[p].items():
+                val[d] += n
+        else:
+            split[p] = "train"
+    return split
+
+
+def resplit(manifest, seed):
+    """Rewrites the split column of a manifest (--resplit)."""
+    lines = open(manifest, encoding="utf-8").read().split("\n")
+    head = lines[0].split("\t")
+    ci, cp, cd = head.index("split"), head.index("package"), head.index("domain")
+    rows = [l.split("\t") for l in lines[1:] if l]
+    split = assign_splits([(r[cp], r[cd]) for r in rows], seed)
+    for r in rows:
+        r[ci] = split[r[cp]]
+    with open(manifest, "w", encoding="utf-8") as f:
+        f.write(lines[0] + "\n" + "".join("\t".join(r) + "\n" for r in rows))
+
+
+# -------------------------------------------------------------- renderers ----
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, timeout=kw.pop("timeout", 120), **kw)
+
+
+def save(im, out_base, rng, how, prefer=None):
+    """Saves a PIL image as PNG or JPEG (varied quality); returns (file, how)."""
+    fmt = prefer or ("jpg" if rng.random() < 0.35 else "png")
+    if fmt == "jpg":
+        q = rng.choice([45, 60, 75, 85, 92])
+        im.convert("RGB").save(out_base + ".jpg", quality=q)
+        return out_base + ".jpg", how + "; JPEG q%d" % q
+    im.save(out_base + ".png")
+    return out_base + ".png", how + "; PNG"
+
+
+def resize_long(im, side):
+    from PIL import Image
+    w, h = im.size
+    s = side / max(w, h)
+    if s < 1:
+        im = im.resize((max(1, int(w * s)), max(1, int(h * s))), Image.LANCZOS)
+    return im
+
+
+def r_photo(c, rng, base):
+    from PIL import Image
+    im = Image.open(c.src)
+    im.draft("RGB", (2400, 2400))
+    if c.pkg == "tuxpaint-stamps-default":
+        im = im.convert("RGBA")
+        bgc = rng.choice(["white", "white", "#f2f2f2", "#dfe6ee", "#202020"])
+        pad = rng.randint(10, 120)
+        bg = Image.new("RGB", (im.size[0] + 2 * pad, im.size[1] + 2 * pad), bgc)
+        bg.paste(im, (pad, pad), im)
+        return save(resize_long(bg, rng.choice([300, 480, 640])), base, rng,
+                    "cut-out on %s, margin %d" % (bgc, pad), prefer="jpg")
+    im = im.convert("RGB")
+    w, h = im.size
+    aspect = rng.choice([4 / 3, 3 / 2, 16 / 9, 1.0, 3 / 4, 2 / 3, 9 / 16])
+    frac = rng.uniform(0.4, 1.0)
+    cw = int(min(w, h * aspect) * frac)
+    ch = int(cw / aspect)
+    cw, ch = max(64, min(cw, w)), max(64, min(ch, h))
+    x = rng.randint(0, w - cw)
+    y = rng.randint(0, h - ch)
+    im = im.crop((x, y, x + cw, y + ch))
+    side = rng.choice([320, 480, 640, 1024, 1600, 2000])
+    im = resize_long(im, side)
+    return save(im, base, rng, "crop %dx%d at %d,%d of %dx%d, saved %dx%d" %
+                (cw, ch, x, y, w, h, im.size[0], im.size[1]), prefer="jpg" if rng.random() < 0.8 else "png")
+
+
+def page_text(path, page):
+    try:
+        out = run(["pdftotext", "-f", str(page), "-l", str(page), "-layout", path, "-"]).stdout
+        return out.decode("utf-8", "replace")
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def prose_page(text, lang):
+    """Running text: enough characters, most of them in long lines, few of
+    the lines cut into columns by runs of spaces (a table, a listing)."""
+    lines = [l for l in text.split("\n") if l.strip()]
+    if len(lines) < 12:
+        return False
+    chars = sum(len(l.strip()) for l in lines)
+    wide = 30 if lang == "zh" else 55
+    long_l = sum(1 for l in lines if len(l.strip()) >= wide)
+    cols = sum(1 for l in lines if re.search(r"\S {3,}\S", l.strip()))
+    return chars >= (500 if lang == "zh" else 1200) and long_l >= 0.45 * len(lines) and \
+        cols <= 0.25 * len(lines)
+
+
+def r_pdfpage(c, rng, base):
+    from PIL import Image
+    text = page_text(c.src, c.page)
+    if not prose_page(text, c.lang):
+        return None, "not prose"
+    dpi = rng.choice([60, 72, 90, 100, 110, 130, 150])
+    with tempfile.TemporaryDirectory() as t:
+        r = run(["pdftoppm", "-f", str(c.page), "-l", str(c.page), "-r", str(dpi), "-png",
+                 c.src, os.path.join(t, "p")])
+        fs = glob.glob(os.path.join(t, "p*.png"))
+        if r.returncode != 0 or not fs:
+            return None, "pdftoppm failed"
+        im = Image.open(fs[0]).convert("RGB")
+    how = "pdftoppm -r %d" % dpi
+    if rng.random() < 0.3:
+        w, h = im.size
+        y0 = rng.randint(0, h // 3)
+        im = im.crop((0, y0, w, y0 + int(h * rng.uniform(0.45, 0.66))))
+        how += ", a band of the page"
+    return save(im, base, rng, how)
+
+
+def font_for(lang, rng, mono=False):
+    from PIL import ImageFont
+    if lang == "zh":
+        cands = glob.glob("/usr/share/fonts/truetype/wqy/*.tt[fc]")
+    elif mono:
+        cands = [f for f in glob.glob("/usr/share/fonts/truetype/*/*.ttf") if "Mono" in f]
+    else:
+        cands = [f for f in glob.glob("/usr/share/fonts/truetype/*/*.ttf")
+                 if "Mono" not in f and "Bold" not in f]
+    cands = sorted(cands) or ["/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"]
+    return rng.choice(cands)
+
+
+def r_textpage(c, rng, base):
+    from PIL import Image, ImageDraw, ImageFont
+    lines = open(c.src, encoding="utf-8", errors="replace").read().split("\n")
+    start = c.args["part"] * 55
+    chunk = [l.expandtabs() for l in lines[start:start + 60]]
+    if sum(len(l) for l in chunk) < 1200:
+        return None, "short"
+    fpath = font_for("en", rng)
+    size = rng.choice([12, 13, 14, 16, 18])
+    font = ImageFont.truetype(fpath, size)
+    W = rng.choice([700, 800, 900, 1000])
+    H = int(W * rng.choice([1.3, 1.414, 1.2]))
+    im = Image.new("RGB", (W, H), rng.choice(["white", "#fdfdf8", "#f4f4f4"]))
+    d = ImageDraw.Draw(im)
+    y = rng.randint(30, 70)
+    for l in chunk:
+        d.text((rng.randint(40, 60), y), l, fill="black", font=font)
+        y += int(size * 1.4)
+        if y > H - 40:
+            break
+    return save(im, base, rng, "text page drawn with PIL in %s %dpx, lines %d-%d" %
+                (os.path.basename(fpath), size, start + 1, start + 60))
+
+
+def load_rows(path, kind, rng):
+    """Header and rows (lists of strings) of a data file."""
+    rows, header = [], None
+    txt = open(path, encoding="utf-8", errors="replace").read()
+    if kind == "csv":
+        import csv
+        rd = list(csv.reader(txt.splitlines()))
+        rd = [r for r in rd if r]
+        if rd and len(rd) > 2 and len(rd[0]) < len(rd[1]):  # sklearn: counts line
+            rd = rd[1:]
+        header, rows = rd[0], rd[1:]
+    elif kind in ("ws", "tab", "ids", "glob", "blocks"):
+        for l in txt.splitlines():
+            if not l.strip() or l.startswith("#") or l.startswith("\t\t"):
+                continue
+            if kind == "tab":
+                f = l.split("\t")
+            elif kind == "glob":
+                f = l.split(":")
+            elif kind == "blocks":
+                m = re.match(r"([0-9A-F]+)\.\.([0-9A-F]+); (.+)", l)
+                if not m:
+                    continue
+                a, b = int(m.group(1), 16), int(m.group(2), 16)
+                f = [m.group(1), m.group(2), m.group(3), str(b - a + 1)]
+            elif kind == "ids":
+                m = re.match(r"(\t?)([0-9a-fA-F]{4})\s+(.+)", l)
+                if not m:
+                    continue
+                f = [m.group(2), m.group(3)[:40]]
+            else:
+                f = l.split()
+            rows.append(f)
+        header = {"tab": ["code", "coordinates", "zone", "comment"],
+                  "glob": ["type", "pattern"], "blocks": ["start", "end", "block", "size"],
+                  "ids": ["id", "name"]}.get(kind)
+    elif kind == "json":
+        data = json.loads(txt)
+        lst = list(data.values())[0]
+        keys = [k for k in lst[0].keys()][:5]
+        header = keys
+        rows = [[str(e.get(k, "")) for k in keys] for e in lst]
+    elif kind == "status":
+        for block in txt.split("\n\n"):
+            m = re.search(r"^Package: (\S+)", block, re.M)
+            v = re.search(r"^Version: (\S+)", block, re.M)
+            s = re.search(r"^Installed-Size: (\d+)", block, re.M)
+            sec = re.search(r"^Section: (\S+)", block, re.M)
+            if m and v and s:
+                rows.append([m.group(1), v.group(1)[:18], sec.group(1) if sec else "-", s.group(1)])
+        header = ["Package", "Version", "Section", "Installed-Size"]
+    ncol = max((len(r) for r in rows), default=0)
+    if not header or len(header) != ncol:
+        header = (header or [])[:ncol] + ["col%d" % i for i in range(len(header or []), ncol)]
+    rows = [r + [""] * (ncol - len(r)) for r in rows if r]
+    return header, rows
+
+
+def numeric_cols(header, rows):
+    out = []
+    for j in range(len(header)):
+        vals = []
+        for r in rows:
+            try:
+                vals.append(float(r[j]))
+            except (ValueError, IndexError):
+                break
+        if len(vals) == len(rows) and len(vals) >= 3:
+            out.append(j)
+    return out
+
+
+def r_table(c, rng, base):
+    from PIL import Image, ImageDraw, ImageFont
+    header, rows = load_rows(c.src, c.args["kind"], rng)
+    if len(rows) < 4 or len(header) < 2:
+        return None, "no rows"
+    ncols = min(len(header), rng.choice([3, 4, 5, 6, 7]))
+    c0 = rng.randint(0, max(0, len(header) - ncols))
+    nrows = min(len(rows), rng.choice([6, 8, 10, 14, 18, 24, 30]))
+    r0 = rng.randint(0, max(0, len(rows) - nrows))
+    cells = [[str(x)[:28] for x in header[c0:c0 + ncols]]] + \
+        [[str(x)[:28] for x in r[c0:c0 + ncols]] for r in rows[r0:r0 + nrows]]
+    filled = sum(1 for r in cells[1:] for x in r if x.strip())
+    if filled < 0.6 * ncols * (len(cells) - 1):
+        return None, "mostly empty cells"
+    mono = rng.random() < 0.3
+    fpath = font_for("en", rng, mono)
+    size = rng.choice([11, 12, 13, 14, 16, 18])
+    font = ImageFont.truetype(fpath, size)
+    pad = rng.choice([4, 6, 8, 10])
+    style = rng.choice(["grid", "rules", "zebra", "header", "plain", "dark"])
+    d0 = ImageDraw.Draw(Image.new("RGB", (10, 10)))
+    colw = [max(d0.textlength(r[j], font=font) for r in cells) + 2 * pad for j in range(ncols)]
+    rowh = int(size * 1.35) + 2 * pad
+    margin = rng.choice([8, 16, 30, 50])
+    W = int(sum(colw)) + 2 * margin
+    H = rowh * len(cells) + 2 * margin
+    bg, fg, line = ("white", "black", "#888888")
+    if style == "dark":
+        bg, fg, line = ("#1e1e1e", "#e0e0e0", "#555555")
+    im = Image.new("RGB", (W, H), bg)
+    d = ImageDraw.Draw(im)
+    hdr_fill = rng.choice(["#dde4f0", "#3465a4", "#e8e8e8", "#4e9a06", "#f0e0c0"])
+    y = margin
+    for i, r in enumerate(cells):
+        x = margin
+        if i == 0 and style in ("header", "zebra", "grid"):
+            d.rectangle([margin, y, W - margin, y + rowh], fill=hdr_fill)
+        elif style == "zebra" and i % 2 == 0:
+            d.rectangle([margin, y, W - margin, y + rowh], fill="#f2f2f2")
+        for j, t in enumerate(r):
+            col = fg
+            if i == 0 and style in ("header", "grid", "zebra") and hdr_fill in ("#3465a4", "#4e9a06"):
+                col = "white"
+            num = re.match(r"^-?[\d.,]+$", t) is not None
+            tx = x + colw[j] - pad - d.textlength(t, font=font) if num else x + pad
+            d.text((tx, y + pad), t, fill=col, font=font)
+            x += colw[j]
+        y += rowh
+        if style == "grid" or (style == "rules" and i in (0, len(cells) - 1)) or \
+                (style == "header" and i == 0):
+            d.line([margin, y, W - margin, y], fill=line, width=1)
+    if style == "grid":
+        x = margin
+        for j in range(ncols + 1):
+            d.line([x, margin, x, H - margin], fill=line)
+            x += colw[j] if j < ncols else 0
+        d.rectangle([margin, margin, W - margin, H - margin], outline=line)
+    if style == "rules":
+        d.line([margin, margin, W - margin, margin], fill=fg, width=2)
+    how = "table of rows %d-%d, columns %d-%d drawn with PIL (%s style, %s %dpx)" % (
+        r0 + 1, r0 + nrows, c0 + 1, c0 + ncols, style, os.path.basename(fpath), size)
+    return save(im, base, rng, how)
+
+
+ZH = {"value": "数值", "count": "数量", "share": "比例", "year": "年份", "index": "序号",
+      "size": "大小", "total": "总计", "by": "按"}
+
+_mpl = None
+
+
+def mpl():
+    global _mpl
+    if _mpl is None:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from matplotlib import font_manager
+        for f in glob.glob("/usr/share/fonts/truetype/wqy/*.tt[fc]"):
+            font_manager.fontManager.addfont(f)
+        _mpl = plt
+    return _mpl
+
+
+def r_chart(c, rng, base):
+    plt = mpl()
+    header, rows = load_rows(c.src, c.args["kind"], rng)
+    nums = numeric_cols(header, rows)
+    kind = rng.choice(["line", "bar", "barh", "pie", "scatter", "area", "hist", "step"])
+    zh = rng.random() < 0.25
+    styles = [s for s in plt.style.available if not s.startswith("_")]
+    style = rng.choice(styles + ["default"] * 4)
+    with plt.style.context(style):
+        if zh:
+            plt.rcParams["font.sans-serif"] = ["WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
+                                               "DejaVu Sans"]
+            plt.rcParams["font.family"] = "sans-serif"
+            plt.rcParams["axes.unicode_minus"] = False
+        w = rng.choice([4, 5, 6, 6.4, 8, 10])
+        h = w * rng.choice([0.5, 0.6, 0.75, 1.0])
+        dpi = rng.choice([60, 72, 80, 100, 120])
+        fig, ax = plt.subplots(figsize=(w, h), dpi=dpi)
+        ctype = kind
+        # category counts from a text column, or numbers from numeric columns
+        txtcols = [j for j in range(len(header)) if j not in nums]
+        if kind in ("bar", "barh", "pie") or not nums:
+            if not txtcols:
+                j = nums[0]
+                vals = [float(r[j]) for r in rows][:12]
+                labels = [str(i + 1) for i in range(len(vals))]
+            else:
+                j = rng.choice(txtcols)
+                cnt = {}
+                for r in rows:
+                    k = r[j][:16] or "-"
+                    cnt[k] = cnt.get(k, 0) + 1
+                items = sorted(cnt.items(), key=lambda kv: -kv[1])[:rng.choice([4, 5, 6, 8, 10])]
+                labels = [k for k, _ in items]
+                vals = [v for _, v in items]
+            if kind not in ("bar", "barh", "pie"):
+                kind = ctype = rng.choice(["bar", "barh", "pie"])
+            if kind == "pie":
+                vals, labels = vals[:7], labels[:7]
+                ax.pie(vals, labels=labels, autopct="%1.0f%%" if rng.random() < 0.6 else None,
+                       startangle=rng.choice([0, 90, 140]))
+                ax.axis("equal")
+            elif kind == "bar":
+                ax.bar(range(len(vals)), vals, color=None if rng.random() < 0.5 else "C%d" % rng.randint(0, 9))
+                ax.set_xticks(range(len(vals)))
+                ax.set_xticklabels(labels, rotation=rng.choice([0, 30, 45, 90]), fontsize=8)
+            else:
+                ax.barh(range(len(vals)), vals)
+                ax.set_yticks(range(len(vals)))
+                ax.set_yticklabels(labels, fontsize=8)
+                ctype = "bar"
+            title = ("%s 数量" % header[j]) if zh else ("count by %s" % header[j])
+        else:
+            n = min(len(rows), rng.choice([20, 50, 100, 300, 1000]))
+            r0 = rng.randint(0, len(rows) - n)
+            sub = rows[r0:r0 + n]
+            js = rng.sample(nums, min(len(nums), rng.choice([1, 2, 3])))
+            xs = list(range(n))
+            title = header[js[0]]
+            if kind == "scatter" and len(nums) >= 2:
+                a, b = rng.sample(nums, 2)
+                ax.scatter([float(r[a]) for r in sub], [float(r[b]) for r in sub],
+                           s=rng.choice([4, 10, 20, 40]), alpha=rng.choice([0.5, 0.8, 1.0]))
+                ax.set_xlabel(header[a])
+                ax.set_ylabel(header[b])
+                title = "%s / %s" % (header[b], header[a])
+            elif kind == "hist":
+                ax.hist([float(r[js[0]]) for r in sub], bins=rng.choice([8, 12, 20, 30]))
+                ctype = "bar"
+            else:
+                if kind == "scatter":
+                    kind = ctype = "line"
+                for j in js:
+                    ys = [float(r[j]) for r in sub]
+                    if kind == "area":
+                        ax.fill_between(xs, ys, alpha=0.4)
+                        ax.plot(xs, ys)
+                    elif kind == "step":
+                        ax.step(xs, ys, label=header[j])
+                    else:
+                        ax.plot(xs, ys, label=header[j], marker=rng.choice([None, None, "o", "."]))
+                ctype = "line"
+                if len(js) > 1 and rng.random() < 0.7:
+                    ax.legend(fontsize=8)
+                ax.set_xlabel("序号" if zh else "row")
+        if rng.random() < 0.85:
+            ax.set_title(title if not zh else title + " 图表")
+        if rng.random() < 0.4 and kind != "pie":
+            ax.grid(True)
+        fig.tight_layout()
+        tmp = base + ".tmp.png"
+        fig.savefig(tmp)
+        plt.close(fig)
+    from PIL import Image
+    im = Image.open(tmp).convert("RGB")
+    os.unlink(tmp)
+    c.ctype = ctype
+    c.lang = "zh" if zh else "en"
+    return save(im, base, rng, "matplotlib %s chart, style %s, %gx%g in at %d dpi%s" %
+                (ctype, style, w, h, dpi, ", Chinese labels" if zh else ""))
+
+
+def r_docshot(c, rng, base):
+    from PIL import Image
+    im = Image.open(c.src)
+    if min(im.size) < 120 or im.size[0] * im.size[1] < 60000:
+        return None, "too small (an icon or a button)"
+    im = im.convert("RGB")
+    how = "figure as shipped"
+    if rng.random() < 0.3:
+        s = rng.uniform(0.6, 1.5)
+        im = im.resize((int(im.size[0] * s), int(im.size[1] * s)))
+        how = "figure scaled %.2f" % s
+    return save(im, base, rng, how)
+
+
+def r_terminal(c, rng, base):
+    from PIL import Image, ImageDraw, ImageFont
+    files = [l.rstrip("\n") for l in open(c.src, encoding="utf-8")]
+    files = [f for f in files if f.startswith("/usr/") and "." in os.path.basename(f) or
+             f.startswith("/usr/bin/")][:200]
+    if len(files) < 5:
+        return None, "few files"
+    pkg = c.pkg
+    style = rng.choice(["dark", "light", "green", "blue"])
+    bg, fg = {"dark": ("#1d1f21", "#c5c8c6"), "light": ("#ffffff", "#202020"),
+              "green": ("#000000", "#33dd33"), "blue": ("#002b36", "#93a1a1")}[style]
+    fpath = font_for("en", rng, mono=True)
+    size = rng.choice([12, 13, 14, 15])
+    font = ImageFont.truetype(fpath, size)
+    cols = rng.choice([80, 100, 120])
+    rows = rng.choice([20, 24, 30, 40])
+    cw = ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength("M", font=font)
+    W, H = int(cols * cw) + 20, int(rows * size * 1.25) + 20
+    title = rng.random() < 0.7
+    th = 28 if title else 0
+    im = Image.new("RGB", (W, H + th), bg)
+    d = ImageDraw.Draw(im)
+    if title:
+        d.rectangle([0, 0, W, th], fill=rng.choice(["#3c3c3c", "#e0e0e0", "#2d2d2d"]))
+        for k, col in enumerate(["#ff5f56", "#ffbd2e", "#27c93f"]):
+            d.ellipse([10 + 20 * k, 8, 22 + 20 * k, 20], fill=col)
+        d.text((W // 2 - 60, 6), "user@debian: ~", fill="#aaaaaa", font=font)
+    lines = ["user@debian:~$ dpkg -L %s | head -%d" % (pkg, rows - 3)] + files[:rows - 3] + \
+        ["user@debian:~$ "]
+    if c.args["v"] == 1:
+        lines = ["$ ls -l /usr/share/doc/%s" % pkg] + \
+            ["-rw-r--r-- 1 root root %6d Jan %2d 2023 %s" % (rng.randint(100, 90000), rng.randint(1, 28),
+                                                             os.path.basename(f)) for f in files[:rows - 2]] + ["$ "]
+    y = th + 8
+    for l in lines:
+        d.text((10, y), l[:cols], fill=fg, font=font)
+        y += int(size * 1.25)
+    return save(im, base, rng, "terminal window drawn with PIL (%s, %s %dpx, %d cols)" %
+                (style, os.path.basename(fpath), size, cols), prefer="png")
+
+
+def r_svg(c, rng, base):
+    from PIL import Image
+    side = rng.choice([128, 256, 400, 512, 800])
+    with tempfile.TemporaryDirectory() as t:
+        out = os.path.join(t, "a.png")
+        r = run(["rsvg-convert", "-w", str(side), "-h", str(side), "--keep-aspect-ratio",
+                 "-o", out, c.src])
+        if r.returncode != 0 or not os.path.isfile(out):
+            return None, "rsvg-convert failed"
+        im = Image.open(out).convert("RGBA")
+    bgc = rng.choice(["white", "white", "#f0f0f0", "#202020", "#1b4f9c", "#f7e8c8"])
+    pad = rng.choice([0, 10, 40, 80])
+    canvas = Image.new("RGB", (im.size[0] + 2 * pad, im.size[1] + 2 * pad), bgc)
+    canvas.paste(im, (pad, pad), im)
+    return save(canvas, base, rng, "rsvg-convert %dpx on %s, margin %d" % (side, bgc, pad))
+
+
+WORDS_EN = ["OPEN SOURCE", "Welcome", "Free Software", "DEBIAN", "Summer Festival",
+            "Book Fair 2023", "Linux Conference", "GRAND OPENING", "Sale", "Hello World",
+            "Community Day", "Music Night", "Science Week", "Stop", "Exit", "Caution",
+            "The quick brown fox", "Typography", "ABCDEFG abcdefg 0123", "Coffee & Code"]
+WORDS_ZH = ["开源软件", "欢迎光临", "自由软件", "书展", "音乐节", "科学周", "社区日",
+            "春节快乐", "文化节", "出口", "注意安全", "中文字体 样张", "永和九年", "停车场"]
+
+
+def r_specimen(c, rng, base):
+    from PIL import Image, ImageDraw, ImageFont
+    zh = c.lang == "zh"
+    W = rng.choice([400, 600, 800, 1000, 1200])
+    H = int(W * rng.choice([0.5, 0.75, 1.0, 1.33, 1.5]))
+    mode = rng.choice(["solid", "gradient", "frame", "white"])
+    c1 = tuple(rng.randint(0, 255) for _ in range(3))
+    c2 = tuple(rng.randint(0, 255) for _ in range(3))
+    im = Image.new("RGB", (W, H), c1 if mode != "white" else (255, 255, 255))
+    d = ImageDraw.Draw(im)
+    if mode == "gradient":
+        for y in range(H):
+            t = y / H
+            d.line([0, y, W, y], fill=tuple(int(c1[k] * (1 - t) + c2[k] * t) for k in range(3)))
+    if mode == "frame":
+        d.rectangle([W // 20, H // 20, W - W // 20, H - H // 20], outline=c2, width=max(3, W // 80))
+    lum = sum(im.getpixel((W // 2, H // 2))) / 3
+    fg = (20, 20, 20) if lum > 128 else (250, 250, 250)
+    words = WORDS_ZH if zh else WORDS_EN
+    n = rng.choice([1, 1, 2, 3])
+    y = H // 6
+    lines = []
+    for i in range(n):
+        text = rng.choice(words)
+        size = int(H * rng.uniform(0.08, 0.22)) if i == 0 else int(H * rng.uniform(0.05, 0.1))
+        try:
+            font = ImageFont.truetype(c.src, size)
+        except OSError:
+            return None, "font not loadable"
+        tw = d.textlength(text, font=font)
+        if tw > W * 0.95:
+            size = int(size * W * 0.9 / tw)
+            font = ImageFont.truetype(c.src, max(8, size))
+            tw = d.textlength(text, font=font)
+        d.text(((W - tw) / 2, y), text, fill=fg, font=font)
+        y += int(size * 1.5)
+        lines.append(text)
+    c.lang = "zh" if zh else "en"
+    return save(im, base, rng, "%s lettering in %s on %s background, %dx%d: %s" % (
+        "Chinese" if zh else "Latin", os.path.basename(c.src), mode, W, H, " / ".join(lines)))
+
+
+_status = None
+
+
+def deps_of(pkg):
+    global _status
+    if _status is None:
+        _status = {}
+        txt = open("/var/lib/dpkg/status", encoding="utf-8", errors="replace").read()
+        for block in txt.split("\n\n"):
+            m = re.search(r"^Package: (\S+)", block, re.M)
+            dd = re.search(r"^Depends: (.+)", block, re.M)
+            if m:
+                _status[m.group(1)] = [re.split(r"[ (|:]", x.strip())[0]
+                                       for x in dd.group(1).split(",")] if dd else []
+    return _status.get(pkg, [])
+
+
+def r_graphviz(c, rng, base):
+    from PIL import Image
+    pkg = c.pkg
+    edges, seen, frontier = [], {pkg}, [pkg]
+    depth = rng.choice([1, 2, 2, 3])
+    for _ in range(depth):
+        nxt = []
+        for p in frontier:
+            for q in deps_of(p)[:rng.choice([3, 4, 6])]:
+                edges.append((p, q))
+                if q not in seen and len(seen) < 22:
+                    seen.add(q)
+                    nxt.append(q)
+        frontier = nxt
+    if len(edges) < 3:
+        return None, "few dependencies"
+    prog = rng.choice(["dot", "dot", "neato", "fdp", "circo", "twopi"])
+    shape = rng.choice(["box", "ellipse", "box", "record", "circle", "note", "component"])
+    rankdir = rng.choice(["TB", "LR"])
+    fill = rng.choice(["", "lightblue", "lightyellow", "#e0f0e0", "white"])
+    font = rng.choice(["DejaVu Sans", "Liberation Serif", "FreeSans", "WenQuanYi Micro Hei"])
+    dot = ['digraph g { rankdir=%s; bgcolor="%s"; node [shape=%s, fontname="%s"%s]; edge [color="%s"];' % (
+        rankdir, rng.choice(["white", "white", "#f8f8f8"]), shape, font,
+        ', style=filled, fillcolor="%s"' % fill if fill else "", rng.choice(["black", "#444444", "#3465a4"]))]
+    for a, b in edges:
+        lab = ' [label="依赖"]' if font.startswith("WenQuanYi") and rng.random() < 0.3 else ""
+        dot.append('"%s" -> "%s"%s;' % (a, b, lab))
+    dot.append("}")
+    dpi = rng.choice([60, 72, 96, 120])
+    with tempfile.TemporaryDirectory() as t:
+        out = os.path.join(t, "g.png")
+        r = run([prog, "-Tpng", "-Gdpi=%d" % dpi, "-o", out], input="\n".join(dot).encode())
+        if r.returncode != 0 or not os.path.isfile(out):
+            return None, "graphviz failed"
+        im = Image.open(out).convert("RGB")
+    if max(im.size) > 2400:
+        im = resize_long(im, 2400)
+    return save(im, base, rng, "graphviz %s of its Depends (depth %d, %d edges, %s nodes, %d dpi)" % (
+        prog, depth, len(edges), shape, dpi))
+
+
+def r_geometry(c, rng, base):
+    plt = mpl()
+    import math
+    fig, ax = plt.subplots(figsize=(rng.choice([4, 5, 6]),) * 2, dpi=rng.choice([72, 90, 110]))
+    ax.set_aspect("equal")
+    ax.axis("off")
+    pts = [(rng.uniform(0, 10), rng.uniform(0, 10)) for _ in range(rng.choice([3, 4, 5]))]
+    names = "ABCDEFGH"
+    col = rng.choice(["black", "#204a87", "#a40000"])
+    kind = c.args["v"]
+    if kind == 0:
+        ax.add_patch(plt.Polygon(pts[:3], fill=False, color=col, lw=1.5))
+    elif kind == 1:
+        r = rng.uniform(2, 4)
+        ax.add_patch(plt.Circle((5, 5), r, fill=False, color=col, lw=1.5))
+        pts = [(5 + r * math.cos(a), 5 + r * math.sin(a)) for a in
+               [rng.uniform(0, 6.28) for _ in range(3)]] + [(5, 5)]
+        ax.plot(*zip(*pts[:3], pts[0]), color=col)
+    elif kind == 2:
+        for i in range(len(pts) - 1):
+            ax.annotate("", xy=pts[i + 1], xytext=pts[i], arrowprops=dict(arrowstyle="->", color=col))
+    else:
+        ax.add_patch(plt.Rectangle((1, 1), rng.uniform(4, 8), rng.uniform(3, 7), fill=False, color=col))
+        ax.plot([1, 9], [1, 8], color=col, ls="--")
+    for i, p in enumerate(pts):
+        ax.plot(*p, "o", color=col, ms=3)
+        ax.text(p[0] + 0.2, p[1] + 0.2, names[i], fontsize=rng.choice([10, 12, 14]))
+    ax.set_xlim(-1, 11)
+    ax.set_ylim(-1, 11)
+    tmp = base + ".tmp.png"
+    fig.savefig(tmp, bbox_inches="tight")
+    plt.close(fig)
+    from PIL import Image
+    im = Image.open(tmp).convert("RGB")
+    os.unlink(tmp)
+    return save(im, base, rng, "geometry figure %d with matplotlib (points from the seed; the data file "
+                "only names the package of this draw)" % kind)
+
+
+RENDER = {"photo": r_photo, "pdfpage": r_pdfpage, "textpage": r_textpage, "table": r_table,
+          "chart": r_chart, "docshot": r_docshot, "terminal": r_terminal, "svg": r_svg,
+          "specimen": r_specimen, "graphviz": r_graphviz, "geometry": r_geometry}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="/work/corpus")
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--per-domain", type=int, default=330)
+    ap.add_argument("--manifest-copy")
+    ap.add_argument("--resplit", metavar="MANIFEST", help="recompute the split column only")
+    a = ap.parse_args()
+    if a.resplit:
+        resplit(a.resplit, a.seed)
+        return 0
+    holdout = os.environ.get("ODX_HOLDOUT") or os.path.join(shared_eval_dir(), "holdout-sources.tsv")
+    if not os.path.isfile(holdout):
+        sys.stderr.write("corpus: holdout list %s not found: cannot check sources\n" % holdout)
+        return 1
+    ex = Excluded(holdout)
+    if not os.environ.get("ODX_HOLDOUT") or os.environ.get("ODX_CORPUS_CHECKS", "1") == "1":
+        ex.add_dev(os.path.join(shared_eval_dir(), "dev", "manifest.tsv"))
+        ex.add_field()
+    rng = random.Random(a.seed)
+    cands = []
+    n_refused = 0
+    for c in enumerate_candidates(rng):
+        why = ex.why(c.src, c.page)
+        if why:
+            sys.stderr.write("corpus: refused: %s (%s source)\n" % (c.key().rstrip(), why))
+            n_refused += 1
+            continue
+        cands.append(c)
+    if a.list:
+        seen = set()
+        for c in cands:
+            k = c.key()
+            if k not in seen:
+                seen.add(k)
+                print(k)
+        sys.stderr.write("corpus: %d candidates, %d refused\n" % (len(cands), n_refused))
+        return 0
+    if os.path.realpath(a.out).startswith(os.path.realpath(ROOT) + os.sep):
+        sys.stderr.write("corpus: --out must be outside the source tree\n")
+        return 1
+    img_dir = os.path.join(a.out, "images")
+    os.makedirs(img_dir, exist_ok=True)
+    by_dom = {d: [c for c in cands if c.domain == d] for d in DOMAINS}
+    rows = []
+    for dom in DOMAINS:
+        lst = by_dom[dom]
+        rng.shuffle(lst)
+        # spread over sources: round-robin by package
+        byp = {}
+        for c in lst:
+            byp.setdefault(c.pkg, []).append(c)
+        order = []
+        while any(byp.values()):
+            for p in sorted(byp):
+                if byp[p]:
+                    order.append(byp[p].pop())
+        made = 0
+        for c in order:
+            if made >= a.per_domain:
+                break
+            ident = "%s%04d" % (dom[:2], made)
+            base = os.path.join(img_dir, ident)
+            crng = random.Random(hashlib.sha256((c.key() + repr(sorted(c.args.items())) +
+                                                 str(a.seed)).encode()).hexdigest())
+            try:
+                f, how = RENDER[c.how](c, crng, base)
+            except Exception as e:  # a bad source: say so, go on
+                f, how = None, "error %s" % e
+            if not f:
+                continue
+            made += 1
+            rows.append([os.path.basename(f), dom, c.ctype, c.lang, "-", "-",
+                         "%s:%s%s (%s)" % (c.pkg, c.src, " page %d" % c.page if c.page else "", how),
+                         "-", c.pkg, c.src, str(c.page or "-"), how])
+        sys.stderr.write("corpus: %s %d images\n" % (dom, made))
+    split = assign_splits([(r[8], r[1]) for r in rows], a.seed)
+    for r in rows:
+        r[7] = split[r[8]]
+    head = "file\tdomain\tchart_type\tlanguage\tdescription\tkey_text\tprovenance\tsplit\tpackage\tsource\tpage\trendered\n"
+    body = "".join("\t".join(r) + "\n" for r in rows)
+    for path in [os.path.join(a.out, "manifest.tsv")] + ([a.manifest_copy] if a.manifest_copy else []):
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(head + body)
+    sys.stderr.write("corpus: %d images in %s (%d candidates refused)\n" % (len(rows), a.out, n_refused))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -30,10 +30,14 @@ odx_status core_err(odx_err *err, odx_status code, const char *fmt, ...)
 odx_status core_err_errno(odx_err *err, odx_status code, const char *fmt, ...)
     CORE_PRINTF(3, 4);
 void core_err_clear(odx_err *err);
+/* A short name for a status ("index locked"); static (odx_status_str). */
+const char *core_status_str(odx_status s);
 
-/* Logging through the hook set by odx_log_set. */
+/* Logging through the hook set by core_log_set (odx_log_set): fn NULL
+ * restores the default printer (stderr, escaped, one line a message). */
 enum { CORE_LOG_ERROR = 0, CORE_LOG_WARN = 1, CORE_LOG_INFO = 2, CORE_LOG_DEBUG = 3 };
 void core_log(int level, const char *fmt, ...) CORE_PRINTF(2, 3);
+void core_log_set(odx_log_fn fn, void *user, int max_level);
 
 /* Growable byte buffer with a hard cap; data is always NUL-terminated.
  * A failed append (cap or allocation) sets overflow and leaves data as is. */

@@ -35,6 +35,21 @@ const char *odx_version(void)
     return ODX_VERSION;
 }
 
+const char *odx_status_str(odx_status s)
+{
+    return core_status_str(s);
+}
+
+void odx_log_set(odx_log_fn fn, void *user, int max_level)
+{
+    core_log_set(fn, user, max_level);
+}
+
+void odx_free(void *p)
+{
+    free(p);
+}
+
 odx_db_params odx_db_params_default(void)
 {
     odx_db_params p;
@@ -69,12 +84,7 @@ odx_status odx_search_params_set(odx_search_params *p, const char *key, const ch
 
 odx_context_params odx_context_params_default(void)
 {
-    odx_context_params p;
-    memset(&p, 0, sizeof p);
-    p.search = odx_search_params_default();
-    p.search.k = 5;
-    p.max_chars = 12000; /* about 3k tokens: fits a 4k window with a question */
-    return p;
+    return ret_context_params_default();
 }
 
 odx_caption_params odx_caption_params_default(void)
@@ -364,6 +374,26 @@ odx_status odx_search(odx_db *db, const char *query, const odx_search_params *p,
     if (!db || !out)
         return core_err(err, ODX_ERR_INVALID, "no database handle");
     return ret_search(db->s, query, p, out, err);
+}
+
+int odx_results_count(const odx_results *r)
+{
+    return ret_results_count(r);
+}
+
+const odx_result *odx_results_get(const odx_results *r, int i)
+{
+    return ret_results_get(r, i);
+}
+
+char *odx_results_json(const odx_results *r)
+{
+    return ret_results_json(r);
+}
+
+void odx_results_free(odx_results *r)
+{
+    ret_results_free(r);
 }
 
 odx_status odx_context(odx_db *db, const char *query, const odx_context_params *p,

@@ -105,17 +105,27 @@ static cJSON *json_block(int num, const odx_result *r, size_t text_budget)
     return o;
 }
 
+odx_context_params ret_context_params_default(void)
+{
+    odx_context_params p;
+    memset(&p, 0, sizeof p);
+    p.search = ret_search_params_default();
+    p.search.k = 5;
+    p.max_chars = 12000; /* about 3k tokens: fits a 4k window with a question */
+    return p;
+}
+
 odx_status ret_context(store *s, const char *query, const odx_context_params *pin,
                        char **out, odx_err *err)
 {
-    odx_context_params p = pin ? *pin : odx_context_params_default();
+    odx_context_params p = pin ? *pin : ret_context_params_default();
     if (p.max_chars < 200 || p.max_chars > 10000000)
         return core_err(err, ODX_ERR_INVALID, "max-chars must be between 200 and 10000000");
     odx_results *res = NULL;
     odx_status st = ret_search(s, query, &p.search, &res, err);
     if (st != ODX_OK)
         return st;
-    int n = odx_results_count(res);
+    int n = ret_results_count(res);
     size_t budget = (size_t)p.max_chars;
     core_buf b;
     core_buf_init(&b, budget * 2 + 4096);
@@ -129,7 +139,7 @@ odx_status ret_context(store *s, const char *query, const odx_context_params *pi
             if (used >= budget)
                 break;
             size_t share = (budget - used) / (size_t)(n - i);
-            cJSON *blk = json_block(i + 1, odx_results_get(res, i), share > 300 ? share - 300 : 0);
+            cJSON *blk = json_block(i + 1, ret_results_get(res, i), share > 300 ? share - 300 : 0);
             char *txt = cJSON_PrintUnformatted(blk);
             size_t bl = txt ? strlen(txt) : 0;
             free(txt);
@@ -142,7 +152,7 @@ odx_status ret_context(store *s, const char *query, const odx_context_params *pi
         }
         char *txt = cJSON_Print(o);
         cJSON_Delete(o);
-        odx_results_free(res);
+        ret_results_free(res);
         if (!txt)
             return core_err(err, ODX_ERR_NOMEM, "no memory");
         *out = txt;
@@ -161,7 +171,7 @@ odx_status ret_context(store *s, const char *query, const odx_context_params *pi
         size_t share = left / (size_t)(n - i);
         core_buf one;
         core_buf_init(&one, budget * 2 + 1024);
-        const odx_result *r = odx_results_get(res, i);
+        const odx_result *r = ret_results_get(res, i);
         md_block(&one, i + 1, r, share > 400 ? share - 400 : 0);
         if (b.len + one.len + tail > budget) {
             /* too long even without text: keep at least the header + caption */
@@ -176,7 +186,7 @@ odx_status ret_context(store *s, const char *query, const odx_context_params *pi
         core_buf_free(&one);
     }
     core_buf_puts(&b, CITE_EN "\n");
-    odx_results_free(res);
+    ret_results_free(res);
     if (b.overflow) {
         core_buf_free(&b);
         return core_err(err, ODX_ERR_NOMEM, "context block too large");

@@ -49,6 +49,14 @@ odx_search_params ret_search_params_default(void);
 
 odx_status ret_search(store *s, const char *query, const odx_search_params *p,
                       odx_results **out, odx_err *err);
+/* The results of ret_search (behind odx_results_*; same contracts). */
+int ret_results_count(const odx_results *r);
+const odx_result *ret_results_get(const odx_results *r, int i);
+char *ret_results_json(const odx_results *r);
+void ret_results_free(odx_results *r);
+
+/* k 5, 12000 characters (odx_context_params_default) */
+odx_context_params ret_context_params_default(void);
 
 odx_status ret_context(store *s, const char *query, const odx_context_params *p,
                        char **out, odx_err *err);

@@ -163,7 +163,7 @@ static void result_clear(odx_result *r)
     free((char *)r->explain);
 }
 
-void odx_results_free(odx_results *r)
+void ret_results_free(odx_results *r)
 {
     if (!r)
         return;
@@ -174,7 +174,7 @@ void odx_results_free(odx_results *r)
     free(r);
 }
 
-int odx_results_count(const odx_results *r) { return r ? r->n : 0; }
+int ret_results_count(const odx_results *r) { return r ? r->n : 0; }
 
 odx_search_params ret_search_params_default(void)
 {
@@ -186,7 +186,7 @@ odx_search_params ret_search_params_default(void)
     return p;
 }
 
-const odx_result *odx_results_get(const odx_results *r, int i)
+const odx_result *ret_results_get(const odx_results *r, int i)
 {
     return r && i >= 0 && i < r->n ? &r->items[i] : NULL;
 }
@@ -197,7 +197,7 @@ static void add_opt(cJSON *o, const char *k, const char *v)
         core_json_add_text(o, k, v);
 }
 
-char *odx_results_json(const odx_results *r)
+char *ret_results_json(const odx_results *r)
 {
     cJSON *a = cJSON_CreateArray();
     for (int i = 0; r && i < r->n; i++) {
@@ -860,7 +860,7 @@ done:
     free(x.cs.v);
     ret_query_free(&rq);
     if (st != ODX_OK) {
-        odx_results_free(res);
+        ret_results_free(res);
         return st;
     }
     *out = res;

@@ -22,7 +22,7 @@
  * long rather than fail a search. */
 #define STORE_BUSY_TIMEOUT_MS 10000
 #define STORE_READER_BUSY_TIMEOUT_MS 120000
-/* quick_check on open (store_check.c): where it costs little. SQLite's
+/* quick_check on open (store_db.c): where it costs little. SQLite's
  * quick_check reads every page once; up to these sizes that is a few
  * milliseconds for a reader and well under a second for an index run. */
 #define STORE_QUICK_CHECK_READER_BYTES (8LL << 20)
@@ -49,7 +49,7 @@
 #define STORE_MAX_LANG 7   /* store_hit.lang[8] */
 #define STORE_MAX_K 10000
 
-/* Cached prepared statements (SQL text in store_db.c). */
+/* Cached prepared statements (SQL text in store_sql.c). */
 enum store_stmt_id {
     ST_META_GET,
     ST_META_SET,
@@ -141,7 +141,7 @@ odx_status store_begin_locked(store *s, odx_err *err);
  * transaction open. */
 odx_status store_schema_init(store *s, odx_err *err);
 
-/* The cheap check on open (store_check.c); ODX_ERR_CORRUPT when failed. */
+/* The cheap check on open (store_db.c); ODX_ERR_CORRUPT when failed. */
 odx_status store_quick_check(store *s, odx_err *err);
 
 /* FTS5 tokenizer "odx" over emb_tokenize (store_fts.c). */

@@ -1,7 +1,7 @@
 /* store_check.c - `omnidex check`: is the index whole? SQLite's own
  * integrity check, the FTS5 index against its captions, the rows against
  * each other, and the FAISS file against the vectors table (the truth).
- * Also the cheap check store_open runs (quick_check within a budget). */
+ * (The cheap check store_open runs is in store_db.c.) */
 #include "storage_int.h"
 
 #include <faiss/c_api/IndexFlat_c.h>
@@ -326,49 +326,5 @@ done:
     free(path);
     if (rc == ODX_OK && out)
         *out = rep;
-    return rc;
-}
-
-/* ------------------------------------------------------ on open ---- */
-
-/* The cheap check on open: PRAGMA quick_check (structure of every page,
- * not index-vs-table agreement) where it costs little: databases up to
- * STORE_QUICK_CHECK_*_BYTES, and for a writer on a bigger one at most once
- * per STORE_QUICK_CHECK_EVERY_S (recorded in meta.quick_check_at).
- * s->mu need not be held: called from store_open before the store is
- * shared. */
-odx_status store_quick_check(store *s, odx_err *err)
-{
-    struct stat sb;
-    int64_t bytes = stat(s->db_path, &sb) == 0 ? (int64_t)sb.st_size : 0;
-    int64_t now = (int64_t)time(NULL), last = 0;
-    bool small = bytes <= (s->read_only ? STORE_QUICK_CHECK_READER_BYTES
-                                        : STORE_QUICK_CHECK_WRITER_BYTES);
-    if (!small) {
-        if (s->read_only)
-            return ODX_OK;
-        odx_status rc = store_meta_int(s, "quick_check_at", 0, &last, err);
-        if (rc != ODX_OK)
-            return rc;
-        if (now - last < STORE_QUICK_CHECK_EVERY_S)
-            return ODX_OK;
-    }
-    sqlite3_stmt *st = NULL;
-    odx_status rc = ODX_OK;
-    if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL) != SQLITE_OK)
-        return store_db_err(s, err, "running quick_check");
-    int r = sqlite3_step(st);
-    if (r == SQLITE_ROW) {
-        const char *m = (const char *)sqlite3_column_text(st, 0);
-        if (!m || strcmp(m, "ok") != 0)
-            rc = core_err(err, ODX_ERR_CORRUPT,
-                          "database '%s' is damaged (quick_check: %.200s): run 'omnidex check'",
-                          s->db_path, m ? m : "?");
-    } else {
-        rc = store_db_err(s, err, "running quick_check");
-    }
-    sqlite3_finalize(st);
-    if (rc == ODX_OK && !small)
-        rc = store_meta_set_int(s, "quick_check_at", now, err);
     return rc;
 }

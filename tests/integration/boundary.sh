@@ -3,8 +3,10 @@
 # The folders' boundaries, checked on the built archives (nm) and the
 # sources: only storage/ calls SQLite (no sqlite3_* symbol is undefined in
 # another folder's archive, no store_sqlite() call outside storage/ and
-# storage's own tests), and no folder's public header includes SQLite's,
-# FAISS's or Tesseract's headers (they are for *_int.h and .c files).
+# storage's own tests); no folder's public header includes SQLite's,
+# FAISS's or Tesseract's headers (they are for *_int.h and .c files);
+# only lib/ defines odx_* symbols; no two files (and no two folders) need
+# each other's symbols, directly or through others.
 set -u
 BUILD=${ODX_BUILD_DIR:?run through ctest (ODX_BUILD_DIR)}
 SRC=${ODX_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -47,6 +49,82 @@ for h in $(cd "$SRC" && ls core/*.h captioner/*.h embedder/*.h storage/*.h index
     fi
 done
 [ $fails -eq $n_before ] && ok "folder headers include no SQLite/FAISS/Tesseract header"
+
+# every odx_* symbol is defined in lib/ (the library behind omnidex.h)
+for a in $archives; do
+    folder=$(basename "$(dirname "$a")")
+    [ "$folder" = lib ] && continue
+    defs=$(nm --defined-only "$a" 2>/dev/null | awk '$2 ~ /^[TDBRCVW]$/ && $3 ~ /^odx_/ {print $3}' | sort -u | tr '\n' ' ')
+    if [ -n "$defs" ]; then
+        fail "$folder/$(basename "$a") defines public symbols: $defs"
+    else
+        ok "$folder/$(basename "$a"): no odx_* definition"
+    fi
+done
+
+# circles: a file that needs a symbol of a file that needs one of its own
+# (through any chain). Allowed: captioner/tfjs model.c <-> ops.c (tensor
+# allocation lives in model.c; left to the runtime's owner).
+command -v python3 >/dev/null || { echo "FAIL python3 missing"; exit 1; }
+cycles=$(python3 - $archives <<'EOF'
+import collections, subprocess, sys
+defs, need = {}, collections.defaultdict(set)
+for a in sys.argv[1:]:
+    folder = a.split('/')[-2]
+    out = subprocess.run(['nm', '-A', a], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        _, obj, rest = line.split(':', 2)
+        f = folder + '/' + obj[:-2]
+        p = rest.split()
+        if len(p) == 3 and p[1] in 'TDBRCVW':
+            defs[p[2]] = f
+        elif len(p) == 2 and p[0] == 'U':
+            need[f].add(p[1])
+g = collections.defaultdict(set)
+for f, syms in need.items():
+    for s in syms:
+        if s in defs and defs[s] != f:
+            g[f].add(defs[s])
+sys.setrecursionlimit(100000)
+def circles(g):
+    index, low, stack, on, n, found = {}, {}, [], set(), [0], []
+    def visit(v):
+        index[v] = low[v] = n[0]; n[0] += 1
+        stack.append(v); on.add(v)
+        for w in g.get(v, ()):
+            if w not in index:
+                visit(w); low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop(); on.discard(w); comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                found.append(sorted(comp))
+    for v in list(g):
+        if v not in index:
+            visit(v)
+    return found
+for c in circles(g):
+    if c != ['captioner/model.c', 'captioner/ops.c']:
+        print('files: ' + ' <-> '.join(c))
+fg = collections.defaultdict(set)
+for f, ts in g.items():
+    for t in ts:
+        if f.split('/')[0] != t.split('/')[0]:
+            fg[f.split('/')[0]].add(t.split('/')[0])
+for c in circles(fg):
+    print('folders: ' + ' <-> '.join(c))
+EOF
+)
+if [ -n "$cycles" ]; then
+    fail "circles (each needs a symbol of the next): $cycles"
+else
+    ok "no circle between files (allowed: captioner/tfjs model.c <-> ops.c)"
+fi
 
 echo "$fails failed"
 exit $((fails > 0))

@@ -67,12 +67,12 @@ int main(void)
     size_t n = stderr_bytes(out, sizeof out);
     CHECK_MSG(n == 0, "%zu bytes on stderr at the default log level: %s", n, out);
 
-    odx_log_set(hook, NULL, CORE_LOG_DEBUG);
+    core_log_set(hook, NULL, CORE_LOG_DEBUG);
     n = stderr_bytes(out, sizeof out);
     CHECK_MSG(n == 0, "%zu bytes on stderr with a log hook: %s", n, out);
     CHECK_MSG(strstr(seen, "leptonica: ") && strstr(seen, "boxClipToRectangle"),
               "debug log: '%s'", seen);
-    odx_log_set(NULL, NULL, CORE_LOG_INFO);
+    core_log_set(NULL, NULL, CORE_LOG_INFO);
     cap_ocr_free(o);
     return check_result("test_cap_noise");
 }

@@ -14,7 +14,7 @@ static void test_err(void)
     CHECK(e.code == ODX_ERR_IO);
     CHECK_STR(e.msg, "first 1");
     CHECK(core_err(NULL, ODX_ERR_DB, "ignored") == ODX_ERR_DB);
-    CHECK(strcmp(odx_status_str(ODX_ERR_LOCKED), "index locked") == 0);
+    CHECK(strcmp(core_status_str(ODX_ERR_LOCKED), "index locked") == 0);
 }
 
 static void test_buf(void)
@@ -144,7 +144,7 @@ static void test_log_escapes(void)
     fflush(stderr);
     int saved = dup(2);
     dup2(fileno(tmp), 2);
-    odx_log_set(NULL, NULL, 1);
+    core_log_set(NULL, NULL, 1);
     core_log(CORE_LOG_WARN, "OCR failed on '%s': %s", "x\033[31m\r.png", "bad\n");
     fflush(stderr);
     dup2(saved, 2);

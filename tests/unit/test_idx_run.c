@@ -155,7 +155,7 @@ static odx_status run_once(store *s, const odx_index_params *p, odx_index_stats 
     memset(err, 0, sizeof *err);
     odx_status rc = idx_run(s, g_db, &g_cap, roots, 1, p, st, err);
     if (rc != ODX_OK)
-        fprintf(stderr, "idx_run: %s (%s)\n", err->msg, odx_status_str(rc));
+        fprintf(stderr, "idx_run: %s (%s)\n", err->msg, core_status_str(rc));
     return rc;
 }
 

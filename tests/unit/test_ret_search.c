@@ -89,10 +89,10 @@ int main(void)
     p.explain = true;
     odx_results *res = NULL;
     CHECK(ret_search(s, "猫", &p, &res, &e) == ODX_OK);
-    int n = res ? odx_results_count(res) : 0;
+    int n = res ? ret_results_count(res) : 0;
     CHECK_MSG(n >= 2, "%d results", n);
     if (n >= 2) {
-        const odx_result *a = odx_results_get(res, 0), *b = odx_results_get(res, 1);
+        const odx_result *a = ret_results_get(res, 0), *b = ret_results_get(res, 1);
         CHECK_MSG(strcmp(a->path, "/p/zh.jpg") == 0, "first %s", a->path);
         CHECK_MSG(strcmp(b->path, "/p/en.jpg") == 0, "second %s", b->path);
         CHECK_MSG(coverage_of(a) > 0.99, "literal coverage %.2f", coverage_of(a));
@@ -100,20 +100,20 @@ int main(void)
                   "expansion-only coverage %.2f", coverage_of(b));
         CHECK(a->score > b->score);
     }
-    odx_results_free(res);
+    ret_results_free(res);
 
     /* and the other way round: the English word in the English caption */
     res = NULL;
     CHECK(ret_search(s, "cat", &p, &res, &e) == ODX_OK);
-    n = res ? odx_results_count(res) : 0;
+    n = res ? ret_results_count(res) : 0;
     CHECK(n >= 2);
     if (n >= 2) {
-        const odx_result *a = odx_results_get(res, 0), *b = odx_results_get(res, 1);
+        const odx_result *a = ret_results_get(res, 0), *b = ret_results_get(res, 1);
         CHECK_MSG(strcmp(a->path, "/p/en.jpg") == 0, "first %s", a->path);
         CHECK_MSG(coverage_of(a) > 0.99 && coverage_of(b) < 0.55, "coverage %.2f / %.2f",
                   coverage_of(a), coverage_of(b));
     }
-    odx_results_free(res);
+    ret_results_free(res);
 
     store_close(s);
     rmtree(dir);

@@ -400,7 +400,7 @@ int main(int argc, char **argv)
     g_fake = argv[1];
     snprintf(g_dir, sizeof g_dir, "/tmp/odx_rmt_%d", (int)getpid());
     mkdir(g_dir, 0755);
-    odx_log_set(NULL, NULL, 0);
+    core_log_set(NULL, NULL, 0);
     test_prompts_and_parse();
     test_config_file();
     test_plain_and_retries();

@@ -436,7 +436,7 @@ static void test_threads(const char *dir)
 
 int main(void)
 {
-    odx_log_set(log_fn, NULL, 3);
+    core_log_set(log_fn, NULL, 3);
     char tmpl[] = "/tmp/odx_store_faiss_XXXXXX";
     char *dir = mkdtemp(tmpl);
     CHECK(dir != NULL);

@@ -81,6 +81,16 @@ static int in_list(const char *list, const char *s)
     return 0;
 }
 
+/* Resident set size now, MB (/proc/self/statm; -1 elsewhere). */
+static double rss_mb(void)
+{
+    long pages = -1, res = -1;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f && fscanf(f, "%ld %ld", &pages, &res) != 2) res = -1;
+    if (f) fclose(f);
+    return res < 0 ? -1 : res * (double)sysconf(_SC_PAGESIZE) / (1 << 20);
+}
+
 static void print_profile(const cap_ppocr_state *s, int net, const char *name)
 {
     const char *names[48];
@@ -107,6 +117,7 @@ static int bench_images(const char *models, const char *dir, const char *only,
         return 1;
     }
     cap_ppocr_state_profile(ps, true);
+    double rss_load = rss_mb();
     char path[8192], line[8192];
     snprintf(path, sizeof path, "%s/manifest.tsv", dir);
     FILE *f = fopen(path, "r");
@@ -152,6 +163,7 @@ static int bench_images(const char *models, const char *dir, const char *only,
         double c1 = cpu_ms();
         if (st != ODX_OK) fprintf(stderr, "%s: ppocr: %s\n", fld[0], err.msg);
         cap_ppocr_lines_free(pl, nl);
+        double rss_pp = rss_mb();
         double det, cls, rec, total;
         cap_ppocr_state_times(ps, &det, &cls, &rec, &total);
         cap_desc *d = calloc(1, sizeof *d);
@@ -166,8 +178,9 @@ static int bench_images(const char *models, const char *dir, const char *only,
         sum[0] += det, sum[1] += cls, sum[2] += rec;
         printf("%s    {\"file\": \"%s\", \"domain\": \"%s\", \"size\": [%d,%d], \"lines\": %d, "
                "\"ppocr_cpu_ms\": %.0f, \"det_ms\": %.0f, \"cls_ms\": %.0f, \"rec_ms\": %.0f, "
-               "\"tesseract_cpu_ms\": %.0f}",
-               first ? "" : ",\n", fld[0], fld[1], im.w, im.h, nl, pms[n], det, cls, rec, tms[n]);
+               "\"tesseract_cpu_ms\": %.0f, \"rss_mb_after_ppocr\": %.0f, \"rss_mb_after_tesseract\": %.0f}",
+               first ? "" : ",\n", fld[0], fld[1], im.w, im.h, nl, pms[n], det, cls, rec, tms[n],
+               rss_pp, rss_mb());
         fflush(stdout);
         first = false;
         n++;
@@ -194,7 +207,8 @@ static int bench_images(const char *models, const char *dir, const char *only,
     print_profile(ps, 2, "rec");
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf(",\n  \"peak_rss_mb\": %.0f\n}\n", ru.ru_maxrss / 1024.0);
+    printf(",\n  \"rss_mb_after_load\": %.0f, \"peak_rss_mb\": %.0f\n}\n", rss_load,
+           ru.ru_maxrss / 1024.0);
     cap_ocr_free(tess);
     cap_ppocr_state_free(ps);
     cap_ppocr_free(pp);

@@ -27,6 +27,13 @@
  * its own compute (see the measurements in tfjs/README.md). */
 ODX_STATIC float cap_ppocr_rec_min_ratio = 1.0f;
 
+/* Most columns in one recogniser batch: the run's buffers grow with
+ * lines x width (6 page-wide lines at 1600 columns: 200 MB of buffers;
+ * at 3840 about 80 MB, wide lines 2 or 3 at a time). Off (always up to
+ * REC_BATCH lines) until its effect on the readings is measured on dev:
+ * a line's padding depends on its batch. */
+ODX_STATIC int cap_ppocr_rec_batch_cols = 1 << 30;
+
 struct cap_ppocr {
     tfj_model *det, *rec, *cls;
     char **keys; /* index 1..n_keys; 0 is blank, n_keys+1 is space */
@@ -610,6 +617,15 @@ typedef struct item {
     int order; /* reading order index */
 } item;
 
+/* Recogniser input width for a line (or batch) of this aspect ratio. */
+static int rec_width(float ratio)
+{
+    float mr = fmaxf(cap_ppocr_rec_min_ratio, ratio);
+    int W = (int)(REC_H * mr);
+    if (W > REC_MAX_W) W = REC_MAX_W;
+    return (W + 7) / 8 * 8;
+}
+
 static int cmp_ratio(const void *a, const void *b)
 {
     const item *x = *(item *const *)a, *y = *(item *const *)b;
@@ -784,13 +800,14 @@ odx_status cap_ppocr_read(cap_ppocr_state *s, const cap_image *im, const cap_ppo
     s->t_cls = (t2 - t1) * 1e3;
 
     /* recogniser: batches of similar aspect ratio, width by the widest */
-    for (int b0 = 0; b0 < n_items && st == ODX_OK; b0 += REC_BATCH) {
-        int bn = n_items - b0 < REC_BATCH ? n_items - b0 : REC_BATCH;
-        float mr = cap_ppocr_rec_min_ratio;
-        for (int j = 0; j < bn; j++) mr = fmaxf(mr, byr[b0 + j]->ratio);
-        int W = (int)(REC_H * mr);
-        if (W > REC_MAX_W) W = REC_MAX_W;
-        W = (W + 7) / 8 * 8;
+    for (int b0 = 0, bn = 0; b0 < n_items && st == ODX_OK; b0 += bn) {
+        /* sorted by ratio: the batch's last line is its widest */
+        int W = 0;
+        for (bn = 0; bn < REC_BATCH && b0 + bn < n_items; bn++) {
+            int w = rec_width(byr[b0 + bn]->ratio);
+            if (bn && w * (bn + 1) > cap_ppocr_rec_batch_cols) break;
+            W = w;
+        }
         size_t per = (size_t)3 * REC_H * W;
         float *rx = calloc(per * bn, sizeof(float));
         if (!rx) {
@@ -868,6 +885,10 @@ done:
     free(byr);
     free(bx);
     free(x);
+    /* the next image's sizes differ: an idle worker keeps no buffers */
+    tfj_state_release(s->det);
+    tfj_state_release(s->cls);
+    tfj_state_release(s->rec);
     s->t_total = (core_now() - t0) * 1e3;
     return st;
 }

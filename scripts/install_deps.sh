@@ -7,6 +7,7 @@ PKGS=(build-essential cmake pkg-config git ca-certificates
   libcjson-dev libcurl4-openssl-dev libexif-dev
   unicode-data bzip2 wordnet-base unicode-cldr-core
   curl npm jq sqlite3
+  libonnx-testdata  # ONNX's node tests: tests/unit/test_cap_onnx_node.c
   clang libclang-rt-14-dev libomp-dev)  # fuzz (libFuzzer) and TSan stages
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi

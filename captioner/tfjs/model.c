@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 /* ------------------------------------------------------------ tensors ---- */
@@ -31,15 +32,70 @@ static bool shape_count(int ndim, const int64_t *shape, int64_t *n)
 
 static _Thread_local tfj_pool *cur_pool;
 
-void tfj_pool_enter(tfj_pool *p) { cur_pool = p; }
+/* Pool-sized buffers (allocated inside a run, t->cap set) come straight
+ * from mmap and go back with munmap: through malloc, glibc's sliding mmap
+ * threshold moved them onto the heap after the first frees, and the heap
+ * kept every size the recogniser's varying line widths had asked for
+ * (resident set of one PP-OCR state grew 110 -> 630 MB over three dev
+ * pages). Sanitizer builds keep malloc so ASan still sees these buffers. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TFJ_BIG_MALLOC 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define TFJ_BIG_MALLOC 1
+#endif
+
+static void *big_alloc(size_t n)
+{
+#ifdef TFJ_BIG_MALLOC
+    return calloc(n, 1);
+#else
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p; /* zero pages */
+#endif
+}
+
+static void big_free(void *p, size_t n)
+{
+#ifdef TFJ_BIG_MALLOC
+    (void)n;
+    free(p);
+#else
+    if (p) munmap(p, n);
+#endif
+}
+
+void tfj_pool_enter(tfj_pool *p)
+{
+    p->run++;
+    cur_pool = p;
+}
+
+void tfj_pool_trim(tfj_pool *p)
+{
+    int k = 0;
+    for (int i = 0; i < p->n; i++) {
+        if (p->gen[i] == p->run) {
+            p->buf[k] = p->buf[i], p->cap[k] = p->cap[i], p->gen[k] = p->gen[i];
+            k++;
+        } else {
+            p->bytes -= p->cap[i];
+            big_free(p->buf[i], p->cap[i]);
+        }
+    }
+    p->n = k;
+}
 void tfj_pool_leave(void) { cur_pool = NULL; }
 
 void tfj_pool_free(tfj_pool *p)
 {
     if (!p) return;
-    for (int i = 0; i < p->n; i++) free(p->buf[i]);
+    for (int i = 0; i < p->n; i++) big_free(p->buf[i], p->cap[i]);
     free(p->buf);
     free(p->cap);
+    free(p->gen);
     memset(p, 0, sizeof *p);
 }
 
@@ -60,6 +116,7 @@ static void *pool_take(size_t need, size_t *cap)
     p->bytes -= p->cap[best];
     p->buf[best] = p->buf[p->n - 1];
     p->cap[best] = p->cap[p->n - 1];
+    p->gen[best] = p->gen[p->n - 1];
     p->n--;
     return b;
 }
@@ -77,9 +134,13 @@ static bool pool_give(void *b, size_t cap)
         size_t *nc = realloc(p->cap, (size_t)nm * sizeof *nc);
         if (!nc) return false;
         p->cap = nc;
+        unsigned *ng = realloc(p->gen, (size_t)nm * sizeof *ng);
+        if (!ng) return false;
+        p->gen = ng;
         p->max = nm;
     }
     p->buf[p->n] = b;
+    p->gen[p->n] = p->run;
     p->cap[p->n++] = cap;
     p->bytes += cap;
     return true;
@@ -110,7 +171,7 @@ static odx_status alloc_impl(tfj_tensor *t, tfj_dtype dt, int ndim, const int64_
         t->d.p = pool_take(need, &t->cap);
         if (t->d.p) {
             if (zero) memset(t->d.p, 0, need);
-        } else if ((t->d.p = zero ? calloc(need, 1) : malloc(need))) {
+        } else if ((t->d.p = big_alloc(need))) {
             t->cap = need;
         }
     } else {
@@ -136,7 +197,11 @@ odx_status tfj_tensor_alloc_nz(tfj_tensor *t, tfj_dtype dt, int ndim, const int6
 void tfj_tensor_release(tfj_tensor *t)
 {
     if (!t) return;
-    if (t->owned && !(t->cap && pool_give(t->d.p, t->cap))) free(t->d.p);
+    if (t->owned && t->cap) {
+        if (!pool_give(t->d.p, t->cap)) big_free(t->d.p, t->cap);
+    } else if (t->owned) {
+        free(t->d.p);
+    }
     memset(t, 0, sizeof *t);
 }
 

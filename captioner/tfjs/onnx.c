@@ -272,6 +272,16 @@ count:
                     who);
 }
 
+odx_status tfj_onnx_tensor_read(const uint8_t *data, size_t len, const char *name,
+                                tfj_tensor *out, odx_err *err)
+{
+    if (!out || (!data && len))
+        return core_err(err, ODX_ERR_INVALID, "tfj_onnx_tensor_read: bad arguments");
+    memset(out, 0, sizeof *out);
+    pb msg = {data, data + len};
+    return read_tensor(&msg, name ? name : "(memory)", out, err);
+}
+
 /* ------------------------------------------------------ attributes ---- */
 
 typedef struct oattr {
@@ -402,6 +412,13 @@ static odx_status node_attrs(const char *op, const char *who, const oattr *as, i
         } else if (pb_eq(nm, "axis")) {
             ox->axis = a->i;
             ox->has_axis = true;
+        } else if (pb_eq(nm, "start")) {
+            ox->shape_start = a->i;
+        } else if (pb_eq(nm, "end")) {
+            ox->shape_end = a->i;
+            ox->has_shape_end = true;
+        } else if (pb_eq(nm, "allowzero")) {
+            ox->allowzero = a->i != 0;
         } else if (pb_eq(nm, "keepdims")) {
             ox->keepdims = a->i != 0;
         } else if (pb_eq(nm, "count_include_pad")) {

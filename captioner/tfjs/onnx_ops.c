@@ -650,11 +650,36 @@ static odx_status pool(const tfj_node *nd, const tfj_tensor *x, tfj_tensor *out,
          "node '%s': pooling needs a 4-D input and a 2-D kernel", nd->name);
     int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
     int64_t KH = a->kernel[0], KW = a->kernel[1], sh = a->strides[0], sw = a->strides[1];
-    int64_t pt = a->pads[0], pl = a->pads[1], OH, OW;
-    NEED(out_dim(H, KH, sh, 1, pt, a->pads[2], &OH) && out_dim(W, KW, sw, 1, pl, a->pads[3], &OW),
+    int64_t pt = a->pads[0], pl = a->pads[1], OH, OW, dh = a->dil[0], dw = a->dil[1];
+    /* dilations (MaxPool opset 10+): taps dh/dw apart; found unread by
+     * ONNX's node test maxpool_2d_dilations (test_cap_onnx_node) */
+    NEED(dh >= 1 && dw >= 1 && (!avg || (dh == 1 && dw == 1)),
+         "node '%s': pooling dilations %lldx%lld", nd->name, (long long)dh, (long long)dw);
+    NEED(out_dim(H, KH, sh, dh, pt, a->pads[2], &OH) &&
+             out_dim(W, KW, sw, dw, pl, a->pads[3], &OW),
          "node '%s': pooling output would be empty", nd->name);
     int64_t shp[4] = {N, C, OH, OW};
     if ((st = tfj_tensor_alloc_nz(out, TFJ_F32, 4, shp, err))) return st;
+    if (dh != 1 || dw != 1) {
+        for (int64_t i = 0; i < N * C; i++) {
+            const float *xp = x->d.f + i * H * W;
+            float *yp = out->d.f + i * OH * OW;
+            for (int64_t oy = 0; oy < OH; oy++)
+                for (int64_t ox = 0; ox < OW; ox++) {
+                    float acc = -INFINITY;
+                    for (int64_t ky = 0; ky < KH; ky++) {
+                        int64_t yy = oy * sh - pt + ky * dh;
+                        if (yy < 0 || yy >= H) continue;
+                        for (int64_t kx = 0; kx < KW; kx++) {
+                            int64_t xx = ox * sw - pl + kx * dw;
+                            if (xx >= 0 && xx < W && xp[yy * W + xx] > acc) acc = xp[yy * W + xx];
+                        }
+                    }
+                    yp[oy * OW + ox] = acc;
+                }
+        }
+        return ODX_OK;
+    }
     for (int64_t i = 0; i < N * C; i++) {
         const float *xp = x->d.f + i * H * W;
         float *yp = out->d.f + i * OH * OW;
@@ -767,14 +792,21 @@ static odx_status op_identity(KARGS)
     return copy_as(&in[0], in[0].ndim, in[0].shape, out, err);
 }
 
+/* Shape, with opset 15's start/end (negative from the back, clamped):
+ * found ignored by ONNX's node tests shape_start_1 and others. */
 static odx_status op_shape(KARGS)
 {
-    UNUSED, (void)nd;
-    int64_t n = in[0].ndim;
+    UNUSED;
+    int64_t r = in[0].ndim, a = nd->ox->shape_start, b = nd->ox->has_shape_end ? nd->ox->shape_end : r;
+    if (a < 0) a += r;
+    if (b < 0) b += r;
+    a = a < 0 ? 0 : a > r ? r : a;
+    b = b < 0 ? 0 : b > r ? r : b;
+    int64_t n = b > a ? b - a : 0;
     odx_status st = tfj_tensor_alloc_nz(out, TFJ_I32, 1, &n, err);
     if (st != ODX_OK) return st;
-    for (int d = 0; d < in[0].ndim; d++)
-        out->d.i[d] = in[0].shape[d] > INT32_MAX ? INT32_MAX : (int32_t)in[0].shape[d];
+    for (int64_t d = 0; d < n; d++)
+        out->d.i[d] = in[0].shape[a + d] > INT32_MAX ? INT32_MAX : (int32_t)in[0].shape[a + d];
     return ODX_OK;
 }
 
@@ -815,7 +847,7 @@ static odx_status op_reshape(KARGS)
     if (st != ODX_OK) return st;
     int64_t known = 1;
     for (int i = 0; i < n; i++) {
-        if (shp[i] == 0) {
+        if (shp[i] == 0 && !nd->ox->allowzero) { /* allowzero (opset 14): 0 is a size */
             NEED(i < in[0].ndim, "node '%s': Reshape 0 beyond the input's rank", nd->name);
             shp[i] = in[0].shape[i];
         }
@@ -1293,4 +1325,9 @@ const tfj_opdef *tfj_onnx_op_find(const char *name)
     for (size_t i = 0; i < sizeof ONNX_OPS / sizeof ONNX_OPS[0]; i++)
         if (!strcmp(ONNX_OPS[i].name, name)) return &ONNX_OPS[i];
     return NULL;
+}
+
+const char *tfj_onnx_op_name(int i)
+{
+    return i >= 0 && (size_t)i < sizeof ONNX_OPS / sizeof ONNX_OPS[0] ? ONNX_OPS[i].name : NULL;
 }

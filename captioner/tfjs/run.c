@@ -309,6 +309,7 @@ done:
     free(tmp);
     free(lin);
     free(in);
+    tfj_pool_trim(&s->pool);
     tfj_pool_leave();
 #ifdef TFJ_HAVE_MXCSR
     _mm_setcsr(mxcsr);
@@ -340,4 +341,19 @@ void tfj_state_profile_reset(tfj_state *s)
 }
 
 int64_t tfj_state_last_macs(const tfj_state *s) { return s ? s->last_macs : 0; }
+
+size_t tfj_state_pool_bytes(const tfj_state *s)
+{
+    return s ? s->pool.bytes + s->cx.scratch_len * sizeof(float) : 0;
+}
+
+void tfj_state_release(tfj_state *s)
+{
+    if (!s) return;
+    if (s->vals) clear_values(s);
+    tfj_pool_free(&s->pool);
+    free(s->cx.scratch);
+    s->cx.scratch = NULL;
+    s->cx.scratch_len = 0;
+}
 const tfj_model *tfj_state_model(const tfj_state *s) { return s ? s->m : NULL; }

@@ -37,6 +37,9 @@ typedef struct tfj_onnx_attr {
     int keepdims;
     int count_include_pad;
     int to; /* Cast target (ONNX TensorProto data type) */
+    int64_t shape_start, shape_end; /* Shape (opset 15) */
+    bool has_shape_end;
+    bool allowzero; /* Reshape (opset 14) */
     float alpha, beta, eps;
     float fmin, fmax; /* Clip (opset < 11) */
     bool has_min, has_max;
@@ -55,11 +58,18 @@ typedef struct tfj_onnx_attr {
 typedef struct tfj_pool {
     void **buf;
     size_t *cap;
+    unsigned *gen; /* the run that gave the buffer back */
     int n, max;
     size_t bytes;
+    unsigned run;
 } tfj_pool;
-void tfj_pool_enter(tfj_pool *p);
+void tfj_pool_enter(tfj_pool *p); /* starts a run */
 void tfj_pool_leave(void);
+/* Frees the pooled buffers the current run did not give back: with inputs
+ * whose size changes from run to run (the recogniser's line widths), the
+ * pool would otherwise keep buffers of every size seen (up to
+ * TFJ_POOL_MAX_BYTES per state). What stays is what the last run used. */
+void tfj_pool_trim(tfj_pool *p);
 void tfj_pool_free(tfj_pool *p);
 
 /* Scratch shared by the kernels of one state (im2col rows). */
@@ -163,5 +173,7 @@ odx_status tfj_graph_finish(tfj_model *m, tfj_fuse_fn fuse_fn, odx_err *err);
 
 /* The ONNX op table (onnx_ops.c). NULL if op is unknown. */
 const tfj_opdef *tfj_onnx_op_find(const char *name);
+/* The i-th op of that table (NULL past its end): tests enumerate it. */
+const char *tfj_onnx_op_name(int i);
 
 #endif

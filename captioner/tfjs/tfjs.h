@@ -28,7 +28,7 @@ typedef struct tfj_tensor {
         void *p;
     } d;
     bool owned; /* data malloc'd for this tensor (else borrowed) */
-    size_t cap; /* bytes of a buffer from a run's pool (0: plain malloc) */
+    size_t cap; /* bytes of a buffer from a run's pool, mmap'd (0: plain malloc) */
 } tfj_tensor;
 
 /* Allocates data for dtype/shape (zeroed), checking TFJ_MAX_ELEMS.
@@ -63,6 +63,13 @@ odx_status tfj_model_load_onnx(const char *path, tfj_model **out, odx_err *err);
 odx_status tfj_model_load_onnx_mem(const uint8_t *data, size_t len, const char *name,
                                    tfj_model **out, odx_err *err);
 
+/* One serialised ONNX TensorProto (the input_N.pb / output_N.pb files of
+ * ONNX's node tests) into out (owned, tfj_tensor_release), with the
+ * loader's dtype rules (int64 held as int32 saturated, double and half as
+ * float). name is for messages. */
+odx_status tfj_onnx_tensor_read(const uint8_t *data, size_t len, const char *name,
+                                tfj_tensor *out, odx_err *err);
+
 /* Graph inputs (Placeholders) and outputs (signature order, or the "name:N"
  * list given at load). Names are borrowed from the model. */
 int tfj_model_n_inputs(const tfj_model *m);
@@ -94,6 +101,14 @@ int tfj_state_profile_get(const tfj_state *s, const char **names, double *ms,
 void tfj_state_profile_reset(tfj_state *s);
 /* Multiply-accumulates done by convolutions in the last run. */
 int64_t tfj_state_last_macs(const tfj_state *s);
+
+/* Bytes the state keeps between runs (buffer pool + kernel scratch), and
+ * giving them back with the last run's values (its outputs are invalid
+ * after tfj_state_release). A state run on
+ * inputs of changing size (PP-OCR) releases them after a job, so an idle
+ * worker does not hold its largest run's buffers. */
+size_t tfj_state_pool_bytes(const tfj_state *s);
+void tfj_state_release(tfj_state *s);
 
 /* IEEE half -> float (exposed for tests). */
 float tfj_half_to_float(uint16_t h);

@@ -6,9 +6,11 @@
  *                 [--target PX] [--only FILE,...] [--lang en,zh,...] [--verbose]
  *                 [--cols FILE=N ...] [--table-psm N] [--knee G] [--min-conf C]
  *                 [--reread-conf C] [--reread-max N] [--reread-px PX] [--invert-dark 0|1]
- *                 [--reader tesseract|ppocr|auto] [--models DIR]
+ *                 [--reader tesseract|ppocr|auto] [--models DIR] [--rec-batch-cols N]
  * --reader picks the text reader (auto: by domain, as the captioner does);
  * PP-OCR models from --models, else $OMNIDEX_MODELS, else ./models.
+ * --rec-batch-cols: most recogniser columns in one batch (huge: always 6
+ * lines, the batching before 2026-12-03).
  * --all also walks images without key text (photos), for the OCR-ran share.
  * Without --classify the manifest's domain is given to OCR (measures OCR
  * alone); with it, the captioner's own features + classifier decide (the
@@ -32,6 +34,7 @@ extern int cap_ocr_invert_dark;
 extern int cap_ocr_reread_max;
 extern float cap_ocr_reread_px;
 extern int cap_ocr_reader;
+extern int cap_ppocr_rec_batch_cols;
 
 static int cmp_dbl(const void *a, const void *b)
 {
@@ -126,6 +129,8 @@ int main(int argc, char **argv)
             reader_set = true;
         } else if (!strcmp(argv[i], "--models") && i + 1 < argc)
             models = argv[++i];
+        else if (!strcmp(argv[i], "--rec-batch-cols") && i + 1 < argc)
+            cap_ppocr_rec_batch_cols = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--knee") && i + 1 < argc)
             cap_ocr_knee = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--lang") && i + 1 < argc)

@@ -27,7 +27,8 @@ enum {
     EXIT_LOCKED = 4,      /* another index run holds the lock */
     EXIT_NOT_FOUND = 5,   /* show/caption: no such image */
     EXIT_INTERRUPTED = 6, /* stopped by SIGINT/SIGTERM (work so far kept) */
-    EXIT_DAMAGED = 7      /* the database is damaged (see 'omnidex check') */
+    EXIT_DAMAGED = 7,     /* the database is damaged (see 'omnidex check') */
+    EXIT_REMOTE = 8       /* ask: the LLM endpoint failed */
 };
 
 typedef struct global {
@@ -47,6 +48,7 @@ static int exit_for(odx_status st)
     case ODX_ERR_NOT_FOUND: return EXIT_NOT_FOUND;
     case ODX_ERR_INTERRUPTED: return EXIT_INTERRUPTED;
     case ODX_ERR_CORRUPT: return EXIT_DAMAGED;
+    case ODX_ERR_REMOTE: return EXIT_REMOTE;
     default: return EXIT_FATAL;
     }
 }
@@ -130,12 +132,23 @@ static void on_progress(const odx_progress *p, void *user)
 {
     progress_ui *ui = user;
     bool is_error = strcmp(p->event, "error") == 0;
+    bool vlm = strncmp(p->event, "vlm", 3) == 0;
     if (ui->json) {
         char *line = odx_progress_json(p);
         if (line)
             puts(line);
         odx_free(line);
         fflush(stdout);
+        return;
+    }
+    if (!strcmp(p->event, "vlm_error")) {
+        /* not a file error: the image is indexed, only its VLM caption waits */
+        if (ui->quiet)
+            return;
+        if (ui->tty)
+            fputs("\r\033[K", stderr);
+        fprintf(stderr, "omnidex: %s: no VLM caption (native captions kept, retried next run): %s\n",
+                esc(p->path ? p->path : "?"), esc(p->reason ? p->reason : "unknown error"));
         return;
     }
     if (is_error) {
@@ -147,7 +160,7 @@ static void on_progress(const odx_progress *p, void *user)
     }
     if (!ui->tty || ui->quiet)
         return;
-    bool final = strcmp(p->event, "done") == 0;
+    bool final = strcmp(p->event, "done") == 0 || strcmp(p->event, "vlm_done") == 0;
     if (!final && p->elapsed_s - ui->last < 0.1)
         return;
     ui->last = p->elapsed_s;
@@ -160,7 +173,7 @@ static void on_progress(const odx_progress *p, void *user)
         bar[i] = i < fill ? '#' : '.';
     bar[width] = 0;
     double eta = rate > 0 && p->total > p->done ? (double)(p->total - p->done) / rate : 0;
-    fprintf(stderr, "\r\033[K[%s] %lld/%lld  %.1f img/s  ETA %dm%02ds", bar,
+    fprintf(stderr, "\r\033[K%s[%s] %lld/%lld  %.1f img/s  ETA %dm%02ds", vlm ? "VLM " : "", bar,
             (long long)p->done, (long long)p->total, rate, (int)eta / 60, (int)eta % 60);
     if (final)
         fputc('\n', stderr);
@@ -192,6 +205,20 @@ static const char INDEX_HELP[] =
     "      --max-bytes N   refuse files larger than N bytes (default 268435456)\n"
     "      --wait[=SECONDS] wait for another running index to finish instead of\n"
     "                      failing (at most SECONDS, then exit 4; default: no limit)\n"
+    "      --vlm URL       also caption with a vision-language model at this\n"
+    "                      OpenAI-compatible endpoint (URL/chat/completions; e.g.\n"
+    "                      http://127.0.0.1:8080/v1), the prompt chosen by the native\n"
+    "                      domain; native captions are always kept. Default:\n"
+    "                      $OMNIDEX_VLM_URL, else 'vlm_url = URL' in DBDIR/config\n"
+    "      --vlm-model NAME  the model to ask ($OMNIDEX_VLM_MODEL, 'vlm_model');\n"
+    "                      $OMNIDEX_API_KEY ('api_key') is sent as a Bearer token\n"
+    "      --vlm-jobs N    VLM requests at a time (default 2)\n"
+    "      --vlm-timeout S seconds one VLM request may take (default 120)\n"
+    "      --vlm-max-side N  long side of the image sent; larger images are sent\n"
+    "                      as JPEG at this size (default 1280)\n"
+    "      --no-vlm        no VLM captions this run, whatever env/config say\n"
+    "                      A failed VLM call never fails the run: the image keeps\n"
+    "                      its native captions and is asked again next run.\n"
     "  -q, --quiet         print nothing but errors\n"
     "      --log-json      one JSON line per event on stdout (for log collectors),\n"
     "                      ending with a summary whose status is ok (exit 0),\n"
@@ -209,6 +236,9 @@ static const char REBUILD_HELP[] =
     "complete new index beside the old one and swap it in when done; searches\n"
     "answer from the old index until the swap.\n"
     "Takes the options of 'omnidex index' (workers, OCR, limits, --quiet, ...).\n"
+    "      --vlm-only      ask the VLM again for every image (after a prompt or\n"
+    "                      server change) and leave the native captions as they\n"
+    "                      are; the endpoint as for 'index --vlm'\n"
     "Exit: as for index.\n";
 
 static int cmd_index_common(const global *g, int argc, char **argv, bool rebuild)
@@ -223,8 +253,10 @@ static int cmd_index_common(const global *g, int argc, char **argv, bool rebuild
         {"exclude", 1, 0, 6},   {"hidden", 0, 0, 7},     {"no-follow", 0, 0, 8},
         {"max-pixels", 1, 0, 9}, {"max-bytes", 1, 0, 10}, {"wait", 2, 0, 11},
         {"quiet", 0, 0, 'q'},   {"log-json", 0, 0, 12},  {"help", 0, 0, 'h'},
-        {"fresh", 0, 0, 13},    {0, 0, 0, 0}};
-    bool fresh = false;
+        {"fresh", 0, 0, 13},    {"vlm", 1, 0, 20},       {"vlm-model", 1, 0, 21},
+        {"vlm-jobs", 1, 0, 22}, {"vlm-timeout", 1, 0, 23}, {"vlm-max-side", 1, 0, 24},
+        {"no-vlm", 0, 0, 25},   {"vlm-only", 0, 0, 26},  {0, 0, 0, 0}};
+    bool fresh = false, vlm_only = false;
     const char *name = rebuild ? "rebuild" : "index";
     int c;
     optind = 1;
@@ -279,6 +311,30 @@ static int cmd_index_common(const global *g, int argc, char **argv, bool rebuild
                 return usage_error(name, "--fresh is an option of rebuild%s", "");
             fresh = true;
             break;
+        case 20: p.vlm_url = optarg; break;
+        case 21: p.vlm_model = optarg; break;
+        case 22:
+            if (!parse_int(optarg, 1, 16, &p.vlm_jobs))
+                return usage_error(name, "bad --vlm-jobs '%s' (1..16)", optarg);
+            break;
+        case 23: {
+            char *end;
+            errno = 0;
+            p.vlm_timeout_s = strtod(optarg, &end);
+            if (errno || *end || end == optarg || !(p.vlm_timeout_s >= 1 && p.vlm_timeout_s <= 86400))
+                return usage_error(name, "bad --vlm-timeout seconds '%s' (1..86400)", optarg);
+            break;
+        }
+        case 24:
+            if (!parse_int(optarg, 64, 8192, &p.vlm_max_side))
+                return usage_error(name, "bad --vlm-max-side '%s' (64..8192)", optarg);
+            break;
+        case 25: p.no_vlm = true; break;
+        case 26:
+            if (!rebuild)
+                return usage_error(name, "--vlm-only is an option of rebuild%s", "");
+            vlm_only = true;
+            break;
         case 'h': fputs(rebuild ? REBUILD_HELP : INDEX_HELP, stdout); return EXIT_OK;
         default: return usage_error(name, "bad option%s", "");
         }
@@ -315,7 +371,10 @@ static int cmd_index_common(const global *g, int argc, char **argv, bool rebuild
         dp.wait_lock_s = p.wait_lock_s;
         dp.cancel = &g_cancel;
         st = odx_db_open(g->db, &dp, &db, &e);
-        if (st == ODX_OK && rebuild)
+        if (st == ODX_OK && rebuild && vlm_only) {
+            p.vlm_force = true;
+            st = odx_index(db, NULL, 0, &p, &s, &e);
+        } else if (st == ODX_OK && rebuild)
             st = odx_rebuild(db, &p, &s, &e);
         else if (st == ODX_OK)
             st = odx_index(db, (const char *const *)argv + optind, argc - optind, &p, &s, &e);
@@ -333,6 +392,10 @@ static int cmd_index_common(const global *g, int argc, char **argv, bool rebuild
                 (long long)s.n_new, (long long)s.n_changed, (long long)s.n_reused,
                 (long long)s.n_reembedded, (long long)s.n_removed, (long long)s.n_failed,
                 (long long)s.n_skipped, (long long)s.n_unchanged, s.elapsed_s);
+        if (s.n_vlm_captioned || s.n_vlm_failed || s.n_vlm_pending)
+            fprintf(stderr, "VLM: %lld captioned, %lld failed, %lld left for the next run\n",
+                    (long long)s.n_vlm_captioned, (long long)s.n_vlm_failed,
+                    (long long)s.n_vlm_pending);
     }
     if (st != ODX_OK)
         return fail(&e, st);
@@ -536,6 +599,197 @@ static int cmd_context(const global *g, int argc, char **argv)
     return st == ODX_OK ? EXIT_OK : fail_query("context", &e, st);
 }
 
+/* --------------------------------------------------------------- ask ---- */
+
+static const char ASK_HELP[] =
+    "Usage: omnidex ask [OPTIONS] QUESTION...\n"
+    "Answer a question from the index with an LLM: the hybrid search finds the\n"
+    "images, their context block (as 'omnidex context' prints it) goes with the\n"
+    "question to an OpenAI-compatible chat endpoint (URL/chat/completions) with a\n"
+    "system prompt asking for step-by-step reasoning and citations by image number.\n"
+    "The answer streams to the terminal; then the cited images are listed with\n"
+    "their paths. Filters may be written in the question (domain:chart ...).\n\n"
+    "      --llm URL       the endpoint (default: $OMNIDEX_LLM_URL, else\n"
+    "                      'llm_url = URL' in DBDIR/config), e.g. http://127.0.0.1:8080/v1\n"
+    "      --llm-model NAME  the model ($OMNIDEX_LLM_MODEL, 'llm_model');\n"
+    "                      $OMNIDEX_API_KEY ('api_key') is sent as a Bearer token\n"
+    "  -k N                images in the context (default 5)\n"
+    "      --max-chars N   budget of the context block (default 12000)\n"
+    "      --json          one JSON object: answer, citations (number, path),\n"
+    "                      the context sent, reasoning (no streaming)\n"
+    "      --no-think      hide the model's reasoning (reasoning_content or a\n"
+    "                      <think> block); otherwise it is shown dimmed on stderr\n"
+    "      --timeout S     longest silence of the endpoint (default 120)\n"
+    "      --max-tokens N  cap on the answer's tokens (default: the server's)\n"
+    "Exit: 0 ok, 2 usage or no endpoint/model configured, 3 no index yet or\n"
+    "      fatal error, 6 interrupted, 8 the endpoint failed (unreachable,\n"
+    "      timeout, HTTP error, malformed answer).\n";
+
+static char *json_path_bytes(const cJSON *o, const char *key);
+static const char *str_or(const char *a, const char *b);
+
+typedef struct ask_ui {
+    bool think, tty_err, in_reasoning, any;
+    char carry[8]; /* an incomplete UTF-8 sequence held for the next piece */
+    size_t n_carry;
+} ask_ui;
+
+/* Prints a piece of the answer (stdout) or of the reasoning (stderr,
+ * dimmed on a terminal), escaped like every untrusted text. A UTF-8
+ * sequence split across pieces is held until it is complete. */
+static void on_ask_piece(const char *piece, size_t len, bool reasoning, void *user)
+{
+    ask_ui *ui = user;
+    if (reasoning && !ui->think)
+        return;
+    char buf[4096 + 8];
+    size_t n = 0;
+    if (ui->n_carry && !reasoning) {
+        memcpy(buf, ui->carry, ui->n_carry);
+        n = ui->n_carry;
+        ui->n_carry = 0;
+    }
+    while (len > 0) {
+        size_t take = len < 4096 ? len : 4096;
+        memcpy(buf + n, piece, take);
+        n += take;
+        piece += take;
+        len -= take;
+        size_t keep = 0;
+        if (!reasoning && len == 0) {
+            /* hold a trailing incomplete sequence */
+            size_t i = n;
+            while (i > 0 && n - i < 4 && ((unsigned char)buf[i - 1] & 0xC0) == 0x80)
+                i--;
+            if (i > 0) {
+                unsigned char lead = (unsigned char)buf[i - 1];
+                size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+                if (need > 1 && n - (i - 1) < need)
+                    keep = n - (i - 1);
+            }
+        }
+        buf[n - keep] = 0;
+        char *t = odx_text_escape(buf, true);
+        if (reasoning) {
+            if (ui->tty_err && !ui->in_reasoning)
+                fputs("\033[2m", stderr);
+            ui->in_reasoning = true;
+            fputs(t ? t : "", stderr);
+            fflush(stderr);
+        } else {
+            if (ui->in_reasoning) {
+                fputs(ui->tty_err ? "\033[0m\n" : "\n", stderr);
+                ui->in_reasoning = false;
+            }
+            fputs(t ? t : "", stdout);
+            fflush(stdout);
+            ui->any = true;
+        }
+        odx_free(t);
+        memcpy(ui->carry, buf + n - keep, keep);
+        ui->n_carry = keep;
+        n = 0;
+    }
+}
+
+static int cmd_ask(const global *g, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"llm", 1, 0, 1},         {"llm-model", 1, 0, 2}, {"max-chars", 1, 0, 3},
+        {"json", 0, 0, 4},        {"no-think", 0, 0, 5},  {"timeout", 1, 0, 6},
+        {"max-tokens", 1, 0, 7},  {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+    odx_ask_params p = odx_ask_params_default();
+    ask_ui ui = {.think = true, .tty_err = isatty(2) != 0};
+    bool json = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            if (!parse_int(optarg, 1, 100, &p.context.search.k))
+                return usage_error("ask", "bad -k '%s' (1..100)", optarg);
+            break;
+        case 1: p.llm_url = optarg; break;
+        case 2: p.llm_model = optarg; break;
+        case 3:
+            if (!parse_int(optarg, 200, 10000000, &p.context.max_chars))
+                return usage_error("ask", "bad --max-chars '%s' (200..10000000)", optarg);
+            break;
+        case 4: json = true; break;
+        case 5: ui.think = false; break;
+        case 6: {
+            char *end;
+            errno = 0;
+            p.timeout_s = strtod(optarg, &end);
+            if (errno || *end || end == optarg || !(p.timeout_s >= 1 && p.timeout_s <= 86400))
+                return usage_error("ask", "bad --timeout seconds '%s' (1..86400)", optarg);
+            break;
+        }
+        case 7:
+            if (!parse_int(optarg, 1, 1000000, &p.max_tokens))
+                return usage_error("ask", "bad --max-tokens '%s'", optarg);
+            break;
+        case 'h': fputs(ASK_HELP, stdout); return EXIT_OK;
+        default: return usage_error("ask", "bad option%s", "");
+        }
+    }
+    if (optind >= argc)
+        return usage_error("ask", "no question given%s", "");
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    p.cancel = &g_cancel;
+    p.stream = !json;
+    char *q = join_args(argc, argv);
+    odx_err e = {0};
+    odx_db *db = NULL;
+    char *out = NULL;
+    odx_status st = open_db(g, true, &db, &e);
+    if (st == ODX_OK)
+        st = odx_ask(db, q, &p, json ? NULL : on_ask_piece, &ui, &out, &e);
+    if (ui.in_reasoning)
+        fputs(ui.tty_err ? "\033[0m\n" : "\n", stderr);
+    if (st == ODX_OK && json) {
+        cJSON *o = cJSON_Parse(out);
+        if (o && !ui.think)
+            cJSON_DeleteItemFromObject(o, "reasoning");
+        char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+        puts(s ? s : out);
+        free(s);
+        cJSON_Delete(o);
+    } else if (st == ODX_OK) {
+        if (ui.n_carry) {
+            char tail[8];
+            memcpy(tail, ui.carry, ui.n_carry);
+            tail[ui.n_carry] = 0;
+            fputs(esc_lines(tail), stdout);
+        }
+        cJSON *o = cJSON_Parse(out), *it;
+        cJSON *cites = cJSON_GetObjectItem(o, "citations");
+        printf("\n\n");
+        if (cJSON_GetArraySize(cites) > 0)
+            printf("Images cited:\n");
+        else
+            printf("No image cited.\n");
+        cJSON_ArrayForEach(it, cites) {
+            char *raw = json_path_bytes(it, "path");
+            printf("[%.0f] %s (%s)\n", cJSON_GetNumberValue(cJSON_GetObjectItem(it, "number")),
+                   esc(raw ? raw : "?"),
+                   esc(str_or(cJSON_GetStringValue(cJSON_GetObjectItem(it, "domain")), "?")));
+            free(raw);
+        }
+        cJSON_Delete(o);
+    }
+    odx_free(out);
+    odx_db_close(db);
+    free(q);
+    if (st == ODX_ERR_INVALID)
+        return usage_error("ask", "%s", e.msg);
+    return st == ODX_OK ? EXIT_OK : fail(&e, st);
+}
+
 /* ------------------------------------------------------- inspection ---- */
 
 /* Flags of the small commands (show, caption, stats, errors): each name in
@@ -687,6 +941,15 @@ static int print_desc_text(const char *json)
                                            100 * cJSON_GetNumberValue(cJSON_GetObjectItem(c, "share")));
         putchar('\n');
         print_captions(desc);
+    }
+    cJSON *vlm = cJSON_GetObjectItem(o, "vlm"), *vc;
+    cJSON_ArrayForEach(vc, vlm) {
+        const char *k = cJSON_GetStringValue(cJSON_GetObjectItem(vc, "kind"));
+        printf("vlm %s (%s, %s): %s\n", esc(str_or(k, "?")),
+               esc(str_or(cJSON_GetStringValue(cJSON_GetObjectItem(vc, "lang")), "?")),
+               esc(str_or(cJSON_GetStringValue(cJSON_GetObjectItem(vc, "model")), "?")),
+               esc_any(str_or(cJSON_GetStringValue(cJSON_GetObjectItem(vc, "text")), ""),
+                       k && !strcmp(k, "detailed")));
     }
     cJSON *copies = cJSON_GetObjectItem(o, "copies");
     if (cJSON_GetArraySize(copies) > 1) {
@@ -943,6 +1206,7 @@ static const command COMMANDS[] = {
     {"index", cmd_index, "caption + embed + store the images under folders (incremental)"},
     {"search", cmd_search, "ranked images for a text query (en/zh)"},
     {"context", cmd_context, "a Markdown/JSON context block for an LLM prompt"},
+    {"ask", cmd_ask, "answer a question with an LLM from the images' captions, citing them"},
     {"show", cmd_show, "everything stored for one image"},
     {"caption", cmd_caption, "describe one image file without indexing it"},
     {"stats", cmd_stats, "images, errors, vectors, index type, sizes"},
@@ -977,7 +1241,8 @@ static void main_help(FILE *f)
             "Exit codes: 0 ok; 1 some files failed to index; 2 usage error, bad query\n"
             "or bad path to index; 3 fatal error (no index yet, database unusable,\n"
             "I/O); 4 index lock held by another run; 5 show: image not in the index;\n"
-            "6 interrupted; 7 database damaged (see 'omnidex check').\n");
+            "6 interrupted; 7 database damaged (see 'omnidex check'); 8 ask: the LLM\n"
+            "endpoint failed.\n");
 }
 
 /* Tesseract asks libgomp for 4 threads per call, which is slower on every

@@ -156,6 +156,18 @@ typedef struct odx_index_params {
     bool recaption;           /* re-caption everything (rebuild) */
     double wait_lock_s;       /* with wait_lock: give up after this many
                                  seconds (ODX_ERR_LOCKED); 0: no limit */
+    /* Remote VLM captions (OpenAI-compatible endpoint). NULL vlm_url:
+     * $OMNIDEX_VLM_URL, else "vlm_url" in DBDIR/config, else none (the same
+     * for vlm_model: $OMNIDEX_VLM_MODEL / vlm_model, vlm_api_key:
+     * $OMNIDEX_API_KEY / api_key, and vlm_max_side, vlm_jobs). */
+    const char *vlm_url;      /* base URL, e.g. "http://127.0.0.1:8080/v1" */
+    const char *vlm_model;    /* required with a URL */
+    const char *vlm_api_key;  /* sent as a Bearer token; NULL: none */
+    int vlm_jobs;             /* requests at a time (default 2) */
+    double vlm_timeout_s;     /* per request (default 120) */
+    int vlm_max_side;         /* long side of the image sent (default 1280) */
+    bool vlm_force;           /* ask again for every image (rebuild --vlm) */
+    bool no_vlm;              /* no VLM pass, whatever env/config say */
 } odx_index_params;
 
 ODX_API odx_index_params odx_index_params_default(void);
@@ -164,6 +176,9 @@ typedef struct odx_index_stats {
     int64_t n_seen, n_new, n_changed, n_reused, n_removed, n_failed,
         n_skipped, n_unchanged, n_reembedded;
     double elapsed_s;
+    /* VLM pass: contents captioned, calls that failed, contents still
+     * without current VLM captions (retried by the next run) */
+    int64_t n_vlm_captioned, n_vlm_failed, n_vlm_pending;
 } odx_index_stats;
 
 /* Indexes the given roots (files or folders, recursively). n_roots == 0
@@ -255,6 +270,9 @@ typedef struct odx_result {
     const char *matched;   /* e.g. "caption, OCR text" */
     const char *explain;   /* with explain=true */
     int width, height;
+    const char *vlm_caption; /* detailed caption by a VLM (query's language
+                                first), or NULL */
+    const char *vlm_model;   /* the model that wrote it */
 } odx_result;
 
 typedef struct odx_results odx_results;
@@ -284,6 +302,40 @@ ODX_API odx_context_params odx_context_params_default(void);
 ODX_API odx_status odx_context(odx_db *db, const char *query,
                                const odx_context_params *p, char **out,
                                odx_err *err);
+
+/* --------------------------------------------------------------- ask ---- */
+
+typedef struct odx_ask_params {
+    odx_context_params context; /* retrieval and the block's budget (k 5) */
+    const char *llm_url;   /* NULL: $OMNIDEX_LLM_URL, else "llm_url" in DBDIR/config */
+    const char *llm_model; /* NULL: $OMNIDEX_LLM_MODEL, else "llm_model" */
+    const char *api_key;   /* NULL: $OMNIDEX_API_KEY, else "api_key"; may be none */
+    double timeout_s;      /* longest silence of the endpoint (default 120) */
+    int max_tokens;        /* 0: the server's default */
+    volatile int *cancel;  /* set non-zero to stop (ODX_ERR_INTERRUPTED) */
+    bool stream;           /* SSE (default true) */
+} odx_ask_params;
+
+ODX_API odx_ask_params odx_ask_params_default(void);
+
+/* A piece of the answer as it streams in; reasoning: of the model's
+ * reasoning (reasoning_content or a leading <think> block), not the answer.
+ * Called on the calling thread. */
+typedef void (*odx_ask_fn)(const char *piece, size_t len, bool reasoning, void *user);
+
+/* Answers a question from the index: hybrid search, the context block
+ * (odx_context), then a chat completion at llm_url/chat/completions with a
+ * system prompt asking for step-by-step reasoning from the captions and
+ * citations by image number. fn (may be NULL) gets the answer as it
+ * arrives. *json (freed with odx_free; may be NULL) is {"question",
+ * "answer", "reasoning" (when any), "citations": [{"number", "path",
+ * "image_id", "domain", "score"}] (the images cited as [N], in order of
+ * first citation), "context" (the block sent), "model", "finish_reason",
+ * "truncated"}. Errors: ODX_ERR_INVALID (no question, no endpoint or model
+ * configured), ODX_ERR_REMOTE (endpoint unreachable, timed out, HTTP error,
+ * malformed answer), search errors. */
+ODX_API odx_status odx_ask(odx_db *db, const char *question, const odx_ask_params *p,
+                           odx_ask_fn fn, void *user, char **json, odx_err *err);
 
 /* ------------------------------------------------------- inspection ---- */
 

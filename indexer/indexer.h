@@ -84,6 +84,24 @@ odx_status idx_lock_acquire_for(const char *db_dir, bool wait, double max_wait_s
                                 volatile int *cancel, int *fd_out, odx_err *err);
 void idx_lock_release(int fd); /* -1 is fine */
 
+/* The VLM pass (vlm.c), run by idx_run after the native pass when
+ * p->vlm_url is set: every content lacking VLM captions by p->vlm_model and
+ * the current prompt version of its domain (or all, p->vlm_force) is sent
+ * to p->vlm_url with p->vlm_jobs requests at a time; answers are stored as
+ * captions with source 'vlm' and the content is re-embedded from all its
+ * captions. Failed calls are counted (st->n_vlm_failed) and logged, and
+ * leave the content as it was; once the endpoint's circuit opens the rest
+ * is left for the next run (st->n_vlm_pending). Returns ODX_OK unless the
+ * store fails, the run is interrupted or the settings are wrong. */
+odx_status idx_vlm_pass(store *s, const odx_index_params *p, odx_index_stats *st,
+                        odx_err *err);
+
+/* The vectors of one content from its texts (all sources): "caption"
+ * (detailed + short), "tags", "text" (ocr + structure). *vec owns the
+ * floats vecs[] point into. */
+odx_status idx_make_vectors(const store_text *t, int n, float **vec, store_vec *vecs,
+                            int *n_vecs, odx_err *err);
+
 /* ------------------------------------------------ internals (tests) ---- */
 
 /* idx_run without the lock. remembered: the roots come from storage, so a

@@ -122,6 +122,18 @@ odx_status idx_rebuild_fresh(const char *db_dir, const cap_config *cap,
     if (rc != ODX_OK)
         goto done;
 
+    /* the settings file (VLM/LLM endpoints) moves with the index */
+    char *cfg_old = core_sprintf("%s/config", dir), *cfg_new = core_sprintf("%s/config", fresh);
+    uint8_t *cfg = NULL;
+    size_t cfg_len = 0;
+    if (cfg_old && cfg_new && core_read_file(cfg_old, 1 << 20, &cfg, &cfg_len, NULL) == ODX_OK)
+        rc = core_write_atomic(cfg_new, cfg, cfg_len, err);
+    free(cfg);
+    free(cfg_old);
+    free(cfg_new);
+    if (rc != ODX_OK)
+        goto done;
+
     bool exchanged = false;
     if ((rc = swap_dirs(fresh, dir, aside, &exchanged, err)) != ODX_OK)
         goto done;

@@ -163,7 +163,7 @@ static bool embed_kinds(const store_text *t, int n, const char *k1,
 /* The vectors of one content: "caption" (detailed + short, en + zh), "tags",
  * and "text" (OCR + structure) when the image has text. Shared by captioning
  * and re-embedding so both give the same vectors for the same captions. */
-ODX_STATIC odx_status idx_make_vectors(const store_text *t, int n, float **vec,
+odx_status idx_make_vectors(const store_text *t, int n, float **vec,
                                        store_vec *vecs, int *n_vecs,
                                        odx_err *err)
 {
@@ -1127,6 +1127,10 @@ odx_status idx_run(store *s, const char *db_dir, const cap_config *cap,
     if (rc != ODX_OK)
         return rc;
     rc = idx_pass(s, cap, roots, n_roots, false, p, st, err);
+    /* VLM captions once the native index is complete (indexer/vlm.c): an
+     * endpoint that fails costs them, never the native index or the run */
+    if (rc == ODX_OK && p->vlm_url && *p->vlm_url)
+        rc = idx_vlm_pass(s, p, st, err);
     idx_lock_release(fd);
     return rc;
 }

@@ -9,6 +9,8 @@
 #include "indexer.h"
 #include "retriever.h"
 #include "storage.h"
+#include "lib_int.h"
+#include "remote.h"
 
 #include <cjson/cJSON.h>
 #include <dlfcn.h>
@@ -29,6 +31,16 @@ struct odx_db {
     int lock_fd; /* writer: the index lock, held from before store_open */
     bool read_only;
 };
+
+const char *lib_db_dir(const odx_db *db)
+{
+    return db ? db->dir : NULL;
+}
+
+store *lib_db_store(odx_db *db)
+{
+    return db ? db->s : NULL;
+}
 
 const char *odx_version(void)
 {
@@ -68,6 +80,9 @@ odx_index_params odx_index_params_default(void)
     p.detect = true;
     p.prune = true;
     p.follow_symlinks = true;
+    p.vlm_jobs = 2;
+    p.vlm_timeout_s = 120;
+    p.vlm_max_side = 1280;
     return p;
 }
 
@@ -284,8 +299,47 @@ odx_status odx_index(odx_db *db, const char *const *roots, int n_roots,
                             "cannot index '%s': not an image omnidex reads (PNG or JPEG: "
                             ".png, .jpg, .jpeg, .jpe) and not a folder", r);
     }
-    cap_config cfg = cap_cfg_from(db, &p);
-    return idx_run(db->s, db->dir, &cfg, roots, n_roots, &p, stats ? stats : &local, err);
+    /* VLM settings: the caller's, else the environment's, else the
+     * database directory's config file (cron runs need no flags) */
+    char *own[5] = {0};
+    if (p.no_vlm) {
+        p.vlm_url = NULL;
+    } else {
+        const char *e;
+        if (!p.vlm_url)
+            p.vlm_url = (e = getenv("OMNIDEX_VLM_URL")) && *e ? e
+                                                            : (own[0] = rmt_config_file_get(db->dir, "vlm_url"));
+        if (!p.vlm_model)
+            p.vlm_model = (e = getenv("OMNIDEX_VLM_MODEL")) && *e
+                              ? e
+                              : (own[1] = rmt_config_file_get(db->dir, "vlm_model"));
+        if (!p.vlm_api_key)
+            p.vlm_api_key = (e = getenv("OMNIDEX_API_KEY")) && *e
+                                ? e
+                                : (own[2] = rmt_config_file_get(db->dir, "api_key"));
+        if ((own[3] = rmt_config_file_get(db->dir, "vlm_max_side")) &&
+            (!pin || pin->vlm_max_side == odx_index_params_default().vlm_max_side))
+            p.vlm_max_side = atoi(own[3]);
+        if ((own[4] = rmt_config_file_get(db->dir, "vlm_jobs")) &&
+            (!pin || pin->vlm_jobs == odx_index_params_default().vlm_jobs))
+            p.vlm_jobs = atoi(own[4]);
+    }
+    odx_status rc = ODX_OK;
+    if (p.vlm_url && *p.vlm_url && (!p.vlm_model || !*p.vlm_model))
+        rc = core_err(err, ODX_ERR_INVALID,
+                      "a VLM endpoint needs a model: give --vlm-model NAME, set "
+                      "OMNIDEX_VLM_MODEL, or put 'vlm_model = NAME' in %s/config", db->dir);
+    else if (p.vlm_url && *p.vlm_url && strncmp(p.vlm_url, "http://", 7) &&
+             strncmp(p.vlm_url, "https://", 8))
+        rc = core_err(err, ODX_ERR_INVALID, "VLM endpoint '%s' is not an http:// or https:// URL",
+                      p.vlm_url);
+    if (rc == ODX_OK) {
+        cap_config cfg = cap_cfg_from(db, &p);
+        rc = idx_run(db->s, db->dir, &cfg, roots, n_roots, &p, stats ? stats : &local, err);
+    }
+    for (int i = 0; i < 5; i++)
+        free(own[i]);
+    return rc;
 }
 
 odx_status odx_rebuild(odx_db *db, const odx_index_params *pin, odx_index_stats *stats,
@@ -359,7 +413,8 @@ char *odx_index_summary_json(odx_status st, const odx_index_stats *stats, const 
     } n[] = {{"seen", s->n_seen},       {"new", s->n_new},         {"changed", s->n_changed},
              {"reused", s->n_reused},   {"reembedded", s->n_reembedded},
              {"removed", s->n_removed}, {"failed", s->n_failed},   {"skipped", s->n_skipped},
-             {"unchanged", s->n_unchanged}};
+             {"unchanged", s->n_unchanged}, {"vlm_captioned", s->n_vlm_captioned},
+             {"vlm_failed", s->n_vlm_failed}, {"vlm_pending", s->n_vlm_pending}};
     for (size_t i = 0; i < sizeof n / sizeof *n; i++)
         cJSON_AddNumberToObject(o, n[i].k, (double)n[i].v);
     cJSON_AddNumberToObject(o, "elapsed_s", round(s->elapsed_s * 1000) / 1000);
@@ -486,6 +541,22 @@ odx_status odx_show_json(odx_db *db, const char *path, char **json, odx_err *err
         if (desc)
             cJSON_AddItemToObject(o, "description", desc);
     }
+    /* captions by a VLM, beside the native ones in "description" */
+    store_vlm_text *vt = NULL;
+    int n_vt = 0;
+    if (d.im.hash[0] && store_vlm_texts(db->s, d.im.hash, &vt, &n_vt, NULL) == ODX_OK && n_vt) {
+        cJSON *a = cJSON_AddArrayToObject(o, "vlm");
+        for (int i = 0; i < n_vt; i++) {
+            cJSON *c = cJSON_CreateObject();
+            cJSON_AddStringToObject(c, "kind", vt[i].kind);
+            cJSON_AddStringToObject(c, "lang", vt[i].lang);
+            core_json_add_text(c, "text", vt[i].text);
+            core_json_add_text(c, "model", vt[i].model ? vt[i].model : "");
+            core_json_add_text(c, "prompt", vt[i].prompt ? vt[i].prompt : "");
+            cJSON_AddItemToArray(a, c);
+        }
+    }
+    store_vlm_texts_free(vt, n_vt);
     /* other paths holding the same content */
     store_image *copies = NULL;
     int n_copies = 0;
@@ -551,6 +622,9 @@ odx_status odx_stats_json(odx_db *db, char **json, odx_err *err)
     cJSON_AddNumberToObject(o, "faiss_bytes", (double)s.faiss_bytes);
     cJSON_AddNumberToObject(o, "free_bytes", (double)s.free_bytes);
     cJSON_AddNumberToObject(o, "tombstones", (double)s.n_tombstones);
+    int64_t n_vlm = 0;
+    if (store_vlm_count(db->s, &n_vlm, NULL) == ODX_OK)
+        cJSON_AddNumberToObject(o, "vlm_contents", (double)n_vlm);
     cJSON_AddStringToObject(o, "engine", CAP_ENGINE_VERSION);
     cJSON_AddStringToObject(o, "embedder", emb_model_id());
     cJSON_AddNumberToObject(o, "dim", EMB_DIM);

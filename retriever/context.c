@@ -56,13 +56,28 @@ static void md_block(core_buf *b, int num, const odx_result *r, size_t text_budg
         core_buf_puts(b, "\n");
     }
     size_t used = 0;
-    if (r->structure && *r->structure && text_budget > 40) {
-        char *t = trim_text(r->structure, text_budget / 2 > 200 ? text_budget / 2 : text_budget);
+    /* a VLM's caption (store_vlm.c) is its own line: often the richer
+     * one, it shares the text budget with the structure and OCR text */
+    if (r->vlm_caption && *r->vlm_caption && text_budget > 40) {
+        char *t = trim_text(r->vlm_caption, text_budget / 2 > 200 ? text_budget / 2 : text_budget);
+        if (t && *t) {
+            core_buf_puts(b, "- VLM caption (");
+            put_safe(b, r->vlm_model ? r->vlm_model : "?", false);
+            core_buf_puts(b, "): ");
+            put_safe(b, t, true);
+            core_buf_puts(b, "\n");
+            used = strlen(t);
+        }
+        free(t);
+    }
+    if (r->structure && *r->structure && text_budget > used + 40) {
+        size_t left = text_budget - used;
+        char *t = trim_text(r->structure, left / 2 > 200 ? left / 2 : left);
         if (t) {
             core_buf_puts(b, "- structure:\n\n");
             put_safe(b, t, true);
             core_buf_puts(b, "\n\n");
-            used = strlen(t);
+            used += strlen(t);
             free(t);
         }
     }
@@ -87,6 +102,14 @@ static cJSON *json_block(int num, const odx_result *r, size_t text_budget)
     cJSON_AddNumberToObject(o, "score", (double)(int)(r->score * 1000 + 0.5) / 1000);
     if (r->detailed_caption)
         core_json_add_text(o, "caption", r->detailed_caption);
+    if (r->vlm_caption) {
+        char *t = trim_text(r->vlm_caption, text_budget / 2 > 200 ? text_budget / 2 : text_budget);
+        if (t && *t) {
+            core_json_add_text(o, "vlm_caption", t);
+            core_json_add_text(o, "vlm_model", r->vlm_model ? r->vlm_model : "");
+        }
+        free(t);
+    }
     size_t used = 0;
     if (r->structure && *r->structure) {
         char *t = trim_text(r->structure, text_budget / 2 > 200 ? text_budget / 2 : text_budget);

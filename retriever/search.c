@@ -161,6 +161,27 @@ static void result_clear(odx_result *r)
     free((char *)r->structure);
     free((char *)r->matched);
     free((char *)r->explain);
+    free((char *)r->vlm_caption);
+    free((char *)r->vlm_model);
+}
+
+/* The detailed caption a VLM wrote for a content, in the query's language
+ * when there is one (store_vlm.c); left NULL without. */
+static void vlm_pick(store *s, const char *hash, const char *lang, odx_result *r)
+{
+    store_vlm_text *v = NULL;
+    int n = 0, best = -1;
+    if (store_vlm_texts(s, hash, &v, &n, NULL) != ODX_OK)
+        return;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(v[i].kind, "detailed") &&
+            (best < 0 || (strcmp(v[best].lang, lang) != 0 && !strcmp(v[i].lang, lang))))
+            best = i;
+    if (best >= 0) {
+        r->vlm_caption = core_strdup(v[best].text);
+        r->vlm_model = core_strdup(v[best].model ? v[best].model : "");
+    }
+    store_vlm_texts_free(v, n);
 }
 
 void ret_results_free(odx_results *r)
@@ -212,6 +233,8 @@ char *ret_results_json(const odx_results *r)
         cJSON_AddNumberToObject(o, "height", x->height);
         add_opt(o, "caption", x->short_caption);
         add_opt(o, "detailed", x->detailed_caption);
+        add_opt(o, "vlm_caption", x->vlm_caption);
+        add_opt(o, "vlm_model", x->vlm_model);
         if (x->tags) {
             cJSON *t = cJSON_AddArrayToObject(o, "tags");
             const char *p = x->tags;
@@ -685,6 +708,7 @@ static odx_status build_results(search_ctx *x, odx_results *res, int k, odx_err 
             r->tags = core_strdup(text_of(t, n_t, "tags", lang));
             r->ocr_text = core_strdup(text_of(t, n_t, "ocr", NULL));
             r->structure = core_strdup(text_of(t, n_t, "structure", NULL));
+            vlm_pick(x->s, c->hash, lang, r);
             char matched[96];
             core_buf ex;
             core_buf_init(&ex, 4096);

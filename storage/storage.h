@@ -8,7 +8,7 @@
 
 #include "core.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 typedef struct store store;
 
@@ -272,5 +272,41 @@ typedef struct store_stats {
     int64_t free_bytes, n_tombstones; /* waste compaction gives back */
 } store_stats;
 odx_status store_get_stats(store *s, store_stats *st, odx_err *err);
+
+/* ------------------------------------------------------- VLM captions ---- */
+/* Captions from a remote vision-language model (store_vlm.c): caption rows
+ * with source 'vlm' plus the model and prompt version that made them. They
+ * sit beside the native ones (never replacing them), in the FTS index like
+ * them, and are dropped with the content's other captions when the native
+ * engine re-captions it (store_content_put), to be asked for again. */
+
+/* One content for the VLM pass: its shortest path among the images that
+ * hold it, its native domain and size, and the model/prompt of its VLM
+ * captions ("" when it has none). */
+typedef struct store_vlm_item {
+    char hash[65];
+    char domain[16];
+    char format[8];
+    int width, height;
+    char *path;
+    char model[128], prompt[64];
+    bool has_vlm;
+} store_vlm_item;
+/* Every content held by an ok image. Free with store_vlm_todo_free. */
+odx_status store_vlm_list(store *s, store_vlm_item **out, int *n, odx_err *err);
+void store_vlm_todo_free(store_vlm_item *v, int n);
+/* Replaces the VLM captions of a content (inside the writer's batch, or a
+ * batch of its own). Content that is gone meanwhile is left alone. */
+odx_status store_vlm_put(store *s, const char *hash, const char *model, const char *prompt,
+                         const store_text *t, int n, odx_err *err);
+typedef struct store_vlm_text {
+    char *kind, *lang, *text, *model, *prompt;
+} store_vlm_text;
+/* The VLM captions of a content, in the order written. */
+odx_status store_vlm_texts(store *s, const char *hash, store_vlm_text **out, int *n,
+                           odx_err *err);
+void store_vlm_texts_free(store_vlm_text *v, int n);
+/* Contents that have VLM captions. */
+odx_status store_vlm_count(store *s, int64_t *n_content, odx_err *err);
 
 #endif

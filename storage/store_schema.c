@@ -56,8 +56,15 @@ static const char SCHEMA_V1[] =
     "CREATE TABLE tombstones(id INTEGER NOT NULL, gen INTEGER NOT NULL);"
     "CREATE INDEX tombstones_gen ON tombstones(gen);";
 
+/* Version 2: VLM captions (store_vlm.c) record the model and the prompt
+ * version that made them; native rows leave both NULL. */
+static const char SCHEMA_V2[] =
+    "ALTER TABLE captions ADD COLUMN model TEXT;"
+    "ALTER TABLE captions ADD COLUMN prompt TEXT;"
+    "CREATE INDEX captions_source ON captions(source, hash);";
+
 /* migrations[v] takes a database from version v to v + 1. */
-static const char *const migrations[] = {SCHEMA_V1};
+static const char *const migrations[] = {SCHEMA_V1, SCHEMA_V2};
 
 static odx_status schema_version(store *s, int64_t *ver, odx_err *err)
 {

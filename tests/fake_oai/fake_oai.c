@@ -155,6 +155,7 @@ typedef struct req {
     char image_sha[65];
     char word[16];
     char prompt_head[80];
+    const char *mime;        /* of the image sent: "png", "jpeg" or "-" */
     const char *user_text;   /* borrowed from the parsed body */
     bool has_system;
     char bad[200];
@@ -207,9 +208,9 @@ static bool check_request(cJSON *o, req *r)
                 const char *png = "data:image/png;base64,", *jpg = "data:image/jpeg;base64,";
                 const char *b64 = NULL;
                 if (url && !strncmp(url, png, strlen(png)))
-                    b64 = url + strlen(png);
+                    b64 = url + strlen(png), r->mime = "png";
                 else if (url && !strncmp(url, jpg, strlen(jpg)))
-                    b64 = url + strlen(jpg);
+                    b64 = url + strlen(jpg), r->mime = "jpeg";
                 size_t n = 0;
                 unsigned char *img = b64 ? b64dec(b64, &n) : NULL;
                 bool magic = img && n > 8 &&
@@ -469,9 +470,9 @@ static void handle(int fd)
     } else {
         bool ctx = r.user_text && strstr(r.user_text, "### [1]");
         logf_("chat n=%d action=%s model=%s stream=%d system=%d image=%s word=%s ctx=%d "
-              "prompt=%s",
+              "mime=%s prompt=%s",
               r.no, r.action, r.model, r.stream, r.has_system, r.image_sha[0] ? r.image_sha : "-",
-              r.word[0] ? r.word : "-", ctx, r.prompt_head);
+              r.word[0] ? r.word : "-", ctx, r.mime ? r.mime : "-", r.prompt_head);
         const char *a = r.action;
         if (!strcmp(a, "500")) {
             reply_error(fd, 500, NULL, "fake internal error");

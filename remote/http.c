@@ -153,7 +153,8 @@ static void breaker_report(rmt_client *c, bool success)
  * the cap on the content. */
 typedef struct answer {
     core_buf content, reasoning;
-    int think;          /* 0 undecided (start of the content), 1 inside <think>, 2 after */
+    int think;          /* 0 undecided (start of the content), 1 inside <think>,
+                           3 just after it (white space skipped), 2 content */
     core_buf pending;   /* bytes held back while a tag may be split */
     bool truncated;
     size_t max;
@@ -180,24 +181,43 @@ static void answer_free(answer *a)
     core_buf_free(&a->pending);
 }
 
+/* Drops an incomplete UTF-8 sequence at the end of b (after a cut). */
+static void trim_utf8_tail(core_buf *b)
+{
+    size_t i = b->len, back = 0;
+    while (i > 0 && back < 4 && ((unsigned char)b->data[i - 1] & 0xC0) == 0x80)
+        i--, back++;
+    if (i == 0)
+        return;
+    unsigned char lead = (unsigned char)b->data[i - 1];
+    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    if (need > 1 && b->len - (i - 1) < need) {
+        b->len = i - 1;
+        b->data[b->len] = 0;
+    }
+}
+
 static void emit(answer *a, const char *s, size_t n, bool reasoning)
 {
     if (!n)
         return;
     core_buf *b = reasoning ? &a->reasoning : &a->content;
+    bool cut = false;
     if (b->len + n > a->max) {
         n = b->len < a->max ? a->max - b->len : 0;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--; /* cut on a UTF-8 boundary */
-        a->truncated = true;
+        a->truncated = cut = true;
     }
-    if (!n)
-        return;
-    core_buf_append(b, s, n);
-    if (a->fn) {
-        a->fn(a->user, s, n, reasoning);
-        a->emitted = true;
+    if (n) {
+        core_buf_append(b, s, n);
+        if (a->fn) {
+            a->fn(a->user, s, n, reasoning);
+            a->emitted = true;
+        }
     }
+    /* the cut is on the whole text, so it does not depend on how the
+     * answer was split into pieces */
+    if (cut)
+        trim_utf8_tail(b);
 }
 
 static const char OPEN_TAG[] = "<think>", CLOSE_TAG[] = "</think>";
@@ -218,7 +238,7 @@ static void answer_content(answer *a, const char *s, size_t n)
             size_t rest = len - ws, tl = sizeof OPEN_TAG - 1;
             if (rest < tl && memcmp(p + ws, OPEN_TAG, rest) == 0)
                 return; /* could still become <think> */
-            if (memcmp(p + ws, OPEN_TAG, tl) == 0) {
+            if (rest >= tl && memcmp(p + ws, OPEN_TAG, tl) == 0) {
                 a->think = 1;
                 used = ws + tl;
             } else {
@@ -229,10 +249,7 @@ static void answer_content(answer *a, const char *s, size_t n)
             if (e) {
                 emit(a, p, (size_t)(e - p), true);
                 used = (size_t)(e - p) + sizeof CLOSE_TAG - 1;
-                /* the white space after the block is not content */
-                while (used < len && (p[used] == '\n' || p[used] == ' ' || p[used] == '\r'))
-                    used++;
-                a->think = 2;
+                a->think = 3;
             } else {
                 size_t keep = sizeof CLOSE_TAG - 2, out = len > keep ? len - keep : 0;
                 while (out > 0 && ((unsigned char)p[out] & 0xC0) == 0x80)
@@ -242,6 +259,14 @@ static void answer_content(answer *a, const char *s, size_t n)
                 if (!used)
                     return;
             }
+        } else if (a->think == 3) {
+            /* the white space after the block is not content (it may come
+             * in later pieces) */
+            while (used < len && (p[used] == '\n' || p[used] == ' ' || p[used] == '\r' ||
+                                  p[used] == '\t'))
+                used++;
+            if (used < len)
+                a->think = 2;
         } else {
             emit(a, p, len, false);
             used = len;
@@ -250,7 +275,7 @@ static void answer_content(answer *a, const char *s, size_t n)
         memmove(a->pending.data, a->pending.data + used, len - used);
         a->pending.len = len - used;
         a->pending.data[a->pending.len] = 0;
-        if (a->think == 2 && a->pending.len == 0)
+        if (a->pending.len == 0)
             return;
         if (used == 0 && a->think != 2)
             return;
@@ -685,3 +710,39 @@ odx_status rmt_chat(rmt_client *c, const rmt_chat_req *req, rmt_piece_fn fn, voi
     free(body);
     return st;
 }
+
+#ifdef ODX_TESTING
+/* The stream parser alone, for tests and fuzzing: body fed to the transfer
+ * callback in pieces of `piece` bytes, as libcurl would. */
+char *rmt_sse_parse(const char *body, size_t len, size_t piece, size_t max, char **reasoning)
+{
+    rmt_client c;
+    memset(&c, 0, sizeof c);
+    c.cfg = rmt_config_default();
+    answer a;
+    answer_init(&a, max, NULL, NULL);
+    xfer x;
+    memset(&x, 0, sizeof x);
+    x.c = &c;
+    x.stream = true;
+    x.a = &a;
+    core_buf_init(&x.body, 1u << 20);
+    if (piece == 0)
+        piece = 1;
+    for (size_t i = 0; i < len; i += piece) {
+        size_t n = len - i < piece ? len - i : piece;
+        if (on_body((char *)body + i, 1, n, &x) != n)
+            break;
+    }
+    if (x.body.len && !x.over)
+        sse_line(&x, x.body.data, x.body.len);
+    answer_finish(&a);
+    core_buf_free(&x.body);
+    char *content = core_buf_steal(&a.content);
+    if (!content)
+        content = core_strdup("");
+    *reasoning = a.reasoning.len ? core_buf_steal(&a.reasoning) : NULL;
+    answer_free(&a);
+    return content;
+}
+#endif

@@ -75,6 +75,13 @@ typedef void (*rmt_piece_fn)(void *user, const char *piece, size_t len, bool rea
 odx_status rmt_chat(rmt_client *c, const rmt_chat_req *req, rmt_piece_fn fn, void *user,
                     rmt_chat_resp *out, odx_err *err);
 
+#ifdef ODX_TESTING
+/* Tests and fuzzing only: the SSE stream parser on a whole body fed in
+ * pieces of `piece` bytes; returns the content (malloc'd, "" if none) and
+ * the reasoning in *reasoning (NULL if none), both cut at max bytes. */
+char *rmt_sse_parse(const char *body, size_t len, size_t piece, size_t max, char **reasoning);
+#endif
+
 /* ------------------------------------------------------------- VLM ---- */
 
 /* Prompt table (remote/vlm_prompts.txt, compiled in): one prompt per

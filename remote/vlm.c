@@ -182,7 +182,12 @@ static int section_of(const char *line, size_t n, const char **rest)
  * tags lose list marks. */
 static char *clean_text(const char *s, size_t n, size_t max, bool tags)
 {
-    char *t = trimmed(s, n);
+    char *raw = trimmed(s, n);
+    if (!raw)
+        return NULL;
+    /* a server may send any bytes: stored text is UTF-8 */
+    char *t = core_utf8_sanitize(raw, strlen(raw));
+    free(raw);
     if (!t)
         return NULL;
     size_t len = strlen(t);

@@ -295,6 +295,46 @@ static void h_context(odx_db *db, out *o, const srv_req *a)
     out_odx(o, p.json ? CT_JSON : "text/markdown; charset=utf-8", res);
 }
 
+/* /ask?q=QUESTION[&k=N][&max_chars=N][filters]: the answer of the LLM
+ * configured for the index (odx_ask; $OMNIDEX_LLM_URL/_MODEL or the
+ * database directory's config file, as for `omnidex ask`) as JSON: answer,
+ * citations, context. Not streamed; it holds a request thread while the
+ * model answers (bounded by the endpoint's silence timeout). An endpoint
+ * that fails is a 502, none configured a 503. */
+static void h_ask(odx_db *db, out *o, const srv_req *a)
+{
+    const char *q = need_q(o, a);
+    if (!q)
+        return;
+    odx_ask_params p = odx_ask_params_default();
+    char msg[512];
+    if (!parse_search(a, &p.context.search, msg, sizeof msg)) {
+        out_error(o, 400, "bad_request", msg);
+        return;
+    }
+    const char *v;
+    long n;
+    if ((v = srv_req_arg(a, "max_chars"))) {
+        if (!srv_parse_long(v, 200, 1000000, &n)) {
+            out_error(o, 400, "bad_request", "max_chars must be an integer from 200 to 1000000");
+            return;
+        }
+        p.context.max_chars = (int)n;
+    }
+    p.stream = false;
+    odx_err e = {0};
+    char *json = NULL;
+    odx_status st = odx_ask(db, q, &p, NULL, NULL, &json, &e);
+    if (st == ODX_ERR_REMOTE)
+        out_error(o, 502, "bad_gateway", e.msg);
+    else if (st == ODX_ERR_INVALID && strstr(e.msg, "no LLM"))
+        out_error(o, 503, "not_configured", e.msg);
+    else if (st != ODX_OK)
+        out_status(o, st, &e);
+    else
+        out_odx(o, CT_JSON, json);
+}
+
 /* /images/{id}[/thumb]: id is a positive decimal number. */
 static bool parse_id(const char *s, size_t len, long long *id)
 {
@@ -662,6 +702,10 @@ static bool dispatch(srv_server *s, odx_db *db, out *o, srv_conn *c)
         h_context(db, o, a);
         return false;
     }
+    if (strcmp(url, "/ask") == 0) {
+        h_ask(db, o, a);
+        return false;
+    }
     if (strcmp(url, "/stats") == 0) {
         odx_err e = {0};
         char *json = NULL;
@@ -700,7 +744,7 @@ static bool dispatch(srv_server *s, odx_db *db, out *o, srv_conn *c)
         return false;
     }
     out_error(o, 404, "not_found",
-              "no such endpoint (/search, /context, /images/{id}, /images/{id}/thumb, "
+              "no such endpoint (/search, /context, /ask, /images/{id}, /images/{id}/thumb, "
               "/stats, /healthz)");
     return false;
 }

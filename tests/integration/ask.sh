@@ -87,5 +87,28 @@ idx_check "dead endpoint: the message names the URL" grep -qF "$URL" "$T/err4.tx
 rc=$?
 idx_check "no endpoint configured: exit 2 (rc=$rc)" test $rc -eq 2
 idx_check "no endpoint configured: says how to give one" grep -q -- "--llm URL" "$T/err5.txt"
+# 5. GET /ask on the server: the same answer as JSON; 502 when the LLM fails
+fake srv
+OMNIDEX_LLM_URL=$URL OMNIDEX_LLM_MODEL=llm-srv "$BIN" --db "$DB" serve --port 0 2>"$T/serve.err" &
+SRV=$!
+PIDS+=($SRV)
+PORT=
+for _ in $(seq 300); do
+  PORT=$(sed -n 's|^omnidex: serving .* on http://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$T/serve.err")
+  [ -n "$PORT" ] && break
+  sleep 0.1
+done
+idx_check "serve started (port $PORT)" test -n "$PORT"
+code=$(curl -s -o "$T/ask.json" -w '%{http_code}' --max-time 60 "http://127.0.0.1:$PORT/ask?q=bar+chart+rainfall&k=3")
+idx_check "GET /ask: 200 (got $code)" test "$code" = 200
+idx_check "GET /ask: answer, citation [1] with the top path, context" \
+  jq -e --arg top "$TOP" '(.answer | contains("[1]")) and .citations[0].path == $top and (.context | contains("### [1]"))' "$T/ask.json"
+idx_check "GET /ask: the server's LLM settings, not streamed" grep -q "model=llm-srv stream=0 system=1" "$LOG"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 "http://127.0.0.1:$PORT/ask")
+idx_check "GET /ask without q: 400 (got $code)" test "$code" = 400
+kill "$FAKE_PID"; wait "$FAKE_PID" 2>/dev/null
+code=$(curl -s -o "$T/ask502.json" -w '%{http_code}' --max-time 60 "http://127.0.0.1:$PORT/ask?q=rainfall")
+idx_check "GET /ask with the LLM down: 502 (got $code)" test "$code" = 502
+idx_check "... as a JSON error" jq -e '.error == "bad_gateway"' "$T/ask502.json"
 echo "$idx_fails failed"
 exit $((idx_fails > 0))

@@ -371,6 +371,48 @@ static void test_prompts_and_parse(void)
     CHECK(n == 0 && c == NULL);
 }
 
+/* The stream parser alone: however the body is cut, the same content and
+ * reasoning (the white space after </think> came in a later piece and was
+ * kept as content before the fix; a short content after white space read
+ * past the buffer). */
+static void test_sse_cuts(void)
+{
+    const char *body =
+        "data: {\"choices\":[{\"delta\":{\"content\":\"<think>why\"}}]}\n\n"
+        "data: {\"choices\":[{\"delta\":{\"content\":\"</think>\"}}]}\n\n"
+        "data: {\"choices\":[{\"delta\":{\"content\":\"\\n\\nAnswer [1] \u4e2d\"}}]}\n\n"
+        ": keep-alive\r\n\r\ndata: [DONE]\n\n";
+    size_t len = strlen(body);
+    char *r0 = NULL;
+    char *c0 = rmt_sse_parse(body, len, len, 1000, &r0);
+    CHECK(c0 && !strcmp(c0, "Answer [1] \xe4\xb8\xad"));
+    CHECK(r0 && !strcmp(r0, "why"));
+    for (size_t piece = 1; piece < 40; piece++) {
+        char *r = NULL;
+        char *c = rmt_sse_parse(body, len, piece, 1000, &r);
+        CHECK_MSG(c && c0 && !strcmp(c, c0), "piece %zu: '%s'", piece, c ? c : "(null)");
+        CHECK_MSG(r && r0 && !strcmp(r, r0), "piece %zu: reasoning '%s'", piece, r ? r : "(null)");
+        free(c);
+        free(r);
+    }
+    /* the cap cuts on a UTF-8 boundary whatever the pieces */
+    for (size_t piece = 1; piece < 8; piece++) {
+        char *r = NULL;
+        char *c = rmt_sse_parse(body, len, piece, 12, &r);
+        CHECK_MSG(c && !strcmp(c, "Answer [1] "), "piece %zu: '%s'", piece, c ? c : "(null)");
+        free(c);
+        free(r);
+    }
+    const char *shortb = "data: {\"choices\":[{\"delta\":{\"content\":\"\\nHi\"}}]}\n\ndata: [DONE]\n";
+    char *r = NULL;
+    char *c = rmt_sse_parse(shortb, strlen(shortb), 1000, 1000, &r);
+    CHECK(c && !strcmp(c, "\nHi") && !r);
+    free(c);
+    free(r);
+    free(c0);
+    free(r0);
+}
+
 static void test_config_file(void)
 {
     char path[300];
@@ -403,6 +445,7 @@ int main(int argc, char **argv)
     core_log_set(NULL, NULL, 0);
     test_prompts_and_parse();
     test_config_file();
+    test_sse_cuts();
     test_plain_and_retries();
     test_failures();
     test_breaker();

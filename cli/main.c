@@ -621,6 +621,8 @@ static const char ASK_HELP[] =
     "                      <think> block); otherwise it is shown dimmed on stderr\n"
     "      --timeout S     longest silence of the endpoint (default 120)\n"
     "      --max-tokens N  cap on the answer's tokens (default: the server's)\n"
+    "      --with-images   send the top images themselves too (3, at 1024 px), for\n"
+    "                      visual questions: the model must be a VLM\n"
     "Exit: 0 ok, 2 usage or no endpoint/model configured, 3 no index yet or\n"
     "      fatal error, 6 interrupted, 8 the endpoint failed (unreachable,\n"
     "      timeout, HTTP error, malformed answer).\n";
@@ -697,7 +699,8 @@ static int cmd_ask(const global *g, int argc, char **argv)
     static const struct option opts[] = {
         {"llm", 1, 0, 1},         {"llm-model", 1, 0, 2}, {"max-chars", 1, 0, 3},
         {"json", 0, 0, 4},        {"no-think", 0, 0, 5},  {"timeout", 1, 0, 6},
-        {"max-tokens", 1, 0, 7},  {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+        {"max-tokens", 1, 0, 7},  {"with-images", 0, 0, 8}, {"help", 0, 0, 'h'},
+        {0, 0, 0, 0}};
     odx_ask_params p = odx_ask_params_default();
     ask_ui ui = {.think = true, .tty_err = isatty(2) != 0};
     bool json = false;
@@ -729,6 +732,7 @@ static int cmd_ask(const global *g, int argc, char **argv)
             if (!parse_int(optarg, 1, 1000000, &p.max_tokens))
                 return usage_error("ask", "bad --max-tokens '%s'", optarg);
             break;
+        case 8: p.with_images = true; break;
         case 'h': fputs(ASK_HELP, stdout); return EXIT_OK;
         default: return usage_error("ask", "bad option%s", "");
         }

@@ -313,7 +313,11 @@ typedef struct odx_ask_params {
     double timeout_s;      /* longest silence of the endpoint (default 120) */
     int max_tokens;        /* 0: the server's default */
     volatile int *cancel;  /* set non-zero to stop (ODX_ERR_INTERRUPTED) */
+    int max_images;        /* with_images: how many of the top images (default 3) */
+    int image_max_side;    /* with_images: long side sent (default 1024) */
     bool stream;           /* SSE (default true) */
+    bool with_images;      /* send the top images themselves too (the model
+                              must be a VLM), for visual questions */
 } odx_ask_params;
 
 ODX_API odx_ask_params odx_ask_params_default(void);

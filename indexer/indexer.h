@@ -96,9 +96,17 @@ void idx_lock_release(int fd); /* -1 is fine */
 odx_status idx_vlm_pass(store *s, const odx_index_params *p, odx_index_stats *st,
                         odx_err *err);
 
-/* The vectors of one content from its texts (all sources): "caption"
- * (detailed + short), "tags", "text" (ocr + structure). *vec owns the
- * floats vecs[] point into. */
+/* An image file as a data URL for a VLM: the file itself when it is a PNG
+ * or JPEG of at most max_side px (width/height as indexed, 0 unknown) and
+ * 6 MiB, else decoded within lim and sent as a JPEG of max_side px.
+ * malloc'd; NULL with err on failure. */
+char *idx_image_data_url(const char *path, int width, int height, int max_side,
+                         const cap_limits *lim, odx_err *err);
+
+/* The vectors of one content from its texts (all sources; vectors.c):
+ * "caption" (detailed + short), "tags", "text" (ocr + structure), at most
+ * IDX_N_FIELDS. *vec owns the floats vecs[] point into. */
+#define IDX_N_FIELDS 3
 odx_status idx_make_vectors(const store_text *t, int n, float **vec, store_vec *vecs,
                             int *n_vecs, odx_err *err);
 

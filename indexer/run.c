@@ -15,8 +15,7 @@
 
 #define RUN_MAX_WORKERS 64
 #define RUN_BATCH_SECONDS 5.0
-#define RUN_TEXT_MAX (4u << 20)
-#define RUN_N_FIELDS 3
+#define RUN_N_FIELDS IDX_N_FIELDS
 #define RUN_SLOW_S 60.0 /* a file captioning this long is named in the log */
 
 enum { JOB_FULL = 0, JOB_REEMBED = 1 };
@@ -135,55 +134,6 @@ static void set_error(run_job *j, const char *stage, const char *msg)
     j->stage = stage;
     free(j->reason);
     j->reason = core_strdup(msg && *msg ? msg : "unknown error");
-}
-
-/* Joins the texts of the given kinds and embeds them; false when there is no
- * text (the field is then left out rather than stored as a zero vector). */
-static bool embed_kinds(const store_text *t, int n, const char *k1,
-                        const char *k2, float *out)
-{
-    core_buf b;
-    core_buf_init(&b, RUN_TEXT_MAX);
-    for (int i = 0; i < n; i++) {
-        if (!t[i].kind || !t[i].text || !t[i].text[0])
-            continue;
-        if (strcmp(t[i].kind, k1) != 0 && (!k2 || strcmp(t[i].kind, k2) != 0))
-            continue;
-        if (b.len)
-            core_buf_puts(&b, "\n");
-        core_buf_puts(&b, t[i].text);
-    }
-    bool any = b.len > 0;
-    if (any)
-        emb_embed(b.data, b.len, out);
-    core_buf_free(&b);
-    return any;
-}
-
-/* The vectors of one content: "caption" (detailed + short, en + zh), "tags",
- * and "text" (OCR + structure) when the image has text. Shared by captioning
- * and re-embedding so both give the same vectors for the same captions. */
-odx_status idx_make_vectors(const store_text *t, int n, float **vec,
-                                       store_vec *vecs, int *n_vecs,
-                                       odx_err *err)
-{
-    float *v = malloc(sizeof(float) * EMB_DIM * RUN_N_FIELDS);
-    if (!v)
-        return core_err(err, ODX_ERR_NOMEM, "no memory for vectors");
-    int k = 0;
-    static const char *const fields[RUN_N_FIELDS][3] = {
-        {"caption", "detailed", "short"}, {"tags", "tags", NULL},
-        {"text", "ocr", "structure"}};
-    for (int f = 0; f < RUN_N_FIELDS; f++) {
-        if (embed_kinds(t, n, fields[f][1], fields[f][2], v + k * EMB_DIM)) {
-            vecs[k].field = fields[f][0];
-            vecs[k].v = v + k * EMB_DIM;
-            k++;
-        }
-    }
-    *vec = v;
-    *n_vecs = k;
-    return ODX_OK;
 }
 
 /* ------------------------------------------------------------ workers ---- */

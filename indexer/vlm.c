@@ -109,17 +109,19 @@ static odx_status encode_jpeg(const cap_image *im, unsigned char **out, size_t *
 
 /* The data URL of the image to send: the file itself when it is small
  * enough (PNG keeps text sharp for documents and charts), else decoded at
- * the target size and re-encoded as JPEG. */
-static char *image_url(vlm_run *r, const store_vlm_item *it, odx_err *err)
+ * the target size and re-encoded as JPEG. width/height: as indexed (0:
+ * unknown, then always decoded). */
+char *idx_image_data_url(const char *path, int width, int height, int max_side,
+                         const cap_limits *lim, odx_err *err)
 {
     uint8_t *data = NULL;
     size_t len = 0;
-    int64_t max = r->p->max_file_bytes > 0 ? r->p->max_file_bytes : (int64_t)256 << 20;
-    if (core_read_file(it->path, max, &data, &len, err) != ODX_OK)
+    int64_t max = lim && lim->max_file_bytes > 0 ? lim->max_file_bytes : (int64_t)256 << 20;
+    if (core_read_file(path, max, &data, &len, err) != ODX_OK)
         return NULL;
     const char *fmt = idx_sniff(data, len);
-    bool raw = fmt && len <= VLM_RAW_MAX_BYTES && it->width > 0 &&
-               it->width <= r->max_side && it->height <= r->max_side;
+    bool raw = fmt && len <= VLM_RAW_MAX_BYTES && width > 0 && width <= max_side &&
+               height <= max_side;
     char *b64 = NULL;
     const char *mime = NULL;
     if (raw) {
@@ -130,8 +132,15 @@ static char *image_url(vlm_run *r, const store_vlm_item *it, odx_err *err)
         cap_image im = {0}, fit = {0};
         unsigned char *jpg = NULL;
         size_t jl = 0;
-        if (cap_decode(data, len, it->path, &r->lim, r->max_side, &h, &im, err) == ODX_OK &&
-            cap_image_fit(&im, r->max_side, &fit, err) == ODX_OK &&
+        cap_limits dl = {0};
+        if (lim)
+            dl = *lim;
+        if (dl.max_pixels <= 0)
+            dl.max_pixels = 100LL * 1000 * 1000;
+        if (dl.max_file_bytes <= 0)
+            dl.max_file_bytes = max;
+        if (cap_decode(data, len, path, &dl, max_side, &h, &im, err) == ODX_OK &&
+            cap_image_fit(&im, max_side, &fit, err) == ODX_OK &&
             encode_jpeg(&fit, &jpg, &jl, err) == ODX_OK) {
             b64 = core_base64(jpg, jl);
             mime = "image/jpeg";
@@ -159,7 +168,7 @@ static void one(vlm_run *r, int idx, vlm_res *res)
 {
     const store_vlm_item *it = &r->items[idx];
     odx_err e = {0};
-    char *url = image_url(r, it, &e);
+    char *url = idx_image_data_url(it->path, it->width, it->height, r->max_side, &r->lim, &e);
     if (!url) {
         res->reason = core_sprintf("preparing the image: %s", e.msg);
         return;
@@ -253,7 +262,7 @@ static odx_status write_one(vlm_run *r, const vlm_res *res, odx_err *err)
     if (st == ODX_OK)
         st = store_content_texts(r->s, it->hash, &all, &n_all, err);
     float *vec = NULL;
-    store_vec vecs[8];
+    store_vec vecs[IDX_N_FIELDS];
     int n_vecs = 0;
     if (st == ODX_OK && n_all > 0) {
         st = idx_make_vectors(all, n_all, &vec, vecs, &n_vecs, err);

@@ -5,6 +5,7 @@
  * number; the answer streams back through a callback, and the images it
  * cites are listed with their paths. */
 #include "lib_int.h"
+#include "indexer.h"
 #include "remote.h"
 
 #include <cjson/cJSON.h>
@@ -26,6 +27,8 @@ odx_ask_params odx_ask_params_default(void)
     p.context = odx_context_params_default();
     p.timeout_s = 120;
     p.stream = true;
+    p.max_images = 3;
+    p.image_max_side = 1024;
     return p;
 }
 
@@ -108,6 +111,8 @@ odx_status odx_ask(odx_db *db, const char *question, const odx_ask_params *pin, 
     const char *key = setting(p.api_key, "OMNIDEX_API_KEY", dir, "api_key", &o_key);
     odx_status st = ODX_OK;
     char *ctx = NULL, *msg = NULL;
+    char **imgs = NULL;
+    int n_imgs_made = 0;
     odx_results *res = NULL;
     rmt_client *cl = NULL;
     rmt_chat_resp a;
@@ -132,9 +137,38 @@ odx_status odx_ask(odx_db *db, const char *question, const odx_ask_params *pin, 
     /* the same search again, for the paths of the numbers cited */
     if ((st = odx_search(db, question, &cp.search, &res, err)) != ODX_OK)
         goto done;
-    msg = core_sprintf("The detailed captions of the provided images:\n\n%s\n"
-                       "Question: %s\nPlease think step by step.",
-                       ctx, question);
+    int n_img = 0;
+    if (p.with_images) {
+        int n_top = blocks_in(ctx) < odx_results_count(res) ? blocks_in(ctx) : odx_results_count(res);
+        n_img = p.max_images < n_top ? p.max_images : n_top;
+        if (n_img < 0)
+            n_img = 0;
+        imgs = calloc((size_t)(n_img ? n_img : 1), sizeof *imgs);
+        if (!imgs) {
+            st = core_err(err, ODX_ERR_NOMEM, "no memory for the images");
+            goto done;
+        }
+        for (int i = 0; i < n_img; i++) {
+            const odx_result *x = odx_results_get(res, i);
+            if (!(imgs[i] = idx_image_data_url(x->path, x->width, x->height,
+                                                p.image_max_side > 0 ? p.image_max_side : 1024,
+                                                NULL, err))) {
+                st = err && err->code ? err->code : ODX_ERR_IO;
+                n_imgs_made = i;
+                goto done;
+            }
+        }
+        n_imgs_made = n_img;
+    }
+    if (n_img > 0)
+        msg = core_sprintf("The detailed captions of the provided images:\n\n%s\n"
+                           "The images [1] to [%d] are attached in that order.\n"
+                           "Question: %s\nPlease think step by step.",
+                           ctx, n_img, question);
+    else
+        msg = core_sprintf("The detailed captions of the provided images:\n\n%s\n"
+                           "Question: %s\nPlease think step by step.",
+                           ctx, question);
     if (!msg) {
         st = core_err(err, ODX_ERR_NOMEM, "no memory for the prompt");
         goto done;
@@ -148,6 +182,7 @@ odx_status odx_ask(odx_db *db, const char *question, const odx_ask_params *pin, 
     if ((st = rmt_client_new(&rc, &cl, err)) != ODX_OK)
         goto done;
     rmt_chat_req q = {.model = model, .system = ASK_SYSTEM, .user = msg,
+                      .image_urls = (const char *const *)imgs, .n_image_urls = n_img,
                       .max_tokens = p.max_tokens, .temperature = -1, .stream = p.stream};
     relay r = {fn, user};
     if ((st = rmt_chat(cl, &q, on_piece, &r, &a, err)) != ODX_OK)
@@ -175,6 +210,7 @@ odx_status odx_ask(odx_db *db, const char *question, const odx_ask_params *pin, 
         }
         core_json_add_text(o, "context", ctx);
         core_json_add_text(o, "model", model);
+        cJSON_AddNumberToObject(o, "images_sent", n_img);
         if (a.finish_reason)
             cJSON_AddStringToObject(o, "finish_reason", a.finish_reason);
         cJSON_AddBoolToObject(o, "truncated", a.truncated);
@@ -189,6 +225,9 @@ done:
     odx_results_free(res);
     free(ctx);
     free(msg);
+    for (int i = 0; imgs && i < n_imgs_made; i++)
+        free(imgs[i]);
+    free(imgs);
     free(o_url);
     free(o_model);
     free(o_key);

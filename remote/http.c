@@ -453,13 +453,18 @@ static char *build_body(const rmt_chat_req *r)
     }
     cJSON *m = cJSON_CreateObject();
     cJSON_AddStringToObject(m, "role", "user");
-    if (r->image_url) {
+    if (r->image_url || r->n_image_urls > 0) {
         cJSON *parts = cJSON_AddArrayToObject(m, "content");
-        cJSON *img = cJSON_CreateObject();
-        cJSON_AddStringToObject(img, "type", "image_url");
-        cJSON *iu = cJSON_AddObjectToObject(img, "image_url");
-        cJSON_AddStringToObject(iu, "url", r->image_url);
-        cJSON_AddItemToArray(parts, img);
+        for (int i = -1; i < r->n_image_urls; i++) {
+            const char *u = i < 0 ? r->image_url : r->image_urls[i];
+            if (!u)
+                continue;
+            cJSON *img = cJSON_CreateObject();
+            cJSON_AddStringToObject(img, "type", "image_url");
+            cJSON *iu = cJSON_AddObjectToObject(img, "image_url");
+            cJSON_AddStringToObject(iu, "url", u);
+            cJSON_AddItemToArray(parts, img);
+        }
         cJSON *txt = cJSON_CreateObject();
         cJSON_AddStringToObject(txt, "type", "text");
         cJSON_AddStringToObject(txt, "text", r->user ? r->user : "");

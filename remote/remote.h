@@ -47,6 +47,8 @@ typedef struct rmt_chat_req {
     const char *system;     /* may be NULL */
     const char *user;       /* the user message text */
     const char *image_url;  /* "data:image/png;base64,..." or NULL */
+    const char *const *image_urls; /* more images, sent after image_url */
+    int n_image_urls;
     int max_tokens;         /* 0: not sent */
     double temperature;     /* < 0: not sent */
     bool stream;            /* SSE; pieces go to the callback as they come */

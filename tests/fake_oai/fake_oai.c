@@ -156,6 +156,7 @@ typedef struct req {
     char word[16];
     char prompt_head[80];
     const char *mime;        /* of the image sent: "png", "jpeg" or "-" */
+    int n_images;
     const char *user_text;   /* borrowed from the parsed body */
     bool has_system;
     char bad[200];
@@ -221,6 +222,7 @@ static bool check_request(cJSON *o, req *r)
                     return false;
                 }
                 core_sha256_hex(img, n, r->image_sha);
+                r->n_images++;
                 free(img);
                 memcpy(r->word, "zq", 2);
                 for (int i = 0; i < 8; i++) {
@@ -248,7 +250,7 @@ static bool check_request(cJSON *o, req *r)
 /* The answer text (content) for a request. */
 static char *answer_text(const req *r)
 {
-    if (r->word[0]) {
+    if (r->word[0] && !strstr(r->user_text, "### [")) {
         return core_sprintf("DETAILED: A test picture carrying the marker %s, described by %s.\n"
                             "It was asked: %s\n"
                             "SHORT: Marker %s.\n"
@@ -470,9 +472,9 @@ static void handle(int fd)
     } else {
         bool ctx = r.user_text && strstr(r.user_text, "### [1]");
         logf_("chat n=%d action=%s model=%s stream=%d system=%d image=%s word=%s ctx=%d "
-              "mime=%s prompt=%s",
+              "mime=%s images=%d prompt=%s",
               r.no, r.action, r.model, r.stream, r.has_system, r.image_sha[0] ? r.image_sha : "-",
-              r.word[0] ? r.word : "-", ctx, r.mime ? r.mime : "-", r.prompt_head);
+              r.word[0] ? r.word : "-", ctx, r.mime ? r.mime : "-", r.n_images, r.prompt_head);
         const char *a = r.action;
         if (!strcmp(a, "500")) {
             reply_error(fd, 500, NULL, "fake internal error");

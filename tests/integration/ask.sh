@@ -75,6 +75,11 @@ idx_check "<think> block not printed as the answer" test "$(grep -c 'think>' "$T
 idx_check "<think> block hidden with --no-think" test "$(grep -c 'captions say enough' "$T/out3.txt" "$T/err3.txt" | awk -F: '{s+=$2} END {print s}')" = 0
 idx_check "the answer still comes" grep -q "Step 2" "$T/out3.txt"
 
+# 3b. --with-images: the top images go along (3, in order), as data URLs
+"$BIN" --db "$DB" ask --json --with-images --llm "$URL" --llm-model vlm-ask -k 5 "$Q" >"$T/img.json" 2>/dev/null
+idx_check "--with-images: 3 images sent" grep -q "model=vlm-ask stream=0 system=1 .* images=3 " "$LOG"
+idx_check "--with-images: the prompt says they are attached" jq -e '.images_sent == 3 and (.answer | contains("[1]"))' "$T/img.json"
+
 # 4. the settings from the environment; a dead endpoint; none at all
 OMNIDEX_LLM_URL=$URL OMNIDEX_LLM_MODEL=llm-env "$BIN" --db "$DB" ask "$Q" >/dev/null 2>&1
 idx_check "URL and model from the environment" grep -q "model=llm-env" "$LOG"

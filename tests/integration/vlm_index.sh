@@ -74,7 +74,7 @@ for f in "$T"/imgs/*.png; do
   d=$(jq -r '.description.domain' "$T/show.json")
   head=$(awk -v d="[$d]" '$0 == d {getline; print; exit}' "$SRC/remote/vlm_prompts.txt")
   idx_check "$b ($d): asked with the $d prompt" \
-    grep -qF "word=$w ctx=0 mime=png prompt=$head" "$LOG"
+    grep -qF "word=$w ctx=0 mime=png images=1 prompt=$head" "$LOG"
 done
 idx_check "prompts differ by domain ($(grep -o 'prompt=.*' "$LOG" | sort -u | wc -l) kinds)" \
   test "$(grep -o 'prompt=.*' "$LOG" | sort -u | wc -l)" -ge 3

@@ -13,7 +13,8 @@
  * --domains D1,D2): PP-OCR (cap_ppocr_read) and Tesseract (cap_ocr_run
  * without PP-OCR models, the manifest's domain) on the same decoded image,
  * thread CPU time of each, PP-OCR's detector/classifier/recogniser split,
- * median and p90 of both, the per-op time of each network, peak RSS. */
+ * median and p90 of both, the per-op time of each network, peak RSS
+ * (Tesseract on one OpenMP thread; --no-tesseract: PP-OCR only). */
 #include "captioner_int.h"
 #include "ppocr.h"
 #include "tfjs/tfjs.h"
@@ -105,7 +106,7 @@ static void print_profile(const cap_ppocr_state *s, int net, const char *name)
 }
 
 static int bench_images(const char *models, const char *dir, const char *only,
-                        const char *domains)
+                        const char *domains, bool tesseract)
 {
     odx_err err = {0};
     cap_ppocr *pp = NULL;
@@ -171,7 +172,8 @@ static int bench_images(const char *models, const char *dir, const char *only,
         d->width = im.w, d->height = im.h;
         cap_domain_parse(fld[1], &d->domain);
         double c2 = cpu_ms();
-        if (cap_ocr_run(tess, &im, d, &err) != ODX_OK) fprintf(stderr, "%s: tesseract: %s\n", fld[0], err.msg);
+        if (tesseract && cap_ocr_run(tess, &im, d, &err) != ODX_OK)
+            fprintf(stderr, "%s: tesseract: %s\n", fld[0], err.msg);
         double c3 = cpu_ms();
         cap_desc_free(d);
         pms[n] = c1 - c0, tms[n] = c3 - c2;
@@ -220,17 +222,29 @@ int main(int argc, char **argv)
     const char *models = getenv("OMNIDEX_MODELS"), *oracle = getenv("OMNIDEX_ORACLE");
     int runs = 5;
     const char *images = NULL, *only = NULL, *domains = NULL;
+    bool tesseract = true;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--images") && i + 1 < argc) images = argv[++i];
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
         else if (!strcmp(argv[i], "--domains") && i + 1 < argc) domains = argv[++i];
+        else if (!strcmp(argv[i], "--no-tesseract")) tesseract = false;
         else if (!strcmp(argv[i], "--oracle") && i + 1 < argc) oracle = argv[++i];
         else models = argv[i];
     }
     if (runs < 1 || runs > 1000) runs = 5;
     if (!models) models = "models";
-    if (images) return bench_images(models, images, only, domains);
+    /* Tesseract's OpenMP threads would work outside this thread's CPU
+     * clock: one thread, as in the indexer's tests (libgomp reads the
+     * variable when it loads, so the benchmark starts itself again). */
+    if (images && tesseract && !getenv("ODX_BENCH_REEXEC")) {
+        setenv("OMP_THREAD_LIMIT", "1", 1);
+        setenv("ODX_BENCH_REEXEC", "1", 1);
+        execv("/proc/self/exe", argv);
+        perror("bench_ppocr: re-exec");
+        return 1;
+    }
+    if (images) return bench_images(models, images, only, domains, tesseract);
     char odir[1100];
     if (!oracle) {
         snprintf(odir, sizeof odir, "%s/oracle", models);

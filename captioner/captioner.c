@@ -145,7 +145,8 @@ uint64_t cap_dhash(const cap_image *im)
 
 static bool is_jpeg(const uint8_t *p, size_t n)
 {
-    return n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF;
+    const char *f = cap_sniff(p, n);
+    return f && !strcmp(f, "jpeg");
 }
 
 odx_status cap_decode_thumb(const uint8_t *data, size_t len, const char *name,
@@ -153,7 +154,8 @@ odx_status cap_decode_thumb(const uint8_t *data, size_t len, const char *name,
                             cap_image *full, odx_err *err)
 {
     /* JPEG photos are decoded DCT-scaled for statistics; full resolution is
-     * decoded again only if OCR wants it. PNG has no cheap scaling. */
+     * decoded again only if OCR wants it. The other formats have no cheap
+     * scaling: decoded once at full size, kept for OCR. */
     bool jpeg = is_jpeg(data, len);
     odx_status st = cap_decode(data, len, name, lim, jpeg ? CAP_THUMB_SIDE : 0, &d->hdr,
                                jpeg ? thumb : full, err);

@@ -58,23 +58,41 @@ typedef struct cap_limits {
 
 /* Header facts read before decoding. */
 typedef struct cap_header {
-    char format[8]; /* "png", "jpeg" */
-    int width, height;      /* as stored */
-    int orientation;        /* EXIF 1..8, 1 if none */
+    char format[8]; /* "png", "jpeg", "webp", "gif", "tiff", "bmp", "heic",
+                       "avif" or "heif" (cap_sniff) */
+    int width, height;      /* as stored (HEIF: as shown, see orientation) */
+    int orientation;        /* EXIF 1..8 still to apply to the stored pixels,
+                               1 if none; HEIF: always 1 (libheif applies
+                               the file's rotation and mirroring itself) */
+    int n_frames;           /* frames of an animation (GIF, WebP) or pages of
+                               a TIFF (reduced-size IFDs not counted); 1 for a
+                               still, 0 when not read. Only the first is decoded */
+    bool animated;          /* GIF/WebP with more than one frame */
+    bool has_alpha;         /* an alpha channel (composited onto white) */
+    int bit_depth;          /* bits per sample as stored (16 is reduced to 8) */
     bool has_exif;
     char taken_at[24];      /* EXIF DateTimeOriginal as "YYYY-MM-DD HH:MM:SS" or "" */
     char camera[64];        /* EXIF Make + Model or "" */
 } cap_header;
 
-/* Decodes PNG or JPEG from memory. Limits are checked from the header
+/* The format of an image file from its first bytes (magic, never the
+ * name): "png", "jpeg", "webp", "gif", "tiff", "bmp", "heic", "avif",
+ * "heif" (an ISO-BMFF still image whose brands name neither), or NULL. */
+const char *cap_sniff(const uint8_t *data, size_t len);
+
+/* Decodes PNG, JPEG, WebP, GIF (first frame), TIFF (first page), BMP and
+ * HEIC/AVIF (primary image) from memory; the format comes from the magic
+ * bytes (cap_sniff), never from the name. Limits are checked from the header
  * before any pixel buffer is allocated. max_side > 0 asks for an image whose
  * long side is about max_side (JPEG uses DCT scaling, so the result may be
  * up to 2x larger; never upscaled); 0 = full size. EXIF orientation is
  * applied. libpng/libjpeg errors never leave this call (setjmp inside).
  * Work is bounded: a JPEG over lim's scan count or decoding-work budget is
  * refused with ODX_ERR_LIMIT as soon as it passes it; a PNG's ancillary
- * chunks (text, ICC profiles: zTXt/iTXt bombs) are skipped unread.
- * Errors: ODX_ERR_UNSUPPORTED (not PNG/JPEG), ODX_ERR_DECODE (corrupt or
+ * chunks (text, ICC profiles: zTXt/iTXt bombs) are skipped unread; the
+ * other formats decode one frame or page, linear in the checked pixels
+ * (decode_int.h states the contract every decoder keeps).
+ * Errors: ODX_ERR_UNSUPPORTED (no format above), ODX_ERR_DECODE (corrupt or
  * truncated), ODX_ERR_LIMIT, ODX_ERR_NOMEM. */
 odx_status cap_decode(const uint8_t *data, size_t len, const char *name,
                       const cap_limits *lim, int max_side, cap_header *hdr,

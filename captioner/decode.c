@@ -1,7 +1,9 @@
-/* decode.c - first step of the captioner: PNG/JPEG bytes in memory to 8-bit
- * RGB pixels, with limits checked from the header before pixel memory is
- * allocated, EXIF facts and orientation, and a box-filter downscale. */
-#include "captioner.h"
+/* decode.c - first step of the captioner: image bytes in memory to 8-bit
+ * RGB pixels. Owns the entry (format by magic bytes), the PNG and JPEG
+ * decoders, the limits checked from the header before pixel memory is
+ * allocated, EXIF facts and orientation, and a box-filter downscale; the
+ * other formats live in decode_<format>.c (contract: decode_int.h). */
+#include "decode_int.h"
 
 #include <limits.h>
 #include <setjmp.h>
@@ -19,7 +21,7 @@
 /* libjpeg and libpng cannot store sides above these anyway. */
 #define DEC_MAX_SIDE 1000000
 
-static const char *dec_name(const char *name) { return name ? name : "(memory)"; }
+const char *cap_dec_name(const char *name) { return name ? name : "(memory)"; }
 
 void cap_image_free(cap_image *im)
 {
@@ -37,19 +39,19 @@ static int64_t dec_max_pixels(const cap_limits *lim)
     return DEC_HARD_MAX_PIXELS;
 }
 
-/* The one place both decoders check header dimensions; runs before any
+/* The one place every decoder checks header dimensions; runs before any
  * pixel buffer exists so a decompression bomb costs only its header. */
-static odx_status dec_check_dims(int64_t w, int64_t h, const cap_limits *lim,
+odx_status cap_dec_check_dims(int64_t w, int64_t h, const cap_limits *lim,
                                  const char *name, odx_err *err)
 {
     if (w <= 0 || h <= 0 || w > DEC_MAX_SIDE || h > DEC_MAX_SIDE)
         return core_err(err, ODX_ERR_DECODE, "'%s': invalid image size %lldx%lld",
-                        dec_name(name), (long long)w, (long long)h);
+                        cap_dec_name(name), (long long)w, (long long)h);
     int64_t max = dec_max_pixels(lim);
     if (w * h > max)
         return core_err(err, ODX_ERR_LIMIT,
                         "'%s': image is %lldx%lld (%.1f MP), over the limit of %.1f MP",
-                        dec_name(name), (long long)w, (long long)h,
+                        cap_dec_name(name), (long long)w, (long long)h,
                         (double)(w * h) / 1e6, (double)max / 1e6);
     return ODX_OK;
 }
@@ -146,7 +148,7 @@ done:
 }
 
 /* Applies EXIF orientation 2..8 so the pixels are upright as shown. */
-ODX_STATIC odx_status dec_orient(cap_image *im, int o, odx_err *err)
+odx_status cap_dec_orient(cap_image *im, int o, odx_err *err)
 {
     if (o < 2 || o > 8)
         return ODX_OK;
@@ -180,6 +182,17 @@ ODX_STATIC odx_status dec_orient(cap_image *im, int o, odx_err *err)
     im->w = W;
     im->h = H;
     return ODX_OK;
+}
+
+/* Composite onto white: transparent document backgrounds must read as
+ * paper, not as black. In place: dst index 3i never passes 4i. */
+void cap_dec_rgba_on_white(uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned a = p[4 * i + 3];
+        for (int k = 0; k < 3; k++)
+            p[3 * i + k] = (uint8_t)((p[4 * i + k] * a + 255 * (255 - a) + 127) / 255);
+    }
 }
 
 /* --------------------------------------------------------------- PNG ---- */
@@ -242,25 +255,25 @@ static odx_status dec_png_run(const uint8_t *data, size_t len, const char *name,
                       (uint32_t)data[22] << 8 | data[23];
         hdr->width = (int)(pw > INT_MAX ? INT_MAX : pw);
         hdr->height = (int)(ph > INT_MAX ? INT_MAX : ph);
-        st = dec_check_dims(pw, ph, lim, name, err);
+        st = cap_dec_check_dims(pw, ph, lim, name, err);
         if (st != ODX_OK)
             return st;
     }
     cp->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, cp, dec_png_error,
                                      dec_png_warning);
     if (!cp->png)
-        return core_err(err, ODX_ERR_NOMEM, "'%s': libpng init", dec_name(name));
+        return core_err(err, ODX_ERR_NOMEM, "'%s': libpng init", cap_dec_name(name));
     cp->info = png_create_info_struct(cp->png);
     if (!cp->info) {
-        st = core_err(err, ODX_ERR_NOMEM, "'%s': libpng init", dec_name(name));
+        st = core_err(err, ODX_ERR_NOMEM, "'%s': libpng init", cap_dec_name(name));
         goto done;
     }
     if (setjmp(png_jmpbuf(cp->png))) {
         if (cp->truncated)
-            st = core_err(err, ODX_ERR_DECODE, "'%s': truncated PNG", dec_name(name));
+            st = core_err(err, ODX_ERR_DECODE, "'%s': truncated PNG", cap_dec_name(name));
         else
             st = core_err(err, ODX_ERR_DECODE, "'%s': corrupt PNG: %s",
-                          dec_name(name), cp->msg);
+                          cap_dec_name(name), cp->msg);
         goto done;
     }
     png_set_read_fn(cp->png, cp, dec_png_read);
@@ -281,12 +294,14 @@ static odx_status dec_png_run(const uint8_t *data, size_t len, const char *name,
     png_uint_32 ph = png_get_image_height(cp->png, cp->info);
     hdr->width = (int)(pw > INT_MAX ? INT_MAX : pw);
     hdr->height = (int)(ph > INT_MAX ? INT_MAX : ph);
-    st = dec_check_dims(pw, ph, lim, name, err);
+    st = cap_dec_check_dims(pw, ph, lim, name, err);
     if (st != ODX_OK)
         goto done;
     int w = cp->w = (int)pw, h = cp->h = (int)ph;
 
     int ct = png_get_color_type(cp->png, cp->info);
+    hdr->bit_depth = png_get_bit_depth(cp->png, cp->info);
+    hdr->has_alpha = (ct & PNG_COLOR_MASK_ALPHA) || png_get_valid(cp->png, cp->info, PNG_INFO_tRNS);
     png_set_expand(cp->png); /* palette -> RGB, low-bit gray -> 8, tRNS -> alpha */
     png_set_strip_16(cp->png);
     if (ct == PNG_COLOR_TYPE_GRAY || ct == PNG_COLOR_TYPE_GRAY_ALPHA)
@@ -297,18 +312,18 @@ static odx_status dec_png_run(const uint8_t *data, size_t len, const char *name,
     int ch = png_get_channels(cp->png, cp->info);
     if (ch != 3 && ch != 4) {
         st = core_err(err, ODX_ERR_DECODE, "'%s': unexpected PNG layout (%d channels)",
-                      dec_name(name), ch);
+                      cap_dec_name(name), ch);
         goto done;
     }
     size_t rowb = (size_t)w * ch;
     if (png_get_rowbytes(cp->png, cp->info) != rowb) {
-        st = core_err(err, ODX_ERR_DECODE, "'%s': unexpected PNG row size", dec_name(name));
+        st = core_err(err, ODX_ERR_DECODE, "'%s': unexpected PNG row size", cap_dec_name(name));
         goto done;
     }
     cp->pix = malloc(rowb * h);
     cp->rows = malloc(sizeof *cp->rows * h);
     if (!cp->pix || !cp->rows) {
-        st = core_err(err, ODX_ERR_NOMEM, "'%s': %dx%d pixels", dec_name(name), w, h);
+        st = core_err(err, ODX_ERR_NOMEM, "'%s': %dx%d pixels", cap_dec_name(name), w, h);
         goto done;
     }
     for (int y = 0; y < h; y++)
@@ -316,15 +331,8 @@ static odx_status dec_png_run(const uint8_t *data, size_t len, const char *name,
     png_read_image(cp->png, cp->rows);
 
     if (ch == 4) {
-        /* Composite onto white: transparent document backgrounds must read
-         * as paper, not as black. In place: dst index 3i never passes 4i. */
         size_t n = (size_t)w * h;
-        uint8_t *p = cp->pix;
-        for (size_t i = 0; i < n; i++) {
-            unsigned a = p[4 * i + 3];
-            for (int k = 0; k < 3; k++)
-                p[3 * i + k] = (uint8_t)((p[4 * i + k] * a + 255 * (255 - a) + 127) / 255);
-        }
+        cap_dec_rgba_on_white(cp->pix, n);
         uint8_t *shrunk = realloc(cp->pix, n * 3);
         if (shrunk)
             cp->pix = shrunk;
@@ -369,12 +377,59 @@ static void dec_exif_str(ExifData *ed, ExifIfd ifd, ExifTag tag, char *buf, size
     dec_trim_copy(buf, cap, tmp);
 }
 
-/* Reads orientation, DateTimeOriginal and camera from an APP1 payload. */
-static void dec_exif(const uint8_t *p, size_t n, cap_header *hdr)
+void cap_dec_set_taken(cap_header *hdr, const char *dt)
 {
-    if (n < 14 || memcmp(p, "Exif\0\0", 6) != 0)
+    /* "YYYY:MM:DD HH:MM:SS" with digits where digits belong; cameras write
+     * "0000:00:00 00:00:00" or blanks when the clock was never set. */
+    static const char pat[] = "dddd:dd:dd dd:dd:dd";
+    if (!dt)
         return;
+    bool ok = strlen(dt) >= sizeof pat - 1;
+    for (size_t i = 0; ok && i < sizeof pat - 1; i++)
+        ok = pat[i] == 'd' ? (dt[i] >= '0' && dt[i] <= '9') : dt[i] == pat[i];
+    if (ok && strncmp(dt, "0000", 4) != 0) {
+        memcpy(hdr->taken_at, dt, 19);
+        hdr->taken_at[4] = hdr->taken_at[7] = '-';
+        hdr->taken_at[19] = 0;
+    }
+}
+
+void cap_dec_set_camera(cap_header *hdr, const char *make_in, const char *model_in)
+{
+    char make[64], model[64];
+    dec_trim_copy(make, sizeof make, make_in ? make_in : "");
+    dec_trim_copy(model, sizeof model, model_in ? model_in : "");
+    size_t ml = strlen(make);
+    /* Many models repeat the make ("Canon" + "Canon EOS 5D"): say it once. */
+    if (ml && strncasecmp(model, make, ml) == 0)
+        make[0] = 0;
+    char cam[160];
+    snprintf(cam, sizeof cam, "%s%s%s", make, make[0] && model[0] ? " " : "", model);
+    dec_trim_copy(hdr->camera, sizeof hdr->camera, cam);
+}
+
+/* Reads orientation, DateTimeOriginal and camera from an APP1 payload, or
+ * from a bare TIFF block (libexif wants the "Exif\0\0" prefix: one is put
+ * in front of a copy). EXIF blocks are at most 64 KiB in JPEG; other
+ * containers are held to 1 MiB, which no camera writes. */
+void cap_dec_exif(const uint8_t *p, size_t n, cap_header *hdr)
+{
+    uint8_t *own = NULL;
+    if (n >= 8 && n <= (1u << 20) &&
+        (memcmp(p, "II*\0", 4) == 0 || memcmp(p, "MM\0*", 4) == 0)) {
+        if (!(own = malloc(n + 6)))
+            return;
+        memcpy(own, "Exif\0\0", 6);
+        memcpy(own + 6, p, n);
+        p = own;
+        n += 6;
+    }
+    if (n < 14 || n > (1u << 20) + 6 || memcmp(p, "Exif\0\0", 6) != 0) {
+        free(own);
+        return;
+    }
     ExifData *ed = exif_data_new_from_data(p, (unsigned int)n);
+    free(own);
     if (!ed)
         return;
     hdr->has_exif = true;
@@ -389,27 +444,11 @@ static void dec_exif(const uint8_t *p, size_t n, cap_header *hdr)
     dec_exif_str(ed, EXIF_IFD_EXIF, EXIF_TAG_DATE_TIME_ORIGINAL, dt, sizeof dt);
     if (!dt[0])
         dec_exif_str(ed, EXIF_IFD_0, EXIF_TAG_DATE_TIME, dt, sizeof dt);
-    /* "YYYY:MM:DD HH:MM:SS" with digits where digits belong; cameras write
-     * "0000:00:00 00:00:00" or blanks when the clock was never set. */
-    static const char pat[] = "dddd:dd:dd dd:dd:dd";
-    bool ok = strlen(dt) >= sizeof pat - 1;
-    for (size_t i = 0; ok && i < sizeof pat - 1; i++)
-        ok = pat[i] == 'd' ? (dt[i] >= '0' && dt[i] <= '9') : dt[i] == pat[i];
-    if (ok && strncmp(dt, "0000", 4) != 0) {
-        memcpy(hdr->taken_at, dt, 19);
-        hdr->taken_at[4] = hdr->taken_at[7] = '-';
-        hdr->taken_at[19] = 0;
-    }
+    cap_dec_set_taken(hdr, dt);
     char make[64], model[64];
     dec_exif_str(ed, EXIF_IFD_0, EXIF_TAG_MAKE, make, sizeof make);
     dec_exif_str(ed, EXIF_IFD_0, EXIF_TAG_MODEL, model, sizeof model);
-    size_t ml = strlen(make);
-    /* Many models repeat the make ("Canon" + "Canon EOS 5D"): say it once. */
-    if (ml && strncasecmp(model, make, ml) == 0)
-        make[0] = 0;
-    char cam[160];
-    snprintf(cam, sizeof cam, "%s%s%s", make, make[0] && model[0] ? " " : "", model);
-    dec_trim_copy(hdr->camera, sizeof hdr->camera, cam);
+    cap_dec_set_camera(hdr, make, model);
     exif_data_unref(ed);
 }
 
@@ -498,10 +537,10 @@ static odx_status dec_jpeg_run(const uint8_t *data, size_t len, const char *name
     dec_jpeg *c = calloc(1, sizeof *c); /* on the heap: survives longjmp intact */
     odx_status st = ODX_OK;
     if (!c)
-        return core_err(err, ODX_ERR_NOMEM, "'%s': libjpeg init", dec_name(name));
+        return core_err(err, ODX_ERR_NOMEM, "'%s': libjpeg init", cap_dec_name(name));
     if (len > ULONG_MAX) {
         free(c);
-        return core_err(err, ODX_ERR_LIMIT, "'%s': file too large", dec_name(name));
+        return core_err(err, ODX_ERR_LIMIT, "'%s': file too large", cap_dec_name(name));
     }
     c->ci.err = jpeg_std_error(&c->jerr.pub);
     c->jerr.pub.error_exit = dec_jpeg_error_exit;
@@ -511,14 +550,14 @@ static odx_status dec_jpeg_run(const uint8_t *data, size_t len, const char *name
         if (c->prog.over_scans)
             st = core_err(err, ODX_ERR_LIMIT,
                           "'%s': JPEG has more than %d scans (a normal progressive JPEG "
-                          "has about 10)", dec_name(name), c->prog.max_scans);
+                          "has about 10)", cap_dec_name(name), c->prog.max_scans);
         else if (c->prog.over_work)
             st = core_err(err, ODX_ERR_LIMIT,
                           "'%s': JPEG decoding work over the budget of %lld "
-                          "pixels (%d scans of %ux%u)", dec_name(name), (long long)c->prog.budget,
+                          "pixels (%d scans of %ux%u)", cap_dec_name(name), (long long)c->prog.budget,
                           c->prog.scans, c->ci.image_width, c->ci.image_height);
         else
-            st = core_err(err, ODX_ERR_DECODE, "'%s': corrupt JPEG: %s", dec_name(name),
+            st = core_err(err, ODX_ERR_DECODE, "'%s': corrupt JPEG: %s", cap_dec_name(name),
                           c->jerr.msg);
         goto done;
     }
@@ -528,7 +567,7 @@ static odx_status dec_jpeg_run(const uint8_t *data, size_t len, const char *name
     jpeg_save_markers(&c->ci, JPEG_APP0 + 1, 0xFFFF);
     jpeg_read_header(&c->ci, TRUE);
     if (c->jerr.truncated) {
-        st = core_err(err, ODX_ERR_DECODE, "'%s': truncated JPEG (header)", dec_name(name));
+        st = core_err(err, ODX_ERR_DECODE, "'%s': truncated JPEG (header)", cap_dec_name(name));
         goto done;
     }
 
@@ -537,10 +576,11 @@ static odx_status dec_jpeg_run(const uint8_t *data, size_t len, const char *name
     for (jpeg_saved_marker_ptr m = c->ci.marker_list; m; m = m->next)
         if (m->marker == JPEG_APP0 + 1 && m->data_length >= 6 &&
             memcmp(m->data, "Exif\0\0", 6) == 0) {
-            dec_exif(m->data, m->data_length, hdr);
+            cap_dec_exif(m->data, m->data_length, hdr);
             break;
         }
-    st = dec_check_dims(c->ci.image_width, c->ci.image_height, lim, name, err);
+    hdr->bit_depth = c->ci.data_precision;
+    st = cap_dec_check_dims(c->ci.image_width, c->ci.image_height, lim, name, err);
     if (st != ODX_OK)
         goto done;
 
@@ -576,13 +616,13 @@ static odx_status dec_jpeg_run(const uint8_t *data, size_t len, const char *name
     int nc = c->ci.output_components;
     if (ow <= 0 || oh <= 0 || nc != (cmyk ? 4 : 3)) {
         st = core_err(err, ODX_ERR_DECODE, "'%s': unexpected JPEG output %dx%dx%d",
-                      dec_name(name), ow, oh, nc);
+                      cap_dec_name(name), ow, oh, nc);
         goto done;
     }
     c->pix = malloc((size_t)ow * oh * 3);
     c->row = cmyk ? malloc((size_t)ow * 4) : NULL;
     if (!c->pix || (cmyk && !c->row)) {
-        st = core_err(err, ODX_ERR_NOMEM, "'%s': %dx%d pixels", dec_name(name), ow, oh);
+        st = core_err(err, ODX_ERR_NOMEM, "'%s': %dx%d pixels", cap_dec_name(name), ow, oh);
         goto done;
     }
     /* Adobe writes CMYK inverted (0 = full ink); others store plain ink. */
@@ -606,13 +646,13 @@ static odx_status dec_jpeg_run(const uint8_t *data, size_t len, const char *name
     }
     if (c->jerr.truncated) {
         st = core_err(err, ODX_ERR_DECODE, "'%s': truncated JPEG (premature end of data)",
-                      dec_name(name));
+                      cap_dec_name(name));
         goto done;
     }
     jpeg_finish_decompress(&c->ci);
     if (c->jerr.truncated) {
         st = core_err(err, ODX_ERR_DECODE, "'%s': truncated JPEG (premature end of data)",
-                      dec_name(name));
+                      cap_dec_name(name));
         goto done;
     }
 done:
@@ -632,18 +672,83 @@ done:
 
 /* ------------------------------------------------------------- entry ---- */
 
+static uint32_t dec_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* ISO-BMFF (HEIF/AVIF): "ftyp" box first, major brand then compatible
+ * brands. AVIF brands win over HEVC ones (an AVIF may list mif1 too). */
+static const char *dec_sniff_bmff(const uint8_t *p, size_t n)
+{
+    if (n < 16 || memcmp(p + 4, "ftyp", 4) != 0)
+        return NULL;
+    uint32_t box = dec_be32(p);
+    if (box < 16 || box > 4096)
+        return NULL;
+    size_t end = box < n ? box : n;
+    bool avif = false, heic = false, mif = false;
+    for (size_t at = 8; at + 4 <= end; at += 4) {
+        if (at == 12)
+            continue; /* minor version */
+        const uint8_t *b = p + at;
+        if (!memcmp(b, "avif", 4) || !memcmp(b, "avis", 4))
+            avif = true;
+        else if (!memcmp(b, "heic", 4) || !memcmp(b, "heix", 4) || !memcmp(b, "hevc", 4) ||
+                 !memcmp(b, "hevx", 4) || !memcmp(b, "heim", 4) || !memcmp(b, "heis", 4))
+            heic = true;
+        else if (!memcmp(b, "mif1", 4) || !memcmp(b, "msf1", 4))
+            mif = true;
+    }
+    return avif ? "avif" : heic ? "heic" : mif ? "heif" : NULL;
+}
+
+/* BMP: "BM", then a DIB header size libbmp readers know; a text file that
+ * starts with "BM" is not taken for one. */
+static bool dec_sniff_bmp(const uint8_t *p, size_t n)
+{
+    if (n < 18 || p[0] != 'B' || p[1] != 'M')
+        return false;
+    uint32_t dib = (uint32_t)p[14] | (uint32_t)p[15] << 8 | (uint32_t)p[16] << 16 |
+                   (uint32_t)p[17] << 24;
+    return dib == 12 || dib == 40 || dib == 52 || dib == 56 || dib == 64 || dib == 108 ||
+           dib == 124;
+}
+
+const char *cap_sniff(const uint8_t *p, size_t n)
+{
+    static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (!p)
+        return NULL;
+    if (n >= 8 && memcmp(p, png_sig, 8) == 0)
+        return "png";
+    if (n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF)
+        return "jpeg";
+    if (n >= 12 && memcmp(p, "RIFF", 4) == 0 && memcmp(p + 8, "WEBP", 4) == 0)
+        return "webp";
+    if (n >= 6 && (memcmp(p, "GIF87a", 6) == 0 || memcmp(p, "GIF89a", 6) == 0))
+        return "gif";
+    if (n >= 8 && (memcmp(p, "II*\0", 4) == 0 || memcmp(p, "MM\0*", 4) == 0))
+        return "tiff";
+    if (dec_sniff_bmp(p, n))
+        return "bmp";
+    return dec_sniff_bmff(p, n);
+}
+
 static const char *dec_guess(const uint8_t *p, size_t n)
 {
-    if (n >= 6 && (memcmp(p, "GIF87a", 6) == 0 || memcmp(p, "GIF89a", 6) == 0))
-        return " (looks like GIF)";
-    if (n >= 12 && memcmp(p, "RIFF", 4) == 0 && memcmp(p + 8, "WEBP", 4) == 0)
-        return " (looks like WebP)";
-    if (n >= 2 && p[0] == 'B' && p[1] == 'M')
-        return " (looks like BMP)";
-    if (n >= 4 && (memcmp(p, "II*\0", 4) == 0 || memcmp(p, "MM\0*", 4) == 0))
-        return " (looks like TIFF)";
+    if (n >= 4 && (memcmp(p, "II+\0", 4) == 0 || memcmp(p, "MM\0+", 4) == 0))
+        return " (looks like BigTIFF, which is not read)";
     if (n >= 5 && memcmp(p, "%PDF-", 5) == 0)
         return " (looks like PDF)";
+    if (n >= 12 && memcmp(p + 4, "ftyp", 4) == 0)
+        return " (an ISO media file, not a still image)";
+    if (n >= 12 && memcmp(p, "\0\0\0\x0cJXL ", 8) == 0)
+        return " (looks like JPEG XL, which is not read)";
+    if (n >= 2 && p[0] == 0xFF && p[1] == 0x0A)
+        return " (looks like JPEG XL, which is not read)";
+    if (n >= 2 && p[0] == 'B' && p[1] == 'M')
+        return " (a BMP header of a kind that is not read)";
     return "";
 }
 
@@ -658,47 +763,60 @@ odx_status cap_decode(const uint8_t *data, size_t len, const char *name,
         hdr = &h0;
     memset(hdr, 0, sizeof *hdr);
     hdr->orientation = 1;
+    hdr->n_frames = 1;
+    hdr->bit_depth = 8;
     if (!out || (!data && len))
         return core_err(err, ODX_ERR_INVALID, "cap_decode: bad arguments");
     if (len == 0)
-        return core_err(err, ODX_ERR_DECODE, "'%s': empty file", dec_name(name));
+        return core_err(err, ODX_ERR_DECODE, "'%s': empty file", cap_dec_name(name));
     if (lim && lim->max_file_bytes > 0 && (uint64_t)len > (uint64_t)lim->max_file_bytes)
         return core_err(err, ODX_ERR_LIMIT, "'%s': file is %zu bytes, over the limit of %lld",
-                        dec_name(name), len, (long long)lim->max_file_bytes);
+                        cap_dec_name(name), len, (long long)lim->max_file_bytes);
 
-    static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    if (len >= 8 && memcmp(data, png_sig, 8) == 0) {
-        snprintf(hdr->format, sizeof hdr->format, "png");
-        st = dec_png_run(data, len, name, lim, hdr, &im, err);
-        if (st == ODX_OK && max_side > 0 && (im.w > max_side || im.h > max_side)) {
-            cap_image small = {0};
-            st = cap_image_fit(&im, max_side, &small, err);
-            cap_image_free(&im);
-            im = small;
-        }
-    } else if (len >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) {
-        snprintf(hdr->format, sizeof hdr->format, "jpeg");
-        st = dec_jpeg_run(data, len, name, lim, max_side, hdr, &im, err);
-        /* DCT scaling reduces 8x at most: a very long, thin image is still
-         * over twice max_side after it (found by fuzz_jpeg: 16x26128 gave a
-         * 2x3266 thumbnail); the box filter finishes the job. */
-        if (st == ODX_OK && max_side > 0 && (im.w > 2 * max_side || im.h > 2 * max_side)) {
-            cap_image small = {0};
-            st = cap_image_fit(&im, max_side, &small, err);
-            cap_image_free(&im);
-            im = small;
-        }
-        if (st == ODX_OK)
-            st = dec_orient(&im, hdr->orientation, err);
-    } else {
+    const char *fmt = cap_sniff(data, len);
+    if (!fmt) {
         char hex[3 * 8 + 1] = {0};
         size_t n = len < 8 ? len : 8;
         for (size_t i = 0; i < n; i++)
             snprintf(hex + 3 * i, 4, "%s%02x", i ? " " : "", data[i]);
         return core_err(err, ODX_ERR_UNSUPPORTED,
-                        "'%s': not a PNG or JPEG image (starts with %s)%s",
-                        dec_name(name), hex, dec_guess(data, len));
+                        "'%s': not an image format omnidex reads (PNG, JPEG, WebP, GIF, "
+                        "TIFF, BMP, HEIC, AVIF): starts with %s%s",
+                        cap_dec_name(name), hex, dec_guess(data, len));
     }
+    snprintf(hdr->format, sizeof hdr->format, "%s", fmt);
+    bool jpeg = !strcmp(fmt, "jpeg");
+    if (!strcmp(fmt, "png"))
+        st = dec_png_run(data, len, name, lim, hdr, &im, err);
+    else if (jpeg)
+        st = dec_jpeg_run(data, len, name, lim, max_side, hdr, &im, err);
+    else if (!strcmp(fmt, "webp"))
+        st = cap_dec_webp(data, len, name, lim, hdr, &im, err);
+    else if (!strcmp(fmt, "gif"))
+        st = cap_dec_gif(data, len, name, lim, hdr, &im, err);
+    else if (!strcmp(fmt, "tiff"))
+        st = cap_dec_tiff(data, len, name, lim, hdr, &im, err);
+    else if (!strcmp(fmt, "bmp"))
+        st = cap_dec_bmp(data, len, name, lim, hdr, &im, err);
+    else
+        st = cap_dec_heif(data, len, name, lim, hdr, &im, err);
+    if (st == ODX_OK && !im.rgb)
+        st = core_err(err, ODX_ERR_INTERNAL, "'%s': %s decoder returned no pixels",
+                      cap_dec_name(name), fmt);
+    /* JPEG is DCT-reduced while decoding, 8x at most: a very long, thin
+     * image is still over twice max_side after it (found by fuzz_jpeg:
+     * 16x26128 gave a 2x3266 thumbnail); the box filter finishes the job.
+     * The other formats come at full size and are box-filtered here. */
+    int over = jpeg ? 2 * max_side : max_side;
+    if (st == ODX_OK && max_side > 0 && (im.w > over || im.h > over)) {
+        cap_image small = {0};
+        st = cap_image_fit(&im, max_side, &small, err);
+        cap_image_free(&im);
+        im = small;
+    }
+    /* PNG's eXIf chunk is skipped unread, so its orientation stays 1. */
+    if (st == ODX_OK)
+        st = cap_dec_orient(&im, hdr->orientation, err);
     if (st != ODX_OK) {
         cap_image_free(&im);
         return st;

@@ -188,8 +188,11 @@ static void on_signal(int sig)
 
 static const char INDEX_HELP[] =
     "Usage: omnidex index [OPTIONS] [PATH...]\n"
-    "Caption, embed and store every PNG/JPEG under the given files or folders\n"
-    "(recursively). Without PATH, re-indexes the folders indexed before.\n"
+    "Caption, embed and store every image under the given files or folders\n"
+    "(recursively): PNG, JPEG, WebP, GIF (first frame), TIFF (first page), BMP,\n"
+    "HEIC and AVIF, chosen by name (.png .jpg .jpeg .jpe .jfif .webp .gif .tif\n"
+    ".tiff .bmp .dib .heic .heif .hif .avif) and decoded by content. Without\n"
+    "PATH, re-indexes the folders indexed before.\n"
     "Unchanged files (size + mtime) are skipped; moved or copied files reuse\n"
     "their captions; vanished files are removed from the index.\n\n"
     "  -j, --workers N     worker threads (default: number of cores)\n"
@@ -225,7 +228,7 @@ static const char INDEX_HELP[] =
     "                      partial (exit 1), interrupted (6) or failed (2, 3, 4, 7)\n"
     "Exit: 0 all indexed, 1 some files failed (see 'omnidex errors'), 2 bad\n"
     "      option, or a PATH that does not exist or is neither a folder nor an\n"
-    "      image (.png, .jpg, .jpeg, .jpe), or no PATH and none remembered,\n"
+    "      image name (as above), or no PATH and none remembered,\n"
     "      3 fatal error, 4 another index run holds the lock (at once, or after\n"
     "      --wait=SECONDS), 6 interrupted, 7 database damaged.\n";
 
@@ -420,7 +423,8 @@ static const char SEARCH_FILTERS_HELP[] =
     "      --domain D      photo, document, table, chart, screenshot, poster, diagram\n"
     "      --text-lang L   only images whose visible text is in L (en, zh)\n"
     "      --path S        only paths containing S\n"
-    "      --ext E         only files with extension E (png, jpg)\n"
+    "      --ext E         only files with extension E (png, jpg, webp, gif, tif,\n"
+    "                      bmp, heic, avif; jpg/jpeg, tif/tiff, heic/heif alike)\n"
     "      --after DATE    taken (EXIF) or modified on/after DATE (YYYY-MM-DD,\n"
     "                      YYYY-MM or YYYY; a real calendar date)\n"
     "      --before DATE   ... before DATE\n"

@@ -183,8 +183,10 @@ typedef struct odx_index_stats {
 
 /* Indexes the given roots (files or folders, recursively). n_roots == 0
  * re-indexes the roots remembered from earlier runs. A given root that
- * does not exist, or is a file without an image name (.png, .jpg, .jpeg,
- * .jpe), is refused before any work with ODX_ERR_INVALID. Per-file
+ * does not exist, or is a file without an image name (.png .jpg .jpeg
+ * .jpe .jfif .webp .gif .tif .tiff .bmp .dib .heic .heif .hif .avif; the
+ * content then picks the decoder), is refused before any work with
+ * ODX_ERR_INVALID. Per-file
  * failures are recorded and counted in stats->n_failed; the call still
  * returns ODX_OK.
  * Returns ODX_ERR_LOCKED when another writer runs. */

@@ -19,10 +19,13 @@ odx_status idx_run(store *s, const char *db_dir, const cap_config *cap,
  *   someone else -> ODX_ERR_LOCKED naming the holder pid, unless p->wait_lock
  *   (then at most p->wait_lock_s seconds when that is > 0). odx_db_open takes
  *   it already, before store_open; here it is then a nested no-op.
- * - Files: PNG/JPEG chosen by extension (.png .jpg .jpeg .jpe, any case);
- *   other files are counted in n_skipped and never read. A file with an image
- *   extension whose content is not PNG/JPEG (by magic) gets an error row
- *   (stage "decode"). Hidden entries (name starts with '.') are skipped unless
+ * - Files: images chosen by extension (IDX_IMAGE_EXTS: .png .jpg .jpeg .jpe
+ *   .jfif .webp .gif .tif .tiff .bmp .dib .heic .heif .hif .avif, any case);
+ *   other files are counted in n_skipped (and reported to p->progress as
+ *   "skipped" with the reason) and never read. The decoder is chosen by
+ *   the content (magic bytes), not the name; a file with an image extension
+ *   whose content is no format omnidex reads gets an error row (stage
+ *   "decode"). Hidden entries (name starts with '.') are skipped unless
  *   p->include_hidden; include/exclude globs are fnmatch()ed (no FNM_PATHNAME,
  *   so '*' crosses '/') on the path relative to the root; excludes also prune
  *   directories. Symlinks are followed (p->follow_symlinks) with a
@@ -161,8 +164,17 @@ odx_status idx_walk(idx_walker *w, const char *root,
                     odx_err *err);
 
 /* True for names with an image extension the indexer reads. */
+extern const char *const IDX_IMAGE_EXTS[]; /* NULL-terminated, lower case */
 bool idx_has_image_ext(const char *name);
-/* "png", "jpeg" or NULL from the first bytes of a file. */
+/* Why a file without an image extension is skipped: IDX_SKIP_UNSUPPORTED
+ * for image kinds omnidex does not read (.svg, .psd, camera raw, .jxl...),
+ * else IDX_SKIP_NOT_IMAGE. The walk's other reasons: "hidden", "excluded",
+ * "symlink (not followed)", "dangling symlink", "directory already walked
+ * (symlink loop or second link)". */
+#define IDX_SKIP_NOT_IMAGE "not an image name"
+#define IDX_SKIP_UNSUPPORTED "image format not read"
+const char *idx_skip_reason(const char *name);
+/* The format of a file from its first bytes (cap_sniff) or NULL. */
 const char *idx_sniff(const uint8_t *data, size_t len);
 
 #endif

@@ -280,7 +280,8 @@ static void process(run *r, cap_worker *cw, run_job *j)
         set_error(j, "decode", "empty file (0 bytes)");
     } else if (!idx_sniff(data, len)) {
         set_error(j, "decode",
-                  "not a PNG or JPEG file: the content does not match its image name");
+                  "not an image format omnidex reads (PNG, JPEG, WebP, GIF, TIFF, BMP, "
+                  "HEIC, AVIF): the content does not match its image name");
     } else {
         core_sha256_hex(data, len, j->hash);
         switch (decide_content(r, j)) {

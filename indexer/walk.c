@@ -35,24 +35,48 @@ typedef struct walk_ctx {
     bool stopped;
 } walk_ctx;
 
-bool idx_has_image_ext(const char *name)
+/* The names the walk picks; the content then decides the decoder (by
+ * magic bytes, cap_sniff), so a .png that holds a JPEG is read as JPEG. */
+const char *const IDX_IMAGE_EXTS[] = {"png", "jpg", "jpeg", "jpe", "jfif", "webp", "gif",
+                                      "tif", "tiff", "bmp", "dib", "heic", "heif", "hif",
+                                      "avif", NULL};
+
+/* Image kinds omnidex does not read: skipped with their own reason, so a
+ * user counting what was left out sees them apart from other files. */
+static const char *const IDX_OTHER_IMAGE_EXTS[] = {
+    "svg", "svgz", "psd", "xcf", "ico", "cur", "jxl", "jp2", "j2k", "jpx", "dng", "cr2", "cr3",
+    "nef", "arw", "orf", "rw2", "raf", "srw", "pef", "exr", "hdr", "tga", "pcx", "ppm", "pgm",
+    "pbm", "pnm", "eps", "apng", "avifs", "heics", NULL};
+
+static const char *ext_of(const char *name)
 {
     const char *dot = strrchr(name, '.');
-    if (!dot || strchr(dot, '/'))
-        return false;
-    dot++;
-    return !strcasecmp(dot, "png") || !strcasecmp(dot, "jpg") ||
-           !strcasecmp(dot, "jpeg") || !strcasecmp(dot, "jpe");
+    if (!dot || strchr(dot, '/') || !dot[1])
+        return NULL;
+    return dot + 1;
+}
+
+static bool ext_in(const char *ext, const char *const *list)
+{
+    for (int i = 0; ext && list[i]; i++)
+        if (!strcasecmp(ext, list[i]))
+            return true;
+    return false;
+}
+
+bool idx_has_image_ext(const char *name)
+{
+    return ext_in(ext_of(name), IDX_IMAGE_EXTS);
+}
+
+const char *idx_skip_reason(const char *name)
+{
+    return ext_in(ext_of(name), IDX_OTHER_IMAGE_EXTS) ? IDX_SKIP_UNSUPPORTED : IDX_SKIP_NOT_IMAGE;
 }
 
 const char *idx_sniff(const uint8_t *d, size_t len)
 {
-    static const uint8_t png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    if (len >= 8 && memcmp(d, png, 8) == 0)
-        return "png";
-    if (len >= 3 && d[0] == 0xff && d[1] == 0xd8 && d[2] == 0xff)
-        return "jpeg";
-    return NULL;
+    return cap_sniff(d, len);
 }
 
 static uint64_t dir_key(const struct stat *sb)
@@ -245,7 +269,7 @@ static int walk_entry(walk_ctx *c, const char *name, unsigned char type,
     }
     bool regular = have_stat ? S_ISREG(sb.st_mode) : type == DT_REG;
     if (!idx_has_image_ext(name))
-        return emit(c, IDX_E_SKIPPED, "not an image name", NULL, false);
+        return emit(c, IDX_E_SKIPPED, idx_skip_reason(name), NULL, false);
     if (glob_any(o->exclude, o->n_exclude, rel) ||
         (o->n_include > 0 && !glob_any(o->include, o->n_include, rel)))
         return emit(c, IDX_E_SKIPPED, "excluded", NULL, false);
@@ -329,7 +353,7 @@ odx_status idx_walk(idx_walker *w, const char *root,
         const idx_walk_opts *o = &w->o;
         const char *rel = name;
         if (!idx_has_image_ext(name))
-            emit(&c, IDX_E_SKIPPED, "not an image name", NULL, false);
+            emit(&c, IDX_E_SKIPPED, idx_skip_reason(name), NULL, false);
         else if (glob_any(o->exclude, o->n_exclude, rel) ||
                  (o->n_include > 0 && !glob_any(o->include, o->n_include, rel)))
             emit(&c, IDX_E_SKIPPED, "excluded", NULL, false);

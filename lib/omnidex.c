@@ -296,8 +296,9 @@ odx_status odx_index(odx_db *db, const char *const *roots, int n_roots,
                                   "cannot index '%s'", r);
         if (!S_ISDIR(sb.st_mode) && !idx_has_image_ext(r))
             return core_err(err, ODX_ERR_INVALID,
-                            "cannot index '%s': not an image omnidex reads (PNG or JPEG: "
-                            ".png, .jpg, .jpeg, .jpe) and not a folder", r);
+                            "cannot index '%s': not an image omnidex reads (by name: .png .jpg "
+                            ".jpeg .jpe .jfif .webp .gif .tif .tiff .bmp .dib .heic .heif .hif "
+                            ".avif) and not a folder", r);
     }
     /* VLM settings: the caller's, else the environment's, else the
      * database directory's config file (cron runs need no flags) */

@@ -135,6 +135,19 @@ static bool filters_active(const filters *f)
            f->min_w || f->min_h;
 }
 
+/* Spellings of one format's extension: ext:jpg finds .jpeg too. */
+static int ext_group(const char *e)
+{
+    static const char *const groups[][4] = {
+        {"jpg", "jpeg", "jpe", "jfif"}, {"tif", "tiff", NULL, NULL},
+        {"heic", "heif", "hif", NULL},  {"bmp", "dib", NULL, NULL}};
+    for (int g = 0; g < (int)(sizeof groups / sizeof *groups); g++)
+        for (int i = 0; i < 4 && groups[g][i]; i++)
+            if (strcasecmp(e, groups[g][i]) == 0)
+                return g;
+    return -1;
+}
+
 static bool ext_ok(const char *path, const char *ext)
 {
     const char *dot = strrchr(path, '.');
@@ -143,9 +156,8 @@ static bool ext_ok(const char *path, const char *ext)
     dot++;
     if (strcasecmp(dot, ext) == 0)
         return true;
-    bool a = strcasecmp(dot, "jpg") == 0 || strcasecmp(dot, "jpeg") == 0;
-    bool b = strcasecmp(ext, "jpg") == 0 || strcasecmp(ext, "jpeg") == 0;
-    return a && b;
+    int a = ext_group(dot);
+    return a >= 0 && a == ext_group(ext);
 }
 
 /* ------------------------------------------------------------ results ---- */

@@ -440,10 +440,18 @@ static void test_bad_inputs(void)
     CHECK(im.rgb == NULL);
 
     memset(&e, 0, sizeof e);
+    /* GIF is read now (test_cap_formats); ten bytes of one are truncated */
     const char *gif = "GIF89a\x01\x00\x01\x00";
     CHECK(cap_decode((const uint8_t *)gif, 10, "x.gif", &lim, 0, &hd, &im, &e) ==
+          ODX_ERR_DECODE);
+    CHECK_MSG(strstr(e.msg, "x.gif") != NULL && strstr(e.msg, "GIF") != NULL, "%s", e.msg);
+    CHECK(im.rgb == NULL);
+
+    memset(&e, 0, sizeof e);
+    CHECK(cap_decode((const uint8_t *)"%PDF-1.4 xxxxx", 14, "x.pdf", &lim, 0, &hd, &im, &e) ==
           ODX_ERR_UNSUPPORTED);
-    CHECK(strstr(e.msg, "not a PNG or JPEG") != NULL && strstr(e.msg, "GIF") != NULL);
+    CHECK_MSG(strstr(e.msg, "not an image format") != NULL && strstr(e.msg, "PDF") != NULL,
+              "%s", e.msg);
 
     memset(&e, 0, sizeof e);
     uint8_t garbage[1000];

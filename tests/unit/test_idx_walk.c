@@ -86,6 +86,16 @@ static void test_names(void)
     CHECK(!idx_has_image_ext("png"));
     CHECK(!idx_has_image_ext("a.png/b"));
     CHECK(!idx_has_image_ext("a.png.bak"));
+    static const char *more[] = {"a.webp", "b.GIF", "c.tif", "d.TIFF", "e.bmp", "f.heic",
+                                 "g.HEIF", "h.hif", "i.avif", "j.jfif", "k.dib"};
+    for (size_t i = 0; i < sizeof more / sizeof *more; i++)
+        CHECK_MSG(idx_has_image_ext(more[i]), "%s", more[i]);
+    CHECK_STR(idx_skip_reason("notes.txt"), IDX_SKIP_NOT_IMAGE);
+    CHECK_STR(idx_skip_reason("noext"), IDX_SKIP_NOT_IMAGE);
+    CHECK_STR(idx_skip_reason("logo.SVG"), IDX_SKIP_UNSUPPORTED);
+    CHECK_STR(idx_skip_reason("raw.cr2"), IDX_SKIP_UNSUPPORTED);
+    CHECK(idx_sniff((const uint8_t *)"GIF89a\1\0\1\0", 10) &&
+          !strcmp(idx_sniff((const uint8_t *)"GIF89a\1\0\1\0", 10), "gif"));
     static const uint8_t png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     static const uint8_t jpg[4] = {0xff, 0xd8, 0xff, 0xe0};
     CHECK(idx_sniff(png, 8) && !strcmp(idx_sniff(png, 8), "png"));

@@ -2,15 +2,22 @@
  * and 2 workers over a folder, next to a plain libjpeg-turbo/libpng decode
  * loop over the same files measured in the same run, and the time of a
  * no-change re-run over N generated tiny files. Prints one JSON object.
- * usage: bench_ingest DIR [--files N] [--no-ocr] [--no-detect] */
+ * With --formats FILE instead: decode time of FILE's pixels in every format
+ * omnidex reads (PNG, JPEG, WebP, GIF, TIFF, BMP, HEIC, AVIF), next to PNG.
+ * usage: bench_ingest DIR [--files N] [--no-ocr] [--no-detect]
+ *        bench_ingest --formats FILE [--reps N] */
 #define _GNU_SOURCE /* nftw */
 #include "omnidex.h"
 #include "core.h"
 
 #include <ftw.h>
 #include <stdio.h> /* before jpeglib.h */
+#include <gif_lib.h>
 #include <jpeglib.h>
+#include <libheif/heif.h>
 #include <png.h>
+#include <tiffio.h>
+#include <webp/encode.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,8 +167,294 @@ static void make_tiny(const char *dir, int n)
     }
 }
 
+/* ------------------------------------------------- per-format decode ---- */
+
+/* The same pixels in every format omnidex reads, encoded here with the
+ * formats' own libraries (PNG and JPEG too), then decoded by omnidex's
+ * decoder (odx_image_decode: what the indexer and the thumbnailer run),
+ * at full size and as the ~512 px thumbnail the captioner starts from. */
+typedef struct fmt_buf {
+    uint8_t *p;
+    size_t n, cap;
+} fmt_buf;
+
+static void fb_put(fmt_buf *b, const void *p, size_t n)
+{
+    if (b->n + n > b->cap) {
+        b->cap = (b->n + n) * 2;
+        b->p = realloc(b->p, b->cap);
+        if (!b->p)
+            exit(1);
+    }
+    memcpy(b->p + b->n, p, n);
+    b->n += n;
+}
+
+static fmt_buf enc_png(const uint8_t *rgb, int w, int h)
+{
+    png_image im;
+    memset(&im, 0, sizeof im);
+    im.version = PNG_IMAGE_VERSION;
+    im.width = (png_uint_32)w;
+    im.height = (png_uint_32)h;
+    im.format = PNG_FORMAT_RGB;
+    png_alloc_size_t n = 0;
+    png_image_write_to_memory(&im, NULL, &n, 0, rgb, 0, NULL);
+    fmt_buf b = {malloc(n), n, n};
+    if (!png_image_write_to_memory(&im, b.p, &n, 0, rgb, 0, NULL))
+        b.n = 0;
+    b.n = n;
+    return b;
+}
+
+static fmt_buf enc_jpeg(const uint8_t *rgb, int w, int h)
+{
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr e;
+    c.err = jpeg_std_error(&e);
+    jpeg_create_compress(&c);
+    unsigned char *out = NULL;
+    unsigned long n = 0;
+    jpeg_mem_dest(&c, &out, &n);
+    c.image_width = (JDIMENSION)w;
+    c.image_height = (JDIMENSION)h;
+    c.input_components = 3;
+    c.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&c);
+    jpeg_set_quality(&c, 90, TRUE);
+    jpeg_start_compress(&c, TRUE);
+    while (c.next_scanline < c.image_height) {
+        JSAMPROW r = (JSAMPROW)(rgb + (size_t)c.next_scanline * w * 3);
+        jpeg_write_scanlines(&c, &r, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    fmt_buf b = {0};
+    fb_put(&b, out, n);
+    free(out);
+    return b;
+}
+
+static fmt_buf enc_webp(const uint8_t *rgb, int w, int h, bool lossless)
+{
+    uint8_t *out = NULL;
+    size_t n = lossless ? WebPEncodeLosslessRGB(rgb, w, h, w * 3, &out)
+                        : WebPEncodeRGB(rgb, w, h, w * 3, 90, &out);
+    fmt_buf b = {0};
+    fb_put(&b, out, n);
+    WebPFree(out);
+    return b;
+}
+
+static int gif_out(GifFileType *g, const GifByteType *p, int n)
+{
+    fb_put(g->UserData, p, (size_t)n);
+    return n;
+}
+
+static fmt_buf enc_gif(const uint8_t *rgb, int w, int h)
+{
+    size_t np = (size_t)w * h;
+    GifByteType *r = malloc(np), *g = malloc(np), *bl = malloc(np), *idx = malloc(np);
+    for (size_t i = 0; i < np; i++) {
+        r[i] = rgb[3 * i];
+        g[i] = rgb[3 * i + 1];
+        bl[i] = rgb[3 * i + 2];
+    }
+    int ncol = 256;
+    GifColorType cols[256];
+    fmt_buf b = {0};
+    if (GifQuantizeBuffer((unsigned)w, (unsigned)h, &ncol, r, g, bl, idx, cols) == GIF_OK) {
+        int err;
+        GifFileType *f = EGifOpen(&b, gif_out, &err);
+        ColorMapObject *cm = GifMakeMapObject(256, cols);
+        EGifPutScreenDesc(f, w, h, 8, 0, cm);
+        EGifPutImageDesc(f, 0, 0, w, h, false, NULL);
+        for (int y = 0; y < h; y++)
+            EGifPutLine(f, idx + (size_t)y * w, w);
+        EGifCloseFile(f, &err);
+        GifFreeMapObject(cm);
+    }
+    free(r);
+    free(g);
+    free(bl);
+    free(idx);
+    return b;
+}
+
+static fmt_buf enc_tiff(const uint8_t *rgb, int w, int h)
+{
+    char path[] = "/tmp/odx_bench_tiff_XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    TIFF *t = TIFFOpen(path, "w");
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 3);
+    TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
+    TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_LZW);
+    TIFFSetField(t, TIFFTAG_PREDICTOR, 2);
+    TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 16);
+    for (int y = 0; y < h; y++)
+        TIFFWriteScanline(t, (void *)(rgb + (size_t)y * w * 3), (uint32_t)y, 0);
+    TIFFClose(t);
+    uint8_t *d = NULL;
+    size_t n = 0;
+    fmt_buf b = {0};
+    if (core_read_file(path, 1LL << 31, &d, &n, NULL) == ODX_OK)
+        fb_put(&b, d, n);
+    free(d);
+    unlink(path);
+    return b;
+}
+
+static void fb_le(fmt_buf *b, uint32_t v, int n)
+{
+    uint8_t x[4] = {v & 255, (v >> 8) & 255, (v >> 16) & 255, v >> 24};
+    fb_put(b, x, (size_t)n);
+}
+
+static fmt_buf enc_bmp(const uint8_t *rgb, int w, int h)
+{
+    uint32_t stride = ((uint32_t)w * 3 + 3) & ~3u;
+    fmt_buf b = {0};
+    fb_put(&b, "BM", 2);
+    fb_le(&b, 54 + stride * (uint32_t)h, 4);
+    fb_le(&b, 0, 4);
+    fb_le(&b, 54, 4);
+    fb_le(&b, 40, 4);
+    fb_le(&b, (uint32_t)w, 4);
+    fb_le(&b, (uint32_t)h, 4);
+    fb_le(&b, 1, 2);
+    fb_le(&b, 24, 2);
+    for (int i = 0; i < 6; i++)
+        fb_le(&b, 0, 4);
+    uint8_t *row = calloc(1, stride);
+    for (int y = h - 1; y >= 0; y--) {
+        for (int x = 0; x < w; x++) {
+            const uint8_t *s = rgb + ((size_t)y * w + x) * 3;
+            row[3 * x] = s[2];
+            row[3 * x + 1] = s[1];
+            row[3 * x + 2] = s[0];
+        }
+        fb_put(&b, row, stride);
+    }
+    free(row);
+    return b;
+}
+
+static struct heif_error heif_out(struct heif_context *c, const void *p, size_t n, void *u)
+{
+    (void)c;
+    fb_put(u, p, n);
+    return (struct heif_error){heif_error_Ok, heif_suberror_Unspecified, "ok"};
+}
+
+static fmt_buf enc_heif(const uint8_t *rgb, int w, int h, enum heif_compression_format f)
+{
+    fmt_buf b = {0};
+    struct heif_context *ctx = heif_context_alloc();
+    struct heif_encoder *enc = NULL;
+    if (heif_context_get_encoder_for_format(ctx, f, &enc).code != heif_error_Ok) {
+        heif_context_free(ctx);
+        return b;
+    }
+    heif_encoder_set_lossy_quality(enc, 90);
+    struct heif_image *img = NULL;
+    heif_image_create(w, h, heif_colorspace_RGB, heif_chroma_interleaved_RGB, &img);
+    heif_image_add_plane(img, heif_channel_interleaved, w, h, 8);
+    int stride;
+    uint8_t *p = heif_image_get_plane(img, heif_channel_interleaved, &stride);
+    for (int y = 0; y < h; y++)
+        memcpy(p + (size_t)y * stride, rgb + (size_t)y * w * 3, (size_t)w * 3);
+    struct heif_image_handle *hd = NULL;
+    if (heif_context_encode_image(ctx, img, enc, NULL, &hd).code == heif_error_Ok) {
+        struct heif_writer wr = {1, heif_out};
+        heif_context_write(ctx, &wr, &b);
+    }
+    heif_image_handle_release(hd);
+    heif_image_release(img);
+    heif_encoder_release(enc);
+    heif_context_free(ctx);
+    return b;
+}
+
+/* Decodes b reps times; returns seconds per decode (0 when it fails). */
+static double time_decode(const fmt_buf *b, int max_side, int reps, int *ow, int *oh)
+{
+    double t0 = core_now();
+    for (int r = 0; r < reps; r++) {
+        unsigned char *rgb = NULL;
+        odx_err e = {0};
+        if (odx_image_decode(b->p, b->n, max_side, 0, &rgb, ow, oh, &e) != ODX_OK) {
+            fprintf(stderr, "bench_ingest: decode failed: %s\n", e.msg);
+            return 0;
+        }
+        odx_free(rgb);
+    }
+    return (core_now() - t0) / reps;
+}
+
+/* --formats FILE: every format on FILE's pixels; prints one JSON object. */
+static int bench_formats(const char *file, int reps)
+{
+    uint8_t *d = NULL, *rgb = NULL;
+    size_t n = 0;
+    int w = 0, h = 0;
+    odx_err e = {0};
+    if (core_read_file(file, 1LL << 30, &d, &n, &e) != ODX_OK ||
+        odx_image_decode(d, n, 0, 0, &rgb, &w, &h, &e) != ODX_OK) {
+        fprintf(stderr, "bench_ingest: %s\n", e.msg);
+        free(d);
+        return 1;
+    }
+    free(d);
+    struct {
+        const char *name, *how;
+        fmt_buf b;
+    } f[] = {
+        {"png", "libpng default", enc_png(rgb, w, h)},
+        {"jpeg", "libjpeg-turbo q90 4:2:0", enc_jpeg(rgb, w, h)},
+        {"webp", "libwebp lossy q90", enc_webp(rgb, w, h, false)},
+        {"webp_lossless", "libwebp lossless", enc_webp(rgb, w, h, true)},
+        {"gif", "giflib, 256 colours quantised", enc_gif(rgb, w, h)},
+        {"tiff", "libtiff LZW + predictor", enc_tiff(rgb, w, h)},
+        {"bmp", "24-bit BI_RGB", enc_bmp(rgb, w, h)},
+        {"heic", "libheif x265 q90", enc_heif(rgb, w, h, heif_compression_HEVC)},
+        {"avif", "libheif aom q90", enc_heif(rgb, w, h, heif_compression_AV1)},
+    };
+    int nf = (int)(sizeof f / sizeof *f);
+    double mp = (double)w * h / 1e6, png_full = 0;
+    printf("{\n  \"file\": \"%s\", \"width\": %d, \"height\": %d, \"megapixels\": %.2f, "
+           "\"reps\": %d,\n  \"what\": \"odx_image_decode of the same pixels, 1 thread; "
+           "full = full size, thumb = the ~512 px captioner thumbnail\",\n  \"formats\": [\n",
+           file, w, h, mp, reps);
+    for (int i = 0; i < nf; i++) {
+        int ow = 0, oh = 0;
+        double full = f[i].b.n ? time_decode(&f[i].b, 0, reps, &ow, &oh) : 0;
+        double thumb = f[i].b.n ? time_decode(&f[i].b, 512, reps, &ow, &oh) : 0;
+        if (i == 0)
+            png_full = full;
+        printf("    {\"format\": \"%s\", \"encoder\": \"%s\", \"bytes\": %zu, "
+               "\"full_ms\": %.2f, \"full_mp_per_s\": %.1f, \"thumb_ms\": %.2f, "
+               "\"speed_vs_png\": %.2f}%s\n",
+               f[i].name, f[i].how, f[i].b.n, full * 1e3, full > 0 ? mp / full : 0, thumb * 1e3,
+               full > 0 && png_full > 0 ? png_full / full : 0, i + 1 < nf ? "," : "");
+        free(f[i].b.p);
+    }
+    printf("  ]\n}\n");
+    odx_free(rgb);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 3 && !strcmp(argv[1], "--formats")) {
+        int reps = argc >= 5 && !strcmp(argv[3], "--reps") ? atoi(argv[4]) : 10;
+        return bench_formats(argv[2], reps > 0 ? reps : 10);
+    }
     const char *dir = NULL;
     int n_tiny = 10000;
     bool ocr = true, detect = true;
@@ -175,7 +468,8 @@ int main(int argc, char **argv)
         else if (argv[i][0] != '-' && !dir)
             dir = argv[i];
         else {
-            fprintf(stderr, "usage: bench_ingest DIR [--files N] [--no-ocr] [--no-detect]\n");
+            fprintf(stderr, "usage: bench_ingest DIR [--files N] [--no-ocr] [--no-detect]\n"
+                            "       bench_ingest --formats FILE [--reps N]\n");
             return 2;
         }
     }

@@ -92,6 +92,16 @@ cJSON *cap_desc_to_json(const cap_desc *d)
     cJSON_AddStringToObject(o, "format", d->hdr.format);
     cJSON_AddNumberToObject(o, "width", d->width);
     cJSON_AddNumberToObject(o, "height", d->height);
+    /* Only what differs from a plain 8-bit still image. */
+    if (d->hdr.n_frames > 1)
+        cJSON_AddNumberToObject(o, strcmp(d->hdr.format, "tiff") ? "frames" : "pages",
+                                d->hdr.n_frames);
+    if (d->hdr.animated)
+        cJSON_AddBoolToObject(o, "animated", true);
+    if (d->hdr.has_alpha)
+        cJSON_AddBoolToObject(o, "alpha", true);
+    if (d->hdr.bit_depth > 8)
+        cJSON_AddNumberToObject(o, "bit_depth", d->hdr.bit_depth);
     if (d->hdr.has_exif) {
         cJSON *ex = cJSON_AddObjectToObject(o, "exif");
         cJSON_AddNumberToObject(ex, "orientation", d->hdr.orientation);

@@ -141,6 +141,8 @@ static void on_progress(const odx_progress *p, void *user)
         fflush(stdout);
         return;
     }
+    if (!strcmp(p->event, "skipped"))
+        return; /* named in --log-json; counted by 'omnidex errors --skipped' */
     if (!strcmp(p->event, "vlm_error")) {
         /* not a file error: the image is indexed, only its VLM caption waits */
         if (ui->quiet)
@@ -223,8 +225,11 @@ static const char INDEX_HELP[] =
     "                      A failed VLM call never fails the run: the image keeps\n"
     "                      its native captions and is asked again next run.\n"
     "  -q, --quiet         print nothing but errors\n"
-    "      --log-json      one JSON line per event on stdout (for log collectors),\n"
-    "                      ending with a summary whose status is ok (exit 0),\n"
+    "      --log-json      one JSON line per event on stdout (for log collectors):\n"
+    "                      failed files (\"error\"), files skipped unread\n"
+    "                      (\"skipped\", path and reason; counts by reason:\n"
+    "                      'omnidex errors --skipped'), ending with a summary\n"
+    "                      whose status is ok (exit 0),\n"
     "                      partial (exit 1), interrupted (6) or failed (2, 3, 4, 7)\n"
     "Exit: 0 all indexed, 1 some files failed (see 'omnidex errors'), 2 bad\n"
     "      option, or a PATH that does not exist or is neither a folder nor an\n"
@@ -983,6 +988,12 @@ static odx_status errors_fn(odx_db *db, const char *arg, char **json, odx_err *e
     return odx_errors_json(db, json, e);
 }
 
+static odx_status skipped_fn(odx_db *db, const char *arg, char **json, odx_err *e)
+{
+    (void)arg;
+    return odx_skipped_json(db, json, e);
+}
+
 static odx_status db_json(const global *g, json_fn fn, const char *arg, char **json, odx_err *e)
 {
     odx_db *db = NULL;
@@ -1081,22 +1092,41 @@ static int cmd_stats(const global *g, int argc, char **argv)
 
 static int cmd_errors(const global *g, int argc, char **argv)
 {
-    bool json_out = false;
-    int rc = small_opts("errors", argc, argv, (const char *const[]){"--json"},
-                        (bool *[]){&json_out}, 1, 0, NULL,
-                        "Usage: omnidex errors [--json]\n"
+    bool json_out = false, skipped = false;
+    int rc = small_opts("errors", argc, argv, (const char *const[]){"--json", "--skipped"},
+                        (bool *[]){&json_out, &skipped}, 2, 0, NULL,
+                        "Usage: omnidex errors [--json] [--skipped]\n"
                         "Files that could not be indexed: path, stage, reason. They are retried\n"
                         "when they change, or with 'omnidex index --retry-errors'.\n"
+                        "      --skipped  instead: the files the last index run skipped unread,\n"
+                        "                 counted by reason (not an image name, image format\n"
+                        "                 not read, hidden, excluded, symlinks), with a few\n"
+                        "                 examples each; 'index --log-json' names every one\n"
                         "Exit: 0 ok (also with no errors), 2 usage, 3 no index or fatal error.\n");
     if (rc >= 0)
         return rc;
     odx_err e = {0};
     char *json = NULL;
-    odx_status st = db_json(g, errors_fn, NULL, &json, &e);
+    odx_status st = db_json(g, skipped ? skipped_fn : errors_fn, NULL, &json, &e);
     if (st != ODX_OK)
         return fail(&e, st);
     if (json_out) {
         puts(json);
+    } else if (skipped) {
+        cJSON *o = cJSON_Parse(json), *it;
+        printf("%.0f skipped by the last index run\n",
+               cJSON_GetNumberValue(cJSON_GetObjectItem(o, "total")));
+        cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "reasons")) {
+            printf("%8.0f  %s\n", cJSON_GetNumberValue(cJSON_GetObjectItem(it, "count")),
+                   esc(str_or(cJSON_GetStringValue(cJSON_GetObjectItem(it, "reason")), "-")));
+            cJSON *x;
+            cJSON_ArrayForEach(x, cJSON_GetObjectItem(it, "examples")) {
+                char *raw = json_path_bytes(x, "path");
+                printf("          %s\n", esc(raw ? raw : "?"));
+                free(raw);
+            }
+        }
+        cJSON_Delete(o);
     } else {
         cJSON *a = cJSON_Parse(json), *it;
         cJSON_ArrayForEach(it, a) {

@@ -353,6 +353,30 @@ ODX_API odx_status odx_show_json(odx_db *db, const char *path, char **json,
 ODX_API odx_status odx_stats_json(odx_db *db, char **json, odx_err *err);
 /* Recorded per-file errors as a JSON array. */
 ODX_API odx_status odx_errors_json(odx_db *db, char **json, odx_err *err);
+/* What the last complete index run skipped without reading, by reason, as
+ * a JSON object: "total" and "reasons", an array of {"reason", "count",
+ * "examples": [{"path"...}]} (at most 5 example paths a reason; the
+ * reasons: "not an image name", "image format not read" (.svg, .psd,
+ * camera raw...), "hidden", "excluded", "symlink (not followed)",
+ * "dangling symlink", "directory already walked (symlink loop or second
+ * link)"). Every skipped path is named as it happens by the "skipped"
+ * progress events of odx_index. Before any run: total 0. Freed with
+ * odx_free. */
+ODX_API odx_status odx_skipped_json(odx_db *db, char **json, odx_err *err);
+
+/* Decodes the bytes of an image file of any format odx_index reads (PNG,
+ * JPEG, WebP, GIF first frame, TIFF first page, BMP, HEIC, AVIF; chosen by
+ * content) to 8-bit RGB, upright (EXIF/TIFF orientation and HEIF
+ * transforms applied, so a caller must not apply the indexed orientation
+ * again), transparency on white, its long side reduced to max_side or a
+ * little above (a JPEG is DCT-scaled: up to 2x; 0: full size). The
+ * declared size is checked against max_pixels (<= 0: 100 Mpx) before
+ * anything is allocated. On success *rgb holds w*h*3 bytes, freed with
+ * odx_free. Thread-safe. ODX_ERR_UNSUPPORTED: no format above;
+ * ODX_ERR_DECODE: corrupt or truncated; ODX_ERR_LIMIT: over max_pixels. */
+ODX_API odx_status odx_image_decode(const void *data, size_t len, int max_side,
+                                    int64_t max_pixels, unsigned char **rgb, int *w, int *h,
+                                    odx_err *err);
 
 /* Checks the index in dir (NULL: resolved as for odx_db_open) for damage:
  * SQLite's integrity_check, the full-text index against the captions, the

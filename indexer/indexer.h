@@ -21,8 +21,9 @@ odx_status idx_run(store *s, const char *db_dir, const cap_config *cap,
  *   it already, before store_open; here it is then a nested no-op.
  * - Files: images chosen by extension (IDX_IMAGE_EXTS: .png .jpg .jpeg .jpe
  *   .jfif .webp .gif .tif .tiff .bmp .dib .heic .heif .hif .avif, any case);
- *   other files are counted in n_skipped (and reported to p->progress as
- *   "skipped" with the reason) and never read. The decoder is chosen by
+ *   other files are counted in n_skipped, reported to p->progress as
+ *   "skipped" events (path and reason) and never read; the counts by reason
+ *   of a pass that completes are kept in storage (IDX_SKIPPED_KEY). The decoder is chosen by
  *   the content (magic bytes), not the name; a file with an image extension
  *   whose content is no format omnidex reads gets an error row (stage
  *   "decode"). Hidden entries (name starts with '.') are skipped unless
@@ -174,6 +175,12 @@ bool idx_has_image_ext(const char *name);
 #define IDX_SKIP_NOT_IMAGE "not an image name"
 #define IDX_SKIP_UNSUPPORTED "image format not read"
 const char *idx_skip_reason(const char *name);
+/* storage meta key: what the last complete index pass skipped, as JSON
+ * {"total":N,"reasons":[{"reason":R,"count":n,"examples":[{"path":..}]}]}
+ * (at most IDX_SKIP_EXAMPLES paths a reason); written only when it
+ * changed, read by odx_skipped_json ('omnidex errors --skipped'). */
+#define IDX_SKIPPED_KEY "idx_skipped"
+#define IDX_SKIP_EXAMPLES 5
 /* The format of a file from its first bytes (cap_sniff) or NULL. */
 const char *idx_sniff(const uint8_t *data, size_t len);
 

@@ -78,6 +78,15 @@ typedef struct run {
     bool in_txn;
     bool txn_dirty;     /* this transaction wrote (gc flag set in it) */
     bool wrote;         /* this pass wrote anything */
+    /* Files the walk skipped, by reason (the walk's reasons are static
+     * strings, so a pointer or strcmp tells them apart). */
+    struct run_skip {
+        const char *reason;
+        int64_t n;
+        char *examples[IDX_SKIP_EXAMPLES];
+        int n_ex;
+    } skip[16];
+    int n_skip;
     int n_in_batch;
     double batch_t0, t0;
     int64_t done_files, total;
@@ -744,6 +753,65 @@ static odx_status on_walk_error(run *r, const idx_entry *e)
     return put_error(r, e->path, e->size, e->mtime_ns, "read", e->reason);
 }
 
+/* Counts a skipped entry under its reason and keeps the first few paths. */
+static void skip_note(run *r, const idx_entry *e)
+{
+    const char *why = e->reason ? e->reason : "skipped";
+    int i = 0;
+    while (i < r->n_skip && strcmp(r->skip[i].reason, why))
+        i++;
+    if (i == r->n_skip) {
+        if (r->n_skip == (int)(sizeof r->skip / sizeof *r->skip))
+            i = r->n_skip - 1; /* more reasons than slots: the last absorbs them */
+        else
+            r->skip[r->n_skip++] = (struct run_skip){.reason = why};
+    }
+    struct run_skip *k = &r->skip[i];
+    k->n++;
+    if (k->n_ex < IDX_SKIP_EXAMPLES && (k->examples[k->n_ex] = strdup(e->path)))
+        k->n_ex++;
+}
+
+/* Keeps this pass's skip counts for 'omnidex errors --skipped', in its own
+ * small transaction and only when they differ from the stored ones (a
+ * nightly run over an unchanged tree writes nothing). Best effort: a
+ * failure is logged, the run's result stands. */
+static void skip_save(run *r)
+{
+    cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, "reasons");
+    int64_t total = 0;
+    for (int i = 0; i < r->n_skip; i++) {
+        cJSON *x = cJSON_CreateObject(), *ex = NULL;
+        core_json_add_text(x, "reason", r->skip[i].reason);
+        cJSON_AddNumberToObject(x, "count", (double)r->skip[i].n);
+        ex = cJSON_AddArrayToObject(x, "examples");
+        for (int k = 0; k < r->skip[i].n_ex; k++) {
+            cJSON *p = cJSON_CreateObject();
+            core_json_add_path(p, "path", r->skip[i].examples[k], strlen(r->skip[i].examples[k]));
+            cJSON_AddItemToArray(ex, p);
+        }
+        cJSON_AddItemToArray(a, x);
+        total += r->skip[i].n;
+    }
+    cJSON_AddNumberToObject(o, "total", (double)total);
+    char *txt = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    char *old = NULL;
+    odx_err e = {0};
+    pthread_mutex_lock(&r->store_mu);
+    if (txt && !r->in_txn && store_meta_get(r->s, IDX_SKIPPED_KEY, &old, &e) == ODX_OK &&
+        !(old && !strcmp(old, txt)) && store_begin(r->s, &e) == ODX_OK) {
+        if (store_meta_set(r->s, IDX_SKIPPED_KEY, txt, &e) != ODX_OK ||
+            store_commit(r->s, &e) != ODX_OK)
+            store_rollback(r->s);
+    }
+    pthread_mutex_unlock(&r->store_mu);
+    if (e.msg[0])
+        core_log(CORE_LOG_WARN, "recording skipped files: %s", e.msg);
+    free(old);
+    free(txt);
+}
+
 static int on_entry(void *ctx, const idx_entry *e)
 {
     run *r = ctx;
@@ -752,6 +820,8 @@ static int on_entry(void *ctx, const idx_entry *e)
     odx_status st = ODX_OK;
     if (e->kind == IDX_E_SKIPPED) {
         r->st->n_skipped++;
+        skip_note(r, e);
+        progress(r, "skipped", e->path, NULL, e->reason);
         return 0;
     }
     if (!idx_set_add(&r->seen, key_of(e->path)))
@@ -1004,6 +1074,7 @@ odx_status idx_pass(store *s, const cap_config *cap,
     }
     if (p.prune && (st = prune(&r, roots, n_roots)) != ODX_OK)
         goto done;
+    skip_save(&r);
     char *pending = NULL;
     if ((st = store_meta_get(s, RUN_GC_KEY, &pending, err)) != ODX_OK)
         goto done;
@@ -1060,6 +1131,9 @@ done:
     idx_set_free(&r.done);
     idx_set_free(&r.reembed);
     free(r.inflight);
+    for (int i = 0; i < r.n_skip; i++)
+        for (int k = 0; k < r.skip[i].n_ex; k++)
+            free(r.skip[i].examples[k]);
     stats->elapsed_s = core_now() - r.t0;
     if (pin->progress && r.t0 > 0)
         progress(&r, "done", NULL, NULL, NULL);

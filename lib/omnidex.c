@@ -664,6 +664,42 @@ odx_status odx_errors_json(odx_db *db, char **json, odx_err *err)
     return *json ? ODX_OK : ODX_ERR_NOMEM;
 }
 
+odx_status odx_skipped_json(odx_db *db, char **json, odx_err *err)
+{
+    if (!db || !json)
+        return core_err(err, ODX_ERR_INVALID, "errors --skipped: missing argument");
+    char *val = NULL;
+    odx_status st = store_meta_get(db->s, IDX_SKIPPED_KEY, &val, err);
+    if (st != ODX_OK)
+        return st;
+    cJSON *o = val ? cJSON_Parse(val) : NULL;
+    free(val);
+    if (!cJSON_IsObject(o)) { /* no run yet (or an unreadable record) */
+        cJSON_Delete(o);
+        o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "total", 0);
+        cJSON_AddArrayToObject(o, "reasons");
+    }
+    *json = print_json(o, err);
+    return *json ? ODX_OK : ODX_ERR_NOMEM;
+}
+
+odx_status odx_image_decode(const void *data, size_t len, int max_side, int64_t max_pixels,
+                            unsigned char **rgb, int *w, int *h, odx_err *err)
+{
+    if (!data || !rgb || !w || !h || max_side < 0)
+        return core_err(err, ODX_ERR_INVALID, "odx_image_decode: bad arguments");
+    cap_limits lim = {.max_pixels = max_pixels > 0 ? max_pixels : 100LL * 1000 * 1000};
+    cap_image im = {0};
+    odx_status st = cap_decode(data, len, "image", &lim, max_side, NULL, &im, err);
+    if (st != ODX_OK)
+        return st;
+    *rgb = im.rgb;
+    *w = im.w;
+    *h = im.h;
+    return ODX_OK;
+}
+
 static void check_problem(void *ctx, const char *what, const char *detail)
 {
     cJSON *a = ctx, *o = cJSON_CreateObject();

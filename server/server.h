@@ -89,8 +89,10 @@ srv_thumb_limits srv_thumb_limits_default(void); /* 100 scans, 2 s */
 
 /* Thumbnail: decodes a PNG or JPEG from f (limits on pixels, errors caught),
  * box-filters it to a long side <= max_side (never upscales), applies EXIF
- * orientation 1..8 (others: as stored), and encodes a JPEG. On success
- * *jpeg is malloc'd (caller frees). ODX_ERR_UNSUPPORTED for other formats,
+ * orientation 1..8 (others: as stored), and encodes a JPEG. WebP, GIF,
+ * TIFF, BMP, HEIC and AVIF are decoded upright by odx_image_decode
+ * (orientation is then ignored). On success *jpeg is malloc'd (caller
+ * frees). ODX_ERR_UNSUPPORTED for other formats (or an empty file),
  * ODX_ERR_DECODE for corrupt data, ODX_ERR_LIMIT over the limits. */
 odx_status srv_thumb_stream(FILE *f, int max_side, int orientation,
                             unsigned char **jpeg, size_t *jpeg_len,

@@ -1,7 +1,8 @@
 /* srv_thumb.c - thumbnails for GET /images/{id}/thumb: decodes the indexed
  * PNG/JPEG itself (the captioner's decoder is internal), within a scan and
  * CPU budget, streams rows into a box filter so memory stays O(width), and
- * encodes a small JPEG. */
+ * encodes a small JPEG. The other formats (WebP, GIF, TIFF, BMP, HEIC,
+ * AVIF) go through the library's odx_image_decode. */
 #include "server.h"
 
 #include <errno.h>
@@ -410,6 +411,59 @@ done:
     return st;
 }
 
+/* ------------------------------------------------------ other formats -- */
+
+/* Larger files were not indexed either (the index's default limit). */
+#define THUMB_MAX_FILE_BYTES ((size_t)256 << 20)
+
+/* WebP, GIF, TIFF, BMP, HEIC, AVIF: no row streaming for these here, so
+ * the file is read whole and decoded by the library (odx_image_decode:
+ * size checked before allocation, one frame, errors caught), already
+ * upright: the indexed orientation must not be applied again. Their work
+ * is bounded by the pixel limit, not by lim->cpu_s. */
+static odx_status decode_other(FILE *f, int max_side, box *out, odx_err *err)
+{
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *data = malloc(cap);
+    if (!data)
+        return srv_err(err, ODX_ERR_NOMEM, "thumbnail: no memory");
+    for (;;) {
+        if (n == cap) {
+            if (cap >= THUMB_MAX_FILE_BYTES) {
+                free(data);
+                return srv_err(err, ODX_ERR_LIMIT, "thumbnail: file over %zu MiB",
+                               THUMB_MAX_FILE_BYTES >> 20);
+            }
+            unsigned char *g = realloc(data, cap * 2);
+            if (!g) {
+                free(data);
+                return srv_err(err, ODX_ERR_NOMEM, "thumbnail: no memory");
+            }
+            data = g;
+            cap *= 2;
+        }
+        size_t k = fread(data + n, 1, cap - n, f);
+        n += k;
+        if (k == 0)
+            break;
+    }
+    if (ferror(f)) {
+        free(data);
+        return srv_err(err, ODX_ERR_IO, "thumbnail: read error: %s", strerror(errno));
+    }
+    unsigned char *rgb = NULL;
+    int w = 0, h = 0;
+    odx_status st = odx_image_decode(data, n, max_side, THUMB_MAX_PIXELS, &rgb, &w, &h, err);
+    free(data);
+    if (st != ODX_OK)
+        return st;
+    memset(out, 0, sizeof *out);
+    out->sw = out->dw = w;
+    out->sh = out->dh = h;
+    out->out = rgb;
+    return ODX_OK;
+}
+
 /* ------------------------------------------------------ orientation ---- */
 
 /* EXIF orientation 2..8 applied to the small image, so the thumbnail is
@@ -511,9 +565,10 @@ static odx_status thumb_stream(FILE *f, const srv_thumb_limits *lim, int max_sid
         st = decode_png(f, lim, max_side, &b, err);
     else if (n >= 3 && sig[0] == 0xFF && sig[1] == 0xD8 && sig[2] == 0xFF)
         st = decode_jpeg(f, lim, max_side, &b, err);
-    else
-        return srv_err(err, ODX_ERR_UNSUPPORTED,
-                       "thumbnail: not a PNG or JPEG file (other formats are not thumbnailed)");
+    else if (n == 0)
+        return srv_err(err, ODX_ERR_UNSUPPORTED, "thumbnail: empty file");
+    else if ((st = decode_other(f, max_side, &b, err)) == ODX_OK)
+        orientation = 1; /* made upright by the decoder */
     if (st == ODX_OK && !orient(&b, orientation))
         st = srv_err(err, ODX_ERR_NOMEM, "thumbnail: no memory");
     if (st == ODX_OK)

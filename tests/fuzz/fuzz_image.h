@@ -1,4 +1,5 @@
-/* fuzz_image.h - body of the PNG and JPEG decoder targets: the captioner's
+/* fuzz_image.h - body of the image decoder targets (PNG, JPEG, WebP, GIF,
+ * TIFF, BMP, HEIC/AVIF): the captioner's
  * decode entry points with limits (cap_decode_thumb, the recipe the indexer
  * uses, then cap_full_image for the full-size pixels OCR reads) and the
  * features computed from the thumbnail. Input not starting with the
@@ -31,11 +32,33 @@ static void fuzz_check_image(const cap_image *im, odx_status st, const odx_err *
     }
 }
 
-static int fuzz_image(const uint8_t *magic, size_t magic_len, const uint8_t *data,
-                      size_t size)
+/* fuzz_image for the formats in fmts (cap_sniff names): input that does
+ * not sniff as one of them gets magic put in front. */
+static int fuzz_image_as(const char *const *fmts, const uint8_t *magic, size_t magic_len,
+                         const uint8_t *data, size_t size);
+
+static inline int fuzz_image(const uint8_t *magic, size_t magic_len, const uint8_t *data,
+                             size_t size)
+{
+    return fuzz_image_as(NULL, magic, magic_len, data, size);
+}
+
+static bool fuzz_sniffs_as(const char *const *fmts, const uint8_t *data, size_t size)
+{
+    const char *f = cap_sniff(data, size);
+    for (int i = 0; f && fmts[i]; i++)
+        if (!strcmp(f, fmts[i]))
+            return true;
+    return false;
+}
+
+static int fuzz_image_as(const char *const *fmts, const uint8_t *magic, size_t magic_len,
+                         const uint8_t *data, size_t size)
 {
     uint8_t *own = NULL;
-    if (size < magic_len || memcmp(data, magic, magic_len) != 0) {
+    bool prefix = fmts ? !fuzz_sniffs_as(fmts, data, size)
+                       : size < magic_len || memcmp(data, magic, magic_len) != 0;
+    if (prefix) {
         if (!(own = malloc(size + magic_len))) return 0;
         memcpy(own, magic, magic_len);
         if (size) memcpy(own + magic_len, data, size);

@@ -5,6 +5,7 @@
  * NUL w.bin, see fuzz_tfjs.c) and ONNX models built with the unit tests'
  * writers, and query lines. Deterministic: rerunning gives the same files.
  * Usage: fuzz_make_seeds DIR. */
+#include "fmt_gen.h"
 #include "img_gen.h"
 #include "onnx_graph.h"
 #include "tfj_graph.h"
@@ -67,6 +68,72 @@ static void pngs(void)
     ig_put(&o, b.p + 33, b.n - 33);
     put_buf("fuzz_png", "chunks.png", &o);
     free(b.p);
+}
+
+static void put_fb(const char *target, const char *name, buf *b)
+{
+    put(target, name, b->p, b->n);
+    free(b->p);
+    b->p = NULL;
+}
+
+/* WebP, GIF, TIFF, BMP, HEIC/AVIF seeds: the writers of test_cap_formats
+ * (fmt_gen.h), small sizes. */
+static void formats(void)
+{
+    buf b = webp_quads(16, 12, 0), ex = {0};
+    exif_tiff(&ex, 6);
+    buf o = webp_mux(&b, &ex);
+    put_fb("fuzz_webp", "exif_orient6.webp", &o);
+    put_fb("fuzz_webp", "lossless.webp", &b);
+    b = webp_quads(16, 12, 80);
+    put_fb("fuzz_webp", "lossy.webp", &b);
+    b = webp_anim(16, 12);
+    put_fb("fuzz_webp", "anim.webp", &b);
+    free(ex.p);
+
+    b = make_gif(16, 12, 1, -1, false);
+    put_fb("fuzz_gif", "still.gif", &b);
+    b = make_gif(13, 11, 1, -1, true);
+    put_fb("fuzz_gif", "interlaced.gif", &b);
+    b = make_gif(16, 12, 3, 0, false);
+    put_fb("fuzz_gif", "anim_transparent.gif", &b);
+
+    TIFFSetWarningHandler(NULL);
+    static const struct {
+        const char *name;
+        tw o;
+    } T[] = {{"rgb8_lzw.tif", {.bps = 8, .spp = 3}},
+             {"rgb16.tif", {.bps = 16, .spp = 3}},
+             {"rgba_unassoc.tif", {.bps = 8, .spp = 4, .extra = EXTRASAMPLE_UNASSALPHA}},
+             {"palette.tif", {.palette = true}},
+             {"orient6.tif", {.bps = 8, .spp = 3, .orientation = ORIENTATION_RIGHTTOP}},
+             {"pages3.tif", {.bps = 8, .spp = 3, .pages = 3}}};
+    for (size_t i = 0; i < sizeof T / sizeof *T; i++) {
+        b = make_tiff(12, 10, &T[i].o);
+        put_fb("fuzz_tiff", T[i].name, &b);
+    }
+
+    static const struct {
+        const char *name;
+        bw o;
+    } B[] = {{"rgb24.bmp", {.bpp = 24}},         {"rgb24_topdown.bmp", {.bpp = 24, .top_down = true}},
+             {"pal8.bmp", {.bpp = 8}},           {"rgb565.bmp", {.bpp = 16}},
+             {"rle8.bmp", {.bpp = 8, .rle8 = true}}, {"rgb32.bmp", {.bpp = 32}},
+             {"v5_alpha.bmp", {.bpp = 32, .alpha_v5 = true}}};
+    for (size_t i = 0; i < sizeof B / sizeof *B; i++) {
+        b = make_bmp(13, 9, &B[i].o);
+        put_fb("fuzz_bmp", B[i].name, &b);
+    }
+
+    b = make_heif(heif_compression_HEVC, 32, 24, false, 1, 0);
+    put_fb("fuzz_heif", "still.heic", &b);
+    b = make_heif(heif_compression_HEVC, 32, 24, false, 6, 6);
+    put_fb("fuzz_heif", "rot6_exif6.heic", &b);
+    b = make_heif(heif_compression_AV1, 32, 24, false, 1, 0);
+    put_fb("fuzz_heif", "still.avif", &b);
+    b = make_heif(heif_compression_AV1, 32, 24, true, 1, 0);
+    put_fb("fuzz_heif", "alpha.avif", &b);
 }
 
 static void jpegs(void)
@@ -247,6 +314,7 @@ int main(int argc, char **argv)
     mkdir(root, 0755);
     pngs();
     jpegs();
+    formats();
     tfjs();
     onnx();
     queries();

@@ -9,56 +9,7 @@
  * pixels. Detection is by magic: a name that lies changes nothing. */
 #include "captioner.h"
 #include "check.h"
-
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include <gif_lib.h>
-#include <libheif/heif.h>
-#include <tiffio.h>
-#include <webp/encode.h>
-#include <webp/mux.h>
-
-typedef struct buf {
-    uint8_t *p;
-    size_t n, cap;
-} buf;
-
-static void put(buf *b, const void *p, size_t n)
-{
-    if (b->n + n > b->cap) {
-        b->cap = (b->n + n) * 2 + 64;
-        b->p = realloc(b->p, b->cap);
-    }
-    memcpy(b->p + b->n, p, n);
-    b->n += n;
-}
-static void put16(buf *b, unsigned v) { uint8_t x[2] = {v & 255, v >> 8}; put(b, x, 2); }
-static void put32(buf *b, uint32_t v)
-{
-    uint8_t x[4] = {v & 255, (v >> 8) & 255, (v >> 16) & 255, v >> 24};
-    put(b, x, 4);
-}
-
-/* Quadrants: red top-left, green top-right, blue bottom-left, white
- * bottom-right; every corner differs, so any flip or turn shows. */
-static const uint8_t Q[4][3] = {{220, 30, 30}, {30, 200, 40}, {30, 40, 220}, {250, 250, 250}};
-static const uint8_t *quad_at(int x, int y, int w, int h)
-{
-    return Q[(y >= h / 2) * 2 + (x >= w / 2)];
-}
-static uint8_t *quad_rgb(int w, int h, int ch)
-{
-    uint8_t *p = malloc((size_t)w * h * ch);
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            memcpy(p + ((size_t)y * w + x) * ch, quad_at(x, y, w, h), 3);
-            if (ch == 4)
-                p[((size_t)y * w + x) * 4 + 3] = 255;
-        }
-    return p;
-}
+#include "fmt_gen.h"
 
 static bool near(const cap_image *im, int x, int y, const uint8_t *c, int tol)
 {
@@ -99,20 +50,6 @@ static odx_status dec(const buf *b, const char *name, cap_header *h, cap_image *
     memset(e, 0, sizeof *e);
     memset(im, 0, sizeof *im);
     return cap_decode(b->p, b->n, name, &LIM, 0, h, im, e);
-}
-
-/* A TIFF EXIF block (bare, as WebP and HEIF store it) with Orientation. */
-static void exif_tiff(buf *b, int orientation)
-{
-    static const uint8_t head[8] = {'I', 'I', 42, 0, 8, 0, 0, 0};
-    put(b, head, 8);
-    put16(b, 1);          /* one entry */
-    put16(b, 0x0112);     /* Orientation */
-    put16(b, 3);          /* SHORT */
-    put32(b, 1);
-    put16(b, (unsigned)orientation);
-    put16(b, 0);
-    put32(b, 0);          /* no next IFD */
 }
 
 /* Truncations and byte mutations of a good file: never a crash; a refusal
@@ -173,21 +110,6 @@ static void expect_limit(const char *what, const buf *b, const char *size)
 
 /* -------------------------------------------------------------- WebP ---- */
 
-static buf webp_mux(const buf *img, const buf *exif)
-{
-    WebPMux *mux = WebPMuxNew();
-    WebPData in = {img->p, img->n}, ex = {exif ? exif->p : NULL, exif ? exif->n : 0}, out;
-    WebPMuxSetImage(mux, &in, 1);
-    if (exif)
-        WebPMuxSetChunk(mux, "EXIF", &ex, 1);
-    WebPMuxAssemble(mux, &out);
-    buf b = {0};
-    put(&b, out.bytes, out.size);
-    WebPDataClear(&out);
-    WebPMuxDelete(mux);
-    return b;
-}
-
 static void test_webp(void)
 {
     int w = 40, hh = 30;
@@ -196,10 +118,7 @@ static void test_webp(void)
     cap_image im;
     odx_err e;
     /* lossless: exact */
-    size_t n = WebPEncodeLosslessRGB(px, w, hh, w * 3, &out);
-    buf b = {0};
-    put(&b, out, n);
-    WebPFree(out);
+    buf b = webp_quads(w, hh, 0);
     CHECK_MSG(dec(&b, "a.png", &h, &im, &e) == ODX_OK, "%s", e.msg); /* the name lies */
     CHECK_STR(h.format, "webp");
     CHECK(im.w == w && im.h == hh && h.width == w && !h.animated && h.n_frames == 1);
@@ -207,10 +126,7 @@ static void test_webp(void)
     cap_image_free(&im);
     robust("webp lossless", &b, 20);
     /* lossy */
-    n = WebPEncodeRGB(px, w, hh, w * 3, 90, &out);
-    buf l = {0};
-    put(&l, out, n);
-    WebPFree(out);
+    buf l = webp_quads(w, hh, 90);
     CHECK(dec(&l, "b.webp", &h, &im, &e) == ODX_OK && quads_ok(&im, 1, 40));
     cap_image_free(&im);
     robust("webp lossy", &l, 20);
@@ -227,42 +143,16 @@ static void test_webp(void)
     for (int y = 0; y < hh / 2; y++)
         for (int x = 0; x < w / 2; x++)
             pa[(y * w + x) * 4 + 3] = 0;
-    n = WebPEncodeLosslessRGBA(pa, w, hh, w * 4, &out);
+    size_t n = WebPEncodeLosslessRGBA(pa, w, hh, w * 4, &out);
     buf a = {0};
-    put(&a, out, n);
+    bput(&a, out, n);
     WebPFree(out);
     CHECK(dec(&a, "a.webp", &h, &im, &e) == ODX_OK && h.has_alpha);
     static const uint8_t white[3] = {255, 255, 255};
     CHECK(near(&im, w / 4, hh / 4, white, 0) && near(&im, 3 * w / 4, hh / 4, Q[1], 0));
     cap_image_free(&im);
     /* animated: two frames, the first decoded, flagged */
-    WebPAnimEncoderOptions ao;
-    WebPAnimEncoderOptionsInit(&ao);
-    WebPAnimEncoder *enc = WebPAnimEncoderNew(w, hh, &ao);
-    WebPConfig cfg;
-    WebPConfigInit(&cfg);
-    cfg.lossless = 1;
-    WebPPicture pic;
-    WebPPictureInit(&pic);
-    pic.width = w;
-    pic.height = hh;
-    pic.use_argb = 1;
-    WebPPictureImportRGB(&pic, px, w * 3);
-    WebPAnimEncoderAdd(enc, &pic, 0, &cfg);
-    uint8_t *inv = malloc((size_t)w * hh * 3);
-    for (int i = 0; i < w * hh * 3; i++)
-        inv[i] = (uint8_t)(255 - px[i]);
-    WebPPictureImportRGB(&pic, inv, w * 3);
-    WebPAnimEncoderAdd(enc, &pic, 100, &cfg);
-    WebPAnimEncoderAdd(enc, NULL, 200, NULL);
-    WebPData ad;
-    WebPDataInit(&ad);
-    WebPAnimEncoderAssemble(enc, &ad);
-    buf an = {0};
-    put(&an, ad.bytes, ad.size);
-    WebPDataClear(&ad);
-    WebPAnimEncoderDelete(enc);
-    WebPPictureFree(&pic);
+    buf an = webp_anim(w, hh);
     CHECK_MSG(dec(&an, "anim.webp", &h, &im, &e) == ODX_OK, "%s", e.msg);
     CHECK_MSG(h.animated && h.n_frames == 2, "animated %d frames %d", h.animated, h.n_frames);
     CHECK(quads_ok(&im, 1, 0));
@@ -282,7 +172,6 @@ static void test_webp(void)
         }
     expect_limit("webp", &hg, "60000x60000");
     free(hg.p);
-    free(inv);
     free(pa);
     free(a.p);
     free(an.p);
@@ -294,47 +183,6 @@ static void test_webp(void)
 }
 
 /* --------------------------------------------------------------- GIF ---- */
-
-static int gif_w(GifFileType *g, const GifByteType *p, int n)
-{
-    put(g->UserData, p, (size_t)n);
-    return n;
-}
-
-/* A GIF of the quadrant pattern (4-colour palette); frames > 1 adds
- * frames of one colour; transparent >= 0 marks that index transparent. */
-static buf make_gif(int w, int h, int frames, int transparent, bool interlace)
-{
-    buf b = {0};
-    int err;
-    GifFileType *g = EGifOpen(&b, gif_w, &err);
-    GifColorType cols[4];
-    for (int i = 0; i < 4; i++)
-        cols[i] = (GifColorType){Q[i][0], Q[i][1], Q[i][2]};
-    ColorMapObject *cm = GifMakeMapObject(4, cols);
-    EGifSetGifVersion(g, true);
-    EGifPutScreenDesc(g, w, h, 2, 0, cm);
-    GifPixelType *line = malloc((size_t)w);
-    for (int f = 0; f < frames; f++) {
-        GraphicsControlBlock gcb = {.DisposalMode = DISPOSAL_UNSPECIFIED, .DelayTime = 10,
-                                    .TransparentColor = f == 0 ? transparent : NO_TRANSPARENT_COLOR};
-        GifByteType ext[4];
-        size_t len = EGifGCBToExtension(&gcb, ext);
-        EGifPutExtension(g, GRAPHICS_EXT_FUNC_CODE, (int)len, ext);
-        EGifPutImageDesc(g, 0, 0, w, h, interlace, NULL);
-        static const int start[4] = {0, 4, 2, 1}, step[4] = {8, 8, 4, 2};
-        for (int pass = 0; pass < (interlace ? 4 : 1); pass++)
-            for (int y = interlace ? start[pass] : 0; y < h; y += interlace ? step[pass] : 1) {
-                for (int x = 0; x < w; x++)
-                    line[x] = f == 0 ? (GifPixelType)((y >= h / 2) * 2 + (x >= w / 2)) : 3;
-                EGifPutLine(g, line, w);
-            }
-    }
-    EGifCloseFile(g, &err);
-    GifFreeMapObject(cm);
-    free(line);
-    return b;
-}
 
 static void test_gif(void)
 {
@@ -370,82 +218,6 @@ static void test_gif(void)
 }
 
 /* -------------------------------------------------------------- TIFF ---- */
-
-typedef struct tw {
-    int bps, spp, extra; /* extra: 0 none, EXTRASAMPLE_UNASSALPHA... */
-    int orientation, pages;
-    bool reduced_second; /* the second IFD is a reduced-size image */
-    bool palette;
-} tw;
-
-static buf make_tiff(int w, int h, const tw *o)
-{
-    char path[] = "/tmp/odx_tiff_XXXXXX";
-    int fd = mkstemp(path);
-    close(fd);
-    TIFF *t = TIFFOpen(path, "w");
-    int pages = o->pages ? o->pages : 1;
-    for (int pg = 0; pg < pages; pg++) {
-        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
-        TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
-        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, o->palette ? 8 : o->bps);
-        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, o->palette ? 1 : o->spp);
-        TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
-        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, o->palette ? PHOTOMETRIC_PALETTE : PHOTOMETRIC_RGB);
-        TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_LZW);
-        TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 8);
-        if (o->orientation)
-            TIFFSetField(t, TIFFTAG_ORIENTATION, o->orientation);
-        if (pg == 1 && o->reduced_second)
-            TIFFSetField(t, TIFFTAG_SUBFILETYPE, FILETYPE_REDUCEDIMAGE);
-        else if (pages > 1)
-            TIFFSetField(t, TIFFTAG_SUBFILETYPE, FILETYPE_PAGE);
-        if (o->extra) {
-            uint16_t ex = (uint16_t)o->extra;
-            TIFFSetField(t, TIFFTAG_EXTRASAMPLES, 1, &ex);
-        }
-        if (o->palette) {
-            uint16_t r[256] = {0}, g[256] = {0}, b[256] = {0};
-            for (int i = 0; i < 4; i++) {
-                r[i] = (uint16_t)(Q[i][0] * 257);
-                g[i] = (uint16_t)(Q[i][1] * 257);
-                b[i] = (uint16_t)(Q[i][2] * 257);
-            }
-            TIFFSetField(t, TIFFTAG_COLORMAP, r, g, b);
-        }
-        int spp = o->palette ? 1 : o->spp, bytes = (o->palette ? 8 : o->bps) / 8;
-        uint8_t *row = malloc((size_t)w * spp * bytes);
-        for (int y = 0; y < h; y++) {
-            for (int x = 0; x < w; x++) {
-                const uint8_t *c = quad_at(x, y, w, h);
-                if (o->palette) {
-                    row[x] = (uint8_t)((y >= h / 2) * 2 + (x >= w / 2));
-                    continue;
-                }
-                for (int k = 0; k < spp; k++) {
-                    unsigned v = k < 3 ? c[k] : (x < w / 2 && y < h / 2 ? 0 : 255);
-                    if (bytes == 2)
-                        ((uint16_t *)row)[x * spp + k] = (uint16_t)(v * 257);
-                    else
-                        row[x * spp + k] = (uint8_t)v;
-                }
-            }
-            TIFFWriteScanline(t, row, (uint32_t)y, 0);
-        }
-        free(row);
-        TIFFWriteDirectory(t);
-    }
-    TIFFClose(t);
-    FILE *f = fopen(path, "rb");
-    buf b = {0};
-    uint8_t tmp[4096];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-        put(&b, tmp, n);
-    fclose(f);
-    unlink(path);
-    return b;
-}
 
 static void test_tiff(void)
 {
@@ -501,123 +273,24 @@ static void test_tiff(void)
     /* a huge size in the IFD: refused before any strip is read */
     buf hg = {0};
     static const uint8_t head[8] = {'I', 'I', 42, 0, 8, 0, 0, 0};
-    put(&hg, head, 8);
-    put16(&hg, 6);
+    bput(&hg, head, 8);
+    bput16(&hg, 6);
     uint16_t tags[6][2] = {{256, 4}, {257, 4}, {258, 3}, {262, 3}, {273, 4}, {279, 4}};
     uint32_t vals[6] = {200000, 200000, 8, 1, 200, 100};
     for (int i = 0; i < 6; i++) {
-        put16(&hg, tags[i][0]);
-        put16(&hg, tags[i][1]);
-        put32(&hg, 1);
-        put32(&hg, vals[i]);
+        bput16(&hg, tags[i][0]);
+        bput16(&hg, tags[i][1]);
+        bput32(&hg, 1);
+        bput32(&hg, vals[i]);
     }
-    put32(&hg, 0);
+    bput32(&hg, 0);
     uint8_t zero[128] = {0};
-    put(&hg, zero, sizeof zero);
+    bput(&hg, zero, sizeof zero);
     expect_limit("tiff", &hg, "200000x200000");
     free(hg.p);
 }
 
 /* --------------------------------------------------------------- BMP ---- */
-
-typedef struct bw {
-    int bpp;        /* 8, 16, 24, 32 */
-    bool top_down, rle8, alpha_v5;
-} bw;
-
-static buf make_bmp(int w, int h, const bw *o)
-{
-    buf px = {0};
-    int rows = h;
-    if (o->rle8) {
-        for (int r = 0; r < rows; r++) {
-            int y = h - 1 - r;
-            for (int x = 0; x < w;) {
-                int idx = (y >= h / 2) * 2 + (x >= w / 2);
-                int run = 0;
-                while (x + run < w && run < 255 && (y >= h / 2) * 2 + (x + run >= w / 2) == idx)
-                    run++;
-                uint8_t c[2] = {(uint8_t)run, (uint8_t)idx};
-                put(&px, c, 2);
-                x += run;
-            }
-            uint8_t eol[2] = {0, 0};
-            put(&px, eol, 2);
-        }
-        uint8_t eob[2] = {0, 1};
-        put(&px, eob, 2);
-    } else {
-        int stride = ((w * o->bpp + 31) / 32) * 4;
-        uint8_t *row = calloc(1, (size_t)stride);
-        for (int r = 0; r < rows; r++) {
-            int y = o->top_down ? r : h - 1 - r;
-            memset(row, 0, (size_t)stride);
-            for (int x = 0; x < w; x++) {
-                const uint8_t *c = quad_at(x, y, w, h);
-                int idx = (y >= h / 2) * 2 + (x >= w / 2);
-                if (o->bpp == 8)
-                    row[x] = (uint8_t)idx;
-                else if (o->bpp == 16) { /* 5-6-5 bitfields */
-                    unsigned v = (c[0] >> 3) << 11 | (c[1] >> 2) << 5 | c[2] >> 3;
-                    row[2 * x] = v & 255;
-                    row[2 * x + 1] = (uint8_t)(v >> 8);
-                } else if (o->bpp == 24) {
-                    row[3 * x] = c[2];
-                    row[3 * x + 1] = c[1];
-                    row[3 * x + 2] = c[0];
-                } else {
-                    row[4 * x] = c[2];
-                    row[4 * x + 1] = c[1];
-                    row[4 * x + 2] = c[0];
-                    row[4 * x + 3] = (x < w / 2 && y < h / 2) ? 0 : 255;
-                }
-            }
-            put(&px, row, (size_t)stride);
-        }
-        free(row);
-    }
-    bool masks = o->bpp == 16 || o->bpp == 32;
-    uint32_t dib = o->alpha_v5 ? 124 : 40;
-    uint32_t pal = o->bpp == 8 ? 4 * 4 : 0;
-    uint32_t extra = masks && dib == 40 ? 12 : 0;
-    uint32_t off = 14 + dib + extra + pal;
-    buf b = {0};
-    put(&b, "BM", 2);
-    put32(&b, off + (uint32_t)px.n);
-    put32(&b, 0);
-    put32(&b, off);
-    size_t h0 = b.n;
-    put32(&b, dib);
-    put32(&b, (uint32_t)w);
-    put32(&b, (uint32_t)(o->top_down ? -h : h));
-    put16(&b, 1);
-    put16(&b, (unsigned)o->bpp);
-    put32(&b, o->rle8 ? 1 : masks ? 3 : 0);
-    put32(&b, (uint32_t)px.n);
-    put32(&b, 2835);
-    put32(&b, 2835);
-    put32(&b, o->bpp == 8 ? 4 : 0);
-    put32(&b, 0);
-    if (masks) {
-        if (o->bpp == 16) {
-            put32(&b, 0xf800); put32(&b, 0x07e0); put32(&b, 0x001f);
-        } else {
-            put32(&b, 0xff0000); put32(&b, 0x00ff00); put32(&b, 0x0000ff);
-        }
-    }
-    if (dib == 124) {
-        put32(&b, o->bpp == 32 ? 0xff000000u : 0);
-        while (b.n < h0 + dib)
-            put(&b, "\0", 1);
-    }
-    for (int i = 0; i < (o->bpp == 8 ? 4 : 0); i++) {
-        uint8_t e[4] = {Q[i][2], Q[i][1], Q[i][0], 0};
-        put(&b, e, 4);
-    }
-    put(&b, px.p, px.n);
-    free(px.p);
-    return b;
-}
 
 static void test_bmp(void)
 {
@@ -665,68 +338,6 @@ static void test_bmp(void)
 
 /* -------------------------------------------------------------- HEIF ---- */
 
-static struct heif_error heif_w(struct heif_context *c, const void *p, size_t n, void *u)
-{
-    (void)c;
-    put(u, p, n);
-    return (struct heif_error){heif_error_Ok, heif_suberror_Unspecified, "ok"};
-}
-
-/* The quadrant pattern encoded as HEIC or AVIF; orientation > 1 asks
- * libheif to store that rotation (irot/imir); exif_orientation > 0 adds an
- * EXIF block saying so as well, as phones do. */
-static buf make_heif(enum heif_compression_format fmt, int w, int h, bool alpha,
-                     int orientation, int exif_orientation)
-{
-    buf b = {0};
-    struct heif_context *ctx = heif_context_alloc();
-    struct heif_encoder *enc = NULL;
-    struct heif_error e = heif_context_get_encoder_for_format(ctx, fmt, &enc);
-    if (e.code != heif_error_Ok) {
-        fprintf(stderr, "  no encoder for format %d: %s\n", fmt, e.message);
-        heif_context_free(ctx);
-        return b;
-    }
-    heif_encoder_set_lossy_quality(enc, 90);
-    struct heif_image *img = NULL;
-    heif_image_create(w, h, heif_colorspace_RGB,
-                      alpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB, &img);
-    heif_image_add_plane(img, heif_channel_interleaved, w, h, 8);
-    int stride;
-    uint8_t *p = heif_image_get_plane(img, heif_channel_interleaved, &stride);
-    int ch = alpha ? 4 : 3;
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            uint8_t *d = p + (size_t)y * stride + (size_t)x * ch;
-            memcpy(d, quad_at(x, y, w, h), 3);
-            if (alpha)
-                d[3] = (x < w / 2 && y < h / 2) ? 0 : 255;
-        }
-    struct heif_encoding_options *opt = heif_encoding_options_alloc();
-    if (orientation > 1)
-        opt->image_orientation = (enum heif_orientation)orientation;
-    struct heif_image_handle *hd = NULL;
-    e = heif_context_encode_image(ctx, img, enc, opt, &hd);
-    if (e.code == heif_error_Ok && exif_orientation > 0) {
-        buf ex = {0};
-        exif_tiff(&ex, exif_orientation);
-        heif_context_add_exif_metadata(ctx, hd, ex.p, (int)ex.n);
-        free(ex.p);
-    }
-    if (e.code == heif_error_Ok) {
-        struct heif_writer wr = {1, heif_w};
-        heif_context_write(ctx, &wr, &b);
-    } else {
-        fprintf(stderr, "  encode failed: %s\n", e.message);
-    }
-    heif_image_handle_release(hd);
-    heif_encoding_options_free(opt);
-    heif_image_release(img);
-    heif_encoder_release(enc);
-    heif_context_free(ctx);
-    return b;
-}
-
 static void test_heif_one(enum heif_compression_format fmt, const char *want)
 {
     cap_header h;
@@ -743,7 +354,7 @@ static void test_heif_one(enum heif_compression_format fmt, const char *want)
     robust(want, &b, 400);
     /* the stored size (ispe) claims 60000x60000: refused from the header */
     buf hg = {0};
-    put(&hg, b.p, b.n);
+    bput(&hg, b.p, b.n);
     int patched = 0;
     for (size_t i = 0; i + 16 <= hg.n; i++)
         if (!memcmp(hg.p + i, "ispe", 4)) {

@@ -351,9 +351,13 @@ static void test_bad_input(void)
     expect_fail(make_png(5000, 5000, PNG_COLOR_TYPE_RGB, 8, true, false, true), ODX_ERR_LIMIT,
                 "huge interlaced png");
     FILE *f = tmpfile();
-    fputs("GIF89a not supported here", f);
+    fwrite("GIF89a\x02\x00\x02\x00", 1, 10, f); /* read now; this one is cut short */
     rewind(f);
-    expect_fail(f, ODX_ERR_UNSUPPORTED, "gif");
+    expect_fail(f, ODX_ERR_DECODE, "truncated gif");
+    f = tmpfile();
+    fputs("%PDF-1.4 not an image", f);
+    rewind(f);
+    expect_fail(f, ODX_ERR_UNSUPPORTED, "pdf");
     f = tmpfile();
     rewind(f);
     expect_fail(f, ODX_ERR_UNSUPPORTED, "empty file");

@@ -26,7 +26,7 @@ check() {
     if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fails=$((fails + 1)); fi
 }
 
-for tool in heif-enc cwebp convert jq curl; do
+for tool in heif-enc cwebp convert identify jq curl; do
     check "tool $tool is installed" command -v "$tool"
 done
 [ "$fails" -eq 0 ] || { echo "$fails failed (install them: scripts/install_deps.sh)"; exit 1; }
@@ -106,6 +106,40 @@ for e in $FMTS; do
     dims=$(identify -format '%wx%h' "$T/thumb_$e" 2>/dev/null)
     check "$e: thumbnail keeps the photo's shape, upright ($dims)" \
         sh -c "w=\${1%x*}; h=\${1#*x}; [ \"\$h\" -gt \"\$w\" ]" _ "$dims"
+done
+kill -TERM "$SRV_PID"
+wait "$SRV_PID"
+SRV_PID=
+
+# Turned files (the fuzz seeds: stored landscape, shown portrait): a TIFF
+# with Orientation 6, a WebP with EXIF orientation 6, a HEIC rotated by
+# irot whose EXIF says 6 as well. Each is described and thumbnailed
+# upright, turned once (twice would show it landscape again).
+R=$T/turned
+mkdir -p "$R"
+cp "$SRC/tests/fuzz/corpus/fuzz_tiff/orient6.tif" "$R/t.tif"
+cp "$SRC/tests/fuzz/corpus/fuzz_webp/exif_orient6.webp" "$R/w.webp"
+cp "$SRC/tests/fuzz/corpus/fuzz_heif/rot6_exif6.heic" "$R/h.heic"
+"$BIN" --db "$T/db3" index --quiet --no-ocr --no-detect "$R" >/dev/null 2>&1
+check "turned files indexed (rc=$?)" test $? -eq 0
+"$BIN" --db "$T/db3" serve --port 0 2>"$T/serve3.err" &
+SRV_PID=$!
+PORT=
+for _ in $(seq 1 300); do
+    PORT=$(sed -n 's|^omnidex: serving .* on http://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$T/serve3.err")
+    [ -n "$PORT" ] && break
+    kill -0 "$SRV_PID" 2>/dev/null || break
+    sleep 0.1
+done
+check "server starts on the turned files" test -n "$PORT"
+for f in t.tif w.webp h.heic; do
+    "$BIN" --db "$T/db3" show --json "$R/$f" >"$T/turned.json"
+    check "$f: described upright (portrait)" jq -e '.description.height > .description.width' "$T/turned.json"
+    id=$(jq -r .id "$T/turned.json")
+    curl -s -o "$T/turned_thumb" "http://127.0.0.1:$PORT/images/$id/thumb"
+    dims=$(identify -format '%wx%h' "$T/turned_thumb" 2>/dev/null)
+    check "$f: thumbnail upright, turned once ($dims)" \
+        sh -c "w=\${1%x*}; h=\${1#*x}; [ -n \"\$w\" ] && [ \"\$h\" -gt \"\$w\" ]" _ "$dims"
 done
 kill -TERM "$SRV_PID"
 wait "$SRV_PID"

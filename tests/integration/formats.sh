@@ -78,6 +78,24 @@ check "ext:heif finds the .heic" jq -e --arg p "$D/photo.heic" '.[0].path == $p'
 "$BIN" --db "$T/db" search --json --ext tiff person >"$T/s_tiff.json"
 check "--ext tiff finds the .tif" jq -e --arg p "$D/photo.tif" '.[0].path == $p' "$T/s_tiff.json"
 
+# High bit depths from a 16-bit PNG: a 10-bit HEIC and a 16-bit TIFF are
+# reduced to 8 bits and described like the PNG. (Debian's aom asserts when
+# heif-enc asks it for 10-bit AVIF, so AVIF stays 8-bit here.)
+H=$T/deep
+mkdir -p "$H"
+convert "$PNG" -define png:bit-depth=16 "PNG48:$T/p16.png" >>"$T/tools.log" 2>&1
+heif-enc -b 10 -q 90 -o "$H/p10.heic" "$T/p16.png" >>"$T/tools.log" 2>&1
+convert "$T/p16.png" "$H/p16.tif" >>"$T/tools.log" 2>&1
+"$BIN" --db "$T/db4" index --quiet "$H" >/dev/null 2>&1
+for f in p10.heic:10 p16.tif:16; do
+    "$BIN" --db "$T/db4" show --json "$H/${f%:*}" >"$T/deep.json"
+    obj=$(jq -c '[.description.objects.detections[].label] | unique' "$T/deep.json")
+    check "${f%:*}: bit depth ${f#*:} read, same domain and objects as the PNG ($obj)" \
+        jq -e --arg o "$REF_OBJ" --argjson b "${f#*:}" --slurpfile r "$T/ref.json" \
+        '.description.bit_depth == $b and .description.domain == $r[0].domain and
+         ([.description.objects.detections[].label] | unique | tojson) == $o' "$T/deep.json"
+done
+
 # A name that lies: a WebP called .png is read as the WebP it is.
 mkdir -p "$T/lies"
 cp "$D/photo.webp" "$T/lies/really_webp.png"

@@ -329,6 +329,14 @@ static inline buf make_heif(enum heif_compression_format fmt, int w, int h, bool
         return b;
     }
     heif_encoder_set_lossy_quality(enc, 90);
+    /* One encoder thread: deterministic seeds, and no x265/aom worker
+     * threads for ThreadSanitizer to see through uninstrumented code. */
+    if (fmt == heif_compression_HEVC) {
+        heif_encoder_set_parameter_string(enc, "x265:pools", "none");
+        heif_encoder_set_parameter_string(enc, "x265:frame-threads", "1");
+    } else {
+        heif_encoder_set_parameter_integer(enc, "threads", 1);
+    }
     struct heif_image *img = NULL;
     heif_image_create(w, h, heif_colorspace_RGB,
                       alpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB, &img);

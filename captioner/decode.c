@@ -190,6 +190,12 @@ void cap_dec_rgba_on_white(uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         unsigned a = p[4 * i + 3];
+        if (a == 255) { /* most pixels: a copy, no division */
+            p[3 * i] = p[4 * i];
+            p[3 * i + 1] = p[4 * i + 1];
+            p[3 * i + 2] = p[4 * i + 2];
+            continue;
+        }
         for (int k = 0; k < 3; k++)
             p[3 * i + k] = (uint8_t)((p[4 * i + k] * a + 255 * (255 - a) + 127) / 255);
     }

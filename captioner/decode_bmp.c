@@ -85,10 +85,22 @@ static odx_status bmp_raw(bmp *b, uint8_t *rgba, odx_err *err)
         return core_err(err, ODX_ERR_DECODE, "'%s': truncated BMP (%llu bytes of pixels "
                         "declared, %zu present)", cap_dec_name(b->name),
                         (unsigned long long)(stride * b->h), b->len - (b->off < b->len ? b->off : b->len));
+    /* 24-bit BI_RGB, the common case: a byte swap per pixel. */
+    bool plain24 = b->bpp == 24 && b->m[0].mask == 0xff0000 && b->m[1].mask == 0xff00 &&
+                   b->m[2].mask == 0xff && !b->use_alpha;
     for (int y = 0; y < b->h; y++) {
         const uint8_t *row = b->d + b->off + stride * (uint64_t)y;
         int oy = b->top_down ? y : b->h - 1 - y;
         uint8_t *o = rgba + (size_t)oy * b->w * 4;
+        if (plain24) {
+            for (int x = 0; x < b->w; x++, o += 4) {
+                o[0] = row[3 * x + 2];
+                o[1] = row[3 * x + 1];
+                o[2] = row[3 * x];
+                o[3] = 255;
+            }
+            continue;
+        }
         for (int x = 0; x < b->w; x++, o += 4) {
             if (b->bpp <= 8) {
                 int per = 8 / b->bpp;

@@ -1,6 +1,7 @@
 /* decode_int.h - names shared by the captioner's decoders: decode.c owns the
- * entry (cap_decode), the limits, EXIF and orientation; decode_<format>.c
- * holds one format each. Every format decoder follows one contract:
+ * entry (cap_decode) with PNG and JPEG, decode_<format>.c holds one format
+ * each, decode_util.c what they share (limits, EXIF, orientation, alpha),
+ * so that no two files need each other. Every format decoder follows one contract:
  *   - the header's width and height go through cap_dec_check_dims before
  *     any pixel memory is allocated (and hdr->width/height are set first,
  *     so a refusal still names the size);

@@ -3,7 +3,7 @@
  * plain cblas_sgemm with the same number of multiply-accumulates as the
  * network's convolutions. Prints JSON with the per-op-type breakdown.
  * Usage: bench_detector [MODELS_DIR] [--runs N] */
-#include "tfjs/nanodet.h"
+#include "runtime/nanodet.h"
 
 #include <cblas.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* bench_ppocr.c - forward time of each PP-OCR model on the model runtime
- * (captioner/tfjs, ONNX front-end), one thread, next to onnxruntime's CPU
+ * (captioner/runtime, ONNX front-end), one thread, next to onnxruntime's CPU
  * time for the same input measured in the same run (tests/oracle/
  * onnx_oracle.js with onnxruntime-node from scripts/fetch_oracle.sh; skipped
  * with a note when node or the package is missing). Inputs: deterministic
@@ -17,7 +17,7 @@
  * (Tesseract on one OpenMP thread; --no-tesseract: PP-OCR only). */
 #include "captioner_int.h"
 #include "ppocr.h"
-#include "tfjs/tfjs.h"
+#include "runtime/runtime.h"
 
 #include <sys/resource.h>
 

@@ -136,7 +136,7 @@ void cap_structure(cap_desc *d, const cap_image *full);
  * everything found. Only states what was found; hedges when unsure. */
 odx_status cap_compose(cap_desc *d, odx_err *err);
 
-/* detect.c: NanoDet-g through the TF.js graph runner (captioner/tfjs/). */
+/* detect.c: NanoDet-g through the TF.js graph runner (captioner/runtime/). */
 typedef struct cap_detector cap_detector; /* weights, shared read-only */
 typedef struct cap_det_state cap_det_state; /* per-thread scratch */
 /* ODX_ERR_NOT_FOUND when the model files are absent from models_dir. */

@@ -1,9 +1,9 @@
 /* detect.c - objects in photos: NanoDet-g-416 (COCO, 80 classes) run by the
- * TF.js graph runner (captioner/tfjs/). Sits after classification in
+ * TF.js graph runner (captioner/runtime/). Sits after classification in
  * cap_describe: thumbnail in, d->objects out (for captions and tags).
  * Preprocessing and decoding follow upstream NanoDet, not the npm package's
  * own JavaScript (see shared/oracle/README.md). */
-#include "tfjs/nanodet.h"
+#include "runtime/nanodet.h"
 
 #include <math.h>
 #include <stdlib.h>

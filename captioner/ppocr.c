@@ -2,12 +2,12 @@
  * boxes (binarise, components, minimum-area rectangles, box score, unclip)
  * -> perspective crops at height 48 -> direction classifier (0/180) ->
  * recogniser, batched by width -> CTC greedy decoding over ppocr_keys_v1.txt
- * -> lines in reading order. The networks run on captioner/tfjs (ONNX
+ * -> lines in reading order. The networks run on captioner/runtime (ONNX
  * front-end); pre/post-processing follows PaddleOCR's published inference
  * settings (det 960 max side, thresholds 0.3/0.6, unclip 1.5, rec 3x48x320). */
 #include "ppocr.h"
 
-#include "tfjs/tfjs.h"
+#include "runtime/runtime.h"
 
 #include <float.h>
 #include <math.h>
@@ -24,7 +24,7 @@
 
 /* Narrowest recogniser input as width/height. PaddleOCR pads every batch
  * to at least 320/48; padding a short word to 320 columns costs up to ~5x
- * its own compute (see the measurements in tfjs/README.md). */
+ * its own compute (see the measurements in runtime/README.md). */
 ODX_STATIC float cap_ppocr_rec_min_ratio = 1.0f;
 
 /* Most columns in one recogniser batch: the run's buffers grow with

@@ -1,5 +1,5 @@
 /* ppocr.h - the PP-OCR text reader (captioner/ppocr.c) on the model runtime
- * (captioner/tfjs/, ONNX front-end): DB text detection, direction
+ * (captioner/runtime/, ONNX front-end): DB text detection, direction
  * classification, SVTR recognition with CTC decoding over ppocr_keys_v1.txt.
  * Load once (read-only, shared by threads), one state per thread. */
 #ifndef ODX_PPOCR_H

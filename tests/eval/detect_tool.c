@@ -3,7 +3,7 @@
  * tests/eval/detect_eval.sh can compare labels; --dump writes the network
  * input and raw outputs like the oracle's --dump.
  * Usage: detect_tool MODELS_DIR IMAGE... [--min 0.3] [--dump DIR] */
-#include "tfjs/nanodet.h"
+#include "runtime/nanodet.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * (tfj_model_load_onnx_mem). Invariants: a refusal carries a message and
  * no model; a loaded model has outputs. Seeds: corpus/fuzz_onnx. */
 #include "fuzz.h"
-#include "tfjs/tfjs.h"
+#include "runtime/runtime.h"
 
 #include <string.h>
 

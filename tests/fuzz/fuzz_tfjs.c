@@ -8,7 +8,7 @@
  * carries a message and no model; a loaded model has outputs. Seeds:
  * corpus/fuzz_tfjs (written by make_seeds). */
 #include "fuzz.h"
-#include "tfjs/tfjs.h"
+#include "runtime/runtime.h"
 
 #include <string.h>
 #include <unistd.h>

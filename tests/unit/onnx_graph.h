@@ -4,7 +4,7 @@
 #ifndef ODX_ONNX_GRAPH_H
 #define ODX_ONNX_GRAPH_H
 
-#include "tfjs/tfjs.h"
+#include "runtime/runtime.h"
 
 #include <stdarg.h>
 #include <stdio.h>

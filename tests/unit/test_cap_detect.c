@@ -5,7 +5,7 @@
  * one loaded model. Needs the model: scripts/fetch_models.sh (fails, never
  * skips, when it is missing). */
 #include "check.h"
-#include "tfjs/nanodet.h"
+#include "runtime/nanodet.h"
 
 #include <pthread.h>
 #include <stdlib.h>

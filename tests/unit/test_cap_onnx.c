@@ -1,4 +1,4 @@
-/* test_cap_onnx.c - the ONNX front-end of the model runtime (captioner/tfjs/
+/* test_cap_onnx.c - the ONNX front-end of the model runtime (captioner/runtime/
  * onnx.c, onnx_ops.c). Without arguments: per-op graphs written by
  * onnx_graph.h, checked against plain reference loops in this file, fusion
  * counts, and refusals of bad models. With --oracle: the three PP-OCR models
@@ -9,7 +9,7 @@
 #include "check.h"
 #include "captioner.h"
 #include "onnx_graph.h"
-#include "tfjs/tfj_int.h"
+#include "runtime/runtime_int.h"
 
 #include <math.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* test_cap_onnx_fuzz.c - robustness of the ONNX front-end (captioner/tfjs/
+/* test_cap_onnx_fuzz.c - robustness of the ONNX front-end (captioner/runtime/
  * onnx.c) against malformed model files: every truncation of a valid model,
  * wrong wire types, huge and negative dims, data that disagrees with its
  * dims, huge lengths, cycles, unknown ops and values, then seeded random
@@ -6,7 +6,7 @@
  * never a crash; run it under -DODX_SANITIZE=ON too. */
 #include "check.h"
 #include "onnx_graph.h"
-#include "tfjs/tfj_int.h"
+#include "runtime/runtime_int.h"
 
 #include <stdint.h>
 

@@ -15,7 +15,7 @@
  * (default $ODX_ONNX_NODE_DIR, else /usr/share/libonnx-testdata/data/node;
  * missing: fails naming the package). */
 #include "check.h"
-#include "tfjs/tfj_int.h"
+#include "runtime/runtime_int.h"
 
 #include <dirent.h>
 #include <math.h>

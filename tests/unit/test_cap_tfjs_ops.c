@@ -1,5 +1,5 @@
 /* test_cap_tfjs_ops.c - one tiny hand-written TF.js graph per op of the
- * runner (captioner/tfjs/), checked against values worked out by hand;
+ * runner (captioner/runtime/), checked against values worked out by hand;
  * plus weight decoding (float16, uint8 quantisation), folding and fusion. */
 #include "check.h"
 #include "tfj_graph.h"

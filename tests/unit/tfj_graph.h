@@ -4,7 +4,7 @@
 #ifndef ODX_TFJ_GRAPH_H
 #define ODX_TFJ_GRAPH_H
 
-#include "tfjs/tfjs.h"
+#include "runtime/runtime.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* model.c - loads a TF.js graph model: model.json (cJSON) + weight shards,
  * builds and checks the node graph, folds constant sub-graphs and fuses
  * conv + bias + activation. The result is read-only; run.c executes it. */
-#include "tfj_int.h"
+#include "runtime_int.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -1,8 +1,9 @@
-/* tfjs.h - a small interpreter for TF.js graph models (model.json + .bin),
+/* runtime.h - the model runtime (its names keep the tfj_ prefix of its first
+ * front-end): a small interpreter for TF.js graph models (model.json + .bin),
  * used by the object detector (captioner/detect.c). Load once (read-only,
  * shareable between threads), then run with one tfj_state per thread. */
-#ifndef ODX_TFJS_H
-#define ODX_TFJS_H
+#ifndef ODX_RUNTIME_H
+#define ODX_RUNTIME_H
 
 #include "core.h"
 

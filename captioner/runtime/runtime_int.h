@@ -1,10 +1,10 @@
-/* tfj_int.h - names shared between the files of the TF.js runner:
+/* runtime_int.h - names shared between the files of the model runtime:
  * model.c (parse, weights, graph, folding, fusion) -> run.c (scheduler)
  * -> ops.c (the op table and kernels). */
-#ifndef ODX_TFJ_INT_H
-#define ODX_TFJ_INT_H
+#ifndef ODX_RUNTIME_INT_H
+#define ODX_RUNTIME_INT_H
 
-#include "tfjs.h"
+#include "runtime.h"
 
 enum { TFJ_PAD_VALID = 0, TFJ_PAD_SAME = 1, TFJ_PAD_EXPLICIT = 2 };
 enum {

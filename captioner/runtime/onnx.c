@@ -9,7 +9,7 @@
  * protoc-c code generation at build time (another build tool, ~10k lines of
  * generated code) for the five messages read here; the wire format itself is
  * five rules (varint, fixed32, fixed64, length-delimited, field key). */
-#include "tfj_int.h"
+#include "runtime_int.h"
 
 #include <math.h>
 #include <stdlib.h>

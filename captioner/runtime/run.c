@@ -5,7 +5,7 @@
  * physical layout, layout-neutral ops (elementwise, pad, concat) work on the
  * physical data, and only ops that need the logical layout pay for a copy.
  * Converted ONNX graphs (NCHW around NHWC convs) then move almost no data. */
-#include "tfj_int.h"
+#include "runtime_int.h"
 
 #include <cblas.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
 #define ODX_NANODET_H
 
 #include "captioner_int.h"
-#include "tfjs.h"
+#include "runtime.h"
 
 #define CAP_DET_SIZE 416
 #define CAP_DET_CLASSES 80

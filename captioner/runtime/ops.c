@@ -2,7 +2,7 @@
  * int32 for shape arithmetic). Called by run.c per scheduled node and by
  * model.c to fold constants. Inputs may come from a hostile model file:
  * every kernel checks ranks, dtypes and sizes before touching memory. */
-#include "tfj_int.h"
+#include "runtime_int.h"
 
 #include <cblas.h>
 #include <math.h>

@@ -10,6 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Kernels cloned for AVX-512 / AVX2 / baseline, picked at load time through
+ * IFUNC resolvers. ThreadSanitizer's runtime is not up yet when the dynamic
+ * loader runs those resolvers (every test linking the runtime crashed at
+ * start in the TSan build), so TSan builds get the baseline clone only. */
+#if defined(__SANITIZE_THREAD__)
+#define ODX_VEC_CLONES __attribute__((optimize("O3")))
+#else
+#define ODX_VEC_CLONES                                                          \
+    __attribute__((target_clones("avx512f", "arch=haswell", "default"), optimize("O3")))
+#endif
+
 #define NEED(cond, ...)                                                \
     do {                                                               \
         if (!(cond)) return core_err(err, ODX_ERR_MODEL, __VA_ARGS__); \
@@ -180,7 +191,7 @@ static inline float fop(int k, float a, float b)
     } else {                                                                      \
         for (int64_t j = 0; j < n; j++) z[j] = x[j * sx] OP y[j * sy];            \
     }
-__attribute__((target_clones("avx512f", "arch=haswell", "default"), optimize("O3"))) static void
+ODX_VEC_CLONES static void
 bin_row(int kind, const float *restrict x, int64_t sx, const float *restrict y, int64_t sy,
         float *restrict z, int64_t n)
 {
@@ -342,7 +353,7 @@ static inline float clamp06(float v) { return v < 0.0f ? 0.0f : v > 6.0f ? 6.0f 
         v = (EXPR);                                     \
         y[i] = v * pa + pb;                             \
     }
-__attribute__((target_clones("avx512f", "arch=haswell", "default"), optimize("O3"))) static void
+ODX_VEC_CLONES static void
 epi_channel(int act, float alpha, float beta, float b0, float pa, float pb, float *restrict y,
             int64_t n)
 {
@@ -399,7 +410,7 @@ static void nchw_epilogue(const tfj_node *nd, const float *bias, float *y, int64
         }                                                                               \
     }
 
-__attribute__((target_clones("avx512f", "arch=haswell", "default"), optimize("O3"))) static void
+ODX_VEC_CLONES static void
 depthwise(const tfj_node *nd, const float *bias, const float *x, const float *w, float *y,
           float *pp, int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t KH,
           int64_t KW, int64_t sh, int64_t sw, int64_t dh, int64_t dw, int64_t pt, int64_t pl,
@@ -1229,7 +1240,7 @@ static inline float exp_neg(float x)
  * step: 5% of a page's CPU in libm's expf before). The max and the sum
  * run in 16 lanes (no -ffast-math: the compiler may not reorder a
  * reduction itself). */
-__attribute__((target_clones("avx512f", "arch=haswell", "default"), optimize("O3"))) static void
+ODX_VEC_CLONES static void
 softmax_row(const float *restrict p, float *restrict q, int64_t len)
 {
     float m[16], acc[16];

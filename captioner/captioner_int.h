@@ -86,13 +86,19 @@ const char *cap_scene_hue_name(int hue, int lang);
  * and single-letter labels from d->lines. Runs after OCR; never fails. */
 void cap_shapes_compute(const cap_image *thumb, cap_desc *d);
 
-/* domain.c: sets d->domain, d->domain_conf, d->chart_type from d->feat,
+/* domain.c: sets d->domain, d->domain_conf (the winner's calibrated softmax
+ * probability), d->chart_type from d->feat,
  * d->hdr, and (when d->ocr_ran) the OCR lines. Called before OCR (to gate
  * it) and again after. full may be NULL. */
 void cap_classify(cap_desc *d, const cap_image *thumb);
 /* domain.c: the per-domain scores cap_classify compares (higher wins), for
  * the evaluation tool (tests/eval/domain_accuracy --verbose). */
 void cap_domain_scores(const cap_desc *d, const cap_image *thumb, float s[CAP_N_DOMAINS]);
+/* domain.c: the classifier's input vectors (domain_model.h: DOM_NV visual
+ * features from d->feat and the layout of thumb, DOM_NT text features from
+ * the OCR lines, zeros until OCR ran), for the feature dump that the model
+ * is fitted on (tests/eval/domain_accuracy --dump). */
+void cap_domain_features(const cap_desc *d, const cap_image *thumb, float *vis, float *txt);
 
 /* ocr.c: one Tesseract engine (eng+chi_sim) per worker. */
 typedef struct cap_ocr cap_ocr;

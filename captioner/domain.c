@@ -1,14 +1,19 @@
 /* domain.c - domain classification, between features and OCR (and again
- * after OCR): a transparent scoring model. Each domain gets a score summed
- * from soft evidence terms over cap_features and cap_layout (dom_scores:
- * table rows sharing column gaps, a plot area with tick labels, large
- * lettering, margins, texture, rules...) and, once OCR ran, over the text
- * layout through the weight table dom_text_w; the best score wins and the
- * margin to the second gives the confidence. Measured with
+ * after OCR). Two models: the hand-set scoring model (dom_hand_scores: soft
+ * evidence terms weighed by hand, the default) and two fitted multinomial
+ * logistic regressions (domain_model.h; OMNIDEX_DOMAIN=fitted).
+ * The inputs are the statistics of cap_features and cap_layout, the soft
+ * evidence terms built from them (table rows sharing column gaps, a plot
+ * area with tick labels, large lettering, margins, texture, rules...) and,
+ * once OCR ran, the text layout of the lines read; the weights are fitted on
+ * the corpus of tests/eval/corpus (generated domain_model.c). The best score
+ * wins; domain_conf is its softmax probability. Measured with
  * tests/eval/domain_accuracy. */
 #include "captioner_int.h"
+#include "domain_model.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,8 +143,22 @@ static void dom_text_layout(const cap_desc *d, dom_text *t)
     t->row_multi = n_rows ? (float)n_multi / n_rows : 0;
 }
 
-/* Evidence from the OCR text layout, each in 0..1, weighed per domain by
- * dom_text_w. Added to the visual scores on the second classification. */
+/* How far lettering of height share_h (of the image height) is large in
+ * original pixels: 0 at text size, 1 at display size. The layout is
+ * measured on a thumbnail, where the text of a short crop of a screen or a
+ * page (a dialog, a form, a strip of terminal) takes as large a share of
+ * the height as a poster's headline; in the original, screen and page text
+ * stays ~8-30 px tall (up to ~2x on high-density screens) while posters,
+ * logos and specimen sheets letter larger. Unknown size: no opinion. */
+static float dom_lettering_px(const cap_desc *d, float share_h)
+{
+    if (d->height <= 0)
+        return 1;
+    return ramp(share_h * (float)d->height, 20, 32);
+}
+
+/* Evidence terms of the text layout, each in 0..1 (the text rows of the
+ * earlier hand-set model, now inputs of the fitted one). */
 enum {
     TX_PARA,    /* many lines, most of them long: running text */
     TX_CELLS,   /* many lines, rows split into >= 3 cells: table */
@@ -216,23 +235,238 @@ static void dom_text_scores(const cap_desc *d, float dense, float syn, float axi
             s[c] += dom_text_w[k][c] * e[k];
 }
 
-/* How far lettering of height share_h (of the image height) is large in
- * original pixels: 0 at text size, 1 at display size. The layout is
- * measured on a thumbnail, where the text of a short crop of a screen or a
- * page (a dialog, a form, a strip of terminal) takes as large a share of
- * the height as a poster's headline; in the original, screen and page text
- * stays ~8-30 px tall (up to ~2x on high-density screens) while posters,
- * logos and specimen sheets letter larger. Unknown size: no opinion. */
-static float dom_lettering_px(const cap_desc *d, float share_h)
+const char *const dom_vis_names[DOM_NV] = {
+    "noise", "n_colors", "white_share", "black_share", "gray_share", "text_likeness",
+    "log_text_lines", "log_h_rules", "log_v_rules", "grid", "axis", "sector", "colourfulness",
+    "brightness", "contrast", "saturation", "edge_density", "h_rule_share", "v_rule_share",
+    "flat_share", "log_aspect",
+    "log_gutters", "log_solid", "solid_share", "log_curves", "log_blobs", "log_frames",
+    "color_ink", "log_rows", "log_table_rows", "table_row_share", "log_max_cols", "row_h",
+    "log_big_rows", "log_big_glyphs", "box_area", "log_left_labels", "log_bottom_labels",
+    "box_ink", "margin_even", "log_big_row_px", "log_big_glyph_px", "log_pixels",
+    "e_nat", "e_many_col", "e_paper", "e_dense", "e_some", "e_few_lines", "e_hr", "e_vr",
+    "e_gut", "e_chrome", "e_marks", "e_pie", "e_syn", "e_plot", "e_trow", "e_edge", "e_big",
+    "e_lettering", "e_axis_marks", "e_labels_marks", "e_paper_figure",
+    "x_rules_text", "x_gutter_dense", "x_chrome_text", "x_edge_syn", "x_rows_margin",
+    "x_colours_text", "x_paper_no_vr", "x_plain_lettering", "x_colourful_lettering",
+    "x_paper_syn", "x_some_few",
+};
+
+const char *const dom_txt_names[DOM_NT] = {
+    "log_lines", "long_share", "short_share", "log_xstarts", "row_multi", "coverage",
+    "log_prose", "log_max_h", "max_h_share", "text_conf", "log_chars", "cjk_share",
+    "t_para", "t_cells", "t_multi", "t_cols", "t_labels", "t_ui", "t_few", "t_small",
+    "t_large", "t_many", "t_prose", "t_unread",
+};
+
+static float lg(float x) { return logf(1.0f + (x > 0 ? x : 0)); }
+
+/* The visual evidence that the text terms are read against. */
+typedef struct dom_vis_ev {
+    float dense, syn, axis, trow, big;
+} dom_vis_ev;
+
+/* The visual input vector: raw statistics of cap_features and cap_layout
+ * (counts on a log scale, lettering sizes in original pixels) and the soft
+ * evidence terms of the earlier hand-set model (ramps: camera texture,
+ * white page, text rows, plot area, column-aligned rows, large lettering...),
+ * whose weights are now fitted. */
+static void dom_vis_features(const cap_desc *d, const cap_layout *L, float v[DOM_NV],
+                             dom_vis_ev *ev)
 {
-    if (d->height <= 0)
-        return 1;
-    return ramp(share_h * (float)d->height, 20, 32);
+    const cap_features *f = &d->feat;
+    int k = 0;
+    v[k++] = f->noise;
+    v[k++] = f->n_colors;
+    v[k++] = f->white_share;
+    v[k++] = f->black_share;
+    v[k++] = f->gray_share;
+    v[k++] = f->text_likeness;
+    v[k++] = lg((float)f->n_text_lines);
+    v[k++] = lg((float)f->n_h_rules);
+    v[k++] = lg((float)f->n_v_rules);
+    v[k++] = f->grid_score;
+    v[k++] = f->axis_score;
+    v[k++] = f->sector_score;
+    v[k++] = f->colourfulness;
+    v[k++] = f->brightness;
+    v[k++] = f->contrast;
+    v[k++] = f->saturation;
+    v[k++] = f->edge_density;
+    v[k++] = f->h_rule_share;
+    v[k++] = f->v_rule_share;
+    v[k++] = f->flat_share;
+    v[k++] = f->aspect > 0 ? logf(f->aspect) : 0;
+    v[k++] = lg((float)L->n_gutters);
+    v[k++] = lg((float)L->n_solid);
+    v[k++] = L->solid_share;
+    v[k++] = lg((float)L->n_curves);
+    v[k++] = lg((float)L->n_blobs);
+    v[k++] = lg((float)L->n_frames);
+    v[k++] = L->color_ink;
+    v[k++] = lg((float)L->n_rows);
+    v[k++] = lg((float)L->n_table_rows);
+    v[k++] = L->n_rows ? (float)L->n_table_rows / L->n_rows : 0;
+    v[k++] = lg((float)L->max_cols);
+    v[k++] = L->row_h;
+    v[k++] = lg((float)L->n_big_rows);
+    v[k++] = lg((float)L->n_big_glyphs);
+    v[k++] = L->box_area;
+    v[k++] = lg((float)L->n_left_labels);
+    v[k++] = lg((float)L->n_bottom_labels);
+    v[k++] = L->box_ink;
+    v[k++] = L->margin_even;
+    float H = d->height > 0 ? (float)d->height : 0;
+    v[k++] = lg(L->big_row_h * H);
+    v[k++] = lg(L->big_glyph_h * H);
+    v[k++] = d->width > 0 && d->height > 0 ? logf((float)d->width * (float)d->height) : 0;
+
+    /* Camera texture; not on an image of two or three flat colours, where
+     * the "texture" is faint lettering or dithering. */
+    float nat = ramp(f->noise, 0.13f, 0.30f) * ramp(f->n_colors, 0.05f, 0.1f);
+    float many_col = ramp(f->n_colors, 0.25f, 0.7f);   /* continuous tones */
+    float paper = ramp(f->white_share, 0.45f, 0.85f);  /* white page */
+    float tl = f->text_likeness;
+    float dense = ramp((float)f->n_text_lines, 12, 26) * tl;
+    float some = ramp((float)f->n_text_lines, 1, 6) * tl;
+    float few_lines = 1.0f - ramp((float)f->n_text_lines, 8, 20);
+    float hr = ramp((float)f->n_h_rules, 3, 12);
+    float vr = ramp((float)f->n_v_rules, 0.5f, 3);
+    float gut = ramp((float)L->n_gutters, 1, 4);
+    float chrome = ramp(f->gray_share, 0.08f, 0.25f) + ramp(f->black_share, 0.3f, 0.6f);
+    float marks = ramp(L->solid_share, 0.02f, 0.1f) + ramp((float)L->n_curves, 0, 1) +
+                  ramp((float)L->n_blobs, 8, 25) * ramp(L->color_ink, 0.03f, 0.1f);
+    if (marks > 1)
+        marks = 1;
+    float axis = f->axis_score;
+    float pie = ramp(f->sector_score, 0.3f, 0.7f);
+    float syn = 1.0f - nat;
+    /* A plot area with tick labels beside and below it (feat_plot_box). */
+    int lab = L->n_left_labels < L->n_bottom_labels ? L->n_left_labels : L->n_bottom_labels;
+    float plot = ramp(L->box_area, 0.2f, 0.35f) * ramp((float)lab, 2, 4);
+    /* Text rows that keep the same empty columns (feat_table_rows), not in
+     * a plot area with tick labels outside it. */
+    float trow = L->n_rows ? ramp((float)L->n_table_rows / L->n_rows, 0.25f, 0.6f) *
+                                 ramp((float)L->n_table_rows, 5, 10) * (1 - plot)
+                           : 0;
+    /* Content running into the image's edges (no even margin). */
+    float edge = 1.0f - ramp(L->margin_even, 0.1f, 0.6f);
+    /* Few rows of large lettering on a synthetic image, large in original
+     * pixels too (dom_lettering_px). */
+    float big = ramp(L->row_h, 0.035f, 0.05f) * ramp((float)L->n_big_rows, 1, 3) *
+                dom_lettering_px(d, L->big_row_h);
+    float big_word = ramp((float)L->n_big_glyphs, 2.5f, 4) * dom_lettering_px(d, L->big_glyph_h);
+    if (big_word > big)
+        big = big_word;
+    big *= syn * (1 - trow) * (1 - f->grid_score) * (1 - plot);
+    float lettering =
+        ramp((float)(2 * L->n_big_rows + L->n_big_glyphs + 2 * f->n_text_lines), 0, 2);
+    v[k++] = nat;
+    v[k++] = many_col;
+    v[k++] = paper;
+    v[k++] = dense;
+    v[k++] = some;
+    v[k++] = few_lines;
+    v[k++] = hr;
+    v[k++] = vr;
+    v[k++] = gut;
+    v[k++] = chrome;
+    v[k++] = marks;
+    v[k++] = pie;
+    v[k++] = syn;
+    v[k++] = plot;
+    v[k++] = trow;
+    v[k++] = edge;
+    v[k++] = big;
+    v[k++] = lettering;
+    v[k++] = axis * marks;
+    v[k++] = some * few_lines * marks * (1 - f->grid_score);
+    v[k++] = paper * syn * (1 - dense);
+    /* products of evidence the earlier model combined (a linear model
+     * cannot form them) */
+    v[k++] = hr * some;
+    v[k++] = gut * dense;
+    v[k++] = chrome * some;
+    v[k++] = edge * syn;
+    v[k++] = trow * (1 - edge);
+    v[k++] = ramp(f->n_colors, 0.08f, 0.3f) * some;
+    v[k++] = paper * (1 - vr);
+    v[k++] = syn * (1 - some) * (1 - paper) * lettering;
+    v[k++] = ramp(f->colourfulness, 0.3f, 0.7f) * syn * lettering;
+    v[k++] = paper * syn;
+    v[k++] = some * few_lines;
+    (void)k; /* k == DOM_NV */
+    ev->dense = dense;
+    ev->syn = syn;
+    ev->axis = axis;
+    ev->trow = trow;
+    ev->big = big;
 }
 
-/* Per-domain scores from the visual evidence, plus the text evidence once
- * OCR ran. */
-static void dom_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N_DOMAINS])
+/* The text input vector, from the OCR lines (zeros until OCR ran): the
+ * layout statistics of dom_text_layout and the evidence terms TX_*. */
+static void dom_txt_features(const cap_desc *d, const dom_vis_ev *ev, float v[DOM_NT])
+{
+    memset(v, 0, sizeof(float) * DOM_NT);
+    if (!d->ocr_ran)
+        return;
+    dom_text t;
+    dom_text_layout(d, &t);
+    float H = d->height > 0 ? (float)d->height : 1;
+    int chars = 0, cjk = 0;
+    const char *s = d->text ? d->text : "";
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len;) {
+        int32_t cp;
+        int n = core_utf8_next(s + i, len - i, &cp);
+        if (n <= 0)
+            break;
+        i += (size_t)n;
+        if (cp > ' ') {
+            chars++;
+            cjk += core_is_cjk(cp) ? 1 : 0;
+        }
+    }
+    int k = 0;
+    v[k++] = lg((float)t.n_lines);
+    v[k++] = t.long_share;
+    v[k++] = t.short_share;
+    v[k++] = lg((float)t.n_xstarts);
+    v[k++] = t.row_multi;
+    v[k++] = t.coverage;
+    v[k++] = lg((float)t.n_prose);
+    v[k++] = lg((float)t.max_h);
+    v[k++] = (float)t.max_h / H;
+    v[k++] = d->text_conf / 100.0f;
+    v[k++] = lg((float)chars);
+    v[k++] = chars ? (float)cjk / (float)chars : 0;
+
+    float many = ramp((float)t.n_lines, 8, 25);
+    float *e = v + k;
+    e[TX_PARA] = many * t.long_share;
+    e[TX_CELLS] = many * t.row_multi;
+    e[TX_MULTI] = t.row_multi;
+    e[TX_COLS] = ramp((float)t.n_xstarts, 2, 5);
+    e[TX_LABELS] = (1 - many) * t.short_share * ev->axis;
+    e[TX_UI] = many * t.short_share * (1 - t.row_multi);
+    /* Display type: a line taller than screen or page text gets (~30 px
+     * even at twice the density), or large lettering OCR did not read. */
+    float ocr_display = ramp((float)t.max_h, 36, 56);
+    float display = ev->big > ocr_display ? ev->big : ocr_display;
+    float few = ramp((float)t.n_lines, 0.5f, 2) * (1 - many) * ev->syn;
+    e[TX_FEW] = few * display;
+    e[TX_SMALL] = few * (1 - display);
+    e[TX_LARGE] = (1 - many) * ev->syn * ocr_display * ramp((float)t.max_h / H, 0.1f, 0.2f) *
+                  (1 - ev->big);
+    e[TX_MANY] = many;
+    /* the rows of a table read as long flush-left lines too */
+    e[TX_PROSE] = ramp((float)t.n_prose, 3, 7) * (1 - ev->trow);
+    e[TX_UNREAD] = ev->dense * (1 - ramp((float)t.n_lines, 2, 8));
+}
+
+/* The hand-set model (default, OMNIDEX_DOMAIN=hand): per-domain scores from
+ * the visual evidence, plus the text evidence once OCR ran. */
+static void dom_hand_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N_DOMAINS])
 {
     const cap_features *f = &d->feat;
     /* Camera texture; not on an image of two or three flat colours, where
@@ -310,6 +544,64 @@ static void dom_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N_DOM
         dom_text_scores(d, dense, syn, axis, trow, big, s);
 }
 
+/* s += b + W z(x) */
+static void dom_lr_add(const dom_lr *m, const float *x, float s[CAP_N_DOMAINS])
+{
+    float z[DOM_NV];
+    for (int j = 0; j < m->n; j++)
+        z[j] = (x[j] - m->mean[j]) / m->scale[j];
+    for (int c = 0; c < CAP_N_DOMAINS; c++) {
+        float a = m->b[c];
+        for (int j = 0; j < m->n; j++)
+            a += m->w[c][j] * z[j];
+        s[c] += a;
+    }
+}
+
+/* Which model decides: 0 the hand-set one (dom_hand_scores, the default),
+ * 1 the fitted one (domain_model.h). From OMNIDEX_DOMAIN=hand|fitted, read
+ * once. The fitted model is better on the corpus's validation packages and
+ * on the field set, worse on the dev set the hand-set one was tuned on
+ * (tests/eval/corpus/README.md), so it is not the default yet. */
+ODX_STATIC int cap_domain_model = 0;
+static pthread_once_t dom_once = PTHREAD_ONCE_INIT;
+static void dom_init_once(void)
+{
+    const char *env = getenv("OMNIDEX_DOMAIN");
+    if (env && !strcmp(env, "fitted"))
+        cap_domain_model = 1;
+    else if (env && !strcmp(env, "hand"))
+        cap_domain_model = 0;
+}
+
+/* Per-domain scores (logits) of the fitted models: visual, plus text once
+ * OCR ran. *temp receives the temperature of the model that decided. */
+static void dom_fitted_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N_DOMAINS],
+                       float *temp)
+{
+    float vis[DOM_NV], txt[DOM_NT];
+    dom_vis_ev ev;
+    dom_vis_features(d, L, vis, &ev);
+    memset(s, 0, sizeof(float) * CAP_N_DOMAINS);
+    dom_lr_add(&dom_model_pre, vis, s);
+    *temp = dom_model_pre.temp;
+    if (d->ocr_ran && dom_model_post.n == DOM_NT) {
+        dom_txt_features(d, &ev, txt);
+        dom_lr_add(&dom_model_post, txt, s);
+        *temp = dom_model_post.temp;
+    }
+}
+
+void cap_domain_features(const cap_desc *d, const cap_image *thumb, float *vis,
+                         float *txt)
+{
+    cap_layout L;
+    dom_vis_ev ev;
+    cap_layout_compute(thumb, &L);
+    dom_vis_features(d, &L, vis, &ev);
+    dom_txt_features(d, &ev, txt);
+}
+
 /* Chart kind from the shapes of the marks: sectors, solid bars, long thin
  * curves, scattered dots. */
 static const char *dom_chart_type(const cap_features *f, const cap_layout *L)
@@ -328,16 +620,26 @@ static const char *dom_chart_type(const cap_features *f, const cap_layout *L)
 void cap_domain_scores(const cap_desc *d, const cap_image *thumb, float s[CAP_N_DOMAINS])
 {
     cap_layout L;
+    float temp;
     cap_layout_compute(thumb, &L);
-    dom_scores(d, &L, s);
+    pthread_once(&dom_once, dom_init_once);
+    if (cap_domain_model == 1)
+        dom_fitted_scores(d, &L, s, &temp);
+    else
+        dom_hand_scores(d, &L, s);
 }
 
 void cap_classify(cap_desc *d, const cap_image *thumb)
 {
     cap_layout L;
-    float s[CAP_N_DOMAINS];
+    float s[CAP_N_DOMAINS], temp = 1;
     cap_layout_compute(thumb, &L);
-    dom_scores(d, &L, s);
+    pthread_once(&dom_once, dom_init_once);
+    bool fitted = cap_domain_model == 1;
+    if (fitted)
+        dom_fitted_scores(d, &L, s, &temp);
+    else
+        dom_hand_scores(d, &L, s);
     int best = 0, second = -1;
     for (int k = 1; k < CAP_N_DOMAINS; k++)
         if (s[k] > s[best])
@@ -346,9 +648,18 @@ void cap_classify(cap_desc *d, const cap_image *thumb)
         if (k != best && (second < 0 || s[k] > s[second]))
             second = k;
     d->domain = (cap_domain)best;
-    /* A margin of 1 point is decisive; none is a coin toss between two. */
-    float margin = second >= 0 ? s[best] - s[second] : 1.0f;
-    d->domain_conf = 0.5f + 0.5f * ramp(margin, 0, 1.0f);
+    if (fitted) {
+        /* the softmax probability of the winner, calibrated by the fitted
+         * temperature (reliability table: tests/eval/corpus/README.md) */
+        double z = 0;
+        for (int k = 0; k < CAP_N_DOMAINS; k++)
+            z += exp((double)(s[k] - s[best]) / (temp > 0 ? temp : 1));
+        d->domain_conf = (float)(1.0 / z);
+    } else {
+        /* A margin of 1 point is decisive; none is a coin toss between two. */
+        float margin = second >= 0 ? s[best] - s[second] : 1.0f;
+        d->domain_conf = 0.5f + 0.5f * ramp(margin, 0, 1.0f);
+    }
     d->chart_type[0] = 0;
     if (d->domain == CAP_CHART)
         snprintf(d->chart_type, sizeof d->chart_type, "%s", dom_chart_type(&d->feat, &L));

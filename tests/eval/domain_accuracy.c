@@ -4,15 +4,27 @@
  * OCR. A measurement tool, not a test.
  *
  * usage: domain_accuracy DIR [--ocr] [--cache CACHEDIR] [--only FILE]
- *                        [--quiet] [--verbose]
+ *                        [--quiet] [--verbose] [--ppocr] [--ocr-share P]
+ *                        [--dump FILE]
  * Default: decode + thumbnail + features + classify (the pre-OCR decision).
  * --ocr: also the decision after OCR, with the stages in the order of
  *   cap_describe (captioner.c): the same decode/thumbnail, the same OCR gate.
  * --cache: keeps each image's OCR result in CACHEDIR keyed by the file's
  *   SHA-256 and the pre-OCR domain (OCR's page mode depends on it), so that
  *   classifier iterations do not re-run Tesseract (~2 s/image). Delete the
- *   folder when ocr.c changes. */
+ *   folder when ocr.c changes.
+ * --ppocr: lends the PP-OCR models (OMNIDEX_MODELS, else ./models) to OCR,
+ *   so that each image is read by the reader cap_describe would choose
+ *   (without it Tesseract reads all).
+ * --ocr-share P: OCR only the images whose file name hashes into the first
+ *   P percent (a fixed subset, for a corpus too large to read whole).
+ * --dump FILE: writes, per image, the classifier's input vectors
+ *   (cap_domain_features: the visual features before OCR, the text features
+ *   after it, zeros where OCR did not run), the feature dump that
+ *   captioner/tools/dom_fit fits the domain model on. */
 #include "captioner_int.h"
+#include "domain_model.h"
+#include "ppocr.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,7 +133,18 @@ typedef struct acc_run {
     double ms_ocr;
     int n_ocr, n_cached;
     bool verbose;         /* print the layout statistics of every image */
+    int ocr_share;        /* percent of images OCR runs on (100: all) */
+    FILE *dump;           /* --dump */
+    const char *truth;    /* the image's domain in the manifest, for the dump */
 } acc_run;
+
+static unsigned name_bucket(const char *s)
+{
+    unsigned h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h % 100;
+}
 
 /* Pre-OCR decision in *pre; with OCR, the post-OCR decision in *post. */
 static odx_status classify_file(acc_run *r, const uint8_t *data, size_t len, const char *name,
@@ -157,7 +180,10 @@ static odx_status classify_file(acc_run *r, const uint8_t *data, size_t len, con
     *pre = *d;
     pre->lines = NULL;
     pre->text = NULL;
-    if (r->ocr && cap_ocr_wanted(d)) {
+    float vis[DOM_NV], txt[DOM_NT];
+    if (r->dump)
+        cap_domain_features(d, &thumb, vis, txt);
+    if (r->ocr && cap_ocr_wanted(d) && (int)name_bucket(name) < r->ocr_share) {
         char cpath[4096] = "";
         if (r->cache)
             cache_path(r->cache, data, len, d->domain, cpath, sizeof cpath);
@@ -178,6 +204,10 @@ static odx_status classify_file(acc_run *r, const uint8_t *data, size_t len, con
                 cache_save(cpath, d);
         }
         cap_classify(d, &thumb);
+        if (r->dump) {
+            float v2[DOM_NV];
+            cap_domain_features(d, &thumb, v2, txt);
+        }
         if (r->verbose) {
             float sc[CAP_N_DOMAINS];
             cap_domain_scores(d, &thumb, sc);
@@ -186,6 +216,15 @@ static odx_status classify_file(acc_run *r, const uint8_t *data, size_t len, con
                 printf(" %.5s %.2f", cap_domain_name((cap_domain)k), sc[k]);
             printf("\n");
         }
+    }
+    if (r->dump) {
+        fprintf(r->dump, "%s\t%s\t%d\t%s", name, r->truth, d->ocr_ran ? 1 : 0,
+                cap_domain_name(pre->domain));
+        for (int j = 0; j < DOM_NV; j++)
+            fprintf(r->dump, "\t%.6g", vis[j]);
+        for (int j = 0; j < DOM_NT; j++)
+            fprintf(r->dump, "\t%.6g", txt[j]);
+        fprintf(r->dump, "\n");
     }
 done:
     cap_image_free(&full);
@@ -246,13 +285,15 @@ static void report(const acc_tally *t, const char *stage)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s DIR [--ocr] [--cache DIR] [--only FILE] [--quiet]\n",
+        fprintf(stderr, "usage: %s DIR [--ocr] [--cache DIR] [--only FILE] [--quiet] [--ppocr]"
+                " [--ocr-share P] [--dump FILE]\n",
                 argv[0]);
         return 2;
     }
-    bool ocr = false, quiet = false;
-    const char *only = NULL;
+    bool ocr = false, quiet = false, ppocr = false;
+    const char *only = NULL, *dump = NULL;
     acc_run run = {0};
+    run.ocr_share = 100;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--ocr"))
             ocr = true;
@@ -264,6 +305,12 @@ int main(int argc, char **argv)
             run.verbose = true;
         else if (!strcmp(argv[i], "--cache") && i + 1 < argc)
             run.cache = argv[++i];
+        else if (!strcmp(argv[i], "--ppocr"))
+            ppocr = true;
+        else if (!strcmp(argv[i], "--ocr-share") && i + 1 < argc)
+            run.ocr_share = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--dump") && i + 1 < argc)
+            dump = argv[++i];
         else if (!strcmp(argv[i], "--only") && i + 1 < argc)
             only = argv[++i];
         else {
@@ -286,6 +333,30 @@ int main(int argc, char **argv)
         fclose(m);
         return 2;
     }
+    cap_ppocr *pp = NULL;
+    if (ocr && ppocr) {
+        const char *dir = getenv("OMNIDEX_MODELS");
+        if (cap_ppocr_load(dir && *dir ? dir : "models", &pp, &err) != ODX_OK) {
+            fprintf(stderr, "PP-OCR: %s\n", err.msg);
+            fclose(m);
+            cap_ocr_free(run.ocr);
+            return 2;
+        }
+        cap_ocr_set_ppocr(run.ocr, pp);
+    }
+    if (dump) {
+        if (!(run.dump = fopen(dump, "w"))) {
+            perror(dump);
+            fclose(m);
+            return 2;
+        }
+        fprintf(run.dump, "file\tdomain\tocr\tpre_domain");
+        for (int j = 0; j < DOM_NV; j++)
+            fprintf(run.dump, "\tv_%s", dom_vis_names[j]);
+        for (int j = 0; j < DOM_NT; j++)
+            fprintf(run.dump, "\tt_%s", dom_txt_names[j]);
+        fprintf(run.dump, "\n");
+    }
     acc_tally tpre = {0}, tpost = {0};
     int failed = 0;
     char line[16384];
@@ -305,6 +376,7 @@ int main(int argc, char **argv)
         if (only && strcmp(only, file) != 0)
             continue;
         snprintf(path, sizeof path, "%s/images/%s", argv[1], file);
+        run.truth = dom;
         uint8_t *data = NULL;
         size_t len = 0;
         odx_err e = {0};
@@ -333,5 +405,8 @@ int main(int argc, char **argv)
     printf("%d failed; features + classify %.2f ms per thumbnail (thread CPU)\n", failed,
            tpre.n ? run.ms_feat / tpre.n : 0);
     cap_ocr_free(run.ocr);
+    cap_ppocr_free(pp);
+    if (run.dump)
+        fclose(run.dump);
     return 0;
 }

@@ -5,6 +5,7 @@
  * picture and from OCR lines), a window; and the classification of the
  * clear cases. */
 #include "captioner_int.h"
+#include "domain_model.h"
 #include "check.h"
 
 #include <math.h>
@@ -722,6 +723,53 @@ static void test_degenerate(void)
     cap_image_free(&thin);
 }
 
+/* The fitted model (OMNIDEX_DOMAIN=fitted): finite inputs, text inputs zero
+ * until OCR ran, the decision is the best of cap_domain_scores and
+ * domain_conf its softmax probability at the fitted temperature; a camera
+ * picture is a photo and a page of text rows a document. */
+extern int cap_domain_model;
+static void test_fitted_model(void)
+{
+    cap_domain_model = 1;
+    cap_image im = img_new(480, 360, 0, 0, 0);
+    for (int y = 0; y < 360; y++)
+        for (int x = 0; x < 480; x++)
+            put(&im, x, y, (uint8_t)(60 + x / 6 + rnd() % 60), (uint8_t)(100 + rnd() % 70),
+                (uint8_t)(40 + y / 5 + rnd() % 50));
+    cap_desc d;
+    describe(&im, &d);
+    float vis[DOM_NV], txt[DOM_NT], s[CAP_N_DOMAINS];
+    cap_domain_features(&d, &im, vis, txt);
+    bool finite = true, zero = true;
+    for (int j = 0; j < DOM_NV; j++)
+        finite &= isfinite(vis[j]) != 0;
+    for (int j = 0; j < DOM_NT; j++)
+        zero &= txt[j] == 0;
+    CHECK(finite);
+    CHECK(zero);
+    cap_domain_scores(&d, &im, s);
+    int best = 0;
+    for (int k = 1; k < CAP_N_DOMAINS; k++)
+        if (s[k] > s[best])
+            best = k;
+    CHECK_MSG((int)d.domain == best, "domain %s, best score %s", cap_domain_name(d.domain),
+              cap_domain_name((cap_domain)best));
+    double z = 0;
+    for (int k = 0; k < CAP_N_DOMAINS; k++)
+        z += exp((s[k] - s[best]) / dom_model_pre.temp);
+    CHECK_MSG(fabs(d.domain_conf - 1 / z) < 1e-4, "conf %g vs softmax %g", d.domain_conf, 1 / z);
+    CHECK_MSG(d.domain == CAP_PHOTO, "camera picture: domain %s", cap_domain_name(d.domain));
+    cap_image_free(&im);
+
+    im = img_new(600, 800, 255, 255, 255);
+    text_rows(&im, 50, 550, 60, 40, 16);
+    describe(&im, &d);
+    CHECK_MSG(d.domain == CAP_DOCUMENT, "text page: domain %s", cap_domain_name(d.domain));
+    CHECK(d.domain_conf > 1.0f / CAP_N_DOMAINS && d.domain_conf <= 1.0f);
+    cap_image_free(&im);
+    cap_domain_model = 0;
+}
+
 int main(void)
 {
     test_flat();
@@ -740,5 +788,6 @@ int main(void)
     test_window();
     test_faint_texture();
     test_degenerate();
+    test_fitted_model();
     return check_result("test_cap_features");
 }

@@ -189,8 +189,24 @@ PHOTOS["tuxpaint-stamps-default"] = [
     "animals/mammals/bears/european-bear.png", "animals/mammals/bovines/gnu-baby-stand.png",
     "food/fruit/Cherry_Stella.png", "household/toilet.png", "military/vehicles/f22_raptor.png",
     "vehicles/construction/dumper.png", "vehicles/flight/balloon360.png"]
+# photographs shipped as drawing templates, landscape panoramas (sites with
+# a dev or holdout source left out whole) and computer-vision sample photos
+PHOTOS["tuxpaint-data"] = [n + ".jpg" for n in [
+    "burnt_bark", "cliff", "corn_maze", "jellyfish", "lighthouse", "mossy_bark", "mossy_log",
+    "mudstone", "ocean_splash", "ocean_waves", "redwoods_above", "rocks", "sheep", "spiders_web",
+    "sun_behind_clouds", "sun_behind_leaves", "trees_above", "trees_at_dusk", "wool_mill_machine"]]
+PHOTOS["stellarium-data"] = ["guereins%d.png" % k for k in (1, 2, 3, 4, 5, 6, 8)]
+PHOTOS["opencv-doc"] = [n + ".jpg" for n in [
+    "plant", "aero1", "aero3", "aloeL", "apple", "baboon", "blox", "board", "building",
+    "butterfly", "fruits", "home", "left01", "leuvenA", "leuvenB", "licenseplate_motion",
+    "messi5", "orange", "ela_original"]]
+# road signs (posters), drawn as tuxpaint stamps; put on a backdrop
+SIGNS = [n + ".png" for n in [
+    "arrow", "crossroads", "dead_end_sign", "give_way_sign", "no_entry_sign", "no_uturn",
+    "railroad_crossing", "roundabout", "t-junction", "toilets", "xing_ped", "xing_school", "yield"]]
 # Photos per source (crops); the retouched GIMP examples share one scene.
-CROPS = {"gimp-help-en": 3, "tuxpaint-stamps-default": 4}
+CROPS = {"gimp-help-en": 3, "tuxpaint-stamps-default": 4, "tuxpaint-data": 4,
+         "stellarium-data": 4, "opencv-doc": 4}
 
 
 class Cand:
@@ -273,6 +289,12 @@ def enumerate_candidates(rng):
             elif pkg == "tuxpaint-stamps-default":
                 if not any(f.endswith("/stamps/" + n) for n in names):
                     continue
+            elif pkg == "stellarium-data":
+                if "/landscapes/guereins/" not in f or os.path.basename(f) not in names:
+                    continue
+            elif pkg == "opencv-doc":
+                if "/examples/" not in f or os.path.basename(f) not in names:
+                    continue
             elif os.path.basename(f) not in names:
                 continue
             for k in range(CROPS.get(pkg, 8)):
@@ -318,9 +340,13 @@ def enumerate_candidates(rng):
         pkg = owner(f)
         if pkg:
             c.append(Cand("poster", pkg, f, "svg", args={}))
+    for f in pkg_files("tuxpaint-stamps-default"):
+        if "/town/roadsigns/" in f and os.path.basename(f) in SIGNS:
+            for k in range(3):
+                c.append(Cand("poster", "tuxpaint-stamps-default", f, "sign", args={"v": k}))
     for pkg, fonts in font_packages().items():
         for f in fonts:
-            for k in range(5):
+            for k in range(8):
                 c.append(Cand("poster", pkg, f, "specimen", args={"v": k},
                               lang="zh" if ("wqy" in pkg) else "en"))
     # diagrams: dependency graphs of packages (graphviz), geometry figures
@@ -430,8 +456,8 @@ def assign_splits(items, seed):
     pairs): packages in a seeded order; a package goes to validation while
     every domain it has images of stays under 30% of that domain's images
     there. No package is in both splits. The photos come from few packages:
-    those are placed by hand, the cut-outs and a wallpaper package in
-    validation, the rest (and the largest mixed sources) in train."""
+    those are placed by hand, OpenCV's sample photos and a wallpaper package
+    in validation, the rest (and the largest mixed sources) in train."""
     by_pkg = {}
     total = {d: 0 for d in DOMAINS}
     for pkg, dom in items:
@@ -443,8 +469,9 @@ def assign_splits(items, seed):
     val = {d: 0 for d in DOMAINS}
     split = {}
     pinned_train = {"gimp-help-en", "base-files", "dpkg", "python3-skimage",
-                    "lomiri-wallpapers-20.04"}
-    pinned_val = {"tuxpaint-stamps-default", "lomiri-wallpapers-16.04"}
+                    "lomiri-wallpapers-20.04", "tuxpaint-stamps-default", "tuxpaint-data",
+                    "stellarium-data"}
+    pinned_val = {"opencv-doc", "lomiri-wallpapers-16.04"}
     pkgs = [p for p in pkgs if p in pinned_val] + [p for p in pkgs if p not in pinned_val]
     for p in pkgs:
         fits = all(val[d] + n <= 0.30 * total[d] for d, n in by_pkg[p].items())
@@ -918,6 +945,17 @@ def r_terminal(c, rng, base):
                 (style, os.path.basename(fpath), size, cols), prefer="png")
 
 
+def r_sign(c, rng, base):
+    from PIL import Image
+    im = Image.open(c.src).convert("RGBA")
+    bgc = rng.choice(["white", "#e8eef4", "#87ceeb", "#d8d8d8"])
+    pad = rng.randint(8, 80)
+    bg = Image.new("RGB", (im.size[0] + 2 * pad, im.size[1] + 2 * pad), bgc)
+    bg.paste(im, (pad, pad), im)
+    return save(resize_long(bg, rng.choice([240, 360, 480])), base, rng,
+                "road sign stamp on %s, margin %d" % (bgc, pad))
+
+
 def r_svg(c, rng, base):
     from PIL import Image
     side = rng.choice([128, 256, 400, 512, 800])
@@ -1084,7 +1122,7 @@ def r_geometry(c, rng, base):
 
 RENDER = {"photo": r_photo, "pdfpage": r_pdfpage, "textpage": r_textpage, "table": r_table,
           "chart": r_chart, "docshot": r_docshot, "terminal": r_terminal, "svg": r_svg,
-          "specimen": r_specimen, "graphviz": r_graphviz, "geometry": r_geometry}
+          "specimen": r_specimen, "sign": r_sign, "graphviz": r_graphviz, "geometry": r_geometry}
 
 
 def main():

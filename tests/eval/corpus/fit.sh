@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# fit.sh - regenerates captioner/domain_model.c, the fitted domain model.
+#
+# usage: tests/eval/corpus/fit.sh [CORPUS_DIR] [OCR_SHARE]
+#   CORPUS_DIR  where the corpus is (built there by build.py if it has no
+#               manifest.tsv; default /work/corpus, outside the tree)
+#   OCR_SHARE   percent of the images OCR runs on for the post-OCR model
+#               (default 8: PP-OCR costs seconds an image)
+# Steps (deterministic: the corpus from a fixed seed, the fit convex):
+#  1. build.py: images + manifest (train/validation split by package)
+#  2. domain_accuracy --dump: visual features; dom_fit: the pre-OCR model
+#  3. rebuild, so that the pre-OCR model gates OCR and picks the reader as
+#     cap_describe will; domain_accuracy --ocr --ppocr --ocr-share --dump
+#  4. dom_fit --report: both models, and validation numbers on stdout
+# Heavy: run it alone (flock /work/.heavy.lock nice -n 5 tests/eval/corpus/fit.sh).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
+C=${1:-/work/corpus}
+SHARE=${2:-8}
+B=$ROOT/build
+if [ ! -f "$C/manifest.tsv" ]; then
+  /usr/bin/python3 "$ROOT/tests/eval/corpus/build.py" --out "$C" \
+    --manifest-copy "$ROOT/tests/eval/corpus/manifest.tsv"
+fi
+cmake --build "$B" --target domain_accuracy dom_fit >/dev/null
+"$B/tests/eval/domain_accuracy" "$C" --quiet --dump "$C/features-vis.tsv" >"$C/accuracy-prefit.txt"
+"$B/tests/eval/dom_fit" "$C/features-vis.tsv" "$C/manifest.tsv" "$ROOT/captioner/domain_model.c"
+cmake --build "$B" --target domain_accuracy dom_fit >/dev/null
+mkdir -p "$C/ocr-cache"
+OMNIDEX_DOMAIN=fitted OMNIDEX_MODELS=${OMNIDEX_MODELS:-$ROOT/models} "$B/tests/eval/domain_accuracy" "$C" --quiet \
+  --ocr --ppocr --ocr-share "$SHARE" --cache "$C/ocr-cache" --dump "$C/features.tsv" \
+  >"$C/accuracy-ocr.txt"
+"$B/tests/eval/dom_fit" "$C/features.tsv" "$C/manifest.tsv" "$ROOT/captioner/domain_model.c" --report
+cmake --build "$B" >/dev/null

@@ -261,10 +261,68 @@ const char *const dom_txt_names[DOM_NT] = {
 
 static float lg(float x) { return logf(1.0f + (x > 0 ? x : 0)); }
 
-/* The visual evidence that the text terms are read against. */
-typedef struct dom_vis_ev {
-    float dense, syn, axis, trow, big;
-} dom_vis_ev;
+/* The soft evidence terms (ramps) of the hand-set model: computed once,
+ * combined by hand-set weights in dom_hand_scores and fed to the fitted
+ * model as inputs by dom_vis_features; the text terms read against some. */
+typedef struct dom_evidence {
+    float nat, many_col, paper, dense, some, few_lines, hr, vr, gut, chrome, marks, axis, pie,
+        syn, plot, trow, edge, big, lettering;
+} dom_evidence;
+
+static void dom_evidence_compute(const cap_desc *d, const cap_layout *L, dom_evidence *e)
+{
+    const cap_features *f = &d->feat;
+    /* Camera texture; not on an image of two or three flat colours, where
+     * the "texture" is faint lettering or dithering. */
+    float nat = ramp(f->noise, 0.13f, 0.30f) * ramp(f->n_colors, 0.05f, 0.1f);
+    float many_col = ramp(f->n_colors, 0.25f, 0.7f);   /* continuous tones */
+    float paper = ramp(f->white_share, 0.45f, 0.85f);  /* white page */
+    float tl = f->text_likeness;
+    float dense = ramp((float)f->n_text_lines, 12, 26) * tl;
+    float some = ramp((float)f->n_text_lines, 1, 6) * tl;
+    float few_lines = 1.0f - ramp((float)f->n_text_lines, 8, 20);
+    float hr = ramp((float)f->n_h_rules, 3, 12);
+    float vr = ramp((float)f->n_v_rules, 0.5f, 3);
+    float gut = ramp((float)L->n_gutters, 1, 4);
+    float chrome = ramp(f->gray_share, 0.08f, 0.25f) + ramp(f->black_share, 0.3f, 0.6f);
+    float marks = ramp(L->solid_share, 0.02f, 0.1f) + ramp((float)L->n_curves, 0, 1) +
+                  ramp((float)L->n_blobs, 8, 25) * ramp(L->color_ink, 0.03f, 0.1f);
+    if (marks > 1)
+        marks = 1;
+    float axis = f->axis_score;
+    float pie = ramp(f->sector_score, 0.3f, 0.7f);
+    float syn = 1.0f - nat;
+    /* A plot area with tick labels beside and below it (feat_plot_box). */
+    int lab = L->n_left_labels < L->n_bottom_labels ? L->n_left_labels : L->n_bottom_labels;
+    float plot = ramp(L->box_area, 0.2f, 0.35f) * ramp((float)lab, 2, 4);
+    /* Text rows that keep the same empty columns: a table even without
+     * borders (see feat_table_rows). Not in a plot area with tick labels
+     * outside it: there the "rows" are point markers level with the tick
+     * values, and a table keeps its labels inside its frame. */
+    float trow = L->n_rows ? ramp((float)L->n_table_rows / L->n_rows, 0.25f, 0.6f) *
+                                 ramp((float)L->n_table_rows, 5, 10) * (1 - plot)
+                           : 0;
+    /* Content running into the image's edges (no even margin). A window's
+     * title bar or frame covers a whole side; a tightly cropped figure only
+     * touches a side here and there. */
+    float edge = 1.0f - ramp(L->margin_even, 0.1f, 0.6f);
+    /* Few rows of large lettering on a synthetic image: posters, logos,
+     * font specimen sheets (documents and diagrams letter at 1-3%). */
+    float big = ramp(L->row_h, 0.035f, 0.05f) * ramp((float)L->n_big_rows, 1, 3) *
+                dom_lettering_px(d, L->big_row_h);
+    float big_word = ramp((float)L->n_big_glyphs, 2.5f, 4) * /* a logo word, a headline */
+                     dom_lettering_px(d, L->big_glyph_h);
+    if (big_word > big)
+        big = big_word;
+    big *= syn * (1 - trow) * (1 - f->grid_score) * (1 - plot);
+    /* Posters are visual text: a synthetic picture without a row of text
+     * or two letter-like shapes (geometry, an illustration) is a figure.
+     * One big "glyph" alone is as often a plane or a bar. */
+    float lettering =
+        ramp((float)(2 * L->n_big_rows + L->n_big_glyphs + 2 * f->n_text_lines), 0, 2);
+    *e = (dom_evidence){nat, many_col, paper, dense, some, few_lines, hr, vr, gut, chrome,
+                        marks, axis, pie, syn, plot, trow, edge, big, lettering};
+}
 
 /* The visual input vector: raw statistics of cap_features and cap_layout
  * (counts on a log scale, lettering sizes in original pixels) and the soft
@@ -272,7 +330,7 @@ typedef struct dom_vis_ev {
  * white page, text rows, plot area, column-aligned rows, large lettering...),
  * whose weights are now fitted. */
 static void dom_vis_features(const cap_desc *d, const cap_layout *L, float v[DOM_NV],
-                             dom_vis_ev *ev)
+                             dom_evidence *ev)
 {
     const cap_features *f = &d->feat;
     int k = 0;
@@ -321,91 +379,48 @@ static void dom_vis_features(const cap_desc *d, const cap_layout *L, float v[DOM
     v[k++] = lg(L->big_glyph_h * H);
     v[k++] = d->width > 0 && d->height > 0 ? logf((float)d->width * (float)d->height) : 0;
 
-    /* Camera texture; not on an image of two or three flat colours, where
-     * the "texture" is faint lettering or dithering. */
-    float nat = ramp(f->noise, 0.13f, 0.30f) * ramp(f->n_colors, 0.05f, 0.1f);
-    float many_col = ramp(f->n_colors, 0.25f, 0.7f);   /* continuous tones */
-    float paper = ramp(f->white_share, 0.45f, 0.85f);  /* white page */
-    float tl = f->text_likeness;
-    float dense = ramp((float)f->n_text_lines, 12, 26) * tl;
-    float some = ramp((float)f->n_text_lines, 1, 6) * tl;
-    float few_lines = 1.0f - ramp((float)f->n_text_lines, 8, 20);
-    float hr = ramp((float)f->n_h_rules, 3, 12);
-    float vr = ramp((float)f->n_v_rules, 0.5f, 3);
-    float gut = ramp((float)L->n_gutters, 1, 4);
-    float chrome = ramp(f->gray_share, 0.08f, 0.25f) + ramp(f->black_share, 0.3f, 0.6f);
-    float marks = ramp(L->solid_share, 0.02f, 0.1f) + ramp((float)L->n_curves, 0, 1) +
-                  ramp((float)L->n_blobs, 8, 25) * ramp(L->color_ink, 0.03f, 0.1f);
-    if (marks > 1)
-        marks = 1;
-    float axis = f->axis_score;
-    float pie = ramp(f->sector_score, 0.3f, 0.7f);
-    float syn = 1.0f - nat;
-    /* A plot area with tick labels beside and below it (feat_plot_box). */
-    int lab = L->n_left_labels < L->n_bottom_labels ? L->n_left_labels : L->n_bottom_labels;
-    float plot = ramp(L->box_area, 0.2f, 0.35f) * ramp((float)lab, 2, 4);
-    /* Text rows that keep the same empty columns (feat_table_rows), not in
-     * a plot area with tick labels outside it. */
-    float trow = L->n_rows ? ramp((float)L->n_table_rows / L->n_rows, 0.25f, 0.6f) *
-                                 ramp((float)L->n_table_rows, 5, 10) * (1 - plot)
-                           : 0;
-    /* Content running into the image's edges (no even margin). */
-    float edge = 1.0f - ramp(L->margin_even, 0.1f, 0.6f);
-    /* Few rows of large lettering on a synthetic image, large in original
-     * pixels too (dom_lettering_px). */
-    float big = ramp(L->row_h, 0.035f, 0.05f) * ramp((float)L->n_big_rows, 1, 3) *
-                dom_lettering_px(d, L->big_row_h);
-    float big_word = ramp((float)L->n_big_glyphs, 2.5f, 4) * dom_lettering_px(d, L->big_glyph_h);
-    if (big_word > big)
-        big = big_word;
-    big *= syn * (1 - trow) * (1 - f->grid_score) * (1 - plot);
-    float lettering =
-        ramp((float)(2 * L->n_big_rows + L->n_big_glyphs + 2 * f->n_text_lines), 0, 2);
-    v[k++] = nat;
-    v[k++] = many_col;
-    v[k++] = paper;
-    v[k++] = dense;
-    v[k++] = some;
-    v[k++] = few_lines;
-    v[k++] = hr;
-    v[k++] = vr;
-    v[k++] = gut;
-    v[k++] = chrome;
-    v[k++] = marks;
-    v[k++] = pie;
-    v[k++] = syn;
-    v[k++] = plot;
-    v[k++] = trow;
-    v[k++] = edge;
-    v[k++] = big;
-    v[k++] = lettering;
-    v[k++] = axis * marks;
-    v[k++] = some * few_lines * marks * (1 - f->grid_score);
-    v[k++] = paper * syn * (1 - dense);
+    dom_evidence_compute(d, L, ev);
+    const dom_evidence *E = ev;
+    v[k++] = E->nat;
+    v[k++] = E->many_col;
+    v[k++] = E->paper;
+    v[k++] = E->dense;
+    v[k++] = E->some;
+    v[k++] = E->few_lines;
+    v[k++] = E->hr;
+    v[k++] = E->vr;
+    v[k++] = E->gut;
+    v[k++] = E->chrome;
+    v[k++] = E->marks;
+    v[k++] = E->pie;
+    v[k++] = E->syn;
+    v[k++] = E->plot;
+    v[k++] = E->trow;
+    v[k++] = E->edge;
+    v[k++] = E->big;
+    v[k++] = E->lettering;
+    v[k++] = E->axis * E->marks;
+    v[k++] = E->some * E->few_lines * E->marks * (1 - f->grid_score);
+    v[k++] = E->paper * E->syn * (1 - E->dense);
     /* products of evidence the earlier model combined (a linear model
      * cannot form them) */
-    v[k++] = hr * some;
-    v[k++] = gut * dense;
-    v[k++] = chrome * some;
-    v[k++] = edge * syn;
-    v[k++] = trow * (1 - edge);
-    v[k++] = ramp(f->n_colors, 0.08f, 0.3f) * some;
-    v[k++] = paper * (1 - vr);
-    v[k++] = syn * (1 - some) * (1 - paper) * lettering;
-    v[k++] = ramp(f->colourfulness, 0.3f, 0.7f) * syn * lettering;
-    v[k++] = paper * syn;
-    v[k++] = some * few_lines;
+    v[k++] = E->hr * E->some;
+    v[k++] = E->gut * E->dense;
+    v[k++] = E->chrome * E->some;
+    v[k++] = E->edge * E->syn;
+    v[k++] = E->trow * (1 - E->edge);
+    v[k++] = ramp(f->n_colors, 0.08f, 0.3f) * E->some;
+    v[k++] = E->paper * (1 - E->vr);
+    v[k++] = E->syn * (1 - E->some) * (1 - E->paper) * E->lettering;
+    v[k++] = ramp(f->colourfulness, 0.3f, 0.7f) * E->syn * E->lettering;
+    v[k++] = E->paper * E->syn;
+    v[k++] = E->some * E->few_lines;
     (void)k; /* k == DOM_NV */
-    ev->dense = dense;
-    ev->syn = syn;
-    ev->axis = axis;
-    ev->trow = trow;
-    ev->big = big;
 }
 
 /* The text input vector, from the OCR lines (zeros until OCR ran): the
  * layout statistics of dom_text_layout and the evidence terms TX_*. */
-static void dom_txt_features(const cap_desc *d, const dom_vis_ev *ev, float v[DOM_NT])
+static void dom_txt_features(const cap_desc *d, const dom_evidence *ev, float v[DOM_NT])
 {
     memset(v, 0, sizeof(float) * DOM_NT);
     if (!d->ocr_ran)
@@ -469,49 +484,12 @@ static void dom_txt_features(const cap_desc *d, const dom_vis_ev *ev, float v[DO
 static void dom_hand_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N_DOMAINS])
 {
     const cap_features *f = &d->feat;
-    /* Camera texture; not on an image of two or three flat colours, where
-     * the "texture" is faint lettering or dithering. */
-    float nat = ramp(f->noise, 0.13f, 0.30f) * ramp(f->n_colors, 0.05f, 0.1f);
-    float many_col = ramp(f->n_colors, 0.25f, 0.7f);   /* continuous tones */
-    float paper = ramp(f->white_share, 0.45f, 0.85f);  /* white page */
-    float tl = f->text_likeness;
-    float dense = ramp((float)f->n_text_lines, 12, 26) * tl;
-    float some = ramp((float)f->n_text_lines, 1, 6) * tl;
-    float few_lines = 1.0f - ramp((float)f->n_text_lines, 8, 20);
-    float hr = ramp((float)f->n_h_rules, 3, 12);
-    float vr = ramp((float)f->n_v_rules, 0.5f, 3);
-    float gut = ramp((float)L->n_gutters, 1, 4);
-    float chrome = ramp(f->gray_share, 0.08f, 0.25f) + ramp(f->black_share, 0.3f, 0.6f);
-    float marks = ramp(L->solid_share, 0.02f, 0.1f) + ramp((float)L->n_curves, 0, 1) +
-                  ramp((float)L->n_blobs, 8, 25) * ramp(L->color_ink, 0.03f, 0.1f);
-    if (marks > 1)
-        marks = 1;
-    float axis = f->axis_score;
-    float pie = ramp(f->sector_score, 0.3f, 0.7f);
-    float syn = 1.0f - nat;
-    /* A plot area with tick labels beside and below it (feat_plot_box). */
-    int lab = L->n_left_labels < L->n_bottom_labels ? L->n_left_labels : L->n_bottom_labels;
-    float plot = ramp(L->box_area, 0.2f, 0.35f) * ramp((float)lab, 2, 4);
-    /* Text rows that keep the same empty columns: a table even without
-     * borders (see feat_table_rows). Not in a plot area with tick labels
-     * outside it: there the "rows" are point markers level with the tick
-     * values, and a table keeps its labels inside its frame. */
-    float trow = L->n_rows ? ramp((float)L->n_table_rows / L->n_rows, 0.25f, 0.6f) *
-                                 ramp((float)L->n_table_rows, 5, 10) * (1 - plot)
-                           : 0;
-    /* Content running into the image's edges (no even margin). A window's
-     * title bar or frame covers a whole side; a tightly cropped figure only
-     * touches a side here and there. */
-    float edge = 1.0f - ramp(L->margin_even, 0.1f, 0.6f);
-    /* Few rows of large lettering on a synthetic image: posters, logos,
-     * font specimen sheets (documents and diagrams letter at 1-3%). */
-    float big = ramp(L->row_h, 0.035f, 0.05f) * ramp((float)L->n_big_rows, 1, 3) *
-                dom_lettering_px(d, L->big_row_h);
-    float big_word = ramp((float)L->n_big_glyphs, 2.5f, 4) * /* a logo word, a headline */
-                     dom_lettering_px(d, L->big_glyph_h);
-    if (big_word > big)
-        big = big_word;
-    big *= syn * (1 - trow) * (1 - f->grid_score) * (1 - plot);
+    dom_evidence E;
+    dom_evidence_compute(d, L, &E);
+    float nat = E.nat, many_col = E.many_col, paper = E.paper, dense = E.dense, some = E.some;
+    float few_lines = E.few_lines, hr = E.hr, vr = E.vr, gut = E.gut, chrome = E.chrome;
+    float marks = E.marks, axis = E.axis, pie = E.pie, syn = E.syn, plot = E.plot;
+    float trow = E.trow, edge = E.edge, big = E.big, lettering = E.lettering;
 
     s[CAP_PHOTO] = 2.0f * nat + 1.0f * many_col - 1.5f * dense - 2.0f * pie -
                    0.8f * f->grid_score - 0.6f * paper * syn;
@@ -527,11 +505,6 @@ static void dom_hand_scores(const cap_desc *d, const cap_layout *L, float s[CAP_
                         1.2f * trow * (1 - edge) +
                         0.4f * ramp(f->n_colors, 0.08f, 0.3f) * some + 0.3f * hr -
                         1.0f * nat - 0.6f * paper * (1 - vr) - 1.0f * pie;
-    /* Posters are visual text: a synthetic picture without a row of text
-     * or two letter-like shapes (geometry, an illustration) is a figure.
-     * One big "glyph" alone is as often a plane or a bar. */
-    float lettering =
-        ramp((float)(2 * L->n_big_rows + L->n_big_glyphs + 2 * f->n_text_lines), 0, 2);
     s[CAP_POSTER] = 0.6f + 1.2f * big + 0.6f * syn * (1 - some) * (1 - paper) * lettering +
                     0.4f * ramp(f->colourfulness, 0.3f, 0.7f) * syn * lettering - 1.0f * dense -
                     0.6f * vr - 0.8f * nat - 0.5f * f->grid_score;
@@ -580,7 +553,7 @@ static void dom_fitted_scores(const cap_desc *d, const cap_layout *L, float s[CA
                        float *temp)
 {
     float vis[DOM_NV], txt[DOM_NT];
-    dom_vis_ev ev;
+    dom_evidence ev;
     dom_vis_features(d, L, vis, &ev);
     memset(s, 0, sizeof(float) * CAP_N_DOMAINS);
     dom_lr_add(&dom_model_pre, vis, s);
@@ -596,7 +569,7 @@ void cap_domain_features(const cap_desc *d, const cap_image *thumb, float *vis,
                          float *txt)
 {
     cap_layout L;
-    dom_vis_ev ev;
+    dom_evidence ev;
     cap_layout_compute(thumb, &L);
     dom_vis_features(d, &L, vis, &ev);
     dom_txt_features(d, &ev, txt);

@@ -55,18 +55,11 @@ bool core_buf_printf(core_buf *b, const char *fmt, ...) CORE_PRINTF(2, 3);
 char *core_buf_steal(core_buf *b);
 void core_buf_free(core_buf *b);
 
-/* SHA-256 (FIPS 180-4). */
-typedef struct core_sha256 {
-    uint32_t h[8];
-    uint64_t n_bytes;
-    uint8_t block[64];
-    size_t fill;
-} core_sha256;
-void core_sha256_init(core_sha256 *c);
-void core_sha256_update(core_sha256 *c, const void *p, size_t n);
-void core_sha256_final(core_sha256 *c, uint8_t out[32]);
-/* Lower-case hex of a SHA-256 digest into hex[65]. */
-void core_sha256_hex(const void *p, size_t n, char hex[65]);
+/* SHA-256 of n bytes (libcrypto's EVP_Digest; any thread). False only
+ * when libcrypto fails (no memory): out is then zeros, hex "". */
+bool core_sha256(const void *p, size_t n, uint8_t out[32]);
+/* Lower-case hex of the digest into hex[65]. */
+bool core_sha256_hex(const void *p, size_t n, char hex[65]);
 
 /* 64-bit non-cryptographic hash (for feature hashing, dedup keys). */
 uint64_t core_hash64(const void *p, size_t n, uint64_t seed);

@@ -291,8 +291,9 @@ static void process(run *r, cap_worker *cw, run_job *j)
         set_error(j, "decode",
                   "not an image format omnidex reads (PNG, JPEG, WebP, GIF, TIFF, BMP, "
                   "HEIC, AVIF): the content does not match its image name");
+    } else if (!core_sha256_hex(data, len, j->hash)) {
+        set_error(j, "read", "SHA-256 of the content failed (out of memory)");
     } else {
-        core_sha256_hex(data, len, j->hash);
         switch (decide_content(r, j)) {
         case OUT_REUSE: j->out = OUT_REUSE; break;
         case OUT_REEMBED: do_reembed(r, j); break;

@@ -4,7 +4,7 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config git ca-certificates
   libfaiss-dev libopenblas-dev libsqlite3-dev libpng-dev libjpeg62-turbo-dev
   libutf8proc-dev libtesseract-dev tesseract-ocr-eng tesseract-ocr-chi-sim
-  libcjson-dev libcurl4-openssl-dev libexif-dev
+  libcjson-dev libcurl4-openssl-dev libexif-dev libssl-dev
   libwebp-dev libgif-dev libtiff-dev libheif-dev     # WebP, GIF, TIFF, HEIC/AVIF decoders
   libheif-examples webp imagemagick                  # tests make HEIC/AVIF/WebP/GIF/TIFF/BMP fixtures
   unicode-data bzip2 wordnet-base unicode-cldr-core

@@ -39,20 +39,20 @@ static void test_sha(void)
     CHECK_STR(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     core_sha256_hex("abc", 3, hex);
     CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    /* streaming over a block boundary equals one shot */
-    char msg[200];
-    for (int i = 0; i < 200; i++)
-        msg[i] = (char)('a' + i % 26);
-    core_sha256 c;
-    uint8_t d1[32], d2[32];
-    core_sha256_init(&c);
-    core_sha256_update(&c, msg, 63);
-    core_sha256_update(&c, msg + 63, 137);
-    core_sha256_final(&c, d1);
-    core_sha256_init(&c);
-    core_sha256_update(&c, msg, 200);
-    core_sha256_final(&c, d2);
-    CHECK(memcmp(d1, d2, 32) == 0);
+    /* two blocks (FIPS 180-2 example), and a million 'a' (many blocks) */
+    const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    CHECK(core_sha256_hex(two, strlen(two), hex));
+    CHECK_STR(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    char *m = malloc(1000000);
+    CHECK(m != NULL);
+    if (m) {
+        memset(m, 'a', 1000000);
+        core_sha256_hex(m, 1000000, hex);
+        CHECK_STR(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+        uint8_t d[32];
+        CHECK(core_sha256(m, 1000000, d) && d[0] == 0xcd && d[31] == 0xd0);
+        free(m);
+    }
     CHECK(core_hash64("a", 1, 0) != core_hash64("b", 1, 0));
     CHECK(core_hash64("a", 1, 0) != core_hash64("a", 1, 1));
 }

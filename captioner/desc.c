@@ -7,30 +7,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const DOMAIN_EN[CAP_N_DOMAINS] = {
-    "photo", "document", "table", "chart", "screenshot", "poster", "diagram"};
-static const char *const DOMAIN_ZH[CAP_N_DOMAINS] = {
-    "照片", "文档", "表格", "图表", "截图", "海报", "示意图"};
+/* cap_domain is odx_domain by value: the names are core's one table. */
+_Static_assert(CAP_PHOTO == (int)ODX_DOMAIN_PHOTO && CAP_DOCUMENT == (int)ODX_DOMAIN_DOCUMENT &&
+                   CAP_TABLE == (int)ODX_DOMAIN_TABLE && CAP_CHART == (int)ODX_DOMAIN_CHART &&
+                   CAP_SCREENSHOT == (int)ODX_DOMAIN_SCREENSHOT &&
+                   CAP_POSTER == (int)ODX_DOMAIN_POSTER && CAP_DIAGRAM == (int)ODX_DOMAIN_DIAGRAM &&
+                   CAP_N_DOMAINS == (int)ODX_N_DOMAINS,
+               "cap_domain and odx_domain differ");
 
 const char *cap_domain_name(cap_domain d)
 {
-    return (unsigned)d < CAP_N_DOMAINS ? DOMAIN_EN[d] : "unknown";
+    const char *n = core_domain_name((int)d);
+    return n ? n : "unknown";
 }
 
 const char *cap_domain_name_zh(cap_domain d)
 {
-    return (unsigned)d < CAP_N_DOMAINS ? DOMAIN_ZH[d] : "未知";
+    const char *n = core_domain_name_zh((int)d);
+    return n ? n : "未知";
 }
 
 bool cap_domain_parse(const char *s, cap_domain *d)
 {
-    for (int i = 0; s && i < CAP_N_DOMAINS; i++) {
-        if (strcmp(s, DOMAIN_EN[i]) == 0) {
-            *d = (cap_domain)i;
-            return true;
-        }
-    }
-    return false;
+    /* exact spelling: descriptions are written by cap_domain_name */
+    int i = core_domain_parse(s);
+    if (i < 0 || strcmp(s, core_domain_name(i)) != 0)
+        return false;
+    *d = (cap_domain)i;
+    return true;
 }
 
 static void free_strv(char **v, int n)

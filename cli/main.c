@@ -845,41 +845,65 @@ static int small_opts(const char *cmd, int argc, char **argv, const char *const 
 
 static const char *str_or(const char *a, const char *b) { return a ? a : b; }
 
-static void print_captions(cJSON *desc)
+/* show / caption as text, from the typed record (odx_image). */
+static void print_image(const odx_image *im, bool indexed)
 {
-    cJSON *caps = cJSON_GetObjectItem(desc, "captions");
-    const char *langs[] = {"en", "zh"};
-    for (int l = 0; l < 2; l++) {
-        cJSON *c = cJSON_GetObjectItem(caps, langs[l]);
-        if (!c)
-            continue;
-        cJSON *d = cJSON_GetObjectItem(c, "detailed"), *s = cJSON_GetObjectItem(c, "short");
-        if (cJSON_IsString(s))
-            printf("short (%s):    %s\n", langs[l], esc(s->valuestring));
-        if (cJSON_IsString(d))
-            printf("detailed (%s): %s\n", langs[l], esc(d->valuestring));
-        cJSON *t = cJSON_GetObjectItem(c, "tags"), *it;
-        if (cJSON_GetArraySize(t) > 0) {
-            printf("tags (%s):     ", langs[l]);
-            int i = 0;
-            cJSON_ArrayForEach(it, t) printf("%s%s", i++ ? ", " : "", esc(it->valuestring));
-            putchar('\n');
+    const odx_image_info *in = odx_image_info_get(im);
+    printf("%-12s %s\n", "path", esc(in->path)); /* bytes shown as \xHH */
+    if (indexed) {
+        printf("%-12s %s\n", "status", in->ok ? "ok" : "error");
+        if (in->error_stage)
+            printf("%-12s %s\n", "error_stage", esc(in->error_stage));
+        if (in->error)
+            printf("%-12s %s\n", "error", esc(in->error));
+        if (in->hash)
+            printf("%-12s %s\n", "hash", esc(in->hash));
+        printf("%-12s %lld\n", "size", (long long)in->size);
+    }
+    if (in->engine)
+        printf("%-12s %s\n", "engine", esc(in->engine));
+    if (in->domain != ODX_DOMAIN_UNKNOWN) {
+        printf("%-12s %s%s%s (confidence %.2f)\n", "domain", esc(odx_domain_name(in->domain)),
+               in->chart_type ? "/" : "", esc(in->chart_type ? in->chart_type : ""),
+               in->domain_conf);
+        printf("%-12s %dx%d %s\n", "image", in->width, in->height, esc(str_or(in->format, "")));
+        printf("%-12s ", "colours");
+        for (int i = 0; i < in->n_colors; i++) {
+            const odx_color *c = odx_image_color(im, i);
+            printf("%s%s %.0f%%", i ? ", " : "", esc(c->name), 100 * c->share);
+        }
+        putchar('\n');
+        const char *langs[] = {"en", "zh"};
+        for (int l = 0; l < 2; l++) {
+            const char *sh = odx_image_caption(im, ODX_CAPTION_SHORT, langs[l]);
+            const char *de = odx_image_caption(im, ODX_CAPTION_DETAILED, langs[l]);
+            const char *tg = odx_image_caption(im, ODX_CAPTION_TAGS, langs[l]);
+            if (sh)
+                printf("short (%s):    %s\n", langs[l], esc(sh));
+            if (de)
+                printf("detailed (%s): %s\n", langs[l], esc(de));
+            if (tg)
+                printf("tags (%s):     %s\n", langs[l], esc(tg));
+        }
+        const char *txt = odx_image_caption(im, ODX_CAPTION_OCR, NULL);
+        if (txt)
+            printf("text (%s):\n%s\n", esc(str_or(odx_image_ocr_lang(im), "?")), esc_lines(txt));
+        if (in->table_markdown)
+            printf("table:\n%s\n", esc_lines(in->table_markdown));
+        for (int i = 0; i < in->n_objects; i++) {
+            const odx_object *o = odx_image_object(im, i);
+            printf("object: %s %.2f\n", esc(o->label), o->score);
         }
     }
-    cJSON *ocr = cJSON_GetObjectItem(desc, "ocr");
-    cJSON *txt = cJSON_GetObjectItem(ocr, "text");
-    if (cJSON_IsString(txt))
-        printf("text (%s):\n%s\n",
-               esc(str_or(cJSON_GetStringValue(cJSON_GetObjectItem(ocr, "lang")), "?")),
-               esc_lines(txt->valuestring));
-    cJSON *st = cJSON_GetObjectItem(desc, "structure");
-    cJSON *md = cJSON_GetObjectItem(st, "table_markdown");
-    if (cJSON_IsString(md))
-        printf("table:\n%s\n", esc_lines(md->valuestring));
-    cJSON *objs = cJSON_GetObjectItem(cJSON_GetObjectItem(desc, "objects"), "detections"), *o;
-    cJSON_ArrayForEach(o, objs) printf("object: %s %.2f\n",
-                                       esc(cJSON_GetStringValue(cJSON_GetObjectItem(o, "label"))),
-                                       cJSON_GetNumberValue(cJSON_GetObjectItem(o, "score")));
+    for (int i = 0; i < in->n_vlm; i++) {
+        const odx_vlm_caption *v = odx_image_vlm(im, i);
+        printf("vlm %s (%s, %s): %s\n", esc(str_or(v->kind, "?")), esc(str_or(v->lang, "?")),
+               esc(str_or(v->model, "?")),
+               esc_any(str_or(v->text, ""), v->kind && !strcmp(v->kind, "detailed")));
+    }
+    if (in->n_copies > 1)
+        for (int i = 0; i < in->n_copies; i++)
+            printf("copy: %s\n", esc(odx_image_copy(im, i)));
 }
 
 /* The raw bytes of a path from JSON: "KEY_b64" decoded when present (the
@@ -913,64 +937,6 @@ static char *json_path_bytes(const cJSON *o, const char *key)
     }
     out[n] = 0;
     return out;
-}
-
-static int print_desc_text(const char *json)
-{
-    cJSON *o = cJSON_Parse(json);
-    if (!o) {
-        puts(json);
-        return EXIT_OK;
-    }
-    cJSON *desc = cJSON_GetObjectItem(o, "description");
-    if (!desc)
-        desc = o;
-    const char *keys[] = {"path", "status", "error_stage", "error", "hash", "size", "engine"};
-    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
-        cJSON *v = cJSON_GetObjectItem(o, keys[i]);
-        if (i == 0 && cJSON_IsString(v)) {
-            char *raw = json_path_bytes(o, "path"); /* bytes shown as \xHH */
-            printf("%-12s %s\n", keys[i], esc(raw ? raw : v->valuestring));
-            free(raw);
-        } else if (cJSON_IsString(v))
-            printf("%-12s %s\n", keys[i], esc(v->valuestring));
-        else if (cJSON_IsNumber(v))
-            printf("%-12s %.0f\n", keys[i], v->valuedouble);
-    }
-    cJSON *dom = cJSON_GetObjectItem(desc, "domain");
-    if (cJSON_IsString(dom)) {
-        cJSON *ct = cJSON_GetObjectItem(desc, "chart_type");
-        printf("%-12s %s%s%s (confidence %.2f)\n", "domain", esc(dom->valuestring),
-               cJSON_IsString(ct) ? "/" : "", esc(cJSON_IsString(ct) ? ct->valuestring : ""),
-               cJSON_GetNumberValue(cJSON_GetObjectItem(desc, "domain_conf")));
-        printf("%-12s %.0fx%.0f %s\n", "image", cJSON_GetNumberValue(cJSON_GetObjectItem(desc, "width")),
-               cJSON_GetNumberValue(cJSON_GetObjectItem(desc, "height")),
-               esc(str_or(cJSON_GetStringValue(cJSON_GetObjectItem(desc, "format")), "")));
-        cJSON *cols = cJSON_GetObjectItem(desc, "colors"), *c;
-        printf("%-12s ", "colours");
-        int i = 0;
-        cJSON_ArrayForEach(c, cols) printf("%s%s %.0f%%", i++ ? ", " : "",
-                                           esc(cJSON_GetStringValue(cJSON_GetObjectItem(c, "name"))),
-                                           100 * cJSON_GetNumberValue(cJSON_GetObjectItem(c, "share")));
-        putchar('\n');
-        print_captions(desc);
-    }
-    cJSON *vlm = cJSON_GetObjectItem(o, "vlm"), *vc;
-    cJSON_ArrayForEach(vc, vlm) {
-        const char *k = cJSON_GetStringValue(cJSON_GetObjectItem(vc, "kind"));
-        printf("vlm %s (%s, %s): %s\n", esc(str_or(k, "?")),
-               esc(str_or(cJSON_GetStringValue(cJSON_GetObjectItem(vc, "lang")), "?")),
-               esc(str_or(cJSON_GetStringValue(cJSON_GetObjectItem(vc, "model")), "?")),
-               esc_any(str_or(cJSON_GetStringValue(cJSON_GetObjectItem(vc, "text")), ""),
-                       k && !strcmp(k, "detailed")));
-    }
-    cJSON *copies = cJSON_GetObjectItem(o, "copies");
-    if (cJSON_GetArraySize(copies) > 1) {
-        cJSON *c;
-        cJSON_ArrayForEach(c, copies) printf("copy: %s\n", esc(c->valuestring));
-    }
-    cJSON_Delete(o);
-    return EXIT_OK;
 }
 
 /* Opens the index read-only, asks one JSON question, closes. */
@@ -1017,13 +983,26 @@ static int cmd_show(const global *g, int argc, char **argv)
     if (rc >= 0)
         return rc;
     odx_err e = {0};
+    if (!json_out) {
+        odx_db *db = NULL;
+        odx_image *im = NULL;
+        odx_status st = open_db(g, true, &db, &e);
+        if (st == ODX_OK)
+            st = odx_image_get(db, path, &im, &e);
+        odx_db_close(db);
+        if (st != ODX_OK)
+            return fail(&e, st);
+        print_image(im, true);
+        odx_image_free(im);
+        return EXIT_OK;
+    }
     char *json = NULL;
     odx_status st = db_json(g, odx_show_json, path, &json, &e);
     if (st != ODX_OK)
         return fail(&e, st);
-    rc = json_out ? (puts(json), EXIT_OK) : print_desc_text(json);
+    puts(json);
     odx_free(json);
-    return rc;
+    return EXIT_OK;
 }
 
 static int cmd_caption(const global *g, int argc, char **argv)
@@ -1044,13 +1023,22 @@ static int cmd_caption(const global *g, int argc, char **argv)
     p.ocr = !no_ocr;
     p.detect = !no_detect;
     odx_err e = {0};
+    if (!json_out) {
+        odx_image *im = NULL;
+        odx_status st = odx_caption_image(path, &p, &im, &e);
+        if (st != ODX_OK)
+            return fail(&e, st == ODX_ERR_NOT_FOUND || st == ODX_ERR_INVALID ? ODX_ERR_IO : st);
+        print_image(im, false);
+        odx_image_free(im);
+        return EXIT_OK;
+    }
     char *json = NULL;
     odx_status st = odx_caption_file(path, &p, &json, &e);
     if (st != ODX_OK)
         return fail(&e, st == ODX_ERR_NOT_FOUND || st == ODX_ERR_INVALID ? ODX_ERR_IO : st);
-    rc = json_out ? (puts(json), EXIT_OK) : print_desc_text(json);
+    puts(json);
     odx_free(json);
-    return rc;
+    return EXIT_OK;
 }
 
 static int cmd_stats(const global *g, int argc, char **argv)

@@ -39,6 +39,17 @@ enum { CORE_LOG_ERROR = 0, CORE_LOG_WARN = 1, CORE_LOG_INFO = 2, CORE_LOG_DEBUG 
 void core_log(int level, const char *fmt, ...) CORE_PRINTF(2, 3);
 void core_log_set(odx_log_fn fn, void *user, int max_level);
 
+/* The vocabularies (vocab.c): names of odx_domain, odx_caption_kind and
+ * odx_search_mode values (NULL out of range; domains also in Chinese);
+ * parse gives the value or -1 (domains and modes ignore case). */
+const char *core_domain_name(int d);
+const char *core_domain_name_zh(int d);
+int core_domain_parse(const char *s);
+const char *core_caption_kind_name(int k);
+int core_caption_kind_parse(const char *s);
+const char *core_search_mode_name(int m);
+int core_search_mode_parse(const char *s);
+
 /* Growable byte buffer with a hard cap; data is always NUL-terminated.
  * A failed append (cap or allocation) sets overflow and leaves data as is. */
 typedef struct core_buf {

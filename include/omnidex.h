@@ -6,6 +6,27 @@
  * odx_err * last (NULL allowed) that keeps the first error message.
  * Every *_free / *_close accepts NULL. Strings are UTF-8 except file paths,
  * which are kept byte-exact as the file system gives them.
+ *
+ * Threads. Calls that take no handle (names, defaults, odx_version,
+ * odx_text_escape, the *_json printers of a record you own) run on any
+ * thread at any time. One odx_db may be shared by many threads for the
+ * reading calls (odx_search, odx_context, odx_image_get, odx_show_json,
+ * odx_stats_json, odx_errors_json); odx_index / odx_rebuild take the
+ * handle for themselves (one at a time per handle, not concurrently with
+ * odx_db_close). A record you receive (odx_results, odx_image) is yours: read it
+ * from any thread, free it once; it stays valid after odx_db_close.
+ * Callbacks (progress, log) run on the thread that made the call, or for
+ * the log hook on whichever thread logs (index workers too): they must
+ * not call back into omnidex on the same handle.
+ *
+ * Growing. Structs are only ever extended at their end and values of the
+ * enums only appended. Start every params struct from its *_default() (a
+ * field added later then gets its default when you recompile); a release
+ * that adds a field to a struct you allocate (the params) changes the
+ * library's soname major version, so a program built against the old
+ * header never passes a shorter struct to a newer library. Records the
+ * library allocates (odx_result, odx_image_info, ...) may grow within one
+ * major version: read them only through the pointers it gives you.
  */
 #ifndef OMNIDEX_H
 #define OMNIDEX_H
@@ -61,7 +82,51 @@ typedef struct odx_err {
     char msg[512];
 } odx_err;
 
+/* A short name for a status ("index locked"). Static; any thread. */
 ODX_API const char *odx_status_str(odx_status s);
+
+/* ------------------------------------------------------ vocabularies ---- */
+
+/* The kinds of image the captioner tells apart. Append-only. */
+typedef enum odx_domain {
+    ODX_DOMAIN_UNKNOWN = -1, /* not indexed, or failed */
+    ODX_DOMAIN_PHOTO = 0,
+    ODX_DOMAIN_DOCUMENT,
+    ODX_DOMAIN_TABLE,
+    ODX_DOMAIN_CHART,
+    ODX_DOMAIN_SCREENSHOT,
+    ODX_DOMAIN_POSTER,
+    ODX_DOMAIN_DIAGRAM,
+    ODX_N_DOMAINS
+} odx_domain;
+/* "photo", "document", ... as in JSON and the domain: filter; NULL for a
+ * value out of range. odx_domain_name_zh: "照片", ... Static; any thread. */
+ODX_API const char *odx_domain_name(odx_domain d);
+ODX_API const char *odx_domain_name_zh(odx_domain d);
+/* The domain a name spells (any case), ODX_DOMAIN_UNKNOWN if none. */
+ODX_API odx_domain odx_domain_from_name(const char *name);
+
+/* The kinds of text stored (and searched) per image. Append-only. */
+typedef enum odx_caption_kind {
+    ODX_CAPTION_DETAILED = 0, /* a paragraph, en and zh */
+    ODX_CAPTION_SHORT,        /* one sentence, en and zh */
+    ODX_CAPTION_TAGS,         /* keywords, ", " between them, en and zh */
+    ODX_CAPTION_OCR,          /* the text read in the image */
+    ODX_CAPTION_STRUCTURE,    /* table Markdown / chart facts as lines */
+    ODX_N_CAPTION_KINDS
+} odx_caption_kind;
+/* "detailed", "short", "tags", "ocr", "structure"; NULL out of range. */
+ODX_API const char *odx_caption_kind_name(odx_caption_kind k);
+
+/* Which search paths a search uses (odx_search_params.mode). */
+typedef enum odx_search_mode {
+    ODX_MODE_HYBRID = 0, /* dense + lexical, fused */
+    ODX_MODE_DENSE = 1,
+    ODX_MODE_LEXICAL = 2,
+    ODX_N_SEARCH_MODES
+} odx_search_mode;
+/* "hybrid", "dense", "lexical"; NULL out of range. */
+ODX_API const char *odx_search_mode_name(odx_search_mode m);
 
 /* Output rules, kept by everything omnidex writes:
  * - JSON: a file path is "path": valid UTF-8 text in which bytes that are
@@ -237,7 +302,7 @@ typedef struct odx_search_params {
     int min_width, min_height;
     double min_score;      /* drop results under this relevance (0..1) */
     double w_dense, w_lexical; /* fusion weights (default 1, 1) */
-    int mode;              /* 0 hybrid, 1 dense only, 2 lexical only */
+    odx_search_mode mode;  /* ODX_MODE_HYBRID (default), _DENSE, _LEXICAL */
     bool all;              /* keep near-duplicates */
     bool explain;          /* fill odx_result.explain */
 } odx_search_params;
@@ -345,8 +410,87 @@ ODX_API odx_status odx_ask(odx_db *db, const char *question, const odx_ask_param
 
 /* ------------------------------------------------------- inspection ---- */
 
+/* One indexed image as a typed record: what odx_show_json prints, without
+ * JSON. The strings are borrowed from the odx_image and live until
+ * odx_image_free; NULL where the image has no such thing. */
+typedef struct odx_image odx_image;
+
+typedef struct odx_color {
+    const char *name, *name_zh; /* "dark blue", "深蓝色" */
+    double share;               /* of the pixels, 0..1 */
+    const char *rgb;            /* "#1f3a93" */
+} odx_color;
+
+typedef struct odx_object {
+    const char *label, *label_zh; /* COCO class: "dog", "狗" */
+    double score;                 /* detector confidence 0..1 */
+    double x0, y0, x1, y1;        /* box in the image's pixels */
+} odx_object;
+
+typedef struct odx_image_info {
+    int64_t id;
+    const char *path;        /* byte-exact, as indexed */
+    int64_t size, mtime_ns;  /* of the file when indexed */
+    int64_t indexed_at;      /* unix seconds */
+    const char *hash;        /* SHA-256 of the content, 64 hex digits; NULL
+                                for a file that failed */
+    bool ok;                 /* false: the file failed to index (below) */
+    const char *error_stage, *error; /* for a failed file */
+    const char *engine;      /* caption engine version ("native-10") */
+    const char *embedder;
+    /* the description (all below empty / 0 / NULL without one) */
+    const char *format;      /* "png", "jpeg" */
+    int width, height;
+    odx_domain domain;       /* odx_domain_name() for its name */
+    double domain_conf;      /* 0..1 */
+    const char *chart_type;  /* "bar", "line", "pie", "scatter" or NULL */
+    const char *text_lang;   /* language of the visible text: "en", "zh",
+                                "mixed" or NULL */
+    bool has_exif;
+    int orientation;         /* EXIF 1..8 (1 without EXIF) */
+    const char *taken_at;    /* EXIF date-time or NULL */
+    const char *camera;      /* EXIF make and model or NULL */
+    const char *table_markdown; /* a table read as Markdown, or NULL */
+    const char *title;       /* of a chart or table, or NULL */
+    const char *x_label, *y_label;
+    int n_colors, n_objects, n_copies;
+    int n_vlm;               /* captions by a remote VLM (odx_image_vlm) */
+} odx_image_info;
+
+/* A caption written by a remote vision-language model (index --vlm). */
+typedef struct odx_vlm_caption {
+    const char *kind, *lang, *text;
+    const char *model, *prompt; /* the model and prompt version behind it */
+} odx_vlm_caption;
+
+/* Looks an image up by path (as given, then its realpath) or, when ref is
+ * "#ID", by id. On success *out owns the record until odx_image_free.
+ * ODX_ERR_NOT_FOUND if not indexed; ODX_ERR_CORRUPT for a damaged row.
+ * Thread-safe per odx_db. */
+ODX_API odx_status odx_image_get(odx_db *db, const char *ref, odx_image **out,
+                                 odx_err *err);
+ODX_API void odx_image_free(odx_image *im);
+/* Borrowed, valid until odx_image_free(im); never NULL for a record. */
+ODX_API const odx_image_info *odx_image_info_get(const odx_image *im);
+/* A caption of the image: kind ODX_CAPTION_DETAILED, _SHORT or _TAGS in
+ * lang "en" or "zh"; _OCR (lang NULL: whatever was read; else only when
+ * the text is in that language) and _STRUCTURE (lang ignored). NULL when
+ * the image has none. Borrowed like the info. */
+ODX_API const char *odx_image_caption(const odx_image *im, odx_caption_kind kind,
+                                      const char *lang);
+/* The language of the OCR text ("en", "zh", "mixed", "und") or NULL. */
+ODX_API const char *odx_image_ocr_lang(const odx_image *im);
+/* Item i (0 <= i < n_colors / n_objects / n_copies) or NULL. Copies are
+ * the paths holding the same content (this one included), by path bytes. */
+ODX_API const odx_color *odx_image_color(const odx_image *im, int i);
+ODX_API const odx_object *odx_image_object(const odx_image *im, int i);
+ODX_API const char *odx_image_copy(const odx_image *im, int i);
+/* VLM caption i (0 <= i < n_vlm) or NULL, in the order written. */
+ODX_API const odx_vlm_caption *odx_image_vlm(const odx_image *im, int i);
+
 /* Everything stored for one image (path as given, or its id as "#ID"), as
- * JSON. *json is freed with odx_free. ODX_ERR_NOT_FOUND if not indexed. */
+ * JSON (docs/schema: "show"). *json is freed with odx_free.
+ * ODX_ERR_NOT_FOUND if not indexed. */
 ODX_API odx_status odx_show_json(odx_db *db, const char *path, char **json,
                                  odx_err *err);
 /* Index statistics as JSON. */
@@ -400,10 +544,15 @@ typedef struct odx_caption_params {
 ODX_API odx_caption_params odx_caption_params_default(void);
 
 /* Captions one file without touching any index; *json is the full
- * description (domain, features, text, structure, objects, captions). */
+ * description (domain, features, text, structure, objects, captions).
+ * Loads the engines for this one call. Any thread. */
 ODX_API odx_status odx_caption_file(const char *path,
                                     const odx_caption_params *p, char **json,
                                     odx_err *err);
+/* The same as a typed record (see odx_image_get): id 0, hash NULL, no
+ * copies, engine the captioner's version. Freed with odx_image_free. */
+ODX_API odx_status odx_caption_image(const char *path, const odx_caption_params *p,
+                                     odx_image **out, odx_err *err);
 
 #ifdef __cplusplus
 }

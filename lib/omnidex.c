@@ -7,9 +7,9 @@
 #include "core.h"
 #include "embedder.h"
 #include "indexer.h"
+#include "lib_int.h"
 #include "retriever.h"
 #include "storage.h"
-#include "lib_int.h"
 #include "remote.h"
 
 #include <cjson/cJSON.h>
@@ -761,8 +761,8 @@ done:
     return st;
 }
 
-odx_status odx_caption_file(const char *path, const odx_caption_params *pin, char **json,
-                            odx_err *err)
+odx_status lib_caption_desc(const char *path, const odx_caption_params *pin, cJSON **desc,
+                            char **structure, odx_err *err)
 {
     odx_caption_params p = pin ? *pin : odx_caption_params_default();
     cap_config cfg = cap_config_default();
@@ -777,6 +777,9 @@ odx_status odx_caption_file(const char *path, const odx_caption_params *pin, cha
     cap_desc *d = NULL;
     uint8_t *data = NULL;
     size_t len = 0;
+    *desc = NULL;
+    if (structure)
+        *structure = NULL;
     odx_status st = core_read_file(path, p.max_file_bytes, &data, &len, err);
     if (st == ODX_OK)
         st = cap_engine_new(&cfg, &e, err);
@@ -786,17 +789,37 @@ odx_status odx_caption_file(const char *path, const odx_caption_params *pin, cha
         st = cap_describe(w, data, len, path, &d, err);
     if (st == ODX_OK) {
         cJSON *o = cap_desc_to_json(d);
-        if (o) {
+        if (o)
             core_json_add_path(o, "path", path, strlen(path));
+        else
+            st = core_err(err, ODX_ERR_NOMEM, "no memory");
+        cap_text *t = NULL;
+        int n_t = 0;
+        if (st == ODX_OK && structure && cap_desc_texts(d, &t, &n_t, NULL) == ODX_OK) {
+            for (int i = 0; i < n_t && !*structure; i++)
+                if (strcmp(t[i].kind, "structure") == 0)
+                    *structure = core_strdup(t[i].text);
+            cap_texts_free(t, n_t);
         }
-        *json = print_json(o, err);
-        if (!*json)
-            st = ODX_ERR_NOMEM;
+        *desc = o;
     }
     cap_desc_free(d);
     cap_worker_free(w);
     cap_engine_free(e);
     free(data);
     free(models);
+    return st;
+}
+
+odx_status odx_caption_file(const char *path, const odx_caption_params *p, char **json,
+                            odx_err *err)
+{
+    cJSON *o = NULL;
+    odx_status st = lib_caption_desc(path, p, &o, NULL, err);
+    if (st == ODX_OK) {
+        *json = print_json(o, err);
+        if (!*json)
+            st = ODX_ERR_NOMEM;
+    }
     return st;
 }

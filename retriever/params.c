@@ -11,10 +11,6 @@
 #include <string.h>
 #include <strings.h>
 
-const char *const RET_DOMAINS[] = {"photo", "document", "table", "chart",
-                                   "screenshot", "poster", "diagram", NULL};
-
-#define DOMAIN_LIST "photo, document, table, chart, screenshot, poster, diagram"
 
 static bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
@@ -158,14 +154,16 @@ odx_status ret_param_set(odx_search_params *p, const char *key, const char *valu
         else
             p->lang = l;
     } else if (key_is(key, "domain")) {
-        const char *dom = NULL;
-        for (int i = 0; *v && RET_DOMAINS[i] && !dom; i++)
-            if (strcasecmp(v, RET_DOMAINS[i]) == 0)
-                dom = RET_DOMAINS[i];
-        if (*v && !dom)
-            return core_err(err, ODX_ERR_INVALID, "unknown domain '%s' (one of: " DOMAIN_LIST ")",
-                            v);
-        p->domain = dom;
+        const char *dom = *v ? core_domain_name(core_domain_parse(v)) : NULL;
+        if (*v && !dom) {
+            char list[256] = "";
+            for (int i = 0; i < ODX_N_DOMAINS; i++) {
+                size_t l = strlen(list);
+                snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "", core_domain_name(i));
+            }
+            return core_err(err, ODX_ERR_INVALID, "unknown domain '%s' (one of: %s)", v, list);
+        }
+        p->domain = dom; /* core's static string */
     } else if (key_is(key, "path") || key_is(key, "path_prefix")) {
         p->path_prefix = *v ? v : NULL;
     } else if (key_is(key, "ext")) {
@@ -207,14 +205,10 @@ odx_status ret_param_set(odx_search_params *p, const char *key, const char *valu
         else
             p->w_lexical = d;
     } else if (key_is(key, "mode")) {
-        if (strcasecmp(v, "hybrid") == 0)
-            p->mode = 0;
-        else if (strcasecmp(v, "dense") == 0)
-            p->mode = 1;
-        else if (strcasecmp(v, "lexical") == 0)
-            p->mode = 2;
-        else
+        int m = core_search_mode_parse(v);
+        if (m < 0)
             return core_err(err, ODX_ERR_INVALID, "bad mode '%s' (hybrid, dense or lexical)", v);
+        p->mode = (odx_search_mode)m;
     } else if (key_is(key, "all") || key_is(key, "explain")) {
         bool all = key_is(key, "all");
         if (!parse_bool(v, all ? &p->all : &p->explain))
@@ -254,7 +248,7 @@ odx_status ret_params_check(odx_search_params *p, odx_err *err)
                         p->min_score);
     if (!(p->w_dense >= 0 && p->w_dense <= 100) || !(p->w_lexical >= 0 && p->w_lexical <= 100))
         return core_err(err, ODX_ERR_INVALID, "bad fusion weight (a number from 0 to 100)");
-    if (p->mode < 0 || p->mode > 2)
+    if ((int)p->mode < 0 || (int)p->mode >= ODX_N_SEARCH_MODES)
         return core_err(err, ODX_ERR_INVALID, "bad mode %d (0 hybrid, 1 dense, 2 lexical)",
                         p->mode);
     /* canonical spellings: "Chart" filters as "chart", "" as no filter */

@@ -10,9 +10,6 @@
 #define RET_MAX_K 10000       /* most images one search returns */
 #define RET_MAX_SIDE 1000000  /* largest min-width / min-height accepted */
 
-/* The domains an image can have, NULL-terminated (params.c). */
-extern const char *const RET_DOMAINS[];
-
 /* Sets one search parameter from text: the one parser behind CLI flags,
  * inline filters and HTTP arguments (odx_search_params_set). Keys:
  * k, lang, text_lang, domain, path, ext, after, before, min_width (minw),

@@ -303,10 +303,6 @@ typedef struct search_ctx {
 
 static void query_intent(search_ctx *x)
 {
-    /* no "photo": its words (image, picture) are how people say "an image
-     * of anything", so they do not single out a kind */
-    static const char *const domains[] = {"document", "table", "chart", "screenshot",
-                                          "poster", "diagram", NULL};
     static const char *const charts[][2] = {{"bar_chart", "bar"}, {"line_chart", "line"},
                                             {"pie_chart", "pie"}, {"scatter_chart", "scatter"}};
     int ids[16];
@@ -328,9 +324,11 @@ static void query_intent(search_ctx *x)
                     x->want_domain = "chart";
                 }
             }
-            for (int d = 0; domains[d] && !x->want_domain; d++)
-                if (strcmp(id, domains[d]) == 0)
-                    x->want_domain = domains[d];
+            /* not photo: its words (image, picture) are how people say "an
+             * image of anything", so they do not single out a kind */
+            for (int d = 0; d < ODX_N_DOMAINS && !x->want_domain; d++)
+                if (d != ODX_DOMAIN_PHOTO && strcmp(id, core_domain_name(d)) == 0)
+                    x->want_domain = core_domain_name(d);
         }
     }
     /* "dark forest with a footpath", "red motorcycle in a garage": the
@@ -547,16 +545,17 @@ static double coverage(search_ctx *x, const store_text *t, int n_t, char *matche
 {
     if (x->n_groups == 0)
         return 0;
-    static const char *kinds[] = {"detailed", "short", "tags", "ocr", "structure"};
-    static const char *labels[] = {"caption", "caption", "tags", "OCR text", "structure"};
+    /* per odx_caption_kind: how explain and "matched" name it */
+    static const char *labels[ODX_N_CAPTION_KINDS] = {
+        [ODX_CAPTION_DETAILED] = "caption", [ODX_CAPTION_SHORT] = "caption",
+        [ODX_CAPTION_TAGS] = "tags", [ODX_CAPTION_OCR] = "OCR text",
+        [ODX_CAPTION_STRUCTURE] = "structure"};
+    _Static_assert(ODX_N_CAPTION_KINDS == 5, "a label per caption kind");
     tokset ts[5] = {{0}};
     for (int i = 0; i < n_t; i++) {
-        for (int k = 0; k < 5; k++) {
-            if (strcmp(t[i].kind, kinds[k]) == 0) {
-                emb_tokenize(t[i].text, (int)strlen(t[i].text), tokset_add_cb, &ts[k]);
-                break;
-            }
-        }
+        int k = core_caption_kind_parse(t[i].kind);
+        if (k >= 0)
+            emb_tokenize(t[i].text, (int)strlen(t[i].text), tokset_add_cb, &ts[k]);
     }
     for (int k = 0; k < 5; k++)
         if (ts[k].n)
@@ -757,7 +756,8 @@ static odx_status build_results(search_ctx *x, odx_results *res, int k, odx_err 
 static void score_candidates(search_ctx *x)
 {
     const odx_search_params *p = x->p;
-    double wd = p->mode == 2 ? 0 : p->w_dense, wl = p->mode == 1 ? 0 : p->w_lexical;
+    double wd = p->mode == ODX_MODE_LEXICAL ? 0 : p->w_dense;
+    double wl = p->mode == ODX_MODE_DENSE ? 0 : p->w_lexical;
     double best_rrf = 0;
     for (int i = 0; i < x->cs.n; i++) {
         cand *c = &x->cs.v[i];
@@ -783,7 +783,7 @@ static void score_candidates(search_ctx *x)
         }
         double cosn = c->cos > 0 ? fmin(1.0, c->cos / 0.6) : 0;
         double abs_rel = x->n_groups ? 0.6 * c->cover + 0.4 * cosn : cosn;
-        if (p->mode == 1)
+        if (p->mode == ODX_MODE_DENSE)
             abs_rel = cosn;
         double rel_rank = best_rrf > 0 ? c->rrf / best_rrf : 0;
         c->score = abs_rel * (0.5 + 0.5 * rel_rank);
@@ -868,9 +868,9 @@ odx_status ret_search(store *s, const char *query, const odx_search_params *pin,
     int fetch = p.k * 5 < 100 ? 100 : p.k * 5;
     for (;;) {
         x.cs.n = 0;
-        if (p.mode != 2 && (st = run_dense(&x, fetch, err)) != ODX_OK)
+        if (p.mode != ODX_MODE_LEXICAL && (st = run_dense(&x, fetch, err)) != ODX_OK)
             goto done;
-        if (p.mode != 1 && (st = run_lexical(&x, fetch * 2, err)) != ODX_OK)
+        if (p.mode != ODX_MODE_DENSE && (st = run_lexical(&x, fetch * 2, err)) != ODX_OK)
             goto done;
         if ((st = intent_candidates(&x, err)) != ODX_OK)
             goto done;

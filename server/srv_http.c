@@ -360,7 +360,7 @@ typedef struct thumb_job {
     char *path;
     char hash[65]; /* SHA-256 hex of the indexed content */
     long long size;
-    double mtime_ns;
+    int64_t mtime_ns;
     int orientation;
     char key[96];  /* cache key and ETag body */
 } thumb_job;
@@ -423,6 +423,12 @@ static void out_not_modified(out *o, const thumb_job *j)
              "ETag: \"%s\"\r\nCache-Control: private, no-cache\r\n", j->key);
 }
 
+/* The file's mtime in nanoseconds, exactly as the indexer stores it. */
+static int64_t mtime_ns_of(const struct stat *sb)
+{
+    return (int64_t)sb->st_mtim.tv_sec * 1000000000 + (int64_t)sb->st_mtim.tv_nsec;
+}
+
 /* Does the open file still hold what was indexed? Size and mtime first
  * (one fstat); when either differs, the content hash decides, so a file
  * only touched still works and one replaced (by a symlink to something
@@ -430,9 +436,7 @@ static void out_not_modified(out *o, const thumb_job *j)
 static bool same_content(int fd, const struct stat *sb, const thumb_job *j, char *why,
                          size_t why_len)
 {
-    double mt = (double)sb->st_mtim.tv_sec * 1e9 + (double)sb->st_mtim.tv_nsec;
-    /* mtime_ns may come back as a double: allow its rounding */
-    if ((long long)sb->st_size == j->size && fabs(mt - j->mtime_ns) < 4096.0)
+    if ((long long)sb->st_size == j->size && mtime_ns_of(sb) == j->mtime_ns)
         return true;
     char hex[65];
     odx_err e = {0};
@@ -533,44 +537,32 @@ static bool h_thumb(srv_server *s, odx_db *db, out *o, srv_conn *c, long long id
     char key[32];
     snprintf(key, sizeof key, "#%lld", id);
     odx_err e = {0};
-    char *json = NULL;
-    odx_status st = odx_show_json(db, key, &json, &e);
+    odx_image *im = NULL;
+    odx_status st = odx_image_get(db, key, &im, &e);
     if (st != ODX_OK) {
         out_status(o, st, &e);
         return false;
     }
-    cJSON *r = cJSON_Parse(json);
-    odx_free(json);
-    const cJSON *path = cJSON_GetObjectItemCaseSensitive(r, "path");
-    const cJSON *status = cJSON_GetObjectItemCaseSensitive(r, "status");
-    const cJSON *hash = cJSON_GetObjectItemCaseSensitive(r, "hash");
-    const cJSON *size = cJSON_GetObjectItemCaseSensitive(r, "size");
-    const cJSON *mtime = cJSON_GetObjectItemCaseSensitive(r, "mtime_ns");
-    const cJSON *desc = cJSON_GetObjectItemCaseSensitive(r, "description");
-    const cJSON *exif = cJSON_GetObjectItemCaseSensitive(desc, "exif");
-    const cJSON *ori = cJSON_GetObjectItemCaseSensitive(exif, "orientation");
+    const odx_image_info *r = odx_image_info_get(im);
     bool handed = false;
     thumb_job *j = NULL;
-    if (!cJSON_IsString(path) || !cJSON_IsString(hash) || strlen(hash->valuestring) != 64 ||
-        !cJSON_IsNumber(size) || !cJSON_IsNumber(mtime)) {
-        out_error(o, 500, "internal", "image record lacks path, hash, size or mtime");
-        goto done;
-    }
-    if (cJSON_IsString(status) && strcmp(status->valuestring, "ok") != 0) {
+    if (!r->ok) {
         out_error(o, 422, "unprocessable", "the image failed to index; there is no thumbnail");
         goto done;
     }
+    if (!r->path || !r->hash || strlen(r->hash) != 64) {
+        out_error(o, 500, "internal", "image record lacks path or hash");
+        goto done;
+    }
     j = calloc(1, sizeof *j);
-    if (!j || !(j->path = strdup(path->valuestring))) {
+    if (!j || !(j->path = strdup(r->path))) {
         out_error(o, 500, "internal", "no memory");
         goto done;
     }
-    snprintf(j->hash, sizeof j->hash, "%s", hash->valuestring);
-    j->size = (long long)size->valuedouble;
-    j->mtime_ns = mtime->valuedouble;
-    j->orientation = cJSON_IsNumber(ori) ? ori->valueint : 1;
-    if (j->orientation < 1 || j->orientation > 8)
-        j->orientation = 1;
+    snprintf(j->hash, sizeof j->hash, "%s", r->hash);
+    j->size = (long long)r->size;
+    j->mtime_ns = r->mtime_ns;
+    j->orientation = r->orientation; /* 1..8 */
     snprintf(j->key, sizeof j->key, "%.32s-o%d-%d", j->hash, j->orientation, SRV_THUMB_SIDE);
 
     /* Cheap answers need the file unchanged by size and mtime (a stat). */
@@ -582,9 +574,8 @@ static bool h_thumb(srv_server *s, odx_db *db, out *o, srv_conn *c, long long id
             out_error(o, 500, "internal", strerror(errno));
         goto done;
     }
-    double mt = (double)sb.st_mtim.tv_sec * 1e9 + (double)sb.st_mtim.tv_nsec;
     if (S_ISREG(sb.st_mode) && (long long)sb.st_size == j->size &&
-        fabs(mt - j->mtime_ns) < 4096.0) {
+        mtime_ns_of(&sb) == j->mtime_ns) {
         if (etag_matches(c->req.if_none_match, j->key)) {
             out_not_modified(o, j);
             goto done;
@@ -602,7 +593,7 @@ static bool h_thumb(srv_server *s, odx_db *db, out *o, srv_conn *c, long long id
     }
 done:
     job_free(j);
-    cJSON_Delete(r);
+    odx_image_free(im);
     return handed;
 }
 

@@ -6,7 +6,10 @@
 # for 30 s, every time, nothing was cached). Then: the cache (content hash)
 # answers the next request, ETag/304, a full thumbnail queue answers 503
 # with Retry-After, and a file replaced by a symlink to other content is
-# refused with 409 instead of being thumbnailed.
+# refused with 409 instead of being thumbnailed. A file whose name is not
+# UTF-8 is thumbnailed (the server opened the name's U+FFFD-repaired JSON
+# form and answered 404 before it read the typed record), and a file that
+# failed to index gives 422 (it was a 500: the record lacked a hash).
 set -u
 BIN=${1:?usage: srv_thumb.sh /path/to/omnidex}
 SRC=${ODX_SOURCE_DIR:?}
@@ -28,10 +31,12 @@ check() {
 mkdir -p "$T/imgs"
 cp "$SRC/samples/bar_rainfall.png" "$SRC/samples/table_cities.png" "$T/imgs/"
 cp "$SRC/samples/line_visitors.png" "$T/imgs/victim.png"
+cp "$SRC/samples/pie_fruit_zh.png" "$T/imgs/caf$(printf '\351').png" # Latin-1 e-acute
+printf 'not a png' >"$T/imgs/broken.png"
 "$GEN" --write-progressive "$T/imgs/scans.jpg" 4000 3000 29
 check "wrote the 88-scan progressive JPEG ($(wc -c <"$T/imgs/scans.jpg") bytes)" test -s "$T/imgs/scans.jpg"
 "$BIN" --db "$T/db" index --quiet "$T/imgs" >"$T/index.out" 2>&1
-check "index exits 0" test $? -eq 0
+check "index exits 1 (the broken file)" test $? -eq 1
 
 start() {
     "$BIN" --db "$T/db" serve --port 0 "$@" 2>"$T/serve.err" &
@@ -55,7 +60,9 @@ id_of() { # id of the image whose path ends in $1
 }
 SCANS=$(id_of scans.jpg)
 VICTIM=$(id_of victim.png)
-check "ids known ($SCANS, $VICTIM)" test -n "$SCANS" -a -n "$VICTIM"
+LATIN1=$(id_of "caf$(printf '\351').png")
+BROKEN=$(id_of broken.png)
+check "ids known ($SCANS, $VICTIM, $LATIN1, $BROKEN)" test -n "$SCANS" -a -n "$VICTIM" -a -n "$LATIN1" -a -n "$BROKEN"
 
 check "server starts (2 thumbnail threads)" start --threads 2 --thumb-threads 2
 URL=http://127.0.0.1:$PORT
@@ -101,6 +108,11 @@ check "If-None-Match with it gives 304 (got $code)" test "$code" = 304
 check "  ... without a body" test ! -s "$T/304.body"
 code=$(curl -s -o /dev/null -w '%{http_code}' -H 'If-None-Match: "other"' "$URL/images/$SCANS/thumb")
 check "another ETag gives 200 (got $code)" test "$code" = 200
+code=$(curl -s -o "$T/latin1.body" -w '%{http_code}' --max-time 60 "$URL/images/$LATIN1/thumb")
+check "a file named in Latin-1 (not UTF-8) is thumbnailed (got $code)" test "$code" = 200
+check "  ... a JPEG" test "$(head -c 3 "$T/latin1.body" | od -An -tx1 | tr -d ' ')" = ffd8ff
+code=$(curl -s -o "$T/broken.body" -w '%{http_code}' --max-time 60 "$URL/images/$BROKEN/thumb")
+check "a file that failed to index gives 422 (got $code)" test "$code" = 422
 
 # touched (same bytes, new mtime): still served, the hash decides
 curl -s -o "$T/v1.body" "$URL/images/$VICTIM/thumb"

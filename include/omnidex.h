@@ -46,6 +46,10 @@ extern "C" {
 #endif
 
 #define ODX_VERSION "0.1.0"
+/* The version of the JSON omnidex writes (docs/schema/omnidex-v<N>.schema.json):
+ * within a version fields are only added; a change of type or meaning, or
+ * a removal, makes the next one. */
+#define ODX_JSON_VERSION 1
 
 /* The version of the library actually loaded (ODX_VERSION is the header's);
  * a static string. Any thread. */

@@ -8,7 +8,7 @@ PKGS=(build-essential cmake pkg-config git ca-certificates
   libwebp-dev libgif-dev libtiff-dev libheif-dev     # WebP, GIF, TIFF, HEIC/AVIF decoders
   libheif-examples webp imagemagick                  # tests make HEIC/AVIF/WebP/GIF/TIFF/BMP fixtures
   unicode-data bzip2 wordnet-base unicode-cldr-core
-  curl npm jq sqlite3
+  curl npm jq sqlite3 python3-jsonschema  # jsonschema: tests/integration/json_schema.sh
   libonnx-testdata  # ONNX's node tests: tests/unit/test_cap_onnx_node.c
   clang libclang-rt-14-dev libomp-dev)  # fuzz (libFuzzer) and TSan stages
 SUDO=""

@@ -16,7 +16,9 @@ ok() { echo "ok   $*"; }
 command -v nm >/dev/null || { echo "FAIL nm missing (binutils)"; exit 1; }
 
 # archive of each folder: build/<folder>/lib*.a
-archives=$(find "$BUILD" -path "$BUILD/third_party" -prune -o -name 'lib*.a' -print | sort)
+# (not lib/static/libomnidex.a: those archives bundled, see lib/CMakeLists.txt)
+archives=$(find "$BUILD" \( -path "$BUILD/third_party" -o -path "$BUILD/lib/static" \) -prune \
+    -o -name 'lib*.a' -print | sort)
 [ -n "$archives" ] || { echo "FAIL no archives under $BUILD"; exit 1; }
 for a in $archives; do
     folder=$(basename "$(dirname "$a")")
@@ -126,5 +128,19 @@ else
     ok "no circle between files (allowed: captioner/runtime model.c <-> ops.c)"
 fi
 
+
+# the shipped binary links the bundled libomnidex.a: the library's internals
+# are local symbols there, test build (ODX_TESTS, ODX_STATIC) or not
+BIN=${1:-}
+if [ -n "$BIN" ] && [ -x "$BIN" ]; then
+    glob=$(readelf -sW "$BIN" | awk '$5 == "GLOBAL" && $7 != "UND" && $8 ~ /^(cap|emb|store|idx|ret|core|tfj|lib)_/ {print $8}' | sort -u)
+    if [ -n "$glob" ]; then
+        fail "the binary has $(wc -l <<<"$glob") of the library's internals as global symbols: $(head -5 <<<"$glob" | tr '\n' ' ')"
+    else
+        ok "the binary keeps the library's internals local"
+    fi
+else
+    fail "no binary given"
+fi
 echo "$fails failed"
 exit $((fails > 0))

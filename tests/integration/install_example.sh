@@ -4,7 +4,9 @@
 # temporary prefix P; build examples/search.c with only P's pkg-config file
 # (and a CMake project with only P on CMAKE_PREFIX_PATH); index the samples
 # with the installed binary (models found under P/share/omnidex/models); the
-# example answers a query. Also: libomnidex.so exports only odx_* symbols.
+# example answers a query. Also: libomnidex.so exports only odx_* symbols,
+# and the installed static libomnidex.a has only them global and links the
+# example alone.
 set -u
 BIN=${1:?usage: install_example.sh /path/to/omnidex}
 SRC=${ODX_SOURCE_DIR:?}
@@ -43,6 +45,18 @@ check "pkg-config knows omnidex ($flags)" test -n "$flags"
 cc -std=c11 -Wall -Wextra -Werror "$SRC/examples/search.c" $flags -o "$T/search" 2>"$T/cc.err"
 check "examples/search.c builds against P" test $? -eq 0
 
+# The static library: only the ODX_API calls global (C++ COMDAT copies,
+# weak, aside), and a program linked with it needs no libomnidex.so.
+check "installed lib/libomnidex.a" test -f "$P/lib/libomnidex.a"
+nm -g --defined-only "$P/lib/libomnidex.a" 2>/dev/null | awk 'NF == 3 && $2 !~ /^[WVwv]$/ {print $3}' \
+  | sort >"$T/static_globals"
+check "libomnidex.a: its strong globals are the declared ODX_API calls" diff "$T/declared" "$T/static_globals"
+libs=$(env $PC pkg-config --static --libs-only-l omnidex | tr ' ' '\n' | grep -v '^-lomnidex$' | tr '\n' ' ')
+cc -std=c11 -Wall -Wextra -Werror "$SRC/examples/search.c" $(env $PC pkg-config --cflags omnidex) \
+  "$P/lib/libomnidex.a" $libs -o "$T/search_static" 2>"$T/cc_static.err"
+check "examples/search.c links statically (libomnidex.a + Libs.private)" test $? -eq 0
+check "  ... without libomnidex.so" sh -c "! ldd '$T/search_static' | grep -q libomnidex"
+
 # A CMake consumer with only P on the prefix path.
 mkdir -p "$T/cm"
 cat >"$T/cm/CMakeLists.txt" <<CM
@@ -71,11 +85,13 @@ check "example prints the table first" sh -c "sed -n 2p '$T/out' | grep -q table
 check "example prints the library version" grep -q "^omnidex 0\.1\.0: " "$T/out"
 LD_LIBRARY_PATH=$P/lib "$T/cm/b/search" "$T/db" "bar chart" >"$T/out2" 2>&1
 check "the CMake-built example answers too" grep -q bar_rainfall "$T/out2"
+"$T/search_static" "$T/db" "table of cities" >"$T/out_static" 2>&1
+check "the static example answers the same" cmp -s "$T/out" "$T/out_static"
 LD_LIBRARY_PATH=$P/lib "$T/search" "$T/nothing" "x" >/dev/null 2>"$T/err3"
 check "example reports a missing index (exit 1)" test $? -eq 1
 
 if [ $fails -ne 0 ]; then
-  sed -n 1,20p "$T/cc.err" "$T/index.err" "$T/err" "$T/cm.log" 2>/dev/null
+  sed -n 1,20p "$T/cc.err" "$T/cc_static.err" "$T/index.err" "$T/err" "$T/cm.log" 2>/dev/null
   echo "$fails check(s) failed"; exit 1
 fi
 echo "all ok"

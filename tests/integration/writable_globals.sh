@@ -43,6 +43,12 @@ embedder/tokenize.c stop_sorted
 embedder/words.c g_off
 embedder/words.c g_once
 embedder/words.c g_top
+# libcurl's global init, once per process (remote/http.c), and the VLM
+# prompt table parsed once from the compiled-in text (remote/vlm.c)
+remote/http.c g_init_rc
+remote/http.c g_once
+remote/vlm.c g_once
+remote/vlm.c g_p
 # a warning given once per process (atomic flags)
 captioner/captioner.c said
 captioner/captioner.c said_pp

@@ -86,6 +86,7 @@ captioner/ocr.c cap_ocr_table_psm
 captioner/ocr.c cap_ocr_target_px
 captioner/ocr.c cap_ocr_weak_conf
 captioner/ppocr.c cap_ppocr_rec_min_ratio
+captioner/ppocr.c cap_ppocr_rec_batch_cols
 EOF
 )
 

@@ -133,7 +133,7 @@ fi
 # are local symbols there, test build (ODX_TESTS, ODX_STATIC) or not
 BIN=${1:-}
 if [ -n "$BIN" ] && [ -x "$BIN" ]; then
-    glob=$(readelf -sW "$BIN" | awk '$5 == "GLOBAL" && $7 != "UND" && $8 ~ /^(cap|emb|store|idx|ret|core|tfj|lib)_/ {print $8}' | sort -u)
+    glob=$(readelf -sW "$BIN" | awk '$5 == "GLOBAL" && $7 != "UND" && $8 ~ /^(cap|emb|store|idx|ret|core|tfj|rmt|lib)_/ {print $8}' | sort -u)
     if [ -n "$glob" ]; then
         fail "the binary has $(wc -l <<<"$glob") of the library's internals as global symbols: $(head -5 <<<"$glob" | tr '\n' ' ')"
     else

@@ -389,10 +389,171 @@ static void test_heif_one(enum heif_compression_format fmt, const char *want)
     free(b.p);
 }
 
+/* Item references (iref) that loop or chain too deep are refused before
+ * libheif follows them: libheif 1.15 recurses along them without a bound
+ * (a fuzzed file overflowed the stack in CI). The files are built box by
+ * box: two 'iden' items whose data is the ftyp, references as given. */
+static void be(buf *b, uint32_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        uint8_t c = (uint8_t)(v >> (8 * i));
+        bput(b, &c, 1);
+    }
+}
+
+static void box_close(buf *b, size_t at) /* patches the size at b->p + at */
+{
+    uint32_t n = (uint32_t)(b->n - at);
+    for (int i = 0; i < 4; i++)
+        b->p[at + i] = (uint8_t)(n >> (24 - 8 * i));
+}
+
+static size_t box_open(buf *b, const char *type, int full, uint32_t vf)
+{
+    size_t at = b->n;
+    be(b, 0, 4);
+    bput(b, type, 4);
+    if (full)
+        be(b, vf, 4);
+    return at;
+}
+
+/* refs: n pairs (from, to), all of reference type `rtype`; items 1..nitems. */
+static buf heif_with_refs(const char *rtype, const uint32_t (*refs)[2], int n, int nitems)
+{
+    buf b = {0};
+    size_t t = box_open(&b, "ftyp", 0, 0);
+    bput(&b, "heic", 4);
+    be(&b, 0, 4);
+    bput(&b, "mif1heic", 8);
+    box_close(&b, t);
+    size_t m = box_open(&b, "meta", 1, 0);
+    t = box_open(&b, "hdlr", 1, 0);
+    be(&b, 0, 4);
+    bput(&b, "pict", 4);
+    be(&b, 0, 12);
+    be(&b, 0, 1);
+    box_close(&b, t);
+    t = box_open(&b, "pitm", 1, 0);
+    be(&b, 1, 2);
+    box_close(&b, t);
+    t = box_open(&b, "iloc", 1, 0);
+    be(&b, 0x4400, 2);
+    be(&b, (uint32_t)nitems, 2);
+    for (int i = 1; i <= nitems; i++) {
+        be(&b, (uint32_t)i, 2);
+        be(&b, 0, 2);
+        be(&b, 1, 2);
+        be(&b, 0, 4);
+        be(&b, 8, 4);
+    }
+    box_close(&b, t);
+    t = box_open(&b, "iinf", 1, 0);
+    be(&b, (uint32_t)nitems, 2);
+    for (int i = 1; i <= nitems; i++) {
+        size_t f = box_open(&b, "infe", 1, 2u << 24);
+        be(&b, (uint32_t)i, 2);
+        be(&b, 0, 2);
+        bput(&b, "iden", 4);
+        be(&b, 0, 1);
+        box_close(&b, f);
+    }
+    box_close(&b, t);
+    t = box_open(&b, "iref", 1, 0);
+    for (int i = 0; i < n; i++) {
+        size_t r = box_open(&b, rtype, 0, 0);
+        be(&b, refs[i][0], 2);
+        be(&b, 1, 2);
+        be(&b, refs[i][1], 2);
+        box_close(&b, r);
+    }
+    box_close(&b, t);
+    t = box_open(&b, "iprp", 0, 0);
+    size_t c = box_open(&b, "ipco", 0, 0);
+    size_t sp = box_open(&b, "ispe", 1, 0);
+    be(&b, 64, 4);
+    be(&b, 48, 4);
+    box_close(&b, sp);
+    box_close(&b, c);
+    c = box_open(&b, "ipma", 1, 0);
+    be(&b, (uint32_t)nitems, 4);
+    for (int i = 1; i <= nitems; i++) {
+        be(&b, (uint32_t)i, 2);
+        be(&b, 1, 1);
+        be(&b, 0x81, 1);
+    }
+    box_close(&b, c);
+    box_close(&b, t);
+    box_close(&b, m);
+    return b;
+}
+
+static void expect_refs(const char *what, buf *b, const char *want)
+{
+    cap_header h;
+    cap_image im;
+    odx_err e;
+    odx_status st = dec(b, "refs.heic", &h, &im, &e);
+    if (want) {
+        CHECK_MSG(st == ODX_ERR_DECODE && !im.rgb && strstr(e.msg, "refs.heic") &&
+                      strstr(e.msg, "item references") && strstr(e.msg, want),
+                  "%s: status %d (%s)", what, st, e.msg);
+    } else {
+        /* not refused for its references (libheif may still refuse the
+         * made-up item data) */
+        CHECK_MSG(st == ODX_OK || !strstr(e.msg, "item references"), "%s: %s", what, e.msg);
+        if (st == ODX_OK)
+            cap_image_free(&im);
+    }
+    free(b->p);
+}
+
+static void test_heif_refs(void)
+{
+    static const uint32_t two[][2] = {{1, 2}, {2, 1}};
+    buf b = heif_with_refs("dimg", two, 2, 2);
+    expect_refs("dimg 1->2->1", &b, "item 1 lead back");
+    static const uint32_t self[][2] = {{1, 1}};
+    b = heif_with_refs("auxl", self, 1, 1);
+    expect_refs("auxl 1->1", &b, "item 1 lead back");
+    static const uint32_t one[][2] = {{1, 2}};
+    b = heif_with_refs("dimg", one, 1, 2);
+    expect_refs("dimg 1->2", &b, NULL);
+    /* a chain 1 -> 2 -> ... -> 20, and the same with a cycle at its end */
+    uint32_t chain[20][2];
+    for (int i = 0; i < 19; i++) {
+        chain[i][0] = (uint32_t)i + 1;
+        chain[i][1] = (uint32_t)i + 2;
+    }
+    b = heif_with_refs("dimg", (const uint32_t(*)[2])chain, 19, 20);
+    expect_refs("chain of 19", &b, "deeper than");
+    b = heif_with_refs("dimg", (const uint32_t(*)[2])chain, 12, 20);
+    expect_refs("chain of 12", &b, NULL);
+    chain[19][0] = 20;
+    chain[19][1] = 9;
+    b = heif_with_refs("thmb", (const uint32_t(*)[2])chain + 8, 12, 20);
+    expect_refs("9..20 then 20->9", &b, "lead back");
+    /* a diamond: 1->2, 1->3, 2->4, 3->4 is no cycle */
+    static const uint32_t dia[][2] = {{1, 2}, {1, 3}, {2, 4}, {3, 4}};
+    b = heif_with_refs("dimg", dia, 4, 4);
+    expect_refs("diamond", &b, NULL);
+    /* a real file's references: the alpha item's auxl turned onto itself */
+    b = make_heif(heif_compression_HEVC, 32, 24, true, 1, 0);
+    int hit = 0;
+    for (size_t i = 4; i + 10 <= b.n; i++)
+        if (!memcmp(b.p + i, "auxl", 4)) {
+            memcpy(b.p + i + 8, b.p + i + 4, 2); /* to = from */
+            hit++;
+        }
+    CHECK(hit == 1);
+    expect_refs("alpha auxl onto itself", &b, "lead back");
+}
+
 static void test_heif(void)
 {
     test_heif_one(heif_compression_HEVC, "heic");
     test_heif_one(heif_compression_AV1, "avif");
+    test_heif_refs();
 }
 
 /* ------------------------------------------------------------ sniff ---- */

@@ -344,6 +344,8 @@ typedef struct odx_result {
     const char *vlm_caption; /* detailed caption by a VLM (query's language
                                 first), or NULL */
     const char *vlm_model;   /* the model that wrote it */
+    const char *hash;        /* SHA-256 of the content, 64 hex digits (a
+                                cache key: it changes when the file does) */
 } odx_result;
 
 typedef struct odx_results odx_results;
@@ -360,6 +362,20 @@ ODX_API const odx_result *odx_results_get(const odx_results *r, int i);
 /* JSON array text of the results; caller frees with odx_free(). */
 ODX_API char *odx_results_json(const odx_results *r);
 ODX_API void odx_results_free(odx_results *r);
+
+/* Search by example: the images most like an indexed one (ref: a path as
+ * for odx_show_json, or "#ID"), by its stored caption, tag and text
+ * vectors against the same vectors of every other image; a near-identical
+ * picture (re-encoded, resized, slightly cropped: difference hash within
+ * 10 of 64 bits, same domain, much the same caption) ranks first. The example and its exact copies are left out.
+ * p: k, lang (caption language, default en), the filters, min_score,
+ * all and explain as for odx_search; mode and fusion weights are ignored.
+ * odx_result.matched says "similar caption, tags" or "near-identical
+ * picture"; score 0..1. On success *out owns the results until
+ * odx_results_free. ODX_ERR_NOT_FOUND: ref not indexed; ODX_ERR_INVALID:
+ * the image failed to index or has no vectors. Thread-safe per odx_db. */
+ODX_API odx_status odx_similar(odx_db *db, const char *ref, const odx_search_params *p,
+                               odx_results **out, odx_err *err);
 
 typedef struct odx_context_params {
     odx_search_params search;

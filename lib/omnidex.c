@@ -432,6 +432,38 @@ odx_status odx_search(odx_db *db, const char *query, const odx_search_params *p,
     return ret_search(db->s, query, p, out, err);
 }
 
+odx_status odx_similar(odx_db *db, const char *ref, const odx_search_params *p,
+                       odx_results **out, odx_err *err)
+{
+    if (!db || !ref || !*ref || !out)
+        return core_err(err, ODX_ERR_INVALID, "similar: missing argument");
+    store_image_detail d;
+    memset(&d, 0, sizeof d);
+    bool found = false;
+    char real[PATH_MAX];
+    odx_status rc;
+    if (ref[0] == '#') {
+        char *end = NULL;
+        long long id = strtoll(ref + 1, &end, 10);
+        if (!end || *end || id <= 0)
+            return core_err(err, ODX_ERR_INVALID, "similar: bad image id '%s'", ref);
+        rc = store_image_detail_get(db->s, NULL, id, &d, &found, err);
+    } else {
+        rc = store_image_detail_get(db->s, ref, 0, &d, &found, err);
+        if (rc == ODX_OK && !found && realpath(ref, real))
+            rc = store_image_detail_get(db->s, real, 0, &d, &found, err);
+    }
+    if (rc == ODX_OK && !found)
+        rc = core_err(err, ODX_ERR_NOT_FOUND, "'%s' is not in the index", ref);
+    else if (rc == ODX_OK && (!d.im.ok || !d.im.hash[0]))
+        rc = core_err(err, ODX_ERR_INVALID,
+                      "'%s' failed to index, so there is nothing to compare it by", ref);
+    else if (rc == ODX_OK)
+        rc = ret_similar(db->s, d.im.hash, p, out, err);
+    store_image_detail_clear(&d);
+    return rc;
+}
+
 int odx_results_count(const odx_results *r)
 {
     return ret_results_count(r);

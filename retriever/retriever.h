@@ -52,6 +52,20 @@ const odx_result *ret_results_get(const odx_results *r, int i);
 char *ret_results_json(const odx_results *r);
 void ret_results_free(odx_results *r);
 
+/* Images like the content hash (odx_similar): each of its stored vectors
+ * (caption, tags, text) searched in FAISS against the same field of every
+ * other content; likeness = the fields' cosines weighted 0.6 / 0.25 / 0.15
+ * (renormalised over the fields the example has), times 0.9; a
+ * near-duplicate (a re-encoded, resized or slightly cropped copy:
+ * difference hash within 10 bits of the example's, same domain, caption
+ * cosine >= 0.6) scores 0.9 + 0.1 x likeness, so it ranks first. The example itself (and its exact copies, which share its
+ * hash) is left out. Filters, k, lang, min_score and explain as for
+ * ret_search; mode and fusion weights are ignored; copies of one content
+ * collapse unless all, near-identical ones never do. ODX_ERR_NOT_FOUND: no
+ * such content; ODX_ERR_INVALID: it has no vectors. */
+odx_status ret_similar(store *s, const char *hash, const odx_search_params *p,
+                       odx_results **out, odx_err *err);
+
 /* k 5, 12000 characters (odx_context_params_default) */
 odx_context_params ret_context_params_default(void);
 

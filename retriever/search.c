@@ -175,6 +175,7 @@ static void result_clear(odx_result *r)
     free((char *)r->explain);
     free((char *)r->vlm_caption);
     free((char *)r->vlm_model);
+    free((char *)r->hash);
 }
 
 /* The detailed caption a VLM wrote for a content, in the query's language
@@ -291,6 +292,7 @@ typedef struct search_ctx {
     const char *want_domain; /* the kind of image the query's head names */
     const char *want_chart;  /* bar, line, pie, scatter */
     bool want_photo;         /* the head is a thing or a scene, not a kind */
+    bool similar;            /* ret_similar: near-duplicates never collapse, matched set */
     cand_set cs;
 } search_ctx;
 
@@ -543,6 +545,8 @@ static void explain_once(core_buf *explain, const char *term, const char *label)
 static double coverage(search_ctx *x, const store_text *t, int n_t, char *matched,
                        size_t mlen, core_buf *explain)
 {
+    if (mlen)
+        matched[0] = 0;
     if (x->n_groups == 0)
         return 0;
     /* per odx_caption_kind: how explain and "matched" name it */
@@ -680,7 +684,8 @@ static odx_status build_results(search_ctx *x, odx_results *res, int k, odx_err 
         if (keep && (w < x->f.min_w || h < x->f.min_h))
             keep = false;
         uint64_t dhash = ci.dhash;
-        if (keep && !x->p->all && ci.has_dhash && near_duplicate(res, dhash, domain, c->hash, x))
+        if (keep && !x->p->all && !x->similar && ci.has_dhash &&
+            near_duplicate(res, dhash, domain, c->hash, x))
             keep = false;
         store_image *ims = NULL;
         int n_ims = 0;
@@ -708,6 +713,7 @@ static odx_status build_results(search_ctx *x, odx_results *res, int k, odx_err 
             odx_result *r = &res->items[res->n++];
             const char *lang = x->zh ? "zh" : "en";
             r->image_id = ims[j].id;
+            r->hash = core_strdup(c->hash);
             r->path = ims[j].path;
             ims[j].path = NULL; /* moved into the result */
             r->score = c->score;
@@ -724,7 +730,7 @@ static odx_status build_results(search_ctx *x, odx_results *res, int k, odx_err 
             core_buf ex;
             core_buf_init(&ex, 4096);
             /* scoring already read these texts; explain needs the terms */
-            if (c->cov_done && !x->p->explain)
+            if (c->cov_done && (!x->p->explain || x->similar))
                 snprintf(matched, sizeof matched, "%s", c->matched);
             else
                 coverage(x, t, n_t, matched, sizeof matched, x->p->explain ? &ex : NULL);
@@ -895,6 +901,217 @@ done:
     free(x.gdf);
     free(x.cs.v);
     ret_query_free(&rq);
+    if (st != ODX_OK) {
+        ret_results_free(res);
+        return st;
+    }
+    *out = res;
+    return ODX_OK;
+}
+
+/* ------------------------------------------------------------ similar ---- */
+
+/* Weights of the vector fields in the likeness of two contents: the
+ * caption says what the picture is, the tags list what is in it, the text
+ * field what it says (absent for most photos, so it weighs least). Fields
+ * the example lacks drop out and the rest are renormalised. */
+static const struct {
+    const char *field;
+    double w;
+} SIM_FIELDS[] = {{"caption", 0.6}, {"tags", 0.25}, {"text", 0.15}};
+#define SIM_N_FIELDS ((int)(sizeof SIM_FIELDS / sizeof *SIM_FIELDS))
+
+/* Difference hashes (9x8, 64 bits) of a re-encoded, resized or slightly
+ * cropped copy differ in a few bits, unrelated pictures in about 32: on
+ * the 7 samples, the bar chart and a JPEG copy at 60% differ in 9 bits,
+ * the closest unrelated pair (a document and a table) in 16. Flat charts
+ * and pages flip bits easily, so a near-duplicate also needs the same
+ * domain and captions that say much the same (caption cosine; the copy
+ * above: 0.83, unrelated charts 0.37 at most). */
+#define SIM_NEAR_DUP_BITS 10
+#define SIM_NEAR_DUP_COS 0.6
+
+/* Per candidate: the cosine of its vector of each field against the
+ * example's vector of the same field (cross-field matches say little). */
+typedef struct sim_cand {
+    char hash[65];
+    double cos[SIM_N_FIELDS];
+    int best_rank;
+} sim_cand;
+
+static int sim_field(const char *f)
+{
+    for (int i = 0; i < SIM_N_FIELDS; i++)
+        if (strcmp(f, SIM_FIELDS[i].field) == 0)
+            return i;
+    return -1;
+}
+
+odx_status ret_similar(store *s, const char *hash, const odx_search_params *pin,
+                       odx_results **out, odx_err *err)
+{
+    if (!s || !hash || !*hash || !out)
+        return core_err(err, ODX_ERR_INVALID, "similar: missing argument");
+    odx_search_params p = pin ? *pin : ret_search_params_default();
+    odx_status st = ret_params_check(&p, err);
+    if (st != ODX_OK)
+        return st;
+    search_ctx x;
+    memset(&x, 0, sizeof x);
+    x.s = s;
+    x.p = &p;
+    x.text = "";
+    x.f.domain = p.domain;
+    x.f.text_lang = p.text_lang;
+    x.f.path = p.path_prefix;
+    x.f.ext = p.ext;
+    x.f.after = p.after;
+    x.f.before = p.before;
+    x.f.min_w = p.min_width;
+    x.f.min_h = p.min_height;
+    x.zh = p.lang && strcmp(p.lang, "zh") == 0;
+    /* the example's near-duplicates are what is asked for: never collapse
+     * them into each other by picture alone */
+    x.similar = true;
+    store_vecs qv = {0};
+    store_content_info qi = {0};
+    sim_cand *sc = NULL;
+    int n_sc = 0, cap_sc = 0;
+    bool found = false;
+    odx_results *res = calloc(1, sizeof *res);
+    if (!res) {
+        st = core_err(err, ODX_ERR_NOMEM, "no memory");
+        goto done;
+    }
+    if ((st = store_refresh(s, err)) != ODX_OK ||
+        (st = store_content_info_get(s, hash, &qi, &found, err)) != ODX_OK ||
+        (st = store_content_vectors(s, hash, &qv, err)) != ODX_OK)
+        goto done;
+    if (!found) {
+        st = core_err(err, ODX_ERR_NOT_FOUND, "similar: content %.16s... is not in the index",
+                      hash);
+        goto done;
+    }
+    double wsum = 0;
+    for (int f = 0; f < qv.n; f++) {
+        int k = sim_field(qv.field[f]);
+        wsum += k >= 0 ? SIM_FIELDS[k].w : 0;
+    }
+    if (wsum <= 0) {
+        st = core_err(err, ODX_ERR_INVALID,
+                      "similar: the image has no stored vectors to compare (run 'omnidex "
+                      "index' to embed it)");
+        goto done;
+    }
+    int fetch = p.k * 5 < 100 ? 100 : p.k * 5;
+    for (;;) {
+        n_sc = 0;
+        for (int f = 0; f < qv.n; f++) {
+            int k = sim_field(qv.field[f]);
+            if (k < 0)
+                continue;
+            store_hit *hits = NULL;
+            int n = 0;
+            /* every field shares one FAISS index: fetch for all of them */
+            st = store_dense_search(s, qv.v + (size_t)f * (size_t)qv.dim, fetch * SIM_N_FIELDS,
+                                    &hits, &n, err);
+            if (st != ODX_OK)
+                goto done;
+            int rank = 0;
+            for (int i = 0; i < n; i++) {
+                if (strcmp(hits[i].field, qv.field[f]) != 0 || strcmp(hits[i].hash, hash) == 0)
+                    continue;
+                sim_cand *c = NULL;
+                for (int j = 0; j < n_sc && !c; j++)
+                    if (strcmp(sc[j].hash, hits[i].hash) == 0)
+                        c = &sc[j];
+                rank++;
+                if (c && c->cos[k] != 0)
+                    continue; /* a second vector of that field: the first counts */
+                if (!c) {
+                    if (n_sc == cap_sc) {
+                        int nc = cap_sc ? cap_sc * 2 : 64;
+                        sim_cand *v = realloc(sc, sizeof *sc * (size_t)nc);
+                        if (!v) {
+                            free(hits);
+                            st = core_err(err, ODX_ERR_NOMEM, "no memory");
+                            goto done;
+                        }
+                        sc = v;
+                        cap_sc = nc;
+                    }
+                    c = &sc[n_sc++];
+                    memset(c, 0, sizeof *c);
+                    snprintf(c->hash, sizeof c->hash, "%s", hits[i].hash);
+                    c->best_rank = rank;
+                }
+                c->cos[k] = hits[i].score > 1e-9 ? hits[i].score : 1e-9;
+                if (rank < c->best_rank)
+                    c->best_rank = rank;
+            }
+            free(hits);
+        }
+        /* scores into the candidates build_results reads */
+        x.cs.n = 0;
+        for (int i = 0; i < n_sc; i++) {
+            cand *c = cand_get(&x.cs, sc[i].hash);
+            if (!c) {
+                st = core_err(err, ODX_ERR_NOMEM, "no memory");
+                goto done;
+            }
+            double base = 0;
+            char fields[64] = "";
+            for (int k = 0; k < SIM_N_FIELDS; k++) {
+                if (sc[i].cos[k] <= 0)
+                    continue;
+                base += SIM_FIELDS[k].w * fmin(1.0, sc[i].cos[k]);
+                size_t l = strlen(fields);
+                snprintf(fields + l, sizeof fields - l, "%s%s", l ? ", " : "",
+                         SIM_FIELDS[k].field);
+            }
+            base /= wsum;
+            bool near = false;
+            store_content_info ci;
+            bool have = false;
+            if (qi.has_dhash &&
+                store_content_info_get(s, sc[i].hash, &ci, &have, NULL) == ODX_OK && have) {
+                near = ci.has_dhash &&
+                       __builtin_popcountll(ci.dhash ^ qi.dhash) <= SIM_NEAR_DUP_BITS &&
+                       ci.domain && qi.domain && strcmp(ci.domain, qi.domain) == 0 &&
+                       sc[i].cos[0] >= SIM_NEAR_DUP_COS;
+                store_content_info_clear(&ci);
+            }
+            /* a near-identical picture ranks above anything merely alike */
+            c->score = near ? 0.9 + 0.1 * base : 0.9 * base;
+            c->cos = sc[i].cos[0];
+            c->dense_rank = sc[i].best_rank;
+            snprintf(c->dense_field, sizeof c->dense_field, "%s", qv.field[0]);
+            c->cov_done = true;
+            if (near)
+                snprintf(c->matched, sizeof c->matched, "near-identical picture");
+            else
+                snprintf(c->matched, sizeof c->matched, "similar %s", fields);
+        }
+        qsort(x.cs.v, (size_t)x.cs.n, sizeof(cand), cmp_cand);
+        for (int i = 0; i < res->n; i++)
+            result_clear(&res->items[i]);
+        free(res->items);
+        res->items = NULL;
+        res->n = 0;
+        st = build_results(&x, res, p.k, err);
+        if (st != ODX_OK)
+            goto done;
+        bool exhausted = n_sc < fetch;
+        if (res->n >= p.k || exhausted || fetch >= 100000 ||
+            (!filters_active(&x.f) && !p.min_score))
+            break;
+        fetch *= 4;
+    }
+done:
+    free(sc);
+    free(x.cs.v);
+    store_vecs_clear(&qv);
+    store_content_info_clear(&qi);
     if (st != ODX_OK) {
         ret_results_free(res);
         return st;

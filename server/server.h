@@ -105,6 +105,25 @@ odx_status srv_thumb_decode(FILE *f, const srv_thumb_limits *lim, int max_side,
 odx_status srv_thumb_file(const char *path, int max_side, int orientation,
                           unsigned char **jpeg, size_t *jpeg_len, odx_err *err);
 
+/* -------------------------------------- srv_file.c: original files ---- */
+
+#define SRV_MAX_FILE_BYTES (256LL << 20) /* originals served (the indexer's
+                                            default max_file_bytes) */
+#define SRV_FILENAME_MAX 160             /* bytes of a name in Content-Disposition */
+
+/* The Range header h (NULL: none) for a file of size bytes: 1 with the
+ * inclusive span in *first..*last when it asks for one satisfiable range
+ * of bytes (a-b, a-, -suffix); -1 when it asks for bytes the file lacks
+ * (the answer is 416); 0 when it is to be ignored and the whole file sent
+ * (no header, another unit, several ranges, a malformed or reversed one). */
+int srv_range_parse(const char *h, long long size, long long *first, long long *last);
+/* Media type of an indexed format name (png, jpeg, webp, gif, tiff, bmp,
+ * heic, heif, avif); application/octet-stream for anything else. */
+const char *srv_format_mime(const char *format);
+/* "inline; filename=...; filename*=UTF-8''..." for the last component of
+ * path (RFC 6266), cut at SRV_FILENAME_MAX bytes; always NUL-terminated. */
+void srv_content_disposition(const char *path, char *out, size_t out_len);
+
 /* ------------------------------------------ srv_proto.c: parsing ---- */
 
 /* Why a request cannot be served: HTTP status, JSON error code, message. */
@@ -124,10 +143,13 @@ typedef struct srv_req {
     const char *host;          /* Host (or the authority of an absolute target), NULL if none */
     const char *authorization; /* NULL if none */
     const char *if_none_match; /* NULL if none */
+    const char *range;         /* Range, NULL if none (or sent twice) */
+    const char *if_range;      /* If-Range, NULL if none */
     long long content_length;  /* -1: none */
     size_t head_len;           /* bytes of the head, blank line included */
     int minor;                 /* HTTP/1.minor */
     bool keep_alive, expect_continue;
+    bool range_twice; /* a second Range header: both ignored */
     char *store;
 } srv_req;
 

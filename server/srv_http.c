@@ -1,8 +1,9 @@
 /* srv_http.c - the request handlers of `omnidex serve`: checks each parsed
- * request (method, Host, token), calls the public API (search, context,
- * show, stats) and answers JSON; thumbnails go to their own bounded pool
- * with a cache, so they cannot take the search threads. Sockets and
- * parsing live in srv_net.c and srv_proto.c. */
+ * request (method, Host, token), calls the public API (search, similar,
+ * context, show, stats) and answers JSON; thumbnails and original files go
+ * to their own bounded pool (with a thumbnail cache), so they cannot take
+ * the search threads. Sockets and parsing live in srv_net.c and
+ * srv_proto.c, Range and file-name helpers in srv_file.c. */
 #include "server.h"
 
 #include <cjson/cJSON.h>
@@ -59,7 +60,8 @@ typedef struct out {
     const char *body; /* owned when own */
     size_t len;
     bool own;
-    char extra[320]; /* header lines */
+    bool cacheable;   /* extra carries its own Cache-Control */
+    char extra[1536]; /* header lines */
 } out;
 
 static void out_static(out *o, int status, const char *ctype, const char *body, size_t len)
@@ -148,11 +150,9 @@ static void out_odx(out *o, const char *ctype, char *body)
 static void finish(srv_server *s, srv_conn *c, out *o)
 {
     bool head = !c->bad && strcmp(c->req.method, "HEAD") == 0;
-    char extra[400];
+    char extra[sizeof o->extra + 32];
     snprintf(extra, sizeof extra, "%s%s", o->extra,
-             o->status == 200 && o->ctype && strcmp(o->ctype, "image/jpeg") == 0
-                 ? ""
-                 : "Cache-Control: no-store\r\n");
+             o->cacheable ? "" : "Cache-Control: no-store\r\n");
     srv_send(c, o->status, o->ctype, extra, o->body, o->len, head);
     if (s->access_log) {
         /* control characters in what the client sent must not reach a
@@ -214,6 +214,69 @@ static const char *need_q(out *o, const srv_req *a)
 
 /* ---------------------------------------------------------- handlers ---- */
 
+/* The URLs of an image's thumbnail and original as the results carry
+ * them: ?v= names the content (SRV_URL_HASH_CHARS hex digits of its hash),
+ * so the answer to such a URL never changes and may be cached for good. */
+#define SRV_URL_HASH_CHARS 16
+#define IMMUTABLE "Cache-Control: private, max-age=31536000, immutable\r\n"
+#define REVALIDATE "Cache-Control: private, no-cache\r\n"
+
+/* Does the request's v= name this content? Then its answer is immutable. */
+static bool v_matches(const srv_req *a, const char *hash)
+{
+    const char *v = srv_req_arg(a, "v");
+    size_t n = v ? strlen(v) : 0;
+    return n >= SRV_URL_HASH_CHARS && n <= 64 && strncmp(v, hash, n) == 0;
+}
+
+/* {HEAD, "count": N, "results": [...]} with thumb_url and file_url added
+ * to every result of the library's JSON; head is the first member, owned
+ * (added to the object). NULL on no memory. */
+static char *results_body(const odx_results *res, const char *head_key, cJSON *head)
+{
+    char *rj = odx_results_json(res);
+    cJSON *arr = rj ? cJSON_Parse(rj) : NULL;
+    odx_free(rj);
+    cJSON *o = cJSON_CreateObject();
+    char *body = NULL;
+    if (!o || !head || !cJSON_IsArray(arr)) {
+        cJSON_Delete(head);
+        goto done;
+    }
+    cJSON_AddItemToObject(o, head_key, head);
+    int n = cJSON_GetArraySize(arr);
+    cJSON_AddNumberToObject(o, "count", n);
+    int i = 0;
+    for (cJSON *it = arr->child; it; it = it->next, i++) {
+        const odx_result *r = odx_results_get(res, i);
+        if (!r)
+            break;
+        char u[128];
+        snprintf(u, sizeof u, "/images/%lld/thumb?v=%.*s", (long long)r->image_id,
+                 SRV_URL_HASH_CHARS, r->hash ? r->hash : "");
+        cJSON_AddStringToObject(it, "thumb_url", u);
+        snprintf(u, sizeof u, "/images/%lld/file?v=%.*s", (long long)r->image_id,
+                 SRV_URL_HASH_CHARS, r->hash ? r->hash : "");
+        cJSON_AddStringToObject(it, "file_url", u);
+    }
+    cJSON_AddItemToObject(o, "results", arr);
+    arr = NULL;
+    char *s = cJSON_PrintUnformatted(o);
+    if (s) {
+        size_t len = strlen(s);
+        body = malloc(len + 2);
+        if (body) {
+            memcpy(body, s, len);
+            memcpy(body + len, "\n", 2);
+        }
+        free(s);
+    }
+done:
+    cJSON_Delete(arr);
+    cJSON_Delete(o);
+    return body;
+}
+
 static void h_search(odx_db *db, out *o, const srv_req *a)
 {
     const char *q = need_q(o, a);
@@ -232,21 +295,42 @@ static void h_search(odx_db *db, out *o, const srv_req *a)
         out_status(o, st, &e);
         return;
     }
-    char *rj = odx_results_json(res);
-    int count = odx_results_count(res);
+    char *body = results_body(res, "query", cJSON_CreateString(q));
     odx_results_free(res);
-    cJSON *qs = cJSON_CreateString(q);
-    char *qj = qs ? cJSON_PrintUnformatted(qs) : NULL;
-    cJSON_Delete(qs);
-    char *body = NULL;
-    if (rj && qj) {
-        size_t n = strlen(rj) + strlen(qj) + 64;
-        body = malloc(n);
-        if (body)
-            snprintf(body, n, "{\"query\":%s,\"count\":%d,\"results\":%s}\n", qj, count, rj);
+    if (!body) {
+        out_error(o, 500, "internal", "no memory for the results");
+        return;
     }
-    odx_free(rj);
-    free(qj);
+    out_text(o, CT_JSON, body);
+    free(body);
+}
+
+/* /similar/{id}?[k=N][&lang=][filters]: the images most like image id
+ * (odx_similar), as {"similar_to": id, "count", "results"} in the shape
+ * of /search. */
+static void h_similar(odx_db *db, out *o, const srv_req *a, long long id)
+{
+    odx_search_params p = odx_search_params_default();
+    char msg[512];
+    if (!parse_search(a, &p, msg, sizeof msg)) {
+        out_error(o, 400, "bad_request", msg);
+        return;
+    }
+    char ref[32];
+    snprintf(ref, sizeof ref, "#%lld", id);
+    odx_err e = {0};
+    odx_results *res = NULL;
+    odx_status st = odx_similar(db, ref, &p, &res, &e);
+    if (st == ODX_ERR_INVALID && strstr(e.msg, "failed to index")) {
+        out_error(o, 422, "unprocessable", e.msg);
+        return;
+    }
+    if (st != ODX_OK) {
+        out_status(o, st, &e);
+        return;
+    }
+    char *body = results_body(res, "similar_to", cJSON_CreateNumber((double)id));
+    odx_results_free(res);
     if (!body) {
         out_error(o, 500, "internal", "no memory for the results");
         return;
@@ -357,6 +441,9 @@ static bool parse_id(const char *s, size_t len, long long *id)
 /* What a thumbnail request needs once the index has been asked: the
  * thumbnail threads never touch the database. */
 typedef struct thumb_job {
+    bool file;     /* the original (/file), not a thumbnail */
+    bool immutable; /* the URL's v= names this content */
+    char format[16]; /* indexed format, for the original's media type */
     char *path;
     char hash[65]; /* SHA-256 hex of the indexed content */
     long long size;
@@ -404,9 +491,9 @@ static bool etag_matches(const char *inm, const char *key)
 static void out_thumb(out *o, const thumb_job *j, const unsigned char *jpg, size_t len,
                       bool hit)
 {
-    snprintf(o->extra, sizeof o->extra,
-             "ETag: \"%s\"\r\nCache-Control: private, no-cache\r\nX-Thumb-Cache: %s\r\n",
-             j->key, hit ? "hit" : "miss");
+    snprintf(o->extra, sizeof o->extra, "ETag: \"%s\"\r\n%sX-Thumb-Cache: %s\r\n", j->key,
+             j->immutable ? IMMUTABLE : REVALIDATE, hit ? "hit" : "miss");
+    o->cacheable = true;
     char *copy = malloc(len ? len : 1);
     if (!copy) {
         out_error(o, 500, "internal", "no memory");
@@ -419,8 +506,9 @@ static void out_thumb(out *o, const thumb_job *j, const unsigned char *jpg, size
 static void out_not_modified(out *o, const thumb_job *j)
 {
     out_static(o, 304, NULL, "", 0);
-    snprintf(o->extra, sizeof o->extra,
-             "ETag: \"%s\"\r\nCache-Control: private, no-cache\r\n", j->key);
+    snprintf(o->extra, sizeof o->extra, "ETag: \"%s\"\r\n%s", j->file ? j->hash : j->key,
+             j->immutable ? IMMUTABLE : REVALIDATE);
+    o->cacheable = true;
 }
 
 /* The file's mtime in nanoseconds, exactly as the indexer stores it. */
@@ -478,14 +566,145 @@ static bool from_cache(srv_server *s, out *o, const thumb_job *j)
     return true;
 }
 
+/* Reads all of fd (at most max bytes; more: *too_big). malloc'd. */
+static unsigned char *read_all(int fd, long long max, size_t *len, bool *too_big)
+{
+    size_t cap = 64 * 1024, n = 0;
+    unsigned char *b = malloc(cap);
+    *too_big = false;
+    while (b) {
+        if (n == cap) {
+            if ((long long)cap > max) {
+                *too_big = true;
+                free(b);
+                return NULL;
+            }
+            unsigned char *nb = realloc(b, cap * 2);
+            if (!nb) {
+                free(b);
+                return NULL;
+            }
+            b = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, b + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            free(b);
+            return NULL;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    if (b && (long long)n > max) {
+        *too_big = true;
+        free(b);
+        return NULL;
+    }
+    *len = n;
+    return b;
+}
+
+/* On a file thread: the original of an image, only while the file holds
+ * the indexed content. The bytes are read once, hashed and the same bytes
+ * sent, so what goes out is exactly what was indexed even if the file
+ * changes meanwhile. A single byte range (Range, If-Range by the ETag) is
+ * answered with 206; the ETag is the content hash. */
+static void serve_file(srv_conn *c, const thumb_job *j, int fd, const struct stat *sb, out *o)
+{
+    const srv_req *a = &c->req;
+    if (sb->st_size > SRV_MAX_FILE_BYTES) {
+        char m[128];
+        snprintf(m, sizeof m, "the file is larger than the %lld MiB the server sends",
+                 SRV_MAX_FILE_BYTES >> 20);
+        out_error(o, 413, "too_large", m);
+        return;
+    }
+    size_t n = 0;
+    bool too_big = false;
+    unsigned char *buf = read_all(fd, SRV_MAX_FILE_BYTES, &n, &too_big);
+    if (!buf) {
+        if (too_big)
+            out_error(o, 413, "too_large", "the file grew past what the server sends");
+        else
+            out_error(o, 500, "internal", errno ? strerror(errno) : "cannot read the file");
+        return;
+    }
+    char hex[65];
+    srv_sha256_hex(buf, n, hex);
+    if (strcmp(hex, j->hash) != 0) {
+        free(buf);
+        out_error(o, 410, "gone",
+                  "the file at this path no longer holds the indexed content (run 'omnidex "
+                  "index' to index what is there now)");
+        return;
+    }
+    if (etag_matches(a->if_none_match, j->hash)) {
+        free(buf);
+        out_not_modified(o, j);
+        return;
+    }
+    long long first = 0, last = (long long)n - 1;
+    int rr = srv_range_parse(a->range, (long long)n, &first, &last);
+    /* If-Range: the range only if the client's copy is this content */
+    if (rr != 0 && a->if_range && !etag_matches(a->if_range, j->hash))
+        rr = 0;
+    char disp[3 * SRV_FILENAME_MAX + 64];
+    srv_content_disposition(j->path, disp, sizeof disp);
+    if (rr < 0) {
+        free(buf);
+        out_error(o, 416, "range_not_satisfiable", "the range asks for bytes the file lacks");
+        snprintf(o->extra, sizeof o->extra, "Content-Range: bytes */%zu\r\n", n);
+        return;
+    }
+    int status = 200;
+    char range_hdr[96] = "";
+    if (rr > 0) {
+        status = 206;
+        snprintf(range_hdr, sizeof range_hdr, "Content-Range: bytes %lld-%lld/%zu\r\n", first,
+                 last, n);
+        memmove(buf, buf + first, (size_t)(last - first + 1));
+        n = (size_t)(last - first + 1);
+    }
+    out_owned(o, status, srv_format_mime(j->format), (char *)buf, n);
+    /* sandbox: opened on its own, the file is never a document that runs
+     * in the page's origin (nosniff is on every answer) */
+    snprintf(o->extra, sizeof o->extra,
+             "ETag: \"%s\"\r\n%sAccept-Ranges: bytes\r\n%sContent-Disposition: %s\r\n"
+             "Content-Security-Policy: default-src 'none'; sandbox\r\n",
+             j->hash, j->immutable ? IMMUTABLE : REVALIDATE, range_hdr, disp);
+    o->cacheable = true;
+}
+
 /* On a thumbnail thread: check the file, decode (within its budget),
- * remember the result, answer. */
+ * remember the result, answer; or send the original (serve_file). */
 static void on_thumb(void *user, srv_conn *c)
 {
     srv_server *s = user;
     thumb_job *j = c->user;
     out o;
     memset(&o, 0, sizeof o);
+    if (j->file) {
+        int fd = open(j->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        struct stat sb;
+        if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
+            out_error(&o, 404, "not_found",
+                      "the indexed file is gone (run 'omnidex index' to update the index)");
+        else if (fd < 0)
+            out_error(&o, 500, "internal", strerror(errno));
+        else if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+            out_error(&o, 410, "gone", "the path no longer names a regular file");
+        else
+            serve_file(c, j, fd, &sb, &o);
+        if (fd >= 0)
+            close(fd);
+        job_free(j);
+        c->user = NULL;
+        finish(s, c, &o);
+        return;
+    }
     int fd = open(j->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     struct stat sb;
     char why[sizeof ((odx_err *)0)->msg];
@@ -564,6 +783,7 @@ static bool h_thumb(srv_server *s, odx_db *db, out *o, srv_conn *c, long long id
     j->mtime_ns = r->mtime_ns;
     j->orientation = r->orientation; /* 1..8 */
     snprintf(j->key, sizeof j->key, "%.32s-o%d-%d", j->hash, j->orientation, SRV_THUMB_SIDE);
+    j->immutable = v_matches(&c->req, j->hash);
 
     /* Cheap answers need the file unchanged by size and mtime (a stat). */
     struct stat sb;
@@ -594,6 +814,82 @@ static bool h_thumb(srv_server *s, odx_db *db, out *o, srv_conn *c, long long id
 done:
     job_free(j);
     odx_image_free(im);
+    return handed;
+}
+
+/* /images/{id}/file on a request thread: the index's record, the cheap
+ * 304 (file unchanged by size and mtime, the client holds this content),
+ * then the reading and hashing on a file thread (the thumbnail pool).
+ * Returns true when the connection went to the pool. */
+static bool h_file(srv_server *s, odx_db *db, out *o, srv_conn *c, long long id)
+{
+    char key[32];
+    snprintf(key, sizeof key, "#%lld", id);
+    odx_err e = {0};
+    char *json = NULL;
+    odx_status st = odx_show_json(db, key, &json, &e);
+    if (st != ODX_OK) {
+        out_status(o, st, &e);
+        return false;
+    }
+    cJSON *r = cJSON_Parse(json);
+    odx_free(json);
+    const cJSON *path = cJSON_GetObjectItemCaseSensitive(r, "path_b64") ? NULL
+                        : cJSON_GetObjectItemCaseSensitive(r, "path");
+    const cJSON *status = cJSON_GetObjectItemCaseSensitive(r, "status");
+    const cJSON *hash = cJSON_GetObjectItemCaseSensitive(r, "hash");
+    const cJSON *size = cJSON_GetObjectItemCaseSensitive(r, "size");
+    const cJSON *mtime = cJSON_GetObjectItemCaseSensitive(r, "mtime_ns");
+    const cJSON *desc = cJSON_GetObjectItemCaseSensitive(r, "description");
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(desc, "format");
+    bool handed = false;
+    thumb_job *j = NULL;
+    if (cJSON_IsString(status) && strcmp(status->valuestring, "ok") != 0) {
+        out_error(o, 422, "unprocessable", "the image failed to index; its file is not served");
+        goto done;
+    }
+    if (!cJSON_IsString(path) || !cJSON_IsString(hash) || strlen(hash->valuestring) != 64 ||
+        !cJSON_IsNumber(size) || !cJSON_IsNumber(mtime)) {
+        out_error(o, 500, "internal", "image record lacks path, hash, size or mtime");
+        goto done;
+    }
+    j = calloc(1, sizeof *j);
+    if (!j || !(j->path = strdup(path->valuestring))) {
+        out_error(o, 500, "internal", "no memory");
+        goto done;
+    }
+    j->file = true;
+    snprintf(j->hash, sizeof j->hash, "%s", hash->valuestring);
+    snprintf(j->format, sizeof j->format, "%s", cJSON_IsString(fmt) ? fmt->valuestring : "");
+    j->size = (long long)size->valuedouble;
+    j->mtime_ns = mtime->valuedouble;
+    j->immutable = v_matches(&c->req, j->hash);
+    struct stat sb;
+    if (stat(j->path, &sb) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            out_error(o, 404, "not_found",
+                      "the indexed file is gone (run 'omnidex index' to update the index)");
+        else
+            out_error(o, 500, "internal", strerror(errno));
+        goto done;
+    }
+    double mt = (double)sb.st_mtim.tv_sec * 1e9 + (double)sb.st_mtim.tv_nsec;
+    if (S_ISREG(sb.st_mode) && (long long)sb.st_size == j->size &&
+        fabs(mt - j->mtime_ns) < 4096.0 && etag_matches(c->req.if_none_match, j->hash)) {
+        out_not_modified(o, j);
+        goto done;
+    }
+    c->user = j;
+    if (srv_pool_push(s->thumbs, c)) {
+        handed = true;
+        j = NULL;
+    } else {
+        c->user = NULL;
+        out_error(o, 503, "unavailable", "the file queue is full; try again shortly");
+    }
+done:
+    job_free(j);
+    cJSON_Delete(r);
     return handed;
 }
 
@@ -712,8 +1008,9 @@ static bool dispatch(srv_server *s, odx_db *db, out *o, srv_conn *c)
         const char *slash = strchr(id, '/');
         size_t idn = slash ? (size_t)(slash - id) : strlen(id);
         bool thumb = slash && strcmp(slash, "/thumb") == 0;
+        bool file = slash && strcmp(slash, "/file") == 0;
         long long v;
-        if (slash && !thumb) {
+        if (slash && !thumb && !file) {
             out_error(o, 404, "not_found", "no such endpoint");
             return false;
         }
@@ -723,6 +1020,8 @@ static bool dispatch(srv_server *s, odx_db *db, out *o, srv_conn *c)
         }
         if (thumb)
             return h_thumb(s, db, o, c, v);
+        if (file)
+            return h_file(s, db, o, c, v);
         char key[32];
         snprintf(key, sizeof key, "#%lld", v);
         odx_err e = {0};
@@ -734,9 +1033,18 @@ static bool dispatch(srv_server *s, odx_db *db, out *o, srv_conn *c)
             out_status(o, st, &e);
         return false;
     }
+    if (strncmp(url, "/similar/", 9) == 0) {
+        long long v;
+        if (!parse_id(url + 9, strlen(url + 9), &v)) {
+            out_error(o, 400, "bad_request", "image id must be a positive integer");
+            return false;
+        }
+        h_similar(db, o, a, v);
+        return false;
+    }
     out_error(o, 404, "not_found",
-              "no such endpoint (/search, /context, /ask, /images/{id}, /images/{id}/thumb, "
-              "/stats, /healthz)");
+              "no such endpoint (/search, /similar/{id}, /context, /ask, /images/{id}, "
+              "/images/{id}/thumb, /images/{id}/file, /stats, /healthz)");
     return false;
 }
 

@@ -221,6 +221,7 @@ const char *srv_status_reason(int status)
 {
     switch (status) {
     case 200: return "OK";
+    case 206: return "Partial Content";
     case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
@@ -228,14 +229,17 @@ const char *srv_status_reason(int status)
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
     case 409: return "Conflict";
+    case 410: return "Gone";
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
+    case 416: return "Range Not Satisfiable";
     case 417: return "Expectation Failed";
     case 421: return "Misdirected Request";
     case 422: return "Unprocessable Content";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     case 505: return "HTTP Version Not Supported";
     default: return "Unknown";
@@ -253,7 +257,7 @@ bool srv_send(srv_conn *c, int status, const char *ctype, const char *extra, con
     pthread_mutex_unlock(&n->mu);
     if (c->bad || !c->req.keep_alive || crowded || status >= 500 || status == 413)
         c->close_after = true;
-    char head[1024];
+    char head[2048]; /* status line, fixed fields and up to 1.5 KiB of extra ones */
     int hn = snprintf(head, sizeof head,
                       "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\nConnection: %s\r\n"
                       "X-Content-Type-Options: nosniff\r\n%s\r\n",

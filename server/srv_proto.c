@@ -535,6 +535,13 @@ static int parse_head(const char *buf, size_t len, srv_req *r, srv_perr *e)
             conn_keep |= list_has(val, "keep-alive");
         } else if (IS("If-None-Match")) {
             r->if_none_match = val;
+        } else if (IS("Range")) {
+            /* two Range headers: which one? Neither (RFC 9110 lets a
+             * server ignore Range), the whole file goes */
+            r->range = r->range || r->range_twice ? NULL : val;
+            r->range_twice = !r->range;
+        } else if (IS("If-Range")) {
+            r->if_range = val;
         } else if (IS("Expect")) {
             if (strcasecmp(val, "100-continue") != 0)
                 return perr(e, 417, "expectation_failed", "only Expect: 100-continue is known");

@@ -238,6 +238,18 @@ odx_status store_images_of(store *s, const char *hash, int order, store_image **
                            odx_err *err);
 void store_images_free(store_image *v, int n);
 
+/* The stored vectors of one content (one per field: "caption", "tags",
+ * "text"), in the order written: field[i] and v + i * dim. A row whose
+ * embedding is not dim floats is ODX_ERR_CORRUPT. n is 0 (and both
+ * pointers NULL) for a content without vectors. store_vecs_clear frees. */
+typedef struct store_vecs {
+    int n, dim;
+    char (*field)[16];
+    float *v;
+} store_vecs;
+odx_status store_content_vectors(store *s, const char *hash, store_vecs *out, odx_err *err);
+void store_vecs_clear(store_vecs *v); /* NULL is fine */
+
 /* One image row with its content's stored description (show). */
 typedef struct store_image_detail {
     store_image im;

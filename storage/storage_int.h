@@ -78,6 +78,7 @@ enum store_stmt_id {
     ST_IMAGES_FAILED,
     ST_IMAGE_DETAIL_PATH,
     ST_IMAGE_DETAIL_ID,
+    ST_VECS_OF,
     ST__COUNT
 };
 

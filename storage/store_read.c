@@ -420,3 +420,76 @@ done:
     *n = n_v;
     return ODX_OK;
 }
+
+/* ----------------------------------------------------------- vectors ---- */
+
+void store_vecs_clear(store_vecs *v)
+{
+    if (!v)
+        return;
+    free(v->field);
+    free(v->v);
+    memset(v, 0, sizeof *v);
+}
+
+odx_status store_content_vectors(store *s, const char *hash, store_vecs *out, odx_err *err)
+{
+    if (!s || !hash_ok(hash) || !out)
+        return core_err(err, ODX_ERR_INVALID, "store_content_vectors: bad arguments");
+    memset(out, 0, sizeof *out);
+    store_vecs r = {.dim = s->dim};
+    int cap = 0;
+    odx_status rc = ODX_OK;
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = store_stmt(s, ST_VECS_OF, err);
+    if (!st) {
+        rc = store_db_status(s);
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+    for (;;) {
+        int x = sqlite3_step(st);
+        if (x == SQLITE_DONE)
+            break;
+        if (x != SQLITE_ROW) {
+            rc = store_db_err(s, err, "reading vectors");
+            goto done;
+        }
+        const void *blob = sqlite3_column_blob(st, 1);
+        size_t bytes = (size_t)sqlite3_column_bytes(st, 1);
+        if (!blob || bytes != sizeof(float) * (size_t)r.dim) {
+            rc = core_err(err, ODX_ERR_CORRUPT,
+                          "a vector of content %s has %zu bytes, not %d floats (the database"
+                          " is damaged: run 'omnidex check')",
+                          hash, bytes, r.dim);
+            goto done;
+        }
+        if (r.n == cap) {
+            int nc = cap ? cap * 2 : 4;
+            char(*nf)[16] = realloc(r.field, sizeof *r.field * (size_t)nc);
+            if (nf)
+                r.field = nf;
+            float *nv = nf ? realloc(r.v, sizeof(float) * (size_t)r.dim * (size_t)nc) : NULL;
+            if (!nv) {
+                rc = core_err(err, ODX_ERR_NOMEM, "out of memory");
+                goto done;
+            }
+            r.v = nv;
+            cap = nc;
+        }
+        const char *f = (const char *)sqlite3_column_text(st, 0);
+        snprintf(r.field[r.n], sizeof r.field[r.n], "%s", f ? f : "");
+        memcpy(r.v + (size_t)r.n * (size_t)r.dim, blob, bytes);
+        r.n++;
+    }
+done:
+    if (st)
+        sqlite3_reset(st);
+    pthread_mutex_unlock(&s->mu);
+    if (rc != ODX_OK) {
+        store_vecs_clear(&r);
+        return rc;
+    }
+    *out = r;
+    return ODX_OK;
+}

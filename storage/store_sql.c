@@ -75,6 +75,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_IMAGE_DETAIL_PATH] = IMAGE_DETAIL "i.path = ?1",
     [ST_IMAGE_DETAIL_ID] = IMAGE_DETAIL "i.id = ?1",
 #undef IMAGE_DETAIL
+    [ST_VECS_OF] = "SELECT field, embedding FROM vectors WHERE hash=?1 ORDER BY id",
 };
 
 odx_status store_sqlite_status(int sqlite_rc)

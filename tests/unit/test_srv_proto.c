@@ -57,6 +57,20 @@ static void test_good(void)
     CHECK_STR(r.authorization, "Bearer x");
     CHECK_STR(r.if_none_match, "\"abc\"");
     CHECK(r.keep_alive && r.minor == 1 && r.content_length == -1);
+    CHECK(r.range == NULL && r.if_range == NULL);
+    srv_req_free(&r);
+
+    /* Range and If-Range are kept; two Range headers: neither counts */
+    const char *rg = "GET /images/1/file HTTP/1.1\r\nHost: a\r\nRange: bytes=0-9\r\n"
+                     "If-Range: \"h\"\r\n\r\n";
+    CHECK(parse(rg, &r, &e) > 0);
+    CHECK(r.range && strcmp(r.range, "bytes=0-9") == 0);
+    CHECK(r.if_range && strcmp(r.if_range, "\"h\"") == 0);
+    srv_req_free(&r);
+    const char *rg2 = "GET /images/1/file HTTP/1.1\r\nHost: a\r\nRange: bytes=0-9\r\n"
+                      "Range: bytes=5-6\r\nRange: bytes=7-8\r\n\r\n";
+    CHECK(parse(rg2, &r, &e) > 0);
+    CHECK(r.range == NULL);
     srv_req_free(&r);
 
     /* incomplete: more bytes needed, no error */

@@ -1,0 +1,167 @@
+/* test_ret_similar.c - search by example (ret_similar) on a small store
+ * built through the storage API: the stored vectors come back as written
+ * (store_content_vectors), a near-duplicate (same domain, a few bits of
+ * difference hash apart, much the same caption) ranks first and is named
+ * so, the example itself is left out, a picture about the same things
+ * comes before unrelated ones, filters and k hold, and an example without
+ * vectors or not in the store is refused. */
+#include "check.h"
+#include "embedder.h"
+#include "retriever.h"
+#include "storage.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void rmtree(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cleanup of %s failed\n", dir);
+}
+
+/* Content with caption and tags vectors embedded from its texts (as the
+ * indexer makes them; none when caption is NULL) and a difference hash. */
+static odx_status put(store *s, const char *hash, const char *path, const char *domain,
+                      const char *dhash, const char *caption, const char *tags)
+{
+    odx_err e = {0};
+    float *v = malloc(sizeof(float) * EMB_DIM * 2);
+    if (!v)
+        return ODX_ERR_NOMEM;
+    store_vec sv[2] = {{"caption", v}, {"tags", v + EMB_DIM}};
+    store_text t[2] = {{"detailed", "en", caption ? caption : "?"},
+                       {"tags", "en", tags ? tags : "?"}};
+    if (caption) {
+        emb_embed(caption, strlen(caption), v);
+        emb_embed(tags, strlen(tags), v + EMB_DIM);
+    }
+    char desc[96];
+    snprintf(desc, sizeof desc, "{\"dhash\":\"%s\"}", dhash);
+    store_content c = {0};
+    c.desc_json = desc;
+    c.format = "jpeg";
+    c.domain = domain;
+    c.width = 800;
+    c.height = 600;
+    c.engine_version = "test";
+    c.embedder = emb_model_id();
+    c.texts = t;
+    c.n_texts = 2;
+    c.vecs = caption ? sv : NULL;
+    c.n_vecs = caption ? 2 : 0;
+    odx_status rc = store_content_put(s, hash, &c, &e);
+    if (rc == ODX_OK)
+        rc = store_image_put_ok(s, path, 1, 1, hash, &e);
+    if (rc != ODX_OK)
+        fprintf(stderr, "put %s: %s\n", hash, e.msg);
+    free(v);
+    return rc;
+}
+
+static int index_of(const odx_results *r, const char *path)
+{
+    for (int i = 0; i < ret_results_count(r); i++)
+        if (strcmp(ret_results_get(r, i)->path, path) == 0)
+            return i;
+    return -1;
+}
+
+int main(void)
+{
+    char tmpl[] = "/tmp/odx_ret_similar_XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    CHECK(dir != NULL);
+    if (!dir)
+        return check_result("test_ret_similar");
+    odx_err e = {0};
+    store *s = NULL;
+    CHECK(store_open(dir, false, &s, &e) == ODX_OK);
+    if (!s) {
+        rmtree(dir);
+        return check_result("test_ret_similar");
+    }
+    CHECK(store_begin(s, &e) == ODX_OK);
+    const char *cat = "A grey cat asleep on a red sofa in a living room.";
+    CHECK(put(s, "aaaa0001", "/p/cat.jpg", "photo", "f0f0f0f00f0f0f0f", cat,
+              "cat, sofa, living room") == ODX_OK);
+    /* the same photo re-encoded: 3 bits of dhash, a caption that differs a little */
+    CHECK(put(s, "aaaa0002", "/p/cat_small.jpg", "photo", "f0f0f0f00f0f0f08",
+              "A grey cat asleep on a red sofa.", "cat, sofa") == ODX_OK);
+    /* another cat picture: other dhash */
+    CHECK(put(s, "aaaa0003", "/p/cat2.jpg", "photo", "123456789abcdef0",
+              "A cat asleep on a chair.", "cat, chair") == ODX_OK);
+    /* same dhash as the cat but a chart about rainfall: not a near-duplicate */
+    CHECK(put(s, "aaaa0004", "/p/chart.png", "chart", "f0f0f0f00f0f0f0f",
+              "A bar chart of monthly rainfall.", "bar chart, rainfall") == ODX_OK);
+    CHECK(put(s, "aaaa0005", "/p/bus.jpg", "photo", "0fedcba987654321",
+              "A yellow bus on a city street.", "bus, street") == ODX_OK);
+    CHECK(put(s, "aaaa0006", "/p/novec.jpg", "photo", "0000000000000000", NULL, NULL) ==
+          ODX_OK);
+    CHECK(store_commit(s, &e) == ODX_OK);
+
+    store_vecs qv = {0};
+    CHECK(store_content_vectors(s, "aaaa0001", &qv, &e) == ODX_OK);
+    CHECK(qv.n == 2 && qv.dim == EMB_DIM);
+    if (qv.n == 2) {
+        float *want = malloc(sizeof(float) * EMB_DIM);
+        CHECK_STR(qv.field[0], "caption");
+        CHECK_STR(qv.field[1], "tags");
+        if (want) {
+            emb_embed(cat, strlen(cat), want);
+            CHECK(memcmp(want, qv.v, sizeof(float) * EMB_DIM) == 0);
+        }
+        free(want);
+    }
+    store_vecs_clear(&qv);
+    CHECK(qv.n == 0 && qv.v == NULL);
+    CHECK(store_content_vectors(s, "aaaa0006", &qv, &e) == ODX_OK && qv.n == 0);
+    store_vecs_clear(&qv);
+
+    odx_search_params p = ret_search_params_default();
+    p.k = 10;
+    odx_results *r = NULL;
+    CHECK(ret_similar(s, "aaaa0001", &p, &r, &e) == ODX_OK);
+    if (r) {
+        CHECK(ret_results_count(r) >= 3);
+        const odx_result *top = ret_results_get(r, 0);
+        CHECK(top && strcmp(top->path, "/p/cat_small.jpg") == 0);
+        CHECK(top && top->matched && strcmp(top->matched, "near-identical picture") == 0);
+        CHECK(top && top->score >= 0.9 && top->score <= 1.0);
+        CHECK(top && top->hash && strcmp(top->hash, "aaaa0002") == 0);
+        CHECK(index_of(r, "/p/cat.jpg") < 0); /* the example itself */
+        int cat2 = index_of(r, "/p/cat2.jpg"), bus = index_of(r, "/p/bus.jpg");
+        int chart = index_of(r, "/p/chart.png");
+        CHECK(cat2 > 0 && (bus < 0 || cat2 < bus));
+        CHECK_MSG(chart != 0, "the chart with the cat's dhash is no near-duplicate");
+        const odx_result *rc = chart >= 0 ? ret_results_get(r, chart) : NULL;
+        CHECK(!rc || (rc->score < 0.9 && strncmp(rc->matched, "similar ", 8) == 0));
+        for (int i = 1; i < ret_results_count(r); i++)
+            CHECK(ret_results_get(r, i)->score <= ret_results_get(r, i - 1)->score);
+    }
+    ret_results_free(r);
+    r = NULL;
+
+    p.k = 1;
+    CHECK(ret_similar(s, "aaaa0001", &p, &r, &e) == ODX_OK && ret_results_count(r) == 1);
+    ret_results_free(r);
+    r = NULL;
+    p.k = 10;
+    p.domain = "chart";
+    CHECK(ret_similar(s, "aaaa0001", &p, &r, &e) == ODX_OK && ret_results_count(r) == 1 &&
+          strcmp(ret_results_get(r, 0)->path, "/p/chart.png") == 0);
+    ret_results_free(r);
+    r = NULL;
+    p.domain = NULL;
+
+    odx_err e2 = {0};
+    CHECK(ret_similar(s, "aaaa0006", &p, &r, &e2) == ODX_ERR_INVALID && r == NULL);
+    CHECK(strstr(e2.msg, "no stored vectors") != NULL);
+    odx_err e3 = {0};
+    CHECK(ret_similar(s, "ffff9999", &p, &r, &e3) == ODX_ERR_NOT_FOUND && r == NULL);
+
+    store_close(s);
+    rmtree(dir);
+    return check_result("test_ret_similar");
+}

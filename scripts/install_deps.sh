@@ -10,6 +10,7 @@ PKGS=(build-essential cmake pkg-config git ca-certificates
   unicode-data bzip2 wordnet-base unicode-cldr-core
   curl npm jq sqlite3 python3-jsonschema  # jsonschema: tests/integration/json_schema.sh
   libonnx-testdata  # ONNX's node tests: tests/unit/test_cap_onnx_node.c
+  chromium fonts-wqy-zenhei  # tests/integration/webui.sh drives the page headless; CJK glyphs in its screenshots
   clang libclang-rt-14-dev libomp-dev)  # fuzz (libFuzzer) and TSan stages
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi

@@ -245,7 +245,9 @@ size_t srv_tcache_bytes(srv_tcache *c);
 odx_status srv_sha256_fd(int fd, char hex[65], odx_err *err);
 void srv_sha256_hex(const void *data, size_t len, char hex[65]);
 
-/* The web UI page served at GET / (static; it calls the JSON API). */
+/* The web UI page served at GET / (static; it calls the JSON API): the
+ * bytes of server/ui/index.html, NUL-terminated, embedded by the build
+ * (server/embed.cmake). */
 extern const char srv_ui_html[];
 extern const size_t srv_ui_html_len;
 

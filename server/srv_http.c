@@ -1087,6 +1087,13 @@ static bool route(srv_server *s, srv_conn *c, out *o)
     }
     if (strcmp(r->path, "/") == 0) { /* static page, no data: open like /healthz */
         out_static(o, 200, "text/html; charset=utf-8", srv_ui_html, srv_ui_html_len);
+        /* the page's own script and style only; it talks to this server
+         * alone and shows images it fetched as blobs */
+        snprintf(o->extra, sizeof o->extra,
+                 "Content-Security-Policy: default-src 'none'; script-src 'unsafe-inline'; "
+                 "style-src 'unsafe-inline'; img-src 'self' blob: data:; connect-src 'self'; "
+                 "base-uri 'none'; form-action 'self'; frame-ancestors 'none'\r\n"
+                 "Referrer-Policy: no-referrer\r\n");
         return false;
     }
     if (!authorised(s, r)) {

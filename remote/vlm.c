@@ -16,9 +16,8 @@ static const unsigned char PROMPTS_TXT[] = {
 #include "vlm_prompts.inc"
     0};
 
-#define N_DOMAINS 7
-static const char *const DOMAINS[N_DOMAINS] = {"photo",  "document", "table",  "chart",
-                                               "screenshot", "poster", "diagram"};
+/* One prompt per odx_domain, named as core/vocab.c names it. */
+#define N_DOMAINS ODX_N_DOMAINS
 
 static struct {
     char *system;
@@ -66,7 +65,7 @@ static void load(void)
             snprintf(name, sizeof name, "%.*s", (int)(n - 2), p + 1);
             at = -1;
             for (int i = 0; i < N_DOMAINS; i++)
-                if (!strcmp(name, DOMAINS[i]))
+                if (!strcmp(name, core_domain_name(i)))
                     at = i;
             if (!strcmp(name, "system"))
                 at = N_DOMAINS;
@@ -108,7 +107,7 @@ const char *rmt_vlm_prompt(const char *domain, const char **version)
     pthread_once(&g_once, load);
     int d = 0;
     for (int i = 0; domain && i < N_DOMAINS; i++)
-        if (!strcmp(domain, DOMAINS[i]))
+        if (!strcmp(domain, core_domain_name(i)))
             d = i;
     if (version)
         *version = g_p.version[d];

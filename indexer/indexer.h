@@ -117,8 +117,11 @@ odx_status idx_make_vectors(const store_text *t, int n, float **vec, store_vec *
 /* ------------------------------------------------ internals (tests) ---- */
 
 /* idx_run without the lock. remembered: the roots come from storage, so a
- * missing one is skipped (nothing under it pruned) rather than an error. */
-odx_status idx_pass(store *s, const cap_config *cap, const char *const *roots,
+ * missing one is skipped (nothing under it pruned) rather than an error.
+ * A content captioned natively keeps its VLM captions: those s holds, else
+ * (vlm_from, may be NULL: rebuild --fresh's old index) those vlm_from
+ * holds, copied into s; its vectors embed them. */
+odx_status idx_pass(store *s, store *vlm_from, const cap_config *cap, const char *const *roots,
                     int n_roots, bool remembered, const odx_index_params *p,
                     odx_index_stats *st, odx_err *err);
 

@@ -1,6 +1,7 @@
 /* rebuild.c - `rebuild --fresh`: a whole new database built beside the old
  * one by the normal pass (run.c), then swapped in with one rename so readers
- * see either the old index or the new one, never a half-built one. */
+ * see either the old index or the new one, never a half-built one. The old
+ * index's VLM captions are carried over (made remotely, not re-derivable). */
 #define _GNU_SOURCE /* renameat2 */
 #include "indexer.h"
 
@@ -88,9 +89,9 @@ odx_status idx_rebuild_fresh(const char *db_dir, const cap_config *cap,
 
     if ((rc = store_open(dir, true, &old, err)) != ODX_OK)
         goto done;
+    /* old stays open (read-only) through the pass: its VLM captions are
+     * copied into the new index, never asked for again */
     rc = store_roots(old, &roots, err);
-    store_close(old);
-    old = NULL;
     if (rc != ODX_OK)
         goto done;
     while (roots && roots[n_roots])
@@ -113,12 +114,14 @@ odx_status idx_rebuild_fresh(const char *db_dir, const cap_config *cap,
         goto done;
     odx_index_params q = *p;
     q.recaption = false; /* an empty database captions everything anyway */
-    rc = idx_pass(fresh_store, cap, (const char *const *)roots, n_roots, true, &q,
+    rc = idx_pass(fresh_store, old, cap, (const char *const *)roots, n_roots, true, &q,
                   st, err);
     if (rc == ODX_OK)
         rc = store_save(fresh_store, err);
     store_close(fresh_store);
     fresh_store = NULL;
+    store_close(old);
+    old = NULL;
     if (rc != ODX_OK)
         goto done;
 
@@ -140,6 +143,7 @@ odx_status idx_rebuild_fresh(const char *db_dir, const cap_config *cap,
     rm_tree(exchanged ? fresh : aside);
 
 done:
+    store_close(old);
     store_close(fresh_store);
     if (rc != ODX_OK && fresh)
         rm_tree(fresh);

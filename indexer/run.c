@@ -35,10 +35,13 @@ typedef struct run_job {
     char *reason;
     cap_desc *desc;
     char *desc_json;
-    store_text *texts; /* FULL: views into ctexts; REEMBED: from storage */
-    int n_texts;
+    store_text *texts; /* FULL: views into ctexts, then into vlm; REEMBED: from storage */
+    int n_texts;       /* FULL: the native ones only (what store_content_put writes) */
     cap_text *ctexts;
     int n_ctexts;
+    store_vlm_text *vlm; /* FULL: the content's VLM captions, kept across the re-caption */
+    int n_vlm;
+    bool vlm_carry;    /* vlm came from run.vlm_from: written into this store too */
     float *vec;        /* RUN_N_FIELDS * EMB_DIM */
     store_vec vecs[RUN_N_FIELDS];
     int n_vecs;
@@ -49,6 +52,7 @@ typedef struct run_job {
 
 typedef struct run {
     store *s;
+    store *vlm_from;   /* rebuild --fresh: the old index, read for its VLM captions */
     const cap_config *cap;
     const odx_index_params *p;
     odx_index_stats *st;
@@ -109,6 +113,7 @@ static void job_free(run_job *j)
     free(j->reason);
     cap_desc_free(j->desc);
     free(j->desc_json);
+    store_vlm_texts_free(j->vlm, j->n_vlm);
     if (j->ctexts) {
         cap_texts_free(j->ctexts, j->n_ctexts);
         free(j->texts); /* views only */
@@ -230,7 +235,45 @@ static void do_reembed(run *r, run_job *j)
     j->out = OUT_REEMBED;
 }
 
-static void do_caption(cap_worker *cw, run_job *j, const uint8_t *data,
+/* The VLM captions a native re-caption keeps (store_content_put replaces
+ * only native rows): this store's, else (rebuild --fresh) the old index's,
+ * which the writer then copies in. Only a VLM run replaces them. One model
+ * and prompt version per content (store_vlm_put writes them so); rows of
+ * another are left out of a copy. */
+static odx_status load_vlm(run *r, run_job *j, odx_err *e)
+{
+    pthread_mutex_lock(&r->store_mu);
+    odx_status st = store_vlm_texts(r->s, j->hash, &j->vlm, &j->n_vlm, e);
+    pthread_mutex_unlock(&r->store_mu);
+    if (st != ODX_OK || j->n_vlm > 0 || !r->vlm_from)
+        return st;
+    if ((st = store_vlm_texts(r->vlm_from, j->hash, &j->vlm, &j->n_vlm, e)) != ODX_OK)
+        return st;
+    int k = 0;
+    for (int i = 0; i < j->n_vlm; i++) {
+        store_vlm_text *v = &j->vlm[i];
+        bool same = v->model && v->prompt && j->vlm[0].model && j->vlm[0].prompt &&
+                    !strcmp(v->model, j->vlm[0].model) && !strcmp(v->prompt, j->vlm[0].prompt);
+        if (same) {
+            store_vlm_text tmp = j->vlm[k];
+            j->vlm[k++] = *v;
+            *v = tmp;
+        }
+    }
+    for (int i = k; i < j->n_vlm; i++) {
+        store_vlm_text *v = &j->vlm[i];
+        free(v->kind);
+        free(v->lang);
+        free(v->text);
+        free(v->model);
+        free(v->prompt);
+    }
+    j->n_vlm = k;
+    j->vlm_carry = k > 0;
+    return ODX_OK;
+}
+
+static void do_caption(run *r, cap_worker *cw, run_job *j, const uint8_t *data,
                        size_t len)
 {
     odx_err e = {0};
@@ -245,7 +288,11 @@ static void do_caption(cap_worker *cw, run_job *j, const uint8_t *data,
         set_error(j, "caption", e.msg);
         return;
     }
-    j->texts = calloc((size_t)(j->n_ctexts ? j->n_ctexts : 1), sizeof *j->texts);
+    if (load_vlm(r, j, &e) != ODX_OK) {
+        set_error(j, "caption", e.msg);
+        return;
+    }
+    j->texts = calloc((size_t)(j->n_ctexts + j->n_vlm + 1), sizeof *j->texts);
     if (!j->texts) {
         set_error(j, "caption", "no memory for caption records");
         return;
@@ -256,6 +303,12 @@ static void do_caption(cap_worker *cw, run_job *j, const uint8_t *data,
         j->texts[i].lang = j->ctexts[i].lang;
         j->texts[i].text = j->ctexts[i].text;
     }
+    for (int i = 0; i < j->n_vlm; i++) {
+        store_text *t = &j->texts[j->n_ctexts + i];
+        t->kind = j->vlm[i].kind;
+        t->lang = j->vlm[i].lang;
+        t->text = j->vlm[i].text;
+    }
     cJSON *js = cap_desc_to_json(j->desc);
     j->desc_json = js ? cJSON_PrintUnformatted(js) : NULL;
     cJSON_Delete(js);
@@ -263,7 +316,9 @@ static void do_caption(cap_worker *cw, run_job *j, const uint8_t *data,
         set_error(j, "caption", "cannot render the description as JSON");
         return;
     }
-    if (idx_make_vectors(j->texts, j->n_texts, &j->vec, j->vecs, &j->n_vecs, &e)) {
+    /* native then VLM, the order store_content_texts gives the VLM pass and
+     * re-embedding, so every path makes the same vectors */
+    if (idx_make_vectors(j->texts, j->n_ctexts + j->n_vlm, &j->vec, j->vecs, &j->n_vecs, &e)) {
         set_error(j, "embed", e.msg);
         return;
     }
@@ -297,7 +352,7 @@ static void process(run *r, cap_worker *cw, run_job *j)
         switch (decide_content(r, j)) {
         case OUT_REUSE: j->out = OUT_REUSE; break;
         case OUT_REEMBED: do_reembed(r, j); break;
-        case OUT_CAPTION: do_caption(cw, j, data, len); break;
+        case OUT_CAPTION: do_caption(r, cw, j, data, len); break;
         default: set_error(j, "caption", "stopped"); break;
         }
     }
@@ -521,6 +576,9 @@ static odx_status write_result(run *r, run_job *j)
             .texts = j->texts, .n_texts = j->n_texts, .vecs = j->vecs,
             .n_vecs = j->n_vecs};
         st = store_content_put(r->s, j->hash, &c, r->err);
+        if (st == ODX_OK && j->vlm_carry)
+            st = store_vlm_put(r->s, j->hash, j->vlm[0].model, j->vlm[0].prompt,
+                               j->texts + j->n_ctexts, j->n_vlm, r->err);
     }
     if (st == ODX_OK && !j->unchanged)
         st = store_image_put_ok(r->s, j->path, j->size, j->mtime_ns, j->hash, r->err);
@@ -931,7 +989,7 @@ static void free_strv(char **v, int n)
 /* The pass without the lock (idx_run and idx_rebuild_fresh hold it).
  * remembered: roots come from storage, so a missing one is skipped (and
  * nothing under it pruned) instead of failing the call. */
-odx_status idx_pass(store *s, const cap_config *cap,
+odx_status idx_pass(store *s, store *vlm_from, const cap_config *cap,
                                const char *const *roots_in, int n_roots_in,
                                bool remembered, const odx_index_params *pin,
                                odx_index_stats *st_out, odx_err *err)
@@ -955,6 +1013,7 @@ odx_status idx_pass(store *s, const cap_config *cap,
         p.n_workers = RUN_MAX_WORKERS;
 
     r.s = s;
+    r.vlm_from = vlm_from;
     r.cap = cap;
     r.p = &p;
     r.st = stats;
@@ -1152,7 +1211,7 @@ odx_status idx_run(store *s, const char *db_dir, const cap_config *cap,
         idx_lock_acquire_for(db_dir, p->wait_lock, p->wait_lock_s, p->cancel, &fd, err);
     if (rc != ODX_OK)
         return rc;
-    rc = idx_pass(s, cap, roots, n_roots, false, p, st, err);
+    rc = idx_pass(s, NULL, cap, roots, n_roots, false, p, st, err);
     /* VLM captions once the native index is complete (indexer/vlm.c): an
      * endpoint that fails costs them, never the native index or the run */
     if (rc == ODX_OK && p->vlm_url && *p->vlm_url)

@@ -152,12 +152,15 @@ typedef struct store_content {
 /* Looks up content by hash: engine version and embedder it was made with. */
 odx_status store_content_get(store *s, const char *hash, char engine[32],
                              char embedder[32], bool *found, odx_err *err);
-/* Inserts or replaces all derived data of one content hash (description,
- * captions + FTS rows, vectors). */
+/* Inserts or replaces the native derived data of one content hash
+ * (description, native captions + FTS rows, vectors). Its VLM captions
+ * (source 'vlm', store_vlm.c) are left as they are: only store_vlm_put
+ * replaces them, so c->vecs should embed them too (run.c does). */
 odx_status store_content_put(store *s, const char *hash,
                              const store_content *c, odx_err *err);
-/* Stored captions of a content hash (for re-embedding); free with
- * store_texts_free. */
+/* Stored captions of a content hash (for re-embedding), every source: the
+ * native ones first, then the VLM ones, each in the order written (the
+ * order vectors are made in). Free with store_texts_free. */
 odx_status store_content_texts(store *s, const char *hash, store_text **out,
                                int *n, odx_err *err);
 void store_texts_free(store_text *t, int n);
@@ -289,8 +292,9 @@ odx_status store_get_stats(store *s, store_stats *st, odx_err *err);
 /* Captions from a remote vision-language model (store_vlm.c): caption rows
  * with source 'vlm' plus the model and prompt version that made them. They
  * sit beside the native ones (never replacing them), in the FTS index like
- * them, and are dropped with the content's other captions when the native
- * engine re-captions it (store_content_put), to be asked for again. */
+ * them, and outlive a native re-caption (store_content_put replaces only
+ * the native rows): only a new VLM answer (store_vlm_put) replaces them,
+ * and they go only with their content (prune, gc). */
 
 /* One content for the VLM pass: its shortest path among the images that
  * hold it, its native domain and size, and the model/prompt of its VLM

@@ -41,9 +41,10 @@ static const char *const stmt_sql[ST__COUNT] = {
         " desc_json=excluded.desc_json",
     [ST_CONTENT_EXISTS] = "SELECT 1 FROM content WHERE hash=?1",
     [ST_CONTENT_SET_EMB] = "UPDATE content SET embedder=?2 WHERE hash=?1",
-    [ST_CAPTIONS_DEL] = "DELETE FROM captions WHERE hash=?1",
+    [ST_CAPTIONS_DEL] = "DELETE FROM captions WHERE hash=?1 AND source='native'",
     [ST_CAPTION_INS] = "INSERT INTO captions(hash,kind,lang,text) VALUES(?1,?2,?3,?4)",
-    [ST_CAPTIONS_OF] = "SELECT kind,lang,text FROM captions WHERE hash=?1 ORDER BY id",
+    [ST_CAPTIONS_OF] =
+        "SELECT kind,lang,text FROM captions WHERE hash=?1 ORDER BY source<>'native', id",
     [ST_VEC_TOMB] = "INSERT INTO tombstones(id,gen) SELECT id,?2 FROM vectors WHERE hash=?1",
     [ST_VEC_DEL] = "DELETE FROM vectors WHERE hash=?1",
     [ST_VEC_INS] = "INSERT INTO vectors(hash,field,gen,embedding) VALUES(?1,?2,?3,?4)",

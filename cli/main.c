@@ -446,7 +446,7 @@ static const char SEARCH_FILTERS_HELP[] =
     "parser: a bad value is refused the same way (exit 2) wherever it is written.\n";
 
 enum { O_LANG = 300, O_DOMAIN, O_TLANG, O_PATH, O_EXT, O_AFTER, O_BEFORE, O_MINW, O_MINH,
-       O_MINSCORE, O_ALL, O_EXPLAIN, O_DENSE, O_LEX, O_WD, O_WL, O_JSON, O_MAXCH };
+       O_MINSCORE, O_ALL, O_EXPLAIN, O_DENSE, O_LEX, O_WD, O_WL, O_JSON, O_MAXCH, O_LIKE };
 
 static const struct option SEARCH_OPTS[] = {
     {"lang", 1, 0, O_LANG},      {"domain", 1, 0, O_DOMAIN},   {"text-lang", 1, 0, O_TLANG},
@@ -455,12 +455,12 @@ static const struct option SEARCH_OPTS[] = {
     {"min-score", 1, 0, O_MINSCORE}, {"all", 0, 0, O_ALL},     {"explain", 0, 0, O_EXPLAIN},
     {"dense-only", 0, 0, O_DENSE}, {"lexical-only", 0, 0, O_LEX}, {"w-dense", 1, 0, O_WD},
     {"w-lexical", 1, 0, O_WL},   {"json", 0, 0, O_JSON},       {"max-chars", 1, 0, O_MAXCH},
-    {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
+    {"like", 1, 0, O_LIKE},      {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
 
 /* Parses search flags shared by search and context. Returns -1 to go on,
  * else an exit code. */
 static int parse_search_flags(const char *cmd, int argc, char **argv, odx_search_params *p,
-                              bool *json, int *max_chars, const char *help)
+                              bool *json, int *max_chars, const char **like, const char *help)
 {
     int c;
     optind = 1;
@@ -489,6 +489,11 @@ static int parse_search_flags(const char *cmd, int argc, char **argv, odx_search
             if (!max_chars || !parse_int(optarg, 200, 10000000, max_chars))
                 return usage_error(cmd, "bad --max-chars '%s' (200..10000000)", optarg);
             break;
+        case O_LIKE:
+            if (!like)
+                return usage_error(cmd, "--like is an option of 'search'%s", "");
+            *like = optarg;
+            break;
         case 'h': fprintf(stdout, help, p->k); return EXIT_OK;
         default: return usage_error(cmd, "bad option%s", "");
         }
@@ -497,7 +502,10 @@ static int parse_search_flags(const char *cmd, int argc, char **argv, odx_search
         if (key && odx_search_params_set(p, key, val, &e) != ODX_OK)
             return usage_error(cmd, "%s", e.msg);
     }
-    if (optind >= argc)
+    if (like && *like && optind < argc)
+        return usage_error(cmd, "--like takes no query words (images like one, or a text "
+                                "query: not both yet)%s", "");
+    if (optind >= argc && !(like && *like))
         return usage_error(cmd, "no query given%s", "");
     return -1;
 }
@@ -534,12 +542,20 @@ static int cmd_search(const global *g, int argc, char **argv)
     bool json = false;
     char *help = help_with_filters(
         "Usage: omnidex search [OPTIONS] QUERY...\n"
+        "       omnidex search [OPTIONS] --like IMAGE\n"
         "Ranked images for a text query in English or Chinese: score (0..1), path,\n"
         "domain and short caption. Hybrid: dense vectors + BM25, fused by rank.\n\n"
+        "      --like IMAGE    images like an indexed one (a path, or #ID as 'show'\n"
+        "                      prints it), by its stored caption, tag and text vectors;\n"
+        "                      near-identical pictures (re-encoded, resized, slightly\n"
+        "                      cropped) first; the image itself left out. No query\n"
+        "                      words with it; the filters below apply\n"
         "      --json          JSON array (path, score, captions, tags, text)\n",
         "Exit: 0 ok (also with no results), 2 bad query or option, 3 no index\n"
-        "yet (run 'omnidex index FOLDER') or fatal error.\n");
-    int rc = parse_search_flags("search", argc, argv, &p, &json, NULL, help ? help : "");
+        "yet (run 'omnidex index FOLDER') or fatal error, 5 --like: the image is\n"
+        "not in the index.\n");
+    const char *like = NULL;
+    int rc = parse_search_flags("search", argc, argv, &p, &json, NULL, &like, help ? help : "");
     free(help);
     if (rc >= 0)
         return rc;
@@ -548,7 +564,9 @@ static int cmd_search(const global *g, int argc, char **argv)
     odx_db *db = NULL;
     odx_results *r = NULL;
     odx_status st = open_db(g, true, &db, &e);
-    if (st == ODX_OK)
+    if (st == ODX_OK && like)
+        st = odx_similar(db, like, &p, &r, &e);
+    else if (st == ODX_OK)
         st = odx_search(db, q, &p, &r, &e);
     if (st == ODX_OK) {
         if (json) {
@@ -588,7 +606,7 @@ static int cmd_context(const global *g, int argc, char **argv)
         "      --max-chars N   budget (default 12000, about 3k tokens)\n"
         "      --json          JSON instead of Markdown\n",
         "Exit: 0 ok, 2 bad query or option, 3 no index yet or fatal error.\n");
-    int rc = parse_search_flags("context", argc, argv, &p.search, &json, &p.max_chars,
+    int rc = parse_search_flags("context", argc, argv, &p.search, &json, &p.max_chars, NULL,
                                 help ? help : "");
     free(help);
     if (rc >= 0)

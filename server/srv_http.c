@@ -826,43 +826,33 @@ static bool h_file(srv_server *s, odx_db *db, out *o, srv_conn *c, long long id)
     char key[32];
     snprintf(key, sizeof key, "#%lld", id);
     odx_err e = {0};
-    char *json = NULL;
-    odx_status st = odx_show_json(db, key, &json, &e);
+    odx_image *im = NULL;
+    odx_status st = odx_image_get(db, key, &im, &e);
     if (st != ODX_OK) {
         out_status(o, st, &e);
         return false;
     }
-    cJSON *r = cJSON_Parse(json);
-    odx_free(json);
-    const cJSON *path = cJSON_GetObjectItemCaseSensitive(r, "path_b64") ? NULL
-                        : cJSON_GetObjectItemCaseSensitive(r, "path");
-    const cJSON *status = cJSON_GetObjectItemCaseSensitive(r, "status");
-    const cJSON *hash = cJSON_GetObjectItemCaseSensitive(r, "hash");
-    const cJSON *size = cJSON_GetObjectItemCaseSensitive(r, "size");
-    const cJSON *mtime = cJSON_GetObjectItemCaseSensitive(r, "mtime_ns");
-    const cJSON *desc = cJSON_GetObjectItemCaseSensitive(r, "description");
-    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(desc, "format");
+    const odx_image_info *r = odx_image_info_get(im);
     bool handed = false;
     thumb_job *j = NULL;
-    if (cJSON_IsString(status) && strcmp(status->valuestring, "ok") != 0) {
+    if (!r->ok) {
         out_error(o, 422, "unprocessable", "the image failed to index; its file is not served");
         goto done;
     }
-    if (!cJSON_IsString(path) || !cJSON_IsString(hash) || strlen(hash->valuestring) != 64 ||
-        !cJSON_IsNumber(size) || !cJSON_IsNumber(mtime)) {
-        out_error(o, 500, "internal", "image record lacks path, hash, size or mtime");
+    if (!r->path || !r->hash || strlen(r->hash) != 64) {
+        out_error(o, 500, "internal", "image record lacks path or hash");
         goto done;
     }
     j = calloc(1, sizeof *j);
-    if (!j || !(j->path = strdup(path->valuestring))) {
+    if (!j || !(j->path = strdup(r->path))) { /* byte-exact, whatever the bytes */
         out_error(o, 500, "internal", "no memory");
         goto done;
     }
     j->file = true;
-    snprintf(j->hash, sizeof j->hash, "%s", hash->valuestring);
-    snprintf(j->format, sizeof j->format, "%s", cJSON_IsString(fmt) ? fmt->valuestring : "");
-    j->size = (long long)size->valuedouble;
-    j->mtime_ns = mtime->valuedouble;
+    snprintf(j->hash, sizeof j->hash, "%s", r->hash);
+    snprintf(j->format, sizeof j->format, "%s", r->format ? r->format : "");
+    j->size = (long long)r->size;
+    j->mtime_ns = r->mtime_ns;
     j->immutable = v_matches(&c->req, j->hash);
     struct stat sb;
     if (stat(j->path, &sb) != 0) {
@@ -873,9 +863,8 @@ static bool h_file(srv_server *s, odx_db *db, out *o, srv_conn *c, long long id)
             out_error(o, 500, "internal", strerror(errno));
         goto done;
     }
-    double mt = (double)sb.st_mtim.tv_sec * 1e9 + (double)sb.st_mtim.tv_nsec;
     if (S_ISREG(sb.st_mode) && (long long)sb.st_size == j->size &&
-        fabs(mt - j->mtime_ns) < 4096.0 && etag_matches(c->req.if_none_match, j->hash)) {
+        mtime_ns_of(&sb) == j->mtime_ns && etag_matches(c->req.if_none_match, j->hash)) {
         out_not_modified(o, j);
         goto done;
     }
@@ -889,7 +878,7 @@ static bool h_file(srv_server *s, odx_db *db, out *o, srv_conn *c, long long id)
     }
 done:
     job_free(j);
-    cJSON_Delete(r);
+    odx_image_free(im);
     return handed;
 }
 

@@ -60,6 +60,8 @@ cli() { # NAME DEF ARGS...: omnidex ARGS > NAME.json, checked against DEF
 cli search search_cli search --json --explain "table of cities"
 check "  ... with results" jq -e 'length > 0' "$T/search.json"
 cli filter search_cli search --json "domain:chart"
+cli like search_cli search --json --like "$T/imgs/table_cities.png"
+check "  ... with results" jq -e 'length > 0' "$T/like.json"
 cli context context context --json "rainfall by month"
 cli show show show --json "$T/imgs/table_cities.png"
 check "  ... with copies and a description" jq -e '(.copies | length) == 2 and .description.domain == "table"' "$T/show.json"
@@ -104,6 +106,7 @@ http() { # NAME DEF PATH
     check "GET $3 is a $2" valid "$2" "$T/$1.json"
 }
 http hsearch search_http "/search?q=table%20of%20cities"
+http hsimilar similar_http "/similar/$ID?k=3"
 http hcontext context "/context?q=rainfall&format=json"
 http himage show "/images/$ID"
 http hstats stats "/stats"

@@ -4,8 +4,9 @@
 # media type, ETag = content hash, 304, single byte ranges, 410 once the
 # file holds other content, 404 once it is gone), cache headers of
 # thumbnails (immutable when the URL's v= names the content), the
-# thumb_url/file_url of results, and /similar/{id} (a resized JPEG copy of
-# a chart ranks first, the example itself is left out).
+# thumb_url/file_url of results, and /similar/{id} and the CLI's search
+# --like (a resized JPEG copy of a chart ranks first, the example itself is
+# left out).
 set -u
 BIN=${1:?usage: srv_file.sh /path/to/omnidex}
 SRC=${ODX_SOURCE_DIR:?}
@@ -35,6 +36,9 @@ W=$(file "$SRC/samples/bar_rainfall.png" | sed -n 's/.*PNG image data, \([0-9]*\
 "$SHRINK" --shrink "$SRC/samples/bar_rainfall.png" "$T/imgs/bar_copy_small.jpg" "${W:-480}"
 check "made the shrunk JPEG copy (long side ${W:-480})" test -s "$T/imgs/bar_copy_small.jpg"
 printf 'not an image at all' >"$T/imgs/broken.png"
+# a file name that is not UTF-8: the original is still found by its bytes
+ODD="$T/imgs/odd_$(printf '\377\376')_name.png"
+cp "$SRC/samples/document_getting_started.png" "$ODD"
 "$BIN" --db "$T/db" index --quiet "$T/imgs" >"$T/index.out" 2>&1
 check "index exits 0 or 1 (one broken file)" test $? -le 1
 
@@ -45,7 +49,20 @@ BARH=$(hash_of bar_rainfall.png)
 COPY=$(id_of bar_copy_small.jpg)
 LINE=$(id_of line_visitors.png)
 BROKEN=$(id_of broken.png)
+ODDID=$("$BIN" --db "$T/db" show --json "$ODD" | jq -r .id)
 check "ids known ($BAR, $COPY, $LINE, $BROKEN)" test -n "$BAR" -a -n "$COPY" -a -n "$LINE" -a -n "$BROKEN"
+
+# the same by the CLI: search --like PATH|#ID
+"$BIN" --db "$T/db" search --like "$T/imgs/bar_rainfall.png" -k 3 --json >"$T/like.json"
+check "search --like PATH: the shrunk copy first, the example left out" \
+    jq -e --arg c "$T/imgs/bar_copy_small.jpg" --arg o "$T/imgs/bar_rainfall.png" \
+    '.[0].path == $c and .[0].matched == "near-identical picture" and all(.[]; .path != $o) and length <= 3' "$T/like.json"
+"$BIN" --db "$T/db" search --like "#$BAR" -k 1 >"$T/like.txt"
+check "search --like #ID prints one line" sh -c "test \$(wc -l <'$T/like.txt') -eq 1 && grep -q bar_copy_small.jpg '$T/like.txt'"
+"$BIN" --db "$T/db" search --like "$T/imgs/nowhere.png" >/dev/null 2>&1
+check "search --like an image not indexed exits 5" test $? -eq 5
+"$BIN" --db "$T/db" search --like "#$BAR" rainfall >/dev/null 2>&1
+check "search --like with query words is a usage error" test $? -eq 2
 
 TOKEN=file-t0ken
 "$BIN" --db "$T/db" serve --port 0 --token "$TOKEN" 2>"$T/serve.err" &
@@ -116,6 +133,9 @@ req "Range with If-Range of this content" 206 -H "$AUTH" -H "Range: bytes=0-9" -
 req "two ranges: the whole file" 200 -H "$AUTH" -H "Range: bytes=0-1,4-5" "$URL/images/$BAR/file"
 req "JPEG original" 200 -H "$AUTH" "$URL/images/$COPY/file"
 check "  ... Content-Type image/jpeg" test "$(hdr content-type)" = "image/jpeg"
+req "original with a name that is not UTF-8" 200 -H "$AUTH" "$URL/images/$ODDID/file"
+check "  ... its bytes" cmp -s "$T/body" "$ODD"
+check "  ... named with %FF%FE in filename*" grep -qF "filename*=UTF-8''odd_%FF%FE_name.png" "$T/hdr"
 req "file of a broken image" 422 -H "$AUTH" "$URL/images/$BROKEN/file"
 req "file of an unknown id" 404 -H "$AUTH" "$URL/images/999999/file"
 req "file of a bad id" 400 -H "$AUTH" "$URL/images/x1/file"

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Near-duplicate retrieval by example (issue 17): the first N images of an
+# eval set, each copied three ways with ImageMagick (JPEG quality 60; resized
+# to 50%; cropped to the central 90%), indexed together with the whole set;
+# then `omnidex search --like COPY` for every copy: is its original at rank 1?
+# Two counts: strict (the copy's two sibling copies compete, they are
+# near-duplicates too) and siblings left out of the ranking. Not a test:
+# prints numbers. Usage: tests/eval/near_dup.sh [SET_DIR] [BUILD_DIR] [N]
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+SET=${1:-$ROOT/../shared/eval/dev}
+BUILD=${2:-$ROOT/build}
+N=${3:-100}
+BIN=$BUILD/omnidex
+W=${EVAL_DIR:-$(mktemp -d)}
+mkdir -p "$W/imgs/orig" "$W/imgs/copies"
+mapfile -t ALL < <(ls "$SET/images" | sort)
+for f in "${ALL[@]}"; do cp "$SET/images/$f" "$W/imgs/orig/"; done
+PICK=("${ALL[@]:0:$N}")
+echo "== $((${#PICK[@]} * 3)) copies of ${#PICK[@]} of ${#ALL[@]} images from $SET in $W"
+for f in "${PICK[@]}"; do
+    b=${f%.*} e=${f##*.}
+    convert "$SET/images/$f" -background white -flatten -quality 60 "$W/imgs/copies/$b.q60.jpg"
+    convert "$SET/images/$f" -resize 50% "$W/imgs/copies/$b.half.$e"
+    convert "$SET/images/$f" -gravity center -crop 90%x90%+0+0 +repage "$W/imgs/copies/$b.crop.$e"
+done
+/usr/bin/time -f "index wall %e s" "$BIN" --db "$W/db" index --quiet "$W/imgs" || true
+declare -A strict excl total
+for f in "${PICK[@]}"; do
+    b=${f%.*} e=${f##*.}
+    for v in q60 half crop; do
+        case $v in q60) c=$b.q60.jpg ;; *) c=$b.$v.$e ;; esac
+        paths=$("$BIN" --db "$W/db" search --like "$W/imgs/copies/$c" -k 20 --json |
+            jq -r '.[].path' | sed 's|.*/imgs/||')
+        total[$v]=$((${total[$v]:-0} + 1))
+        first=$(printf '%s\n' "$paths" | head -1)
+        first_other=$(printf '%s\n' "$paths" | grep -v "^copies/$b\.\(q60\|half\|crop\)\." | head -1)
+        [ "$first" = "orig/$f" ] && strict[$v]=$((${strict[$v]:-0} + 1))
+        if [ "$first_other" = "orig/$f" ]; then
+            excl[$v]=$((${excl[$v]:-0} + 1))
+        else
+            echo "miss $v $c: first ${first_other:-none}"
+        fi
+    done
+done
+for v in q60 half crop; do
+    printf '%-5s n %3d  original at rank 1: strict %3d (%.3f)  siblings left out %3d (%.3f)\n' "$v" \
+        "${total[$v]}" "${strict[$v]:-0}" "$(echo "${strict[$v]:-0} / ${total[$v]}" | bc -l)" \
+        "${excl[$v]:-0}" "$(echo "${excl[$v]:-0} / ${total[$v]}" | bc -l)"
+done

@@ -5,12 +5,13 @@
  * docnums ascending (uint32), tf saturated into a byte, and a byte stream
  * holding, per posting, varint tf and the varint gaps of its positions
  * (read only to check phrases and for tf >= 255). Every LEX_BLOCK postings
- * form a block with its last docnum (to skip), its largest tf, its
- * shortest row and the fields it holds: with the query's idf, avgdl and
- * field weights these bound the score of any row in the block, since BM25
- * grows with tf and shrinks with length. Per row: id, length, field, and
- * the distinct term ids (varint gaps), so a removal corrects the live
- * document frequencies without the removed text.
+ * form a block with its last docnum (to skip), the fields it holds and its
+ * largest BM25 tf part at a reference average length: with the query's
+ * idf, field weights and the ratio of the averages this bounds the score
+ * of any row in the block. Two position-adjacent CJK characters are also
+ * indexed as one pair term, so Chinese words need no list intersection.
+ * Per row: id, length, field, and the distinct term ids (varint gaps), so
+ * a removal corrects the live document frequencies without the text.
  *
  * Search (MaxScore with block maxima): phrases sorted by their bound;
  * the low-bound prefix whose sum cannot reach the current k-th score is
@@ -34,9 +35,8 @@
 
 typedef struct blk {
     uint32_t last;    /* docnum of the block's last posting */
-    uint32_t max_tf;
-    uint32_t min_len;
     uint32_t fields;  /* bit per field present */
+    float impact;     /* largest tf part at ref_avgdl, rounded up */
     uint64_t pos_off; /* the block's first posting in pos[] */
 } blk;
 
@@ -76,6 +76,10 @@ struct lex_index {
     id_slot *map;
     uint32_t map_cap, map_n;
     int64_t n_live, tokens_live;
+    /* the average row length block impacts are computed at (the first
+     * row's length, then the live average at each lex_compact); a search
+     * at average A scales them by max(1, A / ref_avgdl) */
+    double ref_avgdl;
     uint64_t postings, dead_postings;
     /* lex_compact packs every term's arrays into these, exactly sized */
     uint32_t *pool_doc;
@@ -128,6 +132,36 @@ static inline double tf_part(double tf, double D, double avgdl)
     /* fts5Bm25Function's expression, operation for operation */
     return (tf * (K1 + 1.0)) / (tf + K1 * (1 - B + B * D / avgdl));
 }
+
+/* tf_part at the reference average, rounded up to a float. BM25 grows
+ * with tf and shrinks with D; with average A >= A0 every summand of the
+ * denominator shrinks by at most A0 / A, so tf_part(A) <= tf_part(A0) *
+ * A / A0, and for A < A0 tf_part(A) <= tf_part(A0). */
+static float impact_of(uint32_t tf, uint32_t D, double a0)
+{
+    double v = tf_part((double)tf, (double)D, a0);
+    float f = (float)v;
+    if ((double)f < v)
+        f = nextafterf(f, INFINITY);
+    return f;
+}
+
+/* A CJK character on its own (the tokens that pair up, below). */
+static bool single_cjk(const char *tok, int len)
+{
+    if (len < 2 || len > 4)
+        return false;
+    int32_t cp;
+    int n = core_utf8_next(tok, (size_t)len, &cp);
+    return n == len && core_is_cjk(cp);
+}
+
+/* Pair terms: every two position-adjacent single CJK characters are also
+ * indexed as one term at the first one's position, so a two-character
+ * phrase (most Chinese words) is one posting list instead of an
+ * intersection of two long unigram lists. Adjacent positions, not the
+ * same run: "星,图" holds the pair as FTS5's phrase "星图" matches it. */
+#define PAIR_MARK '\x01'
 
 /* ---------------------------------------------------------- dictionary ---- */
 
@@ -303,8 +337,23 @@ typedef struct tok_acc {
     tp *v;
     uint64_t n, cap;
     uint32_t pos;
+    char prev[8]; /* the previous token when it is a single CJK character */
+    int prev_len;
     bool oom;
 } tok_acc;
+
+static bool acc_put(tok_acc *a, const char *tok, int len, uint32_t pos)
+{
+    int64_t t = term_get(a->x, tok, len);
+    if (t < 0 || !grow((void **)&a->v, &a->cap, a->n + 1, sizeof *a->v)) {
+        a->oom = true;
+        return false;
+    }
+    a->v[a->n].t = (uint32_t)t;
+    a->v[a->n].pos = pos;
+    a->n++;
+    return true;
+}
 
 static int acc_cb(void *ctx, const char *tok, int len, int start, int end, bool colocated)
 {
@@ -314,16 +363,25 @@ static int acc_cb(void *ctx, const char *tok, int len, int start, int end, bool 
      * it; no query phrase can reach one (lexidx.h), so it is not kept */
     if (colocated && a->pos > 0)
         return 0;
-    if (len <= 0 || len > 0xFFFF)
+    if (len <= 0 || len > 0xFFFF) {
+        a->prev_len = 0;
         return 0;
-    int64_t t = term_get(a->x, tok, len);
-    if (t < 0 || !grow((void **)&a->v, &a->cap, a->n + 1, sizeof *a->v)) {
-        a->oom = true;
-        return 1;
     }
-    a->v[a->n].t = (uint32_t)t;
-    a->v[a->n].pos = a->pos++;
-    a->n++;
+    if (!acc_put(a, tok, len, a->pos))
+        return 1;
+    bool cjk = single_cjk(tok, len);
+    if (cjk && a->prev_len) {
+        char pair[9];
+        pair[0] = PAIR_MARK;
+        memcpy(pair + 1, a->prev, (size_t)a->prev_len);
+        memcpy(pair + 1 + a->prev_len, tok, (size_t)len);
+        if (!acc_put(a, pair, 1 + a->prev_len + len, a->pos - 1))
+            return 1;
+    }
+    a->prev_len = cjk ? len : 0;
+    if (cjk)
+        memcpy(a->prev, tok, (size_t)len);
+    a->pos++;
     return 0;
 }
 
@@ -361,7 +419,7 @@ static bool term_unpool(term *t)
     return true;
 }
 
-static bool term_append(term *t, uint32_t doc, uint32_t len, int field, const tp *p,
+static bool term_append(term *t, uint32_t doc, float imp, int field, const tp *p,
                         uint32_t tf)
 {
     if (t->pooled && !term_unpool(t))
@@ -386,16 +444,13 @@ static bool term_append(term *t, uint32_t doc, uint32_t len, int field, const tp
         return false;
     blk *b = &t->blk[t->n / LEX_BLOCK];
     if (t->n % LEX_BLOCK == 0) {
-        b->max_tf = tf;
-        b->min_len = len;
+        b->impact = 0;
         b->fields = 0;
         b->pos_off = t->pos_len;
     }
     b->last = doc;
-    if (tf > b->max_tf)
-        b->max_tf = tf;
-    if (len < b->min_len)
-        b->min_len = len;
+    if (imp > b->impact)
+        b->impact = imp;
     b->fields |= 1u << field;
     uint8_t *o = t->pos + t->pos_len;
     o = put_varint(o, tf);
@@ -454,6 +509,8 @@ odx_status lex_add(lex_index *x, int64_t id, int field, const char *text, int le
     }
     qsort(a.v, (size_t)a.n, sizeof *a.v, cmp_tp);
     uint32_t doc = x->n_d, dlen = a.pos;
+    if (x->ref_avgdl <= 0)
+        x->ref_avgdl = dlen ? dlen : 1;
     /* forward entry: count, then term id gaps */
     uint64_t distinct = 0;
     for (uint64_t i = 0; i < a.n; i++)
@@ -468,7 +525,9 @@ odx_status lex_add(lex_index *x, int64_t id, int field, const char *text, int le
         uint64_t j = i;
         while (j < a.n && a.v[j].t == a.v[i].t)
             j++;
-        if (!term_append(&x->t[a.v[i].t], doc, dlen, field, a.v + i, (uint32_t)(j - i))) {
+        uint32_t tf = (uint32_t)(j - i);
+        if (!term_append(&x->t[a.v[i].t], doc, impact_of(tf, dlen, x->ref_avgdl), field,
+                         a.v + i, tf)) {
             /* postings of this row already appended stay, pointing at a
              * docnum that never becomes live: counted dead */
             for (uint64_t k = 0; k < i; k++)
@@ -606,6 +665,8 @@ odx_status lex_compact(lex_index *x, odx_err *err)
         free(pd), free(pt), free(pp), free(pb), free(renum);
         return core_err(err, ODX_ERR_NOMEM, "lexical index: out of memory");
     }
+    if (x->n_live > 0 && x->tokens_live > 0)
+        x->ref_avgdl = (double)x->tokens_live / (double)x->n_live;
     uint64_t od = 0, ob = 0, op = 0;
     for (uint32_t i = 0; i < x->n_t; i++) {
         term *t = &x->t[i];
@@ -624,18 +685,15 @@ odx_status lex_compact(lex_index *x, odx_err *err)
                 uint32_t tf;
                 get_varint(p, &tf);
                 blk *b = &nt.blk[nt.n / LEX_BLOCK];
-                uint32_t dl = x->len[t->doc[k]];
+                float imp = impact_of(tf, x->len[t->doc[k]], x->ref_avgdl);
                 if (nt.n % LEX_BLOCK == 0) {
-                    b->max_tf = tf;
-                    b->min_len = dl;
+                    b->impact = 0;
                     b->fields = 0;
                     b->pos_off = nt.pos_len;
                 }
                 b->last = d;
-                if (tf > b->max_tf)
-                    b->max_tf = tf;
-                if (dl < b->min_len)
-                    b->min_len = dl;
+                if (imp > b->impact)
+                    b->impact = imp;
                 b->fields |= 1u << x->field[t->doc[k]];
                 memcpy(nt.pos + nt.pos_len, p, (size_t)(q - p));
                 nt.pos_len += (uint64_t)(q - p);
@@ -673,7 +731,8 @@ odx_status lex_compact(lex_index *x, odx_err *err)
         x->field[n] = x->field[d];
         x->alive[n] = 1;
     }
-    x->fwd_off[nd] = fl;
+    if (x->fwd_off)
+        x->fwd_off[nd] = fl;
     x->fwd_len = fl;
     x->n_d = nd;
     for (uint32_t i = 0; i < x->map_cap; i++)
@@ -789,8 +848,10 @@ static bool term_positions(const term *t, uint32_t i, posbuf *pb)
 typedef struct qtok {
     const lex_index *x;
     int64_t t[LEX_MAX_PHRASE];
+    char cjk[LEX_MAX_PHRASE][4]; /* the token, when a single CJK character */
+    uint8_t cjk_len[LEX_MAX_PHRASE];
     int n;
-    bool missing;
+    bool missing, all_cjk;
 } qtok;
 
 static int qtok_cb(void *ctx, const char *tok, int len, int start, int end, bool colocated)
@@ -806,6 +867,12 @@ static int qtok_cb(void *ctx, const char *tok, int len, int start, int end, bool
     int64_t t = term_find(q->x, tok, len);
     if (t < 0)
         q->missing = true;
+    if (single_cjk(tok, len)) {
+        memcpy(q->cjk[q->n], tok, (size_t)len);
+        q->cjk_len[q->n] = (uint8_t)len;
+    } else {
+        q->all_cjk = false;
+    }
     q->t[q->n++] = t;
     return 0;
 }
@@ -825,8 +892,8 @@ static bool has_pos(const posbuf *pb, uint32_t v)
 
 /* The rows holding tokens t[0..n) at consecutive positions, with the
  * number of places each holds them (the phrase's tf). Live rows only. */
-static bool make_phrase(const lex_index *x, const int64_t *tk, int n, plist *l,
-                        lex_stats *st)
+static bool make_phrase(const lex_index *x, const int64_t *tk, int n, double avgdl,
+                        plist *l, lex_stats *st)
 {
     int drv = 0;
     for (int j = 1; j < n; j++)
@@ -890,16 +957,11 @@ static bool make_phrase(const lex_index *x, const int64_t *tk, int n, plist *l,
         return false;
     for (uint32_t i = 0; i < l->n; i++) {
         blk *b = &l->own_blk[i / LEX_BLOCK];
-        uint32_t d = l->own_doc[i], dl = x->len[d];
-        if (i % LEX_BLOCK == 0) {
-            b->max_tf = l->own_tf[i];
-            b->min_len = dl;
-        }
+        uint32_t d = l->own_doc[i];
+        float imp = impact_of(l->own_tf[i], x->len[d], avgdl);
         b->last = d;
-        if (l->own_tf[i] > b->max_tf)
-            b->max_tf = l->own_tf[i];
-        if (dl < b->min_len)
-            b->min_len = dl;
+        if (imp > b->impact)
+            b->impact = imp;
         b->fields |= 1u << x->field[d];
     }
     l->doc = l->own_doc;
@@ -1171,12 +1233,31 @@ odx_status lex_search(const lex_index *x, const char *const *terms, int n_terms,
         goto done;
     }
     double N = (double)x->n_live, avgdl = (double)x->tokens_live / N;
+    double wmask[256]; /* the largest weight of the fields in a block's mask */
+    for (uint32_t m = 0; m < 256; m++) {
+        wmask[m] = 0;
+        for (int f = 0; f < LEX_MAX_FIELDS; f++)
+            if (m & (1u << f) && w[f] > wmask[m])
+                wmask[m] = w[f];
+    }
     for (int i = 0; i < n_terms; i++) {
         plist *l = &pl[np];
         l->phrase = np;
-        qtok q = {.x = x};
+        qtok q = {.x = x, .all_cjk = true};
         const char *s = terms[i] ? terms[i] : "";
         emb_tokenize(s, (int)strlen(s), qtok_cb, &q);
+        if (q.n > 1 && q.all_cjk && !q.missing) {
+            /* CJK characters only: the phrase of their pairs, one shorter */
+            for (int j = 0; j + 1 < q.n; j++) {
+                char pair[9];
+                pair[0] = PAIR_MARK;
+                memcpy(pair + 1, q.cjk[j], q.cjk_len[j]);
+                memcpy(pair + 1 + q.cjk_len[j], q.cjk[j + 1], q.cjk_len[j + 1]);
+                q.t[j] = term_find(x, pair, 1 + q.cjk_len[j] + q.cjk_len[j + 1]);
+                q.missing |= q.t[j] < 0;
+            }
+            q.n--;
+        }
         int64_t hit = 0;
         if (q.n > 0 && !q.missing) {
             if (q.n == 1) {
@@ -1187,7 +1268,7 @@ odx_status lex_search(const lex_index *x, const char *const *terms, int n_terms,
                 l->blk = t->blk;
                 l->n = t->n;
                 hit = (int64_t)t->n - t->dead;
-            } else if (!make_phrase(x, q.t, q.n, l, stats)) {
+            } else if (!make_phrase(x, q.t, q.n, avgdl, l, stats)) {
                 np++;
                 rc = core_err(err, ODX_ERR_NOMEM, "lexical search: out of memory");
                 goto done;
@@ -1208,13 +1289,10 @@ odx_status lex_search(const lex_index *x, const char *const *terms, int n_terms,
             goto done;
         }
         l->ub = 0;
+        /* made lists have impacts at this very average */
+        double scale = l->tf || avgdl <= x->ref_avgdl ? 1.0 : avgdl / x->ref_avgdl;
         for (uint32_t b = 0; b < nb; b++) {
-            double bw = 0;
-            for (int f = 0; f < LEX_MAX_FIELDS; f++)
-                if (l->blk[b].fields & (1u << f) && w[f] > bw)
-                    bw = w[f];
-            l->bb[b] = bw * idf *
-                       tf_part((double)l->blk[b].max_tf, (double)l->blk[b].min_len, avgdl);
+            l->bb[b] = wmask[l->blk[b].fields & 0xFF] * idf * scale * (double)l->blk[b].impact;
             if (l->bb[b] > l->ub)
                 l->ub = l->bb[b];
         }

@@ -507,7 +507,8 @@ odx_status lex_add(lex_index *x, int64_t id, int field, const char *text, int le
         rc = core_err(err, ODX_ERR_NOMEM, "lexical index: out of memory");
         goto done;
     }
-    qsort(a.v, (size_t)a.n, sizeof *a.v, cmp_tp);
+    if (a.n)
+        qsort(a.v, (size_t)a.n, sizeof *a.v, cmp_tp);
     uint32_t doc = x->n_d, dlen = a.pos;
     if (x->ref_avgdl <= 0)
         x->ref_avgdl = dlen ? dlen : 1;

@@ -51,7 +51,7 @@ static char *clip(const char *s, size_t max)
     return o;
 }
 
-static const char *EN_NUM[] = {"no", "one", "two", "three", "four", "five",
+static const char *const EN_NUM[] = {"no", "one", "two", "three", "four", "five",
                                "six", "seven", "eight", "nine", "ten"};
 
 static void en_count(core_buf *b, int n)
@@ -65,8 +65,8 @@ static void en_count(core_buf *b, int n)
 /* Chinese numerals for small counts: 两 before a measure word. */
 static void zh_count(core_buf *b, int n)
 {
-    static const char *D[] = {"零", "一", "两", "三", "四", "五", "六", "七", "八", "九", "十"};
-    static const char *U[] = {"", "一", "二", "三", "四", "五", "六", "七", "八", "九"};
+    static const char *const D[] = {"零", "一", "两", "三", "四", "五", "六", "七", "八", "九", "十"};
+    static const char *const U[] = {"", "一", "二", "三", "四", "五", "六", "七", "八", "九"};
     if (n >= 0 && n <= 10)
         core_buf_puts(b, D[n]);
     else if (n < 20)

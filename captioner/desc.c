@@ -196,7 +196,7 @@ cJSON *cap_desc_to_json(const cap_desc *d)
         cJSON_AddItemToArray(dl, x);
     }
 
-    static const char *langs[CAP_N_LANGS] = {"en", "zh"};
+    static const char *const langs[CAP_N_LANGS] = {"en", "zh"};
     cJSON *cap = cJSON_AddObjectToObject(o, "captions");
     for (int l = 0; l < CAP_N_LANGS; l++) {
         cJSON *c = cJSON_AddObjectToObject(cap, langs[l]);
@@ -260,7 +260,7 @@ static char *join_tags(char **v, int n)
 
 odx_status cap_desc_texts(const cap_desc *d, cap_text **out, int *n, odx_err *err)
 {
-    static const char *langs[CAP_N_LANGS] = {"en", "zh"};
+    static const char *const langs[CAP_N_LANGS] = {"en", "zh"};
     cap_text *t = calloc(8, sizeof *t);
     int k = 0;
     if (!t)

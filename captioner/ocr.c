@@ -66,7 +66,7 @@ ODX_STATIC unsigned cap_ocr_sparse_domains = 1u << CAP_TABLE;
 /* Pages whose background is dark are inverted before OCR (0: off). */
 ODX_STATIC int cap_ocr_invert_dark = 1;
 
-static const char *TESSDATA_DIRS[] = {
+static const char *const TESSDATA_DIRS[] = {
     NULL, /* the library's compiled-in default / TESSDATA_PREFIX */
     "/usr/share/tesseract-ocr/5/tessdata",
     "/usr/share/tesseract-ocr/4.00/tessdata",

@@ -93,7 +93,7 @@ static odx_status load_keys(cap_ppocr *p, const char *path, odx_err *err)
 
 odx_status cap_ppocr_load(const char *dir, cap_ppocr **out, odx_err *err)
 {
-    static const char *files[3] = {"ch_PP-OCRv4_det_infer.onnx", "ch_PP-OCRv4_rec_infer.onnx",
+    static const char *const files[3] = {"ch_PP-OCRv4_det_infer.onnx", "ch_PP-OCRv4_rec_infer.onnx",
                                    "ch_ppocr_mobile_v2.0_cls_infer.onnx"};
     cap_ppocr *p = calloc(1, sizeof *p);
     if (!p) return core_err(err, ODX_ERR_NOMEM, "out of memory");

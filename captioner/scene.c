@@ -67,9 +67,9 @@ static int sc_family(float h, float s, float v)
 
 const char *cap_scene_hue_name(int hue, int lang)
 {
-    static const char *en[CAP_N_HUES] = {"red",   "orange", "brown",  "yellow",
+    static const char *const en[CAP_N_HUES] = {"red",   "orange", "brown",  "yellow",
                                          "green", "blue",   "purple", "pink"};
-    static const char *zh[CAP_N_HUES] = {"红色", "橙色", "棕色", "黄色",
+    static const char *const zh[CAP_N_HUES] = {"红色", "橙色", "棕色", "黄色",
                                          "绿色", "蓝色", "紫色", "粉色"};
     if (hue < 0 || hue >= CAP_N_HUES)
         return NULL;

@@ -33,7 +33,7 @@ void core_log(int level, const char *fmt, ...)
         g_log_fn(level, msg, g_log_user);
         return;
     }
-    static const char *names[] = {"error", "warning", "info", "debug"};
+    static const char *const names[] = {"error", "warning", "info", "debug"};
     /* messages name files and quote libraries: escaped for the terminal
      * (core_text_escape), one line each */
     size_t n = strlen(msg);

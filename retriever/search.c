@@ -550,7 +550,7 @@ static double coverage(search_ctx *x, const store_text *t, int n_t, char *matche
     if (x->n_groups == 0)
         return 0;
     /* per odx_caption_kind: how explain and "matched" name it */
-    static const char *labels[ODX_N_CAPTION_KINDS] = {
+    static const char *const labels[ODX_N_CAPTION_KINDS] = {
         [ODX_CAPTION_DETAILED] = "caption", [ODX_CAPTION_SHORT] = "caption",
         [ODX_CAPTION_TAGS] = "tags", [ODX_CAPTION_OCR] = "OCR text",
         [ODX_CAPTION_STRUCTURE] = "structure"};

@@ -113,7 +113,7 @@ static int bench_images(const char *models, const char *dir, const char *only,
     cap_ppocr_state *ps = NULL;
     cap_ocr *tess = NULL;
     if (cap_ppocr_load(models, &pp, &err) != ODX_OK || cap_ppocr_state_new(pp, &ps, &err) ||
-        cap_ocr_new(&tess, &err) != ODX_OK) {
+        cap_ocr_new(&tess, NULL, &err) != ODX_OK) {
         fprintf(stderr, "bench_ppocr: %s\n", err.msg);
         return 1;
     }

@@ -14,6 +14,8 @@ struct cap_engine {
     char *models_dir;
     cap_detector *det;
     cap_ppocr *ppocr; /* PP-OCR models, NULL when missing (Tesseract only) */
+    cap_ocr_params ocr_prm; /* every worker's OCR tuning (defaults + OMNIDEX_OCR) */
+    cap_dom_model dom;      /* the domain model that decides (OMNIDEX_DOMAIN) */
 };
 
 struct cap_worker {
@@ -41,6 +43,10 @@ odx_status cap_engine_new(const cap_config *cfg, cap_engine **out, odx_err *err)
     if (!e)
         return core_err(err, ODX_ERR_NOMEM, "no memory for the caption engine");
     e->cfg = cfg ? *cfg : cap_config_default();
+    /* the environment is read here, once per engine, never by the stages */
+    e->ocr_prm = cap_ocr_params_default();
+    cap_ocr_params_env(&e->ocr_prm);
+    e->dom = cap_dom_model_env();
     e->models_dir = core_strdup(e->cfg.models_dir);
     e->cfg.models_dir = e->models_dir;
     if (e->cfg.detect) {
@@ -197,7 +203,7 @@ static void run_ocr(cap_worker *w, const cap_image *full, cap_desc *d,
 {
     if (!w->ocr && !w->ocr_failed) {
         odx_err oerr = {0};
-        if (cap_ocr_new(&w->ocr, &oerr) != ODX_OK) {
+        if (cap_ocr_new(&w->ocr, &w->e->ocr_prm, &oerr) != ODX_OK) {
             w->ocr_failed = true;
             core_log(CORE_LOG_WARN, "OCR disabled: %s", oerr.msg);
         } else {
@@ -234,7 +240,7 @@ odx_status cap_describe(cap_worker *w, const uint8_t *data, size_t len,
     d->dhash = cap_dhash(&thumb);
     cap_features_compute(&thumb, d);
     cap_scene_compute(&thumb, d);
-    cap_classify(d, &thumb);
+    cap_classify(d, &thumb, w->e->dom);
     d->ms_features = (core_now() - t1) * 1e3;
 
     const cap_image *pixels = &thumb; /* what OCR reads, at full resolution */
@@ -243,7 +249,7 @@ odx_status cap_describe(cap_worker *w, const uint8_t *data, size_t len,
         if (st != ODX_OK)
             goto done;
         run_ocr(w, pixels, d, name);
-        cap_classify(d, &thumb);
+        cap_classify(d, &thumb, w->e->dom);
     }
 
     if (w->det && cap_detect_wanted(d)) {

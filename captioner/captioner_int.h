@@ -6,6 +6,7 @@
 #define ODX_CAPTIONER_INT_H
 
 #include "captioner.h"
+#include "ppocr.h"
 
 /* features.c: colour, edge, rule, text-likeness and scene statistics from
  * a thumbnail (long side <= 512). Fills d->feat, d->colors, d->n_colors. */
@@ -90,10 +91,16 @@ void cap_shapes_compute(const cap_image *thumb, cap_desc *d);
  * probability), d->chart_type from d->feat,
  * d->hdr, and (when d->ocr_ran) the OCR lines. Called before OCR (to gate
  * it) and again after. full may be NULL. */
-void cap_classify(cap_desc *d, const cap_image *thumb);
+/* Which model decides: the hand-set one (the default) or the fitted one
+ * (domain_model.h). */
+typedef enum cap_dom_model { CAP_DOM_HAND = 0, CAP_DOM_FITTED = 1 } cap_dom_model;
+/* OMNIDEX_DOMAIN=fitted: CAP_DOM_FITTED; anything else (hand, unset): hand. */
+cap_dom_model cap_dom_model_env(void);
+void cap_classify(cap_desc *d, const cap_image *thumb, cap_dom_model m);
 /* domain.c: the per-domain scores cap_classify compares (higher wins), for
  * the evaluation tool (tests/eval/domain_accuracy --verbose). */
-void cap_domain_scores(const cap_desc *d, const cap_image *thumb, float s[CAP_N_DOMAINS]);
+void cap_domain_scores(const cap_desc *d, const cap_image *thumb, cap_dom_model m,
+                       float s[CAP_N_DOMAINS]);
 /* domain.c: the classifier's input vectors (domain_model.h: DOM_NV visual
  * features from d->feat and the layout of thumb, DOM_NT text features from
  * the OCR lines, zeros until OCR ran), for the feature dump that the model
@@ -110,12 +117,47 @@ typedef struct cap_ocr_stats {
     bool inverted;  /* a dark page was inverted first */
     int rereads, replaced, added; /* second looks at lines, and their effect */
 } cap_ocr_stats;
-odx_status cap_ocr_new(cap_ocr **out, odx_err *err);
+/* The OCR step's tuning: data passed in, not globals. The engine makes one
+ * per engine (cap_ocr_params_default, then cap_ocr_params_env); tests and
+ * the eval tools build their own. Defaults and their measurements: ocr.c. */
+typedef struct cap_ocr_params {
+    int reader;              /* 0 by domain (pp_domains), 1 always Tesseract,
+                                2 always PP-OCR (Tesseract when its models
+                                are missing) */
+    unsigned pp_domains;     /* bit per cap_domain: read by PP-OCR when its
+                                models are loaded (reader 0) */
+    int mode;                /* Tesseract languages, for measurements: 1
+                                eng+chi_sim, 0 eng then eng+chi_sim when the
+                                eng result looks unread, 2 eng only */
+    float target_px;         /* wanted median glyph height after scaling */
+    int knee;                /* gray level above which chart and diagram
+                                pages are whitened (0: off) */
+    int table_psm;           /* Tesseract page segmentation for tables */
+    float min_conf;          /* words below this confidence are dropped */
+    unsigned sparse_domains; /* bit per cap_domain: a second, sparse pass
+                                merged in */
+    int invert_dark;         /* invert pages whose background is dark */
+    float weak_conf;         /* Han words from here to min_conf are kept
+                                next to a sure Han word of their line */
+    float reread_conf;       /* lines below this mean confidence get a
+                                second look (0: none) */
+    int reread_max;          /* at most this many second looks an image */
+    float reread_px;         /* box height a line is enlarged to for it */
+    float stray_conf;        /* a lone Han word at the end of a Latin line
+                                is dropped below this */
+    cap_ppocr_params ppocr;  /* what PP-OCR reads with (ppocr.h) */
+} cap_ocr_params;
+cap_ocr_params cap_ocr_params_default(void);
+/* OMNIDEX_OCR=auto|tesseract|ppocr: sets p->reader (the engine reads it). */
+void cap_ocr_params_env(cap_ocr_params *p);
+/* prm NULL: cap_ocr_params_default() (the environment is not read). The
+ * handle keeps a copy. */
+odx_status cap_ocr_new(cap_ocr **out, const cap_ocr_params *prm, odx_err *err);
 void cap_ocr_free(cap_ocr *o);
 /* The stats of o's last cap_ocr_run (zero before the first). */
 const cap_ocr_stats *cap_ocr_last_stats(const cap_ocr *o);
 /* Lends the engine's PP-OCR models (ppocr.h) to a worker's OCR: images go to
- * PP-OCR or Tesseract by cap_ocr_reader / OMNIDEX_OCR (ocr.c). p must
+ * PP-OCR or Tesseract by cap_ocr_params.reader (ocr.c). p must
  * outlive o; call before the first cap_ocr_run. */
 typedef struct cap_ppocr cap_ppocr;
 void cap_ocr_set_ppocr(cap_ocr *o, const cap_ppocr *p);

@@ -13,7 +13,6 @@
 #include "domain_model.h"
 
 #include <ctype.h>
-#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -531,20 +530,16 @@ static void dom_lr_add(const dom_lr *m, const float *x, float s[CAP_N_DOMAINS])
     }
 }
 
-/* Which model decides: 0 the hand-set one (dom_hand_scores, the default),
- * 1 the fitted one (domain_model.h). From OMNIDEX_DOMAIN=hand|fitted, read
- * once. The fitted model is better on the corpus's validation packages and
- * on the field set, worse on the dev set the hand-set one was tuned on
- * (tests/eval/corpus/README.md), so it is not the default yet. */
-ODX_STATIC int cap_domain_model = 0;
-static pthread_once_t dom_once = PTHREAD_ONCE_INIT;
-static void dom_init_once(void)
+/* Which model decides: the hand-set one (dom_hand_scores, the default) or
+ * the fitted one (domain_model.h), chosen by OMNIDEX_DOMAIN=hand|fitted
+ * (read by the engine, passed in). The fitted model is better on the
+ * corpus's validation packages and on the field set, worse on the dev set
+ * the hand-set one was tuned on (tests/eval/corpus/README.md), so it is not
+ * the default yet. */
+cap_dom_model cap_dom_model_env(void)
 {
     const char *env = getenv("OMNIDEX_DOMAIN");
-    if (env && !strcmp(env, "fitted"))
-        cap_domain_model = 1;
-    else if (env && !strcmp(env, "hand"))
-        cap_domain_model = 0;
+    return env && !strcmp(env, "fitted") ? CAP_DOM_FITTED : CAP_DOM_HAND;
 }
 
 /* Per-domain scores (logits) of the fitted models: visual, plus text once
@@ -590,25 +585,24 @@ static const char *dom_chart_type(const cap_features *f, const cap_layout *L)
     return L->n_curves ? "line" : "";
 }
 
-void cap_domain_scores(const cap_desc *d, const cap_image *thumb, float s[CAP_N_DOMAINS])
+void cap_domain_scores(const cap_desc *d, const cap_image *thumb, cap_dom_model m,
+                       float s[CAP_N_DOMAINS])
 {
     cap_layout L;
     float temp;
     cap_layout_compute(thumb, &L);
-    pthread_once(&dom_once, dom_init_once);
-    if (cap_domain_model == 1)
+    if (m == CAP_DOM_FITTED)
         dom_fitted_scores(d, &L, s, &temp);
     else
         dom_hand_scores(d, &L, s);
 }
 
-void cap_classify(cap_desc *d, const cap_image *thumb)
+void cap_classify(cap_desc *d, const cap_image *thumb, cap_dom_model m)
 {
     cap_layout L;
     float s[CAP_N_DOMAINS], temp = 1;
     cap_layout_compute(thumb, &L);
-    pthread_once(&dom_once, dom_init_once);
-    bool fitted = cap_domain_model == 1;
+    bool fitted = m == CAP_DOM_FITTED;
     if (fitted)
         dom_fitted_scores(d, &L, s, &temp);
     else

@@ -23,7 +23,8 @@
  * the result looked like unread script kept English recall equal but lost
  * Chinese in mostly-English pages (table headers, mixed UI), and saved only
  * 10-20% of OCR time; the single pass was chosen. The eng-only engine stays
- * for measurements (cap_ocr_mode) and is created only when asked for. */
+ * for measurements (cap_ocr_params.mode) and is created only when asked
+ * for. */
 struct cap_ocr {
     TessBaseAPI *mix; /* eng+chi_sim */
     TessBaseAPI *eng; /* eng only, created on first use by modes 0 and 2 */
@@ -31,40 +32,49 @@ struct cap_ocr {
     cap_ppocr_state *pps; /* this worker's PP-OCR state, made on first use */
     cap_ocr_stats last;   /* what the last cap_ocr_run did (this handle only:
                              workers run at once) */
+    cap_ocr_params prm;   /* its tuning, fixed at cap_ocr_new */
 };
 
-/* Which reader reads an image: 0 by domain (cap_ocr_pp_domains, a bit per
- * cap_domain, say which get PP-OCR when its models are loaded), 1 always
- * Tesseract, 2 always PP-OCR (Tesseract when the models are missing).
- * Set from the environment OMNIDEX_OCR=auto|tesseract|ppocr by
- * cap_ocr_new; the defaults follow the measurements in docs/ARCHITECTURE.md. */
-ODX_STATIC int cap_ocr_reader = 0;
-/* Measured on ../shared/eval/dev (tests/eval/ocr_eval --reader, key-text
- * items found, PP-OCR vs Tesseract in one run): chart 58 vs 52 of 63,
- * document 58/51 of 59, poster 6/4 of 14, screenshot 38/33 of 43, table
- * 47/41 of 48, diagram 28/31 of 46 (symbol labels: Tesseract better).
- * Photos are not measured (no key text there) and stay with Tesseract. */
-ODX_STATIC unsigned cap_ocr_pp_domains = (1u << CAP_CHART) | (1u << CAP_DOCUMENT) |
-                                         (1u << CAP_POSTER) | (1u << CAP_SCREENSHOT) |
-                                         (1u << CAP_TABLE);
+/* The tuning the OCR step runs with (cap_ocr_params in captioner_int.h says
+ * what each field does). The values follow measurements:
+ * - pp_domains: ../shared/eval/dev (tests/eval/ocr_eval --reader, key-text
+ *   items found, PP-OCR vs Tesseract in one run): chart 58 vs 52 of 63,
+ *   document 58/51 of 59, poster 6/4 of 14, screenshot 38/33 of 43, table
+ *   47/41 of 48, diagram 28/31 of 46 (symbol labels: Tesseract better).
+ *   Photos are not measured (no key text there) and stay with Tesseract.
+ * - table_psm: see the measurements in cap_ocr_run; knee: posters lose
+ *   light lettering to it, so only charts and diagrams are whitened. */
+cap_ocr_params cap_ocr_params_default(void)
+{
+    cap_ocr_params p = {
+        .reader = 0,
+        .pp_domains = (1u << CAP_CHART) | (1u << CAP_DOCUMENT) | (1u << CAP_POSTER) |
+                      (1u << CAP_SCREENSHOT) | (1u << CAP_TABLE),
+        .mode = 1,
+        .target_px = 20.0f,
+        .knee = 210,
+        .table_psm = PSM_AUTO,
+        .min_conf = 55.0f,
+        .sparse_domains = 1u << CAP_TABLE,
+        .invert_dark = 1,
+        .weak_conf = 20.0f,
+        .reread_conf = 80.0f,
+        .reread_max = 40,
+        .reread_px = 40.0f,
+        .stray_conf = 90.0f,
+        .ppocr = cap_ppocr_params_default(),
+    };
+    return p;
+}
 
-/* Mode for measurements (tests/eval): 1 eng+chi_sim (default), 0 eng then
- * eng+chi_sim when the eng result looks unread, 2 eng only. */
-ODX_STATIC int cap_ocr_mode = 1;
-/* Wanted median glyph height in pixels after scaling (see pick_scale). */
-ODX_STATIC float cap_ocr_target_px = 20.0f;
-/* Gray level above which chart and diagram pages are whitened (0: off;
- * posters lose light lettering to it). */
-ODX_STATIC int cap_ocr_knee = 210;
-/* Page segmentation for tables (see the measurements in cap_ocr_run). */
-ODX_STATIC int cap_ocr_table_psm = PSM_AUTO;
-/* Words below this confidence are mostly noise. */
-ODX_STATIC float cap_ocr_min_conf = 55.0f;
-/* Domains (bit per cap_domain) that get a second, sparse pass merged in
- * (see merge_missing). */
-ODX_STATIC unsigned cap_ocr_sparse_domains = 1u << CAP_TABLE;
-/* Pages whose background is dark are inverted before OCR (0: off). */
-ODX_STATIC int cap_ocr_invert_dark = 1;
+/* OMNIDEX_OCR=auto|tesseract|ppocr sets p->reader; anything else leaves it. */
+void cap_ocr_params_env(cap_ocr_params *p)
+{
+    const char *env = getenv("OMNIDEX_OCR");
+    if (env && !strcmp(env, "tesseract")) p->reader = 1;
+    else if (env && !strcmp(env, "ppocr")) p->reader = 2;
+    else if (env && !strcmp(env, "auto")) p->reader = 0;
+}
 
 static const char *const TESSDATA_DIRS[] = {
     NULL, /* the library's compiled-in default / TESSDATA_PREFIX */
@@ -130,24 +140,20 @@ static void lept_to_log(const char *msg)
 }
 
 /* Once per process, however many workers start at once: the leptonica
- * handler and OMNIDEX_OCR (written by every worker's cap_ocr_new before,
- * a data race under ThreadSanitizer). */
+ * handler. */
 static pthread_once_t ocr_once = PTHREAD_ONCE_INIT;
 static void ocr_init_once(void)
 {
     leptSetStderrHandler(lept_to_log);
-    const char *env = getenv("OMNIDEX_OCR");
-    if (env && !strcmp(env, "tesseract")) cap_ocr_reader = 1;
-    else if (env && !strcmp(env, "ppocr")) cap_ocr_reader = 2;
-    else if (env && !strcmp(env, "auto")) cap_ocr_reader = 0;
 }
 
-odx_status cap_ocr_new(cap_ocr **out, odx_err *err)
+odx_status cap_ocr_new(cap_ocr **out, const cap_ocr_params *prm, odx_err *err)
 {
     pthread_once(&ocr_once, ocr_init_once);
     cap_ocr *o = calloc(1, sizeof *o);
     if (!o)
         return core_err(err, ODX_ERR_NOMEM, "no memory for OCR");
+    o->prm = prm ? *prm : cap_ocr_params_default();
     odx_status st = api_new("eng+chi_sim", &o->mix, err);
     if (st != ODX_OK) {
         free(o);
@@ -326,12 +332,12 @@ done:
     return res;
 }
 
-static float pick_scale(const uint8_t *g, int w, int h)
+static float pick_scale(const cap_ocr_params *P, const uint8_t *g, int w, int h)
 {
     float gh = glyph_height(g, w, h);
     float s = 1.0f;
     if (gh > 0)
-        s = cap_ocr_target_px / gh;
+        s = P->target_px / gh;
     else if ((w > h ? w : h) < 400)
         /* too few glyphs to measure (a sign, an icon-sized poster): the
          * text there fills a good part of a small image; give Tesseract
@@ -406,7 +412,8 @@ static int32_t last_cp(const char *s)
 
 /* A word is kept when it is confident and looks like text rather than a
  * fragment of a rule, icon or photo texture. */
-static bool keep_word(const char *t, float conf, bool line_start, bool strict)
+static bool keep_word(const cap_ocr_params *P, const char *t, float conf, bool line_start,
+                      bool strict)
 {
     cap_char_kinds cs = {0};
     cap_count_chars(t, &cs);
@@ -430,7 +437,7 @@ static bool keep_word(const char *t, float conf, bool line_start, bool strict)
         }
         return true;
     }
-    if (conf < cap_ocr_min_conf)
+    if (conf < P->min_conf)
         return false;
     /* Dashes (legend line markers, tick marks) read as runs of the Han
      * character for "one": a real 一 comes inside a longer word. */
@@ -591,8 +598,8 @@ static int line_end(const ocr_pass *p, int i)
  * (鸢, 瓣) often comes back under the confidence bar inside a line of sure
  * ones: dropping it splits the line's words ("花数据集花长度" for
  * "鸢尾花数据集：花瓣长度"). Such a character is kept when a sure Han
- * word stands next to it on its line; alone it is still dropped. */
-ODX_STATIC float cap_ocr_weak_conf = 20.0f;
+ * word stands next to it on its line; alone it is still dropped. How far
+ * under the bar: cap_ocr_params.weak_conf (20). */
 
 static bool cjk_only(const char *t)
 {
@@ -636,19 +643,20 @@ static void settle_weak(ocr_pass *p)
 
 /* keep_word, letting a Han word under the confidence bar through as weak
  * (for settle_weak to decide on). */
-static bool judge_word(const char *t, float conf, bool line_start, bool strict, bool *weak)
+static bool judge_word(const cap_ocr_params *P, const char *t, float conf, bool line_start,
+                       bool strict, bool *weak)
 {
     *weak = false;
-    if (keep_word(t, conf, line_start, strict))
+    if (keep_word(P, t, conf, line_start, strict))
         return true;
-    *weak = conf >= cap_ocr_weak_conf && cjk_only(t) &&
-            keep_word(t, cap_ocr_min_conf, line_start, strict);
+    *weak = conf >= P->weak_conf && cjk_only(t) &&
+            keep_word(P, t, P->min_conf, line_start, strict);
     return *weak;
 }
 
 /* conf_penalty raises the bar for keeping a word (textured photos). */
-static odx_status run_pass(TessBaseAPI *api, const uint8_t *g, int w, int h,
-                           int psm, float conf_penalty, ocr_pass *out, odx_err *err)
+static odx_status run_pass(const cap_ocr_params *P, TessBaseAPI *api, const uint8_t *g, int w,
+                           int h, int psm, float conf_penalty, ocr_pass *out, odx_err *err)
 {
     odx_status st = ODX_OK;
     TessResultIterator *it = NULL;
@@ -684,12 +692,13 @@ static odx_status run_pass(TessBaseAPI *api, const uint8_t *g, int w, int h,
         out->n_raw++;
         conf_sum += conf;
         bool weak = false;
-        bool keep = judge_word(t, conf - conf_penalty, pending_line, psm == PSM_SPARSE_TEXT, &weak);
+        bool keep = judge_word(P, t, conf - conf_penalty, pending_line,
+                               psm == PSM_SPARSE_TEXT, &weak);
         if (!keep || out->n >= 200000) {
             cap_char_kinds cs = {0};
             cap_count_chars(t, &cs);
             TessDeleteText(t);
-            if (cs.cjk + cs.latin > 0 && conf - conf_penalty < cap_ocr_min_conf &&
+            if (cs.cjk + cs.latin > 0 && conf - conf_penalty < P->min_conf &&
                 out->n_drop < 4000) {
                 if (out->n_drop == out->cap_drop) {
                     int nc = out->cap_drop ? out->cap_drop * 2 : 64;
@@ -760,14 +769,10 @@ static odx_status merge_missing(ocr_pass *p, const ocr_pass *extra, odx_err *err
  * dropped for low confidence get a second look: the line alone, cropped,
  * turned dark-on-light, enlarged to a comfortable glyph height and read as
  * one line. The second reading replaces the first only when it is more
- * confident; dropped regions only add words that pass the usual filter. */
-
-/* Lines below this mean confidence are read again (0: no second look). */
-ODX_STATIC float cap_ocr_reread_conf = 80.0f;
-/* At most this many second looks per image (time bound). */
-ODX_STATIC int cap_ocr_reread_max = 40;
-/* Box height (pixels) a line is enlarged to for the second look. */
-ODX_STATIC float cap_ocr_reread_px = 40.0f;
+ * confident; dropped regions only add words that pass the usual filter.
+ * Tuned by cap_ocr_params: reread_conf (lines below this mean confidence,
+ * 80; 0: no second look), reread_max (looks per image, a time bound, 40),
+ * reread_px (box height a line is enlarged to, 40). */
 
 /* Most common gray of a box: the background of a text line. */
 static int box_background(const uint8_t *g, int w, int x0, int y0, int x1, int y1)
@@ -794,25 +799,25 @@ static bool box_dark(const uint8_t *g, int w, int h, int x0, int y0, int x1, int
     return box_background(g, w, x0, y0, x1, y1) < 110;
 }
 
-static odx_status reread_area(TessBaseAPI *api, const uint8_t *g, int w, int h, int x0,
-                              int y0, int x1, int y1, int m, int lh, int psm,
+static odx_status reread_area(const cap_ocr_params *P, TessBaseAPI *api, const uint8_t *g, int w,
+                              int h, int x0, int y0, int x1, int y1, int m, int lh, int psm,
                               ocr_pass *out, float *mean, odx_err *err);
 
 /* Reads the box (x0,y0)-(x1,y1) of g as one line. Words come back in g's
  * coordinates; *mean is their mean confidence (0 when none was kept). */
-static odx_status reread_box(TessBaseAPI *api, const uint8_t *g, int w, int h, int x0,
-                             int y0, int x1, int y1, ocr_pass *out, float *mean,
+static odx_status reread_box(const cap_ocr_params *P, TessBaseAPI *api, const uint8_t *g, int w,
+                             int h, int x0, int y0, int x1, int y1, ocr_pass *out, float *mean,
                              odx_err *err)
 {
     int lh = y1 - y0 + 1;
-    return reread_area(api, g, w, h, x0, y0, x1, y1, lh / 3 + 2, lh, PSM_SINGLE_LINE, out,
+    return reread_area(P, api, g, w, h, x0, y0, x1, y1, lh / 3 + 2, lh, PSM_SINGLE_LINE, out,
                        mean, err);
 }
 
 /* The general form: margin m around the box, lh the height of its text,
  * psm how to read it. */
-static odx_status reread_area(TessBaseAPI *api, const uint8_t *g, int w, int h, int x0,
-                              int y0, int x1, int y1, int m, int lh, int psm,
+static odx_status reread_area(const cap_ocr_params *P, TessBaseAPI *api, const uint8_t *g, int w,
+                              int h, int x0, int y0, int x1, int y1, int m, int lh, int psm,
                               ocr_pass *out, float *mean, odx_err *err)
 {
     odx_status st = ODX_OK;
@@ -827,7 +832,7 @@ static odx_status reread_area(TessBaseAPI *api, const uint8_t *g, int w, int h, 
     memset(out, 0, sizeof *out);
     if (cw < 8 || ch < 8)
         return ODX_OK;
-    float s = cap_ocr_reread_px / (float)lh;
+    float s = P->reread_px / (float)lh;
     if (s < 1.0f)
         s = 1.0f;
     if (s > 4.0f)
@@ -855,7 +860,7 @@ static odx_status reread_area(TessBaseAPI *api, const uint8_t *g, int w, int h, 
         }
         img = big;
     }
-    st = run_pass(api, img, nw, nh, psm, 0, out, err);
+    st = run_pass(P, api, img, nw, nh, psm, 0, out, err);
     if (st != ODX_OK)
         goto done;
     double sum = 0;
@@ -890,16 +895,16 @@ static int good_chars(const ocr_word *w, int n)
 
 /* Gives p its second look (see above). p keeps its line order; words read
  * in dropped regions are appended as lines of their own. */
-static odx_status reread(TessBaseAPI *api, const uint8_t *g, int w, int h, ocr_pass *p,
-                         cap_ocr_stats *ls, odx_err *err)
+static odx_status reread(const cap_ocr_params *P, TessBaseAPI *api, const uint8_t *g, int w, int h,
+                         ocr_pass *p, cap_ocr_stats *ls, odx_err *err)
 {
     odx_status st = ODX_OK;
     ocr_pass out = {0}, q = {0};
     bool *used = NULL;
     uint8_t *dark_rows = NULL;
-    int budget = cap_ocr_reread_max;
+    int budget = P->reread_max;
     ls->rereads = ls->replaced = ls->added = 0;
-    if (cap_ocr_reread_conf <= 0 || budget <= 0)
+    if (P->reread_conf <= 0 || budget <= 0)
         return ODX_OK;
     int n0 = p->n, i = 0;
     while (i < n0) {
@@ -920,14 +925,14 @@ static odx_status reread(TessBaseAPI *api, const uint8_t *g, int w, int h, ocr_p
             sum += o->conf;
         }
         float mean = (float)(sum / (j - i));
-        bool want = budget > 0 && (mean < cap_ocr_reread_conf ||
+        bool want = budget > 0 && (mean < P->reread_conf ||
                                    box_dark(g, w, h, x0, y0, x1, y1));
         bool replaced = false;
         if (want) {
             budget--;
             ls->rereads++;
             float qm = 0;
-            st = reread_box(api, g, w, h, x0, y0, x1, y1, &q, &qm, err);
+            st = reread_box(P, api, g, w, h, x0, y0, x1, y1, &q, &qm, err);
             if (st != ODX_OK)
                 goto done;
             int before = good_chars(&p->w[i], j - i), after = good_chars(q.w, q.n);
@@ -996,7 +1001,7 @@ static odx_status reread(TessBaseAPI *api, const uint8_t *g, int w, int h, ocr_p
         budget--;
         ls->rereads++;
         float qm = 0;
-        st = reread_box(api, g, w, h, box.x0, box.y0, box.x1, box.y1, &q, &qm, err);
+        st = reread_box(P, api, g, w, h, box.x0, box.y0, box.x1, box.y1, &q, &qm, err);
         if (st != ODX_OK)
             goto done;
         int n_before = out.n;
@@ -1054,7 +1059,7 @@ static odx_status reread(TessBaseAPI *api, const uint8_t *g, int w, int h, ocr_p
             ls->rereads++;
             float qm = 0;
             /* the band's lettering is about half its height */
-            st = reread_area(api, g, w, h, 0, ya, w - 1, yb, 0, bh / 2, PSM_SPARSE_TEXT, &q,
+            st = reread_area(P, api, g, w, h, 0, ya, w - 1, yb, 0, bh / 2, PSM_SPARSE_TEXT, &q,
                              &qm, err);
             if (st != ODX_OK)
                 goto done;
@@ -1089,8 +1094,8 @@ done:
 
 /* A lone Han character at the start or end of an otherwise Latin line is
  * most often an icon, bullet or window decoration read by chi_sim ("国
- * Documents", "Package Manager 了"). Dropped unless read confidently. */
-ODX_STATIC float cap_ocr_stray_conf = 90.0f;
+ * Documents", "Package Manager 了"). Dropped unless read confidently
+ * (cap_ocr_params.stray_conf, 90). */
 
 static bool single_cjk(const char *t)
 {
@@ -1100,7 +1105,7 @@ static bool single_cjk(const char *t)
     return k > 0 && (size_t)k == n && core_is_cjk(cp);
 }
 
-static void drop_stray_cjk(ocr_pass *p)
+static void drop_stray_cjk(const cap_ocr_params *P, ocr_pass *p)
 {
     bool *drop = calloc((size_t)(p->n > 0 ? p->n : 1), sizeof *drop);
     if (!drop)
@@ -1115,9 +1120,9 @@ static void drop_stray_cjk(ocr_pass *p)
             latin_words += cs.latin >= 2;
         }
         if (j - i >= 2 && cjk_words == 1 && latin_words >= 1) {
-            if (single_cjk(p->w[i].text) && p->w[i].conf < cap_ocr_stray_conf)
+            if (single_cjk(p->w[i].text) && p->w[i].conf < P->stray_conf)
                 drop[i] = true;
-            else if (single_cjk(p->w[j - 1].text) && p->w[j - 1].conf < cap_ocr_stray_conf)
+            else if (single_cjk(p->w[j - 1].text) && p->w[j - 1].conf < P->stray_conf)
                 drop[j - 1] = true;
         }
     }
@@ -1158,12 +1163,13 @@ static void drop_small_marks(ocr_pass *p);
 
 /* For tests: the word filters of a sparse pass on a word list: keep_word
  * (strict), settle_weak, then drop_stray_cjk, drop_lonely_han and, for a
- * small image, drop_small_marks. A word
+ * small image, drop_small_marks, with cap_ocr_params_default(). A word
  * under the confidence bar is weak when Han-only, as in run_pass.
  * Returns the kept words joined by ' ', lines by " | "; malloc'd. */
 ODX_STATIC char *cap_ocr_filter_words(const char *const *words, const float *conf,
                                       const bool *line_start, int n, bool small_image)
 {
+    const cap_ocr_params dflt = cap_ocr_params_default(), *P = &dflt;
     ocr_pass p = {0};
     p.w = calloc((size_t)(n > 0 ? n : 1), sizeof *p.w);
     if (!p.w)
@@ -1173,7 +1179,7 @@ ODX_STATIC char *cap_ocr_filter_words(const char *const *words, const float *con
         ocr_word *w = &p.w[p.n];
         pending |= line_start[i];
         bool weak = false;
-        if (!judge_word(words[i], conf[i], pending, true, &weak))
+        if (!judge_word(P, words[i], conf[i], pending, true, &weak))
             continue;
         w->text = core_strdup(words[i]);
         w->conf = conf[i];
@@ -1184,7 +1190,7 @@ ODX_STATIC char *cap_ocr_filter_words(const char *const *words, const float *con
     }
     settle_weak(&p);
     p.n_kept = p.n;
-    drop_stray_cjk(&p);
+    drop_stray_cjk(P, &p);
     drop_lonely_han(&p);
     if (small_image)
         drop_small_marks(&p);
@@ -1325,8 +1331,8 @@ done:
  * as one line. (Reading the whole image as one word, or horizontal bands
  * as lines, was tried: the sign's outline and pictograms came back as
  * confident junk.) p is the empty first pass; words land there. */
-static odx_status read_small(TessBaseAPI *api, const uint8_t *g, int w, int h, float penalty,
-                             ocr_pass *p, odx_err *err)
+static odx_status read_small(const cap_ocr_params *P, TessBaseAPI *api, const uint8_t *g, int w,
+                             int h, float penalty, ocr_pass *p, odx_err *err)
 {
     glyph_box b;
     if (glyph_row(g, w, h, &b) < 2)
@@ -1347,7 +1353,7 @@ static odx_status read_small(TessBaseAPI *api, const uint8_t *g, int w, int h, f
             pad[(size_t)(m + y) * pw + m + x] = invert ? (uint8_t)(255 - v) : v;
         }
     ocr_pass q = {0};
-    odx_status st = run_pass(api, pad, pw, ph, PSM_SINGLE_LINE, penalty, &q, err);
+    odx_status st = run_pass(P, api, pad, pw, ph, PSM_SINGLE_LINE, penalty, &q, err);
     free(pad);
     double sum = 0;
     for (int i = 0; st == ODX_OK && i < q.n; i++) {
@@ -1565,8 +1571,8 @@ static void text_by_rows(cap_desc *d)
  * and Tesseract skips them. Reads the left strip of a chart turned
  * upright and adds what it finds as one line whose box is the tall strip
  * region it came from (structure.c recognises it by h > w). */
-static void read_rotated_left(TessBaseAPI *api, const uint8_t *g, int w, int h,
-                              float scale, cap_desc *d)
+static void read_rotated_left(const cap_ocr_params *P, TessBaseAPI *api, const uint8_t *g, int w,
+                              int h, float scale, cap_desc *d)
 {
     int sw = w / 8;
     if (sw < 16 || h < 64 || d->n_lines >= OCR_MAX_LINES)
@@ -1583,7 +1589,7 @@ static void read_rotated_left(TessBaseAPI *api, const uint8_t *g, int w, int h,
      * new(x, y) = old(y, h-1-x). */
     ocr_pass p;
     odx_err e = {0};
-    if (run_pass(api, r, rw, rh, PSM_SPARSE_TEXT, 0, &p, &e) == ODX_OK) {
+    if (run_pass(P, api, r, rw, rh, PSM_SPARSE_TEXT, 0, &p, &e) == ODX_OK) {
         core_buf b;
         core_buf_init(&b, 1024);
         int ymin = h, ymax = 0, xmin = sw, xmax = 0;
@@ -1665,7 +1671,7 @@ static odx_status run_ppocr(cap_ocr *o, const cap_image *full, cap_desc *d, odx_
     if (!o->pps && (st = cap_ppocr_state_new(o->pp, &o->pps, err)) != ODX_OK) return st;
     cap_ppocr_line *pl = NULL;
     int n = 0;
-    if ((st = cap_ppocr_read(o->pps, full, NULL, &pl, &n, err)) != ODX_OK) return st;
+    if ((st = cap_ppocr_read(o->pps, full, &o->prm.ppocr, &pl, &n, err)) != ODX_OK) return st;
     free_lines(d);
     core_buf text;
     core_buf_init(&text, OCR_TEXT_MAX);
@@ -1708,11 +1714,12 @@ done:
     return st;
 }
 
-/* The reader for this image (see cap_ocr_reader). */
+/* The reader for this image (see cap_ocr_params.reader). */
 static bool use_ppocr(const cap_ocr *o, const cap_desc *d)
 {
-    if (!o->pp || cap_ocr_reader == 1) return false;
-    return cap_ocr_reader == 2 || (cap_ocr_pp_domains & (1u << d->domain));
+    const cap_ocr_params *P = &o->prm;
+    if (!o->pp || P->reader == 1) return false;
+    return P->reader == 2 || (P->pp_domains & (1u << d->domain));
 }
 
 odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
@@ -1723,6 +1730,7 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
     ocr_pass p1 = {0}, p2 = {0};
     if (!o || !full || !full->rgb || full->w <= 0 || full->h <= 0)
         return core_err(err, ODX_ERR_INVALID, "OCR needs an image");
+    const cap_ocr_params *P = &o->prm;
     memset(&o->last, 0, sizeof o->last);
     if (full->w < 8 || full->h < 8) {
         d->ocr_ran = true;
@@ -1742,7 +1750,7 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
         gray[i] = (uint8_t)((299 * px[0] + 587 * px[1] + 114 * px[2] + 500) / 1000);
     }
     o->last.inverted = false;
-    float scale = pick_scale(gray, full->w, full->h);
+    float scale = pick_scale(P, gray, full->w, full->h);
     /* Photos: text worth reading there (signs, pages) is large, and
      * upscaling a textured photo costs seconds for junk (measured: 15 s on
      * one 1600x1000 dev photo at 2.5x). */
@@ -1769,12 +1777,12 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
                   d->domain == CAP_DIAGRAM || d->domain == CAP_PHOTO;
     int psm = sparse ? PSM_SPARSE_TEXT : PSM_AUTO;
     if (d->domain == CAP_TABLE)
-        psm = cap_ocr_table_psm;
+        psm = P->table_psm;
 
     /* Light panels (the gray frame of classic chart styles, tinted legend
      * boxes) make Tesseract's global threshold drop whole pages: stretch
      * so that anything lighter than the knee becomes white paper. */
-    if ((d->domain == CAP_CHART || d->domain == CAP_DIAGRAM) && cap_ocr_knee > 0) {
+    if ((d->domain == CAP_CHART || d->domain == CAP_DIAGRAM) && P->knee > 0) {
         if (!scaled) {
             scaled = malloc(np);
             if (!scaled) {
@@ -1784,13 +1792,13 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
             memcpy(scaled, gray, np);
             img = scaled;
         }
-        int knee = cap_ocr_knee;
+        int knee = P->knee;
         for (size_t i = 0; i < (size_t)w * h; i++)
             scaled[i] = scaled[i] >= knee ? 255 : (uint8_t)(scaled[i] * 255 / knee);
     }
     /* Light lettering on a dark page (signs, posters, dark UI themes):
      * Tesseract wants dark on light. */
-    if (cap_ocr_invert_dark && box_background(img, w, 0, 0, w - 1, h - 1) < 110) {
+    if (P->invert_dark && box_background(img, w, 0, 0, w - 1, h - 1) < 110) {
         if (!scaled) {
             scaled = malloc(np);
             if (!scaled) {
@@ -1806,18 +1814,18 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
     }
     float penalty = d->domain == CAP_PHOTO ? 20.0f : 0.0f;
     TessBaseAPI *used = o->mix;
-    if (cap_ocr_mode != 1 && !o->eng) {
+    if (P->mode != 1 && !o->eng) {
         st = api_new("eng", &o->eng, err);
         if (st != ODX_OK)
             goto done;
     }
-    if (cap_ocr_mode == 1) {
-        st = run_pass(o->mix, img, w, h, psm, penalty, &p1, err);
+    if (P->mode == 1) {
+        st = run_pass(P, o->mix, img, w, h, psm, penalty, &p1, err);
     } else {
-        st = run_pass(o->eng, img, w, h, psm, penalty, &p1, err);
+        st = run_pass(P, o->eng, img, w, h, psm, penalty, &p1, err);
         used = o->eng;
-        if (st == ODX_OK && cap_ocr_mode == 0 && looks_unread(&p1)) {
-            st = run_pass(o->mix, img, w, h, psm, penalty, &p2, err);
+        if (st == ODX_OK && P->mode == 0 && looks_unread(&p1)) {
+            st = run_pass(P, o->mix, img, w, h, psm, penalty, &p2, err);
             if (st == ODX_OK && p2.n_kept > 0) {
                 pass_free(&p1);
                 p1 = p2;
@@ -1827,19 +1835,19 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
         }
     }
     if (st == ODX_OK && psm != PSM_SPARSE_TEXT &&
-        (cap_ocr_sparse_domains & (1u << d->domain))) {
+        (P->sparse_domains & (1u << d->domain))) {
         pass_free(&p2);
-        st = run_pass(used, img, w, h, PSM_SPARSE_TEXT, 0, &p2, err);
+        st = run_pass(P, used, img, w, h, PSM_SPARSE_TEXT, 0, &p2, err);
         if (st == ODX_OK)
             st = merge_missing(&p1, &p2, err);
     }
     if (st == ODX_OK && p1.n_kept == 0 && np <= OCR_SMALL_PIXELS)
-        st = read_small(used, img, w, h, penalty, &p1, err);
+        st = read_small(P, used, img, w, h, penalty, &p1, err);
     if (st == ODX_OK)
-        st = reread(used, img, w, h, &p1, &o->last, err);
+        st = reread(P, used, img, w, h, &p1, &o->last, err);
     if (st != ODX_OK)
         goto done;
-    drop_stray_cjk(&p1);
+    drop_stray_cjk(P, &p1);
     drop_lonely_han(&p1);
     if (np <= OCR_SMALL_PIXELS)
         drop_small_marks(&p1);
@@ -1852,7 +1860,7 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
     if (d->domain == CAP_TABLE)
         text_by_rows(d);
     if (d->domain == CAP_CHART)
-        read_rotated_left(used, img, w, h, scale, d);
+        read_rotated_left(P, used, img, w, h, scale, d);
     d->ocr_ran = true;
 done:
     pass_free(&p1);

@@ -22,18 +22,6 @@
 #define REC_MAX_W 1600
 #define MAX_KEYS 20000
 
-/* Narrowest recogniser input as width/height. PaddleOCR pads every batch
- * to at least 320/48; padding a short word to 320 columns costs up to ~5x
- * its own compute (see the measurements in runtime/README.md). */
-ODX_STATIC float cap_ppocr_rec_min_ratio = 1.0f;
-
-/* Most columns in one recogniser batch: the run's buffers grow with
- * lines x width (6 page-wide lines at 1600 columns: 200 MB of buffers;
- * at 3840 about 80 MB, wide lines 2 or 3 at a time). A line's padding
- * depends on its batch; measured on dev (ocr_eval, one run): key text en
- * 183/209 both, zh 54/64 (always 6 lines) -> 55/64 (3840). */
-ODX_STATIC int cap_ppocr_rec_batch_cols = 3840;
-
 struct cap_ppocr {
     tfj_model *det, *rec, *cls;
     char **keys; /* index 1..n_keys; 0 is blank, n_keys+1 is space */
@@ -49,7 +37,15 @@ struct cap_ppocr_state {
 
 cap_ppocr_params cap_ppocr_params_default(void)
 {
-    cap_ppocr_params p = {960, 0.3f, 0.6f, 1.5f, 0.5f, true, 0.9f, 200};
+    /* rec_min_ratio 1: PaddleOCR pads every batch to at least 320/48;
+     * padding a short word to 320 columns costs up to ~5x its own compute
+     * (see the measurements in runtime/README.md).
+     * rec_batch_cols: the run's buffers grow with lines x width (6
+     * page-wide lines at 1600 columns: 200 MB of buffers; at 3840 about
+     * 80 MB, wide lines 2 or 3 at a time). A line's padding depends on its
+     * batch; measured on dev (ocr_eval, one run): key text en 183/209
+     * both, zh 54/64 (always 6 lines) -> 55/64 (3840). */
+    cap_ppocr_params p = {960, 0.3f, 0.6f, 1.5f, 0.5f, true, 0.9f, 200, 1.0f, 3840};
     return p;
 }
 
@@ -618,9 +614,9 @@ typedef struct item {
 } item;
 
 /* Recogniser input width for a line (or batch) of this aspect ratio. */
-static int rec_width(float ratio)
+static int rec_width(const cap_ppocr_params *pp, float ratio)
 {
-    float mr = fmaxf(cap_ppocr_rec_min_ratio, ratio);
+    float mr = fmaxf(pp->rec_min_ratio, ratio);
     int W = (int)(REC_H * mr);
     if (W > REC_MAX_W) W = REC_MAX_W;
     return (W + 7) / 8 * 8;
@@ -804,8 +800,8 @@ odx_status cap_ppocr_read(cap_ppocr_state *s, const cap_image *im, const cap_ppo
         /* sorted by ratio: the batch's last line is its widest */
         int W = 0;
         for (bn = 0; bn < REC_BATCH && b0 + bn < n_items; bn++) {
-            int w = rec_width(byr[b0 + bn]->ratio);
-            if (bn && w * (bn + 1) > cap_ppocr_rec_batch_cols) break;
+            int w = rec_width(&pp, byr[b0 + bn]->ratio);
+            if (bn && w * (bn + 1) > pp.rec_batch_cols) break;
             W = w;
         }
         size_t per = (size_t)3 * REC_H * W;

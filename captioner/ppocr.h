@@ -19,6 +19,9 @@ typedef struct cap_ppocr_params {
     bool use_cls;       /* run the 0/180 direction classifier (true) */
     float cls_thresh;   /* flip when the classifier says 180 above this (0.9) */
     int max_lines;      /* most boxes recognised, largest first (200) */
+    float rec_min_ratio; /* narrowest recogniser input, width/height (1) */
+    int rec_batch_cols;  /* most columns in one recogniser batch, up to 6
+                            lines (3840) */
 } cap_ppocr_params;
 
 cap_ppocr_params cap_ppocr_params_default(void);

@@ -136,6 +136,7 @@ typedef struct acc_run {
     int ocr_share;        /* percent of images OCR runs on (100: all) */
     FILE *dump;           /* --dump */
     const char *truth;    /* the image's domain in the manifest, for the dump */
+    cap_dom_model dom;    /* the model that decides (OMNIDEX_DOMAIN, as the engine) */
 } acc_run;
 
 static unsigned name_bucket(const char *s)
@@ -165,7 +166,7 @@ static odx_status classify_file(acc_run *r, const uint8_t *data, size_t len, con
         goto done;
     double t = cpu_ms();
     cap_features_compute(&thumb, d);
-    cap_classify(d, &thumb);
+    cap_classify(d, &thumb, r->dom);
     r->ms_feat += cpu_ms() - t;
     if (r->verbose) {
         cap_layout L;
@@ -203,14 +204,14 @@ static odx_status classify_file(acc_run *r, const uint8_t *data, size_t len, con
             if (cpath[0])
                 cache_save(cpath, d);
         }
-        cap_classify(d, &thumb);
+        cap_classify(d, &thumb, r->dom);
         if (r->dump) {
             float v2[DOM_NV];
             cap_domain_features(d, &thumb, v2, txt);
         }
         if (r->verbose) {
             float sc[CAP_N_DOMAINS];
-            cap_domain_scores(d, &thumb, sc);
+            cap_domain_scores(d, &thumb, r->dom, sc);
             printf("%-10s post", name);
             for (int k = 0; k < CAP_N_DOMAINS; k++)
                 printf(" %.5s %.2f", cap_domain_name((cap_domain)k), sc[k]);
@@ -293,6 +294,7 @@ int main(int argc, char **argv)
     bool ocr = false, quiet = false, ppocr = false;
     const char *only = NULL, *dump = NULL;
     acc_run run = {0};
+    run.dom = cap_dom_model_env();
     run.ocr_share = 100;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--ocr"))
@@ -328,7 +330,9 @@ int main(int argc, char **argv)
         return 2;
     }
     odx_err err = {0};
-    if (ocr && cap_ocr_new(&run.ocr, &err) != ODX_OK) {
+    cap_ocr_params oprm = cap_ocr_params_default();
+    cap_ocr_params_env(&oprm); /* the reader the engine would choose */
+    if (ocr && cap_ocr_new(&run.ocr, &oprm, &err) != ODX_OK) {
         fprintf(stderr, "OCR: %s\n", err.msg);
         fclose(m);
         return 2;

@@ -23,19 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern int cap_ocr_mode;
-extern float cap_ocr_target_px;
-extern int cap_ocr_knee;
-extern int cap_ocr_table_psm;
-extern float cap_ocr_min_conf;
-extern unsigned cap_ocr_sparse_domains;
-extern float cap_ocr_reread_conf;
-extern int cap_ocr_invert_dark;
-extern int cap_ocr_reread_max;
-extern float cap_ocr_reread_px;
-extern int cap_ocr_reader;
-extern int cap_ppocr_rec_batch_cols;
-
 static int cmp_dbl(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -93,6 +80,9 @@ int main(int argc, char **argv)
     const char *models = getenv("OMNIDEX_MODELS");
     bool reader_set = false;
     int want_reader = 0;
+    /* the engine's tuning, the reader from OMNIDEX_OCR; flags change it */
+    cap_ocr_params prm = cap_ocr_params_default();
+    cap_ocr_params_env(&prm);
     bool classify = false, verbose = false, all = false;
     const char *only = NULL, *lang = NULL;
     colspec cols[64];
@@ -106,23 +96,23 @@ int main(int argc, char **argv)
             verbose = true;
         else if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
             i++;
-            cap_ocr_mode = !strcmp(argv[i], "auto") ? 0 : !strcmp(argv[i], "eng") ? 2 : 1;
+            prm.mode = !strcmp(argv[i], "auto") ? 0 : !strcmp(argv[i], "eng") ? 2 : 1;
         } else if (!strcmp(argv[i], "--target") && i + 1 < argc)
-            cap_ocr_target_px = (float)atof(argv[++i]);
+            prm.target_px = (float)atof(argv[++i]);
         else if (!strcmp(argv[i], "--table-psm") && i + 1 < argc)
-            cap_ocr_table_psm = atoi(argv[++i]);
+            prm.table_psm = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--min-conf") && i + 1 < argc)
-            cap_ocr_min_conf = (float)atof(argv[++i]);
+            prm.min_conf = (float)atof(argv[++i]);
         else if (!strcmp(argv[i], "--sparse-domains") && i + 1 < argc)
-            cap_ocr_sparse_domains = (unsigned)strtoul(argv[++i], NULL, 0);
+            prm.sparse_domains = (unsigned)strtoul(argv[++i], NULL, 0);
         else if (!strcmp(argv[i], "--reread-conf") && i + 1 < argc)
-            cap_ocr_reread_conf = (float)atof(argv[++i]);
+            prm.reread_conf = (float)atof(argv[++i]);
         else if (!strcmp(argv[i], "--invert-dark") && i + 1 < argc)
-            cap_ocr_invert_dark = atoi(argv[++i]);
+            prm.invert_dark = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--reread-max") && i + 1 < argc)
-            cap_ocr_reread_max = atoi(argv[++i]);
+            prm.reread_max = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--reread-px") && i + 1 < argc)
-            cap_ocr_reread_px = (float)atof(argv[++i]);
+            prm.reread_px = (float)atof(argv[++i]);
         else if (!strcmp(argv[i], "--reader") && i + 1 < argc) {
             i++;
             want_reader = !strcmp(argv[i], "tesseract") ? 1 : !strcmp(argv[i], "ppocr") ? 2 : 0;
@@ -130,9 +120,9 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--models") && i + 1 < argc)
             models = argv[++i];
         else if (!strcmp(argv[i], "--rec-batch-cols") && i + 1 < argc)
-            cap_ppocr_rec_batch_cols = atoi(argv[++i]);
+            prm.ppocr.rec_batch_cols = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--knee") && i + 1 < argc)
-            cap_ocr_knee = atoi(argv[++i]);
+            prm.knee = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--lang") && i + 1 < argc)
             lang = argv[++i];
         else if (!strcmp(argv[i], "--only") && i + 1 < argc)
@@ -157,14 +147,14 @@ int main(int argc, char **argv)
     odx_err err = {0};
     cap_ocr *ocr = NULL;
     double t_init = core_now();
-    if (cap_ocr_new(&ocr, &err) != ODX_OK) {
+    if (reader_set) /* the flag wins over OMNIDEX_OCR */
+        prm.reader = want_reader;
+    if (cap_ocr_new(&ocr, &prm, &err) != ODX_OK) {
         fprintf(stderr, "ocr: %s\n", err.msg);
         return 1;
     }
-    if (reader_set) /* the flag wins over OMNIDEX_OCR read by cap_ocr_new */
-        cap_ocr_reader = want_reader;
     cap_ppocr *pp = NULL;
-    if (cap_ocr_reader != 1) {
+    if (prm.reader != 1) {
         if (cap_ppocr_load(models ? models : "models", &pp, &err) != ODX_OK) {
             fprintf(stderr, "ppocr: %s\n", err.msg);
             return 1;
@@ -172,7 +162,7 @@ int main(int argc, char **argv)
         cap_ocr_set_ppocr(ocr, pp);
     }
     printf("ocr init: %.0f ms (reader %s)\n", (core_now() - t_init) * 1e3,
-           cap_ocr_reader == 1 ? "tesseract" : cap_ocr_reader == 2 ? "ppocr" : "auto");
+           prm.reader == 1 ? "tesseract" : prm.reader == 2 ? "ppocr" : "auto");
     double *key_ms = calloc(100000, sizeof(double));
     int n_key_ms = 0;
     cap_limits lim = {100000000, 256 << 20};
@@ -231,7 +221,7 @@ int main(int argc, char **argv)
             cap_image thumb = {0};
             cap_image_fit(&full, CAP_THUMB_SIDE, &thumb, &err);
             cap_features_compute(&thumb, d);
-            cap_classify(d, &thumb);
+            cap_classify(d, &thumb, cap_dom_model_env());
             run = cap_ocr_wanted(d);
             cap_image_free(&thumb);
 #endif

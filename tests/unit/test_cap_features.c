@@ -58,14 +58,17 @@ static void text_rows(cap_image *im, int x0, int x1, int y0, int n_rows, int pit
     }
 }
 
-static void describe(const cap_image *im, cap_desc *d)
+static void describe_by(const cap_image *im, cap_desc *d, cap_dom_model m)
 {
     memset(d, 0, sizeof *d);
     d->width = im->w;
     d->height = im->h;
     cap_features_compute(im, d);
-    cap_classify(d, im);
+    cap_classify(d, im, m);
 }
+
+/* With the default, hand-set model. */
+static void describe(const cap_image *im, cap_desc *d) { describe_by(im, d, CAP_DOM_HAND); }
 
 /* As describe, for a thumbnail of an original of W x H pixels. */
 static void describe_as(const cap_image *im, int W, int H, cap_desc *d)
@@ -74,7 +77,7 @@ static void describe_as(const cap_image *im, int W, int H, cap_desc *d)
     d->width = W;
     d->height = H;
     cap_features_compute(im, d);
-    cap_classify(d, im);
+    cap_classify(d, im, CAP_DOM_HAND);
 }
 
 static void test_flat(void)
@@ -558,10 +561,10 @@ static void test_lettering_px(void)
     float s_small[CAP_N_DOMAINS], s_large[CAP_N_DOMAINS];
     cap_desc d;
     describe_as(&im, 1024, 200, &d);
-    cap_domain_scores(&d, &im, s_small);
+    cap_domain_scores(&d, &im, CAP_DOM_HAND, s_small);
     CHECK_MSG(d.domain != CAP_POSTER, "16 px rows: domain %s", cap_domain_name(d.domain));
     describe_as(&im, 4096, 800, &d);
-    cap_domain_scores(&d, &im, s_large);
+    cap_domain_scores(&d, &im, CAP_DOM_HAND, s_large);
     CHECK_MSG(d.domain == CAP_POSTER, "64 px rows: domain %s", cap_domain_name(d.domain));
     CHECK_MSG(s_large[CAP_POSTER] > s_small[CAP_POSTER] + 0.8f, "poster %g vs %g",
               s_large[CAP_POSTER], s_small[CAP_POSTER]);
@@ -590,18 +593,18 @@ static void test_ocr_text_size(void)
     d.lines = big;
     d.n_lines = 1;
     d.ocr_ran = true;
-    cap_classify(&d, &im);
+    cap_classify(&d, &im, CAP_DOM_HAND);
     CHECK_MSG(d.domain == CAP_POSTER, "80 px word: domain %s (before OCR %s)",
               cap_domain_name(d.domain), cap_domain_name(pre));
     /* the same word at text size does not make a poster */
     cap_text_line small[1] = {{(char *)"Reitz", 80, 40, 55, 60, 14}};
     d.lines = small;
-    cap_classify(&d, &im);
+    cap_classify(&d, &im, CAP_DOM_HAND);
     CHECK_MSG(d.domain != CAP_POSTER, "14 px word: domain %s", cap_domain_name(d.domain));
     /* two stray characters read large are no word */
     cap_text_line stray[1] = {{(char *)"CD", 80, 40, 20, 90, 80}};
     d.lines = stray;
-    cap_classify(&d, &im);
+    cap_classify(&d, &im, CAP_DOM_HAND);
     CHECK_MSG(d.domain != CAP_POSTER, "stray 'CD': domain %s", cap_domain_name(d.domain));
     d.lines = NULL;
     d.n_lines = 0;
@@ -620,7 +623,7 @@ static void test_ocr_text_size(void)
         rect(&im, x, 70, x + 6, 80, 60, 60, 60);
     describe_as(&im, 1300, 390, &d);
     float s_pre[CAP_N_DOMAINS];
-    cap_domain_scores(&d, &im, s_pre);
+    cap_domain_scores(&d, &im, CAP_DOM_HAND, s_pre);
     cap_text_line form[4] = {
         {(char *)"BASIC INFO", 80, 30, 36, 260, 26},
         {(char *)"STREAM OPTIONS", 80, 400, 36, 330, 26},
@@ -630,10 +633,10 @@ static void test_ocr_text_size(void)
     d.lines = form;
     d.n_lines = 4;
     d.ocr_ran = true;
-    cap_classify(&d, &im);
+    cap_classify(&d, &im, CAP_DOM_HAND);
     CHECK_MSG(d.domain != CAP_POSTER, "form crop: domain %s", cap_domain_name(d.domain));
     float s_form[CAP_N_DOMAINS];
-    cap_domain_scores(&d, &im, s_form);
+    cap_domain_scores(&d, &im, CAP_DOM_HAND, s_form);
     /* what OCR read is text size: it speaks against lettering */
     CHECK_MSG(s_form[CAP_POSTER] < s_pre[CAP_POSTER] - 0.1f, "poster after OCR %g, before %g",
               s_form[CAP_POSTER], s_pre[CAP_POSTER]);
@@ -647,7 +650,7 @@ static void test_ocr_text_size(void)
     d.width = 5200;
     d.height = 1560;
     float s_banner[CAP_N_DOMAINS];
-    cap_domain_scores(&d, &im, s_banner);
+    cap_domain_scores(&d, &im, CAP_DOM_HAND, s_banner);
     CHECK_MSG(s_banner[CAP_POSTER] > s_form[CAP_POSTER] + 0.5f, "poster %g vs %g",
               s_banner[CAP_POSTER], s_form[CAP_POSTER]);
     d.lines = NULL;
@@ -727,17 +730,15 @@ static void test_degenerate(void)
  * until OCR ran, the decision is the best of cap_domain_scores and
  * domain_conf its softmax probability at the fitted temperature; a camera
  * picture is a photo and a page of text rows a document. */
-extern int cap_domain_model;
 static void test_fitted_model(void)
 {
-    cap_domain_model = 1;
     cap_image im = img_new(480, 360, 0, 0, 0);
     for (int y = 0; y < 360; y++)
         for (int x = 0; x < 480; x++)
             put(&im, x, y, (uint8_t)(60 + x / 6 + rnd() % 60), (uint8_t)(100 + rnd() % 70),
                 (uint8_t)(40 + y / 5 + rnd() % 50));
     cap_desc d;
-    describe(&im, &d);
+    describe_by(&im, &d, CAP_DOM_FITTED);
     float vis[DOM_NV], txt[DOM_NT], s[CAP_N_DOMAINS];
     cap_domain_features(&d, &im, vis, txt);
     bool finite = true, zero = true;
@@ -747,7 +748,7 @@ static void test_fitted_model(void)
         zero &= txt[j] == 0;
     CHECK(finite);
     CHECK(zero);
-    cap_domain_scores(&d, &im, s);
+    cap_domain_scores(&d, &im, CAP_DOM_FITTED, s);
     int best = 0;
     for (int k = 1; k < CAP_N_DOMAINS; k++)
         if (s[k] > s[best])
@@ -763,15 +764,29 @@ static void test_fitted_model(void)
 
     im = img_new(600, 800, 255, 255, 255);
     text_rows(&im, 50, 550, 60, 40, 16);
-    describe(&im, &d);
+    describe_by(&im, &d, CAP_DOM_FITTED);
     CHECK_MSG(d.domain == CAP_DOCUMENT, "text page: domain %s", cap_domain_name(d.domain));
     CHECK(d.domain_conf > 1.0f / CAP_N_DOMAINS && d.domain_conf <= 1.0f);
     cap_image_free(&im);
-    cap_domain_model = 0;
+}
+
+/* OMNIDEX_DOMAIN=fitted picks the fitted model; hand, unset or anything
+ * else the hand-set one. */
+static void test_model_env(void)
+{
+    setenv("OMNIDEX_DOMAIN", "fitted", 1);
+    CHECK(cap_dom_model_env() == CAP_DOM_FITTED);
+    setenv("OMNIDEX_DOMAIN", "hand", 1);
+    CHECK(cap_dom_model_env() == CAP_DOM_HAND);
+    setenv("OMNIDEX_DOMAIN", "Fitted!", 1);
+    CHECK(cap_dom_model_env() == CAP_DOM_HAND);
+    unsetenv("OMNIDEX_DOMAIN");
+    CHECK(cap_dom_model_env() == CAP_DOM_HAND);
 }
 
 int main(void)
 {
+    test_model_env();
     test_flat();
     test_sky();
     test_grid_table();

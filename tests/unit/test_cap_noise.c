@@ -59,7 +59,7 @@ int main(void)
 {
     cap_ocr *o = NULL;
     odx_err err = {0};
-    if (cap_ocr_new(&o, &err) != ODX_OK) {
+    if (cap_ocr_new(&o, NULL, &err) != ODX_OK) {
         fprintf(stderr, "cap_ocr_new: %s\n", err.msg);
         return 1;
     }

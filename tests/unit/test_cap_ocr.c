@@ -329,7 +329,7 @@ static void test_word_filters(void)
 int main(void)
 {
     odx_err err = {0};
-    if (cap_ocr_new(&ocr, &err) != ODX_OK) {
+    if (cap_ocr_new(&ocr, NULL, &err) != ODX_OK) {
         /* The packages are a build dependency: a missing model is a failure,
          * with the message saying which package. */
         fprintf(stderr, "cap_ocr_new: %s\n", err.msg);

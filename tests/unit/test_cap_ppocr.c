@@ -178,21 +178,15 @@ static void test_long_line(const cap_ppocr *p)
     cap_image_free(&en);
 }
 
-extern int cap_ocr_reader;
-
 /* The reader choice in captioner/ocr.c: by domain (a document goes to
- * PP-OCR, a diagram to Tesseract), or forced either way; the d->lines and
- * text PP-OCR leaves for the structure readers. */
+ * PP-OCR, a diagram to Tesseract), or forced either way (cap_ocr_params,
+ * one handle per choice); the d->lines and text PP-OCR leaves for the
+ * structure readers. */
 static void test_reader_choice(const cap_ppocr *p)
 {
-    cap_ocr *o = NULL;
     odx_err err = {0};
-    CHECK(cap_ocr_new(&o, &err) == ODX_OK);
-    if (!o) return;
-    cap_ocr_set_ppocr(o, p);
     cap_image im = {0};
     CHECK(read_png("table.png", &im));
-    int saved = cap_ocr_reader;
     struct {
         int reader;
         cap_domain dom;
@@ -200,7 +194,12 @@ static void test_reader_choice(const cap_ppocr *p)
     } cs[] = {{0, CAP_DOCUMENT, true}, {0, CAP_DIAGRAM, false}, {1, CAP_DOCUMENT, false},
               {2, CAP_DIAGRAM, true}};
     for (size_t k = 0; k < sizeof cs / sizeof cs[0] && im.rgb; k++) {
-        cap_ocr_reader = cs[k].reader;
+        cap_ocr_params prm = cap_ocr_params_default();
+        prm.reader = cs[k].reader;
+        cap_ocr *o = NULL;
+        CHECK(cap_ocr_new(&o, &prm, &err) == ODX_OK);
+        if (!o) break;
+        cap_ocr_set_ppocr(o, p);
         cap_desc *d = calloc(1, sizeof *d);
         d->width = im.w;
         d->height = im.h;
@@ -219,15 +218,40 @@ static void test_reader_choice(const cap_ppocr *p)
             CHECK(d->text && strstr(d->text, "Lisbon"));
         }
         cap_desc_free(d);
+        cap_ocr_free(o);
     }
-    cap_ocr_reader = saved;
     cap_image_free(&im);
-    cap_ocr_free(o);
+}
+
+/* OMNIDEX_OCR sets the reader of a params struct, and only that. */
+static void test_reader_env(void)
+{
+    const cap_ocr_params def = cap_ocr_params_default();
+    CHECK(def.reader == 0);
+    const char *names[] = {"tesseract", "ppocr", "auto"};
+    const int want[] = {1, 2, 0};
+    for (int k = 0; k < 3; k++) {
+        cap_ocr_params prm = def;
+        prm.reader = 7;
+        setenv("OMNIDEX_OCR", names[k], 1);
+        cap_ocr_params_env(&prm);
+        CHECK_MSG(prm.reader == want[k], "OMNIDEX_OCR=%s: reader %d", names[k], prm.reader);
+        CHECK(prm.pp_domains == def.pp_domains && prm.min_conf == def.min_conf &&
+              prm.reread_max == def.reread_max &&
+              prm.ppocr.rec_batch_cols == def.ppocr.rec_batch_cols);
+    }
+    cap_ocr_params prm = def;
+    prm.reader = 2;
+    setenv("OMNIDEX_OCR", "neither", 1);
+    cap_ocr_params_env(&prm); /* not a reader's name: left as it was */
+    CHECK(prm.reader == 2);
+    unsetenv("OMNIDEX_OCR");
 }
 
 int main(void)
 {
     test_min_rect();
+    test_reader_env();
     char dir[1100];
     const char *e = getenv("OMNIDEX_MODELS");
     if (e && *e) snprintf(dir, sizeof dir, "%s", e);

@@ -49,6 +49,8 @@ typedef struct srv_config {
     const char *models_dir;
     const char *allow_host[SRV_MAX_ALLOW_HOSTS]; /* Host names accepted besides loopback */
     int n_allow_host;
+    const char *llm_url, *llm_model; /* /ask; NULL: $OMNIDEX_LLM_URL/_MODEL, DBDIR/config */
+    int ask_jobs;       /* questions answered at once (0: half the threads, at least 1) */
 } srv_config;
 
 typedef struct srv_server srv_server;
@@ -144,6 +146,8 @@ typedef struct srv_req {
     const char *authorization; /* NULL if none */
     const char *if_none_match; /* NULL if none */
     const char *range;         /* Range, NULL if none (or sent twice) */
+    const char *content_type;  /* Content-Type, NULL if none */
+    const char *accept;        /* Accept, NULL if none */
     const char *if_range;      /* If-Range, NULL if none */
     long long content_length;  /* -1: none */
     size_t head_len;           /* bytes of the head, blank line included */
@@ -187,6 +191,8 @@ typedef struct srv_conn {
     double deadline;   /* monotonic seconds */
     double t0;         /* when the request was complete */
     srv_req req;       /* valid unless bad */
+    char *body;        /* a POST's body (NUL-terminated), NULL for other methods */
+    size_t body_len, body_want;
     srv_perr perr;     /* why, when bad */
     bool bad, started, close_after, lingering, write_failed;
     int status;        /* last status sent */
@@ -220,6 +226,10 @@ void srv_net_free(srv_net *n);
  * stay open. False when the client could not be written to. */
 bool srv_send(srv_conn *c, int status, const char *ctype, const char *extra, const void *body,
               size_t len, bool head_only);
+/* Writes raw bytes of a response the caller frames itself (a stream),
+ * within the write timeout; counted in bytes_out. False (and the
+ * connection closes after) when the client could not be written to. */
+bool srv_write(srv_conn *c, const void *buf, size_t len);
 /* The worker is done: the connection goes back for its next request, or
  * is closed. Any thread. */
 void srv_conn_done(srv_conn *c);
@@ -244,6 +254,40 @@ size_t srv_tcache_bytes(srv_tcache *c);
 /* SHA-256 of everything readable from fd (from its start), as 64 hex digits. */
 odx_status srv_sha256_fd(int fd, char hex[65], odx_err *err);
 void srv_sha256_hex(const void *data, size_t len, char hex[65]);
+
+/* ------------------------------------------------ srv_ask.c: /ask ---- */
+
+#define SRV_ASK_MAX_K 100 /* images in an /ask context, as `omnidex ask -k` */
+
+/* The /ask endpoint's state: the LLM settings and the count of questions
+ * being answered (each holds a request thread while the model writes). */
+typedef struct srv_ask srv_ask;
+/* llm_url/llm_model: NULL for odx_ask's own order (environment, then
+ * DBDIR/config); copied. jobs: at most that many at once. NULL on no memory. */
+srv_ask *srv_ask_new(const char *llm_url, const char *llm_model, int jobs, double timeout_s);
+/* Answers in flight stop at their next piece (the server is stopping). */
+void srv_ask_stop(srv_ask *a);
+void srv_ask_free(srv_ask *a); /* NULL is fine */
+/* GET/HEAD /ask?q= or POST /ask with a JSON body, on a request thread:
+ * writes the whole response itself (JSON; SSE when Accept names
+ * text/event-stream). */
+void srv_ask_handle(srv_ask *a, odx_db *db, srv_conn *c);
+
+/* A parsed question (unit-tested). The search parameters borrow owned[]. */
+typedef struct srv_ask_req {
+    odx_ask_params p;
+    char question[SRV_MAX_Q + 1];
+    bool think; /* pass the model's reasoning on (default true) */
+    char *owned[16];
+    int n_owned;
+} srv_ask_req;
+/* The JSON body {"question", "k", "max_chars", "max_tokens", "think",
+ * "with_images", and the /search filters}: false with *e (status, code,
+ * message naming the field) for anything else. Clear r either way. */
+bool srv_ask_parse_json(const char *body, size_t len, srv_ask_req *r, srv_perr *e);
+/* The same from GET's arguments (q for question). */
+bool srv_ask_parse_args(const srv_req *a, srv_ask_req *r, srv_perr *e);
+void srv_ask_req_clear(srv_ask_req *r);
 
 /* The web UI page served at GET / (static; it calls the JSON API): the
  * bytes of server/ui/index.html, NUL-terminated, embedded by the build

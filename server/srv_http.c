@@ -32,6 +32,7 @@ struct srv_server {
     srv_net *net;
     srv_pool *thumbs;      /* thumbnail threads */
     srv_tcache *tcache;    /* NULL: no cache */
+    srv_ask *ask;          /* /ask (srv_ask.c) */
     char *token; /* NULL: open */
     bool access_log;
     char *listen;
@@ -61,6 +62,7 @@ typedef struct out {
     size_t len;
     bool own;
     bool cacheable;   /* extra carries its own Cache-Control */
+    bool sent;        /* the handler wrote the response itself (/ask) */
     char extra[1536]; /* header lines */
 } out;
 
@@ -153,7 +155,8 @@ static void finish(srv_server *s, srv_conn *c, out *o)
     char extra[sizeof o->extra + 32];
     snprintf(extra, sizeof extra, "%s%s", o->extra,
              o->cacheable ? "" : "Cache-Control: no-store\r\n");
-    srv_send(c, o->status, o->ctype, extra, o->body, o->len, head);
+    if (!o->sent)
+        srv_send(c, o->status, o->ctype, extra, o->body, o->len, head);
     if (s->access_log) {
         /* control characters in what the client sent must not reach a
          * terminal as escape sequences */
@@ -377,46 +380,6 @@ static void h_context(odx_db *db, out *o, const srv_req *a)
         return;
     }
     out_odx(o, p.json ? CT_JSON : "text/markdown; charset=utf-8", res);
-}
-
-/* /ask?q=QUESTION[&k=N][&max_chars=N][filters]: the answer of the LLM
- * configured for the index (odx_ask; $OMNIDEX_LLM_URL/_MODEL or the
- * database directory's config file, as for `omnidex ask`) as JSON: answer,
- * citations, context. Not streamed; it holds a request thread while the
- * model answers (bounded by the endpoint's silence timeout). An endpoint
- * that fails is a 502, none configured a 503. */
-static void h_ask(odx_db *db, out *o, const srv_req *a)
-{
-    const char *q = need_q(o, a);
-    if (!q)
-        return;
-    odx_ask_params p = odx_ask_params_default();
-    char msg[512];
-    if (!parse_search(a, &p.context.search, msg, sizeof msg)) {
-        out_error(o, 400, "bad_request", msg);
-        return;
-    }
-    const char *v;
-    long n;
-    if ((v = srv_req_arg(a, "max_chars"))) {
-        if (!srv_parse_long(v, 200, 1000000, &n)) {
-            out_error(o, 400, "bad_request", "max_chars must be an integer from 200 to 1000000");
-            return;
-        }
-        p.context.max_chars = (int)n;
-    }
-    p.stream = false;
-    odx_err e = {0};
-    char *json = NULL;
-    odx_status st = odx_ask(db, q, &p, NULL, NULL, &json, &e);
-    if (st == ODX_ERR_REMOTE)
-        out_error(o, 502, "bad_gateway", e.msg);
-    else if (st == ODX_ERR_INVALID && strstr(e.msg, "no LLM"))
-        out_error(o, 503, "not_configured", e.msg);
-    else if (st != ODX_OK)
-        out_status(o, st, &e);
-    else
-        out_odx(o, CT_JSON, json);
 }
 
 /* /images/{id}[/thumb]: id is a positive decimal number. */
@@ -978,8 +941,9 @@ static bool dispatch(srv_server *s, odx_db *db, out *o, srv_conn *c)
         h_context(db, o, a);
         return false;
     }
-    if (strcmp(url, "/ask") == 0) {
-        h_ask(db, o, a);
+    if (strcmp(url, "/ask") == 0) { /* GET or POST; srv_ask.c answers */
+        srv_ask_handle(s->ask, db, c);
+        o->sent = true;
         return false;
     }
     if (strcmp(url, "/stats") == 0) {
@@ -1058,8 +1022,9 @@ static bool authorised(const srv_server *s, const srv_req *r)
 static bool route(srv_server *s, srv_conn *c, out *o)
 {
     const srv_req *r = &c->req;
-    if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
-        out_error(o, 405, "method_not_allowed", "only GET and HEAD are supported");
+    bool post_ask = strcmp(r->method, "POST") == 0 && strcmp(r->path, "/ask") == 0;
+    if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0 && !post_ask) {
+        out_error(o, 405, "method_not_allowed", "only GET and HEAD are supported (and POST /ask)");
         return false;
     }
     if (!srv_host_allowed(r->host, s->listen, (const char *const *)s->allow_host,
@@ -1115,10 +1080,12 @@ static void server_free(srv_server *s)
 {
     if (!s)
         return;
+    srv_ask_stop(s->ask);      /* answers being written stop at their next piece */
     srv_net_stop(s->net);      /* no new requests; request threads joined */
     srv_pool_stop(s->thumbs);  /* thumbnails in flight finish */
     srv_net_free(s->net);
     srv_tcache_free(s->tcache);
+    srv_ask_free(s->ask);
     if (s->cur) {
         odx_db_close(s->cur->db);
         free(s->cur);
@@ -1184,6 +1151,12 @@ odx_status srv_start(odx_db *db, const srv_config *cfg, srv_server **out, int *p
     }
     /* a bounded queue: beyond it a thumbnail gets 503 + Retry-After at
      * once instead of waiting behind work it cannot overtake */
+    int threads = cfg->threads > 0 ? cfg->threads : 4;
+    int jobs = cfg->ask_jobs > 0 ? cfg->ask_jobs : (threads / 2 > 0 ? threads / 2 : 1);
+    if (!(s->ask = srv_ask_new(cfg->llm_url, cfg->llm_model, jobs, 120))) {
+        server_free(s);
+        return srv_err(err, ODX_ERR_NOMEM, "no memory");
+    }
     s->thumbs = srv_pool_start(tt, tt * SRV_THUMB_QUEUE_PER_THREAD, on_thumb, s);
     if (!s->thumbs) {
         server_free(s);

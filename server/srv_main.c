@@ -35,9 +35,17 @@ static void help(FILE *f)
             "                 '*' any name). By default only address literals, localhost\n"
             "                 and the --listen address are answered (others get 421):\n"
             "                 a web page cannot reach the API through DNS rebinding\n"
+            "  --llm URL      the OpenAI-compatible endpoint /ask sends questions to\n"
+            "                 (URL/chat/completions; default: $OMNIDEX_LLM_URL, else\n"
+            "                 'llm_url = URL' in DBDIR/config, as for 'omnidex ask')\n"
+            "  --llm-model NAME  its model ($OMNIDEX_LLM_MODEL, 'llm_model');\n"
+            "                 $OMNIDEX_API_KEY ('api_key') is sent as a Bearer token\n"
+            "  --ask-jobs N   questions answered at once, each holding a request thread\n"
+            "                 while the model writes (default half of --threads, at\n"
+            "                 least 1; at most --threads); more get 503 with Retry-After\n"
             "  --access-log   one line per request on stderr (control characters escaped)\n"
             "  -h, --help     this help\n\n"
-            "Endpoints (GET or HEAD):\n"
+            "Endpoints (GET or HEAD; /ask also POST):\n"
             "  /search?q=&k=&lang=&domain=&text_lang=&path=&ext=&after=&before=\n"
             "          &min_score=&min_width=&min_height=&mode=&all=&explain=\n"
             "                 {\"query\":..., \"count\":N, \"results\":[...]}; each result\n"
@@ -46,9 +54,14 @@ static void help(FILE *f)
             "                 (stored caption/tag/text vectors; near-identical pictures\n"
             "                 first), {\"similar_to\":id, \"count\":N, \"results\":[...]}\n"
             "  /context?q=&max_chars=&k=&lang=&format=md|json (+ the /search filters)\n"
-            "  /ask?q=&k=&max_chars= (+ filters): the answer of the LLM set by\n"
-            "      OMNIDEX_LLM_URL/OMNIDEX_LLM_MODEL or DBDIR/config, as JSON (answer,\n"
-            "      citations, context); 502 when it fails, 503 when none is set\n"
+            "  /ask?q=&k=&max_chars=&think= (+ filters), or POST /ask with a JSON body\n"
+            "      {\"question\", \"k\", \"max_chars\", \"max_tokens\", \"think\", \"with_images\",\n"
+            "      + the /search filters} (Content-Type: application/json): the answer\n"
+            "      of the LLM (--llm) from the images' captions, as JSON (answer,\n"
+            "      citations with paths, context); with 'Accept: text/event-stream' as\n"
+            "      Server-Sent Events while it is written: 'reasoning' and 'answer'\n"
+            "      events ({\"text\"}), then 'done' (the JSON answer) or 'error'.\n"
+            "      502 when the LLM fails before answering, 503 when none is set\n"
             "  /images/{id}        everything stored for one image\n"
             "  /images/{id}/thumb  JPEG, long side <= %d\n"
             "  /images/{id}/file   the original, only while the file holds the indexed\n"
@@ -71,15 +84,20 @@ static void help(FILE *f)
             "gone (410: an original's file is no longer the indexed content),\n"
             "too_large (413: a body over 64 KiB; 414: request line over %d KiB, q over %d\n"
             "bytes or over %d arguments; 431: a header over %d KiB, over %d headers; 413:\n"
-            "an original over 256 MiB), range_not_satisfiable (416), expectation_failed\n"
+            "an original over 256 MiB; /ask: a question over %d bytes),\n"
+            "unsupported_media_type (415: POST /ask without application/json),\n"
+            "range_not_satisfiable (416), expectation_failed\n"
             "(417), misdirected (421: Host not allowed), unprocessable\n"
             "(422: no thumbnail possible, or the image failed to index), internal (500),\n"
-            "unavailable (503: too many connections, or thumbnails/files waiting),\n"
-            "version_not_supported (505). k is 1..%d.\n\n"
+            "bad_gateway (502: the LLM of /ask failed), not_configured (503: no LLM set),\n"
+            "unavailable (503: too many connections, thumbnails/files waiting, or\n"
+            "--ask-jobs questions being answered),\n"
+            "version_not_supported (505). k is 1..%d (1..%d for /ask).\n\n"
             "Exit codes: 0 stopped by a signal; 2 usage error; 3 fatal (index cannot be\n"
             "opened, address cannot be bound).\n",
             SRV_THUMB_QUEUE_PER_THREAD, SRV_THUMB_SIDE, SRV_HEAD_TIMEOUT_S, SRV_MAX_LINE / 1024,
-            SRV_MAX_Q, SRV_MAX_ARGS, SRV_MAX_FIELD / 1024, SRV_MAX_HEADERS, SRV_MAX_K);
+            SRV_MAX_Q, SRV_MAX_ARGS, SRV_MAX_FIELD / 1024, SRV_MAX_HEADERS, SRV_MAX_Q, SRV_MAX_K,
+            SRV_ASK_MAX_K);
 }
 
 /* "--name VALUE" or "--name=VALUE"; advances *i past what it used. */
@@ -150,12 +168,26 @@ int srv_main(const char *db_dir, const char *models_dir, int argc, char **argv)
             if (cfg.n_allow_host >= SRV_MAX_ALLOW_HOSTS)
                 return usage("at most 32 --allow-host names%s", "");
             cfg.allow_host[cfg.n_allow_host++] = v;
+        } else if (opt_value(argc, argv, &i, "--llm", &v)) {
+            if (!v || (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0))
+                return usage("--llm needs an http:// or https:// URL (got '%s')", v);
+            cfg.llm_url = v;
+        } else if (opt_value(argc, argv, &i, "--llm-model", &v)) {
+            if (!v || !*v)
+                return usage("--llm-model needs a name%s", "");
+            cfg.llm_model = v;
+        } else if (opt_value(argc, argv, &i, "--ask-jobs", &v)) {
+            if (!v || !srv_parse_long(v, 1, 256, &n))
+                return usage("--ask-jobs needs a number from 1 to 256 (got '%s')", v);
+            cfg.ask_jobs = (int)n;
         } else if (strcmp(argv[i], "--access-log") == 0) {
             cfg.access_log = true;
         } else {
             return usage("unknown option or argument '%s'", argv[i]);
         }
     }
+    if (cfg.ask_jobs > cfg.threads)
+        return usage("--ask-jobs may not exceed --threads (searches need a thread too)%s", "");
     if (cfg.token && !srv_token_ok(cfg.token))
         return usage("the token must be printable text of at most 1024 bytes (UTF-8, no "
                      "control characters, no leading or trailing space)%s",

@@ -151,6 +151,7 @@ static void conn_free(srv_conn *c)
     if (c->fd >= 0)
         close(c->fd);
     srv_req_free(&c->req);
+    free(c->body);
     free(c->buf);
     free(c);
     pthread_mutex_lock(&n->mu);
@@ -232,6 +233,7 @@ const char *srv_status_reason(int status)
     case 410: return "Gone";
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
     case 416: return "Range Not Satisfiable";
     case 417: return "Expectation Failed";
     case 421: return "Misdirected Request";
@@ -281,10 +283,26 @@ bool srv_send(srv_conn *c, int status, const char *ctype, const char *extra, con
     return true;
 }
 
+bool srv_write(srv_conn *c, const void *buf, size_t len)
+{
+    if (c->write_failed)
+        return false;
+    if (!send_all(c->fd, buf, len, srv_now() + SRV_WRITE_TIMEOUT_S, false)) {
+        c->close_after = true;
+        c->write_failed = true;
+        return false;
+    }
+    c->bytes_out += len;
+    return true;
+}
+
 void srv_conn_done(srv_conn *c)
 {
     srv_net *n = c->net;
     srv_req_free(&c->req);
+    free(c->body);
+    c->body = NULL;
+    c->body_len = c->body_want = 0;
     c->bad = false;
     c->user = NULL;
     pthread_mutex_lock(&n->mu);
@@ -338,6 +356,19 @@ static void loop_dispatch(srv_net *n, int i)
 static bool loop_process(srv_net *n, int i)
 {
     srv_conn *c = n->conns[i];
+    if (c->body && c->body_len < c->body_want) {
+        size_t want = c->body_want - c->body_len;
+        size_t d = c->len < want ? c->len : want;
+        memcpy(c->body + c->body_len, c->buf, d);
+        memmove(c->buf, c->buf + d, c->len - d);
+        c->len -= d;
+        c->body_len += d;
+        if (c->body_len < c->body_want)
+            return false;
+        c->body[c->body_len] = 0;
+        loop_dispatch(n, i);
+        return true;
+    }
     if (c->discard > 0) {
         size_t d = c->len < (size_t)c->discard ? c->len : (size_t)c->discard;
         memmove(c->buf, c->buf + d, c->len - d);
@@ -372,10 +403,31 @@ static bool loop_process(srv_net *n, int i)
         c->perr.status = 413;
         c->perr.code = "too_large";
         snprintf(c->perr.msg, sizeof c->perr.msg,
-                 "request bodies are limited to %d KiB (and no endpoint needs one)",
+                 "request bodies are limited to %d KiB (only POST /ask takes one)",
                  SRV_MAX_BODY / 1024);
         loop_dispatch(n, i);
         return true;
+    }
+    if (cl > 0 && strcmp(c->req.method, "POST") == 0) {
+        /* kept for the handler (POST /ask), at most SRV_MAX_BODY bytes,
+         * under the same deadline as a head */
+        if (!(c->body = malloc((size_t)cl + 1))) {
+            c->bad = true;
+            c->perr.status = 503;
+            c->perr.code = "unavailable";
+            snprintf(c->perr.msg, sizeof c->perr.msg, "no memory for the request body");
+            c->close_after = true;
+            loop_dispatch(n, i);
+            return true;
+        }
+        c->body_len = 0;
+        c->body_want = (size_t)cl;
+        if (c->req.expect_continue) {
+            static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+            send_now(c->fd, cont, sizeof cont - 1);
+        }
+        c->deadline = srv_now() + SRV_HEAD_TIMEOUT_S;
+        return loop_process(n, i);
     }
     if (cl > 0 && c->req.expect_continue) {
         /* the client waits for a 100 before sending the body: answer at
@@ -491,7 +543,7 @@ static void loop_accept(srv_net *n)
 static void loop_expire(srv_net *n, int i)
 {
     srv_conn *c = n->conns[i];
-    if (!c->lingering && (c->len > 0 || c->discard > 0)) {
+    if (!c->lingering && (c->len > 0 || c->discard > 0 || c->body)) {
         char resp[600];
         size_t rn = error_response(resp, sizeof resp, 408, "timeout",
                                    "the request did not arrive in time");

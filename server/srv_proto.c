@@ -542,6 +542,10 @@ static int parse_head(const char *buf, size_t len, srv_req *r, srv_perr *e)
             r->range_twice = !r->range;
         } else if (IS("If-Range")) {
             r->if_range = val;
+        } else if (IS("Content-Type")) {
+            r->content_type = val;
+        } else if (IS("Accept")) {
+            r->accept = val;
         } else if (IS("Expect")) {
             if (strcasecmp(val, "100-continue") != 0)
                 return perr(e, 417, "expectation_failed", "only Expect: 100-continue is known");
@@ -550,11 +554,12 @@ static int parse_head(const char *buf, size_t len, srv_req *r, srv_perr *e)
 #undef IS
     }
     r->keep_alive = r->minor >= 1 ? !conn_close : conn_keep && !conn_close;
-    /* Transfer-Encoding: no endpoint takes a body, and a request framed two
-     * ways is how requests are smuggled past a proxy; refuse it and close. */
+    /* Transfer-Encoding: the one body taken (POST /ask) is small and framed
+     * by Content-Length, and a request framed two ways is how requests are
+     * smuggled past a proxy; refuse it and close. */
     if (have_te)
         return perr(e, 400, "bad_request",
-                    "Transfer-Encoding is not accepted (no endpoint takes a body)");
+                    "Transfer-Encoding is not accepted (send a body with Content-Length)");
     if (n_host > 1)
         return perr(e, 400, "bad_request", "more than one Host header");
     const char *abs_host = NULL;

@@ -1,0 +1,159 @@
+/* test_srv_ask.c - the request side of /ask (srv_ask.c): a POST body's JSON
+ * and GET's arguments become odx_ask parameters, checked like the other
+ * endpoints' (k, max_chars, the /search filters through the library's
+ * parser), and everything else is refused with its status and a message
+ * that names the field. */
+#include "check.h"
+#include "server.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static bool parse(const char *body, srv_ask_req *r, srv_perr *e)
+{
+    memset(e, 0, sizeof *e);
+    return srv_ask_parse_json(body, strlen(body), r, e);
+}
+
+static void test_json_ok(void)
+{
+    srv_ask_req r;
+    srv_perr e;
+    CHECK(parse("{\"question\": \"which city is largest?\"}", &r, &e));
+    CHECK(strcmp(r.question, "which city is largest?") == 0);
+    CHECK(r.think && !r.p.with_images);
+    odx_ask_params d = odx_ask_params_default();
+    CHECK(r.p.context.search.k == d.context.search.k);
+    CHECK(r.p.context.max_chars == d.context.max_chars);
+    srv_ask_req_clear(&r);
+
+    CHECK(parse("{\"question\":\"rain\",\"k\":3,\"max_chars\":5000,\"max_tokens\":64,"
+                "\"think\":false,\"with_images\":true,\"domain\":\"chart\",\"lang\":\"en\","
+                "\"min_width\":100,\"after\":\"2020-01-01\"}",
+                &r, &e));
+    CHECK_MSG(e.status == 0, "%d %s", e.status, e.msg);
+    CHECK(r.p.context.search.k == 3);
+    CHECK(r.p.context.max_chars == 5000);
+    CHECK(r.p.max_tokens == 64);
+    CHECK(!r.think && r.p.with_images);
+    CHECK(r.p.context.search.min_width == 100);
+    CHECK(r.p.context.search.lang && strcmp(r.p.context.search.lang, "en") == 0);
+    srv_ask_req_clear(&r);
+
+    /* a question of exactly SRV_MAX_Q bytes */
+    char *big = malloc(SRV_MAX_Q + 64);
+    strcpy(big, "{\"question\":\"");
+    size_t at = strlen(big);
+    memset(big + at, 'y', SRV_MAX_Q);
+    strcpy(big + at + SRV_MAX_Q, "\"}");
+    CHECK(parse(big, &r, &e));
+    CHECK(strlen(r.question) == SRV_MAX_Q);
+    srv_ask_req_clear(&r);
+    free(big);
+}
+
+static void test_json_refused(void)
+{
+    static const struct {
+        const char *body;
+        int status;
+        const char *in_msg;
+    } cases[] = {
+        {"", 400, "JSON body"},
+        {"not json", 400, "not a JSON object"},
+        {"[1,2]", 400, "not a JSON object"},
+        {"{\"question\":\"a\"", 400, "not a JSON object"},
+        {"{}", 400, "missing field question"},
+        {"{\"question\":\"\"}", 400, "empty"},
+        {"{\"question\":7}", 400, "question must be a string"},
+        {"{\"question\":\"a\",\"k\":0}", 400, "k must be an integer from 1 to 100"},
+        {"{\"question\":\"a\",\"k\":101}", 400, "from 1 to 100"},
+        {"{\"question\":\"a\",\"k\":2.5}", 400, "k must be an integer"},
+        {"{\"question\":\"a\",\"k\":\"3\"}", 400, "k must be an integer"},
+        {"{\"question\":\"a\",\"max_chars\":10}", 400, "max_chars"},
+        {"{\"question\":\"a\",\"max_tokens\":-1}", 400, "max_tokens"},
+        {"{\"question\":\"a\",\"think\":\"no\"}", 400, "think must be true or false"},
+        {"{\"question\":\"a\",\"domain\":\"cats\"}", 400, "cats"},
+        {"{\"question\":\"a\",\"after\":\"2024-02-30\"}", 400, "2024-02-30"},
+        {"{\"question\":\"a\",\"domain\":[1]}", 400, "string or a number"},
+        {"{\"question\":\"a\",\"qestion\":\"b\"}", 400, "unknown field 'qestion'"},
+        {"{\"question\":\"a\",\"question\":\"b\"}", 400, "given twice"},
+        {"{\"question\":\"a\",\"llm_url\":\"http://evil/\"}", 400, "unknown field 'llm_url'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        srv_ask_req r;
+        srv_perr e;
+        bool ok = parse(cases[i].body, &r, &e);
+        CHECK_MSG(!ok && e.status == cases[i].status && strstr(e.msg, cases[i].in_msg),
+                  "%s -> %d %s", cases[i].body, e.status, e.msg);
+        srv_ask_req_clear(&r);
+    }
+    /* too long a question: 413 */
+    char *big = malloc(SRV_MAX_Q + 64);
+    strcpy(big, "{\"question\":\"");
+    size_t at = strlen(big);
+    memset(big + at, 'x', SRV_MAX_Q + 1);
+    strcpy(big + at + SRV_MAX_Q + 1, "\"}");
+    srv_ask_req r;
+    srv_perr e;
+    CHECK(!parse(big, &r, &e) && e.status == 413 && strcmp(e.code, "too_large") == 0);
+    srv_ask_req_clear(&r);
+    free(big);
+    /* not UTF-8, and a NUL inside */
+    CHECK(!srv_ask_parse_json("{\"question\":\"\xff\"}", 16, &r, &e) && e.status == 400 &&
+          strstr(e.msg, "UTF-8"));
+    srv_ask_req_clear(&r);
+    CHECK(!srv_ask_parse_json("{\"question\":\"a\0b\"}", 18, &r, &e) && e.status == 400);
+    srv_ask_req_clear(&r);
+}
+
+static void test_args(void)
+{
+    static const char head[] =
+        "GET /ask?q=bar+chart&k=2&max_chars=300&domain=chart&think=0 HTTP/1.1\r\n"
+        "Host: localhost\r\n\r\n";
+    srv_req q;
+    srv_perr pe;
+    memset(&q, 0, sizeof q);
+    int n = srv_proto_parse(head, sizeof head - 1, &q, &pe);
+    CHECK(n > 0);
+    srv_ask_req r;
+    srv_perr e = {0};
+    CHECK(n > 0 && srv_ask_parse_args(&q, &r, &e));
+    CHECK(strcmp(r.question, "bar chart") == 0);
+    CHECK(r.p.context.search.k == 2 && r.p.context.max_chars == 300 && !r.think);
+    srv_ask_req_clear(&r);
+    srv_req_free(&q);
+
+    static const char bad[] = "GET /ask?k=2 HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    memset(&q, 0, sizeof q);
+    n = srv_proto_parse(bad, sizeof bad - 1, &q, &pe);
+    CHECK(n > 0 && !srv_ask_parse_args(&q, &r, &e) && e.status == 400 && strstr(e.msg, "q"));
+    srv_ask_req_clear(&r);
+    srv_req_free(&q);
+}
+
+/* The head parser keeps what /ask needs: Content-Type and Accept. */
+static void test_proto_fields(void)
+{
+    static const char head[] = "POST /ask HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                               "Content-Type: application/json\r\n"
+                               "Accept: text/event-stream\r\nContent-Length: 20\r\n\r\n";
+    srv_req q;
+    srv_perr pe;
+    memset(&q, 0, sizeof q);
+    CHECK(srv_proto_parse(head, sizeof head - 1, &q, &pe) > 0);
+    CHECK(q.content_type && strcmp(q.content_type, "application/json") == 0);
+    CHECK(q.accept && strcmp(q.accept, "text/event-stream") == 0);
+    CHECK(q.content_length == 20 && strcmp(q.method, "POST") == 0);
+    srv_req_free(&q);
+}
+
+int main(void)
+{
+    test_json_ok();
+    test_json_refused();
+    test_args();
+    test_proto_fields();
+    return check_result("test_srv_ask");
+}

@@ -288,6 +288,9 @@ bool srv_ask_parse_json(const char *body, size_t len, srv_ask_req *r, srv_perr *
 /* The same from GET's arguments (q for question). */
 bool srv_ask_parse_args(const srv_req *a, srv_ask_req *r, srv_perr *e);
 void srv_ask_req_clear(srv_ask_req *r);
+/* Bytes at the end of s[0..len) that begin a UTF-8 sequence not complete
+ * there (0..3): a stream holds them back for its next piece. */
+size_t srv_utf8_tail(const char *s, size_t len);
 
 /* The web UI page served at GET / (static; it calls the JSON API): the
  * bytes of server/ui/index.html, NUL-terminated, embedded by the build

@@ -313,7 +313,26 @@ typedef struct sse {
     srv_ask *a;
     bool started, chunked, think, failed;
     volatile int cancel; /* odx_ask's: the client left or the server stops */
+    char carry[2][4];    /* [reasoning]: an incomplete UTF-8 sequence held back */
+    size_t n_carry[2];
 } sse;
+
+size_t srv_utf8_tail(const char *s, size_t len)
+{
+    /* back over at most 3 continuation bytes to the sequence's lead */
+    size_t i = len, k = 0;
+    while (i > 0 && k < 3 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+        i--, k++;
+    if (i == 0)
+        return 0;
+    unsigned char lead = (unsigned char)s[i - 1];
+    size_t need = lead >= 0xF0 && lead <= 0xF4   ? 4
+                  : lead >= 0xE0 && lead < 0xF0 ? 3
+                  : lead >= 0xC2 && lead < 0xE0 ? 2
+                                                : 1;
+    size_t have = len - (i - 1);
+    return need > 1 && have < need ? have : 0;
+}
 
 static bool sse_write(sse *x, const char *s, size_t n)
 {
@@ -384,14 +403,10 @@ static void sse_end(sse *x)
     x->c->close_after = true;
 }
 
-static void on_piece(const char *piece, size_t len, bool reasoning, void *user)
+/* One "answer" or "reasoning" event with text[0..len) as {"text"}. */
+static void sse_text(sse *x, bool reasoning, const char *text, size_t len)
 {
-    sse *x = user;
-    if (x->a->stopping)
-        x->cancel = 1;
-    if (x->failed || (reasoning && !x->think) || len == 0)
-        return;
-    char *t = srv_utf8_fix(piece, len);
+    char *t = srv_utf8_fix(text, len);
     cJSON *o = cJSON_CreateObject();
     char *s = t && o && cJSON_AddStringToObject(o, "text", t) ? cJSON_PrintUnformatted(o) : NULL;
     if (s)
@@ -401,6 +416,42 @@ static void on_piece(const char *piece, size_t len, bool reasoning, void *user)
     free(s);
     cJSON_Delete(o);
     free(t);
+}
+
+/* A piece as the model sends it; a UTF-8 sequence split across pieces is
+ * held back until the rest comes, so each event's text is whole. */
+static void on_piece(const char *piece, size_t len, bool reasoning, void *user)
+{
+    sse *x = user;
+    if (x->a->stopping)
+        x->cancel = 1;
+    if (x->failed || (reasoning && !x->think) || len == 0)
+        return;
+    int r = reasoning ? 1 : 0;
+    size_t n = x->n_carry[r] + len;
+    char *buf = malloc(n);
+    if (!buf) {
+        x->cancel = 1, x->failed = true;
+        return;
+    }
+    memcpy(buf, x->carry[r], x->n_carry[r]);
+    memcpy(buf + x->n_carry[r], piece, len);
+    size_t tail = srv_utf8_tail(buf, n);
+    memcpy(x->carry[r], buf + n - tail, tail);
+    x->n_carry[r] = tail;
+    if (n > tail)
+        sse_text(x, reasoning, buf, n - tail);
+    free(buf);
+}
+
+/* What is still held back at the end (a sequence that never completed). */
+static void sse_flush(sse *x)
+{
+    for (int r = 0; r < 2; r++)
+        if (x->n_carry[r] && !x->failed) {
+            sse_text(x, r == 1, x->carry[r], x->n_carry[r]);
+            x->n_carry[r] = 0;
+        }
 }
 
 /* odx_ask's JSON without the reasoning when think is off; UTF-8 made sure
@@ -455,6 +506,7 @@ static void ask_error(srv_conn *c, sse *x, odx_status st, const odx_err *e)
         return;
     }
     /* the stream has begun: the failure is its last event */
+    sse_flush(x);
     char *m = srv_utf8_fix(msg, strlen(msg));
     cJSON *o = cJSON_CreateObject();
     char *s = NULL;
@@ -546,6 +598,7 @@ void srv_ask_handle(srv_ask *a, odx_db *db, srv_conn *c)
             ask_error(c, &x, ODX_ERR_NOMEM, &ne);
         } else if (stream) {
             body[strlen(body) - 1] = 0;
+            sse_flush(&x);
             sse_event(&x, "done", body);
             sse_end(&x);
         } else {

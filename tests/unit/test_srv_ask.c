@@ -149,8 +149,35 @@ static void test_proto_fields(void)
     srv_req_free(&q);
 }
 
+/* A stream piece ending inside a UTF-8 sequence holds its start back. */
+static void test_utf8_tail(void)
+{
+    CHECK(srv_utf8_tail("", 0) == 0);
+    CHECK(srv_utf8_tail("abc", 3) == 0);
+    CHECK(srv_utf8_tail("a\xe9\x9b\xa8", 4) == 0); /* 雨 whole */
+    CHECK(srv_utf8_tail("a\xe9\x9b", 3) == 2);     /* 雨 cut after 2 of 3 */
+    CHECK(srv_utf8_tail("a\xe9", 2) == 1);         /* after 1 of 3 */
+    CHECK(srv_utf8_tail("\xc3", 1) == 1);          /* é's lead alone */
+    CHECK(srv_utf8_tail("\xc3\xa9", 2) == 0);
+    CHECK(srv_utf8_tail("\xf0\x9f\x98", 3) == 3);  /* an emoji, 3 of 4 */
+    CHECK(srv_utf8_tail("\xf0\x9f\x98\x80", 4) == 0);
+    /* not a sequence to wait for: stray continuation bytes, bad leads */
+    CHECK(srv_utf8_tail("\x80\x80\x80\x80", 4) == 0);
+    CHECK(srv_utf8_tail("a\xff", 2) == 0);
+    CHECK(srv_utf8_tail("a\xc0", 2) == 0);
+    /* every cut of a mixed string: what is not held back is whole */
+    const char *s = "bar \xe5\x9b\xbe\xe8\xa1\xa8 \xf0\x9f\x93\x8a ok";
+    size_t n = strlen(s);
+    for (size_t cut = 0; cut <= n; cut++) {
+        size_t t = srv_utf8_tail(s, cut);
+        CHECK(t <= cut && t <= 3 && srv_utf8_valid(s, cut - t));
+        CHECK(cut != n || t == 0);
+    }
+}
+
 int main(void)
 {
+    test_utf8_tail();
     test_json_ok();
     test_json_refused();
     test_args();

@@ -103,5 +103,11 @@ void emb_query_free(emb_query *q);
  * Stop-words are dropped unless the query has nothing else. Returns a
  * malloc'd string, or NULL when the query has no searchable term. */
 char *emb_query_fts(const emb_query *q);
+/* The terms emb_query_fts quotes, in its order and with its cuts, for a
+ * lexical engine that takes terms instead of a MATCH string (storage's
+ * lexidx). Writes up to max pointers borrowed from q (EMB_QUERY_MAX_TERMS
+ * is enough) and returns how many: 0 where emb_query_fts gives NULL. */
+#define EMB_QUERY_MAX_TERMS 64
+int emb_query_terms(const emb_query *q, const char **terms, int max);
 
 #endif

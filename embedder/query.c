@@ -462,8 +462,11 @@ static void quote(core_buf *b, const char *t)
     core_buf_append(b, "\"", 1);
 }
 
-char *emb_query_fts(const emb_query *q)
+/* The MATCH string and the terms it quotes (borrowed from q, in order):
+ * emb_query_fts and emb_query_terms are one computation. */
+static char *fts_build(const emb_query *q, const char **kept, int *n_kept)
 {
+    *n_kept = 0;
     if (!q || q->n_groups <= 0)
         return NULL;
     bool any = false;
@@ -507,10 +510,35 @@ char *emb_query_fts(const emb_query *q)
             b.overflow = false;
             break;
         }
+        kept[(*n_kept)++] = terms[k];
     }
     if (b.len == 0) {
         core_buf_free(&b);
+        *n_kept = 0;
         return NULL;
     }
     return core_buf_steal(&b);
 }
+
+char *emb_query_fts(const emb_query *q)
+{
+    const char *kept[MAX_FTS_TERMS];
+    int n;
+    return fts_build(q, kept, &n);
+}
+
+int emb_query_terms(const emb_query *q, const char **terms, int max)
+{
+    const char *kept[MAX_FTS_TERMS];
+    int n;
+    char *m = fts_build(q, kept, &n);
+    if (!m)
+        return 0;
+    free(m);
+    if (n > max)
+        n = max;
+    for (int i = 0; i < n; i++)
+        terms[i] = kept[i];
+    return n;
+}
+_Static_assert(MAX_FTS_TERMS <= EMB_QUERY_MAX_TERMS, "emb_query_terms callers' arrays");

@@ -1,6 +1,7 @@
 /* retriever.h - text query in, ranked images out: inline filters, dense
- * (FAISS) + lexical (FTS5 BM25) search, reciprocal rank fusion, grouping
- * per image, calibrated scores, and the RAG context block. Never writes. */
+ * (FAISS) + lexical (BM25: storage's lexical index, or FTS5) search,
+ * reciprocal rank fusion, grouping per image, calibrated scores, and the
+ * RAG context block. Never writes. */
 #ifndef ODX_RETRIEVER_H
 #define ODX_RETRIEVER_H
 

@@ -449,7 +449,9 @@ done:
     free(df);
 }
 
-static char *fts_match(search_ctx *x)
+/* Leaves the very common groups out at scale (above), with their flags
+ * saved in was[] for lex_restore. */
+static bool *lex_cut(search_ctx *x)
 {
     int n = x->q.n_groups;
     bool *was = calloc((size_t)(n ? n : 1), sizeof *was);
@@ -466,22 +468,54 @@ static char *fts_match(search_ctx *x)
             if ((double)x->gdf[g] > DF_MAX_SHARE * (double)x->n_docs)
                 x->q.groups[g].stopword = true;
     }
-    char *match = emb_query_fts(&x->q);
-    for (int g = 0; g < n; g++)
+    return was;
+}
+
+static void lex_restore(search_ctx *x, bool *was)
+{
+    for (int g = 0; g < x->q.n_groups; g++)
         x->q.groups[g].stopword = was[g];
     free(was);
-    return match;
+}
+
+/* Which engine finds the lexical candidates (the same rows and scores
+ * either way): storage's in-memory index once this handle has searched
+ * enough to pay for building it (the default, OMNIDEX_LEXICAL=auto), the
+ * index from the first search (=index), or FTS5 alone (=fts5). */
+static int lex_engine(void)
+{
+    const char *e = getenv("OMNIDEX_LEXICAL");
+    if (e && strcmp(e, "fts5") == 0)
+        return 2;
+    return e && strcmp(e, "index") == 0 ? 1 : 0;
 }
 
 static odx_status run_lexical(search_ctx *x, int limit, odx_err *err)
 {
-    char *match = fts_match(x);
-    if (!match)
-        return ODX_OK;
+    bool *was = lex_cut(x);
+    if (!was)
+        return core_err(err, ODX_ERR_NOMEM, "no memory");
     store_hit *hits = NULL;
     int n = 0;
-    odx_status st = store_fts_search(x->s, match, limit, &hits, &n, err);
-    free(match);
+    odx_status st = ODX_OK;
+    int engine = lex_engine();
+    if (engine == 2) {
+        char *match = emb_query_fts(&x->q);
+        lex_restore(x, was);
+        if (!match)
+            return ODX_OK;
+        st = store_fts_search(x->s, match, limit, &hits, &n, err);
+        free(match);
+    } else {
+        const char *terms[EMB_QUERY_MAX_TERMS];
+        int nt = emb_query_terms(&x->q, terms, EMB_QUERY_MAX_TERMS);
+        /* terms point into x->q, whose strings the flags do not touch */
+        lex_restore(x, was);
+        if (nt == 0)
+            return ODX_OK;
+        st = store_lex_search(x->s, terms, nt, limit,
+                              engine == 1 ? STORE_LEX_INDEX : STORE_LEX_AUTO, &hits, &n, err);
+    }
     if (st != ODX_OK)
         return st;
     merge_hits(x, hits, n, false);

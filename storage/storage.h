@@ -8,7 +8,7 @@
 
 #include "core.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 typedef struct store store;
 
@@ -196,6 +196,19 @@ odx_status store_dense_search(store *s, const float *q, int k,
  * A malformed expression gives ODX_ERR_INVALID with SQLite's reason. */
 odx_status store_fts_search(store *s, const char *match, int limit,
                             store_hit **hits, int *n, odx_err *err);
+/* The same search by the in-memory lexical index (store_lex.c, lexidx.h):
+ * the terms emb_query_terms gives (the MATCH "t1" OR "t2" ... of
+ * store_fts_search), the same rows in the same order with the same scores
+ * (-bm25; equal scores by caption row id, as FTS5 orders them), top-k
+ * found with early termination. The index is built from every caption
+ * row and caught up from the caption log afterwards. STORE_LEX_INDEX
+ * builds it on the first call; STORE_LEX_AUTO answers from FTS5 (same
+ * results) until this handle's FTS5 searches have cost about what the
+ * build costs, so one-shot searches of a large index do not pay for it.
+ * Calls may run concurrently. */
+typedef enum store_lex_policy { STORE_LEX_AUTO, STORE_LEX_INDEX } store_lex_policy;
+odx_status store_lex_search(store *s, const char *const *terms, int n_terms, int limit,
+                            store_lex_policy policy, store_hit **hits, int *n, odx_err *err);
 
 /* n_images counts images with status ok, n_errors the failed ones. */
 /* Document frequencies of n_terms terms (a phrase: its rarest token) in

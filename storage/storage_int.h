@@ -104,6 +104,13 @@ struct store {
     int64_t file_gen;   /* generation of the FAISS file on disk, -1 none */
     double last_save;   /* core_now() of the last save (or open) */
 
+    /* The lexical index over the captions (store_lex.c): searches read,
+     * a catch-up writes. Lock order: lex_lock before mu. */
+    pthread_rwlock_t lex_lock;
+    struct lex_index *lex;
+    int64_t lex_seq;    /* caption_log sequence the index reflects */
+    double lex_fts_spent; /* seconds of FTS5 searches before it (under mu) */
+
     bool in_txn;
     bool txn_vec_changed;
     int64_t txn_gen;    /* generation this batch's vectors are written at */
@@ -156,6 +163,9 @@ odx_status store_faiss_load(store *s, odx_err *err);
 odx_status store_faiss_sync(store *s, odx_err *err);
 odx_status store_faiss_save(store *s, odx_err *err);
 void store_faiss_free(store *s);
+
+/* Drops the lexical index (store_lex.c), at close. */
+void store_lex_free(store *s);
 
 /* Streaming 64-bit checksum used in the FAISS file header. */
 typedef struct store_sum {

@@ -70,6 +70,7 @@ odx_status store_open_ex(const char *dir, bool read_only, int oflags, store **ou
         return core_err(err, ODX_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&s->mu, NULL);
     pthread_rwlock_init(&s->idx_lock, NULL);
+    pthread_rwlock_init(&s->lex_lock, NULL);
     s->read_only = read_only;
     s->file_gen = -1;
     s->dir = core_strdup(dir);
@@ -164,6 +165,8 @@ void store_close(store *s)
     if (s->db)
         sqlite3_close_v2(s->db);
     store_faiss_free(s);
+    store_lex_free(s);
+    pthread_rwlock_destroy(&s->lex_lock);
     pthread_rwlock_destroy(&s->idx_lock);
     pthread_mutex_destroy(&s->mu);
     free(s->dir);

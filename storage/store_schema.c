@@ -63,8 +63,25 @@ static const char SCHEMA_V2[] =
     "ALTER TABLE captions ADD COLUMN prompt TEXT;"
     "CREATE INDEX captions_source ON captions(source, hash);";
 
+/* Version 3: the caption log the in-memory lexical index catches up from
+ * (store_lex.c): every caption row inserted, deleted or changed appends
+ * its id, from triggers so no code path can forget it. AUTOINCREMENT keeps
+ * sequence numbers rising even when the log is emptied; every 4096th row
+ * trims it to its newest 200000 (a reader further behind rebuilds). */
+static const char SCHEMA_V3[] =
+    "CREATE TABLE caption_log(seq INTEGER PRIMARY KEY AUTOINCREMENT, id INTEGER NOT NULL);"
+    "CREATE TRIGGER caption_log_ai AFTER INSERT ON captions BEGIN"
+    " INSERT INTO caption_log(id) VALUES (new.id); END;"
+    "CREATE TRIGGER caption_log_ad AFTER DELETE ON captions BEGIN"
+    " INSERT INTO caption_log(id) VALUES (old.id); END;"
+    "CREATE TRIGGER caption_log_au AFTER UPDATE ON captions BEGIN"
+    " INSERT INTO caption_log(id) VALUES (old.id);"
+    " INSERT INTO caption_log(id) VALUES (new.id); END;"
+    "CREATE TRIGGER caption_log_trim AFTER INSERT ON caption_log WHEN new.seq % 4096 = 0"
+    " BEGIN DELETE FROM caption_log WHERE seq <= new.seq - 200000; END;";
+
 /* migrations[v] takes a database from version v to v + 1. */
-static const char *const migrations[] = {SCHEMA_V1, SCHEMA_V2};
+static const char *const migrations[] = {SCHEMA_V1, SCHEMA_V2, SCHEMA_V3};
 
 static odx_status schema_version(store *s, int64_t *ver, odx_err *err)
 {

@@ -39,7 +39,12 @@ cap_ppocr_params cap_ppocr_params_default(void)
 {
     /* rec_min_ratio 1: PaddleOCR pads every batch to at least 320/48;
      * padding a short word to 320 columns costs up to ~5x its own compute
-     * (see the measurements in runtime/README.md).
+     * (see the measurements in runtime/README.md) and reads no more: on
+     * dev (ocr_eval --rec-min-ratio 6.6667, 2026-12-03) key text stayed en
+     * 183/209, zh 55/64, the same items missed on every image, while OCR
+     * time per image with key text went median 1970 -> 3068 ms (tables
+     * 3751 -> 6779 ms/image; wall time on the shared 2-core machine,
+     * busier during the padded run).
      * rec_batch_cols: the run's buffers grow with lines x width (6
      * page-wide lines at 1600 columns: 200 MB of buffers; at 3840 about
      * 80 MB, wide lines 2 or 3 at a time). A line's padding depends on its

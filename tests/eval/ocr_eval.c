@@ -7,10 +7,13 @@
  *                 [--cols FILE=N ...] [--table-psm N] [--knee G] [--min-conf C]
  *                 [--reread-conf C] [--reread-max N] [--reread-px PX] [--invert-dark 0|1]
  *                 [--reader tesseract|ppocr|auto] [--models DIR] [--rec-batch-cols N]
+ *                 [--rec-min-ratio R]
  * --reader picks the text reader (auto: by domain, as the captioner does);
  * PP-OCR models from --models, else $OMNIDEX_MODELS, else ./models.
  * --rec-batch-cols: most recogniser columns in one batch (huge: always 6
  * lines, the batching before 2026-12-03).
+ * --rec-min-ratio: narrowest recogniser input as width/height (6.667: pad
+ * every batch to 320 columns, as PaddleOCR does).
  * --all also walks images without key text (photos), for the OCR-ran share.
  * Without --classify the manifest's domain is given to OCR (measures OCR
  * alone); with it, the captioner's own features + classifier decide (the
@@ -121,6 +124,8 @@ int main(int argc, char **argv)
             models = argv[++i];
         else if (!strcmp(argv[i], "--rec-batch-cols") && i + 1 < argc)
             prm.ppocr.rec_batch_cols = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--rec-min-ratio") && i + 1 < argc)
+            prm.ppocr.rec_min_ratio = (float)atof(argv[++i]);
         else if (!strcmp(argv[i], "--knee") && i + 1 < argc)
             prm.knee = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--lang") && i + 1 < argc)

@@ -14,10 +14,14 @@
  * is bounded by the checked pixels of the primary image and its tiles.
  *
  * Before libheif sees a file, its item references (the 'iref' boxes of the
- * top-level 'meta') are read here and the file is refused when they form a
- * cycle (an item reaching itself through dimg, auxl, thmb, cdsc or any other
- * reference type) or a chain deeper than HEIF_MAX_REF_DEPTH. libheif 1.15
- * follows such references by recursion without a bound in several places
+ * top-level 'meta') are read here, and the file is refused when the ones
+ * decoding follows form a cycle or a chain deeper than HEIF_MAX_REF_DEPTH,
+ * or when an item refers to itself. Decoding follows 'dimg' from a derived
+ * image (grid, overlay, identity) to its inputs and 'auxl' backwards, from
+ * an image to its alpha or depth plane; 'thmb', 'cdsc', 'prem' and the
+ * like are not followed, and may close a loop by design (a premultiplied
+ * image says 'prem' to its alpha plane, which says 'auxl' back). libheif
+ * 1.15 follows dimg and auxl by recursion without a bound in several places
  * (the derived image's bit depth, alpha and grid decoding), and a fuzzed
  * file of a few hundred bytes overflowed the stack in the fuzz stage of
  * CI; later libheif versions reject cyclic 'iref' boxes while parsing. */
@@ -126,8 +130,10 @@ static uint32_t rd_id(const uint8_t *p, int n)
                   : (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Appends the references of one 'iref' payload; false when it is malformed
- * or holds more than HEIF_MAX_REFS. */
+/* Appends the decoding dependencies of one 'iref' payload (see the file
+ * comment: dimg as stored, auxl reversed, a self-reference of any type
+ * kept as a loop, the rest dropped); false when it is malformed or holds
+ * more than HEIF_MAX_REFS dependencies. */
 static bool iref_read(const uint8_t *p, const uint8_t *end, heif_ref **refs, size_t *n,
                       size_t *cap)
 {
@@ -148,6 +154,16 @@ static bool iref_read(const uint8_t *p, const uint8_t *end, heif_ref **refs, siz
         if ((size_t)(e - b) < (size_t)cnt * idn)
             return false;
         for (unsigned k = 0; k < cnt; k++, b += idn) {
+            uint32_t to = rd_id(b, idn);
+            heif_ref dep;
+            if (type == FOURCC('d', 'i', 'm', 'g'))
+                dep = (heif_ref){from, to};
+            else if (type == FOURCC('a', 'u', 'x', 'l'))
+                dep = (heif_ref){to, from};
+            else if (from == to)
+                dep = (heif_ref){from, to};
+            else
+                continue;
             if (*n == *cap) {
                 if (*cap >= HEIF_MAX_REFS)
                     return false;
@@ -158,7 +174,7 @@ static bool iref_read(const uint8_t *p, const uint8_t *end, heif_ref **refs, siz
                 *refs = r;
                 *cap = nc;
             }
-            (*refs)[(*n)++] = (heif_ref){from, rd_id(b, idn)};
+            (*refs)[(*n)++] = dep;
         }
         p = e;
     }

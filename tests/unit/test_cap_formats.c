@@ -418,8 +418,13 @@ static size_t box_open(buf *b, const char *type, int full, uint32_t vf)
     return at;
 }
 
-/* refs: n pairs (from, to), all of reference type `rtype`; items 1..nitems. */
-static buf heif_with_refs(const char *rtype, const uint32_t (*refs)[2], int n, int nitems)
+typedef struct {
+    const char *type; /* reference type, 4 characters */
+    uint32_t from, to;
+} tref;
+
+/* n references; items 1..nitems. */
+static buf heif_with_refs(const tref *refs, int n, int nitems)
 {
     buf b = {0};
     size_t t = box_open(&b, "ftyp", 0, 0);
@@ -461,10 +466,10 @@ static buf heif_with_refs(const char *rtype, const uint32_t (*refs)[2], int n, i
     box_close(&b, t);
     t = box_open(&b, "iref", 1, 0);
     for (int i = 0; i < n; i++) {
-        size_t r = box_open(&b, rtype, 0, 0);
-        be(&b, refs[i][0], 2);
+        size_t r = box_open(&b, refs[i].type, 0, 0);
+        be(&b, refs[i].from, 2);
         be(&b, 1, 2);
-        be(&b, refs[i][1], 2);
+        be(&b, refs[i].to, 2);
         box_close(&b, r);
     }
     box_close(&b, t);
@@ -510,32 +515,44 @@ static void expect_refs(const char *what, buf *b, const char *want)
 
 static void test_heif_refs(void)
 {
-    static const uint32_t two[][2] = {{1, 2}, {2, 1}};
-    buf b = heif_with_refs("dimg", two, 2, 2);
+    static const tref two[] = {{"dimg", 1, 2}, {"dimg", 2, 1}};
+    buf b = heif_with_refs(two, 2, 2);
     expect_refs("dimg 1->2->1", &b, "item 1 lead back");
-    static const uint32_t self[][2] = {{1, 1}};
-    b = heif_with_refs("auxl", self, 1, 1);
+    static const tref self[] = {{"auxl", 1, 1}};
+    b = heif_with_refs(self, 1, 1);
     expect_refs("auxl 1->1", &b, "item 1 lead back");
-    static const uint32_t one[][2] = {{1, 2}};
-    b = heif_with_refs("dimg", one, 1, 2);
+    static const tref cself[] = {{"cdsc", 2, 2}};
+    b = heif_with_refs(cself, 1, 2);
+    expect_refs("cdsc 2->2", &b, "item 2 lead back");
+    static const tref one[] = {{"dimg", 1, 2}};
+    b = heif_with_refs(one, 1, 2);
     expect_refs("dimg 1->2", &b, NULL);
+    /* decoding 1 decodes its input 2, whose alpha plane is 1 (auxl 1->2) */
+    static const tref mixed[] = {{"dimg", 1, 2}, {"auxl", 1, 2}};
+    b = heif_with_refs(mixed, 2, 2);
+    expect_refs("dimg 1->2, 1 the alpha of 2", &b, "lead back");
+    /* premultiplied alpha (MIAF): the image says prem to its alpha plane,
+     * which says auxl back: a loop of references decoding never follows */
+    static const tref prem[] = {{"prem", 1, 2}, {"auxl", 2, 1}};
+    b = heif_with_refs(prem, 2, 2);
+    expect_refs("prem 1->2 + auxl 2->1", &b, NULL);
+    static const tref thumbs[] = {{"thmb", 1, 2}, {"thmb", 2, 1}, {"cdsc", 1, 2}};
+    b = heif_with_refs(thumbs, 3, 2);
+    expect_refs("thmb both ways", &b, NULL);
     /* a chain 1 -> 2 -> ... -> 20, and the same with a cycle at its end */
-    uint32_t chain[20][2];
-    for (int i = 0; i < 19; i++) {
-        chain[i][0] = (uint32_t)i + 1;
-        chain[i][1] = (uint32_t)i + 2;
-    }
-    b = heif_with_refs("dimg", (const uint32_t(*)[2])chain, 19, 20);
+    tref chain[20];
+    for (int i = 0; i < 19; i++)
+        chain[i] = (tref){"dimg", (uint32_t)i + 1, (uint32_t)i + 2};
+    b = heif_with_refs(chain, 19, 20);
     expect_refs("chain of 19", &b, "deeper than");
-    b = heif_with_refs("dimg", (const uint32_t(*)[2])chain, 12, 20);
+    b = heif_with_refs(chain, 12, 20);
     expect_refs("chain of 12", &b, NULL);
-    chain[19][0] = 20;
-    chain[19][1] = 9;
-    b = heif_with_refs("thmb", (const uint32_t(*)[2])chain + 8, 12, 20);
+    chain[19] = (tref){"dimg", 20, 9};
+    b = heif_with_refs(chain + 8, 12, 20);
     expect_refs("9..20 then 20->9", &b, "lead back");
     /* a diamond: 1->2, 1->3, 2->4, 3->4 is no cycle */
-    static const uint32_t dia[][2] = {{1, 2}, {1, 3}, {2, 4}, {3, 4}};
-    b = heif_with_refs("dimg", dia, 4, 4);
+    static const tref dia[] = {{"dimg", 1, 2}, {"dimg", 1, 3}, {"dimg", 2, 4}, {"dimg", 3, 4}};
+    b = heif_with_refs(dia, 4, 4);
     expect_refs("diamond", &b, NULL);
     /* a real file's references: the alpha item's auxl turned onto itself */
     b = make_heif(heif_compression_HEVC, 32, 24, true, 1, 0);

@@ -10,7 +10,9 @@
 # Chinese interface by browser language; and, driven inside the page
 # (#selftest), arrow keys across the grid, a click into the detail view,
 # ArrowRight to the next image, Escape, a second search and the back
-# button bringing the first one back, '/' to the search box. Screenshots of the grid, the
+# button bringing the first one back, '/' to the search box, the context
+# panel's RAG block, an answer of the (fake) LLM and a click on its
+# citation opening the cited image. Screenshots of the grid, the
 # detail view and the Chinese page are written to
 # $ODX_BUILD_DIR/webui-screens/ for people to look at (not compared).
 # Without a browser the test says so and is skipped (exit 77), except
@@ -19,11 +21,14 @@ set -u
 BIN=${1:?usage: webui.sh /path/to/omnidex}
 SRC=${ODX_SOURCE_DIR:?}
 SHOTS=${ODX_BUILD_DIR:?}/webui-screens
+FAKE=$ODX_BUILD_DIR/tests/fake_oai
 export OMP_THREAD_LIMIT=1 OMP_WAIT_POLICY=PASSIVE
 T=$(mktemp -d)
 SRV_PID=
+FAKE_PID=
 cleanup() {
     [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
+    [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -54,7 +59,14 @@ check "index exits 0" test $? -eq 0
 BAR=$("$BIN" --db "$T/db" show --json "$T/imgs/bar_rainfall.png" | jq -r .id)
 TABLE=$("$BIN" --db "$T/db" show --json "$T/imgs/table_cities.png" | jq -r .id)
 
-"$BIN" --db "$T/db" serve --port 0 2>"$T/serve.err" &
+# the LLM behind /ask: the fake OpenAI-compatible server of the ask tests
+unset OMNIDEX_LLM_URL OMNIDEX_LLM_MODEL OMNIDEX_API_KEY
+"$FAKE" --port-file "$T/fake.port" --log "$T/fake.log" --lifetime 600 &
+FAKE_PID=$!
+for _ in $(seq 200); do [ -s "$T/fake.port" ] && break; sleep 0.05; done
+check "fake LLM started" test -s "$T/fake.port"
+OMNIDEX_LLM_URL="http://127.0.0.1:$(cat "$T/fake.port")/v1" OMNIDEX_LLM_MODEL=llm-ui \
+    "$BIN" --db "$T/db" serve --port 0 2>"$T/serve.err" &
 SRV_PID=$!
 PORT=
 for _ in $(seq 1 300); do
@@ -103,7 +115,7 @@ check "the page is small (<= 64 KiB: $weight bytes)" test "$weight" -le 65536
 # keys, clicks and the back button, driven inside the page (#selftest)
 browse selftest "$URL/?q=chart#selftest"
 st=$(grep -o 'data-selftest="[^"]*"' "$T/selftest.html")
-check "keyboard, detail view and back button (${st:-no outcome})" test "$st" = 'data-selftest="pass"'
+check "keys, detail view, back button, context, ask, citation (${st:-no outcome})" test "$st" = 'data-selftest="pass"'
 
 browse filter "$URL/?domain=table"
 check "a filter-only URL lists the table" sh -c "grep -q 'data-state=\"results\"' '$T/filter.html' && test \$(grep -c 'class=\"card\"' '$T/filter.html') -ge 1 && grep -o 'data-path=\"[^\"]*\"' '$T/filter.html' | grep -q table_cities.png && ! grep -o 'data-path=\"[^\"]*\"' '$T/filter.html' | grep -vq table_cities.png"

@@ -545,15 +545,17 @@ static int cmd_search(const global *g, int argc, char **argv)
         "       omnidex search [OPTIONS] --like IMAGE\n"
         "Ranked images for a text query in English or Chinese: score (0..1), path,\n"
         "domain and short caption. Hybrid: dense vectors + BM25, fused by rank.\n\n"
-        "      --like IMAGE    images like an indexed one (a path, or #ID as 'show'\n"
-        "                      prints it), by its stored caption, tag and text vectors;\n"
-        "                      near-identical pictures (re-encoded, resized, slightly\n"
-        "                      cropped) first; the image itself left out. No query\n"
-        "                      words with it; the filters below apply\n"
+        "      --like IMAGE    images like IMAGE: an indexed one (its path, or #ID as\n"
+        "                      'show' prints it: its stored caption, tag and text\n"
+        "                      vectors) or any image file (described now, not indexed:\n"
+        "                      the models load, seconds); near-identical pictures\n"
+        "                      (re-encoded, resized, slightly cropped) first; the image\n"
+        "                      itself left out. No query words with it; the filters\n"
+        "                      below apply\n"
         "      --json          JSON array (path, score, captions, tags, text)\n",
         "Exit: 0 ok (also with no results), 2 bad query or option, 3 no index\n"
-        "yet (run 'omnidex index FOLDER') or fatal error, 5 --like: the image is\n"
-        "not in the index.\n");
+        "yet (run 'omnidex index FOLDER') or fatal error, 5 --like: neither in the\n"
+        "index nor a file.\n");
     const char *like = NULL;
     int rc = parse_search_flags("search", argc, argv, &p, &json, NULL, &like, help ? help : "");
     free(help);

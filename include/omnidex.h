@@ -364,7 +364,9 @@ ODX_API char *odx_results_json(const odx_results *r);
 ODX_API void odx_results_free(odx_results *r);
 
 /* Search by example: the images most like an indexed one (ref: a path as
- * for odx_show_json, or "#ID"), by its stored caption, tag and text
+ * for odx_show_json, or "#ID"), or like an image file that is not indexed
+ * (described now with the engines loaded for this call, embedded as the
+ * indexer embeds, not stored; seconds), by its caption, tag and text
  * vectors against the same vectors of every other image; a near-identical
  * picture (re-encoded, resized, slightly cropped: difference hash within
  * 10 of 64 bits, same domain, much the same caption) ranks first. The example and its exact copies are left out.
@@ -372,7 +374,8 @@ ODX_API void odx_results_free(odx_results *r);
  * all and explain as for odx_search; mode and fusion weights are ignored.
  * odx_result.matched says "similar caption, tags" or "near-identical
  * picture"; score 0..1. On success *out owns the results until
- * odx_results_free. ODX_ERR_NOT_FOUND: ref not indexed; ODX_ERR_INVALID:
+ * odx_results_free. ODX_ERR_NOT_FOUND: ref neither indexed nor a file;
+ * a file's read and decode errors as for odx_caption_file; ODX_ERR_INVALID:
  * the image failed to index or has no vectors. Thread-safe per odx_db. */
 ODX_API odx_status odx_similar(odx_db *db, const char *ref, const odx_search_params *p,
                                odx_results **out, odx_err *err);

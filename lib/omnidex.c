@@ -432,6 +432,62 @@ odx_status odx_search(odx_db *db, const char *query, const odx_search_params *p,
     return ret_search(db->s, query, p, out, err);
 }
 
+typedef odx_status (*describe_fn)(const cap_desc *d, void *user, odx_err *err);
+static odx_status describe_file(const char *path, const odx_caption_params *pin,
+                                describe_fn fn, void *user, odx_err *err);
+
+/* An example that is not in the index: its texts embedded as the indexer
+ * embeds them (idx_make_vectors), then searched like a stored one. */
+typedef struct unindexed {
+    odx_db *db;
+    const odx_search_params *p;
+    odx_results **out;
+} unindexed;
+
+static odx_status similar_desc(const cap_desc *d, void *user, odx_err *err)
+{
+    unindexed *u = user;
+    cap_text *ct = NULL;
+    int n_ct = 0;
+    store_text *t = NULL;
+    float *v = NULL;
+    store_vec sv[IDX_N_FIELDS];
+    int n_sv = 0;
+    store_vecs qv = {0};
+    odx_status st = cap_desc_texts(d, &ct, &n_ct, err);
+    if (st == ODX_OK && !(t = calloc((size_t)n_ct + 1, sizeof *t)))
+        st = core_err(err, ODX_ERR_NOMEM, "no memory");
+    for (int i = 0; st == ODX_OK && i < n_ct; i++) {
+        t[i].kind = ct[i].kind;
+        t[i].lang = ct[i].lang;
+        t[i].text = ct[i].text;
+    }
+    if (st == ODX_OK)
+        st = idx_make_vectors(t, n_ct, &v, sv, &n_sv, err);
+    if (st == ODX_OK) {
+        qv.n = n_sv;
+        qv.dim = EMB_DIM;
+        qv.field = calloc((size_t)n_sv + 1, sizeof *qv.field);
+        qv.v = malloc(sizeof(float) * EMB_DIM * ((size_t)n_sv + 1));
+        if (!qv.field || !qv.v)
+            st = core_err(err, ODX_ERR_NOMEM, "no memory");
+        for (int i = 0; st == ODX_OK && i < n_sv; i++) {
+            snprintf(qv.field[i], sizeof qv.field[i], "%s", sv[i].field);
+            memcpy(qv.v + (size_t)i * EMB_DIM, sv[i].v, sizeof(float) * EMB_DIM);
+        }
+    }
+    if (st == ODX_OK) {
+        ret_example ex = {.vecs = &qv, .has_dhash = true, .dhash = d->dhash,
+                          .domain = cap_domain_name(d->domain), .exclude_hash = NULL};
+        st = ret_similar_to(u->db->s, &ex, u->p, u->out, err);
+    }
+    store_vecs_clear(&qv);
+    free(v);
+    free(t);
+    cap_texts_free(ct, n_ct);
+    return st;
+}
+
 odx_status odx_similar(odx_db *db, const char *ref, const odx_search_params *p,
                        odx_results **out, odx_err *err)
 {
@@ -453,8 +509,17 @@ odx_status odx_similar(odx_db *db, const char *ref, const odx_search_params *p,
         if (rc == ODX_OK && !found && realpath(ref, real))
             rc = store_image_detail_get(db->s, real, 0, &d, &found, err);
     }
+    struct stat sb;
+    if (rc == ODX_OK && !found && ref[0] != '#' && stat(ref, &sb) == 0 && S_ISREG(sb.st_mode)) {
+        /* not indexed but a file: described now (the models load for this call) */
+        odx_caption_params cp = odx_caption_params_default();
+        cp.models_dir = db->models_dir;
+        unindexed u = {db, p, out};
+        store_image_detail_clear(&d);
+        return describe_file(ref, &cp, similar_desc, &u, err);
+    }
     if (rc == ODX_OK && !found)
-        rc = core_err(err, ODX_ERR_NOT_FOUND, "'%s' is not in the index", ref);
+        rc = core_err(err, ODX_ERR_NOT_FOUND, "'%s' is neither in the index nor a file", ref);
     else if (rc == ODX_OK && (!d.im.ok || !d.im.hash[0]))
         rc = core_err(err, ODX_ERR_INVALID,
                       "'%s' failed to index, so there is nothing to compare it by", ref);
@@ -793,8 +858,10 @@ done:
     return st;
 }
 
-odx_status lib_caption_desc(const char *path, const odx_caption_params *pin, cJSON **desc,
-                            char **structure, odx_err *err)
+/* Describes one file with engines loaded for this call and hands the
+ * description to fn while they are alive; fn's status is returned. */
+static odx_status describe_file(const char *path, const odx_caption_params *pin,
+                                describe_fn fn, void *user, odx_err *err)
 {
     odx_caption_params p = pin ? *pin : odx_caption_params_default();
     cap_config cfg = cap_config_default();
@@ -809,9 +876,6 @@ odx_status lib_caption_desc(const char *path, const odx_caption_params *pin, cJS
     cap_desc *d = NULL;
     uint8_t *data = NULL;
     size_t len = 0;
-    *desc = NULL;
-    if (structure)
-        *structure = NULL;
     odx_status st = core_read_file(path, p.max_file_bytes, &data, &len, err);
     if (st == ODX_OK)
         st = cap_engine_new(&cfg, &e, err);
@@ -819,28 +883,49 @@ odx_status lib_caption_desc(const char *path, const odx_caption_params *pin, cJS
         st = cap_worker_new(e, &w, err);
     if (st == ODX_OK)
         st = cap_describe(w, data, len, path, &d, err);
-    if (st == ODX_OK) {
-        cJSON *o = cap_desc_to_json(d);
-        if (o)
-            core_json_add_path(o, "path", path, strlen(path));
-        else
-            st = core_err(err, ODX_ERR_NOMEM, "no memory");
-        cap_text *t = NULL;
-        int n_t = 0;
-        if (st == ODX_OK && structure && cap_desc_texts(d, &t, &n_t, NULL) == ODX_OK) {
-            for (int i = 0; i < n_t && !*structure; i++)
-                if (strcmp(t[i].kind, "structure") == 0)
-                    *structure = core_strdup(t[i].text);
-            cap_texts_free(t, n_t);
-        }
-        *desc = o;
-    }
+    if (st == ODX_OK)
+        st = fn(d, user, err);
     cap_desc_free(d);
     cap_worker_free(w);
     cap_engine_free(e);
     free(data);
     free(models);
     return st;
+}
+
+typedef struct caption_out {
+    const char *path;
+    cJSON **desc;
+    char **structure;
+} caption_out;
+
+static odx_status caption_desc(const cap_desc *d, void *user, odx_err *err)
+{
+    caption_out *c = user;
+    cJSON *o = cap_desc_to_json(d);
+    if (!o)
+        return core_err(err, ODX_ERR_NOMEM, "no memory");
+    core_json_add_path(o, "path", c->path, strlen(c->path));
+    cap_text *t = NULL;
+    int n_t = 0;
+    if (c->structure && cap_desc_texts(d, &t, &n_t, NULL) == ODX_OK) {
+        for (int i = 0; i < n_t && !*c->structure; i++)
+            if (strcmp(t[i].kind, "structure") == 0)
+                *c->structure = core_strdup(t[i].text);
+        cap_texts_free(t, n_t);
+    }
+    *c->desc = o;
+    return ODX_OK;
+}
+
+odx_status lib_caption_desc(const char *path, const odx_caption_params *pin, cJSON **desc,
+                            char **structure, odx_err *err)
+{
+    *desc = NULL;
+    if (structure)
+        *structure = NULL;
+    caption_out c = {path, desc, structure};
+    return describe_file(path, pin, caption_desc, &c, err);
 }
 
 odx_status odx_caption_file(const char *path, const odx_caption_params *p, char **json,

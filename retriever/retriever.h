@@ -66,6 +66,19 @@ void ret_results_free(odx_results *r);
  * such content; ODX_ERR_INVALID: it has no vectors. */
 odx_status ret_similar(store *s, const char *hash, const odx_search_params *p,
                        odx_results **out, odx_err *err);
+/* The same for an example given by what ret_similar reads of a stored one:
+ * its vectors (fields "caption", "tags", "text"), difference hash and
+ * domain (NULL: none; no near-duplicate then); exclude_hash (NULL: none)
+ * is the content left out (the example itself when it is indexed). */
+typedef struct ret_example {
+    const store_vecs *vecs;
+    bool has_dhash;
+    uint64_t dhash;
+    const char *domain;
+    const char *exclude_hash;
+} ret_example;
+odx_status ret_similar_to(store *s, const ret_example *ex, const odx_search_params *p,
+                          odx_results **out, odx_err *err);
 
 /* k 5, 12000 characters (odx_context_params_default) */
 odx_context_params ret_context_params_default(void);

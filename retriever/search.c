@@ -981,11 +981,40 @@ static int sim_field(const char *f)
     return -1;
 }
 
-odx_status ret_similar(store *s, const char *hash, const odx_search_params *pin,
+odx_status ret_similar(store *s, const char *hash, const odx_search_params *p,
                        odx_results **out, odx_err *err)
 {
     if (!s || !hash || !*hash || !out)
         return core_err(err, ODX_ERR_INVALID, "similar: missing argument");
+    store_vecs qv = {0};
+    store_content_info qi = {0};
+    bool found = false;
+    odx_status st;
+    if ((st = store_refresh(s, err)) != ODX_OK ||
+        (st = store_content_info_get(s, hash, &qi, &found, err)) != ODX_OK ||
+        (st = store_content_vectors(s, hash, &qv, err)) != ODX_OK)
+        goto done;
+    if (!found) {
+        st = core_err(err, ODX_ERR_NOT_FOUND, "similar: content %.16s... is not in the index",
+                      hash);
+        goto done;
+    }
+    ret_example ex = {.vecs = &qv, .has_dhash = qi.has_dhash, .dhash = qi.dhash,
+                      .domain = qi.domain, .exclude_hash = hash};
+    st = ret_similar_to(s, &ex, p, out, err);
+done:
+    store_vecs_clear(&qv);
+    store_content_info_clear(&qi);
+    return st;
+}
+
+odx_status ret_similar_to(store *s, const ret_example *ex, const odx_search_params *pin,
+                          odx_results **out, odx_err *err)
+{
+    if (!s || !ex || !ex->vecs || !out)
+        return core_err(err, ODX_ERR_INVALID, "similar: missing argument");
+    const store_vecs qv = *ex->vecs;
+    const char *hash = ex->exclude_hash ? ex->exclude_hash : "";
     odx_search_params p = pin ? *pin : ret_search_params_default();
     odx_status st = ret_params_check(&p, err);
     if (st != ODX_OK)
@@ -1007,23 +1036,18 @@ odx_status ret_similar(store *s, const char *hash, const odx_search_params *pin,
     /* the example's near-duplicates are what is asked for: never collapse
      * them into each other by picture alone */
     x.similar = true;
-    store_vecs qv = {0};
-    store_content_info qi = {0};
     sim_cand *sc = NULL;
     int n_sc = 0, cap_sc = 0;
-    bool found = false;
     odx_results *res = calloc(1, sizeof *res);
     if (!res) {
         st = core_err(err, ODX_ERR_NOMEM, "no memory");
         goto done;
     }
-    if ((st = store_refresh(s, err)) != ODX_OK ||
-        (st = store_content_info_get(s, hash, &qi, &found, err)) != ODX_OK ||
-        (st = store_content_vectors(s, hash, &qv, err)) != ODX_OK)
+    if ((st = store_refresh(s, err)) != ODX_OK)
         goto done;
-    if (!found) {
-        st = core_err(err, ODX_ERR_NOT_FOUND, "similar: content %.16s... is not in the index",
-                      hash);
+    if (qv.dim != store_dim(s)) {
+        st = core_err(err, ODX_ERR_INVALID, "similar: vectors of %d floats for an index of %d",
+                      qv.dim, store_dim(s));
         goto done;
     }
     double wsum = 0;
@@ -1107,11 +1131,11 @@ odx_status ret_similar(store *s, const char *hash, const odx_search_params *pin,
             bool near = false;
             store_content_info ci;
             bool have = false;
-            if (qi.has_dhash &&
+            if (ex->has_dhash &&
                 store_content_info_get(s, sc[i].hash, &ci, &have, NULL) == ODX_OK && have) {
                 near = ci.has_dhash &&
-                       __builtin_popcountll(ci.dhash ^ qi.dhash) <= SIM_NEAR_DUP_BITS &&
-                       ci.domain && qi.domain && strcmp(ci.domain, qi.domain) == 0 &&
+                       __builtin_popcountll(ci.dhash ^ ex->dhash) <= SIM_NEAR_DUP_BITS &&
+                       ci.domain && ex->domain && strcmp(ci.domain, ex->domain) == 0 &&
                        sc[i].cos[0] >= SIM_NEAR_DUP_COS;
                 store_content_info_clear(&ci);
             }
@@ -1144,8 +1168,6 @@ odx_status ret_similar(store *s, const char *hash, const odx_search_params *pin,
 done:
     free(sc);
     free(x.cs.v);
-    store_vecs_clear(&qv);
-    store_content_info_clear(&qi);
     if (st != ODX_OK) {
         ret_results_free(res);
         return st;

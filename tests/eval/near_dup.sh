@@ -13,18 +13,20 @@ BUILD=${2:-$ROOT/build}
 N=${3:-100}
 BIN=$BUILD/omnidex
 W=${EVAL_DIR:-$(mktemp -d)}
-mkdir -p "$W/imgs/orig" "$W/imgs/copies"
 mapfile -t ALL < <(ls "$SET/images" | sort)
-for f in "${ALL[@]}"; do cp "$SET/images/$f" "$W/imgs/orig/"; done
 PICK=("${ALL[@]:0:$N}")
 echo "== $((${#PICK[@]} * 3)) copies of ${#PICK[@]} of ${#ALL[@]} images from $SET in $W"
-for f in "${PICK[@]}"; do
-    b=${f%.*} e=${f##*.}
-    convert "$SET/images/$f" -background white -flatten -quality 60 "$W/imgs/copies/$b.q60.jpg"
-    convert "$SET/images/$f" -resize 50% "$W/imgs/copies/$b.half.$e"
-    convert "$SET/images/$f" -gravity center -crop 90%x90%+0+0 +repage "$W/imgs/copies/$b.crop.$e"
-done
-/usr/bin/time -f "index wall %e s" "$BIN" --db "$W/db" index --quiet "$W/imgs" || true
+if [ ! -d "$W/db" ]; then # an EVAL_DIR indexed before is reused
+    mkdir -p "$W/imgs/orig" "$W/imgs/copies"
+    for f in "${ALL[@]}"; do cp "$SET/images/$f" "$W/imgs/orig/"; done
+    for f in "${PICK[@]}"; do
+        b=${f%.*} e=${f##*.}
+        convert "$SET/images/$f" -background white -flatten -quality 60 "$W/imgs/copies/$b.q60.jpg"
+        convert "$SET/images/$f" -resize 50% "$W/imgs/copies/$b.half.$e"
+        convert "$SET/images/$f" -gravity center -crop 90%x90%+0+0 +repage "$W/imgs/copies/$b.crop.$e"
+    done 2>/dev/null
+    /usr/bin/time -f "index wall %e s" "$BIN" --db "$W/db" index --quiet "$W/imgs" || true
+fi
 declare -A strict excl total
 for f in "${PICK[@]}"; do
     b=${f%.*} e=${f##*.}
@@ -33,8 +35,8 @@ for f in "${PICK[@]}"; do
         paths=$("$BIN" --db "$W/db" search --like "$W/imgs/copies/$c" -k 20 --json |
             jq -r '.[].path' | sed 's|.*/imgs/||')
         total[$v]=$((${total[$v]:-0} + 1))
-        first=$(printf '%s\n' "$paths" | head -1)
-        first_other=$(printf '%s\n' "$paths" | grep -v "^copies/$b\.\(q60\|half\|crop\)\." | head -1)
+        first=${paths%%$'\n'*}
+        first_other=$(printf '%s\n' "$paths" | awk -v b="copies/$b." 'index($0, b) != 1 { print; exit }')
         [ "$first" = "orig/$f" ] && strict[$v]=$((${strict[$v]:-0} + 1))
         if [ "$first_other" = "orig/$f" ]; then
             excl[$v]=$((${excl[$v]:-0} + 1))

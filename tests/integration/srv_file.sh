@@ -60,7 +60,16 @@ check "search --like PATH: the shrunk copy first, the example left out" \
 "$BIN" --db "$T/db" search --like "#$BAR" -k 1 >"$T/like.txt"
 check "search --like #ID prints one line" sh -c "test \$(wc -l <'$T/like.txt') -eq 1 && grep -q bar_copy_small.jpg '$T/like.txt'"
 "$BIN" --db "$T/db" search --like "$T/imgs/nowhere.png" >/dev/null 2>&1
-check "search --like an image not indexed exits 5" test $? -eq 5
+check "search --like a path that is neither indexed nor a file exits 5" test $? -eq 5
+# a file outside the index is described on the fly: the bar chart at 70%
+mkdir -p "$T/outside"
+"$SHRINK" --shrink "$SRC/samples/bar_rainfall.png" "$T/outside/bar70.jpg" \
+    "$(awk -v w="${W:-480}" 'BEGIN { print int(w / 0.6 * 0.7) }')"
+"$BIN" --db "$T/db" search --like "$T/outside/bar70.jpg" -k 3 --json >"$T/fly.json"
+check "search --like a file not indexed: the bar chart and its copy first, near-identical" \
+    jq -e --arg o "$T/imgs/bar_rainfall.png" --arg c "$T/imgs/bar_copy_small.jpg" \
+    '([.[0].path, .[1].path] | sort) == ([$o, $c] | sort) and all(.[0:2][]; .matched == "near-identical picture")' "$T/fly.json"
+check "  ... and that file stays out of the index" sh -c "! '$BIN' --db '$T/db' show '$T/outside/bar70.jpg' >/dev/null 2>&1"
 "$BIN" --db "$T/db" search --like "#$BAR" rainfall >/dev/null 2>&1
 check "search --like with query words is a usage error" test $? -eq 2
 

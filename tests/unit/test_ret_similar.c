@@ -155,6 +155,25 @@ int main(void)
     r = NULL;
     p.domain = NULL;
 
+    /* an example given by its vectors (not stored as such): the cat's own
+     * vectors and dhash, nothing excluded -> the cat first, near-identical */
+    store_vecs cv = {0};
+    CHECK(store_content_vectors(s, "aaaa0001", &cv, &e) == ODX_OK && cv.n == 2);
+    ret_example ex = {.vecs = &cv, .has_dhash = true, .dhash = 0xf0f0f0f00f0f0f0fULL,
+                      .domain = "photo", .exclude_hash = NULL};
+    CHECK(ret_similar_to(s, &ex, &p, &r, &e) == ODX_OK);
+    CHECK(r && ret_results_count(r) >= 2 && strcmp(ret_results_get(r, 0)->path, "/p/cat.jpg") == 0 &&
+          strcmp(ret_results_get(r, 0)->matched, "near-identical picture") == 0);
+    ret_results_free(r);
+    r = NULL;
+    /* without a domain there is no near-duplicate */
+    ex.domain = NULL;
+    CHECK(ret_similar_to(s, &ex, &p, &r, &e) == ODX_OK);
+    CHECK(r && ret_results_count(r) >= 1 && ret_results_get(r, 0)->score < 0.9);
+    ret_results_free(r);
+    r = NULL;
+    store_vecs_clear(&cv);
+
     odx_err e2 = {0};
     CHECK(ret_similar(s, "aaaa0006", &p, &r, &e2) == ODX_ERR_INVALID && r == NULL);
     CHECK(strstr(e2.msg, "no stored vectors") != NULL);

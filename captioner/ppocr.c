@@ -50,7 +50,7 @@ cap_ppocr_params cap_ppocr_params_default(void)
      * 80 MB, wide lines 2 or 3 at a time). A line's padding depends on its
      * batch; measured on dev (ocr_eval, one run): key text en 183/209
      * both, zh 54/64 (always 6 lines) -> 55/64 (3840). */
-    cap_ppocr_params p = {960, 0.3f, 0.6f, 1.5f, 0.5f, true, 0.9f, 200, 1.0f, 3840};
+    cap_ppocr_params p = {960, 0.3f, 0.6f, 1.5f, 0.5f, true, 0.9f, 200, 1.0f, 3840, 2.0f};
     return p;
 }
 
@@ -577,14 +577,19 @@ char *cap_ppocr_ctc(const cap_ppocr *p, const float *probs, int T, int C, const 
     return txt;
 }
 
-/* Centres of blank column runs of at least a quarter of the line height in
- * a recogniser input (CHW, normalised; the first w columns hold the line):
- * word gaps. A column is blank when its range of grey is under 0.15 of the
- * full range. */
-static int find_gaps(const float *x, int w, int stride, float *gaps, int max)
+/* Word gaps in a recogniser input (CHW, normalised; the first w columns
+ * hold the line): the centres of blank column runs (range of grey under
+ * 0.15 of the full range) of at least a quarter of the line height and,
+ * with rel > 0, at least rel times the median of the line's shorter runs
+ * between marks (its letter spacing). Display lettering keeps a quarter
+ * height between its letters at 48 px: by the quarter-height rule alone
+ * "Kazakhstan" came out as "Kaza khsta n" (drawn country names, see
+ * runtime/README.md). */
+static int find_gaps(const float *x, int w, int stride, float rel, float *gaps, int max)
 {
-    int n = 0, run = 0;
-    for (int c = 0; c <= w && n < max; c++) {
+    enum { MAX_RUNS = 1024 };
+    int starts[MAX_RUNS], lens[MAX_RUNS], nr = 0, run = 0;
+    for (int c = 0; c <= w; c++) {
         bool blank = false;
         if (c < w) {
             float mn = 9, mx = -9;
@@ -598,10 +603,26 @@ static int find_gaps(const float *x, int w, int stride, float *gaps, int max)
         if (blank) {
             run++;
         } else {
-            if (run >= REC_H / 4 && run < c) gaps[n++] = (float)c - run / 2.0f;
+            if (run > 0 && run < c && nr < MAX_RUNS) starts[nr] = c - run, lens[nr++] = run;
             run = 0;
         }
     }
+    /* the letter spacing: median of the runs under a quarter height */
+    float lim = 0;
+    if (rel > 0) {
+        int sh[MAX_RUNS], ns = 0;
+        for (int i = 0; i < nr; i++)
+            if (lens[i] < REC_H / 4 && starts[i] + lens[i] < w) {
+                int k = ns++;
+                while (k > 0 && sh[k - 1] > lens[i]) sh[k] = sh[k - 1], k--;
+                sh[k] = lens[i];
+            }
+        if (ns) lim = rel * (ns % 2 ? (float)sh[ns / 2] : 0.5f * (float)(sh[ns / 2 - 1] + sh[ns / 2]));
+    }
+    int n = 0;
+    for (int i = 0; i < nr && n < max; i++)
+        if (lens[i] >= REC_H / 4 && (float)lens[i] >= lim)
+            gaps[n++] = (float)starts[i] + lens[i] / 2.0f;
     return n;
 }
 
@@ -835,7 +856,7 @@ odx_status cap_ppocr_read(cap_ppocr_state *s, const cap_image *im, const cap_ppo
             float conf, gaps[256];
             const cap_image *c = &byr[b0 + j]->crop;
             int w = (int)ceilf(REC_H * (float)c->w / c->h);
-            int ng = find_gaps(rx + per * j, w < W ? w : W, W, gaps, 256);
+            int ng = find_gaps(rx + per * j, w < W ? w : W, W, pp.gap_rel, gaps, 256);
             char *txt = cap_ppocr_ctc(s->p, outs[0]->d.f + (size_t)j * T * C, T, C, gaps, ng,
                                       (float)W / (float)T, &conf);
             item *it = byr[b0 + j];

@@ -22,6 +22,9 @@ typedef struct cap_ppocr_params {
     float rec_min_ratio; /* narrowest recogniser input, width/height (1) */
     int rec_batch_cols;  /* most columns in one recogniser batch, up to 6
                             lines (3840) */
+    float gap_rel;       /* a word gap between Latin marks is at least this
+                            times the line's letter spacing (2; 0: a quarter
+                            of the line height alone) */
 } cap_ppocr_params;
 
 cap_ppocr_params cap_ppocr_params_default(void);

@@ -7,13 +7,15 @@
  *                 [--cols FILE=N ...] [--table-psm N] [--knee G] [--min-conf C]
  *                 [--reread-conf C] [--reread-max N] [--reread-px PX] [--invert-dark 0|1]
  *                 [--reader tesseract|ppocr|auto] [--models DIR] [--rec-batch-cols N]
- *                 [--rec-min-ratio R]
+ *                 [--rec-min-ratio R] [--gap-rel K]
  * --reader picks the text reader (auto: by domain, as the captioner does);
  * PP-OCR models from --models, else $OMNIDEX_MODELS, else ./models.
  * --rec-batch-cols: most recogniser columns in one batch (huge: always 6
  * lines, the batching before 2026-12-03).
  * --rec-min-ratio: narrowest recogniser input as width/height (6.667: pad
  * every batch to 320 columns, as PaddleOCR does).
+ * --gap-rel K: a word gap between Latin marks is at least K times the
+ * line's letter spacing (ppocr.c find_gaps; 0: a quarter height alone).
  * --all also walks images without key text (photos), for the OCR-ran share.
  * Without --classify the manifest's domain is given to OCR (measures OCR
  * alone); with it, the captioner's own features + classifier decide (the
@@ -126,6 +128,8 @@ int main(int argc, char **argv)
             prm.ppocr.rec_batch_cols = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--rec-min-ratio") && i + 1 < argc)
             prm.ppocr.rec_min_ratio = (float)atof(argv[++i]);
+        else if (!strcmp(argv[i], "--gap-rel") && i + 1 < argc)
+            prm.ppocr.gap_rel = (float)atof(argv[++i]);
         else if (!strcmp(argv[i], "--knee") && i + 1 < argc)
             prm.knee = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--lang") && i + 1 < argc)

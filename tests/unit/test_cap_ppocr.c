@@ -93,6 +93,9 @@ static int run_fixtures(cap_ppocr *p)
         {"sign.png", "EXIT"},
         {"dark_band.png", "Harbour ferry timetable|Departures from pier seven"},
         {"table.png", "City|Country|People|Lisbon|Portugal|545000|Oslo|Norway|709000|Tunis|Tunisia|638000"},
+        /* thin display type: no spaces between its letters (the
+         * quarter-height gap rule alone read "Autu m n|stati on") */
+        {"display.png", "Autumn|station"},
     };
     odx_err err = {0};
     cap_ppocr_state *s = NULL;

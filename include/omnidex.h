@@ -369,8 +369,7 @@ ODX_API void odx_results_free(odx_results *r);
  * indexer embeds, not stored; seconds), by its caption, tag and text
  * vectors against the same vectors of every other image; a near-identical
  * picture (re-encoded, resized, slightly cropped: difference hash within
- * 10 of 64 bits, same domain, much the same caption; or within 4 bits,
- * any domain) ranks first. The example and its exact copies are left out.
+ * 10 of 64 bits, same domain, much the same caption) ranks first. The example and its exact copies are left out.
  * p: k, lang (caption language, default en), the filters, min_score,
  * all and explain as for odx_search; mode and fusion weights are ignored.
  * odx_result.matched says "similar caption, tags" or "near-identical

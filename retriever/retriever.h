@@ -59,12 +59,10 @@ void ret_results_free(odx_results *r);
  * (renormalised over the fields the example has), times 0.9; a
  * near-duplicate (a re-encoded, resized or slightly cropped copy:
  * difference hash within 10 bits of the example's, same domain, caption
- * cosine >= 0.6; or within 4 bits and caption cosine >= 0.3 whatever the
- * domains) scores 0.9 + 0.1 x likeness, so it ranks first. The example
- * itself (and its exact copies, which share its hash) is left out.
- * Filters, k, lang, min_score and explain as for ret_search; mode and
- * fusion weights are ignored; copies of one content collapse unless all,
- * near-identical ones never do. ODX_ERR_NOT_FOUND: no
+ * cosine >= 0.6) scores 0.9 + 0.1 x likeness, so it ranks first. The example itself (and its exact copies, which share its
+ * hash) is left out. Filters, k, lang, min_score and explain as for
+ * ret_search; mode and fusion weights are ignored; copies of one content
+ * collapse unless all, near-identical ones never do. ODX_ERR_NOT_FOUND: no
  * such content; ODX_ERR_INVALID: it has no vectors. */
 odx_status ret_similar(store *s, const char *hash, const odx_search_params *p,
                        odx_results **out, odx_err *err);

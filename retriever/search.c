@@ -964,16 +964,6 @@ static const struct {
  * above: 0.83, unrelated charts 0.37 at most). */
 #define SIM_NEAR_DUP_BITS 10
 #define SIM_NEAR_DUP_COS 0.6
-/* A re-encoded or resized copy is often captioned as another domain (a
- * JPEG of a screenshot read as a photo, a small chart as a poster) while
- * its dhash stays within 0-4 bits: within 4 bits, a caption cosine of 0.3
- * is enough, whatever the domains. tests/eval/near_dup.sh on dev (100
- * originals x 3 copies, siblings left out), original at rank 1, before ->
- * after: JPEG q60 0.95 -> 0.98, 50% 0.89 -> 0.98, 90% crop 0.88 -> 0.88;
- * pairs of the 130 distinct dev originals taken for near-duplicates 1 ->
- * 4 of 8385 (white document pages). Chosen on dev only. */
-#define SIM_NEAR_ANY_BITS 4
-#define SIM_NEAR_ANY_COS 0.3
 
 /* Per candidate: the cosine of its vector of each field against the
  * example's vector of the same field (cross-field matches say little). */
@@ -1143,11 +1133,10 @@ odx_status ret_similar_to(store *s, const ret_example *ex, const odx_search_para
             bool have = false;
             if (ex->has_dhash &&
                 store_content_info_get(s, sc[i].hash, &ci, &have, NULL) == ODX_OK && have) {
-                int bits = __builtin_popcountll(ci.dhash ^ ex->dhash);
-                bool same = ci.domain && ex->domain && strcmp(ci.domain, ex->domain) == 0;
                 near = ci.has_dhash &&
-                       ((bits <= SIM_NEAR_DUP_BITS && same && sc[i].cos[0] >= SIM_NEAR_DUP_COS) ||
-                        (bits <= SIM_NEAR_ANY_BITS && sc[i].cos[0] >= SIM_NEAR_ANY_COS));
+                       __builtin_popcountll(ci.dhash ^ ex->dhash) <= SIM_NEAR_DUP_BITS &&
+                       ci.domain && ex->domain && strcmp(ci.domain, ex->domain) == 0 &&
+                       sc[i].cos[0] >= SIM_NEAR_DUP_COS;
                 store_content_info_clear(&ci);
             }
             /* a near-identical picture ranks above anything merely alike */

@@ -529,27 +529,15 @@ static bool from_cache(srv_server *s, out *o, const thumb_job *j)
     return true;
 }
 
-/* Reads all of fd (at most max bytes; more: *too_big). malloc'd. */
-static unsigned char *read_all(int fd, long long max, size_t *len, bool *too_big)
+/* Reads fd to its end into one buffer of want + 1 bytes (malloc'd): more
+ * than want bytes sets *too_big (the file grew), fewer are returned as
+ * read (the hash check then refuses them). */
+static unsigned char *read_all(int fd, size_t want, size_t *len, bool *too_big)
 {
-    size_t cap = 64 * 1024, n = 0;
+    size_t cap = want + 1, n = 0;
     unsigned char *b = malloc(cap);
     *too_big = false;
-    while (b) {
-        if (n == cap) {
-            if ((long long)cap > max) {
-                *too_big = true;
-                free(b);
-                return NULL;
-            }
-            unsigned char *nb = realloc(b, cap * 2);
-            if (!nb) {
-                free(b);
-                return NULL;
-            }
-            b = nb;
-            cap *= 2;
-        }
+    while (b && n < cap) {
         ssize_t r = read(fd, b + n, cap - n);
         if (r < 0 && errno == EINTR)
             continue;
@@ -561,13 +549,20 @@ static unsigned char *read_all(int fd, long long max, size_t *len, bool *too_big
             break;
         n += (size_t)r;
     }
-    if (b && (long long)n > max) {
+    if (b && n > want) {
         *too_big = true;
         free(b);
         return NULL;
     }
     *len = n;
     return b;
+}
+
+static void out_gone(out *o)
+{
+    out_error(o, 410, "gone",
+              "the file at this path no longer holds the indexed content (run 'omnidex "
+              "index' to index what is there now)");
 }
 
 /* On a file thread: the original of an image, only while the file holds
@@ -585,9 +580,15 @@ static void serve_file(srv_conn *c, const thumb_job *j, int fd, const struct sta
         out_error(o, 413, "too_large", m);
         return;
     }
+    /* a size other than the indexed one is other content: no need to read
+     * and hash it (and the buffer is sized by the indexed size) */
+    if (sb->st_size != j->size) {
+        out_gone(o);
+        return;
+    }
     size_t n = 0;
     bool too_big = false;
-    unsigned char *buf = read_all(fd, SRV_MAX_FILE_BYTES, &n, &too_big);
+    unsigned char *buf = read_all(fd, (size_t)j->size, &n, &too_big);
     if (!buf) {
         if (too_big)
             out_error(o, 413, "too_large", "the file grew past what the server sends");
@@ -599,9 +600,7 @@ static void serve_file(srv_conn *c, const thumb_job *j, int fd, const struct sta
     srv_sha256_hex(buf, n, hex);
     if (strcmp(hex, j->hash) != 0) {
         free(buf);
-        out_error(o, 410, "gone",
-                  "the file at this path no longer holds the indexed content (run 'omnidex "
-                  "index' to index what is there now)");
+        out_gone(o);
         return;
     }
     if (etag_matches(a->if_none_match, j->hash)) {
@@ -1025,6 +1024,12 @@ static bool route(srv_server *s, srv_conn *c, out *o)
     bool post_ask = strcmp(r->method, "POST") == 0 && strcmp(r->path, "/ask") == 0;
     if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0 && !post_ask) {
         out_error(o, 405, "method_not_allowed", "only GET and HEAD are supported (and POST /ask)");
+        return false;
+    }
+    /* HEAD would put the question to the model and throw the answer away */
+    if (strcmp(r->method, "HEAD") == 0 && strcmp(r->path, "/ask") == 0) {
+        out_error(o, 405, "method_not_allowed", "/ask takes GET or POST (HEAD would ask the model)");
+        snprintf(o->extra, sizeof o->extra, "Allow: GET, POST\r\n");
         return false;
     }
     if (!srv_host_allowed(r->host, s->listen, (const char *const *)s->allow_host,

@@ -145,6 +145,8 @@ post big 413 "{\"question\":\"$(cat "$T/big.txt")\"}" -H 'Expect:'
 post longq 413 "{\"question\":\"$(head -c 3000 "$T/big.txt")\"}"
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 -X PUT -H "$AUTH" "$S/ask")
 idx_check "PUT /ask: 405 (got $code)" test "$code" = 405
+code=$(curl -s -I -o /dev/null -w '%{http_code}' --max-time 20 -H "$AUTH" "$S/ask?q=x")
+idx_check "HEAD /ask: 405, the model is not asked (got $code)" test "$code" = 405
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 -X POST -H "$AUTH" -H "$JSON" -d '{}' "$S/search")
 idx_check "POST /search: still 405 (got $code)" test "$code" = 405
 post cont 200 "{\"question\": \"$Q\", \"k\": 1}" -H 'Expect: 100-continue'

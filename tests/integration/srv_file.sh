@@ -179,6 +179,14 @@ req "similar to a bad id" 400 -H "$AUTH" "$URL/similar/abc"
 req "similar to a broken image" 422 -H "$AUTH" "$URL/similar/$BROKEN"
 
 # ---- the file changes under the index, then goes
+# same size, one byte other: refused by the hash (a size change is refused
+# before anything is read)
+cp "$T/imgs/line_visitors.png" "$T/line_orig.png"
+printf '\377' | dd of="$T/imgs/line_visitors.png" bs=1 seek=200 conv=notrunc 2>/dev/null
+check "  (the flipped copy keeps the size)" test "$(stat -c %s "$T/imgs/line_visitors.png")" = "$(stat -c %s "$T/line_orig.png")"
+req "file with one byte changed" 410 -H "$AUTH" "$URL/images/$LINE/file"
+cp "$T/line_orig.png" "$T/imgs/line_visitors.png"
+req "file restored" 200 -H "$AUTH" "$URL/images/$LINE/file"
 cp "$SRC/samples/scatter_height_weight.png" "$T/imgs/line_visitors.png"
 req "file whose content changed" 410 -H "$AUTH" "$URL/images/$LINE/file"
 check "  ... a gone error that says to index again" sh -c "jq -e '.error == \"gone\" and (.message | test(\"omnidex index\"))' '$T/body' >/dev/null"

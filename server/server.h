@@ -112,6 +112,9 @@ odx_status srv_thumb_file(const char *path, int max_side, int orientation,
 #define SRV_MAX_FILE_BYTES (256LL << 20) /* originals served (the indexer's
                                             default max_file_bytes) */
 #define SRV_FILENAME_MAX 160             /* bytes of a name in Content-Disposition */
+/* room for srv_content_disposition's longest answer (the name twice, once
+ * percent-encoded: 18 + 160 + 20 + 3 * 160 + 1 = 679 bytes) */
+#define SRV_DISPOSITION_MAX (4 * SRV_FILENAME_MAX + 64)
 
 /* The Range header h (NULL: none) for a file of size bytes: 1 with the
  * inclusive span in *first..*last when it asks for one satisfiable range
@@ -123,7 +126,9 @@ int srv_range_parse(const char *h, long long size, long long *first, long long *
  * heic, heif, avif); application/octet-stream for anything else. */
 const char *srv_format_mime(const char *format);
 /* "inline; filename=...; filename*=UTF-8''..." for the last component of
- * path (RFC 6266), cut at SRV_FILENAME_MAX bytes; always NUL-terminated. */
+ * path (RFC 6266), cut at SRV_FILENAME_MAX bytes and back to a UTF-8
+ * character boundary; always NUL-terminated (SRV_DISPOSITION_MAX bytes
+ * hold the longest). */
 void srv_content_disposition(const char *path, char *out, size_t out_len);
 
 /* ------------------------------------------ srv_proto.c: parsing ---- */

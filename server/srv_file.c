@@ -89,8 +89,11 @@ void srv_content_disposition(const char *path, char *out, size_t out_len)
     const char *base = path ? strrchr(path, '/') : NULL;
     base = base ? base + 1 : path ? path : "";
     size_t n = strlen(base);
-    if (n > SRV_FILENAME_MAX)
+    if (n > SRV_FILENAME_MAX) {
         n = SRV_FILENAME_MAX;
+        while (n > 0 && ((unsigned char)base[n] & 0xC0) == 0x80)
+            n--; /* not inside a character */
+    }
     char plain[SRV_FILENAME_MAX + 1], enc[3 * SRV_FILENAME_MAX + 1];
     size_t pe = 0;
     for (size_t i = 0; i < n; i++) {

@@ -613,7 +613,7 @@ static void serve_file(srv_conn *c, const thumb_job *j, int fd, const struct sta
     /* If-Range: the range only if the client's copy is this content */
     if (rr != 0 && a->if_range && !etag_matches(a->if_range, j->hash))
         rr = 0;
-    char disp[3 * SRV_FILENAME_MAX + 64];
+    char disp[SRV_DISPOSITION_MAX];
     srv_content_disposition(j->path, disp, sizeof disp);
     if (rr < 0) {
         free(buf);

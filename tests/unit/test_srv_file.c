@@ -56,7 +56,7 @@ static void test_mime(void)
 
 static void test_disposition(void)
 {
-    char d[3 * SRV_FILENAME_MAX + 64];
+    char d[SRV_DISPOSITION_MAX];
     srv_content_disposition("/a/b/chart.png", d, sizeof d);
     CHECK_STR(d, "inline; filename=\"chart.png\"; filename*=UTF-8''chart.png");
     srv_content_disposition("/x/饼图 \"q\".png", d, sizeof d);
@@ -70,6 +70,20 @@ static void test_disposition(void)
     long_name[sizeof long_name - 1] = 0;
     srv_content_disposition(long_name, d, sizeof d);
     CHECK(strlen(d) < sizeof d && strlen(d) > 2 * SRV_FILENAME_MAX);
+    /* 60 Chinese characters (180 bytes): cut before the 54th, whole, and
+     * nothing cut off the end of the answer */
+    char zh[200] = "/x/";
+    for (int i = 0; i < 60; i++)
+        strcat(zh, "图");
+    srv_content_disposition(zh, d, sizeof d);
+    const char *enc = strstr(d, "UTF-8''");
+    CHECK(enc != NULL);
+    if (enc) {
+        enc += 7;
+        size_t want = 53 * 9; /* %E5%9B%BE per character */
+        CHECK_MSG(strlen(enc) == want, "encoded name %zu bytes, want %zu", strlen(enc), want);
+        CHECK(strlen(d) + 1 < sizeof d);
+    }
     char tiny[8];
     srv_content_disposition("/a.png", tiny, sizeof tiny);
     CHECK(strlen(tiny) == 7);

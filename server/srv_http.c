@@ -710,10 +710,11 @@ static void on_thumb(void *user, srv_conn *c)
     finish(s, c, &o);
 }
 
-/* On a request thread: what the index knows, then the cheap answers (304,
- * the cache) here and the decoding on a thumbnail thread. Returns true
- * when the connection went to the thumbnail pool. */
-static bool h_thumb(srv_server *s, odx_db *db, out *o, srv_conn *c, long long id)
+/* On a request thread, for a thumbnail or the original (file): the
+ * index's record of image id as a job, and the file's stat in *sb. NULL
+ * when the answer is already in o (not indexed, failed to index, gone). */
+static thumb_job *job_from_record(odx_db *db, out *o, const srv_conn *c, long long id, bool file,
+                                  struct stat *sb)
 {
     char key[32];
     snprintf(key, sizeof key, "#%lld", id);
@@ -722,61 +723,92 @@ static bool h_thumb(srv_server *s, odx_db *db, out *o, srv_conn *c, long long id
     odx_status st = odx_image_get(db, key, &im, &e);
     if (st != ODX_OK) {
         out_status(o, st, &e);
-        return false;
+        return NULL;
     }
     const odx_image_info *r = odx_image_info_get(im);
-    bool handed = false;
     thumb_job *j = NULL;
     if (!r->ok) {
-        out_error(o, 422, "unprocessable", "the image failed to index; there is no thumbnail");
-        goto done;
+        out_error(o, 422, "unprocessable",
+                  file ? "the image failed to index; its file is not served"
+                       : "the image failed to index; there is no thumbnail");
+        goto fail;
     }
     if (!r->path || !r->hash || strlen(r->hash) != 64) {
         out_error(o, 500, "internal", "image record lacks path or hash");
-        goto done;
+        goto fail;
     }
     j = calloc(1, sizeof *j);
-    if (!j || !(j->path = strdup(r->path))) {
+    if (!j || !(j->path = strdup(r->path))) { /* byte-exact, whatever the bytes */
         out_error(o, 500, "internal", "no memory");
-        goto done;
+        goto fail;
     }
+    j->file = file;
     snprintf(j->hash, sizeof j->hash, "%s", r->hash);
+    snprintf(j->format, sizeof j->format, "%s", r->format ? r->format : "");
     j->size = (long long)r->size;
     j->mtime_ns = r->mtime_ns;
     j->orientation = r->orientation; /* 1..8 */
     snprintf(j->key, sizeof j->key, "%.32s-o%d-%d", j->hash, j->orientation, SRV_THUMB_SIDE);
     j->immutable = v_matches(&c->req, j->hash);
-
-    /* Cheap answers need the file unchanged by size and mtime (a stat). */
-    struct stat sb;
-    if (stat(j->path, &sb) != 0) {
+    if (stat(j->path, sb) != 0) {
         if (errno == ENOENT || errno == ENOTDIR)
-            out_error(o, 404, "not_found", "the indexed file is gone");
+            out_error(o, 404, "not_found",
+                      file ? "the indexed file is gone (run 'omnidex index' to update the index)"
+                           : "the indexed file is gone");
         else
             out_error(o, 500, "internal", strerror(errno));
-        goto done;
+        goto fail;
     }
-    if (S_ISREG(sb.st_mode) && (long long)sb.st_size == j->size &&
-        mtime_ns_of(&sb) == j->mtime_ns) {
-        if (etag_matches(c->req.if_none_match, j->key)) {
-            out_not_modified(o, j);
-            goto done;
-        }
-        if (from_cache(s, o, j))
-            goto done;
-    }
-    c->user = j;
-    if (srv_pool_push(s->thumbs, c)) {
-        handed = true;
-        j = NULL;
-    } else {
-        c->user = NULL;
-        out_error(o, 503, "unavailable", "the thumbnail queue is full; try again shortly");
-    }
-done:
+    odx_image_free(im);
+    return j;
+fail:
     job_free(j);
     odx_image_free(im);
-    return handed;
+    return NULL;
+}
+
+/* The job to a file thread; false (and a 503 in o) when the queue is full. */
+static bool job_hand(srv_server *s, out *o, srv_conn *c, thumb_job *j)
+{
+    c->user = j;
+    if (srv_pool_push(s->thumbs, c))
+        return true;
+    c->user = NULL;
+    out_error(o, 503, "unavailable",
+              j->file ? "the file queue is full; try again shortly"
+                      : "the thumbnail queue is full; try again shortly");
+    job_free(j);
+    return false;
+}
+
+/* The file unchanged by size and mtime since it was indexed (one stat). */
+static bool job_unchanged(const thumb_job *j, const struct stat *sb)
+{
+    return S_ISREG(sb->st_mode) && (long long)sb->st_size == j->size &&
+           mtime_ns_of(sb) == j->mtime_ns;
+}
+
+/* On a request thread: what the index knows, then the cheap answers (304,
+ * the cache) here and the decoding on a thumbnail thread. Returns true
+ * when the connection went to the thumbnail pool. */
+static bool h_thumb(srv_server *s, odx_db *db, out *o, srv_conn *c, long long id)
+{
+    struct stat sb;
+    thumb_job *j = job_from_record(db, o, c, id, false, &sb);
+    if (!j)
+        return false;
+    if (job_unchanged(j, &sb)) {
+        bool answered = true;
+        if (etag_matches(c->req.if_none_match, j->key))
+            out_not_modified(o, j);
+        else
+            answered = from_cache(s, o, j);
+        if (answered) {
+            job_free(j);
+            return false;
+        }
+    }
+    return job_hand(s, o, c, j);
 }
 
 /* /images/{id}/file on a request thread: the index's record, the cheap
@@ -785,63 +817,16 @@ done:
  * Returns true when the connection went to the pool. */
 static bool h_file(srv_server *s, odx_db *db, out *o, srv_conn *c, long long id)
 {
-    char key[32];
-    snprintf(key, sizeof key, "#%lld", id);
-    odx_err e = {0};
-    odx_image *im = NULL;
-    odx_status st = odx_image_get(db, key, &im, &e);
-    if (st != ODX_OK) {
-        out_status(o, st, &e);
+    struct stat sb;
+    thumb_job *j = job_from_record(db, o, c, id, true, &sb);
+    if (!j)
+        return false;
+    if (job_unchanged(j, &sb) && etag_matches(c->req.if_none_match, j->hash)) {
+        out_not_modified(o, j);
+        job_free(j);
         return false;
     }
-    const odx_image_info *r = odx_image_info_get(im);
-    bool handed = false;
-    thumb_job *j = NULL;
-    if (!r->ok) {
-        out_error(o, 422, "unprocessable", "the image failed to index; its file is not served");
-        goto done;
-    }
-    if (!r->path || !r->hash || strlen(r->hash) != 64) {
-        out_error(o, 500, "internal", "image record lacks path or hash");
-        goto done;
-    }
-    j = calloc(1, sizeof *j);
-    if (!j || !(j->path = strdup(r->path))) { /* byte-exact, whatever the bytes */
-        out_error(o, 500, "internal", "no memory");
-        goto done;
-    }
-    j->file = true;
-    snprintf(j->hash, sizeof j->hash, "%s", r->hash);
-    snprintf(j->format, sizeof j->format, "%s", r->format ? r->format : "");
-    j->size = (long long)r->size;
-    j->mtime_ns = r->mtime_ns;
-    j->immutable = v_matches(&c->req, j->hash);
-    struct stat sb;
-    if (stat(j->path, &sb) != 0) {
-        if (errno == ENOENT || errno == ENOTDIR)
-            out_error(o, 404, "not_found",
-                      "the indexed file is gone (run 'omnidex index' to update the index)");
-        else
-            out_error(o, 500, "internal", strerror(errno));
-        goto done;
-    }
-    if (S_ISREG(sb.st_mode) && (long long)sb.st_size == j->size &&
-        mtime_ns_of(&sb) == j->mtime_ns && etag_matches(c->req.if_none_match, j->hash)) {
-        out_not_modified(o, j);
-        goto done;
-    }
-    c->user = j;
-    if (srv_pool_push(s->thumbs, c)) {
-        handed = true;
-        j = NULL;
-    } else {
-        c->user = NULL;
-        out_error(o, 503, "unavailable", "the file queue is full; try again shortly");
-    }
-done:
-    job_free(j);
-    odx_image_free(im);
-    return handed;
+    return job_hand(s, o, c, j);
 }
 
 /* ----------------------------------------------- index replacement ---- */

@@ -790,6 +790,27 @@ static odx_status build_results(search_ctx *x, odx_results *res, int k, odx_err 
     return st;
 }
 
+/* The results of the current candidates, replacing those of a narrower
+ * fetch. */
+static odx_status rebuild_results(search_ctx *x, odx_results *res, int k, odx_err *err)
+{
+    for (int i = 0; i < res->n; i++)
+        result_clear(&res->items[i]);
+    free(res->items);
+    res->items = NULL;
+    res->n = 0;
+    return build_results(x, res, k, err);
+}
+
+/* Whether to fetch again, four times wider: only while filters or a
+ * minimum score left fewer than k results, the index had more than was
+ * fetched, and the fetch is under 100000. */
+static bool widen(const odx_results *res, const odx_search_params *p, const filters *f,
+                  bool exhausted, int fetch)
+{
+    return res->n < p->k && !exhausted && fetch < 100000 && (filters_active(f) || p->min_score);
+}
+
 /* Relevance in 0..1 that means the same across queries: the share of the
  * query's words the image holds (any language, any text kind) blended with
  * the cosine of the dense match, then scaled by the fused rank. */
@@ -915,17 +936,10 @@ odx_status ret_search(store *s, const char *query, const odx_search_params *pin,
         if ((st = intent_candidates(&x, err)) != ODX_OK)
             goto done;
         score_candidates(&x);
-        for (int i = 0; i < res->n; i++)
-            result_clear(&res->items[i]);
-        free(res->items);
-        res->items = NULL;
-        res->n = 0;
-        st = build_results(&x, res, p.k, err);
+        st = rebuild_results(&x, res, p.k, err);
         if (st != ODX_OK)
             goto done;
-        bool exhausted = x.cs.n < fetch;
-        if (res->n >= p.k || exhausted || fetch >= 100000 ||
-            (!filters_active(&x.f) && !p.min_score))
+        if (!widen(res, &p, &x.f, x.cs.n < fetch, fetch))
             break;
         fetch *= 4;
     }
@@ -1151,17 +1165,10 @@ odx_status ret_similar_to(store *s, const ret_example *ex, const odx_search_para
                 snprintf(c->matched, sizeof c->matched, "similar %s", fields);
         }
         qsort(x.cs.v, (size_t)x.cs.n, sizeof(cand), cmp_cand);
-        for (int i = 0; i < res->n; i++)
-            result_clear(&res->items[i]);
-        free(res->items);
-        res->items = NULL;
-        res->n = 0;
-        st = build_results(&x, res, p.k, err);
+        st = rebuild_results(&x, res, p.k, err);
         if (st != ODX_OK)
             goto done;
-        bool exhausted = n_sc < fetch;
-        if (res->n >= p.k || exhausted || fetch >= 100000 ||
-            (!filters_active(&x.f) && !p.min_score))
+        if (!widen(res, &p, &x.f, n_sc < fetch, fetch))
             break;
         fetch *= 4;
     }

@@ -2,8 +2,8 @@
  * or aom) to 8-bit RGB with libheif, as Debian 12 builds it (libheif1
  * 1.15 with those decoders linked in). The primary image only; its stored
  * size (the ispe property) and its shown size are checked before anything
- * is decoded, and libheif's own size limit is set so that tiles, alpha and
- * thumbnail items are held to the same bound. libheif applies the file's
+ * is decoded, as are every other item's stored size and every grid or
+ * overlay canvas (below). libheif applies the file's
  * rotation, mirroring and crop (irot, imir, clap) itself; by the HEIF rules
  * those are the orientation, so an EXIF Orientation tag in the file (iPhones
  * write both) is read for the record but never applied a second time.
@@ -13,18 +13,11 @@
  * parallelism). libheif 1.15 has no way to stop a decode half-way; the work
  * is bounded by the checked pixels of the primary image and its tiles.
  *
- * Before libheif sees a file, its item references (the 'iref' boxes of the
- * top-level 'meta') are read here, and the file is refused when the ones
- * decoding follows form a cycle or a chain deeper than HEIF_MAX_REF_DEPTH,
- * or when an item refers to itself. Decoding follows 'dimg' from a derived
- * image (grid, overlay, identity) to its inputs and 'auxl' backwards, from
- * an image to its alpha or depth plane; 'thmb', 'cdsc', 'prem' and the
- * like are not followed, and may close a loop by design (a premultiplied
- * image says 'prem' to its alpha plane, which says 'auxl' back). libheif
- * 1.15 follows dimg and auxl by recursion without a bound in several places
- * (the derived image's bit depth, alpha and grid decoding), and a fuzzed
- * file of a few hundred bytes overflowed the stack in the fuzz stage of
- * CI; later libheif versions reject cyclic 'iref' boxes while parsing. */
+ * Before libheif sees a file, its item structure goes through
+ * cap_dec_heif_scan (decode_heif_scan.c): item references that loop or
+ * chain too deep, inputs of derived images that are not images, and item or
+ * canvas sizes over the pixel limit are refused there, because libheif 1.15
+ * recurses, asserts or allocates on them. */
 #include "decode_int.h"
 
 #include <pthread.h>
@@ -37,11 +30,6 @@
 #define HEIF_MAX_SIDE 65535
 /* EXIF blocks above this are not read (cameras write tens of KiB). */
 #define HEIF_MAX_EXIF (1 << 20)
-/* Longest chain of item references accepted (an overlay of grids of tiles
- * is 2; cameras write 1). */
-#define HEIF_MAX_REF_DEPTH 16
-/* More item references than this are refused (a 256-tile grid has 257). */
-#define HEIF_MAX_REFS 65536
 
 static pthread_once_t heif_once = PTHREAD_ONCE_INIT;
 static void heif_setup(void) { heif_init(NULL); }
@@ -89,241 +77,12 @@ static void heif_exif(const struct heif_image_handle *h, cap_header *hdr)
     hdr->orientation = 1;
 }
 
-/* ------------------------------------------------ item references ---- */
-
-/* One ISOBMFF box: *type, its payload [*body, *end); false when the header
- * does not fit in [p, lim) (the caller stops walking: libheif reports it). */
-static bool box_next(const uint8_t *p, const uint8_t *lim, uint32_t *type,
-                     const uint8_t **body, const uint8_t **end)
-{
-    if (lim - p < 8)
-        return false;
-    uint64_t size = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-    *type = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
-    size_t head = 8;
-    if (size == 1) {
-        if (lim - p < 16)
-            return false;
-        size = 0;
-        for (int i = 8; i < 16; i++)
-            size = size << 8 | p[i];
-        head = 16;
-    } else if (size == 0) {
-        size = (uint64_t)(lim - p);
-    }
-    if (size < head || size > (uint64_t)(lim - p))
-        return false;
-    *body = p + head;
-    *end = p + size;
-    return true;
-}
-
-#define FOURCC(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
-
-typedef struct {
-    uint32_t from, to;
-} heif_ref;
-
-static uint32_t rd_id(const uint8_t *p, int n)
-{
-    return n == 2 ? (uint32_t)p[0] << 8 | p[1]
-                  : (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* Appends the decoding dependencies of one 'iref' payload (see the file
- * comment: dimg as stored, auxl reversed, a self-reference of any type
- * kept as a loop, the rest dropped); false when it is malformed or holds
- * more than HEIF_MAX_REFS dependencies. */
-static bool iref_read(const uint8_t *p, const uint8_t *end, heif_ref **refs, size_t *n,
-                      size_t *cap)
-{
-    if (end - p < 4)
-        return false;
-    int idn = p[0] == 0 ? 2 : 4;
-    p += 4;
-    uint32_t type;
-    const uint8_t *b, *e;
-    while (p < end) {
-        if (!box_next(p, end, &type, &b, &e))
-            return false;
-        if (e - b < idn + 2)
-            return false;
-        uint32_t from = rd_id(b, idn);
-        unsigned cnt = (unsigned)b[idn] << 8 | b[idn + 1];
-        b += idn + 2;
-        if ((size_t)(e - b) < (size_t)cnt * idn)
-            return false;
-        for (unsigned k = 0; k < cnt; k++, b += idn) {
-            uint32_t to = rd_id(b, idn);
-            heif_ref dep;
-            if (type == FOURCC('d', 'i', 'm', 'g'))
-                dep = (heif_ref){from, to};
-            else if (type == FOURCC('a', 'u', 'x', 'l'))
-                dep = (heif_ref){to, from};
-            else if (from == to)
-                dep = (heif_ref){from, to};
-            else
-                continue;
-            if (*n == *cap) {
-                if (*cap >= HEIF_MAX_REFS)
-                    return false;
-                size_t nc = *cap ? *cap * 2 : 64;
-                heif_ref *r = realloc(*refs, nc * sizeof *r);
-                if (!r)
-                    return false;
-                *refs = r;
-                *cap = nc;
-            }
-            (*refs)[(*n)++] = dep;
-        }
-        p = e;
-    }
-    return true;
-}
-
-static int ref_cmp(const void *a, const void *b)
-{
-    const heif_ref *x = a, *y = b;
-    if (x->from != y->from)
-        return x->from < y->from ? -1 : 1;
-    return (x->to > y->to) - (x->to < y->to);
-}
-
-/* The first reference index of item id in the sorted refs, n when none. */
-static size_t ref_first(const heif_ref *r, size_t n, uint32_t id)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (r[mid].from < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/* 0 when the references hold no cycle and no chain longer than
- * HEIF_MAX_REF_DEPTH; else 1 (a cycle through *bad) or 2 (too deep). An
- * iterative depth-first walk from every item that refers to others: the
- * frames are the path, so a reference back into the path is a cycle; an
- * item finished before is not walked again, its depth is known. An item's
- * depth is its longest chain of references (0 for one that refers to
- * nothing). Items are named by the position of their first reference in
- * the sorted list. */
-typedef struct {
-    size_t head, i; /* the item; the next of its references to follow */
-    int depth;      /* longest chain below it so far */
-} ref_frame;
-
-static int refs_check(heif_ref *r, size_t n, uint32_t *bad)
-{
-    qsort(r, n, sizeof *r, ref_cmp);
-    uint8_t *done = calloc(n, 1); /* depth + 1 once finished */
-    uint8_t *onpath = calloc(n, 1);
-    if (!done || !onpath) {
-        free(done);
-        free(onpath);
-        return 2;
-    }
-    ref_frame stk[HEIF_MAX_REF_DEPTH + 1];
-    int st = 0;
-    for (size_t h = 0; h < n && !st; h++) {
-        if ((h > 0 && r[h].from == r[h - 1].from) || done[h])
-            continue;
-        int top = 0;
-        stk[0] = (ref_frame){h, h, 0};
-        onpath[h] = 1;
-        while (top >= 0 && !st) {
-            ref_frame *f = &stk[top];
-            if (f->i < n && r[f->i].from == r[f->head].from) {
-                uint32_t to = r[f->i++].to;
-                size_t c = ref_first(r, n, to);
-                int d;
-                if (c == n || r[c].from != to) {
-                    d = 1; /* refers to an item that refers to nothing */
-                } else if (onpath[c]) {
-                    *bad = to;
-                    st = 1;
-                    break;
-                } else if (done[c]) {
-                    d = done[c]; /* its depth + 1 */
-                } else if (top == HEIF_MAX_REF_DEPTH) {
-                    st = 2;
-                    break;
-                } else {
-                    stk[++top] = (ref_frame){c, c, 0};
-                    onpath[c] = 1;
-                    continue;
-                }
-                if (d > f->depth)
-                    f->depth = d;
-            } else {
-                int d = f->depth;
-                if (d > HEIF_MAX_REF_DEPTH) {
-                    st = 2;
-                    break;
-                }
-                done[f->head] = (uint8_t)(d + 1);
-                onpath[f->head] = 0;
-                if (--top >= 0 && d + 1 > stk[top].depth)
-                    stk[top].depth = d + 1;
-            }
-        }
-    }
-    free(done);
-    free(onpath);
-    return st;
-}
-
-/* The file's item references checked before libheif follows them (see the
- * file comment). ODX_OK also when the boxes cannot be walked: libheif then
- * reports the damage itself. */
-static odx_status heif_refs_ok(const uint8_t *data, size_t len, const char *name,
-                               const char *fmt, odx_err *err)
-{
-    const uint8_t *p = data, *lim = data + len, *b, *e;
-    uint32_t type;
-    heif_ref *refs = NULL;
-    size_t n = 0, cap = 0;
-    bool bad = false;
-    while (!bad && box_next(p, lim, &type, &b, &e)) {
-        if (type == FOURCC('m', 'e', 't', 'a') && e - b >= 4) {
-            const uint8_t *q = b + 4, *cb, *ce;
-            uint32_t ct;
-            while (!bad && box_next(q, e, &ct, &cb, &ce)) {
-                if (ct == FOURCC('i', 'r', 'e', 'f') && !iref_read(cb, ce, &refs, &n, &cap))
-                    bad = true;
-                q = ce;
-            }
-        }
-        p = e;
-    }
-    odx_status st = ODX_OK;
-    uint32_t at = 0;
-    int r = bad ? 3 : n ? refs_check(refs, n, &at) : 0;
-    free(refs);
-    if (r == 1)
-        st = core_err(err, ODX_ERR_DECODE,
-                      "'%s': corrupt %s (item references): the references of item %u lead back to it",
-                      cap_dec_name(name), fmt, (unsigned)at);
-    else if (r == 2)
-        st = core_err(err, ODX_ERR_DECODE,
-                      "'%s': corrupt %s (item references): a chain deeper than %d items",
-                      cap_dec_name(name), fmt, HEIF_MAX_REF_DEPTH);
-    else if (r == 3)
-        st = core_err(err, ODX_ERR_DECODE,
-                      "'%s': corrupt %s (item references): a malformed 'iref' box",
-                      cap_dec_name(name), fmt);
-    return st;
-}
-
 odx_status cap_dec_heif(const uint8_t *data, size_t len, const char *name,
                         const cap_limits *lim, cap_header *hdr, cap_image *out, odx_err *err)
 {
     pthread_once(&heif_once, heif_setup);
     const char *fmt = !strcmp(hdr->format, "avif") ? "AVIF" : "HEIF";
-    odx_status st = heif_refs_ok(data, len, name, fmt, err);
+    odx_status st = cap_dec_heif_scan(data, len, lim, name, fmt, err);
     if (st != ODX_OK)
         return st;
     struct heif_image_handle *h = NULL;

@@ -58,6 +58,11 @@ odx_status cap_dec_tiff(const uint8_t *data, size_t len, const char *name,
                         const cap_limits *lim, cap_header *hdr, cap_image *out, odx_err *err);
 odx_status cap_dec_bmp(const uint8_t *data, size_t len, const char *name,
                        const cap_limits *lim, cap_header *hdr, cap_image *out, odx_err *err);
+/* The item structure of a HEIF/AVIF file checked before libheif reads it
+ * (decode_heif_scan.c): ODX_ERR_DECODE or ODX_ERR_LIMIT naming the file and
+ * the reason, ODX_OK when nothing is wrong or the boxes cannot be walked. */
+odx_status cap_dec_heif_scan(const uint8_t *data, size_t len, const cap_limits *lim,
+                             const char *name, const char *fmt, odx_err *err);
 odx_status cap_dec_heif(const uint8_t *data, size_t len, const char *name,
                         const cap_limits *lim, cap_header *hdr, cap_image *out, odx_err *err);
 

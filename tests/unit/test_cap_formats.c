@@ -423,8 +423,12 @@ typedef struct {
     uint32_t from, to;
 } tref;
 
-/* n references; items 1..nitems. */
-static buf heif_with_refs(const tref *refs, int n, int nitems)
+/* n references; items 1..nitems of the given types (NULL: all 'iden');
+ * item 1 is the primary. Every item's data is the 8 bytes at the start of
+ * the file, except for items placed in 'idat' (idat: their data, the same
+ * for each; NULL: none); an extra 'ispe' of xw x xh when xw > 0. */
+static buf heif_with_items(const tref *refs, int n, int nitems, const char *const *types,
+                           const uint8_t *idat, size_t idat_n, uint32_t xw, uint32_t xh)
 {
     buf b = {0};
     size_t t = box_open(&b, "ftyp", 0, 0);
@@ -442,24 +446,34 @@ static buf heif_with_refs(const tref *refs, int n, int nitems)
     t = box_open(&b, "pitm", 1, 0);
     be(&b, 1, 2);
     box_close(&b, t);
-    t = box_open(&b, "iloc", 1, 0);
+    /* iloc version 1: construction method 1 (idat) for grid and overlay
+     * items when idat is given, 0 (the file) otherwise */
+    t = box_open(&b, "iloc", 1, 1u << 24);
     be(&b, 0x4400, 2);
     be(&b, (uint32_t)nitems, 2);
     for (int i = 1; i <= nitems; i++) {
+        const char *ty = types ? types[i - 1] : "iden";
+        bool in_idat = idat && (!strcmp(ty, "grid") || !strcmp(ty, "iovl"));
         be(&b, (uint32_t)i, 2);
+        be(&b, in_idat ? 1 : 0, 2);
         be(&b, 0, 2);
         be(&b, 1, 2);
         be(&b, 0, 4);
-        be(&b, 8, 4);
+        be(&b, in_idat ? (uint32_t)idat_n : 8, 4);
     }
     box_close(&b, t);
+    if (idat) {
+        t = box_open(&b, "idat", 0, 0);
+        bput(&b, idat, idat_n);
+        box_close(&b, t);
+    }
     t = box_open(&b, "iinf", 1, 0);
     be(&b, (uint32_t)nitems, 2);
     for (int i = 1; i <= nitems; i++) {
         size_t f = box_open(&b, "infe", 1, 2u << 24);
         be(&b, (uint32_t)i, 2);
         be(&b, 0, 2);
-        bput(&b, "iden", 4);
+        bput(&b, types ? types[i - 1] : "iden", 4);
         be(&b, 0, 1);
         box_close(&b, f);
     }
@@ -479,6 +493,12 @@ static buf heif_with_refs(const tref *refs, int n, int nitems)
     be(&b, 64, 4);
     be(&b, 48, 4);
     box_close(&b, sp);
+    if (xw) {
+        sp = box_open(&b, "ispe", 1, 0);
+        be(&b, xw, 4);
+        be(&b, xh, 4);
+        box_close(&b, sp);
+    }
     box_close(&b, c);
     c = box_open(&b, "ipma", 1, 0);
     be(&b, (uint32_t)nitems, 4);
@@ -491,6 +511,11 @@ static buf heif_with_refs(const tref *refs, int n, int nitems)
     box_close(&b, t);
     box_close(&b, m);
     return b;
+}
+
+static buf heif_with_refs(const tref *refs, int n, int nitems)
+{
+    return heif_with_items(refs, n, nitems, NULL, NULL, 0, 0, 0);
 }
 
 static void expect_refs(const char *what, buf *b, const char *want)
@@ -566,11 +591,83 @@ static void test_heif_refs(void)
     expect_refs("alpha auxl onto itself", &b, "lead back");
 }
 
+/* What libheif 1.15 trusts beyond the references: a derived image's
+ * inputs must be images (an identity item naming metadata or a missing item
+ * tripped an assertion, which aborts the process: fuzz_heif), and grid or
+ * overlay canvases, which live in the item's data and are allocated before
+ * any tile is decoded, are held to the pixel limit like every stored size
+ * (a 1 KiB grid asked for three planes of ~1 GB each: fuzz_heif in CI). */
+static void expect_refused(const char *what, buf *b, odx_status want_st, const char *want)
+{
+    cap_header h;
+    cap_image im;
+    odx_err e;
+    odx_status st = dec(b, "items.heic", &h, &im, &e);
+    if (want) {
+        CHECK_MSG(st == want_st && !im.rgb && strstr(e.msg, "items.heic") && strstr(e.msg, want),
+                  "%s: status %d (%s)", what, st, e.msg);
+    } else {
+        CHECK_MSG(st == ODX_OK || (st != ODX_ERR_LIMIT && !strstr(e.msg, "derived image") &&
+                                   !strstr(e.msg, " of item ")),
+                  "%s: status %d (%s)", what, st, e.msg);
+        if (st == ODX_OK)
+            cap_image_free(&im);
+    }
+    free(b->p);
+}
+
+static void test_heif_items(void)
+{
+    static const tref one[] = {{"dimg", 1, 2}};
+    static const char *const iden_exif[] = {"iden", "Exif"};
+    buf b = heif_with_items(one, 1, 2, iden_exif, NULL, 0, 0, 0);
+    expect_refused("iden -> Exif", &b, ODX_ERR_DECODE, "item 2, an input of a derived image, is not an image but 'Exif'");
+    static const char *const iovl_mime[] = {"iovl", "mime"};
+    b = heif_with_items(one, 1, 2, iovl_mime, NULL, 0, 0, 0);
+    expect_refused("iovl -> mime", &b, ODX_ERR_DECODE, "is not an image but 'mime'");
+    static const tref missing[] = {{"dimg", 1, 34}};
+    b = heif_with_items(missing, 1, 2, NULL, NULL, 0, 0, 0);
+    expect_refused("iden -> missing item", &b, ODX_ERR_DECODE, "item 34, an input of a derived image, does not exist");
+    /* the dimg of an item that is no derived image is never followed */
+    static const char *const hvc_exif[] = {"hvc1", "Exif"};
+    b = heif_with_items(one, 1, 2, hvc_exif, NULL, 0, 0, 0);
+    expect_refused("hvc1 -> Exif", &b, ODX_OK, NULL);
+    static const char *const iden_hvc[] = {"iden", "hvc1"};
+    b = heif_with_items(one, 1, 2, iden_hvc, NULL, 0, 0, 0);
+    expect_refused("iden -> hvc1", &b, ODX_OK, NULL);
+
+    /* grid canvases: 16-bit sides (flags 0) and 32-bit (flags 1) */
+    static const char *const grid_tile[] = {"grid", "hvc1"};
+    const uint8_t g16[] = {0, 0, 0, 0, 0xfd, 0xe8, 0x3a, 0x98}; /* 65000 x 15000 */
+    b = heif_with_items(one, 1, 2, grid_tile, g16, sizeof g16, 0, 0);
+    expect_refused("grid 65000x15000", &b, ODX_ERR_LIMIT, "65000x15000 (975.0 MP), over the limit of 100.0 MP (HEIF grid of item 1)");
+    const uint8_t g32[] = {0, 1, 0, 0, 0, 0, 0x4e, 0x20, 0, 0, 0x4e, 0x20}; /* 20000 x 20000 */
+    b = heif_with_items(one, 1, 2, grid_tile, g32, sizeof g32, 0, 0);
+    expect_refused("grid 20000x20000 (32-bit)", &b, ODX_ERR_LIMIT, "20000x20000");
+    const uint8_t gok[] = {0, 0, 0, 0, 0, 64, 0, 48};
+    b = heif_with_items(one, 1, 2, grid_tile, gok, sizeof gok, 0, 0);
+    expect_refused("grid 64x48", &b, ODX_OK, NULL);
+    const uint8_t gzero[] = {0, 0, 0, 0, 0, 0, 0, 48};
+    b = heif_with_items(one, 1, 2, grid_tile, gzero, sizeof gzero, 0, 0);
+    expect_refused("grid 0x48", &b, ODX_ERR_DECODE, "invalid image size 0x48");
+    /* overlay: version, flags, four 16-bit fill values, then the canvas */
+    static const char *const iovl_tile[] = {"iovl", "hvc1"};
+    const uint8_t o16[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xea, 0x60, 0x27, 0x10, 0, 0, 0, 0}; /* 60000 x 10000 */
+    b = heif_with_items(one, 1, 2, iovl_tile, o16, sizeof o16, 0, 0);
+    expect_refused("overlay 60000x10000", &b, ODX_ERR_LIMIT, "(HEIF overlay of item 1)");
+    /* every stored size (ispe), not only the primary's */
+    b = heif_with_items(one, 1, 2, iden_hvc, NULL, 0, 30000, 30000);
+    expect_refused("a 30000x30000 ispe", &b, ODX_ERR_LIMIT, "30000x30000 (900.0 MP)");
+    b = heif_with_items(one, 1, 2, iden_hvc, NULL, 0, 5000, 4000);
+    expect_refused("a 5000x4000 ispe", &b, ODX_OK, NULL);
+}
+
 static void test_heif(void)
 {
     test_heif_one(heif_compression_HEVC, "heic");
     test_heif_one(heif_compression_AV1, "avif");
     test_heif_refs();
+    test_heif_items();
 }
 
 /* ------------------------------------------------------------ sniff ---- */

@@ -1,0 +1,594 @@
+/* decode_heif_scan.c - the item structure of a HEIF/AVIF file, checked
+ * before libheif (1.15, Debian 12) reads it. libheif trusts several things
+ * a crafted file of a few hundred bytes can set, and each was found by the
+ * fuzz stage of CI:
+ *   - item references ('iref'): libheif follows 'dimg' (from a derived
+ *     image, grid/overlay/identity, to its inputs) and 'auxl' (backwards,
+ *     from an image to its alpha or depth plane) by recursion without a
+ *     bound, so a cycle overflowed the stack. Refused here: a cycle of
+ *     those, a chain deeper than HEIF_MAX_REF_DEPTH, an item referring to
+ *     itself by any type. 'thmb', 'cdsc', 'prem' and the like are not
+ *     followed and may close a loop by design (a premultiplied image says
+ *     'prem' to its alpha plane, which says 'auxl' back);
+ *   - inputs of derived images: an identity or overlay item whose 'dimg'
+ *     names an item that is not an image (Exif metadata, a missing item)
+ *     trips an assertion in libheif's decoder, which aborts the process.
+ *     Refused here: a derived image's input that is not an image item of
+ *     the file's 'iinf' (hvc1, av01, vvc1, grid, iden, iovl);
+ *   - sizes: libheif holds each item's 'ispe' and a grid's or overlay's
+ *     canvas (stored in the item's data, not in 'ispe') only to 65535 per
+ *     side, and allocates the canvas' planes before decoding anything, so a
+ *     1 KiB grid asked for three planes of almost 1 GB each. Every 'ispe'
+ *     and every grid/overlay canvas goes through cap_dec_check_dims, the
+ *     pixel limit of every other format.
+ * Each top-level 'meta' is checked (libheif uses the last it can read);
+ * within one, the items are those of its first 'iinf' (libheif's choice),
+ * while every 'iref', 'iloc' and 'ipco' is checked, a superset of what
+ * libheif reads. Boxes that cannot be walked are left to libheif, which
+ * reports the damage itself. */
+#include "decode_int.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Longest chain of item references accepted (an overlay of grids of tiles
+ * is 2; cameras write 1). */
+#define HEIF_MAX_REF_DEPTH 16
+/* More item references, items or locations than this are refused (a
+ * 256-tile grid has 257 items and 256 references). */
+#define HEIF_MAX_ITEMS 65536
+
+#define FOURCC(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
+
+/* One ISOBMFF box: *type, its payload [*body, *end); false when the header
+ * does not fit in [p, lim) (the caller stops walking: libheif reports it). */
+static bool box_next(const uint8_t *p, const uint8_t *lim, uint32_t *type,
+                     const uint8_t **body, const uint8_t **end)
+{
+    if (lim - p < 8)
+        return false;
+    uint64_t size = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    *type = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
+    size_t head = 8;
+    if (size == 1) {
+        if (lim - p < 16)
+            return false;
+        size = 0;
+        for (int i = 8; i < 16; i++)
+            size = size << 8 | p[i];
+        head = 16;
+    } else if (size == 0) {
+        size = (uint64_t)(lim - p);
+    }
+    if (size < head || size > (uint64_t)(lim - p))
+        return false;
+    *body = p + head;
+    *end = p + size;
+    return true;
+}
+
+/* n big-endian bytes (0..8) at p. */
+static uint64_t rd_be(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Grows *p (elements of size sz) to hold one more than n; false past
+ * HEIF_MAX_ITEMS or without memory. */
+static bool grow(void **p, size_t *cap, size_t n, size_t sz)
+{
+    if (n < *cap)
+        return true;
+    if (*cap >= HEIF_MAX_ITEMS)
+        return false;
+    size_t nc = *cap ? *cap * 2 : 64;
+    void *q = realloc(*p, nc * sz);
+    if (!q)
+        return false;
+    *p = q;
+    *cap = nc;
+    return true;
+}
+
+typedef struct {
+    uint32_t from, to;
+} heif_ref;
+
+typedef struct {
+    uint32_t id, type; /* type 0: an infe without one (version 0/1) */
+} heif_item;
+
+/* What one 'meta' holds, gathered before anything is checked (its boxes
+ * may come in any order). */
+typedef struct {
+    heif_ref *deps; /* decoding dependencies: dimg as stored, auxl reversed */
+    size_t ndeps, capdeps;
+    heif_ref *dimg; /* dimg as stored */
+    size_t ndimg, capdimg;
+    heif_item *items; /* the first iinf's, sorted by id; an id may repeat */
+    size_t nitems, capitems;
+    bool have_iinf;
+    const uint8_t *idat, *idat_end;
+    const uint8_t *iloc[8], *iloc_end[8];
+    int niloc;
+} heif_meta;
+
+static bool push_ref(heif_ref **r, size_t *n, size_t *cap, uint32_t from, uint32_t to)
+{
+    if (!grow((void **)r, cap, *n, sizeof **r))
+        return false;
+    (*r)[(*n)++] = (heif_ref){from, to};
+    return true;
+}
+
+/* One 'iref' payload; false when it is malformed or too large. A
+ * self-reference of any type is kept as a dependency (a loop). */
+static bool iref_read(const uint8_t *p, const uint8_t *end, heif_meta *m)
+{
+    if (end - p < 4)
+        return false;
+    int idn = p[0] == 0 ? 2 : 4;
+    p += 4;
+    uint32_t type;
+    const uint8_t *b, *e;
+    while (p < end) {
+        if (!box_next(p, end, &type, &b, &e))
+            return false;
+        if (e - b < idn + 2)
+            return false;
+        uint32_t from = (uint32_t)rd_be(b, idn);
+        unsigned cnt = (unsigned)rd_be(b + idn, 2);
+        b += idn + 2;
+        if ((size_t)(e - b) < (size_t)cnt * idn)
+            return false;
+        for (unsigned k = 0; k < cnt; k++, b += idn) {
+            uint32_t to = (uint32_t)rd_be(b, idn);
+            bool ok = true;
+            if (type == FOURCC('d', 'i', 'm', 'g'))
+                ok = push_ref(&m->deps, &m->ndeps, &m->capdeps, from, to) &&
+                     push_ref(&m->dimg, &m->ndimg, &m->capdimg, from, to);
+            else if (type == FOURCC('a', 'u', 'x', 'l'))
+                ok = push_ref(&m->deps, &m->ndeps, &m->capdeps, to, from);
+            else if (from == to)
+                ok = push_ref(&m->deps, &m->ndeps, &m->capdeps, from, to);
+            if (!ok)
+                return false;
+        }
+        p = e;
+    }
+    return true;
+}
+
+static int item_cmp(const void *a, const void *b)
+{
+    const heif_item *x = a, *y = b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* The entries of one 'iinf' (full box: a 16- or 32-bit count, then 'infe'
+ * boxes); false when too large. Malformed entries are skipped (libheif
+ * refuses the file for them). An id given twice is kept twice: libheif
+ * keeps the first, and the checks below hold for every entry. */
+static bool iinf_read(const uint8_t *p, const uint8_t *end, heif_meta *m)
+{
+    if (end - p < 4 || end - p < 4 + (p[0] == 0 ? 2 : 4))
+        return true;
+    p += 4 + (p[0] == 0 ? 2 : 4);
+    uint32_t type;
+    const uint8_t *b, *e;
+    while (p < end && box_next(p, end, &type, &b, &e)) {
+        p = e;
+        if (type != FOURCC('i', 'n', 'f', 'e') || e - b < 4)
+            continue;
+        int v = b[0], idn = v >= 3 ? 4 : 2;
+        if (e - b < 4 + idn + 2 + (v >= 2 ? 4 : 0))
+            continue;
+        heif_item it = {(uint32_t)rd_be(b + 4, idn), 0};
+        if (v >= 2)
+            it.type = (uint32_t)rd_be(b + 4 + idn + 2, 4);
+        if (!grow((void **)&m->items, &m->capitems, m->nitems, sizeof *m->items))
+            return false;
+        m->items[m->nitems++] = it;
+    }
+    if (m->nitems > 1)
+        qsort(m->items, m->nitems, sizeof *m->items, item_cmp);
+    return true;
+}
+
+static int ref_cmp(const void *a, const void *b)
+{
+    const heif_ref *x = a, *y = b;
+    if (x->from != y->from)
+        return x->from < y->from ? -1 : 1;
+    return (x->to > y->to) - (x->to < y->to);
+}
+
+/* The first reference index of item id in the sorted refs, n when none. */
+static size_t ref_first(const heif_ref *r, size_t n, uint32_t id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r[mid].from < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* 0 when the references hold no cycle and no chain longer than
+ * HEIF_MAX_REF_DEPTH; else 1 (a cycle through *bad) or 2 (too deep). An
+ * iterative depth-first walk from every item that refers to others: the
+ * frames are the path, so a reference back into the path is a cycle; an
+ * item finished before is not walked again, its depth is known. An item's
+ * depth is its longest chain of references (0 for one that refers to
+ * nothing). Items are named by the position of their first reference in
+ * the sorted list. */
+typedef struct {
+    size_t head, i; /* the item; the next of its references to follow */
+    int depth;      /* longest chain below it so far */
+} ref_frame;
+
+static int refs_check(heif_ref *r, size_t n, uint32_t *bad)
+{
+    qsort(r, n, sizeof *r, ref_cmp);
+    uint8_t *done = calloc(n, 1); /* depth + 1 once finished */
+    uint8_t *onpath = calloc(n, 1);
+    if (!done || !onpath) {
+        free(done);
+        free(onpath);
+        return 2;
+    }
+    ref_frame stk[HEIF_MAX_REF_DEPTH + 1];
+    int st = 0;
+    for (size_t h = 0; h < n && !st; h++) {
+        if ((h > 0 && r[h].from == r[h - 1].from) || done[h])
+            continue;
+        int top = 0;
+        stk[0] = (ref_frame){h, h, 0};
+        onpath[h] = 1;
+        while (top >= 0 && !st) {
+            ref_frame *f = &stk[top];
+            if (f->i < n && r[f->i].from == r[f->head].from) {
+                uint32_t to = r[f->i++].to;
+                size_t c = ref_first(r, n, to);
+                int d;
+                if (c == n || r[c].from != to) {
+                    d = 1; /* refers to an item that refers to nothing */
+                } else if (onpath[c]) {
+                    *bad = to;
+                    st = 1;
+                    break;
+                } else if (done[c]) {
+                    d = done[c]; /* its depth + 1 */
+                } else if (top == HEIF_MAX_REF_DEPTH) {
+                    st = 2;
+                    break;
+                } else {
+                    stk[++top] = (ref_frame){c, c, 0};
+                    onpath[c] = 1;
+                    continue;
+                }
+                if (d > f->depth)
+                    f->depth = d;
+            } else {
+                int d = f->depth;
+                if (d > HEIF_MAX_REF_DEPTH) {
+                    st = 2;
+                    break;
+                }
+                done[f->head] = (uint8_t)(d + 1);
+                onpath[f->head] = 0;
+                if (--top >= 0 && d + 1 > stk[top].depth)
+                    stk[top].depth = d + 1;
+            }
+        }
+    }
+    free(done);
+    free(onpath);
+    return st;
+}
+
+/* The entries of item id (every one: an id may repeat). */
+static size_t item_find(const heif_meta *m, uint32_t id, size_t *first)
+{
+    size_t lo = 0, hi = m->nitems;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->items[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t n = 0;
+    while (lo + n < m->nitems && m->items[lo + n].id == id)
+        n++;
+    *first = lo;
+    return n;
+}
+
+static bool type_is_image(uint32_t t)
+{
+    return t == FOURCC('h', 'v', 'c', '1') || t == FOURCC('a', 'v', '0', '1') ||
+           t == FOURCC('v', 'v', 'c', '1') || t == FOURCC('g', 'r', 'i', 'd') ||
+           t == FOURCC('i', 'd', 'e', 'n') || t == FOURCC('i', 'o', 'v', 'l');
+}
+
+static bool type_is_derived(uint32_t t)
+{
+    return t == FOURCC('g', 'r', 'i', 'd') || t == FOURCC('i', 'd', 'e', 'n') ||
+           t == FOURCC('i', 'o', 'v', 'l');
+}
+
+/* Whether some entry of item id has type t (any_derived: any derived type). */
+static bool item_has(const heif_meta *m, uint32_t id, uint32_t t, bool any_derived)
+{
+    size_t f, n = item_find(m, id, &f);
+    for (size_t i = f; i < f + n; i++)
+        if (any_derived ? type_is_derived(m->items[i].type) : m->items[i].type == t)
+            return true;
+    return false;
+}
+
+/* 0 when every input of a derived image is an image item; else the first
+ * input that is not (in *bad), and *why its type (0: no such item). */
+static bool dimg_inputs_ok(const heif_meta *m, uint32_t *bad, uint32_t *why)
+{
+    for (size_t i = 0; i < m->ndimg; i++) {
+        if (!item_has(m, m->dimg[i].from, 0, true))
+            continue; /* not a derived image: its dimg is never followed */
+        size_t f, n = item_find(m, m->dimg[i].to, &f);
+        bool ok = n > 0;
+        for (size_t k = f; k < f + n && ok; k++)
+            if (!type_is_image(m->items[k].type)) {
+                ok = false;
+                *why = m->items[k].type;
+            }
+        if (!ok) {
+            if (n == 0)
+                *why = 0;
+            *bad = m->dimg[i].to;
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A size check with the item named in the message. */
+static odx_status size_ok(uint64_t w, uint64_t h, const char *what, uint32_t id,
+                          const cap_limits *lim, const char *name, const char *fmt,
+                          odx_err *err)
+{
+    odx_err e = {0};
+    odx_status st = cap_dec_check_dims((int64_t)w, (int64_t)h, lim, name, &e);
+    if (st != ODX_OK && id)
+        return core_err(err, st, "%s (%s %s of item %u)", e.msg, fmt, what, (unsigned)id);
+    if (st != ODX_OK)
+        return core_err(err, st, "%s (%s %s)", e.msg, fmt, what);
+    return ODX_OK;
+}
+
+/* The first bytes (at most cap) of one 'iloc' entry's data at [q, qe):
+ * extents in the file (construction method 0) or in 'idat' (1), in order;
+ * 0 when they lie elsewhere. */
+typedef struct {
+    int v, offn, lenn, basen, idxn;
+} iloc_sizes;
+
+static size_t iloc_entry_data(const heif_meta *m, const uint8_t *file, size_t flen,
+                              const iloc_sizes *z, int method, uint64_t base,
+                              const uint8_t **q, const uint8_t *qe, unsigned next,
+                              uint8_t *out, size_t cap, bool *bad)
+{
+    const uint8_t *src = method == 0 ? file : m->idat;
+    size_t slen = method == 0 ? flen : m->idat ? (size_t)(m->idat_end - m->idat) : 0;
+    size_t got = 0;
+    int en = z->idxn + z->offn + z->lenn;
+    for (unsigned k = 0; k < next; k++) {
+        if (qe - *q < en) {
+            *bad = true;
+            return 0;
+        }
+        uint64_t off = rd_be(*q + z->idxn, z->offn), len = rd_be(*q + z->idxn + z->offn, z->lenn);
+        *q += en;
+        if ((method != 0 && method != 1) || !src || got == cap)
+            continue;
+        uint64_t at = base + off;
+        if (at < base || at >= slen)
+            continue;
+        uint64_t avail = slen - at;
+        if (len == 0 || len > avail)
+            len = avail;
+        size_t take = len < cap - got ? (size_t)len : cap - got;
+        memcpy(out + got, src + at, take);
+        got += take;
+    }
+    return got;
+}
+
+/* Every grid and overlay canvas of the 'iloc' boxes: their data holds the
+ * output size libheif allocates before decoding. */
+static odx_status canvases_ok(const heif_meta *m, const uint8_t *file, size_t flen,
+                              const cap_limits *lim, const char *name, const char *fmt,
+                              odx_err *err)
+{
+    static const int ok_size[16] = {[0] = 1, [4] = 1, [8] = 1};
+    for (int L = 0; L < m->niloc; L++) {
+        const uint8_t *q = m->iloc[L], *qe = m->iloc_end[L];
+        if (qe - q < 6)
+            continue;
+        iloc_sizes z = {q[0], q[4] >> 4, q[4] & 15, q[5] >> 4, 0};
+        if (z.v > 2 || !ok_size[z.offn] || !ok_size[z.lenn] || !ok_size[z.basen])
+            continue;
+        if (z.v >= 1) {
+            z.idxn = q[5] & 15;
+            if (!ok_size[z.idxn])
+                continue;
+        }
+        q += 6;
+        int cn = z.v < 2 ? 2 : 4;
+        if (qe - q < cn)
+            continue;
+        uint64_t count = rd_be(q, cn);
+        q += cn;
+        int idn = z.v < 2 ? 2 : 4;
+        bool bad = false;
+        for (uint64_t i = 0; i < count && !bad; i++) {
+            int hn = idn + (z.v >= 1 ? 2 : 0) + 2 + z.basen + 2;
+            if (qe - q < hn)
+                break;
+            uint32_t id = (uint32_t)rd_be(q, idn);
+            q += idn;
+            int method = 0;
+            if (z.v >= 1) {
+                method = q[1] & 15;
+                q += 2;
+            }
+            unsigned dref = (unsigned)rd_be(q, 2);
+            q += 2;
+            uint64_t base = rd_be(q, z.basen);
+            q += z.basen;
+            unsigned next = (unsigned)rd_be(q, 2);
+            q += 2;
+            uint8_t d[32];
+            size_t got = iloc_entry_data(m, file, flen, &z, dref ? -1 : method, base, &q, qe,
+                                         next, d, sizeof d, &bad);
+            if (got < 2)
+                continue;
+            int fl = d[1] & 1 ? 4 : 2;
+            if (item_has(m, id, FOURCC('g', 'r', 'i', 'd'), false) && got >= (size_t)4 + 2 * fl) {
+                odx_status st = size_ok(rd_be(d + 4, fl), rd_be(d + 4 + fl, fl), "grid", id, lim,
+                                        name, fmt, err);
+                if (st != ODX_OK)
+                    return st;
+            }
+            if (item_has(m, id, FOURCC('i', 'o', 'v', 'l'), false) &&
+                got >= (size_t)10 + 2 * fl) {
+                odx_status st = size_ok(rd_be(d + 10, fl), rd_be(d + 10 + fl, fl), "overlay",
+                                        id, lim, name, fmt, err);
+                if (st != ODX_OK)
+                    return st;
+            }
+        }
+    }
+    return ODX_OK;
+}
+
+/* Every 'ispe' of an 'ipco': the stored size of an item (tiles, alpha and
+ * depth planes, thumbnails). A zero side allocates nothing and is left to
+ * libheif. */
+static odx_status ipco_ok(const uint8_t *p, const uint8_t *end, const cap_limits *lim,
+                          const char *name, const char *fmt, odx_err *err)
+{
+    uint32_t type;
+    const uint8_t *b, *e;
+    for (; box_next(p, end, &type, &b, &e); p = e) {
+        if (type != FOURCC('i', 's', 'p', 'e') || e - b < 12)
+            continue;
+        uint64_t w = rd_be(b + 4, 4), h = rd_be(b + 8, 4);
+        if (w && h) {
+            odx_status st = size_ok(w, h, "stored size of an item", 0, lim, name, fmt, err);
+            if (st != ODX_OK)
+                return st;
+        }
+    }
+    return ODX_OK;
+}
+
+static char *fourcc_str(uint32_t t, char s[8])
+{
+    for (int i = 0; i < 4; i++) {
+        char c = (char)(t >> (24 - 8 * i));
+        s[i] = c >= 0x20 && c < 0x7f ? c : '?';
+    }
+    s[4] = 0;
+    return s;
+}
+
+static odx_status meta_ok(const uint8_t *b, const uint8_t *e, const uint8_t *file, size_t flen,
+                          const cap_limits *lim, const char *name, const char *fmt,
+                          odx_err *err)
+{
+    heif_meta m = {0};
+    odx_status st = ODX_OK;
+    const char *bad = NULL, *bad_in = "item references";
+    const uint8_t *q = b + 4, *cb, *ce;
+    uint32_t ct;
+    while (!bad && st == ODX_OK && box_next(q, e, &ct, &cb, &ce)) {
+        if (ct == FOURCC('i', 'r', 'e', 'f')) {
+            if (!iref_read(cb, ce, &m))
+                bad = "a malformed or oversized 'iref' box";
+        } else if (ct == FOURCC('i', 'i', 'n', 'f') && !m.have_iinf) {
+            m.have_iinf = true;
+            if (!iinf_read(cb, ce, &m))
+                bad = "more items than can be checked", bad_in = "items";
+        } else if (ct == FOURCC('i', 'd', 'a', 't') && !m.idat) {
+            m.idat = cb;
+            m.idat_end = ce;
+        } else if (ct == FOURCC('i', 'l', 'o', 'c')) {
+            if (m.niloc == 8) {
+                bad = "more than 8 'iloc' boxes", bad_in = "items";
+            } else {
+                m.iloc[m.niloc] = cb;
+                m.iloc_end[m.niloc++] = ce;
+            }
+        } else if (ct == FOURCC('i', 'p', 'r', 'p')) {
+            const uint8_t *r = cb, *pb, *pe;
+            uint32_t pt;
+            for (; st == ODX_OK && box_next(r, ce, &pt, &pb, &pe); r = pe)
+                if (pt == FOURCC('i', 'p', 'c', 'o'))
+                    st = ipco_ok(pb, pe, lim, name, fmt, err);
+        }
+        q = ce;
+    }
+    if (bad) {
+        st = core_err(err, ODX_ERR_DECODE, "'%s': corrupt %s (%s): %s", cap_dec_name(name),
+                      fmt, bad_in, bad);
+        goto done;
+    }
+    if (st != ODX_OK)
+        goto done;
+    uint32_t at = 0, why = 0;
+    int r = m.ndeps ? refs_check(m.deps, m.ndeps, &at) : 0;
+    char t[8];
+    if (r == 1)
+        st = core_err(err, ODX_ERR_DECODE,
+                      "'%s': corrupt %s (item references): the references of item %u lead back to it",
+                      cap_dec_name(name), fmt, (unsigned)at);
+    else if (r == 2)
+        st = core_err(err, ODX_ERR_DECODE,
+                      "'%s': corrupt %s (item references): a chain deeper than %d items",
+                      cap_dec_name(name), fmt, HEIF_MAX_REF_DEPTH);
+    else if (!dimg_inputs_ok(&m, &at, &why))
+        st = core_err(err, ODX_ERR_DECODE,
+                      "'%s': corrupt %s (item references): item %u, an input of a derived image, %s%s%s",
+                      cap_dec_name(name), fmt, (unsigned)at,
+                      why ? "is not an image but '" : "does not exist",
+                      why ? fourcc_str(why, t) : "", why ? "'" : "");
+    else
+        st = canvases_ok(&m, file, flen, lim, name, fmt, err);
+done:
+    free(m.deps);
+    free(m.dimg);
+    free(m.items);
+    return st;
+}
+
+odx_status cap_dec_heif_scan(const uint8_t *data, size_t len, const cap_limits *lim,
+                             const char *name, const char *fmt, odx_err *err)
+{
+    const uint8_t *p = data, *end = data + len, *b, *e;
+    uint32_t type;
+    for (; box_next(p, end, &type, &b, &e); p = e)
+        if (type == FOURCC('m', 'e', 't', 'a') && e - b >= 4) {
+            odx_status st = meta_ok(b, e, data, len, lim, name, fmt, err);
+            if (st != ODX_OK)
+                return st;
+        }
+    return ODX_OK;
+}

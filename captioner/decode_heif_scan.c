@@ -112,7 +112,8 @@ typedef struct {
     heif_item *items; /* the first iinf's, sorted by id; an id may repeat */
     size_t nitems, capitems;
     bool have_iinf;
-    const uint8_t *idat, *idat_end;
+    const uint8_t *idat; /* the first idat's data */
+    size_t idat_box;     /* and its size with the header (libheif's bound) */
     const uint8_t *iloc[8], *iloc_end[8];
     int niloc;
 } heif_meta;
@@ -373,21 +374,26 @@ static odx_status size_ok(uint64_t w, uint64_t h, const char *what, uint32_t id,
     return ODX_OK;
 }
 
-/* The first bytes (at most cap) of one 'iloc' entry's data at [q, qe):
- * extents in the file (construction method 0) or in 'idat' (1), in order;
- * 0 when they lie elsewhere. */
 typedef struct {
     int v, offn, lenn, basen, idxn;
 } iloc_sizes;
 
+/* The first bytes (at most cap) of one 'iloc' entry's data, whose extents
+ * start at *q, read the way libheif 1.15 reads them (Box_iloc::read_data),
+ * since the check must see the bytes libheif will parse: the extents are
+ * concatenated in order; in the file (construction method 0) an extent
+ * past the end fails the whole read (0 bytes); in 'idat' (method 1) an
+ * extent is bounded by the idat box's size counted with its header, so up
+ * to a header's worth of the bytes after the data are read too, and an
+ * extent past that bound is skipped (libheif drops that error). Other
+ * methods and data in other files: 0 bytes. */
 static size_t iloc_entry_data(const heif_meta *m, const uint8_t *file, size_t flen,
                               const iloc_sizes *z, int method, uint64_t base,
                               const uint8_t **q, const uint8_t *qe, unsigned next,
                               uint8_t *out, size_t cap, bool *bad)
 {
-    const uint8_t *src = method == 0 ? file : m->idat;
-    size_t slen = method == 0 ? flen : m->idat ? (size_t)(m->idat_end - m->idat) : 0;
     size_t got = 0;
+    bool failed = method != 0 && (method != 1 || !m->idat);
     int en = z->idxn + z->offn + z->lenn;
     for (unsigned k = 0; k < next; k++) {
         if (qe - *q < en) {
@@ -396,19 +402,28 @@ static size_t iloc_entry_data(const heif_meta *m, const uint8_t *file, size_t fl
         }
         uint64_t off = rd_be(*q + z->idxn, z->offn), len = rd_be(*q + z->idxn + z->offn, z->lenn);
         *q += en;
-        if ((method != 0 && method != 1) || !src || got == cap)
+        if (failed || got == cap)
             continue;
         uint64_t at = base + off;
-        if (at < base || at >= slen)
-            continue;
-        uint64_t avail = slen - at;
-        if (len == 0 || len > avail)
-            len = avail;
+        const uint8_t *src;
+        if (method == 0) {
+            if (at < base || at > flen || len > flen - at) {
+                failed = true;
+                continue;
+            }
+            src = file + at;
+        } else {
+            uint64_t box = m->idat_box, from = (uint64_t)(m->idat - file);
+            if (at < base || at > box || len > box - at || from + at > flen ||
+                len > flen - (from + at))
+                continue;
+            src = m->idat + at;
+        }
         size_t take = len < cap - got ? (size_t)len : cap - got;
-        memcpy(out + got, src + at, take);
+        memcpy(out + got, src, take);
         got += take;
     }
-    return got;
+    return failed ? 0 : got;
 }
 
 /* Every grid and overlay canvas of the 'iloc' boxes: their data holds the
@@ -529,7 +544,7 @@ static odx_status meta_ok(const uint8_t *b, const uint8_t *e, const uint8_t *fil
                 bad = "more items than can be checked", bad_in = "items";
         } else if (ct == FOURCC('i', 'd', 'a', 't') && !m.idat) {
             m.idat = cb;
-            m.idat_end = ce;
+            m.idat_box = (size_t)(ce - q);
         } else if (ct == FOURCC('i', 'l', 'o', 'c')) {
             if (m.niloc == 8) {
                 bad = "more than 8 'iloc' boxes", bad_in = "items";

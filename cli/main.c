@@ -446,7 +446,8 @@ static const char SEARCH_FILTERS_HELP[] =
     "parser: a bad value is refused the same way (exit 2) wherever it is written.\n";
 
 enum { O_LANG = 300, O_DOMAIN, O_TLANG, O_PATH, O_EXT, O_AFTER, O_BEFORE, O_MINW, O_MINH,
-       O_MINSCORE, O_ALL, O_EXPLAIN, O_DENSE, O_LEX, O_WD, O_WL, O_JSON, O_MAXCH, O_LIKE };
+       O_MINSCORE, O_ALL, O_EXPLAIN, O_DENSE, O_LEX, O_WD, O_WL, O_JSON, O_MAXCH, O_LIKE,
+       O_JSON_ARRAY };
 
 static const struct option SEARCH_OPTS[] = {
     {"lang", 1, 0, O_LANG},      {"domain", 1, 0, O_DOMAIN},   {"text-lang", 1, 0, O_TLANG},
@@ -455,12 +456,17 @@ static const struct option SEARCH_OPTS[] = {
     {"min-score", 1, 0, O_MINSCORE}, {"all", 0, 0, O_ALL},     {"explain", 0, 0, O_EXPLAIN},
     {"dense-only", 0, 0, O_DENSE}, {"lexical-only", 0, 0, O_LEX}, {"w-dense", 1, 0, O_WD},
     {"w-lexical", 1, 0, O_WL},   {"json", 0, 0, O_JSON},       {"max-chars", 1, 0, O_MAXCH},
-    {"like", 1, 0, O_LIKE},      {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
+    {"like", 1, 0, O_LIKE},      {"json-array", 0, 0, O_JSON_ARRAY},
+    {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
 
-/* Parses search flags shared by search and context. Returns -1 to go on,
- * else an exit code. */
+/* How search prints its results. */
+enum { OUT_TEXT, OUT_JSON, OUT_JSON_ARRAY };
+
+/* Parses search flags shared by search and context (like, for search
+ * only, is NULL for context). *out: OUT_JSON for --json, OUT_JSON_ARRAY
+ * for search's --json-array. Returns -1 to go on, else an exit code. */
 static int parse_search_flags(const char *cmd, int argc, char **argv, odx_search_params *p,
-                              bool *json, int *max_chars, const char **like, const char *help)
+                              int *out, int *max_chars, const char **like, const char *help)
 {
     int c;
     optind = 1;
@@ -484,7 +490,12 @@ static int parse_search_flags(const char *cmd, int argc, char **argv, odx_search
         case O_LEX: key = "mode", val = "lexical"; break;
         case O_WD: key = "w_dense"; break;
         case O_WL: key = "w_lexical"; break;
-        case O_JSON: *json = true; break;
+        case O_JSON: *out = OUT_JSON; break;
+        case O_JSON_ARRAY:
+            if (!like)
+                return usage_error(cmd, "--json-array is an option of 'search'%s", "");
+            *out = OUT_JSON_ARRAY;
+            break;
         case O_MAXCH:
             if (!max_chars || !parse_int(optarg, 200, 10000000, max_chars))
                 return usage_error(cmd, "bad --max-chars '%s' (200..10000000)", optarg);
@@ -539,7 +550,7 @@ static char *help_with_filters(const char *head, const char *tail)
 static int cmd_search(const global *g, int argc, char **argv)
 {
     odx_search_params p = odx_search_params_default();
-    bool json = false;
+    int out = OUT_TEXT;
     char *help = help_with_filters(
         "Usage: omnidex search [OPTIONS] QUERY...\n"
         "       omnidex search [OPTIONS] --like IMAGE\n"
@@ -552,12 +563,17 @@ static int cmd_search(const global *g, int argc, char **argv)
         "                      (re-encoded, resized, slightly cropped) first; the image\n"
         "                      itself left out. No query words with it; the filters\n"
         "                      below apply\n"
-        "      --json          JSON array (path, score, captions, tags, text)\n",
+        "      --json          one JSON object, as GET /search answers it: \"query\"\n"
+        "                      (--like: \"similar_to\", the example's id, or \"like\", the\n"
+        "                      path of a file not indexed), \"count\", \"results\" (rank,\n"
+        "                      path, id, score, domain, captions, tags, text, ...)\n"
+        "      --json-array    the \"results\" array alone (what --json printed before\n"
+        "                      JSON version 2), for scripts written against it\n",
         "Exit: 0 ok (also with no results), 2 bad query or option, 3 no index\n"
         "yet (run 'omnidex index FOLDER') or fatal error, 5 --like: neither in the\n"
         "index nor a file.\n");
     const char *like = NULL;
-    int rc = parse_search_flags("search", argc, argv, &p, &json, NULL, &like, help ? help : "");
+    int rc = parse_search_flags("search", argc, argv, &p, &out, NULL, &like, help ? help : "");
     free(help);
     if (rc >= 0)
         return rc;
@@ -571,9 +587,14 @@ static int cmd_search(const global *g, int argc, char **argv)
     else if (st == ODX_OK)
         st = odx_search(db, q, &p, &r, &e);
     if (st == ODX_OK) {
-        if (json) {
-            char *s = odx_results_json(r);
-            puts(s ? s : "[]");
+        if (out != OUT_TEXT) {
+            char *s = out == OUT_JSON ? odx_results_json_object(r) : odx_results_json(r);
+            if (s)
+                puts(s);
+            else {
+                st = ODX_ERR_NOMEM;
+                snprintf(e.msg, sizeof e.msg, "no memory for the JSON");
+            }
             odx_free(s);
         } else {
             int n = odx_results_count(r);
@@ -598,7 +619,7 @@ static int cmd_search(const global *g, int argc, char **argv)
 static int cmd_context(const global *g, int argc, char **argv)
 {
     odx_context_params p = odx_context_params_default();
-    bool json = false;
+    int fmt = OUT_TEXT;
     char *help = help_with_filters(
         "Usage: omnidex context [OPTIONS] QUERY...\n"
         "A context block for an LLM prompt: for the top images, number, path,\n"
@@ -608,12 +629,12 @@ static int cmd_context(const global *g, int argc, char **argv)
         "      --max-chars N   budget (default 12000, about 3k tokens)\n"
         "      --json          JSON instead of Markdown\n",
         "Exit: 0 ok, 2 bad query or option, 3 no index yet or fatal error.\n");
-    int rc = parse_search_flags("context", argc, argv, &p.search, &json, &p.max_chars, NULL,
+    int rc = parse_search_flags("context", argc, argv, &p.search, &fmt, &p.max_chars, NULL,
                                 help ? help : "");
     free(help);
     if (rc >= 0)
         return rc;
-    p.json = json;
+    p.json = fmt == OUT_JSON;
     char *q = join_args(argc, argv);
     odx_err e = {0};
     odx_db *db = NULL;

@@ -48,8 +48,9 @@ extern "C" {
 #define ODX_VERSION "0.1.0"
 /* The version of the JSON omnidex writes (docs/schema/omnidex-v<N>.schema.json):
  * within a version fields are only added; a change of type or meaning, or
- * a removal, makes the next one. */
-#define ODX_JSON_VERSION 1
+ * a removal, makes the next one. 2: `search --json` is one object, the
+ * shape of GET /search (odx_results_json_object), not a bare array. */
+#define ODX_JSON_VERSION 2
 
 /* The version of the library actually loaded (ODX_VERSION is the header's);
  * a static string. Any thread. */
@@ -359,8 +360,17 @@ ODX_API odx_status odx_search(odx_db *db, const char *query,
 ODX_API int odx_results_count(const odx_results *r);
 /* Borrowed; valid until odx_results_free(r). */
 ODX_API const odx_result *odx_results_get(const odx_results *r, int i);
-/* JSON array text of the results; caller frees with odx_free(). */
+/* JSON array text of the results (the "results" member below, JSON
+ * version 1's `search --json`); caller frees with odx_free(). */
 ODX_API char *odx_results_json(const odx_results *r);
+/* The results as the one JSON object that `omnidex search --json` prints
+ * and GET /search and GET /similar/{id} answer (docs/schema: search_cli,
+ * similar_cli): what was asked, "count" and "results" (the array of
+ * odx_results_json). What was asked: "query", the query as odx_search was
+ * given it; for odx_similar "similar_to", the example's image id, or for
+ * an example file that is not indexed "like", its path (with "like_b64"
+ * when not UTF-8). Caller frees with odx_free(); NULL on no memory. */
+ODX_API char *odx_results_json_object(const odx_results *r);
 ODX_API void odx_results_free(odx_results *r);
 
 /* Search by example: the images most like an indexed one (ref: a path as

@@ -514,17 +514,29 @@ odx_status odx_similar(odx_db *db, const char *ref, const odx_search_params *p,
         /* not indexed but a file: described now (the models load for this call) */
         odx_caption_params cp = odx_caption_params_default();
         cp.models_dir = db->models_dir;
-        unindexed u = {db, p, out};
+        odx_results *res = NULL;
+        unindexed u = {db, p, &res};
         store_image_detail_clear(&d);
-        return describe_file(ref, &cp, similar_desc, &u, err);
+        rc = describe_file(ref, &cp, similar_desc, &u, err);
+        if (rc == ODX_OK && (rc = ret_results_set_example(res, 0, ref, err)) == ODX_OK)
+            *out = res;
+        else
+            ret_results_free(res);
+        return rc;
     }
     if (rc == ODX_OK && !found)
         rc = core_err(err, ODX_ERR_NOT_FOUND, "'%s' is neither in the index nor a file", ref);
     else if (rc == ODX_OK && (!d.im.ok || !d.im.hash[0]))
         rc = core_err(err, ODX_ERR_INVALID,
                       "'%s' failed to index, so there is nothing to compare it by", ref);
-    else if (rc == ODX_OK)
-        rc = ret_similar(db->s, d.im.hash, p, out, err);
+    else if (rc == ODX_OK) {
+        odx_results *res = NULL;
+        rc = ret_similar(db->s, d.im.hash, p, &res, err);
+        if (rc == ODX_OK && (rc = ret_results_set_example(res, d.im.id, NULL, err)) == ODX_OK)
+            *out = res;
+        else
+            ret_results_free(res);
+    }
     store_image_detail_clear(&d);
     return rc;
 }
@@ -542,6 +554,11 @@ const odx_result *odx_results_get(const odx_results *r, int i)
 char *odx_results_json(const odx_results *r)
 {
     return ret_results_json(r);
+}
+
+char *odx_results_json_object(const odx_results *r)
+{
+    return ret_results_object_json(r);
 }
 
 void odx_results_free(odx_results *r)

@@ -51,6 +51,13 @@ odx_status ret_search(store *s, const char *query, const odx_search_params *p,
 int ret_results_count(const odx_results *r);
 const odx_result *ret_results_get(const odx_results *r, int i);
 char *ret_results_json(const odx_results *r);
+/* odx_results_json_object: {"query" | "similar_to" / "like", "count",
+ * "results"}; the query is the one ret_search was given. */
+char *ret_results_object_json(const odx_results *r);
+/* Records the example of a search by example (odx_similar): its image id
+ * (> 0) when indexed, else the path of the file described (copied). */
+odx_status ret_results_set_example(odx_results *r, int64_t image_id, const char *path,
+                                   odx_err *err);
 void ret_results_free(odx_results *r);
 
 /* Images like the content hash (odx_similar): each of its stored vectors

@@ -19,6 +19,12 @@ struct odx_results {
     int n;
     odx_result *items;
     uint64_t *dhash; /* per item, for near-duplicate collapsing */
+    /* what was asked, for ret_results_object_json: the query of a search,
+     * or the example of a search by example (its image id when indexed,
+     * else the path of the file described) */
+    char *query;
+    int64_t similar_to;
+    char *like;
 };
 
 typedef struct cand {
@@ -205,6 +211,8 @@ void ret_results_free(odx_results *r)
         result_clear(&r->items[i]);
     free(r->items);
     free(r->dhash);
+    free(r->query);
+    free(r->like);
     free(r);
 }
 
@@ -231,7 +239,8 @@ static void add_opt(cJSON *o, const char *k, const char *v)
         core_json_add_text(o, k, v);
 }
 
-char *ret_results_json(const odx_results *r)
+/* The results as a JSON array (NULL on no memory). */
+static cJSON *results_array(const odx_results *r)
 {
     cJSON *a = cJSON_CreateArray();
     for (int i = 0; r && i < r->n; i++) {
@@ -271,8 +280,50 @@ char *ret_results_json(const odx_results *r)
         add_opt(o, "explain", x->explain);
         cJSON_AddItemToArray(a, o);
     }
-    char *s = cJSON_Print(a);
+    return a;
+}
+
+char *ret_results_json(const odx_results *r)
+{
+    cJSON *a = results_array(r);
+    char *s = a ? cJSON_Print(a) : NULL;
     cJSON_Delete(a);
+    return s;
+}
+
+odx_status ret_results_set_example(odx_results *r, int64_t image_id, const char *path,
+                                   odx_err *err)
+{
+    if (!r)
+        return core_err(err, ODX_ERR_INVALID, "no results");
+    char *like = path ? strdup(path) : NULL;
+    if (path && !like)
+        return core_err(err, ODX_ERR_NOMEM, "no memory");
+    free(r->like);
+    r->like = like;
+    r->similar_to = image_id;
+    return ODX_OK;
+}
+
+char *ret_results_object_json(const odx_results *r)
+{
+    cJSON *o = cJSON_CreateObject(), *a = results_array(r);
+    char *s = NULL;
+    bool ok = o && a;
+    if (ok && r && r->query)
+        ok = core_json_add_text(o, "query", r->query);
+    if (ok && r && !r->query && r->similar_to > 0)
+        ok = cJSON_AddNumberToObject(o, "similar_to", (double)r->similar_to) != NULL;
+    if (ok && r && !r->query && r->like)
+        ok = core_json_add_path(o, "like", r->like, strlen(r->like));
+    if (ok)
+        ok = cJSON_AddNumberToObject(o, "count", r ? r->n : 0) != NULL;
+    if (ok && cJSON_AddItemToObject(o, "results", a)) {
+        a = NULL;
+        s = cJSON_Print(o);
+    }
+    cJSON_Delete(a);
+    cJSON_Delete(o);
     return s;
 }
 
@@ -897,7 +948,7 @@ odx_status ret_search(store *s, const char *query, const odx_search_params *pin,
     x.f.min_h = p.min_height > rq.min_height ? p.min_height : rq.min_height;
     x.zh = p.lang ? strcmp(p.lang, "zh") == 0 : core_has_cjk(rq.text);
     odx_results *res = calloc(1, sizeof *res);
-    if (!res) {
+    if (!res || !(res->query = strdup(query ? query : ""))) {
         st = core_err(err, ODX_ERR_NOMEM, "no memory");
         goto done;
     }

@@ -232,23 +232,18 @@ static bool v_matches(const srv_req *a, const char *hash)
     return n >= SRV_URL_HASH_CHARS && n <= 64 && strncmp(v, hash, n) == 0;
 }
 
-/* {HEAD, "count": N, "results": [...]} with thumb_url and file_url added
- * to every result of the library's JSON; head is the first member, owned
- * (added to the object). NULL on no memory. */
-static char *results_body(const odx_results *res, const char *head_key, cJSON *head)
+/* The library's JSON object of the results (odx_results_json_object: what
+ * was asked, "count", "results", the shape `search --json` prints) with
+ * thumb_url and file_url added to every result. NULL on no memory. */
+static char *results_body(const odx_results *res)
 {
-    char *rj = odx_results_json(res);
-    cJSON *arr = rj ? cJSON_Parse(rj) : NULL;
+    char *rj = odx_results_json_object(res);
+    cJSON *o = rj ? cJSON_Parse(rj) : NULL;
     odx_free(rj);
-    cJSON *o = cJSON_CreateObject();
+    cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, "results");
     char *body = NULL;
-    if (!o || !head || !cJSON_IsArray(arr)) {
-        cJSON_Delete(head);
+    if (!cJSON_IsArray(arr))
         goto done;
-    }
-    cJSON_AddItemToObject(o, head_key, head);
-    int n = cJSON_GetArraySize(arr);
-    cJSON_AddNumberToObject(o, "count", n);
     int i = 0;
     for (cJSON *it = arr->child; it; it = it->next, i++) {
         const odx_result *r = odx_results_get(res, i);
@@ -262,8 +257,6 @@ static char *results_body(const odx_results *res, const char *head_key, cJSON *h
                  SRV_URL_HASH_CHARS, r->hash ? r->hash : "");
         cJSON_AddStringToObject(it, "file_url", u);
     }
-    cJSON_AddItemToObject(o, "results", arr);
-    arr = NULL;
     char *s = cJSON_PrintUnformatted(o);
     if (s) {
         size_t len = strlen(s);
@@ -275,7 +268,6 @@ static char *results_body(const odx_results *res, const char *head_key, cJSON *h
         free(s);
     }
 done:
-    cJSON_Delete(arr);
     cJSON_Delete(o);
     return body;
 }
@@ -298,7 +290,7 @@ static void h_search(odx_db *db, out *o, const srv_req *a)
         out_status(o, st, &e);
         return;
     }
-    char *body = results_body(res, "query", cJSON_CreateString(q));
+    char *body = results_body(res);
     odx_results_free(res);
     if (!body) {
         out_error(o, 500, "internal", "no memory for the results");
@@ -332,7 +324,7 @@ static void h_similar(odx_db *db, out *o, const srv_req *a, long long id)
         out_status(o, st, &e);
         return;
     }
-    char *body = results_body(res, "similar_to", cJSON_CreateNumber((double)id));
+    char *body = results_body(res);
     odx_results_free(res);
     if (!body) {
         out_error(o, 500, "internal", "no memory for the results");

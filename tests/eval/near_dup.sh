@@ -33,7 +33,7 @@ for f in "${PICK[@]}"; do
     for v in q60 half crop; do
         case $v in q60) c=$b.q60.jpg ;; *) c=$b.$v.$e ;; esac
         paths=$("$BIN" --db "$W/db" search --like "$W/imgs/copies/$c" -k 20 --json |
-            jq -r '.[].path' | sed 's|.*/imgs/||')
+            jq -r '.results[].path' | sed 's|.*/imgs/||')
         total[$v]=$((${total[$v]:-0} + 1))
         first=${paths%%$'\n'*}
         first_other=$(printf '%s\n' "$paths" | awk -v b="copies/$b." 'index($0, b) != 1 { print; exit }')

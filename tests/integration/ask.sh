@@ -35,7 +35,7 @@ cp "$SRC"/samples/*.png "$T/imgs/"
 idx_check "indexed" test $? -eq 0
 Q="bar chart rainfall"
 "$BIN" --db "$DB" search --json -k 1 "$Q" >"$T/top.json"
-TOP=$(jq -r '.[0].path' "$T/top.json")
+TOP=$(jq -r '.results[0].path' "$T/top.json")
 idx_check "the top image of the question is the bar chart" test "$(basename "$TOP")" = bar_rainfall.png
 
 # 1. streaming: the server holds the answer after its first piece

@@ -28,8 +28,8 @@ check "table query finds the table first" sh -c "$(declare -f top); BIN='$BIN' D
 check "OCR text is searchable" sh -c "$(declare -f top); BIN='$BIN' DB='$DB'; top 3 'book fair' | grep -q poster_book_fair"
 
 "$BIN" --db "$DB" search --json -k 3 "domain:chart visitors" >"$T/s.json"
-check "inline domain filter keeps only charts" jq -e 'length > 0 and all(.[]; .domain == "chart")' "$T/s.json"
-check "scores are within 0..1 and sorted" jq -e '[.[].score] as $s | all($s[]; . >= 0 and . <= 1) and $s == ($s | sort | reverse)' "$T/s.json"
+check "inline domain filter keeps only charts" jq -e '.count > 0 and all(.results[]; .domain == "chart")' "$T/s.json"
+check "scores are within 0..1 and sorted" jq -e '[.results[].score] as $s | all($s[]; . >= 0 and . <= 1) and $s == ($s | sort | reverse)' "$T/s.json"
 
 "$BIN" --db "$DB" search "" >/dev/null 2>&1; rc=$?
 check "empty query is a usage error (rc=$rc)" test $rc -eq 2

@@ -79,11 +79,11 @@ for c in "${good[@]}"; do
   check "search $flag exits 0 (rc=$(rc_of gf$i))" test "$(rc_of gf$i)" -eq 0
   check "search '$word' exits 0 (rc=$(rc_of gq$i))" test "$(rc_of gq$i)" -eq 0
   check "  ... same results for $flag and '$word'" \
-    test "$(jq -c '[.[].path]' "$T/gf$i.out")" = "$(jq -c '[.[].path]' "$T/gq$i.out")"
+    test "$(jq -c '[.results[].path]' "$T/gf$i.out")" = "$(jq -c '[.results[].path]' "$T/gq$i.out")"
 done
-check "--domain chart keeps only charts" jq -e 'length > 0 and all(.[]; .domain == "chart")' "$T/gf1.out"
-check "--before 2000-01 filters everything out (files are new)" jq -e 'length == 0' "$T/gf4.out"
-check "--path bar_ keeps the bar chart only" jq -e 'length == 1 and (.[0].path | test("bar_rainfall"))' "$T/gf7.out"
+check "--domain chart keeps only charts" jq -e '.count > 0 and all(.results[]; .domain == "chart")' "$T/gf1.out"
+check "--before 2000-01 filters everything out (files are new)" jq -e '.count == 0 and .results == []' "$T/gf4.out"
+check "--path bar_ keeps the bar chart only" jq -e '.count == 1 and (.results[0].path | test("bar_rainfall"))' "$T/gf7.out"
 
 # other flags go through the same parser
 run k0 search -k 0 rainfall
@@ -126,7 +126,7 @@ if [ -n "$PORT" ]; then
   code=$(http h4 "q=chart&domain=chart&k=10")
   check "HTTP domain=chart -> 200 (got $code)" test "$code" = 200
   check "  ... same results as --domain chart" \
-    test "$(jq -c '[.results[].path]' "$T/h4.body")" = "$(jq -c '[.[].path]' "$T/gf1.out")"
+    test "$(jq -c '[.results[].path]' "$T/h4.body")" = "$(jq -c '[.results[].path]' "$T/gf1.out")"
 fi
 echo "$fails failed"
 test $fails -eq 0

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # labels: integration
 # Output safety. JSON: every JSON output (search/context/errors/show/
-# caption/stats --json, index --log-json) is valid UTF-8 JSON even when file
+# caption/stats --json, search --like's example, index --log-json) is valid UTF-8 JSON even when file
 # names are not UTF-8, and each path that is not UTF-8 comes with a
 # path_b64 that decodes to its real bytes. Text: file names with ESC [31m,
 # CR and newlines, and error reasons, are printed with their control
@@ -83,7 +83,11 @@ check "--log-json: summary says partial, not ok" \
 "$BIN" --db "$DB" search --json -k 10 chart >"$T/search.json"
 check "search --json: valid, path_b64 decodes to the name" nb "$T/search.json" doc "$I"
 check "search --json: the ESC name is kept exactly (JSON-escaped)" \
-  python3 -c 'import json,sys; r=json.load(open(sys.argv[1],encoding="utf-8")); assert any(x["path"].endswith("esc\x1b[31mred\rcr\nnl.png") and "path_b64" not in x for x in r)' "$T/search.json"
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1],encoding="utf-8")); assert any(x["path"].endswith("esc\x1b[31mred\rcr\nnl.png") and "path_b64" not in x for x in r["results"])' "$T/search.json"
+mkdir -p "$T/out" && cp "$SRC/samples/bar_rainfall.png" "$T/out/$BAD"
+"$BIN" --db "$DB" search --json -k 3 --like "$T/out/$BAD" >"$T/like.json"
+check "search --like FILE --json: like_b64 decodes to the example's name" nb "$T/like.json" doc "$T/out"
+check "  ... and is there" python3 -c 'import json,sys; d=json.load(open(sys.argv[1],encoding="utf-8")); assert "like_b64" in d and "\ufffd" in d["like"], d' "$T/like.json"
 "$BIN" --db "$DB" context --json chart >"$T/context.json"
 check "context --json: valid, path_b64 decodes to the name" nb "$T/context.json" doc "$I"
 "$BIN" --db "$DB" errors --json >"$T/errors.json"

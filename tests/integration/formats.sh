@@ -70,13 +70,13 @@ for e in $FMTS; do
     check "$e: same objects as the PNG ($obj vs $REF_OBJ)" test "$obj" = "$REF_OBJ"
     "$BIN" --db "$T/db" search --json -k 3 "person ext:$e" >"$T/s_$e.json"
     check "$e: found by 'person ext:$e'" jq -e --arg p "$D/photo.$e" \
-        'length >= 1 and all(.[]; .path == $p)' "$T/s_$e.json"
+        '.count >= 1 and all(.results[]; .path == $p)' "$T/s_$e.json"
 done
 # extension spellings: heif/hif find .heic, tiff finds .tif; --ext as a flag
 "$BIN" --db "$T/db" search --json "person ext:heif" >"$T/s_heif.json"
-check "ext:heif finds the .heic" jq -e --arg p "$D/photo.heic" '.[0].path == $p' "$T/s_heif.json"
+check "ext:heif finds the .heic" jq -e --arg p "$D/photo.heic" '.results[0].path == $p' "$T/s_heif.json"
 "$BIN" --db "$T/db" search --json --ext tiff person >"$T/s_tiff.json"
-check "--ext tiff finds the .tif" jq -e --arg p "$D/photo.tif" '.[0].path == $p' "$T/s_tiff.json"
+check "--ext tiff finds the .tif" jq -e --arg p "$D/photo.tif" '.results[0].path == $p' "$T/s_tiff.json"
 
 # High bit depths from a 16-bit PNG: a 10-bit HEIC and a 16-bit TIFF are
 # reduced to 8 bits and described like the PNG. (Debian's aom asserts when

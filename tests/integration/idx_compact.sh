@@ -31,7 +31,7 @@ answers() { # the images a few searches find (ranks among equal scores depend
   # compaction existed: compare what is found, not its order)
   local q
   for q in "circle" "image" "green" "red picture" "blue"; do
-    "$BIN" --db "$1" search --json -k 1000 --all "$q" | jq -c '[.[] | .path] | sort'
+    "$BIN" --db "$1" search --json -k 1000 --all "$q" | jq -c '[.results[] | .path] | sort'
   done
 }
 

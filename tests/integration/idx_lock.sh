@@ -36,7 +36,7 @@ idx_check "its message names the holder pid" grep -q "pid $pid" "$T/2.err"
 "$BIN" --db "$DB" search --json -k 3 "bar chart" >"$T/s.json" 2>"$T/s.err"
 rc=$?
 idx_check "a search during indexing answers (rc=$rc)" test $rc -eq 0
-idx_check "... with the image indexed before" jq -e 'any(.[]; .path | endswith("/bar_rainfall.png"))' "$T/s.json"
+idx_check "... with the image indexed before" jq -e 'any(.results[]; .path | endswith("/bar_rainfall.png"))' "$T/s.json"
 
 "$BIN" --db "$DB" index --quiet --wait --no-ocr --no-detect "$T/small" >/dev/null 2>"$T/3.err" &
 wpid=$!

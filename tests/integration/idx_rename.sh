@@ -43,12 +43,12 @@ idx_check "FAISS ntotal == vectors" jq -e '.faiss_ntotal == .vectors' "$T/stats.
 
 "$BIN" --db "$DB" search --json -k 3 "bar chart rainfall" >"$T/s1.json"
 idx_check "search finds the moved bar chart at its new path" \
-  jq -e 'any(.[]; .path | endswith("/moved/deeper/rain_chart.png"))' "$T/s1.json"
+  jq -e 'any(.results[]; .path | endswith("/moved/deeper/rain_chart.png"))' "$T/s1.json"
 idx_check "search no longer returns the old path" \
-  jq -e 'all(.[]; .path | endswith("/bar_rainfall.png") | not)' "$T/s1.json"
+  jq -e 'all(.results[]; .path | endswith("/bar_rainfall.png") | not)' "$T/s1.json"
 "$BIN" --db "$DB" search --json -k 3 "饼图" >"$T/s2.json"
 idx_check "Chinese query finds the renamed pie chart" \
-  jq -e 'any(.[]; .path | endswith("/fruit_share.png"))' "$T/s2.json"
+  jq -e 'any(.results[]; .path | endswith("/fruit_share.png"))' "$T/s2.json"
 "$BIN" --db "$DB" show "$T/imgs/bar_rainfall.png" >/dev/null 2>&1
 rc=$?
 idx_check "show of the old path: not found (rc=$rc)" test $rc -eq 5

@@ -56,7 +56,7 @@ check "ids known ($BAR, $COPY, $LINE, $BROKEN)" test -n "$BAR" -a -n "$COPY" -a 
 "$BIN" --db "$T/db" search --like "$T/imgs/bar_rainfall.png" -k 3 --json >"$T/like.json"
 check "search --like PATH: the shrunk copy first, the example left out" \
     jq -e --arg c "$T/imgs/bar_copy_small.jpg" --arg o "$T/imgs/bar_rainfall.png" \
-    '.[0].path == $c and .[0].matched == "near-identical picture" and all(.[]; .path != $o) and length <= 3' "$T/like.json"
+    '.results[0].path == $c and .results[0].matched == "near-identical picture" and all(.results[]; .path != $o) and .count <= 3' "$T/like.json"
 "$BIN" --db "$T/db" search --like "#$BAR" -k 1 >"$T/like.txt"
 check "search --like #ID prints one line" sh -c "test \$(wc -l <'$T/like.txt') -eq 1 && grep -q bar_copy_small.jpg '$T/like.txt'"
 "$BIN" --db "$T/db" search --like "$T/imgs/nowhere.png" >/dev/null 2>&1
@@ -68,7 +68,7 @@ mkdir -p "$T/outside"
 "$BIN" --db "$T/db" search --like "$T/outside/bar70.jpg" -k 3 --json >"$T/fly.json"
 check "search --like a file not indexed: the bar chart and its copy first, near-identical" \
     jq -e --arg o "$T/imgs/bar_rainfall.png" --arg c "$T/imgs/bar_copy_small.jpg" \
-    '([.[0].path, .[1].path] | sort) == ([$o, $c] | sort) and all(.[0:2][]; .matched == "near-identical picture")' "$T/fly.json"
+    '([.results[0].path, .results[1].path] | sort) == ([$o, $c] | sort) and all(.results[0:2][]; .matched == "near-identical picture")' "$T/fly.json"
 check "  ... and that file stays out of the index" sh -c "! '$BIN' --db '$T/db' show '$T/outside/bar70.jpg' >/dev/null 2>&1"
 "$BIN" --db "$T/db" search --like "#$BAR" rainfall >/dev/null 2>&1
 check "search --like with query words is a usage error" test $? -eq 2

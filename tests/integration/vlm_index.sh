@@ -65,7 +65,7 @@ for f in "$T"/imgs/*.png; do
   idx_check "$b: the fake answered its marker $w" grep -q "word=$w" "$LOG"
   "$BIN" --db "$DB" search --json -k 3 "$w" >"$T/s.json"
   idx_check "$b: found first by '$w' (only its VLM caption has it)" \
-    jq -e --arg b "/$b" '.[0].path | endswith($b)' "$T/s.json"
+    jq -e --arg b "/$b" '.results[0].path | endswith($b)' "$T/s.json"
   "$BIN" --db "$DB" show --json "$f" >"$T/show.json"
   idx_check "$b: show --json has the VLM captions (model-a) and the native ones" \
     jq -e --arg w "$w" '(.vlm | length) >= 4 and all(.vlm[]; .model == "model-a" and (.prompt | test("^1-")))
@@ -98,7 +98,7 @@ idx_check "after a rename: exit 0 (rc=$rc), nothing re-captioned ($(idx_summary 
 idx_check "after a rename: no request ($before -> $(chats "$LOG"))" test "$(chats "$LOG")" = "$before"
 "$BIN" --db "$DB" search --json -k 1 "$(word_of "$T/imgs/renamed_table.png")" >"$T/s.json"
 idx_check "the renamed table is found by its marker at its new path" \
-  jq -e '.[0].path | endswith("/renamed_table.png")' "$T/s.json"
+  jq -e '.results[0].path | endswith("/renamed_table.png")' "$T/s.json"
 
 # 3. a model change (given by the environment) re-captions everything
 OMNIDEX_VLM_URL=$URL OMNIDEX_VLM_MODEL=model-b "$BIN" --db "$DB" index --log-json \
@@ -131,7 +131,7 @@ idx_check "dead endpoint: no VLM caption, $n pending ($(s vlm_captioned)/$(s vlm
 idx_check "dead endpoint: said so on stderr" grep -q "not answering" "$T/4.err"
 "$BIN" --db "$DB2" search --json -k 3 "bar chart rainfall" >"$T/s.json"
 idx_check "dead endpoint: native search works" \
-  jq -e 'any(.[]; .path | endswith("/bar_rainfall.png"))' "$T/s.json"
+  jq -e 'any(.results[]; .path | endswith("/bar_rainfall.png"))' "$T/s.json"
 "$BIN" --db "$DB2" errors --json >"$T/errs.json"
 idx_check "dead endpoint: no error rows" jq -e 'length == 0' "$T/errs.json"
 
@@ -149,7 +149,7 @@ idx_check "later run: large images re-encoded as JPEG at 256 px ($(grep -c 'mime
   test "$(grep -c 'mime=jpeg' "$LOG")" -ge 1
 w=$(grep -o 'word=zq[a-p]*' "$LOG" | head -1 | cut -d= -f2)
 "$BIN" --db "$DB2" search --json -k 1 "$w" >"$T/s.json"
-idx_check "later run: found by a marker of the fake's ($w)" jq -e 'length == 1' "$T/s.json"
+idx_check "later run: found by a marker of the fake's ($w)" jq -e '.count == 1' "$T/s.json"
 "$BIN" --db "$DB2" check >/dev/null 2>&1
 idx_check "the index with VLM captions passes omnidex check" test $? -eq 0
 # 6. rebuild --fresh swaps in a new directory: the config file moves with it

@@ -68,7 +68,7 @@ kept() {
     w=$(word_of "$f")
     "$BIN" --db "$DB" search --json -k 1 "$w" >"$T/s.json"
     idx_check "$step: $(basename "$f") still found by its VLM-only word $w (as a word match)" \
-      jq -e --arg b "/$(basename "$f")" '(.[0].path | endswith($b)) and .[0].matched != "similar meaning"' "$T/s.json"
+      jq -e --arg b "/$(basename "$f")" '(.results[0].path | endswith($b)) and .results[0].matched != "similar meaning"' "$T/s.json"
   done
   "$BIN" --db "$DB" show --json "$T/imgs/table_cities.png" >"$T/show.json"
   idx_check "$step: show --json has model-a's captions and the native ones" \

@@ -8,6 +8,7 @@
 #include "retriever.h"
 #include "storage.h"
 
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,6 +114,18 @@ int main(void)
         CHECK_MSG(coverage_of(a) > 0.99 && coverage_of(b) < 0.55, "coverage %.2f / %.2f",
                   coverage_of(a), coverage_of(b));
     }
+    /* the object of search --json and GET /search: the query as given,
+     * count, and the array of ret_results_json */
+    char *js = ret_results_object_json(res), *arr = ret_results_json(res);
+    cJSON *o = js ? cJSON_Parse(js) : NULL, *a = arr ? cJSON_Parse(arr) : NULL;
+    CHECK(o && strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(o, "query")), "cat") == 0);
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(o, "count")) == n);
+    CHECK(a && cJSON_Compare(cJSON_GetObjectItem(o, "results"), a, true));
+    CHECK(!cJSON_GetObjectItem(o, "similar_to"));
+    cJSON_Delete(o);
+    cJSON_Delete(a);
+    free(js);
+    free(arr);
     ret_results_free(res);
 
     store_close(s);

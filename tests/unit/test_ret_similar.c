@@ -10,6 +10,7 @@
 #include "retriever.h"
 #include "storage.h"
 
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,6 +146,27 @@ int main(void)
 
     p.k = 1;
     CHECK(ret_similar(s, "aaaa0001", &p, &r, &e) == ODX_OK && ret_results_count(r) == 1);
+    /* the object of search --like --json and /similar: the example's id,
+     * or the path of a file not indexed (the path rule: like_b64) */
+    CHECK(ret_results_set_example(r, 42, NULL, &e) == ODX_OK);
+    char *js = ret_results_object_json(r);
+    cJSON *o = js ? cJSON_Parse(js) : NULL;
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(o, "similar_to")) == 42);
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(o, "count")) == 1);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(o, "results")) == 1);
+    CHECK(!cJSON_GetObjectItem(o, "query") && !cJSON_GetObjectItem(o, "like"));
+    cJSON_Delete(o);
+    free(js);
+    CHECK(ret_results_set_example(r, 0, "/x/caf\xe9.png", &e) == ODX_OK);
+    js = ret_results_object_json(r);
+    o = js ? cJSON_Parse(js) : NULL;
+    const char *like = cJSON_GetStringValue(cJSON_GetObjectItem(o, "like"));
+    const char *b64 = cJSON_GetStringValue(cJSON_GetObjectItem(o, "like_b64"));
+    CHECK_MSG(like && strcmp(like, "/x/caf\xef\xbf\xbd.png") == 0, "like %s", like ? like : "-");
+    CHECK_MSG(b64 && strcmp(b64, "L3gvY2Fm6S5wbmc=") == 0, "like_b64 %s", b64 ? b64 : "-");
+    CHECK(!cJSON_GetObjectItem(o, "similar_to"));
+    cJSON_Delete(o);
+    free(js);
     ret_results_free(r);
     r = NULL;
     p.k = 10;

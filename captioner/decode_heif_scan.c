@@ -20,7 +20,14 @@
  *     side, and allocates the canvas' planes before decoding anything, so a
  *     1 KiB grid asked for three planes of almost 1 GB each. Every 'ispe'
  *     and every grid/overlay canvas goes through cap_dec_check_dims, the
- *     pixel limit of every other format.
+ *     pixel limit of every other format;
+ *   - coded sizes: libde265 allocates the picture its sequence parameter
+ *     set (SPS) declares, up to 65535 per side, whatever 'ispe' says; the
+ *     SPS of every 'hvcC' and every SPS inside an hvc1 item's data (as
+ *     libheif passes it on, NAL units after 4-byte lengths) are checked
+ *     the same way. AV1 (av01) sequence headers are not parsed yet: there
+ *     the bound is dav1d's frame size limit, which libheif sets to
+ *     32768x32768 (a known gap: up to ~1.6 GB for one frame).
  * Each top-level 'meta' is checked (libheif uses the last it can read);
  * within one, the items are those of its first 'iinf' (libheif's choice),
  * while every 'iref', 'iloc' and 'ipco' is checked, a superset of what
@@ -386,7 +393,7 @@ typedef struct {
  * extent is bounded by the idat box's size counted with its header, so up
  * to a header's worth of the bytes after the data are read too, and an
  * extent past that bound is skipped (libheif drops that error). Other
- * methods and data in other files: 0 bytes. */
+ * methods and data in other files: 0 bytes. out NULL: only counted. */
 static size_t iloc_entry_data(const heif_meta *m, const uint8_t *file, size_t flen,
                               const iloc_sizes *z, int method, uint64_t base,
                               const uint8_t **q, const uint8_t *qe, unsigned next,
@@ -420,14 +427,162 @@ static size_t iloc_entry_data(const heif_meta *m, const uint8_t *file, size_t fl
             src = m->idat + at;
         }
         size_t take = len < cap - got ? (size_t)len : cap - got;
-        memcpy(out + got, src, take);
+        if (out)
+            memcpy(out + got, src, take);
         got += take;
     }
     return failed ? 0 : got;
 }
 
+/* ------------------------------------------ HEVC sequence parameters */
+
+/* libde265 allocates a picture (and per-block metadata) of the size its
+ * sequence parameter set (SPS) says, up to 65535 per side, whatever the
+ * item's ispe says; libheif feeds it the SPS of the item's hvcC and any
+ * SPS inside the item's data. Both are read here. */
+typedef struct {
+    const uint8_t *p;
+    size_t nbits, pos;
+    bool bad;
+} bitrd;
+
+static uint32_t bits_u(bitrd *b, int k)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < k; i++) {
+        if (b->pos >= b->nbits) {
+            b->bad = true;
+            return 0;
+        }
+        v = v << 1 | ((uint32_t)b->p[b->pos >> 3] >> (7 - (b->pos & 7)) & 1);
+        b->pos++;
+    }
+    return v;
+}
+
+static void bits_skip(bitrd *b, size_t k)
+{
+    if (b->nbits - b->pos < k)
+        b->bad = true;
+    else
+        b->pos += k;
+}
+
+/* Exp-Golomb ue(v), at most 32 leading zeros (libde265's bound). */
+static uint64_t bits_ue(bitrd *b)
+{
+    int z = 0;
+    while (!b->bad && bits_u(b, 1) == 0)
+        if (++z > 32) {
+            b->bad = true;
+            return 0;
+        }
+    return b->bad ? 0 : ((uint64_t)1 << z) - 1 + bits_u(b, z);
+}
+
+/* The picture size of an SPS NAL unit (type 33; H.265 7.3.2.2: the
+ * profile/tier/level block, the SPS id, the chroma format, then the width
+ * and height in luma samples); false for other NAL units or when it ends
+ * first. */
+static bool hevc_sps_size(const uint8_t *nal, size_t n, uint64_t *w, uint64_t *h)
+{
+    if (n < 3 || (nal[0] >> 1 & 0x3f) != 33)
+        return false;
+    uint8_t r[256]; /* the fields needed fit in ~110 bytes */
+    size_t rn = 0;
+    int zeros = 0;
+    for (size_t i = 2; i < n && rn < sizeof r; i++) {
+        if (zeros >= 2 && nal[i] == 3) { /* emulation prevention */
+            zeros = 0;
+            continue;
+        }
+        zeros = nal[i] == 0 ? zeros + 1 : 0;
+        r[rn++] = nal[i];
+    }
+    bitrd b = {r, rn * 8, 0, false};
+    bits_skip(&b, 4);
+    int sub = (int)bits_u(&b, 3);
+    bits_skip(&b, 1);
+    bits_skip(&b, 88 + 8); /* general profile, tier, level */
+    bool prof[8] = {0}, lev[8] = {0};
+    for (int i = 0; i < sub; i++) {
+        prof[i] = bits_u(&b, 1);
+        lev[i] = bits_u(&b, 1);
+    }
+    if (sub > 0)
+        bits_skip(&b, 2 * (size_t)(8 - sub));
+    for (int i = 0; i < sub; i++)
+        bits_skip(&b, (prof[i] ? 88 : 0) + (lev[i] ? 8 : 0));
+    bits_ue(&b); /* sps_seq_parameter_set_id */
+    if (bits_ue(&b) == 3)
+        bits_skip(&b, 1); /* separate_colour_plane_flag */
+    *w = bits_ue(&b);
+    *h = bits_ue(&b);
+    return !b.bad;
+}
+
+static odx_status nal_ok(const uint8_t *nal, size_t n, uint32_t id, const cap_limits *lim,
+                         const char *name, const char *fmt, odx_err *err)
+{
+    uint64_t w, h;
+    if (!hevc_sps_size(nal, n, &w, &h))
+        return ODX_OK;
+    return size_ok(w, h, "HEVC sequence parameters", id, lim, name, fmt, err);
+}
+
+/* The NAL units of an hvc1 item's data as libheif hands them to libde265:
+ * each after a 4-byte length (libheif 1.15 assumes 4 whatever the hvcC
+ * says); a length past the end stops it (libheif refuses the data). */
+static odx_status hevc_data_ok(const uint8_t *p, size_t n, uint32_t id, const cap_limits *lim,
+                               const char *name, const char *fmt, odx_err *err)
+{
+    size_t at = 0;
+    while (n - at >= 4) {
+        size_t len = (size_t)rd_be(p + at, 4);
+        at += 4;
+        if (len > n - at)
+            break;
+        odx_status st = nal_ok(p + at, len, id, lim, name, fmt, err);
+        if (st != ODX_OK)
+            return st;
+        at += len;
+    }
+    return ODX_OK;
+}
+
+/* The parameter sets of an 'hvcC' property: 22 bytes of configuration,
+ * a count of arrays, each a NAL type, a count and length-prefixed units. */
+static odx_status hvcc_ok(const uint8_t *p, const uint8_t *end, const cap_limits *lim,
+                          const char *name, const char *fmt, odx_err *err)
+{
+    if (end - p < 23)
+        return ODX_OK;
+    unsigned na = p[22];
+    p += 23;
+    for (unsigned a = 0; a < na; a++) {
+        if (end - p < 3)
+            return ODX_OK;
+        unsigned nn = (unsigned)rd_be(p + 1, 2);
+        p += 3;
+        for (unsigned k = 0; k < nn; k++) {
+            if (end - p < 2)
+                return ODX_OK;
+            size_t len = (size_t)rd_be(p, 2);
+            p += 2;
+            if ((size_t)(end - p) < len)
+                return ODX_OK;
+            odx_status st = nal_ok(p, len, 0, lim, name, fmt, err);
+            if (st != ODX_OK)
+                return st;
+            p += len;
+        }
+    }
+    return ODX_OK;
+}
+
 /* Every grid and overlay canvas of the 'iloc' boxes: their data holds the
- * output size libheif allocates before decoding. */
+ * output size libheif allocates before decoding; and every SPS in the data
+ * of an hvc1 item. */
 static odx_status canvases_ok(const heif_meta *m, const uint8_t *file, size_t flen,
                               const cap_limits *lim, const char *name, const char *fmt,
                               odx_err *err)
@@ -471,8 +626,31 @@ static odx_status canvases_ok(const heif_meta *m, const uint8_t *file, size_t fl
             unsigned next = (unsigned)rd_be(q, 2);
             q += 2;
             uint8_t d[32];
+            const uint8_t *qs = q;
             size_t got = iloc_entry_data(m, file, flen, &z, dref ? -1 : method, base, &q, qe,
                                          next, d, sizeof d, &bad);
+            if (!bad && item_has(m, id, FOURCC('h', 'v', 'c', '1'), false)) {
+                /* the whole data: extents may repeat, so it is bounded at
+                 * 4x the file (a crafted file gains nothing beyond it:
+                 * libheif refuses NAL lengths past the data) */
+                const uint8_t *q2 = qs;
+                size_t cap = flen > ((size_t)1 << 40) ? flen : 4 * flen + 64;
+                size_t all = iloc_entry_data(m, file, flen, &z, dref ? -1 : method, base, &q2,
+                                             qe, next, NULL, cap, &bad);
+                uint8_t *buf = all ? malloc(all) : NULL;
+                if (buf) {
+                    q2 = qs;
+                    all = iloc_entry_data(m, file, flen, &z, dref ? -1 : method, base, &q2, qe,
+                                          next, buf, all, &bad);
+                    odx_status st = hevc_data_ok(buf, all, id, lim, name, fmt, err);
+                    free(buf);
+                    if (st != ODX_OK)
+                        return st;
+                } else if (all) {
+                    return core_err(err, ODX_ERR_NOMEM, "'%s': %s item data (%zu bytes)",
+                                    cap_dec_name(name), fmt, all);
+                }
+            }
             if (got < 2)
                 continue;
             int fl = d[1] & 1 ? 4 : 2;
@@ -495,14 +673,19 @@ static odx_status canvases_ok(const heif_meta *m, const uint8_t *file, size_t fl
 }
 
 /* Every 'ispe' of an 'ipco': the stored size of an item (tiles, alpha and
- * depth planes, thumbnails). A zero side allocates nothing and is left to
- * libheif. */
+ * depth planes, thumbnails); a zero side allocates nothing and is left to
+ * libheif. And the SPS of every 'hvcC'. */
 static odx_status ipco_ok(const uint8_t *p, const uint8_t *end, const cap_limits *lim,
                           const char *name, const char *fmt, odx_err *err)
 {
     uint32_t type;
     const uint8_t *b, *e;
     for (; box_next(p, end, &type, &b, &e); p = e) {
+        if (type == FOURCC('h', 'v', 'c', 'C')) {
+            odx_status st = hvcc_ok(b, e, lim, name, fmt, err);
+            if (st != ODX_OK)
+                return st;
+        }
         if (type != FOURCC('i', 's', 'p', 'e') || e - b < 12)
             continue;
         uint64_t w = rd_be(b + 4, 4), h = rd_be(b + 8, 4);

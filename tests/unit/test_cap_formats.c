@@ -425,11 +425,14 @@ typedef struct {
 
 /* n references; items 1..nitems of the given types (NULL: all 'iden');
  * item 1 is the primary. Every item's data is the 8 bytes at the start of
- * the file, except for grid and overlay items, placed in 'idat' when idat
+ * the file, except for grid, overlay and hvc1 items, placed in 'idat' when idat
  * is given (their data, the same for each, idat_n bytes, of which the
  * iloc extent says idat_n + over: over > 0 reads past the idat box's data
  * into what follows it, the last box of the file); an extra 'ispe' of
  * xw x xh when xw > 0. */
+/* An extra property box placed in 'ipco' after the ispe (NULL: none). */
+static const buf *heif_extra_prop;
+
 static buf heif_with_items(const tref *refs, int n, int nitems, const char *const *types,
                            const uint8_t *idat, size_t idat_n, size_t over, uint32_t xw,
                            uint32_t xh)
@@ -457,7 +460,7 @@ static buf heif_with_items(const tref *refs, int n, int nitems, const char *cons
     be(&b, (uint32_t)nitems, 2);
     for (int i = 1; i <= nitems; i++) {
         const char *ty = types ? types[i - 1] : "iden";
-        bool in_idat = idat && (!strcmp(ty, "grid") || !strcmp(ty, "iovl"));
+        bool in_idat = idat && (!strcmp(ty, "grid") || !strcmp(ty, "iovl") || !strcmp(ty, "hvc1"));
         be(&b, (uint32_t)i, 2);
         be(&b, in_idat ? 1 : 0, 2);
         be(&b, 0, 2);
@@ -498,13 +501,19 @@ static buf heif_with_items(const tref *refs, int n, int nitems, const char *cons
         be(&b, xh, 4);
         box_close(&b, sp);
     }
+    if (heif_extra_prop)
+        bput(&b, heif_extra_prop->p, heif_extra_prop->n);
     box_close(&b, c);
     c = box_open(&b, "ipma", 1, 0);
     be(&b, (uint32_t)nitems, 4);
     for (int i = 1; i <= nitems; i++) {
         be(&b, (uint32_t)i, 2);
-        be(&b, 1, 1);
+        /* the ispe, and the extra property when there is one (index 2, or
+         * 3 after an extra ispe) */
+        be(&b, heif_extra_prop ? 2 : 1, 1);
         be(&b, 0x81, 1);
+        if (heif_extra_prop)
+            be(&b, xw ? 0x83 : 0x82, 1);
     }
     box_close(&b, c);
     box_close(&b, t);
@@ -620,6 +629,73 @@ static void expect_refused(const char *what, buf *b, odx_status want_st, const c
     free(b->p);
 }
 
+/* An HEVC SPS NAL unit of w x h luma samples (one layer, 4:2:0, the
+ * profile/tier/level block zero), with emulation prevention. */
+typedef struct {
+    uint8_t b[64];
+    int bit;
+} bitw;
+
+static void bw_put(bitw *w, uint32_t v, int k)
+{
+    for (int i = k - 1; i >= 0; i--, w->bit++)
+        if (v >> i & 1)
+            w->b[w->bit >> 3] |= (uint8_t)(0x80 >> (w->bit & 7));
+}
+
+static void bw_ue(bitw *w, uint32_t v)
+{
+    int z = 0;
+    while ((uint64_t)(v + 1) >> (z + 1))
+        z++;
+    bw_put(w, 0, z);
+    bw_put(w, v + 1, z + 1);
+}
+
+static size_t sps_nal(uint32_t width, uint32_t height, uint8_t *out)
+{
+    bitw w = {{0}, 0};
+    bw_put(&w, 0x4201, 16); /* NAL type 33 */
+    bw_put(&w, 0, 4);       /* vps id */
+    bw_put(&w, 0, 3);       /* one sub-layer */
+    bw_put(&w, 1, 1);
+    w.bit += 96; /* profile, tier, level */
+    bw_ue(&w, 0);
+    bw_ue(&w, 1);
+    bw_ue(&w, width);
+    bw_ue(&w, height);
+    bw_put(&w, 1, 1); /* a stop bit; the rest is cut short */
+    size_t n = (size_t)(w.bit + 7) / 8, o = 0;
+    int zeros = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i >= 2 && zeros >= 2 && w.b[i] <= 3) {
+            out[o++] = 3;
+            zeros = 0;
+        }
+        zeros = w.b[i] == 0 ? zeros + 1 : 0;
+        out[o++] = w.b[i];
+    }
+    return o;
+}
+
+static buf hvcc_with_sps(uint32_t width, uint32_t height)
+{
+    buf b = {0};
+    size_t t = box_open(&b, "hvcC", 0, 0);
+    uint8_t cfg[22] = {1};
+    cfg[21] = 3; /* 4-byte NAL lengths */
+    bput(&b, cfg, sizeof cfg);
+    be(&b, 1, 1);    /* one array */
+    be(&b, 0xa1, 1); /* complete, SPS */
+    be(&b, 1, 2);
+    uint8_t nal[80];
+    size_t n = sps_nal(width, height, nal);
+    be(&b, (uint32_t)n, 2);
+    bput(&b, nal, n);
+    box_close(&b, t);
+    return b;
+}
+
 static void test_heif_items(void)
 {
     static const tref one[] = {{"dimg", 1, 2}};
@@ -676,6 +752,29 @@ static void test_heif_items(void)
     expect_refused("a 30000x30000 ispe", &b, ODX_ERR_LIMIT, "30000x30000 (900.0 MP)");
     b = heif_with_items(one, 1, 2, iden_hvc, NULL, 0, 0, 5000, 4000);
     expect_refused("a 5000x4000 ispe", &b, ODX_OK, NULL);
+
+    /* the size libde265 allocates is its SPS's, in the hvcC or in the
+     * item's data, whatever the ispe says */
+    static const char *const hvc[] = {"hvc1"};
+    buf prop = hvcc_with_sps(30000, 30000);
+    heif_extra_prop = &prop;
+    b = heif_with_items(NULL, 0, 1, hvc, NULL, 0, 0, 0, 0);
+    expect_refused("hvcC SPS 30000x30000", &b, ODX_ERR_LIMIT, "30000x30000 (900.0 MP), over the limit of 100.0 MP (HEIF HEVC sequence parameters)");
+    free(prop.p);
+    prop = hvcc_with_sps(64, 48);
+    b = heif_with_items(NULL, 0, 1, hvc, NULL, 0, 0, 0, 0);
+    expect_refused("hvcC SPS 64x48", &b, ODX_OK, NULL);
+    free(prop.p);
+    heif_extra_prop = NULL;
+    uint8_t data[96];
+    size_t dn = sps_nal(65000, 20000, data + 4);
+    data[0] = data[1] = data[2] = 0;
+    data[3] = (uint8_t)dn;
+    b = heif_with_items(NULL, 0, 1, hvc, data, dn + 4, 0, 0, 0);
+    expect_refused("SPS 65000x20000 in the data", &b, ODX_ERR_LIMIT, "65000x20000 (1300.0 MP), over the limit of 100.0 MP (HEIF HEVC sequence parameters of item 1)");
+    data[3] = (uint8_t)(dn + 1); /* a length past the data: libheif refuses it */
+    b = heif_with_items(NULL, 0, 1, hvc, data, dn + 4, 0, 0, 0);
+    expect_refused("SPS with a length past the data", &b, ODX_OK, NULL);
 }
 
 static void test_heif(void)

@@ -12,7 +12,11 @@
 # ArrowRight to the next image, Escape, a second search and the back
 # button bringing the first one back, '/' to the search box, the context
 # panel's RAG block, an answer of the (fake) LLM and a click on its
-# citation opening the cited image. Screenshots of the grid, the
+# citation opening the cited image. Against a server with --token
+# (#selftest-token=): the page asks for the token, and once it is typed
+# "Open original" opens the original without sending it (the blob the
+# page fetched with the token; the file's URL alone gets 401), in a new
+# window that shows the image. Screenshots of the grid, the
 # detail view and the Chinese page are written to
 # $ODX_BUILD_DIR/webui-screens/ for people to look at (not compared).
 # Without a browser the test says so and is skipped (exit 77), except
@@ -25,9 +29,11 @@ FAKE=$ODX_BUILD_DIR/tests/fake_oai
 export OMP_THREAD_LIMIT=1 OMP_WAIT_POLICY=PASSIVE
 T=$(mktemp -d)
 SRV_PID=
+SRV2_PID=
 FAKE_PID=
 cleanup() {
     [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
+    [ -n "$SRV2_PID" ] && kill "$SRV2_PID" 2>/dev/null && wait "$SRV2_PID" 2>/dev/null
     [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null
     rm -rf "$T"
 }
@@ -134,6 +140,29 @@ check "Chinese interface by browser language" sh -c "grep -q '<html lang=\"zh-CN
 check "  ... 饼图 finds the pie chart" sh -c "grep -o 'data-path=\"[^\"]*\"' '$T/zh.html' | head -1 | grep -q pie_fruit_zh.png"
 browse en "$URL/?q=chart" --lang=en-US --accept-lang=en-US
 check "English interface otherwise" sh -c "grep -q '<html lang=\"en\"' '$T/en.html' && grep -q '>Search<' '$T/en.html'"
+
+# with serve --token: the page asks for it, and "Open original" opens the
+# original the page fetched with the token (a blob: URL), not the file's
+# URL, which a new tab would ask for without the token (401)
+TOKEN=ui-$$-secret
+"$BIN" --db "$T/db" serve --port 0 --token "$TOKEN" --access-log 2>"$T/serve2.err" &
+SRV2_PID=$!
+PORT2=
+for _ in $(seq 1 300); do
+    PORT2=$(sed -n 's|^omnidex: serving .* on http://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$T/serve2.err")
+    [ -n "$PORT2" ] && break
+    kill -0 "$SRV2_PID" 2>/dev/null || break
+    sleep 0.1
+done
+check "a server with --token printed its port" test -n "$PORT2"
+browse token "http://127.0.0.1:$PORT2/?q=table#selftest-token=$TOKEN" --disable-popup-blocking
+st=$(grep -o 'data-selftest="[^"]*"' "$T/token.html")
+check "--token: the token typed, Open original works without it in the link (${st:-no outcome})" \
+    test "$st" = 'data-selftest="pass"'
+check "  ... the original was sent once, with the token (server log)" \
+    sh -c "test \$(grep -c ' GET /images/[0-9]*/file?v=[0-9a-f]* 200 ' '$T/serve2.err') -eq 1 && grep -q ' GET /images/[0-9]*/file 401 ' '$T/serve2.err'"
+kill "$SRV2_PID" 2>/dev/null && wait "$SRV2_PID" 2>/dev/null
+SRV2_PID=
 
 shot grid "$URL/?q=chart"
 shot detail "$URL/?q=table&id=$TABLE"

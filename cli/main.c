@@ -435,6 +435,8 @@ static const char SEARCH_FILTERS_HELP[] =
     "                      YYYY-MM or YYYY; a real calendar date)\n"
     "      --before DATE   ... before DATE\n"
     "      --min-width N, --min-height N\n"
+    "      --min-size S, --max-size S   file size, bounds included: bytes or with a\n"
+    "                      unit K, M, G (1024-based): 200K, 1.5M, 2G\n"
     "      --min-score S   drop results under relevance S (0..1)\n"
     "      --all           list exact copies separately\n"
     "      --explain       show which words and fields matched\n"
@@ -442,12 +444,13 @@ static const char SEARCH_FILTERS_HELP[] =
     "      --w-dense W, --w-lexical W     fusion weights (default 1, 1)\n"
     "Filters can also be written in the query: domain:chart lang:zh (the text's\n"
     "language, as --text-lang) after:2024-01-01 before:2025-01-01 path:photos/2023\n"
-    "ext:png minw:800 minh:600. Flags, inline filters and the HTTP API share one\n"
-    "parser: a bad value is refused the same way (exit 2) wherever it is written.\n";
+    "ext:png minw:800 minh:600 minsize:200K maxsize:5M. Flags, inline filters and\n"
+    "the HTTP API share one parser: a bad value is refused the same way (exit 2)\n"
+    "wherever it is written.\n";
 
 enum { O_LANG = 300, O_DOMAIN, O_TLANG, O_PATH, O_EXT, O_AFTER, O_BEFORE, O_MINW, O_MINH,
        O_MINSCORE, O_ALL, O_EXPLAIN, O_DENSE, O_LEX, O_WD, O_WL, O_JSON, O_MAXCH, O_LIKE,
-       O_JSON_ARRAY };
+       O_JSON_ARRAY, O_MINSIZE, O_MAXSIZE };
 
 static const struct option SEARCH_OPTS[] = {
     {"lang", 1, 0, O_LANG},      {"domain", 1, 0, O_DOMAIN},   {"text-lang", 1, 0, O_TLANG},
@@ -457,6 +460,7 @@ static const struct option SEARCH_OPTS[] = {
     {"dense-only", 0, 0, O_DENSE}, {"lexical-only", 0, 0, O_LEX}, {"w-dense", 1, 0, O_WD},
     {"w-lexical", 1, 0, O_WL},   {"json", 0, 0, O_JSON},       {"max-chars", 1, 0, O_MAXCH},
     {"like", 1, 0, O_LIKE},      {"json-array", 0, 0, O_JSON_ARRAY},
+    {"min-size", 1, 0, O_MINSIZE}, {"max-size", 1, 0, O_MAXSIZE},
     {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
 
 /* How search prints its results. */
@@ -483,6 +487,8 @@ static int parse_search_flags(const char *cmd, int argc, char **argv, odx_search
         case O_BEFORE: key = "before"; break;
         case O_MINW: key = "min_width"; break;
         case O_MINH: key = "min_height"; break;
+        case O_MINSIZE: key = "min_size"; break;
+        case O_MAXSIZE: key = "max_size"; break;
         case O_MINSCORE: key = "min_score"; break;
         case O_ALL: key = "all", val = "true"; break;
         case O_EXPLAIN: key = "explain", val = "true"; break;

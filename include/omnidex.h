@@ -310,6 +310,8 @@ typedef struct odx_search_params {
     odx_search_mode mode;  /* ODX_MODE_HYBRID (default), _DENSE, _LEXICAL */
     bool all;              /* keep near-duplicates */
     bool explain;          /* fill odx_result.explain */
+    int64_t min_size, max_size; /* filter on the file's size in bytes as
+                              indexed, both bounds included; 0: no bound */
 } odx_search_params;
 
 ODX_API odx_search_params odx_search_params_default(void);
@@ -318,10 +320,15 @@ ODX_API odx_search_params odx_search_params_default(void);
  * CLI's flags, inline query filters and the HTTP arguments share, so a
  * value is accepted or refused the same way everywhere. Keys ('-' and '_'
  * alike, any case): k, lang, text_lang, domain, path, ext, after, before,
- * min_width (or minw), min_height (or minh), min_score, w_dense, w_lexical,
- * mode (hybrid|dense|lexical), all, explain (true|false|1|0|yes|no).
+ * min_width (or minw), min_height (or minh), min_size (or minsize),
+ * max_size (or maxsize), min_score, w_dense, w_lexical, mode
+ * (hybrid|dense|lexical), all, explain (true|false|1|0|yes|no).
  * Dates are YYYY, YYYY-MM or YYYY-MM-DD and must name a real calendar day
- * (2024-02-30 is refused, 2024-02-29 is not). A string value is borrowed
+ * (2024-02-30 is refused, 2024-02-29 is not). Sizes are a number of bytes,
+ * whole or with a fraction before a unit K, M or G (1024, 1024^2, 1024^3;
+ * any case, an optional B or iB after it: 200K, 1.5M, 2MiB, 500000), at
+ * most 1 PiB; 0 clears the bound. A search whose max_size is below its
+ * min_size is refused (ODX_ERR_INVALID). A string value is borrowed
  * (it must outlive the search); an empty one clears that filter. Returns
  * ODX_ERR_INVALID with a message naming the value and what is allowed (an
  * unknown domain lists the valid ones), ODX_ERR_NOT_FOUND for an unknown
@@ -347,6 +354,7 @@ typedef struct odx_result {
     const char *vlm_model;   /* the model that wrote it */
     const char *hash;        /* SHA-256 of the content, 64 hex digits (a
                                 cache key: it changes when the file does) */
+    int64_t size;            /* of the file in bytes, as indexed */
 } odx_result;
 
 typedef struct odx_results odx_results;

@@ -94,6 +94,49 @@ static bool parse_double(const char *s, double lo, double hi, double *out)
     return true;
 }
 
+bool ret_size_parse(const char *s, int64_t *out)
+{
+    static const struct {
+        char c;
+        double mul;
+    } UNITS[] = {{'k', 1024.0}, {'m', 1048576.0}, {'g', 1073741824.0}};
+    if (!s || !isdigit((unsigned char)*s))
+        return false;
+    const char *p = s;
+    double v = 0;
+    while (isdigit((unsigned char)*p) && v <= (double)RET_MAX_SIZE)
+        v = v * 10 + (*p++ - '0');
+    bool frac = *p == '.';
+    if (frac) {
+        p++;
+        if (!isdigit((unsigned char)*p))
+            return false;
+        for (double scale = 0.1; isdigit((unsigned char)*p); p++, scale /= 10)
+            v += (*p - '0') * scale;
+    }
+    double mul = 1;
+    for (size_t i = 0; i < sizeof UNITS / sizeof *UNITS; i++)
+        if (tolower((unsigned char)*p) == UNITS[i].c) {
+            mul = UNITS[i].mul;
+            p++;
+            if (*p == 'i' || *p == 'I') { /* KiB, MiB: the same */
+                if (p[1] != 'b' && p[1] != 'B')
+                    return false;
+                p++;
+            }
+            break;
+        }
+    if (*p == 'b' || *p == 'B')
+        p++;
+    if (*p || (frac && mul == 1))
+        return false;
+    v *= mul;
+    if (!(v <= (double)RET_MAX_SIZE))
+        return false;
+    *out = (int64_t)v;
+    return true;
+}
+
 static bool parse_bool(const char *s, bool *out)
 {
     static const char *const yes[] = {"", "1", "true", "yes", "on"};
@@ -191,6 +234,18 @@ odx_status ret_param_set(odx_search_params *p, const char *key, const char *valu
             p->min_width = (int)n;
         else
             p->min_height = (int)n;
+    } else if (key_is(key, "min_size") || key_is(key, "minsize") || key_is(key, "max_size") ||
+               key_is(key, "maxsize")) {
+        bool min = key_is(key, "min_size") || key_is(key, "minsize");
+        int64_t b = 0;
+        if (*v && !ret_size_parse(v, &b))
+            return core_err(err, ODX_ERR_INVALID,
+                            "bad %s '%s' (a file size in bytes, or with a unit: 200K, 1.5M, "
+                            "2G; at most 1 PiB)", min ? "min-size" : "max-size", v);
+        if (min)
+            p->min_size = b;
+        else
+            p->max_size = b;
     } else if (key_is(key, "min_score")) {
         if (!parse_double(v, 0, 1, &d))
             return core_err(err, ODX_ERR_INVALID, "bad min-score '%s' (a number from 0 to 1)", v);
@@ -220,6 +275,15 @@ odx_status ret_param_set(odx_search_params *p, const char *key, const char *valu
     return ODX_OK;
 }
 
+odx_status ret_size_range_check(int64_t min_size, int64_t max_size, odx_err *err)
+{
+    if (min_size && max_size && max_size < min_size)
+        return core_err(err, ODX_ERR_INVALID,
+                        "max-size (%lld bytes) is below min-size (%lld bytes): nothing can match",
+                        (long long)max_size, (long long)min_size);
+    return ODX_OK;
+}
+
 odx_status ret_params_check(odx_search_params *p, odx_err *err)
 {
     odx_search_params t = *p;
@@ -242,6 +306,16 @@ odx_status ret_params_check(odx_search_params *p, odx_err *err)
         return st;
     snprintf(num, sizeof num, "%d", p->min_height);
     if ((st = ret_param_set(&t, "min_height", num, err)) != ODX_OK)
+        return st;
+    const struct {
+        const char *name;
+        int64_t v;
+    } sizes[] = {{"min-size", p->min_size}, {"max-size", p->max_size}};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+        if (sizes[i].v < 0 || sizes[i].v > RET_MAX_SIZE)
+            return core_err(err, ODX_ERR_INVALID, "bad %s %lld (bytes, from 0 to 1 PiB)",
+                            sizes[i].name, (long long)sizes[i].v);
+    if ((st = ret_size_range_check(p->min_size, p->max_size, err)) != ODX_OK)
         return st;
     if (!(p->min_score >= 0 && p->min_score <= 1))
         return core_err(err, ODX_ERR_INVALID, "bad min-score %g (a number from 0 to 1)",

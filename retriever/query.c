@@ -1,6 +1,6 @@
 /* query.c - splits a user query into free text and inline filters
  * (domain:chart lang:zh after:2024-01-01 before:... path:... ext:png
- * minw:800 minh:600). First stop of every search. */
+ * minw:800 minh:600 minsize:200K maxsize:5M). First stop of every search. */
 #include "retriever.h"
 
 #include <ctype.h>
@@ -14,7 +14,8 @@ static const struct {
     const char *word, *param;
 } INLINE_KEYS[] = {{"domain", "domain"}, {"lang", "text_lang"}, {"after", "after"},
                    {"before", "before"}, {"path", "path"},     {"ext", "ext"},
-                   {"minw", "min_width"}, {"minh", "min_height"}};
+                   {"minw", "min_width"}, {"minh", "min_height"},
+                   {"minsize", "min_size"}, {"maxsize", "max_size"}};
 
 static odx_status set_once(char **slot, const char *v, size_t n, odx_err *err)
 {
@@ -91,8 +92,12 @@ odx_status ret_query_parse(const char *q, ret_query *out, odx_err *err)
                         sv = f.ext, slot = &out->ext;
                     else if (strcmp(param, "min_width") == 0)
                         out->min_width = f.min_width;
-                    else
+                    else if (strcmp(param, "min_height") == 0)
                         out->min_height = f.min_height;
+                    else if (strcmp(param, "min_size") == 0)
+                        out->min_size = f.min_size;
+                    else
+                        out->max_size = f.max_size;
                     if (slot)
                         st = set_once(slot, sv, strlen(sv), err);
                 }

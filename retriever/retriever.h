@@ -10,11 +10,14 @@
 #define RET_MAX_QUERY_BYTES 2048
 #define RET_MAX_K 10000       /* most images one search returns */
 #define RET_MAX_SIDE 1000000  /* largest min-width / min-height accepted */
+#define RET_MAX_SIZE (1LL << 50) /* largest min-size / max-size accepted (1 PiB) */
 
 /* Sets one search parameter from text: the one parser behind CLI flags,
  * inline filters and HTTP arguments (odx_search_params_set). Keys:
  * k, lang, text_lang, domain, path, ext, after, before, min_width (minw),
- * min_height (minh), min_score, w_dense, w_lexical, mode, all, explain;
+ * min_height (minh), min_size (minsize), max_size (maxsize: bytes, or with
+ * a K/M/G unit, ret_size_parse), min_score, w_dense, w_lexical, mode, all,
+ * explain;
  * '-' and '_' are alike, case is ignored. String values are borrowed (an
  * empty one clears the filter); domain and languages point to static
  * strings. Bad value: ODX_ERR_INVALID; unknown key: ODX_ERR_NOT_FOUND. */
@@ -24,10 +27,17 @@ odx_status ret_param_set(odx_search_params *p, const char *key, const char *valu
  * wrong otherwise. */
 bool ret_date_valid(const char *s, char *why, size_t why_len);
 int ret_days_in_month(int year, int month); /* 0 for a month outside 1..12 */
+/* A file size: a number (a fraction only before a unit) with an optional
+ * unit K, M or G (powers of 1024; any case; then an optional "B" or "iB"),
+ * or a plain number of bytes with an optional "B"; 0..RET_MAX_SIZE, whole
+ * bytes (a fraction rounds down). False for anything else. */
+bool ret_size_parse(const char *s, int64_t *out);
 /* Checks params filled in directly (library callers) by the same rules and
  * with the same messages as ret_param_set; spells domain and languages the
  * canonical way and turns empty strings into no filter. */
 odx_status ret_params_check(odx_search_params *p, odx_err *err);
+/* ODX_ERR_INVALID when both size bounds are set and max_size < min_size. */
+odx_status ret_size_range_check(int64_t min_size, int64_t max_size, odx_err *err);
 
 /* A query split into free text and filters (inline `key:value` words
  * override nothing set by the caller: caller's params win). */
@@ -35,6 +45,7 @@ typedef struct ret_query {
     char *text;        /* free text without filter words */
     char *domain, *lang, *path_prefix, *ext, *after, *before;
     int min_width, min_height;
+    int64_t min_size, max_size;
 } ret_query;
 
 /* Parses inline filters. Unknown `key:` words stay in the text (a URL or

@@ -133,12 +133,26 @@ static bool term_in(const tokset *ts, const char *term)
 typedef struct filters {
     const char *domain, *text_lang, *path, *ext, *after, *before;
     int min_w, min_h;
+    int64_t min_size, max_size; /* bytes; 0: no bound */
 } filters;
 
 static bool filters_active(const filters *f)
 {
     return f->domain || f->text_lang || f->path || f->ext || f->after || f->before ||
-           f->min_w || f->min_h;
+           f->min_w || f->min_h || f->min_size || f->max_size;
+}
+
+/* The file's size (as indexed) within the bounds, both included. */
+static bool size_ok(const filters *f, int64_t size)
+{
+    return (!f->min_size || size >= f->min_size) && (!f->max_size || size <= f->max_size);
+}
+
+/* Two bounds that must both hold: the larger minimum, the smaller maximum
+ * (0 is no bound). */
+static int64_t tighter_max(int64_t a, int64_t b)
+{
+    return !a ? b : !b ? a : a < b ? a : b;
 }
 
 /* Spellings of one format's extension: ext:jpg finds .jpeg too. */
@@ -253,6 +267,7 @@ static cJSON *results_array(const odx_results *r)
         add_opt(o, "domain", x->domain);
         cJSON_AddNumberToObject(o, "width", x->width);
         cJSON_AddNumberToObject(o, "height", x->height);
+        cJSON_AddNumberToObject(o, "size", (double)x->size);
         add_opt(o, "caption", x->short_caption);
         add_opt(o, "detailed", x->detailed_caption);
         add_opt(o, "vlm_caption", x->vlm_caption);
@@ -785,7 +800,7 @@ static odx_status build_results(search_ctx *x, odx_results *res, int k, odx_err 
             image_date(ci.taken_at, ims[j].mtime_ns, date);
             const char *path = ims[j].path;
             if ((x->f.path && !strstr(path, x->f.path)) || (x->f.ext && !ext_ok(path, x->f.ext)) ||
-                !date_ok(&x->f, date))
+                !date_ok(&x->f, date) || !size_ok(&x->f, ims[j].size))
                 continue;
             if (!first && !x->p->all)
                 break; /* exact copies collapse into the first path */
@@ -805,6 +820,7 @@ static odx_status build_results(search_ctx *x, odx_results *res, int k, odx_err 
             r->domain = core_strdup(domain);
             r->width = w;
             r->height = h;
+            r->size = ims[j].size;
             r->short_caption = core_strdup(text_of(t, n_t, "short", lang));
             r->detailed_caption = core_strdup(text_of(t, n_t, "detailed", lang));
             r->tags = core_strdup(text_of(t, n_t, "tags", lang));
@@ -946,12 +962,17 @@ odx_status ret_search(store *s, const char *query, const odx_search_params *pin,
     x.f.before = p.before ? p.before : rq.before;
     x.f.min_w = p.min_width > rq.min_width ? p.min_width : rq.min_width;
     x.f.min_h = p.min_height > rq.min_height ? p.min_height : rq.min_height;
+    x.f.min_size = p.min_size > rq.min_size ? p.min_size : rq.min_size;
+    x.f.max_size = tighter_max(p.max_size, rq.max_size);
     x.zh = p.lang ? strcmp(p.lang, "zh") == 0 : core_has_cjk(rq.text);
     odx_results *res = calloc(1, sizeof *res);
     if (!res || !(res->query = strdup(query ? query : ""))) {
         st = core_err(err, ODX_ERR_NOMEM, "no memory");
         goto done;
     }
+    /* flags and inline filters together may leave no size at all */
+    if ((st = ret_size_range_check(x.f.min_size, x.f.max_size, err)) != ODX_OK)
+        goto done;
     st = store_refresh(s, err);
     if (st != ODX_OK)
         goto done;
@@ -1097,6 +1118,8 @@ odx_status ret_similar_to(store *s, const ret_example *ex, const odx_search_para
     x.f.before = p.before;
     x.f.min_w = p.min_width;
     x.f.min_h = p.min_height;
+    x.f.min_size = p.min_size;
+    x.f.max_size = p.max_size;
     x.zh = p.lang && strcmp(p.lang, "zh") == 0;
     /* the example's near-duplicates are what is asked for: never collapse
      * them into each other by picture alone */

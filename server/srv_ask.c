@@ -77,7 +77,8 @@ static bool perr_set(srv_perr *e, int status, const char *code, const char *fmt,
 /* The search filters /ask takes, by the names of /search. */
 static const char *const FILTERS[] = {"lang",  "text_lang", "domain",    "path",
                                       "ext",   "after",     "before",    "min_width",
-                                      "min_height", "min_score", "mode"};
+                                      "min_height", "min_size", "max_size", "min_score",
+                                      "mode"};
 
 static bool is_filter(const char *k)
 {

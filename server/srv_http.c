@@ -180,8 +180,8 @@ static bool parse_search(const srv_req *a, odx_search_params *p, char *msg, size
 {
     static const char *const KEYS[] = {"k",        "lang",      "text_lang",  "domain",
                                        "path",     "ext",       "after",      "before",
-                                       "min_width", "min_height", "min_score", "mode",
-                                       "all",      "explain"};
+                                       "min_width", "min_height", "min_size", "max_size",
+                                       "min_score", "mode",     "all",        "explain"};
     for (size_t i = 0; i < sizeof KEYS / sizeof *KEYS; i++) {
         const char *v = srv_req_arg(a, KEYS[i]);
         odx_err e = {0};

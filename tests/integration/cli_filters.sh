@@ -3,7 +3,9 @@
 # One parser for search filters: CLI flags (search and context), the same
 # filters written inline in the query, and HTTP arguments accept and refuse
 # the same values, with the same message; bad values exit 2 everywhere and
-# never pass silently. Dates must be real calendar days.
+# never pass silently. Dates must be real calendar days; file sizes
+# (--min-size/--max-size, minsize:/maxsize:, min_size/max_size) bytes or
+# K/M/G, both bounds included.
 set -u
 BIN=${1:?usage: cli_filters.sh /path/to/omnidex}
 SRC=${ODX_SOURCE_DIR:?}
@@ -41,6 +43,8 @@ bad=(
   "--text-lang fr|lang:fr|unknown text language 'fr'"
   "--min-width -3|minw:-3|bad min-width '-3'"
   "--min-height 10x|minh:10x|bad min-height '10x'"
+  "--min-size 5Q|minsize:5Q|bad min-size '5Q' (a file size in bytes, or with a unit"
+  "--max-size 1.5|maxsize:1.5|bad max-size '1.5'"
 )
 i=0
 for c in "${bad[@]}"; do
@@ -68,6 +72,8 @@ good=(
   "--ext .png|ext:png"
   "--min-width 100|minw:100"
   "--path bar_|path:bar_"
+  "--min-size 30K|minsize:30K"
+  "--max-size 24351|maxsize:24351B"
 )
 i=0
 for c in "${good[@]}"; do
@@ -84,6 +90,18 @@ done
 check "--domain chart keeps only charts" jq -e '.count > 0 and all(.results[]; .domain == "chart")' "$T/gf1.out"
 check "--before 2000-01 filters everything out (files are new)" jq -e '.count == 0 and .results == []' "$T/gf4.out"
 check "--path bar_ keeps the bar chart only" jq -e '.count == 1 and (.results[0].path | test("bar_rainfall"))' "$T/gf7.out"
+# the samples are 17949 (bar), 22857 (scatter), 24351 (pie), 25382 (poster),
+# 31409 (table), 35030 (line) and 74511 (document) bytes
+check "--min-size 30K keeps the files of 30720 bytes and more: table, line, document" \
+  jq -e '[.results[].size] | sort == [31409, 35030, 74511]' "$T/gf8.out"
+check "--max-size 24351 keeps the pie chart of exactly that size, not the line chart" \
+  jq -e 'any(.results[]; .size == 24351) and all(.results[]; .size <= 24351) and .count >= 3' "$T/gf9.out"
+run sz search --json -k 10 --min-size 20000 --max-size 24K chart
+check "--min-size 20000 --max-size 24K: the scatter plot and the pie chart only" \
+  jq -e '[.results[].size] | sort == [22857, 24351]' "$T/sz.out"
+run szx search --min-size 2M "maxsize:1M chart"
+check "--min-size above an inline maxsize: exit 2" test "$(rc_of szx)" -eq 2
+check "  ... saying why" grep -qF "max-size (1048576 bytes) is below min-size (2097152 bytes)" "$T/szx.err"
 
 # other flags go through the same parser
 run k0 search -k 0 rainfall
@@ -123,6 +141,20 @@ if [ -n "$PORT" ]; then
   check "HTTP inline after:2024-02-30 -> 400 (got $code)" test "$code" = 400
   check "  ... same message as the flag" \
     test "$(jq -r .message "$T/h3.body")" = "$(msg_of f4)"
+  code=$(http h5 "q=rainfall&min_size=5Q")
+  check "HTTP min_size=5Q -> 400 (got $code)" test "$code" = 400
+  check "  ... same message as the flag" \
+    test "$(jq -r .message "$T/h5.body")" = "$(msg_of f10)"
+  code=$(http h6 "q=chart&min_size=20000&max_size=24K&k=10")
+  check "HTTP min_size=20000&max_size=24K -> 200 (got $code)" test "$code" = 200
+  check "  ... same results as the flags" \
+    test "$(jq -c '[.results[].path]' "$T/h6.body")" = "$(jq -c '[.results[].path]' "$T/sz.out")"
+  code=$(http h7 "q=chart&min_size=2M&max_size=1M")
+  check "HTTP max_size below min_size -> 400 (got $code)" test "$code" = 400
+  code=$(curl -s -o "$T/h8.body" -w '%{http_code}' --max-time 60 -H 'Content-Type: application/json' \
+    --data '{"question": "which chart?", "min_size": "5Q"}' "$URL/ask")
+  check "POST /ask {min_size: 5Q} -> 400 with the same message (got $code)" \
+    sh -c "test '$code' = 400 && test \"\$(jq -r .message '$T/h8.body')\" = \"$(msg_of f10)\""
   code=$(http h4 "q=chart&domain=chart&k=10")
   check "HTTP domain=chart -> 200 (got $code)" test "$code" = 200
   check "  ... same results as --domain chart" \

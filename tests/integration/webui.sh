@@ -4,7 +4,8 @@
 # chromium, scripts/install_deps.sh) loads /?q=bar+chart from a server on a
 # tiny index and the DOM it builds is checked: result cards with their
 # thumbnails loaded (blob: URLs), alt text from the captions, the bar chart
-# first; a filter-only URL (?domain=table); the detail view from the URL
+# first; a filter-only URL (?domain=table); the file-size filters
+# (?min_size=30K, ?max_size=20K, a bad size's message); the detail view from the URL
 # (?id=: captions in both languages, OCR text, the table as a table, the
 # path with a copy button, the original loaded, similar images); the
 # Chinese interface by browser language; and, driven inside the page
@@ -125,6 +126,18 @@ check "keys, detail view, back button, context, ask, citation (${st:-no outcome}
 
 browse filter "$URL/?domain=table"
 check "a filter-only URL lists the table" sh -c "grep -q 'data-state=\"results\"' '$T/filter.html' && test \$(grep -c 'class=\"card\"' '$T/filter.html') -ge 1 && grep -o 'data-path=\"[^\"]*\"' '$T/filter.html' | grep -q table_cities.png && ! grep -o 'data-path=\"[^\"]*\"' '$T/filter.html' | grep -vq table_cities.png"
+
+# the size filters from the URL: the panel shows them, the cards keep to them
+# (bar 17949, table 31409, line 35030 bytes; the others 24351 and 25382)
+browse sizes "$URL/?q=chart&min_size=30K"
+check "?min_size=30K: the table and the line chart only, the filter shown" \
+    sh -c "grep -q 'data-state=\"results\"' '$T/sizes.html' && grep -o 'data-path=\"[^\"]*\"' '$T/sizes.html' | grep -q line_visitors.png && ! grep -o 'data-path=\"[^\"]*\"' '$T/sizes.html' | grep -vqE 'line_visitors.png|table_cities.png' && grep -q '<details class=\"more\" id=\"more\" open' '$T/sizes.html'"
+browse sizes2 "$URL/?max_size=20K"
+check "?max_size=20K (filters only): the bar chart alone" \
+    sh -c "test \$(grep -c 'class=\"card\"' '$T/sizes2.html') -eq 1 && grep -o 'data-path=\"[^\"]*\"' '$T/sizes2.html' | grep -q bar_rainfall.png"
+browse sizes3 "$URL/?q=chart&max_size=lots"
+check "?max_size=lots: the server's message shown, no results" \
+    sh -c "grep -q 'data-state=\"error\"' '$T/sizes3.html' && grep -q 'bad max-size' '$T/sizes3.html'"
 
 browse detail "$URL/?q=table&id=$TABLE"
 check "the detail view opened from the URL" grep -q '<section id="detail"[^>]*data-state="done"' "$T/detail.html"

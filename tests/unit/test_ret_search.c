@@ -2,7 +2,7 @@
  * store built through the storage API: a query word met by the word itself
  * counts fully toward term coverage, met only through an expansion (the
  * other language's word, a synonym) it counts half; the literal match
- * ranks first. */
+ * ranks first. The file-size filter keeps the sizes within its bounds. */
 #include "check.h"
 #include "embedder.h"
 #include "retriever.h"
@@ -22,8 +22,8 @@ static void rmtree(const char *dir)
 
 /* Content whose caption and tags vectors are the embeddings of its texts,
  * as the indexer makes them. */
-static odx_status put(store *s, const char *hash, const char *path, const char *caption,
-                      const char *tags)
+static odx_status put_sized(store *s, const char *hash, const char *path, const char *caption,
+                            const char *tags, int64_t size)
 {
     odx_err e = {0};
     float *v = malloc(sizeof(float) * EMB_DIM * 2);
@@ -47,11 +47,94 @@ static odx_status put(store *s, const char *hash, const char *path, const char *
     c.n_vecs = 2;
     odx_status rc = store_content_put(s, hash, &c, &e);
     if (rc == ODX_OK)
-        rc = store_image_put_ok(s, path, 1, 1, hash, &e);
+        rc = store_image_put_ok(s, path, size, 1, hash, &e);
     if (rc != ODX_OK)
         fprintf(stderr, "put %s: %s\n", hash, e.msg);
     free(v);
     return rc;
+}
+
+static odx_status put(store *s, const char *hash, const char *path, const char *caption,
+                      const char *tags)
+{
+    return put_sized(s, hash, path, caption, tags, 1);
+}
+
+/* The paths a search for q finds, in order, joined by spaces ("" on
+ * failure, "!" on a refused search). */
+static void paths_of(store *s, const char *q, const odx_search_params *p, char *out, size_t n)
+{
+    odx_results *r = NULL;
+    out[0] = 0;
+    if (ret_search(s, q, p, &r, NULL) != ODX_OK) {
+        snprintf(out, n, "!");
+        return;
+    }
+    for (int i = 0; i < ret_results_count(r); i++) {
+        size_t l = strlen(out);
+        snprintf(out + l, n - l, "%s%s", i ? " " : "", ret_results_get(r, i)->path);
+    }
+    ret_results_free(r);
+}
+
+/* min_size / max_size (and minsize: / maxsize:) keep the files whose size
+ * as indexed is within the bounds, both included; results carry it. */
+static void test_size_filter(store *s)
+{
+    odx_err e = {0};
+    CHECK(store_begin(s, &e) == ODX_OK);
+    CHECK(put_sized(s, "dddd0001", "/b/small.jpg", "A red bus in the street.", "bus, street",
+                    1000) == ODX_OK);
+    CHECK(put_sized(s, "dddd0002", "/b/mid.jpg", "A red bus at the stop.", "bus, stop",
+                    5000) == ODX_OK);
+    CHECK(put_sized(s, "dddd0003", "/b/big.jpg", "A red bus on the bridge.", "bus, bridge",
+                    204800) == ODX_OK);
+    CHECK(store_commit(s, &e) == ODX_OK);
+    odx_search_params p = ret_search_params_default();
+    p.path_prefix = "/b/";
+    char got[256];
+    paths_of(s, "bus", &p, got, sizeof got);
+    CHECK_MSG(strstr(got, "small") && strstr(got, "mid") && strstr(got, "big"), "all: %s", got);
+    p.min_size = 5000; /* included */
+    paths_of(s, "bus", &p, got, sizeof got);
+    CHECK_MSG(!strstr(got, "small") && strstr(got, "mid") && strstr(got, "big"), ">=5000: %s", got);
+    p.max_size = 5000;
+    paths_of(s, "bus", &p, got, sizeof got);
+    CHECK_STR(got, "/b/mid.jpg");
+    p.min_size = 0;
+    p.max_size = 4999;
+    paths_of(s, "bus", &p, got, sizeof got);
+    CHECK_STR(got, "/b/small.jpg");
+    p.max_size = 0;
+    paths_of(s, "bus minsize:200K", &p, got, sizeof got);
+    CHECK_STR(got, "/b/big.jpg");
+    /* a filter-only query lists by the bounds too */
+    paths_of(s, "maxsize:1000", &p, got, sizeof got);
+    CHECK_STR(got, "/b/small.jpg");
+    /* flags and inline bounds both hold: the tighter of each */
+    p.min_size = 2000;
+    paths_of(s, "bus minsize:1K maxsize:10K", &p, got, sizeof got);
+    CHECK_STR(got, "/b/mid.jpg");
+    /* ... and together may leave no size at all: refused, said why */
+    odx_results *r = NULL;
+    odx_err e2 = {0};
+    CHECK(ret_search(s, "bus maxsize:1K", &p, &r, &e2) == ODX_ERR_INVALID && r == NULL);
+    CHECK_MSG(strstr(e2.msg, "below min-size") != NULL, "%s", e2.msg);
+    p.min_size = 0;
+    CHECK(ret_search(s, "bus", &p, &r, NULL) == ODX_OK);
+    for (int i = 0; r && i < ret_results_count(r); i++) {
+        const odx_result *x = ret_results_get(r, i);
+        int64_t want = strstr(x->path, "small") ? 1000 : strstr(x->path, "mid") ? 5000 : 204800;
+        CHECK_MSG(x->size == want, "%s: size %lld", x->path, (long long)x->size);
+    }
+    char *js = ret_results_json(r);
+    cJSON *a = js ? cJSON_Parse(js) : NULL, *it;
+    bool big = false;
+    cJSON_ArrayForEach(it, a) big |= cJSON_GetNumberValue(cJSON_GetObjectItem(it, "size")) == 204800;
+    CHECK_MSG(big, "JSON size: %s", js ? js : "-");
+    cJSON_Delete(a);
+    free(js);
+    ret_results_free(r);
 }
 
 static double coverage_of(const odx_result *r)
@@ -127,6 +210,8 @@ int main(void)
     free(js);
     free(arr);
     ret_results_free(res);
+
+    test_size_filter(s);
 
     store_close(s);
     rmtree(dir);

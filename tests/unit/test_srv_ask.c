@@ -29,7 +29,8 @@ static void test_json_ok(void)
 
     CHECK(parse("{\"question\":\"rain\",\"k\":3,\"max_chars\":5000,\"max_tokens\":64,"
                 "\"think\":false,\"with_images\":true,\"domain\":\"chart\",\"lang\":\"en\","
-                "\"min_width\":100,\"after\":\"2020-01-01\"}",
+                "\"min_width\":100,\"after\":\"2020-01-01\",\"min_size\":\"200K\","
+                "\"max_size\":5000000}",
                 &r, &e));
     CHECK_MSG(e.status == 0, "%d %s", e.status, e.msg);
     CHECK(r.p.context.search.k == 3);
@@ -37,6 +38,7 @@ static void test_json_ok(void)
     CHECK(r.p.max_tokens == 64);
     CHECK(!r.think && r.p.with_images);
     CHECK(r.p.context.search.min_width == 100);
+    CHECK(r.p.context.search.min_size == 204800 && r.p.context.search.max_size == 5000000);
     CHECK(r.p.context.search.lang && strcmp(r.p.context.search.lang, "en") == 0);
     srv_ask_req_clear(&r);
 
@@ -110,7 +112,7 @@ static void test_json_refused(void)
 static void test_args(void)
 {
     static const char head[] =
-        "GET /ask?q=bar+chart&k=2&max_chars=300&domain=chart&think=0 HTTP/1.1\r\n"
+        "GET /ask?q=bar+chart&k=2&max_chars=300&domain=chart&think=0&max_size=1M HTTP/1.1\r\n"
         "Host: localhost\r\n\r\n";
     srv_req q;
     srv_perr pe;
@@ -122,6 +124,7 @@ static void test_args(void)
     CHECK(n > 0 && srv_ask_parse_args(&q, &r, &e));
     CHECK(strcmp(r.question, "bar chart") == 0);
     CHECK(r.p.context.search.k == 2 && r.p.context.max_chars == 300 && !r.think);
+    CHECK(r.p.context.search.max_size == 1048576);
     srv_ask_req_clear(&r);
     srv_req_free(&q);
 

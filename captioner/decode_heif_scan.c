@@ -32,10 +32,16 @@
  * within one, the items are those of its first 'iinf' (libheif's choice),
  * while every 'iref', 'iloc' and 'ipco' is checked, a superset of what
  * libheif reads. Boxes that cannot be walked are left to libheif, which
- * reports the damage itself. */
+ * reports the damage itself. Where libheif 1.15 reads a box otherwise than
+ * the standard lays it out, it is read here as libheif reads it, or a
+ * file could show the check one thing and libheif another: 'iref' entries
+ * follow each other whatever their sizes say (iref_read), and 'iloc' takes
+ * only 4 or 8 as a field size, reads the index size from version 2 on,
+ * ignores the data reference index and wraps idat offsets (canvases_ok). */
 #include "decode_int.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,27 +140,34 @@ static bool push_ref(heif_ref **r, size_t *n, size_t *cap, uint32_t from, uint32
 }
 
 /* One 'iref' payload; false when it is malformed or too large. A
- * self-reference of any type is kept as a dependency (a loop). */
+ * self-reference of any type is kept as a dependency (a loop). Read the way
+ * libheif 1.15 reads it (Box_iref::parse): a reference's box header gives
+ * only the header's length (8 bytes, 16 with a 64-bit size, 16 more for
+ * 'uuid'); the item ids follow it and the next reference follows them,
+ * wherever the reference's size says it ends, so a size that covers more
+ * than the ids hides nothing from libheif and must hide nothing here. An
+ * id list cut by the end of the box stops there (libheif does the same). */
 static bool iref_read(const uint8_t *p, const uint8_t *end, heif_meta *m)
 {
     if (end - p < 4)
         return false;
     int idn = p[0] == 0 ? 2 : 4;
     p += 4;
-    uint32_t type;
-    const uint8_t *b, *e;
     while (p < end) {
-        if (!box_next(p, end, &type, &b, &e))
+        if (end - p < 8)
             return false;
-        if (e - b < idn + 2)
+        uint32_t size = (uint32_t)rd_be(p, 4), type = (uint32_t)rd_be(p + 4, 4);
+        size_t head = 8 + (size == 1 ? 8 : 0) + (type == FOURCC('u', 'u', 'i', 'd') ? 16 : 0);
+        if ((size_t)(end - p) < head + (size_t)idn + 2)
             return false;
-        uint32_t from = (uint32_t)rd_be(b, idn);
-        unsigned cnt = (unsigned)rd_be(b + idn, 2);
-        b += idn + 2;
-        if ((size_t)(e - b) < (size_t)cnt * idn)
-            return false;
-        for (unsigned k = 0; k < cnt; k++, b += idn) {
-            uint32_t to = (uint32_t)rd_be(b, idn);
+        p += head;
+        uint32_t from = (uint32_t)rd_be(p, idn);
+        unsigned cnt = (unsigned)rd_be(p + idn, 2);
+        p += idn + 2;
+        for (unsigned k = 0; k < cnt && p < end; k++, p += idn) {
+            if (end - p < idn)
+                return false;
+            uint32_t to = (uint32_t)rd_be(p, idn);
             bool ok = true;
             if (type == FOURCC('d', 'i', 'm', 'g'))
                 ok = push_ref(&m->deps, &m->ndeps, &m->capdeps, from, to) &&
@@ -166,7 +179,6 @@ static bool iref_read(const uint8_t *p, const uint8_t *end, heif_meta *m)
             if (!ok)
                 return false;
         }
-        p = e;
     }
     return true;
 }
@@ -385,53 +397,86 @@ typedef struct {
     int v, offn, lenn, basen, idxn;
 } iloc_sizes;
 
-/* The first bytes (at most cap) of one 'iloc' entry's data, whose extents
- * start at *q, read the way libheif 1.15 reads them (Box_iloc::read_data),
- * since the check must see the bytes libheif will parse: the extents are
- * concatenated in order; in the file (construction method 0) an extent
- * past the end fails the whole read (0 bytes); in 'idat' (method 1) an
- * extent is bounded by the idat box's size counted with its header, so up
- * to a header's worth of the bytes after the data are read too, and an
- * extent past that bound is skipped (libheif drops that error). Other
- * methods and data in other files: 0 bytes. out NULL: only counted. */
-static size_t iloc_entry_data(const heif_meta *m, const uint8_t *file, size_t flen,
-                              const iloc_sizes *z, int method, uint64_t base,
-                              const uint8_t **q, const uint8_t *qe, unsigned next,
-                              uint8_t *out, size_t cap, bool *bad)
+/* Extents per item libheif 1.15 accepts (MAX_ILOC_EXTENTS_PER_ITEM: more
+ * and it refuses the whole 'iloc', so the file). */
+#define HEIF_MAX_EXTENTS 32
+
+/* One piece of an item's data, where it lies in the file. */
+typedef struct {
+    const uint8_t *p;
+    size_t n;
+} heif_span;
+
+/* The pieces of one 'iloc' entry's data, whose extents start at *q, read
+ * the way libheif 1.15 reads them (Box_iloc::read_data), since the check
+ * must see the bytes libheif will parse: the extents in order; in the file
+ * (construction method 0) an extent past the end fails the whole read (0
+ * pieces); in 'idat' (method 1) an extent starts at its offset plus the
+ * base offset, the sum taken modulo 2^64 as libheif takes it, and is
+ * bounded by the idat box's size counted with its header, so up to a
+ * header's worth of the bytes after the data are read too; an extent past
+ * that bound is skipped (libheif drops that error). The data reference
+ * index is not looked at (libheif ignores it: every item's data is in this
+ * file). Other methods: 0 pieces. *bad when the extents do not fit in the
+ * box or are more than libheif accepts. */
+static int iloc_entry_spans(const heif_meta *m, const uint8_t *file, size_t flen,
+                            const iloc_sizes *z, int method, uint64_t base, const uint8_t **q,
+                            const uint8_t *qe, unsigned next, heif_span *sp, bool *bad)
 {
-    size_t got = 0;
+    int n = 0;
     bool failed = method != 0 && (method != 1 || !m->idat);
     int en = z->idxn + z->offn + z->lenn;
+    if (next > HEIF_MAX_EXTENTS || qe - *q < (ptrdiff_t)next * en) {
+        *bad = true;
+        return 0;
+    }
     for (unsigned k = 0; k < next; k++) {
-        if (qe - *q < en) {
-            *bad = true;
-            return 0;
-        }
         uint64_t off = rd_be(*q + z->idxn, z->offn), len = rd_be(*q + z->idxn + z->offn, z->lenn);
         *q += en;
-        if (failed || got == cap)
+        if (failed)
             continue;
         uint64_t at = base + off;
-        const uint8_t *src;
         if (method == 0) {
             if (at < base || at > flen || len > flen - at) {
                 failed = true;
                 continue;
             }
-            src = file + at;
+            sp[n++] = (heif_span){file + at, (size_t)len};
         } else {
             uint64_t box = m->idat_box, from = (uint64_t)(m->idat - file);
-            if (at < base || at > box || len > box - at || from + at > flen ||
-                len > flen - (from + at))
+            if (at > box || len > box - at || from + at > flen || len > flen - (from + at))
                 continue;
-            src = m->idat + at;
+            sp[n++] = (heif_span){m->idat + at, (size_t)len};
         }
-        size_t take = len < cap - got ? (size_t)len : cap - got;
-        if (out)
-            memcpy(out + got, src, take);
-        got += take;
     }
-    return failed ? 0 : got;
+    return failed ? 0 : n;
+}
+
+/* A forward reader over an item's pieces, as if they were one buffer. */
+typedef struct {
+    const heif_span *sp;
+    int n, i;  /* the pieces; the current one */
+    size_t at; /* offset in the current piece */
+} span_rd;
+
+/* Copies up to k bytes to out (NULL: skips them); returns how many there
+ * were. */
+static uint64_t span_take(span_rd *r, uint8_t *out, uint64_t k)
+{
+    uint64_t got = 0;
+    while (got < k && r->i < r->n) {
+        size_t left = r->sp[r->i].n - r->at;
+        size_t t = k - got < left ? (size_t)(k - got) : left;
+        if (out)
+            memcpy(out + got, r->sp[r->i].p + r->at, t);
+        got += t;
+        r->at += t;
+        if (r->at == r->sp[r->i].n) {
+            r->i++;
+            r->at = 0;
+        }
+    }
+    return got;
 }
 
 /* ------------------------------------------ HEVC sequence parameters */
@@ -488,18 +533,22 @@ static bool hevc_sps_size(const uint8_t *nal, size_t n, uint64_t *w, uint64_t *h
 {
     if (n < 3 || (nal[0] >> 1 & 0x3f) != 33)
         return false;
-    uint8_t r[256]; /* the fields needed fit in ~110 bytes */
+    /* emulation prevention removed from the whole unit, its 2-byte header
+     * included, as libde265 removes it (a header ending in 0 counts towards
+     * a 00 00 03); the header then skipped. The fields needed fit in ~140
+     * bytes. */
+    uint8_t r[256];
     size_t rn = 0;
     int zeros = 0;
-    for (size_t i = 2; i < n && rn < sizeof r; i++) {
-        if (zeros >= 2 && nal[i] == 3) { /* emulation prevention */
+    for (size_t i = 0; i < n && rn < sizeof r; i++) {
+        if (zeros >= 2 && nal[i] == 3) {
             zeros = 0;
             continue;
         }
         zeros = nal[i] == 0 ? zeros + 1 : 0;
         r[rn++] = nal[i];
     }
-    bitrd b = {r, rn * 8, 0, false};
+    bitrd b = {r, rn * 8, 16, false};
     bits_skip(&b, 4);
     int sub = (int)bits_u(&b, 3);
     bits_skip(&b, 1);
@@ -532,20 +581,31 @@ static odx_status nal_ok(const uint8_t *nal, size_t n, uint32_t id, const cap_li
 
 /* The NAL units of an hvc1 item's data as libheif hands them to libde265:
  * each after a 4-byte length (libheif 1.15 assumes 4 whatever the hvcC
- * says); a length past the end stops it (libheif refuses the data). */
-static odx_status hevc_data_ok(const uint8_t *p, size_t n, uint32_t id, const cap_limits *lim,
+ * says); a length past the end stops it (libheif refuses the data). Read
+ * in place across the item's pieces: the data may be up to 32 times the
+ * file (extents may repeat) and an SPS may sit at its very end. */
+static odx_status hevc_data_ok(const heif_span *sp, int nsp, uint32_t id, const cap_limits *lim,
                                const char *name, const char *fmt, odx_err *err)
 {
-    size_t at = 0;
-    while (n - at >= 4) {
-        size_t len = (size_t)rd_be(p + at, 4);
+    uint64_t total = 0;
+    for (int i = 0; i < nsp; i++)
+        total += sp[i].n;
+    span_rd r = {sp, nsp, 0, 0};
+    uint64_t at = 0;
+    uint8_t nal[512]; /* enough of a unit for hevc_sps_size */
+    while (total - at >= 4) {
+        uint8_t l4[4];
+        span_take(&r, l4, 4);
+        uint64_t len = rd_be(l4, 4);
         at += 4;
-        if (len > n - at)
+        if (len > total - at)
             break;
-        odx_status st = nal_ok(p + at, len, id, lim, name, fmt, err);
+        uint64_t got = span_take(&r, nal, len < sizeof nal ? len : sizeof nal);
+        span_take(&r, NULL, len - got);
+        at += len;
+        odx_status st = nal_ok(nal, (size_t)got, id, lim, name, fmt, err);
         if (st != ODX_OK)
             return st;
-        at += len;
     }
     return ODX_OK;
 }
@@ -580,26 +640,28 @@ static odx_status hvcc_ok(const uint8_t *p, const uint8_t *end, const cap_limits
     return ODX_OK;
 }
 
+/* A field size of 'iloc' as libheif 1.15 reads it: 4 or 8 bytes, any
+ * other value none (the field is 0). */
+static int iloc_field(int n)
+{
+    return n == 4 || n == 8 ? n : 0;
+}
+
 /* Every grid and overlay canvas of the 'iloc' boxes: their data holds the
  * output size libheif allocates before decoding; and every SPS in the data
- * of an hvc1 item. */
+ * of an hvc1 item. Each 'iloc' is read as libheif 1.15 reads it
+ * (Box_iloc::parse): a version above 2 as 2, the index size only from
+ * version 2 on, field sizes other than 4 and 8 as absent. */
 static odx_status canvases_ok(const heif_meta *m, const uint8_t *file, size_t flen,
                               const cap_limits *lim, const char *name, const char *fmt,
                               odx_err *err)
 {
-    static const int ok_size[16] = {[0] = 1, [4] = 1, [8] = 1};
     for (int L = 0; L < m->niloc; L++) {
         const uint8_t *q = m->iloc[L], *qe = m->iloc_end[L];
         if (qe - q < 6)
             continue;
-        iloc_sizes z = {q[0], q[4] >> 4, q[4] & 15, q[5] >> 4, 0};
-        if (z.v > 2 || !ok_size[z.offn] || !ok_size[z.lenn] || !ok_size[z.basen])
-            continue;
-        if (z.v >= 1) {
-            z.idxn = q[5] & 15;
-            if (!ok_size[z.idxn])
-                continue;
-        }
+        iloc_sizes z = {q[0], iloc_field(q[4] >> 4), iloc_field(q[4] & 15),
+                        iloc_field(q[5] >> 4), q[0] >= 2 ? iloc_field(q[5] & 15) : 0};
         q += 6;
         int cn = z.v < 2 ? 2 : 4;
         if (qe - q < cn)
@@ -619,38 +681,23 @@ static odx_status canvases_ok(const heif_meta *m, const uint8_t *file, size_t fl
                 method = q[1] & 15;
                 q += 2;
             }
-            unsigned dref = (unsigned)rd_be(q, 2);
-            q += 2;
+            q += 2; /* data_reference_index: not used by libheif */
             uint64_t base = rd_be(q, z.basen);
             q += z.basen;
             unsigned next = (unsigned)rd_be(q, 2);
             q += 2;
-            uint8_t d[32];
-            const uint8_t *qs = q;
-            size_t got = iloc_entry_data(m, file, flen, &z, dref ? -1 : method, base, &q, qe,
-                                         next, d, sizeof d, &bad);
-            if (!bad && item_has(m, id, FOURCC('h', 'v', 'c', '1'), false)) {
-                /* the whole data: extents may repeat, so it is bounded at
-                 * 4x the file (a crafted file gains nothing beyond it:
-                 * libheif refuses NAL lengths past the data) */
-                const uint8_t *q2 = qs;
-                size_t cap = flen > ((size_t)1 << 40) ? flen : 4 * flen + 64;
-                size_t all = iloc_entry_data(m, file, flen, &z, dref ? -1 : method, base, &q2,
-                                             qe, next, NULL, cap, &bad);
-                uint8_t *buf = all ? malloc(all) : NULL;
-                if (buf) {
-                    q2 = qs;
-                    all = iloc_entry_data(m, file, flen, &z, dref ? -1 : method, base, &q2, qe,
-                                          next, buf, all, &bad);
-                    odx_status st = hevc_data_ok(buf, all, id, lim, name, fmt, err);
-                    free(buf);
-                    if (st != ODX_OK)
-                        return st;
-                } else if (all) {
-                    return core_err(err, ODX_ERR_NOMEM, "'%s': %s item data (%zu bytes)",
-                                    cap_dec_name(name), fmt, all);
-                }
+            heif_span sp[HEIF_MAX_EXTENTS];
+            int nsp = iloc_entry_spans(m, file, flen, &z, method, base, &q, qe, next, sp, &bad);
+            if (bad)
+                break;
+            if (item_has(m, id, FOURCC('h', 'v', 'c', '1'), false)) {
+                odx_status st = hevc_data_ok(sp, nsp, id, lim, name, fmt, err);
+                if (st != ODX_OK)
+                    return st;
             }
+            uint8_t d[32];
+            span_rd r = {sp, nsp, 0, 0};
+            size_t got = (size_t)span_take(&r, d, sizeof d);
             if (got < 2)
                 continue;
             int fl = d[1] & 1 ? 4 : 2;

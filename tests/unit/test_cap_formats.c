@@ -432,6 +432,23 @@ typedef struct {
  * xw x xh when xw > 0. */
 /* An extra property box placed in 'ipco' after the ispe (NULL: none). */
 static const buf *heif_extra_prop;
+/* The layout of 'iloc' (NULL: version 1, 4-byte offsets and lengths, no
+ * base offset): the version, the field sizes written in its header (a
+ * field is written only when its size is 4 or 8; lengths always take 4
+ * bytes), the data reference index, and for the items in 'idat' the base
+ * offset, the offset of their one extent, or next extents (offset, length)
+ * instead. */
+typedef struct {
+    int version, offn, lenn, basen, idxn;
+    uint16_t dref;
+    uint64_t base;
+    uint32_t off;
+    const uint32_t (*ext)[2];
+    int next;
+} heif_iloc_layout;
+static const heif_iloc_layout *heif_iloc;
+/* The payload of 'iref' after its version and flags (NULL: from refs). */
+static const buf *heif_raw_iref;
 
 static buf heif_with_items(const tref *refs, int n, int nitems, const char *const *types,
                            const uint8_t *idat, size_t idat_n, size_t over, uint32_t xw,
@@ -454,19 +471,38 @@ static buf heif_with_items(const tref *refs, int n, int nitems, const char *cons
     be(&b, 1, 2);
     box_close(&b, t);
     /* iloc version 1: construction method 1 (idat) for grid and overlay
-     * items when idat is given, 0 (the file) otherwise */
-    t = box_open(&b, "iloc", 1, 1u << 24);
-    be(&b, 0x4400, 2);
-    be(&b, (uint32_t)nitems, 2);
+     * items when idat is given, 0 (the file) otherwise; heif_iloc changes
+     * the layout */
+    static const heif_iloc_layout plain = {1, 4, 4, 0, 0, 0, 0, 0, NULL, 0};
+    const heif_iloc_layout *L = heif_iloc ? heif_iloc : &plain;
+    t = box_open(&b, "iloc", 1, (uint32_t)L->version << 24);
+    be(&b, (uint32_t)(L->offn << 12 | L->lenn << 8 | L->basen << 4 | L->idxn), 2);
+    be(&b, (uint32_t)nitems, L->version < 2 ? 2 : 4);
     for (int i = 1; i <= nitems; i++) {
         const char *ty = types ? types[i - 1] : "iden";
         bool in_idat = idat && (!strcmp(ty, "grid") || !strcmp(ty, "iovl") || !strcmp(ty, "hvc1"));
-        be(&b, (uint32_t)i, 2);
-        be(&b, in_idat ? 1 : 0, 2);
-        be(&b, 0, 2);
-        be(&b, 1, 2);
-        be(&b, 0, 4);
-        be(&b, in_idat ? (uint32_t)(idat_n + over) : 8, 4);
+        be(&b, (uint32_t)i, L->version < 2 ? 2 : 4);
+        if (L->version >= 1)
+            be(&b, in_idat ? 1 : 0, 2);
+        be(&b, L->dref, 2);
+        uint64_t base = in_idat ? L->base : 0;
+        if (L->basen == 4 || L->basen == 8)
+            for (int k = L->basen - 1; k >= 0; k--)
+                be(&b, (uint32_t)(base >> (8 * k)) & 0xff, 1);
+        uint32_t one[1][2] = {{in_idat ? L->off : 0, in_idat ? (uint32_t)(idat_n + over) : 8}};
+        const uint32_t(*ext)[2] = in_idat && L->next ? L->ext : one;
+        int next = in_idat && L->next ? L->next : 1;
+        be(&b, (uint32_t)next, 2);
+        for (int e = 0; e < next; e++) {
+            if (L->version >= 2 && (L->idxn == 4 || L->idxn == 8))
+                be(&b, 0, L->idxn);
+            if (L->offn == 4 || L->offn == 8) {
+                if (L->offn == 8)
+                    be(&b, 0, 4);
+                be(&b, ext[e][0], 4);
+            }
+            be(&b, ext[e][1], 4);
+        }
     }
     box_close(&b, t);
     t = box_open(&b, "iinf", 1, 0);
@@ -481,6 +517,8 @@ static buf heif_with_items(const tref *refs, int n, int nitems, const char *cons
     }
     box_close(&b, t);
     t = box_open(&b, "iref", 1, 0);
+    if (heif_raw_iref)
+        bput(&b, heif_raw_iref->p, heif_raw_iref->n);
     for (int i = 0; i < n; i++) {
         size_t r = box_open(&b, refs[i].type, 0, 0);
         be(&b, refs[i].from, 2);
@@ -652,13 +690,16 @@ static void bw_ue(bitw *w, uint32_t v)
     bw_put(w, v + 1, z + 1);
 }
 
-static size_t sps_nal(uint32_t width, uint32_t height, uint8_t *out)
+/* hdr: the NAL unit header (type 33; 0x4201: layer 0, temporal id 0);
+ * nest: sps_temporal_id_nesting_flag */
+static size_t sps_nal_hdr(uint32_t hdr, uint32_t nest, uint32_t width, uint32_t height,
+                          uint8_t *out)
 {
     bitw w = {{0}, 0};
-    bw_put(&w, 0x4201, 16); /* NAL type 33 */
+    bw_put(&w, hdr, 16);
     bw_put(&w, 0, 4);       /* vps id */
     bw_put(&w, 0, 3);       /* one sub-layer */
-    bw_put(&w, 1, 1);
+    bw_put(&w, nest, 1);
     w.bit += 96; /* profile, tier, level */
     bw_ue(&w, 0);
     bw_ue(&w, 1);
@@ -676,6 +717,27 @@ static size_t sps_nal(uint32_t width, uint32_t height, uint8_t *out)
         out[o++] = w.b[i];
     }
     return o;
+}
+
+static size_t sps_nal(uint32_t width, uint32_t height, uint8_t *out)
+{
+    return sps_nal_hdr(0x4201, 1, width, height, out);
+}
+
+static buf hvcc_with_nal(const uint8_t *nal, size_t n)
+{
+    buf b = {0};
+    size_t t = box_open(&b, "hvcC", 0, 0);
+    uint8_t cfg[22] = {1};
+    cfg[21] = 3; /* 4-byte NAL lengths */
+    bput(&b, cfg, sizeof cfg);
+    be(&b, 1, 1);    /* one array */
+    be(&b, 0xa1, 1); /* complete, SPS */
+    be(&b, 1, 2);
+    be(&b, (uint32_t)n, 2);
+    bput(&b, nal, n);
+    box_close(&b, t);
+    return b;
 }
 
 static buf hvcc_with_sps(uint32_t width, uint32_t height)
@@ -777,12 +839,107 @@ static void test_heif_items(void)
     expect_refused("SPS with a length past the data", &b, ODX_OK, NULL);
 }
 
+/* The boxes read the way libheif 1.15 reads them, where that differs from
+ * what the layout suggests: each case hides a bomb from a reading that
+ * follows the standard but not libheif (each passed the previous scan). */
+static void test_heif_as_libheif(void)
+{
+    static const tref one[] = {{"dimg", 1, 2}};
+    static const char *const grid_tile[] = {"grid", "hvc1"};
+    const uint8_t g16[] = {0, 0, 0, 0, 0xfd, 0xe8, 0x3a, 0x98}; /* 65000 x 15000 */
+    const uint8_t gok[] = {0, 0, 0, 0, 0, 64, 0, 48};
+    /* iref: libheif reads a reference's ids after its header and the next
+     * reference straight after them, whatever the reference's size says;
+     * here the first one's size covers a second, 'cdsc' 2 -> 2 */
+    buf raw = {0};
+    be(&raw, 8 + 2 + 2 + 2 + 14, 4);
+    bput(&raw, "cdsc", 4);
+    be(&raw, 2, 2);
+    be(&raw, 1, 2);
+    be(&raw, 1, 2);
+    be(&raw, 14, 4);
+    bput(&raw, "cdsc", 4);
+    be(&raw, 2, 2);
+    be(&raw, 1, 2);
+    be(&raw, 2, 2);
+    heif_raw_iref = &raw;
+    buf b = heif_with_refs(NULL, 0, 2);
+    expect_refs("a reference inside another's size", &b, "item 2 lead back");
+    raw.n = 14; /* the first alone: nothing hidden */
+    raw.p[3] = 14;
+    b = heif_with_refs(NULL, 0, 2);
+    expect_refs("one cdsc 2 -> 1", &b, NULL);
+    heif_raw_iref = NULL;
+    free(raw.p);
+
+    /* iloc: field sizes other than 4 and 8 are absent, the index size is
+     * read from version 2 on, a version above 2 reads as 2, the data
+     * reference index is ignored, an idat offset wraps around 2^64 */
+    static const struct {
+        const char *what;
+        heif_iloc_layout L;
+    } lay[] = {
+        {"iloc v1 with an index size", {1, 4, 4, 0, 1, 0, 0, 0, NULL, 0}},
+        {"iloc with 2-byte offsets (absent)", {1, 2, 4, 0, 0, 0, 0, 0, NULL, 0}},
+        {"iloc version 3", {3, 4, 4, 0, 0, 0, 0, 0, NULL, 0}},
+        {"iloc v2 with 4-byte indexes", {2, 4, 4, 0, 4, 0, 0, 0, NULL, 0}},
+        {"iloc data reference 1", {1, 4, 4, 0, 0, 1, 0, 0, NULL, 0}},
+        {"iloc idat offset past 2^64", {1, 4, 4, 8, 0, 0, ~(uint64_t)15, 16, NULL, 0}},
+    };
+    for (size_t i = 0; i < sizeof lay / sizeof *lay; i++) {
+        char what[96];
+        heif_iloc = &lay[i].L;
+        b = heif_with_items(one, 1, 2, grid_tile, g16, sizeof g16, 0, 0, 0);
+        snprintf(what, sizeof what, "%s: grid 65000x15000", lay[i].what);
+        expect_refused(what, &b, ODX_ERR_LIMIT, "65000x15000 (975.0 MP)");
+        b = heif_with_items(one, 1, 2, grid_tile, gok, sizeof gok, 0, 0, 0);
+        snprintf(what, sizeof what, "%s: grid 64x48", lay[i].what);
+        expect_refused(what, &b, ODX_OK, NULL);
+    }
+    heif_iloc = NULL;
+
+    /* libde265 removes emulation prevention from the whole NAL unit, its
+     * header included: a header ending in 0 (temporal id -1, which
+     * libde265 takes) and a payload starting 00 03 loses that 03 */
+    static const char *const hvc[] = {"hvc1"};
+    uint8_t nal[96];
+    size_t nn = sps_nal_hdr(0x4200, 0, 65000, 20000, nal);
+    CHECK(nn > 4 && nal[1] == 0 && nal[2] == 0 && nal[3] == 3);
+    buf prop = hvcc_with_nal(nal, nn);
+    heif_extra_prop = &prop;
+    b = heif_with_items(NULL, 0, 1, hvc, NULL, 0, 0, 0, 0);
+    expect_refused("SPS with header 42 00", &b, ODX_ERR_LIMIT, "65000x20000");
+    heif_extra_prop = NULL;
+    free(prop.p);
+
+    /* an SPS after a long NAL unit made of one region repeated: the item's
+     * data is 30 x 200 bytes more than the file */
+    uint8_t d[512] = {0};
+    size_t sn = sps_nal(65000, 20000, d + 4 + 200 + 4);
+    d[2] = 6000 >> 8; /* one unit of 30 x 200 bytes */
+    d[3] = 6000 & 0xff;
+    memset(d + 4, 0xff, 200); /* layer 63: libde265 drops it */
+    d[4 + 200 + 3] = (uint8_t)sn;
+    uint32_t ext[32][2];
+    ext[0][0] = 0, ext[0][1] = 4;
+    for (int i = 1; i <= 30; i++)
+        ext[i][0] = 4, ext[i][1] = 200;
+    ext[31][0] = 204, ext[31][1] = (uint32_t)(4 + sn);
+    heif_iloc_layout many = {1, 4, 4, 0, 0, 0, 0, 0, (const uint32_t(*)[2])ext, 32};
+    heif_iloc = &many;
+    b = heif_with_items(NULL, 0, 1, hvc, d, 4 + 200 + 4 + sn, 0, 0, 0);
+    CHECK(b.n * 4 + 64 < 6000);
+    expect_refused("SPS after 30 repeats of one region", &b, ODX_ERR_LIMIT, "65000x20000");
+    heif_iloc = NULL;
+}
+
 static void test_heif(void)
 {
     test_heif_one(heif_compression_HEVC, "heic");
     test_heif_one(heif_compression_AV1, "avif");
     test_heif_refs();
     test_heif_items();
+    test_heif_as_libheif();
 }
 
 /* ------------------------------------------------------------ sniff ---- */

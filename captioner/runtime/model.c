@@ -14,16 +14,21 @@
 
 /* ------------------------------------------------------------ tensors ---- */
 
-static bool shape_count(int ndim, const int64_t *shape, int64_t *n)
+static bool shape_count_max(int ndim, const int64_t *shape, int64_t max, int64_t *n)
 {
     int64_t c = 1;
     for (int i = 0; i < ndim; i++) {
         if (shape[i] < 0) return false;
-        if (shape[i] > 0 && c > TFJ_MAX_ELEMS / shape[i]) return false;
+        if (shape[i] > 0 && c > max / shape[i]) return false;
         c *= shape[i];
     }
     *n = c;
-    return c <= TFJ_MAX_ELEMS;
+    return c <= max;
+}
+
+static bool shape_count(int ndim, const int64_t *shape, int64_t *n)
+{
+    return shape_count_max(ndim, shape, TFJ_MAX_ELEMS, n);
 }
 
 #define TFJ_POOL_MAX_BUFS 256
@@ -156,10 +161,14 @@ static odx_status alloc_impl(tfj_tensor *t, tfj_dtype dt, int ndim, const int64_
         if (shape[i] < 0)
             return core_err(err, ODX_ERR_MODEL, "negative dimension %lld",
                             (long long)shape[i]);
-    if (!shape_count(ndim, shape, &n))
+    /* inside a run, the state's own (lower) limit, if it set one */
+    int64_t max = cur_pool && cur_pool->max_elems > 0 && cur_pool->max_elems < TFJ_MAX_ELEMS
+                      ? cur_pool->max_elems
+                      : TFJ_MAX_ELEMS;
+    if (!shape_count_max(ndim, shape, max, &n))
         return core_err(err, ODX_ERR_LIMIT,
                         "tensor of rank %d too large (limit %lld elements)", ndim,
-                        (long long)TFJ_MAX_ELEMS);
+                        (long long)max);
     memset(t, 0, sizeof *t);
     t->dtype = dt;
     t->ndim = ndim;
@@ -203,6 +212,15 @@ void tfj_tensor_release(tfj_tensor *t)
         free(t->d.p);
     }
     memset(t, 0, sizeof *t);
+}
+
+void tfj_node_err(odx_err *err, odx_status st, const tfj_node *nd, const odx_err *ke)
+{
+    if (!strncmp(ke->msg, "node '", 6))
+        core_err(err, st, "%s", ke->msg);
+    else
+        core_err(err, st, "node '%s' (%s): %s", nd->name, nd->op,
+                 ke->msg[0] ? ke->msg : "failed");
 }
 
 float tfj_half_to_float(uint16_t h)
@@ -992,6 +1010,11 @@ static odx_status fold_constants(tfj_model *m, const int *order, int n_order,
     odx_status st = ODX_OK;
     tfj_ctx cx = {0};
     tfj_tensor in[64];
+    int64_t work = 0; /* elements the folded nodes made */
+    /* a pool of its own only for its tensor limit (a fold's kernel may not
+     * make more than the whole folding may); what it keeps is freed below */
+    tfj_pool fp = {.max_elems = TFJ_MAX_FOLD_WORK};
+    tfj_pool_enter(&fp);
     for (int k = 0; k < n_order; k++) {
         tfj_node *nd = &m->nodes[order[k]];
         if (nd->is_const || nd->is_input || nd->n_out != 1 || nd->n_in > 64) continue;
@@ -1014,16 +1037,28 @@ static odx_status fold_constants(tfj_model *m, const int *order, int n_order,
             in[j] = src->value;
             in[j].owned = false;
         }
-        tfj_tensor out = {0};
-        st = nd->def->fn(&cx, nd, in, nd->n_in, &out, err);
-        if (st != ODX_OK) {
-            tfj_tensor_release(&out); /* a kernel may fail after allocating */
+        if (work + cx.macs > TFJ_MAX_FOLD_WORK) {
+            st = core_err(err, ODX_ERR_LIMIT,
+                          "node '%s' (%s): constant folding over its limit (%lld elements "
+                          "and multiply-accumulates)",
+                          nd->name, nd->op, (long long)TFJ_MAX_FOLD_WORK);
             goto done;
         }
+        tfj_tensor out = {0};
+        odx_err ke = {0};
+        st = nd->def->fn(&cx, nd, in, nd->n_in, &out, &ke);
+        if (st != ODX_OK) {
+            tfj_tensor_release(&out); /* a kernel may fail after allocating */
+            tfj_node_err(err, st, nd, &ke);
+            goto done;
+        }
+        work += out.n;
         nd->value = out;
         nd->is_const = true;
     }
 done:
+    tfj_pool_leave();
+    tfj_pool_free(&fp);
     free(cx.scratch);
     return st;
 }

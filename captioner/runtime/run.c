@@ -30,6 +30,7 @@ struct tfj_state {
     tfj_ctx cx;
     tfj_pool pool;
     int64_t last_macs;
+    int64_t max_elems, max_work; /* tfj_state_set_limits (0: none) */
     bool prof;
     int n_prof;
     const char *prof_name[TFJ_MAX_PROF];
@@ -160,6 +161,7 @@ odx_status tfj_run(tfj_state *s, const tfj_tensor *inputs, int n_inputs,
     unsigned mxcsr = _mm_getcsr();
     _mm_setcsr(mxcsr | 0x8040);
 #endif
+    s->pool.max_elems = s->max_elems;
     tfj_pool_enter(&s->pool);
     clear_values(s);
     memset(s->lay, 0, (size_t)m->n_slots * sizeof *s->lay);
@@ -200,8 +202,16 @@ odx_status tfj_run(tfj_state *s, const tfj_tensor *inputs, int n_inputs,
         goto done;
     }
 
+    int64_t work = 0; /* elements the nodes made (max_work) */
     for (int k = 0; k < m->n_sched; k++) {
         const tfj_node *nd = &m->nodes[m->sched[k]];
+        if (s->max_work > 0 && work + s->cx.macs > s->max_work) {
+            st = core_err(err, ODX_ERR_LIMIT,
+                          "node '%s' (%s): run over its work limit (%lld elements and "
+                          "multiply-accumulates)",
+                          nd->name, nd->op, (long long)s->max_work);
+            goto done;
+        }
         bool any = false;
         for (int j = 0; j < nd->n_in; j++) {
             const tfj_node *src = &m->nodes[nd->in_node[j]];
@@ -268,11 +278,16 @@ odx_status tfj_run(tfj_state *s, const tfj_tensor *inputs, int n_inputs,
             }
         }
         if (!stolen) {
-            st = nd->def->fn(&s->cx, nd, in, nd->n_in, &s->vals[nd->slot], err);
+            odx_err ke = {0};
+            st = nd->def->fn(&s->cx, nd, in, nd->n_in, &s->vals[nd->slot], &ke);
             for (int j = 0; j < nd->n_in; j++) tfj_tensor_release(&tmp[j]);
-            if (st != ODX_OK) goto done;
+            if (st != ODX_OK) {
+                tfj_node_err(err, st, nd, &ke);
+                goto done;
+            }
             if (nd->n_out == 1) s->lay[nd->slot] = lout;
         }
+        for (int o = 0; o < nd->n_out; o++) work += s->vals[nd->slot + o].n;
         if (s->prof) prof_add(s, nd->op, (core_now() - t0) * 1e3);
         /* free inputs after their last reader; outputs are kept */
         for (int j = 0; j < nd->n_in; j++) {
@@ -341,6 +356,13 @@ void tfj_state_profile_reset(tfj_state *s)
 }
 
 int64_t tfj_state_last_macs(const tfj_state *s) { return s ? s->last_macs : 0; }
+
+void tfj_state_set_limits(tfj_state *s, int64_t max_elems, int64_t max_work)
+{
+    if (!s) return;
+    s->max_elems = max_elems > 0 ? max_elems : 0;
+    s->max_work = max_work > 0 ? max_work : 0;
+}
 
 size_t tfj_state_pool_bytes(const tfj_state *s)
 {

@@ -15,6 +15,13 @@
 #define TFJ_MAX_JSON_BYTES ((int64_t)64 << 20)
 #define TFJ_MAX_BIN_BYTES ((int64_t)1 << 30)
 #define TFJ_MAX_NODES 100000
+/* Work the constant folding at load may do (elements the folded nodes make
+ * plus their multiply-accumulates), and the largest tensor one fold may
+ * make. Folds compute shapes: NanoDet's model folds 36 elements, the three
+ * PP-OCR models 0, 1 and 15. A model whose constants would be padded or
+ * resized to millions of elements at load, and then run through a chain of
+ * nodes, is refused (ODX_ERR_LIMIT) instead of loading for minutes. */
+#define TFJ_MAX_FOLD_WORK ((int64_t)1 << 24)
 
 typedef enum tfj_dtype { TFJ_F32 = 0, TFJ_I32 = 1 } tfj_dtype;
 
@@ -100,6 +107,15 @@ void tfj_state_profile(tfj_state *s, bool on);
 int tfj_state_profile_get(const tfj_state *s, const char **names, double *ms,
                           int *calls, int max);
 void tfj_state_profile_reset(tfj_state *s);
+/* Limits on the state's runs, for models from outside (the fuzz target
+ * tfjs sets them; the shipped models run without): a tensor of more than
+ * max_elems elements is refused (0: TFJ_MAX_ELEMS, which also caps a
+ * larger value), and a run whose work so far (elements its nodes made plus
+ * the multiply-accumulates of convolutions and matrix products) is over
+ * max_work stops before its next node (0: no limit). Both ODX_ERR_LIMIT.
+ * A lone Pad or ResizeBilinear can otherwise make 2^27 elements from a
+ * 96-element input, and a chain of them runs for minutes. */
+void tfj_state_set_limits(tfj_state *s, int64_t max_elems, int64_t max_work);
 /* Multiply-accumulates done by convolutions in the last run. */
 int64_t tfj_state_last_macs(const tfj_state *s);
 

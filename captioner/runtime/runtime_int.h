@@ -62,6 +62,7 @@ typedef struct tfj_pool {
     int n, max;
     size_t bytes;
     unsigned run;
+    int64_t max_elems; /* the state's tensor limit for this run (0: TFJ_MAX_ELEMS) */
 } tfj_pool;
 void tfj_pool_enter(tfj_pool *p); /* starts a run */
 void tfj_pool_leave(void);
@@ -170,6 +171,10 @@ struct tfj_model {
  * schedule and slots. Outputs must be chosen before. */
 typedef void (*tfj_fuse_fn)(tfj_model *m, const int *order, int n_order, int *alias);
 odx_status tfj_graph_finish(tfj_model *m, tfj_fuse_fn fuse_fn, odx_err *err);
+
+/* Records a kernel's failure ke for node nd in err, naming the node when
+ * the kernel's message does not (an allocation over the limit). */
+void tfj_node_err(odx_err *err, odx_status st, const tfj_node *nd, const odx_err *ke);
 
 /* The ONNX op table (onnx_ops.c). NULL if op is unknown. */
 const tfj_opdef *tfj_onnx_op_find(const char *name);

@@ -5,13 +5,27 @@
  * Input: model.json text, a NUL byte, then the bytes of w.bin (the one
  * weights file the manifest may name). Both are written into a private
  * temporary folder because the loader reads files. Invariants: a refusal
- * carries a message and no model; a loaded model has outputs. Seeds:
+ * carries a message and no model; a loaded model has outputs; a run
+ * within the limits below either succeeds or says why. Seeds:
  * corpus/fuzz_tfjs (written by make_seeds). */
 #include "fuzz.h"
 #include "runtime/runtime.h"
 
 #include <string.h>
 #include <unistd.h>
+
+/* The runs' limits (tfj_state_set_limits): the inputs have 96 elements, but
+ * a Pad to the runtime's own limit of 2^27 elements and three Sigmoids
+ * after it (seed pad_sigmoid_2e27.model, 742 bytes) took 18.6 s in this
+ * target (ASan), near libFuzzer's -timeout, and a longer chain runs for
+ * minutes. Under these limits a run does at most 2^24 elements' work plus
+ * one node (the worst, a chain of Sigmoids of 2^20 elements, stops after
+ * 16 of them in 0.65 s; 3.7 s with 2^26); the kernels still see shapes
+ * to 2^20.
+ * Folding at load has its own limit (TFJ_MAX_FOLD_WORK; seed
+ * fold_pad_2e27.model). */
+#define FUZZ_TFJS_MAX_ELEMS ((int64_t)1 << 20)
+#define FUZZ_TFJS_MAX_WORK ((int64_t)1 << 24)
 
 static char dir[64];
 
@@ -66,6 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         tfj_state *s = NULL;
         odx_err e2 = {0};
         if (tfj_state_new(m, &s, &e2) == ODX_OK) {
+            tfj_state_set_limits(s, FUZZ_TFJS_MAX_ELEMS, FUZZ_TFJS_MAX_WORK);
             float buf[2 * 3 * 4 * 4] = {0};
             for (size_t i = 0; i < sizeof buf / sizeof *buf; i++) buf[i] = (float)i / 7.0f;
             int64_t shape[4] = {2, 3, 4, 4};

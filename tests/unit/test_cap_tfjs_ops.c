@@ -427,6 +427,86 @@ static void test_sparse_fold(void)
     gb_free(&g);
 }
 
+/* Runs g's model (input x [1,2]) with the given state limits; returns the
+ * status, err holding the message. */
+static odx_status run_limited(gb *g, int64_t max_elems, int64_t max_work, odx_err *err)
+{
+    tfj_model *m = NULL;
+    tfj_state *s = NULL;
+    gb_write(g, NULL);
+    odx_status st = gb_load(g, &m, err);
+    if (st == ODX_OK) st = tfj_state_new(m, &s, err);
+    if (st == ODX_OK) {
+        tfj_state_set_limits(s, max_elems, max_work);
+        float buf[2] = {1, 2};
+        tfj_tensor in = gb_tensor(2, S(1, 2), buf);
+        const tfj_tensor *outs[8] = {0};
+        st = tfj_run(s, &in, 1, outs, err);
+        if (st != ODX_OK) {
+            /* the state runs again once the limits are lifted */
+            odx_err e2 = {0};
+            tfj_state_set_limits(s, 0, 0);
+            CHECK_MSG(tfj_run(s, &in, 1, outs, &e2) == ODX_OK, "rerun: %s", e2.msg);
+        }
+    }
+    tfj_state_free(s);
+    tfj_model_free(m);
+    return st;
+}
+
+/* tfj_state_set_limits and TFJ_MAX_FOLD_WORK: a Pad that makes many
+ * elements from a small input, and a chain of nodes after it (what the
+ * fuzz target tfjs found timing out with the runtime's own 2^27 limit). */
+static void test_limits(void)
+{
+    gb g;
+    gb_init(&g);
+    gb_input(&g, "x", 2, S(1, 2));
+    gb_consti(&g, "p", 2, S(2, 2), I(0, 0, 0, 998)); /* [1, 1000] */
+    gb_op(&g, "pad", "Pad", "\"x\",\"p\"", NULL);
+    gb_op(&g, "s1", "Sigmoid", "\"pad\"", NULL);
+    gb_op(&g, "s2", "Sigmoid", "\"s1\"", NULL);
+    gb_op(&g, "s3", "Sigmoid", "\"s2\"", NULL);
+    gb_op(&g, "s4", "Sigmoid", "\"s3\"", NULL);
+    odx_err err = {0};
+    CHECK_MSG(run_limited(&g, 0, 0, &err) == ODX_OK, "no limits: %s", err.msg);
+    memset(&err, 0, sizeof err);
+    CHECK_MSG(run_limited(&g, 1000, 4000, &err) == ODX_OK, "at the limits: %s", err.msg);
+    memset(&err, 0, sizeof err);
+    CHECK(run_limited(&g, 999, 0, &err) == ODX_ERR_LIMIT);
+    CHECK_MSG(strstr(err.msg, "node 'pad' (Pad)") && strstr(err.msg, "999"), "%s", err.msg);
+    /* work: 1000 per node; before s3 it is 3000, before s4 4000 */
+    memset(&err, 0, sizeof err);
+    CHECK(run_limited(&g, 0, 2999, &err) == ODX_ERR_LIMIT);
+    CHECK_MSG(strstr(err.msg, "node 's3' (Sigmoid)") && strstr(err.msg, "work limit (2999"),
+              "%s", err.msg);
+    gb_free(&g);
+
+    /* folding at load: a constant padded past the limit in one node
+     * (4096 x 4097), and two nodes of 2048 x 4097 (over 2^23) each, which
+     * pass it before a third */
+    for (int big = 0; big < 2; big++) {
+        gb_init(&g);
+        gb_input(&g, "x", 2, S(1, 2));
+        gb_constf(&g, "c", 2, S(1, 2), F(1, 2));
+        gb_consti(&g, "p", 2, S(2, 2), ((const int32_t[]){0, big ? 4095 : 2047, 0, 4095}));
+        gb_op(&g, "pad", "Pad", "\"c\",\"p\"", NULL);
+        gb_op(&g, "s1", "Sigmoid", "\"pad\"", NULL);
+        gb_op(&g, "s2", "Sigmoid", "\"s1\"", NULL);
+        gb_op(&g, "y", "AddV2", "\"x\",\"s2\"", NULL);
+        gb_write(&g, NULL);
+        tfj_model *m = NULL;
+        memset(&err, 0, sizeof err);
+        CHECK(gb_load(&g, &m, &err) == ODX_ERR_LIMIT);
+        CHECK(!m);
+        const char *want =
+            big ? "node 'pad' (Pad): tensor" : "node 's2' (Sigmoid): constant folding";
+        CHECK_MSG(strstr(err.msg, want) && strstr(err.msg, "16777216"), "%s", err.msg);
+        tfj_model_free(m);
+        gb_free(&g);
+    }
+}
+
 /* Quantised weights written by hand: float16 and uint8 affine. */
 static void test_weights(void)
 {
@@ -524,5 +604,6 @@ int main(void)
     test_resize();
     test_sparse_fold();
     test_weights();
+    test_limits();
     return check_result("test_cap_tfjs_ops");
 }

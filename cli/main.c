@@ -446,7 +446,9 @@ static const char SEARCH_FILTERS_HELP[] =
     "language, as --text-lang) after:2024-01-01 before:2025-01-01 path:photos/2023\n"
     "ext:png minw:800 minh:600 minsize:200K maxsize:5M. Flags, inline filters and\n"
     "the HTTP API share one parser: a bad value is refused the same way (exit 2)\n"
-    "wherever it is written.\n";
+    "wherever it is written.\n"
+    "Dense search scans every vector below 20,000 vectors and uses an IVF index\n"
+    "above (recall@10 >= 0.95 against the scan); OMNIDEX_DENSE=exact always scans.\n";
 
 enum { O_LANG = 300, O_DOMAIN, O_TLANG, O_PATH, O_EXT, O_AFTER, O_BEFORE, O_MINW, O_MINH,
        O_MINSCORE, O_ALL, O_EXPLAIN, O_DENSE, O_LEX, O_WD, O_WL, O_JSON, O_MAXCH, O_LIKE,

@@ -1155,6 +1155,15 @@ odx_status idx_pass(store *s, store *vlm_from, const cap_config *cap,
      * catches a stale one up on open; the next writing pass saves it). */
     if (r.wrote || gc)
         st = store_save(s, err);
+    /* Dense search by size: (re)train the ANN index once the collection
+     * has passed the threshold or grown or shrunk by a factor since its
+     * training (storage.h). Checked on every run, so one killed while
+     * training trains again. Best effort: without it searches are exact. */
+    if (st == ODX_OK) {
+        odx_err ae = {0};
+        if (store_ann_update(s, false, NULL, &ae) != ODX_OK)
+            core_log(CORE_LOG_WARN, "building the ANN index: %s (searches stay exact)", ae.msg);
+    }
     /* Deleted rows leave free pages, removed vectors tombstones: give
      * the space back once it passes the threshold. Measured on every
      * run, not only on one that wrote: a compaction killed half way (or a

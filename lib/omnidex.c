@@ -737,6 +737,11 @@ odx_status odx_stats_json(odx_db *db, char **json, odx_err *err)
     cJSON_AddNumberToObject(o, "faiss_bytes", (double)s.faiss_bytes);
     cJSON_AddNumberToObject(o, "free_bytes", (double)s.free_bytes);
     cJSON_AddNumberToObject(o, "tombstones", (double)s.n_tombstones);
+    cJSON_AddStringToObject(o, "dense_search", s.dense_search);
+    cJSON_AddNumberToObject(o, "ann_ntotal", (double)s.ann_ntotal);
+    cJSON_AddNumberToObject(o, "ann_nlist", (double)s.ann_nlist);
+    cJSON_AddNumberToObject(o, "ann_nprobe", (double)s.ann_nprobe);
+    cJSON_AddNumberToObject(o, "ann_bytes", (double)s.ann_bytes);
     int64_t n_vlm = 0;
     if (store_vlm_count(db->s, &n_vlm, NULL) == ODX_OK)
         cJSON_AddNumberToObject(o, "vlm_contents", (double)n_vlm);

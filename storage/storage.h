@@ -82,6 +82,21 @@ odx_status store_commit(store *s, odx_err *err);
 void store_rollback(store *s);
 odx_status store_save(store *s, odx_err *err);
 
+/* Dense search chosen by size (store_ann.c): below a measured number of
+ * vectors a search scans them all (exact); above it an IVF index (the
+ * ANN index, file vectors.ivf beside vectors.faiss) answers, with the
+ * number of probed lists tuned on the collection for recall >= 0.95
+ * against exact. Writer, no batch open: (re)trains it when the
+ * collection has reached the threshold without one, or grown or shrunk
+ * by a factor since its training (or always with force), tunes it,
+ * saves it (generation + checksum, temp file + rename) and swaps it in;
+ * between trainings commits and refreshes keep it caught up like the
+ * exact index. A missing, damaged or stale ANN file only means exact
+ * search (with a warning). OMNIDEX_DENSE=exact skips it. Slow (k-means):
+ * run at the end of an index run. *did (may be NULL) says whether it
+ * trained. */
+odx_status store_ann_update(store *s, bool force, bool *did, odx_err *err);
+
 /* Space an index leaves behind: free pages (deleted rows), tombstones. */
 typedef struct store_waste {
     int64_t page_size, pages, free_pages, tombstones, vectors;
@@ -298,6 +313,10 @@ typedef struct store_stats {
     int64_t db_bytes, faiss_bytes;
     char index_type[64];
     int64_t free_bytes, n_tombstones; /* waste compaction gives back */
+    /* The ANN index: what a search uses now ("exact" or "ivf"), and the
+     * loaded index (0s when none). */
+    char dense_search[8];
+    int64_t ann_ntotal, ann_nlist, ann_nprobe, ann_bytes;
 } store_stats;
 odx_status store_get_stats(store *s, store_stats *st, odx_err *err);
 

@@ -8,11 +8,15 @@
 
 #include <sqlite3.h>
 
+#include "ivf_int.h"
+
 #include <faiss/c_api/Index_c.h>
 #include <pthread.h>
+#include <sys/types.h>
 
 #define STORE_DB_NAME "omnidex.db"
 #define STORE_FAISS_NAME "vectors.faiss"
+#define STORE_ANN_NAME "vectors.ivf"
 #define STORE_DEFAULT_FACTORY "IDMap2,Flat"
 #define STORE_SAVE_EVERY_S 30.0
 /* SQLite's busy handler. The writer holds the index lock (indexer/lock.c)
@@ -48,6 +52,37 @@
 #define STORE_MAX_FIELD 15 /* store_hit.field[16] */
 #define STORE_MAX_LANG 7   /* store_hit.lang[8] */
 #define STORE_MAX_K 10000
+
+/* How dense search is answered (OMNIDEX_DENSE, read once by store_open):
+ * auto (the default) uses the ANN index when one is loaded and current
+ * and the collection has at least store_ann_defaults.min_vectors
+ * vectors; exact never uses (nor builds) one; ann uses a loaded one
+ * whatever the size (tests, measurements). */
+enum { STORE_DENSE_AUTO, STORE_DENSE_EXACT, STORE_DENSE_ANN };
+
+/* The ANN index (store_ann.c): an IVF-Flat over inner product beside the
+ * exact IDMap2,Flat index, over the same vectors. Values measured with
+ * bench_query (see store_ann.c for the numbers). */
+typedef struct store_ann_params {
+    int64_t min_vectors;   /* exact search below this many vectors */
+    double regrow;         /* retrain once the collection has grown (or
+                              shrunk) by this factor since training */
+    double lists_per_sqrt; /* nlist = lists_per_sqrt * sqrt(n) ... */
+    int min_lists, max_lists; /* ... within these bounds */
+    int train_per_list;    /* k-means sample: vectors per list (>= 39, or
+                              FAISS prints a warning on stdout) */
+    int niter;             /* k-means iterations */
+    int tune_queries;      /* sampled database vectors that tune nprobe */
+    int tune_k;            /* recall measured at this depth: the
+                              retriever's dense fetch for k <= 20 */
+    double tune_recall;    /* the smallest nprobe that reaches this */
+    int tune_mask;         /* tuning queries keep 1 in tune_mask of a
+                              database vector's coordinates */
+} store_ann_params;
+extern const store_ann_params store_ann_defaults;
+/* store_ann_update (storage.h) with other parameters (tests). */
+odx_status store_ann_update_with(store *s, const store_ann_params *p, bool force, bool *did,
+                                 odx_err *err);
 
 /* Cached prepared statements (SQL text in store_sql.c). */
 enum store_stmt_id {
@@ -103,6 +138,24 @@ struct store {
     int64_t index_gen;  /* generation the in-memory index reflects */
     int64_t file_gen;   /* generation of the FAISS file on disk, -1 none */
     double last_save;   /* core_now() of the last save (or open) */
+
+    /* The ANN index (store_ann.c), under idx_lock like index. NULL: dense
+     * search is exact. It reflects ann_gen; it is searched only while
+     * ann_gen == index_gen (both are caught up together). */
+    char *ann_path;
+    FaissIndex *ann;
+    int64_t ann_gen;       /* generation the in-memory ANN index reflects */
+    int64_t ann_file_gen;  /* generation of the ANN file it came from or
+                              was saved to, -1 none */
+    int64_t ann_trained_n; /* vectors when it was trained */
+    size_t ann_nlist, ann_nprobe;
+    int dense_mode;        /* STORE_DENSE_* */
+    char ann_note[256];    /* why the ANN file was unusable, or "" */
+    /* The file last loaded or written (a reader reloads a newer one). */
+    dev_t ann_dev;
+    ino_t ann_ino;
+    int64_t ann_mtime_ns;
+    pthread_mutex_t ann_reload_mu;
 
     /* The lexical index over the captions (store_lex.c): searches read,
      * a catch-up writes. Lock order: lex_lock before mu. */
@@ -163,6 +216,47 @@ odx_status store_faiss_load(store *s, odx_err *err);
 odx_status store_faiss_sync(store *s, odx_err *err);
 odx_status store_faiss_save(store *s, odx_err *err);
 void store_faiss_free(store *s);
+
+/* Files of FAISS indexes (store_faiss.c): our header, then FAISS's
+ * payload, written to a temp file and renamed. STORE_FILE_FLAT is
+ * vectors.faiss, STORE_FILE_ANN vectors.ivf (its header also carries aux:
+ * the number of vectors it was trained on). store_index_read reports any
+ * problem in why ("" when the file is simply missing) and sets *out only
+ * for a file whose checksum, size, dimension and metric are right. */
+enum { STORE_FILE_FLAT, STORE_FILE_ANN };
+void store_index_read(store *s, int kind, FaissIndex **out, int64_t *gen, int64_t *aux,
+                      char *why, size_t why_len);
+/* idx_lock held (read). */
+odx_status store_index_write(store *s, int kind, const FaissIndex *idx, int64_t gen,
+                             int64_t aux, odx_err *err);
+/* Adds to idx the vectors with from < gen <= to (training an untrained
+ * index on all of them), removes from idx the ids tombstoned with
+ * from < gen <= to. mu held, inside a read snapshot. */
+odx_status store_faiss_add(store *s, FaissIndex *idx, int64_t from, int64_t to, odx_err *err);
+odx_status store_faiss_remove(store *s, FaissIndex *idx, int64_t from, int64_t to,
+                              odx_err *err);
+/* The FAISS error just returned (frc) as an ODX_ERR_FAISS message. */
+odx_status store_faiss_fail(odx_err *err, int frc, const char *what, const char *where);
+
+/* ANN (store_ann.c). store_ann_load reads the file at open (before the
+ * first sync). store_ann_sync_locked brings a loaded ANN index to gen
+ * after the exact one got there (idx_lock write + mu held, inside the
+ * sync's snapshot); one it cannot catch up is dropped with a warning.
+ * store_ann_search_locked (idx_lock read) answers k <= ntotal from the
+ * ANN index when the mode and size say so: true with k labels; false
+ * when the caller must scan exactly (no usable index, or fewer than k
+ * hits within the probed lists). store_ann_save writes the file when the
+ * index moved since (writer; idx_lock NOT held). store_ann_reload (no
+ * lock held) loads a newer file another process wrote. */
+void store_ann_load(store *s);
+/* Whether a search now would be answered by the ANN index (for k within
+ * its probed lists). idx_lock held. */
+bool store_ann_active_locked(const store *s);
+void store_ann_sync_locked(store *s, int64_t gen, int64_t floor);
+bool store_ann_search_locked(store *s, const float *q, idx_t k, float *dist, idx_t *lab);
+odx_status store_ann_save(store *s, odx_err *err);
+void store_ann_reload(store *s);
+void store_ann_free(store *s);
 
 /* Drops the lexical index (store_lex.c), at close. */
 void store_lex_free(store *s);

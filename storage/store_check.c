@@ -152,6 +152,9 @@ static void check_faiss(chk *c, store *s)
     if (s->faiss_note[0])
         report(c, "faiss file", "%s: %s (the next 'omnidex index' rebuilds it from the"
                " database)", s->faiss_path, s->faiss_note);
+    if (s->ann_note[0])
+        report(c, "ann file", "%s: %s (dense search is exact until the next 'omnidex index'"
+               " rebuilds it)", s->ann_path, s->ann_note);
     pthread_rwlock_rdlock(&s->idx_lock);
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = NULL;

@@ -49,6 +49,20 @@ odx_status store_open(const char *dir, bool read_only, store **out, odx_err *err
     return store_open_ex(dir, read_only, 0, out, err);
 }
 
+/* OMNIDEX_DENSE: auto (the default), exact or ann. */
+static int dense_mode_env(void)
+{
+    const char *e = getenv("OMNIDEX_DENSE");
+    if (!e || !*e || strcmp(e, "auto") == 0)
+        return STORE_DENSE_AUTO;
+    if (strcmp(e, "exact") == 0)
+        return STORE_DENSE_EXACT;
+    if (strcmp(e, "ann") == 0)
+        return STORE_DENSE_ANN;
+    core_log(CORE_LOG_WARN, "OMNIDEX_DENSE='%s' is not auto, exact or ann: using auto", e);
+    return STORE_DENSE_AUTO;
+}
+
 odx_status store_open_ex(const char *dir, bool read_only, int oflags, store **out,
                          odx_err *err)
 {
@@ -71,12 +85,16 @@ odx_status store_open_ex(const char *dir, bool read_only, int oflags, store **ou
     pthread_mutex_init(&s->mu, NULL);
     pthread_rwlock_init(&s->idx_lock, NULL);
     pthread_rwlock_init(&s->lex_lock, NULL);
+    pthread_mutex_init(&s->ann_reload_mu, NULL);
     s->read_only = read_only;
     s->file_gen = -1;
+    s->ann_file_gen = -1;
+    s->dense_mode = dense_mode_env();
     s->dir = core_strdup(dir);
     s->db_path = core_sprintf("%s/%s", dir, STORE_DB_NAME);
     s->faiss_path = core_sprintf("%s/%s", dir, STORE_FAISS_NAME);
-    if (!s->dir || !s->db_path || !s->faiss_path) {
+    s->ann_path = core_sprintf("%s/%s", dir, STORE_ANN_NAME);
+    if (!s->dir || !s->db_path || !s->faiss_path || !s->ann_path) {
         rc = core_err(err, ODX_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -154,6 +172,12 @@ void store_close(store *s)
         return;
     if (s->in_txn)
         store_rollback(s);
+    if (!s->read_only) {
+        odx_err e = {0};
+        if (store_ann_save(s, &e) != ODX_OK)
+            core_log(CORE_LOG_WARN, "saving the ANN index on close: %s (it will be"
+                                    " caught up on the next open)", e.msg);
+    }
     if (!s->read_only && s->index && s->index_gen != s->file_gen) {
         odx_err e = {0};
         if (store_faiss_save(s, &e) != ODX_OK)
@@ -165,10 +189,13 @@ void store_close(store *s)
     if (s->db)
         sqlite3_close_v2(s->db);
     store_faiss_free(s);
+    store_ann_free(s);
     store_lex_free(s);
     pthread_rwlock_destroy(&s->lex_lock);
     pthread_rwlock_destroy(&s->idx_lock);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->ann_reload_mu);
+    free(s->ann_path);
     free(s->dir);
     free(s->db_path);
     free(s->faiss_path);
@@ -263,7 +290,10 @@ odx_status store_save(store *s, odx_err *err)
         return core_err(err, ODX_ERR_INVALID, "store_save: no store");
     if (s->read_only)
         return core_err(err, ODX_ERR_INVALID, "store '%s' is open read-only", s->dir);
-    return store_faiss_save(s, err);
+    /* The ANN file first: tombstones are pruned only as far as both files
+     * reach. */
+    odx_status rc = store_ann_save(s, err);
+    return rc == ODX_OK ? store_faiss_save(s, err) : rc;
 }
 
 /* ------------------------------------------------------------- stats ---- */
@@ -298,7 +328,15 @@ odx_status store_get_stats(store *s, store_stats *st, odx_err *err)
     out.generation = sqlite3_column_int64(q, 4);
     pthread_rwlock_rdlock(&s->idx_lock);
     out.faiss_ntotal = s->index ? (int64_t)faiss_Index_ntotal(s->index) : 0;
+    snprintf(out.dense_search, sizeof out.dense_search, "%s",
+             store_ann_active_locked(s) ? "ivf" : "exact");
+    if (s->ann) {
+        out.ann_ntotal = (int64_t)faiss_Index_ntotal(s->ann);
+        out.ann_nlist = (int64_t)s->ann_nlist;
+        out.ann_nprobe = (int64_t)s->ann_nprobe;
+    }
     pthread_rwlock_unlock(&s->idx_lock);
+    out.ann_bytes = file_bytes(s->ann_path);
     char *wal = core_sprintf("%s-wal", s->db_path);
     out.db_bytes = file_bytes(s->db_path) + (wal ? file_bytes(wal) : 0);
     free(wal);

@@ -1,6 +1,7 @@
-/* store_faiss.c - the FAISS side of the store: the in-memory index, its file
- * (our header + faiss_write_index output, saved atomically), and keeping it
- * in step with the vectors/tombstones tables, which are the truth. */
+/* store_faiss.c - the FAISS side of the store: the in-memory exact index,
+ * its file (store_faiss_file.c writes and reads it), keeping it and the
+ * ANN index (store_ann.c) in step with the vectors/tombstones tables,
+ * which are the truth, and dense search. */
 #include "storage_int.h"
 
 #include <faiss/c_api/error_c.h>
@@ -22,147 +23,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* File layout: a 56-byte little-endian header, then the FAISS payload.
- * The header says which generation of the vectors table the payload holds,
- * so a file behind the database is caught up instead of rebuilt, and
- * carries a checksum so a torn or flipped file is rebuilt, never trusted. */
-#define FILE_MAGIC "ODXFAISS"
-#define FILE_VERSION 1u
-#define HDR_LEN 56
-#define CHUNK 4096
-
-typedef struct faiss_hdr {
-    uint32_t version, dim;
-    int64_t gen, ntotal;
-    uint64_t payload_len, sum, factory_hash;
-} faiss_hdr;
-
-/* ---------------------------------------------------------- checksum ---- */
-
-static uint64_t sum_mix(uint64_t h, uint64_t w)
-{
-    h ^= w * 0x87c37b91114253d5ULL;
-    h = (h << 31) | (h >> 33);
-    return h * 0x4cf5ad432745937fULL + 0x52dce729ULL;
-}
-
-void store_sum_init(store_sum *c)
-{
-    memset(c, 0, sizeof *c);
-    c->h = 0x9e3779b97f4a7c15ULL;
-}
-
-void store_sum_update(store_sum *c, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    c->n += n;
-    while (n > 0 && c->n_tail > 0 && c->n_tail < 8) {
-        c->tail[c->n_tail++] = *b++;
-        n--;
-        if (c->n_tail == 8) {
-            uint64_t w;
-            memcpy(&w, c->tail, 8);
-            c->h = sum_mix(c->h, w);
-            c->n_tail = 0;
-        }
-    }
-    for (; n >= 8; n -= 8, b += 8) {
-        uint64_t w;
-        memcpy(&w, b, 8);
-        c->h = sum_mix(c->h, w);
-    }
-    for (; n > 0; n--)
-        c->tail[c->n_tail++] = *b++;
-}
-
-uint64_t store_sum_final(store_sum *c)
-{
-    uint64_t h = c->h;
-    if (c->n_tail > 0) {
-        uint64_t w = 0;
-        memcpy(&w, c->tail, (size_t)c->n_tail);
-        h = sum_mix(h, w);
-    }
-    h ^= c->n;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    return h;
-}
-
-/* ------------------------------------------------------------ header ---- */
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get_u32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static void hdr_encode(const faiss_hdr *h, uint8_t out[HDR_LEN])
-{
-    memcpy(out, FILE_MAGIC, 8);
-    put_u32(out + 8, h->version);
-    put_u32(out + 12, h->dim);
-    put_u64(out + 16, (uint64_t)h->gen);
-    put_u64(out + 24, (uint64_t)h->ntotal);
-    put_u64(out + 32, h->payload_len);
-    put_u64(out + 40, h->sum);
-    put_u64(out + 48, h->factory_hash);
-}
-
-static bool hdr_decode(const uint8_t in[HDR_LEN], faiss_hdr *h)
-{
-    if (memcmp(in, FILE_MAGIC, 8) != 0)
-        return false;
-    h->version = get_u32(in + 8);
-    h->dim = get_u32(in + 12);
-    h->gen = (int64_t)get_u64(in + 16);
-    h->ntotal = (int64_t)get_u64(in + 24);
-    h->payload_len = get_u64(in + 32);
-    h->sum = get_u64(in + 40);
-    h->factory_hash = get_u64(in + 48);
-    return true;
-}
-
-static uint64_t factory_hash(const store *s)
-{
-    return core_hash64(s->factory, strlen(s->factory), 0x6f6478u);
-}
-
 /* ----------------------------------------------------------- helpers ---- */
-
-static odx_status faiss_fail(odx_err *err, int frc, const char *what, const char *where)
-{
-    const char *m = faiss_get_last_error();
-    return core_err(err, ODX_ERR_FAISS, "%s '%s': %s (faiss code %d)", what, where,
-                    m ? m : "unknown error", frc);
-}
 
 static odx_status new_index(store *s, FaissIndex **out, odx_err *err)
 {
     FaissIndex *idx = NULL;
     int frc = faiss_index_factory(&idx, s->dim, s->factory, METRIC_INNER_PRODUCT);
     if (frc != 0 || !idx)
-        return faiss_fail(err, frc, "creating FAISS index", s->factory);
+        return store_faiss_fail(err, frc, "creating FAISS index", s->factory);
     *out = idx;
     return ODX_OK;
 }
@@ -175,221 +43,7 @@ void store_faiss_free(store *s)
     }
 }
 
-/* -------------------------------------------------------------- load ---- */
-
-/* Reads dir/vectors.faiss. Any problem is a reason to rebuild, reported in
- * why (empty when the file is simply missing); only *out matters. */
-static void read_file(store *s, FaissIndex **out, int64_t *gen, char *why, size_t why_len)
-{
-    uint8_t hb[HDR_LEN];
-    faiss_hdr h;
-    FaissIndex *idx = NULL;
-    why[0] = 0;
-    *out = NULL;
-    FILE *f = fopen(s->faiss_path, "rb");
-    if (!f) {
-        if (errno != ENOENT)
-            snprintf(why, why_len, "cannot open: %s", strerror(errno));
-        return;
-    }
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || fread(hb, 1, HDR_LEN, f) != HDR_LEN ||
-        !hdr_decode(hb, &h)) {
-        snprintf(why, why_len, "no valid header");
-        goto done;
-    }
-    if (h.version != FILE_VERSION) {
-        snprintf(why, why_len, "file format %u, expected %u", h.version, FILE_VERSION);
-        goto done;
-    }
-    if ((int)h.dim != s->dim || h.factory_hash != factory_hash(s)) {
-        snprintf(why, why_len, "made for dimension %u / another index type", h.dim);
-        goto done;
-    }
-    if ((uint64_t)sb.st_size != HDR_LEN + h.payload_len) {
-        snprintf(why, why_len, "truncated or padded (%lld bytes, header says %llu)",
-                 (long long)sb.st_size, (unsigned long long)(HDR_LEN + h.payload_len));
-        goto done;
-    }
-    /* Checksum before parsing: FAISS trusts the sizes inside its payload. */
-    {
-        store_sum c;
-        store_sum_init(&c);
-        uint8_t *buf = malloc(1 << 20);
-        if (!buf) {
-            snprintf(why, why_len, "out of memory");
-            goto done;
-        }
-        size_t got;
-        while ((got = fread(buf, 1, 1 << 20, f)) > 0)
-            store_sum_update(&c, buf, got);
-        free(buf);
-        if (ferror(f) || store_sum_final(&c) != h.sum) {
-            snprintf(why, why_len, "checksum mismatch");
-            goto done;
-        }
-    }
-    if (fseek(f, HDR_LEN, SEEK_SET) != 0) {
-        snprintf(why, why_len, "seek failed");
-        goto done;
-    }
-    int frc = faiss_read_index(f, 0, &idx);
-    if (frc != 0 || !idx) {
-        const char *m = faiss_get_last_error();
-        snprintf(why, why_len, "FAISS could not read it: %s", m ? m : "?");
-        idx = NULL;
-        goto done;
-    }
-    if (faiss_Index_d(idx) != s->dim || faiss_Index_ntotal(idx) != h.ntotal ||
-        faiss_Index_metric_type(idx) != METRIC_INNER_PRODUCT) {
-        snprintf(why, why_len, "index does not match its header");
-        faiss_Index_free(idx);
-        idx = NULL;
-        goto done;
-    }
-    *out = idx;
-    *gen = h.gen;
-done:
-    fclose(f);
-}
-
 /* ----------------------------------------------------- sync with SQL ---- */
-
-/* Adds vectors with from < gen <= to into idx (all of them when the index
- * still needs training, which it then gets). mu held. */
-static odx_status add_vectors(store *s, FaissIndex *idx, int64_t from, int64_t to,
-                              odx_err *err)
-{
-    odx_status rc = ODX_OK;
-    sqlite3_stmt *st = NULL;
-    bool train = !faiss_Index_is_trained(idx);
-    size_t cap = CHUNK, n = 0, n_bad = 0;
-    size_t row = (size_t)s->dim;
-    float *x = malloc(sizeof(float) * row * cap);
-    idx_t *ids = malloc(sizeof(idx_t) * cap);
-    if (!x || !ids) {
-        rc = core_err(err, ODX_ERR_NOMEM, "out of memory loading vectors");
-        goto done;
-    }
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT id, embedding FROM vectors WHERE gen > ?1 AND gen <= ?2"
-                           " ORDER BY id",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = store_db_err(s, err, "reading vectors");
-        goto done;
-    }
-    sqlite3_bind_int64(st, 1, from);
-    sqlite3_bind_int64(st, 2, to);
-    for (;;) {
-        int r = sqlite3_step(st);
-        if (r != SQLITE_ROW && r != SQLITE_DONE) {
-            rc = store_db_err(s, err, "reading vectors");
-            goto done;
-        }
-        if (r == SQLITE_ROW) {
-            if ((size_t)sqlite3_column_bytes(st, 1) != sizeof(float) * row) {
-                n_bad++;
-                continue;
-            }
-            if (n == cap) {
-                /* Only an untrained index keeps everything in memory. */
-                size_t nc = cap * 2;
-                float *nx = realloc(x, sizeof(float) * row * nc);
-                if (!nx) {
-                    rc = core_err(err, ODX_ERR_NOMEM, "out of memory loading vectors");
-                    goto done;
-                }
-                x = nx;
-                idx_t *ni = realloc(ids, sizeof(idx_t) * nc);
-                if (!ni) {
-                    rc = core_err(err, ODX_ERR_NOMEM, "out of memory loading vectors");
-                    goto done;
-                }
-                ids = ni;
-                cap = nc;
-            }
-            memcpy(x + n * row, sqlite3_column_blob(st, 1), sizeof(float) * row);
-            ids[n++] = sqlite3_column_int64(st, 0);
-        }
-        bool flush = r == SQLITE_DONE ? n > 0 : (!train && n == CHUNK);
-        if (flush) {
-            int frc;
-            if (train && (frc = faiss_Index_train(idx, (idx_t)n, x)) != 0) {
-                rc = faiss_fail(err, frc, "training FAISS index", s->factory);
-                goto done;
-            }
-            train = false;
-            if ((frc = faiss_Index_add_with_ids(idx, (idx_t)n, x, ids)) != 0) {
-                rc = faiss_fail(err, frc, "adding vectors to FAISS index", s->factory);
-                goto done;
-            }
-            n = 0;
-        }
-        if (r == SQLITE_DONE)
-            break;
-    }
-    if (n_bad)
-        core_log(CORE_LOG_WARN, "%s: %zu vectors with a wrong size were skipped",
-                 s->db_path, n_bad);
-done:
-    sqlite3_finalize(st);
-    free(x);
-    free(ids);
-    return rc;
-}
-
-/* Removes ids tombstoned with from < gen <= to. mu held. */
-static odx_status remove_tombstoned(store *s, FaissIndex *idx, int64_t from, int64_t to,
-                                    odx_err *err)
-{
-    odx_status rc = ODX_OK;
-    sqlite3_stmt *st = NULL;
-    idx_t *ids = NULL;
-    size_t n = 0, cap = 0;
-    FaissIDSelectorBatch *sel = NULL;
-    if (sqlite3_prepare_v2(s->db, "SELECT id FROM tombstones WHERE gen > ?1 AND gen <= ?2",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = store_db_err(s, err, "reading tombstones");
-        goto done;
-    }
-    sqlite3_bind_int64(st, 1, from);
-    sqlite3_bind_int64(st, 2, to);
-    int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 256;
-            idx_t *ni = realloc(ids, sizeof *ids * nc);
-            if (!ni) {
-                rc = core_err(err, ODX_ERR_NOMEM, "out of memory reading tombstones");
-                goto done;
-            }
-            ids = ni;
-            cap = nc;
-        }
-        ids[n++] = sqlite3_column_int64(st, 0);
-    }
-    if (r != SQLITE_DONE) {
-        rc = store_db_err(s, err, "reading tombstones");
-        goto done;
-    }
-    if (n == 0)
-        goto done;
-    int frc = faiss_IDSelectorBatch_new(&sel, n, ids);
-    if (frc != 0) {
-        rc = faiss_fail(err, frc, "building id selector for", s->faiss_path);
-        goto done;
-    }
-    size_t n_removed = 0;
-    frc = faiss_Index_remove_ids(idx, (const FaissIDSelector *)sel, &n_removed);
-    if (frc != 0)
-        rc = faiss_fail(err, frc, "removing vectors from FAISS index", s->factory);
-done:
-    if (sel)
-        faiss_IDSelector_free((FaissIDSelector *)sel);
-    sqlite3_finalize(st);
-    free(ids);
-    return rc;
-}
 
 /* idx_lock (write) and mu held, inside a read snapshot. */
 static odx_status rebuild_locked(store *s, int64_t gen, odx_err *err)
@@ -398,7 +52,7 @@ static odx_status rebuild_locked(store *s, int64_t gen, odx_err *err)
     odx_status rc = new_index(s, &idx, err);
     if (rc != ODX_OK)
         return rc;
-    if ((rc = add_vectors(s, idx, INT64_MIN, gen, err)) != ODX_OK) {
+    if ((rc = store_faiss_add(s, idx, INT64_MIN, gen, err)) != ODX_OK) {
         faiss_Index_free(idx);
         return rc;
     }
@@ -427,8 +81,8 @@ static odx_status sync_locked(store *s, odx_err *err)
                        faiss_Index_is_trained(s->index);
     if (incremental) {
         odx_err e = {0};
-        if (remove_tombstoned(s, s->index, s->index_gen, gen, &e) == ODX_OK &&
-            add_vectors(s, s->index, s->index_gen, gen, &e) == ODX_OK) {
+        if (store_faiss_remove(s, s->index, s->index_gen, gen, &e) == ODX_OK &&
+            store_faiss_add(s, s->index, s->index_gen, gen, &e) == ODX_OK) {
             s->index_gen = gen;
             goto done;
         }
@@ -438,6 +92,8 @@ static odx_status sync_locked(store *s, odx_err *err)
     }
     rc = rebuild_locked(s, gen, err);
 done:
+    if (rc == ODX_OK)
+        store_ann_sync_locked(s, gen, floor);
     if (own_read)
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
     return rc;
@@ -460,7 +116,8 @@ odx_status store_faiss_load(store *s, odx_err *err)
     FaissIndex *idx = NULL;
     odx_status rc = ODX_OK;
     s->last_save = core_now();
-    read_file(s, &idx, &gen, why, sizeof why);
+    store_ann_load(s);
+    store_index_read(s, STORE_FILE_FLAT, &idx, &gen, NULL, why, sizeof why);
     if (idx) {
         s->index = idx;
         s->index_gen = gen;
@@ -468,7 +125,7 @@ odx_status store_faiss_load(store *s, odx_err *err)
     } else if (why[0]) {
         core_log(CORE_LOG_WARN, "FAISS file '%s' unusable (%s): rebuilding from the database",
                  s->faiss_path, why);
-        snprintf(s->faiss_note, sizeof s->faiss_note, "unusable (%s)", why);
+        snprintf(s->faiss_note, sizeof s->faiss_note, "unusable (%.200s)", why);
     }
     if ((rc = store_faiss_sync(s, err)) != ODX_OK)
         return rc;
@@ -509,104 +166,14 @@ odx_status store_faiss_load(store *s, odx_err *err)
 
 /* -------------------------------------------------------------- save ---- */
 
-static odx_status fsync_dir(const char *dir, odx_err *err)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd < 0)
-        return core_err_errno(err, ODX_ERR_IO, "opening directory '%s'", dir);
-    int r = fsync(fd);
-    close(fd);
-    if (r != 0 && errno != EINVAL)
-        return core_err_errno(err, ODX_ERR_IO, "syncing directory '%s'", dir);
-    return ODX_OK;
-}
-
-/* Writes the index to a temp file next to the target, checksums what was
- * written, then fsync + rename, so the file on disk is always either the
- * old one or the new one, complete. idx_lock held (read). */
-static odx_status write_file(store *s, int64_t *saved_gen, odx_err *err)
-{
-    odx_status rc = ODX_OK;
-    char *tmp = core_sprintf("%s.tmp.%ld", s->faiss_path, (long)getpid());
-    FILE *f = NULL;
-    uint8_t *buf = NULL;
-    uint8_t hb[HDR_LEN] = {0};
-    if (!tmp)
-        return core_err(err, ODX_ERR_NOMEM, "out of memory");
-    if (!(f = fopen(tmp, "w+b"))) { /* read back for the checksum */
-        rc = core_err_errno(err, ODX_ERR_IO, "creating '%s'", tmp);
-        goto done;
-    }
-    if (fwrite(hb, 1, HDR_LEN, f) != HDR_LEN) {
-        rc = core_err_errno(err, ODX_ERR_IO, "writing '%s'", tmp);
-        goto done;
-    }
-    int frc = faiss_write_index(s->index, f);
-    if (frc != 0) {
-        rc = faiss_fail(err, frc, "writing FAISS index to", tmp);
-        goto done;
-    }
-    if (fflush(f) != 0) {
-        rc = core_err_errno(err, ODX_ERR_IO, "writing '%s'", tmp);
-        goto done;
-    }
-    long end = ftell(f);
-    if (end < HDR_LEN) {
-        rc = core_err_errno(err, ODX_ERR_IO, "writing '%s'", tmp);
-        goto done;
-    }
-    faiss_hdr h = {FILE_VERSION, (uint32_t)s->dim, s->index_gen,
-                   (int64_t)faiss_Index_ntotal(s->index), (uint64_t)(end - HDR_LEN), 0,
-                   factory_hash(s)};
-    int fd = fileno(f);
-    if (!(buf = malloc(1 << 20))) {
-        rc = core_err(err, ODX_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    store_sum c;
-    store_sum_init(&c);
-    for (off_t off = HDR_LEN; off < end;) {
-        ssize_t got = pread(fd, buf, 1 << 20, off);
-        if (got <= 0) {
-            rc = core_err_errno(err, ODX_ERR_IO, "reading back '%s'", tmp);
-            goto done;
-        }
-        store_sum_update(&c, buf, (size_t)got);
-        off += got;
-    }
-    h.sum = store_sum_final(&c);
-    hdr_encode(&h, hb);
-    if (pwrite(fd, hb, HDR_LEN, 0) != HDR_LEN || fsync(fd) != 0) {
-        rc = core_err_errno(err, ODX_ERR_IO, "writing '%s'", tmp);
-        goto done;
-    }
-    int cr = fclose(f);
-    f = NULL;
-    if (cr != 0) {
-        rc = core_err_errno(err, ODX_ERR_IO, "closing '%s'", tmp);
-        goto done;
-    }
-    if (rename(tmp, s->faiss_path) != 0) {
-        rc = core_err_errno(err, ODX_ERR_IO, "renaming '%s' to '%s'", tmp, s->faiss_path);
-        goto done;
-    }
-    rc = fsync_dir(s->dir, err);
-    *saved_gen = h.gen;
-done:
-    if (f)
-        fclose(f);
-    if (rc != ODX_OK)
-        unlink(tmp);
-    free(buf);
-    free(tmp);
-    return rc;
-}
-
 /* Tombstones already in the saved file, and far enough behind the current
  * generation, are dropped; tomb_floor tells readers older than that to
  * rebuild rather than catch up. Best effort: a failure only costs space. */
 static void prune_tombstones(store *s, int64_t saved_gen)
 {
+    pthread_rwlock_rdlock(&s->idx_lock); /* before mu (lock order) */
+    int64_t ann_file_gen = s->ann ? s->ann_file_gen : -1;
+    pthread_rwlock_unlock(&s->idx_lock);
     pthread_mutex_lock(&s->mu);
     int64_t gen = 0, floor = 0;
     odx_err e = {0};
@@ -615,6 +182,10 @@ static void prune_tombstones(store *s, int64_t saved_gen)
         goto done;
     int64_t bound = saved_gen < gen - STORE_TOMB_KEEP_GENS ? saved_gen
                                                            : gen - STORE_TOMB_KEEP_GENS;
+    /* The ANN file this writer keeps must stay within reach too (it is
+     * saved at the end of a run, less often than vectors.faiss). */
+    if (ann_file_gen >= 0 && ann_file_gen < bound)
+        bound = ann_file_gen;
     if (bound <= floor)
         goto done;
     char sql[160];
@@ -636,10 +207,12 @@ odx_status store_faiss_save(store *s, odx_err *err)
     int64_t saved = -1;
     odx_status rc = ODX_OK;
     pthread_rwlock_rdlock(&s->idx_lock);
-    if (!s->index)
+    if (!s->index) {
         rc = core_err(err, ODX_ERR_FAISS, "no FAISS index to save in '%s'", s->dir);
-    else
-        rc = write_file(s, &saved, err);
+    } else {
+        saved = s->index_gen;
+        rc = store_index_write(s, STORE_FILE_FLAT, s->index, saved, 0, err);
+    }
     pthread_rwlock_unlock(&s->idx_lock);
     if (rc != ODX_OK)
         return rc;
@@ -661,8 +234,10 @@ odx_status store_refresh(store *s, odx_err *err)
     pthread_mutex_unlock(&s->mu);
     if (rc != ODX_OK)
         return rc;
+    if (s->read_only)
+        store_ann_reload(s);
     pthread_rwlock_rdlock(&s->idx_lock);
-    bool current = s->index && s->index_gen == gen;
+    bool current = s->index && s->index_gen == gen && (!s->ann || s->ann_gen == gen);
     pthread_rwlock_unlock(&s->idx_lock);
     return current ? ODX_OK : store_faiss_sync(s, err);
 }
@@ -774,11 +349,14 @@ odx_status store_dense_search(store *s, const float *q, int k, store_hit **hits,
     } else {
         idx_t nt = faiss_Index_ntotal(s->index);
         kk = nt < k ? nt : k;
-        int frc = kk > 0 && !flat_scan(s, q, kk, dist, lab)
+        /* The ANN index when it answers (size, mode, enough hits in the
+         * probed lists), else every vector. */
+        int frc = kk > 0 && !store_ann_search_locked(s, q, kk, dist, lab) &&
+                          !flat_scan(s, q, kk, dist, lab)
                       ? faiss_Index_search(s->index, 1, q, kk, dist, lab)
                       : 0;
         if (frc != 0)
-            rc = faiss_fail(err, frc, "searching FAISS index of", s->dir);
+            rc = store_faiss_fail(err, frc, "searching FAISS index of", s->dir);
     }
     pthread_rwlock_unlock(&s->idx_lock);
     if (rc != ODX_OK)

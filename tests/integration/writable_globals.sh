@@ -72,6 +72,8 @@ storage/faiss_c_shim.cpp _ZStL8__ioinit
 storage/faiss_c_shim.cpp DW.ref.__gxx_personality_v0
 storage/faiss_c_shim.cpp DW.ref._ZTISt9exception
 storage/faiss_c_shim.cpp DW.ref._ZTIN5faiss14FaissExceptionE
+# C++ runtime: the exception personality of storage's IVF calls
+storage/store_ivf.cpp DW.ref.__gxx_personality_v0
 EOF
 )
 

@@ -15,6 +15,11 @@
  *     trips an assertion in libheif's decoder, which aborts the process.
  *     Refused here: a derived image's input that is not an image item of
  *     the file's 'iinf' (hvc1, av01, vvc1, grid, iden, iovl);
+ *   - auxiliary images of grid tiles: libheif pastes a tile's alpha plane
+ *     with the tile's colour size and sample width, past the plane's end
+ *     when it is smaller or narrower (a heap over-read, found in review).
+ *     Refused here: an 'auxl' to a tile (writers attach alpha, depth and
+ *     gain maps to the whole image);
  *   - sizes: libheif holds each item's 'ispe' and a grid's or overlay's
  *     canvas (stored in the item's data, not in 'ispe') only to 65535 per
  *     side, and allocates the canvas' planes before decoding anything, so a
@@ -122,6 +127,8 @@ typedef struct {
     size_t ndeps, capdeps;
     heif_ref *dimg; /* dimg as stored */
     size_t ndimg, capdimg;
+    heif_ref *auxl; /* auxl as stored: an auxiliary image to its master */
+    size_t nauxl, capauxl;
     heif_item *items; /* the first iinf's, sorted by id; an id may repeat */
     size_t nitems, capitems;
     bool have_iinf;
@@ -173,7 +180,8 @@ static bool iref_read(const uint8_t *p, const uint8_t *end, heif_meta *m)
                 ok = push_ref(&m->deps, &m->ndeps, &m->capdeps, from, to) &&
                      push_ref(&m->dimg, &m->ndimg, &m->capdimg, from, to);
             else if (type == FOURCC('a', 'u', 'x', 'l'))
-                ok = push_ref(&m->deps, &m->ndeps, &m->capdeps, to, from);
+                ok = push_ref(&m->deps, &m->ndeps, &m->capdeps, to, from) &&
+                     push_ref(&m->auxl, &m->nauxl, &m->capauxl, from, to);
             else if (from == to)
                 ok = push_ref(&m->deps, &m->ndeps, &m->capdeps, from, to);
             if (!ok)
@@ -377,6 +385,63 @@ static bool dimg_inputs_ok(const heif_meta *m, uint32_t *bad, uint32_t *why)
         }
     }
     return true;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static bool id_in(const uint32_t *v, size_t n, uint32_t id)
+{
+    return n && bsearch(&id, v, n, sizeof *v, id_cmp);
+}
+
+/* 0 when no tile of a grid has an auxiliary image; else *bad, the first
+ * such tile. libheif 1.15 attaches an alpha image to every image item,
+ * tiles included, and pastes each tile's planes into the canvas with the
+ * tile's colour size and sample width (decode_and_paste_tile_image): an
+ * alpha plane smaller than its tile (a 'clap' on it, a smaller coded size)
+ * is read past its end, and an 8-bit alpha beside 16-bit colour is copied
+ * twice its width, past the canvas' alpha plane. A tile is an input of a
+ * grid, or of an identity item that is a tile (its decoding returns its
+ * input's planes, alpha included). Writers attach alpha, depth and gain
+ * maps to the whole image, not to its tiles (libheif's encoder, libavif,
+ * cameras), so nothing real is refused. Returns -1 without memory. */
+static int tile_aux_check(const heif_meta *m, uint32_t *bad)
+{
+    if (!m->nauxl || !m->ndimg)
+        return 0;
+    uint32_t *tiles = malloc(m->ndimg * sizeof *tiles);
+    if (!tiles)
+        return -1;
+    size_t nt = 0;
+    for (size_t i = 0; i < m->ndimg; i++)
+        if (item_has(m, m->dimg[i].from, FOURCC('g', 'r', 'i', 'd'), false))
+            tiles[nt++] = m->dimg[i].to;
+    /* identity tiles pass their inputs on: one pass per level of the
+     * (already bounded) reference depth */
+    for (int pass = 0; pass <= HEIF_MAX_REF_DEPTH && nt; pass++) {
+        qsort(tiles, nt, sizeof *tiles, id_cmp);
+        size_t before = nt;
+        for (size_t i = 0; i < m->ndimg && nt < m->ndimg; i++)
+            if (id_in(tiles, before, m->dimg[i].from) &&
+                item_has(m, m->dimg[i].from, FOURCC('i', 'd', 'e', 'n'), false) &&
+                !id_in(tiles, before, m->dimg[i].to))
+                tiles[nt++] = m->dimg[i].to;
+        if (nt == before)
+            break;
+    }
+    qsort(tiles, nt, sizeof *tiles, id_cmp);
+    int r = 0;
+    for (size_t i = 0; i < m->nauxl && !r; i++)
+        if (id_in(tiles, nt, m->auxl[i].to)) {
+            *bad = m->auxl[i].to;
+            r = 1;
+        }
+    free(tiles);
+    return r;
 }
 
 /* A size check with the item named in the message. */
@@ -815,11 +880,18 @@ static odx_status meta_ok(const uint8_t *b, const uint8_t *e, const uint8_t *fil
                       cap_dec_name(name), fmt, (unsigned)at,
                       why ? "is not an image but '" : "does not exist",
                       why ? fourcc_str(why, t) : "", why ? "'" : "");
+    else if ((r = tile_aux_check(&m, &at)) != 0)
+        st = r < 0 ? core_err(err, ODX_ERR_NOMEM, "'%s': %s item references", cap_dec_name(name),
+                              fmt)
+                   : core_err(err, ODX_ERR_DECODE,
+                              "'%s': corrupt %s (item references): item %u, a tile of a grid, has an auxiliary image (libheif 1.15 pastes a tile's alpha plane past its end)",
+                              cap_dec_name(name), fmt, (unsigned)at);
     else
         st = canvases_ok(&m, file, flen, lim, name, fmt, err);
 done:
     free(m.deps);
     free(m.dimg);
+    free(m.auxl);
     free(m.items);
     return st;
 }

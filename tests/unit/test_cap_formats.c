@@ -489,7 +489,7 @@ static buf heif_with_items(const tref *refs, int n, int nitems, const char *cons
         if (L->basen == 4 || L->basen == 8)
             for (int k = L->basen - 1; k >= 0; k--)
                 be(&b, (uint32_t)(base >> (8 * k)) & 0xff, 1);
-        uint32_t one[1][2] = {{in_idat ? L->off : 0, in_idat ? (uint32_t)(idat_n + over) : 8}};
+        const uint32_t one[1][2] = {{in_idat ? L->off : 0, in_idat ? (uint32_t)(idat_n + over) : 8}};
         const uint32_t(*ext)[2] = in_idat && L->next ? L->ext : one;
         int next = in_idat && L->next ? L->next : 1;
         be(&b, (uint32_t)next, 2);
@@ -933,6 +933,46 @@ static void test_heif_as_libheif(void)
     heif_iloc = NULL;
 }
 
+/* libheif 1.15 pastes a grid tile's alpha plane with the tile's colour
+ * size and sample width, past the alpha plane's end when it is smaller (a
+ * 1024x1024 tile whose alpha has a clap to half its height: valgrind shows
+ * a read past a 1 MiB block in heif_decode_image, seed
+ * grid_tile_alpha_clap.heic). An auxiliary image of a tile is refused;
+ * one of the whole image is what writers make. */
+static void test_heif_tile_aux(void)
+{
+    static const char *const grid3[] = {"grid", "hvc1", "hvc1"};
+    const uint8_t gok[] = {0, 0, 0, 0, 0, 64, 0, 48};
+    static const tref tile_alpha[] = {{"dimg", 1, 2}, {"auxl", 3, 2}};
+    buf b = heif_with_items(tile_alpha, 2, 3, grid3, gok, sizeof gok, 0, 0, 0);
+    expect_refused("auxl to a grid's tile", &b, ODX_ERR_DECODE,
+                   "item 2, a tile of a grid, has an auxiliary image");
+    static const tref grid_alpha[] = {{"dimg", 1, 2}, {"auxl", 3, 1}};
+    b = heif_with_items(grid_alpha, 2, 3, grid3, gok, sizeof gok, 0, 0, 0);
+    expect_refused("auxl to the grid", &b, ODX_OK, NULL);
+    static const char *const grid_iden[] = {"grid", "iden", "hvc1", "hvc1"};
+    static const tref iden_alpha[] = {{"dimg", 1, 2}, {"dimg", 2, 3}, {"auxl", 4, 3}};
+    b = heif_with_items(iden_alpha, 3, 4, grid_iden, gok, sizeof gok, 0, 0, 0);
+    expect_refused("auxl to the input of an identity tile", &b, ODX_ERR_DECODE,
+                   "item 3, a tile of a grid");
+    static const char *const iden_hvc[] = {"iden", "hvc1", "hvc1"};
+    static const tref iden_only[] = {{"dimg", 1, 2}, {"auxl", 3, 2}};
+    b = heif_with_items(iden_only, 2, 3, iden_hvc, NULL, 0, 0, 0, 0);
+    expect_refused("auxl to the input of an identity primary", &b, ODX_OK, NULL);
+    /* the seed: libheif's own 1024x1024 RGBA file, its colour image made
+     * the one tile of a grid and its alpha given a clap */
+    const char *src = getenv("ODX_SOURCE_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/fuzz/corpus/fuzz_heif/grid_tile_alpha_clap.heic",
+             src && *src ? src : ".");
+    odx_err e = {0};
+    b = (buf){0};
+    CHECK_MSG(core_read_file(path, 1 << 20, &b.p, &b.n, &e) == ODX_OK, "%s", e.msg);
+    if (b.p)
+        expect_refused("grid_tile_alpha_clap.heic", &b, ODX_ERR_DECODE,
+                       "item 1, a tile of a grid, has an auxiliary image");
+}
+
 static void test_heif(void)
 {
     test_heif_one(heif_compression_HEVC, "heic");
@@ -940,6 +980,7 @@ static void test_heif(void)
     test_heif_refs();
     test_heif_items();
     test_heif_as_libheif();
+    test_heif_tile_aux();
 }
 
 /* ------------------------------------------------------------ sniff ---- */

@@ -5,11 +5,15 @@
  *   - item references ('iref'): libheif follows 'dimg' (from a derived
  *     image, grid/overlay/identity, to its inputs) and 'auxl' (backwards,
  *     from an image to its alpha or depth plane) by recursion without a
- *     bound, so a cycle overflowed the stack. Refused here: a cycle of
- *     those, a chain deeper than HEIF_MAX_REF_DEPTH, an item referring to
- *     itself by any type. 'thmb', 'cdsc', 'prem' and the like are not
- *     followed and may close a loop by design (a premultiplied image says
- *     'prem' to its alpha plane, which says 'auxl' back);
+ *     bound, so a cycle overflowed the stack, and decodes an input as
+ *     often as it is named (deb12u1 without a bound: an overlay of grids
+ *     of one tile is billions of decodes). Refused here: a cycle of
+ *     those, a chain deeper than HEIF_MAX_REF_DEPTH, an item whose
+ *     decoding decodes more than HEIF_MAX_DECODES images, an item
+ *     referring to itself by any type. 'thmb', 'cdsc', 'prem' and the
+ *     like are not followed and may close a loop by design (a
+ *     premultiplied image says 'prem' to its alpha plane, which says
+ *     'auxl' back);
  *   - inputs of derived images: an identity or overlay item whose 'dimg'
  *     names an item that is not an image (Exif metadata, a missing item)
  *     trips an assertion in libheif's decoder, which aborts the process.
@@ -56,6 +60,14 @@
 /* More item references, items or locations than this are refused (a
  * 256-tile grid has 257 items and 256 references). */
 #define HEIF_MAX_ITEMS 65536
+/* Most images one item's decoding may decode, itself, tiles, inputs and
+ * alpha planes included. libheif 1.15.1-1+deb12u1 has no bound: a grid
+ * names one tile up to 65536 times, an overlay names such a grid up to
+ * 65535 times, each decoded anew (a 64x64 grid of one tile: 4096 decodes,
+ * 3.6 s here); deb12u2 stops near 2000 ('Too many derived-image decode
+ * operations', 44x44 decodes and 45x45 does not). Twice that here, so
+ * nothing deb12u2 decodes is refused. */
+#define HEIF_MAX_DECODES 4096
 
 #define FOURCC(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
 
@@ -249,27 +261,39 @@ static size_t ref_first(const heif_ref *r, size_t n, uint32_t id)
     return lo;
 }
 
-/* 0 when the references hold no cycle and no chain longer than
- * HEIF_MAX_REF_DEPTH; else 1 (a cycle through *bad) or 2 (too deep). An
- * iterative depth-first walk from every item that refers to others: the
- * frames are the path, so a reference back into the path is a cycle; an
- * item finished before is not walked again, its depth is known. An item's
- * depth is its longest chain of references (0 for one that refers to
- * nothing). Items are named by the position of their first reference in
- * the sorted list. */
+/* 0 when the references hold no cycle, no chain longer than
+ * HEIF_MAX_REF_DEPTH and no item whose decoding decodes more than
+ * HEIF_MAX_DECODES images; else 1 (a cycle through *bad), 2 (too deep) or
+ * 3 (too many decodes, *bad the item). An iterative depth-first walk from
+ * every item that refers to others: the frames are the path, so a
+ * reference back into the path is a cycle; an item finished before is not
+ * walked again, its depth and count are known. An item's depth is its
+ * longest chain of references (0 for one that refers to nothing); its
+ * count is the images its decoding decodes, itself included, each
+ * reference counted as often as it is stored (a grid naming one tile 4096
+ * times decodes it 4096 times). Items are named by the position of their
+ * first reference in the sorted list. */
 typedef struct {
     size_t head, i; /* the item; the next of its references to follow */
     int depth;      /* longest chain below it so far */
+    uint32_t count; /* decodes so far, HEIF_MAX_DECODES + 1 at most */
 } ref_frame;
+
+static uint32_t count_add(uint32_t a, uint32_t b)
+{
+    return a + b > HEIF_MAX_DECODES ? HEIF_MAX_DECODES + 1 : a + b;
+}
 
 static int refs_check(heif_ref *r, size_t n, uint32_t *bad)
 {
     qsort(r, n, sizeof *r, ref_cmp);
     uint8_t *done = calloc(n, 1); /* depth + 1 once finished */
     uint8_t *onpath = calloc(n, 1);
-    if (!done || !onpath) {
+    uint32_t *count = calloc(n, sizeof *count);
+    if (!done || !onpath || !count) {
         free(done);
         free(onpath);
+        free(count);
         return 2;
     }
     ref_frame stk[HEIF_MAX_REF_DEPTH + 1];
@@ -278,7 +302,7 @@ static int refs_check(heif_ref *r, size_t n, uint32_t *bad)
         if ((h > 0 && r[h].from == r[h - 1].from) || done[h])
             continue;
         int top = 0;
-        stk[0] = (ref_frame){h, h, 0};
+        stk[0] = (ref_frame){h, h, 0, 1};
         onpath[h] = 1;
         while (top >= 0 && !st) {
             ref_frame *f = &stk[top];
@@ -286,39 +310,53 @@ static int refs_check(heif_ref *r, size_t n, uint32_t *bad)
                 uint32_t to = r[f->i++].to;
                 size_t c = ref_first(r, n, to);
                 int d;
+                uint32_t k;
                 if (c == n || r[c].from != to) {
                     d = 1; /* refers to an item that refers to nothing */
+                    k = 1;
                 } else if (onpath[c]) {
                     *bad = to;
                     st = 1;
                     break;
                 } else if (done[c]) {
                     d = done[c]; /* its depth + 1 */
+                    k = count[c];
                 } else if (top == HEIF_MAX_REF_DEPTH) {
                     st = 2;
                     break;
                 } else {
-                    stk[++top] = (ref_frame){c, c, 0};
+                    stk[++top] = (ref_frame){c, c, 0, 1};
                     onpath[c] = 1;
                     continue;
                 }
                 if (d > f->depth)
                     f->depth = d;
+                f->count = count_add(f->count, k);
             } else {
                 int d = f->depth;
                 if (d > HEIF_MAX_REF_DEPTH) {
                     st = 2;
                     break;
                 }
+                if (f->count > HEIF_MAX_DECODES) {
+                    *bad = r[f->head].from;
+                    st = 3;
+                    break;
+                }
                 done[f->head] = (uint8_t)(d + 1);
+                count[f->head] = f->count;
                 onpath[f->head] = 0;
-                if (--top >= 0 && d + 1 > stk[top].depth)
-                    stk[top].depth = d + 1;
+                if (--top >= 0) {
+                    if (d + 1 > stk[top].depth)
+                        stk[top].depth = d + 1;
+                    stk[top].count = count_add(stk[top].count, f->count);
+                }
             }
         }
     }
     free(done);
     free(onpath);
+    free(count);
     return st;
 }
 
@@ -874,6 +912,10 @@ static odx_status meta_ok(const uint8_t *b, const uint8_t *e, const uint8_t *fil
         st = core_err(err, ODX_ERR_DECODE,
                       "'%s': corrupt %s (item references): a chain deeper than %d items",
                       cap_dec_name(name), fmt, HEIF_MAX_REF_DEPTH);
+    else if (r == 3)
+        st = core_err(err, ODX_ERR_LIMIT,
+                      "'%s': %s item %u decodes more than %d images (its references)",
+                      cap_dec_name(name), fmt, (unsigned)at, HEIF_MAX_DECODES);
     else if (!dimg_inputs_ok(&m, &at, &why))
         st = core_err(err, ODX_ERR_DECODE,
                       "'%s': corrupt %s (item references): item %u, an input of a derived image, %s%s%s",

@@ -973,6 +973,39 @@ static void test_heif_tile_aux(void)
                        "item 1, a tile of a grid, has an auxiliary image");
 }
 
+/* libheif 1.15.1-1+deb12u1 decodes a tile as often as a grid names it and
+ * an overlay's input as often as the overlay names it, without a bound: a
+ * few hundred KiB make billions of decodes. More than 4096 images for one
+ * item are refused. */
+static void test_heif_decodes(void)
+{
+    static tref refs[4096];
+    static const char *const grid_tile[] = {"grid", "hvc1"};
+    const uint8_t gok[] = {0, 0, 0, 0, 0, 64, 0, 48};
+    for (int i = 0; i < 4096; i++)
+        refs[i] = (tref){"dimg", 1, 2};
+    buf b = heif_with_items(refs, 4095, 2, grid_tile, gok, sizeof gok, 0, 0, 0);
+    expect_refused("a grid of one tile 4095 times", &b, ODX_OK, NULL);
+    b = heif_with_items(refs, 4096, 2, grid_tile, gok, sizeof gok, 0, 0, 0);
+    expect_refused("a grid of one tile 4096 times", &b, ODX_ERR_LIMIT,
+                   "item 1 decodes more than 4096 images");
+    /* an overlay of n grids of 64 tiles: 1 + n x 65 decodes */
+    static const char *const iovl_grid[] = {"iovl", "grid", "hvc1"};
+    for (int n = 63; n <= 64; n++) {
+        int k = 0;
+        for (int i = 0; i < n; i++)
+            refs[k++] = (tref){"dimg", 1, 2};
+        for (int i = 0; i < 64; i++)
+            refs[k++] = (tref){"dimg", 2, 3};
+        b = heif_with_items(refs, k, 3, iovl_grid, gok, sizeof gok, 0, 0, 0);
+        if (n == 63)
+            expect_refused("an overlay of 63 grids of 64 tiles", &b, ODX_OK, NULL);
+        else
+            expect_refused("an overlay of 64 grids of 64 tiles", &b, ODX_ERR_LIMIT,
+                           "item 1 decodes more than 4096 images");
+    }
+}
+
 static void test_heif(void)
 {
     test_heif_one(heif_compression_HEVC, "heic");
@@ -981,6 +1014,7 @@ static void test_heif(void)
     test_heif_items();
     test_heif_as_libheif();
     test_heif_tile_aux();
+    test_heif_decodes();
 }
 
 /* ------------------------------------------------------------ sniff ---- */

@@ -682,6 +682,12 @@ static odx_status nal_ok(const uint8_t *nal, size_t n, uint32_t id, const cap_li
     return size_ok(w, h, "HEVC sequence parameters", id, lim, name, fmt, err);
 }
 
+/* Most NAL units accepted in one hvc1 item: a picture is its parameter
+ * sets, a few SEI and its slices (600 at most at HEVC level 6.2). 32
+ * extents of one 256 MiB region of zeros make 2^31 empty units, each a
+ * step here (33 s for 2^29) and an allocation in libde265. */
+#define HEIF_MAX_NALS 65536
+
 /* The NAL units of an hvc1 item's data as libheif hands them to libde265:
  * each after a 4-byte length (libheif 1.15 assumes 4 whatever the hvcC
  * says); a length past the end stops it (libheif refuses the data). Read
@@ -696,7 +702,10 @@ static odx_status hevc_data_ok(const heif_span *sp, int nsp, uint32_t id, const 
     span_rd r = {sp, nsp, 0, 0};
     uint64_t at = 0;
     uint8_t nal[512]; /* enough of a unit for hevc_sps_size */
-    while (total - at >= 4) {
+    for (unsigned k = 0; total - at >= 4; k++) {
+        if (k == HEIF_MAX_NALS)
+            return core_err(err, ODX_ERR_LIMIT, "'%s': %s item %u holds more than %d NAL units",
+                            cap_dec_name(name), fmt, (unsigned)id, HEIF_MAX_NALS);
         uint8_t l4[4];
         span_take(&r, l4, 4);
         uint64_t len = rd_be(l4, 4);

@@ -1006,6 +1006,29 @@ static void test_heif_decodes(void)
     }
 }
 
+/* An hvc1 item of more NAL units than a picture has: each is a step of
+ * the scan and an allocation in libde265 (32 extents of one region of
+ * zeros: 2^31 empty units from 256 MiB). 65536 are accepted. */
+static void test_heif_nal_count(void)
+{
+    static const char *const hvc[] = {"hvc1"};
+    static uint8_t zeros[8196];
+    uint32_t ext[32][2];
+    for (size_t n = 8192; n <= 8196; n += 4) {
+        for (int i = 0; i < 32; i++)
+            ext[i][0] = 0, ext[i][1] = (uint32_t)n;
+        heif_iloc_layout L = {1, 4, 4, 0, 0, 0, 0, 0, (const uint32_t(*)[2])ext, 32};
+        heif_iloc = &L;
+        buf b = heif_with_items(NULL, 0, 1, hvc, zeros, n, 0, 0, 0);
+        if (n == 8192)
+            expect_refused("32 x 2048 empty NAL units", &b, ODX_OK, NULL);
+        else
+            expect_refused("32 x 2049 empty NAL units", &b, ODX_ERR_LIMIT,
+                           "item 1 holds more than 65536 NAL units");
+    }
+    heif_iloc = NULL;
+}
+
 static void test_heif(void)
 {
     test_heif_one(heif_compression_HEVC, "heic");
@@ -1015,6 +1038,7 @@ static void test_heif(void)
     test_heif_as_libheif();
     test_heif_tile_aux();
     test_heif_decodes();
+    test_heif_nal_count();
 }
 
 /* ------------------------------------------------------------ sniff ---- */

@@ -19,11 +19,12 @@
  *     trips an assertion in libheif's decoder, which aborts the process.
  *     Refused here: a derived image's input that is not an image item of
  *     the file's 'iinf' (hvc1, av01, vvc1, grid, iden, iovl);
- *   - auxiliary images of grid tiles: libheif pastes a tile's alpha plane
- *     with the tile's colour size and sample width, past the plane's end
- *     when it is smaller or narrower (a heap over-read, found in review).
- *     Refused here: an 'auxl' to a tile (writers attach alpha, depth and
- *     gain maps to the whole image);
+ *   - auxiliary images of grid tiles and overlay inputs: libheif pastes a
+ *     tile's alpha plane with the tile's colour size and sample width,
+ *     past the plane's end when it is smaller or narrower (a heap
+ *     over-read, found in review; deb12u1 does the same to an overlay
+ *     input's). Refused here: an 'auxl' to such an input (writers attach
+ *     alpha, depth and gain maps to the whole image);
  *   - sizes: libheif holds each item's 'ispe' and a grid's or overlay's
  *     canvas (stored in the item's data, not in 'ispe') only to 65535 per
  *     side, and allocates the canvas' planes before decoding anything, so a
@@ -436,17 +437,20 @@ static bool id_in(const uint32_t *v, size_t n, uint32_t id)
     return n && bsearch(&id, v, n, sizeof *v, id_cmp);
 }
 
-/* 0 when no tile of a grid has an auxiliary image; else *bad, the first
- * such tile. libheif 1.15 attaches an alpha image to every image item,
- * tiles included, and pastes each tile's planes into the canvas with the
- * tile's colour size and sample width (decode_and_paste_tile_image): an
- * alpha plane smaller than its tile (a 'clap' on it, a smaller coded size)
- * is read past its end, and an 8-bit alpha beside 16-bit colour is copied
- * twice its width, past the canvas' alpha plane. A tile is an input of a
- * grid, or of an identity item that is a tile (its decoding returns its
- * input's planes, alpha included). Writers attach alpha, depth and gain
- * maps to the whole image, not to its tiles (libheif's encoder, libavif,
- * cameras), so nothing real is refused. Returns -1 without memory. */
+/* 0 when no tile of a grid or overlay has an auxiliary image; else *bad,
+ * the first such tile. libheif 1.15 attaches an alpha image to every image
+ * item, tiles included, and pastes each tile's planes into the canvas with
+ * the tile's colour size and sample width (decode_and_paste_tile_image):
+ * an alpha plane smaller than its tile (a 'clap' on it, a smaller coded
+ * size) is read past its end, and an 8-bit alpha beside 16-bit colour is
+ * copied at twice its width. An overlay's input is held the same way:
+ * deb12u1 (CI's) indexes its alpha plane with the colour plane's stride
+ * (CVE-2026-32882, fixed in deb12u2; by reading the code, past the plane's
+ * end beside 16-bit colour). A tile is an input of a grid or overlay, or
+ * of an identity item that is a tile (its decoding returns its input's
+ * planes, alpha included). Writers attach alpha, depth and gain maps to
+ * the whole image, not to its tiles (libheif's encoder, libavif, cameras),
+ * so nothing real is refused. Returns -1 without memory. */
 static int tile_aux_check(const heif_meta *m, uint32_t *bad)
 {
     if (!m->nauxl || !m->ndimg)
@@ -456,7 +460,8 @@ static int tile_aux_check(const heif_meta *m, uint32_t *bad)
         return -1;
     size_t nt = 0;
     for (size_t i = 0; i < m->ndimg; i++)
-        if (item_has(m, m->dimg[i].from, FOURCC('g', 'r', 'i', 'd'), false))
+        if (item_has(m, m->dimg[i].from, FOURCC('g', 'r', 'i', 'd'), false) ||
+            item_has(m, m->dimg[i].from, FOURCC('i', 'o', 'v', 'l'), false))
             tiles[nt++] = m->dimg[i].to;
     /* identity tiles pass their inputs on: one pass per level of the
      * (already bounded) reference depth */
@@ -935,7 +940,7 @@ static odx_status meta_ok(const uint8_t *b, const uint8_t *e, const uint8_t *fil
         st = r < 0 ? core_err(err, ODX_ERR_NOMEM, "'%s': %s item references", cap_dec_name(name),
                               fmt)
                    : core_err(err, ODX_ERR_DECODE,
-                              "'%s': corrupt %s (item references): item %u, a tile of a grid, has an auxiliary image (libheif 1.15 pastes a tile's alpha plane past its end)",
+                              "'%s': corrupt %s (item references): item %u, an input of a grid or overlay, has an auxiliary image (libheif 1.15 reads such an alpha plane past its end)",
                               cap_dec_name(name), fmt, (unsigned)at);
     else
         st = canvases_ok(&m, file, flen, lim, name, fmt, err);

@@ -946,7 +946,7 @@ static void test_heif_tile_aux(void)
     static const tref tile_alpha[] = {{"dimg", 1, 2}, {"auxl", 3, 2}};
     buf b = heif_with_items(tile_alpha, 2, 3, grid3, gok, sizeof gok, 0, 0, 0);
     expect_refused("auxl to a grid's tile", &b, ODX_ERR_DECODE,
-                   "item 2, a tile of a grid, has an auxiliary image");
+                   "item 2, an input of a grid or overlay, has an auxiliary image");
     static const tref grid_alpha[] = {{"dimg", 1, 2}, {"auxl", 3, 1}};
     b = heif_with_items(grid_alpha, 2, 3, grid3, gok, sizeof gok, 0, 0, 0);
     expect_refused("auxl to the grid", &b, ODX_OK, NULL);
@@ -954,7 +954,11 @@ static void test_heif_tile_aux(void)
     static const tref iden_alpha[] = {{"dimg", 1, 2}, {"dimg", 2, 3}, {"auxl", 4, 3}};
     b = heif_with_items(iden_alpha, 3, 4, grid_iden, gok, sizeof gok, 0, 0, 0);
     expect_refused("auxl to the input of an identity tile", &b, ODX_ERR_DECODE,
-                   "item 3, a tile of a grid");
+                   "item 3, an input of a grid or overlay");
+    static const char *const iovl3[] = {"iovl", "hvc1", "hvc1"};
+    b = heif_with_items(tile_alpha, 2, 3, iovl3, gok, sizeof gok, 0, 0, 0);
+    expect_refused("auxl to an overlay's input", &b, ODX_ERR_DECODE,
+                   "item 2, an input of a grid or overlay, has an auxiliary image");
     static const char *const iden_hvc[] = {"iden", "hvc1", "hvc1"};
     static const tref iden_only[] = {{"dimg", 1, 2}, {"auxl", 3, 2}};
     b = heif_with_items(iden_only, 2, 3, iden_hvc, NULL, 0, 0, 0, 0);
@@ -970,7 +974,7 @@ static void test_heif_tile_aux(void)
     CHECK_MSG(core_read_file(path, 1 << 20, &b.p, &b.n, &e) == ODX_OK, "%s", e.msg);
     if (b.p)
         expect_refused("grid_tile_alpha_clap.heic", &b, ODX_ERR_DECODE,
-                       "item 1, a tile of a grid, has an auxiliary image");
+                       "item 1, an input of a grid or overlay, has an auxiliary image");
 }
 
 /* libheif 1.15.1-1+deb12u1 decodes a tile as often as a grid names it and

@@ -773,6 +773,13 @@ static odx_status canvases_ok(const heif_meta *m, const uint8_t *file, size_t fl
                               const cap_limits *lim, const char *name, const char *fmt,
                               odx_err *err)
 {
+    /* libheif 1.15 reads the data of every item when it opens the file
+     * (interpret_heif_file: "metadata" of every kind, kept for the items
+     * a cdsc names) and each item may repeat a region of the file in 32
+     * extents: a 1 MiB file of 48 such items held 1.6 GB before anything
+     * was decoded. Items store their data once, so all of it together is
+     * refused past twice the file and 1 MiB. */
+    uint64_t all = 0, all_max = 2 * (uint64_t)flen + (1u << 20);
     for (int L = 0; L < m->niloc; L++) {
         const uint8_t *q = m->iloc[L], *qe = m->iloc_end[L];
         if (qe - q < 6)
@@ -807,6 +814,13 @@ static odx_status canvases_ok(const heif_meta *m, const uint8_t *file, size_t fl
             int nsp = iloc_entry_spans(m, file, flen, &z, method, base, &q, qe, next, sp, &bad);
             if (bad)
                 break;
+            for (int k = 0; k < nsp; k++)
+                all += sp[k].n;
+            if (all > all_max)
+                return core_err(err, ODX_ERR_LIMIT,
+                                "'%s': %s items of more than %llu bytes of data in a file of %zu "
+                                "(regions read more than once)",
+                                cap_dec_name(name), fmt, (unsigned long long)all_max, flen);
             if (item_has(m, id, FOURCC('h', 'v', 'c', '1'), false)) {
                 odx_status st = hevc_data_ok(sp, nsp, id, lim, name, fmt, err);
                 if (st != ODX_OK)

@@ -1033,6 +1033,28 @@ static void test_heif_nal_count(void)
     heif_iloc = NULL;
 }
 
+/* libheif reads every item's data when it opens a file, and an item may
+ * repeat one region in 32 extents (a 1 MiB file of 48 such items: 1.6 GB
+ * before decoding). All the items' data together is held to twice the
+ * file and 1 MiB. */
+static void test_heif_item_data(void)
+{
+    static const char *const hvc2[] = {"hvc1", "hvc1"};
+    static uint8_t ff[65536];
+    memset(ff, 0xff, sizeof ff); /* one NAL length past the end: no units */
+    uint32_t ext[32][2];
+    for (int i = 0; i < 32; i++)
+        ext[i][0] = 0, ext[i][1] = sizeof ff;
+    heif_iloc_layout L = {1, 4, 4, 0, 0, 0, 0, 0, (const uint32_t(*)[2])ext, 8};
+    heif_iloc = &L;
+    buf b = heif_with_items(NULL, 0, 2, hvc2, ff, sizeof ff, 0, 0, 0); /* 2 x 512 KiB */
+    expect_refused("two items of 8 x 64 KiB", &b, ODX_OK, NULL);
+    L.next = 32;
+    b = heif_with_items(NULL, 0, 2, hvc2, ff, sizeof ff, 0, 0, 0); /* 2 x 2 MiB */
+    expect_refused("two items of 32 x 64 KiB", &b, ODX_ERR_LIMIT, "(regions read more than once)");
+    heif_iloc = NULL;
+}
+
 static void test_heif(void)
 {
     test_heif_one(heif_compression_HEVC, "heic");
@@ -1043,6 +1065,7 @@ static void test_heif(void)
     test_heif_tile_aux();
     test_heif_decodes();
     test_heif_nal_count();
+    test_heif_item_data();
 }
 
 /* ------------------------------------------------------------ sniff ---- */

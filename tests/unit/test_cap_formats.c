@@ -393,10 +393,10 @@ static void test_heif_one(enum heif_compression_format fmt, const char *want)
  * libheif follows them: libheif 1.15 recurses along them without a bound
  * (a fuzzed file overflowed the stack in CI). The files are built box by
  * box: two 'iden' items whose data is the ftyp, references as given. */
-static void be(buf *b, uint32_t v, int n)
+static void be(buf *b, uint32_t v, int n) /* n > 4: zeros first */
 {
     for (int i = n - 1; i >= 0; i--) {
-        uint8_t c = (uint8_t)(v >> (8 * i));
+        uint8_t c = i < 4 ? (uint8_t)(v >> (8 * i)) : 0;
         bput(b, &c, 1);
     }
 }

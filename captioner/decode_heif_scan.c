@@ -131,6 +131,7 @@ typedef struct {
 
 typedef struct {
     uint32_t id, type; /* type 0: an infe without one (version 0/1) */
+    bool deflate;      /* a 'mime' item whose content encoding is deflate */
 } heif_item;
 
 /* What one 'meta' holds, gathered before anything is checked (its boxes
@@ -228,9 +229,22 @@ static bool iinf_read(const uint8_t *p, const uint8_t *end, heif_meta *m)
         int v = b[0], idn = v >= 3 ? 4 : 2;
         if (e - b < 4 + idn + 2 + (v >= 2 ? 4 : 0))
             continue;
-        heif_item it = {(uint32_t)rd_be(b + 4, idn), 0};
+        heif_item it = {(uint32_t)rd_be(b + 4, idn), 0, false};
         if (v >= 2)
             it.type = (uint32_t)rd_be(b + 4 + idn + 2, 4);
+        if (it.type == FOURCC('m', 'i', 'm', 'e')) {
+            /* item name, content type, content encoding: strings */
+            const uint8_t *t = b + 4 + idn + 2 + 4, *str[3];
+            int k = 0;
+            for (; k < 3 && t < e; k++) {
+                str[k] = t;
+                const uint8_t *z = memchr(t, 0, (size_t)(e - t));
+                if (!z)
+                    break;
+                t = z + 1;
+            }
+            it.deflate = k == 3 && t - str[2] == 8 && !memcmp(str[2], "deflate", 8);
+        }
         if (!grow((void **)&m->items, &m->capitems, m->nitems, sizeof *m->items))
             return false;
         m->items[m->nitems++] = it;
@@ -757,6 +771,23 @@ static odx_status hvcc_ok(const uint8_t *p, const uint8_t *end, const cap_limits
     return ODX_OK;
 }
 
+/* Most deflate-compressed metadata ('mime' items, XMP as libheif 1.15 can
+ * write it) accepted, all items together: libheif inflates each whole when
+ * it opens the file, deb12u1 without a bound (a 1.04 MB file inflated to
+ * 1 GB of RSS), deb12u2 to 512 MiB an item. Deflate packs zeros 1032:1,
+ * so this is at most ~66 MB; an XMP packet is a few KiB. */
+#define HEIF_MAX_DEFLATED (64 << 10)
+
+/* Whether some entry of item id is deflate-compressed metadata. */
+static bool item_deflated(const heif_meta *m, uint32_t id)
+{
+    size_t f, n = item_find(m, id, &f);
+    for (size_t i = f; i < f + n; i++)
+        if (m->items[i].deflate)
+            return true;
+    return false;
+}
+
 /* A field size of 'iloc' as libheif 1.15 reads it: 4 or 8 bytes, any
  * other value none (the field is 0). */
 static int iloc_field(int n)
@@ -779,7 +810,7 @@ static odx_status canvases_ok(const heif_meta *m, const uint8_t *file, size_t fl
      * extents: a 1 MiB file of 48 such items held 1.6 GB before anything
      * was decoded. Items store their data once, so all of it together is
      * refused past twice the file and 1 MiB. */
-    uint64_t all = 0, all_max = 2 * (uint64_t)flen + (1u << 20);
+    uint64_t all = 0, all_max = 2 * (uint64_t)flen + (1u << 20), defl = 0;
     for (int L = 0; L < m->niloc; L++) {
         const uint8_t *q = m->iloc[L], *qe = m->iloc_end[L];
         if (qe - q < 6)
@@ -814,8 +845,15 @@ static odx_status canvases_ok(const heif_meta *m, const uint8_t *file, size_t fl
             int nsp = iloc_entry_spans(m, file, flen, &z, method, base, &q, qe, next, sp, &bad);
             if (bad)
                 break;
+            uint64_t here = 0;
             for (int k = 0; k < nsp; k++)
-                all += sp[k].n;
+                here += sp[k].n;
+            all += here;
+            if (item_deflated(m, id) && (defl += here) > HEIF_MAX_DEFLATED)
+                return core_err(err, ODX_ERR_LIMIT,
+                                "'%s': %s metadata of more than %d bytes deflate-compressed "
+                                "(libheif inflates it whole when it opens the file)",
+                                cap_dec_name(name), fmt, HEIF_MAX_DEFLATED);
             if (all > all_max)
                 return core_err(err, ODX_ERR_LIMIT,
                                 "'%s': %s items of more than %llu bytes of data in a file of %zu "

@@ -449,6 +449,9 @@ typedef struct {
 static const heif_iloc_layout *heif_iloc;
 /* The payload of 'iref' after its version and flags (NULL: from refs). */
 static const buf *heif_raw_iref;
+/* When set, 'mime' items say this content encoding (after the content
+ * type application/rdf+xml) and have their data in 'idat'. */
+static const char *heif_mime_encoding;
 
 static buf heif_with_items(const tref *refs, int n, int nitems, const char *const *types,
                            const uint8_t *idat, size_t idat_n, size_t over, uint32_t xw,
@@ -480,7 +483,8 @@ static buf heif_with_items(const tref *refs, int n, int nitems, const char *cons
     be(&b, (uint32_t)nitems, L->version < 2 ? 2 : 4);
     for (int i = 1; i <= nitems; i++) {
         const char *ty = types ? types[i - 1] : "iden";
-        bool in_idat = idat && (!strcmp(ty, "grid") || !strcmp(ty, "iovl") || !strcmp(ty, "hvc1"));
+        bool in_idat = idat && (!strcmp(ty, "grid") || !strcmp(ty, "iovl") || !strcmp(ty, "hvc1") ||
+                                (heif_mime_encoding && !strcmp(ty, "mime")));
         be(&b, (uint32_t)i, L->version < 2 ? 2 : 4);
         if (L->version >= 1)
             be(&b, in_idat ? 1 : 0, 2);
@@ -513,6 +517,10 @@ static buf heif_with_items(const tref *refs, int n, int nitems, const char *cons
         be(&b, 0, 2);
         bput(&b, types ? types[i - 1] : "iden", 4);
         be(&b, 0, 1);
+        if (heif_mime_encoding && types && !strcmp(types[i - 1], "mime")) {
+            bput(&b, "application/rdf+xml", 20);
+            bput(&b, heif_mime_encoding, strlen(heif_mime_encoding) + 1);
+        }
         box_close(&b, f);
     }
     box_close(&b, t);
@@ -1055,6 +1063,25 @@ static void test_heif_item_data(void)
     heif_iloc = NULL;
 }
 
+/* Deflate-compressed metadata is inflated whole when libheif opens the
+ * file (deb12u1: a 1.04 MB file to 1 GB of RSS): more than 64 KiB of it is
+ * refused. */
+static void test_heif_deflated(void)
+{
+    static const char *const types[] = {"iden", "mime"};
+    static uint8_t data[65537];
+    heif_mime_encoding = "deflate";
+    buf b = heif_with_items(NULL, 0, 2, types, data, 65536, 0, 0, 0);
+    expect_refused("64 KiB of deflated metadata", &b, ODX_OK, NULL);
+    b = heif_with_items(NULL, 0, 2, types, data, 65537, 0, 0, 0);
+    expect_refused("64 KiB + 1 of deflated metadata", &b, ODX_ERR_LIMIT,
+                   "metadata of more than 65536 bytes deflate-compressed");
+    heif_mime_encoding = "gzip"; /* libheif reads it as it is */
+    b = heif_with_items(NULL, 0, 2, types, data, 65537, 0, 0, 0);
+    expect_refused("64 KiB + 1 of gzip metadata", &b, ODX_OK, NULL);
+    heif_mime_encoding = NULL;
+}
+
 static void test_heif(void)
 {
     test_heif_one(heif_compression_HEVC, "heic");
@@ -1066,6 +1093,7 @@ static void test_heif(void)
     test_heif_decodes();
     test_heif_nal_count();
     test_heif_item_data();
+    test_heif_deflated();
 }
 
 /* ------------------------------------------------------------ sniff ---- */

@@ -37,13 +37,22 @@ typedef struct global {
     bool quiet;
 } global;
 
-static volatile int g_cancel;
+/* Set by on_signal, the only thing it does: a signal handler may write
+ * nothing but a volatile sig_atomic_t (C11 7.14.1.1). The library's cancel
+ * flags are volatile int *, which this is where sig_atomic_t is int (glibc,
+ * musl); the build stops where it is not. */
+static volatile sig_atomic_t g_cancel;
+_Static_assert(_Generic((sig_atomic_t)0, int: 1, default: 0),
+               "the cancel flags (volatile int *) need sig_atomic_t to be int");
 
 static int exit_for(odx_status st)
 {
     switch (st) {
     case ODX_OK: return EXIT_OK;
-    case ODX_ERR_INVALID: return EXIT_USAGE;
+    case ODX_ERR_INVALID:
+    case ODX_ERR_NOT_CONFIGURED: /* ask without an LLM: give --llm */
+    case ODX_ERR_UNINDEXED:      /* search --like an image that failed */
+        return EXIT_USAGE;
     case ODX_ERR_LOCKED: return EXIT_LOCKED;
     case ODX_ERR_NOT_FOUND: return EXIT_NOT_FOUND;
     case ODX_ERR_INTERRUPTED: return EXIT_INTERRUPTED;
@@ -848,7 +857,7 @@ static int cmd_ask(const global *g, int argc, char **argv)
     odx_free(out);
     odx_db_close(db);
     free(q);
-    if (st == ODX_ERR_INVALID)
+    if (st == ODX_ERR_INVALID || st == ODX_ERR_NOT_CONFIGURED)
         return usage_error("ask", "%s", e.msg);
     return st == ODX_OK ? EXIT_OK : fail(&e, st);
 }

@@ -27,6 +27,8 @@ const char *core_status_str(odx_status s)
     case ODX_ERR_INTERNAL: return "internal error";
     case ODX_ERR_CORRUPT: return "database damaged";
     case ODX_ERR_REMOTE: return "remote endpoint error";
+    case ODX_ERR_NOT_CONFIGURED: return "not configured";
+    case ODX_ERR_UNINDEXED: return "failed to index";
     }
     return "unknown status";
 }

@@ -77,8 +77,13 @@ typedef enum odx_status {
     ODX_ERR_CORRUPT = 16,    /* database damaged (SQLite says so, or the
                                 SQLite/FTS/FAISS parts disagree): run
                                 `omnidex check` */
-    ODX_ERR_REMOTE = 17      /* a remote endpoint (VLM, LLM) failed: no
+    ODX_ERR_REMOTE = 17,     /* a remote endpoint (VLM, LLM) failed: no
                                 connection, timeout, HTTP error, bad answer */
+    ODX_ERR_NOT_CONFIGURED = 18, /* a setting the call needs is not given
+                                    (odx_ask: no LLM endpoint or model) */
+    ODX_ERR_UNINDEXED = 19   /* the image is in the index as a failure (it
+                                failed to index): it has no description or
+                                vectors to use (odx_similar) */
 } odx_status;
 
 /* Caller-owned error record. The first failure is kept. */
@@ -393,8 +398,9 @@ ODX_API void odx_results_free(odx_results *r);
  * odx_result.matched says "similar caption, tags" or "near-identical
  * picture"; score 0..1. On success *out owns the results until
  * odx_results_free. ODX_ERR_NOT_FOUND: ref neither indexed nor a file;
- * a file's read and decode errors as for odx_caption_file; ODX_ERR_INVALID:
- * the image failed to index or has no vectors. Thread-safe per odx_db. */
+ * a file's read and decode errors as for odx_caption_file;
+ * ODX_ERR_UNINDEXED: the image is indexed as a failure (nothing to compare
+ * by); ODX_ERR_INVALID: it has no vectors. Thread-safe per odx_db. */
 ODX_API odx_status odx_similar(odx_db *db, const char *ref, const odx_search_params *p,
                                odx_results **out, odx_err *err);
 
@@ -443,8 +449,9 @@ typedef void (*odx_ask_fn)(const char *piece, size_t len, bool reasoning, void *
  * "answer", "reasoning" (when any), "citations": [{"number", "path",
  * "image_id", "domain", "score"}] (the images cited as [N], in order of
  * first citation), "context" (the block sent), "model", "finish_reason",
- * "truncated"}. Errors: ODX_ERR_INVALID (no question, no endpoint or model
- * configured), ODX_ERR_REMOTE (endpoint unreachable, timed out, HTTP error,
+ * "truncated"}. Errors: ODX_ERR_INVALID (no question),
+ * ODX_ERR_NOT_CONFIGURED (no endpoint or model given by p, the variables
+ * or DBDIR/config), ODX_ERR_REMOTE (endpoint unreachable, timed out, HTTP error,
  * malformed answer), search errors. */
 ODX_API odx_status odx_ask(odx_db *db, const char *question, const odx_ask_params *p,
                            odx_ask_fn fn, void *user, char **json, odx_err *err);

@@ -119,13 +119,13 @@ odx_status odx_ask(odx_db *db, const char *question, const odx_ask_params *pin, 
     memset(&a, 0, sizeof a);
     cJSON *o = NULL;
     if (!url) {
-        st = core_err(err, ODX_ERR_INVALID,
+        st = core_err(err, ODX_ERR_NOT_CONFIGURED,
                       "no LLM endpoint: give --llm URL, set OMNIDEX_LLM_URL, or put "
                       "'llm_url = URL' in %s/config", dir);
         goto done;
     }
     if (!model) {
-        st = core_err(err, ODX_ERR_INVALID,
+        st = core_err(err, ODX_ERR_NOT_CONFIGURED,
                       "no LLM model: give --llm-model NAME, set OMNIDEX_LLM_MODEL, or put "
                       "'llm_model = NAME' in %s/config", dir);
         goto done;

@@ -527,7 +527,7 @@ odx_status odx_similar(odx_db *db, const char *ref, const odx_search_params *p,
     if (rc == ODX_OK && !found)
         rc = core_err(err, ODX_ERR_NOT_FOUND, "'%s' is neither in the index nor a file", ref);
     else if (rc == ODX_OK && (!d.im.ok || !d.im.hash[0]))
-        rc = core_err(err, ODX_ERR_INVALID,
+        rc = core_err(err, ODX_ERR_UNINDEXED,
                       "'%s' failed to index, so there is nothing to compare it by", ref);
     else if (rc == ODX_OK) {
         odx_results *res = NULL;

@@ -122,6 +122,12 @@ odx_status srv_thumb_file(const char *path, int max_side, int orientation,
  * (the answer is 416); 0 when it is to be ignored and the whole file sent
  * (no header, another unit, several ranges, a malformed or reversed one). */
 int srv_range_parse(const char *h, long long size, long long *first, long long *last);
+/* If-Range h (NULL: none) against our entity tag tag (unquoted): true only
+ * when h is that one strong tag, "tag" (RFC 9110 13.1.5: the strong
+ * comparison; a weak W/"tag" never matches). A date, a list, "*" or
+ * anything malformed is false: the Range is ignored and the whole file
+ * sent (we send no Last-Modified a date could be checked against). */
+bool srv_if_range_matches(const char *h, const char *tag);
 /* Media type of an indexed format name (png, jpeg, webp, gif, tiff, bmp,
  * heic, heif, avif); application/octet-stream for anything else. */
 const char *srv_format_mime(const char *format);
@@ -171,6 +177,13 @@ int srv_proto_parse(const char *buf, size_t len, srv_req *r, srv_perr *e);
 void srv_req_free(srv_req *r); /* NULL is fine */
 /* The first value of an argument, or NULL. */
 const char *srv_req_arg(const srv_req *r, const char *key);
+/* How the Accept header h (NULL: none) takes the media type type
+ * ("text/event-stream"): 3 when a range names it exactly, 2 by its kind
+ * with a star for subtype (text/ and a star), 1 by star/star, 0 when no
+ * range matches; *q gets the weight (q=, 0..1,
+ * 1 without one) of the most specific matching range. Parameters other
+ * than q are skipped; a range with a malformed q is left out. */
+int srv_accept_match(const char *h, const char *type, double *q);
 /* DNS-rebinding guard: true when the Host value names this server: any
  * address literal, localhost, the listen address, or a name in allow
  * ("*" admits all, ".example.org" every name under it). NULL host: true. */
@@ -293,6 +306,11 @@ bool srv_ask_parse_json(const char *body, size_t len, srv_ask_req *r, srv_perr *
 /* The same from GET's arguments (q for question). */
 bool srv_ask_parse_args(const srv_req *a, srv_ask_req *r, srv_perr *e);
 void srv_ask_req_clear(srv_ask_req *r);
+/* True when an Accept header (NULL: none) asks /ask for Server-Sent
+ * Events: it names text/event-stream itself with a q above 0 and not
+ * below the q it gives application/json (text/event-stream;q=0 refuses
+ * the stream; star/star alone never picks it). */
+bool srv_ask_wants_sse(const char *accept);
 /* Bytes at the end of s[0..len) that begin a UTF-8 sequence not complete
  * there (0..3): a stream holds them back for its next piece. */
 size_t srv_utf8_tail(const char *s, size_t len);

@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,9 @@ struct srv_ask {
     double timeout_s;
     int jobs, active;
     pthread_mutex_t mu;
-    volatile int stopping;
+    /* set by srv_stop's thread, read by the request threads answering:
+     * C11 atomic, not volatile (volatile orders nothing between threads) */
+    atomic_bool stopping;
 };
 
 srv_ask *srv_ask_new(const char *llm_url, const char *llm_model, int jobs, double timeout_s)
@@ -29,6 +32,7 @@ srv_ask *srv_ask_new(const char *llm_url, const char *llm_model, int jobs, doubl
     if (!a)
         return NULL;
     pthread_mutex_init(&a->mu, NULL);
+    atomic_init(&a->stopping, false);
     a->jobs = jobs > 0 ? jobs : 1;
     a->timeout_s = timeout_s > 0 ? timeout_s : 120;
     if ((llm_url && !(a->llm_url = strdup(llm_url))) ||
@@ -42,7 +46,7 @@ srv_ask *srv_ask_new(const char *llm_url, const char *llm_model, int jobs, doubl
 void srv_ask_stop(srv_ask *a)
 {
     if (a)
-        a->stopping = 1;
+        atomic_store(&a->stopping, true);
 }
 
 void srv_ask_free(srv_ask *a)
@@ -313,7 +317,9 @@ typedef struct sse {
     srv_conn *c;
     srv_ask *a;
     bool started, chunked, think, failed;
-    volatile int cancel; /* odx_ask's: the client left or the server stops */
+    /* odx_ask's cancel flag (volatile int by its API): set and read on this
+     * request's thread only, by on_piece and the writers below */
+    volatile int cancel;
     char carry[2][4];    /* [reasoning]: an incomplete UTF-8 sequence held back */
     size_t n_carry[2];
 } sse;
@@ -424,7 +430,7 @@ static void sse_text(sse *x, bool reasoning, const char *text, size_t len)
 static void on_piece(const char *piece, size_t len, bool reasoning, void *user)
 {
     sse *x = user;
-    if (x->a->stopping)
+    if (atomic_load(&x->a->stopping))
         x->cancel = 1;
     if (x->failed || (reasoning && !x->think) || len == 0)
         return;
@@ -492,7 +498,7 @@ static void ask_error(srv_conn *c, sse *x, odx_status st, const odx_err *e)
     const char *msg = e->msg[0] ? e->msg : odx_status_str(st);
     if (st == ODX_ERR_REMOTE) {
         status = 502, code = "bad_gateway";
-    } else if (st == ODX_ERR_INVALID && strstr(msg, "no LLM")) {
+    } else if (st == ODX_ERR_NOT_CONFIGURED) {
         status = 503, code = "not_configured";
     } else if (st == ODX_ERR_INVALID) {
         status = 400, code = "bad_request";
@@ -521,16 +527,12 @@ static void ask_error(srv_conn *c, sse *x, odx_status st, const odx_err *e)
     sse_end(x);
 }
 
-/* Accept names text/event-stream (any case, among other types). */
-static bool wants_sse(const srv_req *r)
+bool srv_ask_wants_sse(const char *accept)
 {
-    static const char want[] = "text/event-stream";
-    const char *h = r->accept;
-    size_t n = sizeof want - 1;
-    for (; h && *h; h++)
-        if (strncasecmp(h, want, n) == 0)
-            return true;
-    return false;
+    double q_sse = 0, q_json = 0;
+    if (srv_accept_match(accept, "text/event-stream", &q_sse) != 3 || q_sse <= 0)
+        return false;
+    return srv_accept_match(accept, "application/json", &q_json) == 0 || q_sse >= q_json;
 }
 
 static bool is_json_type(const char *ct)
@@ -563,7 +565,7 @@ void srv_ask_handle(srv_ask *a, odx_db *db, srv_conn *c)
         return;
     }
     pthread_mutex_lock(&a->mu);
-    bool room = a->active < a->jobs && !a->stopping;
+    bool room = a->active < a->jobs && !atomic_load(&a->stopping);
     if (room)
         a->active++;
     pthread_mutex_unlock(&a->mu);
@@ -577,7 +579,7 @@ void srv_ask_handle(srv_ask *a, odx_db *db, srv_conn *c)
     }
     /* GET streams too (a browser's EventSource can only GET) */
     sse x = {.c = c, .a = a, .think = r.think};
-    bool stream = wants_sse(rq) && strcmp(rq->method, "HEAD") != 0;
+    bool stream = srv_ask_wants_sse(rq->accept) && strcmp(rq->method, "HEAD") != 0;
     odx_ask_params p = r.p;
     p.llm_url = a->llm_url;
     p.llm_model = a->llm_model;

@@ -1,6 +1,7 @@
 /* srv_file.c - what GET /images/{id}/file needs apart from sockets: the
- * Range header read into one byte span, the media type of an indexed
- * format, and a Content-Disposition that names the file safely. Pure
+ * Range header read into one byte span, If-Range compared strongly, the
+ * media type of an indexed format, and a Content-Disposition that names
+ * the file safely. Pure
  * functions (unit-tested in tests/unit/test_srv_file.c); the handler that
  * checks the file against its indexed hash is in srv_http.c. */
 #include "server.h"
@@ -8,6 +9,18 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+bool srv_if_range_matches(const char *h, const char *tag)
+{
+    if (!h || !tag)
+        return false;
+    while (*h == ' ' || *h == '\t')
+        h++;
+    size_t n = strlen(h), tn = strlen(tag);
+    while (n && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+        n--;
+    return n == tn + 2 && h[0] == '"' && h[n - 1] == '"' && memcmp(h + 1, tag, tn) == 0;
+}
 
 /* A decimal number of at most 18 digits at *p; moves *p past it. */
 static bool read_num(const char **p, long long *out)

@@ -122,6 +122,9 @@ static void out_status(out *o, odx_status st, const odx_err *e)
     case ODX_ERR_LIMIT:
         out_error(o, 413, "too_large", msg);
         break;
+    case ODX_ERR_UNINDEXED: /* /similar of an image that failed to index */
+        out_error(o, 422, "unprocessable", msg);
+        break;
     default:
         out_error(o, 500, "internal", msg);
         break;
@@ -316,10 +319,6 @@ static void h_similar(odx_db *db, out *o, const srv_req *a, long long id)
     odx_err e = {0};
     odx_results *res = NULL;
     odx_status st = odx_similar(db, ref, &p, &res, &e);
-    if (st == ODX_ERR_INVALID && strstr(e.msg, "failed to index")) {
-        out_error(o, 422, "unprocessable", e.msg);
-        return;
-    }
     if (st != ODX_OK) {
         out_status(o, st, &e);
         return;
@@ -416,7 +415,8 @@ static void job_free(thumb_job *j)
 }
 
 /* True when the If-None-Match list holds our ETag (or "*"); entity tags
- * are quoted, weak ones (W/"...") compare alike for GET. */
+ * are quoted, weak ones (W/"...") compare alike for GET (RFC 9110 13.1.2:
+ * the weak comparison; If-Range takes the strong one, srv_if_range_matches). */
 static bool etag_matches(const char *inm, const char *key)
 {
     if (!inm)
@@ -602,8 +602,9 @@ static void serve_file(srv_conn *c, const thumb_job *j, int fd, const struct sta
     }
     long long first = 0, last = (long long)n - 1;
     int rr = srv_range_parse(a->range, (long long)n, &first, &last);
-    /* If-Range: the range only if the client's copy is this content */
-    if (rr != 0 && a->if_range && !etag_matches(a->if_range, j->hash))
+    /* If-Range: the range only if the client's copy is this content, by
+     * the strong comparison (a weak tag, a list or "*" never match) */
+    if (rr != 0 && a->if_range && !srv_if_range_matches(a->if_range, j->hash))
         rr = 0;
     char disp[SRV_DISPOSITION_MAX];
     srv_content_disposition(j->path, disp, sizeof disp);

@@ -594,6 +594,100 @@ int srv_proto_parse(const char *buf, size_t len, srv_req *r, srv_perr *e)
 /* ---------------------------------------------------------- Host check ---- */
 
 /* Splits "name:port", "[v6]:port", "name" into the name (brackets kept off). */
+/* A qvalue (RFC 9110 12.4.2: 0, 0.5, 1.000; at most 3 decimals) of n
+ * bytes at p, or -1 when it is not one. */
+static double qvalue(const char *p, size_t n)
+{
+    if (n == 0 || (p[0] != '0' && p[0] != '1'))
+        return -1;
+    int milli = (p[0] - '0') * 1000, f = 100; /* exact, then one division */
+    if (n > 1 && (p[1] != '.' || n > 5))
+        return -1;
+    for (size_t i = 2; i < n; i++, f /= 10) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        milli += (p[i] - '0') * f;
+    }
+    return milli > 1000 ? -1 : milli / 1000.0;
+}
+
+static bool span_is(const char *p, size_t n, const char *lit)
+{
+    return strlen(lit) == n && strncasecmp(p, lit, n) == 0;
+}
+
+/* Past OWS */
+static const char *ows(const char *p)
+{
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return p;
+}
+
+int srv_accept_match(const char *h, const char *type, double *q)
+{
+    int best = 0;
+    double best_q = 0;
+    const char *slash = strchr(type, '/');
+    size_t tn = slash ? (size_t)(slash - type) : strlen(type);
+    for (const char *p = h; p && *p;) {
+        /* one element: a media range, then ;-parameters up to a comma */
+        p = ows(p);
+        const char *r = p;
+        while (*p && *p != ',' && *p != ';' && *p != ' ' && *p != '\t')
+            p++;
+        size_t rn = (size_t)(p - r);
+        double w = 1;
+        bool bad = false;
+        for (p = ows(p); *p == ';';) {
+            const char *k = p = ows(p + 1);
+            while (*p && *p != '=' && *p != ';' && *p != ',')
+                p++;
+            size_t kn = (size_t)(p - k);
+            while (kn && (k[kn - 1] == ' ' || k[kn - 1] == '\t'))
+                kn--;
+            const char *v = p, *ve = p;
+            if (*p == '=') {
+                v = p = ows(p + 1);
+                if (*p == '"') { /* a quoted string may hold ; and , */
+                    for (p++; *p && *p != '"'; p++)
+                        if (*p == '\\' && p[1])
+                            p++;
+                    if (*p)
+                        p++;
+                } else {
+                    while (*p && *p != ';' && *p != ',' && *p != ' ' && *p != '\t')
+                        p++;
+                }
+                ve = p;
+                p = ows(p);
+            }
+            if (span_is(k, kn, "q")) {
+                w = qvalue(v, (size_t)(ve - v));
+                bad = w < 0;
+            }
+        }
+        while (*p && *p != ',') /* junk after the element: skip it */
+            p++, bad = true;
+        if (*p == ',')
+            p++;
+        if (bad || rn == 0)
+            continue;
+        int m = 0;
+        if (span_is(r, rn, type))
+            m = 3;
+        else if (slash && rn == tn + 2 && strncasecmp(r, type, tn + 1) == 0 && r[tn + 1] == '*')
+            m = 2;
+        else if (span_is(r, rn, "*/*"))
+            m = 1;
+        if (m > best)
+            best = m, best_q = w;
+    }
+    if (q)
+        *q = best_q;
+    return best;
+}
+
 static bool host_name(const char *h, char *out, size_t out_len)
 {
     size_t n = strlen(h);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # labels: integration
 # `omnidex serve`: originals (/images/{id}/file: the indexed bytes only,
-# media type, ETag = content hash, 304, single byte ranges, 410 once the
+# media type, ETag = content hash, 304, single byte ranges (If-Range by the
+# strong comparison: a weak tag is no match), 410 once the
 # file holds other content, 404 once it is gone), cache headers of
 # thumbnails (immutable when the URL's v= names the content), the
 # thumb_url/file_url of results, and /similar/{id} and the CLI's search
@@ -139,6 +140,12 @@ check "  ... Content-Range bytes */$SIZE and a JSON error" \
 req "Range with If-Range of other content" 200 -H "$AUTH" -H "Range: bytes=0-9" -H 'If-Range: "00"' "$URL/images/$BAR/file"
 check "  ... the whole file" test "$(wc -c <"$T/body")" = "$SIZE"
 req "Range with If-Range of this content" 206 -H "$AUTH" -H "Range: bytes=0-9" -H "If-Range: \"$BARH\"" "$URL/images/$BAR/file"
+# If-Range compares strongly (RFC 9110 13.1.5): this content's tag as weak,
+# in a list or "*" is not a match, so the whole file comes
+req "Range with If-Range of this content as a weak tag" 200 -H "$AUTH" -H "Range: bytes=0-9" -H "If-Range: W/\"$BARH\"" "$URL/images/$BAR/file"
+check "  ... the whole file" test "$(wc -c <"$T/body")" = "$SIZE"
+req "Range with If-Range of a list holding this content" 200 -H "$AUTH" -H "Range: bytes=0-9" -H "If-Range: \"00\", \"$BARH\"" "$URL/images/$BAR/file"
+req "Range with If-Range *" 200 -H "$AUTH" -H "Range: bytes=0-9" -H "If-Range: *" "$URL/images/$BAR/file"
 req "two ranges: the whole file" 200 -H "$AUTH" -H "Range: bytes=0-1,4-5" "$URL/images/$BAR/file"
 req "JPEG original" 200 -H "$AUTH" "$URL/images/$COPY/file"
 check "  ... Content-Type image/jpeg" test "$(hdr content-type)" = "image/jpeg"

@@ -1,6 +1,7 @@
 /* test_lib_image.c - the typed image record (odx_image_get,
  * odx_caption_image) against what odx_show_json says for the same image,
- * and the vocabulary tables (domains, caption kinds, search modes). */
+ * the vocabulary tables (domains, caption kinds, search modes), and the
+ * statuses of odx_similar on a failed image and odx_ask without an LLM. */
 #include "check.h"
 #include "omnidex.h"
 
@@ -161,6 +162,29 @@ int main(void)
           fin->error && fin->domain == ODX_DOMAIN_UNKNOWN && fin->n_copies == 0 &&
           odx_image_caption(fi, ODX_CAPTION_SHORT, "en") == NULL);
     odx_image_free(fi);
+
+    /* statuses the server answers by (422, 503; it used to look for words
+     * in the message): the failed file as an example, ask without an LLM */
+    odx_results *sr = NULL;
+    odx_err es = {0};
+    CHECK_MSG(odx_similar(db, bad, NULL, &sr, &es) == ODX_ERR_UNINDEXED && !sr, "%s", es.msg);
+    CHECK(strstr(es.msg, "failed to index") != NULL);
+    unsetenv("OMNIDEX_LLM_URL");
+    unsetenv("OMNIDEX_LLM_MODEL");
+    odx_ask_params ap = odx_ask_params_default();
+    char *aj = NULL;
+    odx_err ea = {0};
+    CHECK_MSG(odx_ask(db, "which city", &ap, NULL, NULL, &aj, &ea) == ODX_ERR_NOT_CONFIGURED &&
+                  !aj && strstr(ea.msg, "--llm "),
+              "%s", ea.msg);
+    ap.llm_url = "http://127.0.0.1:9/v1"; /* an endpoint but no model */
+    odx_err em = {0};
+    CHECK_MSG(odx_ask(db, "which city", &ap, NULL, NULL, &aj, &em) == ODX_ERR_NOT_CONFIGURED &&
+                  !aj && strstr(em.msg, "--llm-model"),
+              "%s", em.msg);
+    CHECK(odx_ask(db, "", &ap, NULL, NULL, &aj, NULL) == ODX_ERR_INVALID);
+    CHECK_STR(odx_status_str(ODX_ERR_NOT_CONFIGURED), "not configured");
+    CHECK_STR(odx_status_str(ODX_ERR_UNINDEXED), "failed to index");
 
     odx_image *none = NULL;
     odx_err e2 = {0};

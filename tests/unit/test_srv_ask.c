@@ -178,8 +178,55 @@ static void test_utf8_tail(void)
     }
 }
 
+/* The event stream is chosen by Accept as a client means it: named, with
+ * a weight above 0 and not below JSON's (before: any mention of
+ * text/event-stream chose it, q=0 too). */
+static void test_accept(void)
+{
+    double q = -1;
+    CHECK(srv_accept_match("text/event-stream", "text/event-stream", &q) == 3 && q == 1);
+    CHECK(srv_accept_match("TEXT/Event-Stream;q=0.5", "text/event-stream", &q) == 3 && q == 0.5);
+    CHECK(srv_accept_match("text/*;q=0.2, */*;q=0.1", "text/event-stream", &q) == 2 && q == 0.2);
+    CHECK(srv_accept_match("*/*;q=0.1", "text/event-stream", &q) == 1 && q == 0.1);
+    CHECK(srv_accept_match("application/json", "text/event-stream", &q) == 0);
+    CHECK(srv_accept_match(NULL, "text/event-stream", &q) == 0);
+    CHECK(srv_accept_match("", "text/event-stream", &q) == 0);
+    /* the most specific range decides, wherever it stands */
+    CHECK(srv_accept_match("text/event-stream;q=0, */*", "text/event-stream", &q) == 3 && q == 0);
+    CHECK(srv_accept_match("*/*, text/event-stream ; q=0.25", "text/event-stream", &q) == 3 &&
+          q == 0.25);
+    /* other parameters, quoted ones holding , and ; too */
+    CHECK(srv_accept_match("text/event-stream;charset=utf-8;q=0.3", "text/event-stream", &q) == 3 &&
+          q == 0.3);
+    CHECK(srv_accept_match("a/b;x=\"1,2;q=0\", text/event-stream", "text/event-stream", &q) == 3 &&
+          q == 1);
+    /* not the type: longer names, a prefix, a type in a parameter */
+    CHECK(srv_accept_match("text/event-streams", "text/event-stream", &q) == 0);
+    CHECK(srv_accept_match("text/event", "text/event-stream", &q) == 0);
+    CHECK(srv_accept_match("a/b;x=text/event-stream", "text/event-stream", &q) == 0);
+    CHECK(srv_accept_match("texts/*", "text/event-stream", &q) == 0);
+    /* a malformed weight leaves its range out */
+    CHECK(srv_accept_match("text/event-stream;q=2", "text/event-stream", &q) == 0);
+    CHECK(srv_accept_match("text/event-stream;q=0.5555", "text/event-stream", &q) == 0);
+    CHECK(srv_accept_match("text/event-stream;q=x", "text/event-stream", &q) == 0);
+    CHECK(srv_accept_match("text/event-stream;q=", "text/event-stream", &q) == 0);
+    CHECK(srv_accept_match("text/event-stream;q=1.0", "text/event-stream", &q) == 3 && q == 1);
+
+    CHECK(srv_ask_wants_sse("text/event-stream"));
+    CHECK(srv_ask_wants_sse("application/json, text/event-stream"));
+    CHECK(srv_ask_wants_sse("text/event-stream;q=0.5, */*;q=0.1"));
+    CHECK(!srv_ask_wants_sse("text/event-stream;q=0"));
+    CHECK(!srv_ask_wants_sse("text/event-stream;q=0.000, application/json"));
+    CHECK(!srv_ask_wants_sse("application/json, text/event-stream;q=0.5"));
+    CHECK(!srv_ask_wants_sse("*/*"));
+    CHECK(!srv_ask_wants_sse("text/*"));
+    CHECK(!srv_ask_wants_sse(NULL));
+    CHECK(!srv_ask_wants_sse("application/x-text/event-stream"));
+}
+
 int main(void)
 {
+    test_accept();
     test_utf8_tail();
     test_json_ok();
     test_json_refused();

@@ -89,6 +89,27 @@ static void test_disposition(void)
     CHECK(strlen(tiny) == 7);
 }
 
+/* If-Range takes the strong comparison (RFC 9110 13.1.5): only the one
+ * quoted tag itself; weak tags, lists, "*" and dates never match. */
+static void test_if_range(void)
+{
+    CHECK(srv_if_range_matches("\"abc\"", "abc"));
+    CHECK(srv_if_range_matches("  \"abc\" \t", "abc")); /* OWS around the value */
+    CHECK(!srv_if_range_matches("W/\"abc\"", "abc"));
+    CHECK(!srv_if_range_matches("w/\"abc\"", "abc"));
+    CHECK(!srv_if_range_matches("\"abc\", \"def\"", "abc"));
+    CHECK(!srv_if_range_matches("\"def\", \"abc\"", "abc"));
+    CHECK(!srv_if_range_matches("*", "abc"));
+    CHECK(!srv_if_range_matches("abc", "abc"));
+    CHECK(!srv_if_range_matches("\"abcd\"", "abc"));
+    CHECK(!srv_if_range_matches("\"ab\"", "abc"));
+    CHECK(!srv_if_range_matches("\"abc", "abc"));
+    CHECK(!srv_if_range_matches("\"\"", "abc"));
+    CHECK(!srv_if_range_matches("", "abc"));
+    CHECK(!srv_if_range_matches("Fri, 04 Dec 2026 19:00:00 GMT", "abc"));
+    CHECK(!srv_if_range_matches(NULL, "abc"));
+}
+
 /* every status the file and similar endpoints (and /ask) send has its name */
 static void test_reasons(void)
 {
@@ -116,6 +137,7 @@ int main(int argc, char **argv)
     test_range();
     test_mime();
     test_disposition();
+    test_if_range();
     test_reasons();
     return check_result("test_srv_file");
 }

@@ -7,6 +7,7 @@
 #include "embedder.h"
 #include "omnidex.h"
 #include "storage.h"
+#include "storage_int.h" /* the ANN index's nprobe, for the sweep */
 
 #include <math.h>
 #include <stdint.h>
@@ -371,6 +372,60 @@ static double result_recall(const odx_results *a, const odx_results *x, int k)
     return (double)hit / k;
 }
 
+/* Dense recall and latency of the ANN index at multiples of the tuned
+ * nprobe, against the exact hits of the same queries: what tuning chose
+ * against what the queries of this run get. */
+static int nprobe_sweep(store *s, store *sa, const float *qv, int n_queries, int fetch)
+{
+    if (!sa->ann)
+        return 0;
+    size_t tuned = sa->ann_nprobe;
+    static const double mult[] = {0.5, 1, 2, 4, 8};
+    double *ms = malloc(sizeof(double) * (size_t)n_queries);
+    if (!ms)
+        return 1;
+    printf("    \"nprobe_sweep\": [");
+    for (int m = 0; m < (int)(sizeof mult / sizeof *mult); m++) {
+        size_t np = (size_t)(tuned * mult[m] + 0.5);
+        if (np < 1)
+            np = 1;
+        if (np > sa->ann_nlist)
+            np = sa->ann_nlist;
+        sa->ann_nprobe = np;
+        double r10 = 0, rk = 0;
+        for (int i = 0; i < n_queries; i++) {
+            odx_err e = {0};
+            store_hit *hx = NULL, *ha = NULL;
+            int nx = 0, na = 0;
+            if (store_dense_search(s, qv + (size_t)i * EMB_DIM, fetch, &hx, &nx, &e) != ODX_OK) {
+                free(ms);
+                sa->ann_nprobe = tuned;
+                return fail("store_dense_search", &e);
+            }
+            double t = core_now();
+            if (store_dense_search(sa, qv + (size_t)i * EMB_DIM, fetch, &ha, &na, &e) != ODX_OK) {
+                free(hx);
+                free(ms);
+                sa->ann_nprobe = tuned;
+                return fail("store_dense_search (ANN)", &e);
+            }
+            ms[i] = (core_now() - t) * 1e3;
+            r10 += dense_recall(ha, na, hx, nx, 10);
+            rk += dense_recall(ha, na, hx, nx, fetch);
+            free(hx);
+            free(ha);
+        }
+        lat l = summarise(ms, n_queries);
+        printf("%s{\"nprobe\": %zu, \"dense_recall_at_10\": %.4f, \"dense_recall_at_%d\": %.4f, "
+               "\"p50_ms\": %.3f, \"p99_ms\": %.3f}",
+               m ? ", " : "", np, r10 / n_queries, fetch, rk / n_queries, l.p50, l.p99);
+    }
+    printf("],\n");
+    sa->ann_nprobe = tuned;
+    free(ms);
+    return 0;
+}
+
 static void print_ann(const store_stats *st, double ann_s)
 {
     printf("    \"dense_search\": \"%s\", \"ann_ntotal\": %lld, \"ann_nlist\": %lld, "
@@ -558,6 +613,8 @@ static int run_size(int n, int n_queries, int k, int batch, const char *keep, bo
         printf("    \"example_queries\": [\"%s\", \"%s\", \"%s\"],\n", qs[0], qs[1 % n_queries],
                qs[2 % n_queries]);
         print_ann(&sta, ann_s);
+        if (nprobe_sweep(s, sa, qv, n_queries, fetch) != 0)
+            rc = 1;
         printf("    \"recall_at_10\": %.4f, \"recall_at_10_ann_forced\": %.4f, "
                "\"dense_recall_at_10\": %.4f, \"dense_recall_at_%d\": %.4f, "
                "\"odx_search_dense\": \"%s\",\n",

@@ -456,7 +456,7 @@ static const char SEARCH_FILTERS_HELP[] =
     "ext:png minw:800 minh:600 minsize:200K maxsize:5M. Flags, inline filters and\n"
     "the HTTP API share one parser: a bad value is refused the same way (exit 2)\n"
     "wherever it is written.\n"
-    "Dense search scans every vector below 20,000 vectors and uses an IVF index\n"
+    "Dense search scans every vector below 50,000 vectors and uses an IVF index\n"
     "above (recall@10 >= 0.95 against the scan); OMNIDEX_DENSE=exact always scans.\n";
 
 enum { O_LANG = 300, O_DOMAIN, O_TLANG, O_PATH, O_EXT, O_AFTER, O_BEFORE, O_MINW, O_MINH,

@@ -247,7 +247,7 @@ static void test_recall(const char *dir)
     /* a real ANN search: fewer lists probed than there are */
     CHECK_MSG(st.ann_nprobe < st.ann_nlist, "nprobe %lld of %lld lists",
               (long long)st.ann_nprobe, (long long)st.ann_nlist);
-    /* the default threshold (20000) is above this collection: auto is
+    /* the default threshold (50000) is above this collection: auto is
      * exact here; OMNIDEX_DENSE=ann would use it */
     CHECK_STR(st.dense_search, "exact");
     s->dense_mode = STORE_DENSE_ANN;

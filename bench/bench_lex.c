@@ -196,6 +196,15 @@ static void print_lat(const char *name, double *wall, double *cpu, int n, bool l
            pct(cpu, n, 0.99), last ? "" : ",");
 }
 
+/* A search that fails ends the run: timing it would measure the failure.
+ * (The run's buffers are left to the exit that follows.) */
+static int search_failed(const char *what, const query *q, const odx_err *e)
+{
+    fprintf(stderr, "bench_lex: lex_search (%s) failed for '%s'%s: %s\n", what, q->terms[0],
+            q->n > 1 ? " ..." : "", e->msg[0] ? e->msg : "no message");
+    return 1;
+}
+
 static int run(int n_rows, int n_queries, int n_fts, int k, bool first)
 {
     rs = 0x9E3779B97F4A7C15ull ^ (uint64_t)n_rows;
@@ -235,12 +244,16 @@ static int run(int n_rows, int n_queries, int n_fts, int k, bool first)
         fprintf(stderr, "sqlite: %s\n", e.msg);
         return 1;
     }
-    sqlite3_exec(db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-                     "PRAGMA cache_size=-262144;"
-                     "CREATE VIRTUAL TABLE f USING fts5(text, tokenize='odx');",
-                 NULL, NULL, NULL);
     sqlite3_stmt *ins = NULL;
-    sqlite3_prepare_v2(db, "INSERT INTO f(rowid, text) VALUES(?1, ?2)", -1, &ins, NULL);
+    if (sqlite3_exec(db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+                         "PRAGMA cache_size=-262144;"
+                         "CREATE VIRTUAL TABLE f USING fts5(text, tokenize='odx');",
+                     NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "INSERT INTO f(rowid, text) VALUES(?1, ?2)", -1, &ins, NULL) !=
+            SQLITE_OK) {
+        fprintf(stderr, "sqlite: %s\n", sqlite3_errmsg(db));
+        return 1;
+    }
     rs = 0x9E3779B97F4A7C15ull ^ (uint64_t)n_rows;
     t0 = wall_now();
     sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
@@ -255,14 +268,17 @@ static int run(int n_rows, int n_queries, int n_fts, int k, bool first)
             return 1;
         }
     }
-    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-    sqlite3_exec(db, "INSERT INTO f(f) VALUES('optimize')", NULL, NULL, NULL);
-    double fts_build = wall_now() - t0;
     sqlite3_finalize(ins);
     sqlite3_stmt *q = NULL;
     /* the product's inner query (store_sql.c ST_FTS_SEARCH) */
-    sqlite3_prepare_v2(db, "SELECT rowid, -rank FROM f WHERE f MATCH ?1 ORDER BY rank LIMIT ?2",
-                       -1, &q, NULL);
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, "INSERT INTO f(f) VALUES('optimize')", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "SELECT rowid, -rank FROM f WHERE f MATCH ?1 ORDER BY rank LIMIT ?2",
+                           -1, &q, NULL) != SQLITE_OK) {
+        fprintf(stderr, "sqlite: %s\n", sqlite3_errmsg(db));
+        return 1;
+    }
+    double fts_build = wall_now() - t0;
 
     query *qs = malloc((size_t)n_queries * sizeof *qs);
     rs = 0xD1B54A32D192ED03ull;
@@ -291,8 +307,10 @@ static int run(int n_rows, int n_queries, int n_fts, int k, bool first)
             int nh = 0, nx = 0;
             lex_stats st, sx;
             double tw = wall_now(), tc = cpu_now();
-            lex_search(x, terms, qs[i].n, &p, &h, &nh, &st, &e);
+            odx_status sr = lex_search(x, terms, qs[i].n, &p, &h, &nh, &st, &e);
             double dw = wall_now() - tw, dc = cpu_now() - tc;
+            if (sr != ODX_OK)
+                return search_failed("top-k", &qs[i], &e);
             bool do_ex = i < n_fts * 4, do_fts = i < n_fts;
             if (pass) {
                 w[0][i] = dw * 1e3;
@@ -305,7 +323,9 @@ static int run(int n_rows, int n_queries, int n_fts, int k, bool first)
             lex_hit *h2 = NULL;
             int n2 = 0;
             tw = wall_now(), tc = cpu_now();
-            lex_search(x, terms, qs[i].n, &p2, &h2, &n2, NULL, &e);
+            sr = lex_search(x, terms, qs[i].n, &p2, &h2, &n2, NULL, &e);
+            if (sr != ODX_OK)
+                return search_failed("top-k 200", &qs[i], &e);
             if (pass) {
                 w[3][i] = (wall_now() - tw) * 1e3;
                 c[3][i] = (cpu_now() - tc) * 1e3;
@@ -314,8 +334,10 @@ static int run(int n_rows, int n_queries, int n_fts, int k, bool first)
             if (do_ex) {
                 p.exhaustive = true;
                 tw = wall_now(), tc = cpu_now();
-                lex_search(x, terms, qs[i].n, &p, &hx, &nx, &sx, &e);
+                sr = lex_search(x, terms, qs[i].n, &p, &hx, &nx, &sx, &e);
                 dw = wall_now() - tw, dc = cpu_now() - tc;
+                if (sr != ODX_OK)
+                    return search_failed("exhaustive", &qs[i], &e);
                 if (pass) {
                     w[1][n_ex] = dw * 1e3;
                     c[1][n_ex++] = dc * 1e3;
@@ -334,10 +356,16 @@ static int run(int n_rows, int n_queries, int n_fts, int k, bool first)
                 double fs[LEX_MAX_K > 1000 ? 1000 : LEX_MAX_K];
                 int nf = 0;
                 tw = wall_now(), tc = cpu_now();
-                while (sqlite3_step(q) == SQLITE_ROW)
+                int sq;
+                while ((sq = sqlite3_step(q)) == SQLITE_ROW)
                     if (nf < 1000)
                         fs[nf++] = sqlite3_column_double(q, 1);
                 dw = wall_now() - tw, dc = cpu_now() - tc;
+                if (sq != SQLITE_DONE) {
+                    fprintf(stderr, "bench_lex: FTS5 search failed for '%s': %s\n", match,
+                            sqlite3_errmsg(db));
+                    return 1;
+                }
                 if (pass) {
                     w[2][n_ft] = dw * 1e3;
                     c[2][n_ft++] = dc * 1e3;

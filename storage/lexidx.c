@@ -247,34 +247,42 @@ static int64_t map_find(const lex_index *x, int64_t id)
     }
 }
 
-static bool map_put(lex_index *x, int64_t id, uint32_t doc)
+/* Room for one more id (the table grown to keep it under 3/4 full), so
+ * that map_put after it cannot fail: lex_add asks for it before a row's
+ * postings are appended, and an allocation failure leaves nothing. */
+static bool map_reserve(lex_index *x)
 {
-    if ((uint64_t)(x->map_n + 1) * 4 > (uint64_t)x->map_cap * 3) {
-        uint32_t cap = x->map_cap ? x->map_cap * 2 : 1024;
-        id_slot *m = calloc(cap, sizeof *m);
-        if (!m)
-            return false;
-        id_slot *old = x->map;
-        uint32_t oc = x->map_cap;
-        x->map = m;
-        x->map_cap = cap;
-        for (uint32_t k = 0; k < oc; k++) {
-            if (!old[k].doc)
-                continue;
-            uint32_t i = id_slot_of(x, old[k].id);
-            while (m[i].doc)
-                i = (i + 1) & (cap - 1);
-            m[i] = old[k];
-        }
-        free(old);
+    if ((uint64_t)(x->map_n + 1) * 4 <= (uint64_t)x->map_cap * 3)
+        return true;
+    uint32_t cap = x->map_cap ? x->map_cap * 2 : 1024;
+    id_slot *m = calloc(cap, sizeof *m);
+    if (!m)
+        return false;
+    id_slot *old = x->map;
+    uint32_t oc = x->map_cap;
+    x->map = m;
+    x->map_cap = cap;
+    for (uint32_t k = 0; k < oc; k++) {
+        if (!old[k].doc)
+            continue;
+        uint32_t i = id_slot_of(x, old[k].id);
+        while (m[i].doc)
+            i = (i + 1) & (cap - 1);
+        m[i] = old[k];
     }
+    free(old);
+    return true;
+}
+
+/* After map_reserve. */
+static void map_put(lex_index *x, int64_t id, uint32_t doc)
+{
     uint32_t i = id_slot_of(x, id);
     while (x->map[i].doc)
         i = (i + 1) & (x->map_cap - 1);
     x->map[i].id = id;
     x->map[i].doc = doc + 1;
     x->map_n++;
-    return true;
 }
 
 /* linear probing: deletion shifts the following run back */
@@ -503,7 +511,9 @@ odx_status lex_add(lex_index *x, int64_t id, int field, const char *text, int le
     tok_acc a = {.x = x};
     emb_tokenize(text, len, acc_cb, &a);
     odx_status rc = ODX_OK;
-    if (a.oom || !docs_grow(x)) {
+    /* every allocation that is not a posting comes first: a failure
+     * after the first posting is appended can only be a posting's */
+    if (a.oom || !docs_grow(x) || !map_reserve(x)) {
         rc = core_err(err, ODX_ERR_NOMEM, "lexical index: out of memory");
         goto done;
     }
@@ -544,10 +554,7 @@ odx_status lex_add(lex_index *x, int64_t id, int field, const char *text, int le
         prev = a.v[i].t;
         i = j;
     }
-    if (!map_put(x, id, doc)) {
-        rc = core_err(err, ODX_ERR_NOMEM, "lexical index: out of memory");
-        goto done;
-    }
+    map_put(x, id, doc);
     x->fwd_off[doc] = x->fwd_len;
     x->fwd_len = (uint64_t)(o - x->fwd);
     x->fwd_off[doc + 1] = x->fwd_len;

@@ -59,7 +59,9 @@ void lex_free(lex_index *x);
 
 /* Adds row id (replacing an existing row with the same id) of a field in
  * 0..LEX_MAX_FIELDS-1 with its text (len bytes; empty text is a row of
- * length 0, as in FTS5). */
+ * length 0, as in FTS5). On failure (ODX_ERR_NOMEM) the id is in the index
+ * no more (a row it replaced is removed) and the index answers as if the
+ * row had never been added; storage drops the whole cache anyway. */
 odx_status lex_add(lex_index *x, int64_t id, int field, const char *text, int len,
                    odx_err *err);
 /* Removes a row; false when it is not there. */

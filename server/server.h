@@ -286,7 +286,7 @@ srv_ask *srv_ask_new(const char *llm_url, const char *llm_model, int jobs, doubl
 /* Answers in flight stop at their next piece (the server is stopping). */
 void srv_ask_stop(srv_ask *a);
 void srv_ask_free(srv_ask *a); /* NULL is fine */
-/* GET/HEAD /ask?q= or POST /ask with a JSON body, on a request thread:
+/* POST /ask with a JSON body (route refuses other methods), on a request thread:
  * writes the whole response itself (JSON; SSE when Accept names
  * text/event-stream). */
 void srv_ask_handle(srv_ask *a, odx_db *db, srv_conn *c);
@@ -303,8 +303,6 @@ typedef struct srv_ask_req {
  * "with_images", and the /search filters}: false with *e (status, code,
  * message naming the field) for anything else. Clear r either way. */
 bool srv_ask_parse_json(const char *body, size_t len, srv_ask_req *r, srv_perr *e);
-/* The same from GET's arguments (q for question). */
-bool srv_ask_parse_args(const srv_req *a, srv_ask_req *r, srv_perr *e);
 void srv_ask_req_clear(srv_ask_req *r);
 /* True when an Accept header (NULL: none) asks /ask for Server-Sent
  * Events: it names text/event-stream itself with a q above 0 and not

@@ -1,6 +1,6 @@
-/* srv_ask.c - /ask on `omnidex serve`: a question (GET ?q= or POST with a
- * JSON body) goes to odx_ask, the caption-then-reason loop, with the LLM
- * configured for the server (serve --llm/--llm-model, else the variables
+/* srv_ask.c - /ask on `omnidex serve`: a question (POST with a JSON body;
+ * other methods are refused, srv_http.c's route says why) goes to odx_ask,
+ * the caption-then-reason loop, with the LLM configured for the server (serve --llm/--llm-model, else the variables
  * and DBDIR/config `omnidex ask` reads); the answer leaves as JSON or, when
  * the client accepts text/event-stream, as Server-Sent Events while the
  * model writes it. A question holds a request thread for as long as the
@@ -147,7 +147,7 @@ static void req_init(srv_ask_req *r)
     r->think = true;
 }
 
-/* k, max_chars, max_tokens: the checks GET and POST share. */
+/* k, max_chars, max_tokens, given as integers. */
 static bool set_number(srv_ask_req *r, const char *key, const char *v, srv_perr *e)
 {
     long n;
@@ -164,33 +164,6 @@ static bool set_number(srv_ask_req *r, const char *key, const char *v, srv_perr 
             return false;
         r->p.max_tokens = (int)n;
     }
-    return true;
-}
-
-bool srv_ask_parse_args(const srv_req *a, srv_ask_req *r, srv_perr *e)
-{
-    req_init(r);
-    const char *q = srv_req_arg(a, "q");
-    if (!q)
-        return perr_set(e, 400, "bad_request", "missing parameter q%s", "");
-    if (!set_question(r, q, e))
-        return false;
-    static const char *const NUMS[] = {"k", "max_chars", "max_tokens"};
-    for (size_t i = 0; i < sizeof NUMS / sizeof *NUMS; i++) {
-        const char *v = srv_req_arg(a, NUMS[i]);
-        if (v && !set_number(r, NUMS[i], v, e))
-            return false;
-    }
-    for (size_t i = 0; i < sizeof FILTERS / sizeof *FILTERS; i++) {
-        const char *v = srv_req_arg(a, FILTERS[i]);
-        if (v && !set_search(r, FILTERS[i], v, e))
-            return false;
-    }
-    const char *v;
-    if ((v = srv_req_arg(a, "think")) && !srv_parse_bool(v, &r->think))
-        return perr_set(e, 400, "bad_request", "think must be true or false%s", "");
-    if ((v = srv_req_arg(a, "with_images")) && !srv_parse_bool(v, &r->p.with_images))
-        return perr_set(e, 400, "bad_request", "with_images must be true or false%s", "");
     return true;
 }
 
@@ -299,14 +272,13 @@ static void send_error(srv_conn *c, int status, const char *code, const char *ms
     free(m);
     const char *extra = status == 503 ? "Retry-After: 1\r\nCache-Control: no-store\r\n"
                                       : "Cache-Control: no-store\r\n";
-    bool head = strcmp(c->req.method, "HEAD") == 0;
     if (s) {
         size_t n = strlen(s);
         s[n] = '\n';
-        srv_send(c, status, CT_JSON, extra, s, n + 1, head);
+        srv_send(c, status, CT_JSON, extra, s, n + 1, false);
     } else {
         static const char oom[] = "{\"error\":\"internal\",\"message\":\"no memory\"}\n";
-        srv_send(c, 500, CT_JSON, extra, oom, sizeof oom - 1, head);
+        srv_send(c, 500, CT_JSON, extra, oom, sizeof oom - 1, false);
     }
     free(s);
 }
@@ -546,18 +518,16 @@ static bool is_json_type(const char *ct)
 
 void srv_ask_handle(srv_ask *a, odx_db *db, srv_conn *c)
 {
-    const srv_req *rq = &c->req;
-    bool post = strcmp(rq->method, "POST") == 0;
+    const srv_req *rq = &c->req; /* a POST (route refuses other methods) */
     srv_ask_req r;
     srv_perr pe = {0};
     bool ok;
-    if (post && !is_json_type(rq->content_type)) {
+    if (!is_json_type(rq->content_type)) {
         req_init(&r);
         ok = perr_set(&pe, 415, "unsupported_media_type",
                       "POST /ask takes Content-Type: application/json%s", "");
     } else {
-        ok = post ? srv_ask_parse_json(c->body, c->body_len, &r, &pe)
-                  : srv_ask_parse_args(rq, &r, &pe);
+        ok = srv_ask_parse_json(c->body, c->body_len, &r, &pe);
     }
     if (!ok) {
         send_error(c, pe.status, pe.code, pe.msg);
@@ -577,9 +547,8 @@ void srv_ask_handle(srv_ask *a, odx_db *db, srv_conn *c)
         srv_ask_req_clear(&r);
         return;
     }
-    /* GET streams too (a browser's EventSource can only GET) */
     sse x = {.c = c, .a = a, .think = r.think};
-    bool stream = srv_ask_wants_sse(rq->accept) && strcmp(rq->method, "HEAD") != 0;
+    bool stream = srv_ask_wants_sse(rq->accept);
     odx_ask_params p = r.p;
     p.llm_url = a->llm_url;
     p.llm_model = a->llm_model;
@@ -605,8 +574,7 @@ void srv_ask_handle(srv_ask *a, odx_db *db, srv_conn *c)
             sse_event(&x, "done", body);
             sse_end(&x);
         } else {
-            srv_send(c, 200, CT_JSON, "Cache-Control: no-store\r\n", body, strlen(body),
-                     strcmp(rq->method, "HEAD") == 0);
+            srv_send(c, 200, CT_JSON, "Cache-Control: no-store\r\n", body, strlen(body), false);
         }
         free(body);
     }

@@ -918,7 +918,7 @@ static bool dispatch(srv_server *s, odx_db *db, out *o, srv_conn *c)
         h_context(db, o, a);
         return false;
     }
-    if (strcmp(url, "/ask") == 0) { /* GET or POST; srv_ask.c answers */
+    if (strcmp(url, "/ask") == 0) { /* POST only (route); srv_ask.c answers */
         srv_ask_handle(s->ask, db, c);
         o->sent = true;
         return false;
@@ -999,15 +999,23 @@ static bool authorised(const srv_server *s, const srv_req *r)
 static bool route(srv_server *s, srv_conn *c, out *o)
 {
     const srv_req *r = &c->req;
-    bool post_ask = strcmp(r->method, "POST") == 0 && strcmp(r->path, "/ask") == 0;
-    if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0 && !post_ask) {
-        out_error(o, 405, "method_not_allowed", "only GET and HEAD are supported (and POST /ask)");
+    /* /ask is POST only: a question costs an LLM call, which no safe method
+     * may (RFC 9110 9.2.1). Any web page a browser visits can make it send
+     * a GET here (an <img src>, a link), token or not; a cross-site POST
+     * with Content-Type application/json needs a CORS preflight that this
+     * server never grants (no OPTIONS, no Access-Control-* headers), and
+     * srv_ask refuses any other type with 415. HEAD would ask the model and
+     * throw the answer away. */
+    if (strcmp(r->path, "/ask") == 0 && strcmp(r->method, "POST") != 0) {
+        out_error(o, 405, "method_not_allowed",
+                  "/ask takes POST with a JSON body {\"question\": ...} and Content-Type: "
+                  "application/json (a GET could be sent by any web page)");
+        snprintf(o->extra, sizeof o->extra, "Allow: POST\r\n");
         return false;
     }
-    /* HEAD would put the question to the model and throw the answer away */
-    if (strcmp(r->method, "HEAD") == 0 && strcmp(r->path, "/ask") == 0) {
-        out_error(o, 405, "method_not_allowed", "/ask takes GET or POST (HEAD would ask the model)");
-        snprintf(o->extra, sizeof o->extra, "Allow: GET, POST\r\n");
+    if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0 &&
+        strcmp(r->path, "/ask") != 0) {
+        out_error(o, 405, "method_not_allowed", "only GET and HEAD are supported (and POST /ask)");
         return false;
     }
     if (!srv_host_allowed(r->host, s->listen, (const char *const *)s->allow_host,

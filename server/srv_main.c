@@ -56,7 +56,7 @@ static void help(FILE *f)
             "                 (stored caption/tag/text vectors; near-identical pictures\n"
             "                 first), {\"similar_to\":id, \"count\":N, \"results\":[...]}\n"
             "  /context?q=&max_chars=&k=&lang=&format=md|json (+ the /search filters)\n"
-            "  /ask?q=&k=&max_chars=&think= (+ filters), or POST /ask with a JSON body\n"
+            "  POST /ask with a JSON body (GET is 405: any web page can send a GET)\n"
             "      {\"question\", \"k\", \"max_chars\", \"max_tokens\", \"think\", \"with_images\",\n"
             "      + the /search filters} (Content-Type: application/json): the answer\n"
             "      of the LLM (--llm) from the images' captions, as JSON (answer,\n"

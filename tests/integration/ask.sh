@@ -92,7 +92,9 @@ idx_check "dead endpoint: the message names the URL" grep -qF "$URL" "$T/err4.tx
 rc=$?
 idx_check "no endpoint configured: exit 2 (rc=$rc)" test $rc -eq 2
 idx_check "no endpoint configured: says how to give one" grep -q -- "--llm URL" "$T/err5.txt"
-# 5. GET /ask on the server: the same answer as JSON; 502 when the LLM fails
+# 5. POST /ask on the server: the same answer as JSON; 502 when the LLM
+# fails. GET /ask is refused (405, Allow: POST) and the model is not asked:
+# any web page can make a browser send a GET (docs/http-api.md)
 fake srv
 OMNIDEX_LLM_URL=$URL OMNIDEX_LLM_MODEL=llm-srv "$BIN" --db "$DB" serve --port 0 2>"$T/serve.err" &
 SRV=$!
@@ -104,16 +106,26 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 idx_check "serve started (port $PORT)" test -n "$PORT"
-code=$(curl -s -o "$T/ask.json" -w '%{http_code}' --max-time 60 "http://127.0.0.1:$PORT/ask?q=bar+chart+rainfall&k=3")
-idx_check "GET /ask: 200 (got $code)" test "$code" = 200
-idx_check "GET /ask: answer, citation [1] with the top path, context" \
+askpost() { # askpost OUT BODY: the status of POST /ask
+  curl -s -o "$1" -w '%{http_code}' --max-time 60 -H 'Content-Type: application/json' \
+    --data-binary "$2" "http://127.0.0.1:$PORT/ask"
+}
+code=$(askpost "$T/ask.json" '{"question": "bar chart rainfall", "k": 3}')
+idx_check "POST /ask: 200 (got $code)" test "$code" = 200
+idx_check "POST /ask: answer, citation [1] with the top path, context" \
   jq -e --arg top "$TOP" '(.answer | contains("[1]")) and .citations[0].path == $top and (.context | contains("### [1]"))' "$T/ask.json"
-idx_check "GET /ask: the server's LLM settings, not streamed" grep -q "model=llm-srv stream=0 system=1" "$LOG"
-code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 "http://127.0.0.1:$PORT/ask")
-idx_check "GET /ask without q: 400 (got $code)" test "$code" = 400
+idx_check "POST /ask: the server's LLM settings, not streamed" grep -q "model=llm-srv stream=0 system=1" "$LOG"
+code=$(askpost /dev/null '{"k": 3}')
+idx_check "POST /ask without a question: 400 (got $code)" test "$code" = 400
+n_chat=$(grep -c '^chat ' "$LOG")
+code=$(curl -s -D "$T/get.hdr" -o "$T/get.json" -w '%{http_code}' --max-time 60 "http://127.0.0.1:$PORT/ask?q=bar+chart+rainfall&k=3")
+idx_check "GET /ask: 405 (got $code)" test "$code" = 405
+idx_check "... Allow: POST" grep -qi '^allow: POST' "$T/get.hdr"
+idx_check "... a JSON error saying to POST" jq -e '.error == "method_not_allowed" and (.message | contains("POST"))' "$T/get.json"
+idx_check "... and the model was not asked" test "$(grep -c '^chat ' "$LOG")" = "$n_chat"
 kill "$FAKE_PID"; wait "$FAKE_PID" 2>/dev/null
-code=$(curl -s -o "$T/ask502.json" -w '%{http_code}' --max-time 60 "http://127.0.0.1:$PORT/ask?q=rainfall")
-idx_check "GET /ask with the LLM down: 502 (got $code)" test "$code" = 502
+code=$(askpost "$T/ask502.json" '{"question": "rainfall"}')
+idx_check "POST /ask with the LLM down: 502 (got $code)" test "$code" = 502
 idx_check "... as a JSON error" jq -e '.error == "bad_gateway"' "$T/ask502.json"
 echo "$idx_fails failed"
 exit $((idx_fails > 0))

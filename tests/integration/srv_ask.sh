@@ -121,12 +121,24 @@ post filter 200 "{\"question\": \"$Q\", \"domain\": \"table\", \"k\": 2}"
 idx_check "json: the /search filters apply (domain table: no bar chart cited)" \
   jqf "$T/filter.body" --arg top "$TOP" '(.citations | length) > 0 and all(.citations[]; .path != $top and .domain == "table")'
 
-curl -s -N --max-time 60 -H "$AUTH" -H 'Accept: text/event-stream' \
-  "$S/ask?q=bar+chart+rainfall&k=2&think=0" >"$T/get.out" 2>/dev/null
-awk '/^event: done/{getline; sub(/^data: /, ""); print}' "$T/get.out" >"$T/get.json"
-idx_check "GET /ask streams too (EventSource), think=0: no reasoning events" \
-  sh -c "! grep -q '^event: reasoning' '$T/get.out' && grep -q '^event: answer' '$T/get.out'"
-idx_check "GET /ask stream: done with citations" jqf "$T/get.json" --arg top "$TOP" '.citations[0].path == $top'
+curl -s -N --max-time 60 -H "$AUTH" -H "$JSON" -H 'Accept: text/event-stream' \
+  --data-binary '{"question": "bar chart rainfall", "k": 2, "think": false}' "$S/ask" >"$T/nothink.out" 2>/dev/null
+awk '/^event: done/{getline; sub(/^data: /, ""); print}' "$T/nothink.out" >"$T/nothink.json"
+idx_check "stream with think false: no reasoning events" \
+  sh -c "! grep -q '^event: reasoning' '$T/nothink.out' && grep -q '^event: answer' '$T/nothink.out'"
+idx_check "stream: done with citations" jqf "$T/nothink.json" --arg top "$TOP" '.citations[0].path == $top'
+# Accept with text/event-stream at q=0 refuses the stream: one JSON answer
+post noSSE 200 "{\"question\": \"$Q\"}" -H 'Accept: text/event-stream;q=0, application/json'
+idx_check "Accept text/event-stream;q=0: JSON, not a stream" \
+  sh -c "grep -qi '^content-type: application/json' '$T/noSSE.hdr' && jq -e '.citations[0].path' '$T/noSSE.body' >/dev/null"
+# GET /ask: refused before the model is asked (any web page can make a
+# browser send a GET; docs/http-api.md)
+n_chat=$(grep -c '^chat ' "$LOG")
+code=$(curl -s -D "$T/get.hdr" -o "$T/get.body" -w '%{http_code}' --max-time 20 -H "$AUTH" \
+  -H 'Accept: text/event-stream' "$S/ask?q=bar+chart+rainfall")
+idx_check "GET /ask: 405 (got $code), Allow: POST" sh -c "test '$code' = 405 && grep -qi '^allow: POST' '$T/get.hdr'"
+idx_check "GET /ask: method_not_allowed, the model not asked" \
+  sh -c "jq -e '.error == \"method_not_allowed\"' '$T/get.body' >/dev/null && test \$(grep -c '^chat ' '$LOG') = $n_chat"
 
 # 3. refusals, each with its status and a JSON error
 code=$(curl -s -o "$T/noauth.body" -w '%{http_code}' --max-time 20 -H "$JSON" --data-binary '{"question":"x"}' "$S/ask")

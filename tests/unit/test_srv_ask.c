@@ -1,5 +1,5 @@
 /* test_srv_ask.c - the request side of /ask (srv_ask.c): a POST body's JSON
- * and GET's arguments become odx_ask parameters, checked like the other
+ * becomes odx_ask parameters, checked like the other
  * endpoints' (k, max_chars, the /search filters through the library's
  * parser), and everything else is refused with its status and a message
  * that names the field. */
@@ -109,33 +109,6 @@ static void test_json_refused(void)
     srv_ask_req_clear(&r);
 }
 
-static void test_args(void)
-{
-    static const char head[] =
-        "GET /ask?q=bar+chart&k=2&max_chars=300&domain=chart&think=0&max_size=1M HTTP/1.1\r\n"
-        "Host: localhost\r\n\r\n";
-    srv_req q;
-    srv_perr pe;
-    memset(&q, 0, sizeof q);
-    int n = srv_proto_parse(head, sizeof head - 1, &q, &pe);
-    CHECK(n > 0);
-    srv_ask_req r;
-    srv_perr e = {0};
-    CHECK(n > 0 && srv_ask_parse_args(&q, &r, &e));
-    CHECK(strcmp(r.question, "bar chart") == 0);
-    CHECK(r.p.context.search.k == 2 && r.p.context.max_chars == 300 && !r.think);
-    CHECK(r.p.context.search.max_size == 1048576);
-    srv_ask_req_clear(&r);
-    srv_req_free(&q);
-
-    static const char bad[] = "GET /ask?k=2 HTTP/1.1\r\nHost: localhost\r\n\r\n";
-    memset(&q, 0, sizeof q);
-    n = srv_proto_parse(bad, sizeof bad - 1, &q, &pe);
-    CHECK(n > 0 && !srv_ask_parse_args(&q, &r, &e) && e.status == 400 && strstr(e.msg, "q"));
-    srv_ask_req_clear(&r);
-    srv_req_free(&q);
-}
-
 /* The head parser keeps what /ask needs: Content-Type and Accept. */
 static void test_proto_fields(void)
 {
@@ -230,7 +203,6 @@ int main(void)
     test_utf8_tail();
     test_json_ok();
     test_json_refused();
-    test_args();
     test_proto_fields();
     return check_result("test_srv_ask");
 }

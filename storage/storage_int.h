@@ -78,6 +78,8 @@ typedef struct store_ann_params {
     double tune_recall;    /* the smallest nprobe that reaches this */
     int tune_mask;         /* tuning queries keep 1 in tune_mask of a
                               database vector's coordinates */
+    double max_probe_share; /* no IVF when recall needs more lists than
+                              this share (it would cost about the scan) */
 } store_ann_params;
 extern const store_ann_params store_ann_defaults;
 /* store_ann_update (storage.h) with other parameters (tests). */

@@ -236,8 +236,23 @@ static void test_recall(const char *dir)
     p.min_vectors = 2 * N_ITEMS + 1;
     CHECK(store_ann_update_with(s, &p, false, &did, &e) == ODX_OK && !did);
     CHECK(!s->ann && stats(s).ann_ntotal == 0);
+    /* an IVF that cannot reach the recall within the share of lists is
+     * refused, and not tried again until the collection grows */
     p = small_params();
-    CHECK_MSG(store_ann_update_with(s, &p, false, &did, &e) == ODX_OK && did, "%s", e.msg);
+    p.tune_recall = 1.01;
+    CHECK_MSG(store_ann_update_with(s, &p, false, &did, &e) == ODX_OK && !did, "%s", e.msg);
+    CHECK(!s->ann);
+    char *refused = NULL;
+    CHECK(store_meta_get(s, "ann_refused_n", &refused, &e) == ODX_OK && refused &&
+          atoll(refused) == 2 * N_ITEMS);
+    free(refused);
+    p = small_params();
+    CHECK(store_ann_update_with(s, &p, false, &did, &e) == ODX_OK && !did && !s->ann);
+    CHECK_MSG(store_ann_update_with(s, &p, true, &did, &e) == ODX_OK && did, "%s", e.msg);
+    refused = NULL;
+    CHECK(store_meta_get(s, "ann_refused_n", &refused, &e) == ODX_OK && refused &&
+          atoll(refused) == 0);
+    free(refused);
     char ann_path[700];
     snprintf(ann_path, sizeof ann_path, "%s/vectors.ivf", dir);
     CHECK(file_exists(ann_path));
@@ -439,6 +454,7 @@ static void test_fallbacks(const char *dir, const char *dir2)
     while (o->index_gen < gen && put_range(o, 0, 1, (int)o->index_gen))
         ;
     CHECK(o->index_gen == gen && g2 < gen);
+    p.max_probe_share = 1; /* a small collection: any IVF will do here */
     bool did = false;
     CHECK(store_ann_update_with(o, &p, true, &did, &e) == ODX_OK && did);
     char opath[700];

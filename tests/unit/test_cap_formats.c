@@ -750,20 +750,8 @@ static buf hvcc_with_nal(const uint8_t *nal, size_t n)
 
 static buf hvcc_with_sps(uint32_t width, uint32_t height)
 {
-    buf b = {0};
-    size_t t = box_open(&b, "hvcC", 0, 0);
-    uint8_t cfg[22] = {1};
-    cfg[21] = 3; /* 4-byte NAL lengths */
-    bput(&b, cfg, sizeof cfg);
-    be(&b, 1, 1);    /* one array */
-    be(&b, 0xa1, 1); /* complete, SPS */
-    be(&b, 1, 2);
     uint8_t nal[80];
-    size_t n = sps_nal(width, height, nal);
-    be(&b, (uint32_t)n, 2);
-    bput(&b, nal, n);
-    box_close(&b, t);
-    return b;
+    return hvcc_with_nal(nal, sps_nal(width, height, nal));
 }
 
 static void test_heif_items(void)

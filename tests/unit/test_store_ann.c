@@ -115,15 +115,8 @@ static odx_status del_image(store *s, int i)
 
 static odx_status del_item(store *s, int i)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/img/%d.png", i);
-    store_image im = {0};
-    bool found = false;
+    odx_status rc = del_image(s, i);
     odx_err e = {0};
-    odx_status rc = store_image_get(s, path, &im, &found, &e);
-    if (rc == ODX_OK && found)
-        rc = store_image_delete(s, im.id, &e);
-    store_image_clear(&im);
     if (rc == ODX_OK)
         rc = store_content_gc(s, NULL, &e);
     return rc;

@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages omnidex builds and runs with.
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config git ca-certificates
-  libfaiss-dev libopenblas-dev libsqlite3-dev libpng-dev libjpeg62-turbo-dev
+  libfaiss-dev libopenblas-dev libsqlite3-dev libpng-dev zlib1g-dev libjpeg62-turbo-dev
   libutf8proc-dev libtesseract-dev tesseract-ocr-eng tesseract-ocr-chi-sim
   libcjson-dev libcurl4-openssl-dev libexif-dev libssl-dev
   libwebp-dev libgif-dev libtiff-dev libheif-dev     # WebP, GIF, TIFF, HEIC/AVIF decoders

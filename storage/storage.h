@@ -8,7 +8,7 @@
 
 #include "core.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 typedef struct store store;
 
@@ -242,8 +242,9 @@ typedef struct store_content_info {
     int width, height;
     bool has_dhash;   /* the description holds a difference hash */
     uint64_t dhash;
-    bool desc_valid;  /* no description, or one that is valid JSON (omnidex
-                         writes JSON: invalid means damage) */
+    bool desc_valid;  /* no description, or a description record whose
+                         header is sound (store_desc.c; show and check
+                         unpack it): false means damage */
 } store_content_info;
 odx_status store_content_info_get(store *s, const char *hash, store_content_info *out,
                                   bool *found, odx_err *err);

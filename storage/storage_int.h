@@ -116,6 +116,7 @@ enum store_stmt_id {
     ST_IMAGE_DETAIL_PATH,
     ST_IMAGE_DETAIL_ID,
     ST_VECS_OF,
+    ST_NATIVE_TEXTS,
     ST__COUNT
 };
 
@@ -259,6 +260,26 @@ bool store_ann_search_locked(store *s, const float *q, idx_t k, float *dist, idx
 odx_status store_ann_save(store *s, odx_err *err);
 void store_ann_reload(store *s);
 void store_ann_free(store *s);
+
+/* Descriptions as content.desc_z holds them (store_desc.c). pack: json
+ * (valid JSON, else ODX_ERR_INVALID) with the texts that are caption rows
+ * of texts (the content's native rows, in id order) taken out, deflated;
+ * *out (malloc'd) is written on success, with the "dhash" member of the
+ * description parsed (hex). pack_raw: text kept whole and marked as not
+ * JSON (a damaged row a migration met). unpack: the very bytes given to
+ * pack, the rows put back from texts; ODX_ERR_CORRUPT for a damaged
+ * record, one marked not JSON, or one naming a row texts lacks.
+ * header_ok: the cheap test search makes per hit (magic, format, flags,
+ * length); check and show unpack. */
+#define STORE_DESC_MAX_BYTES (16 << 20)
+odx_status store_desc_pack(const char *json, const store_text *texts, int n_texts,
+                           unsigned char **out, size_t *out_len, bool *has_dhash,
+                           uint64_t *dhash, odx_err *err);
+odx_status store_desc_pack_raw(const char *text, size_t n, unsigned char **out, size_t *out_len,
+                               odx_err *err);
+odx_status store_desc_unpack(const void *blob, size_t len, const store_text *texts, int n_texts,
+                             char **json, odx_err *err);
+bool store_desc_header_ok(const void *blob, size_t len);
 
 /* Drops the lexical index (store_lex.c), at close. */
 void store_lex_free(store *s);

@@ -4,6 +4,7 @@
  * (The cheap check store_open runs is in store_db.c.) */
 #include "storage_int.h"
 
+#include <cjson/cJSON.h>
 #include <faiss/c_api/IndexFlat_c.h>
 #include <faiss/c_api/MetaIndexes_c.h>
 
@@ -89,6 +90,78 @@ static int64_t count_of(sqlite3 *db, const char *sql)
         n = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     return n;
+}
+
+/* Every description record: it inflates, its caption rows are there to
+ * be put back, and the result is JSON. */
+static void check_descriptions(chk *c, sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL, *caps = NULL;
+    store_text *t = NULL;
+    int cap = 0;
+    if (sqlite3_prepare_v2(db, "SELECT hash, desc_z FROM content WHERE desc_z IS NOT NULL",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "SELECT kind, lang, text FROM captions"
+                               " WHERE hash = ?1 AND source = 'native' ORDER BY id",
+                           -1, &caps, NULL) != SQLITE_OK) {
+        report(c, "content", "cannot read the descriptions: %s", sqlite3_errmsg(db));
+        goto done;
+    }
+    int64_t n_bad = 0;
+    char first[STORE_MAX_HASH + 1] = "", why[sizeof((odx_err *)0)->msg] = "";
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *hash = (const char *)sqlite3_column_text(st, 0);
+        sqlite3_reset(caps);
+        sqlite3_bind_text(caps, 1, hash ? hash : "", -1, SQLITE_TRANSIENT);
+        int n_t = 0, rc2;
+        /* the texts stay valid while caps stays on its rows: read them all
+         * into copies first */
+        while ((rc2 = sqlite3_step(caps)) == SQLITE_ROW) {
+            if (n_t == cap) {
+                int nc = cap ? cap * 2 : 16;
+                store_text *nt = realloc(t, sizeof *t * (size_t)nc);
+                if (!nt)
+                    break;
+                t = nt;
+                cap = nc;
+            }
+            t[n_t].kind = core_strdup((const char *)sqlite3_column_text(caps, 0));
+            t[n_t].lang = core_strdup((const char *)sqlite3_column_text(caps, 1));
+            t[n_t].text = core_strdup((const char *)sqlite3_column_text(caps, 2));
+            n_t++;
+        }
+        odx_err e = {0};
+        char *json = NULL;
+        odx_status drc =
+            rc2 != SQLITE_DONE
+                ? core_err(&e, ODX_ERR_DB, "reading its captions: %s", sqlite3_errmsg(db))
+                : store_desc_unpack(sqlite3_column_blob(st, 1),
+                                    (size_t)sqlite3_column_bytes(st, 1), t, n_t, &json, &e);
+        cJSON *o = drc == ODX_OK ? cJSON_Parse(json) : NULL;
+        if (drc == ODX_OK && !o)
+            snprintf(e.msg, sizeof e.msg, "not valid JSON");
+        if (!o && n_bad++ == 0) {
+            snprintf(first, sizeof first, "%s", hash ? hash : "?");
+            snprintf(why, sizeof why, "%s", e.msg);
+        }
+        cJSON_Delete(o);
+        free(json);
+        for (int i = 0; i < n_t; i++) {
+            free((char *)t[i].kind);
+            free((char *)t[i].lang);
+            free((char *)t[i].text);
+        }
+    }
+    if (r != SQLITE_DONE)
+        report(c, "content", "reading the descriptions stopped: %s", sqlite3_errmsg(db));
+    if (n_bad)
+        report(c, "content", "%" PRId64 " descriptions that do not read back (first %s: %s)",
+               n_bad, first, why);
+done:
+    free(t);
+    sqlite3_finalize(st);
+    sqlite3_finalize(caps);
 }
 
 /* Every vector row: the right size, finite values. */
@@ -280,10 +353,7 @@ odx_status store_check(const char *dir,
               "images", "indexed images whose content row is missing");
     count_bad(&c, db, "SELECT count(*) FROM images WHERE status NOT IN ('ok','error')",
               "images", "images with an unknown status");
-    count_bad(&c, db,
-              "SELECT count(*) FROM content WHERE desc_json IS NOT NULL AND"
-              " json_valid(desc_json) = 0",
-              "content", "descriptions that are not valid JSON");
+    check_descriptions(&c, db);
     count_bad(&c, db,
               "SELECT count(*) FROM (SELECT 1 FROM vectors GROUP BY hash, field"
               " HAVING count(*) > 1)",

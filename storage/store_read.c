@@ -77,10 +77,12 @@ odx_status store_content_info_get(store *s, const char *hash, store_content_info
         ci.height = sqlite3_column_int(st, 2);
         ci.taken_at = dup_text(st, 3, &oom);
         ci.text_lang = dup_text(st, 4, &oom);
-        const char *dh = (const char *)sqlite3_column_text(st, 5);
-        ci.has_dhash = dh != NULL;
-        ci.dhash = dh ? strtoull(dh, NULL, 16) : 0;
-        ci.desc_valid = sqlite3_column_int(st, 6) != 0;
+        ci.has_dhash = sqlite3_column_type(st, 5) != SQLITE_NULL;
+        ci.dhash = (uint64_t)sqlite3_column_int64(st, 5);
+        /* the record's header only: unpacking it is show's and check's */
+        ci.desc_valid = sqlite3_column_type(st, 6) == SQLITE_NULL ||
+                        store_desc_header_ok(sqlite3_column_blob(st, 6),
+                                             (size_t)sqlite3_column_bytes(st, 6));
         ci.chart_type = dup_text(st, 7, &oom);
         if (oom) {
             store_content_info_clear(&ci);
@@ -269,6 +271,56 @@ void store_image_detail_clear(store_image_detail *d)
     memset(d, 0, sizeof *d);
 }
 
+/* The description JSON of content hash from its record z (mu held): the
+ * native caption rows put back into it. */
+static odx_status desc_of(store *s, const char *hash, const void *z, size_t z_len, char **out,
+                          odx_err *err)
+{
+    store_text *t = NULL;
+    int n_t = 0, cap = 0;
+    odx_status rc = ODX_OK;
+    sqlite3_stmt *st = store_stmt(s, ST_NATIVE_TEXTS, err);
+    if (!st)
+        return store_db_status(s);
+    sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n_t == cap) {
+            int nc = cap ? cap * 2 : 16;
+            store_text *nt = realloc(t, sizeof *t * (size_t)nc);
+            if (!nt) {
+                rc = core_err(err, ODX_ERR_NOMEM, "out of memory");
+                goto done;
+            }
+            t = nt;
+            cap = nc;
+        }
+        bool oom = false;
+        store_text *x = &t[n_t++];
+        x->kind = dup_text(st, 0, &oom);
+        x->lang = dup_text(st, 1, &oom);
+        x->text = dup_text(st, 2, &oom);
+        if (oom) {
+            rc = core_err(err, ODX_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+    }
+    if (r != SQLITE_DONE) {
+        rc = store_db_err(s, err, "reading captions");
+        goto done;
+    }
+    odx_err de = {0};
+    if ((rc = store_desc_unpack(z, z_len, t, n_t, out, &de)) != ODX_OK)
+        rc = core_err(err, rc, "the description of content %s in '%s': %s%s", hash,
+                      s->db_path, de.msg,
+                      rc == ODX_ERR_CORRUPT ? " (the database is damaged: run 'omnidex check')"
+                                            : "");
+done:
+    sqlite3_reset(st);
+    store_texts_free(t, n_t);
+    return rc;
+}
+
 odx_status store_image_detail_get(store *s, const char *path, int64_t id,
                                   store_image_detail *out, bool *found, odx_err *err)
 {
@@ -293,10 +345,24 @@ odx_status store_image_detail_get(store *s, const char *path, int64_t id,
         bool oom = !image_row(st, &d.im);
         d.indexed_at = sqlite3_column_int64(st, 8);
         d.has_content = sqlite3_column_type(st, 12) != SQLITE_NULL;
-        d.desc_json = dup_text(st, 9, &oom);
         d.engine_version = dup_text(st, 10, &oom);
         d.embedder = dup_text(st, 11, &oom);
-        if (oom) {
+        if (!oom && sqlite3_column_type(st, 9) != SQLITE_NULL) {
+            char hash[STORE_MAX_HASH + 1];
+            snprintf(hash, sizeof hash, "%s", (const char *)sqlite3_column_text(st, 12));
+            size_t z_len = (size_t)sqlite3_column_bytes(st, 9);
+            void *z = malloc(z_len ? z_len : 1);
+            if (!z)
+                oom = true;
+            else {
+                memcpy(z, sqlite3_column_blob(st, 9), z_len);
+                rc = desc_of(s, hash, z, z_len, &d.desc_json, err);
+                free(z);
+            }
+        }
+        if (rc != ODX_OK) {
+            store_image_detail_clear(&d);
+        } else if (oom) {
             store_image_detail_clear(&d);
             rc = core_err(err, ODX_ERR_NOMEM, "out of memory");
         } else {

@@ -80,8 +80,140 @@ static const char SCHEMA_V3[] =
     "CREATE TRIGGER caption_log_trim AFTER INSERT ON caption_log WHEN new.seq % 4096 = 0"
     " BEGIN DELETE FROM caption_log WHERE seq <= new.seq - 200000; END;";
 
-/* migrations[v] takes a database from version v to v + 1. */
-static const char *const migrations[] = {SCHEMA_V1, SCHEMA_V2, SCHEMA_V3};
+/* Version 4: compact storage. The description JSON goes from a TEXT
+ * column to content.desc_z (store_desc.c: the texts that are caption rows
+ * taken out, deflated with a preset dictionary; about 5x smaller), its
+ * difference hash, which search reads for every hit, to its own column;
+ * the index over (source, hash), a copy of every caption's hash, becomes
+ * one over the VLM rows only (the only ones looked up by source). */
+static const char SCHEMA_V4_PRE[] =
+    "ALTER TABLE content ADD COLUMN dhash INTEGER;"
+    "ALTER TABLE content ADD COLUMN desc_z BLOB;";
+static const char SCHEMA_V4_POST[] =
+    "ALTER TABLE content DROP COLUMN desc_json;"
+    "DROP INDEX captions_source;"
+    "CREATE INDEX captions_vlm ON captions(hash) WHERE source = 'vlm';";
+
+static odx_status migrate_v4(store *s, odx_err *err);
+
+/* migrations[v] takes a database from version v to v + 1: sql, then fn
+ * (NULL: none), then sql_after (NULL: none), all inside one transaction. */
+static const struct migration {
+    const char *sql;
+    odx_status (*fn)(store *s, odx_err *err);
+    const char *sql_after;
+} migrations[] = {
+    {SCHEMA_V1, NULL, NULL},
+    {SCHEMA_V2, NULL, NULL},
+    {SCHEMA_V3, NULL, NULL},
+    {SCHEMA_V4_PRE, migrate_v4, SCHEMA_V4_POST},
+};
+
+/* Packs every stored description into desc_z (with its native caption
+ * rows, as store_content_put would have). */
+static odx_status migrate_v4(store *s, odx_err *err)
+{
+    sqlite3_stmt *rd = NULL, *caps = NULL, *up = NULL;
+    odx_status rc = ODX_OK;
+    store_text *t = NULL;
+    int n_t = 0, cap = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT rowid, hash, desc_json FROM content"
+                                  " WHERE desc_json IS NOT NULL",
+                           -1, &rd, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, "SELECT kind, lang, text FROM captions"
+                                  " WHERE hash = ?1 AND source = 'native' ORDER BY id",
+                           -1, &caps, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, "UPDATE content SET desc_z = ?2, dhash = ?3 WHERE rowid = ?1",
+                           -1, &up, NULL) != SQLITE_OK) {
+        rc = store_db_err(s, err, "migrating descriptions");
+        goto done;
+    }
+    int r;
+    while ((r = sqlite3_step(rd)) == SQLITE_ROW) {
+        int64_t rowid = sqlite3_column_int64(rd, 0);
+        const char *hash = (const char *)sqlite3_column_text(rd, 1);
+        const char *json = (const char *)sqlite3_column_text(rd, 2);
+        n_t = 0;
+        sqlite3_reset(caps);
+        sqlite3_bind_text(caps, 1, hash ? hash : "", -1, SQLITE_STATIC);
+        int rc2;
+        while ((rc2 = sqlite3_step(caps)) == SQLITE_ROW) {
+            if (n_t == cap) {
+                int nc = cap ? cap * 2 : 16;
+                store_text *nt = realloc(t, sizeof *t * (size_t)nc);
+                if (!nt) {
+                    rc = core_err(err, ODX_ERR_NOMEM, "out of memory");
+                    goto done;
+                }
+                t = nt;
+                cap = nc;
+            }
+            /* copies: a column's text lasts only until the next step */
+            const char *k = (const char *)sqlite3_column_text(caps, 0);
+            const char *l = (const char *)sqlite3_column_text(caps, 1);
+            const char *x = (const char *)sqlite3_column_text(caps, 2);
+            t[n_t++] = (store_text){core_strdup(k ? k : ""), core_strdup(l ? l : ""),
+                                    core_strdup(x ? x : "")};
+        }
+        sqlite3_reset(caps);
+        bool oom = false;
+        for (int i = 0; i < n_t; i++)
+            oom = oom || !t[i].kind || !t[i].lang || !t[i].text;
+        if (oom || (rc2 != SQLITE_ROW && rc2 != SQLITE_DONE)) {
+            for (int i = 0; i < n_t; i++) {
+                free((char *)t[i].kind);
+                free((char *)t[i].lang);
+                free((char *)t[i].text);
+            }
+            rc = oom ? core_err(err, ODX_ERR_NOMEM, "out of memory")
+                     : store_db_err(s, err, "migrating descriptions");
+            goto done;
+        }
+        unsigned char *z = NULL;
+        size_t z_len = 0;
+        bool has_dh = false;
+        uint64_t dh = 0;
+        odx_err pe = {0};
+        odx_status prc = store_desc_pack(json ? json : "", t, n_t, &z, &z_len, &has_dh, &dh,
+                                         &pe);
+        for (int i = 0; i < n_t; i++) {
+            free((char *)t[i].kind);
+            free((char *)t[i].lang);
+            free((char *)t[i].text);
+        }
+        if (prc == ODX_ERR_INVALID) {
+            /* damage from before: kept as it was, whole (check reports it) */
+            core_log(CORE_LOG_WARN, "%s: content %s: %s; stored as it was", s->db_path,
+                     hash ? hash : "?", pe.msg);
+            size_t n = strlen(json ? json : "");
+            prc = store_desc_pack_raw(json ? json : "", n, &z, &z_len, &pe);
+        }
+        if (prc != ODX_OK) {
+            rc = core_err(err, prc, "migrating the description of %s: %s", hash ? hash : "?",
+                          pe.msg);
+            goto done;
+        }
+        sqlite3_reset(up);
+        sqlite3_bind_int64(up, 1, rowid);
+        sqlite3_bind_blob(up, 2, z, (int)z_len, free);
+        if (has_dh)
+            sqlite3_bind_int64(up, 3, (int64_t)dh);
+        else
+            sqlite3_bind_null(up, 3);
+        if (sqlite3_step(up) != SQLITE_DONE) {
+            rc = store_db_err(s, err, "migrating descriptions");
+            goto done;
+        }
+    }
+    if (r != SQLITE_DONE)
+        rc = store_db_err(s, err, "migrating descriptions");
+done:
+    free(t);
+    sqlite3_finalize(rd);
+    sqlite3_finalize(caps);
+    sqlite3_finalize(up);
+    return rc;
+}
 
 static odx_status schema_version(store *s, int64_t *ver, odx_err *err)
 {
@@ -241,13 +373,28 @@ odx_status store_schema_init(store *s, odx_err *err)
 
     bool fresh = ver == 0;
     for (int64_t v = ver; v < STORE_SCHEMA_VERSION && v < n_mig; v++) {
-        char *msg = NULL;
-        if (sqlite3_exec(s->db, migrations[v], NULL, NULL, &msg) != SQLITE_OK) {
-            rc = core_err(err, ODX_ERR_DB, "migrating '%s' from schema %" PRId64 ": %s",
-                          s->db_path, v, msg ? msg : "?");
-            sqlite3_free(msg);
-            goto done;
+        const struct migration *m = &migrations[v];
+        for (int step = 0; step < 3; step++) {
+            char *msg = NULL;
+            const char *sql = step == 0 ? m->sql : step == 2 ? m->sql_after : NULL;
+            if (step == 1 && m->fn) {
+                odx_err me = {0};
+                if ((rc = m->fn(s, &me)) != ODX_OK) {
+                    rc = core_err(err, rc, "migrating '%s' from schema %" PRId64 ": %s",
+                                  s->db_path, v, me.msg);
+                    goto done;
+                }
+            }
+            if (sql && sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+                rc = core_err(err, ODX_ERR_DB, "migrating '%s' from schema %" PRId64 ": %s",
+                              s->db_path, v, msg ? msg : "?");
+                sqlite3_free(msg);
+                goto done;
+            }
         }
+        if (v > 0 && v + 1 == STORE_SCHEMA_VERSION)
+            core_log(CORE_LOG_INFO, "%s: schema migrated from version %" PRId64 " to %d",
+                     s->db_path, ver, STORE_SCHEMA_VERSION);
     }
     if (fresh) {
         if ((rc = set_meta_i64(s, "dim", EMB_DIM, err)) != ODX_OK ||

@@ -384,10 +384,23 @@ odx_status store_content_put(store *s, const char *hash, const store_content *c,
     odx_status rc = check_vecs(s, c->vecs, c->n_vecs, err);
     if (rc != ODX_OK)
         return rc;
+    /* The description as stored: its caption texts are the rows below. */
+    unsigned char *z = NULL;
+    size_t z_len = 0;
+    bool has_dh = false;
+    uint64_t dh = 0;
+    if (c->desc_json) {
+        odx_err pe = {0};
+        if ((rc = store_desc_pack(c->desc_json, c->texts, c->n_texts, &z, &z_len, &has_dh, &dh,
+                                  &pe)) != ODX_OK)
+            return core_err(err, rc, "store_content_put '%s': %s", hash, pe.msg);
+    }
 
     bool own;
-    if ((rc = w_enter(s, &own, err)) != ODX_OK)
+    if ((rc = w_enter(s, &own, err)) != ODX_OK) {
+        free(z);
         return rc;
+    }
     sqlite3_stmt *st = store_stmt(s, ST_CONTENT_UPSERT, err);
     if (!st) {
         rc = store_db_status(s);
@@ -404,8 +417,17 @@ odx_status store_content_put(store *s, const char *hash, const store_content *c,
     bind_text_or_null(st, 9, c->taken_at);
     sqlite3_bind_text(st, 10, c->engine_version ? c->engine_version : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 11, c->embedder ? c->embedder : "", -1, SQLITE_STATIC);
-    bind_text_or_null(st, 12, c->desc_json);
-    if ((rc = step_done(s, st, "writing content", err)) != ODX_OK)
+    if (z)
+        sqlite3_bind_blob(st, 12, z, (int)z_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 12);
+    if (has_dh)
+        sqlite3_bind_int64(st, 13, (int64_t)dh);
+    else
+        sqlite3_bind_null(st, 13);
+    rc = step_done(s, st, "writing content", err);
+    sqlite3_clear_bindings(st); /* z goes below */
+    if (rc != ODX_OK)
         goto done;
 
     if (!(st = store_stmt(s, ST_CAPTIONS_DEL, err))) {
@@ -429,6 +451,7 @@ odx_status store_content_put(store *s, const char *hash, const store_content *c,
     }
     rc = vectors_replace_locked(s, hash, c->vecs, c->n_vecs, err);
 done:
+    free(z);
     return w_leave(s, own, rc, err);
 }
 

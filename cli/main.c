@@ -142,6 +142,7 @@ static void on_progress(const odx_progress *p, void *user)
     progress_ui *ui = user;
     bool is_error = strcmp(p->event, "error") == 0;
     bool vlm = strncmp(p->event, "vlm", 3) == 0;
+    bool emb = strncmp(p->event, "embed", 5) == 0;
     if (ui->json) {
         char *line = odx_progress_json(p);
         if (line)
@@ -162,6 +163,16 @@ static void on_progress(const odx_progress *p, void *user)
                 esc(p->path ? p->path : "?"), esc(p->reason ? p->reason : "unknown error"));
         return;
     }
+    if (!strcmp(p->event, "embed_error")) {
+        /* a batch of learned vectors waits; the images are indexed */
+        if (ui->quiet)
+            return;
+        if (ui->tty)
+            fputs("\r\033[K", stderr);
+        fprintf(stderr, "omnidex: embeddings: %s (native index complete; retried next run)\n",
+                esc(p->reason ? p->reason : "unknown error"));
+        return;
+    }
     if (is_error) {
         if (ui->tty && !ui->quiet)
             fputs("\r\033[K", stderr);
@@ -171,7 +182,8 @@ static void on_progress(const odx_progress *p, void *user)
     }
     if (!ui->tty || ui->quiet)
         return;
-    bool final = strcmp(p->event, "done") == 0 || strcmp(p->event, "vlm_done") == 0;
+    bool final = strcmp(p->event, "done") == 0 || strcmp(p->event, "vlm_done") == 0 ||
+                 strcmp(p->event, "embed_done") == 0;
     if (!final && p->elapsed_s - ui->last < 0.1)
         return;
     ui->last = p->elapsed_s;
@@ -184,7 +196,8 @@ static void on_progress(const odx_progress *p, void *user)
         bar[i] = i < fill ? '#' : '.';
     bar[width] = 0;
     double eta = rate > 0 && p->total > p->done ? (double)(p->total - p->done) / rate : 0;
-    fprintf(stderr, "\r\033[K%s[%s] %lld/%lld  %.1f img/s  ETA %dm%02ds", vlm ? "VLM " : "", bar,
+    fprintf(stderr, "\r\033[K%s[%s] %lld/%lld  %.1f img/s  ETA %dm%02ds",
+            vlm ? "VLM " : emb ? "embed " : "", bar,
             (long long)p->done, (long long)p->total, rate, (int)eta / 60, (int)eta % 60);
     if (final)
         fputc('\n', stderr);
@@ -233,6 +246,18 @@ static const char INDEX_HELP[] =
     "      --no-vlm        no VLM captions this run, whatever env/config say\n"
     "                      A failed VLM call never fails the run: the image keeps\n"
     "                      its native captions and is asked again next run.\n"
+    "      --embed URL     also give every image a learned text vector from its\n"
+    "                      captions at this OpenAI-compatible endpoint\n"
+    "                      (URL/embeddings), stored beside the native one and used\n"
+    "                      by searches. Default: $OMNIDEX_EMBED_URL, else\n"
+    "                      'embed_url = URL' in DBDIR/config\n"
+    "      --embed-model NAME  the model ($OMNIDEX_EMBED_MODEL, 'embed_model'); a\n"
+    "                      new model or dimension re-embeds from stored captions\n"
+    "      --embed-batch N texts per request (default 32, 1..256)\n"
+    "      --embed-timeout S  seconds one request may take (default 60)\n"
+    "      --no-embed      no embeddings this run, whatever env/config say\n"
+    "                      A failed or malformed batch never fails the run: its\n"
+    "                      images are found natively and asked again next run.\n"
     "  -q, --quiet         print nothing but errors\n"
     "      --log-json      one JSON line per event on stdout (for log collectors):\n"
     "                      failed files (\"error\"), files skipped unread\n"
@@ -273,7 +298,9 @@ static int cmd_index_common(const global *g, int argc, char **argv, bool rebuild
         {"quiet", 0, 0, 'q'},   {"log-json", 0, 0, 12},  {"help", 0, 0, 'h'},
         {"fresh", 0, 0, 13},    {"vlm", 1, 0, 20},       {"vlm-model", 1, 0, 21},
         {"vlm-jobs", 1, 0, 22}, {"vlm-timeout", 1, 0, 23}, {"vlm-max-side", 1, 0, 24},
-        {"no-vlm", 0, 0, 25},   {"vlm-only", 0, 0, 26},  {0, 0, 0, 0}};
+        {"no-vlm", 0, 0, 25},   {"vlm-only", 0, 0, 26},  {"embed", 1, 0, 27},
+        {"embed-model", 1, 0, 28}, {"embed-batch", 1, 0, 29}, {"embed-timeout", 1, 0, 30},
+        {"no-embed", 0, 0, 31}, {0, 0, 0, 0}};
     bool fresh = false, vlm_only = false;
     const char *name = rebuild ? "rebuild" : "index";
     int c;
@@ -353,6 +380,22 @@ static int cmd_index_common(const global *g, int argc, char **argv, bool rebuild
                 return usage_error(name, "--vlm-only is an option of rebuild%s", "");
             vlm_only = true;
             break;
+        case 27: p.embed_url = optarg; break;
+        case 28: p.embed_model = optarg; break;
+        case 29:
+            if (!parse_int(optarg, 1, 256, &p.embed_batch))
+                return usage_error(name, "bad --embed-batch '%s' (1..256)", optarg);
+            break;
+        case 30: {
+            char *end;
+            errno = 0;
+            p.embed_timeout_s = strtod(optarg, &end);
+            if (errno || *end || end == optarg ||
+                !(p.embed_timeout_s >= 1 && p.embed_timeout_s <= 86400))
+                return usage_error(name, "bad --embed-timeout seconds '%s' (1..86400)", optarg);
+            break;
+        }
+        case 31: p.no_embed = true; break;
         case 'h': fputs(rebuild ? REBUILD_HELP : INDEX_HELP, stdout); return EXIT_OK;
         default: return usage_error(name, "bad option%s", "");
         }
@@ -414,6 +457,10 @@ static int cmd_index_common(const global *g, int argc, char **argv, bool rebuild
             fprintf(stderr, "VLM: %lld captioned, %lld failed, %lld left for the next run\n",
                     (long long)s.n_vlm_captioned, (long long)s.n_vlm_failed,
                     (long long)s.n_vlm_pending);
+        if (s.n_embedded || s.n_embed_failed || s.n_embed_pending)
+            fprintf(stderr, "embeddings: %lld embedded, %lld failed, %lld left for the next run\n",
+                    (long long)s.n_embedded, (long long)s.n_embed_failed,
+                    (long long)s.n_embed_pending);
     }
     if (st != ODX_OK)
         return fail(&e, st);
@@ -451,6 +498,16 @@ static const char SEARCH_FILTERS_HELP[] =
     "      --explain       show which words and fields matched\n"
     "      --dense-only, --lexical-only   one search path only (for comparison)\n"
     "      --w-dense W, --w-lexical W     fusion weights (default 1, 1)\n"
+    "      --embed URL     embed the query at this OpenAI-compatible endpoint\n"
+    "                      (URL/embeddings) with the model the index was embedded\n"
+    "                      with (index --embed) and fuse the learned vectors' ranking\n"
+    "                      too. Default: $OMNIDEX_EMBED_URL, else 'embed_url' in\n"
+    "                      DBDIR/config. If the endpoint fails (5 s), the answer\n"
+    "                      comes from the native paths and --json (\"embed\") and\n"
+    "                      --explain say why\n"
+    "      --embed-model NAME  must name the index's model ($OMNIDEX_EMBED_MODEL)\n"
+    "      --w-embed W     fusion weight of the learned vectors (default 1)\n"
+    "      --no-embed      native paths only, whatever env/config say\n"
     "Filters can also be written in the query: domain:chart lang:zh (the text's\n"
     "language, as --text-lang) after:2024-01-01 before:2025-01-01 path:photos/2023\n"
     "ext:png minw:800 minh:600 minsize:200K maxsize:5M. Flags, inline filters and\n"
@@ -461,7 +518,7 @@ static const char SEARCH_FILTERS_HELP[] =
 
 enum { O_LANG = 300, O_DOMAIN, O_TLANG, O_PATH, O_EXT, O_AFTER, O_BEFORE, O_MINW, O_MINH,
        O_MINSCORE, O_ALL, O_EXPLAIN, O_DENSE, O_LEX, O_WD, O_WL, O_JSON, O_MAXCH, O_LIKE,
-       O_JSON_ARRAY, O_MINSIZE, O_MAXSIZE };
+       O_JSON_ARRAY, O_MINSIZE, O_MAXSIZE, O_EMBED, O_EMBED_MODEL, O_WE, O_NO_EMBED };
 
 static const struct option SEARCH_OPTS[] = {
     {"lang", 1, 0, O_LANG},      {"domain", 1, 0, O_DOMAIN},   {"text-lang", 1, 0, O_TLANG},
@@ -472,6 +529,8 @@ static const struct option SEARCH_OPTS[] = {
     {"w-lexical", 1, 0, O_WL},   {"json", 0, 0, O_JSON},       {"max-chars", 1, 0, O_MAXCH},
     {"like", 1, 0, O_LIKE},      {"json-array", 0, 0, O_JSON_ARRAY},
     {"min-size", 1, 0, O_MINSIZE}, {"max-size", 1, 0, O_MAXSIZE},
+    {"embed", 1, 0, O_EMBED},    {"embed-model", 1, 0, O_EMBED_MODEL}, {"w-embed", 1, 0, O_WE},
+    {"no-embed", 0, 0, O_NO_EMBED},
     {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
 
 /* How search prints its results. */
@@ -507,6 +566,15 @@ static int parse_search_flags(const char *cmd, int argc, char **argv, odx_search
         case O_LEX: key = "mode", val = "lexical"; break;
         case O_WD: key = "w_dense"; break;
         case O_WL: key = "w_lexical"; break;
+        case O_WE: key = "w_embed"; break;
+        case O_NO_EMBED: key = "embed", val = "false"; break;
+        case O_EMBED:
+            if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
+                return usage_error(cmd, "--embed needs an http:// or https:// URL (got '%s')",
+                                   optarg);
+            p->embed_url = optarg;
+            break;
+        case O_EMBED_MODEL: p->embed_model = optarg; break;
         case O_JSON: *out = OUT_JSON; break;
         case O_JSON_ARRAY:
             if (!like)

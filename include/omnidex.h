@@ -243,6 +243,18 @@ typedef struct odx_index_params {
     int vlm_max_side;         /* long side of the image sent (default 1280) */
     bool vlm_force;           /* ask again for every image (rebuild --vlm) */
     bool no_vlm;              /* no VLM pass, whatever env/config say */
+    /* Remote text embeddings (OpenAI-compatible POST URL/embeddings): a
+     * learned vector per image from its captions, beside the native one.
+     * NULL embed_url: $OMNIDEX_EMBED_URL, else "embed_url" in
+     * DBDIR/config, else none (the same for embed_model:
+     * $OMNIDEX_EMBED_MODEL / embed_model, embed_api_key: $OMNIDEX_API_KEY
+     * / api_key, and embed_batch). */
+    const char *embed_url;
+    const char *embed_model;  /* required with a URL */
+    const char *embed_api_key;
+    int embed_batch;          /* texts per request (default 32, at most 256) */
+    double embed_timeout_s;   /* per request (default 60) */
+    bool no_embed;            /* no embeddings pass, whatever env/config say */
 } odx_index_params;
 
 ODX_API odx_index_params odx_index_params_default(void);
@@ -254,6 +266,9 @@ typedef struct odx_index_stats {
     /* VLM pass: contents captioned, calls that failed, contents still
      * without current VLM captions (retried by the next run) */
     int64_t n_vlm_captioned, n_vlm_failed, n_vlm_pending;
+    /* Embeddings pass: contents given a learned vector, contents of
+     * batches that failed, contents still without a current one */
+    int64_t n_embedded, n_embed_failed, n_embed_pending;
 } odx_index_stats;
 
 /* Indexes the given roots (files or folders, recursively). n_roots == 0
@@ -317,6 +332,21 @@ typedef struct odx_search_params {
     bool explain;          /* fill odx_result.explain */
     int64_t min_size, max_size; /* filter on the file's size in bytes as
                               indexed, both bounds included; 0: no bound */
+    /* The learned-vector path (index --embed): the query is embedded at
+     * embed_url (NULL: $OMNIDEX_EMBED_URL, else "embed_url" in
+     * DBDIR/config; none: no such path) with the model the index holds
+     * (embed_model, $OMNIDEX_EMBED_MODEL or "embed_model", when set, must
+     * name it) within embed_timeout_s, and its ranking joins the fusion
+     * with weight w_embed. When the endpoint fails or the index has no
+     * such vectors the search answers from the native paths and says why
+     * (odx_results_json_object "embed", and explain). odx_search,
+     * odx_context and odx_ask use it; odx_similar does not. */
+    const char *embed_url;
+    const char *embed_model;
+    const char *embed_api_key; /* NULL: $OMNIDEX_API_KEY, else "api_key" */
+    double embed_timeout_s;    /* default 5 */
+    double w_embed;            /* fusion weight (default 1, as w_dense) */
+    bool no_embed;             /* native paths only, whatever env/config say */
 } odx_search_params;
 
 ODX_API odx_search_params odx_search_params_default(void);

@@ -100,6 +100,22 @@ void idx_lock_release(int fd); /* -1 is fine */
 odx_status idx_vlm_pass(store *s, const odx_index_params *p, odx_index_stats *st,
                         odx_err *err);
 
+/* The embeddings pass (embed_pass.c), run by idx_run after the VLM pass
+ * when p->embed_url is set: every content whose learned vector is
+ * missing, of another model or dimension, or made from captions that have
+ * changed since (a hash of the text is kept) is embedded from its stored
+ * detailed and short captions (every language and source, 2 KiB at most)
+ * in batches of p->embed_batch, one request at a time; a stored vector is
+ * probed once per run, so a server that now answers another dimension or
+ * other vectors under the same model name re-embeds everything. A failed
+ * or malformed batch writes nothing, is logged and recorded (meta
+ * embed_error) and counted (st->n_embed_failed); once the circuit opens
+ * the rest waits for the next run (st->n_embed_pending). Returns ODX_OK
+ * unless the store fails, the run is interrupted or the settings are
+ * wrong. */
+odx_status idx_embed_pass(store *s, const odx_index_params *p, odx_index_stats *st,
+                          odx_err *err);
+
 /* An image file as a data URL for a VLM: the file itself when it is a PNG
  * or JPEG of at most max_side px (width/height as indexed, 0 unknown) and
  * 6 MiB, else decoded within lim and sent as a JPEG of max_side px.

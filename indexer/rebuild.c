@@ -116,6 +116,16 @@ odx_status idx_rebuild_fresh(const char *db_dir, const cap_config *cap,
     q.recaption = false; /* an empty database captions everything anyway */
     rc = idx_pass(fresh_store, old, cap, (const char *const *)roots, n_roots, true, &q,
                   st, err);
+    /* the learned vectors too (remote embeddings): a later run with
+     * --embed asks only for contents whose captions changed */
+    if (rc == ODX_OK && (rc = store_begin(fresh_store, err)) == ODX_OK) {
+        if ((rc = store_embed_copy(fresh_store, old, err)) == ODX_OK)
+            rc = store_commit(fresh_store, err);
+        else
+            store_rollback(fresh_store);
+    }
+    if (rc == ODX_OK)
+        rc = store_embed_save(fresh_store, err);
     if (rc == ODX_OK)
         rc = store_save(fresh_store, err);
     store_close(fresh_store);

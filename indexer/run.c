@@ -1225,6 +1225,9 @@ odx_status idx_run(store *s, const char *db_dir, const cap_config *cap,
      * endpoint that fails costs them, never the native index or the run */
     if (rc == ODX_OK && p->vlm_url && *p->vlm_url)
         rc = idx_vlm_pass(s, p, st, err);
+    /* learned vectors last: they embed the VLM captions too */
+    if (rc == ODX_OK && p->embed_url && *p->embed_url)
+        rc = idx_embed_pass(s, p, st, err);
     idx_lock_release(fd);
     return rc;
 }

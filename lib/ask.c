@@ -32,20 +32,6 @@ odx_ask_params odx_ask_params_default(void)
     return p;
 }
 
-/* A setting: the caller's, else the environment's, else the database
- * directory's config file. *owned receives what must be freed. */
-static const char *setting(const char *given, const char *env, const char *dir, const char *key,
-                           char **owned)
-{
-    *owned = NULL;
-    if (given && *given)
-        return given;
-    const char *e = getenv(env);
-    if (e && *e)
-        return e;
-    return *owned = rmt_config_file_get(dir, key);
-}
-
 typedef struct relay {
     odx_ask_fn fn;
     void *user;
@@ -106,9 +92,9 @@ odx_status odx_ask(odx_db *db, const char *question, const odx_ask_params *pin, 
     odx_ask_params p = pin ? *pin : odx_ask_params_default();
     const char *dir = lib_db_dir(db);
     char *o_url = NULL, *o_model = NULL, *o_key = NULL;
-    const char *url = setting(p.llm_url, "OMNIDEX_LLM_URL", dir, "llm_url", &o_url);
-    const char *model = setting(p.llm_model, "OMNIDEX_LLM_MODEL", dir, "llm_model", &o_model);
-    const char *key = setting(p.api_key, "OMNIDEX_API_KEY", dir, "api_key", &o_key);
+    const char *url = lib_setting(p.llm_url, "OMNIDEX_LLM_URL", dir, "llm_url", &o_url);
+    const char *model = lib_setting(p.llm_model, "OMNIDEX_LLM_MODEL", dir, "llm_model", &o_model);
+    const char *key = lib_setting(p.api_key, "OMNIDEX_API_KEY", dir, "api_key", &o_key);
     odx_status st = ODX_OK;
     char *ctx = NULL, *msg = NULL;
     char **imgs = NULL;

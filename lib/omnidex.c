@@ -30,6 +30,7 @@ struct odx_db {
     store *s;
     int lock_fd; /* writer: the index lock, held from before store_open */
     bool read_only;
+    lib_embed *embed; /* the query side of remote embeddings */
 };
 
 const char *lib_db_dir(const odx_db *db)
@@ -83,6 +84,8 @@ odx_index_params odx_index_params_default(void)
     p.vlm_jobs = 2;
     p.vlm_timeout_s = 120;
     p.vlm_max_side = 1280;
+    p.embed_batch = 32;
+    p.embed_timeout_s = 60;
     return p;
 }
 
@@ -220,6 +223,7 @@ odx_status odx_db_open(const char *dir, const odx_db_params *pin, odx_db **out,
         return core_err(err, ODX_ERR_NOMEM, "no memory");
     db->lock_fd = -1;
     db->dir = core_strdup(path);
+    db->embed = lib_embed_new();
     db->models_dir = resolve_models(p.models_dir);
     db->read_only = p.read_only;
     /* The lock before anything touches SQLite: a second writer must learn
@@ -258,6 +262,7 @@ void odx_db_close(odx_db *db)
     idx_lock_release(db->lock_fd);
     free(db->dir);
     free(db->models_dir);
+    lib_embed_free(db->embed);
     free(db);
 }
 
@@ -300,30 +305,34 @@ odx_status odx_index(odx_db *db, const char *const *roots, int n_roots,
                             ".jpeg .jpe .jfif .webp .gif .tif .tiff .bmp .dib .heic .heif .hif "
                             ".avif) and not a folder", r);
     }
-    /* VLM settings: the caller's, else the environment's, else the
-     * database directory's config file (cron runs need no flags) */
-    char *own[5] = {0};
+    /* VLM and embeddings settings: the caller's, else the environment's,
+     * else the database directory's config file (cron runs need no flags) */
+    char *own[9] = {0};
+    const odx_index_params d = odx_index_params_default();
     if (p.no_vlm) {
         p.vlm_url = NULL;
     } else {
-        const char *e;
-        if (!p.vlm_url)
-            p.vlm_url = (e = getenv("OMNIDEX_VLM_URL")) && *e ? e
-                                                            : (own[0] = rmt_config_file_get(db->dir, "vlm_url"));
-        if (!p.vlm_model)
-            p.vlm_model = (e = getenv("OMNIDEX_VLM_MODEL")) && *e
-                              ? e
-                              : (own[1] = rmt_config_file_get(db->dir, "vlm_model"));
-        if (!p.vlm_api_key)
-            p.vlm_api_key = (e = getenv("OMNIDEX_API_KEY")) && *e
-                                ? e
-                                : (own[2] = rmt_config_file_get(db->dir, "api_key"));
+        p.vlm_url = lib_setting(p.vlm_url, "OMNIDEX_VLM_URL", db->dir, "vlm_url", &own[0]);
+        p.vlm_model = lib_setting(p.vlm_model, "OMNIDEX_VLM_MODEL", db->dir, "vlm_model", &own[1]);
+        p.vlm_api_key = lib_setting(p.vlm_api_key, "OMNIDEX_API_KEY", db->dir, "api_key", &own[2]);
         if ((own[3] = rmt_config_file_get(db->dir, "vlm_max_side")) &&
-            (!pin || pin->vlm_max_side == odx_index_params_default().vlm_max_side))
+            (!pin || pin->vlm_max_side == d.vlm_max_side))
             p.vlm_max_side = atoi(own[3]);
         if ((own[4] = rmt_config_file_get(db->dir, "vlm_jobs")) &&
-            (!pin || pin->vlm_jobs == odx_index_params_default().vlm_jobs))
+            (!pin || pin->vlm_jobs == d.vlm_jobs))
             p.vlm_jobs = atoi(own[4]);
+    }
+    if (p.no_embed) {
+        p.embed_url = NULL;
+    } else {
+        p.embed_url = lib_setting(p.embed_url, "OMNIDEX_EMBED_URL", db->dir, "embed_url", &own[5]);
+        p.embed_model =
+            lib_setting(p.embed_model, "OMNIDEX_EMBED_MODEL", db->dir, "embed_model", &own[6]);
+        p.embed_api_key =
+            lib_setting(p.embed_api_key, "OMNIDEX_API_KEY", db->dir, "api_key", &own[7]);
+        if ((own[8] = rmt_config_file_get(db->dir, "embed_batch")) &&
+            (!pin || pin->embed_batch == d.embed_batch))
+            p.embed_batch = atoi(own[8]);
     }
     odx_status rc = ODX_OK;
     if (p.vlm_url && *p.vlm_url && (!p.vlm_model || !*p.vlm_model))
@@ -334,11 +343,19 @@ odx_status odx_index(odx_db *db, const char *const *roots, int n_roots,
              strncmp(p.vlm_url, "https://", 8))
         rc = core_err(err, ODX_ERR_INVALID, "VLM endpoint '%s' is not an http:// or https:// URL",
                       p.vlm_url);
+    else if (p.embed_url && *p.embed_url && (!p.embed_model || !*p.embed_model))
+        rc = core_err(err, ODX_ERR_INVALID,
+                      "an embeddings endpoint needs a model: give --embed-model NAME, set "
+                      "OMNIDEX_EMBED_MODEL, or put 'embed_model = NAME' in %s/config", db->dir);
+    else if (p.embed_url && *p.embed_url && strncmp(p.embed_url, "http://", 7) &&
+             strncmp(p.embed_url, "https://", 8))
+        rc = core_err(err, ODX_ERR_INVALID,
+                      "embeddings endpoint '%s' is not an http:// or https:// URL", p.embed_url);
     if (rc == ODX_OK) {
         cap_config cfg = cap_cfg_from(db, &p);
         rc = idx_run(db->s, db->dir, &cfg, roots, n_roots, &p, stats ? stats : &local, err);
     }
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 9; i++)
         free(own[i]);
     return rc;
 }
@@ -415,7 +432,9 @@ char *odx_index_summary_json(odx_status st, const odx_index_stats *stats, const 
              {"reused", s->n_reused},   {"reembedded", s->n_reembedded},
              {"removed", s->n_removed}, {"failed", s->n_failed},   {"skipped", s->n_skipped},
              {"unchanged", s->n_unchanged}, {"vlm_captioned", s->n_vlm_captioned},
-             {"vlm_failed", s->n_vlm_failed}, {"vlm_pending", s->n_vlm_pending}};
+             {"vlm_failed", s->n_vlm_failed}, {"vlm_pending", s->n_vlm_pending},
+             {"embedded", s->n_embedded}, {"embed_failed", s->n_embed_failed},
+             {"embed_pending", s->n_embed_pending}};
     for (size_t i = 0; i < sizeof n / sizeof *n; i++)
         cJSON_AddNumberToObject(o, n[i].k, (double)n[i].v);
     cJSON_AddNumberToObject(o, "elapsed_s", round(s->elapsed_s * 1000) / 1000);
@@ -429,7 +448,12 @@ odx_status odx_search(odx_db *db, const char *query, const odx_search_params *p,
 {
     if (!db || !out)
         return core_err(err, ODX_ERR_INVALID, "no database handle");
-    return ret_search(db->s, query, p, out, err);
+    odx_search_params d = ret_search_params_default();
+    lib_qembed q;
+    lib_query_embed(db->embed, db->s, db->dir, query, p ? p : &d, &q);
+    odx_status st = ret_search_embed(db->s, query, p, &q.e, out, err);
+    lib_qembed_clear(&q);
+    return st;
 }
 
 typedef odx_status (*describe_fn)(const cap_desc *d, void *user, odx_err *err);
@@ -571,7 +595,12 @@ odx_status odx_context(odx_db *db, const char *query, const odx_context_params *
 {
     if (!db || !out)
         return core_err(err, ODX_ERR_INVALID, "no database handle");
-    return ret_context(db->s, query, p, out, err);
+    odx_context_params d = ret_context_params_default();
+    lib_qembed q;
+    lib_query_embed(db->embed, db->s, db->dir, query, p ? &p->search : &d.search, &q);
+    odx_status st = ret_context_embed(db->s, query, p, &q.e, out, err);
+    lib_qembed_clear(&q);
+    return st;
 }
 
 static char *print_json(cJSON *o, odx_err *err)
@@ -745,6 +774,18 @@ odx_status odx_stats_json(odx_db *db, char **json, odx_err *err)
     int64_t n_vlm = 0;
     if (store_vlm_count(db->s, &n_vlm, NULL) == ODX_OK)
         cJSON_AddNumberToObject(o, "vlm_contents", (double)n_vlm);
+    store_embed_stats es;
+    if (store_embed_stats_get(db->s, &es, NULL) == ODX_OK) {
+        /* the learned vectors (index --embed): their model, dimension, how
+         * many are current, and the last failure of an embeddings pass */
+        if (es.model[0]) {
+            core_json_add_text(o, "embed_model", es.model);
+            cJSON_AddNumberToObject(o, "embed_dim", es.dim);
+            cJSON_AddNumberToObject(o, "embed_vectors", (double)es.n_current);
+        }
+        if (es.last_error[0])
+            core_json_add_text(o, "embed_error", es.last_error);
+    }
     cJSON_AddStringToObject(o, "engine", CAP_ENGINE_VERSION);
     cJSON_AddStringToObject(o, "embedder", emb_model_id());
     cJSON_AddNumberToObject(o, "dim", EMB_DIM);

@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@
 
 struct rmt_client {
     rmt_config cfg;
-    char *base_url, *api_key, *chat_url;
+    char *base_url, *api_key, *chat_url, *embed_url;
     pthread_mutex_t mu;  /* breaker state */
     int fails;           /* consecutive failed attempts */
     double open_until;   /* circuit open until this time (core_now) */
@@ -80,10 +81,11 @@ odx_status rmt_client_new(const rmt_config *cfg, rmt_client **out, odx_err *err)
     c->base_url = strndup(cfg->base_url, n);
     c->api_key = cfg->api_key && *cfg->api_key ? core_strdup(cfg->api_key) : NULL;
     c->chat_url = c->base_url ? core_sprintf("%s/chat/completions", c->base_url) : NULL;
+    c->embed_url = c->base_url ? core_sprintf("%s/embeddings", c->base_url) : NULL;
     c->cfg.base_url = c->base_url;
     c->cfg.api_key = c->api_key;
     pthread_mutex_init(&c->mu, NULL);
-    if (!c->base_url || !c->chat_url || (cfg->api_key && *cfg->api_key && !c->api_key)) {
+    if (!c->base_url || !c->chat_url || !c->embed_url || (cfg->api_key && *cfg->api_key && !c->api_key)) {
         rmt_client_free(c);
         return core_err(err, ODX_ERR_NOMEM, "no memory for the client");
     }
@@ -99,6 +101,7 @@ void rmt_client_free(rmt_client *c)
     free(c->base_url);
     free(c->api_key);
     free(c->chat_url);
+    free(c->embed_url);
     free(c);
 }
 
@@ -500,18 +503,126 @@ static void error_message(const char *body, char *buf, size_t len)
 
 enum { TRY_OK, TRY_RETRY, TRY_FAIL };
 
+/* What an embeddings call expects and gets: n_want vectors of one
+ * dimension (dim_want, or any when 0); v holds n_want * dim floats, in
+ * input order. */
+typedef struct emb_out {
+    int n_want, dim_want;
+    float *v;
+    int dim;
+} emb_out;
+
+/* Checks an /embeddings body and fills eo. Not JSON, or JSON without a
+ * "data" array, is retried (a proxy's error page, a cut body); a well
+ * formed answer with the wrong content (count, dimension, a value that
+ * is not a finite number, an all-zero vector) is refused at once: asking
+ * again would get the same. */
+static int parse_embeddings(const char *url, const char *body, size_t len, emb_out *eo,
+                            odx_err *err)
+{
+    cJSON *o = cJSON_ParseWithLength(body ? body : "", len);
+    const cJSON *data = cJSON_GetObjectItem(o, "data");
+    int res = TRY_FAIL, n = cJSON_GetArraySize(data), dim = 0;
+    float *v = NULL;
+    bool *seen = NULL;
+    if (!o || !cJSON_IsArray(data)) {
+        core_err(err, ODX_ERR_REMOTE, "%s: malformed answer (%s, %zu bytes)", url,
+                 o ? "no data array" : "not JSON", len);
+        res = TRY_RETRY;
+        goto done;
+    }
+    if (n != eo->n_want) {
+        core_err(err, ODX_ERR_REMOTE, "%s: %d vectors for %d inputs: batch refused", url, n,
+                 eo->n_want);
+        goto done;
+    }
+    seen = calloc((size_t)(n ? n : 1), sizeof *seen);
+    if (!seen) {
+        core_err(err, ODX_ERR_NOMEM, "no memory for the embeddings");
+        goto done;
+    }
+    const cJSON *it;
+    int i = 0;
+    cJSON_ArrayForEach(it, data) {
+        const cJSON *e = cJSON_GetObjectItem(it, "embedding");
+        const cJSON *ix = cJSON_GetObjectItem(it, "index");
+        int at = i;
+        if (ix && (!cJSON_IsNumber(ix) || ix->valuedouble != (double)(int)ix->valuedouble ||
+                   ix->valueint < 0 || ix->valueint >= n || seen[ix->valueint])) {
+            core_err(err, ODX_ERR_REMOTE, "%s: data[%d] has a bad or repeated index: batch refused",
+                     url, i);
+            goto done;
+        }
+        if (ix)
+            at = ix->valueint;
+        seen[at] = true;
+        int d = cJSON_GetArraySize(e);
+        if (!cJSON_IsArray(e) || d < 1 || d > RMT_EMBED_MAX_DIM) {
+            core_err(err, ODX_ERR_REMOTE,
+                     "%s: data[%d].embedding is %s: batch refused (base64 answers are not read)",
+                     url, i, cJSON_IsArray(e) ? "empty or too long" : "not an array of numbers");
+            goto done;
+        }
+        if (!v) {
+            dim = d;
+            if (eo->dim_want > 0 && dim != eo->dim_want) {
+                core_err(err, ODX_ERR_REMOTE,
+                         "%s: vectors of dimension %d, expected %d: batch refused", url, dim,
+                         eo->dim_want);
+                goto done;
+            }
+            if (!(v = malloc(sizeof *v * (size_t)n * (size_t)dim))) {
+                core_err(err, ODX_ERR_NOMEM, "no memory for the embeddings");
+                goto done;
+            }
+        } else if (d != dim) {
+            core_err(err, ODX_ERR_REMOTE,
+                     "%s: data[%d] has dimension %d, data[0] %d: batch refused", url, i, d, dim);
+            goto done;
+        }
+        const cJSON *x;
+        int j = 0;
+        double norm = 0;
+        cJSON_ArrayForEach(x, e) {
+            double f = cJSON_IsNumber(x) ? x->valuedouble : NAN;
+            if (!cJSON_IsNumber(x) || !isfinite(f) || !isfinite((float)f)) {
+                core_err(err, ODX_ERR_REMOTE, "%s: data[%d].embedding[%d] is %s: batch refused",
+                         url, i, j, cJSON_IsNumber(x) ? "not a finite float" : "not a number");
+                goto done;
+            }
+            v[(size_t)at * (size_t)dim + (size_t)j++] = (float)f;
+            norm += f * f;
+        }
+        if (!(norm > 0)) {
+            core_err(err, ODX_ERR_REMOTE, "%s: data[%d].embedding is all zeros: batch refused",
+                     url, i);
+            goto done;
+        }
+        i++;
+    }
+    eo->v = v;
+    eo->dim = dim;
+    v = NULL;
+    res = TRY_OK;
+done:
+    free(v);
+    free(seen);
+    cJSON_Delete(o);
+    return res;
+}
+
 /* One attempt. Returns TRY_OK, TRY_RETRY (transient: counted by the
  * breaker) or TRY_FAIL (the request itself is wrong: no retry). */
-static int attempt(rmt_client *c, const char *body, const rmt_chat_req *req, answer *a,
-                   rmt_chat_resp *out, double *retry_after, odx_err *err)
+static int attempt(rmt_client *c, const char *url, const char *body, bool stream, answer *a,
+                   emb_out *eo, rmt_chat_resp *out, double *retry_after, odx_err *err)
 {
     xfer x;
     memset(&x, 0, sizeof x);
     x.c = c;
-    x.stream = req->stream;
+    x.stream = stream;
     x.retry_after = -1;
     x.a = a;
-    core_buf_init(&x.body, req->stream ? 1u << 20 : c->cfg.max_response_bytes + 1);
+    core_buf_init(&x.body, stream ? 1u << 20 : c->cfg.max_response_bytes + 1);
     int res = TRY_FAIL;
     CURL *h = curl_easy_init();
     struct curl_slist *hd = NULL;
@@ -520,13 +631,13 @@ static int attempt(rmt_client *c, const char *body, const rmt_chat_req *req, ans
         goto done;
     }
     hd = curl_slist_append(hd, "Content-Type: application/json");
-    hd = curl_slist_append(hd, req->stream ? "Accept: text/event-stream" : "Accept: application/json");
+    hd = curl_slist_append(hd, stream ? "Accept: text/event-stream" : "Accept: application/json");
     hd = curl_slist_append(hd, "Expect:");
     char *auth = c->api_key ? core_sprintf("Authorization: Bearer %s", c->api_key) : NULL;
     if (auth)
         hd = curl_slist_append(hd, auth);
     free(auth);
-    curl_easy_setopt(h, CURLOPT_URL, c->chat_url);
+    curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
@@ -534,7 +645,7 @@ static int attempt(rmt_client *c, const char *body, const rmt_chat_req *req, ans
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(c->cfg.connect_timeout_s * 1000));
-    if (req->stream) {
+    if (stream) {
         /* a stream may run long: what is bounded is the silence
          * (on_progress), and the wait for the answer to start */
         x.last_rx = core_now();
@@ -558,30 +669,30 @@ static int attempt(rmt_client *c, const char *body, const rmt_chat_req *req, ans
     out->http_status = (int)status;
     *retry_after = x.retry_after;
     if (c->cfg.cancel && *c->cfg.cancel) {
-        core_err(err, ODX_ERR_INTERRUPTED, "%s: stopped", c->chat_url);
+        core_err(err, ODX_ERR_INTERRUPTED, "%s: stopped", url);
         goto done;
     }
     if (x.over) {
-        core_err(err, ODX_ERR_REMOTE, "%s: the answer is over %zu bytes: refused", c->chat_url,
+        core_err(err, ODX_ERR_REMOTE, "%s: the answer is over %zu bytes: refused", url,
                  x.stream ? (size_t)1 << 20 : c->cfg.max_response_bytes);
         res = TRY_FAIL;
         goto done;
     }
     if (x.idle) {
-        core_err(err, ODX_ERR_REMOTE, "%s: timed out: nothing came for %.0f s", c->chat_url,
+        core_err(err, ODX_ERR_REMOTE, "%s: timed out: nothing came for %.0f s", url,
                  c->cfg.timeout_s);
         res = TRY_RETRY;
         goto done;
     }
     if (rc != CURLE_OK && !(x.stream && x.sse_done)) {
-        core_err(err, ODX_ERR_REMOTE, "%s: %s", c->chat_url, cerr[0] ? cerr : curl_easy_strerror(rc));
+        core_err(err, ODX_ERR_REMOTE, "%s: %s", url, cerr[0] ? cerr : curl_easy_strerror(rc));
         res = TRY_RETRY;
         goto done;
     }
     if (status == 429 || status >= 500 || status < 200 || status >= 300) {
         char m[200];
         error_message(x.stream ? x.body.data : x.body.data, m, sizeof m);
-        core_err(err, ODX_ERR_REMOTE, "%s: HTTP %ld%s", c->chat_url, status, m);
+        core_err(err, ODX_ERR_REMOTE, "%s: HTTP %ld%s", url, status, m);
         res = status == 429 || status >= 500 || status == 408 ? TRY_RETRY : TRY_FAIL;
         goto done;
     }
@@ -589,22 +700,25 @@ static int attempt(rmt_client *c, const char *body, const rmt_chat_req *req, ans
         if (x.body.len)
             sse_line(&x, x.body.data, x.body.len); /* a last line without its newline */
         if (x.err_msg[0]) {
-            core_err(err, ODX_ERR_REMOTE, "%s: error in the stream: %s", c->chat_url, x.err_msg);
+            core_err(err, ODX_ERR_REMOTE, "%s: error in the stream: %s", url, x.err_msg);
             res = TRY_FAIL;
             goto done;
         }
         if (!x.sse_done && !x.finish[0]) {
             core_err(err, ODX_ERR_REMOTE, "%s: the stream ended before its end (no [DONE])",
-                     c->chat_url);
+                     url);
             res = TRY_RETRY;
             goto done;
         }
+    } else if (eo) {
+        res = parse_embeddings(url, x.body.data, x.body.len, eo, err);
+        goto done;
     } else {
         cJSON *o = cJSON_ParseWithLength(x.body.data ? x.body.data : "", x.body.len);
         const cJSON *ch = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "choices"), 0);
         const cJSON *m = cJSON_GetObjectItem(ch, "message");
         if (!o || !cJSON_IsObject(m)) {
-            core_err(err, ODX_ERR_REMOTE, "%s: malformed answer (%s, %zu bytes)", c->chat_url,
+            core_err(err, ODX_ERR_REMOTE, "%s: malformed answer (%s, %zu bytes)", url,
                      o ? "no choices[0].message" : "not JSON", x.body.len);
             cJSON_Delete(o);
             res = TRY_RETRY;
@@ -655,15 +769,12 @@ void rmt_chat_resp_clear(rmt_chat_resp *r)
     memset(r, 0, sizeof *r);
 }
 
-odx_status rmt_chat(rmt_client *c, const rmt_chat_req *req, rmt_piece_fn fn, void *user,
-                    rmt_chat_resp *out, odx_err *err)
+/* The calls' common loop: the breaker, attempts, retries with backoff
+ * (Retry-After replaces it), the error of the last attempt. A chat (eo
+ * NULL) fills out's content; an embeddings call fills eo. */
+static odx_status call(rmt_client *c, const char *url, const char *body, bool stream,
+                       rmt_piece_fn fn, void *user, emb_out *eo, rmt_chat_resp *out, odx_err *err)
 {
-    if (!c || !req || !out)
-        return core_err(err, ODX_ERR_INVALID, "rmt_chat: bad arguments");
-    memset(out, 0, sizeof *out);
-    char *body = build_body(req);
-    if (!body)
-        return core_err(err, ODX_ERR_NOMEM, "no memory for the request");
     odx_status st = ODX_ERR_REMOTE;
     double wait = c->cfg.backoff_s > 0 ? c->cfg.backoff_s : 0;
     for (int i = 0; i <= c->cfg.max_retries; i++) {
@@ -680,9 +791,14 @@ odx_status rmt_chat(rmt_client *c, const rmt_chat_req *req, rmt_piece_fn fn, voi
         odx_err e = {0};
         double ra = -1;
         out->attempts = i + 1;
-        int r = attempt(c, body, req, &a, out, &ra, &e);
+        int r = attempt(c, url, body, stream, &a, eo, out, &ra, &e);
         if (r == TRY_OK) {
             breaker_report(c, true);
+            if (eo) {
+                answer_free(&a);
+                st = ODX_OK;
+                break;
+            }
             out->content = core_buf_steal(&a.content);
             out->reasoning = a.reasoning.len ? core_buf_steal(&a.reasoning) : NULL;
             out->truncated = a.truncated;
@@ -707,13 +823,67 @@ odx_status rmt_chat(rmt_client *c, const rmt_chat_req *req, rmt_piece_fn fn, voi
         core_log(CORE_LOG_INFO, "%s; retrying in %.1f s", e.msg, w);
         if (!nap(c, w)) {
             core_err_clear(err);
-            st = core_err(err, ODX_ERR_INTERRUPTED, "%s: stopped", c->chat_url);
+            st = core_err(err, ODX_ERR_INTERRUPTED, "%s: stopped", url);
             break;
         }
         wait *= 2;
     }
+    return st;
+}
+
+odx_status rmt_chat(rmt_client *c, const rmt_chat_req *req, rmt_piece_fn fn, void *user,
+                    rmt_chat_resp *out, odx_err *err)
+{
+    if (!c || !req || !out)
+        return core_err(err, ODX_ERR_INVALID, "rmt_chat: bad arguments");
+    memset(out, 0, sizeof *out);
+    char *body = build_body(req);
+    if (!body)
+        return core_err(err, ODX_ERR_NOMEM, "no memory for the request");
+    odx_status st = call(c, c->chat_url, body, req->stream, fn, user, NULL, out, err);
     free(body);
     return st;
+}
+
+odx_status rmt_embed(rmt_client *c, const char *model, const char *const *texts, int n,
+                     int dim_want, rmt_embed_resp *out, odx_err *err)
+{
+    if (!c || !model || !*model || !texts || n < 1 || n > RMT_EMBED_MAX_BATCH || !out)
+        return core_err(err, ODX_ERR_INVALID, "rmt_embed: bad arguments");
+    memset(out, 0, sizeof *out);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *in = o ? cJSON_AddArrayToObject(o, "input") : NULL;
+    bool ok = in && cJSON_AddStringToObject(o, "model", model);
+    for (int i = 0; ok && i < n; i++)
+        ok = texts[i] && cJSON_AddItemToArray(in, cJSON_CreateString(texts[i]));
+    char *body = ok ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (!body)
+        return core_err(err, ODX_ERR_NOMEM, "no memory for the request");
+    emb_out eo = {.n_want = n, .dim_want = dim_want};
+    rmt_chat_resp r;
+    memset(&r, 0, sizeof r);
+    odx_status st = call(c, c->embed_url, body, false, NULL, NULL, &eo, &r, err);
+    free(body);
+    out->http_status = r.http_status;
+    out->attempts = r.attempts;
+    rmt_chat_resp_clear(&r);
+    if (st == ODX_OK) {
+        out->v = eo.v;
+        out->n = n;
+        out->dim = eo.dim;
+    } else {
+        free(eo.v);
+    }
+    return st;
+}
+
+void rmt_embed_resp_clear(rmt_embed_resp *r)
+{
+    if (!r)
+        return;
+    free(r->v);
+    memset(r, 0, sizeof *r);
 }
 
 #ifdef ODX_TESTING

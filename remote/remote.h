@@ -1,4 +1,5 @@
-/* remote.h - the OpenAI-compatible client: POST BASE/chat/completions over
+/* remote.h - the OpenAI-compatible client: POST BASE/chat/completions and
+ * BASE/embeddings over
  * libcurl with per-request timeouts, retries with backoff on 429/5xx
  * (honouring Retry-After), a circuit breaker when the endpoint is down,
  * capped responses and SSE streaming; plus the VLM prompt table and the
@@ -76,6 +77,29 @@ typedef void (*rmt_piece_fn)(void *user, const char *piece, size_t len, bool rea
  * with rmt_chat_resp_clear) and holds http_status/attempts on failure. */
 odx_status rmt_chat(rmt_client *c, const rmt_chat_req *req, rmt_piece_fn fn, void *user,
                     rmt_chat_resp *out, odx_err *err);
+
+/* Embeddings: POST BASE/embeddings {"model", "input": [texts]} (OpenAI's
+ * /v1/embeddings, also llama-server --embedding, Ollama, vLLM), with the
+ * same timeout, retries, Retry-After and breaker as rmt_chat. */
+#define RMT_EMBED_MAX_BATCH 256
+#define RMT_EMBED_MAX_DIM 16384
+typedef struct rmt_embed_resp {
+    float *v;        /* n * dim floats, vector i for texts[i], as sent */
+    int n, dim;
+    int http_status; /* of the last attempt (0: no answer) */
+    int attempts;
+} rmt_embed_resp;
+void rmt_embed_resp_clear(rmt_embed_resp *r);
+/* Embeds n texts (1..RMT_EMBED_MAX_BATCH) in one request. The answer must
+ * hold exactly n vectors ("data"[i].embedding, placed by "index" when
+ * given) of one dimension (dim_want when > 0) in 1..RMT_EMBED_MAX_DIM,
+ * of finite numbers, none all zeros; otherwise the whole batch is refused
+ * with ODX_ERR_REMOTE naming what was wrong (not retried: the server
+ * would answer the same; a body that is not JSON is retried like a
+ * chat's). Errors otherwise as rmt_chat. *out filled on success (clear it
+ * with rmt_embed_resp_clear). */
+odx_status rmt_embed(rmt_client *c, const char *model, const char *const *texts, int n,
+                     int dim_want, rmt_embed_resp *out, odx_err *err);
 
 #ifdef ODX_TESTING
 /* Tests and fuzzing only: the SSE stream parser on a whole body fed in

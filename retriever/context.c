@@ -141,11 +141,17 @@ odx_context_params ret_context_params_default(void)
 odx_status ret_context(store *s, const char *query, const odx_context_params *pin,
                        char **out, odx_err *err)
 {
+    return ret_context_embed(s, query, pin, NULL, out, err);
+}
+
+odx_status ret_context_embed(store *s, const char *query, const odx_context_params *pin,
+                             const ret_embed *emb, char **out, odx_err *err)
+{
     odx_context_params p = pin ? *pin : ret_context_params_default();
     if (p.max_chars < 200 || p.max_chars > 10000000)
         return core_err(err, ODX_ERR_INVALID, "max-chars must be between 200 and 10000000");
     odx_results *res = NULL;
-    odx_status st = ret_search(s, query, &p.search, &res, err);
+    odx_status st = ret_search_embed(s, query, &p.search, emb, &res, err);
     if (st != ODX_OK)
         return st;
     int n = ret_results_count(res);

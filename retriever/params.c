@@ -250,6 +250,15 @@ odx_status ret_param_set(odx_search_params *p, const char *key, const char *valu
         if (!parse_double(v, 0, 1, &d))
             return core_err(err, ODX_ERR_INVALID, "bad min-score '%s' (a number from 0 to 1)", v);
         p->min_score = d;
+    } else if (key_is(key, "w_embed")) {
+        if (!parse_double(v, 0, 100, &d))
+            return core_err(err, ODX_ERR_INVALID, "bad w-embed '%s' (a number from 0 to 100)", v);
+        p->w_embed = d;
+    } else if (key_is(key, "embed")) {
+        bool on;
+        if (!parse_bool(v, &on))
+            return core_err(err, ODX_ERR_INVALID, "bad embed '%s' (true or false)", v);
+        p->no_embed = !on;
     } else if (key_is(key, "w_dense") || key_is(key, "w_lexical")) {
         bool dense = key_is(key, "w_dense");
         if (!parse_double(v, 0, 100, &d))
@@ -320,7 +329,8 @@ odx_status ret_params_check(odx_search_params *p, odx_err *err)
     if (!(p->min_score >= 0 && p->min_score <= 1))
         return core_err(err, ODX_ERR_INVALID, "bad min-score %g (a number from 0 to 1)",
                         p->min_score);
-    if (!(p->w_dense >= 0 && p->w_dense <= 100) || !(p->w_lexical >= 0 && p->w_lexical <= 100))
+    if (!(p->w_dense >= 0 && p->w_dense <= 100) || !(p->w_lexical >= 0 && p->w_lexical <= 100) ||
+        !(p->w_embed >= 0 && p->w_embed <= 100))
         return core_err(err, ODX_ERR_INVALID, "bad fusion weight (a number from 0 to 100)");
     if ((int)p->mode < 0 || (int)p->mode >= ODX_N_SEARCH_MODES)
         return core_err(err, ODX_ERR_INVALID, "bad mode %d (0 hybrid, 1 dense, 2 lexical)",

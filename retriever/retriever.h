@@ -58,6 +58,24 @@ odx_search_params ret_search_params_default(void);
 
 odx_status ret_search(store *s, const char *query, const odx_search_params *p,
                       odx_results **out, odx_err *err);
+/* The query's learned vector (lib/ asks the remote endpoint, the
+ * retriever never calls out): asked says the path was configured; v/dim
+ * the vector of the free text (NULL when it could not be had: note says
+ * why), model the one the index holds. Borrowed for the call. */
+typedef struct ret_embed {
+    bool asked;
+    const float *v;
+    int dim;
+    const char *model;
+    const char *note;
+} ret_embed;
+/* ret_search with a third ranking: store_embed_search of emb->v, fused
+ * by RRF with weight p->w_embed beside the native dense and lexical ones
+ * (its cosine counts like the dense one in the 0..1 score, where higher).
+ * A failure of that path leaves the native answer (the results say why:
+ * "embed" in ret_results_object_json, and explain). emb NULL: ret_search. */
+odx_status ret_search_embed(store *s, const char *query, const odx_search_params *p,
+                            const ret_embed *emb, odx_results **out, odx_err *err);
 /* The results of ret_search (behind odx_results_*; same contracts). */
 int ret_results_count(const odx_results *r);
 const odx_result *ret_results_get(const odx_results *r, int i);
@@ -103,5 +121,8 @@ odx_context_params ret_context_params_default(void);
 
 odx_status ret_context(store *s, const char *query, const odx_context_params *p,
                        char **out, odx_err *err);
+/* ret_context over ret_search_embed. */
+odx_status ret_context_embed(store *s, const char *query, const odx_context_params *p,
+                             const ret_embed *emb, char **out, odx_err *err);
 
 #endif

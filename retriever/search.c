@@ -25,12 +25,18 @@ struct odx_results {
     char *query;
     int64_t similar_to;
     char *like;
+    /* the learned-vector path: asked for (model NULL: not), used, and why
+     * not when not */
+    char *embed_model, *embed_note;
+    bool embed_asked, embed_used;
 };
 
 typedef struct cand {
     char hash[65];
     int dense_rank, lex_rank;    /* 1-based, 0 = absent */
+    int embed_rank;              /* the learned-vector path's rank, 0 = absent */
     double cos, bm25, rrf, cover, score;
+    double ecos;                 /* cosine of the learned vectors */
     bool kind_match;             /* domain (and chart type) the query asks for */
     bool photo_match;            /* a photo, for queries about things/scenes */
     bool cov_done;               /* cover and matched computed while scoring */
@@ -227,6 +233,8 @@ void ret_results_free(odx_results *r)
     free(r->dhash);
     free(r->query);
     free(r->like);
+    free(r->embed_model);
+    free(r->embed_note);
     free(r);
 }
 
@@ -239,6 +247,8 @@ odx_search_params ret_search_params_default(void)
     p.k = 10;
     p.w_dense = 1.0;
     p.w_lexical = 1.0;
+    p.w_embed = 1.0;
+    p.embed_timeout_s = 5;
     return p;
 }
 
@@ -331,6 +341,13 @@ char *ret_results_object_json(const odx_results *r)
         ok = cJSON_AddNumberToObject(o, "similar_to", (double)r->similar_to) != NULL;
     if (ok && r && !r->query && r->like)
         ok = core_json_add_path(o, "like", r->like, strlen(r->like));
+    if (ok && r && r->embed_asked) {
+        /* the learned-vector path was configured: used, or why not */
+        cJSON *e = cJSON_AddObjectToObject(o, "embed");
+        ok = e && cJSON_AddBoolToObject(e, "used", r->embed_used) &&
+             (!r->embed_model || core_json_add_text(e, "model", r->embed_model)) &&
+             (!r->embed_note || core_json_add_text(e, "note", r->embed_note));
+    }
     if (ok)
         ok = cJSON_AddNumberToObject(o, "count", r ? r->n : 0) != NULL;
     if (ok && cJSON_AddItemToObject(o, "results", a)) {
@@ -359,6 +376,7 @@ typedef struct search_ctx {
     const char *want_chart;  /* bar, line, pie, scatter */
     bool want_photo;         /* the head is a thing or a scene, not a kind */
     bool similar;            /* ret_similar: near-duplicates never collapse, matched set */
+    const ret_embed *emb;    /* the query's learned vector, or NULL */
     cand_set cs;
 } search_ctx;
 
@@ -436,18 +454,22 @@ static odx_status intent_candidates(search_ctx *x, odx_err *err)
 
 /* Ranks of one search path per content: the first hit of a content is
  * its rank on that path (a content has several vectors / caption rows). */
-static void merge_hits(search_ctx *x, const store_hit *hits, int n, bool dense)
+enum { PATH_DENSE, PATH_LEX, PATH_EMBED };
+static void merge_hits(search_ctx *x, const store_hit *hits, int n, int path)
 {
     int rank = 0;
+    bool dense = path == PATH_DENSE;
     for (int i = 0; i < n; i++) {
         cand *c = cand_get(&x->cs, hits[i].hash);
         if (!c)
             break;
-        int *r = dense ? &c->dense_rank : &c->lex_rank;
+        int *r = dense ? &c->dense_rank : path == PATH_LEX ? &c->lex_rank : &c->embed_rank;
         if (*r)
             continue;
         *r = ++rank;
-        if (dense) {
+        if (path == PATH_EMBED) {
+            c->ecos = hits[i].score;
+        } else if (dense) {
             c->cos = hits[i].score;
             snprintf(c->dense_field, sizeof c->dense_field, "%s", hits[i].field);
         } else {
@@ -469,9 +491,28 @@ static odx_status run_dense(search_ctx *x, int k, odx_err *err)
     free(qv);
     if (st != ODX_OK)
         return st;
-    merge_hits(x, hits, n, true);
+    merge_hits(x, hits, n, PATH_DENSE);
     free(hits);
     return ODX_OK;
+}
+
+/* The learned-vector path: the query's remote embedding against the
+ * stored ones of the same model. A failure here is not the search's: it
+ * answers from the native paths and says why. */
+static void run_embed(search_ctx *x, odx_results *res, int k)
+{
+    store_hit *hits = NULL;
+    int n = 0;
+    odx_err e = {0};
+    if (store_embed_search(x->s, x->emb->model, x->emb->v, x->emb->dim, k, &hits, &n, &e) !=
+        ODX_OK) {
+        res->embed_used = false;
+        free(res->embed_note);
+        res->embed_note = core_strdup(e.msg);
+        return;
+    }
+    merge_hits(x, hits, n, PATH_EMBED);
+    free(hits);
 }
 
 /* FTS5 scores every row that matches (FACTS.md): at scale a word found in
@@ -584,7 +625,7 @@ static odx_status run_lexical(search_ctx *x, int limit, odx_err *err)
     }
     if (st != ODX_OK)
         return st;
-    merge_hits(x, hits, n, false);
+    merge_hits(x, hits, n, PATH_LEX);
     free(hits);
     return ODX_OK;
 }
@@ -835,7 +876,7 @@ static odx_status build_results(search_ctx *x, odx_results *res, int k, odx_err 
                 snprintf(matched, sizeof matched, "%s", c->matched);
             else
                 coverage(x, t, n_t, matched, sizeof matched, x->p->explain ? &ex : NULL);
-            if (!matched[0] && c->dense_rank)
+            if (!matched[0] && (c->dense_rank || c->embed_rank))
                 snprintf(matched, sizeof matched, "similar meaning");
             r->matched = core_strdup(matched);
             if (x->p->explain) {
@@ -844,6 +885,12 @@ static odx_status build_results(search_ctx *x, odx_results *res, int k, odx_err 
                                 ex.len ? "; " : "", c->dense_rank, c->cos,
                                 c->dense_field[0] ? c->dense_field : "-", c->lex_rank,
                                 c->lex_kind[0] ? c->lex_kind : "-", c->cover);
+                if (res->embed_used)
+                    core_buf_printf(&ex, "; learned rank %d (cos %.3f, %s)", c->embed_rank,
+                                    c->ecos, res->embed_model ? res->embed_model : "-");
+                else if (res->embed_asked)
+                    core_buf_printf(&ex, "; learned vectors not used: %s",
+                                    res->embed_note ? res->embed_note : "?");
                 r->explain = core_buf_steal(&ex);
             }
             core_buf_free(&ex);
@@ -886,11 +933,15 @@ static void score_candidates(search_ctx *x)
     const odx_search_params *p = x->p;
     double wd = p->mode == ODX_MODE_LEXICAL ? 0 : p->w_dense;
     double wl = p->mode == ODX_MODE_DENSE ? 0 : p->w_lexical;
+    /* the learned vectors are a third ranking beside the two native ones,
+     * fused the same way (not tuned: w_embed defaults to w_dense's 1) */
+    double we = p->mode == ODX_MODE_LEXICAL ? 0 : p->w_embed;
     double best_rrf = 0;
     for (int i = 0; i < x->cs.n; i++) {
         cand *c = &x->cs.v[i];
         c->rrf = (c->dense_rank ? wd / (RRF_K + c->dense_rank) : 0) +
-                 (c->lex_rank ? wl / (RRF_K + c->lex_rank) : 0);
+                 (c->lex_rank ? wl / (RRF_K + c->lex_rank) : 0) +
+                 (c->embed_rank ? we / (RRF_K + c->embed_rank) : 0);
         if (c->rrf > best_rrf)
             best_rrf = c->rrf;
     }
@@ -910,6 +961,10 @@ static void score_candidates(search_ctx *x)
             store_texts_free(t, n_t);
         }
         double cosn = c->cos > 0 ? fmin(1.0, c->cos / 0.6) : 0;
+        /* a learned cosine counts on the same scale, where it is higher
+         * (models differ in their cosines: not calibrated per model) */
+        if (we > 0 && c->ecos > 0)
+            cosn = fmax(cosn, fmin(1.0, c->ecos / 0.6));
         double abs_rel = x->n_groups ? 0.6 * c->cover + 0.4 * cosn : cosn;
         if (p->mode == ODX_MODE_DENSE)
             abs_rel = cosn;
@@ -941,6 +996,12 @@ static odx_status list_all(search_ctx *x, odx_err *err)
 odx_status ret_search(store *s, const char *query, const odx_search_params *pin,
                       odx_results **out, odx_err *err)
 {
+    return ret_search_embed(s, query, pin, NULL, out, err);
+}
+
+odx_status ret_search_embed(store *s, const char *query, const odx_search_params *pin,
+                            const ret_embed *emb, odx_results **out, odx_err *err)
+{
     odx_search_params p = pin ? *pin : ret_search_params_default();
     odx_status st = ret_params_check(&p, err);
     if (st != ODX_OK)
@@ -969,6 +1030,16 @@ odx_status ret_search(store *s, const char *query, const odx_search_params *pin,
     if (!res || !(res->query = strdup(query ? query : ""))) {
         st = core_err(err, ODX_ERR_NOMEM, "no memory");
         goto done;
+    }
+    if (emb && emb->asked) {
+        res->embed_asked = true;
+        res->embed_used = emb->v && emb->dim > 0 && p.mode != ODX_MODE_LEXICAL;
+        res->embed_model = emb->model ? core_strdup(emb->model) : NULL;
+        res->embed_note = emb->note ? core_strdup(emb->note)
+                          : p.mode == ODX_MODE_LEXICAL ? core_strdup("lexical mode")
+                                                       : NULL;
+        if (res->embed_used)
+            x.emb = emb;
     }
     /* flags and inline filters together may leave no size at all */
     if ((st = ret_size_range_check(x.f.min_size, x.f.max_size, err)) != ODX_OK)
@@ -1005,6 +1076,8 @@ odx_status ret_search(store *s, const char *query, const odx_search_params *pin,
             goto done;
         if (p.mode != ODX_MODE_DENSE && (st = run_lexical(&x, fetch * 2, err)) != ODX_OK)
             goto done;
+        if (x.emb && res->embed_used)
+            run_embed(&x, res, fetch);
         if ((st = intent_candidates(&x, err)) != ODX_OK)
             goto done;
         score_candidates(&x);

@@ -358,4 +358,69 @@ void store_vlm_texts_free(store_vlm_text *v, int n);
 /* Contents that have VLM captions. */
 odx_status store_vlm_count(store *s, int64_t *n_content, odx_err *err);
 
+/* ------------------------------------------------- remote embeddings ---- */
+/* Learned text vectors from a remote /embeddings endpoint (store_embed.c),
+ * one per content, beside the native vectors and never mixed with them:
+ * table embed_vectors (hash, model, dim, text_sha, embedding) is the
+ * truth; meta embed_model / embed_dim name the current model (the one
+ * queries must be embedded with) and embed_gen moves with every change;
+ * the file embed.vec caches the current model's vectors with that
+ * generation and a checksum (written whole to a temp file, fsynced,
+ * renamed), so a crash leaves the old file, which readers see is stale
+ * and replace by reading the table. A content that goes (prune, gc)
+ * takes its vector with it. */
+#define STORE_EMBED_MODEL_MAX 128
+#define STORE_EMBED_MAX_DIM 16384
+#define STORE_EMBED_SHA_LEN 16 /* hex digits of the text's SHA-256 kept */
+
+/* One content held by an ok image, with its stored vector's model,
+ * dimension and text hash (has false: none). */
+typedef struct store_embed_item {
+    char hash[65];
+    char model[STORE_EMBED_MODEL_MAX];
+    int dim;
+    char text_sha[STORE_EMBED_SHA_LEN + 1];
+    bool has;
+} store_embed_item;
+odx_status store_embed_list(store *s, store_embed_item **out, int *n, odx_err *err);
+void store_embed_items_free(store_embed_item *v, int n);
+/* The current model ("" none) and dimension (0 none). */
+odx_status store_embed_current(store *s, char model[STORE_EMBED_MODEL_MAX], int *dim,
+                               odx_err *err);
+/* Writes n vectors (v: n * dim floats, stored at unit length) of model
+ * for the contents hashes[i], made from texts hashed text_shas[i]; content
+ * that is gone is skipped. When model or dim differ from the current ones
+ * they become current and the vectors of any other model or dimension are
+ * deleted in the same transaction. Moves embed_gen. Inside the writer's
+ * batch (store_begin): ODX_ERR_INVALID without one. */
+odx_status store_embed_put(store *s, const char *model, int dim, const char *const *hashes,
+                           const char *const *text_shas, const float *v, int n, odx_err *err);
+/* The stored vector of one content (unit length, malloc'd into *v, dim
+ * floats); *v NULL when it has none. */
+odx_status store_embed_vector(store *s, const char *hash, float **v, int *dim, odx_err *err);
+/* rebuild --fresh: the current model's vectors of from (read-only) copied
+ * into to (inside its batch) for the contents to holds, with their text
+ * hashes, so the next embeddings pass asks only for contents whose
+ * captions changed. Nothing when from has none. */
+odx_status store_embed_copy(store *to, store *from, odx_err *err);
+/* Records the last failure of the embeddings pass (meta embed_error; ""
+ * clears it). */
+odx_status store_embed_note(store *s, const char *msg, odx_err *err);
+/* Writer: writes embed.vec from the table unless it is current already. */
+odx_status store_embed_save(store *s, odx_err *err);
+/* Top-k contents by cosine with q (dim floats, any length) among the
+ * current model's vectors, best first (field "embed", score the cosine).
+ * model and dim must be the current ones, else ODX_ERR_INVALID saying
+ * what the index holds. Reloads the cache when the generation moved (the
+ * file when current, else the table). Safe from many threads. */
+odx_status store_embed_search(store *s, const char *model, const float *q, int dim, int k,
+                              store_hit **hits, int *n, odx_err *err);
+typedef struct store_embed_stats {
+    char model[STORE_EMBED_MODEL_MAX];
+    int dim;
+    int64_t n_rows, n_current; /* rows; rows of the current model */
+    char last_error[512];      /* meta embed_error, "" none */
+} store_embed_stats;
+odx_status store_embed_stats_get(store *s, store_embed_stats *st, odx_err *err);
+
 #endif

@@ -167,6 +167,9 @@ struct store {
     int64_t lex_seq;    /* caption_log sequence the index reflects */
     double lex_fts_spent; /* seconds of FTS5 searches before it (under mu) */
 
+    /* Remote embeddings (store_embed.c): their cache and its lock. */
+    struct store_embed_idx *embed;
+
     bool in_txn;
     bool txn_vec_changed;
     int64_t txn_gen;    /* generation this batch's vectors are written at */
@@ -280,6 +283,11 @@ odx_status store_desc_pack_raw(const char *text, size_t n, unsigned char **out, 
 odx_status store_desc_unpack(const void *blob, size_t len, const store_text *texts, int n_texts,
                              char **json, odx_err *err);
 bool store_desc_header_ok(const void *blob, size_t len);
+
+/* Remote embeddings (store_embed.c): store_embed_init after the schema
+ * (a writer creates their tables), store_embed_free at close. */
+odx_status store_embed_init(store *s, odx_err *err);
+void store_embed_free(store *s);
 
 /* Drops the lexical index (store_lex.c), at close. */
 void store_lex_free(store *s);

@@ -132,7 +132,8 @@ odx_status store_open_ex(const char *dir, bool read_only, int oflags, store **ou
         goto done;
     if ((rc = store_fts_register(s->db, err)) != ODX_OK)
         goto done;
-    if ((rc = store_schema_init(s, err)) != ODX_OK)
+    if ((rc = store_schema_init(s, err)) != ODX_OK ||
+        (rc = store_embed_init(s, err)) != ODX_OK)
         goto done;
     if (!(oflags & STORE_OPEN_NO_QUICK_CHECK) && (rc = store_quick_check(s, err)) != ODX_OK)
         goto done;
@@ -191,6 +192,7 @@ void store_close(store *s)
     store_faiss_free(s);
     store_ann_free(s);
     store_lex_free(s);
+    store_embed_free(s);
     pthread_rwlock_destroy(&s->lex_lock);
     pthread_rwlock_destroy(&s->idx_lock);
     pthread_mutex_destroy(&s->mu);

@@ -14,10 +14,22 @@
  * error event in the stream). An image request answers six caption
  * sections naming a marker word made from the SHA-256 of the image bytes
  * (letters a-p); a text request answers from the context block it was
- * sent, citing its images. One log line per request: what was asked. */
+ * sent, citing its images. One log line per request: what was asked.
+ *
+ * POST .../embeddings ({"model", "input": string or [strings]}) answers a
+ * deterministic "learned" vector per input: a bag of words hashed into
+ * DIM buckets (DIM 256, or N for a model named "...-N"; a word weighs its
+ * length squared), the bucket of a word chosen by its letters sorted (so
+ * an anagram of a word means the same to this model, and to no native
+ * path) and by the model name (so models differ). --embed-script gives the action of each embeddings
+ * request (then "ok"): ok, 500, 429, hang, close, notjson, count (one
+ * vector too few), dim (the last vector one shorter), nan (a NaN
+ * literal), inf (1e999), str (a string for a number), zero (an all-zero
+ * vector), wide (every vector 8 wider). */
 #include "core.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -40,6 +52,8 @@ static char **g_script;
 static int g_n_script, g_next, g_req_no, g_conns;
 static int g_delay_ms = 20;
 static const char *g_think; /* NULL, "field" or "tag" */
+static char **g_escript;
+static int g_n_escript, g_enext, g_ereq_no;
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
 
@@ -389,6 +403,125 @@ static void answer_json(int fd, const req *r, const char *text)
     free(s);
 }
 
+/* ------------------------------------------------------- embeddings ---- */
+
+static int model_dim(const char *model)
+{
+    const char *d = strrchr(model, '-');
+    int n = d ? atoi(d + 1) : 0;
+    return n >= 2 && n <= 4096 ? n : 256;
+}
+
+static int cmp_char(const void *a, const void *b)
+{
+    return *(const unsigned char *)a - *(const unsigned char *)b;
+}
+
+/* The bag of words of text in dim buckets (see the head comment). */
+static void bag(const char *model, const char *text, int dim, double *v)
+{
+    memset(v, 0, sizeof *v * (size_t)dim);
+    const unsigned char *p = (const unsigned char *)text;
+    while (*p) {
+        while (*p && !(isalnum(*p) || *p >= 0x80))
+            p++;
+        char w[64];
+        size_t n = 0;
+        while (*p && (isalnum(*p) || *p >= 0x80)) {
+            if (n < sizeof w - 1)
+                w[n++] = (char)tolower(*p);
+            p++;
+        }
+        if (!n)
+            continue;
+        w[n] = 0;
+        qsort(w, n, 1, cmp_char);
+        uint64_t h = 1469598103934665603ULL;
+        for (const char *m = model; *m; m++)
+            h = (h ^ (unsigned char)*m) * 1099511628211ULL;
+        for (size_t i = 0; i < n; i++)
+            h = (h ^ (unsigned char)w[i]) * 1099511628211ULL;
+        /* longer words are rarer: a word weighs its length in characters
+         * squared, a crude stand-in for what a trained model learns */
+        double chars = 0;
+        for (size_t i = 0; i < n; i++)
+            chars += ((unsigned char)w[i] & 0xC0) != 0x80;
+        v[h % (uint64_t)dim] += ((h >> 40) & 1 ? 1.0 : -1.0) * chars * chars;
+    }
+    bool any = false;
+    for (int i = 0; i < dim; i++)
+        any |= v[i] != 0;
+    if (!any)
+        v[0] = 1;
+}
+
+static void handle_embeddings(int fd, cJSON *o)
+{
+    pthread_mutex_lock(&g_mu);
+    int no = ++g_ereq_no;
+    const char *a = g_enext < g_n_escript ? g_escript[g_enext++] : "ok";
+    pthread_mutex_unlock(&g_mu);
+    const char *model = cJSON_GetStringValue(cJSON_GetObjectItem(o, "model"));
+    const cJSON *in = cJSON_GetObjectItem(o, "input");
+    int n = cJSON_IsString(in) ? 1 : cJSON_IsArray(in) ? cJSON_GetArraySize(in) : 0;
+    bool ok = model && *model && n > 0;
+    for (int i = 0; ok && cJSON_IsArray(in) && i < n; i++)
+        ok = cJSON_IsString(cJSON_GetArrayItem(in, i));
+    if (!ok) {
+        logf_("BAD embed n=%d no model or input", no);
+        reply_error(fd, 400, NULL, "bad embeddings request");
+        return;
+    }
+    const char *first = cJSON_IsString(in) ? in->valuestring
+                                           : cJSON_GetArrayItem(in, 0)->valuestring;
+    logf_("embed n=%d action=%s model=%s inputs=%d first=%.60s", no, a, model, n, first);
+    if (!strcmp(a, "500")) {
+        reply_error(fd, 500, NULL, "fake internal error");
+        return;
+    } else if (!strcmp(a, "429")) {
+        reply_error(fd, 429, "Retry-After: 1\r\n", "slow down");
+        return;
+    } else if (!strcmp(a, "hang")) {
+        msleep(30000);
+        return;
+    } else if (!strcmp(a, "close")) {
+        return;
+    } else if (!strcmp(a, "notjson")) {
+        reply(fd, 200, NULL, "text/html", "<html>oops</html>", 17);
+        return;
+    }
+    int dim = model_dim(model) + (!strcmp(a, "wide") ? 8 : 0);
+    double *v = malloc(sizeof *v * (size_t)dim);
+    core_buf b;
+    core_buf_init(&b, 0);
+    core_buf_puts(&b, "{\"object\":\"list\",\"data\":[");
+    int n_out = !strcmp(a, "count") ? n - 1 : n;
+    for (int i = 0; v && i < n_out; i++) {
+        const char *t = cJSON_IsString(in) ? in->valuestring
+                                           : cJSON_GetArrayItem(in, i)->valuestring;
+        bag(model, t, dim, v);
+        int d = !strcmp(a, "dim") && i == n_out - 1 ? dim - 1 : dim;
+        core_buf_printf(&b, "%s{\"object\":\"embedding\",\"index\":%d,\"embedding\":[",
+                        i ? "," : "", i);
+        for (int j = 0; j < d; j++) {
+            const char *sep = j ? "," : "";
+            if (i == 0 && j == 1 && !strcmp(a, "nan"))
+                core_buf_printf(&b, "%sNaN", sep);
+            else if (i == 0 && j == 1 && !strcmp(a, "inf"))
+                core_buf_printf(&b, "%s1e999", sep);
+            else if (i == 0 && j == 1 && !strcmp(a, "str"))
+                core_buf_printf(&b, "%s\"0.5\"", sep);
+            else
+                core_buf_printf(&b, "%s%g", sep, !strcmp(a, "zero") && i == 0 ? 0.0 : v[j]);
+        }
+        core_buf_puts(&b, "]}");
+    }
+    core_buf_printf(&b, "],\"model\":\"%s\",\"usage\":{\"prompt_tokens\":%d}}", model, n);
+    reply(fd, 200, NULL, "application/json", b.data ? b.data : "", b.len);
+    core_buf_free(&b);
+    free(v);
+}
+
 static void handle(int fd)
 {
     char *head = malloc(MAX_HEAD + 1);
@@ -422,8 +555,10 @@ static void handle(int fd)
         else if (!strncasecmp(h, "content-type:", 13))
             ctype = h + 13;
     }
-    if (strcmp(method, "POST") || strlen(path) < 17 ||
-        strcmp(path + strlen(path) - 17, "/chat/completions")) {
+    bool embeddings = !strcmp(method, "POST") && strlen(path) >= 11 &&
+                      !strcmp(path + strlen(path) - 11, "/embeddings");
+    if (!embeddings && (strcmp(method, "POST") || strlen(path) < 17 ||
+                        strcmp(path + strlen(path) - 17, "/chat/completions"))) {
         logf_("other %s %s", method, path);
         reply_error(fd, 404, NULL, "not found");
         free(head);
@@ -445,6 +580,22 @@ static void handle(int fd)
         bl += (size_t)r;
     }
     body[bl] = 0;
+    if (embeddings) {
+        const char *key = getenv("FAKE_OAI_KEY");
+        cJSON *eo = cJSON_Parse(body);
+        if (!ctype || !strstr(ctype, "application/json") || !eo ||
+            (key && (!auth || !strstr(auth, "Bearer ") ||
+                     strncmp(strstr(auth, "Bearer ") + 7, key, strlen(key))))) {
+            logf_("BAD embed: bad content type, key or body");
+            reply_error(fd, 400, NULL, "bad embeddings request");
+        } else {
+            handle_embeddings(fd, eo);
+        }
+        cJSON_Delete(eo);
+        free(body);
+        free(head);
+        return;
+    }
     req r;
     memset(&r, 0, sizeof r);
     pthread_mutex_lock(&g_mu);
@@ -543,7 +694,13 @@ int main(int argc, char **argv)
             g_think = argv[i + 1];
         else if (!strcmp(argv[i], "--lifetime"))
             lifetime = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--script")) {
+        else if (!strcmp(argv[i], "--embed-script")) {
+            char *s = strdup(argv[i + 1]);
+            for (char *t = strtok(s, ","); t; t = strtok(NULL, ",")) {
+                g_escript = realloc(g_escript, (size_t)(g_n_escript + 1) * sizeof *g_escript);
+                g_escript[g_n_escript++] = t;
+            }
+        } else if (!strcmp(argv[i], "--script")) {
             char *s = strdup(argv[i + 1]);
             for (char *t = strtok(s, ","); t; t = strtok(NULL, ",")) {
                 g_script = realloc(g_script, (size_t)(g_n_script + 1) * sizeof *g_script);

@@ -249,6 +249,7 @@ const char *const dom_vis_names[DOM_NV] = {
     "x_rules_text", "x_gutter_dense", "x_chrome_text", "x_edge_syn", "x_rows_margin",
     "x_colours_text", "x_paper_no_vr", "x_plain_lettering", "x_colourful_lettering",
     "x_paper_syn", "x_some_few",
+    "h_photo", "h_document", "h_table", "h_chart", "h_screenshot", "h_poster", "h_diagram",
 };
 
 const char *const dom_txt_names[DOM_NT] = {
@@ -321,6 +322,53 @@ static void dom_evidence_compute(const cap_desc *d, const cap_layout *L, dom_evi
         ramp((float)(2 * L->n_big_rows + L->n_big_glyphs + 2 * f->n_text_lines), 0, 2);
     *e = (dom_evidence){nat, many_col, paper, dense, some, few_lines, hr, vr, gut, chrome,
                         marks, axis, pie, syn, plot, trow, edge, big, lettering};
+}
+
+/* The hand-set model's visual scores: per-domain sums of the evidence
+ * terms under weights set by hand (tuned on the dev set before the corpus
+ * existed). Also inputs of the fitted model (stacking, h_* features). */
+static void dom_hand_vis_scores(const cap_desc *d, const dom_evidence *ev,
+                                float s[CAP_N_DOMAINS])
+{
+    const cap_features *f = &d->feat;
+    const dom_evidence E = *ev;
+    float nat = E.nat, many_col = E.many_col, paper = E.paper, dense = E.dense, some = E.some;
+    float few_lines = E.few_lines, hr = E.hr, vr = E.vr, gut = E.gut, chrome = E.chrome;
+    float marks = E.marks, axis = E.axis, pie = E.pie, syn = E.syn, plot = E.plot;
+    float trow = E.trow, edge = E.edge, big = E.big, lettering = E.lettering;
+
+    s[CAP_PHOTO] = 2.0f * nat + 1.0f * many_col - 1.5f * dense - 2.0f * pie -
+                   0.8f * f->grid_score - 0.6f * paper * syn;
+    s[CAP_DOCUMENT] = 2.2f * dense + 0.6f * paper - 0.8f * f->grid_score - 1.0f * gut -
+                      0.7f * vr - 0.6f * chrome - 1.0f * nat - 0.5f * hr - 1.5f * trow -
+                      0.4f * edge;
+    s[CAP_TABLE] = 1.6f * f->grid_score + 1.0f * hr * some + 1.2f * gut * dense + 0.3f * dense +
+                   2.0f * trow - 1.2f * edge -
+                   0.8f * nat - 0.6f * chrome - 1.0f * pie;
+    s[CAP_CHART] = 1.4f * axis * marks + 2.5f * plot + 2.5f * pie + 0.8f * some * few_lines * marks * (1 - f->grid_score) +
+                   0.3f * paper - 0.8f * nat - 0.8f * dense - 0.5f * chrome - 1.5f * trow;
+    s[CAP_SCREENSHOT] = 1.0f * vr + 0.8f * chrome * some + 0.6f * some + 1.2f * edge * syn -
+                        1.2f * trow * (1 - edge) +
+                        0.4f * ramp(f->n_colors, 0.08f, 0.3f) * some + 0.3f * hr -
+                        1.0f * nat - 0.6f * paper * (1 - vr) - 1.0f * pie;
+    s[CAP_POSTER] = 0.6f + 1.2f * big + 0.6f * syn * (1 - some) * (1 - paper) * lettering +
+                    0.4f * ramp(f->colourfulness, 0.3f, 0.7f) * syn * lettering - 1.0f * dense -
+                    0.6f * vr - 0.8f * nat - 0.5f * f->grid_score;
+    s[CAP_DIAGRAM] = 0.5f + 0.8f * paper * syn * (1 - dense) + 0.4f * some * few_lines -
+                     0.6f * big -
+                     0.6f * vr - 0.8f * nat - 0.6f * axis * marks - 1.0f * pie -
+                     0.6f * f->grid_score;
+}
+
+/* The hand-set model (OMNIDEX_DOMAIN=hand): the visual scores, plus the
+ * text evidence once OCR ran. */
+static void dom_hand_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N_DOMAINS])
+{
+    dom_evidence E;
+    dom_evidence_compute(d, L, &E);
+    dom_hand_vis_scores(d, &E, s);
+    if (d->ocr_ran)
+        dom_text_scores(d, E.dense, E.syn, E.axis, E.trow, E.big, s);
 }
 
 /* The visual input vector: raw statistics of cap_features and cap_layout
@@ -414,6 +462,12 @@ static void dom_vis_features(const cap_desc *d, const cap_layout *L, float v[DOM
     v[k++] = ramp(f->colourfulness, 0.3f, 0.7f) * E->syn * E->lettering;
     v[k++] = E->paper * E->syn;
     v[k++] = E->some * E->few_lines;
+    /* the hand-set model's visual scores (stacking: the fit weighs them
+     * like any other input, on the corpus's train split) */
+    float hs[CAP_N_DOMAINS];
+    dom_hand_vis_scores(d, E, hs);
+    for (int c = 0; c < CAP_N_DOMAINS; c++)
+        v[k++] = hs[c];
     (void)k; /* k == DOM_NV */
 }
 
@@ -476,44 +530,6 @@ static void dom_txt_features(const cap_desc *d, const dom_evidence *ev, float v[
     /* the rows of a table read as long flush-left lines too */
     e[TX_PROSE] = ramp((float)t.n_prose, 3, 7) * (1 - ev->trow);
     e[TX_UNREAD] = ev->dense * (1 - ramp((float)t.n_lines, 2, 8));
-}
-
-/* The hand-set model (default, OMNIDEX_DOMAIN=hand): per-domain scores from
- * the visual evidence, plus the text evidence once OCR ran. */
-static void dom_hand_scores(const cap_desc *d, const cap_layout *L, float s[CAP_N_DOMAINS])
-{
-    const cap_features *f = &d->feat;
-    dom_evidence E;
-    dom_evidence_compute(d, L, &E);
-    float nat = E.nat, many_col = E.many_col, paper = E.paper, dense = E.dense, some = E.some;
-    float few_lines = E.few_lines, hr = E.hr, vr = E.vr, gut = E.gut, chrome = E.chrome;
-    float marks = E.marks, axis = E.axis, pie = E.pie, syn = E.syn, plot = E.plot;
-    float trow = E.trow, edge = E.edge, big = E.big, lettering = E.lettering;
-
-    s[CAP_PHOTO] = 2.0f * nat + 1.0f * many_col - 1.5f * dense - 2.0f * pie -
-                   0.8f * f->grid_score - 0.6f * paper * syn;
-    s[CAP_DOCUMENT] = 2.2f * dense + 0.6f * paper - 0.8f * f->grid_score - 1.0f * gut -
-                      0.7f * vr - 0.6f * chrome - 1.0f * nat - 0.5f * hr - 1.5f * trow -
-                      0.4f * edge;
-    s[CAP_TABLE] = 1.6f * f->grid_score + 1.0f * hr * some + 1.2f * gut * dense + 0.3f * dense +
-                   2.0f * trow - 1.2f * edge -
-                   0.8f * nat - 0.6f * chrome - 1.0f * pie;
-    s[CAP_CHART] = 1.4f * axis * marks + 2.5f * plot + 2.5f * pie + 0.8f * some * few_lines * marks * (1 - f->grid_score) +
-                   0.3f * paper - 0.8f * nat - 0.8f * dense - 0.5f * chrome - 1.5f * trow;
-    s[CAP_SCREENSHOT] = 1.0f * vr + 0.8f * chrome * some + 0.6f * some + 1.2f * edge * syn -
-                        1.2f * trow * (1 - edge) +
-                        0.4f * ramp(f->n_colors, 0.08f, 0.3f) * some + 0.3f * hr -
-                        1.0f * nat - 0.6f * paper * (1 - vr) - 1.0f * pie;
-    s[CAP_POSTER] = 0.6f + 1.2f * big + 0.6f * syn * (1 - some) * (1 - paper) * lettering +
-                    0.4f * ramp(f->colourfulness, 0.3f, 0.7f) * syn * lettering - 1.0f * dense -
-                    0.6f * vr - 0.8f * nat - 0.5f * f->grid_score;
-    s[CAP_DIAGRAM] = 0.5f + 0.8f * paper * syn * (1 - dense) + 0.4f * some * few_lines -
-                     0.6f * big -
-                     0.6f * vr - 0.8f * nat - 0.6f * axis * marks - 1.0f * pie -
-                     0.6f * f->grid_score;
-
-    if (d->ocr_ran)
-        dom_text_scores(d, dense, syn, axis, trow, big, s);
 }
 
 /* s += b + W z(x) */

@@ -2,7 +2,8 @@
  *
  * cap_classify (domain.c) reads a fixed vector of visual features from
  * cap_features / cap_layout (DOM_NV of them: raw statistics, counts on a log
- * scale, and the soft evidence terms of the earlier hand-set model) and,
+ * scale, the soft evidence terms of the hand-set model and that model's
+ * seven visual scores) and,
  * once OCR ran, a vector of text-layout features (DOM_NT). Two multinomial
  * logistic regressions over standardised features turn them into per-domain
  * scores:
@@ -18,7 +19,7 @@
 
 #include "captioner.h"
 
-enum { DOM_NV = 75, DOM_NT = 24 };
+enum { DOM_NV = 82, DOM_NT = 24 };
 
 /* Feature names, in vector order (the columns of the feature dump). */
 extern const char *const dom_vis_names[DOM_NV];

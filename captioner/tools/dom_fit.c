@@ -1,10 +1,12 @@
 /* dom_fit.c - fits the domain classifier (domain_model.h) on a feature dump
  * of the corpus and writes the generated table captioner/domain_model.c.
  *
- * usage: dom_fit DUMP.tsv MANIFEST.tsv OUT.c [--report]
+ * usage: dom_fit DUMP.tsv MANIFEST.tsv OUT.c [--report] [--no-stack]
  *   DUMP.tsv: tests/eval/domain_accuracy DIR --dump (a row per image: file,
  *     domain, ocr flag, then the DOM_NV visual and DOM_NT text features).
  *   MANIFEST.tsv: the corpus manifest (columns file, split, package).
+ *   --no-stack: leave out the hand-set model's scores (the h_* features),
+ *     to measure what stacking adds.
  *
  * Model: multinomial logistic regression on standardised features (mean and
  * standard deviation of the train split), L2 penalty on the weights (not the
@@ -595,10 +597,21 @@ static uint32_t hash32(const char *s, uint32_t seed)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: %s DUMP.tsv MANIFEST.tsv OUT.c [--report]\n", argv[0]);
+        fprintf(stderr, "usage: %s DUMP.tsv MANIFEST.tsv OUT.c [--report] [--no-stack]\n",
+                argv[0]);
         return 2;
     }
-    bool report = argc > 4 && !strcmp(argv[4], "--report");
+    bool report = false, stack = true;
+    for (int i = 4; i < argc; i++) {
+        if (!strcmp(argv[i], "--report")) {
+            report = true;
+        } else if (!strcmp(argv[i], "--no-stack")) {
+            stack = false;
+        } else {
+            fprintf(stderr, "dom_fit: unknown argument '%s'\n", argv[i]);
+            return 2;
+        }
+    }
     mrow *m = NULL;
     int nm = read_manifest(argv[2], &m);
     if (nm < 0)
@@ -609,6 +622,12 @@ int main(int argc, char **argv)
         return 1;
     }
     free(m);
+    /* --no-stack: the hand-set model's scores (the last CAP_N_DOMAINS
+     * visual features) held at zero, so that their weights fit to zero */
+    if (!stack)
+        for (int i = 0; i < N; i++)
+            for (int j = DOM_NV - K; j < DOM_NV; j++)
+                S[i].v[j] = 0;
     /* folds by package, from a fixed seed */
     for (int i = 0; i < N; i++)
         S[i].fold = (int)(hash32(S[i].pkg, 13u) % NFOLD);
@@ -655,9 +674,11 @@ int main(int argc, char **argv)
                " * tests/eval/corpus/build.py, dumps its features with\n"
                " * tests/eval/domain_accuracy --dump, fits with dom_fit); see\n"
                " * tests/eval/corpus/README.md. Fitted on %d train images (%d with OCR)\n"
-               " * of the corpus; validation (%d images of other packages) not used. */\n"
+               " * of the corpus; validation (%d images of other packages) not used.\n"
+               " * The hand-set model's visual scores are %s. */\n"
                "#include \"domain_model.h\"\n\n",
-            ntr, ntro, N - ntr);
+            ntr, ntro, N - ntr,
+            stack ? "inputs (stacking)" : "not used (--no-stack: zero weights)");
     write_model(f, "dom_model_pre", &pre, "pre-OCR, visual features");
     if (have_post) {
         write_model(f, "dom_model_post", &post,

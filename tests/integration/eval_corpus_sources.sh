@@ -8,6 +8,8 @@
 #    a PDF page) makes it skip that source and say so; the same through a
 #    symbolic link to that file (the list names the link, the builder the
 #    target: compared after resolving links);
+#  - the same for the first source of each kind it takes here (PDF and
+#    HTML pages, xfig libraries, themes, fonts, licence texts);
 #  - against the real list, none of its sources is listed (path, or path
 #    and page), and Apache-2.0 (listed; the builder would render it) is not
 #    among them.
@@ -41,6 +43,24 @@ ln -s "$path" "$T/link"
 printf '# made up\n%s\t%s\t%s\n' "$pkg" "$T/link" "$page" >"$T/holdout2.tsv"
 ODX_HOLDOUT=$T/holdout2.tsv $PY "$B" --list >"$T/list2.out" 2>/dev/null
 check "a source listed through a symbolic link is not in --list" sh -c "! grep -qxF '$first' '$T/list2.out'"
+
+# each kind of source the builder takes here (PDF pages, HTML pages, xfig
+# symbol libraries, desktop themes, fonts, data files...): a made-up list
+# naming the first of its kind makes the builder refuse that one; kinds
+# whose tools or packages are missing here are not listed, and said so
+for kind in '[.]pdf$' '[.]html?$' '/xfig/Libraries/' 'desktop-base' '/fonts/' 'common-licenses'; do
+  src=$(awk -F'\t' -v k="$kind" '$2 ~ k { print; exit }' "$T/all0.out")
+  if [ -z "$src" ]; then
+    echo "note no source of kind $kind here"
+    continue
+  fi
+  kp=$(echo "$src" | cut -f1); kpath=$(echo "$src" | cut -f2); kpage=$(echo "$src" | cut -f3)
+  printf '# made up\n%s\t%s\t%s\n' "$kp" "$kpath" "$kpage" >"$T/kind.tsv"
+  ODX_HOLDOUT=$T/kind.tsv $PY "$B" --list >"$T/kind.out" 2>"$T/kind.err"
+  check "kind $kind: a listed source is not in --list ($kpath $kpage)" \
+    sh -c "! grep -qxF '$src' '$T/kind.out'"
+  check "kind $kind: and is refused with a message" grep -qF "refused: $kp	$kpath" "$T/kind.err"
+done
 
 # the real list: beside the checkout, or beside the main checkout of a worktree
 H=${ODX_EVAL_DIR:-$SRC/../shared/eval}/holdout-sources.tsv

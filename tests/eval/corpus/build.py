@@ -348,14 +348,182 @@ def enumerate_candidates(rng):
         for f in fonts:
             for k in range(8):
                 c.append(Cand("poster", pkg, f, "specimen", args={"v": k},
-                              lang="zh" if ("wqy" in pkg) else "en"))
-    # diagrams: dependency graphs of packages (graphviz), geometry figures
+                              lang="zh" if zh_font_pkg(pkg) else "en"))
+    # font sample sheets (a face's name, its alphabet, a waterfall of sizes)
+    for pkg, fonts in font_packages().items():
+        for f in fonts[:3]:
+            for k in range(2):
+                c.append(Cand("poster", pkg, f, "fontsheet", args={"v": k},
+                              lang="zh" if zh_font_pkg(pkg) else "en"))
+    # desktop themes: the login screen's artwork, which letters the
+    # distribution's name (wallpapers and lock screens of some themes have
+    # none: left out, as are the "nologo" variants)
+    for f in pkg_files("desktop-base"):
+        if re.search(r"-theme/login/background\.svg$", f) and os.path.isfile(f):
+            for k in range(2):
+                c.append(Cand("poster", "desktop-base", f, "theme", args={"v": k}))
+    # HTML documentation pages (rendered by headless Chromium with the page's
+    # own style sheets): runs of paragraphs are documents, data tables tables
+    if have("chromium"):
+        for pkg, files in sorted(html_packages().items()):
+            sample = files if len(files) <= 40 else sorted(rng.sample(files, 40))
+            n_doc = n_tab = 0
+            for f in sample:
+                info = html_info(f)
+                if not info:
+                    continue
+                lang = "zh" if zh_pkg(pkg) or info["cjk"] else "en"
+                if info["prose"] and n_doc < 16:
+                    for k in range(2):
+                        c.append(Cand("document", pkg, f, "htmldoc", lang=lang, args={"part": k}))
+                    n_doc += 1
+                for j in range(min(info["tables"], 3)):
+                    if n_tab < 24:
+                        c.append(Cand("table", pkg, f, "htmltable", lang=lang, args={"t": j}))
+                        n_tab += 1
+    # diagrams: dependency graphs of packages (graphviz), geometry figures,
+    # sheets of line-drawing symbols of xfig's libraries joined by connectors
     for pkg in dep_packages():
         c.append(Cand("diagram", pkg, "/var/lib/dpkg/status", "graphviz", args={}))
     for pkg, path, kind in data_sources()[:6]:
         for k in range(4):
             c.append(Cand("diagram", pkg, path, "geometry", args={"v": k}))
+    if have("fig2dev"):
+        for lib in XFIG_LIBS:
+            d = "/usr/share/xfig/Libraries/" + lib
+            if os.path.isdir(d):
+                for k in range(10):
+                    c.append(Cand("diagram", "xfig-libs", d, "figsheet", args={"v": k}))
     return c
+
+
+def zh_font_pkg(pkg):
+    return "wqy" in pkg or "arphic" in pkg
+
+
+def zh_pkg(pkg):
+    return "-zh" in pkg
+
+
+# HTML documentation: where packages keep it
+HTML_ROOTS = ("/usr/share/doc/", "/usr/share/gtk-doc/", "/usr/share/debian-reference/",
+              "/usr/share/developers-reference/", "/usr/share/gimp/2.0/help/")
+
+
+def html_packages():
+    """package -> its HTML documentation pages (packages with at least 5)."""
+    out = {}
+    for lst in sorted(glob.glob("/var/lib/dpkg/info/*.list")):
+        p = os.path.basename(lst)[:-5].split(":")[0]
+        try:
+            for l in open(lst, encoding="utf-8", errors="replace"):
+                l = l.rstrip("\n")
+                if l.endswith((".html", ".htm")) and l.startswith(HTML_ROOTS) and os.path.isfile(l):
+                    out.setdefault(p, []).append(l)
+        except OSError:
+            pass
+    return {p: sorted(set(fs)) for p, fs in out.items() if len(fs) >= 5}
+
+
+def html_read(path):
+    raw = open(path, "rb").read()
+    head = raw[:2048].lower()
+    enc = "latin-1" if re.search(rb"charset=[\"']?(iso-8859-1|latin1|windows-1252)", head) else "utf-8"
+    return raw.decode(enc, "replace")
+
+
+def html_text(s):
+    import html as H
+    s = re.sub(r"<(script|style)\b.*?</\1\s*>", " ", s, flags=re.S | re.I)
+    return re.sub(r"\s+", " ", H.unescape(re.sub(r"<[^>]+>", " ", s))).strip()
+
+
+def html_tables(body):
+    """(start, end) of the outermost <table> elements."""
+    spans, depth, start = [], 0, 0
+    for m in re.finditer(r"<(/?)table\b[^>]*>", body, re.I):
+        if not m.group(1):
+            if depth == 0:
+                start = m.start()
+            depth += 1
+        elif depth:
+            depth -= 1
+            if depth == 0:
+                spans.append((start, m.end()))
+    return spans
+
+
+def data_table(t):
+    """A table of data, not one of layout or navigation: no nested table,
+    listing or picture, no navigation/menu/index/toc class, at least 4 rows
+    of which most have 2 or more cells, most cells filled, cells short; and
+    a header row or at least 3 columns (two header-less columns are as
+    often a list of signatures or links as a table)."""
+    head = t[:t.find(">") + 1].lower()
+    if re.search(r"nav|menu|index|toc|header|footer|layout", head) or \
+            re.search(r"<table\b", t[6:], re.I) or re.search(r"<(pre|img|iframe|form|svg)\b", t, re.I):
+        return False
+    rows = re.split(r"<tr\b", t, flags=re.I)[1:]
+    cells = [[html_text(x) for x in re.split(r"<t[dh]\b", r, flags=re.I)[1:]] for r in rows]
+    cells = [r for r in cells if r]
+    if len(cells) < 4 or sum(1 for r in cells if len(r) >= 2) < 0.75 * len(cells):
+        return False
+    if not re.search(r"<th\b", t, re.I) and sum(1 for r in cells if len(r) >= 3) < 0.75 * len(cells):
+        return False
+    flat = [x for r in cells for x in r]
+    filled = [x for x in flat if x.strip("> ")]
+    if len(filled) < 0.6 * len(flat) or len(filled) < 8:
+        return False
+    return sum(len(x) for x in filled) / len(filled) <= 60
+
+
+def html_paragraphs(body):
+    """Headings and paragraphs of running text outside tables, in order:
+    (html, text, is_heading)."""
+    for a, b in reversed(html_tables(body)):
+        body = body[:a] + body[b:]
+    body = re.sub(r"<(script|style|pre)\b.*?</\1\s*>", "", body, flags=re.S | re.I)
+    out = []
+    for m in re.finditer(r"<(p|h[1-4])\b[^>]*>(.*?)</\1\s*>", body, re.S | re.I):
+        inner = m.group(0)
+        if re.search(r"<(img|table|pre|svg|iframe)\b", inner, re.I):
+            continue
+        t = html_text(inner)
+        head = m.group(1).lower() != "p"
+        cjk = sum(1 for ch in t if "\u4e00" <= ch <= "\u9fff")
+        if head or len(t) >= 60 or cjk >= 25:
+            out.append((inner, t, head))
+    return out
+
+
+_html_cache = {}
+
+
+def html_info(path):
+    """What a page offers: prose (a run of paragraphs long enough for a
+    page), its data tables, whether it is Chinese; None when unreadable."""
+    if path in _html_cache:
+        return _html_cache[path]
+    info = None
+    try:
+        txt = html_read(path)
+        paras = [p for p in html_paragraphs(txt) if not p[2]]
+        chars = sum(len(p[1]) for p in paras)
+        cjk = sum(1 for p in paras for ch in p[1] if "\u4e00" <= ch <= "\u9fff")
+        tabs = [(a, b) for a, b in html_tables(txt) if data_table(txt[a:b])]
+        info = {"prose": len(paras) >= 3 and (chars >= 1200 or cjk >= 400),
+                "tables": len(tabs), "cjk": cjk > 0.2 * max(1, chars)}
+    except (OSError, ValueError):
+        pass
+    _html_cache[path] = info
+    return info
+
+
+# xfig's symbol libraries of line drawings (schematics, flow charts, network
+# and UML symbols...); the pictorial ones (flags, maps, buildings, clip art,
+# examples) are left out
+XFIG_LIBS = ["ERD", "Flowchart", "Logic", "Networks", "UML", "DSP", "ProcessFlowsheet",
+             "Structural_Analysis", "Optics", "Electronic", "Mechanical_DIN", "Electrical"]
 
 
 _owner_cache = {}
@@ -468,7 +636,7 @@ def assign_splits(items, seed):
     random.Random(seed).shuffle(pkgs)
     val = {d: 0 for d in DOMAINS}
     split = {}
-    pinned_train = {"gimp-help-en", "base-files", "dpkg", "python3-skimage",
+    pinned_train = {"gimp-help-en", "base-files", "dpkg", "python3-skimage", "xfig-libs",
                     "lomiri-wallpapers-20.04", "tuxpaint-stamps-default", "tuxpaint-data",
                     "stellarium-data"}
     pinned_val = {"opencv-doc", "lomiri-wallpapers-16.04"}
@@ -1120,9 +1288,281 @@ def r_geometry(c, rng, base):
                 "only names the package of this draw)" % kind)
 
 
+# ------------------------------------------------- HTML via Chromium ----
+
+_shots = {}  # id(candidate) -> PNG of its slot in a batch screenshot
+
+
+def html_item(c):
+    """The page one HTML candidate renders (a run of paragraphs, or one data
+    table, under the source page's own style sheets) and its width."""
+    lrng = random.Random(hashlib.sha256(("layout" + c.key() + repr(sorted(c.args.items())))
+                                        .encode()).hexdigest())
+    txt = html_read(c.src)
+    styles = "".join(re.findall(r"<link\b[^>]*stylesheet[^>]*>|<style\b.*?</style\s*>", txt,
+                                re.S | re.I))
+    if c.how == "htmldoc":
+        blocks = html_paragraphs(txt)
+        body = [i for i, b in enumerate(blocks) if not b[2]]
+        if len(body) < 3:
+            return None
+        half = len(body) // 2
+        start = body[lrng.randrange(0, max(1, half))] if c.args["part"] == 0 else \
+            body[half + lrng.randrange(0, max(1, len(body) - half - 2))]
+        if start > 0 and blocks[start - 1][2]:
+            start -= 1
+        target = lrng.choice([900, 1300, 1800, 2600]) // (3 if c.lang == "zh" else 1)
+        parts, n = [], 0
+        for b in blocks[start:]:
+            parts.append(b[0])
+            n += len(b[1])
+            if n >= target:
+                break
+        if n < target * 0.6:
+            return None
+        content = "".join(parts)
+    else:
+        tabs = [(a, b) for a, b in html_tables(txt) if data_table(txt[a:b])]
+        if c.args["t"] >= len(tabs):
+            return None
+        a, b = tabs[c.args["t"]]
+        content = txt[a:b]
+    width = lrng.choice([640, 800, 960, 1100, 1280])
+    page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><base href='file://%s/'>%s</head>"
+            "<body>%s</body></html>" % (os.path.dirname(c.src), styles, content))
+    return page, width
+
+
+SLOT = 1400  # height of one item in a batch screenshot
+
+
+def prerender_html(cands, work):
+    """Renders the HTML candidates with headless Chromium, ten to a
+    screenshot (each page in an iframe of its own width and SLOT height):
+    one browser start per ten images. Fills _shots."""
+    os.makedirs(work, exist_ok=True)
+    todo = []
+    for c in cands:
+        try:
+            it = html_item(c)
+        except (OSError, ValueError):
+            it = None
+        if it:
+            todo.append((c, it))
+    for g in range(0, len(todo), 10):
+        grp = todo[g:g + 10]
+        frames = []
+        for i, (c, (page, width)) in enumerate(grp):
+            f = os.path.join(work, "item%d.html" % i)
+            with open(f, "w", encoding="utf-8") as fh:
+                fh.write(page)
+            frames.append("<iframe src='file://%s' scrolling='no' style='position:absolute;"
+                          "top:%dpx;left:0;width:%dpx;height:%dpx;border:0'></iframe>" %
+                          (f, i * SLOT, width, SLOT - 40))
+        top = os.path.join(work, "batch.html")
+        with open(top, "w", encoding="utf-8") as fh:
+            fh.write("<html><body style='margin:0;background:#fff'>%s</body></html>" % "".join(frames))
+        shot = os.path.join(work, "batch.png")
+        if os.path.exists(shot):
+            os.unlink(shot)
+        r = run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                 "--user-data-dir=" + os.path.join(work, "profile"), "--allow-file-access-from-files",
+                 "--force-device-scale-factor=1", "--window-size=1300,%d" % (SLOT * len(grp)),
+                 "--screenshot=" + shot, "file://" + top], timeout=180)
+        if r.returncode != 0 or not os.path.isfile(shot):
+            sys.stderr.write("corpus: chromium failed on a batch of %d pages\n" % len(grp))
+            continue
+        from PIL import Image
+        im = Image.open(shot).convert("RGB")
+        for i, (c, (page, width)) in enumerate(grp):
+            out = os.path.join(work, "shot-%d-%d.png" % (g, i))
+            im.crop((0, i * SLOT, width, i * SLOT + SLOT - 40)).save(out)
+            _shots[id(c)] = out
+
+
+def trim(im, rng, pad_lo=6, pad_hi=40):
+    """Crops to the content (what differs from the corner colour) with a margin."""
+    from PIL import Image, ImageChops
+    bg = im.getpixel((1, 1))
+    diff = ImageChops.difference(im, Image.new("RGB", im.size, bg)).convert("L").point(
+        lambda v: 255 if v > 16 else 0)
+    box = diff.getbbox()
+    if not box:
+        return None
+    pad = rng.randint(pad_lo, pad_hi)
+    x0, y0 = max(0, box[0] - pad), max(0, box[1] - pad)
+    x1, y1 = min(im.size[0], box[2] + pad), min(im.size[1], box[3] + pad)
+    return im.crop((x0, y0, x1, y1))
+
+
+def r_html(c, rng, base):
+    from PIL import Image
+    f = _shots.get(id(c))
+    if not f:
+        return None, "not rendered"
+    im = trim(Image.open(f).convert("RGB"), rng)
+    if im is None or im.size[0] < 160 or im.size[1] < (200 if c.how == "htmldoc" else 60):
+        return None, "blank or small"
+    how = "headless Chromium, %s, %dpx wide" % (
+        "a run of the page's paragraphs" if c.how == "htmldoc" else "data table %d of the page" %
+        (c.args["t"] + 1), im.size[0])
+    if rng.random() < 0.3:
+        s = rng.uniform(0.6, 1.4)
+        im = im.resize((max(1, int(im.size[0] * s)), max(1, int(im.size[1] * s))), Image.LANCZOS)
+        how += ", scaled %.2f" % s
+    return save(im, base, rng, how)
+
+
+SAMPLE_EN = "The quick brown fox jumps over the lazy dog. 0123456789"
+SAMPLE_ZH = "我能吞下玻璃而不伤身体。永和九年，岁在癸丑。"
+
+
+def r_fontsheet(c, rng, base):
+    """A font sample sheet: the face's name, its alphabet, and a line of
+    sample text at a waterfall of sizes (v 0), or a specimen poster with a
+    huge "Aa" (v 1)."""
+    from PIL import Image, ImageDraw, ImageFont
+    zh = c.lang == "zh"
+    try:
+        fam, sty = ImageFont.truetype(c.src, 40).getname()
+    except OSError:
+        return None, "font not loadable"
+    label = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 12)
+    W = rng.choice([700, 900, 1100, 1300])
+    bg = rng.choice([(255, 255, 255), (255, 255, 255), (246, 244, 238), (236, 240, 245)])
+    fg = (20, 20, 20)
+    sample = SAMPLE_ZH if zh else SAMPLE_EN
+    items = []  # (text, size, with size label)
+    if c.args["v"] == 0:
+        items.append(("%s %s" % (fam, sty), rng.choice([36, 44, 52]), False))
+        items.append(("abcdefghijklmnopqrstuvwxyz", 28, False))
+        items.append(("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 28, False))
+        items.append(("0123456789.:,;(*!?')" if not zh else "一二三四五六七八九十", 28, False))
+        for z in rng.choice([[12, 18, 24, 36, 48, 60, 72], [10, 14, 20, 28, 40, 56],
+                             [16, 24, 32, 48, 64, 96]]):
+            items.append((sample, z, True))
+    else:
+        items.append(("Aa" if not zh else "字体", rng.choice([200, 260, 320]), False))
+        items.append(("%s %s" % (fam, sty), rng.choice([40, 56, 64]), False))
+        items.append(("abcdefghijklm nopqrstuvwxyz" if not zh else sample, 30, False))
+        items.append(("ABCDEFGHIJKLM NOPQRSTUVWXYZ 0123456789", 30, False))
+    H = 60 + sum(int(z * 1.45) for _, z, _ in items)
+    im = Image.new("RGB", (W, H), bg)
+    d = ImageDraw.Draw(im)
+    y = 30
+    centre = c.args["v"] == 1
+    for text, z, lab in items:
+        font = ImageFont.truetype(c.src, z)
+        x = 30
+        if lab:
+            d.text((x, y + z // 3), "%d" % z, fill=(120, 120, 120), font=label)
+            x = 70
+        tw = d.textlength(text, font=font)
+        if centre:
+            x = max(10, (W - tw) / 2)
+        d.text((x, y), text, fill=fg, font=font)
+        y += int(z * 1.45)
+    c.lang = "zh" if zh else "en"
+    return save(im, base, rng, "font sample sheet (%s) of %s %s, %dx%d" % (
+        "waterfall" if c.args["v"] == 0 else "specimen poster", fam, sty, W, H), prefer="png")
+
+
+def r_theme(c, rng, base):
+    from PIL import Image
+    side = rng.choice([640, 960, 1280, 1600])
+    with tempfile.TemporaryDirectory() as t:
+        out = os.path.join(t, "a.png")
+        r = run(["rsvg-convert", "-w", str(side), "--keep-aspect-ratio", "-o", out, c.src])
+        if r.returncode != 0 or not os.path.isfile(out):
+            return None, "rsvg-convert failed"
+        im = Image.open(out).convert("RGBA")
+    canvas = Image.new("RGB", im.size, (0, 0, 0))
+    canvas.paste(im, (0, 0), im)
+    return save(canvas, base, rng, "rsvg-convert %dpx wide" % side)
+
+
+def r_figsheet(c, rng, base):
+    """A diagram made of 3-8 symbols of one xfig library (rendered by
+    fig2dev) in a chain or grid, joined by connectors, optionally labelled."""
+    from PIL import Image, ImageDraw, ImageFont
+    files = sorted(glob.glob(os.path.join(c.src, "**", "*.fig"), recursive=True))
+    if len(files) < 3:
+        return None, "few symbols"
+    n = rng.choice([3, 4, 5, 6, 8])
+    pick = rng.sample(files, min(n, len(files)))
+    cell = rng.choice([110, 140, 180, 220])
+    syms = []
+    with tempfile.TemporaryDirectory() as t:
+        for i, f in enumerate(pick):
+            out = os.path.join(t, "s%d.png" % i)
+            r = run(["fig2dev", "-L", "png", "-m", str(rng.choice([1.5, 2, 3])), "-b", "2", f, out],
+                    timeout=60)
+            if r.returncode != 0 or not os.path.isfile(out):
+                continue
+            im = Image.open(out).convert("RGB")
+            if min(im.size) < 8:
+                continue
+            s = min(cell * 0.8 / im.size[0], cell * 0.8 / im.size[1])
+            im = im.resize((max(1, int(im.size[0] * s)), max(1, int(im.size[1] * s))), Image.LANCZOS)
+            syms.append((os.path.splitext(os.path.basename(f))[0], im))
+    if len(syms) < 3:
+        return None, "symbols did not render"
+    grid = rng.random() < 0.5 and len(syms) >= 4
+    cols = (2 if len(syms) <= 4 else 3) if grid else len(syms)
+    if not grid and rng.random() < 0.3:
+        cols = 1
+    rows = (len(syms) + cols - 1) // cols
+    gap = rng.choice([50, 70, 100])
+    lab_h = 24 if rng.random() < 0.6 else 0
+    title_h = 40 if rng.random() < 0.3 else 0
+    W = cols * cell + (cols + 1) * gap
+    H = title_h + rows * (cell + lab_h) + (rows + 1) * gap
+    im = Image.new("RGB", (W, H), "white")
+    d = ImageDraw.Draw(im)
+    font = ImageFont.truetype(font_for("en", rng), rng.choice([11, 12, 14]))
+    col = rng.choice(["black", "#333333", "#204a87"])
+    centres = []
+    for i, (name, s) in enumerate(syms):
+        r_, c_ = divmod(i, cols)
+        x0 = gap + c_ * (cell + gap)
+        y0 = title_h + gap + r_ * (cell + lab_h + gap)
+        im.paste(s, (x0 + (cell - s.size[0]) // 2, y0 + (cell - s.size[1]) // 2))
+        if lab_h:
+            t = name.replace("_", " ").replace("-", " ")[:22]
+            d.text((x0 + (cell - d.textlength(t, font=font)) / 2, y0 + cell + 4), t, fill="black",
+                   font=font)
+        centres.append((x0, y0, x0 + cell, y0 + cell))
+    arrows = rng.random() < 0.7
+    for i in range(len(centres) - 1):
+        a, b = centres[i], centres[i + 1]
+        if a[1] == b[1]:   # same row: right side to left side
+            p, q = (a[2], (a[1] + a[3]) // 2), (b[0], (b[1] + b[3]) // 2)
+            pts = [p, q]
+        else:              # next row: down, across, down
+            p, q = ((a[0] + a[2]) // 2, a[3] + lab_h), ((b[0] + b[2]) // 2, b[1])
+            ym = (p[1] + q[1]) // 2
+            pts = [p, (p[0], ym), (q[0], ym), q]
+        d.line(pts, fill=col, width=rng.choice([1, 2]))
+        if arrows:
+            (x1, y1), (x2, y2) = pts[-2], pts[-1]
+            if x1 == x2:
+                tri = [(x2, y2), (x2 - 5, y2 - 10), (x2 + 5, y2 - 10)]
+            else:
+                tri = [(x2, y2), (x2 - 10, y2 - 5), (x2 - 10, y2 + 5)]
+            d.polygon(tri, fill=col)
+    if title_h:
+        t = "%s diagram" % os.path.basename(c.src).replace("_", " ")
+        d.text((gap, 10), t, fill="black", font=ImageFont.truetype(font_for("en", rng), 18))
+    return save(im, base, rng, "%d xfig %s symbols (fig2dev) in a %s, %s connectors%s" % (
+        len(syms), os.path.basename(c.src), "grid" if grid else "chain", "arrow" if arrows else "line",
+        ", labelled" if lab_h else ""), prefer="png" if rng.random() < 0.7 else "jpg")
+
+
 RENDER = {"photo": r_photo, "pdfpage": r_pdfpage, "textpage": r_textpage, "table": r_table,
           "chart": r_chart, "docshot": r_docshot, "terminal": r_terminal, "svg": r_svg,
-          "specimen": r_specimen, "sign": r_sign, "graphviz": r_graphviz, "geometry": r_geometry}
+          "specimen": r_specimen, "sign": r_sign, "graphviz": r_graphviz, "geometry": r_geometry,
+          "htmldoc": r_html, "htmltable": r_html, "fontsheet": r_fontsheet, "theme": r_theme,
+          "figsheet": r_figsheet}
 
 
 def main():
@@ -1174,15 +1614,29 @@ def main():
     for dom in DOMAINS:
         lst = by_dom[dom]
         rng.shuffle(lst)
-        # spread over sources: round-robin by package
-        byp = {}
+        # spread over sources: each way of making this domain's images in
+        # turn (PDF pages, HTML pages, text pages...), and within one way
+        # round-robin by package (by package alone, one way with hundreds
+        # of packages, such as dependency graphs, took every place)
+        streams = []
+        byhow = {}
         for c in lst:
-            byp.setdefault(c.pkg, []).append(c)
+            byhow.setdefault(c.how, {}).setdefault(c.pkg, []).append(c)
+        for how in sorted(byhow):
+            byp, seq = byhow[how], []
+            while any(byp.values()):
+                for p in sorted(byp):
+                    if byp[p]:
+                        seq.append(byp[p].pop())
+            streams.append(seq)
         order = []
-        while any(byp.values()):
-            for p in sorted(byp):
-                if byp[p]:
-                    order.append(byp[p].pop())
+        while any(streams):
+            for seq in streams:
+                if seq:
+                    order.append(seq.pop(0))
+        html = [c for c in order[:int(a.per_domain * 1.4)] if c.how in ("htmldoc", "htmltable")]
+        if html:
+            prerender_html(html, os.path.join(a.out, "html-work"))
         made = 0
         for c in order:
             if made >= a.per_domain:

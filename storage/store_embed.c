@@ -744,14 +744,19 @@ static odx_status sync_idx(store *s, odx_err *err)
         return ODX_OK;
     pthread_rwlock_wrlock(&x->lock);
     char why[600] = "";
-    if (!model[0] || dim <= 0) {
+    if (x->loaded && x->gen == gen && x->dim == dim && !strcmp(x->model, model)) {
+        /* another search reloaded it meanwhile */
+    } else if (!model[0] || dim <= 0) {
         idx_clear(x);
         x->gen = gen;
         x->loaded = true;
     } else if (!load_file(s, x, gen, model, dim, why, sizeof why)) {
-        /* behind is normal while a writer runs; damaged is worth a word */
+        /* behind or of the previous model is normal while a writer runs;
+         * damaged is worth a word */
+        bool damaged = strstr(why, ": checksum mismatch") || strstr(why, ": wrong size") ||
+                       strstr(why, ": too short");
         if (why[0])
-            core_log(strstr(why, "generation") ? CORE_LOG_INFO : CORE_LOG_WARN,
+            core_log(damaged ? CORE_LOG_WARN : CORE_LOG_INFO,
                      "embeddings file: %s: reading the vectors from the database", why);
         pthread_mutex_lock(&s->mu);
         rc = load_sql(s, x, err);

@@ -3,6 +3,8 @@
  * timeouts, truncated JSON, the circuit breaker, SSE streaming with
  * reasoning split off, answer caps; and the VLM prompt table and parser. */
 #include "check.h"
+
+#include <math.h>
 #include "remote.h"
 
 #include <signal.h>
@@ -433,6 +435,63 @@ static void test_config_file(void)
     CHECK(rmt_config_file_get("/nonexistent-dir", "vlm_url") == NULL);
 }
 
+/* rmt_embed: the vectors in input order, the same retries as a chat
+ * (429 + Retry-After, 500, a body that is not JSON), a well-formed wrong
+ * answer refused at once, dim_want enforced, the API key sent. */
+static void test_embed(void)
+{
+    fake f;
+    setenv("FAKE_OAI_KEY", "sekrit", 1);
+    CHECK(fake_start(&f, "embed", (const char *const[]){"--embed-script",
+                                                         "ok,429,500,ok,notjson,ok,count,wide,str",
+                                                         NULL}));
+    rmt_config cfg = rmt_config_default();
+    cfg.base_url = f.url;
+    cfg.api_key = "sekrit";
+    cfg.backoff_s = 0.05;
+    cfg.breaker_failures = 50;
+    rmt_client *c = NULL;
+    odx_err e = {0};
+    CHECK(rmt_client_new(&cfg, &c, &e) == ODX_OK);
+    const char *texts[] = {"red apple", "elppa der", "blue sky"};
+    rmt_embed_resp r = {0};
+    CHECK(rmt_embed(c, "emb-16", texts, 3, 0, &r, &e) == ODX_OK);
+    CHECK(r.n == 3 && r.dim == 16 && r.attempts == 1);
+    if (r.v && r.dim == 16) {
+        /* anagrams are the same words to the fake: the same vector */
+        double d01 = 0, d02 = 0;
+        for (int j = 0; j < 16; j++) {
+            d01 += fabs(r.v[j] - r.v[16 + j]);
+            d02 += fabs(r.v[j] - r.v[32 + j]);
+        }
+        CHECK(d01 < 1e-6 && d02 > 0.5);
+    }
+    rmt_embed_resp_clear(&r);
+    double t0 = core_now();
+    CHECK(rmt_embed(c, "emb-16", texts, 2, 16, &r, &e) == ODX_OK);
+    CHECK_MSG(r.attempts == 3 && core_now() - t0 >= 0.9, "attempts %d, %.2f s", r.attempts,
+              core_now() - t0);
+    rmt_embed_resp_clear(&r);
+    CHECK(rmt_embed(c, "emb-16", texts, 2, 16, &r, &e) == ODX_OK && r.attempts == 2);
+    rmt_embed_resp_clear(&r);
+    memset(&e, 0, sizeof e);
+    CHECK(rmt_embed(c, "emb-16", texts, 2, 16, &r, &e) == ODX_ERR_REMOTE);
+    CHECK(r.attempts == 1 && strstr(e.msg, "1 vectors for 2 inputs"));
+    memset(&e, 0, sizeof e);
+    CHECK(rmt_embed(c, "emb-16", texts, 2, 16, &r, &e) == ODX_ERR_REMOTE);
+    CHECK(r.attempts == 1 && strstr(e.msg, "dimension 24, expected 16"));
+    memset(&e, 0, sizeof e);
+    CHECK(rmt_embed(c, "emb-16", texts, 2, 16, &r, &e) == ODX_ERR_REMOTE);
+    CHECK(strstr(e.msg, "embedding[1] is not a number") != NULL);
+    CHECK(!r.v);
+    CHECK(rmt_embed(c, "emb-16", texts, 0, 0, &r, &e) == ODX_ERR_INVALID);
+    CHECK(log_count(&f, "BAD") == 0);
+    CHECK(log_count(&f, "embed n=") == 9);
+    rmt_client_free(c);
+    fake_stop(&f);
+    unsetenv("FAKE_OAI_KEY");
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -452,6 +511,7 @@ int main(int argc, char **argv)
     test_stream("field");
     test_stream("tag");
     test_vlm_request();
+    test_embed();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
     if (system(cmd) != 0)

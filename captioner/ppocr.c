@@ -21,6 +21,10 @@
 #define REC_BATCH 6
 #define REC_MAX_W 1600
 #define MAX_KEYS 20000
+/* a second reading the other way up replaces the default one only when it
+ * is this much more confident: where both are sure (0.99 vs 1.00 on a
+ * turned axis title, dev d038) the default stands */
+#define TURN_MARGIN 0.05f
 
 struct cap_ppocr {
     tfj_model *det, *rec, *cls;
@@ -50,7 +54,8 @@ cap_ppocr_params cap_ppocr_params_default(void)
      * 80 MB, wide lines 2 or 3 at a time). A line's padding depends on its
      * batch; measured on dev (ocr_eval, one run): key text en 183/209
      * both, zh 54/64 (always 6 lines) -> 55/64 (3840). */
-    cap_ppocr_params p = {960, 0.3f, 0.6f, 1.5f, 0.5f, true, 0.9f, 200, 1.0f, 3840, 2.0f};
+    cap_ppocr_params p = {960, 0.3f, 0.6f, 1.5f, 0.5f, true, 0.9f, 200, 1.0f, 3840, 2.0f, 1.0f,
+                          REC_MAX_W};
     return p;
 }
 
@@ -488,7 +493,8 @@ static bool homography(const float *q, float w, float h, double *H)
 /* The quad warped upright into a new image (PaddleOCR's
  * get_rotate_crop_image); a crop 1.5x taller than wide is turned 90 degrees
  * counter-clockwise (vertical text read as a line). */
-static odx_status crop_quad(const cap_image *im, const float *q, cap_image *out, odx_err *err)
+static odx_status crop_quad(const cap_image *im, const float *q, cap_image *out, bool *turned,
+                            odx_err *err)
 {
     float w = fmaxf(hypotf(q[2] - q[0], q[3] - q[1]), hypotf(q[4] - q[6], q[5] - q[7]));
     float h = fmaxf(hypotf(q[6] - q[0], q[7] - q[1]), hypotf(q[4] - q[2], q[5] - q[3]));
@@ -502,6 +508,7 @@ static odx_status crop_quad(const cap_image *im, const float *q, cap_image *out,
         H[0] = 1, H[1] = 0, H[2] = q[0], H[3] = 0, H[4] = 1, H[5] = q[1], H[6] = 0, H[7] = 0;
     }
     bool rot = (float)ch / (float)cw >= 1.5f;
+    *turned = rot;
     out->w = rot ? ch : cw;
     out->h = rot ? cw : ch;
     out->rgb = malloc((size_t)cw * ch * 3);
@@ -636,7 +643,11 @@ typedef struct item {
     float q[8];
     float score;
     float ratio;
-    int order; /* reading order index */
+    int order;    /* reading order index */
+    bool turned;  /* the crop was turned 90 degrees (a tall box) */
+    bool flipped; /* the crop was turned 180 degrees */
+    char *text;   /* the recogniser's reading, owned */
+    float conf;
 } item;
 
 /* Recogniser input width for a line (or batch) of this aspect ratio. */
@@ -644,7 +655,8 @@ static int rec_width(const cap_ppocr_params *pp, float ratio)
 {
     float mr = fmaxf(pp->rec_min_ratio, ratio);
     int W = (int)(REC_H * mr);
-    if (W > REC_MAX_W) W = REC_MAX_W;
+    int mx = pp->rec_max_w >= REC_H ? pp->rec_max_w : REC_MAX_W;
+    if (W > mx) W = mx;
     return (W + 7) / 8 * 8;
 }
 
@@ -672,14 +684,142 @@ static tfj_tensor tensor4(float *d, int n, int c, int h, int w)
     return t;
 }
 
+static void quad_bounds(const float *q, float *b)
+{
+    b[0] = b[2] = q[0], b[1] = b[3] = q[1];
+    for (int k = 1; k < 4; k++) {
+        b[0] = fminf(b[0], q[2 * k]), b[2] = fmaxf(b[2], q[2 * k]);
+        b[1] = fminf(b[1], q[2 * k + 1]), b[3] = fmaxf(b[3], q[2 * k + 1]);
+    }
+}
+
+/* The detector, trained on level lines, cuts a turned line (a chart's
+ * axis title, a spine) at its word gaps: "(millions)" and "Population"
+ * came as two boxes one above the other (dev d057) and were read as two
+ * lines in the wrong order. Tall boxes of about the same width stacked in
+ * one column, with a gap under their width (the text height), become one
+ * box; returns the new count. Boxes come from the map's components, so a
+ * merge never joins two level lines (those are wider than tall). */
+static int join_turned(dbox *bx, int nb)
+{
+    bool again = true;
+    while (again) {
+        again = false;
+        for (int i = 0; i < nb && !again; i++) {
+            float a[4];
+            quad_bounds(bx[i].q, a);
+            float wa = a[2] - a[0], ha = a[3] - a[1];
+            if (ha < 1.5f * wa) continue;
+            for (int j = i + 1; j < nb; j++) {
+                float b[4];
+                quad_bounds(bx[j].q, b);
+                float wb = b[2] - b[0], hb = b[3] - b[1];
+                if (hb < 1.5f * wb) continue;
+                float ov = fminf(a[2], b[2]) - fmaxf(a[0], b[0]);
+                float gap = fmaxf(a[1], b[1]) - fminf(a[3], b[3]);
+                /* Two-character Chinese words are under two heights
+                 * ("平均  气温" at 11 pt), so any tall box may join; two
+                 * lone tall glyphs ("1" above "1" in a table column) would
+                 * too, but need rows closer than the glyph's width. */
+                if (fminf(wa, wb) < 0.6f * fmaxf(wa, wb) || ov < 0.5f * fminf(wa, wb) ||
+                    gap > 0.8f * fmaxf(wa, wb))
+                    continue;
+                float u[4] = {fminf(a[0], b[0]), fminf(a[1], b[1]), fmaxf(a[2], b[2]),
+                              fmaxf(a[3], b[3])};
+                float q[8] = {u[0], u[1], u[2], u[1], u[2], u[3], u[0], u[3]};
+                memcpy(bx[i].q, q, sizeof q);
+                bx[i].score = fmaxf(bx[i].score, bx[j].score);
+                bx[j] = bx[--nb];
+                again = true;
+                break;
+            }
+        }
+    }
+    return nb;
+}
+
+/* Runs the detector on im scaled by ratio (sides rounded to 32): boxes in
+ * map pixels of *rw x *rh. */
+static odx_status detect(cap_ppocr_state *s, const cap_image *im, const cap_ppocr_params *pp,
+                         float ratio, dbox **bx, int *nb, int *rw, int *rh, odx_err *err)
+{
+    int h = (int)lroundf(im->h * ratio / 32) * 32, w = (int)lroundf(im->w * ratio / 32) * 32;
+    if (h < 32) h = 32;
+    if (w < 32) w = 32;
+    float *x = malloc((size_t)3 * h * w * sizeof(float));
+    if (!x) return core_err(err, ODX_ERR_NOMEM, "out of memory");
+    to_input(im, w, h, w, MEAN_DET, STD_DET, x);
+    tfj_tensor xt = tensor4(x, 1, 3, h, w);
+    const tfj_tensor *outs[2];
+    odx_status st = tfj_run(s->det, &xt, 1, outs, err);
+    free(x);
+    if (st == ODX_OK && outs[0]->n != (int64_t)h * w)
+        st = core_err(err, ODX_ERR_MODEL, "detector output has an unexpected shape");
+    if (st == ODX_OK) st = db_boxes(outs[0]->d.f, w, h, pp, bx, nb, err);
+    *rw = w, *rh = h;
+    return st;
+}
+
+/* Reads the crops of v[0..n) (sorted by ratio) in batches of similar
+ * width: each item's text and conf. */
+static odx_status recognise(cap_ppocr_state *s, const cap_ppocr_params *pp, item **v, int n,
+                            odx_err *err)
+{
+    odx_status st = ODX_OK;
+    const tfj_tensor *outs[2];
+    /* Widest batch first: each batch's buffers come from the runtime's
+     * pool when an earlier batch was as wide or up to twice as wide
+     * (tfj_pool). In rising order every batch asked for fresh, larger
+     * pages: the kernel's zeroing of new pages was 19% of a dense page's
+     * profile (perf, two set documents). */
+    for (int end = n, bn = 0; end > 0 && st == ODX_OK; end -= bn) {
+        /* sorted by ratio: the batch's last line is its widest */
+        int W = rec_width(pp, v[end - 1]->ratio);
+        for (bn = 1; bn < REC_BATCH && end - bn > 0 && W * (bn + 1) <= pp->rec_batch_cols; bn++)
+            ;
+        int b0 = end - bn;
+        size_t per = (size_t)3 * REC_H * W;
+        float *rx = calloc(per * bn, sizeof(float));
+        if (!rx) return core_err(err, ODX_ERR_NOMEM, "out of memory");
+        for (int j = 0; j < bn; j++) {
+            const cap_image *c = &v[b0 + j]->crop;
+            int w = (int)ceilf(REC_H * (float)c->w / c->h);
+            if (w > W) w = W;
+            if (w < 1) w = 1;
+            to_input(c, w, REC_H, W, MEAN_REC, STD_REC, rx + per * j);
+        }
+        tfj_tensor rt = tensor4(rx, bn, 3, REC_H, W);
+        st = tfj_run(s->rec, &rt, 1, outs, err);
+        if (st == ODX_OK && (outs[0]->ndim != 3 || outs[0]->shape[0] != bn ||
+                             outs[0]->shape[2] != s->p->n_keys + 2)) {
+            st = core_err(err, ODX_ERR_MODEL,
+                          "recogniser output does not match ppocr_keys_v1.txt (%d keys)",
+                          s->p->n_keys);
+        }
+        for (int j = 0; j < bn && st == ODX_OK; j++) {
+            int T = (int)outs[0]->shape[1], C = (int)outs[0]->shape[2];
+            float gaps[256];
+            item *it = v[b0 + j];
+            const cap_image *c = &it->crop;
+            int w = (int)ceilf(REC_H * (float)c->w / c->h);
+            int ng = find_gaps(rx + per * j, w < W ? w : W, W, pp->gap_rel, gaps, 256);
+            free(it->text);
+            it->text = cap_ppocr_ctc(s->p, outs[0]->d.f + (size_t)j * T * C, T, C, gaps, ng,
+                                     (float)W / (float)T, &it->conf);
+            if (!it->text) st = core_err(err, ODX_ERR_NOMEM, "out of memory");
+        }
+        free(rx);
+    }
+    return st;
+}
+
 odx_status cap_ppocr_read(cap_ppocr_state *s, const cap_image *im, const cap_ppocr_params *params,
                           cap_ppocr_line **lines_out, int *n_out, odx_err *err)
 {
     odx_status st = ODX_OK;
     cap_ppocr_params pp = params ? *params : cap_ppocr_params_default();
-    float *x = NULL;
     dbox *bx = NULL;
-    int nb = 0, n_items = 0;
+    int nb = 0, n_items = 0, rw = 0, rh = 0;
     item *items = NULL;
     item **byr = NULL;
     cap_ppocr_line *lines = NULL;
@@ -689,28 +829,14 @@ odx_status cap_ppocr_read(cap_ppocr_state *s, const cap_image *im, const cap_ppo
     if (!im || !im->rgb || im->w < 1 || im->h < 1)
         return core_err(err, ODX_ERR_INVALID, "no image to read");
 
-    /* detector */
+    /* detector: the long side at det_max_side at most */
     int ms = pp.det_max_side > 32 ? pp.det_max_side : 960;
     float ratio = im->w > im->h ? (float)ms / im->w : (float)ms / im->h;
-    if (ratio > 1) ratio = 1;
-    int rh = (int)lroundf(im->h * ratio / 32) * 32, rw = (int)lroundf(im->w * ratio / 32) * 32;
-    if (rh < 32) rh = 32;
-    if (rw < 32) rw = 32;
-    x = malloc((size_t)3 * rh * rw * sizeof(float));
-    if (!x) return core_err(err, ODX_ERR_NOMEM, "out of memory");
-    to_input(im, rw, rh, rw, MEAN_DET, STD_DET, x);
-    tfj_tensor xt = tensor4(x, 1, 3, rh, rw);
-    const tfj_tensor *outs[2];
-    if ((st = tfj_run(s->det, &xt, 1, outs, err))) goto done;
-    if (outs[0]->n != (int64_t)rh * rw) {
-        st = core_err(err, ODX_ERR_MODEL, "detector output has an unexpected shape");
-        goto done;
-    }
-    if ((st = db_boxes(outs[0]->d.f, rw, rh, &pp, &bx, &nb, err))) goto done;
+    float up = pp.det_up > 1 ? pp.det_up : 1;
+    if (ratio > up) ratio = up;
+    if ((st = detect(s, im, &pp, ratio, &bx, &nb, &rw, &rh, err))) goto done;
     double t1 = core_now();
     s->t_det = (t1 - t0) * 1e3;
-    free(x);
-    x = NULL;
 
     /* boxes to image pixels, clipped; tiny ones dropped */
     int keep = 0;
@@ -726,6 +852,7 @@ odx_status cap_ppocr_read(cap_ppocr_state *s, const cap_image *im, const cap_ppo
         bx[keep++] = bx[i];
     }
     nb = keep;
+    nb = join_turned(bx, nb);
     /* reading order: top-left corners by y then x, neighbours within 10 px
      * of height swapped into left-to-right (PaddleOCR's sorted_boxes) */
     qsort(bx, (size_t)nb, sizeof *bx, cmp_topleft);
@@ -741,7 +868,7 @@ odx_status cap_ppocr_read(cap_ppocr_state *s, const cap_image *im, const cap_ppo
         }
     if (nb > pp.max_lines) nb = pp.max_lines > 0 ? pp.max_lines : 0;
     items = calloc((size_t)nb + 1, sizeof *items);
-    byr = calloc((size_t)nb + 1, sizeof *byr);
+    byr = calloc((size_t)2 * nb + 1, sizeof *byr); /* 2nd half: turned lines */
     if (!items || !byr) {
         st = core_err(err, ODX_ERR_NOMEM, "out of memory");
         goto done;
@@ -751,7 +878,7 @@ odx_status cap_ppocr_read(cap_ppocr_state *s, const cap_image *im, const cap_ppo
         memcpy(it->q, bx[i].q, sizeof it->q);
         it->score = bx[i].score;
         it->order = i;
-        if ((st = crop_quad(im, it->q, &it->crop, err))) goto done;
+        if ((st = crop_quad(im, it->q, &it->crop, &it->turned, err))) goto done;
         it->ratio = (float)it->crop.w / (float)it->crop.h;
         byr[n_items] = it;
         n_items++;
@@ -764,11 +891,7 @@ odx_status cap_ppocr_read(cap_ppocr_state *s, const cap_image *im, const cap_ppo
     }
 
     /* direction classifier, in batches of REC_BATCH at 48 x 192 */
-    bool *flip = calloc((size_t)n_items + 1, sizeof *flip);
-    if (!flip) {
-        st = core_err(err, ODX_ERR_NOMEM, "out of memory");
-        goto done;
-    }
+    const tfj_tensor *outs[2];
     if (pp.use_cls)
         for (int b0 = 0; b0 < n_items && st == ODX_OK; b0 += REC_BATCH) {
             int bn = n_items - b0 < REC_BATCH ? n_items - b0 : REC_BATCH;
@@ -812,7 +935,7 @@ odx_status cap_ppocr_read(cap_ppocr_state *s, const cap_image *im, const cap_ppo
                 for (int j = 0; j < bn; j++) {
                     const float *pr = outs[0]->d.f + 2 * j;
                     if (pr[1] > pr[0] && pr[1] > pp.cls_thresh) {
-                        flip[b0 + j] = true;
+                        byr[b0 + j]->flipped = true;
                         rotate180(&byr[b0 + j]->crop);
                     }
                 }
@@ -822,54 +945,54 @@ odx_status cap_ppocr_read(cap_ppocr_state *s, const cap_image *im, const cap_ppo
     s->t_cls = (t2 - t1) * 1e3;
 
     /* recogniser: batches of similar aspect ratio, width by the widest */
-    for (int b0 = 0, bn = 0; b0 < n_items && st == ODX_OK; b0 += bn) {
-        /* sorted by ratio: the batch's last line is its widest */
-        int W = 0;
-        for (bn = 0; bn < REC_BATCH && b0 + bn < n_items; bn++) {
-            int w = rec_width(&pp, byr[b0 + bn]->ratio);
-            if (bn && w * (bn + 1) > pp.rec_batch_cols) break;
-            W = w;
+    st = recognise(s, &pp, byr, n_items, err);
+    /* A turned line (a crop taller than wide, read turned 90 degrees
+     * counter-clockwise) runs top-to-bottom or bottom-to-top, and the
+     * classifier, trained on level lines, is unsure which: a chart's axis
+     * title came out upside down ("(sno) saass", dev d001, at 0.42). Such
+     * lines are read the other way up too; the second reading wins when it
+     * is TURN_MARGIN more confident. They are few (axis titles, spines),
+     * so this costs little. */
+    int n_turn = 0;
+    for (int i = 0; i < n_items; i++)
+        if (byr[i]->turned) byr[n_items + n_turn++] = byr[i];
+    if (st == ODX_OK && n_turn) {
+        item **tv = byr + n_items;
+        float *c0 = malloc((size_t)n_turn * sizeof *c0);
+        char **t0 = malloc((size_t)n_turn * sizeof *t0);
+        if (!c0 || !t0) st = core_err(err, ODX_ERR_NOMEM, "out of memory");
+        for (int i = 0; i < n_turn && st == ODX_OK; i++) {
+            c0[i] = tv[i]->conf;
+            t0[i] = tv[i]->text;
+            tv[i]->text = NULL;
+            rotate180(&tv[i]->crop);
         }
-        size_t per = (size_t)3 * REC_H * W;
-        float *rx = calloc(per * bn, sizeof(float));
-        if (!rx) {
-            st = core_err(err, ODX_ERR_NOMEM, "out of memory");
-            break;
+        if (st == ODX_OK) st = recognise(s, &pp, tv, n_turn, err);
+        for (int i = 0; i < n_turn && st == ODX_OK; i++) {
+            if (tv[i]->text && tv[i]->conf > c0[i] + TURN_MARGIN) {
+                free(t0[i]);
+                tv[i]->flipped = !tv[i]->flipped;
+            } else {
+                free(tv[i]->text);
+                tv[i]->text = t0[i];
+                tv[i]->conf = c0[i];
+            }
+            t0[i] = NULL;
         }
-        for (int j = 0; j < bn; j++) {
-            const cap_image *c = &byr[b0 + j]->crop;
-            int w = (int)ceilf(REC_H * (float)c->w / c->h);
-            if (w > W) w = W;
-            if (w < 1) w = 1;
-            to_input(c, w, REC_H, W, MEAN_REC, STD_REC, rx + per * j);
-        }
-        tfj_tensor rt = tensor4(rx, bn, 3, REC_H, W);
-        st = tfj_run(s->rec, &rt, 1, outs, err);
-        if (st == ODX_OK && (outs[0]->ndim != 3 || outs[0]->shape[0] != bn ||
-                             outs[0]->shape[2] != s->p->n_keys + 2)) {
-            st = core_err(err, ODX_ERR_MODEL,
-                          "recogniser output does not match ppocr_keys_v1.txt (%d keys)",
-                          s->p->n_keys);
-        }
-        for (int j = 0; j < bn && st == ODX_OK; j++) {
-            int T = (int)outs[0]->shape[1], C = (int)outs[0]->shape[2];
-            float conf, gaps[256];
-            const cap_image *c = &byr[b0 + j]->crop;
-            int w = (int)ceilf(REC_H * (float)c->w / c->h);
-            int ng = find_gaps(rx + per * j, w < W ? w : W, W, pp.gap_rel, gaps, 256);
-            char *txt = cap_ppocr_ctc(s->p, outs[0]->d.f + (size_t)j * T * C, T, C, gaps, ng,
-                                      (float)W / (float)T, &conf);
-            item *it = byr[b0 + j];
-            cap_ppocr_line *l = &lines[it->order];
-            l->text = txt;
-            l->conf = conf;
-            l->det_score = it->score;
-            l->flipped = flip[b0 + j];
-            memcpy(l->quad, it->q, sizeof l->quad);
-        }
-        free(rx);
+        for (int i = 0; t0 && i < n_turn; i++) free(t0[i]);
+        free(c0);
+        free(t0);
     }
-    free(flip);
+    for (int i = 0; i < n_items && st == ODX_OK; i++) {
+        item *it = byr[i];
+        cap_ppocr_line *l = &lines[it->order];
+        l->text = it->text;
+        it->text = NULL;
+        l->conf = it->conf;
+        l->det_score = it->score;
+        l->flipped = it->flipped;
+        memcpy(l->quad, it->q, sizeof l->quad);
+    }
     s->t_rec = (core_now() - t2) * 1e3;
     if (st != ODX_OK) goto done;
     /* keep confident, non-empty lines, in reading order; rows */
@@ -902,11 +1025,13 @@ done:
         for (int i = 0; i < n_items; i++) free(lines[i].text);
         free(lines);
     }
-    for (int i = 0; i < n_items; i++) cap_image_free(&items[i].crop);
+    for (int i = 0; i < n_items; i++) {
+        cap_image_free(&items[i].crop);
+        free(items[i].text);
+    }
     free(items);
     free(byr);
     free(bx);
-    free(x);
     /* the next image's sizes differ: an idle worker keeps no buffers */
     tfj_state_release(s->det);
     tfj_state_release(s->cls);

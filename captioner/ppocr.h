@@ -25,6 +25,10 @@ typedef struct cap_ppocr_params {
     float gap_rel;       /* a word gap between Latin marks is at least this
                             times the line's letter spacing (2; 0: a quarter
                             of the line height alone) */
+    float det_up;        /* most the detector input is scaled up (1: never,
+                            the default) */
+    int rec_max_w;       /* widest recogniser input in columns; a line wider
+                            at height 48 is squeezed to it (1600) */
 } cap_ppocr_params;
 
 cap_ppocr_params cap_ppocr_params_default(void);

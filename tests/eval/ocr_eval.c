@@ -7,7 +7,8 @@
  *                 [--cols FILE=N ...] [--table-psm N] [--knee G] [--min-conf C]
  *                 [--reread-conf C] [--reread-max N] [--reread-px PX] [--invert-dark 0|1]
  *                 [--reader tesseract|ppocr|auto] [--models DIR] [--rec-batch-cols N]
- *                 [--rec-min-ratio R] [--gap-rel K]
+ *                 [--rec-min-ratio R] [--gap-rel K] [--box-thresh T] [--det-max-side PX]
+ *                 [--det-up F] [--rec-max-w COLS] [--drop-score S] [--no-cls]
  * --reader picks the text reader (auto: by domain, as the captioner does);
  * PP-OCR models from --models, else $OMNIDEX_MODELS, else ./models.
  * --rec-batch-cols: most recogniser columns in one batch (huge: always 6
@@ -128,6 +129,18 @@ int main(int argc, char **argv)
             prm.ppocr.rec_batch_cols = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--rec-min-ratio") && i + 1 < argc)
             prm.ppocr.rec_min_ratio = (float)atof(argv[++i]);
+        else if (!strcmp(argv[i], "--box-thresh") && i + 1 < argc)
+            prm.ppocr.box_thresh = (float)atof(argv[++i]);
+        else if (!strcmp(argv[i], "--det-max-side") && i + 1 < argc)
+            prm.ppocr.det_max_side = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--det-up") && i + 1 < argc)
+            prm.ppocr.det_up = (float)atof(argv[++i]);
+        else if (!strcmp(argv[i], "--rec-max-w") && i + 1 < argc)
+            prm.ppocr.rec_max_w = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--drop-score") && i + 1 < argc)
+            prm.ppocr.drop_score = (float)atof(argv[++i]);
+        else if (!strcmp(argv[i], "--no-cls"))
+            prm.ppocr.use_cls = false;
         else if (!strcmp(argv[i], "--gap-rel") && i + 1 < argc)
             prm.ppocr.gap_rel = (float)atof(argv[++i]);
         else if (!strcmp(argv[i], "--knee") && i + 1 < argc)

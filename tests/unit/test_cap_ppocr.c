@@ -96,6 +96,16 @@ static int run_fixtures(cap_ppocr *p)
         /* thin display type: no spaces between its letters (the
          * quarter-height gap rule alone read "Autu m n|stati on") */
         {"display.png", "Autumn|station"},
+        /* turned lines (axis titles drawn bottom to top): read as one line
+         * the right way up. Before the two-way read of turned boxes
+         * turned_en came out upside down below the confidence floor
+         * (nothing read); before stacked boxes were joined, the words of
+         * stacked_* came as separate lines ("e ad s", "（百万）|人口").
+         * turned_zh read right before too: a guard. */
+        {"turned_en.png", "Visitors (thousands)"},
+        {"turned_zh.png", "游客人数（千人）"},
+        {"stacked_en.png", "Miles per gallon"},
+        {"stacked_zh.png", "人口（百万）"},
     };
     odx_err err = {0};
     cap_ppocr_state *s = NULL;

@@ -1,0 +1,384 @@
+#!/usr/bin/python3
+"""ocr_set.py - builds a by-construction OCR check set: text-heavy images
+(documents, tables, posters, screenshots; English, Chinese, mixed) drawn
+with PIL from text of installed Debian 12 packages, each with the phrases
+it shows as key_text, in the dev manifest's format, so that
+tests/eval/ocr_eval reads it like ../shared/eval/dev.
+
+    /usr/bin/python3 tests/eval/ocr_set.py [--out /work/ocrset] [--n 12] [--seed 12]
+
+Sources are checked like the domain corpus (tests/eval/corpus/build.py,
+imported, not changed): holdout, dev and field-set sources are refused.
+Key text is what was drawn (phrases of whole words, Han runs without
+punctuation), so a miss is the reader's. Images are not committed.
+"""
+import argparse
+import glob
+import gzip
+import html
+import importlib.util
+import os
+import random
+import re
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+spec = importlib.util.spec_from_file_location("corpus_build", os.path.join(HERE, "corpus", "build.py"))
+cb = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(cb)
+
+from PIL import Image, ImageDraw, ImageFilter, ImageFont  # noqa: E402
+
+ZH_FONTS = ["/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"]
+EN_FONTS = sorted(f for f in glob.glob("/usr/share/fonts/truetype/*/*.ttf")
+                  if re.search(r"(DejaVu|Liberation|Free)(Sans|Serif|Mono)", f) and "Oblique" not in f
+                  and "Italic" not in f and "Math" not in f)
+HAN = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
+def read_mo(path):
+    """(msgid, msgstr) pairs of a gettext catalog."""
+    d = open(path, "rb").read()
+    magic = struct.unpack("<I", d[:4])[0]
+    e = "<" if magic == 0x950412de else ">"
+    n, oo, ot = struct.unpack(e + "III", d[8:20])
+    out = []
+    for i in range(n):
+        lo, po = struct.unpack(e + "II", d[oo + 8 * i:oo + 8 * i + 8])
+        lt, pt = struct.unpack(e + "II", d[ot + 8 * i:ot + 8 * i + 8])
+        a = d[po:po + lo].decode("utf-8", "replace").split("\0")[0]
+        b = d[pt:pt + lt].decode("utf-8", "replace").split("\0")[0]
+        if a and b:
+            out.append((a, b))
+    return out
+
+
+def html_text(path):
+    t = open(path, encoding="utf-8", errors="replace").read()
+    t = re.sub(r"(?s)<(script|style|pre).*?</\1>", " ", t)
+    paras = re.findall(r"(?s)<p[^>]*>(.*?)</p>", t)
+    out = []
+    for p in paras:
+        p = html.unescape(re.sub(r"<[^>]+>", "", p))
+        p = re.sub(r"\s+", " ", p).strip()
+        if len(p) > 40:
+            out.append(p)
+    return out
+
+
+def wrap(draw, text, font, width, zh):
+    """Greedy wrap by pixel width: words for English, characters for Chinese."""
+    toks = list(text) if zh else text.split(" ")
+    lines, cur = [], ""
+    for t in toks:
+        nxt = cur + t if zh or not cur else cur + " " + t
+        if cur and draw.textlength(nxt, font=font) > width:
+            lines.append(cur)
+            cur = t
+        else:
+            cur = nxt
+    if cur:
+        lines.append(cur)
+    return lines
+
+
+def phrase(line, zh, rng):
+    """A phrase of the drawn line: 3-5 whole words, or a Han run of 3-8."""
+    if zh:
+        runs = [r for r in HAN.findall(line) if len(r) >= 3]
+        if not runs:
+            return None
+        r = rng.choice(runs)
+        n = min(len(r), rng.randint(3, 8))
+        s = rng.randint(0, len(r) - n)
+        return r[s:s + n]
+    # a run of 3-5 words of letters, digits, inner hyphens or apostrophes,
+    # a trailing comma or full stop trimmed: quotes and brackets are left
+    # to the rule's own tests
+    words = line.split(" ")
+    clean = [bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9'-]*[A-Za-z0-9][.,]?|[A-Za-z0-9]", w))
+             for w in words]
+    n = rng.randint(3, 5)
+    starts = [i for i in range(len(words) - n + 1) if all(clean[i:i + n])]
+    if not starts:
+        return None
+    s = rng.choice(starts)
+    p = " ".join(words[s:s + n]).rstrip(".,")
+    if len(p) < 8 or not re.search(r"[A-Za-z]{3}", p):
+        return None
+    return p
+
+
+def bg_colour(rng, dark=False):
+    if dark:
+        return tuple(rng.randint(0, 60) for _ in range(3))
+    return rng.choice([(255, 255, 255), (250, 250, 245), (242, 242, 242), (235, 240, 248)])
+
+
+def r_document(rng, lang, paras, src):
+    zh = lang == "zh"
+    W = rng.choice([800, 1000, 1240, 1700, 2480])
+    H = int(W * 1.414)
+    size = max(11, int(W / rng.choice([55, 65, 75, 90]) * (1.0 if not zh else 1.15)))
+    font = ImageFont.truetype(rng.choice(ZH_FONTS if zh else EN_FONTS), size)
+    im = Image.new("RGB", (W, H), bg_colour(rng))
+    d = ImageDraw.Draw(im)
+    m = W // 12
+    y = m
+    drawn = []
+    start = rng.randint(0, max(0, len(paras) - 30))
+    for p in paras[start:]:
+        for ln in wrap(d, p, font, W - 2 * m, zh):
+            if y + size * 1.5 > H - m:
+                break
+            d.text((m, y), ln, fill=(20, 20, 20), font=font)
+            drawn.append(ln)
+            y += int(size * 1.5)
+        y += size
+        if y + size * 1.5 > H - m:
+            break
+    return im, drawn, "text page %dx%d, %d px %s, %d lines" % (W, H, size, os.path.basename(font.path), len(drawn))
+
+
+def r_table(rng, lang, pairs, src):
+    """Rows of a catalogue (English name, Chinese name, code) as a grid."""
+    rows = rng.sample(pairs, min(len(pairs), rng.randint(8, 22)))
+    size = rng.choice([13, 14, 16, 18, 22])
+    fe = ImageFont.truetype(rng.choice(EN_FONTS), size)
+    fz = ImageFont.truetype(rng.choice(ZH_FONTS), size)
+    cols = ["en", "zh"] if lang == "mixed" else [lang]
+    hdr = {"en": "Name", "zh": "名称"}
+    tmp = ImageDraw.Draw(Image.new("RGB", (10, 10)))
+    widths = []
+    for c in cols:
+        f = fz if c == "zh" else fe
+        widths.append(int(max([tmp.textlength(hdr[c], font=f)] +
+                              [tmp.textlength(r[0] if c == "en" else r[1], font=f) for r in rows])) + 2 * size)
+    widths = [int(size * 3)] + widths
+    W = sum(widths) + 40
+    rh = int(size * 1.9)
+    H = rh * (len(rows) + 1) + 40
+    im = Image.new("RGB", (W, H), (255, 255, 255))
+    d = ImageDraw.Draw(im)
+    style = rng.choice(["grid", "zebra", "rules"])
+    drawn = []
+    for i in range(len(rows) + 1):
+        y = 20 + i * rh
+        if style == "zebra" and i % 2 == 1:
+            d.rectangle([20, y, W - 20, y + rh], fill=(235, 238, 245))
+        if i == 0:
+            d.rectangle([20, y, W - 20, y + rh], fill=(60, 80, 120) if style != "rules" else (220, 220, 220))
+        x = 20
+        cells = ["#"] + [hdr[c] for c in cols] if i == 0 else [str(i)] + [rows[i - 1][0] if c == "en" else rows[i - 1][1] for c in cols]
+        for k, cell in enumerate(cells):
+            f = fz if (k > 0 and cols[k - 1] == "zh") else fe
+            col = (255, 255, 255) if i == 0 and style != "rules" else (20, 20, 20)
+            d.text((x + size // 2, y + (rh - size) // 2), cell, fill=col, font=f)
+            if i > 0 and k > 0:
+                drawn.append(cell)
+            x += widths[k]
+        if style in ("grid", "rules"):
+            d.line([20, y + rh, W - 20, y + rh], fill=(150, 150, 150))
+    if style == "grid":
+        x = 20
+        for w in widths + [0]:
+            d.line([x, 20, x, H - 20], fill=(150, 150, 150))
+            x += w
+    return im, drawn, "table %d rows, %s, %d px" % (len(rows), style, size)
+
+
+def r_poster(rng, lang, pairs, src):
+    """A few large words: a sign or poster, light on dark or dark on light."""
+    picks = [p for p in rng.sample(pairs, min(len(pairs), 60)) if 3 <= len(p[0]) <= 28 and len(p[1]) <= 12
+             and not re.search(r"[%_\n$<>{}]", p[0] + p[1])][:3]
+    W, H = rng.choice([(800, 600), (1200, 800), (1024, 1024), (1600, 900), (600, 900)])
+    dark = rng.random() < 0.4
+    im = Image.new("RGB", (W, H), bg_colour(rng, dark))
+    d = ImageDraw.Draw(im)
+    if rng.random() < 0.5:  # gradient backdrop
+        c0, c1 = [tuple(rng.randint(0, 255) for _ in range(3)) for _ in range(2)]
+        for y in range(H):
+            t = y / H
+            d.line([0, y, W, y], fill=tuple(int(c0[k] * (1 - t) + c1[k] * t) for k in range(3)))
+        mean = sum(c0) + sum(c1)
+        dark = mean < 3 * 255
+    fg = (250, 250, 250) if dark else (15, 15, 15)
+    drawn = []
+    y = H // 10
+    for i, (en, zh_) in enumerate(picks):
+        txt = zh_ if lang == "zh" or (lang == "mixed" and i % 2) else en
+        zh = txt == zh_
+        size = rng.choice([40, 56, 72, 96, 128]) if i == 0 else rng.choice([28, 36, 48])
+        f = ImageFont.truetype(rng.choice(ZH_FONTS if zh else [x for x in EN_FONTS if "Bold" in x] or EN_FONTS), size)
+        while d.textlength(txt, font=f) > W * 0.9 and size > 20:
+            size = int(size * 0.85)
+            f = ImageFont.truetype(f.path, size)
+        if y + size * 1.3 > H:
+            break
+        x = int((W - d.textlength(txt, font=f)) / 2)
+        d.text((x, y), txt, fill=fg, font=f)
+        drawn.append(txt)
+        y += int(size * 1.6)
+    return im, drawn, "poster %dx%d, %d lines" % (W, H, len(drawn))
+
+
+def r_screenshot(rng, lang, pairs, src):
+    """A settings dialog: title bar, labelled fields, buttons (UI strings)."""
+    W, H = rng.choice([(640, 480), (800, 600), (1024, 700), (1280, 800)])
+    dark = rng.random() < 0.25
+    bg = (45, 45, 48) if dark else (240, 240, 240)
+    fg = (230, 230, 230) if dark else (25, 25, 25)
+    im = Image.new("RGB", (W, H), bg)
+    d = ImageDraw.Draw(im)
+    size = rng.choice([12, 13, 14, 15, 16])
+    fz = ImageFont.truetype(rng.choice(ZH_FONTS), size)
+    fe = ImageFont.truetype(rng.choice([f for f in EN_FONTS if "Sans" in f and "Bold" not in f]), size)
+    d.rectangle([0, 0, W, 30], fill=(60, 60, 70) if dark else (210, 214, 222))
+    items = [p for p in rng.sample(pairs, min(len(pairs), 200)) if 4 <= len(p[0]) <= 40
+             and not re.search(r"[%_\n$<>{}]", p[0] + p[1])]
+    drawn = []
+    y = 50
+    col = 0  # two columns from 800 px wide, else one
+    for en, zh_ in items:
+        txt = zh_ if lang == "zh" or (lang == "mixed" and rng.random() < 0.5) else en
+        f = fz if txt == zh_ else fe
+        if y + size * 2.6 > H - 60:
+            break
+        if d.textlength(txt, font=f) > W // 2 - 80:
+            continue
+        x = 30 if col == 0 else W // 2
+        right = W // 2 - 10 if col == 0 and W >= 800 else W - 10
+        d.text((x, y), txt, fill=fg, font=f)
+        drawn.append(txt)
+        fx = x + int(d.textlength(txt, font=f)) + 12
+        if rng.random() < 0.4 and fx + 120 < right:  # an input field beside it
+            d.rectangle([fx, y - 3, fx + 120, y + size + 4], outline=(130, 130, 130),
+                        fill=(30, 30, 30) if dark else (255, 255, 255))
+        if col == 1 or W < 800:
+            y += int(size * 2.4)
+            col = 0
+        else:
+            col = 1
+    for k, (en, zh_) in enumerate(items[-2:]):
+        txt = zh_ if lang == "zh" else en
+        f = fz if lang == "zh" else fe
+        bw = int(d.textlength(txt, font=f)) + 24
+        bx = W - 30 - (k + 1) * (bw + 10)
+        d.rectangle([bx, H - 45, bx + bw, H - 45 + size + 14], outline=(120, 120, 120),
+                    fill=(70, 70, 80) if dark else (225, 225, 225))
+        d.text((bx + 12, H - 45 + 7), txt, fill=fg, font=f)
+    return im, drawn, "dialog %dx%d, %d px, %d labels" % (W, H, size, len(drawn))
+
+
+def keys_of(drawn, kind, lang, rng):
+    if kind == "document":
+        out = []
+        for ln in rng.sample(drawn, min(len(drawn), 40)):
+            p = phrase(ln, lang == "zh", rng)
+            if p and p not in out:
+                out.append(p)
+            if len(out) == 5:
+                break
+        return out
+    out = []
+    for t in drawn:
+        t = t.strip()
+        zh = bool(HAN.search(t))
+        if zh:
+            runs = [r for r in HAN.findall(t) if len(r) >= 2]
+            if runs:
+                out.append(max(runs, key=len))
+        else:
+            # the longest run of ASCII words: brackets, marks and accents
+            # are left to the rule's own tests
+            runs = re.findall(r"[A-Za-z0-9][A-Za-z0-9 '-]*[A-Za-z0-9]", t)
+            runs = [r for r in runs if re.search(r"[A-Za-z]{3}", r)]
+            if runs:
+                out.append(max(runs, key=len))
+    rng.shuffle(out)
+    return out[:6]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="/work/ocrset")
+    ap.add_argument("--n", type=int, default=12, help="images per kind and language")
+    ap.add_argument("--seed", type=int, default=12)
+    a = ap.parse_args()
+    ev = cb.shared_eval_dir()
+    holdout = os.environ.get("ODX_HOLDOUT") or os.path.join(ev, "holdout-sources.tsv")
+    if not os.path.isfile(holdout):
+        sys.stderr.write("ocr_set: holdout list %s not found: cannot check sources\n" % holdout)
+        return 1
+    ex = cb.Excluded(holdout)
+    ex.add_dev(os.path.join(ev, "dev", "manifest.tsv"))
+    ex.add_field()
+
+    def ok(p):
+        why = ex.why(p)
+        if why:
+            sys.stderr.write("ocr_set: refused %s (%s source)\n" % (p, why))
+        return not why
+
+    docs = {"en": [], "zh": []}
+    for f in sorted(glob.glob("/usr/share/doc/debian-reference-zh-cn/docs/ch*.html")):
+        lang = "zh" if ".zh-cn." in f else "en" if ".en." in f else None
+        if lang and ok(f):
+            docs[lang].append(f)
+    mos = [f for f in sorted(glob.glob("/usr/share/locale/zh_CN/LC_MESSAGES/*.mo")) if ok(f)]
+    ui = []
+    for f in mos:
+        if os.path.basename(f).startswith("iso_"):
+            continue
+        ui += [(x, y, f) for x, y in read_mo(f) if len(x) < 60]
+    names = []
+    for f in mos:
+        if os.path.basename(f) in ("iso_3166-1.mo", "iso_4217.mo", "iso_639-2.mo"):
+            names += [(x, y, f) for x, y in read_mo(f) if len(x) < 40 and x != y]
+    rng = random.Random(a.seed)
+    os.makedirs(os.path.join(a.out, "images"), exist_ok=True)
+    rows = []
+    plan = [("document", "en"), ("document", "zh"), ("table", "en"), ("table", "zh"),
+            ("table", "mixed"), ("poster", "en"), ("poster", "zh"), ("screenshot", "en"),
+            ("screenshot", "zh"), ("screenshot", "mixed")]
+    for kind, lang in plan:
+        for i in range(a.n):
+            r = random.Random("%d %s %s %d" % (a.seed, kind, lang, i))
+            if kind == "document":
+                src = r.choice(docs["zh" if lang == "zh" else "en"])
+                im, drawn, how = r_document(r, lang, html_text(src), src)
+            else:
+                pool = names if kind == "table" else ui
+                src = r.choice(sorted(set(p[2] for p in pool)))
+                pairs = [(x, y) for x, y, f in pool if f == src]
+                if len(pairs) < 30:
+                    pairs = [(x, y) for x, y, f in pool]
+                    src = "several catalogues"
+                fn = {"table": r_table, "poster": r_poster, "screenshot": r_screenshot}[kind]
+                im, drawn, how = fn(r, lang, pairs, src)
+            keys = keys_of(drawn, kind, lang, r)
+            if not keys:
+                continue
+            name = "%s_%s_%02d" % (kind[:3], lang, i)
+            if r.random() < 0.3:
+                q = r.choice([70, 85, 92])
+                im.save(os.path.join(a.out, "images", name + ".jpg"), quality=q)
+                name += ".jpg"
+                how += "; JPEG q%d" % q
+            else:
+                im.save(os.path.join(a.out, "images", name + ".png"))
+                name += ".png"
+            klang = "zh" if lang == "zh" else lang
+            rows.append("\t".join([name, kind, "-", klang, how, "; ".join(k.replace(";", ",") for k in keys),
+                                   "%s (%s)" % (src, how)]))
+    with open(os.path.join(a.out, "manifest.tsv"), "w", encoding="utf-8") as f:
+        f.write("file\tdomain\tchart_type\tlanguage\tdescription\tkey_text\tprovenance\n")
+        for r in rows:
+            f.write(r + "\n")
+    print("ocr_set: %d images in %s" % (len(rows), a.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

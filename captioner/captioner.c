@@ -118,25 +118,25 @@ void cap_worker_free(cap_worker *w)
     free(w);
 }
 
-uint64_t cap_dhash(const cap_image *im)
+/* Difference hash of the rectangle [x0,x1) x [y0,y1) of im: mean grey of
+ * 9x8 cells, one bit per horizontal neighbour pair. */
+static uint64_t dhash_rect(const cap_image *im, int rx0, int ry0, int rx1, int ry1)
 {
-    if (!im || im->w <= 0 || im->h <= 0)
-        return 0;
-    /* mean grey of each of 9x8 cells */
+    int rw = rx1 - rx0, rh = ry1 - ry0;
     double cell[8][9];
     for (int cy = 0; cy < 8; cy++) {
-        int y0 = cy * im->h / 8, y1 = (cy + 1) * im->h / 8;
+        int y0 = ry0 + cy * rh / 8, y1 = ry0 + (cy + 1) * rh / 8;
         if (y1 <= y0)
             y1 = y0 + 1;
         for (int cx = 0; cx < 9; cx++) {
-            int x0 = cx * im->w / 9, x1 = (cx + 1) * im->w / 9;
+            int x0 = rx0 + cx * rw / 9, x1 = rx0 + (cx + 1) * rw / 9;
             if (x1 <= x0)
                 x1 = x0 + 1;
             double sum = 0;
             long n = 0;
-            for (int y = y0; y < y1 && y < im->h; y++) {
+            for (int y = y0; y < y1 && y < ry1; y++) {
                 const uint8_t *row = im->rgb + (size_t)y * (size_t)im->w * 3;
-                for (int x = x0; x < x1 && x < im->w; x++, n++)
+                for (int x = x0; x < x1 && x < rx1; x++, n++)
                     sum += 0.299 * row[3 * x] + 0.587 * row[3 * x + 1] + 0.114 * row[3 * x + 2];
             }
             cell[cy][cx] = n ? sum / (double)n : 0;
@@ -147,6 +147,36 @@ uint64_t cap_dhash(const cap_image *im)
         for (int cx = 0; cx < 8; cx++)
             h = (h << 1) | (cell[cy][cx] > cell[cy][cx + 1] + 0.5);
     return h;
+}
+
+uint64_t cap_dhash(const cap_image *im)
+{
+    if (!im || !im->rgb || im->w <= 0 || im->h <= 0)
+        return 0;
+    return dhash_rect(im, 0, 0, im->w, im->h);
+}
+
+/* The sub-rectangles of cap_dhash_crops, as fractions (x0, y0, x1, y1):
+ * centred crops to 95, 90, 85 and 80% of each side, and the four 90%
+ * crops into the corners. */
+static const double DHASH_CROPS[CAP_N_DHASH_CROPS][4] = {
+    {0.025, 0.025, 0.975, 0.975}, {0.05, 0.05, 0.95, 0.95}, {0.075, 0.075, 0.925, 0.925},
+    {0.1, 0.1, 0.9, 0.9},         {0, 0, 0.9, 0.9},          {0.1, 0, 1, 0.9},
+    {0, 0.1, 0.9, 1},             {0.1, 0.1, 1, 1},
+};
+
+bool cap_dhash_crops(const cap_image *im, uint64_t out[CAP_N_DHASH_CROPS])
+{
+    memset(out, 0, sizeof(uint64_t) * CAP_N_DHASH_CROPS);
+    /* below 45 pixels a side a 90% crop's cells would repeat pixels */
+    if (!im || !im->rgb || im->w < 45 || im->h < 45)
+        return false;
+    for (int k = 0; k < CAP_N_DHASH_CROPS; k++) {
+        const double *c = DHASH_CROPS[k];
+        out[k] = dhash_rect(im, (int)(c[0] * im->w), (int)(c[1] * im->h),
+                            (int)(c[2] * im->w), (int)(c[3] * im->h));
+    }
+    return true;
 }
 
 static bool is_jpeg(const uint8_t *p, size_t n)
@@ -238,6 +268,7 @@ odx_status cap_describe(cap_worker *w, const uint8_t *data, size_t len,
 
     double t1 = core_now();
     d->dhash = cap_dhash(&thumb);
+    d->has_dhash_crops = cap_dhash_crops(&thumb, d->dhash_crops);
     cap_features_compute(&thumb, d);
     cap_scene_compute(&thumb, d);
     cap_classify(d, &thumb, w->e->dom);

@@ -102,6 +102,14 @@ odx_status cap_decode(const uint8_t *data, size_t len, const char *name,
  * neighbour pair. Re-encoded or resized copies differ by a few bits. */
 uint64_t cap_dhash(const cap_image *im);
 
+/* Difference hashes of CAP_N_DHASH_CROPS sub-rectangles of im (centred
+ * crops to 95-80% of each side, 90% crops into the corners), so that a copy
+ * cropped by up to a fifth of a side still finds its original: the copy's
+ * whole-picture hash is close to one of these. false (and zeros) for a
+ * picture under 45 pixels a side. */
+#define CAP_N_DHASH_CROPS 8
+bool cap_dhash_crops(const cap_image *im, uint64_t out[CAP_N_DHASH_CROPS]);
+
 /* Box-filter resize to fit in max_side (no upscaling). */
 odx_status cap_image_fit(const cap_image *src, int max_side, cap_image *out,
                          odx_err *err);
@@ -237,6 +245,8 @@ typedef struct cap_desc {
 
     uint64_t dhash;          /* 64-bit difference hash of the picture, for
                                 near-duplicate detection (Hamming distance) */
+    bool has_dhash_crops;
+    uint64_t dhash_crops[CAP_N_DHASH_CROPS]; /* cap_dhash_crops of the picture */
     char engine_version[24];
     double ms_decode, ms_features, ms_ocr, ms_detect, ms_total;
 } cap_desc;

@@ -574,7 +574,9 @@ static odx_status write_result(run *r, run_job *j)
             /* the macro, not d->engine_version: reuse compares against it */
             .engine_version = CAP_ENGINE_VERSION, .embedder = emb_model_id(),
             .texts = j->texts, .n_texts = j->n_texts, .vecs = j->vecs,
-            .n_vecs = j->n_vecs};
+            .n_vecs = j->n_vecs, .has_dhash_crops = d->has_dhash_crops};
+        _Static_assert(STORE_N_DHASH_CROPS == CAP_N_DHASH_CROPS, "crop hash counts differ");
+        memcpy(c.dhash_crops, d->dhash_crops, sizeof c.dhash_crops);
         st = store_content_put(r->s, j->hash, &c, r->err);
         if (st == ODX_OK && j->vlm_carry)
             st = store_vlm_put(r->s, j->hash, j->vlm[0].model, j->vlm[0].prompt,

@@ -502,7 +502,10 @@ static odx_status similar_desc(const cap_desc *d, void *user, odx_err *err)
     }
     if (st == ODX_OK) {
         ret_example ex = {.vecs = &qv, .has_dhash = true, .dhash = d->dhash,
+                          .has_dhash_crops = d->has_dhash_crops,
                           .domain = cap_domain_name(d->domain), .exclude_hash = NULL};
+        _Static_assert(STORE_N_DHASH_CROPS == CAP_N_DHASH_CROPS, "crop hash counts differ");
+        memcpy(ex.dhash_crops, d->dhash_crops, sizeof ex.dhash_crops);
         st = ret_similar_to(u->db->s, &ex, u->p, u->out, err);
     }
     store_vecs_clear(&qv);

@@ -110,6 +110,8 @@ typedef struct ret_example {
     const store_vecs *vecs;
     bool has_dhash;
     uint64_t dhash;
+    bool has_dhash_crops; /* hashes of its crops (cap_dhash_crops) */
+    uint64_t dhash_crops[STORE_N_DHASH_CROPS];
     const char *domain;
     const char *exclude_hash;
 } ret_example;

@@ -8,7 +8,12 @@
 
 #include "core.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
+
+/* Difference hashes kept per content beside the whole picture's: those of
+ * its crops (CAP_N_DHASH_CROPS in captioner.h, the same number), for
+ * near-duplicates of cropped copies (content.dhash_crops). */
+#define STORE_N_DHASH_CROPS 8
 
 typedef struct store store;
 
@@ -162,6 +167,8 @@ typedef struct store_content {
     int n_texts;
     const store_vec *vecs;
     int n_vecs;
+    bool has_dhash_crops; /* the hashes of the picture's crops */
+    uint64_t dhash_crops[STORE_N_DHASH_CROPS];
 } store_content;
 
 /* Looks up content by hash: engine version and embedder it was made with. */
@@ -235,6 +242,7 @@ odx_status store_terms_df(store *s, const char *const *terms, int n_terms,
 
 /* ----------------------------------------- reads for search and show ---- */
 
+
 /* What the retriever filters and shows on, for one content. Strings are
  * malloc'd, NULL where the column is NULL; store_content_info_clear frees. */
 typedef struct store_content_info {
@@ -242,6 +250,8 @@ typedef struct store_content_info {
     int width, height;
     bool has_dhash;   /* the description holds a difference hash */
     uint64_t dhash;
+    bool has_dhash_crops; /* and the hashes of its crops (cap_dhash_crops) */
+    uint64_t dhash_crops[STORE_N_DHASH_CROPS];
     bool desc_valid;  /* no description, or a description record whose
                          header is sound (store_desc.c; show and check
                          unpack it): false means damage */

@@ -53,6 +53,20 @@ void store_content_info_clear(store_content_info *ci)
     memset(ci, 0, sizeof *ci);
 }
 
+/* content.dhash_crops (store_content_put's layout): false, and zeros,
+ * for NULL or a blob of another length. */
+static bool read_dhash_crops(const void *blob, int n, uint64_t out[STORE_N_DHASH_CROPS])
+{
+    memset(out, 0, sizeof(uint64_t) * STORE_N_DHASH_CROPS);
+    if (!blob || n != 8 * STORE_N_DHASH_CROPS)
+        return false;
+    const unsigned char *p = blob;
+    for (int k = 0; k < STORE_N_DHASH_CROPS; k++)
+        for (int b = 0; b < 8; b++)
+            out[k] = out[k] << 8 | p[8 * k + b];
+    return true;
+}
+
 odx_status store_content_info_get(store *s, const char *hash, store_content_info *out,
                                   bool *found, odx_err *err)
 {
@@ -84,6 +98,8 @@ odx_status store_content_info_get(store *s, const char *hash, store_content_info
                         store_desc_header_ok(sqlite3_column_blob(st, 6),
                                              (size_t)sqlite3_column_bytes(st, 6));
         ci.chart_type = dup_text(st, 7, &oom);
+        ci.has_dhash_crops = read_dhash_crops(sqlite3_column_blob(st, 8),
+                                              sqlite3_column_bytes(st, 8), ci.dhash_crops);
         if (oom) {
             store_content_info_clear(&ci);
             rc = core_err(err, ODX_ERR_NOMEM, "out of memory");

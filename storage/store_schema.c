@@ -96,6 +96,11 @@ static const char SCHEMA_V4_POST[] =
 
 static odx_status migrate_v4(store *s, odx_err *err);
 
+/* Version 5: the difference hashes of a picture's crops (8 x 8 bytes), so
+ * that cropped copies find their original (ret_similar). Content captioned
+ * before has none until it is captioned again. */
+static const char SCHEMA_V5[] = "ALTER TABLE content ADD COLUMN dhash_crops BLOB;";
+
 /* migrations[v] takes a database from version v to v + 1: sql, then fn
  * (NULL: none), then sql_after (NULL: none), all inside one transaction. */
 static const struct migration {
@@ -107,6 +112,7 @@ static const struct migration {
     {SCHEMA_V2, NULL, NULL},
     {SCHEMA_V3, NULL, NULL},
     {SCHEMA_V4_PRE, migrate_v4, SCHEMA_V4_POST},
+    {SCHEMA_V5, NULL, NULL},
 };
 
 /* Packs every stored description into desc_z (with its native caption

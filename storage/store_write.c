@@ -425,6 +425,15 @@ odx_status store_content_put(store *s, const char *hash, const store_content *c,
         sqlite3_bind_int64(st, 13, (int64_t)dh);
     else
         sqlite3_bind_null(st, 13);
+    /* the crop hashes: 8 bytes each, most significant first */
+    unsigned char crops[8 * STORE_N_DHASH_CROPS];
+    for (int k = 0; k < STORE_N_DHASH_CROPS; k++)
+        for (int b = 0; b < 8; b++)
+            crops[8 * k + b] = (unsigned char)(c->dhash_crops[k] >> (56 - 8 * b));
+    if (c->has_dhash_crops)
+        sqlite3_bind_blob(st, 14, crops, (int)sizeof crops, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 14);
     rc = step_done(s, st, "writing content", err);
     sqlite3_clear_bindings(st); /* z goes below */
     if (rc != ODX_OK)

@@ -24,8 +24,9 @@ static void rmtree(const char *dir)
 
 /* Content with caption and tags vectors embedded from its texts (as the
  * indexer makes them; none when caption is NULL) and a difference hash. */
-static odx_status put(store *s, const char *hash, const char *path, const char *domain,
-                      const char *dhash, const char *caption, const char *tags)
+static odx_status put_crops(store *s, const char *hash, const char *path, const char *domain,
+                            const char *dhash, const char *crops, const char *caption,
+                            const char *tags)
 {
     odx_err e = {0};
     float *v = malloc(sizeof(float) * EMB_DIM * 2);
@@ -41,6 +42,16 @@ static odx_status put(store *s, const char *hash, const char *path, const char *
     char desc[96];
     snprintf(desc, sizeof desc, "{\"dhash\":\"%s\"}", dhash);
     store_content c = {0};
+    /* crops: STORE_N_DHASH_CROPS runs of 16 hex digits */
+    if (crops && strlen(crops) == 16 * STORE_N_DHASH_CROPS) {
+        c.has_dhash_crops = true;
+        for (int k = 0; k < STORE_N_DHASH_CROPS; k++) {
+            char part[17];
+            memcpy(part, crops + 16 * k, 16);
+            part[16] = 0;
+            c.dhash_crops[k] = strtoull(part, NULL, 16);
+        }
+    }
     c.desc_json = desc;
     c.format = "jpeg";
     c.domain = domain;
@@ -59,6 +70,12 @@ static odx_status put(store *s, const char *hash, const char *path, const char *
         fprintf(stderr, "put %s: %s\n", hash, e.msg);
     free(v);
     return rc;
+}
+
+static odx_status put(store *s, const char *hash, const char *path, const char *domain,
+                      const char *dhash, const char *caption, const char *tags)
+{
+    return put_crops(s, hash, path, domain, dhash, NULL, caption, tags);
 }
 
 static int index_of(const odx_results *r, const char *path)
@@ -100,6 +117,14 @@ int main(void)
               "A yellow bus on a city street.", "bus, street") == ODX_OK);
     CHECK(put(s, "aaaa0006", "/p/novec.jpg", "photo", "0000000000000000", NULL, NULL) ==
           ODX_OK);
+    /* a photo with the hashes of its crops: the second (its central 90%) is
+     * 00ff00ff00ff00ff; another without */
+    CHECK(put_crops(s, "aaaa0007", "/p/dog.jpg", "photo", "5555aaaa5555aaaa",
+                    "0123456789abcdef00ff00ff00ff00ff1111111111111111222222222222222233333333"
+                    "3333333344444444444444446666666666666666777777777777777f",
+                    "A brown dog running on a beach.", "dog, beach, sand") == ODX_OK);
+    CHECK(put_crops(s, "aaaa0008", "/p/dog2.jpg", "photo", "5555aaaa5555aaab", NULL,
+                    "A brown dog running on a beach at dusk.", "dog, beach") == ODX_OK);
     CHECK(store_commit(s, &e) == ODX_OK);
 
     store_vecs qv = {0};
@@ -195,6 +220,54 @@ int main(void)
     ret_results_free(r);
     r = NULL;
     store_vecs_clear(&cv);
+
+    /* cropped copies (store_content_info_get reads the crop hashes) */
+    store_content_info di = {0};
+    bool found = false;
+    CHECK(store_content_info_get(s, "aaaa0007", &di, &found, &e) == ODX_OK && found);
+    CHECK(di.has_dhash_crops && di.dhash_crops[1] == 0x00ff00ff00ff00ffULL &&
+          di.dhash_crops[7] == 0x777777777777777fULL);
+    store_content_info_clear(&di);
+    CHECK(store_content_info_get(s, "aaaa0008", &di, &found, &e) == ODX_OK && found);
+    CHECK(!di.has_dhash_crops && di.dhash_crops[0] == 0);
+    store_content_info_clear(&di);
+    store_vecs dv = {0};
+    CHECK(store_content_vectors(s, "aaaa0007", &dv, &e) == ODX_OK && dv.n == 2);
+    /* the example is a crop: its hash is the stored central 90% crop's,
+     * 3 bits off, and 32 bits from the dog's whole picture */
+    ret_example cx = {.vecs = &dv, .has_dhash = true, .dhash = 0x00ff00ff00ff00f8ULL,
+                      .domain = "photo", .exclude_hash = "aaaa0008"};
+    CHECK(ret_similar_to(s, &cx, &p, &r, &e) == ODX_OK);
+    CHECK_MSG(r && ret_results_count(r) >= 1 &&
+                  strcmp(ret_results_get(r, 0)->path, "/p/dog.jpg") == 0 &&
+                  strcmp(ret_results_get(r, 0)->matched, "near-identical picture") == 0,
+              "a crop finds its original as near-identical: %s",
+              r && ret_results_count(r) ? ret_results_get(r, 0)->matched : "-");
+    ret_results_free(r);
+    r = NULL;
+    /* 8 bits from a crop hash is past the crops' bound (7), though within
+     * the whole picture's (10) */
+    cx.dhash = 0x00ff00ff00ff0000ULL;
+    CHECK(ret_similar_to(s, &cx, &p, &r, &e) == ODX_OK);
+    CHECK(r && ret_results_count(r) >= 1 && ret_results_get(r, 0)->score < 0.9);
+    ret_results_free(r);
+    r = NULL;
+    /* the example is the original, with the hashes of its crops, and the
+     * indexed picture is its crop: the example's crop hash against the
+     * stored whole-picture hash */
+    cx.dhash = 0x0f0f0f0f0f0f0f0fULL;
+    cx.has_dhash_crops = true;
+    for (int k = 0; k < STORE_N_DHASH_CROPS; k++)
+        cx.dhash_crops[k] = 0x0f0f0f0f0f0f0f0fULL;
+    cx.dhash_crops[3] = 0x5555aaaa5555aaabULL; /* dog2's hash, 0 bits; dog's 1 bit */
+    cx.exclude_hash = "aaaa0007";
+    CHECK(ret_similar_to(s, &cx, &p, &r, &e) == ODX_OK);
+    CHECK(r && ret_results_count(r) >= 1 &&
+          strcmp(ret_results_get(r, 0)->path, "/p/dog2.jpg") == 0 &&
+          strcmp(ret_results_get(r, 0)->matched, "near-identical picture") == 0);
+    ret_results_free(r);
+    r = NULL;
+    store_vecs_clear(&dv);
 
     odx_err e2 = {0};
     CHECK(ret_similar(s, "aaaa0006", &p, &r, &e2) == ODX_ERR_INVALID && r == NULL);

@@ -16,7 +16,7 @@ usage: tests/eval/corpus/build.py [--out DIR] [--list] [--seed N]
                (default /work/corpus; never inside the source tree)
   --list       dry run: print every candidate source (package, path, page)
                the builder would render, one a line, and render nothing
-  --per-domain N  at most N images per domain (default 400)
+  --per-domain N  at most N images per domain (default 330)
   --manifest-copy FILE  also write the manifest there (the committed copy,
                tests/eval/corpus/manifest.tsv)
   --resplit MANIFEST  recompute the train/validation split of a built
@@ -1570,7 +1570,7 @@ def main():
     ap.add_argument("--out", default="/work/corpus")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--per-domain", type=int, default=400)
+    ap.add_argument("--per-domain", type=int, default=330)
     ap.add_argument("--manifest-copy")
     ap.add_argument("--resplit", metavar="MANIFEST", help="recompute the split column only")
     a = ap.parse_args()

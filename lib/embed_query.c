@@ -101,11 +101,11 @@ void lib_query_embed(lib_embed *e, store *s, const char *dir, const char *query,
         return;
     char *o_url = NULL, *o_model = NULL, *o_key = NULL;
     const char *url = lib_setting(p->embed_url, "OMNIDEX_EMBED_URL", dir, "embed_url", &o_url);
+    if (!url || !*url)
+        goto done;
     const char *want = lib_setting(p->embed_model, "OMNIDEX_EMBED_MODEL", dir, "embed_model",
                                    &o_model);
     const char *key = lib_setting(p->embed_api_key, "OMNIDEX_API_KEY", dir, "api_key", &o_key);
-    if (!url || !*url)
-        goto done;
     q->e.asked = true;
     odx_err er = {0};
     int dim = 0;

@@ -613,6 +613,18 @@ ODX_API odx_status odx_image_decode(const void *data, size_t len, int max_side,
 ODX_API odx_status odx_check(const char *dir, const odx_db_params *p, char **json,
                              odx_err *err);
 
+/* Gives back now the space that deleted and re-indexed images left, what
+ * an index run does by itself once that waste passes a quarter of the
+ * database: the FAISS file saved, the tombstones it reflects dropped, the
+ * full-text index's segments merged, free pages returned to the file
+ * system, and a database made with smaller pages than new ones get
+ * rewritten with them (only while no other process has it open). db must
+ * be open for writing (it holds the index lock). *bytes_before and
+ * *bytes_after (may be NULL): the database's size. Each step is its own
+ * transaction: a kill loses only that step's savings. */
+ODX_API odx_status odx_compact(odx_db *db, int64_t *bytes_before, int64_t *bytes_after,
+                               odx_err *err);
+
 typedef struct odx_caption_params {
     const char *models_dir;
     int64_t max_pixels, max_file_bytes;

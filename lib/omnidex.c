@@ -875,6 +875,15 @@ static void check_problem(void *ctx, const char *what, const char *detail)
     cJSON_AddItemToArray(a, o);
 }
 
+odx_status odx_compact(odx_db *db, int64_t *bytes_before, int64_t *bytes_after, odx_err *err)
+{
+    if (!db)
+        return core_err(err, ODX_ERR_INVALID, "no database handle");
+    if (db->read_only)
+        return core_err(err, ODX_ERR_INVALID, "database opened read-only");
+    return store_compact_all(db->s, bytes_before, bytes_after, err);
+}
+
 odx_status odx_check(const char *dir, const odx_db_params *pin, char **json, odx_err *err)
 {
     odx_db_params p = pin ? *pin : odx_db_params_default();

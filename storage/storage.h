@@ -119,6 +119,11 @@ bool store_waste_over(const store_waste *w);
  * rebuild: remove_ids on IDMap2,Flat shifts the stored vectors down.
  * *did (may be NULL) says whether it ran. */
 odx_status store_compact(store *s, bool force, bool *did, odx_err *err);
+/* `omnidex compact`: store_compact whatever the waste, then a database
+ * with pages of another size than new ones get (storage_int.h) is
+ * rewritten with them, when no other connection is open. *before and
+ * *after (may be NULL): the database's bytes (pages x page size). */
+odx_status store_compact_all(store *s, int64_t *before, int64_t *after, odx_err *err);
 
 typedef struct store_image {
     int64_t id;

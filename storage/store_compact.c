@@ -131,3 +131,65 @@ done:
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
+
+/* The journal mode the connection reports after sql ("" on error). */
+static void journal_mode(store *s, const char *sql, char *buf, size_t len)
+{
+    sqlite3_stmt *st = NULL;
+    buf[0] = 0;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        const char *m = (const char *)sqlite3_column_text(st, 0);
+        snprintf(buf, len, "%s", m ? m : "");
+    }
+    sqlite3_finalize(st);
+}
+
+odx_status store_compact_all(store *s, int64_t *before, int64_t *after, odx_err *err)
+{
+    if (!s)
+        return core_err(err, ODX_ERR_INVALID, "store_compact_all: no store");
+    store_waste w;
+    odx_status rc = store_waste_get(s, &w, err);
+    if (rc != ODX_OK)
+        return rc;
+    if (before)
+        *before = w.pages * w.page_size;
+    if ((rc = store_compact(s, true, NULL, err)) != ODX_OK)
+        return rc;
+    if ((rc = store_waste_get(s, &w, err)) != ODX_OK)
+        return rc;
+    /* A database from before STORE_PAGE_SIZE: WAL keeps the page size, so
+     * the VACUUM that changes it runs in rollback-journal mode (as crash
+     * safe; readers wait meanwhile), which SQLite allows only while no
+     * other connection is open: else it stays as it is, said in the log. */
+    if (w.page_size != STORE_PAGE_SIZE) {
+        char mode[16], sql[64];
+        pthread_mutex_lock(&s->mu);
+        if (s->in_txn) {
+            pthread_mutex_unlock(&s->mu);
+            return core_err(err, ODX_ERR_INVALID, "store_compact_all: a batch is open");
+        }
+        journal_mode(s, "PRAGMA journal_mode=DELETE", mode, sizeof mode);
+        if (strcmp(mode, "delete") == 0) {
+            snprintf(sql, sizeof sql, "PRAGMA page_size=%d; VACUUM", STORE_PAGE_SIZE);
+            rc = store_exec(s, sql, err);
+        } else {
+            core_log(CORE_LOG_WARN, "%s: another process has the database open: its %" PRId64
+                     "-byte pages stay (close readers and run compact again)",
+                     s->db_path, w.page_size);
+        }
+        journal_mode(s, "PRAGMA journal_mode=WAL", mode, sizeof mode);
+        if (rc == ODX_OK && strcmp(mode, "wal") != 0)
+            rc = core_err(err, ODX_ERR_DB, "%s: cannot return to WAL mode: %s", s->db_path,
+                          sqlite3_errmsg(s->db));
+        pthread_mutex_unlock(&s->mu);
+        if (rc != ODX_OK)
+            return rc;
+        if ((rc = store_waste_get(s, &w, err)) != ODX_OK)
+            return rc;
+    }
+    if (after)
+        *after = w.pages * w.page_size;
+    return ODX_OK;
+}

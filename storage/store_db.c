@@ -113,10 +113,16 @@ odx_status store_open_ex(const char *dir, bool read_only, int oflags, store **ou
         goto done;
     }
     sqlite3_busy_timeout(s->db, read_only ? STORE_READER_BUSY_TIMEOUT_MS : STORE_BUSY_TIMEOUT_MS);
-    /* A new database frees pages incrementally (store_compact); the mode
-     * can only be chosen before the first table. Harmless on an old one. */
-    if (!read_only && (rc = store_exec(s, "PRAGMA auto_vacuum=INCREMENTAL", err)) != ODX_OK)
-        goto done;
+    /* A new database frees pages incrementally (store_compact) and has
+     * STORE_PAGE_SIZE pages; both can only be chosen before the first
+     * table. Harmless on an old one (WAL keeps its page size). */
+    if (!read_only) {
+        char ps[64];
+        snprintf(ps, sizeof ps, "PRAGMA page_size=%d; PRAGMA auto_vacuum=INCREMENTAL",
+                 STORE_PAGE_SIZE);
+        if ((rc = store_exec(s, ps, err)) != ODX_OK)
+            goto done;
+    }
     if (!read_only && (rc = store_exec(s, "PRAGMA journal_mode=WAL", err)) != ODX_OK)
         goto done;
     if (!read_only) {

@@ -767,11 +767,11 @@ static odx_status recognise(cap_ppocr_state *s, const cap_ppocr_params *pp, item
 {
     odx_status st = ODX_OK;
     const tfj_tensor *outs[2];
-    /* Widest batch first: each batch's buffers come from the runtime's
-     * pool when an earlier batch was as wide or up to twice as wide
-     * (tfj_pool). In rising order every batch asked for fresh, larger
-     * pages: the kernel's zeroing of new pages was 19% of a dense page's
-     * profile (perf, two set documents). */
+    /* Widest batch first, so that the narrower batches can take the
+     * runtime's pooled buffers (tfj_pool). Measured neutral: thread CPU on
+     * the 53 text-heavy dev images (bench_ppocr --images, one run) median
+     * 1610 ms before, 1624 ms after; the page zeroing that a first perf
+     * profile showed (19%) was 0.1-0.2% on a repeat with either order. */
     for (int end = n, bn = 0; end > 0 && st == ODX_OK; end -= bn) {
         /* sorted by ratio: the batch's last line is its widest */
         int W = rec_width(pp, v[end - 1]->ratio);
@@ -868,7 +868,7 @@ odx_status cap_ppocr_read(cap_ppocr_state *s, const cap_image *im, const cap_ppo
         }
     if (nb > pp.max_lines) nb = pp.max_lines > 0 ? pp.max_lines : 0;
     items = calloc((size_t)nb + 1, sizeof *items);
-    byr = calloc((size_t)2 * nb + 1, sizeof *byr); /* 2nd half: turned lines */
+    byr = calloc((size_t)2 * nb + 1, sizeof *byr); /* 2nd half: lines read twice */
     if (!items || !byr) {
         st = core_err(err, ODX_ERR_NOMEM, "out of memory");
         goto done;
@@ -946,16 +946,22 @@ odx_status cap_ppocr_read(cap_ppocr_state *s, const cap_image *im, const cap_ppo
 
     /* recogniser: batches of similar aspect ratio, width by the widest */
     st = recognise(s, &pp, byr, n_items, err);
-    /* A turned line (a crop taller than wide, read turned 90 degrees
-     * counter-clockwise) runs top-to-bottom or bottom-to-top, and the
-     * classifier, trained on level lines, is unsure which: a chart's axis
-     * title came out upside down ("(sno) saass", dev d001, at 0.42). Such
-     * lines are read the other way up too; the second reading wins when it
-     * is TURN_MARGIN more confident. They are few (axis titles, spines),
+    /* Second readings, the other way up, where the classifier's call is
+     * weak evidence; the reading kept is the more confident by TURN_MARGIN
+     * over the default:
+     * - a turned line (a crop taller than wide, read turned 90 degrees
+     *   counter-clockwise) runs top-to-bottom or bottom-to-top, and the
+     *   classifier, trained on level lines, is unsure which: a chart's
+     *   axis title came out upside down ("(sno) saass", dev d001, at
+     *   0.42). Default: the classifier's call.
+     * - a level line the classifier turned upside down: short words are
+     *   often turned wrongly ("ON" read "NO" at 0.99, "日本" read "日" in
+     *   a dev table, d020). Default: upright, as nearly all text is.
+     * Both are few on a page (a page scanned upside down is read twice),
      * so this costs little. */
     int n_turn = 0;
     for (int i = 0; i < n_items; i++)
-        if (byr[i]->turned) byr[n_items + n_turn++] = byr[i];
+        if (byr[i]->turned || byr[i]->flipped) byr[n_items + n_turn++] = byr[i];
     if (st == ODX_OK && n_turn) {
         item **tv = byr + n_items;
         float *c0 = malloc((size_t)n_turn * sizeof *c0);
@@ -969,7 +975,10 @@ odx_status cap_ppocr_read(cap_ppocr_state *s, const cap_image *im, const cap_ppo
         }
         if (st == ODX_OK) st = recognise(s, &pp, tv, n_turn, err);
         for (int i = 0; i < n_turn && st == ODX_OK; i++) {
-            if (tv[i]->text && tv[i]->conf > c0[i] + TURN_MARGIN) {
+            /* level lines here were flipped: the new reading is upright */
+            bool take = tv[i]->turned ? tv[i]->conf > c0[i] + TURN_MARGIN
+                                      : tv[i]->conf + TURN_MARGIN >= c0[i];
+            if (tv[i]->text && take) {
                 free(t0[i]);
                 tv[i]->flipped = !tv[i]->flipped;
             } else {

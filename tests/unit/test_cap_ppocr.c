@@ -106,6 +106,10 @@ static int run_fixtures(cap_ppocr *p)
         {"turned_zh.png", "游客人数（千人）"},
         {"stacked_en.png", "Miles per gallon"},
         {"stacked_zh.png", "人口（百万）"},
+        /* short upright words the classifier calls upside down: before
+         * the upright second reading, "NO" and nothing */
+        {"short_en.png", "ON"},
+        {"short_zh.png", "上海"},
     };
     odx_err err = {0};
     cap_ppocr_state *s = NULL;

@@ -507,27 +507,39 @@ static void model_scores(const model *m, const float *raw, const float *off, dou
 
 /* ------------------------------------------------------------ output ---- */
 
+/* A float literal in buf: %.*g with a decimal point added where it
+ * printed none (0 and other whole numbers: "0f" is not C). */
+static const char *flit(char buf[48], double x, int digits)
+{
+    snprintf(buf, 40, "%.*g", digits, x);
+    if (!strpbrk(buf, ".eEn"))
+        strcat(buf, ".0");
+    strcat(buf, "f");
+    return buf;
+}
+
 static void write_model(FILE *f, const char *name, const model *m, const char *what)
 {
+    char b[48];
     int d = m->d;
     fprintf(f, "/* %s: lambda %g, temperature %.4f */\n", what, m->lambda, m->temp);
     fprintf(f, "const dom_lr %s = {\n    .n = %d,\n    .mean = {", name, d);
     for (int j = 0; j < d; j++)
-        fprintf(f, "%s%.7gf,", j % 6 ? " " : "\n        ", m->mean[j]);
+        fprintf(f, "%s%s,", j % 6 ? " " : "\n        ", flit(b, m->mean[j], 7));
     fprintf(f, "\n    },\n    .scale = {");
     for (int j = 0; j < d; j++)
-        fprintf(f, "%s%.7gf,", j % 6 ? " " : "\n        ", m->scale[j]);
+        fprintf(f, "%s%s,", j % 6 ? " " : "\n        ", flit(b, m->scale[j], 7));
     fprintf(f, "\n    },\n    .w = {\n");
     for (int c = 0; c < K; c++) {
         fprintf(f, "        /* %s */ {", dname(c));
         for (int j = 0; j < d; j++)
-            fprintf(f, "%s%.6gf,", j % 6 ? " " : "\n            ", m->th[c * (d + 1) + j]);
+            fprintf(f, "%s%s,", j % 6 ? " " : "\n            ", flit(b, m->th[c * (d + 1) + j], 6));
         fprintf(f, "\n        },\n");
     }
     fprintf(f, "    },\n    .b = {");
     for (int c = 0; c < K; c++)
-        fprintf(f, "%s%.6gf", c ? ", " : "", m->th[c * (d + 1) + d]);
-    fprintf(f, "},\n    .temp = %.6gf,\n};\n\n", m->temp);
+        fprintf(f, "%s%s", c ? ", " : "", flit(b, m->th[c * (d + 1) + d], 6));
+    fprintf(f, "},\n    .temp = %s,\n};\n\n", flit(b, m->temp, 6));
 }
 
 /* ------------------------------------------------------------ report ---- */

@@ -16,7 +16,7 @@ usage: tests/eval/corpus/build.py [--out DIR] [--list] [--seed N]
                (default /work/corpus; never inside the source tree)
   --list       dry run: print every candidate source (package, path, page)
                the builder would render, one a line, and render nothing
-  --per-domain N  at most N images per domain (default 330)
+  --per-domain N  at most N images per domain (default 400)
   --manifest-copy FILE  also write the manifest there (the committed copy,
                tests/eval/corpus/manifest.tsv)
   --resplit MANIFEST  recompute the train/validation split of a built
@@ -457,19 +457,24 @@ def data_table(t):
     """A table of data, not one of layout or navigation: no nested table,
     listing or picture, no navigation/menu/index/toc class, at least 4 rows
     of which most have 2 or more cells, most cells filled, cells short; and
-    a header row or at least 3 columns (two header-less columns are as
-    often a list of signatures or links as a table)."""
+    a header row or at least 3 filled columns (two header-less columns are
+    as often a list of parameters, signatures or links as a table; a
+    column counts where most of its cells hold text)."""
     head = t[:t.find(">") + 1].lower()
     if re.search(r"nav|menu|index|toc|header|footer|layout", head) or \
             re.search(r"<table\b", t[6:], re.I) or re.search(r"<(pre|img|iframe|form|svg)\b", t, re.I):
         return False
-    rows = re.split(r"<tr\b", t, flags=re.I)[1:]
-    cells = [[html_text(x) for x in re.split(r"<t[dh]\b", r, flags=re.I)[1:]] for r in rows]
+    rows = re.split(r"<tr\b[^>]*>", t, flags=re.I)[1:]
+    cells = [[html_text(x) for x in re.split(r"<t[dh]\b[^>]*>", r, flags=re.I)[1:]] for r in rows]
     cells = [r for r in cells if r]
     if len(cells) < 4 or sum(1 for r in cells if len(r) >= 2) < 0.75 * len(cells):
         return False
-    if not re.search(r"<th\b", t, re.I) and sum(1 for r in cells if len(r) >= 3) < 0.75 * len(cells):
-        return False
+    if not re.search(r"<th\b", t, re.I):
+        ncol = max(len(r) for r in cells)
+        full = sum(1 for j in range(ncol)
+                   if sum(1 for r in cells if j < len(r) and r[j].strip("> ")) >= 0.5 * len(cells))
+        if full < 3:
+            return False
     flat = [x for r in cells for x in r]
     filled = [x for x in flat if x.strip("> ")]
     if len(filled) < 0.6 * len(flat) or len(filled) < 8:
@@ -1570,7 +1575,7 @@ def main():
     ap.add_argument("--out", default="/work/corpus")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--per-domain", type=int, default=330)
+    ap.add_argument("--per-domain", type=int, default=400)
     ap.add_argument("--manifest-copy")
     ap.add_argument("--resplit", metavar="MANIFEST", help="recompute the split column only")
     a = ap.parse_args()

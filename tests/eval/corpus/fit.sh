@@ -18,17 +18,22 @@ ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 C=${1:-/work/corpus}
 SHARE=${2:-8}
 B=$ROOT/build
+# The hand-set model's scores (h_* inputs) are left out: with them the
+# train split's grouped cross-validated log-loss was 0.5228 against 0.5217
+# without, validation 0.881 against 0.883 (README). DOM_FIT_STACK=1 keeps them.
+STACK=--no-stack
+if [ "${DOM_FIT_STACK:-0}" = 1 ]; then STACK=; fi
 if [ ! -f "$C/manifest.tsv" ]; then
   /usr/bin/python3 "$ROOT/tests/eval/corpus/build.py" --out "$C" \
     --manifest-copy "$ROOT/tests/eval/corpus/manifest.tsv"
 fi
 cmake --build "$B" --target domain_accuracy dom_fit >/dev/null
 "$B/tests/eval/domain_accuracy" "$C" --quiet --dump "$C/features-vis.tsv" >"$C/accuracy-prefit.txt"
-"$B/tests/eval/dom_fit" "$C/features-vis.tsv" "$C/manifest.tsv" "$ROOT/captioner/domain_model.c"
+"$B/tests/eval/dom_fit" "$C/features-vis.tsv" "$C/manifest.tsv" "$ROOT/captioner/domain_model.c" $STACK
 cmake --build "$B" --target domain_accuracy dom_fit >/dev/null
 mkdir -p "$C/ocr-cache"
 OMNIDEX_DOMAIN=fitted OMNIDEX_MODELS=${OMNIDEX_MODELS:-$ROOT/models} "$B/tests/eval/domain_accuracy" "$C" --quiet \
   --ocr --ppocr --ocr-share "$SHARE" --cache "$C/ocr-cache" --dump "$C/features.tsv" \
   >"$C/accuracy-ocr.txt"
-"$B/tests/eval/dom_fit" "$C/features.tsv" "$C/manifest.tsv" "$ROOT/captioner/domain_model.c" --report
+"$B/tests/eval/dom_fit" "$C/features.tsv" "$C/manifest.tsv" "$ROOT/captioner/domain_model.c" --report $STACK
 cmake --build "$B" >/dev/null

@@ -434,6 +434,35 @@ static void print_ann(const store_stats *st, double ann_s)
            (long long)st->ann_nprobe, st->ann_bytes / 1e6, ann_s);
 }
 
+/* Bytes per image: the database file, the vectors' floats, and each
+ * table's and index's pages (store_table_bytes; left out when SQLite
+ * lacks dbstat). */
+typedef struct bytes_ctx {
+    double n, rest;
+    int i;
+} bytes_ctx;
+
+static void table_bytes(void *ctx, const char *name, int64_t bytes)
+{
+    bytes_ctx *c = ctx;
+    if (strcmp(name, "vectors") != 0)
+        c->rest += (double)bytes;
+    printf("%s\"%s\": %.0f", c->i++ ? ", " : "", name, (double)bytes / c->n);
+}
+
+static void print_bytes(store *s, int64_t db_bytes, int64_t n_images, int64_t n_vectors)
+{
+    bytes_ctx c = {n_images > 0 ? (double)n_images : 1.0, 0, 0};
+    printf("    \"db_bytes_per_image\": %.0f, \"vector_bytes_per_image\": %.0f,\n",
+           (double)db_bytes / c.n, (double)n_vectors * EMB_DIM * sizeof(float) / c.n);
+    printf("    \"table_bytes_per_image\": {");
+    odx_err e = {0};
+    odx_status rc = store_table_bytes(s, table_bytes, &c, &e);
+    printf("},\n");
+    if (rc == ODX_OK)
+        printf("    \"db_bytes_per_image_beyond_vectors\": %.0f,\n", c.rest / c.n);
+}
+
 static int run_size(int n, int n_queries, int k, int batch, const char *keep, bool last)
 {
     char dir[4096];
@@ -606,6 +635,7 @@ static int run_size(int n, int n_queries, int k, int batch, const char *keep, bo
                "\"db_mb\": %.1f, \"faiss_mb\": %.1f,\n",
                build_s, build_cpu_s, reuse ? "true" : "false", t_open, st.db_bytes / 1e6,
                st.faiss_bytes / 1e6);
+        print_bytes(s, st.db_bytes, st.n_images, st.n_vectors);
         printf("    \"queries\": %d, \"warmup_queries\": %d, \"k\": %d, \"raw_fetch\": %d, \"mean_results\": %.1f, "
                "\"mean_dense_hits\": %.1f, \"mean_fts_hits\": %.1f,\n",
                n_queries, n_warm, k, fetch, (double)total_results / n_queries,

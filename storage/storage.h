@@ -124,6 +124,11 @@ odx_status store_compact(store *s, bool force, bool *did, odx_err *err);
  * rewritten with them, when no other connection is open. *before and
  * *after (may be NULL): the database's bytes (pages x page size). */
 odx_status store_compact_all(store *s, int64_t *before, int64_t *after, odx_err *err);
+/* The bytes of every table and index (SQLite's dbstat: pages x page
+ * size), biggest first, to fn (measurements: bench_query).
+ * ODX_ERR_UNSUPPORTED when SQLite lacks dbstat. */
+odx_status store_table_bytes(store *s, void (*fn)(void *ctx, const char *name, int64_t bytes),
+                             void *ctx, odx_err *err);
 
 typedef struct store_image {
     int64_t id;

@@ -575,3 +575,31 @@ done:
     *out = r;
     return ODX_OK;
 }
+
+odx_status store_table_bytes(store *s, void (*fn)(void *ctx, const char *name, int64_t bytes),
+                             void *ctx, odx_err *err)
+{
+    if (!s || !fn)
+        return core_err(err, ODX_ERR_INVALID, "store_table_bytes: bad arguments");
+    sqlite3_stmt *st = NULL;
+    odx_status rc = ODX_OK;
+    pthread_mutex_lock(&s->mu);
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = core_err(err, ODX_ERR_UNSUPPORTED, "table sizes: %s (SQLite without dbstat?)",
+                      sqlite3_errmsg(s->db));
+        goto done;
+    }
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        fn(ctx, name ? name : "?", sqlite3_column_int64(st, 1));
+    }
+    if (r != SQLITE_DONE)
+        rc = store_db_err(s, err, "table sizes");
+done:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}

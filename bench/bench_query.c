@@ -67,6 +67,20 @@ static uint64_t rnd(void)
     return rng_state = x;
 }
 static int pick(int n) { return (int)(rnd() % (uint64_t)n); }
+
+/* store_dhash_scan's ranker for the scan's timing: within 12 bits of a
+ * random hash (what near_rank in retriever/search.c computes per row,
+ * less the model) */
+static int scan_rank(void *ctx, uint64_t dh, bool has_crops, const uint64_t *crops)
+{
+    uint64_t probe = *(const uint64_t *)ctx;
+    int best = __builtin_popcountll(dh ^ probe);
+    for (int k = 0; has_crops && k < STORE_N_DHASH_CROPS; k++) {
+        int d = __builtin_popcountll(crops[k] ^ probe) + 2;
+        best = d < best ? d : best;
+    }
+    return best <= 12 ? best : -1;
+}
 #define PICK(a) (&(a)[pick(N_OF(a))])
 
 static const char *const DOMAINS[] = {"photo", "chart", "table", "document", "screenshot",
@@ -296,6 +310,10 @@ static int build(const char *dir, int n, int batch, double *build_s, double *bui
                                .height = 600, .engine_version = "bench",
                                .embedder = EMB_ID, .texts = texts, .n_texts = 6,
                                .vecs = vecs, .n_vecs = 2};
+            /* the hashes of its crops, as the captioner stores them */
+            c.has_dhash_crops = true;
+            for (int k = 0; k < STORE_N_DHASH_CROPS; k++)
+                c.dhash_crops[k] = rnd();
             if (store_content_put(s, hash, &c, &e) != ODX_OK ||
                 store_image_put_ok(s, path, 12345, 1700000000000000000LL + j, hash, &e) !=
                     ODX_OK) {
@@ -626,6 +644,40 @@ static int run_size(int n, int n_queries, int k, int batch, const char *keep, bo
             }
         }
     }
+    /* search by example: odx_similar of stored images (its scan of every
+     * picture's hashes included), and that scan alone */
+    int n_sim = n_queries < 50 ? n_queries : 50;
+    double *ms_sim = calloc((size_t)n_sim, sizeof(double));
+    double *cpu_sim = calloc((size_t)n_sim, sizeof(double));
+    double *ms_scan = calloc((size_t)n_sim, sizeof(double));
+    double *cpu_scan = calloc((size_t)n_sim, sizeof(double));
+    if (!ms_sim || !cpu_sim || !ms_scan || !cpu_scan)
+        rc = rc ? rc : (fprintf(stderr, "bench_query: out of memory\n"), 1);
+    for (int i = 0; i < n_sim && rc == 0 && st.n_images > 0; i++) {
+        char ref[32];
+        snprintf(ref, sizeof ref, "#%lld", 1 + (long long)(rnd() % (uint64_t)st.n_images));
+        odx_results *res = NULL;
+        double t = core_now(), c = cpu_now();
+        if (odx_similar(db, ref, &sp, &res, &e) != ODX_OK) {
+            rc = fail("odx_similar", &e);
+            break;
+        }
+        ms_sim[i] = (core_now() - t) * 1e3;
+        cpu_sim[i] = (cpu_now() - c) * 1e3;
+        odx_results_free(res);
+        uint64_t probe = rnd();
+        store_dhash_row *rows = NULL;
+        int nr = 0;
+        t = core_now();
+        c = cpu_now();
+        if (store_dhash_scan(s, scan_rank, &probe, 64, &rows, &nr, &e) != ODX_OK) {
+            rc = fail("store_dhash_scan", &e);
+            break;
+        }
+        ms_scan[i] = (core_now() - t) * 1e3;
+        cpu_scan[i] = (cpu_now() - c) * 1e3;
+        free(rows);
+    }
     if (rc == 0) {
         printf("  {\n    \"n_images\": %lld, \"vectors\": %lld, \"faiss_ntotal\": %lld, "
                "\"index_type\": \"%s\",\n",
@@ -658,7 +710,9 @@ static int run_size(int n, int n_queries, int k, int batch, const char *keep, bo
         print_lat("raw_faiss_ann", summarise(ms_ann, n_queries), summarise(cpu_ann, n_queries),
                   true);
         print_lat("raw_fts5", summarise(ms_fts, n_queries), summarise(cpu_fts, n_queries),
-                  false);
+                  true);
+        print_lat("odx_similar", summarise(ms_sim, n_sim), summarise(cpu_sim, n_sim), true);
+        print_lat("dhash_scan", summarise(ms_scan, n_sim), summarise(cpu_scan, n_sim), false);
         printf("    }\n  }%s\n", last ? "" : ",");
         fflush(stdout);
     }
@@ -675,6 +729,10 @@ static int run_size(int n, int n_queries, int k, int batch, const char *keep, bo
     free(cpu_search);
     free(cpu_dense);
     free(cpu_fts);
+    free(ms_sim);
+    free(cpu_sim);
+    free(ms_scan);
+    free(cpu_scan);
     store_close(s);
     store_close(sa);
     odx_db_close(db);

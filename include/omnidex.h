@@ -421,8 +421,11 @@ ODX_API void odx_results_free(odx_results *r);
  * (described now with the engines loaded for this call, embedded as the
  * indexer embeds, not stored; seconds), by its caption, tag and text
  * vectors against the same vectors of every other image; a near-identical
- * picture (re-encoded, resized, slightly cropped: difference hash within
- * 10 of 64 bits, same domain, much the same caption) ranks first. The example and its exact copies are left out.
+ * picture (re-encoded, resized, slightly cropped: a fitted model over the
+ * closest distance of the two pictures' difference hashes, whole or
+ * cropped, their caption cosine and how many bits the hashes set; found
+ * by a scan of every picture's hashes as well) ranks first. The example
+ * and its exact copies are left out.
  * p: k, lang (caption language, default en), the filters, min_score,
  * all and explain as for odx_search; mode and fusion weights are ignored.
  * odx_result.matched says "similar caption, tags" or "near-identical

@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1114,43 +1115,61 @@ static const struct {
 } SIM_FIELDS[] = {{"caption", 0.6}, {"tags", 0.25}, {"text", 0.15}};
 #define SIM_N_FIELDS ((int)(sizeof SIM_FIELDS / sizeof *SIM_FIELDS))
 
-/* Difference hashes (9x8, 64 bits) of a re-encoded, resized or slightly
- * cropped copy differ in a few bits, unrelated pictures in about 32: on
- * the 7 samples, the bar chart and a JPEG copy at 60% differ in 9 bits,
- * the closest unrelated pair (a document and a table) in 16. Flat charts
- * and pages flip bits easily, so a near-duplicate also needs the same
- * domain and captions that say much the same (caption cosine; the copy
- * above: 0.83, unrelated charts 0.37 at most). */
-#define SIM_NEAR_DUP_BITS 10
-#define SIM_NEAR_DUP_COS 0.6
-/* A cropped copy: its whole-picture hash against the hashes of the
- * original's crops (or the other way round when the example is the
- * original). More hashes compared means more chance agreement, so the
- * bound is tighter. On 330 images of the domain corpus (150 photos, 30 of
- * each other domain) and their copies, by this bound with the one above:
- * central 90% crops matched 0.967 (the whole-picture hash alone: 0.56),
- * central 80% 0.964 (0.15), 92% crops into a corner 0.758 (0.29); JPEG
- * at quality 60 and half-size copies 0.994 either way; images with some
- * other image within the bounds 0.35 against 0.30 (hence the domain and
- * caption tests). */
-#define SIM_NEAR_CROP_BITS 7
+/* Near-duplicates (a re-encoded, resized or slightly cropped copy, or the
+ * original of one) are decided per pair by a logistic model fitted on a
+ * by-construction corpus (tests/eval/near_dup_fit.py writes
+ * near_dup_model.h, and says why these features and no others) over: the
+ * closest Hamming distance of the two pictures' difference hashes (9x8,
+ * 64 bits), min(whole, crop + NEAR_CROP_PENALTY), where whole compares the
+ * whole-picture hashes and crop is the closest cross-match of a picture's
+ * whole hash against the other's 8 crop hashes (centred 95/90/85/80 %,
+ * four 90 % corners); the cosine of the caption vectors; and the smaller
+ * number of set bits of the two hashes (flat pages hash to few, and
+ * collide). It replaced a hand-set rule (whole <= 10 or crop <= 7 bits,
+ * same domain, caption cosine >= 0.6) that missed crops whose caption or
+ * domain changed with the crop (a chart's title cut off). */
+#include "near_dup_model.h"
 
-/* Is the picture with hashes (dh, crops) a near-identical copy of the
- * example's, or a crop of it, or its original? */
-static bool dhash_near(const ret_example *ex, uint64_t dh, bool has_crops,
-                       const uint64_t *crops)
+static int ex_closest(const ret_example *ex, uint64_t dh, bool has_crops, const uint64_t *crops)
 {
-    if (__builtin_popcountll(dh ^ ex->dhash) <= SIM_NEAR_DUP_BITS)
-        return true;
+    int crop = 64;
     for (int k = 0; k < STORE_N_DHASH_CROPS; k++) {
-        if (has_crops && __builtin_popcountll(crops[k] ^ ex->dhash) <= SIM_NEAR_CROP_BITS)
-            return true;
-        if (ex->has_dhash_crops &&
-            __builtin_popcountll(ex->dhash_crops[k] ^ dh) <= SIM_NEAR_CROP_BITS)
-            return true;
+        int d;
+        if (has_crops && (d = __builtin_popcountll(crops[k] ^ ex->dhash)) < crop)
+            crop = d;
+        if (ex->has_dhash_crops && (d = __builtin_popcountll(ex->dhash_crops[k] ^ dh)) < crop)
+            crop = d;
     }
-    return false;
+    int whole = __builtin_popcountll(dh ^ ex->dhash);
+    return whole < crop + NEAR_CROP_PENALTY ? whole : crop + NEAR_CROP_PENALTY;
 }
+
+/* The model's log-odds that the picture with hashes (dh, crops) is a near
+ * duplicate of the example; > 0 means more likely than not. */
+static double near_logit(const ret_example *ex, uint64_t dh, bool has_crops,
+                         const uint64_t *crops, double cos)
+{
+    int pa = __builtin_popcountll(dh), pb = __builtin_popcountll(ex->dhash);
+    const double f[NEAR_N_FEATURES] = {ex_closest(ex, dh, has_crops, crops) / 64.0,
+                                       fmax(0.0, fmin(1.0, cos)), (pa < pb ? pa : pb) / 64.0};
+    double z = NEAR_INTERCEPT;
+    for (int i = 0; i < NEAR_N_FEATURES; i++)
+        z += NEAR_COEF[i] * f[i];
+    return z;
+}
+
+/* store_dhash_scan's filter: could the row be a near duplicate if its
+ * caption agreed as well as it can? Key: its closest distance. */
+static int near_rank(void *ctx, uint64_t dh, bool has_crops, const uint64_t *crops)
+{
+    const ret_example *ex = ctx;
+    if (near_logit(ex, dh, has_crops, crops, 0.0) <= 0 &&
+        near_logit(ex, dh, has_crops, crops, 1.0) <= 0)
+        return -1;
+    return ex_closest(ex, dh, has_crops, crops);
+}
+/* At most this many candidates by picture per example, closest first. */
+#define SIM_PICTURE_CANDS 64
 
 /* Per candidate: the cosine of its vector of each field against the
  * example's vector of the same field (cross-field matches say little). */
@@ -1166,6 +1185,74 @@ static int sim_field(const char *f)
         if (strcmp(f, SIM_FIELDS[i].field) == 0)
             return i;
     return -1;
+}
+
+static sim_cand *sim_cand_add(sim_cand **sc, int *n, int *cap, const char *hash)
+{
+    if (*n == *cap) {
+        int nc = *cap ? *cap * 2 : 64;
+        sim_cand *v = realloc(*sc, sizeof **sc * (size_t)nc);
+        if (!v)
+            return NULL;
+        *sc = v;
+        *cap = nc;
+    }
+    sim_cand *c = &(*sc)[(*n)++];
+    memset(c, 0, sizeof *c);
+    snprintf(c->hash, sizeof c->hash, "%s", hash);
+    return c;
+}
+
+/* The candidates by picture the dense search did not bring, with the
+ * cosines of their stored vectors against the example's (the best of a
+ * field's vectors, as the dense search would have found). */
+static odx_status add_picture_cands(store *s, const ret_example *ex, const char *self,
+                                    const store_dhash_row *pics, int n_pics, sim_cand **sc,
+                                    int *n_sc, int *cap_sc, odx_err *err)
+{
+    const store_vecs *qv = ex->vecs;
+    for (int i = 0; i < n_pics; i++) {
+        if (strcmp(pics[i].hash, self) == 0)
+            continue;
+        bool seen = false;
+        for (int j = 0; j < *n_sc && !seen; j++)
+            seen = strcmp((*sc)[j].hash, pics[i].hash) == 0;
+        if (seen)
+            continue;
+        store_vecs cv = {0};
+        odx_status st = store_content_vectors(s, pics[i].hash, &cv, err);
+        if (st != ODX_OK)
+            return st;
+        /* one without vectors (an embedding that failed) is a picture still */
+        sim_cand *c = sim_cand_add(sc, n_sc, cap_sc, pics[i].hash);
+        if (!c) {
+            store_vecs_clear(&cv);
+            return core_err(err, ODX_ERR_NOMEM, "no memory");
+        }
+        if (cv.n > 0 && cv.dim == qv->dim) {
+            c->best_rank = INT_MAX / 2;
+            for (int f = 0; f < qv->n; f++) {
+                int k = sim_field(qv->field[f]);
+                if (k < 0 || c->cos[k] != 0)
+                    continue; /* the example's first vector of a field counts */
+                double best = 0;
+                for (int g = 0; g < cv.n; g++) {
+                    if (strcmp(cv.field[g], qv->field[f]) != 0)
+                        continue;
+                    double d = 0;
+                    const float *a = qv->v + (size_t)f * (size_t)qv->dim;
+                    const float *b = cv.v + (size_t)g * (size_t)cv.dim;
+                    for (int t = 0; t < qv->dim; t++)
+                        d += (double)a[t] * b[t];
+                    best = d > best ? d : best;
+                }
+                if (best > 0)
+                    c->cos[k] = best;
+            }
+        }
+        store_vecs_clear(&cv);
+    }
+    return ODX_OK;
 }
 
 odx_status ret_similar(store *s, const char *hash, const odx_search_params *p,
@@ -1229,6 +1316,8 @@ odx_status ret_similar_to(store *s, const ret_example *ex, const odx_search_para
     x.similar = true;
     sim_cand *sc = NULL;
     int n_sc = 0, cap_sc = 0;
+    store_dhash_row *pics = NULL;
+    int n_pics = 0;
     odx_results *res = calloc(1, sizeof *res);
     if (!res) {
         st = core_err(err, ODX_ERR_NOMEM, "no memory");
@@ -1252,6 +1341,12 @@ odx_status ret_similar_to(store *s, const ret_example *ex, const odx_search_para
                       "index' to embed it)");
         goto done;
     }
+    /* candidates by picture: near duplicates whose captions differ too
+     * much for the dense search to bring them */
+    if (ex->has_dhash &&
+        (st = store_dhash_scan(s, near_rank, (void *)ex, SIM_PICTURE_CANDS, &pics, &n_pics,
+                               err)) != ODX_OK)
+        goto done;
     int fetch = p.k * 5 < 100 ? 100 : p.k * 5;
     for (;;) {
         n_sc = 0;
@@ -1278,20 +1373,11 @@ odx_status ret_similar_to(store *s, const ret_example *ex, const odx_search_para
                 if (c && c->cos[k] != 0)
                     continue; /* a second vector of that field: the first counts */
                 if (!c) {
-                    if (n_sc == cap_sc) {
-                        int nc = cap_sc ? cap_sc * 2 : 64;
-                        sim_cand *v = realloc(sc, sizeof *sc * (size_t)nc);
-                        if (!v) {
-                            free(hits);
-                            st = core_err(err, ODX_ERR_NOMEM, "no memory");
-                            goto done;
-                        }
-                        sc = v;
-                        cap_sc = nc;
+                    if (!(c = sim_cand_add(&sc, &n_sc, &cap_sc, hits[i].hash))) {
+                        free(hits);
+                        st = core_err(err, ODX_ERR_NOMEM, "no memory");
+                        goto done;
                     }
-                    c = &sc[n_sc++];
-                    memset(c, 0, sizeof *c);
-                    snprintf(c->hash, sizeof c->hash, "%s", hits[i].hash);
                     c->best_rank = rank;
                 }
                 c->cos[k] = hits[i].score > 1e-9 ? hits[i].score : 1e-9;
@@ -1300,6 +1386,9 @@ odx_status ret_similar_to(store *s, const ret_example *ex, const odx_search_para
             }
             free(hits);
         }
+        if ((st = add_picture_cands(s, ex, hash, pics, n_pics, &sc, &n_sc, &cap_sc, err)) !=
+            ODX_OK)
+            goto done;
         /* scores into the candidates build_results reads */
         x.cs.n = 0;
         for (int i = 0; i < n_sc; i++) {
@@ -1320,18 +1409,22 @@ odx_status ret_similar_to(store *s, const ret_example *ex, const odx_search_para
             }
             base /= wsum;
             bool near = false;
+            double pnear = 0;
             store_content_info ci;
             bool have = false;
             if (ex->has_dhash &&
                 store_content_info_get(s, sc[i].hash, &ci, &have, NULL) == ODX_OK && have) {
-                near = ci.has_dhash &&
-                       dhash_near(ex, ci.dhash, ci.has_dhash_crops, ci.dhash_crops) &&
-                       ci.domain && ex->domain && strcmp(ci.domain, ex->domain) == 0 &&
-                       sc[i].cos[0] >= SIM_NEAR_DUP_COS;
+                if (ci.has_dhash) {
+                    double z = near_logit(ex, ci.dhash, ci.has_dhash_crops, ci.dhash_crops,
+                                          sc[i].cos[0]);
+                    pnear = 1.0 / (1.0 + exp(-z));
+                    near = z > 0;
+                }
                 store_content_info_clear(&ci);
             }
-            /* a near-identical picture ranks above anything merely alike */
-            c->score = near ? 0.9 + 0.1 * base : 0.9 * base;
+            /* a near-identical picture ranks above anything merely alike,
+             * the likelier copy first */
+            c->score = near ? 0.9 + 0.1 * pnear : 0.9 * base;
             c->cos = sc[i].cos[0];
             c->dense_rank = sc[i].best_rank;
             snprintf(c->dense_field, sizeof c->dense_field, "%s", qv.field[0]);
@@ -1351,6 +1444,7 @@ odx_status ret_similar_to(store *s, const ret_example *ex, const odx_search_para
     }
 done:
     free(sc);
+    free(pics);
     free(x.cs.v);
     if (st != ODX_OK) {
         ret_results_free(res);

@@ -268,6 +268,24 @@ typedef struct store_content_info {
 } store_content_info;
 odx_status store_content_info_get(store *s, const char *hash, store_content_info *out,
                                   bool *found, odx_err *err);
+
+/* Search by example's candidates by picture (ret_similar_to): every
+ * content with a difference hash is shown to rank(), which returns a key
+ * (smaller is closer) or a negative number to pass it over; the at most
+ * max rows of smallest key come back in *out (malloc'd, *n of them, in
+ * key order). rank runs under the store's lock and must not call the
+ * store. One pass over the content table (bench_query times it: dhash_scan). */
+typedef struct store_dhash_row {
+    char hash[65];
+    int key;
+    uint64_t dhash;
+    bool has_crops;
+    uint64_t crops[STORE_N_DHASH_CROPS];
+} store_dhash_row;
+typedef int (*store_dhash_rank)(void *ctx, uint64_t dhash, bool has_crops,
+                                const uint64_t *crops);
+odx_status store_dhash_scan(store *s, store_dhash_rank rank, void *ctx, int max,
+                            store_dhash_row **out, int *n, odx_err *err);
 void store_content_info_clear(store_content_info *ci);
 /* The domain of one content into buf; *found false when the content is
  * absent or has no domain. Cheaper than store_content_info_get. */

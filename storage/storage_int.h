@@ -123,6 +123,7 @@ enum store_stmt_id {
     ST_IMAGE_DETAIL_ID,
     ST_VECS_OF,
     ST_NATIVE_TEXTS,
+    ST_DHASH_SCAN,
     ST__COUNT
 };
 

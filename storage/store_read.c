@@ -603,3 +603,77 @@ done:
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
+
+static int cmp_dhash_row(const void *a, const void *b)
+{
+    const store_dhash_row *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return strcmp(x->hash, y->hash); /* the same order every time */
+}
+
+odx_status store_dhash_scan(store *s, store_dhash_rank rank, void *ctx, int max,
+                            store_dhash_row **out, int *n, odx_err *err)
+{
+    if (!s || !rank || max <= 0 || !out || !n)
+        return core_err(err, ODX_ERR_INVALID, "store_dhash_scan: bad arguments");
+    *out = NULL;
+    *n = 0;
+    store_dhash_row *v = NULL;
+    int nv = 0, cap = 0;
+    odx_status rc = ODX_OK;
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = store_stmt(s, ST_DHASH_SCAN, err);
+    if (!st) {
+        rc = store_db_status(s);
+        goto done;
+    }
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *h = (const char *)sqlite3_column_text(st, 0);
+        if (!h || !hash_ok(h))
+            continue;
+        uint64_t dh = (uint64_t)sqlite3_column_int64(st, 1);
+        uint64_t crops[STORE_N_DHASH_CROPS];
+        bool has_crops =
+            read_dhash_crops(sqlite3_column_blob(st, 2), sqlite3_column_bytes(st, 2), crops);
+        int key = rank(ctx, dh, has_crops, crops);
+        if (key < 0)
+            continue;
+        if (nv == cap) {
+            if (nv >= 4 * max) { /* keep the best max, so memory stays bounded */
+                qsort(v, (size_t)nv, sizeof *v, cmp_dhash_row);
+                nv = max;
+            } else {
+                int nc = cap ? cap * 2 : 64;
+                store_dhash_row *g = realloc(v, sizeof *v * (size_t)nc);
+                if (!g) {
+                    rc = core_err(err, ODX_ERR_NOMEM, "out of memory");
+                    goto done;
+                }
+                v = g;
+                cap = nc;
+            }
+        }
+        store_dhash_row *o = &v[nv++];
+        snprintf(o->hash, sizeof o->hash, "%s", h);
+        o->key = key;
+        o->dhash = dh;
+        o->has_crops = has_crops;
+        memcpy(o->crops, crops, sizeof o->crops);
+    }
+    if (r != SQLITE_DONE)
+        rc = store_db_err(s, err, "picture hash scan");
+done:
+    if (st)
+        sqlite3_reset(st);
+    pthread_mutex_unlock(&s->mu);
+    if (rc != ODX_OK) {
+        free(v);
+        return rc;
+    }
+    qsort(v, (size_t)nv, sizeof *v, cmp_dhash_row);
+    *out = v;
+    *n = nv < max ? nv : max;
+    return ODX_OK;
+}

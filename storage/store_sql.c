@@ -78,6 +78,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_VECS_OF] = "SELECT field, embedding FROM vectors WHERE hash=?1 ORDER BY id",
     [ST_NATIVE_TEXTS] =
         "SELECT kind,lang,text FROM captions WHERE hash=?1 AND source='native' ORDER BY id",
+    [ST_DHASH_SCAN] = "SELECT hash, dhash, dhash_crops FROM content WHERE dhash IS NOT NULL",
 };
 
 odx_status store_sqlite_status(int sqlite_rc)

@@ -1,10 +1,14 @@
 /* test_ret_similar.c - search by example (ret_similar) on a small store
  * built through the storage API: the stored vectors come back as written
- * (store_content_vectors), a near-duplicate (same domain, a few bits of
- * difference hash apart, much the same caption) ranks first and is named
- * so, the example itself is left out, a picture about the same things
- * comes before unrelated ones, filters and k hold, and an example without
- * vectors or not in the store is refused. */
+ * (store_content_vectors), a near-duplicate (a few bits of difference hash
+ * apart, much the same caption) ranks first and is named so, a picture
+ * with the example's hash is one whatever its domain or caption and is
+ * found by its hash alone, hashes far apart are none even with the same
+ * caption, the example itself is left out, a picture about the same things
+ * comes before unrelated ones, filters and k hold, store_dhash_scan keeps
+ * and orders what it is told, and an example without vectors or not in
+ * the store is refused. The bounds are the fitted model's
+ * (retriever/near_dup_model.h). */
 #include "check.h"
 #include "embedder.h"
 #include "retriever.h"
@@ -78,6 +82,26 @@ static odx_status put(store *s, const char *hash, const char *path, const char *
     return put_crops(s, hash, path, domain, dhash, NULL, caption, tags);
 }
 
+/* store_dhash_scan rankers: bits from the cat's hash (all kept); none
+ * kept; the rows with crop hashes only */
+static int rank_by_cat(void *ctx, uint64_t dh, bool has_crops, const uint64_t *crops)
+{
+    (void)ctx, (void)has_crops, (void)crops;
+    return __builtin_popcountll(dh ^ 0xf0f0f0f00f0f0f0fULL);
+}
+
+static int rank_none(void *ctx, uint64_t dh, bool has_crops, const uint64_t *crops)
+{
+    (void)ctx, (void)dh, (void)has_crops, (void)crops;
+    return -1;
+}
+
+static int rank_dog(void *ctx, uint64_t dh, bool has_crops, const uint64_t *crops)
+{
+    (void)ctx, (void)dh, (void)crops;
+    return has_crops ? 0 : -1;
+}
+
 static int index_of(const odx_results *r, const char *path)
 {
     for (int i = 0; i < ret_results_count(r); i++)
@@ -110,9 +134,13 @@ int main(void)
     /* another cat picture: other dhash */
     CHECK(put(s, "aaaa0003", "/p/cat2.jpg", "photo", "123456789abcdef0",
               "A cat asleep on a chair.", "cat, chair") == ODX_OK);
-    /* same dhash as the cat but a chart about rainfall: not a near-duplicate */
-    CHECK(put(s, "aaaa0004", "/p/chart.png", "chart", "f0f0f0f00f0f0f0f",
+    /* 10 bits from the cat, and a chart about rainfall: not a near-duplicate */
+    CHECK(put(s, "aaaa0004", "/p/chart.png", "chart", "f0f0f0f00f0f0cf0",
               "A bar chart of monthly rainfall.", "bar chart, rainfall") == ODX_OK);
+    /* the cat's very hash, another domain, no vectors at all (so no dense
+     * hit brings it): a copy whose domain flipped, found by its picture */
+    CHECK(put(s, "aaaa0009", "/p/cat_shot.png", "screenshot", "f0f0f0f00f0f0f0f", NULL, NULL) ==
+          ODX_OK);
     CHECK(put(s, "aaaa0005", "/p/bus.jpg", "photo", "0fedcba987654321",
               "A yellow bus on a city street.", "bus, street") == ODX_OK);
     CHECK(put(s, "aaaa0006", "/p/novec.jpg", "photo", "0000000000000000", NULL, NULL) ==
@@ -160,9 +188,13 @@ int main(void)
         int cat2 = index_of(r, "/p/cat2.jpg"), bus = index_of(r, "/p/bus.jpg");
         int chart = index_of(r, "/p/chart.png");
         CHECK(cat2 > 0 && (bus < 0 || cat2 < bus));
-        CHECK_MSG(chart != 0, "the chart with the cat's dhash is no near-duplicate");
+        CHECK_MSG(chart != 0, "the chart 10 bits from the cat is no near-duplicate");
         const odx_result *rc = chart >= 0 ? ret_results_get(r, chart) : NULL;
         CHECK(!rc || (rc->score < 0.9 && strncmp(rc->matched, "similar ", 8) == 0));
+        int shot = index_of(r, "/p/cat_shot.png");
+        CHECK_MSG(shot == 1, "the cat's hash in a screenshot without vectors is second: %d", shot);
+        const odx_result *rs = shot >= 0 ? ret_results_get(r, shot) : NULL;
+        CHECK(rs && rs->score >= 0.9 && strcmp(rs->matched, "near-identical picture") == 0);
         for (int i = 1; i < ret_results_count(r); i++)
             CHECK(ret_results_get(r, i)->score <= ret_results_get(r, i - 1)->score);
     }
@@ -213,10 +245,19 @@ int main(void)
           strcmp(ret_results_get(r, 0)->matched, "near-identical picture") == 0);
     ret_results_free(r);
     r = NULL;
-    /* without a domain there is no near-duplicate */
+    /* the domain plays no part: without one the cat is still near-identical */
     ex.domain = NULL;
     CHECK(ret_similar_to(s, &ex, &p, &r, &e) == ODX_OK);
-    CHECK(r && ret_results_count(r) >= 1 && ret_results_get(r, 0)->score < 0.9);
+    CHECK(r && ret_results_count(r) >= 1 && strcmp(ret_results_get(r, 0)->path, "/p/cat.jpg") == 0 &&
+          ret_results_get(r, 0)->score >= 0.9);
+    ret_results_free(r);
+    r = NULL;
+    /* 22 bits from every stored hash, the cat's own vectors: similar, no
+     * near duplicate (the caption alone does not make one) */
+    ex.dhash = 0xf0f0f0f0f0f0f0f0ULL ^ 0x0000ffff0000003fULL;
+    CHECK(ret_similar_to(s, &ex, &p, &r, &e) == ODX_OK);
+    CHECK(r && ret_results_count(r) >= 1 && strcmp(ret_results_get(r, 0)->path, "/p/cat.jpg") == 0 &&
+          ret_results_get(r, 0)->score < 0.9);
     ret_results_free(r);
     r = NULL;
     store_vecs_clear(&cv);
@@ -245,9 +286,8 @@ int main(void)
               r && ret_results_count(r) ? ret_results_get(r, 0)->matched : "-");
     ret_results_free(r);
     r = NULL;
-    /* 8 bits from a crop hash is past the crops' bound (7), though within
-     * the whole picture's (10) */
-    cx.dhash = 0x00ff00ff00ff0000ULL;
+    /* 16 bits from the crop hash, the dog's own caption: no near duplicate */
+    cx.dhash = 0x00ff00ff00000000ULL;
     CHECK(ret_similar_to(s, &cx, &p, &r, &e) == ODX_OK);
     CHECK(r && ret_results_count(r) >= 1 && ret_results_get(r, 0)->score < 0.9);
     ret_results_free(r);
@@ -268,6 +308,31 @@ int main(void)
     ret_results_free(r);
     r = NULL;
     store_vecs_clear(&dv);
+
+    /* the scan: what rank keeps, in key order, at most max of them */
+    store_dhash_row *rows = NULL;
+    int n_rows = -1;
+    CHECK(store_dhash_scan(s, rank_by_cat, NULL, 3, &rows, &n_rows, &e) == ODX_OK);
+    CHECK_MSG(n_rows == 3, "rows %d", n_rows);
+    if (rows && n_rows == 3) {
+        /* 0 bits: the cat and the screenshot (by content hash), then 3 */
+        CHECK_STR(rows[0].hash, "aaaa0001");
+        CHECK_STR(rows[1].hash, "aaaa0009");
+        CHECK_STR(rows[2].hash, "aaaa0002");
+        CHECK(rows[0].key == 0 && rows[1].key == 0 && rows[2].key == 3);
+        CHECK(rows[2].dhash == 0xf0f0f0f00f0f0f08ULL && !rows[2].has_crops);
+    }
+    free(rows);
+    rows = NULL;
+    CHECK(store_dhash_scan(s, rank_none, NULL, 3, &rows, &n_rows, &e) == ODX_OK && n_rows == 0);
+    free(rows);
+    rows = NULL;
+    /* a crop-carrying row comes back with its crops */
+    CHECK(store_dhash_scan(s, rank_dog, NULL, 1, &rows, &n_rows, &e) == ODX_OK && n_rows == 1);
+    CHECK(rows && strcmp(rows[0].hash, "aaaa0007") == 0 && rows[0].has_crops &&
+          rows[0].crops[1] == 0x00ff00ff00ff00ffULL);
+    free(rows);
+    CHECK(store_dhash_scan(s, NULL, NULL, 3, &rows, &n_rows, &e) == ODX_ERR_INVALID);
 
     odx_err e2 = {0};
     CHECK(ret_similar(s, "aaaa0006", &p, &r, &e2) == ODX_ERR_INVALID && r == NULL);

@@ -118,18 +118,18 @@ void cap_worker_free(cap_worker *w)
     free(w);
 }
 
-/* Difference hash of the rectangle [x0,x1) x [y0,y1) of im: mean grey of
- * 9x8 cells, one bit per horizontal neighbour pair. */
-static uint64_t dhash_rect(const cap_image *im, int rx0, int ry0, int rx1, int ry1)
+/* Mean grey of nx x ny cells of the rectangle [x0,x1) x [y0,y1) of im,
+ * row by row into cell. */
+static void grey_cells(const cap_image *im, int rx0, int ry0, int rx1, int ry1, int nx, int ny,
+                       double *cell)
 {
     int rw = rx1 - rx0, rh = ry1 - ry0;
-    double cell[8][9];
-    for (int cy = 0; cy < 8; cy++) {
-        int y0 = ry0 + cy * rh / 8, y1 = ry0 + (cy + 1) * rh / 8;
+    for (int cy = 0; cy < ny; cy++) {
+        int y0 = ry0 + cy * rh / ny, y1 = ry0 + (cy + 1) * rh / ny;
         if (y1 <= y0)
             y1 = y0 + 1;
-        for (int cx = 0; cx < 9; cx++) {
-            int x0 = rx0 + cx * rw / 9, x1 = rx0 + (cx + 1) * rw / 9;
+        for (int cx = 0; cx < nx; cx++) {
+            int x0 = rx0 + cx * rw / nx, x1 = rx0 + (cx + 1) * rw / nx;
             if (x1 <= x0)
                 x1 = x0 + 1;
             double sum = 0;
@@ -139,9 +139,17 @@ static uint64_t dhash_rect(const cap_image *im, int rx0, int ry0, int rx1, int r
                 for (int x = x0; x < x1 && x < rx1; x++, n++)
                     sum += 0.299 * row[3 * x] + 0.587 * row[3 * x + 1] + 0.114 * row[3 * x + 2];
             }
-            cell[cy][cx] = n ? sum / (double)n : 0;
+            cell[cy * nx + cx] = n ? sum / (double)n : 0;
         }
     }
+}
+
+/* Difference hash of the rectangle [x0,x1) x [y0,y1) of im: mean grey of
+ * 9x8 cells, one bit per horizontal neighbour pair. */
+static uint64_t dhash_rect(const cap_image *im, int rx0, int ry0, int rx1, int ry1)
+{
+    double cell[8][9];
+    grey_cells(im, rx0, ry0, rx1, ry1, 9, 8, &cell[0][0]);
     uint64_t h = 0;
     for (int cy = 0; cy < 8; cy++)
         for (int cx = 0; cx < 8; cx++)
@@ -176,6 +184,18 @@ bool cap_dhash_crops(const cap_image *im, uint64_t out[CAP_N_DHASH_CROPS])
         out[k] = dhash_rect(im, (int)(c[0] * im->w), (int)(c[1] * im->h),
                             (int)(c[2] * im->w), (int)(c[3] * im->h));
     }
+    return true;
+}
+
+bool cap_grey_grid(const cap_image *im, uint8_t out[CAP_GREY_N])
+{
+    memset(out, 0, CAP_GREY_N);
+    if (!im || !im->rgb || im->w < CAP_GREY_SIDE || im->h < CAP_GREY_SIDE)
+        return false;
+    double cell[CAP_GREY_N];
+    grey_cells(im, 0, 0, im->w, im->h, CAP_GREY_SIDE, CAP_GREY_SIDE, cell);
+    for (int i = 0; i < CAP_GREY_N; i++)
+        out[i] = (uint8_t)(cell[i] < 0 ? 0 : cell[i] > 255 ? 255 : cell[i] + 0.5);
     return true;
 }
 
@@ -269,6 +289,7 @@ odx_status cap_describe(cap_worker *w, const uint8_t *data, size_t len,
     double t1 = core_now();
     d->dhash = cap_dhash(&thumb);
     d->has_dhash_crops = cap_dhash_crops(&thumb, d->dhash_crops);
+    d->has_grey = cap_grey_grid(&thumb, d->grey);
     cap_features_compute(&thumb, d);
     cap_scene_compute(&thumb, d);
     cap_classify(d, &thumb, w->e->dom);

@@ -110,6 +110,14 @@ uint64_t cap_dhash(const cap_image *im);
 #define CAP_N_DHASH_CROPS 8
 bool cap_dhash_crops(const cap_image *im, uint64_t out[CAP_N_DHASH_CROPS]);
 
+/* The picture's mean grey in CAP_GREY_SIDE x CAP_GREY_SIDE cells (rows
+ * top to bottom), what search by example correlates a crop with its
+ * original by (retriever/search.c) where the hashes' bits flip. false
+ * (and zeros) for a picture under CAP_GREY_SIDE pixels a side. */
+#define CAP_GREY_SIDE 16
+#define CAP_GREY_N (CAP_GREY_SIDE * CAP_GREY_SIDE)
+bool cap_grey_grid(const cap_image *im, uint8_t out[CAP_GREY_N]);
+
 /* Box-filter resize to fit in max_side (no upscaling). */
 odx_status cap_image_fit(const cap_image *src, int max_side, cap_image *out,
                          odx_err *err);
@@ -247,6 +255,8 @@ typedef struct cap_desc {
                                 near-duplicate detection (Hamming distance) */
     bool has_dhash_crops;
     uint64_t dhash_crops[CAP_N_DHASH_CROPS]; /* cap_dhash_crops of the picture */
+    bool has_grey;
+    uint8_t grey[CAP_GREY_N]; /* cap_grey_grid of the picture */
     char engine_version[24];
     double ms_decode, ms_features, ms_ocr, ms_detect, ms_total;
 } cap_desc;

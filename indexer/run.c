@@ -577,6 +577,9 @@ static odx_status write_result(run *r, run_job *j)
             .n_vecs = j->n_vecs, .has_dhash_crops = d->has_dhash_crops};
         _Static_assert(STORE_N_DHASH_CROPS == CAP_N_DHASH_CROPS, "crop hash counts differ");
         memcpy(c.dhash_crops, d->dhash_crops, sizeof c.dhash_crops);
+        _Static_assert(STORE_GREY_N == CAP_GREY_N, "grey grid sizes differ");
+        c.has_grey = d->has_grey;
+        memcpy(c.grey, d->grey, sizeof c.grey);
         st = store_content_put(r->s, j->hash, &c, r->err);
         if (st == ODX_OK && j->vlm_carry)
             st = store_vlm_put(r->s, j->hash, j->vlm[0].model, j->vlm[0].prompt,

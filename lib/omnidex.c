@@ -506,6 +506,9 @@ static odx_status similar_desc(const cap_desc *d, void *user, odx_err *err)
                           .domain = cap_domain_name(d->domain), .exclude_hash = NULL};
         _Static_assert(STORE_N_DHASH_CROPS == CAP_N_DHASH_CROPS, "crop hash counts differ");
         memcpy(ex.dhash_crops, d->dhash_crops, sizeof ex.dhash_crops);
+        _Static_assert(STORE_GREY_N == CAP_GREY_N, "grey grid sizes differ");
+        ex.has_grey = d->has_grey;
+        memcpy(ex.grey, d->grey, sizeof ex.grey);
         st = ret_similar_to(u->db->s, &ex, u->p, u->out, err);
     }
     store_vecs_clear(&qv);

@@ -8,10 +8,20 @@
  * Fitted on 468666 train pairs (594 positive);
  * validation: 79950 pairs (246 positive). */
 #define NEAR_CROP_PENALTY 2
-#define NEAR_N_FEATURES 3
+/* with both pictures' grey grids */
+#define NEAR_N_FEATURES 4
 static const double NEAR_COEF[NEAR_N_FEATURES] = {
+    -35.257091, /* closest */
+    2.813918, /* caption_cos */
+    10.549807, /* hash_bits */
+    15.210749, /* grey_corr */
+};
+static const double NEAR_INTERCEPT = -13.150716;
+/* without (content captioned before schema 6) */
+#define NEAR_N_FEATURES_NOGREY 3
+static const double NEAR_COEF_NOGREY[NEAR_N_FEATURES_NOGREY] = {
     -52.161183, /* closest */
     5.101810, /* caption_cos */
     14.329509, /* hash_bits */
 };
-static const double NEAR_INTERCEPT = -0.795360;
+static const double NEAR_INTERCEPT_NOGREY = -0.795360;

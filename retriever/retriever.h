@@ -112,6 +112,8 @@ typedef struct ret_example {
     uint64_t dhash;
     bool has_dhash_crops; /* hashes of its crops (cap_dhash_crops) */
     uint64_t dhash_crops[STORE_N_DHASH_CROPS];
+    bool has_grey; /* its grey grid (cap_grey_grid) */
+    uint8_t grey[STORE_GREY_N];
     const char *domain;
     const char *exclude_hash;
 } ret_example;

@@ -1144,29 +1144,123 @@ static int ex_closest(const ret_example *ex, uint64_t dh, bool has_crops, const 
     return whole < crop + NEAR_CROP_PENALTY ? whole : crop + NEAR_CROP_PENALTY;
 }
 
-/* The model's log-odds that the picture with hashes (dh, crops) is a near
- * duplicate of the example; > 0 means more likely than not. */
+/* The windows a grey grid is compared through, as fractions (x0, y0, x1,
+ * y1): the whole picture and the captioner's crop rectangles
+ * (cap_dhash_crops). */
+#define GREY_SIDE 16
+static const double GREY_WINDOWS[][4] = {
+    {0, 0, 1, 1},
+    {0.025, 0.025, 0.975, 0.975}, {0.05, 0.05, 0.95, 0.95}, {0.075, 0.075, 0.925, 0.925},
+    {0.1, 0.1, 0.9, 0.9},         {0, 0, 0.9, 0.9},          {0.1, 0, 1, 0.9},
+    {0, 0.1, 0.9, 1},             {0.1, 0.1, 1, 1},
+};
+#define N_GREY_WINDOWS ((int)(sizeof GREY_WINDOWS / sizeof *GREY_WINDOWS))
+
+/* The window w of grey grid g resampled to a whole grid, bilinearly
+ * between cell centres (tests/eval/near_dup_fit.py computes the same). */
+static void grey_window(const uint8_t *g, const double w[4], double *out)
+{
+    for (int i = 0; i < GREY_SIDE; i++) {
+        double gy = (w[1] + (i + 0.5) / GREY_SIDE * (w[3] - w[1])) * GREY_SIDE - 0.5;
+        gy = gy < 0 ? 0 : gy > GREY_SIDE - 1 ? GREY_SIDE - 1 : gy;
+        int y0 = (int)gy, y1 = y0 + 1 < GREY_SIDE ? y0 + 1 : y0;
+        double fy = gy - y0;
+        for (int j = 0; j < GREY_SIDE; j++) {
+            double gx = (w[0] + (j + 0.5) / GREY_SIDE * (w[2] - w[0])) * GREY_SIDE - 0.5;
+            gx = gx < 0 ? 0 : gx > GREY_SIDE - 1 ? GREY_SIDE - 1 : gx;
+            int x0 = (int)gx, x1 = x0 + 1 < GREY_SIDE ? x0 + 1 : x0;
+            double fx = gx - x0;
+            double top = g[y0 * GREY_SIDE + x0] * (1 - fx) + g[y0 * GREY_SIDE + x1] * fx;
+            double bot = g[y1 * GREY_SIDE + x0] * (1 - fx) + g[y1 * GREY_SIDE + x1] * fx;
+            out[i * GREY_SIDE + j] = top * (1 - fy) + bot * fy;
+        }
+    }
+}
+
+/* Pearson correlation of two grids; 0 where either is flat (a standard
+ * deviation under 2 grey levels says nothing). */
+static double grey_ncc(const double *a, const double *b)
+{
+    const int n = GREY_SIDE * GREY_SIDE;
+    double ma = 0, mb = 0;
+    for (int i = 0; i < n; i++)
+        ma += a[i], mb += b[i];
+    ma /= n;
+    mb /= n;
+    double sab = 0, saa = 0, sbb = 0;
+    for (int i = 0; i < n; i++) {
+        double x = a[i] - ma, y = b[i] - mb;
+        sab += x * y, saa += x * x, sbb += y * y;
+    }
+    if (saa < 4.0 * n || sbb < 4.0 * n)
+        return 0;
+    return sab / sqrt(saa * sbb);
+}
+
+/* How well the two pictures' grey grids agree, one as it is and the other
+ * through each window (either may be the crop), clipped to [0, 1]. */
+static double grey_corr(const uint8_t *ga, const uint8_t *gb)
+{
+    double a[GREY_SIDE * GREY_SIDE], b[GREY_SIDE * GREY_SIDE], w[GREY_SIDE * GREY_SIDE];
+    grey_window(ga, GREY_WINDOWS[0], a);
+    grey_window(gb, GREY_WINDOWS[0], b);
+    double best = grey_ncc(a, b);
+    for (int k = 1; k < N_GREY_WINDOWS; k++) {
+        double c;
+        grey_window(gb, GREY_WINDOWS[k], w);
+        if ((c = grey_ncc(a, w)) > best)
+            best = c;
+        grey_window(ga, GREY_WINDOWS[k], w);
+        if ((c = grey_ncc(w, b)) > best)
+            best = c;
+    }
+    return best < 0 ? 0 : best;
+}
+
+/* The model's log-odds that the picture with hashes (dh, crops) and grey
+ * grid (NULL: none stored) is a near duplicate of the example; > 0 means
+ * more likely than not. Without both grey grids, the model fitted without
+ * them. */
 static double near_logit(const ret_example *ex, uint64_t dh, bool has_crops,
-                         const uint64_t *crops, double cos)
+                         const uint64_t *crops, const uint8_t *grey, double cos)
 {
     int pa = __builtin_popcountll(dh), pb = __builtin_popcountll(ex->dhash);
-    const double f[NEAR_N_FEATURES] = {ex_closest(ex, dh, has_crops, crops) / 64.0,
-                                       fmax(0.0, fmin(1.0, cos)), (pa < pb ? pa : pb) / 64.0};
-    double z = NEAR_INTERCEPT;
-    for (int i = 0; i < NEAR_N_FEATURES; i++)
-        z += NEAR_COEF[i] * f[i];
+    double closest = ex_closest(ex, dh, has_crops, crops) / 64.0;
+    double c = fmax(0.0, fmin(1.0, cos)), bits = (pa < pb ? pa : pb) / 64.0;
+    if (grey && ex->has_grey) {
+        const double f[NEAR_N_FEATURES] = {closest, c, bits, grey_corr(ex->grey, grey)};
+        double z = NEAR_INTERCEPT;
+        for (int i = 0; i < NEAR_N_FEATURES; i++)
+            z += NEAR_COEF[i] * f[i];
+        return z;
+    }
+    const double f[NEAR_N_FEATURES_NOGREY] = {closest, c, bits};
+    double z = NEAR_INTERCEPT_NOGREY;
+    for (int i = 0; i < NEAR_N_FEATURES_NOGREY; i++)
+        z += NEAR_COEF_NOGREY[i] * f[i];
     return z;
 }
 
 /* store_dhash_scan's filter: could the row be a near duplicate if its
- * caption agreed as well as it can? Key: its closest distance. */
+ * caption and grey grid agreed as well as they can? Key: its closest
+ * distance. */
 static int near_rank(void *ctx, uint64_t dh, bool has_crops, const uint64_t *crops)
 {
     const ret_example *ex = ctx;
-    if (near_logit(ex, dh, has_crops, crops, 0.0) <= 0 &&
-        near_logit(ex, dh, has_crops, crops, 1.0) <= 0)
+    double zmax = NEAR_INTERCEPT_NOGREY;
+    int pa = __builtin_popcountll(dh), pb = __builtin_popcountll(ex->dhash);
+    double closest = ex_closest(ex, dh, has_crops, crops) / 64.0;
+    /* the distance and the bits are known; the cosine and the grey
+     * correlation (features 1 and 3) at their best, 0 or 1 */
+    const double f[NEAR_N_FEATURES] = {closest, 1.0, (pa < pb ? pa : pb) / 64.0, 1.0};
+    for (int i = 0; i < NEAR_N_FEATURES_NOGREY; i++)
+        zmax += NEAR_COEF_NOGREY[i] * (i == 1 && NEAR_COEF_NOGREY[i] < 0 ? 0 : f[i]);
+    double zg = NEAR_INTERCEPT;
+    for (int i = 0; i < NEAR_N_FEATURES; i++)
+        zg += NEAR_COEF[i] * ((i == 1 || i == 3) && NEAR_COEF[i] < 0 ? 0 : f[i]);
+    if (zmax <= 0 && (!ex->has_grey || zg <= 0))
         return -1;
-    return ex_closest(ex, dh, has_crops, crops);
+    return (int)(closest * 64 + 0.5);
 }
 /* At most this many candidates by picture per example, closest first. */
 #define SIM_PICTURE_CANDS 64
@@ -1277,6 +1371,8 @@ odx_status ret_similar(store *s, const char *hash, const odx_search_params *p,
                       .has_dhash_crops = qi.has_dhash_crops,
                       .domain = qi.domain, .exclude_hash = hash};
     memcpy(ex.dhash_crops, qi.dhash_crops, sizeof ex.dhash_crops);
+    ex.has_grey = qi.has_grey;
+    memcpy(ex.grey, qi.grey, sizeof ex.grey);
     st = ret_similar_to(s, &ex, p, out, err);
 done:
     store_vecs_clear(&qv);
@@ -1416,7 +1512,7 @@ odx_status ret_similar_to(store *s, const ret_example *ex, const odx_search_para
                 store_content_info_get(s, sc[i].hash, &ci, &have, NULL) == ODX_OK && have) {
                 if (ci.has_dhash) {
                     double z = near_logit(ex, ci.dhash, ci.has_dhash_crops, ci.dhash_crops,
-                                          sc[i].cos[0]);
+                                          ci.has_grey ? ci.grey : NULL, sc[i].cos[0]);
                     pnear = 1.0 / (1.0 + exp(-z));
                     near = z > 0;
                 }

@@ -8,12 +8,14 @@
 
 #include "core.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 /* Difference hashes kept per content beside the whole picture's: those of
  * its crops (CAP_N_DHASH_CROPS in captioner.h, the same number), for
  * near-duplicates of cropped copies (content.dhash_crops). */
 #define STORE_N_DHASH_CROPS 8
+/* content.grey: the picture's mean grey in 16 x 16 cells (cap_grey_grid) */
+#define STORE_GREY_N 256
 
 typedef struct store store;
 
@@ -179,6 +181,8 @@ typedef struct store_content {
     int n_vecs;
     bool has_dhash_crops; /* the hashes of the picture's crops */
     uint64_t dhash_crops[STORE_N_DHASH_CROPS];
+    bool has_grey; /* its grey grid */
+    uint8_t grey[STORE_GREY_N];
 } store_content;
 
 /* Looks up content by hash: engine version and embedder it was made with. */
@@ -262,6 +266,8 @@ typedef struct store_content_info {
     uint64_t dhash;
     bool has_dhash_crops; /* and the hashes of its crops (cap_dhash_crops) */
     uint64_t dhash_crops[STORE_N_DHASH_CROPS];
+    bool has_grey; /* and its grey grid (cap_grey_grid) */
+    uint8_t grey[STORE_GREY_N];
     bool desc_valid;  /* no description, or a description record whose
                          header is sound (store_desc.c; show and check
                          unpack it): false means damage */

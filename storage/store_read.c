@@ -100,6 +100,9 @@ odx_status store_content_info_get(store *s, const char *hash, store_content_info
         ci.chart_type = dup_text(st, 7, &oom);
         ci.has_dhash_crops = read_dhash_crops(sqlite3_column_blob(st, 8),
                                               sqlite3_column_bytes(st, 8), ci.dhash_crops);
+        ci.has_grey = sqlite3_column_bytes(st, 9) == STORE_GREY_N;
+        if (ci.has_grey)
+            memcpy(ci.grey, sqlite3_column_blob(st, 9), STORE_GREY_N);
         if (oom) {
             store_content_info_clear(&ci);
             rc = core_err(err, ODX_ERR_NOMEM, "out of memory");

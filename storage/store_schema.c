@@ -100,6 +100,10 @@ static odx_status migrate_v4(store *s, odx_err *err);
  * that cropped copies find their original (ret_similar). Content captioned
  * before has none until it is captioned again. */
 static const char SCHEMA_V5[] = "ALTER TABLE content ADD COLUMN dhash_crops BLOB;";
+/* Version 6: the picture's mean grey in 16 x 16 cells (256 bytes), which
+ * search by example correlates a crop with its original by. Content
+ * captioned before has none until it is captioned again. */
+static const char SCHEMA_V6[] = "ALTER TABLE content ADD COLUMN grey BLOB;";
 
 /* migrations[v] takes a database from version v to v + 1: sql, then fn
  * (NULL: none), then sql_after (NULL: none), all inside one transaction. */
@@ -113,6 +117,7 @@ static const struct migration {
     {SCHEMA_V3, NULL, NULL},
     {SCHEMA_V4_PRE, migrate_v4, SCHEMA_V4_POST},
     {SCHEMA_V5, NULL, NULL},
+    {SCHEMA_V6, NULL, NULL},
 };
 
 /* Packs every stored description into desc_z (with its native caption

@@ -31,14 +31,15 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_CONTENT_GET] = "SELECT engine_version, embedder FROM content WHERE hash=?1",
     [ST_CONTENT_UPSERT] =
         "INSERT INTO content(hash,width,height,format,domain,domain_conf,chart_type,"
-        "text_lang,taken_at,engine_version,embedder,desc_z,dhash,dhash_crops,created_at)"
-        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,strftime('%s','now'))"
+        "text_lang,taken_at,engine_version,embedder,desc_z,dhash,dhash_crops,grey,created_at)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,strftime('%s','now'))"
         " ON CONFLICT(hash) DO UPDATE SET width=excluded.width, height=excluded.height,"
         " format=excluded.format, domain=excluded.domain,"
         " domain_conf=excluded.domain_conf, chart_type=excluded.chart_type,"
         " text_lang=excluded.text_lang, taken_at=excluded.taken_at,"
         " engine_version=excluded.engine_version, embedder=excluded.embedder,"
-        " desc_z=excluded.desc_z, dhash=excluded.dhash, dhash_crops=excluded.dhash_crops",
+        " desc_z=excluded.desc_z, dhash=excluded.dhash, dhash_crops=excluded.dhash_crops,"
+        " grey=excluded.grey",
     [ST_CONTENT_EXISTS] = "SELECT 1 FROM content WHERE hash=?1",
     [ST_CONTENT_SET_EMB] = "UPDATE content SET embedder=?2 WHERE hash=?1",
     [ST_CAPTIONS_DEL] = "DELETE FROM captions WHERE hash=?1 AND source='native'",
@@ -60,7 +61,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     /* store_read.c */
     [ST_CONTENT_INFO] =
         "SELECT domain, width, height, taken_at, text_lang, dhash, desc_z, chart_type,"
-        " dhash_crops FROM content WHERE hash=?1",
+        " dhash_crops, grey FROM content WHERE hash=?1",
     [ST_CONTENT_DOMAIN] = "SELECT domain FROM content WHERE hash=?1",
     [ST_IMAGES_OF] = "SELECT id,path,size,mtime_ns,hash,status,err_stage,err_reason"
                      " FROM images WHERE hash=?1 AND status='ok' ORDER BY length(path), path",

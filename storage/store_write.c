@@ -434,6 +434,10 @@ odx_status store_content_put(store *s, const char *hash, const store_content *c,
         sqlite3_bind_blob(st, 14, crops, (int)sizeof crops, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, 14);
+    if (c->has_grey)
+        sqlite3_bind_blob(st, 15, c->grey, STORE_GREY_N, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 15);
     rc = step_done(s, st, "writing content", err);
     sqlite3_clear_bindings(st); /* z goes below */
     if (rc != ODX_OK)

@@ -2,22 +2,28 @@
 """near_dup_fit.py - fit the near-duplicate model of search by example (issue 17).
 
 A near-duplicate is decided per pair (example, candidate) by a logistic model
-over three things ret_similar_to knows of the pair: the closest Hamming
-distance between their difference hashes, min(whole, crop + CROP_PENALTY),
-where whole compares the two whole-picture hashes and crop is the closest
-cross-match of a picture's whole hash against the other's 8 crop hashes
-(sixteen comparisons, so more chance agreement: a crop match pays a penalty,
-chosen on the train split from 0, 2, 4, 6, 8 bits); the cosine of their caption
-vectors; and how informative the hashes are (the smaller number of set bits:
-flat pages and plain backgrounds hash to few, and collide). Under a model
-where each bit of two unrelated hashes agrees by chance, the log-odds of
-"copy" fall linearly with the distance, hence a linear model. Same domain or
-not was tried and left out: fitted, its weight came out near zero and
-negative (the caption cosine says it better), and crops flip domains.
-Positive pairs weigh 0.1 of the total (they are ~1 in 800): at 0.5 the
-validation copies ranked alike but twice as many unrelated pairs counted as
-near (0.0055 against 0.0022), at the true proportion a quarter of the copies
-fell out (rank 1 of crops 0.77).
+over what ret_similar_to knows of the pair: the closest Hamming distance
+between their difference hashes, min(whole, crop + CROP_PENALTY), where whole
+compares the two whole-picture hashes and crop is the closest cross-match of
+a picture's whole hash against the other's 8 crop hashes (sixteen
+comparisons, so more chance agreement: a crop match pays a penalty, chosen
+on the train split from 0, 2, 4, 6, 8 bits); the cosine of their caption
+vectors; how informative the hashes are (the smaller number of set bits:
+flat pages and plain backgrounds hash to few, and collide); and, where both
+pictures have one (content captioned since schema 6), the correlation of
+their 16 x 16 grey grids, one as it is against the other through each of 9
+windows (the whole and the crop rectangles), which does not flip like a
+hash's bits. Two models are fitted: with the grey correlation and without
+(for content captioned before). Under a model where each bit of two
+unrelated hashes agrees by chance, the log-odds of "copy" fall linearly with
+the distance, hence a linear model. Same domain or not was tried and left
+out: fitted, its weight came out near zero and negative (the caption cosine
+says it better), and crops flip domains. -log(1 - correlation) in place of
+the correlation was tried: validation rank 1 fell (crop 0.878, half 0.927,
+q60 0.927 against 0.866, 0.963, 0.939). Positive pairs weigh 0.1 of the
+total (they are ~1 in 800): at 0.5 the validation copies ranked alike but
+twice as many unrelated pairs counted as near (0.0055 against 0.0022), at
+the true proportion a quarter of the copies fell out (rank 1 of crops 0.77).
 
 Data: a database made by tests/eval/near_dup.sh over a by-construction corpus
 (tests/eval/corpus/build.py) with every image copied (N = the corpus size):
@@ -67,8 +73,8 @@ def load(db_path, manifest):
         if h not in vec:
             vec[h] = np.frombuffer(e, dtype=np.float32)
     items = []
-    for p, h, dom, dh, cb in db.execute(
-            "SELECT i.path, c.hash, c.domain, c.dhash, c.dhash_crops FROM images i"
+    for p, h, dom, dh, cb, grey in db.execute(
+            "SELECT i.path, c.hash, c.domain, c.dhash, c.dhash_crops, c.grey FROM images i"
             " JOIN content c ON c.hash = i.hash WHERE i.status = 'ok' AND c.dhash IS NOT NULL"):
         rel = (p.decode("utf-8", "replace") if isinstance(p, bytes) else p).split("/imgs/")[-1]
         if rel.startswith("orig/"):
@@ -77,14 +83,58 @@ def load(db_path, manifest):
             base, kind, _ = rel[7:].rsplit(".", 2)
         if base not in split:
             continue
+        g = np.frombuffer(grey, dtype=np.uint8).astype(np.float64) if grey and len(grey) == 256 else None
         items.append(dict(base=base, kind=kind, split=split[base], hash=h, dom=dom,
-                          dh=dh & (2**64 - 1), cr=crops(cb), v=vec.get(h)))
+                          dh=dh & (2**64 - 1), cr=crops(cb), v=vec.get(h), g=g))
     return items
 
 
-def raw(a, b):
-    """whole, crop, caption cosine, hash bits (retriever/search.c,
-    near_logit, computes the same)."""
+# retriever/search.c, GREY_WINDOWS: the whole picture and the crop rectangles
+GREY_WINDOWS = [(0, 0, 1, 1), (0.025, 0.025, 0.975, 0.975), (0.05, 0.05, 0.95, 0.95),
+                (0.075, 0.075, 0.925, 0.925), (0.1, 0.1, 0.9, 0.9), (0, 0, 0.9, 0.9),
+                (0.1, 0, 1, 0.9), (0, 0.1, 0.9, 1), (0.1, 0.1, 1, 1)]
+SIDE = 16
+
+
+def grey_window(g, w):
+    """grey_window in retriever/search.c: bilinear between cell centres."""
+    g = g.reshape(SIDE, SIDE)
+    t = (np.arange(SIDE) + 0.5) / SIDE
+    gx = np.clip((w[0] + t * (w[2] - w[0])) * SIDE - 0.5, 0, SIDE - 1)
+    gy = np.clip((w[1] + t * (w[3] - w[1])) * SIDE - 0.5, 0, SIDE - 1)
+    x0 = gx.astype(int); x1 = np.minimum(x0 + 1, SIDE - 1); fx = gx - x0
+    y0 = gy.astype(int); y1 = np.minimum(y0 + 1, SIDE - 1); fy = gy - y0
+    top = g[y0][:, x0] * (1 - fx) + g[y0][:, x1] * fx
+    bot = g[y1][:, x0] * (1 - fx) + g[y1][:, x1] * fx
+    return (top * (1 - fy)[:, None] + bot * fy[:, None]).ravel()
+
+
+def unit(v):
+    """Mean taken out, unit length; zeros for a flat grid (grey_ncc)."""
+    v = v - v.mean()
+    ss = float(v @ v)
+    return np.zeros_like(v) if ss < 4.0 * len(v) else v / np.sqrt(ss)
+
+
+def grey_matrix(pool):
+    """grey_corr of every pair of the pool (-1: one has no grid)."""
+    P = len(pool)
+    W = np.zeros((P, len(GREY_WINDOWS), SIDE * SIDE))
+    has = np.array([it["g"] is not None for it in pool])
+    for i, it in enumerate(pool):
+        if it["g"] is not None:
+            for k, w in enumerate(GREY_WINDOWS):
+                W[i, k] = unit(grey_window(it["g"], w))
+    C1 = (W[:, 0] @ W.reshape(P * len(GREY_WINDOWS), -1).T).reshape(P, P, -1).max(axis=2)
+    C = np.maximum(C1, C1.T).clip(0, None)
+    C[~has, :] = -1
+    C[:, ~has] = -1
+    return C
+
+
+def raw(a, b, grey):
+    """whole, crop, caption cosine, hash bits, grey correlation
+    (retriever/search.c, near_logit, computes the same)."""
     whole = popcount(a["dh"] ^ b["dh"])
     crop = 64
     for x in b["cr"]:
@@ -94,12 +144,13 @@ def raw(a, b):
     cos = 0.0
     if a["v"] is not None and b["v"] is not None:
         cos = float(min(1.0, max(0.0, float(a["v"] @ b["v"]))))
-    return [whole, crop, cos, min(popcount(a["dh"]), popcount(b["dh"]))]
+    return [whole, crop, cos, min(popcount(a["dh"]), popcount(b["dh"])), grey]
 
 
-def features(R, penalty):
+def features(R, penalty, with_grey=False):
     closest = np.minimum(R[:, 0], R[:, 1] + penalty) / 64.0
-    return np.stack([closest, R[:, 2], R[:, 3] / 64.0], 1)
+    cols = [closest, R[:, 2], R[:, 3] / 64.0] + ([R[:, 4]] if with_grey else [])
+    return np.stack(cols, 1)
 
 
 def pairs(items, which):
@@ -108,14 +159,15 @@ def pairs(items, which):
     sibling."""
     X, y, q, kinds, dom = [], [], [], [], []
     pool = [b for b in items if b["split"] == which]
+    G = grey_matrix(pool)
     qi = 0
-    for a in pool:
+    for ia, a in enumerate(pool):
         if a["kind"] == "orig":
             continue
-        for b in pool:
+        for ib, b in enumerate(pool):
             if b is a or (b["base"] == a["base"] and b["kind"] != "orig"):
                 continue
-            X.append(raw(a, b))
+            X.append(raw(a, b, G[ia, ib]))
             y.append(1.0 if b["base"] == a["base"] else 0.0)
             q.append(qi)
             kinds.append(a["kind"])
@@ -201,12 +253,22 @@ def main():
         n1 = report("train", prob(b, features(tr[0], pen)), *tr[:4])
         if best is None or n1 > best[0]:
             best = (n1, pen, b)
-    _, pen, beta = best
+    _, pen, beta0 = best
     print(f"chosen crop penalty {pen} bits (train)")
+    # with the grey grids: the pairs where both pictures have one
+    g_tr = tr[0][:, 4] >= 0
+    if not g_tr.any():
+        sys.exit("near_dup_fit: no grey grids in the database (captioned before schema 6?)")
+    beta = fit(features(tr[0][g_tr], pen, True), tr[1][g_tr])
     for name, (R, y, q, k, dom) in (("train", tr), ("validation", va)):
-        report(f"{name:10s} rule before", rule_before(R, dom), R, y, q, k)
-        report(f"{name:10s} fitted     ", prob(beta, features(R, pen)), R, y, q, k)
-    print("coefficients:", ", ".join(f"{f} {b:.3f}" for f, b in zip(FEATURES + ["intercept"], beta)))
+        report(f"{name:10s} rule before  ", rule_before(R, dom), R, y, q, k)
+        report(f"{name:10s} fitted, hashes", prob(beta0, features(R, pen)), R, y, q, k)
+        g = R[:, 4] >= 0
+        pg = np.where(g, prob(beta, features(np.where(g[:, None], R, 0), pen, True)),
+                      prob(beta0, features(R, pen)))
+        report(f"{name:10s} fitted, + grey", pg, R, y, q, k)
+    print("coefficients, hashes:", ", ".join(f"{f} {b:.3f}" for f, b in zip(FEATURES + ["intercept"], beta0)))
+    print("coefficients, + grey:", ", ".join(f"{f} {b:.3f}" for f, b in zip(FEATURES + ["grey_corr", "intercept"], beta)))
     if a.write:
         with open(a.write, "w", encoding="utf-8") as f:
             f.write("/* near_dup_model.h - GENERATED by tests/eval/near_dup_fit.py; do not edit.\n"
@@ -219,12 +281,20 @@ def main():
                     f" * Fitted on {len(tr[1])} train pairs ({int(tr[1].sum())} positive);\n"
                     f" * validation: {len(va[1])} pairs ({int(va[1].sum())} positive). */\n")
             f.write(f"#define NEAR_CROP_PENALTY {pen}\n")
-            f.write(f"#define NEAR_N_FEATURES {len(FEATURES)}\n")
+            f.write("/* with both pictures' grey grids */\n")
+            f.write(f"#define NEAR_N_FEATURES {len(FEATURES) + 1}\n")
             f.write("static const double NEAR_COEF[NEAR_N_FEATURES] = {\n")
-            for name, b in zip(FEATURES, beta):
+            for name, b in zip(FEATURES + ["grey_corr"], beta):
                 f.write(f"    {b:.6f}, /* {name} */\n")
             f.write("};\n")
             f.write(f"static const double NEAR_INTERCEPT = {beta[-1]:.6f};\n")
+            f.write("/* without (content captioned before schema 6) */\n")
+            f.write(f"#define NEAR_N_FEATURES_NOGREY {len(FEATURES)}\n")
+            f.write("static const double NEAR_COEF_NOGREY[NEAR_N_FEATURES_NOGREY] = {\n")
+            for name, b in zip(FEATURES, beta0):
+                f.write(f"    {b:.6f}, /* {name} */\n")
+            f.write("};\n")
+            f.write(f"static const double NEAR_INTERCEPT_NOGREY = {beta0[-1]:.6f};\n")
     return 0
 
 

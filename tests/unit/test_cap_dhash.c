@@ -2,7 +2,9 @@
  * cap_dhash of a picture and cap_dhash_crops, the hashes of its crops, on
  * pictures drawn here: a crop cut from the picture hashes like the
  * original's hash of that crop, though far from the whole picture's hash;
- * another picture is far from all of them; small pictures get no crops. */
+ * another picture is far from all of them; small pictures get no crops.
+ * cap_grey_grid: the mean grey of 16 x 16 cells, exact on a picture of
+ * flat cells, none for a picture under 16 pixels a side. */
 #include "captioner_int.h"
 #include "check.h"
 
@@ -88,8 +90,33 @@ static void test_small_and_empty(void)
     CHECK(!cap_dhash_crops(NULL, crops));
 }
 
+/* 16 x 16 cells of 4 x 3 pixels each, cell (cy, cx) of grey 7 cy + cx
+ * (r = g = b, so the luma weights sum to it): each cell's mean exactly */
+static void test_grey_grid(void)
+{
+    cap_image im = {64, 48, malloc(64 * 48 * 3)};
+    for (int y = 0; y < 48; y++)
+        for (int x = 0; x < 64; x++)
+            memset(im.rgb + ((size_t)y * 64 + x) * 3, 7 * (y / 3) + x / 4, 3);
+    uint8_t g[CAP_GREY_N];
+    CHECK(cap_grey_grid(&im, g));
+    int bad = 0;
+    for (int cy = 0; cy < CAP_GREY_SIDE; cy++)
+        for (int cx = 0; cx < CAP_GREY_SIDE; cx++)
+            bad += g[cy * CAP_GREY_SIDE + cx] != 7 * cy + cx;
+    CHECK_MSG(bad == 0, "%d cells off", bad);
+    free(im.rgb);
+    cap_image small = {15, 40, malloc(15 * 40 * 3)};
+    memset(small.rgb, 200, 15 * 40 * 3);
+    memset(g, 9, sizeof g);
+    CHECK(!cap_grey_grid(&small, g) && g[0] == 0 && g[CAP_GREY_N - 1] == 0);
+    free(small.rgb);
+    CHECK(!cap_grey_grid(NULL, g));
+}
+
 int main(void)
 {
+    test_grey_grid();
     test_crops();
     test_small_and_empty();
     return check_result("test_cap_dhash");

@@ -28,6 +28,9 @@ static void rmtree(const char *dir)
 
 /* Content with caption and tags vectors embedded from its texts (as the
  * indexer makes them; none when caption is NULL) and a difference hash. */
+/* the grey grid the next put_crops stores (NULL: none) */
+static const uint8_t *next_grey;
+
 static odx_status put_crops(store *s, const char *hash, const char *path, const char *domain,
                             const char *dhash, const char *crops, const char *caption,
                             const char *tags)
@@ -55,6 +58,11 @@ static odx_status put_crops(store *s, const char *hash, const char *path, const 
             part[16] = 0;
             c.dhash_crops[k] = strtoull(part, NULL, 16);
         }
+    }
+    if (next_grey) {
+        c.has_grey = true;
+        memcpy(c.grey, next_grey, STORE_GREY_N);
+        next_grey = NULL;
     }
     c.desc_json = desc;
     c.format = "jpeg";
@@ -153,6 +161,13 @@ int main(void)
                     "A brown dog running on a beach.", "dog, beach, sand") == ODX_OK);
     CHECK(put_crops(s, "aaaa0008", "/p/dog2.jpg", "photo", "5555aaaa5555aaab", NULL,
                     "A brown dog running on a beach at dusk.", "dog, beach") == ODX_OK);
+    /* a texture with its grey grid (a pattern, not flat) */
+    uint8_t texture[STORE_GREY_N];
+    for (int i = 0; i < STORE_GREY_N; i++)
+        texture[i] = (uint8_t)(i * 37 % 251);
+    next_grey = texture;
+    CHECK(put(s, "aaaa000a", "/p/texture.png", "photo", "3c3c3c3cc3c3c3c3",
+              "A woven basket seen from above.", "basket, wicker") == ODX_OK);
     CHECK(store_commit(s, &e) == ODX_OK);
 
     store_vecs qv = {0};
@@ -305,6 +320,42 @@ int main(void)
     CHECK(r && ret_results_count(r) >= 1 &&
           strcmp(ret_results_get(r, 0)->path, "/p/dog2.jpg") == 0 &&
           strcmp(ret_results_get(r, 0)->matched, "near-identical picture") == 0);
+    ret_results_free(r);
+    r = NULL;
+    store_vecs_clear(&dv);
+
+    /* the grey grids: 12 bits from the texture's hash and the cat's
+     * caption is no near duplicate by the hashes, but with the texture's
+     * very grey grid it is one (and its grid is read back as stored) */
+    store_content_info ti = {0};
+    CHECK(store_content_info_get(s, "aaaa000a", &ti, &found, &e) == ODX_OK && found &&
+          ti.has_grey && memcmp(ti.grey, texture, sizeof texture) == 0);
+    store_content_info_clear(&ti);
+    CHECK(store_content_info_get(s, "aaaa0001", &ti, &found, &e) == ODX_OK && found &&
+          !ti.has_grey);
+    store_content_info_clear(&ti);
+    CHECK(store_content_vectors(s, "aaaa0001", &dv, &e) == ODX_OK && dv.n == 2);
+    ret_example gx = {.vecs = &dv, .has_dhash = true, .dhash = 0x3c3c3c3cc3c3c3c3ULL ^ 0xfffULL,
+                      .domain = "photo", .exclude_hash = "aaaa0001"};
+    CHECK(ret_similar_to(s, &gx, &p, &r, &e) == ODX_OK);
+    int tx = r ? index_of(r, "/p/texture.png") : -1;
+    CHECK_MSG(tx < 0 || ret_results_get(r, tx)->score < 0.9, "no grey: texture at %d", tx);
+    ret_results_free(r);
+    r = NULL;
+    gx.has_grey = true;
+    memcpy(gx.grey, texture, sizeof texture);
+    CHECK(ret_similar_to(s, &gx, &p, &r, &e) == ODX_OK);
+    CHECK_MSG(r && ret_results_count(r) >= 1 &&
+                  strcmp(ret_results_get(r, 0)->path, "/p/texture.png") == 0 &&
+                  strcmp(ret_results_get(r, 0)->matched, "near-identical picture") == 0,
+              "the same grey grid: %s", r && ret_results_count(r) ? ret_results_get(r, 0)->path : "-");
+    ret_results_free(r);
+    r = NULL;
+    /* a flat grid says nothing: the same hashes, the example's grid flat */
+    memset(gx.grey, 90, sizeof gx.grey);
+    CHECK(ret_similar_to(s, &gx, &p, &r, &e) == ODX_OK);
+    tx = r ? index_of(r, "/p/texture.png") : -1;
+    CHECK_MSG(tx < 0 || ret_results_get(r, tx)->score < 0.9, "flat grid: texture at %d", tx);
     ret_results_free(r);
     r = NULL;
     store_vecs_clear(&dv);

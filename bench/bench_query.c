@@ -310,10 +310,16 @@ static int build(const char *dir, int n, int batch, double *build_s, double *bui
                                .height = 600, .engine_version = "bench",
                                .embedder = EMB_ID, .texts = texts, .n_texts = 6,
                                .vecs = vecs, .n_vecs = 2};
-            /* the hashes of its crops, as the captioner stores them */
+            /* the hashes of its crops and its grey grid, as the captioner
+             * stores them */
             c.has_dhash_crops = true;
             for (int k = 0; k < STORE_N_DHASH_CROPS; k++)
                 c.dhash_crops[k] = rnd();
+            c.has_grey = true;
+            for (int k = 0; k < STORE_GREY_N; k += 8) {
+                uint64_t g = rnd();
+                memcpy(c.grey + k, &g, 8);
+            }
             if (store_content_put(s, hash, &c, &e) != ODX_OK ||
                 store_image_put_ok(s, path, 12345, 1700000000000000000LL + j, hash, &e) !=
                     ODX_OK) {

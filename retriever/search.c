@@ -43,6 +43,8 @@ typedef struct cand {
     bool cov_done;               /* cover and matched computed while scoring */
     char matched[96];            /* text kinds holding query words */
     char dense_field[16], lex_kind[16];
+    char picture[96];            /* search by example: the near-duplicate model's
+                                    reading of the pair, for explain */
 } cand;
 
 typedef struct cand_set {
@@ -886,6 +888,8 @@ static odx_status build_results(search_ctx *x, odx_results *res, int k, odx_err 
                                 ex.len ? "; " : "", c->dense_rank, c->cos,
                                 c->dense_field[0] ? c->dense_field : "-", c->lex_rank,
                                 c->lex_kind[0] ? c->lex_kind : "-", c->cover);
+                if (c->picture[0])
+                    core_buf_printf(&ex, "; %s", c->picture);
                 if (res->embed_used)
                     core_buf_printf(&ex, "; learned rank %d (cos %.3f, %s)", c->embed_rank,
                                     c->ecos, res->embed_model ? res->embed_model : "-");
@@ -1222,22 +1226,32 @@ static double grey_corr(const uint8_t *ga, const uint8_t *gb)
  * more likely than not. Without both grey grids, the model fitted without
  * them. */
 static double near_logit(const ret_example *ex, uint64_t dh, bool has_crops,
-                         const uint64_t *crops, const uint8_t *grey, double cos)
+                         const uint64_t *crops, const uint8_t *grey, double cos, char *why,
+                         size_t why_len)
 {
     int pa = __builtin_popcountll(dh), pb = __builtin_popcountll(ex->dhash);
-    double closest = ex_closest(ex, dh, has_crops, crops) / 64.0;
+    int closest = ex_closest(ex, dh, has_crops, crops);
     double c = fmax(0.0, fmin(1.0, cos)), bits = (pa < pb ? pa : pb) / 64.0;
+    double z, r = -1;
     if (grey && ex->has_grey) {
-        const double f[NEAR_N_FEATURES] = {closest, c, bits, grey_corr(ex->grey, grey)};
-        double z = NEAR_INTERCEPT;
+        r = grey_corr(ex->grey, grey);
+        const double f[NEAR_N_FEATURES] = {closest / 64.0, c, bits, r};
+        z = NEAR_INTERCEPT;
         for (int i = 0; i < NEAR_N_FEATURES; i++)
             z += NEAR_COEF[i] * f[i];
-        return z;
+    } else {
+        const double f[NEAR_N_FEATURES_NOGREY] = {closest / 64.0, c, bits};
+        z = NEAR_INTERCEPT_NOGREY;
+        for (int i = 0; i < NEAR_N_FEATURES_NOGREY; i++)
+            z += NEAR_COEF_NOGREY[i] * f[i];
     }
-    const double f[NEAR_N_FEATURES_NOGREY] = {closest, c, bits};
-    double z = NEAR_INTERCEPT_NOGREY;
-    for (int i = 0; i < NEAR_N_FEATURES_NOGREY; i++)
-        z += NEAR_COEF_NOGREY[i] * f[i];
+    if (why) {
+        char g[32] = "no grey grid";
+        if (r >= 0)
+            snprintf(g, sizeof g, "grey r %.2f", r);
+        snprintf(why, why_len, "picture: hash distance %d (crops +%d), %d bits set, %s, copy p %.2f",
+                 closest, NEAR_CROP_PENALTY, pa < pb ? pa : pb, g, 1.0 / (1.0 + exp(-z)));
+    }
     return z;
 }
 
@@ -1512,7 +1526,8 @@ odx_status ret_similar_to(store *s, const ret_example *ex, const odx_search_para
                 store_content_info_get(s, sc[i].hash, &ci, &have, NULL) == ODX_OK && have) {
                 if (ci.has_dhash) {
                     double z = near_logit(ex, ci.dhash, ci.has_dhash_crops, ci.dhash_crops,
-                                          ci.has_grey ? ci.grey : NULL, sc[i].cos[0]);
+                                          ci.has_grey ? ci.grey : NULL, sc[i].cos[0],
+                                          c->picture, sizeof c->picture);
                     pnear = 1.0 / (1.0 + exp(-z));
                     near = z > 0;
                 }

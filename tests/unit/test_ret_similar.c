@@ -351,6 +351,16 @@ int main(void)
               "the same grey grid: %s", r && ret_results_count(r) ? ret_results_get(r, 0)->path : "-");
     ret_results_free(r);
     r = NULL;
+    /* explain reads the pair as the model did: 12 bits, 32 set, r 1 */
+    p.explain = true;
+    CHECK(ret_similar_to(s, &gx, &p, &r, &e) == ODX_OK);
+    const char *why = r && ret_results_count(r) ? ret_results_get(r, 0)->explain : NULL;
+    CHECK_MSG(why && strstr(why, "picture: hash distance 12 (crops +") &&
+                  strstr(why, "32 bits set, grey r 1.00, copy p 0."),
+              "explain: %s", why ? why : "-");
+    ret_results_free(r);
+    r = NULL;
+    p.explain = false;
     /* a flat grid says nothing: the same hashes, the example's grid flat */
     memset(gx.grey, 90, sizeof gx.grey);
     CHECK(ret_similar_to(s, &gx, &p, &r, &e) == ODX_OK);

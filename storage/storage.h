@@ -280,7 +280,10 @@ odx_status store_content_info_get(store *s, const char *hash, store_content_info
  * (smaller is closer) or a negative number to pass it over; the at most
  * max rows of smallest key come back in *out (malloc'd, *n of them, in
  * key order). rank runs under the store's lock and must not call the
- * store. One pass over the content table (bench_query times it: dhash_scan). */
+ * store. The hashes are kept in memory after the first scan (88 bytes a
+ * content; above 4 million contents they are read from SQLite each time)
+ * and reloaded when the database changed, by this connection or another.
+ * bench_query --n 100000: 3.0 ms a scan (38 ms from SQLite). */
 typedef struct store_dhash_row {
     char hash[65];
     int key;

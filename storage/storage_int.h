@@ -124,6 +124,8 @@ enum store_stmt_id {
     ST_VECS_OF,
     ST_NATIVE_TEXTS,
     ST_DHASH_SCAN,
+    ST_DATA_VERSION,
+    ST_CONTENT_HASH_OF,
     ST__COUNT
 };
 
@@ -176,6 +178,15 @@ struct store {
 
     /* Remote embeddings (store_embed.c): their cache and its lock. */
     struct store_embed_idx *embed;
+
+    /* Every content's picture hashes (store_dhash_scan), loaded on the
+     * first scan and again when the database changed: by another
+     * connection (PRAGMA data_version) or by this one
+     * (sqlite3_total_changes64). Under mu. */
+    struct store_dhash_cache *dh;
+    void (*dh_free)(struct store_dhash_cache *); /* set with dh; store_close
+                                                    calls it (no link-time tie) */
+    int64_t dh_version, dh_changes;
 
     bool in_txn;
     bool txn_vec_changed;

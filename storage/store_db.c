@@ -199,6 +199,8 @@ void store_close(store *s)
     store_ann_free(s);
     store_lex_free(s);
     store_embed_free(s);
+    if (s->dh && s->dh_free)
+        s->dh_free(s->dh);
     pthread_rwlock_destroy(&s->lex_lock);
     pthread_rwlock_destroy(&s->idx_lock);
     pthread_mutex_destroy(&s->mu);

@@ -615,6 +615,130 @@ static int cmp_dhash_row(const void *a, const void *b)
     return strcmp(x->hash, y->hash); /* the same order every time */
 }
 
+/* One content's hashes in the cache (88 bytes; 88 MB at a million). */
+typedef struct dh_entry {
+    int64_t rowid;
+    uint64_t dhash;
+    uint64_t crops[STORE_N_DHASH_CROPS];
+    bool has_crops;
+} dh_entry;
+struct store_dhash_cache {
+    dh_entry *v;
+    size_t n;
+};
+/* Above this many contents the hashes are read from SQLite per scan. */
+#define DH_CACHE_MAX 4000000
+
+static void dh_cache_free(struct store_dhash_cache *c)
+{
+    if (c) {
+        free(c->v);
+        free(c);
+    }
+}
+
+/* The cache, (re)loaded when the database changed since; NULL (and ODX_OK)
+ * when it would be too big. s->mu held. */
+static odx_status dh_cache_get(store *s, struct store_dhash_cache **out, odx_err *err)
+{
+    *out = NULL;
+    sqlite3_stmt *st = store_stmt(s, ST_DATA_VERSION, err);
+    if (!st)
+        return store_db_status(s);
+    int64_t ver = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    int64_t changes = sqlite3_total_changes64(s->db);
+    if (s->dh && ver >= 0 && ver == s->dh_version && changes == s->dh_changes) {
+        *out = s->dh;
+        return ODX_OK;
+    }
+    dh_cache_free(s->dh);
+    s->dh = NULL;
+    if (!(st = store_stmt(s, ST_DHASH_SCAN, err)))
+        return store_db_status(s);
+    struct store_dhash_cache *c = calloc(1, sizeof *c);
+    size_t cap = 0;
+    odx_status rc = c ? ODX_OK : core_err(err, ODX_ERR_NOMEM, "out of memory");
+    int r = SQLITE_DONE;
+    while (rc == ODX_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (c->n == DH_CACHE_MAX)
+            break;
+        if (c->n == cap) {
+            size_t nc = cap ? cap * 2 : 1024;
+            dh_entry *g = realloc(c->v, sizeof *g * nc);
+            if (!g) {
+                rc = core_err(err, ODX_ERR_NOMEM, "out of memory");
+                break;
+            }
+            c->v = g;
+            cap = nc;
+        }
+        dh_entry *e = &c->v[c->n++];
+        e->rowid = sqlite3_column_int64(st, 0);
+        e->dhash = (uint64_t)sqlite3_column_int64(st, 1);
+        e->has_crops =
+            read_dhash_crops(sqlite3_column_blob(st, 2), sqlite3_column_bytes(st, 2), e->crops);
+    }
+    if (rc == ODX_OK && r != SQLITE_ROW && r != SQLITE_DONE)
+        rc = store_db_err(s, err, "picture hash scan");
+    bool too_big = rc == ODX_OK && r == SQLITE_ROW; /* stopped at DH_CACHE_MAX */
+    sqlite3_reset(st);
+    if (rc != ODX_OK || too_big) {
+        if (c)
+            free(c->v);
+        free(c);
+        return rc;
+    }
+    s->dh = c;
+    s->dh_free = dh_cache_free;
+    s->dh_version = ver;
+    s->dh_changes = changes;
+    *out = c;
+    return ODX_OK;
+}
+
+/* Rows still holding their rowid (dh_keep): by key, then rowid. */
+static int cmp_dhash_key(const void *a, const void *b)
+{
+    const store_dhash_row *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    int64_t rx, ry;
+    memcpy(&rx, x->hash, sizeof rx);
+    memcpy(&ry, y->hash, sizeof ry);
+    return rx < ry ? -1 : rx > ry;
+}
+
+/* Adds a kept row; keeps the best max when the array is full. */
+static odx_status dh_keep(store_dhash_row **v, int *nv, int *cap, int max, int key,
+                          int64_t rowid, uint64_t dh, bool has_crops, const uint64_t *crops,
+                          odx_err *err)
+{
+    if (*nv == *cap) {
+        if (*nv >= 4 * max) { /* keep the best max, so memory stays bounded */
+            qsort(*v, (size_t)*nv, sizeof **v, cmp_dhash_key);
+            *nv = max;
+        } else {
+            int nc = *cap ? *cap * 2 : 64;
+            store_dhash_row *g = realloc(*v, sizeof **v * (size_t)nc);
+            if (!g)
+                return core_err(err, ODX_ERR_NOMEM, "out of memory");
+            *v = g;
+            *cap = nc;
+        }
+    }
+    store_dhash_row *o = &(*v)[(*nv)++];
+    memset(o, 0, sizeof *o);
+    /* the hash is filled in once the best are known; the rowid waits in it */
+    memcpy(o->hash, &rowid, sizeof rowid);
+    o->key = key;
+    o->dhash = dh;
+    o->has_crops = has_crops;
+    memcpy(o->crops, crops, sizeof o->crops);
+    return ODX_OK;
+}
+
+
 odx_status store_dhash_scan(store *s, store_dhash_rank rank, void *ctx, int max,
                             store_dhash_row **out, int *n, odx_err *err)
 {
@@ -624,52 +748,69 @@ odx_status store_dhash_scan(store *s, store_dhash_rank rank, void *ctx, int max,
     *n = 0;
     store_dhash_row *v = NULL;
     int nv = 0, cap = 0;
-    odx_status rc = ODX_OK;
     pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = store_stmt(s, ST_DHASH_SCAN, err);
-    if (!st) {
-        rc = store_db_status(s);
-        goto done;
-    }
-    int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *h = (const char *)sqlite3_column_text(st, 0);
-        if (!h || !hash_ok(h))
-            continue;
-        uint64_t dh = (uint64_t)sqlite3_column_int64(st, 1);
-        uint64_t crops[STORE_N_DHASH_CROPS];
-        bool has_crops =
-            read_dhash_crops(sqlite3_column_blob(st, 2), sqlite3_column_bytes(st, 2), crops);
-        int key = rank(ctx, dh, has_crops, crops);
-        if (key < 0)
-            continue;
-        if (nv == cap) {
-            if (nv >= 4 * max) { /* keep the best max, so memory stays bounded */
-                qsort(v, (size_t)nv, sizeof *v, cmp_dhash_row);
-                nv = max;
-            } else {
-                int nc = cap ? cap * 2 : 64;
-                store_dhash_row *g = realloc(v, sizeof *v * (size_t)nc);
-                if (!g) {
-                    rc = core_err(err, ODX_ERR_NOMEM, "out of memory");
-                    goto done;
-                }
-                v = g;
-                cap = nc;
-            }
+    struct store_dhash_cache *c = NULL;
+    odx_status rc = dh_cache_get(s, &c, err);
+    if (rc == ODX_OK && c) {
+        for (size_t i = 0; i < c->n && rc == ODX_OK; i++) {
+            const dh_entry *e = &c->v[i];
+            int key = rank(ctx, e->dhash, e->has_crops, e->crops);
+            if (key >= 0)
+                rc = dh_keep(&v, &nv, &cap, max, key, e->rowid, e->dhash, e->has_crops,
+                             e->crops, err);
         }
-        store_dhash_row *o = &v[nv++];
-        snprintf(o->hash, sizeof o->hash, "%s", h);
-        o->key = key;
-        o->dhash = dh;
-        o->has_crops = has_crops;
-        memcpy(o->crops, crops, sizeof o->crops);
+    } else if (rc == ODX_OK) { /* too many to keep in memory: from SQLite */
+        sqlite3_stmt *st = store_stmt(s, ST_DHASH_SCAN, err);
+        int r = SQLITE_DONE;
+        if (!st)
+            rc = store_db_status(s);
+        while (rc == ODX_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+            uint64_t dh = (uint64_t)sqlite3_column_int64(st, 1), crops[STORE_N_DHASH_CROPS];
+            bool has_crops = read_dhash_crops(sqlite3_column_blob(st, 2),
+                                              sqlite3_column_bytes(st, 2), crops);
+            int key = rank(ctx, dh, has_crops, crops);
+            if (key >= 0)
+                rc = dh_keep(&v, &nv, &cap, max, key, sqlite3_column_int64(st, 0), dh,
+                             has_crops, crops, err);
+        }
+        if (rc == ODX_OK && r != SQLITE_DONE)
+            rc = store_db_err(s, err, "picture hash scan");
+        if (st)
+            sqlite3_reset(st);
     }
-    if (r != SQLITE_DONE)
-        rc = store_db_err(s, err, "picture hash scan");
-done:
-    if (st)
-        sqlite3_reset(st);
+    /* the best max by key (rows tied at the cut all go on, to be decided
+     * by content hash below), then their content hashes */
+    if (rc == ODX_OK) {
+        qsort(v, (size_t)nv, sizeof *v, cmp_dhash_key);
+        int cut = nv;
+        if (cut > max) {
+            cut = max;
+            while (cut < nv && v[cut].key == v[max - 1].key)
+                cut++;
+        }
+        int w = 0;
+        for (int i = 0; i < cut && rc == ODX_OK; i++) {
+            int64_t rowid;
+            memcpy(&rowid, v[i].hash, sizeof rowid);
+            sqlite3_stmt *st = store_stmt(s, ST_CONTENT_HASH_OF, err);
+            if (!st) {
+                rc = store_db_status(s);
+                break;
+            }
+            sqlite3_bind_int64(st, 1, rowid);
+            int r = sqlite3_step(st);
+            const char *h = r == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+            if (h && hash_ok(h)) {
+                v[w] = v[i];
+                snprintf(v[w].hash, sizeof v[w].hash, "%s", h);
+                w++;
+            } else if (r != SQLITE_ROW && r != SQLITE_DONE) {
+                rc = store_db_err(s, err, "picture hash scan");
+            }
+            sqlite3_reset(st);
+        }
+        nv = w;
+    }
     pthread_mutex_unlock(&s->mu);
     if (rc != ODX_OK) {
         free(v);

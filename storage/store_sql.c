@@ -79,7 +79,9 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_VECS_OF] = "SELECT field, embedding FROM vectors WHERE hash=?1 ORDER BY id",
     [ST_NATIVE_TEXTS] =
         "SELECT kind,lang,text FROM captions WHERE hash=?1 AND source='native' ORDER BY id",
-    [ST_DHASH_SCAN] = "SELECT hash, dhash, dhash_crops FROM content WHERE dhash IS NOT NULL",
+    [ST_DHASH_SCAN] = "SELECT rowid, dhash, dhash_crops FROM content WHERE dhash IS NOT NULL",
+    [ST_DATA_VERSION] = "PRAGMA data_version",
+    [ST_CONTENT_HASH_OF] = "SELECT hash FROM content WHERE rowid=?1",
 };
 
 odx_status store_sqlite_status(int sqlite_rc)

@@ -385,6 +385,31 @@ int main(void)
     }
     free(rows);
     rows = NULL;
+    /* the scan's copy of the hashes follows writes: this connection's,
+     * then another's (a second store on the same directory) */
+    CHECK(store_begin(s, &e) == ODX_OK);
+    CHECK(put(s, "aaaa0000", "/p/cat_again.jpg", "photo", "f0f0f0f00f0f0f0f", NULL, NULL) ==
+          ODX_OK);
+    CHECK(store_commit(s, &e) == ODX_OK);
+    CHECK(store_dhash_scan(s, rank_by_cat, NULL, 3, &rows, &n_rows, &e) == ODX_OK && n_rows == 3);
+    CHECK(rows && strcmp(rows[0].hash, "aaaa0000") == 0 && strcmp(rows[2].hash, "aaaa0009") == 0);
+    free(rows);
+    rows = NULL;
+    store *s2 = NULL;
+    CHECK(store_open(dir, false, &s2, &e) == ODX_OK);
+    if (s2) {
+        CHECK(store_begin(s2, &e) == ODX_OK);
+        CHECK(put(s2, "0aaa0000", "/p/cat_once_more.jpg", "photo", "f0f0f0f00f0f0f0f", NULL,
+                  NULL) == ODX_OK);
+        CHECK(store_commit(s2, &e) == ODX_OK);
+        store_close(s2);
+    }
+    CHECK(store_dhash_scan(s, rank_by_cat, NULL, 3, &rows, &n_rows, &e) == ODX_OK && n_rows == 3);
+    CHECK_MSG(rows && strcmp(rows[0].hash, "0aaa0000") == 0 &&
+                  strcmp(rows[1].hash, "aaaa0000") == 0 && strcmp(rows[2].hash, "aaaa0001") == 0,
+              "after another connection's write: %s", rows ? rows[0].hash : "-");
+    free(rows);
+    rows = NULL;
     CHECK(store_dhash_scan(s, rank_none, NULL, 3, &rows, &n_rows, &e) == ODX_OK && n_rows == 0);
     free(rows);
     rows = NULL;

@@ -164,14 +164,7 @@ uint64_t cap_dhash(const cap_image *im)
     return dhash_rect(im, 0, 0, im->w, im->h);
 }
 
-/* The sub-rectangles of cap_dhash_crops, as fractions (x0, y0, x1, y1):
- * centred crops to 95, 90, 85 and 80% of each side, and the four 90%
- * crops into the corners. */
-static const double DHASH_CROPS[CAP_N_DHASH_CROPS][4] = {
-    {0.025, 0.025, 0.975, 0.975}, {0.05, 0.05, 0.95, 0.95}, {0.075, 0.075, 0.925, 0.925},
-    {0.1, 0.1, 0.9, 0.9},         {0, 0, 0.9, 0.9},          {0.1, 0, 1, 0.9},
-    {0, 0.1, 0.9, 1},             {0.1, 0.1, 1, 1},
-};
+_Static_assert(CAP_N_DHASH_CROPS == CORE_N_PIC_CROPS, "crop counts differ");
 
 bool cap_dhash_crops(const cap_image *im, uint64_t out[CAP_N_DHASH_CROPS])
 {
@@ -180,7 +173,7 @@ bool cap_dhash_crops(const cap_image *im, uint64_t out[CAP_N_DHASH_CROPS])
     if (!im || !im->rgb || im->w < 45 || im->h < 45)
         return false;
     for (int k = 0; k < CAP_N_DHASH_CROPS; k++) {
-        const double *c = DHASH_CROPS[k];
+        const double *c = core_pic_crops[k]; /* shared with search by example */
         out[k] = dhash_rect(im, (int)(c[0] * im->w), (int)(c[1] * im->h),
                             (int)(c[2] * im->w), (int)(c[3] * im->h));
     }

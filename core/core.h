@@ -72,6 +72,14 @@ bool core_sha256(const void *p, size_t n, uint8_t out[32]);
 /* Lower-case hex of the digest into hex[65]. */
 bool core_sha256_hex(const void *p, size_t n, char hex[65]);
 
+/* The sub-rectangles of a picture that its crop hashes are taken of
+ * (captioner: cap_dhash_crops) and that search by example compares grey
+ * grids through (retriever), as fractions (x0, y0, x1, y1): centred crops
+ * to 95, 90, 85 and 80% of each side, and the four 90% crops into the
+ * corners (hash.c). */
+#define CORE_N_PIC_CROPS 8
+extern const double core_pic_crops[CORE_N_PIC_CROPS][4];
+
 /* 64-bit non-cryptographic hash (for feature hashing, dedup keys). */
 uint64_t core_hash64(const void *p, size_t n, uint64_t seed);
 

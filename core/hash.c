@@ -58,3 +58,9 @@ uint64_t core_hash64(const void *data, size_t n, uint64_t seed)
         v |= (uint64_t)p[i] << (8 * i);
     return mix64(h ^ v ^ 0x5bd1e995ULL);
 }
+
+const double core_pic_crops[CORE_N_PIC_CROPS][4] = {
+    {0.025, 0.025, 0.975, 0.975}, {0.05, 0.05, 0.95, 0.95}, {0.075, 0.075, 0.925, 0.925},
+    {0.1, 0.1, 0.9, 0.9},         {0, 0, 0.9, 0.9},          {0.1, 0, 1, 0.9},
+    {0, 0.1, 0.9, 1},             {0.1, 0.1, 1, 1},
+};

@@ -1148,17 +1148,11 @@ static int ex_closest(const ret_example *ex, uint64_t dh, bool has_crops, const 
     return whole < crop + NEAR_CROP_PENALTY ? whole : crop + NEAR_CROP_PENALTY;
 }
 
-/* The windows a grey grid is compared through, as fractions (x0, y0, x1,
- * y1): the whole picture and the captioner's crop rectangles
- * (cap_dhash_crops). */
+/* A grey grid is compared through the whole picture and the crop
+ * rectangles (core_pic_crops). */
 #define GREY_SIDE 16
-static const double GREY_WINDOWS[][4] = {
-    {0, 0, 1, 1},
-    {0.025, 0.025, 0.975, 0.975}, {0.05, 0.05, 0.95, 0.95}, {0.075, 0.075, 0.925, 0.925},
-    {0.1, 0.1, 0.9, 0.9},         {0, 0, 0.9, 0.9},          {0.1, 0, 1, 0.9},
-    {0, 0.1, 0.9, 1},             {0.1, 0.1, 1, 1},
-};
-#define N_GREY_WINDOWS ((int)(sizeof GREY_WINDOWS / sizeof *GREY_WINDOWS))
+_Static_assert(GREY_SIDE * GREY_SIDE == STORE_GREY_N, "grey grid size");
+static const double GREY_WHOLE[4] = {0, 0, 1, 1};
 
 /* The window w of grey grid g resampled to a whole grid, bilinearly
  * between cell centres (tests/eval/near_dup_fit.py computes the same). */
@@ -1206,75 +1200,78 @@ static double grey_ncc(const double *a, const double *b)
 static double grey_corr(const uint8_t *ga, const uint8_t *gb)
 {
     double a[GREY_SIDE * GREY_SIDE], b[GREY_SIDE * GREY_SIDE], w[GREY_SIDE * GREY_SIDE];
-    grey_window(ga, GREY_WINDOWS[0], a);
-    grey_window(gb, GREY_WINDOWS[0], b);
+    grey_window(ga, GREY_WHOLE, a);
+    grey_window(gb, GREY_WHOLE, b);
     double best = grey_ncc(a, b);
-    for (int k = 1; k < N_GREY_WINDOWS; k++) {
+    for (int k = 0; k < CORE_N_PIC_CROPS; k++) {
         double c;
-        grey_window(gb, GREY_WINDOWS[k], w);
+        grey_window(gb, core_pic_crops[k], w);
         if ((c = grey_ncc(a, w)) > best)
             best = c;
-        grey_window(ga, GREY_WINDOWS[k], w);
+        grey_window(ga, core_pic_crops[k], w);
         if ((c = grey_ncc(w, b)) > best)
             best = c;
     }
     return best < 0 ? 0 : best;
 }
 
+/* The model's log-odds from its features: closest distance (bits), caption
+ * cosine, the hashes' smaller number of set bits, and the grey grids'
+ * correlation (< 0: a grid is missing, so the model fitted without). */
+static double near_z(int closest, double cos, int bits, double grey)
+{
+    if (grey >= 0) {
+        const double f[NEAR_N_FEATURES] = {closest / 64.0, cos, bits / 64.0, grey};
+        double z = NEAR_INTERCEPT;
+        for (int i = 0; i < NEAR_N_FEATURES; i++)
+            z += NEAR_COEF[i] * f[i];
+        return z;
+    }
+    const double f[NEAR_N_FEATURES_NOGREY] = {closest / 64.0, cos, bits / 64.0};
+    double z = NEAR_INTERCEPT_NOGREY;
+    for (int i = 0; i < NEAR_N_FEATURES_NOGREY; i++)
+        z += NEAR_COEF_NOGREY[i] * f[i];
+    return z;
+}
+
+static int min_bits(uint64_t a, uint64_t b)
+{
+    int pa = __builtin_popcountll(a), pb = __builtin_popcountll(b);
+    return pa < pb ? pa : pb;
+}
+
 /* The model's log-odds that the picture with hashes (dh, crops) and grey
  * grid (NULL: none stored) is a near duplicate of the example; > 0 means
- * more likely than not. Without both grey grids, the model fitted without
- * them. */
+ * more likely than not. why (may be NULL) gets its reading, for explain. */
 static double near_logit(const ret_example *ex, uint64_t dh, bool has_crops,
                          const uint64_t *crops, const uint8_t *grey, double cos, char *why,
                          size_t why_len)
 {
-    int pa = __builtin_popcountll(dh), pb = __builtin_popcountll(ex->dhash);
-    int closest = ex_closest(ex, dh, has_crops, crops);
-    double c = fmax(0.0, fmin(1.0, cos)), bits = (pa < pb ? pa : pb) / 64.0;
-    double z, r = -1;
-    if (grey && ex->has_grey) {
-        r = grey_corr(ex->grey, grey);
-        const double f[NEAR_N_FEATURES] = {closest / 64.0, c, bits, r};
-        z = NEAR_INTERCEPT;
-        for (int i = 0; i < NEAR_N_FEATURES; i++)
-            z += NEAR_COEF[i] * f[i];
-    } else {
-        const double f[NEAR_N_FEATURES_NOGREY] = {closest / 64.0, c, bits};
-        z = NEAR_INTERCEPT_NOGREY;
-        for (int i = 0; i < NEAR_N_FEATURES_NOGREY; i++)
-            z += NEAR_COEF_NOGREY[i] * f[i];
-    }
+    int closest = ex_closest(ex, dh, has_crops, crops), bits = min_bits(dh, ex->dhash);
+    double r = grey && ex->has_grey ? grey_corr(ex->grey, grey) : -1;
+    double z = near_z(closest, fmax(0.0, fmin(1.0, cos)), bits, r);
     if (why) {
         char g[32] = "no grey grid";
         if (r >= 0)
             snprintf(g, sizeof g, "grey r %.2f", r);
         snprintf(why, why_len, "picture: hash distance %d (crops +%d), %d bits set, %s, copy p %.2f",
-                 closest, NEAR_CROP_PENALTY, pa < pb ? pa : pb, g, 1.0 / (1.0 + exp(-z)));
+                 closest, NEAR_CROP_PENALTY, bits, g, 1.0 / (1.0 + exp(-z)));
     }
     return z;
 }
 
-/* store_dhash_scan's filter: could the row be a near duplicate if its
- * caption and grey grid agreed as well as they can? Key: its closest
- * distance. */
+/* store_dhash_scan's filter: could the row be a near duplicate with some
+ * caption cosine and grey correlation in [0, 1] (the model is linear in
+ * both: its best is at a corner)? Key: its closest distance. */
 static int near_rank(void *ctx, uint64_t dh, bool has_crops, const uint64_t *crops)
 {
     const ret_example *ex = ctx;
-    double zmax = NEAR_INTERCEPT_NOGREY;
-    int pa = __builtin_popcountll(dh), pb = __builtin_popcountll(ex->dhash);
-    double closest = ex_closest(ex, dh, has_crops, crops) / 64.0;
-    /* the distance and the bits are known; the cosine and the grey
-     * correlation (features 1 and 3) at their best, 0 or 1 */
-    const double f[NEAR_N_FEATURES] = {closest, 1.0, (pa < pb ? pa : pb) / 64.0, 1.0};
-    for (int i = 0; i < NEAR_N_FEATURES_NOGREY; i++)
-        zmax += NEAR_COEF_NOGREY[i] * (i == 1 && NEAR_COEF_NOGREY[i] < 0 ? 0 : f[i]);
-    double zg = NEAR_INTERCEPT;
-    for (int i = 0; i < NEAR_N_FEATURES; i++)
-        zg += NEAR_COEF[i] * ((i == 1 || i == 3) && NEAR_COEF[i] < 0 ? 0 : f[i]);
-    if (zmax <= 0 && (!ex->has_grey || zg <= 0))
-        return -1;
-    return (int)(closest * 64 + 0.5);
+    int closest = ex_closest(ex, dh, has_crops, crops), bits = min_bits(dh, ex->dhash);
+    for (int c = 0; c <= 1; c++)
+        for (int g = -1; g <= (ex->has_grey ? 1 : -1); g++) /* -1: no grid */
+            if (near_z(closest, c, bits, g) > 0)
+                return closest;
+    return -1;
 }
 /* At most this many candidates by picture per example, closest first. */
 #define SIM_PICTURE_CANDS 64
@@ -1311,52 +1308,47 @@ static sim_cand *sim_cand_add(sim_cand **sc, int *n, int *cap, const char *hash)
     return c;
 }
 
-/* The candidates by picture the dense search did not bring, with the
- * cosines of their stored vectors against the example's (the best of a
- * field's vectors, as the dense search would have found). */
-static odx_status add_picture_cands(store *s, const ret_example *ex, const char *self,
-                                    const store_dhash_row *pics, int n_pics, sim_cand **sc,
-                                    int *n_sc, int *cap_sc, odx_err *err)
+/* The candidates by picture (the scan's rows but the example itself),
+ * with the cosines of their stored vectors against the example's (the
+ * best of a field's vectors, as the dense search would have found); once
+ * per example, before the dense rounds. */
+static odx_status picture_cands(store *s, const ret_example *ex, const char *self,
+                                const store_dhash_row *pics, int n_pics, sim_cand **pc,
+                                int *n_pc, odx_err *err)
 {
     const store_vecs *qv = ex->vecs;
+    int cap = 0;
     for (int i = 0; i < n_pics; i++) {
         if (strcmp(pics[i].hash, self) == 0)
-            continue;
-        bool seen = false;
-        for (int j = 0; j < *n_sc && !seen; j++)
-            seen = strcmp((*sc)[j].hash, pics[i].hash) == 0;
-        if (seen)
             continue;
         store_vecs cv = {0};
         odx_status st = store_content_vectors(s, pics[i].hash, &cv, err);
         if (st != ODX_OK)
             return st;
         /* one without vectors (an embedding that failed) is a picture still */
-        sim_cand *c = sim_cand_add(sc, n_sc, cap_sc, pics[i].hash);
+        sim_cand *c = sim_cand_add(pc, n_pc, &cap, pics[i].hash);
         if (!c) {
             store_vecs_clear(&cv);
             return core_err(err, ODX_ERR_NOMEM, "no memory");
         }
-        if (cv.n > 0 && cv.dim == qv->dim) {
-            c->best_rank = INT_MAX / 2;
-            for (int f = 0; f < qv->n; f++) {
-                int k = sim_field(qv->field[f]);
-                if (k < 0 || c->cos[k] != 0)
-                    continue; /* the example's first vector of a field counts */
-                double best = 0;
-                for (int g = 0; g < cv.n; g++) {
-                    if (strcmp(cv.field[g], qv->field[f]) != 0)
-                        continue;
-                    double d = 0;
-                    const float *a = qv->v + (size_t)f * (size_t)qv->dim;
-                    const float *b = cv.v + (size_t)g * (size_t)cv.dim;
-                    for (int t = 0; t < qv->dim; t++)
-                        d += (double)a[t] * b[t];
-                    best = d > best ? d : best;
-                }
-                if (best > 0)
-                    c->cos[k] = best;
+        c->best_rank = INT_MAX / 2;
+        for (int f = 0; cv.n > 0 && cv.dim == qv->dim && f < qv->n; f++) {
+            int k = sim_field(qv->field[f]);
+            if (k < 0 || c->cos[k] != 0)
+                continue; /* the example's first vector of a field counts */
+            double best = 0;
+            for (int g = 0; g < cv.n; g++) {
+                if (strcmp(cv.field[g], qv->field[f]) != 0)
+                    continue;
+                double d = 0;
+                const float *a = qv->v + (size_t)f * (size_t)qv->dim;
+                const float *b = cv.v + (size_t)g * (size_t)cv.dim;
+                for (int t = 0; t < qv->dim; t++)
+                    d += (double)a[t] * b[t];
+                best = d > best ? d : best;
             }
+            if (best > 0)
+                c->cos[k] = best;
         }
         store_vecs_clear(&cv);
     }
@@ -1427,7 +1419,8 @@ odx_status ret_similar_to(store *s, const ret_example *ex, const odx_search_para
     sim_cand *sc = NULL;
     int n_sc = 0, cap_sc = 0;
     store_dhash_row *pics = NULL;
-    int n_pics = 0;
+    sim_cand *pc = NULL; /* candidates by picture */
+    int n_pics = 0, n_pc = 0;
     odx_results *res = calloc(1, sizeof *res);
     if (!res) {
         st = core_err(err, ODX_ERR_NOMEM, "no memory");
@@ -1454,8 +1447,9 @@ odx_status ret_similar_to(store *s, const ret_example *ex, const odx_search_para
     /* candidates by picture: near duplicates whose captions differ too
      * much for the dense search to bring them */
     if (ex->has_dhash &&
-        (st = store_dhash_scan(s, near_rank, (void *)ex, SIM_PICTURE_CANDS, &pics, &n_pics,
-                               err)) != ODX_OK)
+        ((st = store_dhash_scan(s, near_rank, (void *)ex, SIM_PICTURE_CANDS, &pics, &n_pics,
+                                err)) != ODX_OK ||
+         (st = picture_cands(s, ex, hash, pics, n_pics, &pc, &n_pc, err)) != ODX_OK))
         goto done;
     int fetch = p.k * 5 < 100 ? 100 : p.k * 5;
     for (;;) {
@@ -1496,9 +1490,19 @@ odx_status ret_similar_to(store *s, const ret_example *ex, const odx_search_para
             }
             free(hits);
         }
-        if ((st = add_picture_cands(s, ex, hash, pics, n_pics, &sc, &n_sc, &cap_sc, err)) !=
-            ODX_OK)
-            goto done;
+        /* and the candidates by picture the dense search did not bring */
+        for (int i = 0; i < n_pc; i++) {
+            bool seen = false;
+            for (int j = 0; j < n_sc && !seen; j++)
+                seen = strcmp(sc[j].hash, pc[i].hash) == 0;
+            sim_cand *c = seen ? NULL : sim_cand_add(&sc, &n_sc, &cap_sc, pc[i].hash);
+            if (!seen && !c) {
+                st = core_err(err, ODX_ERR_NOMEM, "no memory");
+                goto done;
+            }
+            if (c)
+                *c = pc[i];
+        }
         /* scores into the candidates build_results reads */
         x.cs.n = 0;
         for (int i = 0; i < n_sc; i++) {
@@ -1556,6 +1560,7 @@ odx_status ret_similar_to(store *s, const ret_example *ex, const odx_search_para
 done:
     free(sc);
     free(pics);
+    free(pc);
     free(x.cs.v);
     if (st != ODX_OK) {
         ret_results_free(res);

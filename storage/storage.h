@@ -286,6 +286,7 @@ odx_status store_content_info_get(store *s, const char *hash, store_content_info
  * bench_query --n 100000: 3.0 ms a scan (38 ms from SQLite). */
 typedef struct store_dhash_row {
     char hash[65];
+    int64_t id; /* the content's rowid */
     int key;
     uint64_t dhash;
     bool has_crops;

@@ -187,6 +187,7 @@ struct store {
     void (*dh_free)(struct store_dhash_cache *); /* set with dh; store_close
                                                     calls it (no link-time tie) */
     int64_t dh_version, dh_changes;
+    bool dh_too_big; /* past DH_CACHE_MAX once: scans read SQLite from then on */
 
     bool in_txn;
     bool txn_vec_changed;

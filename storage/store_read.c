@@ -637,11 +637,22 @@ static void dh_cache_free(struct store_dhash_cache *c)
     }
 }
 
+/* One row of ST_DHASH_SCAN. */
+static void dh_row_read(sqlite3_stmt *st, dh_entry *e)
+{
+    e->rowid = sqlite3_column_int64(st, 0);
+    e->dhash = (uint64_t)sqlite3_column_int64(st, 1);
+    e->has_crops =
+        read_dhash_crops(sqlite3_column_blob(st, 2), sqlite3_column_bytes(st, 2), e->crops);
+}
+
 /* The cache, (re)loaded when the database changed since; NULL (and ODX_OK)
  * when it would be too big. s->mu held. */
 static odx_status dh_cache_get(store *s, struct store_dhash_cache **out, odx_err *err)
 {
     *out = NULL;
+    if (s->dh_too_big)
+        return ODX_OK;
     sqlite3_stmt *st = store_stmt(s, ST_DATA_VERSION, err);
     if (!st)
         return store_db_status(s);
@@ -673,20 +684,15 @@ static odx_status dh_cache_get(store *s, struct store_dhash_cache **out, odx_err
             c->v = g;
             cap = nc;
         }
-        dh_entry *e = &c->v[c->n++];
-        e->rowid = sqlite3_column_int64(st, 0);
-        e->dhash = (uint64_t)sqlite3_column_int64(st, 1);
-        e->has_crops =
-            read_dhash_crops(sqlite3_column_blob(st, 2), sqlite3_column_bytes(st, 2), e->crops);
+        dh_row_read(st, &c->v[c->n++]);
     }
     if (rc == ODX_OK && r != SQLITE_ROW && r != SQLITE_DONE)
         rc = store_db_err(s, err, "picture hash scan");
     bool too_big = rc == ODX_OK && r == SQLITE_ROW; /* stopped at DH_CACHE_MAX */
     sqlite3_reset(st);
     if (rc != ODX_OK || too_big) {
-        if (c)
-            free(c->v);
-        free(c);
+        dh_cache_free(c);
+        s->dh_too_big = too_big;
         return rc;
     }
     s->dh = c;
@@ -697,22 +703,19 @@ static odx_status dh_cache_get(store *s, struct store_dhash_cache **out, odx_err
     return ODX_OK;
 }
 
-/* Rows still holding their rowid (dh_keep): by key, then rowid. */
+/* By key, then rowid (the order before the content hashes are read). */
 static int cmp_dhash_key(const void *a, const void *b)
 {
     const store_dhash_row *x = a, *y = b;
     if (x->key != y->key)
         return x->key < y->key ? -1 : 1;
-    int64_t rx, ry;
-    memcpy(&rx, x->hash, sizeof rx);
-    memcpy(&ry, y->hash, sizeof ry);
-    return rx < ry ? -1 : rx > ry;
+    return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* Adds a kept row; keeps the best max when the array is full. */
+/* Adds a kept row (its hash is read once the best are known); keeps the
+ * best max when the array is full. */
 static odx_status dh_keep(store_dhash_row **v, int *nv, int *cap, int max, int key,
-                          int64_t rowid, uint64_t dh, bool has_crops, const uint64_t *crops,
-                          odx_err *err)
+                          const dh_entry *e, odx_err *err)
 {
     if (*nv == *cap) {
         if (*nv >= 4 * max) { /* keep the best max, so memory stays bounded */
@@ -729,15 +732,13 @@ static odx_status dh_keep(store_dhash_row **v, int *nv, int *cap, int max, int k
     }
     store_dhash_row *o = &(*v)[(*nv)++];
     memset(o, 0, sizeof *o);
-    /* the hash is filled in once the best are known; the rowid waits in it */
-    memcpy(o->hash, &rowid, sizeof rowid);
+    o->id = e->rowid;
     o->key = key;
-    o->dhash = dh;
-    o->has_crops = has_crops;
-    memcpy(o->crops, crops, sizeof o->crops);
+    o->dhash = e->dhash;
+    o->has_crops = e->has_crops;
+    memcpy(o->crops, e->crops, sizeof o->crops);
     return ODX_OK;
 }
-
 
 odx_status store_dhash_scan(store *s, store_dhash_rank rank, void *ctx, int max,
                             store_dhash_row **out, int *n, odx_err *err)
@@ -756,8 +757,7 @@ odx_status store_dhash_scan(store *s, store_dhash_rank rank, void *ctx, int max,
             const dh_entry *e = &c->v[i];
             int key = rank(ctx, e->dhash, e->has_crops, e->crops);
             if (key >= 0)
-                rc = dh_keep(&v, &nv, &cap, max, key, e->rowid, e->dhash, e->has_crops,
-                             e->crops, err);
+                rc = dh_keep(&v, &nv, &cap, max, key, e, err);
         }
     } else if (rc == ODX_OK) { /* too many to keep in memory: from SQLite */
         sqlite3_stmt *st = store_stmt(s, ST_DHASH_SCAN, err);
@@ -765,13 +765,11 @@ odx_status store_dhash_scan(store *s, store_dhash_rank rank, void *ctx, int max,
         if (!st)
             rc = store_db_status(s);
         while (rc == ODX_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
-            uint64_t dh = (uint64_t)sqlite3_column_int64(st, 1), crops[STORE_N_DHASH_CROPS];
-            bool has_crops = read_dhash_crops(sqlite3_column_blob(st, 2),
-                                              sqlite3_column_bytes(st, 2), crops);
-            int key = rank(ctx, dh, has_crops, crops);
+            dh_entry e;
+            dh_row_read(st, &e);
+            int key = rank(ctx, e.dhash, e.has_crops, e.crops);
             if (key >= 0)
-                rc = dh_keep(&v, &nv, &cap, max, key, sqlite3_column_int64(st, 0), dh,
-                             has_crops, crops, err);
+                rc = dh_keep(&v, &nv, &cap, max, key, &e, err);
         }
         if (rc == ODX_OK && r != SQLITE_DONE)
             rc = store_db_err(s, err, "picture hash scan");
@@ -790,14 +788,12 @@ odx_status store_dhash_scan(store *s, store_dhash_rank rank, void *ctx, int max,
         }
         int w = 0;
         for (int i = 0; i < cut && rc == ODX_OK; i++) {
-            int64_t rowid;
-            memcpy(&rowid, v[i].hash, sizeof rowid);
             sqlite3_stmt *st = store_stmt(s, ST_CONTENT_HASH_OF, err);
             if (!st) {
                 rc = store_db_status(s);
                 break;
             }
-            sqlite3_bind_int64(st, 1, rowid);
+            sqlite3_bind_int64(st, 1, v[i].id);
             int r = sqlite3_step(st);
             const char *h = r == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
             if (h && hash_ok(h)) {

@@ -47,16 +47,68 @@ typedef struct cand {
                                     reading of the pair, for explain */
 } cand;
 
+/* The candidates, with an open-addressing table from content hash to
+ * position (slot: position + 1, 0 empty): a query with intent adds up to
+ * INTENT_MAX_CANDIDATES, which a linear lookup per hit made quadratic. */
 typedef struct cand_set {
     cand *v;
     int n, cap;
+    uint32_t *slot;
+    uint32_t slot_cap; /* a power of two, >= 2 * cap; 0 before the first */
+    bool stale;        /* v was reordered: the table is rebuilt on next use */
 } cand_set;
+
+static uint32_t cand_home(const cand_set *cs, const char *hash)
+{
+    return (uint32_t)core_hash64(hash, strlen(hash), 0xca4d) & (cs->slot_cap - 1);
+}
+
+static bool cand_reindex(cand_set *cs, uint32_t cap)
+{
+    uint32_t *t = calloc(cap, sizeof *t);
+    if (!t)
+        return false;
+    free(cs->slot);
+    cs->slot = t;
+    cs->slot_cap = cap;
+    for (int i = 0; i < cs->n; i++) {
+        uint32_t h = cand_home(cs, cs->v[i].hash);
+        while (t[h])
+            h = (h + 1) & (cap - 1);
+        t[h] = (uint32_t)i + 1;
+    }
+    cs->stale = false;
+    return true;
+}
+
+static void cand_reset(cand_set *cs)
+{
+    cs->n = 0;
+    if (cs->slot)
+        memset(cs->slot, 0, cs->slot_cap * sizeof *cs->slot);
+    cs->stale = false;
+}
+
+static void cand_sort(cand_set *cs, int (*cmp)(const void *, const void *))
+{
+    qsort(cs->v, (size_t)cs->n, sizeof *cs->v, cmp);
+    cs->stale = true;
+}
+
+static void cand_free(cand_set *cs)
+{
+    free(cs->v);
+    free(cs->slot);
+}
 
 static cand *cand_get(cand_set *cs, const char *hash)
 {
-    for (int i = 0; i < cs->n; i++)
-        if (strcmp(cs->v[i].hash, hash) == 0)
-            return &cs->v[i];
+    if ((cs->stale || !cs->slot_cap) && !cand_reindex(cs, cs->slot_cap ? cs->slot_cap : 256))
+        return NULL;
+    uint32_t h = cand_home(cs, hash);
+    for (; cs->slot[h]; h = (h + 1) & (cs->slot_cap - 1))
+        if (strcmp(cs->v[cs->slot[h] - 1].hash, hash) == 0)
+            return &cs->v[cs->slot[h] - 1];
     if (cs->n == cs->cap) {
         int cap = cs->cap ? cs->cap * 2 : 64;
         cand *v = realloc(cs->v, (size_t)cap * sizeof *v);
@@ -65,9 +117,19 @@ static cand *cand_get(cand_set *cs, const char *hash)
         cs->v = v;
         cs->cap = cap;
     }
+    if ((uint32_t)cs->cap * 2 > cs->slot_cap) {
+        uint32_t nc = cs->slot_cap;
+        while ((uint32_t)cs->cap * 2 > nc)
+            nc *= 2;
+        if (!cand_reindex(cs, nc))
+            return NULL;
+        for (h = cand_home(cs, hash); cs->slot[h]; h = (h + 1) & (cs->slot_cap - 1))
+            ;
+    }
     cand *c = &cs->v[cs->n++];
     memset(c, 0, sizeof *c);
     snprintf(c->hash, sizeof c->hash, "%s", hash);
+    cs->slot[h] = (uint32_t)cs->n;
     return c;
 }
 
@@ -981,7 +1043,7 @@ static void score_candidates(search_ctx *x)
         else if (c->photo_match)
             c->score += (1 - c->score) * 0.25;
     }
-    qsort(x->cs.v, (size_t)x->cs.n, sizeof(cand), cmp_cand);
+    cand_sort(&x->cs, cmp_cand);
 }
 
 static int add_listed(void *ctx, const char *hash)
@@ -1076,7 +1138,7 @@ odx_status ret_search_embed(store *s, const char *query, const odx_search_params
      * exhausted. */
     int fetch = p.k * 5 < 100 ? 100 : p.k * 5;
     for (;;) {
-        x.cs.n = 0;
+        cand_reset(&x.cs);
         if (p.mode != ODX_MODE_LEXICAL && (st = run_dense(&x, fetch, err)) != ODX_OK)
             goto done;
         if (p.mode != ODX_MODE_DENSE && (st = run_lexical(&x, fetch * 2, err)) != ODX_OK)
@@ -1097,7 +1159,7 @@ done:
     emb_query_free(&x.q);
     free(x.gw);
     free(x.gdf);
-    free(x.cs.v);
+    cand_free(&x.cs);
     ret_query_free(&rq);
     if (st != ODX_OK) {
         ret_results_free(res);
@@ -1504,7 +1566,7 @@ odx_status ret_similar_to(store *s, const ret_example *ex, const odx_search_para
                 *c = pc[i];
         }
         /* scores into the candidates build_results reads */
-        x.cs.n = 0;
+        cand_reset(&x.cs);
         for (int i = 0; i < n_sc; i++) {
             cand *c = cand_get(&x.cs, sc[i].hash);
             if (!c) {
@@ -1549,7 +1611,7 @@ odx_status ret_similar_to(store *s, const ret_example *ex, const odx_search_para
             else
                 snprintf(c->matched, sizeof c->matched, "similar %s", fields);
         }
-        qsort(x.cs.v, (size_t)x.cs.n, sizeof(cand), cmp_cand);
+        cand_sort(&x.cs, cmp_cand);
         st = rebuild_results(&x, res, p.k, err);
         if (st != ODX_OK)
             goto done;
@@ -1561,7 +1623,7 @@ done:
     free(sc);
     free(pics);
     free(pc);
-    free(x.cs.v);
+    cand_free(&x.cs);
     if (st != ODX_OK) {
         ret_results_free(res);
         return st;

@@ -606,6 +606,14 @@ bool lex_remove(lex_index *x, int64_t id)
 bool lex_has(const lex_index *x, int64_t id) { return x && map_find(x, id) >= 0; }
 int64_t lex_rows(const lex_index *x) { return x ? x->n_live : 0; }
 
+int64_t lex_token_df(const lex_index *x, const char *tok, int len)
+{
+    if (!x || !tok || len <= 0)
+        return 0;
+    int64_t t = term_find(x, tok, len);
+    return t < 0 ? 0 : (int64_t)x->t[t].n - x->t[t].dead;
+}
+
 double lex_dead_share(const lex_index *x)
 {
     return x && x->postings ? (double)x->dead_postings / (double)x->postings : 0;

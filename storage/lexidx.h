@@ -75,6 +75,9 @@ double lex_dead_share(const lex_index *x);
 odx_status lex_compact(lex_index *x, odx_err *err);
 /* Bytes held by the index (allocations, not counting malloc overhead). */
 size_t lex_bytes(const lex_index *x);
+/* Live rows holding the token tok (len bytes, one token as emb_tokenize
+ * gives it): FTS5's fts5vocab 'doc' count for the same rows; 0 when none. */
+int64_t lex_token_df(const lex_index *x, const char *tok, int len);
 
 /* Top p->k rows for terms OR'ed (each term a phrase, tokenized like the
  * documents), best first. *hits is malloc'd (free()), *n its length;

@@ -8,7 +8,7 @@
 
 #include "core.h"
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 /* Difference hashes kept per content beside the whole picture's: those of
  * its crops (CAP_N_DHASH_CROPS in captioner.h, the same number), for

@@ -310,6 +310,11 @@ void store_embed_free(store *s);
 
 /* Drops the lexical index (store_lex.c), at close. */
 void store_lex_free(store *s);
+/* store_terms_df by FTS5's vocabulary (fts5vocab scans each term's whole
+ * doclist: milliseconds for a common word at 100k images); store_lex.c
+ * answers from its index when the handle has one. Arguments checked. */
+odx_status store_fts_terms_df(store *s, const char *const *terms, int n_terms, int64_t *df,
+                              int64_t *n_docs, odx_err *err);
 
 /* Streaming 64-bit checksum used in the FAISS file header. */
 typedef struct store_sum {

@@ -180,11 +180,9 @@ static int df_cb(void *ctx, const char *tok, int len, int start, int end, bool c
     return 0;
 }
 
-odx_status store_terms_df(store *s, const char *const *terms, int n_terms, int64_t *df,
-                          int64_t *n_docs, odx_err *err)
+odx_status store_fts_terms_df(store *s, const char *const *terms, int n_terms, int64_t *df,
+                              int64_t *n_docs, odx_err *err)
 {
-    if (!s || (n_terms > 0 && (!terms || !df)) || !n_docs)
-        return core_err(err, ODX_ERR_INVALID, "store_terms_df: bad arguments");
     odx_status rc = ODX_OK;
     sqlite3_stmt *st = NULL, *nst = NULL;
     pthread_mutex_lock(&s->mu);

@@ -6,6 +6,7 @@
  * reaches back to what the cache holds. SQLite stays the truth. */
 #include "storage_int.h"
 
+#include "embedder.h"
 #include "lexidx.h"
 
 #include <inttypes.h>
@@ -328,6 +329,63 @@ done:
     free(got);
     free(lh);
     core_buf_free(&ids);
+    return rc;
+}
+
+typedef struct lex_df_ctx {
+    const lex_index *x;
+    int64_t min_df;
+    bool any;
+} lex_df_ctx;
+
+static int lex_df_cb(void *ctx, const char *tok, int len, int start, int end, bool colocated)
+{
+    (void)start, (void)end;
+    lex_df_ctx *c = ctx;
+    if (colocated)
+        return 0;
+    int64_t df = lex_token_df(c->x, tok, len);
+    if (!c->any || df < c->min_df)
+        c->min_df = df;
+    c->any = true;
+    return 0;
+}
+
+/* From the index when this handle has built one (caught up first, so the
+ * numbers are FTS5's for the same rows), else from FTS5's vocabulary: a
+ * search never builds the index for its frequencies alone. */
+odx_status store_terms_df(store *s, const char *const *terms, int n_terms, int64_t *df,
+                          int64_t *n_docs, odx_err *err)
+{
+    if (!s || (n_terms > 0 && (!terms || !df)) || !n_docs)
+        return core_err(err, ODX_ERR_INVALID, "store_terms_df: bad arguments");
+    pthread_rwlock_rdlock(&s->lex_lock);
+    bool have = s->lex != NULL;
+    pthread_rwlock_unlock(&s->lex_lock);
+    if (!have || lex_sync(s, NULL) != ODX_OK)
+        return store_fts_terms_df(s, terms, n_terms, df, n_docs, err);
+    pthread_rwlock_rdlock(&s->lex_lock);
+    if (!s->lex) { /* dropped since (a failed catch-up) */
+        pthread_rwlock_unlock(&s->lex_lock);
+        return store_fts_terms_df(s, terms, n_terms, df, n_docs, err);
+    }
+    for (int i = 0; i < n_terms; i++) {
+        lex_df_ctx c = {.x = s->lex};
+        emb_tokenize(terms[i], (int)strlen(terms[i]), lex_df_cb, &c);
+        df[i] = c.any ? c.min_df : 0;
+    }
+    pthread_rwlock_unlock(&s->lex_lock);
+    /* the estimate of rows FTS5's path gives (ids are never reused) */
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = NULL;
+    odx_status rc = ODX_OK;
+    if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(id), 0) FROM captions", -1, &st, NULL) !=
+        SQLITE_OK)
+        rc = store_db_err(s, err, "term frequency");
+    else
+        *n_docs = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
     return rc;
 }
 

@@ -3,7 +3,8 @@
  * store_fts_search gives for the same terms (rows, order, scores) after
  * batches that add, replace and remove content, for the writer's own
  * handle and a reader catching up from the caption log, inside a batch and
- * after its rollback, and after the log was trimmed past a reader. */
+ * after its rollback, and after the log was trimmed past a reader; and
+ * store_terms_df answers from the index with FTS5's vocabulary counts. */
 #include "check.h"
 #include "storage_int.h"
 
@@ -63,6 +64,10 @@ static odx_status put(store *s, int id)
     return rc;
 }
 
+/* the sum of some frequencies compared, so that a run comparing only
+ * zeros cannot pass */
+static int64_t dfs;
+
 /* Both engines on random queries; returns how many differed. */
 static int compare(store *s, const char *who)
 {
@@ -92,6 +97,20 @@ static int compare(store *s, const char *who)
         }
         free(a);
         free(b);
+        /* the index exists now: document frequencies come from it */
+        int64_t d1[4], d2[4], n1 = -1, n2 = -2;
+        CHECK(s->lex != NULL);
+        CHECK(store_terms_df(s, terms, nt, d1, &n1, &e) == ODX_OK);
+        CHECK(store_fts_terms_df(s, terms, nt, d2, &n2, &e) == ODX_OK);
+        bool same_df = n1 == n2;
+        for (int i = 0; i < nt; i++)
+            same_df = same_df && d1[i] == d2[i];
+        if (!same_df) {
+            bad++;
+            fprintf(stderr, "%s: %s: document frequencies differ (%lld vs %lld, rows %lld vs %lld)\n",
+                    who, match, (long long)d1[0], (long long)d2[0], (long long)n1, (long long)n2);
+        }
+        dfs += d1[0];
     }
     return bad;
 }
@@ -174,6 +193,7 @@ int main(void)
         store_close(r2);
     }
     CHECK_MSG(bad == 0, "%d comparisons differ", bad);
+    CHECK_MSG(dfs > 1000, "document frequencies compared sum to only %lld", (long long)dfs);
     /* every caption change left a log row (the log is what readers use) */
     sqlite3_stmt *st = NULL;
     CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM caption_log", -1, &st, NULL) ==

@@ -378,28 +378,91 @@ static double dense_recall(const store_hit *a, int na, const store_hit *x, int n
     return (double)hit / k;
 }
 
-/* recall@k of odx_search against the exact hybrid: shared image ids. */
-static double result_recall(const odx_results *a, const odx_results *x, int k)
+/* The first k image ids of a search's results (0 past its end). */
+static void result_ids(const odx_results *r, int k, int64_t *out)
 {
-    int na = odx_results_count(a), nx = odx_results_count(x);
-    if (nx < k)
-        k = nx;
-    if (k <= 0)
+    int n = odx_results_count(r);
+    for (int i = 0; i < k; i++)
+        out[i] = i < n ? odx_results_get(r, i)->image_id : 0;
+}
+
+/* recall@k of ids a against the exact hybrid's ids x (0: no result). */
+static double ids_recall(const int64_t *a, const int64_t *x, int k)
+{
+    int nx = 0, hit = 0;
+    while (nx < k && x[nx])
+        nx++;
+    if (nx == 0)
         return 1;
-    int hit = 0;
-    for (int i = 0; i < k && i < na; i++)
-        for (int j = 0; j < k; j++)
-            if (odx_results_get(a, i)->image_id == odx_results_get(x, j)->image_id) {
+    for (int i = 0; i < nx; i++)
+        for (int j = 0; a[i] && j < nx; j++)
+            if (a[i] == x[j]) {
                 hit++;
                 break;
             }
-    return (double)hit / k;
+    return (double)hit / nx;
+}
+
+/* Resident memory of this process in MB (VmRSS), -1 where unknown. */
+static double rss_mb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    double mb = -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            mb = strtod(line + 6, NULL) / 1024.0;
+    fclose(f);
+    return mb;
+}
+
+/* A library handle with OMNIDEX_DENSE (and, unless NULL, OMNIDEX_LEXICAL)
+ * set while it opens and searches: the caller unsets them. */
+static odx_status open_db(const char *dir, const char *dense, odx_db **db, odx_err *e)
+{
+    odx_db_params dp = odx_db_params_default();
+    dp.read_only = true;
+    if (dense)
+        setenv("OMNIDEX_DENSE", dense, 1);
+    return odx_db_open(dir, &dp, db, e);
+}
+
+/* Every query through odx_search on db (warm-up pass, then timed when ms
+ * is given), keeping the first k image ids of each. */
+static int search_all(odx_db *db, char (*qs)[128], int n_queries, int n_warm, int k,
+                      int64_t *ids, double *ms, double *cpu, long *total)
+{
+    odx_search_params sp = odx_search_params_default();
+    sp.k = k;
+    odx_err e = {0};
+    for (int pass = ms ? 0 : 1; pass < 2; pass++) {
+        for (int i = 0; i < (pass ? n_queries : n_warm); i++) {
+            odx_results *res = NULL;
+            double t = core_now(), c = cpu_now();
+            if (odx_search(db, qs[i], &sp, &res, &e) != ODX_OK)
+                return fail("odx_search", &e);
+            if (ms) {
+                ms[i] = (core_now() - t) * 1e3;
+                cpu[i] = (cpu_now() - c) * 1e3;
+            }
+            if (pass) {
+                result_ids(res, k, ids + (size_t)i * k);
+                if (total)
+                    *total += odx_results_count(res);
+            }
+            odx_results_free(res);
+        }
+    }
+    return 0;
 }
 
 /* Dense recall and latency of the ANN index at multiples of the tuned
  * nprobe, against the exact hits of the same queries: what tuning chose
  * against what the queries of this run get. */
-static int nprobe_sweep(store *s, store *sa, const float *qv, int n_queries, int fetch)
+static int nprobe_sweep(store *sa, const float *qv, int n_queries, int fetch,
+                        store_hit *const *hx, const int *nx)
 {
     if (!sa->ann)
         return 0;
@@ -419,24 +482,17 @@ static int nprobe_sweep(store *s, store *sa, const float *qv, int n_queries, int
         double r10 = 0, rk = 0;
         for (int i = 0; i < n_queries; i++) {
             odx_err e = {0};
-            store_hit *hx = NULL, *ha = NULL;
-            int nx = 0, na = 0;
-            if (store_dense_search(s, qv + (size_t)i * EMB_DIM, fetch, &hx, &nx, &e) != ODX_OK) {
-                free(ms);
-                sa->ann_nprobe = tuned;
-                return fail("store_dense_search", &e);
-            }
+            store_hit *ha = NULL;
+            int na = 0;
             double t = core_now();
             if (store_dense_search(sa, qv + (size_t)i * EMB_DIM, fetch, &ha, &na, &e) != ODX_OK) {
-                free(hx);
                 free(ms);
                 sa->ann_nprobe = tuned;
                 return fail("store_dense_search (ANN)", &e);
             }
             ms[i] = (core_now() - t) * 1e3;
-            r10 += dense_recall(ha, na, hx, nx, 10);
-            rk += dense_recall(ha, na, hx, nx, fetch);
-            free(hx);
+            r10 += dense_recall(ha, na, hx[i], nx[i], 10);
+            rk += dense_recall(ha, na, hx[i], nx[i], fetch);
             free(ha);
         }
         lat l = summarise(ms, n_queries);
@@ -487,6 +543,9 @@ static void print_bytes(store *s, int64_t db_bytes, int64_t n_images, int64_t n_
         printf("    \"db_bytes_per_image_beyond_vectors\": %.0f,\n", c.rest / c.n);
 }
 
+/* One size: the handles are opened one after another (each holds its own
+ * copy of the vectors: four at once did not fit in memory at 1M images),
+ * every query through each. */
 static int run_size(int n, int n_queries, int k, int batch, const char *keep, bool last)
 {
     char dir[4096];
@@ -503,55 +562,36 @@ static int run_size(int n, int n_queries, int k, int batch, const char *keep, bo
     if (reuse && retrain(dir, &ann_s) != 0)
         return 1;
 
-    odx_err e = {0};
-    odx_db *db = NULL, *dbx = NULL, *dba = NULL;
-    store *s = NULL, *sa = NULL;
-    odx_db_params dp = odx_db_params_default();
-    dp.read_only = true;
-    double t_open = core_now();
-    if (odx_db_open(dir, &dp, &db, &e) != ODX_OK)
-        return fail("odx_db_open", &e);
-    t_open = core_now() - t_open;
-    setenv("OMNIDEX_DENSE", "exact", 1); /* the exact hybrid, for recall */
-    odx_status ost = odx_db_open(dir, &dp, &dbx, &e);
-    unsetenv("OMNIDEX_DENSE");
-    if (ost != ODX_OK) {
-        odx_db_close(db);
-        return fail("odx_db_open (exact)", &e);
-    }
-    setenv("OMNIDEX_DENSE", "ann", 1); /* ANN whatever the size, for recall */
-    ost = odx_db_open(dir, &dp, &dba, &e);
-    unsetenv("OMNIDEX_DENSE");
-    if (ost != ODX_OK) {
-        odx_db_close(db);
-        odx_db_close(dbx);
-        return fail("odx_db_open (ann)", &e);
-    }
-    if (open_dense(dir, "exact", &s, &e) != ODX_OK || open_dense(dir, "ann", &sa, &e) != ODX_OK) {
-        store_close(s);
-        odx_db_close(dba);
-        odx_db_close(db);
-        odx_db_close(dbx);
-        return fail("store_open (read-only)", &e);
-    }
-    store_stats st = {0}, sta = {0};
-    store_get_stats(s, &st, &e);
-    store_get_stats(sa, &sta, &e);
-
     /* The same queries, prepared once for the raw paths: the vector the
      * retriever would embed and the MATCH it would build. */
     char (*qs)[128] = malloc((size_t)n_queries * sizeof *qs);
     float *qv = malloc((size_t)n_queries * EMB_DIM * sizeof(float));
     char **match = calloc((size_t)n_queries, sizeof *match);
-    double *ms_search = malloc((size_t)n_queries * sizeof(double));
-    double *ms_dense = malloc((size_t)n_queries * sizeof(double));
-    double *ms_fts = malloc((size_t)n_queries * sizeof(double));
-    double *ms_ann = malloc((size_t)n_queries * sizeof(double));
-    double *cpu_ann = malloc((size_t)n_queries * sizeof(double));
-    double rec10 = 0, rec100 = 0, rec_hybrid = 0, rec_hybrid_ann = 0;
-    double *cpu_search = malloc((size_t)n_queries * sizeof(double));
-    double *cpu_dense = malloc((size_t)n_queries * sizeof(double));
-    double *cpu_fts = malloc((size_t)n_queries * sizeof(double));
+    size_t nd = (size_t)n_queries;
+    double *ms_search = calloc(nd, sizeof(double)), *cpu_search = calloc(nd, sizeof(double));
+    double *ms_dense = calloc(nd, sizeof(double)), *cpu_dense = calloc(nd, sizeof(double));
+    double *ms_fts = calloc(nd, sizeof(double)), *cpu_fts = calloc(nd, sizeof(double));
+    double *ms_ann = calloc(nd, sizeof(double)), *cpu_ann = calloc(nd, sizeof(double));
+    int64_t *ids = calloc(nd * (size_t)k, sizeof *ids), *ids_x = calloc(nd * (size_t)k, sizeof *ids);
+    int64_t *ids_a = calloc(nd * (size_t)k, sizeof *ids);
+    store_hit **hx = calloc(nd, sizeof *hx);
+    int *nhx = calloc(nd, sizeof *nhx);
+    int n_sim = n_queries < 50 ? n_queries : 50;
+    double *ms_sim = calloc((size_t)n_sim, sizeof(double));
+    double *cpu_sim = calloc((size_t)n_sim, sizeof(double));
+    double *ms_scan = calloc((size_t)n_sim, sizeof(double));
+    double *cpu_scan = calloc((size_t)n_sim, sizeof(double));
+    odx_err e = {0};
+    odx_db *db = NULL;
+    store *s = NULL, *sa = NULL;
+    int rc = 0;
+    if (!qs || !qv || !match || !ms_search || !cpu_search || !ms_dense || !cpu_dense ||
+        !ms_fts || !cpu_fts || !ms_ann || !cpu_ann || !ids || !ids_x || !ids_a || !hx || !nhx ||
+        !ms_sim || !cpu_sim || !ms_scan || !cpu_scan) {
+        rc = 1;
+        fprintf(stderr, "bench_query: out of memory\n");
+        goto done;
+    }
     rng_state = 0xD1B54A32D192ED03ull;
     for (int i = 0; i < n_queries; i++) {
         make_query(qs[i], sizeof qs[i]);
@@ -564,74 +604,124 @@ static int run_size(int n, int n_queries, int k, int batch, const char *keep, bo
     }
     /* the retriever's over-fetch for k (see ret_search) */
     int fetch = k * 5 < 100 ? 100 : k * 5;
-    odx_search_params sp = odx_search_params_default();
-    sp.k = k;
-    int rc = 0;
-    long total_results = 0, total_dense = 0, total_fts = 0;
     /* pass 0 warms the page cache and SQLite's cache on the first queries
      * (a full warm pass doubles the run time at 100k for no change) */
     int n_warm = n_queries < 20 ? n_queries : 20;
-    for (int pass = 0; pass < 2 && rc == 0; pass++) {
-        for (int i = 0; i < (pass ? n_queries : n_warm); i++) {
+    long total_results = 0, total_dense = 0, total_fts = 0;
+
+    /* 1. odx_search as a server runs it (dense search chosen by size) */
+    double t_open = core_now();
+    if (open_db(dir, NULL, &db, &e) != ODX_OK) {
+        rc = fail("odx_db_open", &e);
+        goto done;
+    }
+    t_open = core_now() - t_open;
+    if ((rc = search_all(db, qs, n_queries, n_warm, k, ids, ms_search, cpu_search,
+                         &total_results)) != 0)
+        goto done;
+    /* search by example: odx_similar of stored images (its scan of every
+     * picture's hashes included) */
+    odx_search_params sp = odx_search_params_default();
+    sp.k = k;
+    store_stats st = {0}, sta = {0};
+    {
+        char *sj = NULL;
+        long long n_img = 0;
+        if (odx_stats_json(db, &sj, &e) != ODX_OK || !sj) {
+            rc = fail("odx_stats_json", &e);
+            goto done;
+        }
+        const char *d = strstr(sj, "\"images\"");
+        d = d ? strchr(d, ':') : NULL;
+        n_img = d ? strtoll(d + 1, NULL, 10) : 0;
+        odx_free(sj);
+        for (int i = 0; i < n_sim && n_img > 0; i++) {
+            char ref[32];
+            snprintf(ref, sizeof ref, "#%lld", 1 + (long long)(rnd() % (uint64_t)n_img));
             odx_results *res = NULL;
             double t = core_now(), c = cpu_now();
-            if (odx_search(db, qs[i], &sp, &res, &e) != ODX_OK) {
-                rc = fail("odx_search", &e);
-                break;
+            if (odx_similar(db, ref, &sp, &res, &e) != ODX_OK) {
+                rc = fail("odx_similar", &e);
+                goto done;
             }
-            ms_search[i] = (core_now() - t) * 1e3;
-            cpu_search[i] = (cpu_now() - c) * 1e3;
-            if (pass)
-                total_results += odx_results_count(res);
-            odx_results *rx = NULL;
-            if (pass && odx_search(dbx, qs[i], &sp, &rx, &e) != ODX_OK) {
-                odx_results_free(res);
-                rc = fail("odx_search (exact)", &e);
-                break;
-            }
-            if (pass)
-                rec_hybrid += result_recall(res, rx, k);
-            odx_results *ra = NULL;
-            if (pass && odx_search(dba, qs[i], &sp, &ra, &e) != ODX_OK) {
-                odx_results_free(res);
-                odx_results_free(rx);
-                rc = fail("odx_search (ann)", &e);
-                break;
-            }
-            if (pass)
-                rec_hybrid_ann += result_recall(ra, rx, k);
-            odx_results_free(ra);
-            odx_results_free(rx);
+            ms_sim[i] = (core_now() - t) * 1e3;
+            cpu_sim[i] = (cpu_now() - c) * 1e3;
             odx_results_free(res);
+        }
+    }
+    /* what the timed handle's automatic choice used */
+    char db_dense[16] = "?";
+    {
+        char *sj = NULL;
+        if (odx_stats_json(db, &sj, NULL) == ODX_OK && sj) {
+            const char *d = strstr(sj, "\"dense_search\"");
+            d = d ? strchr(d + 14, ':') : NULL;
+            d = d ? strchr(d, '"') : NULL;
+            if (d)
+                sscanf(d + 1, "%15[a-z]", db_dense);
+        }
+        odx_free(sj);
+    }
+    double server_rss = rss_mb();
+    odx_db_close(db);
+    db = NULL;
 
-            store_hit *hits = NULL, *ha = NULL;
-            int nh = 0, na = 0;
-            t = core_now();
-            c = cpu_now();
+    /* 2. the exact hybrid: exact dense, the same scoring (FTS5 gives the
+     * lexical index's rows and scores: tested bit for bit, and it spares
+     * building the index again) */
+    char lex_main[32];
+    snprintf(lex_main, sizeof lex_main, "%s", getenv("OMNIDEX_LEXICAL"));
+    setenv("OMNIDEX_LEXICAL", "fts5", 1);
+    rc = open_db(dir, "exact", &db, &e) != ODX_OK
+             ? fail("odx_db_open (exact)", &e)
+             : search_all(db, qs, n_queries, n_warm, k, ids_x, NULL, NULL, NULL);
+    odx_db_close(db);
+    db = NULL;
+    /* 3. ANN whatever the size: the same handle as 1 where it chose ANN */
+    bool ann_is_auto = strcmp(db_dense, "ivf") == 0;
+    if (rc == 0 && !ann_is_auto) {
+        rc = open_db(dir, "ann", &db, &e) != ODX_OK
+                 ? fail("odx_db_open (ann)", &e)
+                 : search_all(db, qs, n_queries, n_warm, k, ids_a, NULL, NULL, NULL);
+        odx_db_close(db);
+        db = NULL;
+    }
+    unsetenv("OMNIDEX_DENSE");
+    setenv("OMNIDEX_LEXICAL", lex_main, 1);
+    if (rc != 0)
+        goto done;
+    double rec_hybrid = 0, rec_hybrid_ann = 0;
+    for (int i = 0; i < n_queries; i++) {
+        rec_hybrid += ids_recall(ids + (size_t)i * k, ids_x + (size_t)i * k, k);
+        rec_hybrid_ann += ids_recall((ann_is_auto ? ids : ids_a) + (size_t)i * k,
+                                     ids_x + (size_t)i * k, k);
+    }
+
+    /* 4. raw exact FAISS and raw FTS5 on one store handle, the picture-hash
+     * scan, the bytes */
+    if (open_dense(dir, "exact", &s, &e) != ODX_OK) {
+        rc = fail("store_open (exact)", &e);
+        goto done;
+    }
+    store_get_stats(s, &st, &e);
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        for (int i = 0; i < (pass ? n_queries : n_warm); i++) {
+            store_hit *hits = NULL;
+            int nh = 0;
+            double t = core_now(), c = cpu_now();
             if (store_dense_search(s, qv + (size_t)i * EMB_DIM, fetch, &hits, &nh, &e) != ODX_OK) {
                 rc = fail("store_dense_search", &e);
                 break;
             }
             ms_dense[i] = (core_now() - t) * 1e3;
             cpu_dense[i] = (cpu_now() - c) * 1e3;
-            t = core_now();
-            c = cpu_now();
-            if (store_dense_search(sa, qv + (size_t)i * EMB_DIM, fetch, &ha, &na, &e) != ODX_OK) {
-                free(hits);
-                rc = fail("store_dense_search (ANN)", &e);
-                break;
-            }
-            ms_ann[i] = (core_now() - t) * 1e3;
-            cpu_ann[i] = (cpu_now() - c) * 1e3;
             if (pass) {
-                rec10 += dense_recall(ha, na, hits, nh, 10);
-                rec100 += dense_recall(ha, na, hits, nh, fetch);
-            }
-            free(hits);
-            free(ha);
-            if (pass)
                 total_dense += nh;
-
+                hx[i] = hits;
+                nhx[i] = nh;
+            } else {
+                free(hits);
+            }
             ms_fts[i] = cpu_fts[i] = 0;
             if (match[i]) {
                 hits = NULL;
@@ -650,32 +740,11 @@ static int run_size(int n, int n_queries, int k, int batch, const char *keep, bo
             }
         }
     }
-    /* search by example: odx_similar of stored images (its scan of every
-     * picture's hashes included), and that scan alone */
-    int n_sim = n_queries < 50 ? n_queries : 50;
-    double *ms_sim = calloc((size_t)n_sim, sizeof(double));
-    double *cpu_sim = calloc((size_t)n_sim, sizeof(double));
-    double *ms_scan = calloc((size_t)n_sim, sizeof(double));
-    double *cpu_scan = calloc((size_t)n_sim, sizeof(double));
-    if (!ms_sim || !cpu_sim || !ms_scan || !cpu_scan)
-        rc = rc ? rc : (fprintf(stderr, "bench_query: out of memory\n"), 1);
-    for (int i = 0; i < n_sim && rc == 0 && st.n_images > 0; i++) {
-        char ref[32];
-        snprintf(ref, sizeof ref, "#%lld", 1 + (long long)(rnd() % (uint64_t)st.n_images));
-        odx_results *res = NULL;
-        double t = core_now(), c = cpu_now();
-        if (odx_similar(db, ref, &sp, &res, &e) != ODX_OK) {
-            rc = fail("odx_similar", &e);
-            break;
-        }
-        ms_sim[i] = (core_now() - t) * 1e3;
-        cpu_sim[i] = (cpu_now() - c) * 1e3;
-        odx_results_free(res);
+    for (int i = 0; i < n_sim && rc == 0; i++) {
         uint64_t probe = rnd();
         store_dhash_row *rows = NULL;
         int nr = 0;
-        t = core_now();
-        c = cpu_now();
+        double t = core_now(), c = cpu_now();
         if (store_dhash_scan(s, scan_rank, &probe, 64, &rows, &nr, &e) != ODX_OK) {
             rc = fail("store_dhash_scan", &e);
             break;
@@ -684,68 +753,96 @@ static int run_size(int n, int n_queries, int k, int batch, const char *keep, bo
         cpu_scan[i] = (cpu_now() - c) * 1e3;
         free(rows);
     }
-    if (rc == 0) {
-        printf("  {\n    \"n_images\": %lld, \"vectors\": %lld, \"faiss_ntotal\": %lld, "
-               "\"index_type\": \"%s\",\n",
-               (long long)st.n_images, (long long)st.n_vectors, (long long)st.faiss_ntotal,
-               st.index_type);
-        printf("    \"build_s\": %.2f, \"build_cpu_s\": %.2f, \"reused_index\": %s, \"open_s\": %.3f, "
-               "\"db_mb\": %.1f, \"faiss_mb\": %.1f,\n",
-               build_s, build_cpu_s, reuse ? "true" : "false", t_open, st.db_bytes / 1e6,
-               st.faiss_bytes / 1e6);
-        print_bytes(s, st.db_bytes, st.n_images, st.n_vectors);
-        printf("    \"queries\": %d, \"warmup_queries\": %d, \"k\": %d, \"raw_fetch\": %d, \"mean_results\": %.1f, "
-               "\"mean_dense_hits\": %.1f, \"mean_fts_hits\": %.1f,\n",
-               n_queries, n_warm, k, fetch, (double)total_results / n_queries,
-               (double)total_dense / n_queries, (double)total_fts / n_queries);
-        printf("    \"example_queries\": [\"%s\", \"%s\", \"%s\"],\n", qs[0], qs[1 % n_queries],
-               qs[2 % n_queries]);
-        /* what the timed handle's automatic choice used */
-        char db_dense[16] = "?";
-        char *sj = NULL;
-        if (odx_stats_json(db, &sj, NULL) == ODX_OK && sj) {
-            const char *d = strstr(sj, "\"dense_search\"");
-            d = d ? strchr(d + 14, ':') : NULL;
-            d = d ? strchr(d, '"') : NULL;
-            if (d)
-                sscanf(d + 1, "%15[a-z]", db_dense);
-        }
-        odx_free(sj);
-        print_ann(&sta, ann_s);
-        if (nprobe_sweep(s, sa, qv, n_queries, fetch) != 0)
-            rc = 1;
-        printf("    \"recall_at_10\": %.4f, \"recall_at_10_ann_forced\": %.4f, "
-               "\"dense_recall_at_10\": %.4f, \"dense_recall_at_%d\": %.4f, "
-               "\"odx_search_dense\": \"%s\",\n",
-               rec_hybrid / n_queries, rec_hybrid_ann / n_queries, rec10 / n_queries, fetch,
-               rec100 / n_queries, db_dense);
-        printf("    \"latency\": {\n");
-        print_lat("odx_search", summarise(ms_search, n_queries),
-                  summarise(cpu_search, n_queries), true);
-        print_lat("raw_faiss", summarise(ms_dense, n_queries), summarise(cpu_dense, n_queries),
-                  true);
-        print_lat("raw_faiss_ann", summarise(ms_ann, n_queries), summarise(cpu_ann, n_queries),
-                  true);
-        print_lat("raw_fts5", summarise(ms_fts, n_queries), summarise(cpu_fts, n_queries),
-                  true);
-        print_lat("odx_similar", summarise(ms_sim, n_sim), summarise(cpu_sim, n_sim), true);
-        print_lat("dhash_scan", summarise(ms_scan, n_sim), summarise(cpu_scan, n_sim), false);
-        printf("    }\n  }%s\n", last ? "" : ",");
-        fflush(stdout);
+    if (rc != 0)
+        goto done;
+    printf("  {\n    \"n_images\": %lld, \"vectors\": %lld, \"faiss_ntotal\": %lld, "
+           "\"index_type\": \"%s\",\n",
+           (long long)st.n_images, (long long)st.n_vectors, (long long)st.faiss_ntotal,
+           st.index_type);
+    printf("    \"build_s\": %.2f, \"build_cpu_s\": %.2f, \"reused_index\": %s, \"open_s\": %.3f, "
+           "\"db_mb\": %.1f, \"faiss_mb\": %.1f, \"server_rss_mb\": %.0f,\n",
+           build_s, build_cpu_s, reuse ? "true" : "false", t_open, st.db_bytes / 1e6,
+           st.faiss_bytes / 1e6, server_rss);
+    print_bytes(s, st.db_bytes, st.n_images, st.n_vectors);
+    store_close(s);
+    s = NULL;
+
+    /* 5. raw ANN against the exact hits kept from 4 */
+    if (open_dense(dir, "ann", &sa, &e) != ODX_OK) {
+        rc = fail("store_open (ann)", &e);
+        goto done;
     }
-    for (int i = 0; i < n_queries; i++)
+    store_get_stats(sa, &sta, &e);
+    double rec10 = 0, rec100 = 0;
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        for (int i = 0; i < (pass ? n_queries : n_warm); i++) {
+            store_hit *ha = NULL;
+            int na = 0;
+            double t = core_now(), c = cpu_now();
+            if (store_dense_search(sa, qv + (size_t)i * EMB_DIM, fetch, &ha, &na, &e) != ODX_OK) {
+                rc = fail("store_dense_search (ANN)", &e);
+                break;
+            }
+            ms_ann[i] = (core_now() - t) * 1e3;
+            cpu_ann[i] = (cpu_now() - c) * 1e3;
+            if (pass) {
+                rec10 += dense_recall(ha, na, hx[i], nhx[i], 10);
+                rec100 += dense_recall(ha, na, hx[i], nhx[i], fetch);
+            }
+            free(ha);
+        }
+    }
+    if (rc != 0)
+        goto done;
+    printf("    \"queries\": %d, \"warmup_queries\": %d, \"k\": %d, \"raw_fetch\": %d, \"mean_results\": %.1f, "
+           "\"mean_dense_hits\": %.1f, \"mean_fts_hits\": %.1f,\n",
+           n_queries, n_warm, k, fetch, (double)total_results / n_queries,
+           (double)total_dense / n_queries, (double)total_fts / n_queries);
+    printf("    \"example_queries\": [\"%s\", \"%s\", \"%s\"],\n", qs[0], qs[1 % n_queries],
+           qs[2 % n_queries]);
+    print_ann(&sta, ann_s);
+    if (nprobe_sweep(sa, qv, n_queries, fetch, hx, nhx) != 0) {
+        rc = 1;
+        goto done;
+    }
+    printf("    \"recall_at_10\": %.4f, \"recall_at_10_ann_forced\": %.4f, "
+           "\"dense_recall_at_10\": %.4f, \"dense_recall_at_%d\": %.4f, "
+           "\"odx_search_dense\": \"%s\",\n",
+           rec_hybrid / n_queries, rec_hybrid_ann / n_queries, rec10 / n_queries, fetch,
+           rec100 / n_queries, db_dense);
+    printf("    \"latency\": {\n");
+    print_lat("odx_search", summarise(ms_search, n_queries), summarise(cpu_search, n_queries),
+              true);
+    print_lat("raw_faiss", summarise(ms_dense, n_queries), summarise(cpu_dense, n_queries),
+              true);
+    print_lat("raw_faiss_ann", summarise(ms_ann, n_queries), summarise(cpu_ann, n_queries),
+              true);
+    print_lat("raw_fts5", summarise(ms_fts, n_queries), summarise(cpu_fts, n_queries), true);
+    print_lat("odx_similar", summarise(ms_sim, n_sim), summarise(cpu_sim, n_sim), true);
+    print_lat("dhash_scan", summarise(ms_scan, n_sim), summarise(cpu_scan, n_sim), false);
+    printf("    }\n  }%s\n", last ? "" : ",");
+    fflush(stdout);
+done:
+    for (int i = 0; match && i < n_queries; i++)
         free(match[i]);
+    for (int i = 0; hx && i < n_queries; i++)
+        free(hx[i]);
     free(match);
+    free(hx);
+    free(nhx);
     free(qs);
     free(qv);
     free(ms_search);
+    free(cpu_search);
     free(ms_dense);
+    free(cpu_dense);
     free(ms_fts);
+    free(cpu_fts);
     free(ms_ann);
     free(cpu_ann);
-    free(cpu_search);
-    free(cpu_dense);
-    free(cpu_fts);
+    free(ids);
+    free(ids_x);
+    free(ids_a);
     free(ms_sim);
     free(cpu_sim);
     free(ms_scan);
@@ -753,8 +850,6 @@ static int run_size(int n, int n_queries, int k, int batch, const char *keep, bo
     store_close(s);
     store_close(sa);
     odx_db_close(db);
-    odx_db_close(dbx);
-    odx_db_close(dba);
     if (!keep) {
         char cmd[4200];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
@@ -944,7 +1039,9 @@ static void usage(FILE *f)
                "odx_search, raw FAISS (store_dense_search, exact and ANN) and raw FTS5\n"
                "(store_fts_search) over Q queries (default 200) after a warm-up on the first 20;\n"
                "recall_at_10 is odx_search's against the exact hybrid (OMNIDEX_DENSE=exact),\n"
-               "recall_at_10_ann_forced the same with the ANN index whatever the size.\n"
+               "recall_at_10_ann_forced the same with the ANN index whatever the size (the\n"
+               "first handle's where it chose ANN); server_rss_mb is the process's resident\n"
+               "memory after odx_search's queries on one handle.\n"
                "--vectors N builds N clustered vectors only and times exact against ANN dense\n"
                "search (recall_at_10: ANN against exact). --keep DIR keeps (and reuses) the\n"
                "indexes under DIR. Run with OMP_WAIT_POLICY=PASSIVE. odx_search uses the\n"

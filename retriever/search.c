@@ -187,14 +187,18 @@ static int term_cb(void *ctx, const char *tok, int len, int start, int end, bool
     return 0;
 }
 
-static bool term_in(const tokset *ts, const char *term)
+static void term_toks_of(const char *term, term_toks *t)
 {
-    term_toks t = {.n = 0};
-    emb_tokenize(term, (int)strlen(term), term_cb, &t);
-    if (t.n == 0)
+    t->n = 0;
+    emb_tokenize(term, (int)strlen(term), term_cb, t);
+}
+
+static bool term_in(const tokset *ts, const term_toks *t)
+{
+    if (t->n == 0)
         return false;
-    for (int i = 0; i < t.n; i++)
-        if (!tokset_has(ts, t.h[i]))
+    for (int i = 0; i < t->n; i++)
+        if (!tokset_has(ts, t->h[i]))
             return false;
     return true;
 }
@@ -443,6 +447,8 @@ typedef struct search_ctx {
     bool similar;            /* ret_similar: near-duplicates never collapse, matched set */
     const ret_embed *emb;    /* the query's learned vector, or NULL */
     cand_set cs;
+    term_toks *tt;           /* the query terms' tokens, groups after each
+                                other (coverage: tokenized once a query) */
 } search_ctx;
 
 /* What kind of image does the query ask for? Only the head of the query
@@ -773,14 +779,27 @@ static double coverage(search_ctx *x, const store_text *t, int n_t, char *matche
     bool kind_hit[5] = {false};
     double covered = 0, total = 0;
     bool only_stop = x->n_groups == x->q.n_groups;
-    for (int g = 0; g < x->q.n_groups; g++) {
+    if (!x->tt) {
+        int n_tt = 0;
+        for (int g = 0; g < x->q.n_groups; g++)
+            n_tt += x->q.groups[g].n_terms;
+        x->tt = malloc(sizeof *x->tt * (size_t)(n_tt ? n_tt : 1));
+        for (int g = 0, i = 0; x->tt && g < x->q.n_groups; g++)
+            for (int j = 0; j < x->q.groups[g].n_terms; j++)
+                term_toks_of(x->q.groups[g].terms[j], &x->tt[i++]);
+    }
+    for (int g = 0, base = 0; g < x->q.n_groups; base += x->q.groups[g].n_terms, g++) {
         const emb_query_group *gr = &x->q.groups[g];
         if (gr->stopword && !only_stop)
             continue;
         bool hit = false, own = false;
         for (int k = 0; k < 5; k++) {
             for (int j = 0; j < gr->n_terms; j++) {
-                if (ts[k].n && term_in(&ts[k], gr->terms[j])) {
+                term_toks one;
+                const term_toks *tj = x->tt ? &x->tt[base + j] : &one;
+                if (!x->tt)
+                    term_toks_of(gr->terms[j], &one);
+                if (ts[k].n && term_in(&ts[k], tj)) {
                     hit = true;
                     own |= j < gr->n_own;
                     kind_hit[k] = true;
@@ -1159,6 +1178,7 @@ done:
     emb_query_free(&x.q);
     free(x.gw);
     free(x.gdf);
+    free(x.tt);
     cand_free(&x.cs);
     ret_query_free(&rq);
     if (st != ODX_OK) {
@@ -1624,6 +1644,7 @@ done:
     free(pics);
     free(pc);
     cand_free(&x.cs);
+    free(x.tt);
     if (st != ODX_OK) {
         ret_results_free(res);
         return st;

@@ -843,21 +843,39 @@ typedef struct posbuf {
     uint64_t n, cap;
 } posbuf;
 
-static bool term_positions(const term *t, uint32_t i, posbuf *pb)
+/* Where a term's position stream was left: postings are read in rising
+ * order within a phrase, so each is decoded from the previous one's end
+ * instead of from its block's start (up to LEX_BLOCK - 1 skipped). */
+typedef struct pos_cursor {
+    uint32_t next;       /* the posting p starts at */
+    const uint8_t *p;    /* NULL: none yet */
+} pos_cursor;
+
+static bool term_positions(const term *t, uint32_t i, posbuf *pb, pos_cursor *c)
 {
-    const uint8_t *p = t->pos + t->blk[i / LEX_BLOCK].pos_off;
-    for (uint32_t k = i / LEX_BLOCK * LEX_BLOCK; k < i; k++)
+    const uint8_t *p;
+    uint32_t k;
+    if (c->p && c->next <= i && c->next / LEX_BLOCK == i / LEX_BLOCK) {
+        p = c->p;
+        k = c->next;
+    } else {
+        p = t->pos + t->blk[i / LEX_BLOCK].pos_off;
+        k = i / LEX_BLOCK * LEX_BLOCK;
+    }
+    for (; k < i; k++)
         p = skip_posting(p);
     uint32_t tf, v, at = 0;
     p = get_varint(p, &tf);
     if (!grow((void **)&pb->v, &pb->cap, tf, sizeof *pb->v))
         return false;
-    for (uint32_t k = 0; k < tf; k++) {
+    for (uint32_t k2 = 0; k2 < tf; k2++) {
         p = get_varint(p, &v);
         at += v;
-        pb->v[k] = at;
+        pb->v[k2] = at;
     }
     pb->n = tf;
+    c->next = i + 1;
+    c->p = p;
     return true;
 }
 
@@ -918,7 +936,9 @@ static bool make_phrase(const lex_index *x, const int64_t *tk, int n, double avg
     const term *dt = &x->t[tk[drv]];
     uint32_t cur[LEX_MAX_PHRASE] = {0};
     posbuf pb[LEX_MAX_PHRASE];
+    pos_cursor pc[LEX_MAX_PHRASE];
     memset(pb, 0, sizeof pb);
+    memset(pc, 0, sizeof pc);
     uint64_t cap = 0, cap_tf = 0;
     bool ok = true;
     for (uint32_t i = 0; i < dt->n && ok; i++) {
@@ -938,7 +958,7 @@ static bool make_phrase(const lex_index *x, const int64_t *tk, int n, double avg
         if (!all)
             continue;
         for (int j = 0; j < n && ok; j++)
-            ok = term_positions(&x->t[tk[j]], j == drv ? i : cur[j], &pb[j]);
+            ok = term_positions(&x->t[tk[j]], j == drv ? i : cur[j], &pb[j], &pc[j]);
         if (!ok)
             break;
         uint32_t tf = 0;

@@ -41,6 +41,8 @@ typedef struct cand {
     bool kind_match;             /* domain (and chart type) the query asks for */
     bool photo_match;            /* a photo, for queries about things/scenes */
     bool cov_done;               /* cover and matched computed while scoring */
+    bool pending;                /* score is an upper bound: coverage not read yet */
+    double cosn, rel_rank;       /* the parts of the score besides coverage */
     char matched[96];            /* text kinds holding query words */
     char dense_field[16], lex_kind[16];
     char picture[96];            /* search by example: the near-duplicate model's
@@ -449,6 +451,8 @@ typedef struct search_ctx {
     cand_set cs;
     term_toks *tt;           /* the query terms' tokens, groups after each
                                 other (coverage: tokenized once a query) */
+    int *order;              /* score_candidates: candidates best first
+                                (indexes into cs.v); NULL: cs.v's order */
 } search_ctx;
 
 /* What kind of image does the query ask for? Only the head of the query
@@ -868,6 +872,71 @@ static bool near_duplicate(odx_results *res, uint64_t dhash, const char *domain,
     return dup;
 }
 
+/* A candidate's score for a coverage: relevance (coverage and cosine)
+ * scaled by the fused rank, then the bonus of the wanted kind. */
+static double cand_score(const search_ctx *x, const cand *c, double cover)
+{
+    double abs_rel = x->n_groups ? 0.6 * cover + 0.4 * c->cosn : c->cosn;
+    if (x->p->mode == ODX_MODE_DENSE)
+        abs_rel = c->cosn;
+    double score = abs_rel * (0.5 + 0.5 * c->rel_rank);
+    /* the image is of the kind the query asks for: halfway to 1 */
+    if (c->kind_match)
+        score += (1 - score) * 0.5;
+    else if (c->photo_match)
+        score += (1 - score) * 0.25;
+    return score;
+}
+
+/* Reads a pending candidate's texts for its coverage and exact score. */
+static void cand_resolve(search_ctx *x, cand *c)
+{
+    if (!c->pending)
+        return;
+    store_text *t = NULL;
+    int n_t = 0;
+    c->cover = 0;
+    if (store_content_texts(x->s, c->hash, &t, &n_t, NULL) == ODX_OK) {
+        c->cover = coverage(x, t, n_t, c->matched, sizeof c->matched, NULL);
+        c->cov_done = true;
+    }
+    store_texts_free(t, n_t);
+    c->pending = false;
+    c->score = cand_score(x, c, c->cover);
+}
+
+/* Best first; on equal keys an upper bound goes first (it may be read to
+ * something that sorts before), then by hash as cmp_cand. */
+static int cmp_pending(const cand *p, const cand *q)
+{
+    if (p->score != q->score)
+        return p->score < q->score ? 1 : -1;
+    if (p->pending != q->pending)
+        return p->pending ? -1 : 1;
+    return strcmp(p->hash, q->hash);
+}
+
+/* The candidate at position i of the order, its exact score known: an
+ * upper bound at the front is replaced by the score and moved back to
+ * its place, until the front is exact. */
+static cand *next_cand(search_ctx *x, int i)
+{
+    if (!x->order)
+        return &x->cs.v[i];
+    for (;;) {
+        cand *c = &x->cs.v[x->order[i]];
+        if (!c->pending)
+            return c;
+        cand_resolve(x, c);
+        int me = x->order[i], j = i;
+        while (j + 1 < x->cs.n && cmp_pending(&x->cs.v[x->order[j + 1]], c) < 0) {
+            x->order[j] = x->order[j + 1];
+            j++;
+        }
+        x->order[j] = me;
+    }
+}
+
 /* Turns candidate contents into results: filters, paths, captions. */
 static odx_status build_results(search_ctx *x, odx_results *res, int k, odx_err *err)
 {
@@ -878,7 +947,7 @@ static odx_status build_results(search_ctx *x, odx_results *res, int k, odx_err 
     if (!res->items || !res->dhash)
         return core_err(err, ODX_ERR_NOMEM, "no memory");
     for (int i = 0; i < x->cs.n && res->n < k; i++) {
-        cand *c = &x->cs.v[i];
+        cand *c = next_cand(x, i);
         if (x->p->min_score > 0 && c->score < x->p->min_score)
             break;
         store_content_info ci;
@@ -1014,6 +1083,11 @@ static bool widen(const odx_results *res, const odx_search_params *p, const filt
 /* Relevance in 0..1 that means the same across queries: the share of the
  * query's words the image holds (any language, any text kind) blended with
  * the cosine of the dense match, then scaled by the fused rank. */
+static int cmp_pending_ptr(const void *a, const void *b)
+{
+    return cmp_pending(*(cand *const *)a, *(cand *const *)b);
+}
+
 static void score_candidates(search_ctx *x)
 {
     const odx_search_params *p = x->p;
@@ -1031,38 +1105,51 @@ static void score_candidates(search_ctx *x)
         if (c->rrf > best_rrf)
             best_rrf = c->rrf;
     }
-    /* coverage needs the texts: compute it for the strongest candidates */
+    /* Coverage needs the texts, read for (at most) the first 300
+     * candidates found by words or kind; and only when the candidate can
+     * still reach the results: each starts at its score with full coverage
+     * (an upper bound) and is read when it comes to the front (next_cand),
+     * which gives the order a full sort of the exact scores would. */
     int n_cov = 0;
     for (int i = 0; i < x->cs.n; i++) {
         cand *c = &x->cs.v[i];
         c->cover = 0;
-        if (x->n_groups > 0 && (c->lex_rank || c->kind_match) && n_cov < 300) {
-            store_text *t = NULL;
-            int n_t = 0;
-            if (store_content_texts(x->s, c->hash, &t, &n_t, NULL) == ODX_OK) {
-                c->cover = coverage(x, t, n_t, c->matched, sizeof c->matched, NULL);
-                c->cov_done = true;
-                n_cov++;
-            }
-            store_texts_free(t, n_t);
-        }
         double cosn = c->cos > 0 ? fmin(1.0, c->cos / 0.6) : 0;
         /* a learned cosine counts on the same scale, where it is higher
          * (models differ in their cosines: not calibrated per model) */
         if (we > 0 && c->ecos > 0)
             cosn = fmax(cosn, fmin(1.0, c->ecos / 0.6));
-        double abs_rel = x->n_groups ? 0.6 * c->cover + 0.4 * cosn : cosn;
-        if (p->mode == ODX_MODE_DENSE)
-            abs_rel = cosn;
-        double rel_rank = best_rrf > 0 ? c->rrf / best_rrf : 0;
-        c->score = abs_rel * (0.5 + 0.5 * rel_rank);
-        /* the image is of the kind the query asks for: halfway to 1 */
-        if (c->kind_match)
-            c->score += (1 - c->score) * 0.5;
-        else if (c->photo_match)
-            c->score += (1 - c->score) * 0.25;
+        c->cosn = cosn;
+        c->rel_rank = best_rrf > 0 ? c->rrf / best_rrf : 0;
+        c->pending = x->n_groups > 0 && (c->lex_rank || c->kind_match) && n_cov < 300;
+        n_cov += c->pending;
+        /* the bound is nudged up so that rounding can never put it below */
+        c->score = c->pending ? cand_score(x, c, 1.0) + 1e-12 : cand_score(x, c, 0);
     }
-    cand_sort(&x->cs, cmp_cand);
+    free(x->order);
+    x->order = malloc(sizeof *x->order * (size_t)(x->cs.n ? x->cs.n : 1));
+    if (!x->order) {
+        /* no memory for the order: every coverage now, sorted in place */
+        for (int i = 0; i < x->cs.n; i++)
+            cand_resolve(x, &x->cs.v[i]);
+        cand_sort(&x->cs, cmp_cand);
+        return;
+    }
+    cand **pv = malloc(sizeof *pv * (size_t)(x->cs.n ? x->cs.n : 1));
+    if (!pv) {
+        free(x->order);
+        x->order = NULL;
+        for (int i = 0; i < x->cs.n; i++)
+            cand_resolve(x, &x->cs.v[i]);
+        cand_sort(&x->cs, cmp_cand);
+        return;
+    }
+    for (int i = 0; i < x->cs.n; i++)
+        pv[i] = &x->cs.v[i];
+    qsort(pv, (size_t)x->cs.n, sizeof *pv, cmp_pending_ptr);
+    for (int i = 0; i < x->cs.n; i++)
+        x->order[i] = (int)(pv[i] - x->cs.v);
+    free(pv);
 }
 
 static int add_listed(void *ctx, const char *hash)
@@ -1179,6 +1266,7 @@ done:
     free(x.gw);
     free(x.gdf);
     free(x.tt);
+    free(x.order);
     cand_free(&x.cs);
     ret_query_free(&rq);
     if (st != ODX_OK) {

@@ -7,7 +7,9 @@
 #include "embedder.h"
 #include "omnidex.h"
 #include "storage.h"
+#include "ivf_int.h"     /* our IVF scan and FAISS's, timed alone */
 #include "storage_int.h" /* the ANN index's nprobe, for the sweep */
+#include "vec_dot.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -572,6 +574,8 @@ static int run_size(int n, int n_queries, int k, int batch, const char *keep, bo
     double *ms_dense = calloc(nd, sizeof(double)), *cpu_dense = calloc(nd, sizeof(double));
     double *ms_fts = calloc(nd, sizeof(double)), *cpu_fts = calloc(nd, sizeof(double));
     double *ms_ann = calloc(nd, sizeof(double)), *cpu_ann = calloc(nd, sizeof(double));
+    double *ms_ivf = calloc(nd, sizeof(double)), *ms_ivf_ref = calloc(nd, sizeof(double));
+    double *cpu_ivf = calloc(nd, sizeof(double)), *cpu_ivf_ref = calloc(nd, sizeof(double));
     int64_t *ids = calloc(nd * (size_t)k, sizeof *ids), *ids_x = calloc(nd * (size_t)k, sizeof *ids);
     int64_t *ids_a = calloc(nd * (size_t)k, sizeof *ids);
     store_hit **hx = calloc(nd, sizeof *hx);
@@ -586,7 +590,7 @@ static int run_size(int n, int n_queries, int k, int batch, const char *keep, bo
     store *s = NULL, *sa = NULL;
     int rc = 0;
     if (!qs || !qv || !match || !ms_search || !cpu_search || !ms_dense || !cpu_dense ||
-        !ms_fts || !cpu_fts || !ms_ann || !cpu_ann || !ids || !ids_x || !ids_a || !hx || !nhx ||
+        !ms_fts || !cpu_fts || !ms_ann || !cpu_ann || !ms_ivf || !ms_ivf_ref || !cpu_ivf || !cpu_ivf_ref || !ids || !ids_x || !ids_a || !hx || !nhx ||
         !ms_sim || !cpu_sim || !ms_scan || !cpu_scan) {
         rc = 1;
         fprintf(stderr, "bench_query: out of memory\n");
@@ -785,6 +789,23 @@ static int run_size(int n, int n_queries, int k, int batch, const char *keep, bo
             }
             ms_ann[i] = (core_now() - t) * 1e3;
             cpu_ann[i] = (cpu_now() - c) * 1e3;
+            /* the IVF scan alone, ours and FAISS's, at the same nprobe */
+            if (sa->ann) {
+                float dist[1000];
+                idx_t lab[1000];
+                int kk = fetch < 1000 ? fetch : 1000;
+                const float *qi = qv + (size_t)i * EMB_DIM;
+                t = core_now();
+                c = cpu_now();
+                store_ivf_search(sa->ann, 1, qi, kk, sa->ann_nprobe, dist, lab);
+                ms_ivf[i] = (core_now() - t) * 1e3;
+                cpu_ivf[i] = (cpu_now() - c) * 1e3;
+                t = core_now();
+                c = cpu_now();
+                store_ivf_search_ref(sa->ann, 1, qi, kk, sa->ann_nprobe, dist, lab);
+                ms_ivf_ref[i] = (core_now() - t) * 1e3;
+                cpu_ivf_ref[i] = (cpu_now() - c) * 1e3;
+            }
             if (pass) {
                 rec10 += dense_recall(ha, na, hx[i], nhx[i], 10);
                 rec100 += dense_recall(ha, na, hx[i], nhx[i], fetch);
@@ -818,6 +839,10 @@ static int run_size(int n, int n_queries, int k, int batch, const char *keep, bo
     print_lat("raw_faiss_ann", summarise(ms_ann, n_queries), summarise(cpu_ann, n_queries),
               true);
     print_lat("raw_fts5", summarise(ms_fts, n_queries), summarise(cpu_fts, n_queries), true);
+    printf("      \"ivf_scan_kernel\": \"%s\",\n", vec_dots_kernel());
+    print_lat("ivf_scan", summarise(ms_ivf, n_queries), summarise(cpu_ivf, n_queries), true);
+    print_lat("ivf_scan_faiss", summarise(ms_ivf_ref, n_queries),
+              summarise(cpu_ivf_ref, n_queries), true);
     print_lat("odx_similar", summarise(ms_sim, n_sim), summarise(cpu_sim, n_sim), true);
     print_lat("dhash_scan", summarise(ms_scan, n_sim), summarise(cpu_scan, n_sim), false);
     printf("    }\n  }%s\n", last ? "" : ",");
@@ -840,6 +865,10 @@ done:
     free(cpu_fts);
     free(ms_ann);
     free(cpu_ann);
+    free(ms_ivf);
+    free(ms_ivf_ref);
+    free(cpu_ivf);
+    free(cpu_ivf_ref);
     free(ids);
     free(ids_x);
     free(ids_a);

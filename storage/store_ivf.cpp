@@ -5,11 +5,17 @@
 #include <faiss/IndexIVF.h>
 #include <faiss/IndexIVFFlat.h>
 #include <faiss/impl/FaissException.h>
+#include <faiss/invlists/InvertedLists.h>
 
 #include "ivf_int.h"
+#include "vec_dot.h"
 
+#include <algorithm>
+#include <cmath>
 #include <exception>
 #include <memory>
+#include <utility>
+#include <vector>
 
 /* The C API's last exception per thread (defined by faiss_c_shim.cpp or
  * libfaiss_c): set here too, so faiss_get_last_error explains a -2. */
@@ -67,8 +73,8 @@ int store_ivf_set_nprobe(FaissIndex *idx, size_t nprobe)
     return 0;
 }
 
-int store_ivf_search(const FaissIndex *idx, idx_t n, const float *x, idx_t k, size_t nprobe,
-                     float *dist, idx_t *lab)
+int store_ivf_search_ref(const FaissIndex *idx, idx_t n, const float *x, idx_t k,
+                         size_t nprobe, float *dist, idx_t *lab)
 {
     const faiss::IndexIVF *ivf = as_ivf(idx);
     if (!ivf || nprobe == 0)
@@ -84,6 +90,90 @@ int store_ivf_search(const FaissIndex *idx, idx_t n, const float *x, idx_t k, si
         faiss_last_exception = std::current_exception();
         return -2;
     }
+}
+
+/* One query of an IVF-Flat over inner product, scanned by vec_dots (AVX2
+ * where the CPU has it): the centroids, then each probed list's vectors
+ * (stored as floats, one after another), into a top-k heap. What FAISS's
+ * own search computes, but Debian's FAISS is built without SIMD and
+ * scores each vector with a scalar loop (fvec_inner_product_ref), and
+ * OpenBLAS's sgemv spreads each small list over spinning threads. */
+static int ivf_flat_blas(const faiss::IndexIVF *ivf, const float *x, idx_t k, size_t nprobe,
+                         float *dist, idx_t *lab)
+{
+    const auto *flat = dynamic_cast<const faiss::IndexIVFFlat *>(ivf);
+    const auto *cq = dynamic_cast<const faiss::IndexFlat *>(ivf->quantizer);
+    if (!flat || !cq || ivf->metric_type != faiss::METRIC_INNER_PRODUCT ||
+        cq->metric_type != faiss::METRIC_INNER_PRODUCT || !ivf->invlists ||
+        (size_t)cq->ntotal != ivf->nlist || ivf->code_size != sizeof(float) * ivf->d ||
+        ivf->d <= 0)
+        return 1; /* not the index this scan knows */
+    const int d = (int)ivf->d;
+    const size_t nlist = ivf->nlist;
+    std::vector<float> cs(nlist);
+    vec_dots(cq->get_xb(), nlist, d, x, cs.data());
+    std::vector<std::pair<float, size_t>> lists(nlist);
+    for (size_t l = 0; l < nlist; l++)
+        lists[l] = {cs[l], l};
+    auto better = [](const std::pair<float, size_t> &a, const std::pair<float, size_t> &b) {
+        return a.first != b.first ? a.first > b.first : a.second < b.second;
+    };
+    std::partial_sort(lists.begin(), lists.begin() + (std::ptrdiff_t)nprobe, lists.end(),
+                      better);
+    /* min-heap on score: the worst kept hit on top */
+    std::vector<std::pair<float, idx_t>> heap;
+    heap.reserve((size_t)k);
+    auto worse = [](const std::pair<float, idx_t> &a, const std::pair<float, idx_t> &b) {
+        return a.first != b.first ? a.first > b.first : a.second < b.second;
+    };
+    std::vector<float> sc;
+    for (size_t p = 0; p < nprobe; p++) {
+        size_t l = lists[p].second, n = ivf->invlists->list_size(l);
+        if (n == 0)
+            continue;
+        faiss::InvertedLists::ScopedCodes codes(ivf->invlists, l);
+        faiss::InvertedLists::ScopedIds ids(ivf->invlists, l);
+        sc.resize(n);
+        vec_dots(reinterpret_cast<const float *>(codes.get()), n, d, x, sc.data());
+        const idx_t *id = ids.get();
+        for (size_t i = 0; i < n; i++) {
+            if ((idx_t)heap.size() < k) {
+                heap.emplace_back(sc[i], id[i]);
+                std::push_heap(heap.begin(), heap.end(), worse);
+            } else if (sc[i] > heap.front().first) {
+                std::pop_heap(heap.begin(), heap.end(), worse);
+                heap.back() = {sc[i], id[i]};
+                std::push_heap(heap.begin(), heap.end(), worse);
+            }
+        }
+    }
+    std::sort_heap(heap.begin(), heap.end(), worse);
+    for (idx_t i = 0; i < k; i++) {
+        dist[i] = i < (idx_t)heap.size() ? heap[(size_t)i].first : -INFINITY;
+        lab[i] = i < (idx_t)heap.size() ? heap[(size_t)i].second : -1;
+    }
+    return 0;
+}
+
+int store_ivf_search(const FaissIndex *idx, idx_t n, const float *x, idx_t k, size_t nprobe,
+                     float *dist, idx_t *lab)
+{
+    const faiss::IndexIVF *ivf = as_ivf(idx);
+    if (!ivf || nprobe == 0 || k <= 0)
+        return -1;
+    if (nprobe > ivf->nlist)
+        nprobe = ivf->nlist;
+    try {
+        int r = 0;
+        for (idx_t i = 0; i < n && r == 0; i++)
+            r = ivf_flat_blas(ivf, x + i * ivf->d, k, nprobe, dist + i * k, lab + i * k);
+        if (r == 0)
+            return 0;
+    } catch (...) {
+        faiss_last_exception = std::current_exception();
+        return -2;
+    }
+    return store_ivf_search_ref(idx, n, x, k, nprobe, dist, lab);
 }
 
 } /* extern "C" */

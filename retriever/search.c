@@ -41,7 +41,9 @@ typedef struct cand {
     bool kind_match;             /* domain (and chart type) the query asks for */
     bool photo_match;            /* a photo, for queries about things/scenes */
     bool cov_done;               /* cover and matched computed while scoring */
-    bool pending;                /* score is an upper bound: coverage not read yet */
+    bool pending;                /* score is an upper bound: cov_pending or dom_pending */
+    bool cov_pending;            /* coverage not read yet (counted as full) */
+    bool dom_pending;            /* domain not read yet (counted as a photo) */
     double cosn, rel_rank;       /* the parts of the score besides coverage */
     char matched[96];            /* text kinds holding query words */
     char dense_field[16], lex_kind[16];
@@ -509,19 +511,9 @@ static int mark_kind(void *ctx, const char *hash)
  * table" should list every table) and marks candidates of that kind. */
 static odx_status intent_candidates(search_ctx *x, odx_err *err)
 {
-    if (x->want_photo) {
-        /* mark (never add) candidates that are photos */
-        for (int i = 0; i < x->cs.n; i++) {
-            char d[32];
-            bool found;
-            odx_status rc = store_content_domain(x->s, x->cs.v[i].hash, d, sizeof d, &found, err);
-            if (rc != ODX_OK)
-                return rc;
-            x->cs.v[i].photo_match = found && strcmp(d, "photo") == 0;
-        }
-        return ODX_OK;
-    }
-    if (!x->want_domain)
+    /* photos are marked (never added) when a candidate comes to the front
+     * of the results (cand_resolve): most never do */
+    if (x->want_photo || !x->want_domain)
         return ODX_OK;
     return store_contents_each(x->s, x->want_domain, x->want_chart, INTENT_MAX_CANDIDATES,
                                mark_kind, &x->cs, err);
@@ -888,21 +880,37 @@ static double cand_score(const search_ctx *x, const cand *c, double cover)
     return score;
 }
 
-/* Reads a pending candidate's texts for its coverage and exact score. */
-static void cand_resolve(search_ctx *x, cand *c)
+/* Reads what a pending candidate's score waits for (its domain, its
+ * texts for coverage) and sets the exact score. A text that cannot be read
+ * counts as not covering, as before; a domain that cannot be read fails
+ * the search. */
+static odx_status cand_resolve(search_ctx *x, cand *c, odx_err *err)
 {
     if (!c->pending)
-        return;
-    store_text *t = NULL;
-    int n_t = 0;
-    c->cover = 0;
-    if (store_content_texts(x->s, c->hash, &t, &n_t, NULL) == ODX_OK) {
-        c->cover = coverage(x, t, n_t, c->matched, sizeof c->matched, NULL);
-        c->cov_done = true;
+        return ODX_OK;
+    if (c->dom_pending) {
+        char d[32];
+        bool found;
+        odx_status rc = store_content_domain(x->s, c->hash, d, sizeof d, &found, err);
+        if (rc != ODX_OK)
+            return rc;
+        c->photo_match = found && strcmp(d, "photo") == 0;
+        c->dom_pending = false;
     }
-    store_texts_free(t, n_t);
+    if (c->cov_pending) {
+        store_text *t = NULL;
+        int n_t = 0;
+        c->cover = 0;
+        if (store_content_texts(x->s, c->hash, &t, &n_t, NULL) == ODX_OK) {
+            c->cover = coverage(x, t, n_t, c->matched, sizeof c->matched, NULL);
+            c->cov_done = true;
+        }
+        store_texts_free(t, n_t);
+        c->cov_pending = false;
+    }
     c->pending = false;
     c->score = cand_score(x, c, c->cover);
+    return ODX_OK;
 }
 
 /* Best first; on equal keys an upper bound goes first (it may be read to
@@ -918,8 +926,8 @@ static int cmp_pending(const cand *p, const cand *q)
 
 /* The candidate at position i of the order, its exact score known: an
  * upper bound at the front is replaced by the score and moved back to
- * its place, until the front is exact. */
-static cand *next_cand(search_ctx *x, int i)
+ * its place, until the front is exact. NULL on a failed read (*st). */
+static cand *next_cand(search_ctx *x, int i, odx_status *st, odx_err *err)
 {
     if (!x->order)
         return &x->cs.v[i];
@@ -927,7 +935,8 @@ static cand *next_cand(search_ctx *x, int i)
         cand *c = &x->cs.v[x->order[i]];
         if (!c->pending)
             return c;
-        cand_resolve(x, c);
+        if ((*st = cand_resolve(x, c, err)) != ODX_OK)
+            return NULL;
         int me = x->order[i], j = i;
         while (j + 1 < x->cs.n && cmp_pending(&x->cs.v[x->order[j + 1]], c) < 0) {
             x->order[j] = x->order[j + 1];
@@ -947,7 +956,9 @@ static odx_status build_results(search_ctx *x, odx_results *res, int k, odx_err 
     if (!res->items || !res->dhash)
         return core_err(err, ODX_ERR_NOMEM, "no memory");
     for (int i = 0; i < x->cs.n && res->n < k; i++) {
-        cand *c = next_cand(x, i);
+        cand *c = next_cand(x, i, &st, err);
+        if (!c)
+            break;
         if (x->p->min_score > 0 && c->score < x->p->min_score)
             break;
         store_content_info ci;
@@ -1088,7 +1099,7 @@ static int cmp_pending_ptr(const void *a, const void *b)
     return cmp_pending(*(cand *const *)a, *(cand *const *)b);
 }
 
-static void score_candidates(search_ctx *x)
+static odx_status score_candidates(search_ctx *x, odx_err *err)
 {
     const odx_search_params *p = x->p;
     double wd = p->mode == ODX_MODE_LEXICAL ? 0 : p->w_dense;
@@ -1121,28 +1132,39 @@ static void score_candidates(search_ctx *x)
             cosn = fmax(cosn, fmin(1.0, c->ecos / 0.6));
         c->cosn = cosn;
         c->rel_rank = best_rrf > 0 ? c->rrf / best_rrf : 0;
-        c->pending = x->n_groups > 0 && (c->lex_rank || c->kind_match) && n_cov < 300;
-        n_cov += c->pending;
+        c->cov_pending = x->n_groups > 0 && (c->lex_rank || c->kind_match) && n_cov < 300;
+        n_cov += c->cov_pending;
+        /* a query about a thing or a scene: counted as a photo until read */
+        c->dom_pending = x->want_photo;
+        c->photo_match = x->want_photo;
+        c->pending = c->cov_pending || c->dom_pending;
         /* the bound is nudged up so that rounding can never put it below */
-        c->score = c->pending ? cand_score(x, c, 1.0) + 1e-12 : cand_score(x, c, 0);
+        c->score = c->pending ? cand_score(x, c, c->cov_pending ? 1.0 : 0) + 1e-12
+                              : cand_score(x, c, 0);
     }
     free(x->order);
     x->order = malloc(sizeof *x->order * (size_t)(x->cs.n ? x->cs.n : 1));
     if (!x->order) {
         /* no memory for the order: every coverage now, sorted in place */
-        for (int i = 0; i < x->cs.n; i++)
-            cand_resolve(x, &x->cs.v[i]);
+        for (int i = 0; i < x->cs.n; i++) {
+            odx_status rc = cand_resolve(x, &x->cs.v[i], err);
+            if (rc != ODX_OK)
+                return rc;
+        }
         cand_sort(&x->cs, cmp_cand);
-        return;
+        return ODX_OK;
     }
     cand **pv = malloc(sizeof *pv * (size_t)(x->cs.n ? x->cs.n : 1));
     if (!pv) {
         free(x->order);
         x->order = NULL;
-        for (int i = 0; i < x->cs.n; i++)
-            cand_resolve(x, &x->cs.v[i]);
+        for (int i = 0; i < x->cs.n; i++) {
+            odx_status rc = cand_resolve(x, &x->cs.v[i], err);
+            if (rc != ODX_OK)
+                return rc;
+        }
         cand_sort(&x->cs, cmp_cand);
-        return;
+        return ODX_OK;
     }
     for (int i = 0; i < x->cs.n; i++)
         pv[i] = &x->cs.v[i];
@@ -1150,6 +1172,7 @@ static void score_candidates(search_ctx *x)
     for (int i = 0; i < x->cs.n; i++)
         x->order[i] = (int)(pv[i] - x->cs.v);
     free(pv);
+    return ODX_OK;
 }
 
 static int add_listed(void *ctx, const char *hash)
@@ -1253,7 +1276,8 @@ odx_status ret_search_embed(store *s, const char *query, const odx_search_params
             run_embed(&x, res, fetch);
         if ((st = intent_candidates(&x, err)) != ODX_OK)
             goto done;
-        score_candidates(&x);
+        if ((st = score_candidates(&x, err)) != ODX_OK)
+            goto done;
         st = rebuild_results(&x, res, p.k, err);
         if (st != ODX_OK)
             goto done;

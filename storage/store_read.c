@@ -161,7 +161,7 @@ odx_status store_contents_each(store *s, const char *domain, const char *chart_t
     odx_status rc = ODX_OK;
     const char *sql =
         domain ? "SELECT hash FROM content WHERE domain = ?1 AND (?2 IS NULL OR "
-                 "chart_type = ?2) ORDER BY created_at DESC LIMIT ?3"
+                 "chart_type = ?2) ORDER BY created_at DESC, hash DESC LIMIT ?3"
                : "SELECT hash FROM content ORDER BY created_at DESC, hash LIMIT ?3";
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
         rc = store_db_err(s, err, "search");

@@ -106,10 +106,12 @@ static const char SCHEMA_V5[] = "ALTER TABLE content ADD COLUMN dhash_crops BLOB
 static const char SCHEMA_V6[] = "ALTER TABLE content ADD COLUMN grey BLOB;";
 /* Version 7: contents by domain, newest first (store_contents_each: a
  * query that names a kind, "a table", lists that kind's newest; without
- * the index every such query read the whole content table, tens of ms at 100k
- * images). About 30 bytes an image. */
-static const char SCHEMA_V7[] =
-    "CREATE INDEX IF NOT EXISTS content_domain ON content(domain, created_at);";
+ * the index every such query read the whole content table, tens of ms at
+ * 100k images). Covering (hash and chart type in the index): the listing
+ * reads no content row, in one order however many share a second. About
+ * 90 bytes an image. */
+static const char SCHEMA_V7[] = "CREATE INDEX IF NOT EXISTS content_domain ON"
+                                " content(domain, created_at, hash, chart_type);";
 
 /* migrations[v] takes a database from version v to v + 1: sql, then fn
  * (NULL: none), then sql_after (NULL: none), all inside one transaction. */

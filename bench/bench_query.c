@@ -12,6 +12,7 @@
 #include "vec_dot.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -460,6 +461,51 @@ static int search_all(odx_db *db, char (*qs)[128], int n_queries, int n_warm, in
     return 0;
 }
 
+/* Queries per second of n_threads threads each running every query on
+ * one handle (odx_search is thread-safe per odx_db): what a second core
+ * adds to a server's throughput. */
+typedef struct qps_arg {
+    odx_db *db;
+    char (*qs)[128];
+    int n, k, rc;
+} qps_arg;
+
+static void *qps_thread(void *p)
+{
+    qps_arg *a = p;
+    odx_search_params sp = odx_search_params_default();
+    sp.k = a->k;
+    for (int i = 0; i < a->n && a->rc == 0; i++) {
+        odx_results *res = NULL;
+        odx_err e = {0};
+        if (odx_search(a->db, a->qs[i], &sp, &res, &e) != ODX_OK)
+            a->rc = fail("odx_search (threads)", &e);
+        odx_results_free(res);
+    }
+    return NULL;
+}
+
+static double qps_of(odx_db *db, char (*qs)[128], int n, int k, int n_threads)
+{
+    pthread_t th[8];
+    qps_arg a[8];
+    double t = core_now();
+    int started = 0;
+    for (int i = 0; i < n_threads && i < 8; i++) {
+        a[i] = (qps_arg){db, qs, n, k, 0};
+        if (pthread_create(&th[i], NULL, qps_thread, &a[i]) != 0)
+            break;
+        started++;
+    }
+    int rc = 0;
+    for (int i = 0; i < started; i++) {
+        pthread_join(th[i], NULL);
+        rc |= a[i].rc;
+    }
+    t = core_now() - t;
+    return rc || started < n_threads || t <= 0 ? -1 : (double)started * n / t;
+}
+
 /* Dense recall and latency of the ANN index at multiples of the tuned
  * nprobe, against the exact hits of the same queries: what tuning chose
  * against what the queries of this run get. */
@@ -667,6 +713,7 @@ static int run_size(int n, int n_queries, int k, int batch, const char *keep, bo
         odx_free(sj);
     }
     double server_rss = rss_mb();
+    double qps1 = qps_of(db, qs, n_queries, k, 1), qps2 = qps_of(db, qs, n_queries, k, 2);
     odx_db_close(db);
     db = NULL;
 
@@ -826,6 +873,8 @@ static int run_size(int n, int n_queries, int k, int batch, const char *keep, bo
         rc = 1;
         goto done;
     }
+    printf("    \"qps_1_thread\": %.1f, \"qps_2_threads\": %.1f, \"thread_scaling\": %.2f,\n",
+           qps1, qps2, qps1 > 0 && qps2 > 0 ? qps2 / qps1 : -1.0);
     printf("    \"recall_at_10\": %.4f, \"recall_at_10_ann_forced\": %.4f, "
            "\"dense_recall_at_10\": %.4f, \"dense_recall_at_%d\": %.4f, "
            "\"odx_search_dense\": \"%s\",\n",

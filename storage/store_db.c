@@ -277,7 +277,10 @@ odx_status store_commit(store *s, odx_err *err)
     pthread_rwlock_rdlock(&s->idx_lock);
     bool dirty = s->index_gen != s->file_gen;
     pthread_rwlock_unlock(&s->idx_lock);
-    if (dirty && core_now() - s->last_save >= STORE_SAVE_EVERY_S)
+    double every = STORE_SAVE_COST_RATIO * s->last_save_cost;
+    if (every < STORE_SAVE_EVERY_S)
+        every = STORE_SAVE_EVERY_S;
+    if (dirty && core_now() - s->last_save >= every)
         rc = store_faiss_save(s, err);
     return rc;
 }

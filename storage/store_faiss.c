@@ -206,6 +206,7 @@ odx_status store_faiss_save(store *s, odx_err *err)
         return core_err(err, ODX_ERR_INVALID, "store '%s' is open read-only", s->dir);
     int64_t saved = -1;
     odx_status rc = ODX_OK;
+    double t0 = core_now();
     pthread_rwlock_rdlock(&s->idx_lock);
     if (!s->index) {
         rc = core_err(err, ODX_ERR_FAISS, "no FAISS index to save in '%s'", s->dir);
@@ -218,6 +219,7 @@ odx_status store_faiss_save(store *s, odx_err *err)
         return rc;
     s->file_gen = saved;
     s->last_save = core_now();
+    s->last_save_cost = s->last_save - t0;
     prune_tombstones(s, saved);
     return ODX_OK;
 }

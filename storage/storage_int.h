@@ -24,6 +24,8 @@
  * images the file grows to 4 GB, and saving it every 30 s meant some 30
  * saves in a 17-minute build; saves now take under a tenth of a run. */
 #define STORE_SAVE_EVERY_S 30.0
+/* Extra read connections of a read-only handle (store_rd_begin). */
+#define STORE_READ_LANES 3
 #define STORE_SAVE_COST_RATIO 10.0
 /* SQLite's busy handler. The writer holds the index lock (indexer/lock.c)
  * before it opens the store, so it can only meet a busy database from a
@@ -142,6 +144,15 @@ struct store {
     bool read_only;
     sqlite3 *db;
     sqlite3_stmt *stmt[ST__COUNT];
+    /* Read-only handles: more connections for the reads of search (a
+     * query spent about 45% of its time in SQLite, all under mu, so a
+     * second thread could add little); opened on first use. */
+    struct store_lane {
+        pthread_mutex_t mu;
+        sqlite3 *db;
+        sqlite3_stmt *stmt[ST__COUNT];
+        bool failed; /* could not be opened: not tried again */
+    } lanes[STORE_READ_LANES];
     /* Guards the statement cache and transaction state: one SQLite
      * connection is shared by the writer and search threads. Lock order:
      * idx_lock before mu, never the other way. */
@@ -215,6 +226,25 @@ sqlite3 *store_sqlite(store *s);
 
 /* Statement i, reset and with bindings cleared; s->mu must be held. */
 sqlite3_stmt *store_stmt(store *s, int i, odx_err *err);
+
+/* One read on a connection of its own where the handle is read-only and
+ * one of its extra connections is free (opened on first use), else on the
+ * handle's (s->mu held from begin to end). Only for reads that need no
+ * snapshot shared with other statements and no write of this handle. */
+typedef struct store_rd {
+    store *s;
+    struct store_lane *lane; /* NULL: the handle's own connection */
+    sqlite3 *db;
+} store_rd;
+void store_rd_begin(store *s, store_rd *r);
+void store_rd_end(store_rd *r);
+/* store_stmt on the read's connection. */
+sqlite3_stmt *store_rd_stmt(store_rd *r, int i, odx_err *err);
+/* store_db_err and store_db_status of the read's connection. */
+odx_status store_rd_err(store_rd *r, odx_err *err, const char *what);
+odx_status store_rd_status(store_rd *r);
+/* Closes the extra connections (store_close). */
+void store_lanes_close(store *s);
 /* Records the connection's last SQLite error (status by
  * store_sqlite_status, with its message and hint). */
 odx_status store_db_err(store *s, odx_err *err, const char *what);

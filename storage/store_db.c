@@ -83,6 +83,8 @@ odx_status store_open_ex(const char *dir, bool read_only, int oflags, store **ou
     if (!s)
         return core_err(err, ODX_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&s->mu, NULL);
+    for (int i = 0; i < STORE_READ_LANES; i++)
+        pthread_mutex_init(&s->lanes[i].mu, NULL);
     pthread_rwlock_init(&s->idx_lock, NULL);
     pthread_rwlock_init(&s->lex_lock, NULL);
     pthread_mutex_init(&s->ann_reload_mu, NULL);
@@ -193,6 +195,7 @@ void store_close(store *s)
     }
     for (int i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
+    store_lanes_close(s);
     if (s->db)
         sqlite3_close_v2(s->db);
     store_faiss_free(s);
@@ -204,6 +207,8 @@ void store_close(store *s)
     pthread_rwlock_destroy(&s->lex_lock);
     pthread_rwlock_destroy(&s->idx_lock);
     pthread_mutex_destroy(&s->mu);
+    for (int i = 0; i < STORE_READ_LANES; i++)
+        pthread_mutex_destroy(&s->lanes[i].mu);
     pthread_mutex_destroy(&s->ann_reload_mu);
     free(s->ann_path);
     free(s->dir);

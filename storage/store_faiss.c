@@ -367,13 +367,14 @@ odx_status store_dense_search(store *s, const float *q, int k, store_hit **hits,
         rc = core_err(err, ODX_ERR_NOMEM, "out of memory");
         goto done;
     }
-    pthread_mutex_lock(&s->mu);
+    store_rd rd;
+    store_rd_begin(s, &rd);
     for (idx_t i = 0; i < kk; i++) {
         if (lab[i] < 0)
             continue;
-        sqlite3_stmt *st = store_stmt(s, ST_VEC_LOOKUP, err);
+        sqlite3_stmt *st = store_rd_stmt(&rd, ST_VEC_LOOKUP, err);
         if (!st) {
-            rc = store_db_status(s);
+            rc = store_rd_status(&rd);
             break;
         }
         sqlite3_bind_int64(st, 1, lab[i]);
@@ -387,13 +388,13 @@ odx_status store_dense_search(store *s, const float *q, int k, store_hit **hits,
             snprintf(x->field, sizeof x->field, "%s", field ? field : "");
             x->score = dist[i];
         } else if (r != SQLITE_DONE) {
-            rc = store_db_err(s, err, "mapping vector ids");
+            rc = store_rd_err(&rd, err, "mapping vector ids");
         }
         sqlite3_reset(st);
         if (rc != ODX_OK)
             break;
     }
-    pthread_mutex_unlock(&s->mu);
+    store_rd_end(&rd);
 done:
     free(dist);
     free(lab);

@@ -287,12 +287,13 @@ odx_status store_lex_search(store *s, const char *const *terms, int n_terms, int
         rc = core_err(err, ODX_ERR_NOMEM, "lexical search: out of memory");
         goto done;
     }
-    pthread_mutex_lock(&s->mu);
-    if (sqlite3_prepare_v2(s->db,
+    store_rd rd;
+    store_rd_begin(s, &rd);
+    if (sqlite3_prepare_v2(rd.db,
                            "SELECT j.key, c.hash, c.kind, c.lang FROM json_each(?1) j"
                            " JOIN captions c ON c.id = j.value",
                            -1, &st, NULL) != SQLITE_OK) {
-        rc = store_db_err(s, err, "lexical search");
+        rc = store_rd_err(&rd, err, "lexical search");
     } else {
         sqlite3_bind_text(st, 1, ids.data, (int)ids.len, SQLITE_STATIC);
         int r;
@@ -310,10 +311,10 @@ odx_status store_lex_search(store *s, const char *const *terms, int n_terms, int
             got[i] = true;
         }
         if (r != SQLITE_DONE)
-            rc = store_db_err(s, err, "lexical search");
+            rc = store_rd_err(&rd, err, "lexical search");
     }
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->mu);
+    store_rd_end(&rd);
     if (rc == ODX_OK) {
         /* rows deleted since the index was read (another process) drop out */
         int k = 0;

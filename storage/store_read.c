@@ -75,10 +75,11 @@ odx_status store_content_info_get(store *s, const char *hash, store_content_info
     memset(out, 0, sizeof *out);
     *found = false;
     odx_status rc = ODX_OK;
-    pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = store_stmt(s, ST_CONTENT_INFO, err);
+    store_rd rd;
+    store_rd_begin(s, &rd);
+    sqlite3_stmt *st = store_rd_stmt(&rd, ST_CONTENT_INFO, err);
     if (!st) {
-        rc = store_db_status(s);
+        rc = store_rd_status(&rd);
         goto done;
     }
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
@@ -111,11 +112,11 @@ odx_status store_content_info_get(store *s, const char *hash, store_content_info
             *found = true;
         }
     } else if (r != SQLITE_DONE) {
-        rc = store_db_err(s, err, "search");
+        rc = store_rd_err(&rd, err, "search");
     }
     sqlite3_reset(st);
 done:
-    pthread_mutex_unlock(&s->mu);
+    store_rd_end(&rd);
     return rc;
 }
 
@@ -127,10 +128,11 @@ odx_status store_content_domain(store *s, const char *hash, char *buf, size_t le
     buf[0] = 0;
     *found = false;
     odx_status rc = ODX_OK;
-    pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = store_stmt(s, ST_CONTENT_DOMAIN, err);
+    store_rd rd;
+    store_rd_begin(s, &rd);
+    sqlite3_stmt *st = store_rd_stmt(&rd, ST_CONTENT_DOMAIN, err);
     if (!st) {
-        rc = store_db_status(s);
+        rc = store_rd_status(&rd);
         goto done;
     }
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
@@ -142,11 +144,11 @@ odx_status store_content_domain(store *s, const char *hash, char *buf, size_t le
             *found = true;
         }
     } else if (r != SQLITE_DONE) {
-        rc = store_db_err(s, err, "search");
+        rc = store_rd_err(&rd, err, "search");
     }
     sqlite3_reset(st);
 done:
-    pthread_mutex_unlock(&s->mu);
+    store_rd_end(&rd);
     return rc;
 }
 
@@ -225,10 +227,11 @@ static odx_status collect_images(store *s, int stmt, const char *arg, store_imag
     odx_status rc = ODX_OK;
     store_image *v = NULL;
     int n_v = 0, cap = 0;
-    pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = store_stmt(s, stmt, err);
+    store_rd rd;
+    store_rd_begin(s, &rd);
+    sqlite3_stmt *st = store_rd_stmt(&rd, stmt, err);
     if (!st) {
-        rc = store_db_status(s);
+        rc = store_rd_status(&rd);
         goto done;
     }
     sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
@@ -237,7 +240,7 @@ static odx_status collect_images(store *s, int stmt, const char *arg, store_imag
         if (r == SQLITE_DONE)
             break;
         if (r != SQLITE_ROW) {
-            rc = store_db_err(s, err, "reading images");
+            rc = store_rd_err(&rd, err, "reading images");
             break;
         }
         if (n_v == cap) {
@@ -258,7 +261,7 @@ static odx_status collect_images(store *s, int stmt, const char *arg, store_imag
     }
     sqlite3_reset(st);
 done:
-    pthread_mutex_unlock(&s->mu);
+    store_rd_end(&rd);
     if (rc != ODX_OK) {
         store_images_free(v, n_v);
         return rc;

@@ -137,6 +137,102 @@ sqlite3_stmt *store_stmt(store *s, int i, odx_err *err)
     return s->stmt[i];
 }
 
+/* ------------------------------------------------------ read lanes ---- */
+
+static bool lane_open(store *s, struct store_lane *l)
+{
+    if (l->db)
+        return true;
+    if (l->failed)
+        return false;
+    /* NOMUTEX: the lane's own mutex serialises its users. No tokenizer:
+     * lanes read plain tables, never the FTS5 one. */
+    if (sqlite3_open_v2(s->db_path, &l->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK ||
+        sqlite3_exec(l->db, "PRAGMA cell_size_check=ON", NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_close_v2(l->db);
+        l->db = NULL;
+        l->failed = true;
+        return false;
+    }
+    sqlite3_busy_timeout(l->db, STORE_READER_BUSY_TIMEOUT_MS);
+    return true;
+}
+
+void store_rd_begin(store *s, store_rd *r)
+{
+    r->s = s;
+    if (s->read_only) {
+        for (int i = 0; i < STORE_READ_LANES; i++) {
+            struct store_lane *l = &s->lanes[i];
+            if (pthread_mutex_trylock(&l->mu) != 0)
+                continue;
+            if (lane_open(s, l)) {
+                r->lane = l;
+                r->db = l->db;
+                return;
+            }
+            pthread_mutex_unlock(&l->mu);
+        }
+    }
+    pthread_mutex_lock(&s->mu);
+    r->lane = NULL;
+    r->db = s->db;
+}
+
+void store_rd_end(store_rd *r)
+{
+    pthread_mutex_unlock(r->lane ? &r->lane->mu : &r->s->mu);
+}
+
+sqlite3_stmt *store_rd_stmt(store_rd *r, int i, odx_err *err)
+{
+    if (!r->lane)
+        return store_stmt(r->s, i, err);
+    if (i < 0 || i >= ST__COUNT) {
+        core_err(err, ODX_ERR_INTERNAL, "bad statement id %d", i);
+        return NULL;
+    }
+    sqlite3_stmt **st = &r->lane->stmt[i];
+    if (!*st) {
+        if (sqlite3_prepare_v3(r->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, st, NULL) !=
+            SQLITE_OK) {
+            store_rd_err(r, err, "preparing statement");
+            *st = NULL;
+            return NULL;
+        }
+    } else {
+        sqlite3_reset(*st);
+        sqlite3_clear_bindings(*st);
+    }
+    return *st;
+}
+
+odx_status store_rd_err(store_rd *r, odx_err *err, const char *what)
+{
+    int code = sqlite3_extended_errcode(r->db);
+    return core_err(err, store_sqlite_status(code), "%s in '%s': %s%s", what, r->s->db_path,
+                    sqlite3_errmsg(r->db), store_sqlite_hint(code));
+}
+
+odx_status store_rd_status(store_rd *r)
+{
+    return store_sqlite_status(sqlite3_extended_errcode(r->db));
+}
+
+void store_lanes_close(store *s)
+{
+    for (int i = 0; i < STORE_READ_LANES; i++) {
+        struct store_lane *l = &s->lanes[i];
+        for (int j = 0; j < ST__COUNT; j++)
+            sqlite3_finalize(l->stmt[j]);
+        if (l->db)
+            sqlite3_close_v2(l->db);
+        memset(l->stmt, 0, sizeof l->stmt);
+        l->db = NULL;
+    }
+}
+
 odx_status store_exec(store *s, const char *sql, odx_err *err)
 {
     char *msg = NULL;

@@ -195,11 +195,13 @@ odx_status store_vlm_texts(store *s, const char *hash, store_vlm_text **out, int
     odx_status rc = ODX_OK;
     store_vlm_text *v = NULL;
     int n = 0, cap = 0;
-    pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = prep(s, "SELECT kind, lang, text, model, prompt FROM captions"
-                               " WHERE hash = ?1 AND source = 'vlm' ORDER BY id", err);
-    if (!st) {
-        rc = store_db_status(s);
+    store_rd rd;
+    store_rd_begin(s, &rd);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(rd.db, "SELECT kind, lang, text, model, prompt FROM captions"
+                                  " WHERE hash = ?1 AND source = 'vlm' ORDER BY id",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = store_rd_err(&rd, err, "preparing a VLM caption statement");
         goto done;
     }
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
@@ -208,7 +210,7 @@ odx_status store_vlm_texts(store *s, const char *hash, store_vlm_text **out, int
         if (r == SQLITE_DONE)
             break;
         if (r != SQLITE_ROW) {
-            rc = store_db_err(s, err, "reading VLM captions");
+            rc = store_rd_err(&rd, err, "reading VLM captions");
             goto done;
         }
         if (n == cap) {
@@ -234,7 +236,7 @@ odx_status store_vlm_texts(store *s, const char *hash, store_vlm_text **out, int
     }
 done:
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->mu);
+    store_rd_end(&rd);
     if (rc != ODX_OK) {
         store_vlm_texts_free(v, n);
         return rc;

@@ -488,10 +488,11 @@ odx_status store_content_texts(store *s, const char *hash, store_text **out, int
     odx_status rc = ODX_OK;
     store_text *t = NULL;
     int n_t = 0, cap = 0;
-    pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = store_stmt(s, ST_CAPTIONS_OF, err);
+    store_rd rd;
+    store_rd_begin(s, &rd);
+    sqlite3_stmt *st = store_rd_stmt(&rd, ST_CAPTIONS_OF, err);
     if (!st) {
-        rc = store_db_status(s);
+        rc = store_rd_status(&rd);
         goto done;
     }
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
@@ -500,7 +501,7 @@ odx_status store_content_texts(store *s, const char *hash, store_text **out, int
         if (r == SQLITE_DONE)
             break;
         if (r != SQLITE_ROW) {
-            rc = store_db_err(s, err, "reading captions");
+            rc = store_rd_err(&rd, err, "reading captions");
             goto done;
         }
         if (n_t == cap) {
@@ -525,7 +526,7 @@ odx_status store_content_texts(store *s, const char *hash, store_text **out, int
 done:
     if (st)
         sqlite3_reset(st);
-    pthread_mutex_unlock(&s->mu);
+    store_rd_end(&rd);
     if (rc != ODX_OK) {
         store_texts_free(t, n_t);
         return rc;

@@ -1144,19 +1144,11 @@ static odx_status score_candidates(search_ctx *x, odx_err *err)
     }
     free(x->order);
     x->order = malloc(sizeof *x->order * (size_t)(x->cs.n ? x->cs.n : 1));
-    if (!x->order) {
-        /* no memory for the order: every coverage now, sorted in place */
-        for (int i = 0; i < x->cs.n; i++) {
-            odx_status rc = cand_resolve(x, &x->cs.v[i], err);
-            if (rc != ODX_OK)
-                return rc;
-        }
-        cand_sort(&x->cs, cmp_cand);
-        return ODX_OK;
-    }
     cand **pv = malloc(sizeof *pv * (size_t)(x->cs.n ? x->cs.n : 1));
-    if (!pv) {
+    if (!x->order || !pv) {
+        /* no memory for the order: every score now, sorted in place */
         free(x->order);
+        free(pv);
         x->order = NULL;
         for (int i = 0; i < x->cs.n; i++) {
             odx_status rc = cand_resolve(x, &x->cs.v[i], err);

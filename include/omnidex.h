@@ -195,6 +195,15 @@ ODX_API odx_status odx_db_dir_resolve(const char *dir, char *buf, size_t len,
 ODX_API odx_status odx_db_open(const char *dir, const odx_db_params *p,
                                odx_db **out, odx_err *err);
 ODX_API void odx_db_close(odx_db *db);
+/* Starts building the in-memory lexical index of db now, on a thread and a
+ * database connection of its own, and returns at once: searches meanwhile
+ * answer from SQLite's FTS5 (the same results, slower at scale). For
+ * long-lived handles such as a server's; without it the index is built
+ * once the handle's searches have spent about what the build costs
+ * (OMNIDEX_LEXICAL). Nothing when the index exists or is being built.
+ * odx_db_close stops and waits for it (not while odx_db_warm runs on the
+ * same handle in another thread). */
+ODX_API odx_status odx_db_warm(odx_db *db, odx_err *err);
 
 /* ------------------------------------------------------------- index ---- */
 

@@ -254,6 +254,13 @@ odx_status odx_db_open(const char *dir, const odx_db_params *pin, odx_db **out,
     return ODX_OK;
 }
 
+odx_status odx_db_warm(odx_db *db, odx_err *err)
+{
+    if (!db)
+        return core_err(err, ODX_ERR_INVALID, "odx_db_warm: no database");
+    return store_lex_warm(db->s, err);
+}
+
 void odx_db_close(odx_db *db)
 {
     if (!db)

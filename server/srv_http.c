@@ -863,6 +863,9 @@ static void maybe_reopen(srv_server *s)
         pthread_mutex_unlock(&s->mu);
         return;
     }
+    odx_err we = {0};
+    if (odx_db_warm(db, &we) != ODX_OK)
+        fprintf(stderr, "omnidex: %s\n", we.msg);
     n->db = db;
     n->refs = 1;
     pthread_mutex_lock(&s->mu);

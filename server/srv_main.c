@@ -216,6 +216,10 @@ int srv_main(const char *db_dir, const char *models_dir, int argc, char **argv)
                 dir, e.msg[0] ? e.msg : odx_status_str(st));
         return st == ODX_ERR_INVALID ? SRV_EXIT_USAGE : SRV_EXIT_FATAL;
     }
+    /* a server lives long: its lexical index is built at once, in the
+     * background (FTS5 answers meanwhile) */
+    if (odx_db_warm(db, &e) != ODX_OK)
+        fprintf(stderr, "omnidex: %s (searches build the index when they need it)\n", e.msg);
 
     /* Block the stop signals before MHD starts its threads (they inherit
      * the mask), so only sigwait below ever sees them. A peer hanging up

@@ -243,6 +243,14 @@ odx_status store_fts_search(store *s, const char *match, int limit,
  * build costs, so one-shot searches of a large index do not pay for it.
  * Calls may run concurrently. */
 typedef enum store_lex_policy { STORE_LEX_AUTO, STORE_LEX_INDEX } store_lex_policy;
+/* Builds the lexical index now, on a thread and a read-only connection of
+ * its own (about 25 us a caption row); STORE_LEX_AUTO searches answer from
+ * FTS5 until it is there. For long-lived handles (the server). Not
+ * concurrently with store_close, which stops and joins it.
+ * Returns at once; nothing when the index exists or is being built. */
+odx_status store_lex_warm(store *s, odx_err *err);
+/* Whether that build is still running. */
+bool store_lex_warming(store *s);
 odx_status store_lex_search(store *s, const char *const *terms, int n_terms, int limit,
                             store_lex_policy policy, store_hit **hits, int *n, odx_err *err);
 

@@ -12,6 +12,7 @@
 
 #include <faiss/c_api/Index_c.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/types.h>
 
 #define STORE_DB_NAME "omnidex.db"
@@ -193,6 +194,12 @@ struct store {
     struct lex_index *lex;
     int64_t lex_seq;    /* caption_log sequence the index reflects */
     double lex_fts_spent; /* seconds of FTS5 searches before it (under mu) */
+    /* store_lex_warm: the index built on a thread and connection of its
+     * own; automatic searches stay on FTS5 meanwhile */
+    pthread_t lex_thread;
+    bool lex_thread_on;      /* started, not joined (owner's thread only) */
+    atomic_bool lex_building; /* the thread has not finished */
+    atomic_bool lex_cancel;   /* store_close asks it to stop */
 
     /* Remote embeddings (store_embed.c): their cache and its lock. */
     struct store_embed_idx *embed;
@@ -345,7 +352,7 @@ bool store_desc_header_ok(const void *blob, size_t len);
 odx_status store_embed_init(store *s, odx_err *err);
 void store_embed_free(store *s);
 
-/* Drops the lexical index (store_lex.c), at close. */
+/* Drops the lexical index (store_lex.c), at close; stops a warm-up. */
 void store_lex_free(store *s);
 /* store_terms_df by FTS5's vocabulary (fts5vocab scans each term's whole
  * doclist: milliseconds for a common word at 100k images); store_lex.c

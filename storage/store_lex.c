@@ -40,23 +40,32 @@ static int field_of(const char *kind, const char *source)
 }
 
 /* The log's last sequence number ever given (0 before the first) and its
- * oldest kept row (0 when empty). s->mu held. */
-static odx_status log_bounds(store *s, int64_t *last, int64_t *oldest, odx_err *err)
+ * oldest kept row (0 when empty), on connection db (s->mu held when it is
+ * the handle's). */
+static odx_status log_bounds_on(store *s, sqlite3 *db, int64_t *last, int64_t *oldest,
+                                odx_err *err)
 {
     sqlite3_stmt *st = NULL;
     odx_status rc = ODX_OK;
-    if (sqlite3_prepare_v2(s->db,
+    if (sqlite3_prepare_v2(db,
                            "SELECT (SELECT seq FROM sqlite_sequence WHERE name='caption_log'),"
                            " (SELECT min(seq) FROM caption_log)",
                            -1, &st, NULL) != SQLITE_OK ||
         sqlite3_step(st) != SQLITE_ROW) {
-        rc = store_db_err(s, err, "reading the caption log");
+        int code = sqlite3_extended_errcode(db);
+        rc = core_err(err, store_sqlite_status(code), "reading the caption log in '%s': %s%s",
+                      s->db_path, sqlite3_errmsg(db), store_sqlite_hint(code));
     } else {
         *last = sqlite3_column_int64(st, 0);
         *oldest = sqlite3_column_int64(st, 1);
     }
     sqlite3_finalize(st);
     return rc;
+}
+
+static odx_status log_bounds(store *s, int64_t *last, int64_t *oldest, odx_err *err)
+{
+    return log_bounds_on(s, s->db, last, oldest, err);
 }
 
 static odx_status add_row(store *s, lex_index *x, sqlite3_stmt *st, odx_err *err)
@@ -70,28 +79,38 @@ static odx_status add_row(store *s, lex_index *x, sqlite3_stmt *st, odx_err *err
     return lex_add(x, id, field_of(kind, source), text ? text : "", text ? len : 0, err);
 }
 
-/* Every caption row into a new index. s->mu held, inside a read. */
-static odx_status build(store *s, lex_index **out, odx_err *err)
+/* Every caption row into a new index, read on connection db inside a
+ * read transaction (s->mu held when it is the handle's). A set *cancel
+ * stops it (ODX_ERR_INTERRUPTED). */
+static odx_status build_on(store *s, sqlite3 *db, const atomic_bool *cancel, lex_index **out,
+                           odx_err *err)
 {
     lex_index *x = lex_new();
     sqlite3_stmt *st = NULL;
     odx_status rc = ODX_OK;
     if (!x)
         return core_err(err, ODX_ERR_NOMEM, "lexical index: out of memory");
-    if (sqlite3_prepare_v2(s->db, "SELECT id, kind, source, text FROM captions", -1, &st,
-                           NULL) != SQLITE_OK) {
-        rc = store_db_err(s, err, "reading captions for the lexical index");
-        goto done;
-    }
+    if (sqlite3_prepare_v2(db, "SELECT id, kind, source, text FROM captions", -1, &st, NULL) !=
+        SQLITE_OK)
+        goto db_err;
     int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW)
+    for (int64_t n = 0; (r = sqlite3_step(st)) == SQLITE_ROW; n++) {
         if ((rc = add_row(s, x, st, err)) != ODX_OK)
             goto done;
-    if (r != SQLITE_DONE) {
-        rc = store_db_err(s, err, "reading captions for the lexical index");
-        goto done;
+        if (cancel && (n & 1023) == 0 && atomic_load(cancel)) {
+            rc = core_err(err, ODX_ERR_INTERRUPTED, "lexical index: build stopped");
+            goto done;
+        }
     }
+    if (r != SQLITE_DONE)
+        goto db_err;
     rc = lex_compact(x, err);
+    goto done;
+db_err:;
+    int code = sqlite3_extended_errcode(db);
+    rc = core_err(err, store_sqlite_status(code),
+                  "reading captions for the lexical index in '%s': %s%s", s->db_path,
+                  sqlite3_errmsg(db), store_sqlite_hint(code));
 done:
     sqlite3_finalize(st);
     if (rc != ODX_OK) {
@@ -100,6 +119,11 @@ done:
     }
     *out = x;
     return ODX_OK;
+}
+
+static odx_status build(store *s, lex_index **out, odx_err *err)
+{
+    return build_on(s, s->db, NULL, out, err);
 }
 
 /* The rows the log names after seq from: removed, then read again. */
@@ -224,6 +248,8 @@ static bool auto_fts5(store *s)
     pthread_rwlock_unlock(&s->lex_lock);
     if (have)
         return false;
+    if (atomic_load(&s->lex_building))
+        return true; /* store_lex_warm's thread will bring it */
     int64_t rows = 0;
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = NULL;
@@ -390,8 +416,77 @@ odx_status store_terms_df(store *s, const char *const *terms, int n_terms, int64
     return rc;
 }
 
+/* The warm-up thread: its own read-only connection and snapshot, so no
+ * search waits for it; the index is handed over under lex_lock with the
+ * log position of that snapshot, and lex_sync catches it up from there. */
+static void *warm_main(void *p)
+{
+    store *s = p;
+    sqlite3 *db = NULL;
+    lex_index *x = NULL;
+    int64_t last = 0, oldest = 0;
+    odx_err e = {0};
+    double t = core_now();
+    odx_status rc = ODX_ERR_DB;
+    if (sqlite3_open_v2(s->db_path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) ==
+            SQLITE_OK &&
+        sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK) {
+        sqlite3_busy_timeout(db, STORE_READER_BUSY_TIMEOUT_MS);
+        if ((rc = log_bounds_on(s, db, &last, &oldest, &e)) == ODX_OK)
+            rc = build_on(s, db, &s->lex_cancel, &x, &e);
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    } else {
+        snprintf(e.msg, sizeof e.msg, "cannot open '%s': %s", s->db_path,
+                 db ? sqlite3_errmsg(db) : "out of memory");
+    }
+    sqlite3_close_v2(db);
+    if (rc == ODX_OK) {
+        pthread_rwlock_wrlock(&s->lex_lock);
+        if (!s->lex) {
+            s->lex = x;
+            s->lex_seq = last;
+            x = NULL;
+        }
+        pthread_rwlock_unlock(&s->lex_lock);
+        core_log(CORE_LOG_DEBUG, "%s: lexical index built in the background: %.2f s",
+                 s->db_path, core_now() - t);
+    } else if (rc != ODX_ERR_INTERRUPTED) {
+        core_log(CORE_LOG_WARN, "%s: building the lexical index in the background: %s"
+                                " (searches build it when they need it)", s->db_path, e.msg);
+    }
+    lex_free(x);
+    atomic_store(&s->lex_building, false);
+    return NULL;
+}
+
+odx_status store_lex_warm(store *s, odx_err *err)
+{
+    if (!s)
+        return core_err(err, ODX_ERR_INVALID, "store_lex_warm: no store");
+    pthread_rwlock_rdlock(&s->lex_lock);
+    bool have = s->lex != NULL;
+    pthread_rwlock_unlock(&s->lex_lock);
+    if (have || s->lex_thread_on)
+        return ODX_OK;
+    atomic_store(&s->lex_cancel, false);
+    atomic_store(&s->lex_building, true);
+    if (pthread_create(&s->lex_thread, NULL, warm_main, s) != 0) {
+        atomic_store(&s->lex_building, false);
+        return core_err(err, ODX_ERR_NOMEM, "cannot start a thread for the lexical index");
+    }
+    s->lex_thread_on = true;
+    return ODX_OK;
+}
+
+bool store_lex_warming(store *s) { return s && atomic_load(&s->lex_building); }
+
 void store_lex_free(store *s)
 {
+    if (s->lex_thread_on) {
+        atomic_store(&s->lex_cancel, true);
+        pthread_join(s->lex_thread, NULL);
+        s->lex_thread_on = false;
+    }
     lex_free(s->lex);
     s->lex = NULL;
     s->lex_seq = 0;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static uint64_t rs = 88172645463325252ull;
 static int rndi(int n)
@@ -191,6 +192,27 @@ int main(void)
         free(a);
         free(b);
         store_close(r2);
+    }
+    {
+        /* store_lex_warm: built in the background on its own connection,
+         * then used by automatic searches and caught up like any */
+        store *r3 = NULL;
+        CHECK(store_open(dir, true, &r3, &e) == ODX_OK);
+        CHECK(store_lex_warm(r3, &e) == ODX_OK);
+        CHECK(store_lex_warm(r3, &e) == ODX_OK); /* a second call: nothing */
+        for (int i = 0; i < 3000 && store_lex_warming(r3); i++)
+            usleep(10000);
+        CHECK(!store_lex_warming(r3));
+        CHECK(r3->lex != NULL);
+        bad += compare(r3, "warmed reader");
+        batch(w, 30, 1500);
+        bad += compare(r3, "warmed reader after a batch");
+        store_close(r3);
+        /* closed while it builds: stopped and joined, nothing leaks */
+        store *r4 = NULL;
+        CHECK(store_open(dir, true, &r4, &e) == ODX_OK);
+        CHECK(store_lex_warm(r4, &e) == ODX_OK);
+        store_close(r4);
     }
     CHECK_MSG(bad == 0, "%d comparisons differ", bad);
     CHECK_MSG(dfs > 1000, "document frequencies compared sum to only %lld", (long long)dfs);

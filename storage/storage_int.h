@@ -154,6 +154,11 @@ struct store {
         sqlite3_stmt *stmt[ST__COUNT];
         bool failed; /* could not be opened: not tried again */
     } lanes[STORE_READ_LANES];
+    /* The database file the handle's connection opened: a lane opened
+     * later must find the same one (a rebuild may have swapped it in the
+     * meantime; the server then reopens the whole handle). */
+    dev_t db_dev;
+    ino_t db_ino;
     /* Guards the statement cache and transaction state: one SQLite
      * connection is shared by the writer and search threads. Lock order:
      * idx_lock before mu, never the other way. */

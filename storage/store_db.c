@@ -115,6 +115,10 @@ odx_status store_open_ex(const char *dir, bool read_only, int oflags, store **ou
         goto done;
     }
     sqlite3_busy_timeout(s->db, read_only ? STORE_READER_BUSY_TIMEOUT_MS : STORE_BUSY_TIMEOUT_MS);
+    if (stat(s->db_path, &sb) == 0) {
+        s->db_dev = sb.st_dev;
+        s->db_ino = sb.st_ino;
+    }
     /* A new database frees pages incrementally (store_compact) and has
      * STORE_PAGE_SIZE pages; both can only be chosen before the first
      * table. Harmless on an old one (WAL keeps its page size). */

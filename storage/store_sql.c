@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* SQL of the cached statements, indexed by enum store_stmt_id. */
 static const char *const stmt_sql[ST__COUNT] = {
@@ -139,11 +140,18 @@ sqlite3_stmt *store_stmt(store *s, int i, odx_err *err)
 
 /* ------------------------------------------------------ read lanes ---- */
 
+/* Whether db_path is still the file the handle's connection opened. */
+static bool same_file(const store *s)
+{
+    struct stat sb;
+    return stat(s->db_path, &sb) == 0 && sb.st_dev == s->db_dev && sb.st_ino == s->db_ino;
+}
+
 static bool lane_open(store *s, struct store_lane *l)
 {
     if (l->db)
         return true;
-    if (l->failed)
+    if (l->failed || !same_file(s))
         return false;
     /* NOMUTEX: the lane's own mutex serialises its users. No tokenizer:
      * lanes read plain tables, never the FTS5 one. */
@@ -156,6 +164,11 @@ static bool lane_open(store *s, struct store_lane *l)
         return false;
     }
     sqlite3_busy_timeout(l->db, STORE_READER_BUSY_TIMEOUT_MS);
+    if (!same_file(s)) { /* swapped while it opened */
+        sqlite3_close_v2(l->db);
+        l->db = NULL;
+        return false;
+    }
     return true;
 }
 

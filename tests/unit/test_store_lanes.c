@@ -2,7 +2,8 @@
  * (store_rd_begin, storage/store_sql.c): search threads reading texts,
  * domains, images and lexical hits at once get what one thread gets, while
  * a writer commits; the extra connections were used; a writer's handle
- * never opens any (its reads must see its own batch). Run under TSan by
+ * never opens any (its reads must see its own batch); none opens on a
+ * database file swapped in after the handle opened. Run under TSan by
  * hand for the locking: build-tsan/storage/test_store_lanes. */
 #include "check.h"
 #include "storage_int.h"
@@ -153,6 +154,25 @@ int main(void)
     store_rd_end(&rd);
     store_close(r);
     store_close(w);
+    /* the database file swapped under an open handle (a rebuild): no extra
+     * connection opens on the new file; reads stay on the handle's own */
+    store *r2 = NULL;
+    CHECK(store_open(dir, true, &r2, &e) == ODX_OK);
+    char swap[700];
+    snprintf(swap, sizeof swap, "cp '%s/omnidex.db' '%s/copy.db' && mv '%s/copy.db' '%s/omnidex.db'",
+             dir, dir, dir, dir);
+    CHECK(system(swap) == 0);
+    if (r2) {
+        char h1[65];
+        hash_of(1, h1);
+        store_text *t2 = NULL;
+        int n2 = 0;
+        CHECK(store_content_texts(r2, h1, &t2, &n2, &e) == ODX_OK && n2 == 2);
+        store_texts_free(t2, n2);
+        for (int i = 0; i < STORE_READ_LANES; i++)
+            CHECK(r2->lanes[i].db == NULL);
+        store_close(r2);
+    }
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0);

@@ -452,7 +452,8 @@ typedef struct search_ctx {
     const ret_embed *emb;    /* the query's learned vector, or NULL */
     cand_set cs;
     term_toks *tt;           /* the query terms' tokens, groups after each
-                                other (coverage: tokenized once a query) */
+                                other (tokenized once a query; NULL in
+                                ret_similar, which has no words) */
     int *order;              /* score_candidates: candidates best first
                                 (indexes into cs.v); NULL: cs.v's order */
 } search_ctx;
@@ -755,7 +756,7 @@ static double coverage(search_ctx *x, const store_text *t, int n_t, char *matche
 {
     if (mlen)
         matched[0] = 0;
-    if (x->n_groups == 0)
+    if (x->n_groups == 0 || !x->tt)
         return 0;
     /* per odx_caption_kind: how explain and "matched" name it */
     static const char *const labels[ODX_N_CAPTION_KINDS] = {
@@ -775,15 +776,6 @@ static double coverage(search_ctx *x, const store_text *t, int n_t, char *matche
     bool kind_hit[5] = {false};
     double covered = 0, total = 0;
     bool only_stop = x->n_groups == x->q.n_groups;
-    if (!x->tt) {
-        int n_tt = 0;
-        for (int g = 0; g < x->q.n_groups; g++)
-            n_tt += x->q.groups[g].n_terms;
-        x->tt = malloc(sizeof *x->tt * (size_t)(n_tt ? n_tt : 1));
-        for (int g = 0, i = 0; x->tt && g < x->q.n_groups; g++)
-            for (int j = 0; j < x->q.groups[g].n_terms; j++)
-                term_toks_of(x->q.groups[g].terms[j], &x->tt[i++]);
-    }
     for (int g = 0, base = 0; g < x->q.n_groups; base += x->q.groups[g].n_terms, g++) {
         const emb_query_group *gr = &x->q.groups[g];
         if (gr->stopword && !only_stop)
@@ -791,11 +783,7 @@ static double coverage(search_ctx *x, const store_text *t, int n_t, char *matche
         bool hit = false, own = false;
         for (int k = 0; k < 5; k++) {
             for (int j = 0; j < gr->n_terms; j++) {
-                term_toks one;
-                const term_toks *tj = x->tt ? &x->tt[base + j] : &one;
-                if (!x->tt)
-                    term_toks_of(gr->terms[j], &one);
-                if (ts[k].n && term_in(&ts[k], tj)) {
+                if (ts[k].n && term_in(&ts[k], &x->tt[base + j])) {
                     hit = true;
                     own |= j < gr->n_own;
                     kind_hit[k] = true;
@@ -1238,6 +1226,17 @@ odx_status ret_search_embed(store *s, const char *query, const odx_search_params
     st = emb_query_parse(rq.text, &x.q, err);
     if (st != ODX_OK)
         goto done;
+    /* the terms' tokens, once, for every candidate's coverage */
+    int n_tt = 0;
+    for (int g = 0; g < x.q.n_groups; g++)
+        n_tt += x.q.groups[g].n_terms;
+    if (!(x.tt = malloc(sizeof *x.tt * (size_t)(n_tt ? n_tt : 1)))) {
+        st = core_err(err, ODX_ERR_NOMEM, "no memory");
+        goto done;
+    }
+    for (int g = 0, i = 0; g < x.q.n_groups; g++)
+        for (int j = 0; j < x.q.groups[g].n_terms; j++)
+            term_toks_of(x.q.groups[g].terms[j], &x.tt[i++]);
     for (int g = 0; g < x.q.n_groups; g++)
         x.n_groups += !x.q.groups[g].stopword;
     query_intent(&x);

@@ -135,6 +135,7 @@ enum store_stmt_id {
     ST_DHASH_SCAN,
     ST_DATA_VERSION,
     ST_CONTENT_HASH_OF,
+    ST_CAPTION_ROWS,
     ST__COUNT
 };
 
@@ -260,6 +261,8 @@ void store_lanes_close(store *s);
 /* Records the connection's last SQLite error (status by
  * store_sqlite_status, with its message and hint). */
 odx_status store_db_err(store *s, odx_err *err, const char *what);
+/* The same for another connection db of this store. */
+odx_status store_conn_err(store *s, sqlite3 *db, odx_err *err, const char *what);
 /* store_sqlite_status of the connection's last error. */
 odx_status store_db_status(store *s);
 /* Runs SQL without results (no bindings). */
@@ -364,6 +367,15 @@ void store_lex_free(store *s);
  * answers from its index when the handle has one. Arguments checked. */
 odx_status store_fts_terms_df(store *s, const char *const *terms, int n_terms, int64_t *df,
                               int64_t *n_docs, odx_err *err);
+/* df[i] = the smallest fn(token) over term i's tokens (emb_tokenize, not
+ * colocated; a phrase counts by its rarest token), 0 for a term without
+ * tokens: store_terms_df's rule, whatever answers per token. */
+typedef int64_t (*store_token_df_fn)(void *ctx, const char *tok, int len);
+void store_min_token_df(const char *const *terms, int n_terms, store_token_df_fn fn,
+                        void *ctx, int64_t *df);
+/* Caption rows as max(id) (ids are never reused: an estimate once rows
+ * were deleted); 0 when it cannot be read. s->mu held. */
+int64_t store_caption_rows_locked(store *s);
 
 /* Streaming 64-bit checksum used in the FAISS file header. */
 typedef struct store_sum {

@@ -160,7 +160,8 @@ done:
 }
 
 typedef struct df_ctx {
-    sqlite3_stmt *st;
+    store_token_df_fn fn;
+    void *fn_ctx;
     int64_t min_df;
     bool any;
 } df_ctx;
@@ -171,20 +172,45 @@ static int df_cb(void *ctx, const char *tok, int len, int start, int end, bool c
     df_ctx *c = ctx;
     if (colocated)
         return 0;
-    sqlite3_reset(c->st);
-    sqlite3_bind_text(c->st, 1, tok, len, SQLITE_TRANSIENT);
-    int64_t df = sqlite3_step(c->st) == SQLITE_ROW ? sqlite3_column_int64(c->st, 0) : 0;
+    int64_t df = c->fn(c->fn_ctx, tok, len);
     if (!c->any || df < c->min_df)
         c->min_df = df;
     c->any = true;
     return 0;
 }
 
+void store_min_token_df(const char *const *terms, int n_terms, store_token_df_fn fn,
+                        void *ctx, int64_t *df)
+{
+    for (int i = 0; i < n_terms; i++) {
+        df_ctx c = {.fn = fn, .fn_ctx = ctx};
+        emb_tokenize(terms[i], (int)strlen(terms[i]), df_cb, &c);
+        df[i] = c.any ? c.min_df : 0;
+    }
+}
+
+int64_t store_caption_rows_locked(store *s)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_CAPTION_ROWS, NULL);
+    int64_t n = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    if (st)
+        sqlite3_reset(st);
+    return n;
+}
+
+static int64_t vocab_df(void *ctx, const char *tok, int len)
+{
+    sqlite3_stmt *st = ctx;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, tok, len, SQLITE_TRANSIENT);
+    return sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+}
+
 odx_status store_fts_terms_df(store *s, const char *const *terms, int n_terms, int64_t *df,
                               int64_t *n_docs, odx_err *err)
 {
     odx_status rc = ODX_OK;
-    sqlite3_stmt *st = NULL, *nst = NULL;
+    sqlite3_stmt *st = NULL;
     pthread_mutex_lock(&s->mu);
     /* fts5vocab over the caption index, per connection (temp schema) */
     if (sqlite3_exec(s->db,
@@ -192,21 +218,14 @@ odx_status store_fts_terms_df(store *s, const char *const *terms, int n_terms, i
                      "fts5vocab(main, 'captions_fts', 'row')",
                      NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, "SELECT doc FROM temp.odx_vocab WHERE term = ?1", -1, &st,
-                           NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db, "SELECT coalesce(max(id), 0) FROM captions", -1, &nst,
                            NULL) != SQLITE_OK) {
         rc = store_db_err(s, err, "term frequency");
         goto done;
     }
-    *n_docs = sqlite3_step(nst) == SQLITE_ROW ? sqlite3_column_int64(nst, 0) : 0;
-    for (int i = 0; i < n_terms; i++) {
-        df_ctx c = {.st = st};
-        emb_tokenize(terms[i], (int)strlen(terms[i]), df_cb, &c);
-        df[i] = c.any ? c.min_df : 0;
-    }
+    *n_docs = store_caption_rows_locked(s);
+    store_min_token_df(terms, n_terms, vocab_df, st, df);
 done:
     sqlite3_finalize(st);
-    sqlite3_finalize(nst);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

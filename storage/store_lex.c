@@ -52,9 +52,7 @@ static odx_status log_bounds_on(store *s, sqlite3 *db, int64_t *last, int64_t *o
                            " (SELECT min(seq) FROM caption_log)",
                            -1, &st, NULL) != SQLITE_OK ||
         sqlite3_step(st) != SQLITE_ROW) {
-        int code = sqlite3_extended_errcode(db);
-        rc = core_err(err, store_sqlite_status(code), "reading the caption log in '%s': %s%s",
-                      s->db_path, sqlite3_errmsg(db), store_sqlite_hint(code));
+        rc = store_conn_err(s, db, err, "reading the caption log");
     } else {
         *last = sqlite3_column_int64(st, 0);
         *oldest = sqlite3_column_int64(st, 1);
@@ -106,11 +104,8 @@ static odx_status build_on(store *s, sqlite3 *db, const atomic_bool *cancel, lex
         goto db_err;
     rc = lex_compact(x, err);
     goto done;
-db_err:;
-    int code = sqlite3_extended_errcode(db);
-    rc = core_err(err, store_sqlite_status(code),
-                  "reading captions for the lexical index in '%s': %s%s", s->db_path,
-                  sqlite3_errmsg(db), store_sqlite_hint(code));
+db_err:
+    rc = store_conn_err(s, db, err, "reading captions for the lexical index");
 done:
     sqlite3_finalize(st);
     if (rc != ODX_OK) {
@@ -250,13 +245,8 @@ static bool auto_fts5(store *s)
         return false;
     if (atomic_load(&s->lex_building))
         return true; /* store_lex_warm's thread will bring it */
-    int64_t rows = 0;
     pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, "SELECT max(id) FROM captions", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        rows = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    int64_t rows = store_caption_rows_locked(s);
     double spent = s->lex_fts_spent;
     pthread_mutex_unlock(&s->mu);
     return rows > LEX_BUILD_NOW_ROWS && spent < (double)rows * LEX_BUILD_S_PER_ROW;
@@ -359,23 +349,9 @@ done:
     return rc;
 }
 
-typedef struct lex_df_ctx {
-    const lex_index *x;
-    int64_t min_df;
-    bool any;
-} lex_df_ctx;
-
-static int lex_df_cb(void *ctx, const char *tok, int len, int start, int end, bool colocated)
+static int64_t index_df(void *ctx, const char *tok, int len)
 {
-    (void)start, (void)end;
-    lex_df_ctx *c = ctx;
-    if (colocated)
-        return 0;
-    int64_t df = lex_token_df(c->x, tok, len);
-    if (!c->any || df < c->min_df)
-        c->min_df = df;
-    c->any = true;
-    return 0;
+    return lex_token_df(ctx, tok, len);
 }
 
 /* From the index when this handle has built one (caught up first, so the
@@ -396,24 +372,13 @@ odx_status store_terms_df(store *s, const char *const *terms, int n_terms, int64
         pthread_rwlock_unlock(&s->lex_lock);
         return store_fts_terms_df(s, terms, n_terms, df, n_docs, err);
     }
-    for (int i = 0; i < n_terms; i++) {
-        lex_df_ctx c = {.x = s->lex};
-        emb_tokenize(terms[i], (int)strlen(terms[i]), lex_df_cb, &c);
-        df[i] = c.any ? c.min_df : 0;
-    }
+    store_min_token_df(terms, n_terms, index_df, s->lex, df);
     pthread_rwlock_unlock(&s->lex_lock);
-    /* the estimate of rows FTS5's path gives (ids are never reused) */
+    /* the estimate of rows FTS5's path gives */
     pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = NULL;
-    odx_status rc = ODX_OK;
-    if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(id), 0) FROM captions", -1, &st, NULL) !=
-        SQLITE_OK)
-        rc = store_db_err(s, err, "term frequency");
-    else
-        *n_docs = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
+    *n_docs = store_caption_rows_locked(s);
     pthread_mutex_unlock(&s->mu);
-    return rc;
+    return ODX_OK;
 }
 
 /* The warm-up thread: its own read-only connection and snapshot, so no

@@ -83,6 +83,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_DHASH_SCAN] = "SELECT rowid, dhash, dhash_crops FROM content WHERE dhash IS NOT NULL",
     [ST_DATA_VERSION] = "PRAGMA data_version",
     [ST_CONTENT_HASH_OF] = "SELECT hash FROM content WHERE rowid=?1",
+    [ST_CAPTION_ROWS] = "SELECT coalesce(max(id), 0) FROM captions",
 };
 
 odx_status store_sqlite_status(int sqlite_rc)
@@ -111,11 +112,16 @@ odx_status store_db_status(store *s)
     return store_sqlite_status(sqlite3_extended_errcode(s->db));
 }
 
+odx_status store_conn_err(store *s, sqlite3 *db, odx_err *err, const char *what)
+{
+    int code = sqlite3_extended_errcode(db);
+    return core_err(err, store_sqlite_status(code), "%s in '%s': %s%s", what, s->db_path,
+                    sqlite3_errmsg(db), store_sqlite_hint(code));
+}
+
 odx_status store_db_err(store *s, odx_err *err, const char *what)
 {
-    int code = sqlite3_extended_errcode(s->db);
-    return core_err(err, store_sqlite_status(code), "%s in '%s': %s%s", what, s->db_path,
-                    sqlite3_errmsg(s->db), store_sqlite_hint(code));
+    return store_conn_err(s, s->db, err, what);
 }
 
 sqlite3_stmt *store_stmt(store *s, int i, odx_err *err)
@@ -223,9 +229,7 @@ sqlite3_stmt *store_rd_stmt(store_rd *r, int i, odx_err *err)
 
 odx_status store_rd_err(store_rd *r, odx_err *err, const char *what)
 {
-    int code = sqlite3_extended_errcode(r->db);
-    return core_err(err, store_sqlite_status(code), "%s in '%s': %s%s", what, r->s->db_path,
-                    sqlite3_errmsg(r->db), store_sqlite_hint(code));
+    return store_conn_err(r->s, r->db, err, what);
 }
 
 odx_status store_rd_status(store_rd *r)

@@ -5,7 +5,7 @@
  *
  * usage: domain_accuracy DIR [--ocr] [--cache CACHEDIR] [--only FILE]
  *                        [--quiet] [--verbose] [--ppocr] [--ocr-share P]
- *                        [--dump FILE]
+ *                        [--dump FILE] [--shard K/N]
  * Default: decode + thumbnail + features + classify (the pre-OCR decision).
  * --ocr: also the decision after OCR, with the stages in the order of
  *   cap_describe (captioner.c): the same decode/thumbnail, the same OCR gate.
@@ -21,7 +21,10 @@
  * --dump FILE: writes, per image, the classifier's input vectors
  *   (cap_domain_features: the visual features before OCR, the text features
  *   after it, zeros where OCR did not run), the feature dump that
- *   captioner/tools/dom_fit fits the domain model on. */
+ *   captioner/tools/dom_fit fits the domain model on.
+ * --shard K/N: only the manifest's rows K, K+N, K+2N... (0 <= K < N), so
+ *   that N processes sharing one --cache read a large corpus in parallel;
+ *   a last run without --shard then finds every OCR result cached. */
 #include "captioner_int.h"
 #include "domain_model.h"
 #include "ppocr.h"
@@ -287,7 +290,7 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "usage: %s DIR [--ocr] [--cache DIR] [--only FILE] [--quiet] [--ppocr]"
-                " [--ocr-share P] [--dump FILE]\n",
+                " [--ocr-share P] [--dump FILE] [--shard K/N]\n",
                 argv[0]);
         return 2;
     }
@@ -296,6 +299,7 @@ int main(int argc, char **argv)
     acc_run run = {0};
     run.dom = cap_dom_model_env();
     run.ocr_share = 100;
+    int shard_k = 0, shard_n = 1;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--ocr"))
             ocr = true;
@@ -315,7 +319,13 @@ int main(int argc, char **argv)
             dump = argv[++i];
         else if (!strcmp(argv[i], "--only") && i + 1 < argc)
             only = argv[++i];
-        else {
+        else if (!strcmp(argv[i], "--shard") && i + 1 < argc) {
+            if (sscanf(argv[++i], "%d/%d", &shard_k, &shard_n) != 2 || shard_n < 1 ||
+                shard_k < 0 || shard_k >= shard_n) {
+                fprintf(stderr, "--shard wants K/N with 0 <= K < N, not '%s'\n", argv[i]);
+                return 2;
+            }
+        } else {
             fprintf(stderr, "unknown argument '%s'\n", argv[i]);
             return 2;
         }
@@ -365,11 +375,14 @@ int main(int argc, char **argv)
     int failed = 0;
     char line[16384];
     bool header = true;
+    long row = -1;
     while (fgets(line, sizeof line, m)) {
         if (header) {
             header = false;
             continue;
         }
+        if (++row % shard_n != shard_k)
+            continue;
         char *save = NULL;
         char *file = strtok_r(line, "\t\n", &save);
         char *dom = strtok_r(NULL, "\t\n", &save);

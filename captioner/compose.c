@@ -323,6 +323,36 @@ static void zh_object(core_buf *b, const obj_group *g)
     core_buf_printf(b, "%s%s", zh_measure(g->label), g->label_zh);
 }
 
+/* The Chinese for "<where> has A, B and possibly C": the objects the
+ * detector was sure of after 有, the others after 可能有 / 可能还有, so that
+ * a hedge in the English caption is one in the Chinese too ("possibly four
+ * birds" is not "有四只鸟"). where: "" or a place ("图中"). */
+static void zh_objects(core_buf *b, const obj_group *g, int n, const char *where)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        bool sure = pass == 0;
+        int m = 0, k = 0;
+        for (int i = 0; i < n; i++)
+            m += (g[i].best >= CO_OBJ_SURE) == sure;
+        if (!m)
+            continue;
+        if (sure)
+            core_buf_printf(b, "%s有", where);
+        else if (n > m)
+            core_buf_puts(b, "、可能还有");
+        else
+            core_buf_printf(b, "%s可能有", where);
+        for (int i = 0; i < n; i++) {
+            if ((g[i].best >= CO_OBJ_SURE) != sure)
+                continue;
+            if (k)
+                core_buf_puts(b, k == m - 1 ? "和" : "、");
+            zh_object(b, &g[i]);
+            k++;
+        }
+    }
+}
+
 /* --------------------------------------------------------- by domain ---- */
 
 typedef struct co_out {
@@ -810,12 +840,7 @@ static void co_poster(co_out *o, const cap_desc *d, bool unsure, const char *tit
         core_buf_puts(&o->det[CAP_EN], " It shows ");
         en_objects(&o->det[CAP_EN], g, ng, false);
         core_buf_puts(&o->det[CAP_EN], ".");
-        core_buf_puts(&o->det[CAP_ZH], "图中有");
-        for (int i = 0; i < ng; i++) {
-            if (i)
-                core_buf_puts(&o->det[CAP_ZH], i == ng - 1 ? "和" : "、");
-            zh_object(&o->det[CAP_ZH], &g[i]);
-        }
+        zh_objects(&o->det[CAP_ZH], g, ng, "图中");
         core_buf_puts(&o->det[CAP_ZH], "。");
         for (int i = 0; i < ng; i++)
             tag_object(&o->tags[CAP_EN], &o->tags[CAP_ZH], &g[i]);
@@ -833,12 +858,8 @@ static void co_poster(co_out *o, const cap_desc *d, bool unsure, const char *tit
         core_buf_printf(&o->brief[CAP_EN], "%s%s showing ", unsure ? "Possibly a " : "A ", ne);
         en_objects(&o->brief[CAP_EN], g, ng, false);
         core_buf_puts(&o->brief[CAP_EN], ".");
-        core_buf_printf(&o->brief[CAP_ZH], "%s一张有", unsure ? "可能是" : "");
-        for (int i = 0; i < ng; i++) {
-            if (i)
-                core_buf_puts(&o->brief[CAP_ZH], i == ng - 1 ? "和" : "、");
-            zh_object(&o->brief[CAP_ZH], &g[i]);
-        }
+        core_buf_printf(&o->brief[CAP_ZH], "%s一张", unsure ? "可能是" : "");
+        zh_objects(&o->brief[CAP_ZH], g, ng, "");
         core_buf_printf(&o->brief[CAP_ZH], "的%s。", nz);
     } else {
         core_buf_printf(&o->brief[CAP_EN], "%s%s.", unsure ? "Possibly a " : "A ", ne);
@@ -1054,12 +1075,8 @@ static void co_photo(co_out *o, const cap_desc *d, bool unsure)
         core_buf_printf(&o->brief[CAP_EN], "%s photo of ", unsure ? "Possibly a" : "A");
         en_objects(&o->brief[CAP_EN], g, ng < 3 ? ng : 3, false);
         core_buf_puts(&o->brief[CAP_EN], ".");
-        core_buf_printf(&o->brief[CAP_ZH], "%s一张有", unsure ? "可能是" : "");
-        for (int i = 0; i < ng && i < 3; i++) {
-            if (i)
-                core_buf_puts(&o->brief[CAP_ZH], i == ng - 1 || i == 2 ? "和" : "、");
-            zh_object(&o->brief[CAP_ZH], &g[i]);
-        }
+        core_buf_printf(&o->brief[CAP_ZH], "%s一张", unsure ? "可能是" : "");
+        zh_objects(&o->brief[CAP_ZH], g, ng < 3 ? ng : 3, "");
         core_buf_puts(&o->brief[CAP_ZH], "的照片。");
     } else {
         const char *col_en = d->n_colors > 0 && d->colors[0].share >= 0.4f ? d->colors[0].name : NULL;

@@ -178,6 +178,40 @@ static void test_unsure_and_people(void)
     CONTAINS(d->caption[CAP_DETAILED][CAP_EN], "possibly a boat");
     CONTAINS(d->caption[CAP_DETAILED][CAP_ZH], "左侧有三个人");
     CONTAINS(d->caption[CAP_DETAILED][CAP_ZH], "可能有一艘船");
+    /* the short captions hedge the boat in both languages */
+    CONTAINS(d->caption[CAP_SHORT][CAP_EN], "three people and possibly a boat");
+    CONTAINS(d->caption[CAP_SHORT][CAP_ZH], "一张有三个人、可能还有一艘船的照片");
+    cap_desc_free(d);
+
+    /* only unsure objects: "可能有", nothing stated */
+    d = calloc(1, sizeof *d);
+    d->domain = CAP_PHOTO;
+    d->domain_conf = 0.9f;
+    d->feat.brightness = 0.5f;
+    d->n_objects = 4;
+    d->objects = calloc(4, sizeof(cap_object));
+    for (int i = 0; i < 4; i++)
+        d->objects[i] = (cap_object){14, "bird", "鸟", 0.36f, 0.1f + 0.2f * i, 0.3f, 0.25f, 0.4f};
+    CHECK(cap_compose(d, &err) == ODX_OK);
+    CONTAINS(d->caption[CAP_SHORT][CAP_EN], "possibly four birds");
+    CONTAINS(d->caption[CAP_SHORT][CAP_ZH], "一张可能有四只鸟的照片");
+    LACKS(d->caption[CAP_SHORT][CAP_ZH], "一张有");
+    CONTAINS(d->caption[CAP_DETAILED][CAP_ZH], "可能有四只鸟");
+    cap_desc_free(d);
+
+    /* a poster's objects: the same hedges */
+    d = calloc(1, sizeof *d);
+    d->domain = CAP_POSTER;
+    d->domain_conf = 0.9f;
+    d->det_ran = true;
+    d->n_objects = 2;
+    d->objects = calloc(2, sizeof(cap_object));
+    d->objects[0] = (cap_object){11, "stop sign", "停车标志", 0.7f, 0.1f, 0.1f, 0.4f, 0.4f};
+    d->objects[1] = (cap_object){2, "car", "汽车", 0.36f, 0.5f, 0.5f, 0.9f, 0.9f};
+    CHECK(cap_compose(d, &err) == ODX_OK);
+    CONTAINS(d->caption[CAP_DETAILED][CAP_EN], "possibly a car and a stop sign");
+    CONTAINS(d->caption[CAP_DETAILED][CAP_ZH], "图中有一个停车标志、可能还有一辆汽车");
+    CONTAINS(d->caption[CAP_SHORT][CAP_ZH], "一张有一个停车标志、可能还有一辆汽车的海报");
     cap_desc_free(d);
 }
 

@@ -236,6 +236,9 @@ typedef struct cap_desc {
     char **ticks;
     int n_ticks;
     int n_bars;
+    char **values;           /* chart values, "label: value" (bars, slices) */
+    int n_values;
+    bool values_estimated;   /* some were read off bar lengths, not printed */
     int n_text_columns;
     char *lead;              /* first lines of a document */
     char **ui_words;         /* buttons / menus in screenshots */

@@ -475,14 +475,43 @@ static void co_chart(co_out *o, const cap_desc *d, bool unsure, const char *titl
         core_buf_printf(&o->det[CAP_EN], " %d bar%s.", d->n_bars, d->n_bars == 1 ? "" : "s");
         core_buf_printf(&o->det[CAP_ZH], "共%d根柱子。", d->n_bars);
     }
+    bool pie = !strcmp(d->chart_type, "pie");
+    if (d->n_values > 0 && !pie) {
+        /* what the bars say: "Jan: 78" -> "Jan 78", hedged when read off
+         * the bar lengths */
+        bool est = d->values_estimated;
+        core_buf_puts(&o->det[CAP_EN], est ? " Values, read off the bars:" : " Values:");
+        core_buf_puts(&o->det[CAP_ZH], est ? "按柱长估读的数值：" : "数值：");
+        for (int i = 0; i < d->n_values && i < 12; i++) {
+            char *v = clip(d->values[i], 60);
+            char *colon = v ? strstr(v, ": ") : NULL;
+            if (colon)
+                *colon = 0;
+            const char *num = colon ? colon + 2 : "";
+            core_buf_printf(&o->det[CAP_EN], "%s %s %s%s", i ? "," : "", v ? v : "",
+                            est ? "about " : "", num);
+            core_buf_printf(&o->det[CAP_ZH], "%s%s %s%s", i ? "、" : "", v ? v : "", num,
+                            est ? "左右" : "");
+            free(v);
+        }
+        core_buf_puts(&o->det[CAP_EN], ".");
+        core_buf_puts(&o->det[CAP_ZH], "。");
+    }
     if (d->n_legend > 0) {
-        bool pie = !strcmp(d->chart_type, "pie");
         core_buf_puts(&o->det[CAP_EN], pie ? " Slices: " : " Labels: ");
         core_buf_puts(&o->det[CAP_ZH], pie ? "扇区：" : "标注：");
         for (int i = 0; i < d->n_legend && i < 8; i++) {
+            /* a slice with the share printed in it: "苹果 44%" */
+            const char *share = NULL;
+            size_t ll = strlen(d->legend[i]);
+            for (int k = 0; pie && k < d->n_values && !share; k++)
+                if (!strncmp(d->values[k], d->legend[i], ll) && !strncmp(d->values[k] + ll, ": ", 2))
+                    share = d->values[k] + ll + 2;
             char *l = clip(d->legend[i], 40);
-            core_buf_printf(&o->det[CAP_EN], "%s%s", i ? ", " : "", l ? l : "");
-            core_buf_printf(&o->det[CAP_ZH], "%s%s", i ? "、" : "", l ? l : "");
+            core_buf_printf(&o->det[CAP_EN], "%s%s%s%s", i ? ", " : "", l ? l : "",
+                            share ? " " : "", share ? share : "");
+            core_buf_printf(&o->det[CAP_ZH], "%s%s%s%s", i ? "、" : "", l ? l : "",
+                            share ? " " : "", share ? share : "");
             free(l);
         }
         core_buf_puts(&o->det[CAP_EN], ".");

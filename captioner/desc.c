@@ -59,6 +59,7 @@ void cap_desc_free(cap_desc *d)
     free(d->y_label);
     free_strv(d->legend, d->n_legend);
     free_strv(d->ticks, d->n_ticks);
+    free_strv(d->values, d->n_values);
     free(d->lead);
     free_strv(d->ui_words, d->n_ui_words);
     free(d->objects);
@@ -175,6 +176,9 @@ cJSON *cap_desc_to_json(const cap_desc *d)
     add_strv(sj, "ticks", d->ticks, d->n_ticks);
     if (d->n_bars)
         cJSON_AddNumberToObject(sj, "bars", d->n_bars);
+    add_strv(sj, "values", d->values, d->n_values);
+    if (d->n_values)
+        cJSON_AddBoolToObject(sj, "values_estimated", d->values_estimated);
     if (d->n_text_columns)
         cJSON_AddNumberToObject(sj, "text_columns", d->n_text_columns);
     add_str(sj, "lead", d->lead);
@@ -233,6 +237,12 @@ static char *structure_text(const cap_desc *d)
         core_buf_puts(&b, "\n");
     if (d->n_bars)
         core_buf_printf(&b, "Bars: %d\n", d->n_bars);
+    for (int i = 0; i < d->n_values; i++)
+        core_buf_printf(&b, "%s%s", i ? ", " : d->values_estimated ? "Values (read off the bars): "
+                                                                    : "Values: ",
+                        d->values[i]);
+    if (d->n_values)
+        core_buf_puts(&b, "\n");
     for (int i = 0; i < d->n_ticks && i < 40; i++)
         core_buf_printf(&b, "%s%s", i ? ", " : "Ticks: ", d->ticks[i]);
     if (d->n_ticks)

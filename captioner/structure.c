@@ -15,6 +15,7 @@
 #define ST_MAX_CELL 512   /* bytes kept per cell */
 #define ST_MAX_TICKS 60
 #define ST_MAX_LEGEND 24
+#define ST_MAX_VALUES 40
 #define ST_MAX_UI 24
 
 /* ---------------------------------------------------------- helpers ---- */
@@ -557,15 +558,10 @@ static int scan_bars(const st_img *s, const uint8_t bg[3], int x0, int y0, int d
     return n;
 }
 
-/* The number of bars: the most common non-zero count over many parallel
- * scan lines (rows through the lower plot for columns, columns through
- * the left part for horizontal bars). Legend patches, text and gridlines
- * change the count on a few lines only. Needs no axis lines (ggplot-like
- * styles draw none). */
-static int count_bars(const st_img *s, int W, int H, bool horizontal, int ax)
+/* The background: the most common colour of the image (a row alone can be
+ * mostly bar), as the mean of the pixels in the winning bin. */
+static void bg_colour(const st_img *s, int W, int H, uint8_t bg[3])
 {
-    /* background: the most common colour of the image (a row alone can be
-     * mostly bar) */
     uint32_t hist[512] = {0};
     for (int y = 0; y < H; y += 3)
         for (int x = 0; x < W; x += 3) {
@@ -576,7 +572,6 @@ static int count_bars(const st_img *s, int W, int H, bool horizontal, int ax)
     for (int i = 1; i < 512; i++)
         if (hist[i] > hist[mode])
             mode = i;
-    /* the mean of the pixels in the winning bin, not the bin centre */
     double acc[3] = {0, 0, 0};
     for (int y = 0; y < H; y += 3)
         for (int x = 0; x < W; x += 3) {
@@ -585,9 +580,19 @@ static int count_bars(const st_img *s, int W, int H, bool horizontal, int ax)
                 for (int c = 0; c < 3; c++)
                     acc[c] += p[c];
         }
-    uint8_t bg[3];
     for (int c = 0; c < 3; c++)
         bg[c] = (uint8_t)(hist[mode] ? acc[c] / hist[mode] : 255);
+}
+
+/* The number of bars: the most common non-zero count over many parallel
+ * scan lines (rows through the lower plot for columns, columns through
+ * the left part for horizontal bars). Legend patches, text and gridlines
+ * change the count on a few lines only. Needs no axis lines (ggplot-like
+ * styles draw none). */
+static int count_bars(const st_img *s, int W, int H, bool horizontal, int ax)
+{
+    uint8_t bg[3];
+    bg_colour(s, W, H, bg);
     int cnt[64] = {0}, lines = 0;
     int from = horizontal ? W / 20 : H * 35 / 100, to = horizontal ? W * 65 / 100 : H * 97 / 100;
     /* No axis line (light styles): the baseline is where the count of
@@ -645,6 +650,288 @@ static int count_bars(const st_img *s, int W, int H, bool horizontal, int ax)
         if (cnt[i] >= cnt[best] && cnt[i] > 0)
             best = i;
     return lines && cnt[best] * 100 >= lines * 15 ? best : 0;
+}
+
+/* ------------------------------------------------------ chart values ---- */
+
+/* A tick's number: "1,000" "-0.5" "25%" "$4"; false when it is none. */
+static bool tick_number(const char *t, double *v)
+{
+    char buf[64];
+    size_t n = 0;
+    for (const char *p = t; *p && n + 1 < sizeof buf; p++) {
+        if (*p == ',' || *p == ' ' || *p == '$' || *p == '%')
+            continue;
+        if (!strchr("0123456789.-+eE", *p))
+            return false;
+        buf[n++] = *p;
+    }
+    buf[n] = 0;
+    if (!n)
+        return false;
+    char *end;
+    *v = strtod(buf, &end);
+    return end != buf && *end == 0 && isfinite(*v);
+}
+
+/* The value axis from its tick labels: pixel = a + b * value, fitted by
+ * least squares over the numeric ticks beside it (pos: each tick's centre
+ * along the axis). A linear axis prints evenly spaced values: refused with
+ * fewer than 3 ticks, values whose gaps are not whole multiples of the
+ * smallest (a log axis, a stray number; a multiple is a tick OCR missed),
+ * ticks more than a tenth of their spacing off the line, or a value
+ * growing the wrong way. *step: the value between ticks. */
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static bool fit_axis(const double *val, const double *pos, int n, bool up, double *a,
+                     double *b, double *step)
+{
+    if (n < 3 || n > 64)
+        return false;
+    double sv[64];
+    memcpy(sv, val, sizeof *sv * (size_t)n);
+    qsort(sv, (size_t)n, sizeof *sv, cmp_dbl);
+    *step = 0;
+    for (int i = 1; i < n; i++)
+        if (sv[i] > sv[i - 1] && (*step == 0 || sv[i] - sv[i - 1] < *step))
+            *step = sv[i] - sv[i - 1];
+    if (*step <= 0)
+        return false;
+    for (int i = 1; i < n; i++) {
+        if (sv[i] == sv[i - 1])
+            continue; /* one value read twice: its positions must agree below */
+        double q = (sv[i] - sv[i - 1]) / *step;
+        if (q < 0.5 || fabs(q - floor(q + 0.5)) > 0.02)
+            return false;
+    }
+    double mv = 0, mp = 0, vv = 0, vp = 0;
+    for (int i = 0; i < n; i++)
+        mv += val[i], mp += pos[i];
+    mv /= n, mp /= n;
+    for (int i = 0; i < n; i++)
+        vv += (val[i] - mv) * (val[i] - mv), vp += (val[i] - mv) * (pos[i] - mp);
+    if (vv <= 0)
+        return false;
+    *b = vp / vv;
+    *a = mp - *b * mv;
+    if (up ? *b >= 0 : *b <= 0)
+        return false;
+    double tol = 0.1 * fabs(*b) * *step;
+    if (tol < 2)
+        tol = 2;
+    for (int i = 0; i < n; i++)
+        if (fabs(*a + *b * val[i] - pos[i]) > tol)
+            return false;
+    return true;
+}
+
+/* "label: value", the value printed to a fifth of the tick step, or to
+ * what two pixels of the axis are worth if that is coarser (px_per_unit:
+ * the fitted axis's slope) */
+static void push_value(cap_desc *d, const char *label, double v, double step,
+                       double px_per_unit)
+{
+    double q = step / 5, px = px_per_unit != 0 ? 2 / fabs(px_per_unit) : 0;
+    if (px > q)
+        q = px;
+    int dec = 0;
+    for (; q < 1 && dec < 6; q *= 10)
+        dec++;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%.80s: %.*f", label, dec, v);
+    push_str(&d->values, &d->n_values, ST_MAX_VALUES, buf);
+}
+
+/* Bar values, read off the bars: each category label on the category axis
+ * names the bar it sits under (or beside, for horizontal bars); the bar's
+ * end, where its colour stops, is read on the value axis fitted to the
+ * numeric ticks. A value printed at the bar's end (bar labels) wins over
+ * the reading. Grouped or stacked bars (a legend of series) and
+ * histograms (numbers at bin edges, not one label a bar) are left alone:
+ * the labels must match the bars one to one. */
+static void bar_values(cap_desc *d, const cap_image *full, int ax_y, int ax_x,
+                       bool horizontal, int ti, int xi)
+{
+    int W = d->width, H = d->height;
+    if (d->n_legend >= 2 || d->n_bars < 2 || d->n_lines > 400)
+        return;
+    st_img s = st_img_of(d, full);
+    uint8_t bg[3];
+    bg_colour(&s, W, H, bg);
+    float mh = median_h(d);
+    int band = 3 * (int)(mh > 0 ? mh : 12);
+    enum { NMAX = 64 };
+    double tv[NMAX], tp[NMAX];
+    int cat[NMAX], nt = 0, nc = 0, tick_top = H;
+    bool is_tick[400] = {0};
+    /* value ticks: along the value axis, outside the plot (without an
+     * axis line, as light styles draw none: the left fifth, the bottom
+     * quarter) */
+    for (int i = 0; i < d->n_lines && nt < NMAX; i++) {
+        const cap_text_line *l = &d->lines[i];
+        if (i == ti || i == xi || is_rotated(l))
+            continue;
+        int cx = l->x + l->w / 2, cy = l->y + l->h / 2;
+        bool beside = horizontal ? (ax_y >= 0 ? cy > ax_y && cy < ax_y + band : cy > H * 3 / 4)
+                                 : (ax_x >= 0 ? cx < ax_x && l->x + l->w <= ax_x + 4
+                                              : cx < W / 5);
+        double v;
+        if (beside && tick_number(l->text, &v)) {
+            tv[nt] = v;
+            tp[nt++] = horizontal ? cx : cy;
+            is_tick[i] = true;
+            if (l->y < tick_top)
+                tick_top = l->y;
+        }
+    }
+    double a, b, step;
+    if (!fit_axis(tv, tp, nt, !horizontal, &a, &b, &step))
+        return;
+    /* the axis the bars stand on; without a line there, the value axis's 0 */
+    int ax_cat = horizontal ? ax_x : ax_y;
+    if (ax_cat < 0) {
+        double lo = tv[0], hi = tv[0];
+        for (int i = 1; i < nt; i++)
+            lo = tv[i] < lo ? tv[i] : lo, hi = tv[i] > hi ? tv[i] : hi;
+        if (lo > 0 || hi < 0)
+            return;
+        ax_cat = (int)lround(a);
+    }
+    /* category labels: along the axis the bars stand on */
+    for (int i = 0; i < d->n_lines && nc < NMAX; i++) {
+        const cap_text_line *l = &d->lines[i];
+        if (i == ti || i == xi || is_rotated(l) || is_tick[i])
+            continue;
+        int cy = l->y + l->h / 2;
+        bool along = horizontal
+                         ? l->x + l->w <= ax_cat + 4 && cy < (ax_y >= 0 ? ax_y : tick_top)
+                         : cy > ax_cat && cy < ax_cat + band;
+        if (along && (has_words(l->text) || is_numeric(l->text)))
+            cat[nc++] = i;
+    }
+    int tol = d->n_bars / 10 > 1 ? d->n_bars / 10 : 1;
+    if (nc < 2 || abs(nc - d->n_bars) > tol)
+        return;
+    for (int k = 0; k < nc; k++) {
+        const cap_text_line *l = &d->lines[cat[k]];
+        int c = horizontal ? l->y + l->h / 2 : l->x + l->w / 2; /* across the bar */
+        /* the bar's colour just off the axis; background there: no bar */
+        int start = horizontal ? ax_cat + 3 : ax_cat - 3;
+        const uint8_t *p0 = horizontal ? px_at(&s, start, c) : px_at(&s, c, start);
+        if (chan_diff(p0, bg) <= 40)
+            continue;
+        uint8_t bar[3] = {p0[0], p0[1], p0[2]};
+        int e = start, lim = horizontal ? W : H;
+        for (int t = 0; t < lim; t++) {
+            int q = horizontal ? start + t : start - t;
+            if (q < 0 || q >= lim)
+                break;
+            const uint8_t *p = horizontal ? px_at(&s, q, c) : px_at(&s, c, q);
+            if (chan_diff(p, bar) > 40)
+                break;
+            e = q;
+        }
+        /* a number printed just past the bar's end */
+        const char *printed = NULL;
+        for (int i = 0; i < d->n_lines && !printed; i++) {
+            const cap_text_line *m = &d->lines[i];
+            if (!is_numeric(m->text))
+                continue;
+            int mc = horizontal ? m->y + m->h / 2 : m->x + m->w / 2;
+            int near = horizontal ? m->x - e : e - (m->y + m->h);
+            int half = (horizontal ? m->h : m->w) / 2 + 2;
+            if (abs(mc - c) <= half && near >= -2 && near <= band)
+                printed = m->text;
+        }
+        char label[128];
+        snprintf(label, sizeof label, "%s", l->text);
+        if (printed) {
+            char buf[256];
+            snprintf(buf, sizeof buf, "%.80s: %.40s", label, printed);
+            push_str(&d->values, &d->n_values, ST_MAX_VALUES, buf);
+        } else {
+            push_value(d, label, (e - a) / b, step, b);
+            d->values_estimated = true;
+        }
+    }
+}
+
+/* Pie slices: each label outside the pie with the percentage printed in
+ * its slice, matched by angle around the centre of the labels' and
+ * percentages' extent (one to one, nearest angle first, within 30 degrees,
+ * the label farther out). A label that carries its own number is a value
+ * already. */
+static void pie_values(cap_desc *d, int ti)
+{
+    enum { NMAX = 32 };
+    int lab[NMAX], pct[NMAX], nl = 0, np = 0;
+    double x0 = 1e9, x1 = -1e9, y0 = 1e9, y1 = -1e9;
+    for (int i = 0; i < d->n_lines; i++) {
+        const cap_text_line *l = &d->lines[i];
+        if (i == ti || is_rotated(l))
+            continue;
+        bool num = is_numeric(l->text) && strchr(l->text, '%');
+        bool word = has_words(l->text);
+        if (word && kinds(l->text).digit > 0 && strchr(l->text, '%')) {
+            push_str(&d->values, &d->n_values, ST_MAX_VALUES, l->text);
+            continue;
+        }
+        if (num && np < NMAX)
+            pct[np++] = i;
+        else if (word && nl < NMAX)
+            lab[nl++] = i;
+        else
+            continue;
+        double cx = l->x + l->w / 2.0, cy = l->y + l->h / 2.0;
+        x0 = cx < x0 ? cx : x0, x1 = cx > x1 ? cx : x1;
+        y0 = cy < y0 ? cy : y0, y1 = cy > y1 ? cy : y1;
+    }
+    if (nl < 2 || np < 2)
+        return;
+    double ox = (x0 + x1) / 2, oy = (y0 + y1) / 2;
+    double la[NMAX], lr[NMAX], pa[NMAX], pr[NMAX];
+    for (int k = 0; k < nl + np; k++) {
+        const cap_text_line *l = &d->lines[k < nl ? lab[k] : pct[k - nl]];
+        double dx = l->x + l->w / 2.0 - ox, dy = l->y + l->h / 2.0 - oy;
+        double ang = atan2(dy, dx) * (180 / 3.14159265358979), r = sqrt(dx * dx + dy * dy);
+        if (k < nl)
+            la[k] = ang, lr[k] = r;
+        else
+            pa[k - nl] = ang, pr[k - nl] = r;
+    }
+    bool used_l[NMAX] = {0}, used_p[NMAX] = {0};
+    int out_l[NMAX], out_p[NMAX], n_out = 0;
+    for (;;) {
+        int bi = -1, bj = -1;
+        double best = 30;
+        for (int i = 0; i < nl; i++)
+            for (int j = 0; j < np; j++) {
+                if (used_l[i] || used_p[j] || lr[i] <= pr[j])
+                    continue;
+                double da = fabs(la[i] - pa[j]);
+                if (da > 180)
+                    da = 360 - da;
+                if (da < best)
+                    best = da, bi = i, bj = j;
+            }
+        if (bi < 0)
+            break;
+        used_l[bi] = used_p[bj] = true;
+        out_l[n_out] = bi, out_p[n_out++] = bj;
+    }
+    /* in the labels' reading order */
+    for (int i = 0; i < nl; i++)
+        for (int k = 0; k < n_out; k++)
+            if (out_l[k] == i) {
+                char buf[256];
+                snprintf(buf, sizeof buf, "%.80s: %.40s", d->lines[lab[i]].text,
+                         d->lines[pct[out_p[k]]].text);
+                push_str(&d->values, &d->n_values, ST_MAX_VALUES, buf);
+            }
 }
 
 ODX_STATIC void st_chart(cap_desc *d, const cap_image *full)
@@ -735,7 +1022,10 @@ ODX_STATIC void st_chart(cap_desc *d, const cap_image *full)
         st_img s = st_img_of(d, full);
         int nv = count_bars(&s, W, H, false, ax_y), nh = count_bars(&s, W, H, true, ax_x);
         d->n_bars = nv > nh ? nv : nh;
+        bar_values(d, full, ax_y, ax_x, nh > nv, ti, xi);
     }
+    if (pie)
+        pie_values(d, ti);
 }
 
 /* --------------------------------------------------------- document ---- */

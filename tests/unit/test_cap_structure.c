@@ -102,6 +102,7 @@ static void test_chart(void)
     add_line(d, "Rainfall by season", 120, 2, 160, 16);
     add_line(d, "200", 20, 45, 24, 10);
     add_line(d, "100", 20, 145, 24, 10);
+    add_line(d, "0", 32, 245, 12, 10);
     add_line(d, "Spring", 80, 256, 40, 10);
     add_line(d, "Summer", 155, 256, 45, 10);
     add_line(d, "Autumn", 230, 256, 45, 10);
@@ -119,8 +120,115 @@ static void test_chart(void)
     }
     CHECK(t100);
     CHECK(spring);
+    /* values read off the bars on the axis fitted to 0/100/200: the three
+     * labelled bars, 120, 200 and 80 px tall at a pixel a unit */
+    CHECK_MSG(d->n_values == 3, "values %d", d->n_values);
+    if (d->n_values == 3) {
+        CHECK_STR(d->values[0], "Spring: 120");
+        CHECK_STR(d->values[1], "Summer: 200");
+        CHECK_STR(d->values[2], "Autumn: 80");
+    }
+    CHECK(d->values_estimated);
+    cap_desc_free(d);
+
+    /* a number printed on top of a bar wins over the reading */
+    d = new_desc(CAP_CHART, W, H);
+    strcpy(d->chart_type, "bar");
+    add_line(d, "200", 20, 45, 24, 10);
+    add_line(d, "100", 20, 145, 24, 10);
+    add_line(d, "0", 32, 245, 12, 10);
+    add_line(d, "Spring", 80, 256, 40, 10);
+    add_line(d, "Summer", 155, 256, 45, 10);
+    add_line(d, "Autumn", 230, 256, 45, 10);
+    add_line(d, "Winter", 305, 256, 45, 10);
+    add_line(d, "118.5", 85, 116, 30, 10); /* just above the 120 px bar (top y 130) */
+    cap_structure(d, &im);
+    CHECK_MSG(d->n_values == 4, "values %d", d->n_values);
+    if (d->n_values == 4) {
+        CHECK_STR(d->values[0], "Spring: 118.5");
+        CHECK_STR(d->values[3], "Winter: 160");
+    }
+    cap_desc_free(d);
+
+    /* ticks off a straight line (a log axis misread, a stray number): no
+     * axis fit, no values */
+    d = new_desc(CAP_CHART, W, H);
+    strcpy(d->chart_type, "bar");
+    add_line(d, "200", 20, 45, 24, 10);
+    add_line(d, "100", 20, 145, 24, 10);
+    add_line(d, "7", 32, 200, 12, 10);
+    add_line(d, "Spring", 80, 256, 40, 10);
+    add_line(d, "Summer", 155, 256, 45, 10);
+    add_line(d, "Autumn", 230, 256, 45, 10);
+    cap_structure(d, &im);
+    CHECK_MSG(d->n_values == 0, "values %d", d->n_values);
+    cap_desc_free(d);
+
+    /* two series in a legend: which bar a label names is unclear */
+    d = new_desc(CAP_CHART, W, H);
+    strcpy(d->chart_type, "bar");
+    add_line(d, "200", 20, 45, 24, 10);
+    add_line(d, "100", 20, 145, 24, 10);
+    add_line(d, "0", 32, 245, 12, 10);
+    add_line(d, "Spring", 80, 256, 40, 10);
+    add_line(d, "Summer", 155, 256, 45, 10);
+    add_line(d, "Autumn", 230, 256, 45, 10);
+    add_line(d, "Rainfall by season", 120, 2, 160, 16);
+    add_line(d, "North", 300, 30, 40, 10);
+    add_line(d, "South", 300, 45, 40, 10);
+    cap_structure(d, &im);
+    CHECK_MSG(d->n_values == 0, "values %d", d->n_values);
     cap_desc_free(d);
     free(im.rgb);
+}
+
+/* a pie laid out like matplotlib's (labels outside, shares inside each
+ * slice; samples/pie_fruit_zh.png's positions): every label gets the share
+ * printed in its own slice, not the nearest one */
+static void test_pie_values(void)
+{
+    cap_desc *d = new_desc(CAP_CHART, 600, 600);
+    strcpy(d->chart_type, "pie");
+    add_line(d, "水果销量占比", 258, 48, 100, 20);
+    add_line(d, "苹果", 338, 92, 30, 16);
+    add_line(d, "44%", 308, 184, 34, 16);
+    add_line(d, "10%", 396, 329, 34, 16);
+    add_line(d, "葡萄", 500, 357, 30, 16);
+    add_line(d, "25%", 191, 344, 34, 16);
+    add_line(d, "香蕉", 97, 386, 30, 16);
+    add_line(d, "20%", 324, 400, 34, 16);
+    add_line(d, "橙子", 370, 487, 30, 16);
+    cap_structure(d, NULL);
+    CHECK(d->title && strcmp(d->title, "水果销量占比") == 0);
+    CHECK_MSG(d->n_values == 4, "values %d", d->n_values);
+    if (d->n_values == 4) {
+        CHECK_STR(d->values[0], "苹果: 44%");
+        CHECK_STR(d->values[1], "葡萄: 10%");
+        CHECK_STR(d->values[2], "香蕉: 25%");
+        CHECK_STR(d->values[3], "橙子: 20%");
+    }
+    CHECK(!d->values_estimated);
+    odx_err err = {0};
+    CHECK(cap_compose(d, &err) == ODX_OK);
+    CHECK(d->caption[CAP_DETAILED][CAP_EN] &&
+          strstr(d->caption[CAP_DETAILED][CAP_EN], "Slices: 苹果 44%, 葡萄 10%, 香蕉 25%, 橙子 20%."));
+    CHECK(d->caption[CAP_DETAILED][CAP_ZH] &&
+          strstr(d->caption[CAP_DETAILED][CAP_ZH], "扇区：苹果 44%、葡萄 10%"));
+    cap_desc_free(d);
+
+    /* a legend box beside the pie, not labels on it: nothing is paired
+     * (each legend entry is no farther out than some share) */
+    d = new_desc(CAP_CHART, 600, 400);
+    strcpy(d->chart_type, "pie");
+    add_line(d, "44%", 150, 120, 34, 16);
+    add_line(d, "25%", 100, 250, 34, 16);
+    add_line(d, "20%", 220, 260, 34, 16);
+    add_line(d, "Apples", 480, 150, 50, 16);
+    add_line(d, "Bananas", 480, 175, 60, 16);
+    add_line(d, "Pears", 480, 200, 45, 16);
+    cap_structure(d, NULL);
+    CHECK_MSG(d->n_values <= 1, "values %d", d->n_values);
+    cap_desc_free(d);
 }
 
 static void test_document(void)
@@ -209,6 +317,7 @@ int main(void)
 {
     test_table();
     test_chart();
+    test_pie_values();
     test_document();
     test_screenshot();
     test_biggest_title();

@@ -961,7 +961,16 @@ def mpl():
     return _mpl
 
 
+# What the last r_chart drew, for tests/eval/chart_values.py: kind ("bar",
+# "barh", "pie" or another), labels, values, whether pie shares were
+# printed. Set without drawing on the random generator, so that images stay
+# the same.
+LAST_CHART = None
+
+
 def r_chart(c, rng, base):
+    global LAST_CHART
+    LAST_CHART = None
     plt = mpl()
     header, rows = load_rows(c.src, c.args["kind"], rng)
     nums = numeric_cols(header, rows)
@@ -1000,18 +1009,23 @@ def r_chart(c, rng, base):
                 kind = ctype = rng.choice(["bar", "barh", "pie"])
             if kind == "pie":
                 vals, labels = vals[:7], labels[:7]
-                ax.pie(vals, labels=labels, autopct="%1.0f%%" if rng.random() < 0.6 else None,
+                pct = rng.random() < 0.6
+                ax.pie(vals, labels=labels, autopct="%1.0f%%" if pct else None,
                        startangle=rng.choice([0, 90, 140]))
+                LAST_CHART = {"kind": "pie", "labels": labels, "values": vals, "printed": pct}
                 ax.axis("equal")
             elif kind == "bar":
                 ax.bar(range(len(vals)), vals, color=None if rng.random() < 0.5 else "C%d" % rng.randint(0, 9))
                 ax.set_xticks(range(len(vals)))
-                ax.set_xticklabels(labels, rotation=rng.choice([0, 30, 45, 90]), fontsize=8)
+                rot = rng.choice([0, 30, 45, 90])
+                ax.set_xticklabels(labels, rotation=rot, fontsize=8)
+                LAST_CHART = {"kind": "bar", "labels": labels, "values": vals, "rotation": rot}
             else:
                 ax.barh(range(len(vals)), vals)
                 ax.set_yticks(range(len(vals)))
                 ax.set_yticklabels(labels, fontsize=8)
                 ctype = "bar"
+                LAST_CHART = {"kind": "barh", "labels": labels, "values": vals}
             title = ("%s 数量" % header[j]) if zh else ("count by %s" % header[j])
         else:
             n = min(len(rows), rng.choice([20, 50, 100, 300, 1000]))

@@ -91,10 +91,10 @@ void cap_shapes_compute(const cap_image *thumb, cap_desc *d);
  * probability), d->chart_type from d->feat,
  * d->hdr, and (when d->ocr_ran) the OCR lines. Called before OCR (to gate
  * it) and again after. full may be NULL. */
-/* Which model decides: the hand-set one (the default) or the fitted one
- * (domain_model.h). */
+/* Which model decides: the fitted one (domain_model.h, the default) or the
+ * hand-set one. */
 typedef enum cap_dom_model { CAP_DOM_HAND = 0, CAP_DOM_FITTED = 1 } cap_dom_model;
-/* OMNIDEX_DOMAIN=fitted: CAP_DOM_FITTED; anything else (hand, unset): hand. */
+/* OMNIDEX_DOMAIN=hand: CAP_DOM_HAND; anything else (fitted, unset): fitted. */
 cap_dom_model cap_dom_model_env(void);
 void cap_classify(cap_desc *d, const cap_image *thumb, cap_dom_model m);
 /* domain.c: the per-domain scores cap_classify compares (higher wins), for

@@ -19,7 +19,7 @@
 
 #include "captioner.h"
 
-enum { DOM_NV = 82, DOM_NT = 24 };
+enum { DOM_NV = 82, DOM_NT = 36 }; /* DOM_NT <= DOM_NV (dom_lr's arrays) */
 
 /* Feature names, in vector order (the columns of the feature dump). */
 extern const char *const dom_vis_names[DOM_NV];

@@ -770,18 +770,18 @@ static void test_fitted_model(void)
     cap_image_free(&im);
 }
 
-/* OMNIDEX_DOMAIN=fitted picks the fitted model; hand, unset or anything
- * else the hand-set one. */
+/* OMNIDEX_DOMAIN=hand picks the hand-set model; fitted, unset or anything
+ * else the fitted one (the default). */
 static void test_model_env(void)
 {
     setenv("OMNIDEX_DOMAIN", "fitted", 1);
     CHECK(cap_dom_model_env() == CAP_DOM_FITTED);
     setenv("OMNIDEX_DOMAIN", "hand", 1);
     CHECK(cap_dom_model_env() == CAP_DOM_HAND);
-    setenv("OMNIDEX_DOMAIN", "Fitted!", 1);
-    CHECK(cap_dom_model_env() == CAP_DOM_HAND);
+    setenv("OMNIDEX_DOMAIN", "Hand!", 1);
+    CHECK(cap_dom_model_env() == CAP_DOM_FITTED);
     unsetenv("OMNIDEX_DOMAIN");
-    CHECK(cap_dom_model_env() == CAP_DOM_HAND);
+    CHECK(cap_dom_model_env() == CAP_DOM_FITTED);
 }
 
 int main(void)

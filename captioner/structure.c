@@ -729,6 +729,20 @@ static bool fit_axis(const double *val, const double *pos, int n, bool up, doubl
     return true;
 }
 
+/* The first at most max bytes of s that end on a whole UTF-8 character
+ * (OCR labels are Chinese as often as not: a byte cut would leave JSON
+ * invalid), as a length for "%.*s". */
+static int utf8_cut(const char *s, int max)
+{
+    int n = (int)strlen(s);
+    if (n <= max)
+        return n;
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
 /* "label: value", the value printed to a fifth of the tick step, or to
  * what two pixels of the axis are worth if that is coarser (px_per_unit:
  * the fitted axis's slope) */
@@ -742,7 +756,7 @@ static void push_value(cap_desc *d, const char *label, double v, double step,
     for (; q < 1 && dec < 6; q *= 10)
         dec++;
     char buf[256];
-    snprintf(buf, sizeof buf, "%.80s: %.*f", label, dec, v);
+    snprintf(buf, sizeof buf, "%.*s: %.*f", utf8_cut(label, 80), label, dec, v);
     push_str(&d->values, &d->n_values, ST_MAX_VALUES, buf);
 }
 
@@ -847,11 +861,11 @@ static void bar_values(cap_desc *d, const cap_image *full, int ax_y, int ax_x,
             if (abs(mc - c) <= half && near >= -2 && near <= band)
                 printed = m->text;
         }
-        char label[128];
-        snprintf(label, sizeof label, "%s", l->text);
+        const char *label = l->text;
         if (printed) {
             char buf[256];
-            snprintf(buf, sizeof buf, "%.80s: %.40s", label, printed);
+            snprintf(buf, sizeof buf, "%.*s: %.*s", utf8_cut(label, 80), label,
+                     utf8_cut(printed, 40), printed);
             push_str(&d->values, &d->n_values, ST_MAX_VALUES, buf);
         } else {
             push_value(d, label, (e - a) / b, step, b);
@@ -928,8 +942,8 @@ static void pie_values(cap_desc *d, int ti)
         for (int k = 0; k < n_out; k++)
             if (out_l[k] == i) {
                 char buf[256];
-                snprintf(buf, sizeof buf, "%.80s: %.40s", d->lines[lab[i]].text,
-                         d->lines[pct[out_p[k]]].text);
+                const char *a = d->lines[lab[i]].text, *b = d->lines[pct[out_p[k]]].text;
+                snprintf(buf, sizeof buf, "%.*s: %.*s", utf8_cut(a, 80), a, utf8_cut(b, 40), b);
                 push_str(&d->values, &d->n_values, ST_MAX_VALUES, buf);
             }
 }

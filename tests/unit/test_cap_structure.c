@@ -216,6 +216,22 @@ static void test_pie_values(void)
           strstr(d->caption[CAP_DETAILED][CAP_ZH], "扇区：苹果 44%、葡萄 10%"));
     cap_desc_free(d);
 
+    /* a label longer than a value keeps (80 bytes) is cut on a whole
+     * character: 27 Han characters are 81 bytes */
+    d = new_desc(CAP_CHART, 600, 600);
+    strcpy(d->chart_type, "pie");
+    add_line(d, "苹果香蕉橙子葡萄苹果香蕉橙子葡萄苹果香蕉橙子葡萄苹果香蕉", 200, 130, 300, 16);
+    add_line(d, "60%", 330, 220, 34, 16);
+    add_line(d, "葡萄", 300, 540, 30, 16);
+    add_line(d, "40%", 330, 400, 34, 16);
+    cap_structure(d, NULL);
+    CHECK_MSG(d->n_values == 2, "values %d", d->n_values);
+    for (int i = 0; i < d->n_values; i++)
+        CHECK_MSG(core_utf8_valid(d->values[i], strlen(d->values[i])), "'%s'", d->values[i]);
+    if (d->n_values == 2)
+        CHECK(strlen(d->values[0]) == 78 + strlen(": 60%"));
+    cap_desc_free(d);
+
     /* a legend box beside the pie, not labels on it: nothing is paired
      * (each legend entry is no farther out than some share) */
     d = new_desc(CAP_CHART, 600, 400);

@@ -41,6 +41,13 @@ typedef struct dom_text {
                           original pixels */
 } dom_text;
 
+/* A letter or digit of a word: ASCII alphanumerics, and anything past
+ * Latin-1 (accented letters, Greek, Cyrillic...). */
+static bool dom_alnum(int32_t cp)
+{
+    return cp < 128 ? isalnum((unsigned char)cp) != 0 : cp > 0xFF;
+}
+
 /* Characters other than spaces and punctuation; Han count twice (one Han
  * character carries about a word). */
 static int dom_word_chars(const char *s)
@@ -55,7 +62,7 @@ static int dom_word_chars(const char *s)
         i += (size_t)k;
         if (core_is_cjk(cp))
             n += 2;
-        else if (cp < 128 ? isalnum((unsigned char)cp) != 0 : cp > 0xFF)
+        else if (dom_alnum(cp))
             n++;
     }
     return n;
@@ -232,8 +239,7 @@ static void dom_text_content(const cap_desc *d, float out[TC_N])
                 in_word = false;
                 continue;
             }
-            bool an = cp < 128 ? isalnum((unsigned char)cp) != 0 : cp > 0xFF;
-            if (an) {
+            if (dom_alnum(cp)) {
                 la++;
                 if (cp >= '0' && cp <= '9')
                     ld++;

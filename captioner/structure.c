@@ -589,10 +589,9 @@ static void bg_colour(const st_img *s, int W, int H, uint8_t bg[3])
  * the left part for horizontal bars). Legend patches, text and gridlines
  * change the count on a few lines only. Needs no axis lines (ggplot-like
  * styles draw none). */
-static int count_bars(const st_img *s, int W, int H, bool horizontal, int ax)
+static int count_bars(const st_img *s, const uint8_t bg[3], int W, int H, bool horizontal,
+                      int ax)
 {
-    uint8_t bg[3];
-    bg_colour(s, W, H, bg);
     int cnt[64] = {0}, lines = 0;
     int from = horizontal ? W / 20 : H * 35 / 100, to = horizontal ? W * 65 / 100 : H * 97 / 100;
     /* No axis line (light styles): the baseline is where the count of
@@ -743,9 +742,18 @@ static int utf8_cut(const char *s, int max)
     return n;
 }
 
-/* "label: value", the value printed to a fifth of the tick step, or to
- * what two pixels of the axis are worth if that is coarser (px_per_unit:
- * the fitted axis's slope) */
+/* A chart value, "label: value" (label cut to 80 bytes, value to 40) */
+static void push_pair(cap_desc *d, const char *label, const char *value)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%.*s: %.*s", utf8_cut(label, 80), label, utf8_cut(value, 40),
+             value);
+    push_str(&d->values, &d->n_values, ST_MAX_VALUES, buf);
+}
+
+/* A value read off a bar, printed to a fifth of the tick step, or to what
+ * two pixels of the axis are worth if that is coarser (px_per_unit: the
+ * fitted axis's slope) */
 static void push_value(cap_desc *d, const char *label, double v, double step,
                        double px_per_unit)
 {
@@ -755,9 +763,9 @@ static void push_value(cap_desc *d, const char *label, double v, double step,
     int dec = 0;
     for (; q < 1 && dec < 6; q *= 10)
         dec++;
-    char buf[256];
-    snprintf(buf, sizeof buf, "%.*s: %.*f", utf8_cut(label, 80), label, dec, v);
-    push_str(&d->values, &d->n_values, ST_MAX_VALUES, buf);
+    char num[48];
+    snprintf(num, sizeof num, "%.*f", dec, v);
+    push_pair(d, label, num);
 }
 
 /* Bar values, read off the bars: each category label on the category axis
@@ -767,15 +775,12 @@ static void push_value(cap_desc *d, const char *label, double v, double step,
  * the reading. Grouped or stacked bars (a legend of series) and
  * histograms (numbers at bin edges, not one label a bar) are left alone:
  * the labels must match the bars one to one. */
-static void bar_values(cap_desc *d, const cap_image *full, int ax_y, int ax_x,
+static void bar_values(cap_desc *d, const st_img *s, const uint8_t bg[3], int ax_y, int ax_x,
                        bool horizontal, int ti, int xi)
 {
     int W = d->width, H = d->height;
     if (d->n_legend >= 2 || d->n_bars < 2 || d->n_lines > 400)
         return;
-    st_img s = st_img_of(d, full);
-    uint8_t bg[3];
-    bg_colour(&s, W, H, bg);
     float mh = median_h(d);
     int band = 3 * (int)(mh > 0 ? mh : 12);
     enum { NMAX = 64 };
@@ -835,7 +840,7 @@ static void bar_values(cap_desc *d, const cap_image *full, int ax_y, int ax_x,
         int c = horizontal ? l->y + l->h / 2 : l->x + l->w / 2; /* across the bar */
         /* the bar's colour just off the axis; background there: no bar */
         int start = horizontal ? ax_cat + 3 : ax_cat - 3;
-        const uint8_t *p0 = horizontal ? px_at(&s, start, c) : px_at(&s, c, start);
+        const uint8_t *p0 = horizontal ? px_at(s, start, c) : px_at(s, c, start);
         if (chan_diff(p0, bg) <= 40)
             continue;
         uint8_t bar[3] = {p0[0], p0[1], p0[2]};
@@ -844,7 +849,7 @@ static void bar_values(cap_desc *d, const cap_image *full, int ax_y, int ax_x,
             int q = horizontal ? start + t : start - t;
             if (q < 0 || q >= lim)
                 break;
-            const uint8_t *p = horizontal ? px_at(&s, q, c) : px_at(&s, c, q);
+            const uint8_t *p = horizontal ? px_at(s, q, c) : px_at(s, c, q);
             if (chan_diff(p, bar) > 40)
                 break;
             e = q;
@@ -861,14 +866,10 @@ static void bar_values(cap_desc *d, const cap_image *full, int ax_y, int ax_x,
             if (abs(mc - c) <= half && near >= -2 && near <= band)
                 printed = m->text;
         }
-        const char *label = l->text;
         if (printed) {
-            char buf[256];
-            snprintf(buf, sizeof buf, "%.*s: %.*s", utf8_cut(label, 80), label,
-                     utf8_cut(printed, 40), printed);
-            push_str(&d->values, &d->n_values, ST_MAX_VALUES, buf);
+            push_pair(d, l->text, printed);
         } else {
-            push_value(d, label, (e - a) / b, step, b);
+            push_value(d, l->text, (e - a) / b, step, b);
             d->values_estimated = true;
         }
     }
@@ -917,14 +918,16 @@ static void pie_values(cap_desc *d, int ti)
         else
             pa[k - nl] = ang, pr[k - nl] = r;
     }
-    bool used_l[NMAX] = {0}, used_p[NMAX] = {0};
-    int out_l[NMAX], out_p[NMAX], n_out = 0;
+    int pair[NMAX]; /* the share matched to each label, -1: none */
+    bool used_p[NMAX] = {0};
+    for (int i = 0; i < nl; i++)
+        pair[i] = -1;
     for (;;) {
         int bi = -1, bj = -1;
         double best = 30;
         for (int i = 0; i < nl; i++)
             for (int j = 0; j < np; j++) {
-                if (used_l[i] || used_p[j] || lr[i] <= pr[j])
+                if (pair[i] >= 0 || used_p[j] || lr[i] <= pr[j])
                     continue;
                 double da = fabs(la[i] - pa[j]);
                 if (da > 180)
@@ -934,18 +937,12 @@ static void pie_values(cap_desc *d, int ti)
             }
         if (bi < 0)
             break;
-        used_l[bi] = used_p[bj] = true;
-        out_l[n_out] = bi, out_p[n_out++] = bj;
+        pair[bi] = bj;
+        used_p[bj] = true;
     }
-    /* in the labels' reading order */
-    for (int i = 0; i < nl; i++)
-        for (int k = 0; k < n_out; k++)
-            if (out_l[k] == i) {
-                char buf[256];
-                const char *a = d->lines[lab[i]].text, *b = d->lines[pct[out_p[k]]].text;
-                snprintf(buf, sizeof buf, "%.*s: %.*s", utf8_cut(a, 80), a, utf8_cut(b, 40), b);
-                push_str(&d->values, &d->n_values, ST_MAX_VALUES, buf);
-            }
+    for (int i = 0; i < nl; i++) /* in the labels' reading order */
+        if (pair[i] >= 0)
+            push_pair(d, d->lines[lab[i]].text, d->lines[pct[pair[i]]].text);
 }
 
 ODX_STATIC void st_chart(cap_desc *d, const cap_image *full)
@@ -1034,9 +1031,11 @@ ODX_STATIC void st_chart(cap_desc *d, const cap_image *full)
      * image supports more strongly */
     if (strcmp(d->chart_type, "bar") == 0 && full && full->rgb) {
         st_img s = st_img_of(d, full);
-        int nv = count_bars(&s, W, H, false, ax_y), nh = count_bars(&s, W, H, true, ax_x);
+        uint8_t bg[3];
+        bg_colour(&s, W, H, bg); /* one scan for both counts and the values */
+        int nv = count_bars(&s, bg, W, H, false, ax_y), nh = count_bars(&s, bg, W, H, true, ax_x);
         d->n_bars = nv > nh ? nv : nh;
-        bar_values(d, full, ax_y, ax_x, nh > nv, ti, xi);
+        bar_values(d, &s, bg, ax_y, ax_x, nh > nv, ti, xi);
     }
     if (pie)
         pie_values(d, ti);

@@ -145,6 +145,19 @@ static void test_photo_dogs(void)
     cap_desc_free(d);
 }
 
+/* A confident description of one domain with room for n objects. */
+static cap_desc *desc_with_objects(cap_domain dom, int n)
+{
+    cap_desc *d = calloc(1, sizeof *d);
+    d->domain = dom;
+    d->domain_conf = 0.9f;
+    d->feat.brightness = 0.5f;
+    d->det_ran = true;
+    d->n_objects = n;
+    d->objects = calloc((size_t)n, sizeof(cap_object));
+    return d;
+}
+
 static void test_unsure_and_people(void)
 {
     cap_desc *d = calloc(1, sizeof *d);
@@ -163,12 +176,7 @@ static void test_unsure_and_people(void)
     cap_desc_free(d);
 
     /* a low-score object is hedged; people counted with 个 */
-    d = calloc(1, sizeof *d);
-    d->domain = CAP_PHOTO;
-    d->domain_conf = 0.9f;
-    d->feat.brightness = 0.5f;
-    d->n_objects = 4;
-    d->objects = calloc(4, sizeof(cap_object));
+    d = desc_with_objects(CAP_PHOTO, 4);
     d->objects[0] = (cap_object){0, "person", "人", 0.9f, 0.05f, 0.3f, 0.25f, 0.9f};
     d->objects[1] = (cap_object){0, "person", "人", 0.8f, 0.10f, 0.3f, 0.30f, 0.9f};
     d->objects[2] = (cap_object){0, "person", "人", 0.7f, 0.02f, 0.4f, 0.20f, 0.8f};
@@ -184,12 +192,7 @@ static void test_unsure_and_people(void)
     cap_desc_free(d);
 
     /* only unsure objects: "可能有", nothing stated */
-    d = calloc(1, sizeof *d);
-    d->domain = CAP_PHOTO;
-    d->domain_conf = 0.9f;
-    d->feat.brightness = 0.5f;
-    d->n_objects = 4;
-    d->objects = calloc(4, sizeof(cap_object));
+    d = desc_with_objects(CAP_PHOTO, 4);
     for (int i = 0; i < 4; i++)
         d->objects[i] = (cap_object){14, "bird", "鸟", 0.36f, 0.1f + 0.2f * i, 0.3f, 0.25f, 0.4f};
     CHECK(cap_compose(d, &err) == ODX_OK);
@@ -200,12 +203,7 @@ static void test_unsure_and_people(void)
     cap_desc_free(d);
 
     /* a poster's objects: the same hedges */
-    d = calloc(1, sizeof *d);
-    d->domain = CAP_POSTER;
-    d->domain_conf = 0.9f;
-    d->det_ran = true;
-    d->n_objects = 2;
-    d->objects = calloc(2, sizeof(cap_object));
+    d = desc_with_objects(CAP_POSTER, 2);
     d->objects[0] = (cap_object){11, "stop sign", "停车标志", 0.7f, 0.1f, 0.1f, 0.4f, 0.4f};
     d->objects[1] = (cap_object){2, "car", "汽车", 0.36f, 0.5f, 0.5f, 0.9f, 0.9f};
     CHECK(cap_compose(d, &err) == ODX_OK);

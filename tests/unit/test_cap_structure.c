@@ -78,6 +78,22 @@ static void test_table(void)
     cap_desc_free(d);
 }
 
+/* A bar chart's lines on test_chart's image: the value ticks (third_tick:
+ * "0" at the axis, or a stray "7" off the line) and three season labels
+ * under the first three bars. */
+static cap_desc *bar_desc(int W, int H, const char *third_tick, int third_y)
+{
+    cap_desc *d = new_desc(CAP_CHART, W, H);
+    strcpy(d->chart_type, "bar");
+    add_line(d, "200", 20, 45, 24, 10);
+    add_line(d, "100", 20, 145, 24, 10);
+    add_line(d, third_tick, 32, third_y, 12, 10);
+    add_line(d, "Spring", 80, 256, 40, 10);
+    add_line(d, "Summer", 155, 256, 45, 10);
+    add_line(d, "Autumn", 230, 256, 45, 10);
+    return d;
+}
+
 /* a 400x300 white chart: axes at x=50 / y=250, four coloured bars */
 static void test_chart(void)
 {
@@ -132,14 +148,7 @@ static void test_chart(void)
     cap_desc_free(d);
 
     /* a number printed on top of a bar wins over the reading */
-    d = new_desc(CAP_CHART, W, H);
-    strcpy(d->chart_type, "bar");
-    add_line(d, "200", 20, 45, 24, 10);
-    add_line(d, "100", 20, 145, 24, 10);
-    add_line(d, "0", 32, 245, 12, 10);
-    add_line(d, "Spring", 80, 256, 40, 10);
-    add_line(d, "Summer", 155, 256, 45, 10);
-    add_line(d, "Autumn", 230, 256, 45, 10);
+    d = bar_desc(W, H, "0", 245);
     add_line(d, "Winter", 305, 256, 45, 10);
     add_line(d, "118.5", 85, 116, 30, 10); /* just above the 120 px bar (top y 130) */
     cap_structure(d, &im);
@@ -152,27 +161,13 @@ static void test_chart(void)
 
     /* ticks off a straight line (a log axis misread, a stray number): no
      * axis fit, no values */
-    d = new_desc(CAP_CHART, W, H);
-    strcpy(d->chart_type, "bar");
-    add_line(d, "200", 20, 45, 24, 10);
-    add_line(d, "100", 20, 145, 24, 10);
-    add_line(d, "7", 32, 200, 12, 10);
-    add_line(d, "Spring", 80, 256, 40, 10);
-    add_line(d, "Summer", 155, 256, 45, 10);
-    add_line(d, "Autumn", 230, 256, 45, 10);
+    d = bar_desc(W, H, "7", 200);
     cap_structure(d, &im);
     CHECK_MSG(d->n_values == 0, "values %d", d->n_values);
     cap_desc_free(d);
 
     /* two series in a legend: which bar a label names is unclear */
-    d = new_desc(CAP_CHART, W, H);
-    strcpy(d->chart_type, "bar");
-    add_line(d, "200", 20, 45, 24, 10);
-    add_line(d, "100", 20, 145, 24, 10);
-    add_line(d, "0", 32, 245, 12, 10);
-    add_line(d, "Spring", 80, 256, 40, 10);
-    add_line(d, "Summer", 155, 256, 45, 10);
-    add_line(d, "Autumn", 230, 256, 45, 10);
+    d = bar_desc(W, H, "0", 245);
     add_line(d, "Rainfall by season", 120, 2, 160, 16);
     add_line(d, "North", 300, 30, 40, 10);
     add_line(d, "South", 300, 45, 40, 10);

@@ -241,8 +241,8 @@ odx_status cap_full_image(const uint8_t *data, size_t len, const char *name,
     return ODX_OK;
 }
 
-static void run_ocr(cap_worker *w, const cap_image *full, cap_desc *d,
-                    const char *name)
+/* The worker's OCR handle, made on first use; NULL when it cannot be. */
+static cap_ocr *worker_ocr(cap_worker *w)
 {
     if (!w->ocr && !w->ocr_failed) {
         odx_err oerr = {0};
@@ -253,7 +253,13 @@ static void run_ocr(cap_worker *w, const cap_image *full, cap_desc *d,
             cap_ocr_set_ppocr(w->ocr, w->e->ppocr);
         }
     }
-    if (!w->ocr)
+    return w->ocr;
+}
+
+static void run_ocr(cap_worker *w, const cap_image *full, cap_desc *d,
+                    const char *name)
+{
+    if (!worker_ocr(w))
         return;
     odx_err oerr = {0};
     double t = core_now();
@@ -289,13 +295,15 @@ odx_status cap_describe(cap_worker *w, const uint8_t *data, size_t len,
     d->ms_features = (core_now() - t1) * 1e3;
 
     const cap_image *pixels = &thumb; /* what OCR reads, at full resolution */
-    if (cfg->ocr && cap_ocr_wanted(d)) {
+    double look_ms = 0;
+    if (cfg->ocr && worker_ocr(w) && cap_ocr_gate(w->ocr, &thumb, d, &look_ms)) {
         st = cap_full_image(data, len, name, &cfg->limits, d, &thumb, &full, &pixels, err);
         if (st != ODX_OK)
             goto done;
         run_ocr(w, pixels, d, name);
         cap_classify(d, &thumb, w->e->dom);
     }
+    d->ms_ocr += look_ms;
 
     if (w->det && cap_detect_wanted(d)) {
         odx_err derr = {0};

@@ -116,6 +116,11 @@ typedef struct cap_ocr_stats {
     int passes;     /* 1, or 2 with a second (sparse) pass merged in */
     bool inverted;  /* a dark page was inverted first */
     int rereads, replaced, added; /* second looks at lines, and their effect */
+    int look_boxes;   /* cap_ocr_look: boxes the detector found */
+    float look_h;     /* the surest line-shaped one's height (look_side
+                         pixels), 0: none */
+    float look_score; /* and its score */
+    float look_aspect; /* and its long side over its short side */
 } cap_ocr_stats;
 /* The OCR step's tuning: data passed in, not globals. The engine makes one
  * per engine (cap_ocr_params_default, then cap_ocr_params_env); tests and
@@ -146,6 +151,14 @@ typedef struct cap_ocr_params {
     float stray_conf;        /* a lone Han word at the end of a Latin line
                                 is dropped below this */
     cap_ppocr_params ppocr;  /* what PP-OCR reads with (ppocr.h) */
+    float diagram_up;        /* PP-OCR's detector may scale a figure up this
+                                much (its det_up elsewhere) */
+    int look_side;           /* cap_ocr_look's detector input long side
+                                (0: no look) */
+    float look_min_h;        /* its smallest box height (look_side pixels) */
+    float look_max_h;        /* its largest (taller: a blob, not a line) */
+    float look_min_aspect;   /* its box's least long side / short side */
+    float look_min_score;    /* its lowest box score */
 } cap_ocr_params;
 cap_ocr_params cap_ocr_params_default(void);
 /* OMNIDEX_OCR=auto|tesseract|ppocr: sets p->reader (the engine reads it). */
@@ -163,6 +176,19 @@ typedef struct cap_ppocr cap_ppocr;
 void cap_ocr_set_ppocr(cap_ocr *o, const cap_ppocr *p);
 /* True where text is likely enough to run OCR (text-likeness, domain). */
 bool cap_ocr_wanted(const cap_desc *d);
+/* The second chance for an image cap_ocr_wanted turned down (a photo, a
+ * poster or a figure whose text the line features did not see): PP-OCR's
+ * text detector alone on the thumbnail (cap_ocr_params.look_side), and
+ * true when it finds a box a reader could read (look_min_h pixels tall
+ * at the thumbnail's scale or more, look_min_score sure). False without
+ * PP-OCR models or with look_side 0. ms: what the look cost (NULL fine). */
+bool cap_ocr_look(cap_ocr *o, const cap_image *thumb, const cap_desc *d, double *ms);
+/* Whether to read this image: photos by cap_ocr_look alone (when PP-OCR is
+ * there), other domains by cap_ocr_wanted, then cap_ocr_look for posters
+ * and figures it turned down. ms: the look's cost. */
+bool cap_ocr_gate(cap_ocr *o, const cap_image *thumb, const cap_desc *d, double *ms);
+/* Whether cap_ocr_run would read d with PP-OCR (else Tesseract). */
+bool cap_ocr_uses_ppocr(const cap_ocr *o, const cap_desc *d);
 /* Reads text from the full-resolution image into d->text, d->lines,
  * d->text_lang, d->text_conf; sets d->ocr_ran. */
 odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,

@@ -59,6 +59,19 @@ odx_status cap_ppocr_read(cap_ppocr_state *s, const cap_image *im, const cap_ppo
                           cap_ppocr_line **lines, int *n, odx_err *err);
 void cap_ppocr_lines_free(cap_ppocr_line *l, int n);
 
+/* Text detection alone (the DB detector and its boxes, no reading), the
+ * image's long side scaled to max_side at most (never up): the cheap look
+ * that decides whether a photo is worth reading. Up to max_boxes boxes
+ * (corners in image pixels, TL TR BR BL, and their mean probability);
+ * *n how many. Timing: cap_ppocr_state_times' det. */
+typedef struct cap_ppocr_box {
+    float quad[8];
+    float score;
+} cap_ppocr_box;
+odx_status cap_ppocr_find(cap_ppocr_state *s, const cap_image *im, int max_side,
+                          const cap_ppocr_params *params, cap_ppocr_box *boxes, int max_boxes,
+                          int *n, odx_err *err);
+
 /* Milliseconds of the last read: detector, classifier, recogniser, total. */
 void cap_ppocr_state_times(const cap_ppocr_state *s, double *det, double *cls, double *rec,
                            double *total);

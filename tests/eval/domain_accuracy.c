@@ -54,12 +54,16 @@ static double cpu_ms(void)
 
 /* ------------------------------------------------------- OCR cache ---- */
 
+/* Named by content and the domain it was read for; photos and figures
+ * also by reader (they moved from Tesseract to PP-OCR on 2026-12-07, and
+ * the older entries, read by Tesseract, keep their names). */
 static void cache_path(const char *dir, const uint8_t *data, size_t len, cap_domain pre,
-                       char *out, size_t n)
+                       bool pp, char *out, size_t n)
 {
     char hex[65];
     core_sha256_hex(data, len, hex);
-    snprintf(out, n, "%s/%s.%s.ocr", dir, hex, cap_domain_name(pre));
+    bool tag = pp && (pre == CAP_PHOTO || pre == CAP_DIAGRAM);
+    snprintf(out, n, "%s/%s.%s%s.ocr", dir, hex, cap_domain_name(pre), tag ? "-pp" : "");
 }
 
 /* Format: "ODXOCR1 <n_lines> <text_conf> <lang>\n", then per line
@@ -187,10 +191,11 @@ static odx_status classify_file(acc_run *r, const uint8_t *data, size_t len, con
     float vis[DOM_NV], txt[DOM_NT];
     if (r->dump)
         cap_domain_features(d, &thumb, vis, txt);
-    if (r->ocr && cap_ocr_wanted(d) && (int)name_bucket(name) < r->ocr_share) {
+    if (r->ocr && (int)name_bucket(name) < r->ocr_share && cap_ocr_gate(r->ocr, &thumb, d, NULL)) {
         char cpath[4096] = "";
         if (r->cache)
-            cache_path(r->cache, data, len, d->domain, cpath, sizeof cpath);
+            cache_path(r->cache, data, len, d->domain, cap_ocr_uses_ppocr(r->ocr, d), cpath,
+                       sizeof cpath);
         if (cpath[0] && cache_load(cpath, d)) {
             r->n_cached++;
         } else {

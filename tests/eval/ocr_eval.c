@@ -9,6 +9,7 @@
  *                 [--reader tesseract|ppocr|auto] [--models DIR] [--rec-batch-cols N]
  *                 [--rec-min-ratio R] [--gap-rel K] [--box-thresh T] [--det-max-side PX]
  *                 [--det-up F] [--rec-max-w COLS] [--drop-score S] [--no-cls]
+ *                 [--diagram-up F] [--look-side PX] [--look-min-h PX] [--look-min-score S]
  * --reader picks the text reader (auto: by domain, as the captioner does);
  * PP-OCR models from --models, else $OMNIDEX_MODELS, else ./models.
  * --rec-batch-cols: most recogniser columns in one batch (huge: always 6
@@ -76,6 +77,8 @@ typedef struct colspec {
 
 int main(int argc, char **argv)
 {
+    bool look_all = false; /* look at every image, for the look's statistics */
+    bool look_only = false; /* and read none */
     if (argc < 2) {
         fprintf(stderr, "usage: %s EVAL_DIR [--classify] [--mode auto|mix|eng] "
                         "[--target PX] [--only FILE] [--verbose] [--cols FILE=N]...\n",
@@ -137,6 +140,22 @@ int main(int argc, char **argv)
             prm.ppocr.det_up = (float)atof(argv[++i]);
         else if (!strcmp(argv[i], "--rec-max-w") && i + 1 < argc)
             prm.ppocr.rec_max_w = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--diagram-up") && i + 1 < argc)
+            prm.diagram_up = (float)atof(argv[++i]);
+        else if (!strcmp(argv[i], "--look-side") && i + 1 < argc)
+            prm.look_side = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--look-min-h") && i + 1 < argc)
+            prm.look_min_h = (float)atof(argv[++i]);
+        else if (!strcmp(argv[i], "--look-max-h") && i + 1 < argc)
+            prm.look_max_h = (float)atof(argv[++i]);
+        else if (!strcmp(argv[i], "--look-min-aspect") && i + 1 < argc)
+            prm.look_min_aspect = (float)atof(argv[++i]);
+        else if (!strcmp(argv[i], "--look-all"))
+            look_all = true;
+        else if (!strcmp(argv[i], "--look-only"))
+            look_all = look_only = true;
+        else if (!strcmp(argv[i], "--look-min-score") && i + 1 < argc)
+            prm.look_min_score = (float)atof(argv[++i]);
         else if (!strcmp(argv[i], "--drop-score") && i + 1 < argc)
             prm.ppocr.drop_score = (float)atof(argv[++i]);
         else if (!strcmp(argv[i], "--no-cls"))
@@ -190,6 +209,8 @@ int main(int argc, char **argv)
     cap_limits lim = {100000000, 256 << 20};
     char line[8192];
     int items[2] = {0}, found[2] = {0}, n_img = 0, n_ran = 0;
+    int n_look = 0, n_look_yes = 0;
+    double look_ms = 0;
     int n_tab = 0, n_tab_ok = 0;
     double ms_sum[CAP_N_DOMAINS] = {0};
     int ms_n[CAP_N_DOMAINS] = {0};
@@ -244,7 +265,21 @@ int main(int argc, char **argv)
             cap_image_fit(&full, CAP_THUMB_SIDE, &thumb, &err);
             cap_features_compute(&thumb, d);
             cap_classify(d, &thumb, cap_dom_model_env());
-            run = cap_ocr_wanted(d);
+            bool was = cap_ocr_wanted(d);
+            double lms = 0;
+            run = cap_ocr_gate(ocr, &thumb, d, &lms);
+            if (look_all && !lms) /* the gate did not look: look anyway */
+                run = cap_ocr_look(ocr, &thumb, d, &lms) || run;
+            if (lms > 0) {
+                const cap_ocr_stats *ls = cap_ocr_last_stats(ocr);
+                look_ms += lms;
+                n_look++;
+                n_look_yes += run;
+                printf("%s look: %s%s boxes=%d h=%.1f score=%.2f aspect=%.2f %.0f ms\n", file,
+                       run ? "read" : "skip", was ? " (features: read)" : "", ls->look_boxes, ls->look_h, ls->look_score,
+                       ls->look_aspect, lms);
+                if (look_only) run = false;
+            }
             cap_image_free(&thumb);
 #endif
         } else {
@@ -326,6 +361,9 @@ int main(int argc, char **argv)
         cap_desc_free(d);
     }
     fclose(f);
+    if (n_look)
+        printf("\ntext look on %d images: %d read, %.0f ms/look\n",
+               n_look, n_look_yes, look_ms / n_look);
     printf("\nkey_text recall: en %d/%d = %.1f%%, zh %d/%d = %.1f%%\n", found[0], items[0],
            items[0] ? 100.0 * found[0] / items[0] : 0, found[1], items[1],
            items[1] ? 100.0 * found[1] / items[1] : 0);

@@ -271,6 +271,167 @@ def r_screenshot(rng, lang, pairs, src):
     return im, drawn, "dialog %dx%d, %d px, %d labels" % (W, H, size, len(drawn))
 
 
+def photo_sources(ok):
+    """The corpus's hand-checked photographs (build.py PHOTOS), sources
+    refused like the corpus's; cut-out stamps left out (not scenes)."""
+    out = []
+    for pkg, names in cb.PHOTOS.items():
+        if pkg == "tuxpaint-stamps-default":
+            continue
+        for f in cb.pkg_files(pkg):
+            if re.search(r"\.(jpe?g|png)$", f, re.I) and os.path.isfile(f) and \
+                    any(f.endswith("/" + n) for n in names) and ok(f):
+                out.append(f)
+    return sorted(out)
+
+
+def r_photo(rng, lang, pairs, src):
+    """Text in a scene: a sign plate (turned a little, sometimes in
+    perspective) or a caption with an outline, on a crop of a photograph."""
+    im = Image.open(src)
+    im.draft("RGB", (1600, 1600))
+    im = im.convert("RGB")
+    w, h = im.size
+    frac = rng.uniform(0.6, 1.0)
+    cw, ch = max(64, int(w * frac)), max(64, int(h * frac))
+    x, y = rng.randint(0, w - cw), rng.randint(0, h - ch)
+    im = im.crop((x, y, x + cw, y + ch))
+    side = rng.choice([480, 640, 800, 1024, 1280])
+    s = side / max(im.size)
+    im = im.resize((max(32, int(im.size[0] * s)), max(32, int(im.size[1] * s))), Image.LANCZOS)
+    W, H = im.size
+    picks = [p for p in rng.sample(pairs, min(len(pairs), 80)) if 3 <= len(p[0]) <= 24 and len(p[1]) <= 10
+             and not re.search(r"[%_\n$<>{}&]", p[0] + p[1])][:2]
+    n = 1 if rng.random() < 0.6 else 2
+    texts = []
+    for i, (en, zh_) in enumerate(picks[:n]):
+        texts.append(zh_ if lang == "zh" or (lang == "mixed" and i % 2) else en)
+    if not texts:
+        return im, [], "photo, no text"
+    style = rng.choice(["plate", "plate", "caption"])
+    size = max(14, int(min(W, H) * rng.uniform(0.045, 0.11)))
+    fonts = [ImageFont.truetype(rng.choice(ZH_FONTS if HAN.search(t) else
+                                           [x for x in EN_FONTS if "Bold" in x] or EN_FONTS), size)
+             for t in texts]
+    tmp = ImageDraw.Draw(Image.new("RGB", (8, 8)))
+    tw = [int(tmp.textlength(t, font=f)) for t, f in zip(texts, fonts)]
+    while max(tw) > W * 0.85 and size > 14:
+        size = int(size * 0.85)
+        fonts = [ImageFont.truetype(f.path, size) for f in fonts]
+        tw = [int(tmp.textlength(t, font=f)) for t, f in zip(texts, fonts)]
+    lh = int(size * 1.35)
+    if style == "plate":
+        pad = int(size * 0.6)
+        pw, ph = max(tw) + 2 * pad, lh * len(texts) + 2 * pad
+        bg, fg = rng.choice([((20, 110, 60), (255, 255, 255)), ((250, 250, 250), (20, 20, 20)),
+                             ((190, 30, 35), (255, 255, 255)), ((20, 50, 140), (255, 255, 255)),
+                             ((250, 200, 30), (10, 10, 10))])
+        plate = Image.new("RGBA", (pw, ph), bg + (255,))
+        d = ImageDraw.Draw(plate)
+        d.rectangle([3, 3, pw - 4, ph - 4], outline=fg + (255,), width=max(1, size // 12))
+        for i, (t, f) in enumerate(zip(texts, fonts)):
+            d.text(((pw - tw[i]) // 2, pad + i * lh), t, fill=fg + (255,), font=f)
+        ang = rng.uniform(-10, 10)
+        plate = plate.rotate(ang, resample=Image.BICUBIC, expand=True)
+        how = "sign plate %dx%d, turned %.1f deg" % (pw, ph, ang)
+        if rng.random() < 0.3:  # seen from the side: one edge shorter
+            pw2, ph2 = plate.size
+            k = rng.uniform(0.05, 0.15) * ph2
+            coeffs = find_coeffs([(0, 0), (pw2, k), (pw2, ph2 - k), (0, ph2)],
+                                 [(0, 0), (pw2, 0), (pw2, ph2), (0, ph2)])
+            plate = plate.transform(plate.size, Image.PERSPECTIVE, coeffs, Image.BICUBIC)
+            how += ", in perspective"
+        if plate.size[0] >= W or plate.size[1] >= H:
+            return im, [], "photo, sign too big"
+        px, py = rng.randint(0, W - plate.size[0]), rng.randint(0, H - plate.size[1])
+        im.paste(plate, (px, py), plate)
+    else:
+        d = ImageDraw.Draw(im)
+        y0 = rng.choice([int(H * 0.06), H - lh * len(texts) - int(H * 0.06)])
+        fill = rng.choice([(255, 255, 255), (255, 230, 0)])
+        for i, (t, f) in enumerate(zip(texts, fonts)):
+            d.text(((W - tw[i]) // 2, y0 + i * lh), t, fill=fill, font=f,
+                   stroke_width=max(1, size // 14), stroke_fill=(0, 0, 0))
+        how = "caption on the photo"
+    if rng.random() < 0.3:
+        im = im.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 1.2)))
+        how += ", blurred"
+    return im, texts, "photo %dx%d of %s, %s, %d px" % (W, H, os.path.basename(src), how, size)
+
+
+def find_coeffs(dst, src):
+    """PIL perspective coefficients mapping the output quad dst to src."""
+    import numpy as np
+    a = []
+    for (x, y), (u, v) in zip(dst, src):
+        a.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        a.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+    b = np.array([c for p in src for c in p], dtype=float)
+    return np.linalg.solve(np.array(a, dtype=float), b).tolist()
+
+
+GREEK = "αβγθφ"
+
+
+def r_figure(rng, lang, pairs, src):
+    """A geometry figure: a triangle or quadrilateral, maybe its circle,
+    points named by letters, sides by lengths, one angle by degrees or a
+    Greek letter, and sometimes a caption. Everything named is key text."""
+    import math
+    W, H = rng.choice([(640, 480), (800, 600), (600, 600), (1000, 700), (480, 400)])
+    im = Image.new("RGB", (W, H), rng.choice([(255, 255, 255), (250, 250, 246)]))
+    d = ImageDraw.Draw(im)
+    size = rng.choice([16, 18, 20, 24, 28, 32])
+    fen = ImageFont.truetype(rng.choice(EN_FONTS), size)
+    n = rng.choice([3, 3, 4])
+    cx, cy, r = W / 2, H / 2 + size * 0.3, min(W, H) * rng.uniform(0.28, 0.36)
+    angs = sorted(rng.uniform(0, 2 * math.pi) for _ in range(n))
+    while min((angs[(i + 1) % n] - angs[i]) % (2 * math.pi) for i in range(n)) < 0.6:
+        angs = sorted(rng.uniform(0, 2 * math.pi) for _ in range(n))
+    pts = [(cx + r * math.cos(a), cy + r * math.sin(a)) for a in angs]
+    lw = rng.choice([1, 2, 3])
+    ink = (20, 20, 20)
+    if rng.random() < 0.4:
+        d.ellipse([cx - r, cy - r, cx + r, cy + r], outline=(60, 60, 160), width=lw)
+    d.polygon(pts, outline=ink)
+    for i in range(n):
+        d.line([pts[i], pts[(i + 1) % n]], fill=ink, width=lw)
+    start = rng.choice("ABCDEFMPQ")
+    letters = [chr(ord(start) + i) for i in range(n)] if ord(start) + n <= ord("Z") else list("ABCD"[:n])
+    drawn = []
+    for (x, y), L in zip(pts, letters):
+        ux, uy = x - cx, y - cy
+        k = math.hypot(ux, uy) or 1
+        lx, ly = x + ux / k * size * 1.0 - size * 0.3, y + uy / k * size * 1.0 - size * 0.55
+        d.text((lx, ly), L, fill=ink, font=fen)
+        drawn.append(L)
+    for i in rng.sample(range(n), rng.randint(1, 2)):  # side lengths
+        (x0, y0), (x1, y1) = pts[i], pts[(i + 1) % n]
+        mx, my = (x0 + x1) / 2, (y0 + y1) / 2
+        ux, uy = mx - cx, my - cy
+        k = math.hypot(ux, uy) or 1
+        t = rng.choice(["%d cm" % rng.randint(2, 12), "%.1f" % rng.uniform(1, 9), "%d" % rng.randint(2, 20)])
+        tw = d.textlength(t, font=fen)
+        d.text((mx + ux / k * size * 0.9 - tw / 2, my + uy / k * size * 0.9 - size / 2), t, fill=ink, font=fen)
+        drawn.append(t)
+    j = rng.randrange(n)  # an angle at vertex j, drawn inside
+    (x, y) = pts[j]
+    t = rng.choice(["%d°" % rng.choice([30, 45, 60, 72, 90, 120]), rng.choice(GREEK)])
+    tw = d.textlength(t, font=fen)
+    d.text((x + (cx - x) * 0.28 - tw / 2, y + (cy - y) * 0.28 - size / 2), t, fill=(160, 20, 20), font=fen)
+    drawn.append(t)
+    if rng.random() < 0.5 and pairs:
+        en, zh_ = rng.choice([p for p in pairs if 4 <= len(p[0]) <= 30 and
+                              not re.search(r"[%_\n$<>{}&]", p[0] + p[1])] or pairs[:1])
+        cap = zh_ if lang == "zh" else en
+        f = ImageFont.truetype(rng.choice(ZH_FONTS), size) if HAN.search(cap) else fen
+        cw = d.textlength(cap, font=f)
+        if cw < W * 0.9:
+            d.text(((W - cw) / 2, H - size * 1.6), cap, fill=ink, font=f)
+            drawn.append(cap)
+    return im, drawn, "figure %dx%d, %d-gon, %d px labels, line %d" % (W, H, n, size, lw)
+
+
 def keys_of(drawn, kind, lang, rng):
     if kind == "document":
         out = []
@@ -281,6 +442,8 @@ def keys_of(drawn, kind, lang, rng):
             if len(out) == 5:
                 break
         return out
+    if kind == "figure":
+        return [t for t in drawn if t.strip()]
     out = []
     for t in drawn:
         t = t.strip()
@@ -305,6 +468,7 @@ def main():
     ap.add_argument("--out", default="/work/ocrset")
     ap.add_argument("--n", type=int, default=12, help="images per kind and language")
     ap.add_argument("--seed", type=int, default=12)
+    ap.add_argument("--kinds", default="", help="only these kinds (comma list)")
     a = ap.parse_args()
     ev = cb.shared_eval_dir()
     holdout = os.environ.get("ODX_HOLDOUT") or os.path.join(ev, "holdout-sources.tsv")
@@ -341,13 +505,20 @@ def main():
     rows = []
     plan = [("document", "en"), ("document", "zh"), ("table", "en"), ("table", "zh"),
             ("table", "mixed"), ("poster", "en"), ("poster", "zh"), ("screenshot", "en"),
-            ("screenshot", "zh"), ("screenshot", "mixed")]
+            ("screenshot", "zh"), ("screenshot", "mixed"), ("photo", "en"), ("photo", "zh"),
+            ("figure", "en"), ("figure", "zh")]
+    if a.kinds:
+        plan = [p for p in plan if p[0] in a.kinds.split(",")]
+    photos = photo_sources(ok)
     for kind, lang in plan:
         for i in range(a.n):
             r = random.Random("%d %s %s %d" % (a.seed, kind, lang, i))
             if kind == "document":
                 src = r.choice(docs["zh" if lang == "zh" else "en"])
                 im, drawn, how = r_document(r, lang, html_text(src), src)
+            elif kind == "photo":
+                src = r.choice(photos)
+                im, drawn, how = r_photo(r, lang, [(x, y) for x, y, f in ui], src)
             else:
                 pool = names if kind == "table" else ui
                 src = r.choice(sorted(set(p[2] for p in pool)))
@@ -355,12 +526,14 @@ def main():
                 if len(pairs) < 30:
                     pairs = [(x, y) for x, y, f in pool]
                     src = "several catalogues"
-                fn = {"table": r_table, "poster": r_poster, "screenshot": r_screenshot}[kind]
+                fn = {"table": r_table, "poster": r_poster, "screenshot": r_screenshot,
+                      "figure": r_figure}[kind]
                 im, drawn, how = fn(r, lang, pairs, src)
             keys = keys_of(drawn, kind, lang, r)
             if not keys:
                 continue
             name = "%s_%s_%02d" % (kind[:3], lang, i)
+            domain = {"figure": "diagram"}.get(kind, kind)
             if r.random() < 0.3:
                 q = r.choice([70, 85, 92])
                 im.save(os.path.join(a.out, "images", name + ".jpg"), quality=q)
@@ -370,7 +543,7 @@ def main():
                 im.save(os.path.join(a.out, "images", name + ".png"))
                 name += ".png"
             klang = "zh" if lang == "zh" else lang
-            rows.append("\t".join([name, kind, "-", klang, how, "; ".join(k.replace(";", ",") for k in keys),
+            rows.append("\t".join([name, domain, "-", klang, how, "; ".join(k.replace(";", ",") for k in keys),
                                    "%s (%s)" % (src, how)]))
     with open(os.path.join(a.out, "manifest.tsv"), "w", encoding="utf-8") as f:
         f.write("file\tdomain\tchart_type\tlanguage\tdescription\tkey_text\tprovenance\n")

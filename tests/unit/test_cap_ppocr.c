@@ -195,10 +195,10 @@ static void test_long_line(const cap_ppocr *p)
     cap_image_free(&en);
 }
 
-/* The reader choice in captioner/ocr.c: by domain (a document goes to
- * PP-OCR, a diagram to Tesseract), or forced either way (cap_ocr_params,
- * one handle per choice); the d->lines and text PP-OCR leaves for the
- * structure readers. */
+/* The reader choice in captioner/ocr.c: by domain (every domain goes to
+ * PP-OCR by default; a domain left out of pp_domains to Tesseract), or
+ * forced either way (cap_ocr_params, one handle per choice); the d->lines
+ * and text PP-OCR leaves for the structure readers. */
 static void test_reader_choice(const cap_ppocr *p)
 {
     odx_err err = {0};
@@ -208,11 +208,14 @@ static void test_reader_choice(const cap_ppocr *p)
         int reader;
         cap_domain dom;
         bool pp;
-    } cs[] = {{0, CAP_DOCUMENT, true}, {0, CAP_DIAGRAM, false}, {1, CAP_DOCUMENT, false},
-              {2, CAP_DIAGRAM, true}};
+        unsigned pp_domains; /* 0: the default */
+    } cs[] = {{0, CAP_DOCUMENT, true, 0}, {0, CAP_DIAGRAM, true, 0}, {0, CAP_PHOTO, true, 0},
+              {1, CAP_DOCUMENT, false, 0}, {2, CAP_DIAGRAM, true, 0},
+              {0, CAP_DIAGRAM, false, 1u << CAP_DOCUMENT}};
     for (size_t k = 0; k < sizeof cs / sizeof cs[0] && im.rgb; k++) {
         cap_ocr_params prm = cap_ocr_params_default();
         prm.reader = cs[k].reader;
+        if (cs[k].pp_domains) prm.pp_domains = cs[k].pp_domains;
         cap_ocr *o = NULL;
         CHECK(cap_ocr_new(&o, &prm, &err) == ODX_OK);
         if (!o) break;
@@ -238,6 +241,96 @@ static void test_reader_choice(const cap_ppocr *p)
         cap_ocr_free(o);
     }
     cap_image_free(&im);
+}
+
+/* A 512 x 384 stand-in for a photo: smooth random shading (a coarse grid
+ * of random greys and colours, interpolated) plus pixel noise, the same
+ * for every run (fixed LCG). */
+static void fake_photo(cap_image *im, unsigned seed)
+{
+    im->w = 512, im->h = 384;
+    im->rgb = malloc((size_t)im->w * im->h * 3);
+    enum { GX = 9, GY = 7 };
+    float g[GY][GX][3];
+    unsigned r = seed;
+    for (int y = 0; y < GY; y++)
+        for (int x = 0; x < GX; x++)
+            for (int c = 0; c < 3; c++) {
+                r = r * 1103515245u + 12345u;
+                g[y][x][c] = 40.0f + (float)((r >> 16) % 180);
+            }
+    for (int y = 0; y < im->h; y++)
+        for (int x = 0; x < im->w; x++) {
+            float fx = (float)x / im->w * (GX - 1), fy = (float)y / im->h * (GY - 1);
+            int x0 = (int)fx, y0 = (int)fy;
+            float ax = fx - x0, ay = fy - y0;
+            for (int c = 0; c < 3; c++) {
+                float v = (1 - ay) * ((1 - ax) * g[y0][x0][c] + ax * g[y0][x0 + 1][c]) +
+                          ay * ((1 - ax) * g[y0 + 1][x0][c] + ax * g[y0 + 1][x0 + 1][c]);
+                r = r * 1103515245u + 12345u;
+                v += (float)((r >> 16) % 21) - 10.0f;
+                im->rgb[((size_t)y * im->w + x) * 3 + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+            }
+        }
+}
+
+/* The text look that decides whether a photo is read (cap_ocr_look,
+ * cap_ocr_gate): a shaded picture without text is not read, nor one with a
+ * big dark blob; the same picture with a sign (the English fixture line
+ * pasted on it, a plate of lettering) is, and PP-OCR reads the sign. */
+static void test_look(const cap_ppocr *p)
+{
+    odx_err err = {0};
+    cap_image line = {0};
+    CHECK(read_png("en_line.png", &line));
+    if (!line.rgb) return;
+    cap_ocr_params prm = cap_ocr_params_default();
+    cap_ocr *o = NULL, *blind = NULL;
+    CHECK(cap_ocr_new(&o, &prm, &err) == ODX_OK && cap_ocr_new(&blind, &prm, &err) == ODX_OK);
+    if (!o || !blind) return;
+    cap_ocr_set_ppocr(o, p);
+    for (int k = 0; k < 4; k++) {
+        cap_image im = {0};
+        fake_photo(&im, 7u + (unsigned)k);
+        const char *what = k == 0 ? "plain" : k == 1 ? "blob" : "sign";
+        if (k == 1) /* a dark disc, a fifth of the picture across */
+            for (int y = 0; y < im.h; y++)
+                for (int x = 0; x < im.w; x++)
+                    if ((x - 250) * (x - 250) + (y - 190) * (y - 190) < 52 * 52)
+                        memset(im.rgb + ((size_t)y * im.w + x) * 3, 15, 3);
+        if (k >= 2) /* the sign: left part of the line, at (40 + 30k, 150) */
+            for (int y = 0; y < line.h; y++)
+                memcpy(im.rgb + ((size_t)(150 + y) * im.w + 40 + 30 * k) * 3,
+                       line.rgb + (size_t)y * line.w * 3, (size_t)(line.w < 400 ? line.w : 400) * 3);
+        cap_desc *d = calloc(1, sizeof *d);
+        d->width = im.w, d->height = im.h;
+        d->domain = CAP_PHOTO;
+        double ms = -1;
+        bool seen = cap_ocr_look(o, &im, d, &ms);
+        const cap_ocr_stats *ls = cap_ocr_last_stats(o);
+        fprintf(stderr, "look at %s: %s (%d boxes, best %.1f px at %.2f, %.0f ms)\n", what,
+                seen ? "read" : "skip", ls->look_boxes, ls->look_h, ls->look_score, ms);
+        CHECK_MSG(seen == (k >= 2), "%s picture: look said %s", what, seen ? "read" : "skip");
+        CHECK(ms > 0);
+        CHECK(cap_ocr_gate(o, &im, d, NULL) == seen);
+        /* without the models, photos fall back to the line features */
+        CHECK(!cap_ocr_look(blind, &im, d, NULL));
+        CHECK(cap_ocr_gate(blind, &im, d, NULL) == cap_ocr_wanted(d));
+        if (seen) {
+            CHECK(cap_ocr_uses_ppocr(o, d));
+            CHECK(cap_ocr_run(o, &im, d, &err) == ODX_OK);
+            CHECK_MSG(d->text && strstr(d->text, "Quarterly harvest"), "read '%s'",
+                      d->text ? d->text : "");
+        }
+        /* a document is not looked at: the features decide */
+        d->domain = CAP_DOCUMENT;
+        CHECK(!cap_ocr_look(o, &im, d, NULL));
+        cap_desc_free(d);
+        cap_image_free(&im);
+    }
+    cap_ocr_free(o);
+    cap_ocr_free(blind);
+    cap_image_free(&line);
 }
 
 /* OMNIDEX_OCR sets the reader of a params struct, and only that. */
@@ -284,6 +377,7 @@ int main(void)
     test_ctc(p);
     run_fixtures(p);
     test_reader_choice(p);
+    test_look(p);
     test_long_line(p);
     cap_ppocr_free(p);
     return check_result("test_cap_ppocr");

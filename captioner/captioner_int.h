@@ -157,7 +157,6 @@ typedef struct cap_ocr_params {
                                 (0: no look) */
     float look_min_h;        /* its smallest box height (look_side pixels) */
     float look_max_h;        /* its largest (taller: a blob, not a line) */
-    float look_min_aspect;   /* its box's least long side / short side */
     float look_min_score;    /* its lowest box score */
 } cap_ocr_params;
 cap_ocr_params cap_ocr_params_default(void);

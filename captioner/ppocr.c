@@ -585,7 +585,39 @@ char *cap_ppocr_ctc(const cap_ppocr *p, const float *probs, int T, int C, const 
     core_buf_puts(&b, "");
     char *txt = core_buf_steal(&b);
     core_buf_free(&b);
+    if (txt) cap_ppocr_fix_digits(txt);
     return txt;
+}
+
+static bool is_alnum_ascii(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* The recogniser reads a zero between digits as the letter o ("1ooo
+ * earthquakes", "Weight (10oo lbs)"): a word of ASCII letters and digits
+ * that starts with a digit and has no letter but o or O is a number, and
+ * its o's become zeros. Words with another letter ("1oz", "0x1f", "2nd")
+ * are left. */
+void cap_ppocr_fix_digits(char *s)
+{
+    for (size_t i = 0; s[i];) {
+        if (!is_alnum_ascii(s[i]) || (i > 0 && is_alnum_ascii(s[i - 1]))) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        bool number = s[i] >= '0' && s[i] <= '9', has_o = false;
+        while (is_alnum_ascii(s[j])) {
+            if (s[j] == 'o' || s[j] == 'O') has_o = true;
+            else if (!(s[j] >= '0' && s[j] <= '9')) number = false;
+            j++;
+        }
+        if (number && has_o)
+            for (size_t k = i; k < j; k++)
+                if (s[k] == 'o' || s[k] == 'O') s[k] = '0';
+        i = j;
+    }
 }
 
 /* Word gaps in a recogniser input (CHW, normalised; the first w columns

@@ -89,6 +89,8 @@ int cap_ppocr_state_profile_get(const cap_ppocr_state *s, int net, const char **
  * runs; one between two ASCII marks becomes a space. */
 char *cap_ppocr_ctc(const cap_ppocr *p, const float *probs, int T, int C, const float *gaps,
                     int n_gaps, float px_per_frame, float *conf);
+/* o/O read inside a number ("1ooo", "10oo") become zeros, in place. */
+void cap_ppocr_fix_digits(char *s);
 /* Minimum-area rectangle of points (x, y pairs): corners TL, TR, BR, BL as
  * PaddleOCR orders them; returns its shorter side. */
 float cap_ppocr_min_rect(const float *pts, int n, float quad[8]);

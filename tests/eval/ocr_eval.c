@@ -9,7 +9,8 @@
  *                 [--reader tesseract|ppocr|auto] [--models DIR] [--rec-batch-cols N]
  *                 [--rec-min-ratio R] [--gap-rel K] [--box-thresh T] [--det-max-side PX]
  *                 [--det-up F] [--rec-max-w COLS] [--drop-score S] [--no-cls]
- *                 [--diagram-up F] [--look-side PX] [--look-min-h PX] [--look-min-score S]
+ *                 [--diagram-up F] [--look-side PX] [--look-min-h PX] [--look-max-h PX]
+ *                 [--look-min-score S] [--look-all | --look-only]
  * --reader picks the text reader (auto: by domain, as the captioner does);
  * PP-OCR models from --models, else $OMNIDEX_MODELS, else ./models.
  * --rec-batch-cols: most recogniser columns in one batch (huge: always 6
@@ -21,7 +22,10 @@
  * --all also walks images without key text (photos), for the OCR-ran share.
  * Without --classify the manifest's domain is given to OCR (measures OCR
  * alone); with it, the captioner's own features + classifier decide (the
- * real pipeline, including its OCR gate). */
+ * real pipeline, including its OCR gate and the text look on photos).
+ * --look-*: the look's settings (cap_ocr_params); --look-all looks at
+ * every image the gate did not (its statistics printed a line each),
+ * --look-only as well and then reads nothing. */
 #include "captioner_int.h"
 #include "ppocr.h"
 
@@ -148,8 +152,6 @@ int main(int argc, char **argv)
             prm.look_min_h = (float)atof(argv[++i]);
         else if (!strcmp(argv[i], "--look-max-h") && i + 1 < argc)
             prm.look_max_h = (float)atof(argv[++i]);
-        else if (!strcmp(argv[i], "--look-min-aspect") && i + 1 < argc)
-            prm.look_min_aspect = (float)atof(argv[++i]);
         else if (!strcmp(argv[i], "--look-all"))
             look_all = true;
         else if (!strcmp(argv[i], "--look-only"))

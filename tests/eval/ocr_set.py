@@ -1,11 +1,16 @@
 #!/usr/bin/python3
 """ocr_set.py - builds a by-construction OCR check set: text-heavy images
 (documents, tables, posters, screenshots; English, Chinese, mixed) drawn
-with PIL from text of installed Debian 12 packages, each with the phrases
-it shows as key_text, in the dev manifest's format, so that
-tests/eval/ocr_eval reads it like ../shared/eval/dev.
+with PIL from text of installed Debian 12 packages, photos with text in the
+scene (a sign plate, turned and sometimes in perspective, or an outlined
+caption, on the domain corpus's photographs) and geometry figures (lettered
+points, side lengths, an angle, a caption), each with the phrases it shows
+as key_text, in the dev manifest's format, so that tests/eval/ocr_eval
+reads it like ../shared/eval/dev. A figure's key text is every label, one
+letter ones too (ocr_eval's substring rule makes those lenient).
 
     /usr/bin/python3 tests/eval/ocr_set.py [--out /work/ocrset] [--n 12] [--seed 12]
+                                           [--kinds document,table,poster,screenshot,photo,figure]
 
 Sources are checked like the domain corpus (tests/eval/corpus/build.py,
 imported, not changed): holdout, dev and field-set sources are refused.

@@ -58,6 +58,27 @@ static void test_min_rect(void)
  * marks becomes a space, between Han characters it does not. Keys 25 and 26
  * of ppocr_keys_v1.txt are '2' and '0'; key 1 is an apostrophe, key 2 a Han
  * character (lines of the file). */
+/* Zeros read as the letter o inside numbers, and only there. */
+static void test_fix_digits(void)
+{
+    const char *cs[][2] = {
+        {"Locations of 1ooo earthquakes", "Locations of 1000 earthquakes"},
+        {"Weight (10oo Ibs)", "Weight (1000 Ibs)"},
+        {"2O19-o1", "2019-o1"},          /* each word on its own */
+        {"1oz 0x1f 2nd 3o3d", "1oz 0x1f 2nd 3o3d"}, /* another letter: left */
+        {"o1 oo too good", "o1 oo too good"},        /* must start with a digit */
+        {"版本1o0", "版本100"},          /* after a Han character */
+        {"x1oo", "x1oo"},                /* inside a word */
+        {"", ""},
+    };
+    for (size_t k = 0; k < sizeof cs / sizeof cs[0]; k++) {
+        char buf[64];
+        snprintf(buf, sizeof buf, "%s", cs[k][0]);
+        cap_ppocr_fix_digits(buf);
+        CHECK_STR(buf, cs[k][1]);
+    }
+}
+
 static void test_ctc(const cap_ppocr *p)
 {
     int C = 6623 + 2, T = 8;
@@ -361,6 +382,7 @@ static void test_reader_env(void)
 int main(void)
 {
     test_min_rect();
+    test_fix_digits();
     test_reader_env();
     char dir[1100];
     const char *e = getenv("OMNIDEX_MODELS");

@@ -26,7 +26,9 @@
  * for measurements (cap_ocr_params.mode) and is created only when asked
  * for. */
 struct cap_ocr {
-    TessBaseAPI *mix; /* eng+chi_sim */
+    TessBaseAPI *mix; /* eng+chi_sim, made on first use (or by cap_ocr_new
+                         for reader 1) */
+    char mix_error[sizeof(((odx_err *)0)->msg)]; /* why making it failed: not tried again */
     TessBaseAPI *eng; /* eng only, created on first use by modes 0 and 2 */
     const cap_ppocr *pp;  /* the PP-OCR models (engine's), or NULL */
     cap_ppocr_state *pps; /* this worker's PP-OCR state, made on first use */
@@ -174,10 +176,15 @@ odx_status cap_ocr_new(cap_ocr **out, const cap_ocr_params *prm, odx_err *err)
     if (!o)
         return core_err(err, ODX_ERR_NOMEM, "no memory for OCR");
     o->prm = prm ? *prm : cap_ocr_params_default();
-    odx_status st = api_new("eng+chi_sim", &o->mix, err);
-    if (st != ODX_OK) {
-        free(o);
-        return st;
+    /* Tesseract is loaded where it will read (reader 1); otherwise on its
+     * first page (PP-OCR reads every domain when its models are lent, so
+     * most workers never load the eng+chi_sim data) */
+    if (o->prm.reader == 1) {
+        odx_status st = api_new("eng+chi_sim", &o->mix, err);
+        if (st != ODX_OK) {
+            free(o);
+            return st;
+        }
     }
     *out = o;
     return ODX_OK;
@@ -1900,6 +1907,16 @@ odx_status cap_ocr_run(cap_ocr *o, const cap_image *full, cap_desc *d,
         o->last.inverted = true;
     }
     float penalty = d->domain == CAP_PHOTO ? 20.0f : 0.0f;
+    if (!o->mix) {
+        if (o->mix_error[0]) {
+            st = core_err(err, ODX_ERR_OCR, "%s", o->mix_error);
+            goto done;
+        }
+        if ((st = api_new("eng+chi_sim", &o->mix, err)) != ODX_OK) {
+            snprintf(o->mix_error, sizeof o->mix_error, "%s", err->msg);
+            goto done;
+        }
+    }
     TessBaseAPI *used = o->mix;
     if (P->mode != 1 && !o->eng) {
         st = api_new("eng", &o->eng, err);

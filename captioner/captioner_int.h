@@ -120,7 +120,6 @@ typedef struct cap_ocr_stats {
     float look_h;     /* the surest line-shaped one's height (look_side
                          pixels), 0: none */
     float look_score; /* and its score */
-    float look_aspect; /* and its long side over its short side */
 } cap_ocr_stats;
 /* The OCR step's tuning: data passed in, not globals. The engine makes one
  * per engine (cap_ocr_params_default, then cap_ocr_params_env); tests and

@@ -1797,21 +1797,20 @@ bool cap_ocr_look(cap_ocr *o, const cap_image *thumb, const cap_desc *d, double 
      * can read, not a blob (a photo's false boxes are textures 64 px tall
      * and more, or weak) */
     const cap_ocr_params *P = &o->prm;
-    float best_h = 0, best_score = 0, best_aspect = 0;
+    float best_h = 0, best_score = 0;
     int n_ok = 0;
     for (int i = 0; i < n; i++) {
         const float *q = bx[i].quad;
         float w = hypotf(q[2] - q[0], q[3] - q[1]), h = hypotf(q[6] - q[0], q[7] - q[1]);
-        float sh = (w < h ? w : h) * k, lg = (w < h ? h : w) * k;
+        float sh = (w < h ? w : h) * k;
         if (bx[i].score < P->look_min_score || sh < P->look_min_h || sh > P->look_max_h)
             continue;
         n_ok++;
-        if (bx[i].score > best_score) best_score = bx[i].score, best_h = sh, best_aspect = lg / sh;
+        if (bx[i].score > best_score) best_score = bx[i].score, best_h = sh;
     }
     o->last.look_boxes = n;
     o->last.look_h = best_h;
     o->last.look_score = best_score;
-    o->last.look_aspect = best_aspect;
     if (ms) *ms = (core_now() - t0) * 1e3;
     return n_ok > 0;
 }

@@ -9,6 +9,7 @@
 
 #include "runtime/runtime.h"
 
+#include <ctype.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -591,7 +592,7 @@ char *cap_ppocr_ctc(const cap_ppocr *p, const float *probs, int T, int C, const 
 
 static bool is_alnum_ascii(char c)
 {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    return (unsigned char)c < 128 && isalnum((unsigned char)c);
 }
 
 /* The recogniser reads a zero between digits as the letter o ("1ooo
@@ -607,10 +608,10 @@ void cap_ppocr_fix_digits(char *s)
             continue;
         }
         size_t j = i;
-        bool number = s[i] >= '0' && s[i] <= '9', has_o = false;
+        bool number = isdigit((unsigned char)s[i]), has_o = false;
         while (is_alnum_ascii(s[j])) {
             if (s[j] == 'o' || s[j] == 'O') has_o = true;
-            else if (!(s[j] >= '0' && s[j] <= '9')) number = false;
+            else if (!isdigit((unsigned char)s[j])) number = false;
             j++;
         }
         if (number && has_o)
@@ -774,11 +775,16 @@ static int join_turned(dbox *bx, int nb)
     return nb;
 }
 
-/* Runs the detector on im scaled by ratio (sides rounded to 32): boxes in
- * map pixels of *rw x *rh. */
+/* Runs the detector on im, its long side scaled to max_side (960 when 32
+ * or less), never up by more than up (sides rounded to 32): boxes in image
+ * pixels, rounded and clipped to the image. */
 static odx_status detect(cap_ppocr_state *s, const cap_image *im, const cap_ppocr_params *pp,
-                         float ratio, dbox **bx, int *nb, int *rw, int *rh, odx_err *err)
+                         int max_side, float up, dbox **bx, int *nb, odx_err *err)
 {
+    int ms = max_side > 32 ? max_side : 960;
+    float ratio = im->w > im->h ? (float)ms / im->w : (float)ms / im->h;
+    if (up < 1) up = 1;
+    if (ratio > up) ratio = up;
     int h = (int)lroundf(im->h * ratio / 32) * 32, w = (int)lroundf(im->w * ratio / 32) * 32;
     if (h < 32) h = 32;
     if (w < 32) w = 32;
@@ -792,7 +798,14 @@ static odx_status detect(cap_ppocr_state *s, const cap_image *im, const cap_ppoc
     if (st == ODX_OK && outs[0]->n != (int64_t)h * w)
         st = core_err(err, ODX_ERR_MODEL, "detector output has an unexpected shape");
     if (st == ODX_OK) st = db_boxes(outs[0]->d.f, w, h, pp, bx, nb, err);
-    *rw = w, *rh = h;
+    for (int i = 0; st == ODX_OK && i < *nb; i++) {
+        float *q = (*bx)[i].q;
+        for (int k = 0; k < 4; k++) {
+            float px = roundf(q[2 * k] / w * im->w), py = roundf(q[2 * k + 1] / h * im->h);
+            q[2 * k] = fminf(fmaxf(px, 0), (float)(im->w - 1));
+            q[2 * k + 1] = fminf(fmaxf(py, 0), (float)(im->h - 1));
+        }
+    }
     return st;
 }
 
@@ -858,26 +871,18 @@ odx_status cap_ppocr_find(cap_ppocr_state *s, const cap_image *im, int max_side,
     if (!im || !im->rgb || im->w < 1 || im->h < 1)
         return core_err(err, ODX_ERR_INVALID, "no image to look at");
     double t0 = core_now();
-    int ms = max_side > 32 ? max_side : 960;
-    float ratio = im->w > im->h ? (float)ms / im->w : (float)ms / im->h;
-    if (ratio > 1) ratio = 1;
     dbox *bx = NULL;
-    int nb = 0, rw = 0, rh = 0;
-    odx_status st = detect(s, im, &pp, ratio, &bx, &nb, &rw, &rh, err);
+    int nb = 0;
+    odx_status st = detect(s, im, &pp, max_side, 1, &bx, &nb, err);
     s->t_det = (core_now() - t0) * 1e3;
     if (st != ODX_OK) {
         free(bx);
         return st;
     }
     int k = 0;
-    for (int i = 0; i < nb && k < max_boxes; i++) {
-        float *q = bx[i].q, *o = boxes[k].quad;
-        for (int c = 0; c < 4; c++) {
-            o[2 * c] = fminf(fmaxf(q[2 * c] / rw * im->w, 0), (float)(im->w - 1));
-            o[2 * c + 1] = fminf(fmaxf(q[2 * c + 1] / rh * im->h, 0), (float)(im->h - 1));
-        }
-        boxes[k].score = bx[i].score;
-        k++;
+    for (; k < nb && k < max_boxes; k++) {
+        memcpy(boxes[k].quad, bx[k].q, sizeof boxes[k].quad);
+        boxes[k].score = bx[k].score;
     }
     free(bx);
     *n_out = k;
@@ -890,7 +895,7 @@ odx_status cap_ppocr_read(cap_ppocr_state *s, const cap_image *im, const cap_ppo
     odx_status st = ODX_OK;
     cap_ppocr_params pp = params ? *params : cap_ppocr_params_default();
     dbox *bx = NULL;
-    int nb = 0, n_items = 0, rw = 0, rh = 0;
+    int nb = 0, n_items = 0;
     item *items = NULL;
     item **byr = NULL;
     cap_ppocr_line *lines = NULL;
@@ -901,23 +906,14 @@ odx_status cap_ppocr_read(cap_ppocr_state *s, const cap_image *im, const cap_ppo
         return core_err(err, ODX_ERR_INVALID, "no image to read");
 
     /* detector: the long side at det_max_side at most */
-    int ms = pp.det_max_side > 32 ? pp.det_max_side : 960;
-    float ratio = im->w > im->h ? (float)ms / im->w : (float)ms / im->h;
-    float up = pp.det_up > 1 ? pp.det_up : 1;
-    if (ratio > up) ratio = up;
-    if ((st = detect(s, im, &pp, ratio, &bx, &nb, &rw, &rh, err))) goto done;
+    if ((st = detect(s, im, &pp, pp.det_max_side, pp.det_up, &bx, &nb, err))) goto done;
     double t1 = core_now();
     s->t_det = (t1 - t0) * 1e3;
 
-    /* boxes to image pixels, clipped; tiny ones dropped */
+    /* tiny boxes dropped */
     int keep = 0;
     for (int i = 0; i < nb; i++) {
         float *q = bx[i].q;
-        for (int k = 0; k < 4; k++) {
-            float px = roundf(q[2 * k] / rw * im->w), py = roundf(q[2 * k + 1] / rh * im->h);
-            q[2 * k] = fminf(fmaxf(px, 0), (float)(im->w - 1));
-            q[2 * k + 1] = fminf(fmaxf(py, 0), (float)(im->h - 1));
-        }
         float w = hypotf(q[2] - q[0], q[3] - q[1]), h = hypotf(q[6] - q[0], q[7] - q[1]);
         if (w <= 3 || h <= 3) continue;
         bx[keep++] = bx[i];

@@ -277,9 +277,9 @@ int main(int argc, char **argv)
                 look_ms += lms;
                 n_look++;
                 n_look_yes += run;
-                printf("%s look: %s%s boxes=%d h=%.1f score=%.2f aspect=%.2f %.0f ms\n", file,
-                       run ? "read" : "skip", was ? " (features: read)" : "", ls->look_boxes, ls->look_h, ls->look_score,
-                       ls->look_aspect, lms);
+                printf("%s look: %s%s boxes=%d h=%.1f score=%.2f %.0f ms\n", file,
+                       run ? "read" : "skip", was ? " (features: read)" : "", ls->look_boxes,
+                       ls->look_h, ls->look_score, lms);
                 if (look_only) run = false;
             }
             cap_image_free(&thumb);

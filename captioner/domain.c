@@ -685,12 +685,16 @@ static void dom_txt_features(const cap_desc *d, const dom_evidence *ev, float v[
 }
 _Static_assert(12 + TX_N + TC_N == DOM_NT, "dom_txt_features fills DOM_NT inputs");
 
-/* s += b + W z(x) */
-static void dom_lr_add(const dom_lr *m, const float *x, float s[CAP_N_DOMAINS])
+/* s += b + W z(x), x clipped to the range the model was fitted on */
+void dom_lr_add(const dom_lr *m, const float *x, float s[CAP_N_DOMAINS])
 {
     float z[DOM_NV];
-    for (int j = 0; j < m->n; j++)
-        z[j] = (x[j] - m->mean[j]) / m->scale[j];
+    for (int j = 0; j < m->n; j++) {
+        float v = x[j];
+        if (m->hi[j] > m->lo[j])
+            v = v < m->lo[j] ? m->lo[j] : v > m->hi[j] ? m->hi[j] : v;
+        z[j] = (v - m->mean[j]) / m->scale[j];
+    }
     for (int c = 0; c < CAP_N_DOMAINS; c++) {
         float a = m->b[c];
         for (int j = 0; j < m->n; j++)

@@ -11,7 +11,9 @@
  * Model: multinomial logistic regression on standardised features (mean and
  * standard deviation of the train split), L2 penalty on the weights (not the
  * biases), each domain weighed equally (samples weighed by 1 / count of
- * their domain). Fitted by Newton's method with a backtracking line search
+ * their domain, the count taken as at least half a domain's fair share:
+ * the post-OCR model sees two photos, which would otherwise weigh as much
+ * as 280 documents). Fitted by Newton's method with a backtracking line search
  * on the convex objective, so the optimum does not depend on a start or an
  * order: the same dump gives the same table. The penalty is chosen from a
  * grid by 5-fold cross-validation on the train split grouped by package
@@ -381,21 +383,47 @@ static double logloss(const double (*sc)[K], const int *y, const double *w, int 
 typedef struct model {
     int d;
     float mean[DOM_NV], scale[DOM_NV];
+    float lo[DOM_NV], hi[DOM_NV];
     double th[K * (DOM_NV + 1)];
     double lambda, temp;
 } model;
 
 static float *feat_of(sample *s, bool text) { return text ? s->t : s->v; }
 
+/* Share of the train values left below lo (and above hi) of each feature:
+ * the fitted and the runtime model clip to [lo, hi]. DOM_FIT_CLIP overrides
+ * it (0: no clipping). */
+static double clip_q = 0.005;
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
+static float clampf(float v, float lo, float hi)
+{
+    if (!(hi > lo))
+        return v;
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
 /* idx: the samples to fit on; offs: their offsets (NULL for none) */
 static void fit_model(model *m, bool text, const int *idx, int n, float (*offs)[K])
 {
     int d = text ? DOM_NT : DOM_NV;
     m->d = d;
+    float *col = malloc(sizeof(float) * (size_t)n);
     for (int j = 0; j < d; j++) {
+        for (int i = 0; i < n; i++)
+            col[i] = feat_of(&S[idx[i]], text)[j];
+        qsort(col, (size_t)n, sizeof(float), cmp_float);
+        int a = (int)(clip_q * (n - 1)), b = n - 1 - a;
+        m->lo[j] = clip_q > 0 ? col[a] : 0;
+        m->hi[j] = clip_q > 0 ? col[b] : 0;
         double s = 0, s2 = 0;
         for (int i = 0; i < n; i++) {
-            double x = feat_of(&S[idx[i]], text)[j];
+            double x = clampf(feat_of(&S[idx[i]], text)[j], m->lo[j], m->hi[j]);
             s += x;
             s2 += x * x;
         }
@@ -414,12 +442,14 @@ static void fit_model(model *m, bool text, const int *idx, int n, float (*offs)[
     for (int i = 0; i < n; i++) {
         const float *f = feat_of(&S[idx[i]], text);
         for (int j = 0; j < d; j++)
-            X[(size_t)i * d + j] = (f[j] - m->mean[j]) / m->scale[j];
+            X[(size_t)i * d + j] = (clampf(f[j], m->lo[j], m->hi[j]) - m->mean[j]) / m->scale[j];
         xr[i] = X + (size_t)i * d;
         if (orow)
             orow[i] = offs[i];
         y[i] = S[idx[i]].y;
-        w[i] = 1.0 / cnt[y[i]];
+        /* a domain with few samples (photos OCR ran on: the gate reads
+         * almost none) is not blown up to the others' weight */
+        w[i] = 1.0 / (cnt[y[i]] > n / (2 * K) ? cnt[y[i]] : n / (2 * K));
     }
     /* lambda by grouped cross-validation */
     static const double grid[] = {0.0003, 0.001, 0.003, 0.01, 0.03, 0.1};
@@ -479,10 +509,34 @@ static void fit_model(model *m, bool text, const int *idx, int n, float (*offs)[
             a = m1;
     }
     m->temp = exp((a + b) / 2);
+    /* DOM_FIT_WORST=N: the N held-out images the chosen penalty scored worst */
+    const char *wenv = getenv("DOM_FIT_WORST");
+    for (int r = 0, nw = wenv ? atoi(wenv) : 0; r < nw && r < n; r++) {
+        int wi = -1;
+        double wl = -1;
+        for (int i = 0; i < n; i++) {
+            double l = logloss((const double (*)[K])best_oof + i, y + i, w + i, 1, 1.0);
+            if (best_oof[i][0] != best_oof[i][0] || l > wl) {
+                if (best_oof[i][0] == best_oof[i][0] || wi < 0)
+                    wi = i, wl = l;
+            }
+        }
+        if (wi < 0)
+            break;
+        int b = 0;
+        for (int c = 1; c < K; c++)
+            if (best_oof[wi][c] > best_oof[wi][b])
+                b = c;
+        fprintf(stderr, "dom_fit: %s worst %2d: %-40s %-10s -> %-10s loss %.1f (%s)\n",
+                text ? "post" : "pre ", r + 1, S[idx[wi]].file, dname(y[wi]), dname(b), wl,
+                S[idx[wi]].pkg);
+        best_oof[wi][y[wi]] = 1e9; /* taken */
+    }
     fitset fs = {n, d, xr, orow, y, w};
     fit(&fs, m->lambda, m->th);
     fprintf(stderr, "dom_fit: %s model: %d samples, lambda %g, temperature %.3f\n",
             text ? "post" : "pre ", n, m->lambda, m->temp);
+    free(col);
     free(th);
     free(fx);
     free(fo);
@@ -501,7 +555,7 @@ static void model_scores(const model *m, const float *raw, const float *off, dou
 {
     float z[DOM_NV];
     for (int j = 0; j < m->d; j++)
-        z[j] = (raw[j] - m->mean[j]) / m->scale[j];
+        z[j] = (clampf(raw[j], m->lo[j], m->hi[j]) - m->mean[j]) / m->scale[j];
     scores(m->th, m->d, z, off, s);
 }
 
@@ -522,13 +576,21 @@ static void write_model(FILE *f, const char *name, const model *m, const char *w
 {
     char b[48];
     int d = m->d;
-    fprintf(f, "/* %s: lambda %g, temperature %.4f */\n", what, m->lambda, m->temp);
+    fprintf(f, "/* %s: lambda %g, temperature %.4f, clipped to the train split's\n"
+               " * %g and %g quantiles */\n",
+            what, m->lambda, m->temp, clip_q, 1 - clip_q);
     fprintf(f, "const dom_lr %s = {\n    .n = %d,\n    .mean = {", name, d);
     for (int j = 0; j < d; j++)
         fprintf(f, "%s%s,", j % 6 ? " " : "\n        ", flit(b, m->mean[j], 7));
     fprintf(f, "\n    },\n    .scale = {");
     for (int j = 0; j < d; j++)
         fprintf(f, "%s%s,", j % 6 ? " " : "\n        ", flit(b, m->scale[j], 7));
+    fprintf(f, "\n    },\n    .lo = {");
+    for (int j = 0; j < d; j++)
+        fprintf(f, "%s%s,", j % 6 ? " " : "\n        ", flit(b, m->lo[j], 7));
+    fprintf(f, "\n    },\n    .hi = {");
+    for (int j = 0; j < d; j++)
+        fprintf(f, "%s%s,", j % 6 ? " " : "\n        ", flit(b, m->hi[j], 7));
     fprintf(f, "\n    },\n    .w = {\n");
     for (int c = 0; c < K; c++) {
         fprintf(f, "        /* %s */ {", dname(c));
@@ -624,6 +686,9 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    const char *cq = getenv("DOM_FIT_CLIP");
+    if (cq)
+        clip_q = atof(cq);
     mrow *m = NULL;
     int nm = read_manifest(argv[2], &m);
     if (nm < 0)

@@ -770,6 +770,33 @@ static void test_fitted_model(void)
     cap_image_free(&im);
 }
 
+/* A feature is clipped to the model's [lo, hi] before it is standardised,
+ * so that a value far outside the train split's range cannot run a score
+ * away; a model without a range (hi <= lo) takes the value as it is. */
+static void test_model_clip(void)
+{
+    static dom_lr m;
+    m.n = 2;
+    m.mean[0] = 0.5f, m.scale[0] = 0.25f, m.lo[0] = 0, m.hi[0] = 1;
+    m.mean[1] = 0, m.scale[1] = 1; /* no range: not clipped */
+    m.w[CAP_CHART][0] = 2;
+    m.w[CAP_PHOTO][1] = 1;
+    m.b[CAP_TABLE] = 0.5f;
+    float in[2] = {1, 0}, out[2] = {100, 0}, lowv[2] = {-7, 0}, free_[2] = {0, 30};
+    float s1[CAP_N_DOMAINS] = {0}, s2[CAP_N_DOMAINS] = {0}, s3[CAP_N_DOMAINS] = {0},
+          s4[CAP_N_DOMAINS] = {0};
+    dom_lr_add(&m, in, s1);
+    dom_lr_add(&m, out, s2);
+    dom_lr_add(&m, lowv, s3);
+    dom_lr_add(&m, free_, s4);
+    CHECK_MSG(fabsf(s1[CAP_CHART] - 4) < 1e-5f, "chart %g", s1[CAP_CHART]);
+    CHECK_MSG(s2[CAP_CHART] == s1[CAP_CHART], "clipped above: %g vs %g", s2[CAP_CHART],
+              s1[CAP_CHART]);
+    CHECK_MSG(fabsf(s3[CAP_CHART] + 4) < 1e-5f, "clipped below: %g", s3[CAP_CHART]);
+    CHECK_MSG(fabsf(s4[CAP_PHOTO] - 30) < 1e-5f, "unclipped: %g", s4[CAP_PHOTO]);
+    CHECK(fabsf(s1[CAP_TABLE] - 0.5f) < 1e-6f);
+}
+
 /* OMNIDEX_DOMAIN=hand picks the hand-set model; fitted, unset or anything
  * else the fitted one (the default). */
 static void test_model_env(void)
@@ -786,6 +813,7 @@ static void test_model_env(void)
 
 int main(void)
 {
+    test_model_clip();
     test_model_env();
     test_flat();
     test_sky();

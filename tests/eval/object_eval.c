@@ -1,0 +1,176 @@
+/* object_eval.c - precision and recall of the objects a photo caption names,
+ * on a hand-labelled sample (tests/eval/photo_objects.tsv: the corpus's
+ * source photographs, each with the COCO classes present and those a
+ * caption may name without being wrong). A measurement tool, not a test.
+ *
+ * usage: object_eval LABELS.tsv [--models DIR] [--verbose]
+ *
+ * Every photograph is described by the product's engine (OCR off; the
+ * detector at threshold 0.2 so that higher cut-offs can be tried on the
+ * same run). A class is "named" at cut-off t when its best box scores >= t.
+ * Per split (train / val, the corpus split of the package) and for each
+ * cut-off it prints: classes named, how many are wrong (neither present nor
+ * acceptable), precision, and recall of the present classes. --verbose
+ * prints each photograph's classes and scores beside its labels. */
+#include "captioner.h"
+#include "core.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { NCUT = 6, MAXCLS = 80 };
+static const float cut[NCUT] = {0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f};
+
+typedef struct tally {
+    int named[NCUT], wrong[NCUT], found[NCUT];
+    int present, photos;
+    int wrong_by_cls[MAXCLS][NCUT];
+} tally;
+
+/* is label one of the comma-separated names in list ("-" for none)? */
+static bool in_list(const char *list, const char *label)
+{
+    size_t n = strlen(label);
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t k = e ? (size_t)(e - p) : strlen(p);
+        if (k == n && !strncmp(p, label, n))
+            return true;
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    return false;
+}
+
+static int count_list(const char *list)
+{
+    if (!strcmp(list, "-") || !*list)
+        return 0;
+    int n = 1;
+    for (const char *p = list; *p; p++)
+        n += *p == ',';
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s LABELS.tsv [--models DIR] [--verbose]\n", argv[0]);
+        return 2;
+    }
+    const char *models = getenv("OMNIDEX_MODELS");
+    bool verbose = false;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--models") && i + 1 < argc)
+            models = argv[++i];
+        else if (!strcmp(argv[i], "--verbose"))
+            verbose = true;
+        else {
+            fprintf(stderr, "object_eval: unknown argument '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    FILE *f = fopen(argv[1], "r");
+    if (!f) {
+        perror(argv[1]);
+        return 1;
+    }
+    cap_config cfg = cap_config_default();
+    cfg.models_dir = models;
+    cfg.ocr = false;
+    cfg.det_threshold = 0.2f;
+    cap_engine *eng = NULL;
+    cap_worker *w = NULL;
+    odx_err err = {0};
+    if (cap_engine_new(&cfg, &eng, &err) != ODX_OK || cap_worker_new(eng, &w, &err) != ODX_OK) {
+        fprintf(stderr, "object_eval: %s\n", err.msg);
+        return 1;
+    }
+    if (!cap_engine_has_detector(eng)) {
+        fprintf(stderr, "object_eval: no detector model in %s\n", models ? models : "(unset)");
+        return 1;
+    }
+    static tally T[2];
+    static const char *label_of[MAXCLS];
+    char line[8192];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = 0;
+        if (line[0] == '#' || !strncmp(line, "package\t", 8) || !line[0])
+            continue;
+        char *col[5] = {0};
+        int nc = 0;
+        for (char *p = line, *t; nc < 5 && (t = strsep(&p, "\t"));)
+            col[nc++] = t;
+        if (nc < 5) {
+            fprintf(stderr, "object_eval: short row '%s'\n", col[0]);
+            continue;
+        }
+        tally *t = &T[!strcmp(col[2], "val")];
+        uint8_t *data = NULL;
+        size_t len = 0;
+        cap_desc *d = NULL;
+        if (core_read_file(col[1], 256 << 20, &data, &len, &err) != ODX_OK ||
+            cap_describe(w, data, len, col[1], &d, &err) != ODX_OK) {
+            fprintf(stderr, "object_eval: %s: %s\n", col[1], err.msg);
+            free(data);
+            continue;
+        }
+        /* best score per class */
+        float best[MAXCLS] = {0};
+        for (int i = 0; i < d->n_objects; i++) {
+            const cap_object *o = &d->objects[i];
+            if (o->cls >= 0 && o->cls < MAXCLS && o->score > best[o->cls]) {
+                best[o->cls] = o->score;
+                label_of[o->cls] = o->label;
+            }
+        }
+        t->photos++;
+        int np = count_list(col[3]);
+        t->present += np;
+        if (verbose)
+            printf("%-5s %-34.34s %-10s present %s; acceptable %s; named:", col[2],
+                   strrchr(col[1], '/') ? strrchr(col[1], '/') + 1 : col[1],
+                   cap_domain_name(d->domain), col[3], col[4]);
+        for (int c = 0; c < MAXCLS; c++) {
+            if (best[c] <= 0)
+                continue;
+            bool pres = in_list(col[3], label_of[c]);
+            bool ok = pres || in_list(col[4], label_of[c]);
+            if (verbose)
+                printf(" %s %.2f%s", label_of[c], best[c], ok ? "" : " (wrong)");
+            for (int k = 0; k < NCUT; k++) {
+                if (best[c] < cut[k])
+                    continue;
+                t->named[k]++;
+                t->wrong[k] += !ok;
+                t->wrong_by_cls[c][k] += !ok;
+                t->found[k] += pres;
+            }
+        }
+        if (verbose)
+            printf("\n");
+        cap_desc_free(d);
+        free(data);
+    }
+    fclose(f);
+    for (int s = 0; s < 2; s++) {
+        tally *t = &T[s];
+        printf("%s: %d photographs, %d present classes\n", s ? "val" : "train", t->photos,
+               t->present);
+        printf("  cut-off  named  wrong  precision  recall\n");
+        for (int k = 0; k < NCUT; k++)
+            printf("  %.1f      %5d  %5d  %9.3f  %6.3f\n", cut[k], t->named[k], t->wrong[k],
+                   t->named[k] ? 1.0 - (double)t->wrong[k] / t->named[k] : 1.0,
+                   t->present ? (double)t->found[k] / t->present : 0);
+        printf("  wrong by class at 0.3 (0.5):");
+        for (int c = 0; c < MAXCLS; c++)
+            if (t->wrong_by_cls[c][0])
+                printf(" %s %d (%d)", label_of[c], t->wrong_by_cls[c][0], t->wrong_by_cls[c][2]);
+        printf("\n");
+    }
+    cap_worker_free(w);
+    cap_engine_free(eng);
+    return 0;
+}

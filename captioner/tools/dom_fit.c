@@ -705,6 +705,34 @@ int main(int argc, char **argv)
         for (int i = 0; i < N; i++)
             for (int j = DOM_NV - K; j < DOM_NV; j++)
                 S[i].v[j] = 0;
+    /* DOM_FIT_DROP=v_a,v_b: inputs held at zero (their weights fit to zero),
+     * to measure what an input adds or costs */
+    const char *drop = getenv("DOM_FIT_DROP");
+    for (const char *p = drop; p && *p;) {
+        const char *e = strchr(p, ',');
+        size_t k = e ? (size_t)(e - p) : strlen(p);
+        int hit = 0;
+        for (int j = 0; j < DOM_NV; j++)
+            if (strlen(dom_vis_names[j]) + 2 == k && !strncmp(p, "v_", 2) &&
+                !strncmp(p + 2, dom_vis_names[j], k - 2)) {
+                for (int i = 0; i < N; i++)
+                    S[i].v[j] = 0;
+                hit = 1;
+            }
+        for (int j = 0; j < DOM_NT; j++)
+            if (strlen(dom_txt_names[j]) + 2 == k && !strncmp(p, "t_", 2) &&
+                !strncmp(p + 2, dom_txt_names[j], k - 2)) {
+                for (int i = 0; i < N; i++)
+                    S[i].t[j] = 0;
+                hit = 1;
+            }
+        if (!hit) {
+            fprintf(stderr, "dom_fit: DOM_FIT_DROP: no input '%.*s'\n", (int)k, p);
+            return 2;
+        }
+        fprintf(stderr, "dom_fit: input %.*s held at zero\n", (int)k, p);
+        p = e ? e + 1 : p + k;
+    }
     /* folds by package, from a fixed seed */
     for (int i = 0; i < N; i++)
         S[i].fold = (int)(hash32(S[i].pkg, 13u) % NFOLD);

@@ -194,7 +194,7 @@ static void test_unsure_and_people(void)
     /* only unsure objects: "可能有", nothing stated */
     d = desc_with_objects(CAP_PHOTO, 4);
     for (int i = 0; i < 4; i++)
-        d->objects[i] = (cap_object){14, "bird", "鸟", 0.55f, 0.1f + 0.2f * i, 0.3f, 0.25f, 0.4f};
+        d->objects[i] = (cap_object){14, "bird", "鸟", 0.75f, 0.1f + 0.2f * i, 0.3f, 0.25f, 0.4f};
     CHECK(cap_compose(d, &err) == ODX_OK);
     CONTAINS(d->caption[CAP_SHORT][CAP_EN], "possibly four birds");
     CONTAINS(d->caption[CAP_SHORT][CAP_ZH], "一张可能有四只鸟的照片");
@@ -226,6 +226,16 @@ static void test_unsure_and_people(void)
     LACKS(d->caption[CAP_DETAILED][CAP_ZH], "时钟");
     CHECK(has_tag(d, CAP_EN, "clock") && has_tag(d, CAP_ZH, "时钟"));
     CHECK(has_tag(d, CAP_EN, "person"));
+    cap_desc_free(d);
+
+    /* cut-offs by class: a bird needs 0.7 (fishes read as birds), a dog 0.5 */
+    d = desc_with_objects(CAP_PHOTO, 2);
+    d->objects[0] = (cap_object){14, "bird", "鸟", 0.65f, 0.1f, 0.1f, 0.3f, 0.3f};
+    d->objects[1] = (cap_object){16, "dog", "狗", 0.55f, 0.5f, 0.5f, 0.9f, 0.9f};
+    CHECK(cap_compose(d, &err) == ODX_OK);
+    CONTAINS(d->caption[CAP_SHORT][CAP_EN], "possibly a dog");
+    LACKS(d->caption[CAP_DETAILED][CAP_EN], "bird");
+    CHECK(has_tag(d, CAP_EN, "bird"));
     cap_desc_free(d);
 }
 

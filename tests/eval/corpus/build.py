@@ -154,6 +154,47 @@ def pkg_files(pkg):
         return []
 
 
+def rcc_entries(path):
+    """(name, bytes) of the files in a Qt resource bundle (.rcc): the
+    "qres" header gives the offsets of the tree, the data and the names;
+    a tree entry is a directory (children) or a file (data offset), names
+    are UTF-16 with a length and a hash before them, data a length and the
+    bytes, zlib-compressed after a 4-byte size when flag 1 is set (zstd,
+    flag 4, is skipped)."""
+    import struct
+    import zlib
+    b = open(path, "rb").read()
+    if b[:4] != b"qres":
+        return []
+    ver, tree, data, names = struct.unpack(">IIII", b[4:20])
+    esz = 14 if ver == 1 else 22
+    out, stack = [], [(0, "")]
+    while stack:
+        i, prefix = stack.pop()
+        e = tree + i * esz
+        noff, flags = struct.unpack(">IH", b[e:e + 6])
+        n, = struct.unpack(">H", b[names + noff:names + noff + 2])
+        nm = b[names + noff + 6:names + noff + 6 + 2 * n].decode("utf-16-be") if i else ""
+        if flags & 2:
+            cnt, first = struct.unpack(">II", b[e + 6:e + 14])
+            stack += [(first + k, prefix + nm + "/") for k in range(cnt)]
+        elif not flags & 4:
+            doff, = struct.unpack(">I", b[e + 10:e + 14])
+            sz, = struct.unpack(">I", b[data + doff:data + doff + 4])
+            blob = b[data + doff + 4:data + doff + 4 + sz]
+            out.append((prefix + nm, zlib.decompress(blob[4:]) if flags & 1 else blob))
+    return sorted(out)
+
+
+_rcc = {}
+
+
+def rcc_entries_cached(path):
+    if path not in _rcc:
+        _rcc[path] = rcc_entries(path)
+    return _rcc[path]
+
+
 def installed(pkg):
     return bool(pkg_files(pkg))
 
@@ -204,6 +245,11 @@ PHOTOS["opencv-doc"] = [n + ".jpg" for n in [
 SIGNS = [n + ".png" for n in [
     "arrow", "crossroads", "dead_end_sign", "give_way_sign", "no_entry_sign", "no_uturn",
     "railroad_crossing", "roundabout", "t-junction", "toilets", "xing_ped", "xing_school", "yield"]]
+# GCompris bundles whose pictures are all photographs (checked by eye,
+# 204 of them: about 100 monuments and landscapes, 16 wild animals, 28
+# fishes, 39 tools, 29 dams / solar panels / windmills, 17 household things)
+GCOMPRIS_RCC = ["explore_monuments.rcc", "explore_world_animals.rcc", "photo_hunter.rcc",
+                "categorization.rcc"]
 # Photos per source (crops); the retouched GIMP examples share one scene.
 CROPS = {"gimp-help-en": 3, "tuxpaint-stamps-default": 4, "tuxpaint-data": 4,
          "stellarium-data": 4, "opencv-doc": 4}
@@ -299,6 +345,15 @@ def enumerate_candidates(rng):
                 continue
             for k in range(CROPS.get(pkg, 8)):
                 c.append(Cand("photo", pkg, f, "photo", args={"crop": k}))
+    # photographs of GCompris's activities (monuments, animals, fishes, tools,
+    # dams and windmills, household things), inside its Qt resource bundles
+    for f in pkg_files("gcompris-qt-data"):
+        if os.path.basename(f) in GCOMPRIS_RCC and os.path.isfile(f):
+            for name, _ in rcc_entries(f):
+                if re.search(r"\.(webp|jpe?g|png)$", name) and not re.search(r"/(alphabets|numbers)/", name):
+                    for k in range(2):
+                        c.append(Cand("photo", "gcompris-qt-data", f, "photo",
+                                      args={"crop": k, "entry": name}))
     # documents: PDF pages, text pages
     for pkg, path, lang in PDFS:
         if not os.path.isfile(path):
@@ -314,11 +369,14 @@ def enumerate_candidates(rng):
             for k in range(4):
                 c.append(Cand("document", pkg, path, "textpage", lang=lang, args={"part": k}))
     # tables and charts: rows of package data files
-    for pkg, path, kind in data_sources():
+    for si, (pkg, path, kind) in enumerate(data_sources()):
         for k in range(24):
             c.append(Cand("table", pkg, path, "table", args={"kind": kind, "v": k}))
         for k in range(30):
             c.append(Cand("chart", pkg, path, "chart", args={"kind": kind, "v": k}))
+        for k in range(5):
+            c.append(Cand("chart", pkg, path, "sciplot",
+                          args={"kind": kind, "v": (si * 5 + k) % len(SCI_KINDS)}))
     # screenshots: dialog and window figures of GUI manuals
     for pkg, pat in [("gimp-help-en", r"/help/en/images/(dialogs|menus|preferences|tool-options|toolbox)/"),
                      ("kicad-doc-en", r"/help/en/images/[^/]+\.png$"),
@@ -328,11 +386,10 @@ def enumerate_candidates(rng):
             if re.search(pat, f) and f.endswith(".png") and os.path.isfile(f):
                 c.append(Cand("screenshot", pkg, f, "docshot", lang="zh" if "-zh" in pkg else "en"))
     # terminals: text of package changelogs/READMEs as a terminal window
-    for pkg in ["coreutils", "bash", "dpkg", "apt", "grep", "sed", "tar", "gzip", "findutils",
-                "util-linux", "procps", "less", "diffutils", "login", "passwd", "debianutils"]:
+    for pkg in TERMINAL_PKGS:
         files = [f for f in pkg_files(pkg) if f.startswith("/usr/bin/") or f.startswith("/bin/")]
         if files:
-            for k in range(3):
+            for k in range(5):
                 c.append(Cand("screenshot", pkg, "/var/lib/dpkg/info/%s.list" % pkg, "terminal",
                               lang="en", args={"v": k}))
     # posters: SVG logos/artwork, font specimens
@@ -383,8 +440,12 @@ def enumerate_candidates(rng):
                         n_tab += 1
     # diagrams: dependency graphs of packages (graphviz), geometry figures,
     # sheets of line-drawing symbols of xfig's libraries joined by connectors
-    for pkg in dep_packages():
+    for k, pkg in enumerate(dep_packages()):
         c.append(Cand("diagram", pkg, "/var/lib/dpkg/status", "graphviz", args={}))
+        if k % 4 == 0:
+            c.append(Cand("diagram", pkg, "/var/lib/dpkg/status", "netgraph", args={}))
+        elif k % 4 == 2:
+            c.append(Cand("diagram", pkg, "/var/lib/dpkg/status", "blocks", args={"v": k // 4}))
     for pkg, path, kind in data_sources()[:6]:
         for k in range(4):
             c.append(Cand("diagram", pkg, path, "geometry", args={"v": k}))
@@ -395,6 +456,15 @@ def enumerate_candidates(rng):
                 for k in range(10):
                     c.append(Cand("diagram", "xfig-libs", d, "figsheet", args={"v": k}))
     return c
+
+
+# Packages whose files and programs fill the terminal windows. Every other
+# one is kept in train (assign_splits): left to the split alone, these small
+# packages all fitted in validation, and train had no terminal to learn from.
+TERMINAL_PKGS = ["coreutils", "bash", "dpkg", "apt", "grep", "sed", "tar", "gzip", "findutils",
+                 "util-linux", "procps", "less", "diffutils", "login", "passwd", "debianutils",
+                 "e2fsprogs", "iproute2", "ncurses-bin", "bsdutils", "git", "gcc-12", "xz-utils",
+                 "bzip2", "openssh-client", "zip", "unzip", "man-db", "hostname", "mount"]
 
 
 def zh_font_pkg(pkg):
@@ -641,9 +711,10 @@ def assign_splits(items, seed):
     random.Random(seed).shuffle(pkgs)
     val = {d: 0 for d in DOMAINS}
     split = {}
-    pinned_train = {"gimp-help-en", "base-files", "dpkg", "python3-skimage", "xfig-libs",
+    pinned_train = {"gcompris-qt-data", "gimp-help-en", "base-files", "dpkg", "python3-skimage", "xfig-libs",
                     "lomiri-wallpapers-20.04", "tuxpaint-stamps-default", "tuxpaint-data",
                     "stellarium-data"}
+    pinned_train |= set(TERMINAL_PKGS[::2])
     pinned_val = {"opencv-doc", "lomiri-wallpapers-16.04"}
     pkgs = [p for p in pkgs if p in pinned_val] + [p for p in pkgs if p not in pinned_val]
     for p in pkgs:
@@ -699,7 +770,11 @@ def resize_long(im, side):
 
 def r_photo(c, rng, base):
     from PIL import Image
-    im = Image.open(c.src)
+    if "entry" in c.args:
+        import io
+        im = Image.open(io.BytesIO(dict(rcc_entries_cached(c.src))[c.args["entry"]]))
+    else:
+        im = Image.open(c.src)
     im.draft("RGB", (2400, 2400))
     if c.pkg == "tuxpaint-stamps-default":
         im = im.convert("RGBA")
@@ -721,8 +796,31 @@ def r_photo(c, rng, base):
     im = im.crop((x, y, x + cw, y + ch))
     side = rng.choice([320, 480, 640, 1024, 1600, 2000])
     im = resize_long(im, side)
-    return save(im, base, rng, "crop %dx%d at %d,%d of %dx%d, saved %dx%d" %
-                (cw, ch, x, y, w, h, im.size[0], im.size[1]), prefer="jpg" if rng.random() < 0.8 else "png")
+    im, tone = photo_tone(im, c)
+    return save(im, base, rng, "%scrop %dx%d at %d,%d of %dx%d, saved %dx%d%s" %
+                ("%s: " % c.args["entry"] if "entry" in c.args else "",
+                 cw, ch, x, y, w, h, im.size[0], im.size[1], tone),
+                prefer="jpg" if rng.random() < 0.8 else "png")
+
+
+def photo_tone(im, c):
+    """Exposure as cameras get it wrong or on purpose: a quarter of the crops
+    darkened (dusk, night, a low-key shot: gamma and gain down), a tenth
+    washed out; the rest as shot. Drawn from a generator of its own (seeded
+    by the candidate), so that the crops stay those of earlier builds."""
+    from PIL import ImageEnhance
+    trng = random.Random(hashlib.sha256(("tone" + c.key() + repr(sorted(c.args.items())))
+                                        .encode()).hexdigest())
+    u = trng.random()
+    if u < 0.25:
+        g, k = trng.uniform(1.4, 2.4), trng.uniform(0.35, 0.7)
+        lut = [min(255, int(255 * k * (i / 255) ** g)) for i in range(256)]
+        return im.point(lut * 3), ", darkened (gamma %.1f, gain %.2f)" % (g, k)
+    if u < 0.35:
+        k = trng.uniform(1.3, 1.7)
+        im = ImageEnhance.Brightness(im).enhance(k)
+        return ImageEnhance.Color(im).enhance(0.7), ", washed out (gain %.1f)" % k
+    return im, ""
 
 
 def page_text(path, page):
@@ -1077,6 +1175,151 @@ def r_chart(c, rng, base):
                 (ctype, style, w, h, dpi, ", Chinese labels" if zh else ""))
 
 
+SCI_KINDS = ["surface", "wireframe", "contour3d", "scatter3d", "bar3d", "line3d", "contour",
+             "heatmap", "box", "violin", "errorbar", "stem", "polar", "grid", "bare"]
+
+
+def r_sciplot(c, rng, base):
+    """The charts of scientific plotting beside r_chart's business ones: 3D
+    surfaces, points, bars and curves, contour maps and heat maps with a
+    colour bar, box and violin plots, error bars, stems, polar plots, a
+    grid of small plots, and a bare line plot with few or no tick labels
+    (as test baselines and papers draw them). Numbers come from the data
+    file's numeric columns where the kind takes samples; surfaces, contours
+    and curves are functions with seeded parameters (the file only names
+    the package of the draw), as are samples where the file has no numeric
+    column."""
+    plt = mpl()
+    import numpy as np
+    header, rows = load_rows(c.src, c.args["kind"], rng)
+    nums = numeric_cols(header, rows)
+    cols = [np.array([float(r[j]) for r in rows]) for j in nums]
+    kind = SCI_KINDS[c.args["v"] % len(SCI_KINDS)]
+    zh = rng.random() < 0.2
+    styles = [s for s in plt.style.available if not s.startswith("_")]
+    style = rng.choice(styles + ["default"] * 6)
+    ctype = {"scatter3d": "scatter", "bar3d": "bar", "line3d": "line", "errorbar": "line",
+             "grid": "-", "bare": "line"}.get(kind, "-")
+    a1, a2 = rng.uniform(0.5, 2.5), rng.uniform(0.5, 2.5)
+    cmap = rng.choice(["viridis", "coolwarm", "plasma", "jet", "terrain", "magma", "RdBu"])
+    with plt.style.context(style):
+        if zh:
+            plt.rcParams["font.sans-serif"] = ["WenQuanYi Micro Hei", "DejaVu Sans"]
+            plt.rcParams["axes.unicode_minus"] = False
+        w = rng.choice([4, 5, 6, 6.4, 8])
+        h = w * rng.choice([0.6, 0.75, 1.0])
+        dpi = rng.choice([60, 72, 80, 100])
+        fig = plt.figure(figsize=(w, h), dpi=dpi)
+        x = np.linspace(-3, 3, rng.choice([30, 40, 60]))
+        X, Y = np.meshgrid(x, x)
+        Z = np.sin(a1 * X) * np.cos(a2 * Y) * np.exp(-(X ** 2 + Y ** 2) / rng.uniform(4, 12))
+
+        def sample(k=0, n=200):
+            if cols:
+                v = cols[k % len(cols)]
+                if len(v) > n:
+                    i0 = rng.randint(0, len(v) - n)
+                    v = v[i0:i0 + n]
+                return v
+            return np.array([rng.gauss(0, 1) for _ in range(n)])
+        if kind in ("surface", "wireframe", "contour3d", "scatter3d", "bar3d", "line3d"):
+            ax = fig.add_subplot(projection="3d")
+            if kind == "surface":
+                sf = ax.plot_surface(X, Y, Z, cmap=cmap, linewidth=0)
+                if rng.random() < 0.5:
+                    fig.colorbar(sf, shrink=0.6)
+            elif kind == "wireframe":
+                ax.plot_wireframe(X, Y, Z, rstride=2, cstride=2, linewidth=0.7)
+            elif kind == "contour3d":
+                ax.contour(X, Y, Z, rng.choice([8, 12, 20]), cmap=cmap)
+            elif kind == "scatter3d":
+                n = rng.choice([30, 100, 300])
+                p = [sample(k, n) for k in range(3)]
+                m = min(len(q) for q in p)
+                ax.scatter(p[0][:m], p[1][:m], p[2][:m], c=p[2][:m] if rng.random() < 0.5 else None,
+                           cmap=cmap, s=rng.choice([6, 15, 30]))
+            elif kind == "bar3d":
+                nx, ny = rng.choice([3, 4, 5]), rng.choice([3, 4, 6])
+                v = np.abs(sample(0, nx * ny))
+                v = np.resize(v, nx * ny)
+                xx, yy = np.meshgrid(np.arange(nx), np.arange(ny))
+                colors = [["C0", "C1", "C2", "C3", "C4", "C5"][j % 6] for j in yy.ravel()]
+                ax.bar3d(xx.ravel(), yy.ravel(), 0, 0.6, 0.6, v, color=colors, shade=True)
+            else:
+                t = np.linspace(0, rng.choice([4, 6, 10]) * np.pi, 400)
+                ax.plot(np.sin(t) * t, np.cos(t) * t, t * a1, lw=1.5)
+            if rng.random() < 0.6:
+                ax.set_xlabel("X")
+                ax.set_ylabel("Y")
+                ax.set_zlabel("Z")
+        elif kind == "grid":
+            axs = fig.subplots(2, 2)
+            for k, a in enumerate(axs.ravel()):
+                v = sample(k, rng.choice([20, 50, 100]))
+                if k % 2:
+                    a.scatter(range(len(v)), v, s=4)
+                else:
+                    a.plot(v, lw=1)
+                a.tick_params(labelsize=6)
+        elif kind == "polar":
+            ax = fig.add_subplot(projection="polar")
+            t = np.linspace(0, 2 * np.pi, 300)
+            ax.plot(t, 1 + 0.5 * np.cos(rng.choice([2, 3, 5]) * t) * a1, lw=1.5)
+        else:
+            ax = fig.add_subplot()
+            if kind in ("contour", "heatmap"):
+                if kind == "contour":
+                    cs = (ax.contourf if rng.random() < 0.6 else ax.contour)(X, Y, Z, rng.choice([8, 12, 20]),
+                                                                             cmap=cmap)
+                    if rng.random() < 0.3:
+                        ax.clabel(cs, fontsize=7)
+                else:
+                    cs = ax.imshow(Z[::2, ::2], cmap=cmap, aspect="auto")
+                if rng.random() < 0.8:
+                    fig.colorbar(cs)
+            elif kind in ("box", "violin"):
+                k = rng.choice([2, 3, 4, 6])
+                data = [sample(i, 80) for i in range(k)]
+                (ax.boxplot if kind == "box" else ax.violinplot)(data)
+                if header and nums:
+                    ax.set_xticks(range(1, k + 1))
+                    ax.set_xticklabels([header[nums[i % len(nums)]][:12] for i in range(k)],
+                                       rotation=rng.choice([0, 0, 30, 90]), fontsize=8)
+            elif kind == "errorbar":
+                for k in range(rng.choice([1, 2, 3])):
+                    v = sample(k, rng.choice([6, 10, 15]))
+                    ax.errorbar(range(len(v)), v, yerr=np.abs(v) * rng.uniform(0.05, 0.3) + 0.1,
+                                marker="o", capsize=3, label=header[nums[k % len(nums)]] if nums else None)
+            elif kind == "stem":
+                v = sample(0, rng.choice([10, 20, 30]))
+                ax.stem(range(len(v)), v)
+            else:  # bare: one or two curves, few or no tick labels
+                t = np.linspace(0, 2 * np.pi * rng.choice([1, 2]), 200)
+                ax.plot(t, np.sin(t * a1))
+                if rng.random() < 0.5:
+                    ax.plot(t, 0.5 * np.cos(t * a2))
+                if rng.random() < 0.5:
+                    ax.set_xticks([])
+                    ax.set_yticks([])
+                else:
+                    ax.locator_params(nbins=3)
+            if rng.random() < 0.4:
+                ax.grid(True)
+        title = (header[nums[0]] if nums else os.path.basename(c.src)) if rng.random() < 0.6 else None
+        if title and rng.random() < 0.75:
+            fig.suptitle(title + (" 图" if zh else ""), fontsize=rng.choice([9, 11, 13]))
+        tmp = base + ".tmp.png"
+        fig.savefig(tmp)
+        plt.close(fig)
+    from PIL import Image
+    im = Image.open(tmp).convert("RGB")
+    os.unlink(tmp)
+    c.ctype = ctype
+    c.lang = "zh" if zh and title else "en"
+    return save(im, base, rng, "matplotlib %s plot, style %s, %gx%g in at %d dpi%s" %
+                (kind, style, w, h, dpi, ", Chinese title" if zh and title else ""))
+
+
 def r_docshot(c, rng, base):
     from PIL import Image
     im = Image.open(c.src)
@@ -1093,9 +1336,11 @@ def r_docshot(c, rng, base):
 
 def r_terminal(c, rng, base):
     from PIL import Image, ImageDraw, ImageFont
-    files = [l.rstrip("\n") for l in open(c.src, encoding="utf-8")]
-    files = [f for f in files if f.startswith("/usr/") and "." in os.path.basename(f) or
+    listed = [l.rstrip("\n") for l in open(c.src, encoding="utf-8")]
+    files = [f for f in listed if f.startswith("/usr/") and "." in os.path.basename(f) or
              f.startswith("/usr/bin/")][:200]
+    progs = sorted(f for f in listed if re.match(r"/(usr/)?bin/[^/]+$", f) and os.path.isfile(f)
+                   and os.access(f, os.X_OK))
     if len(files) < 5:
         return None, "few files"
     pkg = c.pkg
@@ -1120,10 +1365,51 @@ def r_terminal(c, rng, base):
         d.text((W // 2 - 60, 6), "user@debian: ~", fill="#aaaaaa", font=font)
     lines = ["user@debian:~$ dpkg -L %s | head -%d" % (pkg, rows - 3)] + files[:rows - 3] + \
         ["user@debian:~$ "]
-    if c.args["v"] == 1:
-        lines = ["$ ls -l /usr/share/doc/%s" % pkg] + \
+    # the window is drawn first at its full size, then the text of one of
+    # five sessions: dpkg -L (v 0), ls -l (1), --help (2), --version (3),
+    # the Debian changelog (4)
+    prompt = rng.choice(["user@debian:~$ ", "$ ", "% ", "root@host:/# ", "~ > "])
+    v = c.args["v"]
+    if v == 1:
+        lines = [prompt + "ls -l /usr/share/doc/%s" % pkg] + \
             ["-rw-r--r-- 1 root root %6d Jan %2d 2023 %s" % (rng.randint(100, 90000), rng.randint(1, 28),
-                                                             os.path.basename(f)) for f in files[:rows - 2]] + ["$ "]
+                                                             os.path.basename(f)) for f in files[:rows - 2]] + [prompt]
+    elif v in (2, 3) and progs:
+        # a program's own --help (v 2), or a short session of --version
+        # lines in a small window (v 3)
+        out = []
+        for prog in rng.sample(progs, min(len(progs), 1 if v == 2 else rng.choice([2, 3]))):
+            # in an empty directory of its own, as HOME too: some scripts
+            # take the option for a file name (gzexe left a temporary file
+            # in the working directory)
+            try:
+                with tempfile.TemporaryDirectory() as box:
+                    r = subprocess.run([prog, "--help" if v == 2 else "--version"],
+                                       capture_output=True, text=True, timeout=5,
+                                       stdin=subprocess.DEVNULL, cwd=box,
+                                       env={"LANG": "C", "PATH": "/usr/bin:/bin", "HOME": box,
+                                            "COLUMNS": str(cols)})
+                got = (r.stdout or r.stderr).splitlines()
+            except (OSError, subprocess.SubprocessError, UnicodeDecodeError):
+                got = []
+            out += [prompt + os.path.basename(prog) + (" --help" if v == 2 else " --version")]
+            out += [l.expandtabs() for l in got[:rows - 3 if v == 2 else 3]]
+        if len(out) < 3:
+            return None, "programs printed nothing"
+        lines = out + [prompt]
+        if v == 3:
+            rows = len(lines) + 1
+            H = int(rows * size * 1.25) + 20
+            im = im.crop((0, 0, W, H + th))
+            d = ImageDraw.Draw(im)
+    elif v == 4:
+        log = "/usr/share/doc/%s/changelog.Debian.gz" % pkg
+        try:
+            import gzip
+            txt = gzip.open(log, "rt", encoding="utf-8", errors="replace").read().splitlines()
+        except OSError:
+            return None, "no changelog"
+        lines = [prompt + "zcat %s | head -%d" % (log, rows - 2)] + txt[:rows - 2] + [prompt]
     y = th + 8
     for l in lines:
         d.text((10, y), l[:cols], fill=fg, font=font)
@@ -1266,6 +1552,199 @@ def r_graphviz(c, rng, base):
         im = resize_long(im, 2400)
     return save(im, base, rng, "graphviz %s of its Depends (depth %d, %d edges, %s nodes, %d dpi)" % (
         prog, depth, len(edges), shape, dpi))
+
+
+def dep_graph(pkg, rng, limit):
+    """Nodes and edges of a package's Depends, breadth first, up to limit nodes."""
+    nodes, edges, frontier = [pkg], [], [pkg]
+    while frontier and len(nodes) < limit:
+        nxt = []
+        for p in frontier:
+            for q in deps_of(p)[:rng.choice([2, 3, 4])]:
+                if q not in nodes and len(nodes) < limit:
+                    nodes.append(q)
+                    nxt.append(q)
+                if q in nodes and (p, q) not in edges:
+                    edges.append((p, q))
+        frontier = nxt
+    return nodes, edges
+
+
+def r_netgraph(c, rng, base):
+    """A package's dependency graph as a node-link drawing (matplotlib):
+    filled circles placed by a small spring layout, labelled with the
+    packages' names, letters or numbers, edges straight or curved, some
+    with weights, one path picked out in another colour."""
+    plt = mpl()
+    import math
+    nodes, edges = dep_graph(c.pkg, rng, rng.choice([5, 8, 12, 16]))
+    if len(edges) < 3:
+        return None, "few dependencies"
+    n = len(nodes)
+    pos = [[math.cos(2 * math.pi * i / n) + rng.uniform(-0.1, 0.1),
+            math.sin(2 * math.pi * i / n) + rng.uniform(-0.1, 0.1)] for i in range(n)]
+    idx = {v: i for i, v in enumerate(nodes)}
+    if rng.random() < 0.7:  # spring layout: edges pull, every pair pushes
+        for _ in range(120):
+            f = [[0.0, 0.0] for _ in range(n)]
+            for i in range(n):
+                for j in range(n):
+                    if i != j:
+                        dx, dy = pos[i][0] - pos[j][0], pos[i][1] - pos[j][1]
+                        d2 = dx * dx + dy * dy + 1e-3
+                        f[i][0] += 0.02 * dx / d2
+                        f[i][1] += 0.02 * dy / d2
+            for a, b in edges:
+                i, j = idx[a], idx[b]
+                dx, dy = pos[j][0] - pos[i][0], pos[j][1] - pos[i][1]
+                for k, sg in ((i, 1), (j, -1)):
+                    f[k][0] += sg * 0.05 * dx
+                    f[k][1] += sg * 0.05 * dy
+            for i in range(n):
+                pos[i][0] += max(-0.05, min(0.05, f[i][0]))
+                pos[i][1] += max(-0.05, min(0.05, f[i][1]))
+    lab = rng.choice(["name", "name", "letter", "number", "none"])
+    greek = "αβγδεζηθλμπστφω"
+    names = {v: (v[:14] if lab == "name" else
+                 (rng.choice([chr(65 + i % 26), greek[i % len(greek)]]) if lab == "letter" else
+                  str(i + 1) if lab == "number" else "")) for i, v in enumerate(nodes)}
+    w = rng.choice([4, 5, 6, 8])
+    fig, ax = plt.subplots(figsize=(w, w * rng.choice([0.75, 1.0])), dpi=rng.choice([60, 72, 90, 110]))
+    ax.axis("off")
+    ncol = rng.choice(["#1f78b4", "#ff7f0e", "#66c2a5", "#d62728", "lightblue", "#bbbbbb"])
+    ecol = rng.choice(["black", "grey", "#555555", "#1f78b4"])
+    curved = rng.random() < 0.3
+    weights = rng.random() < 0.4
+    path = set(edges[:rng.choice([0, 2, 3])])
+    for a, b in edges:
+        (x1, y1), (x2, y2) = pos[idx[a]], pos[idx[b]]
+        col = "red" if (a, b) in path else ecol
+        ax.annotate("", xy=(x2, y2), xytext=(x1, y1), arrowprops=dict(
+            arrowstyle="-|>" if rng.random() < 0.5 else "-", color=col, lw=1.2,
+            shrinkA=8, shrinkB=8, connectionstyle="arc3,rad=0.25" if curved else "arc3"))
+        if weights:
+            ax.text((x1 + x2) / 2, (y1 + y2) / 2, "%g" % round(rng.uniform(0.5, 9.9), 1),
+                    fontsize=7, ha="center", va="center",
+                    bbox=dict(fc="white", ec="none", pad=0.5))
+    size = 300 if lab == "name" else rng.choice([150, 300, 500])
+    ax.scatter([p[0] for p in pos], [p[1] for p in pos], s=size, c=ncol, zorder=3,
+               edgecolors=rng.choice(["none", "black"]))
+    for v in nodes:
+        x, y = pos[idx[v]]
+        if names[v]:
+            ax.text(x, y + (0.12 if lab == "name" else 0), names[v], ha="center", va="center",
+                    fontsize=8 if lab == "name" else 10, zorder=4)
+    ax.margins(0.15)
+    tmp = base + ".tmp.png"
+    fig.savefig(tmp, bbox_inches="tight")
+    plt.close(fig)
+    from PIL import Image
+    im = Image.open(tmp).convert("RGB")
+    os.unlink(tmp)
+    return save(im, base, rng, "node-link drawing of %d Depends (matplotlib, %s labels%s%s)" % (
+        len(edges), lab, ", curved" if curved else "", ", weighted" if weights else ""))
+
+
+def r_blocks(c, rng, base):
+    """Box-and-arrow figures of the kind manuals draw, from a package's
+    Depends and its status fields (PIL): layers of labelled boxes joined by
+    arrows (a stack of crates, an architecture), class boxes with a header
+    and field lines joined by lines (UML-like), or stacked memory-map
+    columns with addresses beside the boxes."""
+    from PIL import Image, ImageDraw, ImageFont
+    import math
+    nodes, edges = dep_graph(c.pkg, rng, rng.choice([4, 6, 9]))
+    if len(nodes) < 3:
+        return None, "few dependencies"
+    style = c.args["v"] % 3
+    W, H = rng.choice([(640, 480), (800, 600), (900, 500), (560, 700)])
+    bg = rng.choice(["white", "white", "#fafafa", "#fffff0"])
+    im = Image.new("RGB", (W, H), bg)
+    d = ImageDraw.Draw(im)
+    fs = rng.choice([11, 13, 15])
+    faces = [f for f in ["/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+                         "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+                         "/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf",
+                         "/usr/share/fonts/truetype/freefont/FreeSans.ttf"] if os.path.isfile(f)]
+    face = rng.choice(faces) if faces else font_for("en", rng)
+    font = ImageFont.truetype(face, fs)
+    fill = rng.choice(["#fff2a8", "#cfe2f3", "#d9ead3", "white", "#f4cccc"])
+    line = rng.choice(["black", "#333333", "#3465a4"])
+    fields = {}
+    for block in open("/var/lib/dpkg/status", encoding="utf-8", errors="replace").read().split("\n\n"):
+        m = re.search(r"^Package: (\S+)", block, re.M)
+        if m and m.group(1) in nodes:
+            fields[m.group(1)] = [l.split(":", 1) for l in block.splitlines()
+                                  if re.match(r"(Version|Section|Priority|Architecture|Installed-Size): ", l)]
+    boxes = {}
+    if style == 0:  # layers of boxes, arrows from each to its dependencies
+        layers = [nodes[:1], nodes[1:1 + (len(nodes) - 1) // 2], nodes[1 + (len(nodes) - 1) // 2:]]
+        layers = [l for l in layers if l]
+        lh = H // (len(layers) + 1)
+        for li, layer in enumerate(layers):
+            bw = min(180, (W - 40) // len(layer) - 20)
+            for k, v in enumerate(layer):
+                x = 20 + k * (W - 40) // len(layer) + ((W - 40) // len(layer) - bw) // 2
+                y = lh // 2 + li * lh
+                boxes[v] = (x, y, x + bw, y + lh // 2)
+                d.rectangle(boxes[v], fill=fill, outline=line, width=2)
+                d.text(((boxes[v][0] + boxes[v][2]) // 2, (boxes[v][1] + boxes[v][3]) // 2), v[:bw // (fs // 2 + 1)],
+                       fill="black", font=font, anchor="mm")
+        for a, b in edges:
+            if a in boxes and b in boxes:
+                p = ((boxes[a][0] + boxes[a][2]) // 2, boxes[a][3])
+                q = ((boxes[b][0] + boxes[b][2]) // 2, boxes[b][1])
+                if q[1] > p[1]:
+                    d.line([p, q], fill=line, width=2)
+                    d.polygon([q, (q[0] - 5, q[1] - 10), (q[0] + 5, q[1] - 10)], fill=line)
+        how = "layers of %d boxes" % len(boxes)
+    elif style == 1:  # class boxes: header, a rule, field lines
+        cols = rng.choice([2, 3])
+        bw = (W - 40) // cols - 30
+        for k, v in enumerate(nodes[:cols * 2]):
+            lines = ["%s: %s" % (a, b.strip()[:14]) for a, b in fields.get(v, [])][:rng.choice([2, 3, 5])]
+            x = 20 + (k % cols) * (bw + 30)
+            y = 20 + (k // cols) * (H // 2)
+            bh = (len(lines) + 1) * (fs + 6) + 10
+            boxes[v] = (x, y, x + bw, y + bh)
+            d.rectangle(boxes[v], fill=fill, outline=line, width=1)
+            d.text((x + bw // 2, y + 4), v[:22], fill="black", font=font, anchor="ma")
+            d.line([(x, y + fs + 8), (x + bw, y + fs + 8)], fill=line)
+            for i, t in enumerate(lines):
+                d.text((x + 6, y + fs + 12 + i * (fs + 6)), t, fill="black", font=font)
+        for a, b in edges:
+            if a in boxes and b in boxes:
+                d.line([((boxes[a][0] + boxes[a][2]) // 2, boxes[a][3]),
+                        ((boxes[b][0] + boxes[b][2]) // 2, boxes[b][1])], fill=line, width=1)
+        how = "%d class boxes with status fields" % len(boxes)
+    else:  # memory-map columns: stacked boxes, addresses at their edges
+        ncol = rng.choice([1, 2])
+        cw = rng.choice([160, 200])
+        addr = rng.choice([0, 0x20000000, 0x8000])
+        xs = [120, W - 40 - cw]
+        for k in range(ncol):
+            x = xs[k]
+            y = 40
+            part = nodes[k::ncol]
+            sizes = [int(dict(fields.get(v, [])).get("Installed-Size", " 100").strip() or 100) for v in part]
+            tot = sum(math.sqrt(z) for z in sizes) or 1
+            for v, sz in zip(part, sizes):
+                h = max(fs + 10, int((H - 80) * math.sqrt(sz) / tot))
+                boxes[v] = (x, y, x + cw, y + h)
+                d.rectangle(boxes[v], fill=rng.choice([fill, "white", "#e6e6e6"]), outline=line, width=2)
+                d.text((x + cw // 2, y + h // 2), v[:18], fill="black", font=font, anchor="mm")
+                d.text((x - 8, y), "0x%08X" % addr, fill="black", font=font, anchor="ra")
+                addr += sz * 1024
+                y += h
+            d.text((x - 8, y), "0x%08X" % addr, fill="black", font=font, anchor="rd")
+        if ncol == 2:
+            d.line([(120 + cw, 40), (xs[1], 40)], fill=line)
+        how = "memory map of %d boxes in %d columns" % (len(boxes), ncol)
+    if rng.random() < 0.6:
+        d.text((W // 2, 4), c.pkg, fill="black", font=ImageFont.truetype(face, fs + 4),
+               anchor="ma")
+    return save(im, base, rng, "box diagram (PIL): %s from the package's Depends" % how,
+                prefer="png" if rng.random() < 0.7 else None)
 
 
 def r_geometry(c, rng, base):
@@ -1578,8 +2057,9 @@ def r_figsheet(c, rng, base):
 
 
 RENDER = {"photo": r_photo, "pdfpage": r_pdfpage, "textpage": r_textpage, "table": r_table,
-          "chart": r_chart, "docshot": r_docshot, "terminal": r_terminal, "svg": r_svg,
-          "specimen": r_specimen, "sign": r_sign, "graphviz": r_graphviz, "geometry": r_geometry,
+          "chart": r_chart, "sciplot": r_sciplot, "docshot": r_docshot, "terminal": r_terminal, "svg": r_svg,
+          "specimen": r_specimen, "sign": r_sign, "graphviz": r_graphviz, "netgraph": r_netgraph,
+          "blocks": r_blocks, "geometry": r_geometry,
           "htmldoc": r_html, "htmltable": r_html, "fontsheet": r_fontsheet, "theme": r_theme,
           "figsheet": r_figsheet}
 
@@ -1658,7 +2138,7 @@ def main():
             prerender_html(html, os.path.join(a.out, "html-work"))
         made = 0
         for c in order:
-            if made >= a.per_domain:
+            if made >= a.per_domain + (a.per_domain * 2 // 5 if dom == "photo" else 0):
                 break
             ident = "%s%04d" % (dom[:2], made)
             base = os.path.join(img_dir, ident)

@@ -19,7 +19,7 @@ PKGS=(python3-matplotlib python3-pil python3-numpy poppler-utils librsvg2-bin gr
   maint-guide maint-guide-zh-cn debian-reference-en debian-reference-zh-cn
   developers-reference asymptote-doc r-doc-pdf gnuplot-doc debian-edu-doc-en
   debian-edu-doc-zh-cn octave-doc python3-sklearn
-  tuxpaint-data stellarium-data opencv-doc
+  tuxpaint-data stellarium-data opencv-doc gcompris-qt-data
   chromium fig2dev xfig-libs desktop-base libglib2.0-doc libgtk-3-doc bash-doc libpam-doc
   fonts-dejavu-extra fonts-crosextra-carlito fonts-crosextra-caladea fonts-lato
   fonts-open-sans fonts-arphic-ukai fonts-arphic-uming)

@@ -9,7 +9,8 @@
  * Every photograph is described by the product's engine (OCR off; the
  * detector at threshold 0.2 so that higher cut-offs can be tried on the
  * same run). A class is "named" at cut-off t when its best box scores >= t.
- * Per split (train / val, the corpus split of the package) and for each
+ * Per split (train / val, the corpus split of the package; check, outside
+ * the corpus and never fitted on) and for each
  * cut-off it prints: classes named, how many are wrong (neither present nor
  * acceptable), precision, and recall of the present classes, and per class
  * wrong/named. Then the per-class cut-offs fitted on the train rows
@@ -108,7 +109,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "object_eval: no detector model in %s\n", models ? models : "(unset)");
         return 1;
     }
-    static tally T[2];
+    static tally T[3];
     static const char *label_of[MAXCLS];
     char line[8192];
     while (fgets(line, sizeof line, f)) {
@@ -123,7 +124,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "object_eval: short row '%s'\n", col[0]);
             continue;
         }
-        tally *t = &T[!strcmp(col[2], "val")];
+        int split = !strcmp(col[2], "val") ? 1 : !strcmp(col[2], "check") ? 2 : 0;
+        tally *t = &T[split];
         uint8_t *data = NULL;
         size_t len = 0;
         cap_desc *d = NULL;
@@ -147,7 +149,7 @@ int main(int argc, char **argv)
         shots = realloc(shots, sizeof *shots * (size_t)(nshots + 1));
         shot *sh = &shots[nshots++];
         memset(sh, 0, sizeof *sh);
-        sh->split = !strcmp(col[2], "val");
+        sh->split = split;
         sh->present = np;
         t->present += np;
         if (verbose)
@@ -179,9 +181,12 @@ int main(int argc, char **argv)
         free(data);
     }
     fclose(f);
-    for (int s = 0; s < 2; s++) {
+    static const char *const split_name[3] = {"train", "val", "check"};
+    for (int s = 0; s < 3; s++) {
         tally *t = &T[s];
-        printf("%s: %d photographs, %d present classes\n", s ? "val" : "train", t->photos,
+        if (!t->photos)
+            continue;
+        printf("%s: %d photographs, %d present classes\n", split_name[s], t->photos,
                t->present);
         printf("  cut-off  named  wrong  precision  recall\n");
         for (int k = 0; k < NCUT; k++)
@@ -214,7 +219,9 @@ int main(int argc, char **argv)
             printf(" %s %.1f", label_of[c], cls_cut[c]);
     }
     printf("\n");
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; s < 3; s++) {
+        if (!T[s].photos)
+            continue;
         int named = 0, wrong = 0, found = 0, present = 0;
         for (int i = 0; i < nshots; i++) {
             if (shots[i].split != s)
@@ -228,7 +235,7 @@ int main(int argc, char **argv)
                 }
         }
         printf("  %s with these cut-offs: named %d, wrong %d, precision %.3f, recall %.3f\n",
-               s ? "val" : "train", named, wrong, named ? 1.0 - (double)wrong / named : 1.0,
+               split_name[s], named, wrong, named ? 1.0 - (double)wrong / named : 1.0,
                present ? (double)found / present : 0);
     }
     free(shots);

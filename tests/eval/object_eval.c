@@ -13,11 +13,14 @@
  * the corpus and never fitted on) and for each
  * cut-off it prints: classes named, how many are wrong (neither present nor
  * acceptable), precision, and recall of the present classes, and per class
- * wrong/named. Then the per-class cut-offs fitted on the train rows
- * (captioner/compose.c's co_obj_cut): a class named 3+ times at 0.5 gets
- * the lowest cut-off where it is right 0.85 of the time (0.8 where none
- * is), the others 0.5; and the precision and recall of that rule on both
- * splits. --verbose prints each photograph's classes and scores beside its
+ * wrong/named. Then what captioner/compose.c's CO_OBJ_CUT and
+ * CO_ANIMAL_SPECIES hold, fitted on the train rows: the species cut-off
+ * (below it an animal class is named "an animal", right where the
+ * photograph shows one: the lowest cut-off where the animal classes are
+ * right 0.85 of the time), then per class, with that rule, the lowest
+ * cut-off where a class named 3+ times at 0.5 is right 0.85 of the time
+ * (0.8 where none is; the others 0.5); and precision and recall of the
+ * rules on every split. --verbose prints each photograph's classes and scores beside its
  * labels. */
 #include "captioner.h"
 #include "core.h"
@@ -42,6 +45,7 @@ typedef struct shot {
     float best[MAXCLS];
     signed char verdict[MAXCLS];
     int present;
+    bool has_animal; /* an animal is in the photograph ("animal" or a COCO animal labelled) */
 } shot;
 static shot *shots;
 static int nshots;
@@ -151,6 +155,11 @@ int main(int argc, char **argv)
         memset(sh, 0, sizeof *sh);
         sh->split = split;
         sh->present = np;
+        sh->has_animal = in_list(col[4], "animal");
+        static const char *const animals[] = {"bird", "cat", "dog", "horse", "sheep",
+                                              "cow", "elephant", "bear", "zebra", "giraffe"};
+        for (int a = 0; a < 10; a++)
+            sh->has_animal |= in_list(col[3], animals[a]) || in_list(col[4], animals[a]);
         t->present += np;
         if (verbose)
             printf("%-5s %-34.34s %-10s present %s; acceptable %s; named:", col[2],
@@ -203,40 +212,81 @@ int main(int argc, char **argv)
             printf("\n");
         }
     }
-    /* per-class cut-offs on train */
+    /* The animal rule: an animal class (COCO's supercategory) below the
+     * species cut-off is named as "an animal", right where the photograph
+     * shows one. The species cut-off: the lowest where the train rows'
+     * animal-class mentions are right 0.85 of the time, pooled. */
+    int sk = 2;
+    for (; sk < NCUT; sk++) {
+        int named = 0, wrong = 0;
+        for (int i = 0; i < nshots; i++)
+            for (int c = 14; c <= 23 && !shots[i].split; c++)
+                if (shots[i].best[c] >= cut[sk]) {
+                    named++;
+                    wrong += shots[i].verdict[c] == 0;
+                }
+        if (!named || wrong <= 0.15 * named)
+            break;
+    }
+    float species = sk < NCUT ? cut[sk] : 0.8f;
+    /* per-class cut-offs on train, with the animal rule */
     float cls_cut[MAXCLS];
-    printf("fitted cut-offs (train): 0.5 for every class but");
+    printf("fitted on train: animal classes named by species from %.1f, as \"an animal\" "
+           "below; cut-offs 0.5 for every class but", species);
     for (int c = 0; c < MAXCLS; c++) {
         cls_cut[c] = 0.5f;
-        if (T[0].named_by_cls[c][2] < 3)
-            continue;
         int k = 2;
-        while (k < NCUT && T[0].named_by_cls[c][k] &&
-               T[0].wrong_by_cls[c][k] > 0.15 * T[0].named_by_cls[c][k])
-            k++;
+        for (; k < NCUT; k++) {
+            int named = 0, wrong = 0;
+            for (int i = 0; i < nshots; i++) {
+                if (shots[i].split || shots[i].best[c] < cut[k])
+                    continue;
+                named++;
+                bool animal_word = c >= 14 && c <= 23 && shots[i].best[c] < species;
+                wrong += animal_word ? !shots[i].has_animal : shots[i].verdict[c] == 0;
+            }
+            if (named < 3 && k == 2)
+                break; /* too few to fit: the default */
+            if (!named || wrong <= 0.15 * named)
+                break;
+        }
         cls_cut[c] = k < NCUT ? cut[k] : 0.8f;
         if (cls_cut[c] > 0.5f)
-            printf(" %s %.1f", label_of[c], cls_cut[c]);
+            printf(" %s %.1f", label_of[c] ? label_of[c] : "?", cls_cut[c]);
     }
     printf("\n");
-    for (int s = 0; s < 3; s++) {
-        if (!T[s].photos)
-            continue;
-        int named = 0, wrong = 0, found = 0, present = 0;
-        for (int i = 0; i < nshots; i++) {
-            if (shots[i].split != s)
+    for (int rule = 0; rule < 2; rule++) {
+        printf("  %s:\n", rule ? "these cut-offs and the animal rule"
+                               : "these cut-offs, species always");
+        for (int s = 0; s < 3; s++) {
+            if (!T[s].photos)
                 continue;
-            present += shots[i].present;
-            for (int c = 0; c < MAXCLS; c++)
-                if (shots[i].best[c] >= cls_cut[c]) {
+            int named = 0, wrong = 0, found = 0, present = 0;
+            for (int i = 0; i < nshots; i++) {
+                if (shots[i].split != s)
+                    continue;
+                present += shots[i].present;
+                bool animal_named = false;
+                for (int c = 0; c < MAXCLS; c++) {
+                    if (shots[i].best[c] < cls_cut[c])
+                        continue;
+                    if (rule && c >= 14 && c <= 23 && shots[i].best[c] < species) {
+                        animal_named = true; /* one "animal" mention a photograph */
+                        continue;
+                    }
                     named++;
                     wrong += shots[i].verdict[c] == 0;
                     found += shots[i].verdict[c] == 2;
                 }
+                if (animal_named) {
+                    named++;
+                    wrong += !shots[i].has_animal;
+                }
+            }
+            printf("    %-5s named %d, wrong %d, precision %.3f, recall %.3f\n", split_name[s],
+                   named, wrong, named ? 1.0 - (double)wrong / named : 1.0,
+                   present ? (double)found / present : 0);
         }
-        printf("  %s with these cut-offs: named %d, wrong %d, precision %.3f, recall %.3f\n",
-               split_name[s], named, wrong, named ? 1.0 - (double)wrong / named : 1.0,
-               present ? (double)found / present : 0);
     }
     free(shots);
     cap_worker_free(w);

@@ -401,6 +401,14 @@ static int cmp_float(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* qsort of indices by sort_key[index], largest first */
+static const double *sort_key;
+static int cmp_by_key_desc(const void *a, const void *b)
+{
+    double x = sort_key[*(const int *)a], y = sort_key[*(const int *)b];
+    return x < y ? 1 : x > y ? -1 : *(const int *)a - *(const int *)b;
+}
+
 static float clampf(float v, float lo, float hi)
 {
     if (!(hi > lo))
@@ -511,26 +519,27 @@ static void fit_model(model *m, bool text, const int *idx, int n, float (*offs)[
     m->temp = exp((a + b) / 2);
     /* DOM_FIT_WORST=N: the N held-out images the chosen penalty scored worst */
     const char *wenv = getenv("DOM_FIT_WORST");
-    for (int r = 0, nw = wenv ? atoi(wenv) : 0; r < nw && r < n; r++) {
-        int wi = -1;
-        double wl = -1;
+    int nw = wenv ? atoi(wenv) : 0;
+    if (nw > 0) {
+        double *loss = malloc(sizeof(double) * (size_t)n);
+        int *ord = malloc(sizeof(int) * (size_t)n);
         for (int i = 0; i < n; i++) {
-            double l = logloss((const double (*)[K])best_oof + i, y + i, w + i, 1, 1.0);
-            if (best_oof[i][0] != best_oof[i][0] || l > wl) {
-                if (best_oof[i][0] == best_oof[i][0] || wi < 0)
-                    wi = i, wl = l;
-            }
+            loss[i] = logloss((const double (*)[K])best_oof + i, y + i, w + i, 1, 1.0);
+            ord[i] = i;
         }
-        if (wi < 0)
-            break;
-        int b = 0;
-        for (int c = 1; c < K; c++)
-            if (best_oof[wi][c] > best_oof[wi][b])
-                b = c;
-        fprintf(stderr, "dom_fit: %s worst %2d: %-40s %-10s -> %-10s loss %.1f (%s)\n",
-                text ? "post" : "pre ", r + 1, S[idx[wi]].file, dname(y[wi]), dname(b), wl,
-                S[idx[wi]].pkg);
-        best_oof[wi][y[wi]] = 1e9; /* taken */
+        sort_key = loss;
+        qsort(ord, (size_t)n, sizeof(int), cmp_by_key_desc);
+        for (int r = 0; r < nw && r < n; r++) {
+            int wi = ord[r], b = 0;
+            for (int c = 1; c < K; c++)
+                if (best_oof[wi][c] > best_oof[wi][b])
+                    b = c;
+            fprintf(stderr, "dom_fit: %s worst %2d: %-40s %-10s -> %-10s loss %.1f (%s)\n",
+                    text ? "post" : "pre ", r + 1, S[idx[wi]].file, dname(y[wi]), dname(b),
+                    loss[wi], S[idx[wi]].pkg);
+        }
+        free(loss);
+        free(ord);
     }
     fitset fs = {n, d, xr, orow, y, w};
     fit(&fs, m->lambda, m->th);
@@ -668,6 +677,23 @@ static uint32_t hash32(const char *s, uint32_t seed)
     return h;
 }
 
+/* Holds the input named prefix+names[j] (name: the k bytes at p) at zero
+ * in every sample; false when there is none of that name. */
+static bool drop_input(const char *p, size_t k, const char *prefix,
+                       const char *const *names, int nn, bool text)
+{
+    size_t np = strlen(prefix);
+    if (k <= np || strncmp(p, prefix, np))
+        return false;
+    for (int j = 0; j < nn; j++)
+        if (strlen(names[j]) == k - np && !strncmp(p + np, names[j], k - np)) {
+            for (int i = 0; i < N; i++)
+                feat_of(&S[i], text)[j] = 0;
+            return true;
+        }
+    return false;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
@@ -705,28 +731,14 @@ int main(int argc, char **argv)
         for (int i = 0; i < N; i++)
             for (int j = DOM_NV - K; j < DOM_NV; j++)
                 S[i].v[j] = 0;
-    /* DOM_FIT_DROP=v_a,v_b: inputs held at zero (their weights fit to zero),
+    /* DOM_FIT_DROP=v_a,t_b: inputs held at zero (their weights fit to zero),
      * to measure what an input adds or costs */
     const char *drop = getenv("DOM_FIT_DROP");
     for (const char *p = drop; p && *p;) {
         const char *e = strchr(p, ',');
         size_t k = e ? (size_t)(e - p) : strlen(p);
-        int hit = 0;
-        for (int j = 0; j < DOM_NV; j++)
-            if (strlen(dom_vis_names[j]) + 2 == k && !strncmp(p, "v_", 2) &&
-                !strncmp(p + 2, dom_vis_names[j], k - 2)) {
-                for (int i = 0; i < N; i++)
-                    S[i].v[j] = 0;
-                hit = 1;
-            }
-        for (int j = 0; j < DOM_NT; j++)
-            if (strlen(dom_txt_names[j]) + 2 == k && !strncmp(p, "t_", 2) &&
-                !strncmp(p + 2, dom_txt_names[j], k - 2)) {
-                for (int i = 0; i < N; i++)
-                    S[i].t[j] = 0;
-                hit = 1;
-            }
-        if (!hit) {
+        if (!drop_input(p, k, "v_", dom_vis_names, DOM_NV, false) &&
+            !drop_input(p, k, "t_", dom_txt_names, DOM_NT, true)) {
             fprintf(stderr, "dom_fit: DOM_FIT_DROP: no input '%.*s'\n", (int)k, p);
             return 2;
         }

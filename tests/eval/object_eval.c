@@ -30,6 +30,11 @@
 #include <string.h>
 
 enum { NCUT = 6, MAXCLS = 80 };
+/* COCO's animal supercategory, classes 14 (bird) to 23 (giraffe), as
+ * compose.c's coco_supers lists it */
+static const char *const ANIMALS[] = {"bird",     "cat",  "dog",  "horse", "sheep",
+                                      "cow",      "elephant", "bear", "zebra", "giraffe"};
+static bool is_animal_cls(int c) { return c >= 14 && c < 14 + 10; }
 static const float cut[NCUT] = {0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f};
 
 typedef struct tally {
@@ -156,10 +161,8 @@ int main(int argc, char **argv)
         sh->split = split;
         sh->present = np;
         sh->has_animal = in_list(col[4], "animal");
-        static const char *const animals[] = {"bird", "cat", "dog", "horse", "sheep",
-                                              "cow", "elephant", "bear", "zebra", "giraffe"};
         for (int a = 0; a < 10; a++)
-            sh->has_animal |= in_list(col[3], animals[a]) || in_list(col[4], animals[a]);
+            sh->has_animal |= in_list(col[3], ANIMALS[a]) || in_list(col[4], ANIMALS[a]);
         t->present += np;
         if (verbose)
             printf("%-5s %-34.34s %-10s present %s; acceptable %s; named:", col[2],
@@ -220,8 +223,8 @@ int main(int argc, char **argv)
     for (; sk < NCUT; sk++) {
         int named = 0, wrong = 0;
         for (int i = 0; i < nshots; i++)
-            for (int c = 14; c <= 23 && !shots[i].split; c++)
-                if (shots[i].best[c] >= cut[sk]) {
+            for (int c = 0; c < MAXCLS && !shots[i].split; c++)
+                if (is_animal_cls(c) && shots[i].best[c] >= cut[sk]) {
                     named++;
                     wrong += shots[i].verdict[c] == 0;
                 }
@@ -242,7 +245,7 @@ int main(int argc, char **argv)
                 if (shots[i].split || shots[i].best[c] < cut[k])
                     continue;
                 named++;
-                bool animal_word = c >= 14 && c <= 23 && shots[i].best[c] < species;
+                bool animal_word = is_animal_cls(c) && shots[i].best[c] < species;
                 wrong += animal_word ? !shots[i].has_animal : shots[i].verdict[c] == 0;
             }
             if (named < 3 && k == 2)
@@ -270,7 +273,7 @@ int main(int argc, char **argv)
                 for (int c = 0; c < MAXCLS; c++) {
                     if (shots[i].best[c] < cls_cut[c])
                         continue;
-                    if (rule && c >= 14 && c <= 23 && shots[i].best[c] < species) {
+                    if (rule && is_animal_cls(c) && shots[i].best[c] < species) {
                         animal_named = true; /* one "animal" mention a photograph */
                         continue;
                     }

@@ -12,7 +12,9 @@
 #    HTML pages, xfig libraries, themes, fonts, licence texts);
 #  - against the real list, none of its sources is listed (path, or path
 #    and page), and Apache-2.0 (listed; the builder would render it) is not
-#    among them.
+#    among them;
+#  - object_set.py (the labelled photographs of object_eval) applies the
+#    same filter.
 set -u
 SRC=${ODX_SOURCE_DIR:?}
 B=$SRC/tests/eval/corpus/build.py
@@ -88,6 +90,23 @@ else
   env -u ODX_HOLDOUT $PY "$B" --out "$T/nolist" >/dev/null 2>"$T/nolist.err"
   check "builder refuses without the real list (rc=$?)" test ! -d "$T/nolist"
   check "builder said why" grep -q "holdout list .* not found" "$T/nolist.err"
+fi
+
+# The labelled photographs of object_eval (tests/eval/object_set.py) pass the
+# same filter: no run without a holdout list, a listed source refused with a
+# message (before any file is read, so this holds without the packages), and
+# against the real list none of the labels' sources refused.
+OS=$SRC/tests/eval/object_set.py
+ODX_HOLDOUT=/nonexistent $PY "$OS" --out "$T/os0" >/dev/null 2>&1
+check "object_set refuses to run without a holdout list" test $? -ne 0
+row=$(awk -F'\t' '$1 !~ /^#/ && $1 != "package" { print $1 "\t" $2; exit }' "$SRC/tests/eval/photo_objects.tsv")
+printf '# made up\n%s\n' "$row" >"$T/os_holdout.tsv"
+ODX_HOLDOUT=$T/os_holdout.tsv $PY "$OS" --out "$T/os1" >/dev/null 2>"$T/os1.err"
+check "object_set refuses a listed source with a message" grep -qF "refused: $(echo "$row" | cut -f2) (holdout source)" "$T/os1.err"
+if [ -f "$H" ]; then
+  ODX_HOLDOUT=$H $PY "$OS" --out "$T/os2" >/dev/null 2>"$T/os2.err"
+  check "object_set refuses none of the labels' sources against the real list" \
+    grep -q " 0 refused)" "$T/os2.err"
 fi
 echo "$fails failed"
 test $fails -eq 0

@@ -189,9 +189,10 @@ def rcc_entries(path):
 _rcc = {}
 
 
-def rcc_entries_cached(path):
+def rcc_files(path):
+    """rcc_entries of a bundle as a dict (name -> bytes), read once."""
     if path not in _rcc:
-        _rcc[path] = rcc_entries(path)
+        _rcc[path] = dict(rcc_entries(path))
     return _rcc[path]
 
 
@@ -349,7 +350,7 @@ def enumerate_candidates(rng):
     # dams and windmills, household things), inside its Qt resource bundles
     for f in pkg_files("gcompris-qt-data"):
         if os.path.basename(f) in GCOMPRIS_RCC and os.path.isfile(f):
-            for name, _ in rcc_entries(f):
+            for name in sorted(rcc_files(f)):
                 if re.search(r"\.(webp|jpe?g|png)$", name) and not re.search(r"/(alphabets|numbers)/", name):
                     for k in range(2):
                         c.append(Cand("photo", "gcompris-qt-data", f, "photo",
@@ -772,7 +773,7 @@ def r_photo(c, rng, base):
     from PIL import Image
     if "entry" in c.args:
         import io
-        im = Image.open(io.BytesIO(dict(rcc_entries_cached(c.src))[c.args["entry"]]))
+        im = Image.open(io.BytesIO(rcc_files(c.src)[c.args["entry"]]))
     else:
         im = Image.open(c.src)
     im.draft("RGB", (2400, 2400))
@@ -1059,6 +1060,18 @@ def mpl():
     return _mpl
 
 
+def fig_image(plt, fig, base, **savefig):
+    """A matplotlib figure as an RGB PIL image (through a temporary PNG
+    beside base); the figure is closed."""
+    from PIL import Image
+    tmp = base + ".tmp.png"
+    fig.savefig(tmp, **savefig)
+    plt.close(fig)
+    im = Image.open(tmp).convert("RGB")
+    os.unlink(tmp)
+    return im
+
+
 # What the last r_chart drew, for tests/eval/chart_values.py: kind ("bar",
 # "barh", "pie" or another), labels, values, whether pie shares were
 # printed. Set without drawing on the random generator, so that images stay
@@ -1163,12 +1176,7 @@ def r_chart(c, rng, base):
         if rng.random() < 0.4 and kind != "pie":
             ax.grid(True)
         fig.tight_layout()
-        tmp = base + ".tmp.png"
-        fig.savefig(tmp)
-        plt.close(fig)
-    from PIL import Image
-    im = Image.open(tmp).convert("RGB")
-    os.unlink(tmp)
+        im = fig_image(plt, fig, base)
     c.ctype = ctype
     c.lang = "zh" if zh else "en"
     return save(im, base, rng, "matplotlib %s chart, style %s, %gx%g in at %d dpi%s" %
@@ -1308,12 +1316,7 @@ def r_sciplot(c, rng, base):
         title = (header[nums[0]] if nums else os.path.basename(c.src)) if rng.random() < 0.6 else None
         if title and rng.random() < 0.75:
             fig.suptitle(title + (" 图" if zh else ""), fontsize=rng.choice([9, 11, 13]))
-        tmp = base + ".tmp.png"
-        fig.savefig(tmp)
-        plt.close(fig)
-    from PIL import Image
-    im = Image.open(tmp).convert("RGB")
-    os.unlink(tmp)
+        im = fig_image(plt, fig, base)
     c.ctype = ctype
     c.lang = "zh" if zh and title else "en"
     return save(im, base, rng, "matplotlib %s plot, style %s, %gx%g in at %d dpi%s" %
@@ -1635,12 +1638,7 @@ def r_netgraph(c, rng, base):
             ax.text(x, y + (0.12 if lab == "name" else 0), names[v], ha="center", va="center",
                     fontsize=8 if lab == "name" else 10, zorder=4)
     ax.margins(0.15)
-    tmp = base + ".tmp.png"
-    fig.savefig(tmp, bbox_inches="tight")
-    plt.close(fig)
-    from PIL import Image
-    im = Image.open(tmp).convert("RGB")
-    os.unlink(tmp)
+    im = fig_image(plt, fig, base, bbox_inches="tight")
     return save(im, base, rng, "node-link drawing of %d Depends (matplotlib, %s labels%s%s)" % (
         len(edges), lab, ", curved" if curved else "", ", weighted" if weights else ""))
 
@@ -1776,12 +1774,7 @@ def r_geometry(c, rng, base):
         ax.text(p[0] + 0.2, p[1] + 0.2, names[i], fontsize=rng.choice([10, 12, 14]))
     ax.set_xlim(-1, 11)
     ax.set_ylim(-1, 11)
-    tmp = base + ".tmp.png"
-    fig.savefig(tmp, bbox_inches="tight")
-    plt.close(fig)
-    from PIL import Image
-    im = Image.open(tmp).convert("RGB")
-    os.unlink(tmp)
+    im = fig_image(plt, fig, base, bbox_inches="tight")
     return save(im, base, rng, "geometry figure %d with matplotlib (points from the seed; the data file "
                 "only names the package of this draw)" % kind)
 

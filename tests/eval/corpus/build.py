@@ -44,9 +44,11 @@ import os
 import random
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
+import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 DOMAINS = ["photo", "document", "table", "chart", "screenshot", "poster", "diagram"]
@@ -161,16 +163,24 @@ def rcc_entries(path):
     are UTF-16 with a length and a hash before them, data a length and the
     bytes, zlib-compressed after a 4-byte size when flag 1 is set (zstd,
     flag 4, is skipped)."""
-    import struct
-    import zlib
-    b = open(path, "rb").read()
-    if b[:4] != b"qres":
+    try:
+        return _rcc_read(open(path, "rb").read())
+    except (OSError, struct.error, zlib.error, UnicodeDecodeError, IndexError) as e:
+        sys.stderr.write("corpus: %s: not a readable Qt resource bundle (%s); skipped\n" % (path, e))
         return []
+
+
+def _rcc_read(b):
+    if b[:4] != b"qres":
+        raise zlib.error("no qres header")
     ver, tree, data, names = struct.unpack(">IIII", b[4:20])
     esz = 14 if ver == 1 else 22
-    out, stack = [], [(0, "")]
+    out, stack, seen = [], [(0, "")], set()
     while stack:
         i, prefix = stack.pop()
+        if i in seen:  # a tree that points back at itself
+            raise zlib.error("entry %d reached twice" % i)
+        seen.add(i)
         e = tree + i * esz
         noff, flags = struct.unpack(">IH", b[e:e + 6])
         n, = struct.unpack(">H", b[names + noff:names + noff + 2])

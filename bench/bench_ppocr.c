@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <math.h>
 
 /* Thread CPU time in ms: on a shared machine wall time mostly measures the
  * neighbours; both sides are compared on CPU time (and wall is printed). */
@@ -289,38 +290,78 @@ int main(int argc, char **argv)
         t.shape[0] = cs[k].n, t.shape[1] = 3, t.shape[2] = cs[k].h, t.shape[3] = cs[k].w;
         t.n = (int64_t)n;
         t.d.f = x;
-        const tfj_tensor *outs[2];
-        if (tfj_run(s, &t, 1, outs, &err) != ODX_OK) { /* warm-up */
-            fprintf(stderr, "bench_ppocr: %s\n", err.msg);
-            return 1;
-        }
-        tfj_state_profile(s, true);
-        double *ms = malloc((size_t)runs * sizeof(double)), *cms = malloc((size_t)runs * sizeof(double));
-        for (int i = 0; i < runs; i++) {
-            double t0 = core_now(), c0 = cpu_ms();
-            tfj_run(s, &t, 1, outs, &err);
-            ms[i] = (core_now() - t0) * 1e3;
-            cms[i] = cpu_ms() - c0;
-        }
-        double ours_min = cms[0];
-        for (int i = 1; i < runs; i++) ours_min = cms[i] < ours_min ? cms[i] : ours_min;
-        double ours = median(ms, runs), ours_cpu = median(cms, runs), ort_cpu = -1;
+        double ort_cpu = -1;
         double ort = oracle_ms(oracle, path, x, n, cs[k].n, cs[k].h, cs[k].w, runs, &ort_cpu);
-        printf("%s    {\"name\": \"%s\", \"input\": [%d,3,%d,%d], \"cpu_min_ms\": %.2f, \"cpu_ms\": %.2f, "
-               "\"onnxruntime_cpu_ms\": %.2f, \"cpu_ratio\": %.2f, \"wall_ms\": %.2f, "
-               "\"onnxruntime_wall_ms\": %.2f, \"gmac\": %.3f, \"ops\": {",
-               first ? "" : ",\n", cs[k].name, cs[k].n, cs[k].h, cs[k].w, ours_min, ours_cpu, ort_cpu,
-               ort_cpu > 0 ? ours_cpu / ort_cpu : -1, ours, ort, tfj_state_last_macs(s) / 1e9);
-        const char *names[48];
-        double pms[48];
-        int calls[48];
-        int np = tfj_state_profile_get(s, names, pms, calls, 48);
-        for (int i = 0; i < np && i < 48; i++)
-            printf("%s\"%s\": %.2f", i ? ", " : "", names[i], pms[i] / runs);
-        printf("}}");
-        first = false;
-        free(ms);
-        free(cms);
+        /* float, then the same model with bf16 convolutions where the CPU
+         * has them (tfj_model_use_bf16): speed and how far the output moves */
+        float *ref = NULL;
+        size_t ref_n = 0;
+        double float_cpu = -1;
+        for (int pass = 0; pass < 2; pass++) {
+            int n_bf = 0;
+            if (pass == 1) {
+                tfj_state_free(s);
+                s = NULL;
+                if (tfj_model_use_bf16(m, &n_bf, &err) != ODX_OK ||
+                    tfj_state_new(m, &s, &err) != ODX_OK) {
+                    fprintf(stderr, "bench_ppocr: %s\n", err.msg);
+                    return 1;
+                }
+                if (!n_bf) break; /* no AVX512-BF16 here */
+            }
+            const tfj_tensor *outs[2];
+            if (tfj_run(s, &t, 1, outs, &err) != ODX_OK) { /* warm-up */
+                fprintf(stderr, "bench_ppocr: %s\n", err.msg);
+                return 1;
+            }
+            double diff = 0, scale = 0;
+            if (pass == 0) {
+                ref_n = (size_t)outs[0]->n;
+                ref = malloc(ref_n * sizeof *ref);
+                if (!ref) return 1;
+                memcpy(ref, outs[0]->d.f, ref_n * sizeof *ref);
+            } else {
+                for (size_t i = 0; i < ref_n && i < (size_t)outs[0]->n; i++) {
+                    double d = fabs((double)outs[0]->d.f[i] - ref[i]);
+                    diff = d > diff ? d : diff;
+                    scale = fabs(ref[i]) > scale ? fabs(ref[i]) : scale;
+                }
+            }
+            tfj_state_profile(s, true);
+            double *ms = malloc((size_t)runs * sizeof(double)), *cms = malloc((size_t)runs * sizeof(double));
+            for (int i = 0; i < runs; i++) {
+                double t0 = core_now(), c0 = cpu_ms();
+                tfj_run(s, &t, 1, outs, &err);
+                ms[i] = (core_now() - t0) * 1e3;
+                cms[i] = cpu_ms() - c0;
+            }
+            double ours_min = cms[0];
+            for (int i = 1; i < runs; i++) ours_min = cms[i] < ours_min ? cms[i] : ours_min;
+            double ours = median(ms, runs), ours_cpu = median(cms, runs);
+            if (pass == 0) float_cpu = ours_cpu;
+            printf("%s    {\"name\": \"%s%s\", \"input\": [%d,3,%d,%d], \"cpu_min_ms\": %.2f, \"cpu_ms\": %.2f, "
+                   "\"onnxruntime_cpu_ms\": %.2f, \"cpu_ratio\": %.2f, \"wall_ms\": %.2f, "
+                   "\"onnxruntime_wall_ms\": %.2f, \"gmac\": %.3f, ",
+                   first ? "" : ",\n", cs[k].name, pass ? "_bf16" : "", cs[k].n, cs[k].h, cs[k].w,
+                   ours_min, ours_cpu, ort_cpu, ort_cpu > 0 ? ours_cpu / ort_cpu : -1, ours, ort,
+                   tfj_state_last_macs(s) / 1e9);
+            if (pass)
+                printf("\"bf16_convs\": %d, \"float_cpu_ms\": %.2f, \"max_abs_diff_vs_float\": %.3g, "
+                       "\"float_output_max_abs\": %.3g, ",
+                       n_bf, float_cpu, diff, scale);
+            printf("\"ops\": {");
+            const char *names[48];
+            double pms[48];
+            int calls[48];
+            int np = tfj_state_profile_get(s, names, pms, calls, 48);
+            for (int i = 0; i < np && i < 48; i++)
+                printf("%s\"%s\": %.2f", i ? ", " : "", names[i], pms[i] / runs);
+            printf("}}");
+            first = false;
+            free(ms);
+            free(cms);
+        }
+        free(ref);
         free(x);
         tfj_state_free(s);
         tfj_model_free(m);

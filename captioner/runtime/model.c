@@ -829,6 +829,7 @@ void tfj_model_free(tfj_model *m)
             free(nd->ox->b);
             free(nd->ox->pa);
             free(nd->ox->pb);
+            free(nd->ox->wbf);
             free(nd->ox);
         }
     }
@@ -1060,6 +1061,7 @@ done:
     tfj_pool_leave();
     tfj_pool_free(&fp);
     free(cx.scratch);
+    free(cx.xpack);
     return st;
 }
 

@@ -552,6 +552,14 @@ static odx_status op_conv(KARGS)
     if (PW < W + pl) PW = W + pl;
     if (dwise && !tfj_scratch(cx, (size_t)(PH * PW), err)) return ODX_ERR_NOMEM;
     if (!dwise && !direct && !tfj_scratch(cx, (size_t)(chunk * K), err)) return ODX_ERR_NOMEM;
+    const uint32_t *wbf = dwise ? NULL : a->wbf; /* tfj_model_use_bf16 */
+    size_t wbf_per = wbf ? tfj_bf16_packed_words(Mg, K) : 0;
+    if (wbf && cx->xpack_len < tfj_bf16_xpack_words(K)) {
+        uint32_t *xp = realloc(cx->xpack, tfj_bf16_xpack_words(K) * sizeof *xp);
+        if (!xp) return core_err(err, ODX_ERR_NOMEM, "out of memory");
+        cx->xpack = xp;
+        cx->xpack_len = tfj_bf16_xpack_words(K);
+    }
     for (int64_t b = 0; b < N; b++) {
         const float *xb = x->d.f + b * C * H * W;
         float *yb = out->d.f + b * M * P;
@@ -565,15 +573,18 @@ static odx_status op_conv(KARGS)
             float *yg = yb + g * Mg * P;
             for (int64_t p0 = 0; p0 < P; p0 += chunk) {
                 int64_t pc = P - p0 < chunk ? P - p0 : chunk;
-                if (direct) {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Mg, (int)pc,
-                                (int)K, 1.0f, wg, (int)K, xg + p0, (int)P, 0.0f, yg + p0, (int)P);
-                } else {
-                    float *col = cx->scratch;
-                    im2col(xg, Cg, H, W, OW, KH, KW, sh, sw, dh, dw, pt, pl, p0, pc, col);
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Mg, (int)pc,
-                                (int)K, 1.0f, wg, (int)K, col, (int)pc, 0.0f, yg + p0, (int)P);
+                const float *xs = xg + p0;
+                int64_t ldx = P;
+                if (!direct) {
+                    im2col(xg, Cg, H, W, OW, KH, KW, sh, sw, dh, dw, pt, pl, p0, pc, cx->scratch);
+                    xs = cx->scratch;
+                    ldx = pc;
                 }
+                if (wbf)
+                    tfj_bf16_gemm(wbf + wbf_per * g, Mg, K, pc, xs, ldx, yg + p0, P, cx->xpack);
+                else
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Mg, (int)pc,
+                                (int)K, 1.0f, wg, (int)K, xs, (int)ldx, 0.0f, yg + p0, (int)P);
                 nchw_epilogue(nd, bias, yg + p0, g * Mg, Mg, P, pc);
             }
         }

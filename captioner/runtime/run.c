@@ -70,6 +70,7 @@ void tfj_state_free(tfj_state *s)
     free(s->left);
     free(s->lay);
     free(s->cx.scratch);
+    free(s->cx.xpack);
     tfj_pool_free(&s->pool);
     free(s);
 }
@@ -366,7 +367,7 @@ void tfj_state_set_limits(tfj_state *s, int64_t max_elems, int64_t max_work)
 
 size_t tfj_state_pool_bytes(const tfj_state *s)
 {
-    return s ? s->pool.bytes + s->cx.scratch_len * sizeof(float) : 0;
+    return s ? s->pool.bytes + s->cx.scratch_len * sizeof(float) + s->cx.xpack_len * 4 : 0;
 }
 
 void tfj_state_release(tfj_state *s)
@@ -377,5 +378,8 @@ void tfj_state_release(tfj_state *s)
     free(s->cx.scratch);
     s->cx.scratch = NULL;
     s->cx.scratch_len = 0;
+    free(s->cx.xpack);
+    s->cx.xpack = NULL;
+    s->cx.xpack_len = 0;
 }
 const tfj_model *tfj_state_model(const tfj_state *s) { return s ? s->m : NULL; }

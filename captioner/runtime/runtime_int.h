@@ -49,6 +49,9 @@ typedef struct tfj_onnx_attr {
     /* fused epilogue (onnx.c fusion): folded BatchNormalization weights */
     float *w, *b; /* owned; NULL: read the inputs */
     float *pa, *pb; /* after the activation: y * pa[m] + pb[m] (owned; NULL: none) */
+    /* w packed as bf16 pairs for tfj_bf16_gemm, group after group
+     * (tfj_model_use_bf16; owned; NULL: sgemm on w) */
+    uint32_t *wbf;
 } tfj_onnx_attr;
 
 /* Buffers kept between runs of one state: the same sizes come back every
@@ -78,10 +81,24 @@ typedef struct tfj_ctx {
     float *scratch;
     size_t scratch_len; /* floats */
     int64_t macs;       /* accumulated by convolutions */
+    uint32_t *xpack;    /* tfj_bf16_gemm's panel */
+    size_t xpack_len;   /* words */
 } tfj_ctx;
 
 /* Returns a scratch area of at least n floats (grown, never shrunk). */
 float *tfj_scratch(tfj_ctx *cx, size_t n, odx_err *err);
+
+/* bf16 convolutions (gemm_bf16.c). tfj_bf16_pack_w packs one group's
+ * M x K weights into tfj_bf16_packed_words(M, K) words; tfj_bf16_gemm
+ * writes y[m*ldy + p] = sum_k w[m][k] x[k*ldx + p] for p < P, the inputs
+ * rounded to bf16, the sums in float; xp holds tfj_bf16_xpack_words(K)
+ * words. Only where tfj_bf16_cpu() (AVX512-BF16). */
+bool tfj_bf16_cpu(void);
+size_t tfj_bf16_packed_words(int64_t M, int64_t K);
+void tfj_bf16_pack_w(const float *w, int64_t M, int64_t K, uint32_t *out);
+size_t tfj_bf16_xpack_words(int64_t K);
+void tfj_bf16_gemm(const uint32_t *wp, int64_t M, int64_t K, int64_t P, const float *x,
+                   int64_t ldx, float *y, int64_t ldy, uint32_t *xp);
 
 /* A kernel: reads in[0..n_in), writes out[0..node->n_out) (allocated by the
  * kernel). Validates shapes/dtypes of its inputs: they may come from an

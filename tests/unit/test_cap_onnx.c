@@ -144,6 +144,86 @@ static void test_conv(void)
     }
 }
 
+/* bf16 convolutions (tfj_model_use_bf16): where the CPU has AVX512-BF16,
+ * non-depthwise convolutions must equal the plain reference computed on
+ * bf16 roundings of weights and inputs (the sums are float in both), and
+ * differ from the float reference by the rounding alone; a depthwise one
+ * stays float. Elsewhere nothing is switched and the outputs are float.
+ * Shapes cover the kernel's tails: M past a 12-row block, odd K, output
+ * columns past a 32-column block, im2col and groups. */
+static void test_conv_bf16(void)
+{
+    CHECK(tfj_bf16_round(1.0f) == 1.0f && tfj_bf16_round(-2.5f) == -2.5f);
+    CHECK(tfj_bf16_round(1.0f + 1.0f / 512) == 1.0f);                 /* tie: to even */
+    CHECK(tfj_bf16_round(1.0f + 3.0f / 256) == 1.0f + 1.0f / 64);     /* tie: to even, up */
+    CHECK(tfj_bf16_round(1.0f + 1.0f / 256 + 1.0f / 4096) == 1.0f + 1.0f / 128);
+    struct {
+        int C, M, K, G, pad, H, W;
+    } cs[] = {
+        {37, 29, 1, 1, 0, 5, 13}, /* 1x1, sgemm's place: 65 columns, K odd */
+        {5, 14, 3, 1, 1, 7, 9},   /* 3x3 via im2col, K = 45 */
+        {6, 26, 3, 2, 1, 4, 11},  /* grouped */
+        {8, 8, 3, 8, 1, 6, 7},    /* depthwise: stays float */
+    };
+    bool have = tfj_bf16_supported();
+    float worst_rounding = 0;
+    for (size_t k = 0; k < sizeof cs / sizeof cs[0]; k++) {
+        int N = 2, C = cs[k].C, H = cs[k].H, W = cs[k].W, M = cs[k].M, K = cs[k].K, G = cs[k].G;
+        int Cg = C / G, P = cs[k].pad;
+        size_t nw = (size_t)M * Cg * K * K, nx = (size_t)N * C * H * W, ny = (size_t)N * M * H * W;
+        float *w = malloc(nw * 4), *wr = malloc(nw * 4), *b = malloc((size_t)M * 4);
+        float *x = malloc(nx * 4), *xr = malloc(nx * 4), *y = malloc(ny * 4), *yr = malloc(ny * 4);
+        if (!w || !wr || !b || !x || !xr || !y || !yr) abort();
+        for (size_t i = 0; i < nw; i++) wr[i] = tfj_bf16_round(w[i] = frand());
+        for (int i = 0; i < M; i++) b[i] = frand();
+        for (size_t i = 0; i < nx; i++) xr[i] = tfj_bf16_round(x[i] = frand());
+        og o = {0};
+        int64_t xd[4] = {-1, C, H, W}, wd[4] = {M, Cg, K, K}, bd[1] = {M};
+        og_input(&o, "x", 1, 4, xd);
+        og_constf(&o, "w", 4, wd, w);
+        og_constf(&o, "b", 1, bd, b);
+        char ks[64], ps[64], gs[32];
+        snprintf(ks, sizeof ks, "kernel_shape=ints:%d,%d", K, K);
+        snprintf(ps, sizeof ps, "pads=ints:%d,%d,%d,%d", P, P, P, P);
+        snprintf(gs, sizeof gs, "group=i:%d", G);
+        og_node(&o, "Conv", "x,w,b", "y", ks, ps, gs, (const char *)NULL);
+        og_output(&o, "y");
+        odx_err err = {0};
+        odx_status st;
+        tfj_model *m = og_load(&o, &st, &err);
+        CHECK_MSG(st == ODX_OK, "bf16 conv %zu: %s", k, err.msg);
+        int n_conv = -1;
+        CHECK(tfj_model_use_bf16(m, &n_conv, &err) == ODX_OK);
+        bool dwise = G == C && M == C;
+        CHECK_MSG(n_conv == (have && !dwise ? 1 : 0), "bf16 conv %zu: %d switched", k, n_conv);
+        ref_conv(x, w, b, y, N, C, H, W, M, K, K, G, 1, 1, P, P, H, W);
+        ref_conv(xr, wr, b, yr, N, C, H, W, M, K, K, G, 1, 1, P, P, H, W);
+        int64_t xs[4] = {N, C, H, W};
+        tfj_tensor xt = mk(4, xs, x);
+        tfj_state *s = NULL;
+        const tfj_tensor *out = run1(m, &s, &xt);
+        CHECK(out && out->n == (int64_t)ny);
+        if (out && out->n == (int64_t)ny) {
+            float d_float = max_diff(out->d.f, y, out->n), d_round = max_diff(out->d.f, yr, out->n);
+            if (n_conv == 1) {
+                CHECK_MSG(d_round < 1e-4f, "bf16 conv %zu: %g from the rounded reference", k,
+                          d_round);
+                CHECK_MSG(d_float < 0.05f, "bf16 conv %zu: %g from float", k, d_float);
+                if (d_float > worst_rounding) worst_rounding = d_float;
+            } else {
+                CHECK_MSG(d_float < 1e-4f, "conv %zu (float): diff %g", k, d_float);
+            }
+        }
+        tfj_state_free(s);
+        tfj_model_free(m);
+        free(w), free(wr), free(b), free(x), free(xr), free(y), free(yr);
+    }
+    /* the bf16 path really ran: rounding moved something */
+    if (have) CHECK_MSG(worst_rounding > 1e-4f, "bf16 outputs equal float (%g)", worst_rounding);
+    printf("bf16 convolutions: %s (largest difference from float %g)\n",
+           have ? "AVX512-BF16" : "not on this CPU: float", worst_rounding);
+}
+
 /* Conv -> BatchNormalization -> x * Clip(x + 3, 0, 6) / 6 (opset 11 Clip
  * bounds as inputs) fuses into one scheduled node with the same values as
  * the plain formula. */
@@ -405,6 +485,64 @@ static void to_chw(const cap_image *im, int h, int w, int sw, float *out)
             }
 }
 
+/* The model with bf16 convolutions (what cap_ppocr_load uses where the
+ * CPU has AVX512-BF16) on the same input, against onnxruntime's float
+ * output ref, by what the OCR pipeline reads of it: mean difference under
+ * 0.005; for the recogniser (C classes per step) the same character at
+ * every step where onnxruntime's choice has probability > 0.5 (CTC
+ * decoding's decisions); for the detector the text mask at the pipeline's
+ * 0.3 threshold on all but 1% of the pixels (a pixel on a steep edge of
+ * the map can move by 0.2: the maximum is printed, not bounded). */
+static void bf16_against(char *p, const char *models, const char *model, const char *what,
+                         tfj_tensor *xt, const float *ref, int64_t n, int64_t C)
+{
+    odx_err err = {0};
+    tfj_model *m = NULL;
+    tfj_state *s = NULL;
+    int n_conv = 0;
+    snprintf(p, 4096, "%s/%s", models, model);
+    CHECK_MSG(tfj_model_load_onnx(p, &m, &err) == ODX_OK &&
+                  tfj_model_use_bf16(m, &n_conv, &err) == ODX_OK && n_conv > 0,
+              "%s (bf16): %s", what, err.msg);
+    const tfj_tensor *out = run1(m, &s, xt);
+    CHECK_MSG(out && out->n == n, "%s (bf16): run failed", what);
+    if (out && out->n == n) {
+        float d = max_diff(out->d.f, ref, n);
+        double sum = 0;
+        int64_t flips = 0;
+        for (int64_t i = 0; i < n; i++) {
+            sum += fabs((double)out->d.f[i] - ref[i]);
+            flips += (out->d.f[i] > 0.3f) != (ref[i] > 0.3f);
+        }
+        double mean = sum / (double)n;
+        bool det = strstr(model, "_det_") != NULL;
+        int steps = 0, same = 0;
+        for (int64_t t = 0; C > 0 && t + C <= n; t += C) {
+            int64_t a = 0, b = 0;
+            for (int64_t c = 1; c < C; c++) {
+                if (ref[t + c] > ref[t + a]) a = c;
+                if (out->d.f[t + c] > out->d.f[t + b]) b = c;
+            }
+            if (ref[t + a] <= 0.5f) continue;
+            steps++;
+            same += a == b;
+        }
+        fprintf(stderr, "%s [bf16, %d convolutions]: |ours - onnxruntime| max %.3g, mean %.2g",
+                what, n_conv, d, mean);
+        if (C) fprintf(stderr, "; same character at %d of %d sure steps", same, steps);
+        if (det) fprintf(stderr, "; mask at 0.3 differs at %lld of %lld pixels", (long long)flips,
+                         (long long)n);
+        fprintf(stderr, "\n");
+        CHECK_MSG(mean <= 0.005, "%s (bf16): mean diff %g > 0.005", what, mean);
+        CHECK_MSG(!det || flips * 100 <= n, "%s (bf16): mask differs at %lld pixels", what,
+                  (long long)flips);
+        CHECK_MSG(same == steps, "%s (bf16): %d of %d steps read another character", what,
+                  steps - same, steps);
+    }
+    tfj_state_free(s);
+    tfj_model_free(m);
+}
+
 static int run_oracle(void)
 {
     char models[1024], oracle[1100], p[4096];
@@ -445,6 +583,8 @@ static int run_oracle(void)
     };
     char tmp[] = "/tmp/odx_oracle_XXXXXX";
     if (!mkdtemp(tmp)) return 1;
+    bool bf_have = tfj_bf16_supported();
+    if (!bf_have) fprintf(stderr, "bf16 convolutions: not on this CPU (float only)\n");
     tfj_model *m = NULL;
     const char *loaded = NULL;
     tfj_state *s = NULL;
@@ -522,6 +662,8 @@ static int run_oracle(void)
                 fprintf(stderr, "%s [%s]: max |ours - onnxruntime| = %.3g; ours best %.1f ms\n",
                         cs[k].what, shape, d, best);
                 CHECK_MSG(d <= cs[k].tol, "%s: max diff %g > %g", cs[k].what, d, cs[k].tol);
+                if (bf_have) bf16_against(p, models, cs[k].model, cs[k].what, &xt,
+                                          (const float *)ref, out->n, out->ndim == 3 ? out->shape[2] : 0);
             } else {
                 CHECK_MSG(0, "%s: oracle output size differs", cs[k].what);
             }
@@ -544,6 +686,7 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "--oracle")) return run_oracle();
     test_conv();
+    test_conv_bf16();
     test_fusion();
     test_convtranspose();
     test_dynamic_chain();

@@ -615,7 +615,8 @@ ODX_API odx_status odx_image_decode(const void *data, size_t len, int max_side,
 /* Checks the index in dir (NULL: resolved as for odx_db_open) for damage:
  * SQLite's integrity_check, the full-text index against the captions, the
  * rows against each other, the FAISS file and index against the vectors
- * table. Takes the index lock meanwhile (p->wait_lock, p->wait_lock_s and
+ * table, the remote embeddings (embed_vectors) and their cache file
+ * embed.vec against each other. Takes the index lock meanwhile (p->wait_lock, p->wait_lock_s and
  * p->cancel as for a writer; p may be NULL). *json (freed with odx_free)
  * is {"db_dir", "ok", "problems": [{"part", "detail"}], "images",
  * "captions", "vectors", "faiss_ntotal"}, written whenever the check ran.

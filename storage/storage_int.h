@@ -359,6 +359,14 @@ bool store_desc_header_ok(const void *blob, size_t len);
  * (a writer creates their tables), store_embed_free at close. */
 odx_status store_embed_init(store *s, odx_err *err);
 void store_embed_free(store *s);
+/* store_check's look at them: rows of another model or dimension than
+ * meta names, of the wrong size, not finite or not of unit length, of
+ * content that is gone; an embed.vec whose header says it is current but
+ * that does not read (checksum, size) or holds other vectors than the
+ * table. One bad(ctx, what, detail) call per kind of problem. A stale
+ * file is no problem: readers replace it from the table. */
+void store_embed_check(store *s, void (*bad)(void *ctx, const char *what, const char *detail),
+                       void *ctx);
 
 /* Drops the lexical index (store_lex.c), at close; stops a warm-up. */
 void store_lex_free(store *s);

@@ -1,7 +1,7 @@
 /* store_check.c - `omnidex check`: is the index whole? SQLite's own
  * integrity check, the FTS5 index against its captions, the rows against
- * each other, and the FAISS file against the vectors table (the truth).
- * (The cheap check store_open runs is in store_db.c.) */
+ * each other, the FAISS file against the vectors table (the truth), and
+ * the remote embeddings with embed.vec (store_embed_check). (The cheap check store_open runs is in store_db.c.) */
 #include "storage_int.h"
 
 #include <cjson/cJSON.h>
@@ -313,6 +313,11 @@ done:
     pthread_rwlock_unlock(&s->idx_lock);
 }
 
+static void embed_bad(void *ctx, const char *what, const char *detail)
+{
+    report(ctx, what, "%s", detail);
+}
+
 odx_status store_check(const char *dir,
                        void (*problem)(void *ctx, const char *what, const char *detail),
                        void *ctx, store_check_report *out, odx_err *err)
@@ -392,6 +397,7 @@ odx_status store_check(const char *dir,
         goto done;
     }
     check_faiss(&c, s);
+    store_embed_check(s, embed_bad, &c);
 done:
     if (db)
         sqlite3_close_v2(db);

@@ -913,3 +913,113 @@ done:
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
+
+/* ------------------------------------------------------------- check ---- */
+
+void store_embed_check(store *s, void (*bad)(void *ctx, const char *what, const char *detail),
+                       void *ctx)
+{
+    char msg[700], model[STORE_EMBED_MODEL_MAX];
+    int dim = 0;
+    int64_t gen = 0;
+    odx_err e = {0};
+    pthread_mutex_lock(&s->mu);
+    bool table = have_table(s);
+    odx_status rc = table ? current(s, model, &dim, &gen, &e) : ODX_OK;
+    pthread_mutex_unlock(&s->mu);
+    if (!table)
+        return;
+    if (rc != ODX_OK) {
+        snprintf(msg, sizeof msg, "cannot read the current model: %.500s", e.msg);
+        bad(ctx, "embed vectors", msg);
+        return;
+    }
+    int64_t other = 0, size = 0, nonfinite = 0, norm = 0, orphans = 0, rows = 0;
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = prep(s, "SELECT e.model, e.dim, e.embedding,"
+                               " EXISTS (SELECT 1 FROM content c WHERE c.hash = e.hash)"
+                               " FROM embed_vectors e", &e);
+    int r = SQLITE_DONE;
+    while (st && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        rows++;
+        const char *m = (const char *)sqlite3_column_text(st, 0);
+        int d = sqlite3_column_int(st, 1);
+        const float *v = sqlite3_column_blob(st, 2);
+        int bytes = sqlite3_column_bytes(st, 2);
+        orphans += !sqlite3_column_int(st, 3);
+        if (!m || strcmp(m, model) != 0 || d != dim)
+            other++;
+        if (d <= 0 || d > STORE_EMBED_MAX_DIM || !v || bytes != d * (int)sizeof(float)) {
+            size++;
+            continue;
+        }
+        double ss = 0;
+        bool fin = true;
+        for (int i = 0; i < d; i++) {
+            float x;
+            memcpy(&x, (const char *)v + (size_t)i * sizeof x, sizeof x);
+            fin = fin && isfinite(x);
+            ss += (double)x * x;
+        }
+        if (!fin)
+            nonfinite++;
+        else if (fabs(sqrt(ss) - 1.0) > 1e-3)
+            norm++;
+    }
+    if (!st || r != SQLITE_DONE) {
+        snprintf(msg, sizeof msg, "cannot read: %.500s", st ? sqlite3_errmsg(s->db) : e.msg);
+        bad(ctx, "embed vectors", msg);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    struct {
+        int64_t n;
+        const char *what;
+    } kinds[] = {
+        {other, "of another model or dimension than the current one"},
+        {size, "whose embedding is not dim floats"},
+        {nonfinite, "with non-finite values"},
+        {norm, "not of unit length"},
+        {orphans, "of content that does not exist"},
+    };
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        if (kinds[k].n) {
+            snprintf(msg, sizeof msg, "%" PRId64 " of %" PRId64 " rows %s (model '%.128s', dim %d)",
+                     kinds[k].n, rows, kinds[k].what, model, dim);
+            bad(ctx, "embed vectors", msg);
+        }
+    if (!model[0] || dim <= 0 || size || !file_current(s, gen, model, dim))
+        return; /* no file, or a stale one: readers use the table (rows of
+                   the wrong size, reported, stop a comparison) */
+    struct store_embed_idx f = {0}, t = {0};
+    char why[600];
+    char *path = file_path(s);
+    if (!load_file(s, &f, gen, model, dim, why, sizeof why)) {
+        snprintf(msg, sizeof msg, "%.600s (the next index run rewrites it from the database)",
+                 why);
+        bad(ctx, "embed file", msg);
+    } else {
+        pthread_mutex_lock(&s->mu);
+        rc = load_sql(s, &t, &e);
+        pthread_mutex_unlock(&s->mu);
+        int64_t differ = 0;
+        if (rc == ODX_OK && t.n == f.n) {
+            for (int64_t i = 0; i < t.n; i++)
+                differ += strcmp(t.hash[i], f.hash[i]) != 0 ||
+                          memcmp(t.v + i * dim, f.v + i * dim, sizeof(float) * (size_t)dim) != 0;
+        }
+        if (rc != ODX_OK) {
+            snprintf(msg, sizeof msg, "cannot read the table: %.500s", e.msg);
+            bad(ctx, "embed vectors", msg);
+        } else if (t.n != f.n || differ) {
+            snprintf(msg, sizeof msg, "%.300s says it is current (generation %" PRId64
+                     ") but holds %" PRId64 " vectors, the table %" PRId64 ", %" PRId64
+                     " differing (the next index run rewrites it)",
+                     path ? path : EMBED_FILE_NAME, gen, f.n, t.n, differ);
+            bad(ctx, "embed file", msg);
+        }
+    }
+    free(path);
+    idx_clear(&f);
+    idx_clear(&t);
+}

@@ -4,7 +4,9 @@
  * and a new one drops the old vectors; the cache file is written, read by
  * a reader, and read past when damaged; a content that goes takes its
  * vector with it and moves the generation; a bad vector writes nothing;
- * rebuild --fresh's copy keeps vectors and text hashes. */
+ * rebuild --fresh's copy keeps vectors and text hashes; store_check finds
+ * a damaged current file, a file that disagrees with the table, and rows of
+ * the wrong size or length, and nothing in a sound index. */
 #include "check.h"
 #include "storage_int.h"
 
@@ -68,6 +70,28 @@ static odx_status put_batch(store *s, const char *model, int dim, const int *idx
         return store_commit(s, e);
     store_rollback(s);
     return rc;
+}
+
+/* store_check's problems, "what: detail" lines */
+static char problems[4096];
+static void on_problem(void *ctx, const char *what, const char *detail)
+{
+    (void)ctx;
+    size_t l = strlen(problems);
+    snprintf(problems + l, sizeof problems - l, "%s: %s\n", what, detail);
+}
+
+static int64_t check_dir(const char *dir)
+{
+    problems[0] = 0;
+    store_check_report rep;
+    odx_err e = {0};
+    if (store_check(dir, on_problem, NULL, &rep, &e) != ODX_OK) {
+        fprintf(stderr, "store_check: %s\n", e.msg);
+        return -1;
+    }
+    if (rep.n_problems) fprintf(stderr, "store_check found:\n%s", problems);
+    return rep.n_problems;
 }
 
 static int64_t meta_gen(store *s)
@@ -182,12 +206,41 @@ int main(void)
         CHECK_STR(hits[0].hash, hashes[1]);
     free(hits);
     store_close(r);
+    /* store_check names the damaged file (the search above read past it) */
+    CHECK(check_dir(dir) == 1 && strstr(problems, "embed file: ") &&
+          strstr(problems, "checksum mismatch"));
     /* the writer rewrites a damaged file even at the same generation */
     CHECK(store_embed_save(s, &e) == ODX_OK);
     CHECK(store_open(dir, true, &r, &e) == ODX_OK);
     CHECK(store_embed_search(r, "m1", q, 4, 10, &hits, &nh, &e) == ODX_OK && nh == 3);
     free(hits);
     store_close(r);
+    CHECK_MSG(check_dir(dir) == 0, "a sound index: %s", problems);
+    /* rows damaged behind the store's back (the generation does not move,
+     * so the file still says it is current): a short row; then a row not
+     * of unit length, which the file no longer agrees with */
+    CHECK(sqlite3_exec(s->db, "UPDATE embed_vectors SET embedding = zeroblob(12) WHERE hash ="
+                              " (SELECT min(hash) FROM embed_vectors)", NULL, NULL, NULL) ==
+          SQLITE_OK);
+    CHECK(check_dir(dir) == 1);
+    CHECK(strstr(problems, "1 of 3 rows whose embedding is not dim floats") != NULL);
+    CHECK(put_batch(s, "m1", 4, idx, 3, v, &e) == ODX_OK);
+    CHECK(store_embed_save(s, &e) == ODX_OK);
+    sqlite3_stmt *up = NULL;
+    float two[4] = {2, 0, 0, 0};
+    CHECK(sqlite3_prepare_v2(s->db, "UPDATE embed_vectors SET embedding = ?1 WHERE hash ="
+                                    " (SELECT max(hash) FROM embed_vectors)", -1, &up,
+                             NULL) == SQLITE_OK);
+    sqlite3_bind_blob(up, 1, two, sizeof two, SQLITE_STATIC);
+    CHECK(sqlite3_step(up) == SQLITE_DONE);
+    sqlite3_finalize(up);
+    CHECK(check_dir(dir) == 2);
+    CHECK(strstr(problems, "1 of 3 rows not of unit length") != NULL);
+    CHECK(strstr(problems, "embed file: ") && strstr(problems, "1 differing"));
+    /* written again through the store: sound */
+    CHECK(put_batch(s, "m1", 4, idx, 3, v, &e) == ODX_OK);
+    CHECK(store_embed_save(s, &e) == ODX_OK);
+    CHECK_MSG(check_dir(dir) == 0, "rewritten: %s", problems);
 
     /* a content that goes takes its vector and moves the generation */
     store_image im;

@@ -144,6 +144,50 @@ static void test_conv(void)
     }
 }
 
+/* Depthwise 3x3 and 5x5 at strides (1,1) and (2,1), the recogniser's: the
+ * AVX-512 row-tiled kernel where the CPU has it (rows past a tile of 4 or
+ * 6, columns past 16, a plane 37 wide), against ref_conv. */
+static void test_depthwise_rows(void)
+{
+    struct {
+        int K, sh;
+    } cs[] = {{5, 1}, {5, 2}, {3, 1}, {3, 2}};
+    for (size_t k = 0; k < sizeof cs / sizeof cs[0]; k++) {
+        int N = 2, C = 3, H = 13, W = 37, K = cs[k].K, P = K / 2;
+        float w[3 * 25], b[3], x[2 * 3 * 13 * 37], y[2 * 3 * 13 * 37];
+        for (int i = 0; i < C * K * K; i++) w[i] = frand();
+        for (int i = 0; i < C; i++) b[i] = frand();
+        for (int i = 0; i < N * C * H * W; i++) x[i] = frand();
+        og o = {0};
+        int64_t xd[4] = {-1, C, H, W}, wd[4] = {C, 1, K, K}, bd[1] = {C};
+        og_input(&o, "x", 1, 4, xd);
+        og_constf(&o, "w", 4, wd, w);
+        og_constf(&o, "b", 1, bd, b);
+        char ks[64], ss[64], ps[64];
+        snprintf(ks, sizeof ks, "kernel_shape=ints:%d,%d", K, K);
+        snprintf(ss, sizeof ss, "strides=ints:%d,1", cs[k].sh);
+        snprintf(ps, sizeof ps, "pads=ints:%d,%d,%d,%d", P, P, P, P);
+        og_node(&o, "Conv", "x,w,b", "y", ks, ss, ps, "group=i:3", (const char *)NULL);
+        og_output(&o, "y");
+        odx_err err = {0};
+        odx_status st;
+        tfj_model *m = og_load(&o, &st, &err);
+        CHECK_MSG(st == ODX_OK, "depthwise %zu: %s", k, err.msg);
+        int OH = (H + 2 * P - K) / cs[k].sh + 1;
+        ref_conv(x, w, b, y, N, C, H, W, C, K, K, C, cs[k].sh, 1, P, P, OH, W);
+        int64_t xs[4] = {N, C, H, W};
+        tfj_tensor xt = mk(4, xs, x);
+        tfj_state *s = NULL;
+        const tfj_tensor *out = run1(m, &s, &xt);
+        CHECK(out && out->n == (int64_t)N * C * OH * W);
+        if (out && out->n == (int64_t)N * C * OH * W)
+            CHECK_MSG(max_diff(out->d.f, y, out->n) < 1e-4f, "depthwise %zu: diff %g", k,
+                      max_diff(out->d.f, y, out->n));
+        tfj_state_free(s);
+        tfj_model_free(m);
+    }
+}
+
 /* bf16 convolutions (tfj_model_use_bf16): where the CPU has AVX512-BF16,
  * non-depthwise convolutions must equal the plain reference computed on
  * bf16 roundings of weights and inputs (the sums are float in both), and
@@ -686,6 +730,7 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "--oracle")) return run_oracle();
     test_conv();
+    test_depthwise_rows();
     test_conv_bf16();
     test_fusion();
     test_convtranspose();

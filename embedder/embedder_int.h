@@ -108,7 +108,8 @@ typedef struct emb_wconcept {
 #define EMB_MAX_CHAIN 8
 
 /* False when the environment sets ODX_WORDS_OFF=1 (ablation: the layer
- * then adds nothing anywhere). */
+ * then adds nothing anywhere). ODX_WORDS_OFF=hypernyms,cldr,unihan (any
+ * of them) turns off those parts only (words.c). */
 bool emb_words_enabled(void);
 /* Hash of the generated tables (part of emb_model_id). */
 uint32_t emb_words_tables_hash(void);

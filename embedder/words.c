@@ -75,7 +75,35 @@ static const char *const top_names[] = {
 
 static uint8_t *g_top; /* per synset: 1 = a top */
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-static bool g_off;
+/* ODX_WORDS_OFF (ablations, for measuring what each source adds):
+ * "1" (or any word not below) turns the layer off; a comma list of
+ * "hypernyms" (a word's concepts stop at its own sense), "cldr" (no
+ * Chinese word from CLDR's names) and "unihan" (no character glosses)
+ * turns off those parts. */
+enum { OFF_ALL = 1, OFF_HYPER = 2, OFF_CLDR = 4, OFF_UNIHAN = 8 };
+static unsigned g_off;
+
+static unsigned parse_off(const char *v)
+{
+    if (!v || !v[0] || !strcmp(v, "0"))
+        return 0;
+    unsigned m = 0;
+    for (const char *p = v; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == 9 && !strncmp(p, "hypernyms", n))
+            m |= OFF_HYPER;
+        else if (n == 4 && !strncmp(p, "cldr", n))
+            m |= OFF_CLDR;
+        else if (n == 6 && !strncmp(p, "unihan", n))
+            m |= OFF_UNIHAN;
+        else
+            return OFF_ALL;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return m;
+}
 
 static const char *S(uint32_t off) { return emb_words_str + off; }
 
@@ -100,8 +128,7 @@ static int lemma_find(const char *w, size_t n)
 
 static void words_init(void)
 {
-    const char *off = getenv("ODX_WORDS_OFF");
-    g_off = off && off[0] && strcmp(off, "0") != 0;
+    g_off = parse_off(getenv("ODX_WORDS_OFF"));
     g_top = calloc((size_t)emb_wn_n_syn + 1, 1);
     if (!g_top)
         return;
@@ -127,10 +154,15 @@ static void ready(void) { pthread_once(&g_once, words_init); }
 bool emb_words_enabled(void)
 {
     ready();
-    return !g_off;
+    return !(g_off & OFF_ALL);
 }
 
-uint32_t emb_words_tables_hash(void) { return emb_words_hash; }
+/* a partial ablation makes other vectors: part of the model id */
+uint32_t emb_words_tables_hash(void)
+{
+    ready();
+    return emb_words_hash ^ (g_off * 0x9E3779B1u);
+}
 
 int emb_words_syn_count(void) { return emb_wn_n_syn; }
 
@@ -249,6 +281,8 @@ int emb_words_chain(int syn, emb_wconcept *out, int max)
         out[n].syn = syn;
         out[n].w = w;
         n++;
+        if (g_off & OFF_HYPER)
+            break;
         w *= P.step;
         syn = emb_words_syn_hyper(syn);
     }
@@ -300,7 +334,7 @@ static int zh_find(const char *s, size_t n)
 
 const char *emb_words_zh_en(const char *s, int len)
 {
-    if (!s || len <= 0 || !emb_words_enabled())
+    if (!s || len <= 0 || !emb_words_enabled() || (g_off & OFF_CLDR))
         return NULL;
     int i = zh_find(s, (size_t)len);
     return i < 0 ? NULL : S(emb_zh_en[i]);
@@ -314,7 +348,7 @@ int emb_words_zh(const char *s, int len, emb_wconcept *out, int max)
 
 const char *emb_words_gloss(int32_t cp)
 {
-    if (!emb_words_enabled())
+    if (!emb_words_enabled() || (g_off & OFF_UNIHAN))
         return NULL;
     int lo = 0, hi = emb_gloss_n;
     while (lo < hi) {
@@ -348,7 +382,8 @@ int emb_words_gloss_concepts(int32_t cp, emb_wconcept *out, int max)
  * characters (0: none) and the last token index in *last. */
 int emb_words_zh_match(const emb_toklist *l, int i, int *last, char *key, int cap)
 {
-    if (!emb_words_enabled() || !l || i < 0 || i >= l->n || l->toks[i].kind != EMB_TOK_CJK)
+    if (!emb_words_enabled() || (g_off & OFF_CLDR) || !l || i < 0 || i >= l->n ||
+        l->toks[i].kind != EMB_TOK_CJK)
         return 0;
     int toks[EMB_MAX_PHRASE_CHARS];
     size_t lens[EMB_MAX_PHRASE_CHARS];

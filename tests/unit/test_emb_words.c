@@ -217,7 +217,17 @@ static void test_lexicon_kept(void)
 
 int main(void)
 {
-    if (getenv("ODX_WORDS_OFF")) {
+    const char *off = getenv("ODX_WORDS_OFF");
+    if (off && !strcmp(off, "hypernyms,cldr,unihan")) {
+        /* ablation of the parts: WordNet's own senses stay */
+        emb_wconcept c[EMB_MAX_CHAIN];
+        CHECK(emb_words_enabled());
+        CHECK(emb_words_en("ostrich", 7, c, EMB_MAX_CHAIN) == 1); /* no hypernyms */
+        CHECK(emb_words_zh_en("刺猬", (int)strlen("刺猬")) == NULL); /* no CLDR */
+        CHECK(emb_words_gloss(0x9E35) == NULL);                      /* 鸵: no Unihan */
+        return check_result("test_emb_words (ODX_WORDS_OFF parts)");
+    }
+    if (off) {
         /* ablation: the layer adds nothing */
         emb_wconcept c[EMB_MAX_CHAIN];
         CHECK(!emb_words_enabled());

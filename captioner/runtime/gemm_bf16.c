@@ -61,18 +61,25 @@ void tfj_bf16_pack_w(const float *w, int64_t M, int64_t K, uint32_t *out)
 #include <immintrin.h>
 #define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
 
-bool tfj_bf16_cpu(void)
+bool tfj_bf16_supported(void)
 {
     __builtin_cpu_init(); /* idempotent; needed before constructors ran */
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512bf16");
 }
 
+/* Lane masks of the two 16-column halves of a block of pc <= 32 columns. */
+static void col_masks(int pc, __mmask16 *m0, __mmask16 *m1)
+{
+    *m0 = pc >= 16 ? 0xffff : (__mmask16)((1u << pc) - 1);
+    *m1 = pc >= 32 ? 0xffff : pc > 16 ? (__mmask16)((1u << (pc - 16)) - 1) : 0;
+}
+
 BF16_TARGET
 static void pack_x(const float *x, int64_t ldx, int64_t K, int64_t p0, int pc, uint32_t *xp)
 {
-    __mmask16 m0 = pc >= 16 ? 0xffff : (__mmask16)((1u << pc) - 1);
-    __mmask16 m1 = pc >= 32 ? 0xffff : pc > 16 ? (__mmask16)((1u << (pc - 16)) - 1) : 0;
+    __mmask16 m0, m1;
+    col_masks(pc, &m0, &m1);
     /* cvtne2ps gives a0..a15 | b0..b15; this interleaves them to pairs */
     const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9,
                                          24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17,
@@ -98,8 +105,8 @@ void tfj_bf16_gemm(const uint32_t *wp, int64_t M, int64_t K, int64_t P, const fl
     int64_t KK = (K + 1) / 2;
     for (int64_t p0 = 0; p0 < P; p0 += NR) {
         int pc = P - p0 < NR ? (int)(P - p0) : NR;
-        __mmask16 s0 = pc >= 16 ? 0xffff : (__mmask16)((1u << pc) - 1);
-        __mmask16 s1 = pc >= 32 ? 0xffff : pc > 16 ? (__mmask16)((1u << (pc - 16)) - 1) : 0;
+        __mmask16 s0, s1;
+        col_masks(pc, &s0, &s1);
         pack_x(x, ldx, K, p0, pc, xp);
         for (int64_t m0 = 0; m0 < M; m0 += MR) {
             const uint32_t *w = wp + (m0 / MR) * KK * MR;
@@ -127,25 +134,23 @@ void tfj_bf16_gemm(const uint32_t *wp, int64_t M, int64_t K, int64_t P, const fl
     }
 }
 #else
-bool tfj_bf16_cpu(void) { return false; }
+bool tfj_bf16_supported(void) { return false; }
 
 void tfj_bf16_gemm(const uint32_t *wp, int64_t M, int64_t K, int64_t P, const float *x,
                    int64_t ldx, float *y, int64_t ldy, uint32_t *xp)
 {
     (void)wp, (void)M, (void)K, (void)P, (void)x, (void)ldx, (void)y, (void)ldy, (void)xp;
-    abort(); /* callers check tfj_bf16_cpu() first */
+    abort(); /* callers check tfj_bf16_supported() first */
 }
 #endif
 
 size_t tfj_bf16_xpack_words(int64_t K) { return (size_t)((K + 1) / 2) * NR; }
 
-bool tfj_bf16_supported(void) { return tfj_bf16_cpu(); }
-
 odx_status tfj_model_use_bf16(tfj_model *m, int *n_conv, odx_err *err)
 {
     int n = 0;
     if (n_conv) *n_conv = 0;
-    if (!m || !tfj_bf16_cpu()) return ODX_OK;
+    if (!m || !tfj_bf16_supported()) return ODX_OK;
     for (int i = 0; i < m->n_nodes; i++) {
         tfj_node *nd = &m->nodes[i];
         tfj_onnx_attr *a = nd->ox;

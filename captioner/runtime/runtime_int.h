@@ -92,8 +92,7 @@ float *tfj_scratch(tfj_ctx *cx, size_t n, odx_err *err);
  * M x K weights into tfj_bf16_packed_words(M, K) words; tfj_bf16_gemm
  * writes y[m*ldy + p] = sum_k w[m][k] x[k*ldx + p] for p < P, the inputs
  * rounded to bf16, the sums in float; xp holds tfj_bf16_xpack_words(K)
- * words. Only where tfj_bf16_cpu() (AVX512-BF16). */
-bool tfj_bf16_cpu(void);
+ * words. Only where tfj_bf16_supported() (AVX512-BF16, runtime.h). */
 size_t tfj_bf16_packed_words(int64_t M, int64_t K);
 void tfj_bf16_pack_w(const float *w, int64_t M, int64_t K, uint32_t *out);
 size_t tfj_bf16_xpack_words(int64_t K);

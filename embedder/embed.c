@@ -296,6 +296,8 @@ static void model_id_init(void)
      * an index embedded without it is re-embedded with it, and back */
     if (emb_words_enabled())
         h ^= emb_words_tables_hash();
+    if (emb_words_off() & EMB_OFF_LEXICON) /* fewer lexicon entries */
+        h ^= 0x5eed1e55u;
     /* the tokens (Han folding) feed the features too; a short hash keeps
      * the id within the 31 characters content.embedder is read into */
     const char *tok = emb_tokenizer_id();

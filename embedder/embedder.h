@@ -79,6 +79,12 @@ int emb_text_concepts(const char *text, size_t len, int *ids, int max);
  * ("电路板设计软件截图" -> screenshot). Used to tell what kind of image a
  * query asks for. Returns how many ids were written. */
 int emb_head_concepts(const char *text, size_t len, int *ids, int max);
+/* Whether the head of a query's noun phrase names a thing a camera sees by
+ * WordNet (its likeliest sense is an animal, artifact, food, person,
+ * place, plant, natural object or phenomenon; an English word or a CLDR
+ * Chinese word): "pelican in flight", "djembe drum", 蜻蜓. For heads the
+ * lexicon does not know; false when the concept layer is off. */
+bool emb_head_is_thing(const char *text, size_t len);
 
 /* A query analysed for lexical search: groups of alternative terms
  * (a query word plus its synonyms/translations). */

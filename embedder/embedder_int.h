@@ -111,6 +111,12 @@ typedef struct emb_wconcept {
  * then adds nothing anywhere). ODX_WORDS_OFF=hypernyms,cldr,unihan (any
  * of them) turns off those parts only (words.c). */
 bool emb_words_enabled(void);
+/* The ablations ODX_WORDS_OFF asks for, as a mask: EMB_OFF_LAYER (the
+ * whole layer: "1", "layer" or any unknown word), EMB_OFF_LEXICON
+ * ("lexicon": the hand lexicon's everyday entries, kinds object, scene
+ * and colour, are not loaded; lexicon.c), and words.c's own parts. */
+enum { EMB_OFF_LAYER = 1, EMB_OFF_LEXICON = 16 };
+unsigned emb_words_off(void);
 /* Hash of the generated tables (part of emb_model_id). */
 uint32_t emb_words_tables_hash(void);
 /* Lemma index of a normalised English noun or phrase (morphy: exception

@@ -229,8 +229,17 @@ static void add_forms(char *field, core_buf *words)
             core_buf_append(words, &f[i], sizeof f[i]);
 }
 
+/* The kinds of entry an ablation of the hand lexicon removes: everyday
+ * words, which WordNet and CLDR could know; domain, chart, document, UI
+ * and the synonym lists (geometry, attributes, actions) stay. */
+static bool is_everyday(const char *kind)
+{
+    return !strcmp(kind, "object") || !strcmp(kind, "scene") || !strcmp(kind, "colour");
+}
+
 static void lex_init(void)
 {
+    bool everyday_off = (emb_words_off() & EMB_OFF_LEXICON) != 0;
     char *data = malloc(emb_lexicon_size + 1);
     if (!data)
         return;
@@ -257,6 +266,9 @@ static void lex_init(void)
             int nf = split(line, '\t', f, 6);
             if (nf != 5 || !f[0][0] || !f[1][0]) {
                 g_errors++;
+            } else if (everyday_off && is_everyday(f[1])) {
+                /* ablated (ODX_WORDS_OFF=lexicon): what the data knows
+                 * of these words is all there is */
             } else if (g_n_con <= cap) {
                 lex_concept *c = &g_con[g_n_con];
                 core_buf words;
@@ -289,7 +301,7 @@ static void lex_init(void)
         for (int j = 0; j < g_n_con; j++)
             if (j != i && strcmp(g_con[j].id, c->parent_id) == 0)
                 c->parent = j;
-        if (c->parent < 0)
+        if (c->parent < 0 && !everyday_off) /* else its parent may be ablated */
             g_errors++;
     }
     g_map_cap = 64;
@@ -541,6 +553,45 @@ static bool is_participle(const char *w, int n)
     return true;
 }
 
+/* The head token of a query's noun phrase in l: for CJK text the last
+ * character (Chinese noun phrases end with their head); for other text
+ * the last word before the first phrase break. -1: none. */
+static int head_token(const emb_toklist *l)
+{
+    int head = -1;
+    bool cjk = false;
+    for (int i = 0; i < l->n; i++)
+        cjk |= l->toks[i].kind == EMB_TOK_CJK;
+    if (cjk) {
+        for (int i = l->n - 1; i >= 0 && head < 0; i--)
+            if (l->toks[i].kind == EMB_TOK_CJK)
+                head = i;
+        return head;
+    }
+    for (int i = 0; i < l->n; i++) {
+        const emb_tok *t = &l->toks[i];
+        if (t->kind != EMB_TOK_WORD)
+            continue;
+        if (head >= 0 && is_phrase_break(l->text + t->off, t->len))
+            break;
+        /* a participle ends the head phrase when a preposition or an
+         * article follows ("parked in a garage"), not inside a compound
+         * ("port forwarding diagram") */
+        if (head >= 0 && is_participle(l->text + t->off, t->len)) {
+            int nx = i + 1;
+            while (nx < l->n && l->toks[nx].kind != EMB_TOK_WORD)
+                nx++;
+            if (nx >= l->n || is_phrase_break(l->text + l->toks[nx].off, l->toks[nx].len) ||
+                emb_is_stopword(l->text + l->toks[nx].off, l->toks[nx].len))
+                break;
+        }
+        if (!is_phrase_break(l->text + t->off, t->len) &&
+            !emb_is_stopword(l->text + t->off, t->len))
+            head = i;
+    }
+    return head;
+}
+
 int emb_head_concepts(const char *text, size_t len, int *ids, int max)
 {
     if (!text || !ids || max <= 0)
@@ -549,40 +600,7 @@ int emb_head_concepts(const char *text, size_t len, int *ids, int max)
     emb_toklist_build(&l, text, len, 512);
     emb_match m[64];
     int n_m = emb_find_matches(&l, m, 64), n = 0;
-    /* the head token: for CJK text the last character (Chinese noun phrases
-     * end with their head); for other text the last word before the first
-     * phrase break */
-    int head = -1;
-    bool cjk = false;
-    for (int i = 0; i < l.n; i++)
-        cjk |= l.toks[i].kind == EMB_TOK_CJK;
-    if (cjk) {
-        for (int i = l.n - 1; i >= 0 && head < 0; i--)
-            if (l.toks[i].kind == EMB_TOK_CJK)
-                head = i;
-    } else {
-        for (int i = 0; i < l.n; i++) {
-            const emb_tok *t = &l.toks[i];
-            if (t->kind != EMB_TOK_WORD)
-                continue;
-            if (head >= 0 && is_phrase_break(l.text + t->off, t->len))
-                break;
-            /* a participle ends the head phrase when a preposition or an
-             * article follows ("parked in a garage"), not inside a compound
-             * ("port forwarding diagram") */
-            if (head >= 0 && is_participle(l.text + t->off, t->len)) {
-                int nx = i + 1;
-                while (nx < l.n && l.toks[nx].kind != EMB_TOK_WORD)
-                    nx++;
-                if (nx >= l.n || is_phrase_break(l.text + l.toks[nx].off, l.toks[nx].len) ||
-                    emb_is_stopword(l.text + l.toks[nx].off, l.toks[nx].len))
-                    break;
-            }
-            if (!is_phrase_break(l.text + t->off, t->len) &&
-                !emb_is_stopword(l.text + t->off, t->len))
-                head = i;
-        }
-    }
+    int head = head_token(&l);
     for (int i = 0; head >= 0 && i < n_m; i++) {
         if (head < m[i].first || head >= m[i].first + m[i].n)
             continue;
@@ -591,4 +609,38 @@ int emb_head_concepts(const char *text, size_t len, int *ids, int max)
     }
     emb_toklist_free(&l);
     return n;
+}
+
+/* WordNet's files of things a camera sees: animals, artifacts, body
+ * parts, food, places, natural objects, people, natural phenomena and
+ * plants (not acts, attributes, communication, cognition, ...). */
+static bool concrete_lexfile(int lf)
+{
+    return lf == 5 || lf == 6 || lf == 8 || lf == 13 || lf == 15 || lf == 17 || lf == 18 ||
+           lf == 19 || lf == 20;
+}
+
+bool emb_head_is_thing(const char *text, size_t len)
+{
+    if (!text || !len || !emb_words_enabled())
+        return false;
+    emb_toklist l = {0};
+    emb_toklist_build(&l, text, len, 512);
+    int head = head_token(&l);
+    emb_wconcept c[EMB_MAX_CHAIN];
+    int n = 0;
+    if (head >= 0 && l.toks[head].kind == EMB_TOK_WORD) {
+        n = emb_words_en(l.text + l.toks[head].off, l.toks[head].len, c, EMB_MAX_CHAIN);
+    } else if (head >= 0) {
+        /* the CLDR word that ends at the head character (宇航员, 蜻蜓) */
+        char key[EMB_MAX_PHRASE_CHARS * 8 + 8];
+        for (int i = 0; i <= head && n == 0; i++) {
+            int last = i;
+            if (l.toks[i].kind == EMB_TOK_CJK && emb_words_zh_match(&l, i, &last, key, sizeof key) > 0 &&
+                last == head)
+                n = emb_words_zh(key, (int)strlen(key), c, EMB_MAX_CHAIN);
+        }
+    }
+    emb_toklist_free(&l);
+    return n > 0 && concrete_lexfile(emb_words_syn_lexfile(c[0].syn));
 }

@@ -79,8 +79,9 @@ static pthread_once_t g_once = PTHREAD_ONCE_INIT;
  * "1" (or any word not below) turns the layer off; a comma list of
  * "hypernyms" (a word's concepts stop at its own sense), "cldr" (no
  * Chinese word from CLDR's names) and "unihan" (no character glosses)
- * turns off those parts. */
-enum { OFF_ALL = 1, OFF_HYPER = 2, OFF_CLDR = 4, OFF_UNIHAN = 8 };
+ * turns off those parts, "lexicon" the hand lexicon's everyday entries
+ * (lexicon.c) and "layer" the whole layer (so "layer,lexicon" is both). */
+enum { OFF_ALL = EMB_OFF_LAYER, OFF_HYPER = 2, OFF_CLDR = 4, OFF_UNIHAN = 8 };
 static unsigned g_off;
 
 static unsigned parse_off(const char *v)
@@ -96,6 +97,10 @@ static unsigned parse_off(const char *v)
             m |= OFF_CLDR;
         else if (n == 6 && !strncmp(p, "unihan", n))
             m |= OFF_UNIHAN;
+        else if (n == 7 && !strncmp(p, "lexicon", n))
+            m |= EMB_OFF_LEXICON;
+        else if (n == 5 && !strncmp(p, "layer", n))
+            m |= OFF_ALL;
         else
             return OFF_ALL;
         p += n;
@@ -151,6 +156,12 @@ static void words_init(void)
 
 static void ready(void) { pthread_once(&g_once, words_init); }
 
+unsigned emb_words_off(void)
+{
+    ready();
+    return g_off;
+}
+
 bool emb_words_enabled(void)
 {
     ready();
@@ -161,7 +172,7 @@ bool emb_words_enabled(void)
 uint32_t emb_words_tables_hash(void)
 {
     ready();
-    return emb_words_hash ^ (g_off * 0x9E3779B1u);
+    return emb_words_hash ^ ((g_off & ~(unsigned)EMB_OFF_LEXICON) * 0x9E3779B1u);
 }
 
 int emb_words_syn_count(void) { return emb_wn_n_syn; }

@@ -476,6 +476,9 @@ static void query_intent(search_ctx *x)
         const char *kind = emb_concept_kind(ids[i]);
         thing |= kind && (strcmp(kind, "object") == 0 || strcmp(kind, "scene") == 0);
     }
+    /* a head the lexicon does not know ("pelican in flight"): WordNet's */
+    if (n == 0)
+        thing = emb_head_is_thing(x->text, strlen(x->text));
     for (int i = 0; i < n && !x->want_domain; i++) {
         for (int up = ids[i], depth = 0; up >= 0 && depth < 3 && !x->want_domain;
              up = emb_concept_parent(up), depth++) {

@@ -45,6 +45,16 @@ int main(void)
     CHECK(scene);
     int n = emb_head_concepts("", 0, (int[4]){0}, 4);
     CHECK(n == 0);
+    /* heads the lexicon lacks, by WordNet (and CLDR for Chinese) */
+    static const char *const things[] = {"pelican in flight", "an old zither", "praying mantis",
+                                         "kettle on a stove", "宇航员", "一只刺猬"};
+    static const char *const not_things[] = {"theory of relativity", "happiness",
+                                             "annual growth of revenue", "", "zzqx"};
+    for (size_t i = 0; i < sizeof things / sizeof *things; i++)
+        CHECK_MSG(emb_head_is_thing(things[i], strlen(things[i])), "%s", things[i]);
+    for (size_t i = 0; i < sizeof not_things / sizeof *not_things; i++)
+        CHECK_MSG(!emb_head_is_thing(not_things[i], strlen(not_things[i])), "%s", not_things[i]);
+    CHECK(!emb_head_is_thing(NULL, 3));
 
     int ids[32];
     n = emb_text_concepts("a red car next to a 猫", strlen("a red car next to a 猫"), ids, 32);

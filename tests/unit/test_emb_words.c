@@ -227,6 +227,33 @@ int main(void)
         CHECK(emb_words_gloss(0x9E35) == NULL);                      /* 鸵: no Unihan */
         return check_result("test_emb_words (ODX_WORDS_OFF parts)");
     }
+    if (off && !strcmp(off, "lexicon")) {
+        /* ablation of the hand lexicon's everyday entries: the data's
+         * words stay, and so do the kinds of image and their vocabulary */
+        int ids[EMB_MAX_IDS];
+        CHECK(emb_words_enabled());
+        CHECK(emb_concepts("dog", 3, ids, EMB_MAX_IDS) == 0);
+        CHECK(emb_concepts("sky", 3, ids, EMB_MAX_IDS) == 0);
+        CHECK(emb_concepts("purple", 6, ids, EMB_MAX_IDS) == 0);
+        CHECK(emb_concepts("pie chart", 9, ids, EMB_MAX_IDS) == 1);
+        CHECK(emb_concepts("rectangle", 9, ids, EMB_MAX_IDS) == 1);
+        CHECK(emb_lexicon_errors() == 0);
+        const char *en = emb_words_zh_en("狗", (int)strlen("狗"));
+        CHECK(en && !strcmp(en, "dog")); /* CLDR still bridges 狗 */
+        emb_query q;
+        CHECK(emb_query_parse("hedgehog", &q, NULL) == ODX_OK);
+        CHECK(group_has(&q, "animal", NULL));
+        emb_query_free(&q);
+        return check_result("test_emb_words (ODX_WORDS_OFF lexicon)");
+    }
+    if (off && strcmp(off, "layer,lexicon") == 0) {
+        /* both: the layer is off and so are the everyday entries */
+        int ids[EMB_MAX_IDS];
+        CHECK(!emb_words_enabled());
+        CHECK(emb_concepts("dog", 3, ids, EMB_MAX_IDS) == 0);
+        CHECK(emb_concepts("pie chart", 9, ids, EMB_MAX_IDS) == 1);
+        return check_result("test_emb_words (ODX_WORDS_OFF layer,lexicon)");
+    }
     if (off) {
         /* ablation: the layer adds nothing */
         emb_wconcept c[EMB_MAX_CHAIN];

@@ -302,6 +302,7 @@ odx_status cap_describe(cap_worker *w, const uint8_t *data, size_t len,
             goto done;
         run_ocr(w, pixels, d, name);
         cap_classify(d, &thumb, w->e->dom);
+        cap_layout_text(d); /* columns, now the domain is known */
     }
     d->ms_ocr += look_ms;
 

@@ -12,7 +12,7 @@
 
 /* Bump when the description or captions change: the indexer re-captions
  * images whose stored engine version differs. */
-#define CAP_ENGINE_VERSION "native-17"
+#define CAP_ENGINE_VERSION "native-18"
 
 typedef enum cap_domain {
     CAP_PHOTO = 0,
@@ -220,6 +220,8 @@ typedef struct cap_desc {
     /* OCR */
     bool ocr_ran;
     char *text;              /* full text in reading order, lines joined by \n */
+    bool text_boxes;         /* text joined from d->lines' boxes (PP-OCR), not
+                                from a reader's own layout (cap_layout_text) */
     char text_lang[8];       /* "en", "zh", "mixed" or "" */
     float text_conf;         /* mean word confidence 0..100 */
     cap_text_line *lines;

@@ -203,6 +203,14 @@ typedef struct cap_char_kinds {
 void cap_count_chars(const char *s, cap_char_kinds *k);
 
 void cap_structure(cap_desc *d, const cap_image *full);
+/* Reading order across columns (layout.c): writes into order (n entries)
+ * the line indexes in reading order and sets block[i] where a column or
+ * block starts; returns the number of blocks (1: one column). */
+int cap_layout_order(const cap_text_line *lines, int n, int *order, int *block);
+/* Rejoins d->text from d->lines in that order when the page has columns
+ * and the text was joined from boxes (d->text_boxes); tables and charts
+ * keep their rows. */
+void cap_layout_text(cap_desc *d);
 
 /* compose.c: captions (detailed, short) and tags in en and zh from
  * everything found. Only states what was found; hedges when unsure. */

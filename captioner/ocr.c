@@ -1425,6 +1425,7 @@ static void free_lines(cap_desc *d)
     d->n_lines = 0;
     free(d->text);
     d->text = NULL;
+    d->text_boxes = false;
 }
 
 /* Appends word text to b, with a space only where the script wants one. */
@@ -1733,6 +1734,7 @@ static odx_status run_ppocr(cap_ocr *o, const cap_image *full, cap_desc *d, odx_
         goto done;
     }
     d->text_conf = n ? (float)(conf / n) : 0;
+    d->text_boxes = true;
     set_text_lang(d, &cs);
     o->last.scale = 1;
     o->last.passes = 1;

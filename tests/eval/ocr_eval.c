@@ -10,7 +10,8 @@
  *                 [--rec-min-ratio R] [--gap-rel K] [--box-thresh T] [--det-max-side PX]
  *                 [--det-up F] [--rec-max-w COLS] [--drop-score S] [--no-cls]
  *                 [--diagram-up F] [--look-side PX] [--look-min-h PX] [--look-max-h PX]
- *                 [--look-min-score S] [--look-all | --look-only]
+ *                 [--look-min-score S] [--look-all | --look-only] [--no-layout]
+ * --no-layout: text as read, rows across columns (no cap_layout_text).
  * --reader picks the text reader (auto: by domain, as the captioner does);
  * PP-OCR models from --models, else $OMNIDEX_MODELS, else ./models.
  * --rec-batch-cols: most recogniser columns in one batch (huge: always 6
@@ -96,7 +97,8 @@ int main(int argc, char **argv)
     /* the engine's tuning, the reader from OMNIDEX_OCR; flags change it */
     cap_ocr_params prm = cap_ocr_params_default();
     cap_ocr_params_env(&prm);
-    bool classify = false, verbose = false, all = false;
+    bool classify = false, verbose = false, all = false, layout = true;
+    int n_columns = 0; /* images whose text cap_layout_text rejoined */
     const char *only = NULL, *lang = NULL;
     colspec cols[64];
     int n_cols = 0;
@@ -107,6 +109,8 @@ int main(int argc, char **argv)
             classify = true;
         else if (!strcmp(argv[i], "--verbose"))
             verbose = true;
+        else if (!strcmp(argv[i], "--no-layout"))
+            layout = false;
         else if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
             i++;
             prm.mode = !strcmp(argv[i], "auto") ? 0 : !strcmp(argv[i], "eng") ? 2 : 1;
@@ -210,7 +214,7 @@ int main(int argc, char **argv)
     int n_key_ms = 0;
     cap_limits lim = {100000000, 256 << 20};
     char line[8192];
-    int items[2] = {0}, found[2] = {0}, n_img = 0, n_ran = 0;
+    int items[2] = {0}, found[2] = {0}, found0[2] = {0}, n_img = 0, n_ran = 0;
     int n_look = 0, n_look_yes = 0;
     double look_ms = 0;
     int n_tab = 0, n_tab_ok = 0;
@@ -291,17 +295,29 @@ int main(int argc, char **argv)
                 snprintf(d->chart_type, sizeof d->chart_type, "%s", fld[2]);
         }
         n_img++;
+        char *before = NULL; /* the text before cap_layout_text */
         double t = core_now();
         if (run) {
             n_ran++;
             if (cap_ocr_run(ocr, &full, d, &err) != ODX_OK)
                 fprintf(stderr, "%s: ocr: %s\n", file, err.msg);
+            /* as the captioner does once the domain is known */
+            before = layout && d->text ? strdup(d->text) : NULL;
+            if (layout)
+                cap_layout_text(d);
+            if (before && d->text && strcmp(before, d->text) != 0) {
+                n_columns++;
+                if (verbose)
+                    printf("%s: read in columns\n", file);
+            }
         }
         double ms = (core_now() - t) * 1e3;
         ms_sum[d->domain] += ms;
         ms_n[d->domain]++;
         if (run && strcmp(key, "-") && key_ms && n_key_ms < 100000) key_ms[n_key_ms++] = ms;
         char *txt = squash(d->text ? d->text : "");
+        char *txt0 = before ? squash(before) : NULL;
+        free(before);
         int miss = 0;
         if (strcmp(key, "-")) {
             char *kt = strdup(key), *save = NULL;
@@ -313,6 +329,7 @@ int main(int argc, char **argv)
                 }
                 int zh = core_has_cjk(k) ? 1 : 0;
                 items[zh]++;
+                found0[zh] += strstr(txt0 ? txt0 : txt, sk) != NULL;
                 if (strstr(txt, sk))
                     found[zh]++;
                 else {
@@ -324,6 +341,7 @@ int main(int argc, char **argv)
             }
             free(kt);
         }
+        free(txt0);
         cap_structure(d, &full);
         if (verbose) {
             printf("%s structure: title=[%s] x=[%s] y=[%s] bars=%d legend=%d ticks=%d "
@@ -369,6 +387,9 @@ int main(int argc, char **argv)
     printf("\nkey_text recall: en %d/%d = %.1f%%, zh %d/%d = %.1f%%\n", found[0], items[0],
            items[0] ? 100.0 * found[0] / items[0] : 0, found[1], items[1],
            items[1] ? 100.0 * found[1] / items[1] : 0);
+    if (layout)
+        printf("read in columns: %d images; key_text without that: en %d, zh %d\n", n_columns,
+               found0[0], found0[1]);
     if (n_tab)
         printf("tables with right column count: %d/%d = %.1f%%\n", n_tab_ok, n_tab,
                100.0 * n_tab_ok / n_tab);

@@ -3,14 +3,16 @@
 (documents, tables, posters, screenshots; English, Chinese, mixed) drawn
 with PIL from text of installed Debian 12 packages, photos with text in the
 scene (a sign plate, turned and sometimes in perspective, or an outlined
-caption, on the domain corpus's photographs) and geometry figures (lettered
-points, side lengths, an angle, a caption), each with the phrases it shows
+caption, on the domain corpus's photographs) geometry figures (lettered
+points, side lengths, an angle, a caption) and two-column pages (whose
+key text crosses a line break inside a column: a check of reading
+order), each with the phrases it shows
 as key_text, in the dev manifest's format, so that tests/eval/ocr_eval
 reads it like ../shared/eval/dev. A figure's key text is every label, one
 letter ones too (ocr_eval's substring rule makes those lenient).
 
     /usr/bin/python3 tests/eval/ocr_set.py [--out /work/ocrset] [--n 12] [--seed 12]
-                                           [--kinds document,table,poster,screenshot,photo,figure]
+                                           [--kinds document,table,poster,screenshot,photo,figure,columns]
 
 Sources are checked like the domain corpus (tests/eval/corpus/build.py,
 imported, not changed): holdout, dev and field-set sources are refused.
@@ -144,6 +146,69 @@ def r_document(rng, lang, paras, src):
         if y + size * 1.5 > H - m:
             break
     return im, drawn, "text page %dx%d, %d px %s, %d lines" % (W, H, size, os.path.basename(font.path), len(drawn))
+
+
+def r_columns(rng, lang, paras, src):
+    """A two-column page (a title across it, sometimes an abstract across
+    it too): its key text is what crosses a line break inside a column,
+    the last words (characters) of a line and the first of the next, which
+    only a reader that goes down each column can find."""
+    zh = lang == "zh"
+    W = rng.choice([1000, 1240, 1700, 2480])
+    H = int(W * 1.414)
+    size = max(11, int(W / rng.choice([80, 95, 110]) * (1.0 if not zh else 1.15)))
+    font = ImageFont.truetype(rng.choice(ZH_FONTS if zh else EN_FONTS), size)
+    big = ImageFont.truetype(font.path, int(size * 1.8))
+    im = Image.new("RGB", (W, H), bg_colour(rng))
+    d = ImageDraw.Draw(im)
+    m = W // 12
+    gutter = int(size * rng.choice([1.5, 2.0, 3.0]))
+    colw = (W - 2 * m - gutter) // 2
+    lead = int(size * rng.choice([1.3, 1.5]))
+    start = rng.randint(0, max(0, len(paras) - 40))
+    ps = [p for p in paras[start:] if len(p) > 40]
+    if len(ps) < 4:
+        ps = [p for p in paras if len(p) > 40]
+    y = m
+    title = ps[0][:40 if not zh else 20].rsplit(" ", 1)[0] if not zh else ps[0][:18]
+    d.text((m, y), title, fill=(10, 10, 10), font=big)
+    y += int(size * 3)
+    if rng.random() < 0.4:  # an abstract across the page
+        for ln in wrap(d, ps[1], font, W - 2 * m, zh)[:4]:
+            d.text((m, y), ln, fill=(30, 30, 30), font=font)
+            y += lead
+        y += size
+    top = y
+    keys, col, k = [], 0, 2
+    for p in ps[2:]:
+        lines = wrap(d, p, font, colw, zh)
+        for i, ln in enumerate(lines):
+            if y + lead > H - m:
+                if col == 1:
+                    break
+                col, y = 1, top
+            x = m + col * (colw + gutter)
+            d.text((x, y), ln, fill=(20, 20, 20), font=font)
+            if i + 1 < len(lines) and y + 2 * lead <= H - m:
+                a, b = ln, lines[i + 1]
+                if zh:
+                    ra, rb = HAN.findall(a), HAN.findall(b)
+                    if ra and rb and a.endswith(ra[-1]) and b.startswith(rb[0]) and \
+                            len(ra[-1]) >= 3 and len(rb[0]) >= 3:
+                        keys.append(ra[-1][-3:] + rb[0][:3])
+                else:
+                    wa, wb = a.split(" "), b.split(" ")
+                    ok = r"[A-Za-z][A-Za-z'-]*[A-Za-z]"
+                    if len(wa) >= k and len(wb) >= k and \
+                            all(re.fullmatch(ok, w) for w in wa[-k:] + wb[:k]):
+                        keys.append(" ".join(wa[-k:] + wb[:k]))
+            y += lead
+        else:
+            y += size // 2
+            continue
+        break
+    return im, keys, "two-column page %dx%d, %d px %s, gutter %d px, %d keys" % (
+        W, H, size, os.path.basename(font.path), gutter, len(keys))
 
 
 def r_table(rng, lang, pairs, src):
@@ -438,6 +503,8 @@ def r_figure(rng, lang, pairs, src):
 
 
 def keys_of(drawn, kind, lang, rng):
+    if kind == "columns":
+        return rng.sample(drawn, min(len(drawn), 6))
     if kind == "document":
         out = []
         for ln in rng.sample(drawn, min(len(drawn), 40)):
@@ -511,16 +578,17 @@ def main():
     plan = [("document", "en"), ("document", "zh"), ("table", "en"), ("table", "zh"),
             ("table", "mixed"), ("poster", "en"), ("poster", "zh"), ("screenshot", "en"),
             ("screenshot", "zh"), ("screenshot", "mixed"), ("photo", "en"), ("photo", "zh"),
-            ("figure", "en"), ("figure", "zh")]
+            ("figure", "en"), ("figure", "zh"), ("columns", "en"), ("columns", "zh")]
     if a.kinds:
         plan = [p for p in plan if p[0] in a.kinds.split(",")]
     photos = photo_sources(ok)
     for kind, lang in plan:
         for i in range(a.n):
             r = random.Random("%d %s %s %d" % (a.seed, kind, lang, i))
-            if kind == "document":
+            if kind in ("document", "columns"):
                 src = r.choice(docs["zh" if lang == "zh" else "en"])
-                im, drawn, how = r_document(r, lang, html_text(src), src)
+                fn = r_document if kind == "document" else r_columns
+                im, drawn, how = fn(r, lang, html_text(src), src)
             elif kind == "photo":
                 src = r.choice(photos)
                 im, drawn, how = r_photo(r, lang, [(x, y) for x, y, f in ui], src)
@@ -538,7 +606,7 @@ def main():
             if not keys:
                 continue
             name = "%s_%s_%02d" % (kind[:3], lang, i)
-            domain = {"figure": "diagram"}.get(kind, kind)
+            domain = {"figure": "diagram", "columns": "document"}.get(kind, kind)
             if r.random() < 0.3:
                 q = r.choice([70, 85, 92])
                 im.save(os.path.join(a.out, "images", name + ".jpg"), quality=q)

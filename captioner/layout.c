@@ -44,34 +44,51 @@ static int cmp_int(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Insertion sort of idx by key(l[idx]) (regions are small; no qsort
- * context pointer in C11). */
+typedef struct {
+    long k1, k2;
+    int i;
+} keyed;
+
+static int cmp_keyed(const void *a, const void *b)
+{
+    const keyed *p = a, *q = b;
+    if (p->k1 != q->k1)
+        return p->k1 < q->k1 ? -1 : 1;
+    if (p->k2 != q->k2)
+        return p->k2 < q->k2 ? -1 : 1;
+    return (p->i > q->i) - (p->i < q->i);
+}
+
+/* Sorts idx by x (which 0), by top y (1), or by centre y then x (2);
+ * stable (ties keep idx's order). Unsorted when out of memory. */
 static void sort_by(const cap_text_line *l, int *idx, int n, int which)
 {
-    for (int i = 1; i < n; i++) {
-        int v = idx[i], j = i;
-        for (; j > 0; j--) {
-            const cap_text_line *a = &l[idx[j - 1]], *b = &l[v];
-            long ka, kb;
-            if (which == 0) { /* x */
-                ka = a->x, kb = b->x;
-            } else if (which == 1) { /* y */
-                ka = a->y, kb = b->y;
-            } else { /* centre y, then x */
-                ka = 2L * a->y + a->h, kb = 2L * b->y + b->h;
-                if (ka == kb)
-                    ka = a->x, kb = b->x;
-            }
-            if (ka <= kb)
-                break;
-            idx[j] = idx[j - 1];
-        }
-        idx[j] = v;
+    if (n <= 1)
+        return;
+    keyed *k = malloc(sizeof *k * (size_t)n);
+    if (!k)
+        return;
+    for (int i = 0; i < n; i++) {
+        const cap_text_line *a = &l[idx[i]];
+        k[i].k1 = which == 0 ? a->x : which == 1 ? a->y : 2L * a->y + a->h;
+        k[i].k2 = which == 2 ? a->x : 0;
+        k[i].i = i;
     }
+    qsort(k, (size_t)n, sizeof *k, cmp_keyed);
+    int *tmp = malloc(sizeof *tmp * (size_t)n);
+    if (tmp) {
+        for (int i = 0; i < n; i++)
+            tmp[i] = idx[k[i].i];
+        memcpy(idx, tmp, sizeof *idx * (size_t)n);
+    }
+    free(tmp);
+    free(k);
 }
 
 static double median_fill(const lay *L, const int *idx, int n, int x0, int x1)
 {
+    if (n <= 0)
+        return 0;
     int *w = malloc(sizeof *w * (size_t)n);
     if (!w)
         return 0;
@@ -101,7 +118,7 @@ static int column_cut(const lay *L, int *idx, int n)
         x1 = b->x + b->w > x1 ? b->x + b->w : x1;
     }
     int W = x1 - x0;
-    if (W <= 0 || W > (1 << 24))
+    if (W <= 0 || W > (1 << 20))
         return 0;
     int *cov = calloc((size_t)W + 1, sizeof *cov);
     if (!cov)
@@ -244,8 +261,18 @@ int cap_layout_order(const cap_text_line *lines, int n, int *order, int *block)
         free(hs);
         return 0;
     }
-    for (int i = 0; i < n; i++)
+    bool boxes = true; /* every box has a size (else: read as given) */
+    for (int i = 0; i < n; i++) {
         idx[i] = i, hs[i] = lines[i].h;
+        boxes &= lines[i].w > 0 && lines[i].h > 0;
+    }
+    if (!boxes) {
+        for (int i = 0; i < n; i++)
+            order[i] = i, block[i] = 0;
+        free(idx);
+        free(hs);
+        return 1;
+    }
     qsort(hs, (size_t)n, sizeof *hs, cmp_int);
     lay L = {.l = lines, .out = order, .brk = block, .h = hs[n / 2] > 0 ? hs[n / 2] : 1};
     free(hs);

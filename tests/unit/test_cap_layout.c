@@ -64,6 +64,7 @@ static void test_columns(void)
 static void test_rows_kept(void)
 {
     int order[64], block[64];
+    cap_text_line v_all[32];
     /* a form: short labels left, values right */
     cap_text_line f[16];
     int n = 0;
@@ -87,6 +88,13 @@ static void test_rows_kept(void)
         p[i] = L(50, 50 + 28 * i, i == 9 ? 120 : 700, 20);
     CHECK(cap_layout_order(p, 10, order, block) == 1);
     CHECK(cap_layout_order(NULL, 3, order, block) == 0);
+    cap_text_line z[8];
+    two_columns(v_all);
+    for (int i = 0; i < 8; i++)
+        z[i] = v_all[i < 4 ? 1 + i : 7 + i];
+    z[5].w = -40; /* a box without a size: read as given */
+    CHECK(cap_layout_order(z, 8, order, block) == 1);
+    CHECK(order[0] == 0 && order[7] == 7);
     CHECK(cap_layout_order(p, 0, order, block) == 0);
 }
 
@@ -140,8 +148,35 @@ static void test_text(void)
     free(e.text);
 }
 
+/* any boxes at all: the order is a permutation (each line once) */
+static void test_permutation(void)
+{
+    enum { N = 4000 };
+    static cap_text_line v[N];
+    static int order[N], block[N], seen[N];
+    unsigned r = 12345;
+    for (int round = 0; round < 4; round++) {
+        int n = round == 3 ? N : 50 + 300 * round;
+        for (int i = 0; i < n; i++) {
+            r = r * 1103515245u + 12345u;
+            int x = (int)(r >> 8) % 3000;
+            r = r * 1103515245u + 12345u;
+            int y = (int)(r >> 8) % 4000;
+            r = r * 1103515245u + 12345u;
+            v[i] = L(x, y, 1 + (int)(r >> 8) % 900, 8 + (int)(r >> 20) % 30);
+        }
+        int b = cap_layout_order(v, n, order, block);
+        memset(seen, 0, sizeof seen);
+        bool perm = b >= 1;
+        for (int i = 0; i < n; i++)
+            perm &= order[i] >= 0 && order[i] < n && !seen[order[i]]++;
+        CHECK_MSG(perm, "round %d: not a permutation", round);
+    }
+}
+
 int main(void)
 {
+    test_permutation();
     test_columns();
     test_rows_kept();
     test_text();

@@ -6,8 +6,14 @@
  * tests/eval/near_dup.sh on it with N = its size, then
  * tests/eval/near_dup_fit.py DB MANIFEST --write retriever/near_dup_model.h
  * Fitted on 468666 train pairs (594 positive);
- * validation: 79950 pairs (246 positive). */
+ * validation: 79950 pairs (246 positive).
+ * Rank threshold chosen on 552765 train pairs (645 positive)
+ * of a later build, for these coefficients (--model).
+ */
 #define NEAR_CROP_PENALTY 2
+/* a candidate whose log-odds exceed this ranks among the copies
+ * (p > 0.02, chosen on train); above 0 it is called one */
+#define NEAR_RANK_Z -3.891820
 /* with both pictures' grey grids */
 #define NEAR_N_FEATURES 4
 static const double NEAR_COEF[NEAR_N_FEATURES] = {

@@ -1448,7 +1448,7 @@ static double near_logit(const ret_example *ex, uint64_t dh, bool has_crops,
     return z;
 }
 
-/* store_dhash_scan's filter: could the row be a near duplicate with some
+/* store_dhash_scan's filter: could the row rank among the copies with some
  * caption cosine and grey correlation in [0, 1] (the model is linear in
  * both: its best is at a corner)? Key: its closest distance. */
 static int near_rank(void *ctx, uint64_t dh, bool has_crops, const uint64_t *crops)
@@ -1457,7 +1457,7 @@ static int near_rank(void *ctx, uint64_t dh, bool has_crops, const uint64_t *cro
     int closest = ex_closest(ex, dh, has_crops, crops), bits = min_bits(dh, ex->dhash);
     for (int c = 0; c <= 1; c++)
         for (int g = -1; g <= (ex->has_grey ? 1 : -1); g++) /* -1: no grid */
-            if (near_z(closest, c, bits, g) > 0)
+            if (near_z(closest, c, bits, g) > NEAR_RANK_Z)
                 return closest;
     return -1;
 }
@@ -1710,7 +1710,7 @@ odx_status ret_similar_to(store *s, const ret_example *ex, const odx_search_para
                          SIM_FIELDS[k].field);
             }
             base /= wsum;
-            bool near = false;
+            bool near = false, called = false;
             double pnear = 0;
             store_content_info ci;
             bool have = false;
@@ -1721,19 +1721,23 @@ odx_status ret_similar_to(store *s, const ret_example *ex, const odx_search_para
                                           ci.has_grey ? ci.grey : NULL, sc[i].cos[0],
                                           c->picture, sizeof c->picture);
                     pnear = 1.0 / (1.0 + exp(-z));
-                    near = z > 0;
+                    near = z > NEAR_RANK_Z; /* ranks among the copies */
+                    called = z > 0;         /* and is said to be one */
                 }
                 store_content_info_clear(&ci);
             }
-            /* a near-identical picture ranks above anything merely alike,
-             * the likelier copy first */
+            /* a likely copy ranks above anything merely alike, the likelier
+             * copy first: the model's p wherever it exceeds the rank
+             * threshold chosen on the corpus (near_dup_model.h) */
             c->score = near ? 0.9 + 0.1 * pnear : 0.9 * base;
             c->cos = sc[i].cos[0];
             c->dense_rank = sc[i].best_rank;
             snprintf(c->dense_field, sizeof c->dense_field, "%s", qv.field[0]);
             c->cov_done = true;
-            if (near)
+            if (called)
                 snprintf(c->matched, sizeof c->matched, "near-identical picture");
+            else if (near)
+                snprintf(c->matched, sizeof c->matched, "possibly the same picture");
             else
                 snprintf(c->matched, sizeof c->matched, "similar %s", fields);
         }

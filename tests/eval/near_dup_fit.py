@@ -24,6 +24,11 @@ q60 0.927 against 0.866, 0.963, 0.939). Positive pairs weigh 0.1 of the
 total (they are ~1 in 800): at 0.5 the validation copies ranked alike but
 twice as many unrelated pairs counted as near (0.0055 against 0.0022), at
 the true proportion a quarter of the copies fell out (rank 1 of crops 0.77).
+Ranking and naming differ: a pair is called a near duplicate above p 0.5,
+but ranks among the copies above a lower threshold chosen on train (of
+0.5 ... 0.01, the highest of those with the most originals at rank 1): a
+crop whose hash bits flipped on a near-flat page reaches p 0.2-0.4 and
+still belongs above pictures only alike by caption.
 
 Data: a database made by tests/eval/near_dup.sh over a by-construction corpus
 (tests/eval/corpus/build.py) with every image copied (N = the corpus size):
@@ -34,6 +39,9 @@ duplicates too). Fitted on the corpus's train split (by package), reported
 on its validation split; the dev set stays a check (near_dup.sh).
 
 usage: tests/eval/near_dup_fit.py DB MANIFEST [--write retriever/near_dup_model.h]
+                                  [--model retriever/near_dup_model.h]
+(--model keeps that header's coefficients and chooses only the rank
+threshold on DB's train split.)
 Needs python3-numpy. Deterministic: Newton's method from zero, no sampling.
 """
 import argparse
@@ -45,6 +53,7 @@ import numpy as np
 
 FEATURES = ["closest", "caption_cos", "hash_bits"]
 PENALTIES = [0, 2, 4, 6, 8]
+RANK_THRESHOLDS = [0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01]
 POS_WEIGHT = 0.1
 N_CROPS = 8
 
@@ -200,6 +209,13 @@ def prob(beta, X):
     return 1.0 / (1.0 + np.exp(-(X @ beta[:-1] + beta[-1])))
 
 
+def shifted(p, thr):
+    """p moved so that p > thr becomes p > 0.5 (the log-odds less those of
+    thr), for report."""
+    z = np.log(np.clip(p, 1e-300, 1)) - np.log(np.clip(1 - p, 1e-300, 1))
+    return 1.0 / (1.0 + np.exp(-(z - np.log(thr / (1 - thr)))))
+
+
 def report(name, p, R, y, q, kinds):
     """Rank 1 of the original per copy, as ret_similar_to ranks: a near
     pair (p > 0.5) scores 0.9 + 0.1 p, any other 0.9 x caption cosine (its
@@ -236,31 +252,60 @@ def rule_before(R, X_dom):
     return np.where(hit & X_dom & (R[:, 2] >= 0.6), 0.5 + 1e-9 + 0.5 * R[:, 2], 0.0)
 
 
+def read_model(path):
+    """(penalty, coefficients without grey, with grey, provenance) of a
+    header this script wrote: --model keeps a model and chooses only the
+    rank threshold."""
+    import re
+    t = open(path, encoding="utf-8").read()
+
+    def arr(name):
+        m = re.search(name + r"\[[A-Z_]+\] = \{(.*?)\};", t, re.S)
+        return [float(x.split("/*")[0].strip().rstrip(",")) for x in m.group(1).strip().splitlines()]
+
+    def num(name):
+        return float(re.search(r"\b" + name + r"\b\s*=?\s*(-?[0-9.]+)", t).group(1))
+    pen = int(num("NEAR_CROP_PENALTY"))
+    beta0 = np.array(arr("NEAR_COEF_NOGREY") + [num("NEAR_INTERCEPT_NOGREY")])
+    beta = np.array(arr("NEAR_COEF") + [num("NEAR_INTERCEPT")])
+    prov = re.search(r"\* (Fitted on .*?\.)(?: \*/|\n \* Rank)", t, re.S).group(1)
+    return pen, beta0, beta, prov
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("db")
     ap.add_argument("manifest")
     ap.add_argument("--write", metavar="HEADER")
+    ap.add_argument("--model", metavar="HEADER",
+                    help="keep the coefficients of this generated header; choose only the rank"
+                         " threshold")
     a = ap.parse_args()
     items = load(a.db, a.manifest)
     tr = pairs(items, "train")
     va = pairs(items, "val")
     print(f"pairs: train {len(tr[1])} ({int(tr[1].sum())} positive), validation {len(va[1])}"
           f" ({int(va[1].sum())} positive)")
-    best = None
-    for pen in PENALTIES:
-        b = fit(features(tr[0], pen), tr[1])
-        print(f"crop penalty {pen}:", end=" ")
-        n1 = report("train", prob(b, features(tr[0], pen)), *tr[:4])
-        if best is None or n1 > best[0]:
-            best = (n1, pen, b)
-    _, pen, beta0 = best
-    print(f"chosen crop penalty {pen} bits (train)")
-    # with the grey grids: the pairs where both pictures have one
     g_tr = tr[0][:, 4] >= 0
-    if not g_tr.any():
-        sys.exit("near_dup_fit: no grey grids in the database (captioned before schema 6?)")
-    beta = fit(features(tr[0][g_tr], pen, True), tr[1][g_tr])
+    if a.model:
+        pen, beta0, beta, fitted_on = read_model(a.model)
+        print(f"model of {a.model} (crop penalty {pen}), not refitted")
+    else:
+        best = None
+        for pen in PENALTIES:
+            b = fit(features(tr[0], pen), tr[1])
+            print(f"crop penalty {pen}:", end=" ")
+            n1 = report("train", prob(b, features(tr[0], pen)), *tr[:4])
+            if best is None or n1 > best[0]:
+                best = (n1, pen, b)
+        _, pen, beta0 = best
+        print(f"chosen crop penalty {pen} bits (train)")
+        # with the grey grids: the pairs where both pictures have one
+        if not g_tr.any():
+            sys.exit("near_dup_fit: no grey grids in the database (captioned before schema 6?)")
+        beta = fit(features(tr[0][g_tr], pen, True), tr[1][g_tr])
+        fitted_on = (f"Fitted on {len(tr[1])} train pairs ({int(tr[1].sum())} positive);\n"
+                     f" * validation: {len(va[1])} pairs ({int(va[1].sum())} positive).")
     for name, (R, y, q, k, dom) in (("train", tr), ("validation", va)):
         report(f"{name:10s} rule before  ", rule_before(R, dom), R, y, q, k)
         report(f"{name:10s} fitted, hashes", prob(beta0, features(R, pen)), R, y, q, k)
@@ -268,6 +313,21 @@ def main():
         pg = np.where(g, prob(beta, features(np.where(g[:, None], R, 0), pen, True)),
                       prob(beta0, features(R, pen)))
         report(f"{name:10s} fitted, + grey", pg, R, y, q, k)
+    # the rank threshold: a candidate whose p exceeds it ranks among the
+    # copies (above anything only alike by caption); chosen on train, the
+    # highest of the best (fewer unrelated pictures among the copies)
+    best_thr = None
+    pg_tr = np.where(g_tr, prob(beta, features(np.where(g_tr[:, None], tr[0], 0), pen, True)),
+                     prob(beta0, features(tr[0], pen)))
+    for thr in RANK_THRESHOLDS:
+        n1 = report(f"rank threshold {thr:.2f} train", shifted(pg_tr, thr), *tr[:4])
+        if best_thr is None or n1 > best_thr[0]:
+            best_thr = (n1, thr)
+    thr = best_thr[1]
+    g_va = va[0][:, 4] >= 0
+    pg_va = np.where(g_va, prob(beta, features(np.where(g_va[:, None], va[0], 0), pen, True)),
+                     prob(beta0, features(va[0], pen)))
+    report(f"chosen rank threshold {thr:.2f} validation", shifted(pg_va, thr), *va[:4])
     print("coefficients, hashes:", ", ".join(f"{f} {b:.3f}" for f, b in zip(FEATURES + ["intercept"], beta0)))
     print("coefficients, + grey:", ", ".join(f"{f} {b:.3f}" for f, b in zip(FEATURES + ["grey_corr", "intercept"], beta)))
     if a.write:
@@ -279,9 +339,14 @@ def main():
                     " * corpus (tests/eval/corpus/build.py --per-domain 40), run\n"
                     " * tests/eval/near_dup.sh on it with N = its size, then\n"
                     " * tests/eval/near_dup_fit.py DB MANIFEST --write retriever/near_dup_model.h\n"
-                    f" * Fitted on {len(tr[1])} train pairs ({int(tr[1].sum())} positive);\n"
-                    f" * validation: {len(va[1])} pairs ({int(va[1].sum())} positive). */\n")
+                    f" * {fitted_on}\n"
+                    + (f" * Rank threshold chosen on {len(tr[1])} train pairs ({int(tr[1].sum())}"
+                       f" positive)\n * of a later build, for these coefficients (--model).\n"
+                       if a.model else "") + " */\n")
             f.write(f"#define NEAR_CROP_PENALTY {pen}\n")
+            f.write("/* a candidate whose log-odds exceed this ranks among the copies\n"
+                    f" * (p > {thr:.2f}, chosen on train); above 0 it is called one */\n")
+            f.write(f"#define NEAR_RANK_Z {np.log(thr / (1 - thr)):.6f}\n")
             f.write("/* with both pictures' grey grids */\n")
             f.write(f"#define NEAR_N_FEATURES {len(FEATURES) + 1}\n")
             f.write("static const double NEAR_COEF[NEAR_N_FEATURES] = {\n")

@@ -120,6 +120,8 @@ typedef struct cap_ocr_stats {
     float look_h;     /* the surest line-shaped one's height (look_side
                          pixels), 0: none */
     float look_score; /* and its score */
+    float det_h;      /* PP-OCR: median box height, detector pixels (0: -) */
+    bool det_again;   /* PP-OCR: detected again larger for small text */
 } cap_ocr_stats;
 /* The OCR step's tuning: data passed in, not globals. The engine makes one
  * per engine (cap_ocr_params_default, then cap_ocr_params_env); tests and

@@ -1738,6 +1738,7 @@ static odx_status run_ppocr(cap_ocr *o, const cap_image *full, cap_desc *d, odx_
     set_text_lang(d, &cs);
     o->last.scale = 1;
     o->last.passes = 1;
+    o->last.det_h = cap_ppocr_state_det_h(o->pps, &o->last.det_again);
     d->ocr_ran = true;
 done:
     core_buf_free(&text);

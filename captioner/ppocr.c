@@ -21,6 +21,8 @@
 #define CLS_W 192
 #define REC_BATCH 6
 #define REC_MAX_W 1600
+/* det_small_h's default (see detect_small) */
+#define DET_SMALL_H 10.0f
 #define MAX_KEYS 20000
 /* a second reading the other way up replaces the default one only when it
  * is this much more confident: where both are sure (0.99 vs 1.00 on a
@@ -38,6 +40,8 @@ struct cap_ppocr_state {
     const cap_ppocr *p;
     tfj_state *det, *rec, *cls;
     double t_det, t_cls, t_rec, t_total;
+    float det_h;     /* the last read's median box height, detector pixels */
+    bool det_again;  /* and whether it was detected again larger */
 };
 
 cap_ppocr_params cap_ppocr_params_default(void)
@@ -60,7 +64,7 @@ cap_ppocr_params cap_ppocr_params_default(void)
      * figure set (tests/eval/ocr_set.py --kinds figure) seed 12 178 ->
      * 182 of 249 en key texts, seed 77 173 -> 173 of 237. */
     cap_ppocr_params p = {960, 0.3f, 0.6f, 1.5f, 0.5f, true, 0.9f, 200, 1.0f, 3840, 2.0f, 1.0f,
-                          REC_MAX_W};
+                          REC_MAX_W, DET_SMALL_H, 2560};
     return p;
 }
 
@@ -170,6 +174,12 @@ void cap_ppocr_state_times(const cap_ppocr_state *s, double *det, double *cls, d
     if (cls) *cls = s ? s->t_cls : 0;
     if (rec) *rec = s ? s->t_rec : 0;
     if (total) *total = s ? s->t_total : 0;
+}
+
+float cap_ppocr_state_det_h(const cap_ppocr_state *s, bool *again)
+{
+    if (again) *again = s && s->det_again;
+    return s ? s->det_h : 0;
 }
 
 void cap_ppocr_state_profile(cap_ppocr_state *s, bool on)
@@ -816,6 +826,55 @@ static odx_status detect(cap_ppocr_state *s, const cap_image *im, const cap_ppoc
     return st;
 }
 
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* Small text: on a page shrunk to det_max_side, lines under det_small_h
+ * detector pixels tall (boxes after unclip) blur into their neighbours
+ * (two columns' lines joined across the gutter, a line missed). Such a
+ * page is detected again with its median box at twice det_small_h, up
+ * to det_big_side and never above the image's own size; its boxes
+ * replace the first ones. Needs 8 boxes to judge. */
+static odx_status detect_small(cap_ppocr_state *s, const cap_image *im, const cap_ppocr_params *pp,
+                               dbox **bx, int *nb, odx_err *err)
+{
+    int side = im->w > im->h ? im->w : im->h;
+    int ms = pp->det_max_side > 32 ? pp->det_max_side : 960;
+    if (pp->det_small_h <= 0 || *nb < 8 || side <= ms) return ODX_OK;
+    float ratio = (float)ms / side;
+    float *hs = malloc(sizeof *hs * (size_t)*nb);
+    if (!hs) return core_err(err, ODX_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < *nb; i++) {
+        const float *q = (*bx)[i].q;
+        float w = hypotf(q[2] - q[0], q[3] - q[1]), h = hypotf(q[6] - q[0], q[7] - q[1]);
+        hs[i] = (w < h ? w : h) * ratio;
+    }
+    qsort(hs, (size_t)*nb, sizeof *hs, cmp_float);
+    float hd = hs[*nb / 2];
+    free(hs);
+    s->det_h = hd;
+    if (hd >= pp->det_small_h || hd <= 0) return ODX_OK;
+    int big = (int)(ms * (2 * pp->det_small_h / hd));
+    if (big > pp->det_big_side) big = pp->det_big_side;
+    if (big > side) big = side;
+    if (big < ms * 5 / 4) return ODX_OK; /* not worth a second run */
+    dbox *b2 = NULL;
+    int n2 = 0;
+    odx_status st = detect(s, im, pp, big, 1, &b2, &n2, err);
+    if (st != ODX_OK) {
+        free(b2);
+        return st;
+    }
+    free(*bx);
+    *bx = b2;
+    *nb = n2;
+    s->det_again = true;
+    return ODX_OK;
+}
+
 /* Reads the crops of v[0..n) (sorted by ratio) in batches of similar
  * width: each item's text and conf. */
 static odx_status recognise(cap_ppocr_state *s, const cap_ppocr_params *pp, item **v, int n,
@@ -914,6 +973,9 @@ odx_status cap_ppocr_read(cap_ppocr_state *s, const cap_image *im, const cap_ppo
 
     /* detector: the long side at det_max_side at most */
     if ((st = detect(s, im, &pp, pp.det_max_side, pp.det_up, &bx, &nb, err))) goto done;
+    s->det_h = 0;
+    s->det_again = false;
+    if ((st = detect_small(s, im, &pp, &bx, &nb, err))) goto done;
     double t1 = core_now();
     s->t_det = (t1 - t0) * 1e3;
 

@@ -29,6 +29,10 @@ typedef struct cap_ppocr_params {
                             the default) */
     int rec_max_w;       /* widest recogniser input in columns; a line wider
                             at height 48 is squeezed to it (1600) */
+    float det_small_h;   /* when the median box is under this many detector
+                            pixels tall on a shrunk image, detect again
+                            larger (0: never) */
+    int det_big_side;    /* that second detection's long side cap (2560) */
 } cap_ppocr_params;
 
 cap_ppocr_params cap_ppocr_params_default(void);
@@ -73,6 +77,9 @@ odx_status cap_ppocr_find(cap_ppocr_state *s, const cap_image *im, int max_side,
                           int *n, odx_err *err);
 
 /* Milliseconds of the last read: detector, classifier, recogniser, total. */
+/* The last read's median box height in detector pixels (0: not judged)
+ * and whether the page was detected again larger for small text. */
+float cap_ppocr_state_det_h(const cap_ppocr_state *s, bool *again);
 void cap_ppocr_state_times(const cap_ppocr_state *s, double *det, double *cls, double *rec,
                            double *total);
 

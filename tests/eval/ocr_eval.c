@@ -8,6 +8,7 @@
  *                 [--reread-conf C] [--reread-max N] [--reread-px PX] [--invert-dark 0|1]
  *                 [--reader tesseract|ppocr|auto] [--models DIR] [--rec-batch-cols N]
  *                 [--rec-min-ratio R] [--gap-rel K] [--box-thresh T] [--det-max-side PX]
+ *                 [--det-small-h PX] [--det-big-side PX]
  *                 [--det-up F] [--rec-max-w COLS] [--drop-score S] [--no-cls]
  *                 [--diagram-up F] [--look-side PX] [--look-min-h PX] [--look-max-h PX]
  *                 [--look-min-score S] [--look-all | --look-only] [--no-layout]
@@ -99,6 +100,7 @@ int main(int argc, char **argv)
     cap_ocr_params_env(&prm);
     bool classify = false, verbose = false, all = false, layout = true;
     int n_columns = 0; /* images whose text cap_layout_text rejoined */
+    int n_again = 0;   /* images PP-OCR detected again for small text */
     const char *only = NULL, *lang = NULL;
     colspec cols[64];
     int n_cols = 0;
@@ -144,6 +146,10 @@ int main(int argc, char **argv)
             prm.ppocr.box_thresh = (float)atof(argv[++i]);
         else if (!strcmp(argv[i], "--det-max-side") && i + 1 < argc)
             prm.ppocr.det_max_side = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--det-small-h") && i + 1 < argc)
+            prm.ppocr.det_small_h = (float)atof(argv[++i]);
+        else if (!strcmp(argv[i], "--det-big-side") && i + 1 < argc)
+            prm.ppocr.det_big_side = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--det-up") && i + 1 < argc)
             prm.ppocr.det_up = (float)atof(argv[++i]);
         else if (!strcmp(argv[i], "--rec-max-w") && i + 1 < argc)
@@ -370,10 +376,12 @@ int main(int argc, char **argv)
         }
         const cap_ocr_stats *ls = cap_ocr_last_stats(ocr);
         printf("%s %-10s ocr %6.0f ms  %dx%d x%.2f passes=%d reread=%d/%d/%d%s lang=%s "
-               "conf=%.0f lines=%d miss=%d manifest=%s/%s\n",
+               "conf=%.0f lines=%d miss=%d det_h=%.1f%s manifest=%s/%s\n",
                file, cap_domain_name(d->domain), ms, full.w, full.h, ls->scale, ls->passes,
                ls->rereads, ls->replaced, ls->added, ls->inverted ? " inverted" : "",
-               d->text_lang, d->text_conf, d->n_lines, miss, dom, fld[3]);
+               d->text_lang, d->text_conf, d->n_lines, miss, ls->det_h,
+               ls->det_again ? " (again, larger)" : "", dom, fld[3]);
+        n_again += run && ls->det_again;
         if (verbose)
             printf("----\n%.2000s\n----\n", d->text ? d->text : "");
         free(txt);
@@ -387,6 +395,7 @@ int main(int argc, char **argv)
     printf("\nkey_text recall: en %d/%d = %.1f%%, zh %d/%d = %.1f%%\n", found[0], items[0],
            items[0] ? 100.0 * found[0] / items[0] : 0, found[1], items[1],
            items[1] ? 100.0 * found[1] / items[1] : 0);
+    printf("detected again for small text: %d images\n", n_again);
     if (layout)
         printf("read in columns: %d images; key_text without that: en %d, zh %d\n", n_columns,
                found0[0], found0[1]);

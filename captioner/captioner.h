@@ -12,7 +12,7 @@
 
 /* Bump when the description or captions change: the indexer re-captions
  * images whose stored engine version differs. */
-#define CAP_ENGINE_VERSION "native-18"
+#define CAP_ENGINE_VERSION "native-19"
 
 typedef enum cap_domain {
     CAP_PHOTO = 0,

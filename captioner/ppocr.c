@@ -22,7 +22,7 @@
 #define REC_BATCH 6
 #define REC_MAX_W 1600
 /* det_small_h's default (see detect_small) */
-#define DET_SMALL_H 10.0f
+#define DET_SMALL_H 16.0f
 #define MAX_KEYS 20000
 /* a second reading the other way up replaces the default one only when it
  * is this much more confident: where both are sure (0.99 vs 1.00 on a

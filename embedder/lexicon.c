@@ -495,14 +495,21 @@ const char *emb_concept_id(int id)
     return id >= 0 && id < g_n_con ? g_con[id].id : NULL;
 }
 
+/* The tokens of a query-sized text (at most 512) and its lexicon
+ * matches (at most 64) into m; returns how many matches. */
+static int text_matches(const char *text, size_t len, emb_toklist *l, emb_match m[64])
+{
+    emb_toklist_build(l, text, len, 512);
+    return emb_find_matches(l, m, 64);
+}
+
 int emb_text_concepts(const char *text, size_t len, int *ids, int max)
 {
     if (!text || !ids || max <= 0)
         return 0;
     emb_toklist l = {0};
-    emb_toklist_build(&l, text, len, 512);
     emb_match m[64];
-    int n_m = emb_find_matches(&l, m, 64), n = 0;
+    int n_m = text_matches(text, len, &l, m), n = 0;
     for (int i = 0; i < n_m; i++) {
         for (int j = 0; j < m[i].n_ids && n < max; j++) {
             bool seen = false;
@@ -597,9 +604,8 @@ int emb_head_concepts(const char *text, size_t len, int *ids, int max)
     if (!text || !ids || max <= 0)
         return 0;
     emb_toklist l = {0};
-    emb_toklist_build(&l, text, len, 512);
     emb_match m[64];
-    int n_m = emb_find_matches(&l, m, 64), n = 0;
+    int n_m = text_matches(text, len, &l, m), n = 0;
     int head = head_token(&l);
     for (int i = 0; head >= 0 && i < n_m; i++) {
         if (head < m[i].first || head >= m[i].first + m[i].n)

@@ -148,6 +148,9 @@ int emb_words_gloss_concepts(int32_t cp, emb_wconcept *out, int max);
  * hypernym (-1), word i (NULL past the end), whether it is a top. */
 int emb_words_syn_count(void);
 int emb_words_syn_lexfile(int syn);
+/* Whether syn's lexicographer file names things a camera sees (animal,
+ * artifact, body, food, location, object, person, phenomenon, plant). */
+bool emb_words_syn_concrete(int syn);
 int emb_words_syn_hyper(int syn);
 const char *emb_words_syn_word(int syn, int i);
 bool emb_words_is_top(int syn);

@@ -617,15 +617,6 @@ int emb_head_concepts(const char *text, size_t len, int *ids, int max)
     return n;
 }
 
-/* WordNet's files of things a camera sees: animals, artifacts, body
- * parts, food, places, natural objects, people, natural phenomena and
- * plants (not acts, attributes, communication, cognition, ...). */
-static bool concrete_lexfile(int lf)
-{
-    return lf == 5 || lf == 6 || lf == 8 || lf == 13 || lf == 15 || lf == 17 || lf == 18 ||
-           lf == 19 || lf == 20;
-}
-
 bool emb_head_is_thing(const char *text, size_t len)
 {
     if (!text || !len || !emb_words_enabled())
@@ -648,5 +639,5 @@ bool emb_head_is_thing(const char *text, size_t len)
         }
     }
     emb_toklist_free(&l);
-    return n > 0 && concrete_lexfile(emb_words_syn_lexfile(c[0].syn));
+    return n > 0 && emb_words_syn_concrete(c[0].syn);
 }

@@ -177,6 +177,16 @@ uint32_t emb_words_tables_hash(void)
 
 int emb_words_syn_count(void) { return emb_wn_n_syn; }
 
+/* WordNet's files of things a camera sees: animals, artifacts, body
+ * parts, food, places, natural objects, people, natural phenomena and
+ * plants (not acts, attributes, communication, cognition, ...). */
+bool emb_words_syn_concrete(int syn)
+{
+    int lf = emb_words_syn_lexfile(syn);
+    return lf == 5 || lf == 6 || lf == 8 || lf == 13 || lf == 15 || lf == 17 || lf == 18 ||
+           lf == 19 || lf == 20;
+}
+
 int emb_words_syn_lexfile(int syn)
 {
     return syn >= 0 && syn < emb_wn_n_syn ? emb_wn_syn_info[syn] & 0x7F : -1;
